@@ -1,0 +1,57 @@
+package itil
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Actor is who performed a command: a person, or a system process such as
+// monitoring or an automatic sweep. ID is the stable identity in the
+// embedding application (user name, e-mail, service account); Name is for
+// display only.
+type Actor struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+// System is the actor of commands the SDK runs by itself (sweeps, cascades).
+var System = Actor{ID: "system", Name: "System"}
+
+// Validate reports an Actor without an ID under the given field name.
+func (a Actor) Validate(field string, v *ValidationError) {
+	if a.ID == "" {
+		v.Add(field+".id", "is required")
+	}
+}
+
+// Clock is where every service reads the time, so tests, replays and
+// simulations can control it.
+type Clock interface {
+	Now() time.Time
+}
+
+// ClockFunc adapts a function to Clock.
+type ClockFunc func() time.Time
+
+// Now calls f.
+func (f ClockFunc) Now() time.Time { return f() }
+
+// SystemClock reads the machine's clock.
+func SystemClock() Clock { return ClockFunc(time.Now) }
+
+// Event is one entry of the append-only journal: who did what to which
+// subject, when, at which version of the subject. Commands append exactly
+// one event per changed subject in the same transaction as the change.
+type Event struct {
+	// Seq is the event's position in its tenant's journal, assigned by the
+	// storage backend at commit; readers use it as their cursor.
+	Seq            int64           `json:"seq"`
+	Tenant         string          `json:"tenant"`
+	Kind           string          `json:"kind"`
+	SubjectID      ID              `json:"subject_id"`
+	SubjectVersion int64           `json:"subject_version"`
+	Actor          Actor           `json:"actor"`
+	Time           time.Time       `json:"time"`
+	Type           string          `json:"type"`
+	Payload        json.RawMessage `json:"payload,omitempty"`
+}

@@ -1,0 +1,130 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+
+	"github.com/itilkit/itil"
+)
+
+// Schema declares, once per entity type, how a collection stores T: its
+// kind, where its ID and version live, and which index terms and sort key it
+// exposes to queries.
+type Schema[T any] struct {
+	// Kind is the record kind, such as "incident".
+	Kind string
+	// ID returns the entity's ID.
+	ID func(*T) itil.ID
+	// Version returns a pointer to the entity's version field, which the
+	// collection reads as the expected version on Put and updates.
+	Version func(*T) *int64
+	// Terms appends the entity's index terms to dst and returns it.
+	Terms func(v *T, dst []string) []string
+	// SortKey returns the key query results are ordered by.
+	SortKey func(*T) string
+}
+
+// Collection is typed access to one kind of record. Entities are encoded as
+// JSON. A Collection holds no state besides its schema and is safe for
+// concurrent use.
+type Collection[T any] struct {
+	s Schema[T]
+}
+
+// NewCollection returns a collection for the schema. It panics when the
+// schema lacks a kind or a function: that is a programming error, found at
+// start-up.
+func NewCollection[T any](s Schema[T]) *Collection[T] {
+	if s.Kind == "" || s.ID == nil || s.Version == nil || s.Terms == nil || s.SortKey == nil {
+		panic("storage: NewCollection needs Kind, ID, Version, Terms and SortKey")
+	}
+	return &Collection[T]{s: s}
+}
+
+// Kind returns the record kind of the collection.
+func (c *Collection[T]) Kind() string { return c.s.Kind }
+
+// Get loads the entity with the given ID, or returns an error wrapping
+// itil.ErrNotFound.
+func (c *Collection[T]) Get(ctx context.Context, tx Tx, id itil.ID) (*T, error) {
+	rec, err := tx.Get(ctx, c.s.Kind, id)
+	if err != nil {
+		return nil, err
+	}
+	return c.decode(rec)
+}
+
+// Put stores v, checking that the stored version still equals v's version
+// field (0 for a new entity). On success v's version is raised by one; on
+// failure v is unchanged and the error wraps itil.ErrConflict for a stale
+// version.
+func (c *Collection[T]) Put(ctx context.Context, tx Tx, v *T) error {
+	ver := c.s.Version(v)
+	expected := *ver
+	*ver = expected + 1
+	data, err := json.Marshal(v)
+	if err != nil {
+		*ver = expected
+		return fmt.Errorf("storage: encode %s: %w", c.s.Kind, err)
+	}
+	rec := Record{
+		Kind:    c.s.Kind,
+		ID:      c.s.ID(v),
+		Version: expected,
+		Data:    data,
+		Terms:   c.s.Terms(v, nil),
+		SortKey: c.s.SortKey(v),
+	}
+	if _, err := tx.Put(ctx, rec); err != nil {
+		*ver = expected
+		return err
+	}
+	return nil
+}
+
+// Delete removes v at its current version.
+func (c *Collection[T]) Delete(ctx context.Context, tx Tx, v *T) error {
+	return tx.Delete(ctx, c.s.Kind, c.s.ID(v), *c.s.Version(v))
+}
+
+// Query returns the entities matching q; q.Kind is set to the collection's.
+func (c *Collection[T]) Query(ctx context.Context, tx Tx, q Query) iter.Seq2[*T, error] {
+	q.Kind = c.s.Kind
+	return c.decodeAll(tx.Query(ctx, q))
+}
+
+// Lookup returns the entities having any of terms.
+func (c *Collection[T]) Lookup(ctx context.Context, tx Tx, terms []string) iter.Seq2[*T, error] {
+	return c.decodeAll(tx.Lookup(ctx, c.s.Kind, terms))
+}
+
+// CursorOf returns the cursor of v, for keyset pagination.
+func (c *Collection[T]) CursorOf(v *T) Cursor {
+	return Cursor{SortKey: c.s.SortKey(v), ID: c.s.ID(v)}
+}
+
+func (c *Collection[T]) decodeAll(seq iter.Seq2[Record, error]) iter.Seq2[*T, error] {
+	return func(yield func(*T, error) bool) {
+		for rec, err := range seq {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			v, err := c.decode(rec)
+			if !yield(v, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (c *Collection[T]) decode(rec Record) (*T, error) {
+	v := new(T)
+	if err := json.Unmarshal(rec.Data, v); err != nil {
+		return nil, fmt.Errorf("storage: decode %s %s: %w", c.s.Kind, rec.ID, err)
+	}
+	*c.s.Version(v) = rec.Version
+	return v, nil
+}

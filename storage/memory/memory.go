@@ -1,0 +1,704 @@
+// Package memory is the zero-setup storage backend: everything lives in the
+// process, nothing survives it. It is the reference implementation of the
+// storage contract and the default for examples and tests.
+//
+// Isolation is optimistic: a transaction buffers its writes and journal
+// events, reads the committed state merged with its own writes, and at
+// commit checks under the tenant's lock that every record it writes still
+// has the version it read. The first transaction to commit wins; the other
+// gets itil.ErrConflict. Stored data is copied in and out, so no caller ever
+// aliases the stored bytes.
+//
+// Records of a kind are indexed in one ordered B-tree keyed by
+// (term, sort key, ID), with the empty term standing for "every record", so
+// term queries, sort-key ranges and keyset pagination are index range scans.
+package memory
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"iter"
+	"slices"
+	"sync"
+
+	"github.com/google/btree"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/storage"
+)
+
+// Backend is an in-memory storage.Backend. The zero value is not usable;
+// call New.
+type Backend struct {
+	mu      sync.Mutex
+	tenants map[string]*tenant
+	closed  bool
+}
+
+// New returns an empty in-memory backend.
+func New() *Backend {
+	return &Backend{tenants: make(map[string]*tenant)}
+}
+
+// NewStore returns a store for a single default tenant, for programs that do
+// not use tenancy.
+func NewStore() storage.Store {
+	s, _ := New().Tenant("default")
+	return s
+}
+
+// Tenant returns the store of the named tenant, creating it on first use.
+func (b *Backend) Tenant(name string) (storage.Store, error) {
+	if name == "" {
+		return nil, itil.Invalid("tenant", "is required")
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, storage.ErrClosed
+	}
+	t, ok := b.tenants[name]
+	if !ok {
+		t = newTenant(name, b)
+		b.tenants[name] = t
+	}
+	return t, nil
+}
+
+// Close drops all data; stores of the backend return storage.ErrClosed.
+func (b *Backend) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	b.tenants = nil
+	return nil
+}
+
+func (b *Backend) isClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
+}
+
+// entry is a committed record. Entries are immutable: a commit replaces the
+// pointer, so readers may use an entry after releasing the lock.
+type entry struct {
+	version int64
+	data    []byte
+	terms   []string
+	sortKey string
+}
+
+// ikey is one index entry: all records under term "", and each record once
+// per term it has.
+type ikey struct {
+	term string
+	sort string
+	id   itil.ID
+}
+
+func lessKey(a, b ikey) bool {
+	if a.term != b.term {
+		return a.term < b.term
+	}
+	if a.sort != b.sort {
+		return a.sort < b.sort
+	}
+	return bytes.Compare(a.id[:], b.id[:]) < 0
+}
+
+type kindData struct {
+	recs   map[itil.ID]*entry
+	index  *btree.BTreeG[ikey]
+	counts map[string]int // records per term, to pick the most selective
+}
+
+type tenant struct {
+	name    string
+	backend *Backend
+
+	mu      sync.RWMutex
+	kinds   map[string]*kindData
+	journal []itil.Event // journal[i].Seq == i+1
+	subject map[itil.ID][]int32
+
+	seqMu sync.Mutex
+	seqs  map[string]int64
+}
+
+func newTenant(name string, b *Backend) *tenant {
+	return &tenant{name: name, backend: b, kinds: make(map[string]*kindData),
+		subject: make(map[itil.ID][]int32), seqs: make(map[string]int64)}
+}
+
+func (t *tenant) Tenant() string { return t.name }
+
+func (t *tenant) kind(k string) *kindData {
+	kd := t.kinds[k]
+	if kd == nil {
+		kd = &kindData{recs: make(map[itil.ID]*entry),
+			index: btree.NewG(32, lessKey), counts: make(map[string]int)}
+		t.kinds[k] = kd
+	}
+	return kd
+}
+
+// RunInTx implements storage.Store.
+func (t *tenant) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if t.backend.isClosed() {
+		return storage.ErrClosed
+	}
+	x := &tx{t: t}
+	defer func() {
+		if p := recover(); p != nil {
+			x.done = true
+			panic(p)
+		}
+	}()
+	if err := fn(ctx, x); err != nil {
+		x.done = true
+		return err
+	}
+	x.done = true
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return x.commit()
+}
+
+type wkey struct {
+	kind string
+	id   itil.ID
+}
+
+// write is a buffered change. base is the committed version the
+// transaction read (0: absent); e is nil for a delete.
+type write struct {
+	key  wkey
+	base int64
+	e    *entry
+}
+
+type tx struct {
+	t      *tenant
+	done   bool
+	writes []write
+	byKey  map[wkey]int // built once writes grow past a few entries
+	events []itil.Event
+}
+
+func (x *tx) find(k wkey) int {
+	if x.byKey != nil {
+		if i, ok := x.byKey[k]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range x.writes {
+		if x.writes[i].key == k {
+			return i
+		}
+	}
+	return -1
+}
+
+func (x *tx) addWrite(w write) {
+	x.writes = append(x.writes, w)
+	if x.byKey == nil && len(x.writes) > 8 {
+		x.byKey = make(map[wkey]int, 16)
+		for i := range x.writes {
+			x.byKey[x.writes[i].key] = i
+		}
+	} else if x.byKey != nil {
+		x.byKey[w.key] = len(x.writes) - 1
+	}
+}
+
+func (x *tx) check(ctx context.Context) error {
+	if x.done {
+		return storage.ErrTxDone
+	}
+	return ctx.Err()
+}
+
+func (x *tx) committed(kind string, id itil.ID) *entry {
+	x.t.mu.RLock()
+	defer x.t.mu.RUnlock()
+	if kd := x.t.kinds[kind]; kd != nil {
+		return kd.recs[id]
+	}
+	return nil
+}
+
+// visible returns the record as this transaction sees it.
+func (x *tx) visible(kind string, id itil.ID) (*entry, int) {
+	i := x.find(wkey{kind, id})
+	if i >= 0 {
+		return x.writes[i].e, i
+	}
+	return x.committed(kind, id), -1
+}
+
+func toRecord(kind string, id itil.ID, e *entry) storage.Record {
+	return storage.Record{Kind: kind, ID: id, Version: e.version,
+		Data: slices.Clone(e.data), Terms: slices.Clone(e.terms), SortKey: e.sortKey}
+}
+
+func (x *tx) Get(ctx context.Context, kind string, id itil.ID) (storage.Record, error) {
+	if err := x.check(ctx); err != nil {
+		return storage.Record{}, err
+	}
+	e, _ := x.visible(kind, id)
+	if e == nil {
+		return storage.Record{}, fmt.Errorf("%s %s: %w", kind, id, itil.ErrNotFound)
+	}
+	return toRecord(kind, id, e), nil
+}
+
+func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
+	if err := x.check(ctx); err != nil {
+		return 0, err
+	}
+	if err := storage.CheckRecord(rec); err != nil {
+		return 0, err
+	}
+	cur, wi := x.visible(rec.Kind, rec.ID)
+	var curVersion int64
+	if cur != nil {
+		curVersion = cur.version
+	}
+	if rec.Version != curVersion {
+		return 0, fmt.Errorf("%s %s: version %d is stale (current %d): %w",
+			rec.Kind, rec.ID, rec.Version, curVersion, itil.ErrConflict)
+	}
+	e := &entry{version: curVersion + 1, data: slices.Clone(rec.Data),
+		terms: dedupTerms(rec.Terms), sortKey: rec.SortKey}
+	if wi >= 0 {
+		x.writes[wi].e = e
+	} else {
+		x.addWrite(write{key: wkey{rec.Kind, rec.ID}, base: curVersion, e: e})
+	}
+	return e.version, nil
+}
+
+func dedupTerms(terms []string) []string {
+	out := slices.Clone(terms)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (x *tx) Delete(ctx context.Context, kind string, id itil.ID, version int64) error {
+	if err := x.check(ctx); err != nil {
+		return err
+	}
+	cur, wi := x.visible(kind, id)
+	if cur == nil {
+		return fmt.Errorf("%s %s: %w", kind, id, itil.ErrNotFound)
+	}
+	if cur.version != version {
+		return fmt.Errorf("%s %s: version %d is stale (current %d): %w",
+			kind, id, version, cur.version, itil.ErrConflict)
+	}
+	if wi >= 0 {
+		x.writes[wi].e = nil
+	} else {
+		x.addWrite(write{key: wkey{kind, id}, base: cur.version})
+	}
+	return nil
+}
+
+func (x *tx) NextSeq(ctx context.Context, name string) (int64, error) {
+	if err := x.check(ctx); err != nil {
+		return 0, err
+	}
+	if name == "" {
+		return 0, itil.Invalid("name", "is required")
+	}
+	x.t.seqMu.Lock()
+	defer x.t.seqMu.Unlock()
+	x.t.seqs[name]++
+	return x.t.seqs[name], nil
+}
+
+func (x *tx) Append(ctx context.Context, ev itil.Event) error {
+	if err := x.check(ctx); err != nil {
+		return err
+	}
+	if err := storage.CheckEvent(ev); err != nil {
+		return err
+	}
+	ev.Seq = 0
+	ev.Tenant = x.t.name
+	ev.Payload = bytes.Clone(ev.Payload)
+	x.events = append(x.events, ev)
+	return nil
+}
+
+// commit validates every write against the committed versions and applies
+// writes and events atomically under the tenant's write lock.
+func (x *tx) commit() error {
+	if len(x.writes) == 0 && len(x.events) == 0 {
+		return nil
+	}
+	t := x.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, w := range x.writes {
+		var v int64
+		if kd := t.kinds[w.key.kind]; kd != nil {
+			if e := kd.recs[w.key.id]; e != nil {
+				v = e.version
+			}
+		}
+		if v != w.base {
+			return fmt.Errorf("%s %s: changed by a concurrent transaction: %w",
+				w.key.kind, w.key.id, itil.ErrConflict)
+		}
+	}
+	for _, w := range x.writes {
+		kd := t.kind(w.key.kind)
+		if old := kd.recs[w.key.id]; old != nil {
+			kd.unindex(w.key.id, old)
+		}
+		if w.e == nil {
+			delete(kd.recs, w.key.id)
+			continue
+		}
+		kd.recs[w.key.id] = w.e
+		kd.reindex(w.key.id, w.e)
+	}
+	for _, ev := range x.events {
+		ev.Seq = int64(len(t.journal) + 1)
+		t.journal = append(t.journal, ev)
+		t.subject[ev.SubjectID] = append(t.subject[ev.SubjectID], int32(len(t.journal)-1))
+	}
+	return nil
+}
+
+func (kd *kindData) unindex(id itil.ID, e *entry) {
+	kd.index.Delete(ikey{"", e.sortKey, id})
+	for _, term := range e.terms {
+		kd.index.Delete(ikey{term, e.sortKey, id})
+		if kd.counts[term]--; kd.counts[term] <= 0 {
+			delete(kd.counts, term)
+		}
+	}
+}
+
+func (kd *kindData) reindex(id itil.ID, e *entry) {
+	kd.index.ReplaceOrInsert(ikey{"", e.sortKey, id})
+	for _, term := range e.terms {
+		kd.index.ReplaceOrInsert(ikey{term, e.sortKey, id})
+		kd.counts[term]++
+	}
+}
+
+// hit is a record found by a scan.
+type hit struct {
+	id itil.ID
+	e  *entry
+}
+
+func cmpHit(a, b hit) int {
+	if c := cmp.Compare(a.e.sortKey, b.e.sortKey); c != 0 {
+		return c
+	}
+	return bytes.Compare(a.id[:], b.id[:])
+}
+
+func hasAll(e *entry, terms []string) bool {
+	for _, t := range terms {
+		if _, ok := slices.BinarySearch(e.terms, t); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func inRange(q *storage.Query, h hit) bool {
+	if h.e.sortKey < q.Min || (q.Max != "" && h.e.sortKey >= q.Max) {
+		return false
+	}
+	if q.After != nil {
+		c := cmpHit(h, hit{q.After.ID, &entry{sortKey: q.After.SortKey}})
+		if (!q.Reverse && c <= 0) || (q.Reverse && c >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+const batchSize = 256
+
+// scanCommitted collects up to n committed matches strictly after pos (in
+// the query's direction), skipping records this transaction has written.
+// It holds the read lock only while collecting, never while yielding.
+func (x *tx) scanCommitted(q *storage.Query, pos *storage.Cursor, n int) []hit {
+	t := x.t
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	kd := t.kinds[q.Kind]
+	if kd == nil {
+		return nil
+	}
+	// Scan the most selective term; check the others on the entry.
+	term := ""
+	best := -1
+	for _, tm := range q.Terms {
+		c := kd.counts[tm]
+		if c == 0 {
+			return nil
+		}
+		if best < 0 || c < best {
+			term, best = tm, c
+		}
+	}
+	var out []hit
+	visit := func(k ikey) bool {
+		if k.term != term {
+			return false
+		}
+		if !q.Reverse && q.Max != "" && k.sort >= q.Max {
+			return false
+		}
+		if q.Reverse && k.sort < q.Min {
+			return false
+		}
+		e := kd.recs[k.id]
+		h := hit{k.id, e}
+		if !inRange(q, h) || (pos != nil && !afterPos(q.Reverse, h, pos)) {
+			return true
+		}
+		if x.find(wkey{q.Kind, k.id}) >= 0 || !hasAll(e, q.Terms) {
+			return true
+		}
+		out = append(out, h)
+		return len(out) < n
+	}
+	if !q.Reverse {
+		start := ikey{term, q.Min, itil.NilID}
+		if pos != nil && pos.SortKey >= q.Min {
+			start = ikey{term, pos.SortKey, pos.ID}
+		}
+		kd.index.AscendGreaterOrEqual(start, visit)
+	} else {
+		var start ikey
+		switch {
+		case pos != nil:
+			start = ikey{term, pos.SortKey, pos.ID}
+		case q.Max != "":
+			start = ikey{term, q.Max, itil.NilID}
+		default:
+			start = ikey{term + "\x00", "", itil.NilID}
+		}
+		kd.index.DescendLessOrEqual(start, visit)
+	}
+	return out
+}
+
+func afterPos(reverse bool, h hit, pos *storage.Cursor) bool {
+	c := cmpHit(h, hit{pos.ID, &entry{sortKey: pos.SortKey}})
+	if reverse {
+		return c < 0
+	}
+	return c > 0
+}
+
+// localMatches returns this transaction's own live writes matching q, in
+// the query's order.
+func (x *tx) localMatches(q *storage.Query) []hit {
+	var out []hit
+	for _, w := range x.writes {
+		if w.key.kind != q.Kind || w.e == nil {
+			continue
+		}
+		h := hit{w.key.id, w.e}
+		if inRange(q, h) && hasAll(w.e, q.Terms) {
+			out = append(out, h)
+		}
+	}
+	slices.SortFunc(out, cmpHit)
+	if q.Reverse {
+		slices.Reverse(out)
+	}
+	return out
+}
+
+func (x *tx) Query(ctx context.Context, q storage.Query) iter.Seq2[storage.Record, error] {
+	return func(yield func(storage.Record, error) bool) {
+		if err := x.check(ctx); err != nil {
+			yield(storage.Record{}, err)
+			return
+		}
+		if q.Kind == "" {
+			yield(storage.Record{}, itil.Invalid("kind", "is required"))
+			return
+		}
+		if q.Limit < 0 {
+			yield(storage.Record{}, itil.Invalid("limit", "must not be negative"))
+			return
+		}
+		q.Terms = dedupTerms(q.Terms)
+		local := x.localMatches(&q)
+		before := func(a, b hit) bool { // a comes first in the query's order
+			if q.Reverse {
+				return cmpHit(a, b) > 0
+			}
+			return cmpHit(a, b) < 0
+		}
+		emitted := 0
+		var pos *storage.Cursor
+		for {
+			batch := x.scanCommitted(&q, pos, batchSize)
+			last := len(batch) < batchSize
+			for _, h := range batch {
+				for len(local) > 0 && before(local[0], h) {
+					if !x.emit(ctx, &q, local[0], &emitted, yield) {
+						return
+					}
+					local = local[1:]
+				}
+				if !x.emit(ctx, &q, h, &emitted, yield) {
+					return
+				}
+			}
+			if last {
+				break
+			}
+			end := batch[len(batch)-1]
+			pos = &storage.Cursor{SortKey: end.e.sortKey, ID: end.id}
+		}
+		for _, h := range local {
+			if !x.emit(ctx, &q, h, &emitted, yield) {
+				return
+			}
+		}
+	}
+}
+
+func (x *tx) emit(ctx context.Context, q *storage.Query, h hit, n *int, yield func(storage.Record, error) bool) bool {
+	if q.Limit > 0 && *n >= q.Limit {
+		return false
+	}
+	if err := x.check(ctx); err != nil {
+		yield(storage.Record{}, err)
+		return false
+	}
+	*n++
+	return yield(toRecord(q.Kind, h.id, h.e), nil)
+}
+
+func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[storage.Record, error] {
+	return func(yield func(storage.Record, error) bool) {
+		if err := x.check(ctx); err != nil {
+			yield(storage.Record{}, err)
+			return
+		}
+		if kind == "" {
+			yield(storage.Record{}, itil.Invalid("kind", "is required"))
+			return
+		}
+		terms = dedupTerms(terms)
+		var hits []hit
+		seen := make(map[itil.ID]bool)
+		x.t.mu.RLock()
+		if kd := x.t.kinds[kind]; kd != nil {
+			for _, term := range terms {
+				if term == "" {
+					continue
+				}
+				kd.index.AscendGreaterOrEqual(ikey{term: term}, func(k ikey) bool {
+					if k.term != term {
+						return false
+					}
+					if !seen[k.id] && x.find(wkey{kind, k.id}) < 0 {
+						seen[k.id] = true
+						hits = append(hits, hit{k.id, kd.recs[k.id]})
+					}
+					return true
+				})
+			}
+		}
+		x.t.mu.RUnlock()
+		for _, w := range x.writes {
+			if w.key.kind != kind || w.e == nil {
+				continue
+			}
+			for _, term := range terms {
+				if _, ok := slices.BinarySearch(w.e.terms, term); ok {
+					hits = append(hits, hit{w.key.id, w.e})
+					break
+				}
+			}
+		}
+		slices.SortFunc(hits, cmpHit)
+		for _, h := range hits {
+			if err := x.check(ctx); err != nil {
+				yield(storage.Record{}, err)
+				return
+			}
+			if !yield(toRecord(kind, h.id, h.e), nil) {
+				return
+			}
+		}
+	}
+}
+
+func (x *tx) Journal(ctx context.Context, q storage.JournalQuery) iter.Seq2[itil.Event, error] {
+	return func(yield func(itil.Event, error) bool) {
+		if q.After < 0 || q.Limit < 0 {
+			yield(itil.Event{}, itil.Invalid("after", "cursor and limit must not be negative"))
+			return
+		}
+		after, emitted := q.After, 0
+		for {
+			if err := x.check(ctx); err != nil {
+				yield(itil.Event{}, err)
+				return
+			}
+			batch := x.t.readJournal(after, q.SubjectID, batchSize)
+			for _, ev := range batch {
+				if q.Limit > 0 && emitted >= q.Limit {
+					return
+				}
+				emitted++
+				ev.Payload = bytes.Clone(ev.Payload)
+				if !yield(ev, nil) {
+					return
+				}
+				after = ev.Seq
+			}
+			if len(batch) < batchSize {
+				return
+			}
+		}
+	}
+}
+
+func (t *tenant) readJournal(after int64, subject itil.ID, n int) []itil.Event {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var out []itil.Event
+	if subject == itil.NilID {
+		for i := int(after); i < len(t.journal) && len(out) < n; i++ {
+			out = append(out, t.journal[i])
+		}
+		return out
+	}
+	idx := t.subject[subject]
+	start, _ := slices.BinarySearchFunc(idx, after, func(i int32, seq int64) int {
+		return cmp.Compare(int64(i)+1, seq+1)
+	})
+	for _, i := range idx[start:] {
+		if len(out) == n {
+			break
+		}
+		out = append(out, t.journal[i])
+	}
+	return out
+}

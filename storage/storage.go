@@ -1,0 +1,214 @@
+// Package storage is the contract between process packages and storage
+// backends, and the typed collections process packages use on top of it.
+//
+// A backend stores records: a kind, an ID, a version, opaque encoded data,
+// index terms ("field=value" strings) and one sort key, all extracted by the
+// collection that owns the kind. Backends offer transactions, version-checked
+// writes, queries by terms and sort key with keyset pagination, batched
+// any-of-terms lookups, per-tenant sequences and an append-only journal.
+//
+// The contract is deliberately small so that a backend is easy to write and
+// easy to prove: every backend MUST pass storagetest.Run, the shared
+// conformance suite. The in-memory backend in storage/memory is the
+// reference implementation.
+//
+// Tenancy: a Backend is opened once and scoped per tenant with
+// Backend.Tenant. A Store and every Tx it starts MUST NOT read, write, list
+// or journal any record of another tenant.
+package storage
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"strconv"
+	"strings"
+
+	"github.com/itilkit/itil"
+)
+
+// Errors specific to the storage layer. The shared vocabulary
+// (itil.ErrNotFound, itil.ErrConflict) is used for missing records and stale
+// versions.
+var (
+	// ErrTxDone is returned by every Tx method once RunInTx has returned.
+	ErrTxDone = errors.New("storage: transaction has already committed or rolled back")
+	// ErrClosed is returned by a Store whose Backend has been closed.
+	ErrClosed = errors.New("storage: backend is closed")
+)
+
+// Record is the unit a backend stores.
+type Record struct {
+	// Kind names the collection, such as "incident". Required.
+	Kind string
+	// ID is unique within (tenant, kind). Required and not the nil UUID.
+	ID itil.ID
+	// Version is the record's version. Get and Query return the stored
+	// version (1 after the first Put, raised by one on each Put). Put takes
+	// the version the caller last read, 0 to create.
+	Version int64
+	// Data is the encoded entity; opaque to the backend.
+	Data []byte
+	// Terms are the record's index terms, each "field=value" with a
+	// non-empty field. Query and Lookup match them exactly.
+	Terms []string
+	// SortKey orders query results (bytewise, then by ID).
+	SortKey string
+}
+
+// Cursor is a position in a query's order: the sort key and ID of the last
+// record a caller has seen. It is what keyset pagination resumes after.
+type Cursor struct {
+	SortKey string
+	ID      itil.ID
+}
+
+// Query selects records of one kind.
+type Query struct {
+	// Kind is required.
+	Kind string
+	// Terms: a record matches when it has every one of them (AND). Empty
+	// matches every record of the kind.
+	Terms []string
+	// Min and Max bound the sort key: Min <= SortKey < Max. An empty Max
+	// means no upper bound.
+	Min, Max string
+	// After resumes a previous page: only records strictly after the cursor
+	// in the query's order are returned.
+	After *Cursor
+	// Reverse returns records in descending (SortKey, ID) order.
+	Reverse bool
+	// Limit caps the number of records; 0 means no cap.
+	Limit int
+}
+
+// JournalQuery selects events of the journal.
+type JournalQuery struct {
+	// After is the cursor: only events with Seq > After are returned.
+	After int64
+	// SubjectID, when not nil, keeps only the events of that subject.
+	SubjectID itil.ID
+	// Limit caps the number of events; 0 means no cap.
+	Limit int
+}
+
+// Backend is an opened storage backend shared by all tenants.
+type Backend interface {
+	// Tenant returns the Store of one tenant. The name MUST be non-empty;
+	// calling Tenant twice with the same name MUST give Stores that see the
+	// same data.
+	Tenant(name string) (Store, error)
+	// Close releases the backend. Stores of a closed backend MUST return
+	// ErrClosed.
+	Close() error
+}
+
+// Store is one tenant's view of a backend. It is safe for concurrent use.
+type Store interface {
+	// Tenant returns the tenant name the Store is scoped to.
+	Tenant() string
+	// RunInTx runs fn in a transaction and commits it when fn returns nil.
+	//
+	// When fn returns an error the transaction MUST be rolled back and that
+	// error returned unchanged. When fn panics the transaction MUST be
+	// rolled back and the panic re-raised. When the commit finds that a
+	// record written by fn was committed by another transaction after fn
+	// read it, the commit MUST fail with an error wrapping itil.ErrConflict
+	// and write nothing. A committed transaction's writes and journal events
+	// MUST become visible to others atomically; before commit they MUST NOT
+	// be visible to other transactions.
+	//
+	// The Tx and every iterator it returned MUST NOT be used after RunInTx
+	// returns (methods then return ErrTxDone). A Tx is not safe for
+	// concurrent use. RunInTx MUST NOT be called from inside fn.
+	RunInTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+}
+
+// Tx is a transaction of one tenant.
+//
+// Reads see the committed state plus the transaction's own writes; a
+// transaction never sees another transaction's uncommitted writes.
+type Tx interface {
+	// Get returns the record, or an error wrapping itil.ErrNotFound. The
+	// returned Data and Terms belong to the caller.
+	Get(ctx context.Context, kind string, id itil.ID) (Record, error)
+
+	// Put creates or replaces a record. rec.Version MUST equal the current
+	// version (0 when the record does not exist); otherwise Put returns an
+	// error wrapping itil.ErrConflict and writes nothing. On success it
+	// returns the new version, rec.Version+1. The backend MUST copy Data and
+	// Terms: later changes to the caller's slices MUST NOT alter the record.
+	// A malformed record (no kind, nil ID, a term without "field=") is
+	// rejected with a *itil.ValidationError.
+	Put(ctx context.Context, rec Record) (int64, error)
+
+	// Delete removes the record at the given current version, with the same
+	// conflict rule as Put; a missing record gives itil.ErrNotFound.
+	Delete(ctx context.Context, kind string, id itil.ID, version int64) error
+
+	// Query returns the records matching q in (SortKey, ID) order, or the
+	// reverse, starting strictly after q.After. Iteration stops at the
+	// first error, which is yielded with a zero Record.
+	Query(ctx context.Context, q Query) iter.Seq2[Record, error]
+
+	// Lookup returns, in (SortKey, ID) order and each at most once, the
+	// records of kind that have at least one of terms. It is the batched
+	// lookup graph walks use for a whole frontier at once.
+	Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[Record, error]
+
+	// NextSeq returns the next value of the tenant's named sequence,
+	// starting at 1. Sequences are not transactional: a value handed out is
+	// never handed out again, even when this transaction rolls back.
+	NextSeq(ctx context.Context, name string) (int64, error)
+
+	// Append adds an event to the journal when the transaction commits. The
+	// backend sets Tenant and assigns Seq at commit. Kind, SubjectID and
+	// Type are required.
+	Append(ctx context.Context, ev itil.Event) error
+
+	// Journal returns committed events in Seq order. Seq values of one
+	// tenant MUST increase in commit order, so a reader that resumes after
+	// the last Seq it saw MUST see every event committed later exactly once,
+	// and none of a rolled-back transaction. Events appended by this
+	// transaction are not returned before it commits.
+	Journal(ctx context.Context, q JournalQuery) iter.Seq2[itil.Event, error]
+}
+
+// Term builds an index term "field=value".
+func Term(field, value string) string { return field + "=" + value }
+
+// CheckRecord validates the parts of a record every backend requires. All
+// backends call it so they reject the same records with the same errors.
+func CheckRecord(rec Record) error {
+	var v itil.ValidationError
+	if rec.Kind == "" {
+		v.Add("kind", "is required")
+	}
+	if rec.ID == itil.NilID {
+		v.Add("id", "is required")
+	}
+	if rec.Version < 0 {
+		v.Add("version", "must not be negative")
+	}
+	for i, t := range rec.Terms {
+		if f, _, ok := strings.Cut(t, "="); !ok || f == "" {
+			v.Add("terms["+strconv.Itoa(i)+"]", "must have the form field=value")
+		}
+	}
+	return v.Err()
+}
+
+// CheckEvent validates an event before Append.
+func CheckEvent(ev itil.Event) error {
+	var v itil.ValidationError
+	if ev.Kind == "" {
+		v.Add("kind", "is required")
+	}
+	if ev.SubjectID == itil.NilID {
+		v.Add("subject_id", "is required")
+	}
+	if ev.Type == "" {
+		v.Add("type", "is required")
+	}
+	return v.Err()
+}
