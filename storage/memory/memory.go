@@ -552,7 +552,7 @@ func (x *tx) Query(ctx context.Context, q storage.Query) iter.Seq2[storage.Recor
 			return cmpHit(a, b) < 0
 		}
 		emitted := 0
-		var pos *storage.Cursor
+		pos := q.After
 		for {
 			batch := x.scanCommitted(&q, pos, batchSize)
 			last := len(batch) < batchSize
