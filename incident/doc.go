@@ -1,0 +1,24 @@
+// Package incident implements ITIL incident management: restoring normal
+// service operation as quickly as possible after an unplanned interruption or
+// a reduction in quality.
+//
+// An [Incident] is opened by a caller through a channel, categorized, given
+// an impact and an urgency from which its priority is derived (see
+// itil.PriorityMatrix), assigned to a group and an engineer, escalated
+// functionally (to another group) or hierarchically (to management), put on
+// hold while waiting for someone, resolved with a resolution code, and closed
+// (by hand or by the [Service.AutoClose] sweep). A resolved incident can be
+// reopened within a window. Major incidents and parent/child links let one
+// resolution settle many reports of the same outage.
+//
+// The lifecycle is declared once in [Lifecycle] (a looplab/fsm transition
+// table) and drawn from it in lifecycle.md (a test keeps the drawing in
+// step with the table). Closed and Canceled are final.
+//
+// Every command of a [Service] runs in one storage transaction: it loads the
+// incident, checks the rules, fires the transition, saves the incident with
+// its expected version and appends one journal event per changed incident.
+// A command that fails writes nothing: it returns an error wrapping
+// itil.ErrNotFound, itil.ErrConflict, itil.ErrInvalidTransition or
+// itil.ErrForbidden, or a *itil.ValidationError naming every bad field.
+package incident

@@ -1,0 +1,240 @@
+package incident
+
+import (
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/itilkit/itil"
+)
+
+// Kind is the storage kind and journal kind of incidents.
+const Kind = "incident"
+
+// NumberPrefix starts every incident reference number (INC0001001).
+const NumberPrefix = "INC"
+
+// State is where an incident is in its lifecycle.
+type State string
+
+// The incident states.
+const (
+	StateNew        State = "new"
+	StateInProgress State = "in_progress"
+	StateOnHold     State = "on_hold"
+	StateResolved   State = "resolved"
+	StateClosed     State = "closed"
+	StateCanceled   State = "canceled"
+)
+
+// States lists every state in lifecycle order.
+var States = []State{StateNew, StateInProgress, StateOnHold, StateResolved, StateClosed, StateCanceled}
+
+// Open reports whether work on the incident is still going on: New, In
+// Progress or On Hold.
+func (s State) Open() bool { return s == StateNew || s == StateInProgress || s == StateOnHold }
+
+// Final reports whether the state can never change again.
+func (s State) Final() bool { return s == StateClosed || s == StateCanceled }
+
+// HoldReason says whom an On Hold incident is waiting for.
+type HoldReason string
+
+// The hold reasons.
+const (
+	AwaitingCaller  HoldReason = "awaiting_caller"
+	AwaitingChange  HoldReason = "awaiting_change"
+	AwaitingProblem HoldReason = "awaiting_problem"
+	AwaitingVendor  HoldReason = "awaiting_vendor"
+)
+
+func (r HoldReason) valid() bool {
+	switch r {
+	case AwaitingCaller, AwaitingChange, AwaitingProblem, AwaitingVendor:
+		return true
+	}
+	return false
+}
+
+// Channel is how the incident was reported.
+type Channel string
+
+// The reporting channels.
+const (
+	Phone      Channel = "phone"
+	Email      Channel = "email"
+	Portal     Channel = "portal"
+	Chat       Channel = "chat"
+	Monitoring Channel = "monitoring"
+	WalkIn     Channel = "walk_in"
+)
+
+func (c Channel) valid() bool {
+	switch c {
+	case Phone, Email, Portal, Chat, Monitoring, WalkIn:
+		return true
+	}
+	return false
+}
+
+// DefaultResolutionCodes are the resolution codes accepted unless the
+// Service is configured with WithResolutionCodes.
+var DefaultResolutionCodes = []string{
+	"solution_provided", "workaround_provided", "resolved_by_caller",
+	"resolved_by_change", "resolved_by_problem", "known_error",
+	"duplicate", "user_error", "no_resolution_provided",
+}
+
+// Note is a comment (visible to the caller) or a work note (internal).
+type Note struct {
+	Author itil.Actor `json:"author"`
+	At     time.Time  `json:"at"`
+	Text   string     `json:"text"`
+}
+
+// PriorityOverride records a priority set by hand instead of by the matrix.
+type PriorityOverride struct {
+	Priority itil.Priority `json:"priority"`
+	Reason   string        `json:"reason"`
+	By       itil.Actor    `json:"by"`
+	At       time.Time     `json:"at"`
+}
+
+// Incident is an unplanned interruption to an IT service or a reduction in
+// its quality. Incidents are created by Service.Open and changed only by the
+// Service's commands; the zero value is not a valid incident.
+type Incident struct {
+	ID      itil.ID `json:"id"`
+	Version int64   `json:"version"`
+	// Number is the human reference, such as INC0001001.
+	Number      string     `json:"number"`
+	Title       string     `json:"title"`
+	Description string     `json:"description,omitempty"`
+	Caller      itil.Actor `json:"caller"`
+	Category    string     `json:"category,omitempty"`
+	Subcategory string     `json:"subcategory,omitempty"`
+	Channel     Channel    `json:"channel"`
+	// ServiceID and CIID point at the affected service and configuration
+	// item; NilID when unknown.
+	ServiceID itil.ID `json:"service_id,omitzero"`
+	CIID      itil.ID `json:"ci_id,omitzero"`
+
+	Impact  itil.Impact  `json:"impact"`
+	Urgency itil.Urgency `json:"urgency"`
+	// Priority is derived from Impact and Urgency by the priority matrix,
+	// unless Override is set.
+	Priority itil.Priority     `json:"priority"`
+	Override *PriorityOverride `json:"priority_override,omitempty"`
+
+	State      State      `json:"state"`
+	HoldReason HoldReason `json:"hold_reason,omitempty"`
+
+	AssignmentGroup string `json:"assignment_group,omitempty"`
+	Assignee        string `json:"assignee,omitempty"`
+	// ReassignmentCount counts changes of assignment group after the first
+	// assignment (functional escalations).
+	ReassignmentCount int `json:"reassignment_count,omitempty"`
+	// EscalationLevel is the hierarchical escalation level, 0 when none.
+	EscalationLevel int `json:"escalation_level,omitempty"`
+
+	Major       bool    `json:"major,omitempty"`
+	MajorReason string  `json:"major_reason,omitempty"`
+	ParentID    itil.ID `json:"parent_id,omitzero"`
+
+	ResolutionCode  string `json:"resolution_code,omitempty"`
+	ResolutionNotes string `json:"resolution_notes,omitempty"`
+	ReopenCount     int    `json:"reopen_count,omitempty"`
+
+	OpenedBy itil.Actor `json:"opened_by"`
+	OpenedAt time.Time  `json:"opened_at"`
+	// FirstRespondedAt is when an agent first responded: the incident left
+	// New, or someone other than the caller commented.
+	FirstRespondedAt time.Time `json:"first_responded_at,omitzero"`
+	ResolvedAt       time.Time `json:"resolved_at,omitzero"`
+	ClosedAt         time.Time `json:"closed_at,omitzero"`
+	UpdatedAt        time.Time `json:"updated_at"`
+
+	Comments  []Note `json:"comments,omitempty"`
+	WorkNotes []Note `json:"work_notes,omitempty"`
+}
+
+// NewIncident is the input of Service.Open.
+type NewIncident struct {
+	Title       string
+	Description string
+	Caller      itil.Actor
+	Category    string
+	Subcategory string
+	Channel     Channel
+	ServiceID   itil.ID
+	CIID        itil.ID
+	Impact      itil.Impact
+	Urgency     itil.Urgency
+}
+
+// Changes is the input of Service.Update: nil fields stay as they are.
+type Changes struct {
+	Title       *string
+	Description *string
+	Category    *string
+	Subcategory *string
+	ServiceID   *itil.ID
+	CIID        *itil.ID
+	Impact      *itil.Impact
+	Urgency     *itil.Urgency
+}
+
+const (
+	maxTitle = 160
+	maxText  = 32000
+)
+
+func checkText(v *itil.ValidationError, field, s string, required bool, limit int) {
+	switch {
+	case required && s == "":
+		v.Add(field, "is required")
+	case !utf8.ValidString(s):
+		v.Add(field, "is not valid UTF-8")
+	case utf8.RuneCountInString(s) > limit:
+		v.Add(field, fmt.Sprintf("is longer than %d characters", limit))
+	}
+}
+
+// validate checks the descriptive fields every incident must satisfy.
+func (inc *Incident) validate(m *itil.PriorityMatrix, v *itil.ValidationError) {
+	checkText(v, "title", inc.Title, true, maxTitle)
+	checkText(v, "description", inc.Description, false, maxText)
+	checkText(v, "category", inc.Category, false, maxTitle)
+	checkText(v, "subcategory", inc.Subcategory, false, maxTitle)
+	if inc.Subcategory != "" && inc.Category == "" {
+		v.Add("subcategory", "needs a category")
+	}
+	inc.Caller.Validate("caller", v)
+	if !inc.Channel.valid() {
+		v.Add("channel", "must be one of phone, email, portal, chat, monitoring, walk_in")
+	}
+	if inc.Impact == 0 {
+		v.Add("impact", "is required")
+	} else {
+		m.CheckImpact("impact", inc.Impact, v)
+	}
+	if inc.Urgency == 0 {
+		v.Add("urgency", "is required")
+	} else {
+		m.CheckUrgency("urgency", inc.Urgency, v)
+	}
+}
+
+// derivePriority sets Priority from the matrix unless an override holds.
+func (inc *Incident) derivePriority(m *itil.PriorityMatrix) error {
+	if inc.Override != nil {
+		inc.Priority = inc.Override.Priority
+		return nil
+	}
+	p, err := m.Priority(inc.Impact, inc.Urgency)
+	if err != nil {
+		return err
+	}
+	inc.Priority = p
+	return nil
+}
