@@ -5,10 +5,9 @@ go 1.26.0
 require (
 	github.com/google/btree v1.1.3
 	github.com/google/uuid v1.6.0
+	github.com/looplab/fsm v1.0.3
+	github.com/stretchr/testify v1.12.1
+	pgregory.net/rapid v1.3.0
 )
 
-require (
-	github.com/looplab/fsm v1.0.3 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
-	pgregory.net/rapid v1.3.0 // indirect
-)
+require go.yaml.in/yaml/v3 v3.0.5 // indirect

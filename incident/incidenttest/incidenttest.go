@@ -1,0 +1,130 @@
+// Package incidenttest is the incident management suite, run against any
+// storage backend: the in-memory backend runs it in package incident's
+// tests, and every other backend runs it beside storagetest.Run so that
+// incident management is proven on each of them.
+//
+//	func TestIncident(t *testing.T) {
+//		incidenttest.Run(t, func(t *testing.T) storage.Store { return openMyStore(t) })
+//	}
+package incidenttest
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/storage"
+)
+
+// NewStore returns a fresh, empty store for one test.
+type NewStore func(t *testing.T) storage.Store
+
+// Run runs the whole incident suite on stores made by newStore.
+func Run(t *testing.T, newStore NewStore) {
+	t.Run("Open", func(t *testing.T) { testOpen(t, newStore) })
+	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, newStore) })
+	t.Run("Guards", func(t *testing.T) { testGuards(t, newStore) })
+	t.Run("Priority", func(t *testing.T) { testPriority(t, newStore) })
+	t.Run("Assignment", func(t *testing.T) { testAssignment(t, newStore) })
+	t.Run("AwaitingCaller", func(t *testing.T) { testAwaitingCaller(t, newStore) })
+	t.Run("Reopen", func(t *testing.T) { testReopen(t, newStore) })
+	t.Run("ParentChild", func(t *testing.T) { testParentChild(t, newStore) })
+	t.Run("AutoClose", func(t *testing.T) { testAutoClose(t, newStore) })
+	t.Run("List", func(t *testing.T) { testList(t, newStore) })
+	t.Run("History", func(t *testing.T) { testHistory(t, newStore) })
+	t.Run("Authorizer", func(t *testing.T) { testAuthorizer(t, newStore) })
+	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, newStore) })
+	t.Run("Model", func(t *testing.T) { testModel(t, newStore) })
+}
+
+// Clock is a settable clock for tests.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock {
+	return &clock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+var (
+	agent  = itil.Actor{ID: "agent", Name: "Alex Agent"}
+	caller = itil.Actor{ID: "caller", Name: "Casey Caller"}
+)
+
+type fixture struct {
+	t     *testing.T
+	ctx   context.Context
+	store storage.Store
+	svc   *incident.Service
+	clock *clock
+}
+
+func setup(t *testing.T, newStore NewStore, opts ...incident.Option) *fixture {
+	t.Helper()
+	f := &fixture{t: t, ctx: t.Context(), store: newStore(t), clock: newClock()}
+	svc, err := incident.New(f.store, append([]incident.Option{incident.WithClock(f.clock)}, opts...)...)
+	require.NoError(t, err)
+	f.svc = svc
+	return f
+}
+
+func basic(title string) incident.NewIncident {
+	return incident.NewIncident{Title: title, Caller: caller, Channel: incident.Phone,
+		Impact: 2, Urgency: 2, Category: "network"}
+}
+
+func (f *fixture) open(title string) *incident.Incident {
+	f.t.Helper()
+	inc, err := f.svc.Open(f.ctx, agent, basic(title))
+	require.NoError(f.t, err)
+	return inc
+}
+
+// journalLen counts every event of the tenant.
+func (f *fixture) journalLen() int {
+	f.t.Helper()
+	n := 0
+	require.NoError(f.t, f.store.RunInTx(f.ctx, func(ctx context.Context, tx storage.Tx) error {
+		for _, err := range tx.Journal(ctx, storage.JournalQuery{}) {
+			if err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	}))
+	return n
+}
+
+func (f *fixture) get(id itil.ID) *incident.Incident {
+	f.t.Helper()
+	inc, err := f.svc.Get(f.ctx, id)
+	require.NoError(f.t, err)
+	return inc
+}
+
+// requireInvalid asserts a *itil.ValidationError naming field.
+func requireInvalid(t *testing.T, err error, field string) {
+	t.Helper()
+	var v *itil.ValidationError
+	require.ErrorAs(t, err, &v)
+	require.True(t, v.Has(field), "expected field %q in %v", field, v)
+}
