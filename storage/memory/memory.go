@@ -91,10 +91,11 @@ type entry struct {
 	sortKey string
 }
 
-// ikey is one index entry: all records under term "", and each record once
-// per term it has.
+// ikey is one index entry: all records under term 0, and each record once
+// per term it has. Terms are interned to numbers so that comparisons in the
+// tree rarely touch strings.
 type ikey struct {
-	term string
+	term uint32
 	sort string
 	id   itil.ID
 }
@@ -111,8 +112,9 @@ func lessKey(a, b ikey) bool {
 
 type kindData struct {
 	recs   map[itil.ID]*entry
-	index  *btree.BTreeG[ikey]
-	counts map[string]int // records per term, to pick the most selective
+	tree   *btree.BTreeG[ikey]
+	ids    map[string]uint32 // interned terms, from 1
+	counts []int             // records per interned term, to pick the most selective
 }
 
 type tenant struct {
@@ -139,7 +141,7 @@ func (t *tenant) kind(k string) *kindData {
 	kd := t.kinds[k]
 	if kd == nil {
 		kd = &kindData{recs: make(map[itil.ID]*entry),
-			index: btree.NewG(32, lessKey), counts: make(map[string]int)}
+			tree: btree.NewG(32, lessKey), ids: make(map[string]uint32), counts: []int{0}}
 		t.kinds[k] = kd
 	}
 	return kd
@@ -362,15 +364,14 @@ func (x *tx) commit() error {
 	}
 	for _, w := range x.writes {
 		kd := t.kind(w.key.kind)
-		if old := kd.recs[w.key.id]; old != nil {
-			kd.unindex(w.key.id, old)
-		}
+		old := kd.recs[w.key.id]
 		if w.e == nil {
+			kd.index(w.key.id, old, nil)
 			delete(kd.recs, w.key.id)
 			continue
 		}
+		kd.index(w.key.id, old, w.e)
 		kd.recs[w.key.id] = w.e
-		kd.reindex(w.key.id, w.e)
 	}
 	for _, ev := range x.events {
 		ev.Seq = int64(len(t.journal) + 1)
@@ -380,22 +381,60 @@ func (x *tx) commit() error {
 	return nil
 }
 
-func (kd *kindData) unindex(id itil.ID, e *entry) {
-	kd.index.Delete(ikey{"", e.sortKey, id})
-	for _, term := range e.terms {
-		kd.index.Delete(ikey{term, e.sortKey, id})
-		if kd.counts[term]--; kd.counts[term] <= 0 {
-			delete(kd.counts, term)
+// index moves a record's index entries from old to new (either may be
+// nil). When the sort key stays, only the terms that changed are touched:
+// most updates change one or two terms of many.
+func (kd *kindData) index(id itil.ID, old, new *entry) {
+	if old != nil && new != nil && old.sortKey == new.sortKey {
+		i, j := 0, 0
+		for i < len(old.terms) || j < len(new.terms) {
+			switch {
+			case j == len(new.terms) || (i < len(old.terms) && old.terms[i] < new.terms[j]):
+				kd.remove(ikey{kd.intern(old.terms[i]), old.sortKey, id})
+				i++
+			case i == len(old.terms) || new.terms[j] < old.terms[i]:
+				kd.add(ikey{kd.intern(new.terms[j]), new.sortKey, id})
+				j++
+			default:
+				i, j = i+1, j+1
+			}
+		}
+		return
+	}
+	if old != nil {
+		kd.remove(ikey{0, old.sortKey, id})
+		for _, term := range old.terms {
+			kd.remove(ikey{kd.intern(term), old.sortKey, id})
+		}
+	}
+	if new != nil {
+		kd.add(ikey{0, new.sortKey, id})
+		for _, term := range new.terms {
+			kd.add(ikey{kd.intern(term), new.sortKey, id})
 		}
 	}
 }
 
-func (kd *kindData) reindex(id itil.ID, e *entry) {
-	kd.index.ReplaceOrInsert(ikey{"", e.sortKey, id})
-	for _, term := range e.terms {
-		kd.index.ReplaceOrInsert(ikey{term, e.sortKey, id})
-		kd.counts[term]++
+// intern returns the number of a term, assigning one on first use. Numbers
+// are never released: a term that comes and goes keeps its number.
+func (kd *kindData) intern(term string) uint32 {
+	n, ok := kd.ids[term]
+	if !ok {
+		n = uint32(len(kd.counts))
+		kd.ids[term] = n
+		kd.counts = append(kd.counts, 0)
 	}
+	return n
+}
+
+func (kd *kindData) add(k ikey) {
+	kd.tree.ReplaceOrInsert(k)
+	kd.counts[k.term]++
+}
+
+func (kd *kindData) remove(k ikey) {
+	kd.tree.Delete(k)
+	kd.counts[k.term]--
 }
 
 // hit is a record found by a scan.
@@ -447,15 +486,15 @@ func (x *tx) scanCommitted(q *storage.Query, pos *storage.Cursor, n int) []hit {
 		return nil
 	}
 	// Scan the most selective term; check the others on the entry.
-	term := ""
+	var term uint32
 	best := -1
 	for _, tm := range q.Terms {
-		c := kd.counts[tm]
-		if c == 0 {
+		n := kd.ids[tm]
+		if n == 0 || kd.counts[n] == 0 {
 			return nil
 		}
-		if best < 0 || c < best {
-			term, best = tm, c
+		if c := kd.counts[n]; best < 0 || c < best {
+			term, best = n, c
 		}
 	}
 	var out []hit
@@ -485,7 +524,7 @@ func (x *tx) scanCommitted(q *storage.Query, pos *storage.Cursor, n int) []hit {
 		if pos != nil && pos.SortKey >= q.Min {
 			start = ikey{term, pos.SortKey, pos.ID}
 		}
-		kd.index.AscendGreaterOrEqual(start, visit)
+		kd.tree.AscendGreaterOrEqual(start, visit)
 	} else {
 		var start ikey
 		switch {
@@ -494,9 +533,9 @@ func (x *tx) scanCommitted(q *storage.Query, pos *storage.Cursor, n int) []hit {
 		case q.Max != "":
 			start = ikey{term, q.Max, itil.NilID}
 		default:
-			start = ikey{term + "\x00", "", itil.NilID}
+			start = ikey{term + 1, "", itil.NilID}
 		}
-		kd.index.DescendLessOrEqual(start, visit)
+		kd.tree.DescendLessOrEqual(start, visit)
 	}
 	return out
 }
@@ -608,11 +647,12 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 		seen := make(map[itil.ID]bool)
 		x.t.mu.RLock()
 		if kd := x.t.kinds[kind]; kd != nil {
-			for _, term := range terms {
-				if term == "" {
+			for _, t := range terms {
+				term := kd.ids[t]
+				if term == 0 {
 					continue
 				}
-				kd.index.AscendGreaterOrEqual(ikey{term: term}, func(k ikey) bool {
+				kd.tree.AscendGreaterOrEqual(ikey{term: term}, func(k ikey) bool {
 					if k.term != term {
 						return false
 					}

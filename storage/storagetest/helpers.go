@@ -203,10 +203,11 @@ func rowOf(r storage.Record) row {
 		Data: string(r.Data), Terms: termSet(r.Terms)}
 }
 
+// rowsOf returns the rows of recs, nil for none.
 func rowsOf(recs []storage.Record) []row {
-	rows := make([]row, len(recs))
-	for i, r := range recs {
-		rows[i] = rowOf(r)
+	var rows []row
+	for _, r := range recs {
+		rows = append(rows, rowOf(r))
 	}
 	return rows
 }
@@ -276,10 +277,11 @@ func evRowOf(ev itil.Event) evRow {
 		Time: ev.Time.UTC().Format(time.RFC3339Nano), Type: ev.Type, Payload: canonicalJSON(ev.Payload)}
 }
 
+// evRowsOf returns the rows of evs, nil for none.
 func evRowsOf(evs []itil.Event) []evRow {
-	rows := make([]evRow, len(evs))
-	for i, ev := range evs {
-		rows[i] = evRowOf(ev)
+	var rows []evRow
+	for _, ev := range evs {
+		rows = append(rows, evRowOf(ev))
 	}
 	return rows
 }
@@ -292,14 +294,6 @@ func committedAs(tenant string, evs []itil.Event, seqs ...int64) []evRow {
 		rows[i].Tenant, rows[i].Seq = tenant, seqs[i]
 	}
 	return rows
-}
-
-func seqsOf(evs []itil.Event) []int64 {
-	out := make([]int64, len(evs))
-	for i, ev := range evs {
-		out[i] = ev.Seq
-	}
-	return out
 }
 
 func canonicalJSON(p []byte) string {

@@ -1,0 +1,114 @@
+// Quickstart opens, works and resolves incidents on the in-memory store and
+// prints what happened. It simulates a few days with an injected clock so
+// that reopening and the auto-close sweep show up too.
+//
+//	go run ./examples/quickstart
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"time"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/storage/memory"
+)
+
+func main() {
+	if err := run(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context) error {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	clock := itil.ClockFunc(func() time.Time { return now })
+	wait := func(d time.Duration) { now = now.Add(d) }
+
+	svc, err := incident.New(memory.NewStore(), incident.WithClock(clock))
+	if err != nil {
+		return err
+	}
+	desk := itil.Actor{ID: "alex", Name: "Alex (service desk)"}
+	dba := itil.Actor{ID: "dana", Name: "Dana (database team)"}
+	casey := itil.Actor{ID: "casey", Name: "Casey (finance)"}
+
+	// A caller reports a problem by phone.
+	mail, err := svc.Open(ctx, desk, incident.NewIncident{
+		Title: "Cannot send email", Caller: casey, Channel: incident.Phone,
+		Category: "email", Impact: 3, Urgency: 2,
+	})
+	if err != nil {
+		return err
+	}
+	// Monitoring raises an outage that hits everybody.
+	outage, err := svc.Open(ctx, itil.Actor{ID: "monitor", Name: "Monitoring"}, incident.NewIncident{
+		Title: "Mail gateway not responding", Caller: itil.Actor{ID: "monitor", Name: "Monitoring"},
+		Channel: incident.Monitoring, Category: "email", Impact: 1, Urgency: 1,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s %-30q priority %s\n", mail.Number, mail.Title, mail.Priority)
+	fmt.Printf("%s %-30q priority %s\n", outage.Number, outage.Title, outage.Priority)
+
+	steps := []func() (*incident.Incident, error){
+		func() (*incident.Incident, error) {
+			return svc.Hold(ctx, mail.ID, desk, incident.AwaitingCaller, "Which error message do you see?")
+		},
+		func() (*incident.Incident, error) { wait(20 * time.Minute); return svc.Comment(ctx, mail.ID, casey, "'Relay denied'") },
+		func() (*incident.Incident, error) { return svc.LinkChild(ctx, outage.ID, mail.ID, desk) },
+		func() (*incident.Incident, error) {
+			return svc.PromoteMajor(ctx, outage.ID, desk, "all outgoing mail is failing")
+		},
+		func() (*incident.Incident, error) { return svc.Assign(ctx, outage.ID, desk, "service-desk", "alex") },
+		func() (*incident.Incident, error) {
+			wait(15 * time.Minute)
+			return svc.Assign(ctx, outage.ID, desk, "database", "dana")
+		},
+		func() (*incident.Incident, error) {
+			return svc.WorkNote(ctx, outage.ID, dba, "relay table corrupted after the 08:30 patch")
+		},
+		func() (*incident.Incident, error) {
+			wait(40 * time.Minute)
+			return svc.Resolve(ctx, outage.ID, dba, "resolved_by_change", "restored the relay table")
+		},
+	}
+	for _, step := range steps {
+		if _, err := step(); err != nil {
+			return err
+		}
+	}
+	mail, err = svc.Get(ctx, mail.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s is %s with the parent's resolution %q\n", mail.Number, mail.State, mail.ResolutionCode)
+
+	// A rule that refuses: the child cannot be reopened on its own.
+	if _, err := svc.Reopen(ctx, mail.ID, casey, "still failing"); err != nil {
+		fmt.Println("refused:", err)
+	}
+
+	wait(4 * 24 * time.Hour)
+	closed, err := svc.AutoClose(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("auto-close swept %d incident(s) resolved more than 3 days ago\n\n", closed)
+
+	for _, inc := range []*incident.Incident{outage, mail} {
+		history, err := svc.History(ctx, inc.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stdout, "History of %s:\n", inc.Number)
+		for _, h := range history {
+			fmt.Printf("  v%-2d %s  %-22s %s\n", h.Version, h.Time.Format("Jan 02 15:04"), h.Actor.Name, h.Summary)
+		}
+	}
+	return nil
+}

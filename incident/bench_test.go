@@ -1,0 +1,145 @@
+package incident_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/looplab/fsm"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/storage/memory"
+)
+
+// The benchmarks compare the Service on the memory backend with the raw
+// limit on the same data: JSON-encoding the same incident and putting it in
+// a map, once per write the Service makes. Each reports x-limit, its time
+// per operation divided by the limit's, measured in the same run:
+//
+//	go test ./incident -run '^$' -bench . -benchmem
+
+var (
+	benchAgent  = itil.Actor{ID: "agent", Name: "Alex Agent"}
+	benchCaller = itil.Actor{ID: "caller", Name: "Casey Caller"}
+	benchInput  = incident.NewIncident{
+		Title: "Email is down for the finance floor", Description: "Outlook cannot connect since 9:00",
+		Caller: benchCaller, Category: "email", Subcategory: "outlook", Channel: incident.Phone,
+		ServiceID: itil.NewID(), CIID: itil.NewID(), Impact: 2, Urgency: 1,
+	}
+)
+
+func benchService(b *testing.B) *incident.Service {
+	svc, err := incident.New(memory.NewStore())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return svc
+}
+
+// limit measures writes raw writes per operation: encode the incident as
+// the Service stores it and put it in a map.
+func limit(b *testing.B, inc *incident.Incident, writes int) float64 {
+	m := make(map[itil.ID][]byte)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		c := *inc
+		c.ID = itil.NewID()
+		for range writes {
+			data, err := json.Marshal(&c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			m[c.ID] = data
+		}
+	}
+	return float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+}
+
+// compare runs the limit and the service as sub-benchmarks and reports the
+// ratio on the service's line.
+func compare(b *testing.B, writes int, op func(ctx context.Context, svc *incident.Service) error) {
+	ctx := context.Background()
+	svc := benchService(b)
+	sample, err := svc.Open(ctx, benchAgent, benchInput)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var limitNs float64
+	b.Run("limit", func(b *testing.B) { limitNs = limit(b, sample, writes) })
+	b.Run("service", func(b *testing.B) {
+		svc := benchService(b)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			if err := op(ctx, svc); err != nil {
+				b.Fatal(err)
+			}
+		}
+		ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+		if limitNs > 0 {
+			b.ReportMetric(ns/limitNs, "x-limit")
+		}
+	})
+}
+
+func BenchmarkOpen(b *testing.B) {
+	compare(b, 1, func(ctx context.Context, svc *incident.Service) error {
+		_, err := svc.Open(ctx, benchAgent, benchInput)
+		return err
+	})
+}
+
+// BenchmarkOpenAndTransition is the target: Open plus one state
+// transition (assigning an engineer starts work) within 3x of the limit.
+func BenchmarkOpenAndTransition(b *testing.B) {
+	compare(b, 2, func(ctx context.Context, svc *incident.Service) error {
+		inc, err := svc.Open(ctx, benchAgent, benchInput)
+		if err != nil {
+			return err
+		}
+		_, err = svc.Assign(ctx, inc.ID, benchAgent, "messaging", "alex")
+		return err
+	})
+}
+
+// BenchmarkLifecycle runs open, assign, hold, resume, resolve and close.
+func BenchmarkLifecycle(b *testing.B) {
+	compare(b, 6, func(ctx context.Context, svc *incident.Service) error {
+		inc, err := svc.Open(ctx, benchAgent, benchInput)
+		if err != nil {
+			return err
+		}
+		steps := []func() (*incident.Incident, error){
+			func() (*incident.Incident, error) { return svc.Assign(ctx, inc.ID, benchAgent, "messaging", "alex") },
+			func() (*incident.Incident, error) {
+				return svc.Hold(ctx, inc.ID, benchAgent, incident.AwaitingVendor, "")
+			},
+			func() (*incident.Incident, error) { return svc.Resume(ctx, inc.ID, benchAgent) },
+			func() (*incident.Incident, error) {
+				return svc.Resolve(ctx, inc.ID, benchAgent, "solution_provided", "restarted the mail gateway")
+			},
+			func() (*incident.Incident, error) { return svc.Close(ctx, inc.ID, benchAgent) },
+		}
+		for _, step := range steps {
+			if _, err := step(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	// The raw state machine alone: build an FSM for one entity and fire one
+	// event, the cost every command pays at least once.
+	b.Run("fsm", func(b *testing.B) {
+		ctx := context.Background()
+		b.ReportAllocs()
+		for range b.N {
+			f := fsm.NewFSM(string(incident.StateNew), incident.Lifecycle, nil)
+			if err := f.Event(ctx, "start"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
