@@ -37,7 +37,11 @@ const numberBase = 1000
 // human reference number: prefix, then seven digits ("INC", 1 -> INC0001001).
 // Numbers past 9999999 simply grow longer.
 func FormatNumber(prefix string, n int64) string {
-	return prefix + fmt.Sprintf("%07d", numberBase+n)
+	digits := strconv.FormatInt(numberBase+n, 10)
+	if len(digits) < 7 {
+		digits = "0000000"[len(digits):] + digits
+	}
+	return prefix + digits
 }
 
 // ParseNumber is the inverse of FormatNumber: it returns the sequence value

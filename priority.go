@@ -3,6 +3,7 @@ package itil
 import (
 	"fmt"
 	"slices"
+	"strconv"
 )
 
 // Impact measures how widely an incident, problem or change affects the
@@ -41,7 +42,7 @@ func (p Priority) Label() string {
 
 // String returns the priority as "P1 - Critical".
 func (p Priority) String() string {
-	return fmt.Sprintf("P%d - %s", int(p), p.Label())
+	return "P" + strconv.Itoa(int(p)) + " - " + p.Label()
 }
 
 // Cell addresses one cell of a PriorityMatrix.

@@ -2,6 +2,7 @@ package incident
 
 import (
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -156,6 +157,18 @@ type Incident struct {
 
 	Comments  []Note `json:"comments,omitempty"`
 	WorkNotes []Note `json:"work_notes,omitempty"`
+}
+
+// clone returns a deep copy of inc.
+func (inc *Incident) clone() *Incident {
+	c := *inc
+	c.Comments = slices.Clone(inc.Comments)
+	c.WorkNotes = slices.Clone(inc.WorkNotes)
+	if inc.Override != nil {
+		o := *inc.Override
+		c.Override = &o
+	}
+	return &c
 }
 
 // NewIncident is the input of Service.Open.

@@ -1,10 +1,13 @@
 package storage
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"iter"
+	"sync/atomic"
 
 	"github.com/itilkit/itil"
 )
@@ -24,13 +27,22 @@ type Schema[T any] struct {
 	Terms func(v *T, dst []string) []string
 	// SortKey returns the key query results are ordered by.
 	SortKey func(*T) string
+	// Clone, when set, returns a deep copy of an entity (no slice, map or
+	// pointer shared with the original) and turns on the decode cache:
+	// entities this process has just encoded or decoded are handed out as
+	// clones instead of being decoded again, when the stored bytes are
+	// exactly those they were encoded to or decoded from. Setting Clone
+	// asserts that T survives a JSON round trip unchanged; test that for
+	// the entity.
+	Clone func(*T) *T
 }
 
 // Collection is typed access to one kind of record. Entities are encoded as
 // JSON. A Collection holds no state besides its schema and is safe for
 // concurrent use.
 type Collection[T any] struct {
-	s Schema[T]
+	s     Schema[T]
+	cache *decodeCache[T]
 }
 
 // NewCollection returns a collection for the schema. It panics when the
@@ -40,7 +52,11 @@ func NewCollection[T any](s Schema[T]) *Collection[T] {
 	if s.Kind == "" || s.ID == nil || s.Version == nil || s.Terms == nil || s.SortKey == nil {
 		panic("storage: NewCollection needs Kind, ID, Version, Terms and SortKey")
 	}
-	return &Collection[T]{s: s}
+	c := &Collection[T]{s: s}
+	if s.Clone != nil {
+		c.cache = new(decodeCache[T])
+	}
+	return c
 }
 
 // Kind returns the record kind of the collection.
@@ -80,6 +96,9 @@ func (c *Collection[T]) Put(ctx context.Context, tx Tx, v *T) error {
 	if _, err := tx.Put(ctx, rec); err != nil {
 		*ver = expected
 		return err
+	}
+	if c.cache != nil {
+		c.cache.store(rec.ID, data, c.s.Clone(v))
 	}
 	return nil
 }
@@ -121,10 +140,57 @@ func (c *Collection[T]) decodeAll(seq iter.Seq2[Record, error]) iter.Seq2[*T, er
 }
 
 func (c *Collection[T]) decode(rec Record) (*T, error) {
+	if c.cache != nil {
+		if v := c.cache.load(rec.ID, rec.Data); v != nil {
+			v = c.s.Clone(v)
+			*c.s.Version(v) = rec.Version
+			return v, nil
+		}
+	}
 	v := new(T)
 	if err := json.Unmarshal(rec.Data, v); err != nil {
 		return nil, fmt.Errorf("storage: decode %s %s: %w", c.s.Kind, rec.ID, err)
 	}
 	*c.s.Version(v) = rec.Version
+	if c.cache != nil {
+		c.cache.store(rec.ID, rec.Data, c.s.Clone(v))
+	}
 	return v, nil
+}
+
+// decodeCache remembers, per ID slot, the bytes last encoded or decoded and
+// the entity they stand for. A hit needs byte-for-byte equal data, so a
+// stale or foreign entry (another tenant, another version) can never be
+// returned; it only costs a decode. Entries are immutable and swapped
+// atomically, so readers need no lock.
+type decodeCache[T any] struct {
+	slots [cacheSlots]atomic.Pointer[cached[T]]
+}
+
+const cacheSlots = 1024
+
+type cached[T any] struct {
+	id    itil.ID
+	data  []byte
+	value *T
+}
+
+func slot(id itil.ID) int {
+	// IDs are random in their low bytes (UUID v7 random bits).
+	return int(binary.LittleEndian.Uint16(id[14:]) % cacheSlots)
+}
+
+// load returns the cached entity for exactly these bytes, or nil. The
+// caller must clone it before handing it out.
+func (c *decodeCache[T]) load(id itil.ID, data []byte) *T {
+	e := c.slots[slot(id)].Load()
+	if e == nil || e.id != id || !bytes.Equal(e.data, data) {
+		return nil
+	}
+	return e.value
+}
+
+// store caches v for data; data and v must not be changed afterwards.
+func (c *decodeCache[T]) store(id itil.ID, data []byte, v *T) {
+	c.slots[slot(id)].Store(&cached[T]{id: id, data: data, value: v})
 }

@@ -59,7 +59,10 @@ func run(ctx context.Context) error {
 		func() (*incident.Incident, error) {
 			return svc.Hold(ctx, mail.ID, desk, incident.AwaitingCaller, "Which error message do you see?")
 		},
-		func() (*incident.Incident, error) { wait(20 * time.Minute); return svc.Comment(ctx, mail.ID, casey, "'Relay denied'") },
+		func() (*incident.Incident, error) {
+			wait(20 * time.Minute)
+			return svc.Comment(ctx, mail.ID, casey, "'Relay denied'")
+		},
 		func() (*incident.Incident, error) { return svc.LinkChild(ctx, outage.ID, mail.ID, desk) },
 		func() (*incident.Incident, error) {
 			return svc.PromoteMajor(ctx, outage.ID, desk, "all outgoing mail is failing")

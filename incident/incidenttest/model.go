@@ -1,7 +1,9 @@
 package incidenttest
 
 import (
+	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -398,6 +400,16 @@ func (m *model) check(t *rapid.T) {
 		got, err := f.svc.Get(f.ctx, want.id)
 		if err != nil {
 			t.Fatalf("get %s: %v", want.id, err)
+		}
+		// The decode cache hands out what was encoded; that is only right
+		// if an incident survives a JSON round trip unchanged.
+		data, err := json.Marshal(got)
+		if err != nil {
+			t.Fatalf("encode: %v", err)
+		}
+		var back incident.Incident
+		if err := json.Unmarshal(data, &back); err != nil || !reflect.DeepEqual(&back, got) {
+			t.Fatalf("%s does not survive a JSON round trip (%v):\n got  %+v\n back %+v", got.Number, err, got, &back)
 		}
 		if !slices.Contains(incident.States, got.State) {
 			t.Fatalf("%s: undeclared state %q", got.Number, got.State)

@@ -22,8 +22,9 @@ import (
 	"iter"
 	"slices"
 	"sync"
+	"sync/atomic"
 
-	"github.com/google/btree"
+	"github.com/tidwall/btree"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/storage"
@@ -34,7 +35,7 @@ import (
 type Backend struct {
 	mu      sync.Mutex
 	tenants map[string]*tenant
-	closed  bool
+	closed  atomic.Bool
 }
 
 // New returns an empty in-memory backend.
@@ -56,7 +57,7 @@ func (b *Backend) Tenant(name string) (storage.Store, error) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
+	if b.closed.Load() {
 		return nil, storage.ErrClosed
 	}
 	t, ok := b.tenants[name]
@@ -71,16 +72,12 @@ func (b *Backend) Tenant(name string) (storage.Store, error) {
 func (b *Backend) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.closed = true
+	b.closed.Store(true)
 	b.tenants = nil
 	return nil
 }
 
-func (b *Backend) isClosed() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.closed
-}
+func (b *Backend) isClosed() bool { return b.closed.Load() }
 
 // entry is a committed record. Entries are immutable: a commit replaces the
 // pointer, so readers may use an entry after releasing the lock.
@@ -115,6 +112,7 @@ type kindData struct {
 	tree   *btree.BTreeG[ikey]
 	ids    map[string]uint32 // interned terms, from 1
 	counts []int             // records per interned term, to pick the most selective
+	hints  []btree.PathHint  // per interned term: where its last change landed
 }
 
 type tenant struct {
@@ -123,8 +121,8 @@ type tenant struct {
 
 	mu      sync.RWMutex
 	kinds   map[string]*kindData
-	journal []itil.Event // journal[i].Seq == i+1
-	subject map[itil.ID][]int32
+	journal journal
+	subject map[itil.ID][]int32 // positions in journal, per subject
 
 	seqMu sync.Mutex
 	seqs  map[string]int64
@@ -141,7 +139,7 @@ func (t *tenant) kind(k string) *kindData {
 	kd := t.kinds[k]
 	if kd == nil {
 		kd = &kindData{recs: make(map[itil.ID]*entry),
-			tree: btree.NewG(32, lessKey), ids: make(map[string]uint32), counts: []int{0}}
+			tree: btree.NewBTreeGOptions(lessKey, btree.Options{NoLocks: true}), ids: make(map[string]uint32), counts: []int{0}, hints: make([]btree.PathHint, 1)}
 		t.kinds[k] = kd
 	}
 	return kd
@@ -288,9 +286,12 @@ func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
 	return e.version, nil
 }
 
+// dedupTerms returns a sorted copy of terms without repeats.
 func dedupTerms(terms []string) []string {
 	out := slices.Clone(terms)
-	slices.Sort(out)
+	if !slices.IsSorted(out) {
+		slices.Sort(out)
+	}
 	return slices.Compact(out)
 }
 
@@ -374,9 +375,9 @@ func (x *tx) commit() error {
 		kd.recs[w.key.id] = w.e
 	}
 	for _, ev := range x.events {
-		ev.Seq = int64(len(t.journal) + 1)
-		t.journal = append(t.journal, ev)
-		t.subject[ev.SubjectID] = append(t.subject[ev.SubjectID], int32(len(t.journal)-1))
+		ev.Seq = int64(t.journal.n + 1)
+		t.subject[ev.SubjectID] = append(t.subject[ev.SubjectID], int32(t.journal.n))
+		t.journal.append(ev)
 	}
 	return nil
 }
@@ -423,17 +424,18 @@ func (kd *kindData) intern(term string) uint32 {
 		n = uint32(len(kd.counts))
 		kd.ids[term] = n
 		kd.counts = append(kd.counts, 0)
+		kd.hints = append(kd.hints, btree.PathHint{})
 	}
 	return n
 }
 
 func (kd *kindData) add(k ikey) {
-	kd.tree.ReplaceOrInsert(k)
+	kd.tree.SetHint(k, &kd.hints[k.term])
 	kd.counts[k.term]++
 }
 
 func (kd *kindData) remove(k ikey) {
-	kd.tree.Delete(k)
+	kd.tree.DeleteHint(k, &kd.hints[k.term])
 	kd.counts[k.term]--
 }
 
@@ -524,7 +526,7 @@ func (x *tx) scanCommitted(q *storage.Query, pos *storage.Cursor, n int) []hit {
 		if pos != nil && pos.SortKey >= q.Min {
 			start = ikey{term, pos.SortKey, pos.ID}
 		}
-		kd.tree.AscendGreaterOrEqual(start, visit)
+		kd.tree.Ascend(start, visit)
 	} else {
 		var start ikey
 		switch {
@@ -535,7 +537,7 @@ func (x *tx) scanCommitted(q *storage.Query, pos *storage.Cursor, n int) []hit {
 		default:
 			start = ikey{term + 1, "", itil.NilID}
 		}
-		kd.tree.DescendLessOrEqual(start, visit)
+		kd.tree.Descend(start, visit)
 	}
 	return out
 }
@@ -652,7 +654,7 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 				if term == 0 {
 					continue
 				}
-				kd.tree.AscendGreaterOrEqual(ikey{term: term}, func(k ikey) bool {
+				kd.tree.Ascend(ikey{term: term}, func(k ikey) bool {
 					if k.term != term {
 						return false
 					}
@@ -725,8 +727,8 @@ func (t *tenant) readJournal(after int64, subject itil.ID, n int) []itil.Event {
 	defer t.mu.RUnlock()
 	var out []itil.Event
 	if subject == itil.NilID {
-		for i := int(after); i < len(t.journal) && len(out) < n; i++ {
-			out = append(out, t.journal[i])
+		for i := int(after); i < t.journal.n && len(out) < n; i++ {
+			out = append(out, *t.journal.at(int(i)))
 		}
 		return out
 	}
@@ -738,7 +740,27 @@ func (t *tenant) readJournal(after int64, subject itil.ID, n int) []itil.Event {
 		if len(out) == n {
 			break
 		}
-		out = append(out, t.journal[i])
+		out = append(out, *t.journal.at(int(i)))
 	}
 	return out
 }
+
+// journal is append-only storage in fixed blocks, so appending never copies
+// what is already there; journal.at(i).Seq == i+1.
+type journal struct {
+	blocks [][]itil.Event
+	n      int
+}
+
+const journalBlock = 4096
+
+func (j *journal) append(ev itil.Event) {
+	if j.n%journalBlock == 0 {
+		j.blocks = append(j.blocks, make([]itil.Event, 0, journalBlock))
+	}
+	last := &j.blocks[len(j.blocks)-1]
+	*last = append(*last, ev)
+	j.n++
+}
+
+func (j *journal) at(i int) *itil.Event { return &j.blocks[i/journalBlock][i%journalBlock] }
