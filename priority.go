@@ -158,6 +158,9 @@ func (m *PriorityMatrix) CheckUrgency(field string, u Urgency, v *ValidationErro
 // Priority returns the priority of a cell, or a *ValidationError when the
 // impact or urgency is not a level of the matrix.
 func (m *PriorityMatrix) Priority(i Impact, u Urgency) (Priority, error) {
+	if int(i) >= 1 && int(i) <= m.impacts && int(u) >= 1 && int(u) <= m.urgencies {
+		return m.cells[m.index(i, u)], nil
+	}
 	var v ValidationError
 	m.CheckImpact("impact", i, &v)
 	m.CheckUrgency("urgency", u, &v)

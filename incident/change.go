@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -9,6 +10,7 @@ import (
 // escaping. Every command journals a Change; encoding it by hand keeps
 // reflection off the command path.
 func (c Change) appendJSON(b []byte) []byte {
+	b = slices.Grow(b, 80+len(c.Summary)+len(c.Reason))
 	b = append(b, `{"summary":`...)
 	b = appendString(b, c.Summary)
 	if c.From != "" {

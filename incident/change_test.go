@@ -34,4 +34,3 @@ func TestChangeJSONMatchesEncodingJSON(t *testing.T) {
 		}
 	})
 }
-

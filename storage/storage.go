@@ -180,6 +180,9 @@ func Term(field, value string) string { return field + "=" + value }
 // CheckRecord validates the parts of a record every backend requires. All
 // backends call it so they reject the same records with the same errors.
 func CheckRecord(rec Record) error {
+	if rec.Kind != "" && rec.ID != itil.NilID && rec.Version >= 0 && termsOK(rec.Terms) {
+		return nil // the common case, without building an error
+	}
 	var v itil.ValidationError
 	if rec.Kind == "" {
 		v.Add("kind", "is required")
@@ -198,8 +201,20 @@ func CheckRecord(rec Record) error {
 	return v.Err()
 }
 
+func termsOK(terms []string) bool {
+	for _, t := range terms {
+		if i := strings.IndexByte(t, '='); i <= 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // CheckEvent validates an event before Append.
 func CheckEvent(ev itil.Event) error {
+	if ev.Kind != "" && ev.SubjectID != itil.NilID && ev.Type != "" {
+		return nil
+	}
 	var v itil.ValidationError
 	if ev.Kind == "" {
 		v.Add("kind", "is required")

@@ -154,14 +154,10 @@ func (t *tenant) RunInTx(ctx context.Context, fn func(context.Context, storage.T
 		return storage.ErrClosed
 	}
 	x := &tx{t: t}
-	defer func() {
-		if p := recover(); p != nil {
-			x.done = true
-			panic(p)
-		}
-	}()
+	// However fn ends (error, panic, runtime.Goexit), the transaction is
+	// over and nothing of it was committed.
+	defer func() { x.done = true }()
 	if err := fn(ctx, x); err != nil {
-		x.done = true
 		return err
 	}
 	x.done = true
@@ -176,12 +172,21 @@ type wkey struct {
 	id   itil.ID
 }
 
-// write is a buffered change. base is the committed version the
-// transaction read (0: absent); e is nil for a delete.
+// write is a buffered change. base is the committed entry the write was
+// based on (nil: absent); e is nil for a delete. Committed entries are
+// immutable and every commit stores new ones, so comparing pointers tells
+// whether a record changed, even when it was deleted and created again at
+// the same version.
 type write struct {
 	key  wkey
-	base int64
+	base *entry
 	e    *entry
+}
+
+// read is the committed entry a transaction first saw for a record.
+type read struct {
+	key wkey
+	e   *entry
 }
 
 type tx struct {
@@ -189,7 +194,54 @@ type tx struct {
 	done   bool
 	writes []write
 	byKey  map[wkey]int // built once writes grow past a few entries
+	reads  []read
+	byRead map[wkey]int // built once reads grow past a few entries
 	events []itil.Event
+}
+
+// noteRead remembers the committed entry seen for k, the first time only:
+// a later write must be based on what was read.
+func (x *tx) noteRead(k wkey, e *entry) {
+	if _, ok := x.readOf(k); ok {
+		return
+	}
+	x.reads = append(x.reads, read{k, e})
+	switch {
+	case x.byRead != nil:
+		x.byRead[k] = len(x.reads) - 1
+	case len(x.reads) > 8:
+		x.byRead = make(map[wkey]int, 16)
+		for i, r := range x.reads {
+			x.byRead[r.key] = i
+		}
+	}
+}
+
+func (x *tx) readOf(k wkey) (*entry, bool) {
+	if x.byRead != nil {
+		i, ok := x.byRead[k]
+		if !ok {
+			return nil, false
+		}
+		return x.reads[i].e, true
+	}
+	for i := range x.reads {
+		if x.reads[i].key == k {
+			return x.reads[i].e, true
+		}
+	}
+	return nil, false
+}
+
+// base returns the committed entry a first write of k is based on, or a
+// conflict when the record changed since this transaction read it.
+func (x *tx) base(k wkey) (*entry, error) {
+	cur := x.committed(k.kind, k.id)
+	if r, ok := x.readOf(k); ok && r != cur {
+		return nil, fmt.Errorf("%s %s: changed by a concurrent transaction since it was read: %w",
+			k.kind, k.id, itil.ErrConflict)
+	}
+	return cur, nil
 }
 
 func (x *tx) find(k wkey) int {
@@ -209,13 +261,14 @@ func (x *tx) find(k wkey) int {
 
 func (x *tx) addWrite(w write) {
 	x.writes = append(x.writes, w)
-	if x.byKey == nil && len(x.writes) > 8 {
+	switch {
+	case x.byKey != nil:
+		x.byKey[w.key] = len(x.writes) - 1
+	case len(x.writes) > 8:
 		x.byKey = make(map[wkey]int, 16)
 		for i := range x.writes {
 			x.byKey[x.writes[i].key] = i
 		}
-	} else if x.byKey != nil {
-		x.byKey[w.key] = len(x.writes) - 1
 	}
 }
 
@@ -253,7 +306,10 @@ func (x *tx) Get(ctx context.Context, kind string, id itil.ID) (storage.Record, 
 	if err := x.check(ctx); err != nil {
 		return storage.Record{}, err
 	}
-	e, _ := x.visible(kind, id)
+	e, wi := x.visible(kind, id)
+	if wi < 0 {
+		x.noteRead(wkey{kind, id}, e)
+	}
 	if e == nil {
 		return storage.Record{}, fmt.Errorf("%s %s: %w", kind, id, itil.ErrNotFound)
 	}
@@ -280,9 +336,14 @@ func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
 		terms: dedupTerms(rec.Terms), sortKey: rec.SortKey}
 	if wi >= 0 {
 		x.writes[wi].e = e
-	} else {
-		x.addWrite(write{key: wkey{rec.Kind, rec.ID}, base: curVersion, e: e})
+		return e.version, nil
 	}
+	k := wkey{rec.Kind, rec.ID}
+	base, err := x.base(k)
+	if err != nil {
+		return 0, err
+	}
+	x.addWrite(write{key: k, base: base, e: e})
 	return e.version, nil
 }
 
@@ -309,9 +370,14 @@ func (x *tx) Delete(ctx context.Context, kind string, id itil.ID, version int64)
 	}
 	if wi >= 0 {
 		x.writes[wi].e = nil
-	} else {
-		x.addWrite(write{key: wkey{kind, id}, base: cur.version})
+		return nil
 	}
+	k := wkey{kind, id}
+	base, err := x.base(k)
+	if err != nil {
+		return err
+	}
+	x.addWrite(write{key: k, base: base})
 	return nil
 }
 
@@ -352,13 +418,11 @@ func (x *tx) commit() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, w := range x.writes {
-		var v int64
+		var cur *entry
 		if kd := t.kinds[w.key.kind]; kd != nil {
-			if e := kd.recs[w.key.id]; e != nil {
-				v = e.version
-			}
+			cur = kd.recs[w.key.id]
 		}
-		if v != w.base {
+		if cur != w.base {
 			return fmt.Errorf("%s %s: changed by a concurrent transaction: %w",
 				w.key.kind, w.key.id, itil.ErrConflict)
 		}
@@ -631,7 +695,16 @@ func (x *tx) emit(ctx context.Context, q *storage.Query, h hit, n *int, yield fu
 		return false
 	}
 	*n++
+	x.noteCommitted(q.Kind, h)
 	return yield(toRecord(q.Kind, h.id, h.e), nil)
+}
+
+// noteCommitted records a read of h unless h is one of this transaction's
+// own writes.
+func (x *tx) noteCommitted(kind string, h hit) {
+	if k := (wkey{kind, h.id}); x.find(k) < 0 {
+		x.noteRead(k, h.e)
+	}
 }
 
 func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[storage.Record, error] {
@@ -684,6 +757,7 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 				yield(storage.Record{}, err)
 				return
 			}
+			x.noteCommitted(kind, h)
 			if !yield(toRecord(kind, h.id, h.e), nil) {
 				return
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -97,22 +98,25 @@ func testConcurrentJournalReaders(t *testing.T, f Factory) {
 	defer cancel()
 
 	writersDone := make(chan struct{})
-	seen := make([][]itil.Event, readers)
+	pages := make([][][]itil.Event, readers)
 	readErrs := make([]error, readers)
 	var readersWG sync.WaitGroup
 	for r := range readers {
 		readersWG.Go(func() {
-			// The second reader reads short pages to exercise Limit too.
-			seen[r], readErrs[r] = followJournal(ctx, s, writersDone, r*3)
+			// The first reader takes all it can get, so each of its pages
+			// must hold whole transactions; the second reads short pages
+			// to exercise Limit too.
+			pages[r], readErrs[r] = followJournal(ctx, s, writersDone, r*3)
 		})
 	}
 
+	txSize := func(m eventMark) int { return 1 + (m.Writer+m.Tx)%3 }
 	committed := make([][]eventMark, writers)
 	var writersWG sync.WaitGroup
 	for w := range writers {
 		writersWG.Go(func() {
 			for i := range txPerWriter {
-				marks := make([]eventMark, 1+(w+i)%3)
+				marks := make([]eventMark, txSize(eventMark{Writer: w, Tx: i}))
 				for j := range marks {
 					marks[j] = eventMark{Writer: w, Tx: i, Event: j, Rollback: i%4 == 3}
 				}
@@ -149,31 +153,62 @@ func testConcurrentJournalReaders(t *testing.T, f Factory) {
 			want[m] = true
 		}
 	}
-	for r, evs := range seen {
+	var seen [readers][]itil.Event
+	for r := range readers {
 		require.NoError(t, readErrs[r], "reader %d", r)
-		got := make(map[eventMark]bool, len(evs))
-		for i, ev := range evs {
+		seen[r] = slices.Concat(pages[r]...)
+		got := make(map[eventMark]bool, len(seen[r]))
+		for i, ev := range seen[r] {
 			if i > 0 {
-				require.Greater(t, ev.Seq, evs[i-1].Seq, "reader %d: Seq must increase", r)
+				require.Greater(t, ev.Seq, seen[r][i-1].Seq, "reader %d: Seq must increase", r)
 			}
 			require.Equal(t, tenantA, ev.Tenant)
-			var m eventMark
-			require.NoError(t, json.Unmarshal(ev.Payload, &m), "reader %d, event %d", r, ev.Seq)
+			m := markOf(t, ev)
 			require.False(t, m.Rollback, "reader %d saw event %+v of a rolled-back transaction", r, m)
 			require.False(t, got[m], "reader %d saw event %+v twice", r, m)
 			got[m] = true
 		}
-		require.Equal(t, want, got, "reader %d must see every committed event", r)
+		var missed, unknown []eventMark
+		for m := range want {
+			if !got[m] {
+				missed = append(missed, m)
+			}
+		}
+		for m := range got {
+			if !want[m] {
+				unknown = append(unknown, m)
+			}
+		}
+		require.Empty(t, missed, "reader %d missed committed events", r)
+		require.Empty(t, unknown, "reader %d saw events no committed transaction appended", r)
 	}
-	require.Equal(t, evRowsOf(seen[0]), evRowsOf(seen[1]), "readers must see the same journal")
-	t.Logf("%d events committed, %d read", len(want), len(seen[0]))
+	for i, page := range pages[0] {
+		perTx := make(map[eventMark]int)
+		for _, ev := range page {
+			m := markOf(t, ev)
+			perTx[eventMark{Writer: m.Writer, Tx: m.Tx}]++
+		}
+		for tx, n := range perTx {
+			require.Equal(t, txSize(tx), n, "poll %d saw part of transaction %+v: commits must be visible atomically", i, tx)
+		}
+	}
+	requireList(t, evRowsOf(seen[0]), evRowsOf(seen[1]), "the journal as both readers saw it")
+	t.Logf("%d events committed, read in %d and %d polls", len(want), len(pages[0]), len(pages[1]))
+}
+
+func markOf(t *testing.T, ev itil.Event) eventMark {
+	t.Helper()
+	var m eventMark
+	require.NoError(t, json.Unmarshal(ev.Payload, &m), "event %d", ev.Seq)
+	return m
 }
 
 // followJournal polls the journal from the start, pageSize events at a time
 // (0: all available), until writersDone is closed and a poll that started
-// after that finds nothing new.
-func followJournal(ctx context.Context, s storage.Store, writersDone <-chan struct{}, pageSize int) ([]itil.Event, error) {
-	var seen []itil.Event
+// after that finds nothing new. It returns what each poll found.
+func followJournal(ctx context.Context, s storage.Store, writersDone <-chan struct{}, pageSize int) ([][]itil.Event, error) {
+	var pages [][]itil.Event
+	var after int64
 	for {
 		var finished bool
 		select {
@@ -183,11 +218,6 @@ func followJournal(ctx context.Context, s storage.Store, writersDone <-chan stru
 		}
 		var page []itil.Event
 		err := s.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-			var after int64
-			if len(seen) > 0 {
-				after = seen[len(seen)-1].Seq
-			}
-			page = page[:0]
 			for ev, err := range tx.Journal(ctx, storage.JournalQuery{After: after, Limit: pageSize}) {
 				if err != nil {
 					return err
@@ -197,15 +227,19 @@ func followJournal(ctx context.Context, s storage.Store, writersDone <-chan stru
 			return nil
 		})
 		if err != nil {
-			return seen, fmt.Errorf("after %d events: %w", len(seen), err)
+			return pages, fmt.Errorf("after %d polls: %w", len(pages), err)
 		}
 		if pageSize > 0 && len(page) > pageSize {
-			return seen, fmt.Errorf("Journal returned %d events, more than Limit %d", len(page), pageSize)
+			return pages, fmt.Errorf("Journal returned %d events, more than Limit %d", len(page), pageSize)
 		}
-		seen = append(seen, page...)
-		if finished && len(page) == 0 {
-			return seen, nil
+		if len(page) == 0 {
+			if finished {
+				return pages, nil
+			}
+			runtime.Gosched()
+			continue
 		}
-		runtime.Gosched()
+		pages = append(pages, page)
+		after = page[len(page)-1].Seq
 	}
 }

@@ -212,6 +212,19 @@ func rowsOf(recs []storage.Record) []row {
 	return rows
 }
 
+// requireList is require.Equal for lists that may be long: on a mismatch
+// it reports the first differing element and the lengths instead of
+// diffing everything.
+func requireList[E any](t tb, want, got []E, what string) {
+	t.Helper()
+	for i := range min(len(want), len(got)) {
+		if !assert.ObjectsAreEqual(want[i], got[i]) {
+			require.Equal(t, want[i], got[i], "%s: first difference at index %d (lengths: want %d, got %d)", what, i, len(want), len(got))
+		}
+	}
+	require.Equal(t, len(want), len(got), "%s: length", what)
+}
+
 // termSet returns terms sorted and without duplicates, nil when empty.
 func termSet(terms []string) []string {
 	if len(terms) == 0 {
@@ -323,26 +336,35 @@ func catchPanic(f func()) (p any) {
 	return nil
 }
 
+// txStep is one part of a transaction run by startTx.
+type txStep func(ctx context.Context, tx storage.Tx) error
+
 // pausedTx runs a transaction on a goroutine of its own and holds it open
-// after fn returned until the test lets it end, so that tests can
-// interleave transactions deterministically. fn runs on that goroutine: it
-// must report through its return value or assert, never require.
+// between two steps until the test lets it go on, so that tests can
+// interleave transactions deterministically. The steps run on that
+// goroutine: they must report through their result or assert, never
+// require.
 type pausedTx struct {
-	ready   chan error // fn's result, once fn returned
+	ready   chan error // the first step's result, once it returned
 	release chan struct{}
 	done    chan error // RunInTx's result
 	once    sync.Once
 }
 
-func startTx(t *testing.T, s storage.Store, fn func(ctx context.Context, tx storage.Tx) error) *pausedTx {
+// startTx runs first, pauses, then runs then (when not nil and first
+// succeeded) and ends the transaction with the last step's result.
+func startTx(t *testing.T, s storage.Store, first, then txStep) *pausedTx {
 	p := &pausedTx{ready: make(chan error, 1), release: make(chan struct{}), done: make(chan error, 1)}
 	t.Cleanup(p.unblock)
 	go func() {
 		p.done <- s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
-			err := fn(ctx, tx)
+			err := first(ctx, tx)
 			p.ready <- err
 			<-p.release
-			return err
+			if err != nil || then == nil {
+				return err
+			}
+			return then(ctx, tx)
 		})
 	}()
 	return p
@@ -350,14 +372,14 @@ func startTx(t *testing.T, s storage.Store, fn func(ctx context.Context, tx stor
 
 func (p *pausedTx) unblock() { p.once.Do(func() { close(p.release) }) }
 
-// awaitReady waits until fn returned and returns its error; the
-// transaction stays open.
+// awaitReady waits until the first step returned and returns its error;
+// the transaction stays open.
 func (p *pausedTx) awaitReady(t *testing.T) error {
 	t.Helper()
 	return await(t, p.ready, "transaction to reach its pause point (was it blocked by another open transaction?)")
 }
 
-// finish lets the transaction end and returns RunInTx's result.
+// finish lets the transaction go on and returns RunInTx's result.
 func (p *pausedTx) finish(t *testing.T) error {
 	t.Helper()
 	p.unblock()

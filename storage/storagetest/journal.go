@@ -2,6 +2,8 @@ package storagetest
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -112,6 +114,44 @@ func testJournalFilters(t *testing.T, f Factory) {
 	} {
 		require.Equal(t, tc.want, evRowsOf(journal(t, s, tc.q)), "journal query %+v", tc.q)
 	}
+}
+
+// testJournalMany reads more events than a backend is likely to fetch in
+// one batch or keep in one block.
+func testJournalMany(t *testing.T, f Factory) {
+	const txs, perTx, subjects = 9, 500, 7
+	s := newStore(t, f)
+	var evs []itil.Event
+	var seqs []int64
+	for range txs {
+		inTx(t, s, func(ctx context.Context, tx storage.Tx) {
+			for range perTx {
+				ev := newEvent(testID(len(evs)%subjects), "tick", fmt.Sprintf(`{"n":%d}`, len(evs)))
+				require.NoError(t, tx.Append(ctx, ev))
+				evs = append(evs, ev)
+				seqs = append(seqs, int64(len(evs)))
+			}
+		})
+	}
+	all := committedAs(tenantA, evs, seqs...)
+	requireList(t, all, evRowsOf(journal(t, s, storage.JournalQuery{})), "the whole journal")
+
+	// Follow the journal in pages, by cursor.
+	var paged []evRow
+	for q := (storage.JournalQuery{Limit: 333}); ; {
+		page := evRowsOf(journal(t, s, q))
+		paged = append(paged, page...)
+		if len(page) < q.Limit {
+			break
+		}
+		q.After = page[len(page)-1].Seq
+	}
+	requireList(t, all, paged, "the journal read in pages")
+
+	subject := testID(3)
+	want := slices.DeleteFunc(slices.Clone(all), func(r evRow) bool { return r.SubjectID != subject || r.Seq <= 1000 })
+	requireList(t, want, evRowsOf(journal(t, s, storage.JournalQuery{SubjectID: subject, After: 1000})), "one subject")
+	requireList(t, want[:300], evRowsOf(journal(t, s, storage.JournalQuery{SubjectID: subject, After: 1000, Limit: 300})), "one subject, limited")
 }
 
 func testJournalMalformed(t *testing.T, f Factory) {

@@ -176,18 +176,29 @@ type modelHarness struct {
 	m *model
 }
 
+// testRapidModel drives two tenants of one backend with random operations
+// and transactions, each against its own model, and after every step
+// compares both tenants with their models.
 func testRapidModel(t *testing.T, f Factory) {
 	rapid.Check(t, func(rt *rapid.T) {
 		b, closeBackend := newBackend(t, f)
 		defer func() { require.NoError(rt, closeBackend()) }()
-		h := &modelHarness{s: tenantStore(rt, b, tenantA), m: newModel(tenantA)}
+		var hs []*modelHarness
+		for _, name := range []string{tenantA, tenantB} {
+			hs = append(hs, &modelHarness{s: tenantStore(rt, b, name), m: newModel(name)})
+		}
+		pick := func(rt *rapid.T) *modelHarness { return hs[rapid.IntRange(0, len(hs)-1).Draw(rt, "tenant")] }
 		actions := map[string]func(*rapid.T){
-			"":           h.check,
-			"txCommit":   func(rt *rapid.T) { h.tx(rt, true, opSeveral) },
-			"txRollback": func(rt *rapid.T) { h.tx(rt, false, opSeveral) },
+			"": func(rt *rapid.T) {
+				for _, h := range hs {
+					h.check(rt)
+				}
+			},
+			"txCommit":   func(rt *rapid.T) { pick(rt).tx(rt, true, opSeveral) },
+			"txRollback": func(rt *rapid.T) { pick(rt).tx(rt, false, opSeveral) },
 		}
 		for name, op := range modelOps {
-			actions[name] = func(rt *rapid.T) { h.tx(rt, true, op) }
+			actions[name] = func(rt *rapid.T) { pick(rt).tx(rt, true, op) }
 		}
 		rt.Repeat(actions)
 	})
@@ -232,15 +243,15 @@ func (h *modelHarness) commit(t *rapid.T, m *model) {
 	h.m = m
 }
 
-// check is the invariant: a full scan of each kind equals the model, and
-// so does the journal.
+// check is the invariant: a full scan of each kind of the tenant equals the
+// model, and so does the journal.
 func (h *modelHarness) check(t *rapid.T) {
 	inTx(t, h.s, func(ctx context.Context, tx storage.Tx) {
 		for _, kind := range modelKinds {
 			got := rowsOf(mustCollect(t, tx.Query(ctx, storage.Query{Kind: kind})))
 			require.Equal(t, h.m.query(storage.Query{Kind: kind}), got, "every record of kind %s", kind)
 		}
-		require.Equal(t, h.m.journal(storage.JournalQuery{}), evRowsOf(mustCollect(t, tx.Journal(ctx, storage.JournalQuery{}))))
+		require.Equal(t, h.m.journal(storage.JournalQuery{}), evRowsOf(mustCollect(t, tx.Journal(ctx, storage.JournalQuery{}))), "the journal")
 	})
 }
 

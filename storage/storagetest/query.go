@@ -162,9 +162,9 @@ func testQueryPaginate(t *testing.T, f Factory) {
 	s := newStore(t, f)
 	all := seedMany(t, s, 1000, func(i int) string { return fmt.Sprintf("k%d", i%10) })
 	q := storage.Query{Kind: kindA}
-	require.Equal(t, all, paginate(t, s, q, 7, len(all)))
+	requireList(t, all, paginate(t, s, q, 7, len(all)), "pages")
 	q.Reverse = true
-	require.Equal(t, reversed(all), paginate(t, s, q, 7, len(all)))
+	requireList(t, reversed(all), paginate(t, s, q, 7, len(all)), "pages in reverse")
 }
 
 func testQueryPaginateTerm(t *testing.T, f Factory) {
@@ -177,9 +177,9 @@ func testQueryPaginateTerm(t *testing.T, f Factory) {
 		want := filterRows(all, func(r row) bool {
 			return hasTerm(q.Terms[0])(r) && r.SortKey >= q.Min && (q.Max == "" || r.SortKey < q.Max)
 		})
-		require.Equal(t, want, paginate(t, s, q, 7, len(all)), "query %+v", q)
+		requireList(t, want, paginate(t, s, q, 7, len(all)), describeQuery(q))
 		q.Reverse = true
-		require.Equal(t, reversed(want), paginate(t, s, q, 7, len(all)), "query %+v", q)
+		requireList(t, reversed(want), paginate(t, s, q, 7, len(all)), describeQuery(q))
 	}
 }
 
@@ -204,19 +204,19 @@ func testQueryManyResults(t *testing.T, f Factory) {
 
 	check := func(ctx context.Context, tx storage.Tx) {
 		t.Helper()
-		rows := func(q storage.Query) []row {
+		requireQuery := func(want []row, q storage.Query) {
 			t.Helper()
-			return rowsOf(mustCollect(t, tx.Query(ctx, q)))
+			requireList(t, want, rowsOf(mustCollect(t, tx.Query(ctx, q))), describeQuery(q))
 		}
 		all := expect()
-		require.Equal(t, all, rows(storage.Query{Kind: kindA}))
-		require.Equal(t, reversed(all), rows(storage.Query{Kind: kindA, Reverse: true}))
-		require.Equal(t, all[:300], rows(storage.Query{Kind: kindA, Limit: 300}))
-		require.Equal(t, all[300:], rows(storage.Query{Kind: kindA, After: cursorOf(all[299])}))
-		require.Equal(t, reversed(all[:299]), rows(storage.Query{Kind: kindA, After: cursorOf(all[299]), Reverse: true}))
+		requireQuery(all, storage.Query{Kind: kindA})
+		requireQuery(reversed(all), storage.Query{Kind: kindA, Reverse: true})
+		requireQuery(all[:300], storage.Query{Kind: kindA, Limit: 300})
+		requireQuery(all[300:], storage.Query{Kind: kindA, After: cursorOf(all[299])})
+		requireQuery(reversed(all[:299]), storage.Query{Kind: kindA, After: cursorOf(all[299]), Reverse: true})
 		odd := filterRows(all, hasTerm("m=1"))
-		require.Equal(t, odd, rows(storage.Query{Kind: kindA, Terms: []string{"m=1"}}))
-		require.Equal(t, reversed(odd), rows(storage.Query{Kind: kindA, Terms: []string{"m=1"}, Reverse: true}))
+		requireQuery(odd, storage.Query{Kind: kindA, Terms: []string{"m=1"}})
+		requireQuery(reversed(odd), storage.Query{Kind: kindA, Terms: []string{"m=1"}, Reverse: true})
 	}
 
 	inTx(t, s, func(ctx context.Context, tx storage.Tx) {

@@ -14,8 +14,8 @@
 //	}
 //
 // Run calls the factory once per subtest (and once per rapid check of the
-// model-based test) and closes every backend it gets when the subtest ends,
-// so the factory MUST NOT register its own Close. Subtests are named
+// model-based test) and closes every backend it gets, exactly once, when it
+// is done with it; the factory need not close it. Subtests are named
 // "Group/Case", so a single clause can be run on its own:
 //
 //	go test -run 'TestConformance/Tx/FirstCommitWins' ./storage/sqlite
@@ -35,10 +35,17 @@
 // (a Put does not wait for another open transaction; conflicts surface at
 // the latest at commit, where the first transaction to commit wins), events
 // of one transaction are journalled in the order they were appended, and a
-// fresh tenant's journal and sequences start at 1. The tests that interleave
-// transactions turn a backend that blocks where it must not into a failure
-// after a generous delay instead of a hang; the suite never asserts on
-// elapsed time.
+// fresh tenant's journal and sequences start at 1 and count up by one (the
+// journal may skip the numbers of rolled-back transactions). The tests that
+// interleave transactions turn a backend that blocks where it must not into
+// a failure after a generous delay instead of a hang; the suite never
+// asserts on elapsed time.
+//
+// The model-based test runs rapid's default number of checks, which keeps
+// the suite fast. When changing a backend, search deeper with rapid's
+// flags, for example:
+//
+//	go test -run 'TestConformance/Rapid' -rapid.checks=10000 -rapid.steps=60 ./storage/memory
 package storagetest
 
 import (
@@ -97,6 +104,7 @@ var groups = []struct {
 		{"ReadYourWrites", testTxReadYourWrites},
 		{"UncommittedInvisible", testTxUncommittedInvisible},
 		{"FirstCommitWins", testTxFirstCommitWins},
+		{"RecreatedAfterRead", testTxRecreatedAfterRead},
 	}},
 	{"Query", []testCase{
 		{"Terms", testQueryTerms},
@@ -118,6 +126,7 @@ var groups = []struct {
 	{"Journal", []testCase{
 		{"AppendAndRead", testJournalAppendAndRead},
 		{"Filters", testJournalFilters},
+		{"Many", testJournalMany},
 		{"Malformed", testJournalMalformed},
 		{"PayloadCopied", testJournalPayloadCopied},
 		{"Rollback", testJournalRollback},

@@ -147,8 +147,12 @@ func requireTxDone(t *testing.T, l leakedTx, rec storage.Record) {
 	require.ErrorIs(t, l.tx.Delete(ctx, rec.Kind, rec.ID, rec.Version), storage.ErrTxDone, "Delete")
 	_, err = collect(l.tx.Query(ctx, storage.Query{Kind: rec.Kind}))
 	require.ErrorIs(t, err, storage.ErrTxDone, "Query")
+	_, err = collect(l.tx.Query(ctx, storage.Query{Kind: "unknown-kind"}))
+	require.ErrorIs(t, err, storage.ErrTxDone, "Query without results")
 	_, err = collect(l.tx.Lookup(ctx, rec.Kind, rec.Terms))
 	require.ErrorIs(t, err, storage.ErrTxDone, "Lookup")
+	_, err = collect(l.tx.Lookup(ctx, "unknown-kind", rec.Terms))
+	require.ErrorIs(t, err, storage.ErrTxDone, "Lookup without results")
 	_, err = l.tx.NextSeq(ctx, "number")
 	require.ErrorIs(t, err, storage.ErrTxDone, "NextSeq")
 	require.ErrorIs(t, l.tx.Append(ctx, newEvent(rec.ID, "late", "")), storage.ErrTxDone, "Append")
@@ -209,6 +213,9 @@ func testTxReadYourWrites(t *testing.T, f Factory) {
 		require.Equal(t, []row{rowOf(twice)}, rows(tx.Query(ctx, storage.Query{Kind: kindA, Terms: []string{"s=b"}})))
 		require.Equal(t, sortedRows([]storage.Record{kept, twice}), rows(tx.Query(ctx, storage.Query{Kind: kindA, Min: "b", Max: "e"})))
 		require.Equal(t, sortedRows([]storage.Record{twice, moved}), rows(tx.Query(ctx, storage.Query{Kind: kindA, After: cursorOf(rowOf(kept))})))
+		require.Equal(t, sortedRows([]storage.Record{kept, twice, moved}), rows(tx.Query(ctx, storage.Query{Kind: kindA, After: cursorOf(rowOf(added))})),
+			"After a record the transaction wrote")
+		require.Equal(t, reversed(sortedRows([]storage.Record{added, kept})), rows(tx.Query(ctx, storage.Query{Kind: kindA, After: cursorOf(rowOf(twice)), Reverse: true})))
 		require.Equal(t, sortedRows([]storage.Record{moved, twice}), rows(tx.Lookup(ctx, kindA, []string{"s=b", "p=1"})))
 		require.Equal(t, sortedRows([]storage.Record{added, kept}), rows(tx.Lookup(ctx, kindA, []string{"s=a"})))
 
@@ -225,7 +232,7 @@ func testTxReadYourWrites(t *testing.T, f Factory) {
 
 func testTxUncommittedInvisible(t *testing.T, f Factory) {
 	fx := newTxFixture(t, f)
-	writer := startTx(t, fx.s, fx.write)
+	writer := startTx(t, fx.s, fx.write, nil)
 	require.NoError(t, writer.awaitReady(t))
 
 	// The writer is open with all its writes done: another transaction
@@ -255,7 +262,7 @@ func testTxFirstCommitWins(t *testing.T, f Factory) {
 	orig := create(t, s, newRecord(kindA, testID(1), "k", "s=a"))[0]
 	// write reads orig, then writes it and a record of its own and appends
 	// an event, all marked with who.
-	write := func(who string, own itil.ID) func(context.Context, storage.Tx) error {
+	write := func(who string, own itil.ID) txStep {
 		return func(ctx context.Context, tx storage.Tx) error {
 			got, err := tx.Get(ctx, kindA, orig.ID)
 			if err != nil {
@@ -273,9 +280,9 @@ func testTxFirstCommitWins(t *testing.T, f Factory) {
 			return tx.Append(ctx, newEvent(orig.ID, "updated", `{"by":"`+who+`"}`))
 		}
 	}
-	first := startTx(t, s, write("first", testID(2)))
+	first := startTx(t, s, write("first", testID(2)), nil)
 	require.NoError(t, first.awaitReady(t))
-	second := startTx(t, s, write("second", testID(3)))
+	second := startTx(t, s, write("second", testID(3)), nil)
 	if err := second.awaitReady(t); err != nil {
 		// A backend may detect the conflict before commit.
 		require.ErrorIs(t, err, itil.ErrConflict)
@@ -292,4 +299,49 @@ func testTxFirstCommitWins(t *testing.T, f Factory) {
 	require.Equal(t,
 		committedAs(tenantA, []itil.Event{newEvent(orig.ID, "updated", `{"by":"first"}`)}, 1),
 		evRowsOf(journal(t, s, storage.JournalQuery{})))
+}
+
+// testTxRecreatedAfterRead: a transaction reads a record, which other
+// transactions then delete and create again, at the version that was read.
+// The record was committed by another transaction after fn read it, so
+// writing it back at the version read must conflict, whether the write
+// comes after the re-creation or before it.
+func testTxRecreatedAfterRead(t *testing.T, f Factory) {
+	for _, tc := range []struct {
+		name       string
+		writeFirst bool // write before the re-creation, then commit after it
+	}{{"BeforeWrite", false}, {"BeforeCommit", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t, f)
+			orig := create(t, s, newRecord(kindA, testID(1), "k", "s=a"))[0]
+			var read storage.Record
+			writeBack := func(ctx context.Context, tx storage.Tx) error {
+				next := read
+				next.Data = []byte(`"written from a stale read"`)
+				_, err := tx.Put(ctx, next)
+				return err
+			}
+			first := func(ctx context.Context, tx storage.Tx) (err error) {
+				if read, err = tx.Get(ctx, kindA, orig.ID); err != nil || !tc.writeFirst {
+					return err
+				}
+				return writeBack(ctx, tx)
+			}
+			var then txStep
+			if !tc.writeFirst {
+				then = writeBack
+			}
+			stale := startTx(t, s, first, then)
+			require.NoError(t, stale.awaitReady(t))
+
+			inTx(t, s, func(ctx context.Context, tx storage.Tx) {
+				require.NoError(t, tx.Delete(ctx, kindA, orig.ID, orig.Version))
+			})
+			recreated := create(t, s, newRecord(kindA, orig.ID, "k2", "s=b"))[0]
+			require.Equal(t, orig.Version, recreated.Version, "the recreated record has the version that was read")
+
+			require.ErrorIs(t, stale.finish(t), itil.ErrConflict)
+			requireStored(t, s, recreated)
+		})
+	}
 }
