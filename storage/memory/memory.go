@@ -111,8 +111,11 @@ type kindData struct {
 	recs   map[itil.ID]*entry
 	tree   *btree.BTreeG[ikey]
 	ids    map[string]uint32 // interned terms, from 1
-	counts []int             // records per interned term, to pick the most selective
-	hints  []btree.PathHint  // per interned term: where its last change landed
+	counts []int32           // records per interned term, to pick the most selective
+	// hints remember, per interned term, where its last change landed in
+	// the tree: records mostly arrive in sort-key order, so the next one
+	// lands next to it.
+	hints []btree.PathHint
 }
 
 type tenant struct {
@@ -139,7 +142,7 @@ func (t *tenant) kind(k string) *kindData {
 	kd := t.kinds[k]
 	if kd == nil {
 		kd = &kindData{recs: make(map[itil.ID]*entry),
-			tree: btree.NewBTreeGOptions(lessKey, btree.Options{NoLocks: true}), ids: make(map[string]uint32), counts: []int{0}, hints: make([]btree.PathHint, 1)}
+			tree: btree.NewBTreeGOptions(lessKey, btree.Options{NoLocks: true}), ids: make(map[string]uint32), counts: []int32{0}, hints: make([]btree.PathHint, 1)}
 		t.kinds[k] = kd
 	}
 	return kd
@@ -154,6 +157,7 @@ func (t *tenant) RunInTx(ctx context.Context, fn func(context.Context, storage.T
 		return storage.ErrClosed
 	}
 	x := &tx{t: t}
+	x.writes, x.reads, x.events = x.wbuf[:0], x.rbuf[:0], x.ebuf[:0]
 	// However fn ends (error, panic, runtime.Goexit), the transaction is
 	// over and nothing of it was committed.
 	defer func() { x.done = true }()
@@ -197,6 +201,10 @@ type tx struct {
 	reads  []read
 	byRead map[wkey]int // built once reads grow past a few entries
 	events []itil.Event
+	// Most commands touch a record or two: start in place.
+	wbuf [2]write
+	rbuf [2]read
+	ebuf [2]itil.Event
 }
 
 // noteRead remembers the committed entry seen for k, the first time only:
@@ -440,7 +448,11 @@ func (x *tx) commit() error {
 	}
 	for _, ev := range x.events {
 		ev.Seq = int64(t.journal.n + 1)
-		t.subject[ev.SubjectID] = append(t.subject[ev.SubjectID], int32(t.journal.n))
+		pos := t.subject[ev.SubjectID]
+		if pos == nil {
+			pos = make([]int32, 0, 8) // most subjects see a handful of events
+		}
+		t.subject[ev.SubjectID] = append(pos, int32(t.journal.n))
 		t.journal.append(ev)
 	}
 	return nil
@@ -553,7 +565,7 @@ func (x *tx) scanCommitted(q *storage.Query, pos *storage.Cursor, n int) []hit {
 	}
 	// Scan the most selective term; check the others on the entry.
 	var term uint32
-	best := -1
+	best := int32(-1)
 	for _, tm := range q.Terms {
 		n := kd.ids[tm]
 		if n == 0 || kd.counts[n] == 0 {
