@@ -4,8 +4,10 @@
 // # The service lifecycle
 //
 // ITIL describes the life of an IT service in five stages. Each stage holds
-// processes, and each process is a package of this module with its own
-// entities, state machine and rules, stored through the storage contract:
+// processes, and each process is (or will be: the module grows process by
+// process) a package of this module with its own entities, state machine
+// and rules, stored through the storage contract. Incident management is
+// here today; the others are planned in the packages named:
 //
 //   - Service Strategy decides which services to offer and why: the service
 //     portfolio, the service catalogue, financial management (what a service

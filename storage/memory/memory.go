@@ -241,15 +241,15 @@ func (x *tx) readOf(k wkey) (*entry, bool) {
 	return nil, false
 }
 
-// base returns the committed entry a first write of k is based on, or a
-// conflict when the record changed since this transaction read it.
-func (x *tx) base(k wkey) (*entry, error) {
-	cur := x.committed(k.kind, k.id)
+// checkBase returns a conflict when a first write of k, based on the
+// committed entry cur, would overwrite a change made since this
+// transaction read the record.
+func (x *tx) checkBase(k wkey, cur *entry) error {
 	if r, ok := x.readOf(k); ok && r != cur {
-		return nil, fmt.Errorf("%s %s: changed by a concurrent transaction since it was read: %w",
+		return fmt.Errorf("%s %s: changed by a concurrent transaction since it was read: %w",
 			k.kind, k.id, itil.ErrConflict)
 	}
-	return cur, nil
+	return nil
 }
 
 func (x *tx) find(k wkey) int {
@@ -347,11 +347,10 @@ func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
 		return e.version, nil
 	}
 	k := wkey{rec.Kind, rec.ID}
-	base, err := x.base(k)
-	if err != nil {
+	if err := x.checkBase(k, cur); err != nil {
 		return 0, err
 	}
-	x.addWrite(write{key: k, base: base, e: e})
+	x.addWrite(write{key: k, base: cur, e: e})
 	return e.version, nil
 }
 
@@ -381,11 +380,10 @@ func (x *tx) Delete(ctx context.Context, kind string, id itil.ID, version int64)
 		return nil
 	}
 	k := wkey{kind, id}
-	base, err := x.base(k)
-	if err != nil {
+	if err := x.checkBase(k, cur); err != nil {
 		return err
 	}
-	x.addWrite(write{key: k, base: base})
+	x.addWrite(write{key: k, base: cur})
 	return nil
 }
 
