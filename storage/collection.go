@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -89,7 +88,7 @@ func (c *Collection[T]) Put(ctx context.Context, tx Tx, v *T) error {
 		Kind:    c.s.Kind,
 		ID:      c.s.ID(v),
 		Version: expected,
-		Data:    data,
+		Data:    string(data),
 		Terms:   c.s.Terms(v, nil),
 		SortKey: c.s.SortKey(v),
 	}
@@ -98,7 +97,7 @@ func (c *Collection[T]) Put(ctx context.Context, tx Tx, v *T) error {
 		return err
 	}
 	if c.cache != nil {
-		c.cache.store(rec.ID, data, c.s.Clone(v))
+		c.cache.store(rec.ID, rec.Data, c.s.Clone(v))
 	}
 	return nil
 }
@@ -148,7 +147,7 @@ func (c *Collection[T]) decode(rec Record) (*T, error) {
 		}
 	}
 	v := new(T)
-	if err := json.Unmarshal(rec.Data, v); err != nil {
+	if err := json.Unmarshal([]byte(rec.Data), v); err != nil {
 		return nil, fmt.Errorf("storage: decode %s %s: %w", c.s.Kind, rec.ID, err)
 	}
 	*c.s.Version(v) = rec.Version
@@ -171,7 +170,7 @@ const cacheSlots = 1024
 
 type cached[T any] struct {
 	id    itil.ID
-	data  []byte
+	data  string
 	value *T
 }
 
@@ -182,15 +181,15 @@ func slot(id itil.ID) int {
 
 // load returns the cached entity for exactly these bytes, or nil. The
 // caller must clone it before handing it out.
-func (c *decodeCache[T]) load(id itil.ID, data []byte) *T {
+func (c *decodeCache[T]) load(id itil.ID, data string) *T {
 	e := c.slots[slot(id)].Load()
-	if e == nil || e.id != id || !bytes.Equal(e.data, data) {
+	if e == nil || e.id != id || e.data != data {
 		return nil
 	}
 	return e.value
 }
 
-// store caches v for data; data and v must not be changed afterwards.
-func (c *decodeCache[T]) store(id itil.ID, data []byte, v *T) {
+// store caches v for data; v must not be changed afterwards.
+func (c *decodeCache[T]) store(id itil.ID, data string, v *T) {
 	c.slots[slot(id)].Store(&cached[T]{id: id, data: data, value: v})
 }

@@ -288,7 +288,7 @@ func TestCollectionDecodeError(t *testing.T) {
 	eachCollection(t, func(t *testing.T, notes *storage.Collection[note]) {
 		s := memory.NewStore()
 		// The broken record sorts first: its sort key is empty.
-		broken := storage.Record{Kind: "note", ID: itil.NewID(), Data: []byte("{"), Terms: []string{"queue=desk"}}
+		broken := storage.Record{Kind: "note", ID: itil.NewID(), Data: "{", Terms: []string{"queue=desk"}}
 		fine := newNote("desk", 0)
 		put(t, s, notes, fine)
 		inTx(t, s, func(ctx context.Context, tx storage.Tx) {
@@ -322,7 +322,7 @@ func TestCollectionVersionComesFromRecord(t *testing.T) {
 		s := memory.NewStore()
 		id := itil.NewID()
 		inTx(t, s, func(ctx context.Context, tx storage.Tx) {
-			_, err := tx.Put(ctx, storage.Record{Kind: "note", ID: id, Data: []byte(`{"id":"` + id.String() + `","version":99}`)})
+			_, err := tx.Put(ctx, storage.Record{Kind: "note", ID: id, Data: `{"id":"` + id.String() + `","version":99}`})
 			require.NoError(t, err)
 		})
 		require.EqualValues(t, 1, mustLoad(t, s, notes, id).Version)

@@ -47,8 +47,10 @@ type Record struct {
 	// version (1 after the first Put, raised by one on each Put). Put takes
 	// the version the caller last read, 0 to create.
 	Version int64
-	// Data is the encoded entity; opaque to the backend.
-	Data []byte
+	// Data is the encoded entity (JSON for collections); opaque to the
+	// backend. It is a string so that it can be shared without copies and
+	// without anyone changing it underneath the store.
+	Data string
 	// Terms are the record's index terms, each "field=value" with a
 	// non-empty field. Query and Lookup match them exactly.
 	Terms []string
@@ -130,14 +132,14 @@ type Store interface {
 // transaction never sees another transaction's uncommitted writes.
 type Tx interface {
 	// Get returns the record, or an error wrapping itil.ErrNotFound. The
-	// returned Data and Terms belong to the caller.
+	// returned Terms slice belongs to the caller.
 	Get(ctx context.Context, kind string, id itil.ID) (Record, error)
 
 	// Put creates or replaces a record. rec.Version MUST equal the current
 	// version (0 when the record does not exist); otherwise Put returns an
 	// error wrapping itil.ErrConflict and writes nothing. On success it
-	// returns the new version, rec.Version+1. The backend MUST copy Data and
-	// Terms: later changes to the caller's slices MUST NOT alter the record.
+	// returns the new version, rec.Version+1. The backend MUST copy Terms:
+	// later changes to the caller's slice MUST NOT alter the record.
 	// A malformed record (no kind, nil ID, a term without "field=") is
 	// rejected with a *itil.ValidationError.
 	Put(ctx context.Context, rec Record) (int64, error)

@@ -6,8 +6,8 @@
 // events, reads the committed state merged with its own writes, and at
 // commit checks under the tenant's lock that every record it writes still
 // has the version it read. The first transaction to commit wins; the other
-// gets itil.ErrConflict. Stored data is copied in and out, so no caller ever
-// aliases the stored bytes.
+// gets itil.ErrConflict. Stored data is an immutable string and terms are
+// copied in and out, so no caller ever aliases what is stored.
 //
 // Records of a kind are indexed in one ordered B-tree keyed by
 // (term, sort key, ID), with the empty term standing for "every record", so
@@ -83,7 +83,7 @@ func (b *Backend) isClosed() bool { return b.closed.Load() }
 // pointer, so readers may use an entry after releasing the lock.
 type entry struct {
 	version int64
-	data    []byte
+	data    string
 	terms   []string
 	sortKey string
 }
@@ -307,7 +307,7 @@ func (x *tx) visible(kind string, id itil.ID) (*entry, int) {
 
 func toRecord(kind string, id itil.ID, e *entry) storage.Record {
 	return storage.Record{Kind: kind, ID: id, Version: e.version,
-		Data: slices.Clone(e.data), Terms: slices.Clone(e.terms), SortKey: e.sortKey}
+		Data: e.data, Terms: slices.Clone(e.terms), SortKey: e.sortKey}
 }
 
 func (x *tx) Get(ctx context.Context, kind string, id itil.ID) (storage.Record, error) {
@@ -340,7 +340,7 @@ func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
 		return 0, fmt.Errorf("%s %s: version %d is stale (current %d): %w",
 			rec.Kind, rec.ID, rec.Version, curVersion, itil.ErrConflict)
 	}
-	e := &entry{version: curVersion + 1, data: slices.Clone(rec.Data),
+	e := &entry{version: curVersion + 1, data: rec.Data,
 		terms: dedupTerms(rec.Terms), sortKey: rec.SortKey}
 	if wi >= 0 {
 		x.writes[wi].e = e

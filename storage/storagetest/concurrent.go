@@ -29,18 +29,18 @@ func testConcurrentNoLostUpdate(t *testing.T, f Factory) {
 		maxAttempts = 10_000 // per increment; only to end a livelock
 	)
 	s := newStore(t, f)
-	counter := create(t, s, storage.Record{Kind: "counter", ID: testID(1), Data: []byte("0")})[0]
+	counter := create(t, s, storage.Record{Kind: "counter", ID: testID(1), Data: "0"})[0]
 
 	increment := func(ctx context.Context, tx storage.Tx) error {
 		rec, err := tx.Get(ctx, counter.Kind, counter.ID)
 		if err != nil {
 			return err
 		}
-		n, err := strconv.Atoi(string(rec.Data))
+		n, err := strconv.Atoi(rec.Data)
 		if err != nil {
 			return err
 		}
-		rec.Data = []byte(strconv.Itoa(n + 1))
+		rec.Data = strconv.Itoa(n + 1)
 		_, err = tx.Put(ctx, rec)
 		return err
 	}
@@ -70,7 +70,7 @@ func testConcurrentNoLostUpdate(t *testing.T, f Factory) {
 	require.EqualValues(t, workers*increments, commits.Load())
 	got, err := get(t, s, counter.Kind, counter.ID)
 	require.NoError(t, err)
-	require.Equal(t, strconv.Itoa(workers*increments), string(got.Data), "no increment may be lost")
+	require.Equal(t, strconv.Itoa(workers*increments), got.Data, "no increment may be lost")
 	require.EqualValues(t, 1+workers*increments, got.Version, "one version per committed increment")
 }
 

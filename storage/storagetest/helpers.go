@@ -112,7 +112,7 @@ func testID(i int) itil.ID {
 // the ID.
 func newRecord(kind string, id itil.ID, sortKey string, terms ...string) storage.Record {
 	return storage.Record{Kind: kind, ID: id, SortKey: sortKey, Terms: terms,
-		Data: []byte(`{"id":"` + id.String() + `"}`)}
+		Data: `{"id":"` + id.String() + `"}`}
 }
 
 // stored returns rec as a backend returns it after it was written at
@@ -186,9 +186,8 @@ func journal(t tb, s storage.Store, q storage.JournalQuery) (evs []itil.Event) {
 	return evs
 }
 
-// row is a record in comparable form. Data is a string so that nil and
-// empty compare equal; Terms are a sorted set, since the contract keeps
-// neither their order nor duplicates.
+// row is a record in comparable form: Terms are a sorted set, since the
+// contract keeps neither their order nor duplicates.
 type row struct {
 	Kind    string
 	ID      itil.ID
@@ -200,7 +199,7 @@ type row struct {
 
 func rowOf(r storage.Record) row {
 	return row{Kind: r.Kind, ID: r.ID, Version: r.Version, SortKey: r.SortKey,
-		Data: string(r.Data), Terms: termSet(r.Terms)}
+		Data: r.Data, Terms: termSet(r.Terms)}
 }
 
 // rowsOf returns the rows of recs, nil for none.

@@ -282,7 +282,7 @@ func opPut(t *rapid.T, ctx context.Context, tx storage.Tx, m *model) {
 	rec := storage.Record{Kind: kind, ID: id, Version: drawVersion(t, cur.version),
 		SortKey: rapid.SampledFrom(modelSortKeys).Draw(t, "sortKey"),
 		Terms:   rapid.SliceOfN(rapid.SampledFrom(modelTerms), 0, 3).Draw(t, "terms"),
-		Data:    rapid.SliceOfN(rapid.Byte(), 0, 4).Draw(t, "data")}
+		Data:    string(rapid.SliceOfN(rapid.Byte(), 0, 4).Draw(t, "data"))}
 	v, err := tx.Put(ctx, rec)
 	if rec.Version != cur.version {
 		require.ErrorIs(t, err, itil.ErrConflict, "Put %s %s at version %d, current %d", kind, id, rec.Version, cur.version)
@@ -290,7 +290,7 @@ func opPut(t *rapid.T, ctx context.Context, tx storage.Tx, m *model) {
 	}
 	require.NoError(t, err, "Put %s %s", kind, id)
 	require.Equal(t, cur.version+1, v)
-	m.set(kind, id, modelRecord{version: v, sortKey: rec.SortKey, data: string(rec.Data), terms: termSet(rec.Terms)})
+	m.set(kind, id, modelRecord{version: v, sortKey: rec.SortKey, data: rec.Data, terms: termSet(rec.Terms)})
 }
 
 func opDelete(t *rapid.T, ctx context.Context, tx storage.Tx, m *model) {

@@ -270,7 +270,7 @@ func testTxFirstCommitWins(t *testing.T, f Factory) {
 			}
 			assert.Equal(t, rowOf(orig), rowOf(got), "%s must see the committed record only", who)
 			next := got
-			next.Data = []byte(`"` + who + `"`)
+			next.Data = `"` + who + `"`
 			if _, err := tx.Put(ctx, next); err != nil {
 				return err
 			}
@@ -292,7 +292,7 @@ func testTxFirstCommitWins(t *testing.T, f Factory) {
 	require.ErrorIs(t, second.finish(t), itil.ErrConflict, "the second transaction to commit loses")
 
 	won := stored(orig, orig.Version+1)
-	won.Data = []byte(`"first"`)
+	won.Data = `"first"`
 	requireStored(t, s, won)
 	requireStored(t, s, stored(newRecord(kindB, testID(2), "first"), 1))
 	requireMissing(t, s, kindB, testID(3))
@@ -317,7 +317,7 @@ func testTxRecreatedAfterRead(t *testing.T, f Factory) {
 			var read storage.Record
 			writeBack := func(ctx context.Context, tx storage.Tx) error {
 				next := read
-				next.Data = []byte(`"written from a stale read"`)
+				next.Data = `"written from a stale read"`
 				_, err := tx.Put(ctx, next)
 				return err
 			}
