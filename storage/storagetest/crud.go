@@ -85,7 +85,7 @@ func testPutMalformed(t *testing.T, f Factory) {
 	require.Empty(t, query(t, s, storage.Query{Kind: kindA}), "rejected records are not written")
 }
 
-func testPutCopiesData(t *testing.T, f Factory) {
+func testPutCopiesTerms(t *testing.T, f Factory) {
 	s := newStore(t, f)
 	data := `{"title":"printer on fire"}`
 	terms := []string{"s=a", "p=1"}

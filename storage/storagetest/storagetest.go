@@ -86,7 +86,7 @@ var groups = []struct {
 		{"StaleVersion", testPutStaleVersion},
 		{"MissingWithVersion", testPutMissingWithVersion},
 		{"Malformed", testPutMalformed},
-		{"CopiesData", testPutCopiesData},
+		{"CopiesTerms", testPutCopiesTerms},
 	}},
 	{"Get", []testCase{
 		{"Missing", testGetMissing},
