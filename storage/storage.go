@@ -113,12 +113,20 @@ type Store interface {
 	//
 	// When fn returns an error the transaction MUST be rolled back and that
 	// error returned unchanged. When fn panics the transaction MUST be
-	// rolled back and the panic re-raised. When the commit finds that a
-	// record written by fn was committed by another transaction after fn
-	// read it, the commit MUST fail with an error wrapping itil.ErrConflict
-	// and write nothing. A committed transaction's writes and journal events
-	// MUST become visible to others atomically; before commit they MUST NOT
-	// be visible to other transactions.
+	// rolled back and the panic re-raised.
+	//
+	// The commit MUST fail with an error wrapping itil.ErrConflict, and
+	// write nothing, when a record fn wrote or read (by Get, Query or
+	// Lookup, including a Get that found nothing) was committed by another
+	// transaction after fn first read it: a rule fn checked against it may
+	// no longer hold. A record that starts to match a query after fn ran it
+	// (a phantom) is not a conflict; commands that must exclude phantoms
+	// write a record that both sides touch. A transaction that neither
+	// writes nor appends always commits.
+	//
+	// A committed transaction's writes and journal events MUST become
+	// visible to others atomically; before commit they MUST NOT be visible
+	// to other transactions.
 	//
 	// The Tx and every iterator it returned MUST NOT be used after RunInTx
 	// returns (methods then return ErrTxDone). A Tx is not safe for
@@ -145,17 +153,24 @@ type Tx interface {
 	Put(ctx context.Context, rec Record) (int64, error)
 
 	// Delete removes the record at the given current version, with the same
-	// conflict rule as Put; a missing record gives itil.ErrNotFound.
+	// conflict rule as Put; a missing record gives itil.ErrNotFound, an
+	// empty kind or nil ID a *itil.ValidationError.
 	Delete(ctx context.Context, kind string, id itil.ID, version int64) error
 
 	// Query returns the records matching q in (SortKey, ID) order, or the
-	// reverse, starting strictly after q.After. Iteration stops at the
-	// first error, which is yielded with a zero Record.
+	// reverse, starting strictly after q.After, each record at most once.
+	// It reads committed state as the iteration proceeds (plus the
+	// transaction's own writes); a record that another transaction commits
+	// while the iteration runs may or may not be seen. A malformed query
+	// (see CheckQuery) yields a *itil.ValidationError. Iteration stops at
+	// the first error, which is yielded with a zero Record. Returned Terms
+	// slices belong to the caller.
 	Query(ctx context.Context, q Query) iter.Seq2[Record, error]
 
 	// Lookup returns, in (SortKey, ID) order and each at most once, the
 	// records of kind that have at least one of terms. It is the batched
-	// lookup graph walks use for a whole frontier at once.
+	// lookup graph walks use for a whole frontier at once. Returned Terms
+	// slices belong to the caller.
 	Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[Record, error]
 
 	// NextSeq returns the next value of the tenant's named sequence,
@@ -168,7 +183,8 @@ type Tx interface {
 	// Type are required.
 	Append(ctx context.Context, ev itil.Event) error
 
-	// Journal returns committed events in Seq order. Seq values of one
+	// Journal returns committed events in Seq order; a negative After or
+	// Limit yields a *itil.ValidationError. Seq values of one
 	// tenant MUST increase in commit order, so a reader that resumes after
 	// the last Seq it saw MUST see every event committed later exactly once,
 	// and none of a rolled-back transaction. Events appended by this
@@ -210,6 +226,27 @@ func termsOK(terms []string) bool {
 		}
 	}
 	return true
+}
+
+// CheckQuery validates a query: a kind, well-formed terms and a limit that
+// is not negative.
+func CheckQuery(q Query) error {
+	if q.Kind != "" && q.Limit >= 0 && termsOK(q.Terms) {
+		return nil
+	}
+	var v itil.ValidationError
+	if q.Kind == "" {
+		v.Add("kind", "is required")
+	}
+	if q.Limit < 0 {
+		v.Add("limit", "must not be negative")
+	}
+	for i, t := range q.Terms {
+		if f, _, ok := strings.Cut(t, "="); !ok || f == "" {
+			v.Add("terms["+strconv.Itoa(i)+"]", "must have the form field=value")
+		}
+	}
+	return v.Err()
 }
 
 // CheckEvent validates an event before Append.

@@ -157,7 +157,7 @@ func (t *tenant) RunInTx(ctx context.Context, fn func(context.Context, storage.T
 		return storage.ErrClosed
 	}
 	x := &tx{t: t}
-	x.writes, x.reads, x.events = x.wbuf[:0], x.rbuf[:0], x.ebuf[:0]
+	x.writes.items, x.reads.items = x.wbuf[:0], x.rbuf[:0]
 	// However fn ends (error, panic, runtime.Goexit), the transaction is
 	// over and nothing of it was committed.
 	defer func() { x.done = true }()
@@ -193,96 +193,84 @@ type read struct {
 	e   *entry
 }
 
-type tx struct {
-	t      *tenant
-	done   bool
-	writes []write
-	byKey  map[wkey]int // built once writes grow past a few entries
-	reads  []read
-	byRead map[wkey]int // built once reads grow past a few entries
-	events []itil.Event
-	// Most commands touch a record or two: start in place.
-	wbuf [2]write
-	rbuf [2]read
-	ebuf [2]itil.Event
+func (w write) k() wkey { return w.key }
+func (r read) k() wkey  { return r.key }
+
+// keyed is a transaction's list of writes or reads, found by key: by a
+// linear scan while it is short (most commands touch a record or two), by
+// a map once it grows.
+type keyed[T interface{ k() wkey }] struct {
+	items []T
+	index map[wkey]int
 }
 
-// noteRead remembers the committed entry seen for k, the first time only:
-// a later write must be based on what was read.
-func (x *tx) noteRead(k wkey, e *entry) {
-	if _, ok := x.readOf(k); ok {
-		return
-	}
-	x.reads = append(x.reads, read{k, e})
-	switch {
-	case x.byRead != nil:
-		x.byRead[k] = len(x.reads) - 1
-	case len(x.reads) > 8:
-		x.byRead = make(map[wkey]int, 16)
-		for i, r := range x.reads {
-			x.byRead[r.key] = i
-		}
-	}
-}
-
-func (x *tx) readOf(k wkey) (*entry, bool) {
-	if x.byRead != nil {
-		i, ok := x.byRead[k]
-		if !ok {
-			return nil, false
-		}
-		return x.reads[i].e, true
-	}
-	for i := range x.reads {
-		if x.reads[i].key == k {
-			return x.reads[i].e, true
-		}
-	}
-	return nil, false
-}
-
-// checkBase returns a conflict when a first write of k, based on the
-// committed entry cur, would overwrite a change made since this
-// transaction read the record.
-func (x *tx) checkBase(k wkey, cur *entry) error {
-	if r, ok := x.readOf(k); ok && r != cur {
-		return fmt.Errorf("%s %s: changed by a concurrent transaction since it was read: %w",
-			k.kind, k.id, itil.ErrConflict)
-	}
-	return nil
-}
-
-func (x *tx) find(k wkey) int {
-	if x.byKey != nil {
-		if i, ok := x.byKey[k]; ok {
+func (l *keyed[T]) find(k wkey) int {
+	if l.index != nil {
+		if i, ok := l.index[k]; ok {
 			return i
 		}
 		return -1
 	}
-	for i := range x.writes {
-		if x.writes[i].key == k {
+	for i := range l.items {
+		if l.items[i].k() == k {
 			return i
 		}
 	}
 	return -1
 }
 
-func (x *tx) addWrite(w write) {
-	x.writes = append(x.writes, w)
+func (l *keyed[T]) add(item T) {
+	l.items = append(l.items, item)
 	switch {
-	case x.byKey != nil:
-		x.byKey[w.key] = len(x.writes) - 1
-	case len(x.writes) > 8:
-		x.byKey = make(map[wkey]int, 16)
-		for i := range x.writes {
-			x.byKey[x.writes[i].key] = i
+	case l.index != nil:
+		l.index[item.k()] = len(l.items) - 1
+	case len(l.items) > 8:
+		l.index = make(map[wkey]int, 16)
+		for i := range l.items {
+			l.index[l.items[i].k()] = i
 		}
 	}
+}
+
+type tx struct {
+	t      *tenant
+	done   bool
+	writes keyed[write]
+	reads  keyed[read]
+	events []itil.Event
+	// Most commands touch a record or two: start in place.
+	wbuf [2]write
+	rbuf [2]read
+}
+
+// find returns the index of k among the transaction's writes, or -1.
+func (x *tx) find(k wkey) int { return x.writes.find(k) }
+
+// noteRead remembers the committed entry seen for k, the first time only:
+// writes and the commit are checked against what was read.
+func (x *tx) noteRead(k wkey, e *entry) {
+	if x.reads.find(k) < 0 {
+		x.reads.add(read{k, e})
+	}
+}
+
+// checkBase returns a conflict when a first write of k, based on the
+// committed entry cur, would overwrite a change made since this
+// transaction read the record.
+func (x *tx) checkBase(k wkey, cur *entry) error {
+	if i := x.reads.find(k); i >= 0 && x.reads.items[i].e != cur {
+		return fmt.Errorf("%s %s: changed by a concurrent transaction since it was read: %w",
+			k.kind, k.id, itil.ErrConflict)
+	}
+	return nil
 }
 
 func (x *tx) check(ctx context.Context) error {
 	if x.done {
 		return storage.ErrTxDone
+	}
+	if x.t.backend.isClosed() {
+		return storage.ErrClosed
 	}
 	return ctx.Err()
 }
@@ -300,7 +288,7 @@ func (x *tx) committed(kind string, id itil.ID) *entry {
 func (x *tx) visible(kind string, id itil.ID) (*entry, int) {
 	i := x.find(wkey{kind, id})
 	if i >= 0 {
-		return x.writes[i].e, i
+		return x.writes.items[i].e, i
 	}
 	return x.committed(kind, id), -1
 }
@@ -343,14 +331,14 @@ func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
 	e := &entry{version: curVersion + 1, data: rec.Data,
 		terms: dedupTerms(rec.Terms), sortKey: rec.SortKey}
 	if wi >= 0 {
-		x.writes[wi].e = e
+		x.writes.items[wi].e = e
 		return e.version, nil
 	}
 	k := wkey{rec.Kind, rec.ID}
 	if err := x.checkBase(k, cur); err != nil {
 		return 0, err
 	}
-	x.addWrite(write{key: k, base: cur, e: e})
+	x.writes.add(write{key: k, base: cur, e: e})
 	return e.version, nil
 }
 
@@ -367,6 +355,9 @@ func (x *tx) Delete(ctx context.Context, kind string, id itil.ID, version int64)
 	if err := x.check(ctx); err != nil {
 		return err
 	}
+	if err := storage.CheckRecord(storage.Record{Kind: kind, ID: id, Version: version}); err != nil {
+		return err
+	}
 	cur, wi := x.visible(kind, id)
 	if cur == nil {
 		return fmt.Errorf("%s %s: %w", kind, id, itil.ErrNotFound)
@@ -376,14 +367,14 @@ func (x *tx) Delete(ctx context.Context, kind string, id itil.ID, version int64)
 			kind, id, version, cur.version, itil.ErrConflict)
 	}
 	if wi >= 0 {
-		x.writes[wi].e = nil
+		x.writes.items[wi].e = nil
 		return nil
 	}
 	k := wkey{kind, id}
 	if err := x.checkBase(k, cur); err != nil {
 		return err
 	}
-	x.addWrite(write{key: k, base: cur})
+	x.writes.add(write{key: k, base: cur})
 	return nil
 }
 
@@ -417,23 +408,37 @@ func (x *tx) Append(ctx context.Context, ev itil.Event) error {
 // commit validates every write against the committed versions and applies
 // writes and events atomically under the tenant's write lock.
 func (x *tx) commit() error {
-	if len(x.writes) == 0 && len(x.events) == 0 {
+	if len(x.writes.items) == 0 && len(x.events) == 0 {
 		return nil
 	}
 	t := x.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, w := range x.writes {
-		var cur *entry
-		if kd := t.kinds[w.key.kind]; kd != nil {
-			cur = kd.recs[w.key.id]
+	if t.backend.isClosed() {
+		return storage.ErrClosed
+	}
+	current := func(k wkey) *entry {
+		if kd := t.kinds[k.kind]; kd != nil {
+			return kd.recs[k.id]
 		}
-		if cur != w.base {
+		return nil
+	}
+	for _, w := range x.writes.items {
+		if current(w.key) != w.base {
 			return fmt.Errorf("%s %s: changed by a concurrent transaction: %w",
 				w.key.kind, w.key.id, itil.ErrConflict)
 		}
 	}
-	for _, w := range x.writes {
+	// What the transaction decided rests on what it read: if any of that
+	// changed, the decision may no longer hold (two commands, each checking
+	// a rule against the record the other one writes).
+	for _, rd := range x.reads.items {
+		if current(rd.key) != rd.e {
+			return fmt.Errorf("%s %s: read by this transaction, changed by a concurrent one: %w",
+				rd.key.kind, rd.key.id, itil.ErrConflict)
+		}
+	}
+	for _, w := range x.writes.items {
 		kd := t.kind(w.key.kind)
 		old := kd.recs[w.key.id]
 		if w.e == nil {
@@ -628,7 +633,7 @@ func afterPos(reverse bool, h hit, pos *storage.Cursor) bool {
 // the query's order.
 func (x *tx) localMatches(q *storage.Query) []hit {
 	var out []hit
-	for _, w := range x.writes {
+	for _, w := range x.writes.items {
 		if w.key.kind != q.Kind || w.e == nil {
 			continue
 		}
@@ -650,12 +655,8 @@ func (x *tx) Query(ctx context.Context, q storage.Query) iter.Seq2[storage.Recor
 			yield(storage.Record{}, err)
 			return
 		}
-		if q.Kind == "" {
-			yield(storage.Record{}, itil.Invalid("kind", "is required"))
-			return
-		}
-		if q.Limit < 0 {
-			yield(storage.Record{}, itil.Invalid("limit", "must not be negative"))
+		if err := storage.CheckQuery(q); err != nil {
+			yield(storage.Record{}, err)
 			return
 		}
 		q.Terms = dedupTerms(q.Terms)
@@ -668,10 +669,23 @@ func (x *tx) Query(ctx context.Context, q storage.Query) iter.Seq2[storage.Recor
 		}
 		emitted := 0
 		pos := q.After
+		// The lock is released between batches, so a record whose sort key
+		// a concurrent commit moves past the cursor could come round again:
+		// past the first batch, remember what was returned.
+		var seen map[itil.ID]bool
 		for {
 			batch := x.scanCommitted(&q, pos, batchSize)
 			last := len(batch) < batchSize
+			if !last && seen == nil {
+				seen = make(map[itil.ID]bool, 2*batchSize)
+			}
 			for _, h := range batch {
+				if seen != nil {
+					if seen[h.id] {
+						continue
+					}
+					seen[h.id] = true
+				}
 				for len(local) > 0 && before(local[0], h) {
 					if !x.emit(ctx, &q, local[0], &emitted, yield) {
 						return
@@ -750,7 +764,7 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 			}
 		}
 		x.t.mu.RUnlock()
-		for _, w := range x.writes {
+		for _, w := range x.writes.items {
 			if w.key.kind != kind || w.e == nil {
 				continue
 			}
@@ -778,7 +792,14 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 func (x *tx) Journal(ctx context.Context, q storage.JournalQuery) iter.Seq2[itil.Event, error] {
 	return func(yield func(itil.Event, error) bool) {
 		if q.After < 0 || q.Limit < 0 {
-			yield(itil.Event{}, itil.Invalid("after", "cursor and limit must not be negative"))
+			var v itil.ValidationError
+			if q.After < 0 {
+				v.Add("after", "must not be negative")
+			}
+			if q.Limit < 0 {
+				v.Add("limit", "must not be negative")
+			}
+			yield(itil.Event{}, &v)
 			return
 		}
 		after, emitted := q.After, 0

@@ -105,6 +105,8 @@ var groups = []struct {
 		{"UncommittedInvisible", testTxUncommittedInvisible},
 		{"FirstCommitWins", testTxFirstCommitWins},
 		{"RecreatedAfterRead", testTxRecreatedAfterRead},
+		{"ReadChanged", testTxReadChanged},
+		{"ClosedInFlight", testTxClosedInFlight},
 	}},
 	{"Query", []testCase{
 		{"Terms", testQueryTerms},

@@ -2,6 +2,8 @@ package storagetest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"iter"
 	"testing"
 
@@ -344,4 +346,92 @@ func testTxRecreatedAfterRead(t *testing.T, f Factory) {
 			requireStored(t, s, recreated)
 		})
 	}
+}
+
+// testTxReadChanged: a transaction that writes one record after reading
+// another must not commit when the record it read was changed meanwhile,
+// whether it read it by Get, Query or Lookup, or found it missing.
+func testTxReadChanged(t *testing.T, f Factory) {
+	reads := map[string]func(ctx context.Context, tx storage.Tx, id itil.ID) error{
+		"Get": func(ctx context.Context, tx storage.Tx, id itil.ID) error {
+			_, err := tx.Get(ctx, kindA, id)
+			return err
+		},
+		"Query": func(ctx context.Context, tx storage.Tx, id itil.ID) error {
+			_, err := collect(tx.Query(ctx, storage.Query{Kind: kindA, Terms: []string{"s=a"}}))
+			return err
+		},
+		"Lookup": func(ctx context.Context, tx storage.Tx, id itil.ID) error {
+			_, err := collect(tx.Lookup(ctx, kindA, []string{"s=a"}))
+			return err
+		},
+	}
+	for name, read := range reads {
+		t.Run(name, func(t *testing.T) {
+			s := newStore(t, f)
+			rule := create(t, s, newRecord(kindA, testID(1), "k", "s=a"))[0]
+			decide := startTx(t, s, func(ctx context.Context, tx storage.Tx) error {
+				return read(ctx, tx, rule.ID)
+			}, func(ctx context.Context, tx storage.Tx) error {
+				_, err := tx.Put(ctx, newRecord(kindB, testID(2), "k"))
+				return err
+			})
+			require.NoError(t, decide.awaitReady(t))
+			next := rule
+			next.Data = `"changed"`
+			update(t, s, rule, next)
+			require.ErrorIs(t, decide.finish(t), itil.ErrConflict)
+			requireMissing(t, s, kindB, testID(2))
+		})
+	}
+	t.Run("Missing", func(t *testing.T) {
+		s := newStore(t, f)
+		decide := startTx(t, s, func(ctx context.Context, tx storage.Tx) error {
+			_, err := tx.Get(ctx, kindA, testID(1))
+			if !errors.Is(err, itil.ErrNotFound) {
+				return fmt.Errorf("want not found, got %v", err)
+			}
+			return nil
+		}, func(ctx context.Context, tx storage.Tx) error {
+			_, err := tx.Put(ctx, newRecord(kindB, testID(2), "k"))
+			return err
+		})
+		require.NoError(t, decide.awaitReady(t))
+		create(t, s, newRecord(kindA, testID(1), "k"))
+		require.ErrorIs(t, decide.finish(t), itil.ErrConflict)
+		requireMissing(t, s, kindB, testID(2))
+	})
+	t.Run("UnrelatedChange", func(t *testing.T) {
+		s := newStore(t, f)
+		recs := create(t, s, newRecord(kindA, testID(1), "k", "s=a"), newRecord(kindA, testID(3), "k", "s=b"))
+		decide := startTx(t, s, func(ctx context.Context, tx storage.Tx) error {
+			_, err := tx.Get(ctx, kindA, testID(1))
+			return err
+		}, func(ctx context.Context, tx storage.Tx) error {
+			_, err := tx.Put(ctx, newRecord(kindB, testID(2), "k"))
+			return err
+		})
+		require.NoError(t, decide.awaitReady(t))
+		next := recs[1]
+		next.Data = `"changed"`
+		update(t, s, recs[1], next)
+		require.NoError(t, decide.finish(t), "a change to a record not read is no conflict")
+	})
+}
+
+// testTxClosedInFlight: closing the backend ends transactions in flight;
+// none of them commits afterwards.
+func testTxClosedInFlight(t *testing.T, f Factory) {
+	b, closeBackend := newBackend(t, f)
+	s := tenantStore(t, b, tenantA)
+	open := startTx(t, s, func(ctx context.Context, tx storage.Tx) error {
+		_, err := tx.Put(ctx, newRecord(kindA, testID(1), "k"))
+		return err
+	}, func(ctx context.Context, tx storage.Tx) error {
+		_, err := tx.Put(ctx, newRecord(kindA, testID(2), "k"))
+		return err
+	})
+	require.NoError(t, open.awaitReady(t))
+	require.NoError(t, closeBackend())
+	require.ErrorIs(t, open.finish(t), storage.ErrClosed)
 }
