@@ -3,6 +3,7 @@ package itil
 import (
 	"encoding/json"
 	"time"
+	"unicode/utf8"
 )
 
 // Actor is who performed a command: a person, or a system process such as
@@ -17,12 +18,22 @@ type Actor struct {
 // System is the actor of commands the SDK runs by itself (sweeps, cascades).
 var System = Actor{ID: "system", Name: "System"}
 
-// Validate reports an Actor without an ID under the given field name.
+// Validate adds the actor's problems to v under the given field name: the
+// ID is required, and ID and name must be valid UTF-8 of at most 256
+// bytes.
 func (a Actor) Validate(field string, v *ValidationError) {
-	if a.ID == "" {
+	switch {
+	case a.ID == "":
 		v.Add(field+".id", "is required")
+	case !utf8.ValidString(a.ID) || len(a.ID) > maxActorText:
+		v.Add(field+".id", "must be valid UTF-8 of at most 256 bytes")
+	}
+	if !utf8.ValidString(a.Name) || len(a.Name) > maxActorText {
+		v.Add(field+".name", "must be valid UTF-8 of at most 256 bytes")
 	}
 }
+
+const maxActorText = 256
 
 // Clock is where every service reads the time, so tests, replays and
 // simulations can control it.

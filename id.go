@@ -52,7 +52,7 @@ func ParseNumber(prefix, number string) (int64, error) {
 		return 0, Invalid("number", fmt.Sprintf("%q is not a %s reference number", number, prefix))
 	}
 	v, err := strconv.ParseInt(digits, 10, 64)
-	if err != nil || v <= numberBase {
+	if err != nil || v <= numberBase || FormatNumber(prefix, v-numberBase) != number {
 		return 0, Invalid("number", fmt.Sprintf("%q is not a %s reference number", number, prefix))
 	}
 	return v - numberBase, nil

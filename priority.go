@@ -1,6 +1,7 @@
 package itil
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -82,10 +83,7 @@ func NewPriorityMatrix(impactLevels, urgencyLevels int, cells map[Cell]Priority)
 		keys = append(keys, c)
 	}
 	slices.SortFunc(keys, func(a, b Cell) int {
-		if a.Impact != b.Impact {
-			return int(a.Impact - b.Impact)
-		}
-		return int(a.Urgency - b.Urgency)
+		return cmp.Or(cmp.Compare(a.Impact, b.Impact), cmp.Compare(a.Urgency, b.Urgency))
 	})
 	for _, c := range keys {
 		name := fmt.Sprintf("cells[%d/%d]", c.Impact, c.Urgency)
@@ -164,8 +162,5 @@ func (m *PriorityMatrix) Priority(i Impact, u Urgency) (Priority, error) {
 	var v ValidationError
 	m.CheckImpact("impact", i, &v)
 	m.CheckUrgency("urgency", u, &v)
-	if err := v.Err(); err != nil {
-		return 0, err
-	}
-	return m.cells[m.index(i, u)], nil
+	return 0, &v
 }

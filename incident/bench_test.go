@@ -146,7 +146,7 @@ func BenchmarkLifecycle(b *testing.B) {
 		ctx := context.Background()
 		b.ReportAllocs()
 		for range b.N {
-			f := fsm.NewFSM(string(incident.StateNew), incident.Lifecycle, nil)
+			f := fsm.NewFSM(string(incident.StateNew), incident.Lifecycle(), nil)
 			if err := f.Event(ctx, "start"); err != nil {
 				b.Fatal(err)
 			}

@@ -11,7 +11,7 @@
 // reopened within a window. Major incidents and parent/child links let one
 // resolution settle many reports of the same outage.
 //
-// The lifecycle is declared once in [Lifecycle] (a looplab/fsm transition
+// The lifecycle is declared once (see [Lifecycle]) (a looplab/fsm transition
 // table) and drawn from it in lifecycle.md (a test keeps the drawing in
 // step with the table). Closed and Canceled are final.
 //
@@ -19,6 +19,8 @@
 // incident, checks the rules, fires the transition, saves the incident with
 // its expected version and appends one journal event per changed incident.
 // A command that fails writes nothing: it returns an error wrapping
-// itil.ErrNotFound, itil.ErrConflict, itil.ErrInvalidTransition or
-// itil.ErrForbidden, or a *itil.ValidationError naming every bad field.
+// itil.ErrNotFound, itil.ErrConflict (another command changed an incident
+// this one read or wrote; reload and retry), itil.ErrInvalidTransition or
+// itil.ErrForbidden, a *itil.ValidationError naming every bad field, or
+// the error of the context or the store (such as storage.ErrClosed).
 package incident

@@ -28,8 +28,10 @@ const (
 	StateCanceled   State = "canceled"
 )
 
-// States lists every state in lifecycle order.
-var States = []State{StateNew, StateInProgress, StateOnHold, StateResolved, StateClosed, StateCanceled}
+var states = []State{StateNew, StateInProgress, StateOnHold, StateResolved, StateClosed, StateCanceled}
+
+// States returns every state in lifecycle order.
+func States() []State { return slices.Clone(states) }
 
 // Open reports whether work on the incident is still going on: New, In
 // Progress or On Hold.
@@ -78,12 +80,14 @@ func (c Channel) valid() bool {
 	return false
 }
 
-// DefaultResolutionCodes are the resolution codes accepted unless the
+// DefaultResolutionCodes returns the resolution codes accepted unless the
 // Service is configured with WithResolutionCodes.
-var DefaultResolutionCodes = []string{
-	"solution_provided", "workaround_provided", "resolved_by_caller",
-	"resolved_by_change", "resolved_by_problem", "known_error",
-	"duplicate", "user_error", "no_resolution_provided",
+func DefaultResolutionCodes() []string {
+	return []string{
+		"solution_provided", "workaround_provided", "resolved_by_caller",
+		"resolved_by_change", "resolved_by_problem", "known_error",
+		"duplicate", "user_error", "no_resolution_provided",
+	}
 }
 
 // Note is a comment (visible to the caller) or a work note (internal).
@@ -141,6 +145,8 @@ type Incident struct {
 	Major       bool    `json:"major,omitempty"`
 	MajorReason string  `json:"major_reason,omitempty"`
 	ParentID    itil.ID `json:"parent_id,omitzero"`
+	// ChildCount counts the incidents linked as children of this one.
+	ChildCount int `json:"child_count,omitempty"`
 
 	ResolutionCode  string `json:"resolution_code,omitempty"`
 	ResolutionNotes string `json:"resolution_notes,omitempty"`
@@ -148,8 +154,10 @@ type Incident struct {
 
 	OpenedBy itil.Actor `json:"opened_by"`
 	OpenedAt time.Time  `json:"opened_at"`
-	// FirstRespondedAt is when an agent first responded: the incident left
-	// New, or someone other than the caller commented.
+	// FirstRespondedAt is when someone other than the caller (and other
+	// than itil.System) first acted on the incident in a way the caller
+	// sees: assigned an engineer, commented, put it on hold, resumed it or
+	// resolved it. Cascades from a parent and cancellations do not count.
 	FirstRespondedAt time.Time `json:"first_responded_at,omitzero"`
 	ResolvedAt       time.Time `json:"resolved_at,omitzero"`
 	ClosedAt         time.Time `json:"closed_at,omitzero"`
@@ -250,4 +258,17 @@ func (inc *Incident) derivePriority(m *itil.PriorityMatrix) error {
 	}
 	inc.Priority = p
 	return nil
+}
+
+func (inc *Incident) addComment(actor itil.Actor, now time.Time, text string) {
+	inc.Comments = append(inc.Comments, Note{Author: actor, At: now, Text: text})
+	inc.respond(actor, now)
+}
+
+// respond records the first response: the first visible action of someone
+// other than the caller and the SDK itself.
+func (inc *Incident) respond(actor itil.Actor, now time.Time) {
+	if inc.FirstRespondedAt.IsZero() && actor.ID != inc.Caller.ID && actor.ID != itil.System.ID {
+		inc.FirstRespondedAt = now
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,17 +25,27 @@ const (
 	evCancel  = "cancel"
 )
 
-// Lifecycle is the incident state machine, declared once. Guards on it are
+// lifecycle is the incident state machine, declared once. Guards on it are
 // pure: they read the incident, the command's input and the time, and cancel
-// the transition with a typed error.
-var Lifecycle = fsm.Events{
+// the transition with a typed error. Hold from On Hold changes the reason.
+var lifecycle = fsm.Events{
 	{Name: evStart, Src: []string{string(StateNew)}, Dst: string(StateInProgress)},
-	{Name: evHold, Src: []string{string(StateNew), string(StateInProgress)}, Dst: string(StateOnHold)},
+	{Name: evHold, Src: []string{string(StateNew), string(StateInProgress), string(StateOnHold)}, Dst: string(StateOnHold)},
 	{Name: evResume, Src: []string{string(StateOnHold)}, Dst: string(StateInProgress)},
 	{Name: evResolve, Src: []string{string(StateNew), string(StateInProgress), string(StateOnHold)}, Dst: string(StateResolved)},
 	{Name: evClose, Src: []string{string(StateResolved)}, Dst: string(StateClosed)},
 	{Name: evReopen, Src: []string{string(StateResolved)}, Dst: string(StateInProgress)},
 	{Name: evCancel, Src: []string{string(StateNew), string(StateInProgress), string(StateOnHold)}, Dst: string(StateCanceled)},
+}
+
+// Lifecycle returns a copy of the incident state machine's transition
+// table, for documentation and tools; Diagram draws it.
+func Lifecycle() fsm.Events {
+	out := slices.Clone(lifecycle)
+	for i := range out {
+		out[i].Src = slices.Clone(out[i].Src)
+	}
+	return out
 }
 
 // guardIn is what a guard may look at.
@@ -47,8 +58,9 @@ type guardIn struct {
 	hold    HoldReason
 	comment string
 	reason  string
-	// parentDone is set for reopen when the parent is resolved or closed.
-	parentDone bool
+	// parentResolved is set for reopen when the parent is Resolved or
+	// Closed: the child is settled by the parent's resolution.
+	parentResolved bool
 }
 
 func guard(check func(in *guardIn) error) fsm.Callback {
@@ -64,6 +76,9 @@ var guards = fsm.Callbacks{
 		var v itil.ValidationError
 		if !in.hold.valid() {
 			v.Add("reason", "must be one of awaiting_caller, awaiting_change, awaiting_problem, awaiting_vendor")
+		}
+		if in.inc.State == StateOnHold && in.hold == in.inc.HoldReason {
+			v.Add("reason", "the incident is already on hold for this reason")
 		}
 		if in.hold == AwaitingCaller && in.comment == "" {
 			v.Add("comment", "is required when awaiting the caller: tell the caller what is needed")
@@ -81,7 +96,7 @@ var guards = fsm.Callbacks{
 		return v.Err()
 	}),
 	"before_" + evReopen: guard(func(in *guardIn) error {
-		if in.parentDone {
+		if in.parentResolved {
 			return fmt.Errorf("%w: %s belongs to a resolved parent incident; reopen the parent instead",
 				itil.ErrInvalidTransition, in.inc.Number)
 		}
@@ -103,35 +118,44 @@ func requireReason(reason string) error {
 // machines pools state machines: building one costs more than firing it,
 // and a machine shared between incidents would race.
 var machines = sync.Pool{New: func() any {
-	return fsm.NewFSM(string(StateNew), Lifecycle, guards)
+	return fsm.NewFSM(string(StateNew), lifecycle, guards)
 }}
 
-// fire runs one lifecycle event from the given state and returns the state
-// it leads to. A guard's error is returned as is; an event the state does
-// not allow gives an error wrapping itil.ErrInvalidTransition.
-func fire(ctx context.Context, event string, in *guardIn) (State, error) {
+// fire runs one lifecycle event from the incident's state and returns the
+// state it leads to. A guard's error is returned as is; an event the state
+// does not allow gives an error wrapping itil.ErrInvalidTransition.
+//
+// The guards are pure and fast, so the event runs without the caller's
+// context: looplab/fsm leaves a machine mid-transition when the context
+// ends during an event, and a pooled machine must never be left so.
+func fire(_ context.Context, event string, in *guardIn) (State, error) {
 	f := machines.Get().(*fsm.FSM)
-	defer machines.Put(f)
 	f.SetState(string(in.inc.State))
-	err := f.Event(ctx, event, in)
-	if err == nil {
-		return State(f.Current()), nil
-	}
+	err := f.Event(context.Background(), event, in)
 	var canceled fsm.CanceledError
-	if errors.As(err, &canceled) && canceled.Err != nil {
+	var noChange fsm.NoTransitionError
+	switch {
+	case err == nil:
+		machines.Put(f)
+		return State(f.Current()), nil
+	case errors.As(err, &noChange) && noChange.Err == nil:
+		machines.Put(f)
+		return in.inc.State, nil
+	case errors.As(err, &canceled) && canceled.Err != nil:
+		machines.Put(f)
 		return "", canceled.Err
+	case errors.As(err, new(fsm.InvalidEventError)):
+		machines.Put(f)
+		return "", notWhile(event, in.inc)
+	default:
+		return "", err // unexpected: the machine is dropped, not pooled
 	}
-	if errors.As(err, new(fsm.InvalidEventError)) {
-		return "", fmt.Errorf("%w: cannot %s incident %s while it is %s",
-			itil.ErrInvalidTransition, event, in.inc.Number, in.inc.State)
-	}
-	return "", err
 }
 
 // Diagram returns the Mermaid state diagram of Lifecycle, as committed in
 // lifecycle.md.
 func Diagram() string {
-	f := fsm.NewFSM(string(StateNew), Lifecycle, nil)
+	f := fsm.NewFSM(string(StateNew), lifecycle, nil)
 	d, err := fsm.VisualizeForMermaidWithGraphType(f, fsm.StateDiagram)
 	if err != nil {
 		panic(err) // StateDiagram is a known graph type

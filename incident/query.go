@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -17,7 +18,7 @@ func (s *Service) Get(ctx context.Context, id itil.ID) (*Incident, error) {
 	var out *Incident
 	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
 		var err error
-		out, err = s.incidents.Get(ctx, tx, id)
+		out, err = incidents.Get(ctx, tx, id)
 		return err
 	})
 	return out, err
@@ -32,7 +33,7 @@ func (s *Service) GetByNumber(ctx context.Context, number string) (*Incident, er
 	var out *Incident
 	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
 		q := storage.Query{Terms: []string{storage.Term("number", number)}, Limit: 1}
-		for inc, err := range s.incidents.Query(ctx, tx, q) {
+		for inc, err := range incidents.Query(ctx, tx, q) {
 			out = inc
 			return err
 		}
@@ -85,12 +86,12 @@ func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 	err = s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
 		page = Page{}
 		want := q.Limit - 1
-		for inc, err := range s.incidents.Query(ctx, tx, q) {
+		for inc, err := range incidents.Query(ctx, tx, q) {
 			if err != nil {
 				return err
 			}
 			if len(page.Incidents) == want {
-				page.Next = s.incidents.CursorOf(page.Incidents[want-1]).String()
+				page.Next = incidents.CursorOf(page.Incidents[want-1]).String()
 				return nil
 			}
 			page.Incidents = append(page.Incidents, inc)
@@ -106,7 +107,7 @@ func (f Filter) query() (storage.Query, error) {
 	var v itil.ValidationError
 	q := storage.Query{Reverse: f.NewestFirst}
 	if f.State != "" {
-		if !isState(f.State) {
+		if !slices.Contains(states, f.State) {
 			v.Add("state", fmt.Sprintf("unknown state %q", f.State))
 		}
 		q.Terms = append(q.Terms, storage.Term("state", string(f.State)))
@@ -133,9 +134,11 @@ func (f Filter) query() (storage.Query, error) {
 		q.Terms = append(q.Terms, storage.Term("major", strconv.FormatBool(*f.Major)))
 	}
 	if !f.OpenedFrom.IsZero() {
+		checkYear(&v, "opened_from", f.OpenedFrom)
 		q.Min = storage.TimeKey(f.OpenedFrom)
 	}
 	if !f.OpenedTo.IsZero() {
+		checkYear(&v, "opened_to", f.OpenedTo)
 		if f.OpenedTo.Before(f.OpenedFrom) {
 			v.Add("opened_to", "is before opened_from")
 		}
@@ -160,23 +163,21 @@ func (f Filter) query() (storage.Query, error) {
 	return q, v.Err()
 }
 
-func isState(s State) bool {
-	for _, x := range States {
-		if x == s {
-			return true
-		}
+// checkYear rejects instants that sort keys cannot order (years 0-9999).
+func checkYear(v *itil.ValidationError, field string, t time.Time) {
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		v.Add(field, "must lie in the years 0 to 9999")
 	}
-	return false
 }
 
 // HistoryEntry is one journal event of an incident: who did what, when.
 type HistoryEntry struct {
 	// Version is the incident's version after the event.
-	Version int64
-	Time    time.Time
-	Actor   itil.Actor
+	Version int64      `json:"version"`
+	Time    time.Time  `json:"time"`
+	Actor   itil.Actor `json:"actor"`
 	// Type is one of the Event* constants.
-	Type string
+	Type string `json:"type"`
 	Change
 }
 

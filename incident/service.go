@@ -12,9 +12,17 @@ import (
 	"github.com/itilkit/itil/storage"
 )
 
-// Authorizer decides whether actor may run the named command on inc (inc is
-// nil for "open"). A non-nil error rejects the command; the Service wraps it
-// with itil.ErrForbidden.
+// Authorizer decides whether actor may run command on inc. A non-nil error
+// rejects the command; the Service wraps it with itil.ErrForbidden.
+//
+// command is one of open, update, assign, escalate, hold, resume, comment,
+// work_note, override_priority, restore_priority, promote_major, link,
+// resolve, close, reopen and cancel (AutoClose runs close as itil.System).
+// inc is a copy of the incident as loaded (for open: as it would be
+// created). Incidents a command changes in cascade (the children of a
+// parent) are covered by the parent's authorization. The incident is loaded
+// before the check, so an unknown ID gives itil.ErrNotFound, not
+// itil.ErrForbidden.
 type Authorizer func(ctx context.Context, actor itil.Actor, command string, inc *Incident) error
 
 type config struct {
@@ -54,16 +62,16 @@ func WithPriorityMatrix(m *itil.PriorityMatrix) Option {
 }
 
 // WithResolutionCodes replaces the accepted resolution codes (default:
-// DefaultResolutionCodes).
+// DefaultResolutionCodes()).
 func WithResolutionCodes(codes ...string) Option {
 	return func(cfg *config, v *itil.ValidationError) {
 		if len(codes) == 0 {
 			v.Add("resolution_codes", "must list at least one code")
 		}
+		cfg.codeList = nil
 		for _, c := range codes {
-			if c == "" {
-				v.Add("resolution_codes", "must not contain an empty code")
-			} else if slices.Contains(cfg.codeList, c) {
+			checkText(v, "resolution_codes", c, true, maxTitle)
+			if slices.Contains(cfg.codeList, c) {
 				v.Add("resolution_codes", fmt.Sprintf("lists %q twice", c))
 			}
 			cfg.codeList = append(cfg.codeList, c)
@@ -72,7 +80,8 @@ func WithResolutionCodes(codes ...string) Option {
 }
 
 // WithReopenWindow sets how long after resolution an incident may be
-// reopened (default 7 days).
+// reopened (default 7 days). An incident can be reopened only until it is
+// closed, so with AutoClose the shorter of the two delays applies.
 func WithReopenWindow(d time.Duration) Option {
 	return func(cfg *config, v *itil.ValidationError) {
 		if d <= 0 {
@@ -117,11 +126,13 @@ func WithAuthorizer(a Authorizer) Option {
 // Service runs incident management commands and queries on one store. It is
 // safe for concurrent use and holds no state besides its configuration.
 type Service struct {
-	store     storage.Store
-	cfg       config
-	incidents *storage.Collection[Incident]
+	store storage.Store
+	cfg   config
 }
 
+// incidents is how incidents are stored. Its decode cache is shared by
+// every Service in the process; a hit needs byte-identical stored data, so
+// sharing across stores and tenants is safe.
 var incidents = storage.NewCollection(storage.Schema[Incident]{
 	Kind:    Kind,
 	ID:      func(i *Incident) itil.ID { return i.ID },
@@ -136,9 +147,9 @@ var incidents = storage.NewCollection(storage.Schema[Incident]{
 // so a save allocates once for all of them.
 func terms(i *Incident, dst []string) []string {
 	var buf [384]byte
-	var ends [9]int
-	b, n := buf[:0], 0
-	cut := func() { ends[n] = len(b); n++ }
+	var endBuf [12]int
+	b, ends := buf[:0], endBuf[:0]
+	cut := func() { ends = append(ends, len(b)) }
 	if i.Assignee != "" {
 		b = append(b, "assignee="...)
 		b = append(b, i.Assignee...)
@@ -172,8 +183,8 @@ func terms(i *Incident, dst []string) []string {
 	b = append(b, i.State...)
 	cut()
 	all, start := string(b), 0
-	dst = slices.Grow(dst, n)
-	for _, end := range ends[:n] {
+	dst = slices.Grow(dst, len(ends))
+	for _, end := range ends {
 		dst = append(dst, all[start:end])
 		start = end
 	}
@@ -203,68 +214,36 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 	cfg := config{
 		clock:        itil.SystemClock(),
 		matrix:       itil.DefaultPriorityMatrix(),
+		codeList:     DefaultResolutionCodes(),
 		reopenWindow: 7 * 24 * time.Hour,
 		autoClose:    3 * 24 * time.Hour,
 		maxLevel:     3,
 	}
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			v.Add("options["+strconv.Itoa(i)+"]", "must not be nil")
+			continue
+		}
 		o(&cfg, &v)
 	}
-	if cfg.codeList == nil {
-		cfg.codeList = DefaultResolutionCodes
+	if err := v.Err(); err != nil {
+		return nil, err
 	}
 	cfg.codes = make(map[string]bool, len(cfg.codeList))
 	for _, c := range cfg.codeList {
 		cfg.codes[c] = true
 	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	return &Service{store: store, cfg: cfg, incidents: incidents}, nil
-}
-
-// Journal event types of incidents.
-const (
-	EventOpened           = "incident.opened"
-	EventUpdated          = "incident.updated"
-	EventAssigned         = "incident.assigned"
-	EventEscalated        = "incident.escalated"
-	EventHeld             = "incident.held"
-	EventResumed          = "incident.resumed"
-	EventCommented        = "incident.commented"
-	EventWorkNoted        = "incident.work_noted"
-	EventPriorityOverride = "incident.priority_overridden"
-	EventPriorityRestored = "incident.priority_restored"
-	EventPromoted         = "incident.promoted_major"
-	EventLinked           = "incident.linked"
-	EventResolved         = "incident.resolved"
-	EventClosed           = "incident.closed"
-	EventReopened         = "incident.reopened"
-	EventCanceled         = "incident.canceled"
-)
-
-// Change is the payload of every incident journal event: what happened in
-// words, and the incident's state and priority after it, so that a reader of
-// the journal (an SLA engine, a report) can replay an incident's life
-// without loading it.
-type Change struct {
-	Summary  string        `json:"summary"`
-	From     State         `json:"from,omitempty"`
-	State    State         `json:"state"`
-	Priority itil.Priority `json:"priority"`
-	Reason   string        `json:"reason,omitempty"`
+	return &Service{store: store, cfg: cfg}, nil
 }
 
 func (s *Service) now() time.Time { return s.cfg.clock.Now().UTC() }
 
+// authorize runs the configured Authorizer on a copy of inc.
 func (s *Service) authorize(ctx context.Context, actor itil.Actor, command string, inc *Incident) error {
-	if actor.ID == "" {
-		return itil.Invalid("actor.id", "is required")
-	}
 	if s.cfg.authorize == nil {
 		return nil
 	}
-	if err := s.cfg.authorize(ctx, actor, command, inc); err != nil {
+	if err := s.cfg.authorize(ctx, actor, command, inc.clone()); err != nil {
 		if errors.Is(err, itil.ErrForbidden) {
 			return err
 		}
@@ -276,38 +255,41 @@ func (s *Service) authorize(ctx context.Context, actor itil.Actor, command strin
 // save stores inc at its expected version and journals one event for it.
 func (s *Service) save(ctx context.Context, tx storage.Tx, inc *Incident, actor itil.Actor, now time.Time, typ string, ch Change) error {
 	inc.UpdatedAt = now
-	if err := s.incidents.Put(ctx, tx, inc); err != nil {
+	if err := incidents.Put(ctx, tx, inc); err != nil {
 		return err
 	}
-	ch.State, ch.Priority = inc.State, inc.Priority
+	ch.describe(inc)
 	return tx.Append(ctx, itil.Event{
 		Kind: Kind, SubjectID: inc.ID, SubjectVersion: inc.Version,
 		Actor: actor, Time: now, Type: typ, Payload: ch.appendJSON(nil),
 	})
 }
 
-// command is the body of a command on one incident: it changes inc in place
-// and describes the change. It may also change other incidents through tx.
+// command is the body of a command on one incident: it checks its input and
+// the rules, changes inc in place and describes the change. It may also
+// change other incidents through tx.
 type command func(ctx context.Context, tx storage.Tx, inc *Incident, now time.Time) (typ string, ch Change, err error)
 
 // run loads the incident, authorizes, applies fn and saves, all in one
-// transaction.
+// transaction. A bad actor is reported together with fn's own validation
+// problems.
 func (s *Service) run(ctx context.Context, id itil.ID, actor itil.Actor, name string, fn command) (*Incident, error) {
-	if actor.ID == "" {
-		return nil, itil.Invalid("actor.id", "is required")
-	}
+	var badActor itil.ValidationError
+	actor.Validate("actor", &badActor)
 	var out *Incident
 	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-		inc, err := s.incidents.Get(ctx, tx, id)
+		inc, err := incidents.Get(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if err := s.authorize(ctx, actor, name, inc); err != nil {
-			return err
+		if len(badActor.Fields) == 0 {
+			if err := s.authorize(ctx, actor, name, inc); err != nil {
+				return err
+			}
 		}
 		now := s.now()
 		typ, ch, err := fn(ctx, tx, inc, now)
-		if err != nil {
+		if err := withActor(&badActor, err); err != nil {
 			return err
 		}
 		if err := s.save(ctx, tx, inc, actor, now, typ, ch); err != nil {
@@ -322,520 +304,44 @@ func (s *Service) run(ctx context.Context, id itil.ID, actor itil.Actor, name st
 	return out, nil
 }
 
+// withActor puts the actor's problems in front of a command's outcome: in
+// the same *itil.ValidationError when the command rejected its input too,
+// instead of any other outcome otherwise.
+func withActor(badActor *itil.ValidationError, err error) error {
+	if len(badActor.Fields) == 0 {
+		return err
+	}
+	var v *itil.ValidationError
+	if errors.As(err, &v) {
+		return &itil.ValidationError{Fields: append(slices.Clone(badActor.Fields), v.Fields...)}
+	}
+	return badActor
+}
+
+// notWhile is the error of a command the incident's state does not allow.
+func notWhile(action string, inc *Incident) error {
+	return fmt.Errorf("%w: cannot %s incident %s while it is %s",
+		itil.ErrInvalidTransition, action, inc.Number, inc.State)
+}
+
 func requireOpen(inc *Incident, action string) error {
 	if !inc.State.Open() {
-		return fmt.Errorf("%w: cannot %s incident %s while it is %s",
-			itil.ErrInvalidTransition, action, inc.Number, inc.State)
+		return notWhile(action, inc)
 	}
 	return nil
-}
-
-// Open records a new incident in state New, numbers it and derives its
-// priority.
-func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewIncident) (*Incident, error) {
-	if err := s.authorize(ctx, actor, "open", nil); err != nil {
-		return nil, err
-	}
-	now := s.now()
-	inc := &Incident{
-		ID: itil.NewID(), Title: in.Title, Description: in.Description,
-		Caller: in.Caller, Category: in.Category, Subcategory: in.Subcategory,
-		Channel: in.Channel, ServiceID: in.ServiceID, CIID: in.CIID,
-		Impact: in.Impact, Urgency: in.Urgency, State: StateNew,
-		OpenedBy: actor, OpenedAt: now,
-	}
-	var v itil.ValidationError
-	inc.validate(s.cfg.matrix, &v)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if err := inc.derivePriority(s.cfg.matrix); err != nil {
-		return nil, err
-	}
-	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-		n, err := tx.NextSeq(ctx, Kind)
-		if err != nil {
-			return err
-		}
-		inc.Number = itil.FormatNumber(NumberPrefix, n)
-		return s.save(ctx, tx, inc, actor, now, EventOpened, Change{
-			Summary: "opened " + inc.Number + " " + strconv.Quote(inc.Title) + " via " + string(inc.Channel) + " with priority " + inc.Priority.String(),
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return inc, nil
-}
-
-// Update changes descriptive fields and the impact and urgency of an open
-// incident; the priority is derived again. Changes that alter nothing are
-// rejected.
-func (s *Service) Update(ctx context.Context, id itil.ID, actor itil.Actor, c Changes) (*Incident, error) {
-	return s.run(ctx, id, actor, "update", func(_ context.Context, _ storage.Tx, inc *Incident, _ time.Time) (string, Change, error) {
-		if err := requireOpen(inc, "update"); err != nil {
-			return "", Change{}, err
-		}
-		before := *inc
-		var changed []string
-		set := func(name string, differs bool, apply func()) {
-			if differs {
-				apply()
-				changed = append(changed, name)
-			}
-		}
-		if c.Title != nil {
-			set("title", *c.Title != inc.Title, func() { inc.Title = *c.Title })
-		}
-		if c.Description != nil {
-			set("description", *c.Description != inc.Description, func() { inc.Description = *c.Description })
-		}
-		if c.Category != nil {
-			set("category", *c.Category != inc.Category, func() { inc.Category = *c.Category })
-		}
-		if c.Subcategory != nil {
-			set("subcategory", *c.Subcategory != inc.Subcategory, func() { inc.Subcategory = *c.Subcategory })
-		}
-		if c.ServiceID != nil {
-			set("service", *c.ServiceID != inc.ServiceID, func() { inc.ServiceID = *c.ServiceID })
-		}
-		if c.CIID != nil {
-			set("ci", *c.CIID != inc.CIID, func() { inc.CIID = *c.CIID })
-		}
-		if c.Impact != nil {
-			set("impact", *c.Impact != inc.Impact, func() { inc.Impact = *c.Impact })
-		}
-		if c.Urgency != nil {
-			set("urgency", *c.Urgency != inc.Urgency, func() { inc.Urgency = *c.Urgency })
-		}
-		var v itil.ValidationError
-		inc.validate(s.cfg.matrix, &v)
-		if len(changed) == 0 {
-			v.Add("changes", "nothing differs from the incident as it is")
-		}
-		if err := v.Err(); err != nil {
-			return "", Change{}, err
-		}
-		if err := inc.derivePriority(s.cfg.matrix); err != nil {
-			return "", Change{}, err
-		}
-		summary := fmt.Sprintf("updated %v", changed)
-		if inc.Priority != before.Priority {
-			summary += fmt.Sprintf("; priority %s -> %s", before.Priority, inc.Priority)
-		}
-		return EventUpdated, Change{Summary: summary}, nil
-	})
-}
-
-// Assign gives an open incident to a group and, optionally, an engineer.
-// A change of group after the first assignment is a functional escalation
-// and raises ReassignmentCount. Assigning an engineer to a New incident
-// starts work on it (In Progress).
-func (s *Service) Assign(ctx context.Context, id itil.ID, actor itil.Actor, group, assignee string) (*Incident, error) {
-	return s.run(ctx, id, actor, "assign", func(ctx context.Context, _ storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
-		if err := requireOpen(inc, "assign"); err != nil {
-			return "", Change{}, err
-		}
-		var v itil.ValidationError
-		checkText(&v, "group", group, true, maxTitle)
-		checkText(&v, "assignee", assignee, false, maxTitle)
-		if group == inc.AssignmentGroup && assignee == inc.Assignee {
-			v.Add("group", "the incident is already assigned so")
-		}
-		if err := v.Err(); err != nil {
-			return "", Change{}, err
-		}
-		from := inc.State
-		summary := fmt.Sprintf("assigned to %s", group)
-		if assignee != "" {
-			summary += "/" + assignee
-		}
-		if inc.AssignmentGroup != "" && group != inc.AssignmentGroup {
-			inc.ReassignmentCount++
-			summary += fmt.Sprintf(" (reassigned from %s)", inc.AssignmentGroup)
-		}
-		inc.AssignmentGroup, inc.Assignee = group, assignee
-		if assignee != "" && inc.State == StateNew {
-			if err := s.transition(ctx, evStart, &guardIn{inc: inc, cfg: &s.cfg, now: now}); err != nil {
-				return "", Change{}, err
-			}
-		}
-		return EventAssigned, Change{Summary: summary, From: changedFrom(from, inc.State)}, nil
-	})
-}
-
-// Escalate sets the hierarchical escalation level (0 to the configured
-// maximum) of an open incident, with a reason.
-func (s *Service) Escalate(ctx context.Context, id itil.ID, actor itil.Actor, level int, reason string) (*Incident, error) {
-	return s.run(ctx, id, actor, "escalate", func(_ context.Context, _ storage.Tx, inc *Incident, _ time.Time) (string, Change, error) {
-		if err := requireOpen(inc, "escalate"); err != nil {
-			return "", Change{}, err
-		}
-		var v itil.ValidationError
-		if level < 0 || level > s.cfg.maxLevel {
-			v.Add("level", fmt.Sprintf("must be between 0 and %d", s.cfg.maxLevel))
-		} else if level == inc.EscalationLevel {
-			v.Add("level", fmt.Sprintf("the incident is already at level %d", level))
-		}
-		checkText(&v, "reason", reason, true, maxText)
-		if err := v.Err(); err != nil {
-			return "", Change{}, err
-		}
-		summary := fmt.Sprintf("escalated from level %d to %d", inc.EscalationLevel, level)
-		inc.EscalationLevel = level
-		return EventEscalated, Change{Summary: summary, Reason: reason}, nil
-	})
-}
-
-// Hold puts an incident On Hold for a reason. Awaiting the caller requires a
-// comment telling the caller what is needed; the comment is added to the
-// customer-visible comments.
-func (s *Service) Hold(ctx context.Context, id itil.ID, actor itil.Actor, reason HoldReason, comment string) (*Incident, error) {
-	return s.run(ctx, id, actor, "hold", func(ctx context.Context, _ storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
-		from := inc.State
-		if err := s.transition(ctx, evHold, &guardIn{inc: inc, cfg: &s.cfg, now: now, hold: reason, comment: comment}); err != nil {
-			return "", Change{}, err
-		}
-		inc.HoldReason = reason
-		if comment != "" {
-			inc.addComment(actor, now, comment)
-		}
-		return EventHeld, Change{Summary: "put on hold: " + string(reason), From: from, Reason: comment}, nil
-	})
-}
-
-// Resume returns an On Hold incident to In Progress.
-func (s *Service) Resume(ctx context.Context, id itil.ID, actor itil.Actor) (*Incident, error) {
-	return s.run(ctx, id, actor, "resume", func(ctx context.Context, _ storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
-		if err := s.transition(ctx, evResume, &guardIn{inc: inc, cfg: &s.cfg, now: now}); err != nil {
-			return "", Change{}, err
-		}
-		return EventResumed, Change{Summary: "resumed", From: StateOnHold}, nil
-	})
-}
-
-// Comment adds a customer-visible comment to an open or resolved incident.
-// A comment from the caller on an incident awaiting the caller returns it to
-// In Progress.
-func (s *Service) Comment(ctx context.Context, id itil.ID, actor itil.Actor, text string) (*Incident, error) {
-	return s.run(ctx, id, actor, "comment", func(ctx context.Context, _ storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
-		if err := s.requireNotes(inc, "comment on", text); err != nil {
-			return "", Change{}, err
-		}
-		inc.addComment(actor, now, text)
-		ch := Change{Summary: "commented"}
-		if actor.ID == inc.Caller.ID && inc.State == StateOnHold && inc.HoldReason == AwaitingCaller {
-			if err := s.transition(ctx, evResume, &guardIn{inc: inc, cfg: &s.cfg, now: now}); err != nil {
-				return "", Change{}, err
-			}
-			ch = Change{Summary: "caller replied; resumed", From: StateOnHold}
-		}
-		return EventCommented, ch, nil
-	})
-}
-
-// WorkNote adds an internal work note to an open or resolved incident.
-func (s *Service) WorkNote(ctx context.Context, id itil.ID, actor itil.Actor, text string) (*Incident, error) {
-	return s.run(ctx, id, actor, "work_note", func(_ context.Context, _ storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
-		if err := s.requireNotes(inc, "add a work note to", text); err != nil {
-			return "", Change{}, err
-		}
-		inc.WorkNotes = append(inc.WorkNotes, Note{Author: actor, At: now, Text: text})
-		return EventWorkNoted, Change{Summary: "added a work note"}, nil
-	})
-}
-
-func (s *Service) requireNotes(inc *Incident, action, text string) error {
-	if !inc.State.Open() && inc.State != StateResolved {
-		return fmt.Errorf("%w: cannot %s incident %s while it is %s",
-			itil.ErrInvalidTransition, action, inc.Number, inc.State)
-	}
-	var v itil.ValidationError
-	checkText(&v, "text", text, true, maxText)
-	return v.Err()
-}
-
-func (inc *Incident) addComment(actor itil.Actor, now time.Time, text string) {
-	inc.Comments = append(inc.Comments, Note{Author: actor, At: now, Text: text})
-	if actor.ID != inc.Caller.ID && inc.FirstRespondedAt.IsZero() {
-		inc.FirstRespondedAt = now
-	}
-}
-
-// OverridePriority sets the priority of an open incident by hand, with a
-// reason; the matrix no longer applies until RestorePriority.
-func (s *Service) OverridePriority(ctx context.Context, id itil.ID, actor itil.Actor, p itil.Priority, reason string) (*Incident, error) {
-	return s.run(ctx, id, actor, "override_priority", func(_ context.Context, _ storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
-		if err := requireOpen(inc, "override the priority of"); err != nil {
-			return "", Change{}, err
-		}
-		var v itil.ValidationError
-		if !p.Valid() {
-			v.Add("priority", "must be one of P1..P5")
-		} else if p == inc.Priority {
-			v.Add("priority", fmt.Sprintf("the incident already has priority %s", p))
-		}
-		checkText(&v, "reason", reason, true, maxText)
-		if err := v.Err(); err != nil {
-			return "", Change{}, err
-		}
-		old := inc.Priority
-		inc.Override = &PriorityOverride{Priority: p, Reason: reason, By: actor, At: now}
-		inc.Priority = p
-		return EventPriorityOverride, Change{Summary: fmt.Sprintf("priority overridden %s -> %s", old, p), Reason: reason}, nil
-	})
-}
-
-// RestorePriority removes a priority override: the priority is derived from
-// the matrix again.
-func (s *Service) RestorePriority(ctx context.Context, id itil.ID, actor itil.Actor) (*Incident, error) {
-	return s.run(ctx, id, actor, "restore_priority", func(_ context.Context, _ storage.Tx, inc *Incident, _ time.Time) (string, Change, error) {
-		if err := requireOpen(inc, "restore the priority of"); err != nil {
-			return "", Change{}, err
-		}
-		if inc.Override == nil {
-			return "", Change{}, itil.Invalid("priority", "is not overridden")
-		}
-		old := inc.Priority
-		inc.Override = nil
-		if err := inc.derivePriority(s.cfg.matrix); err != nil {
-			return "", Change{}, err
-		}
-		return EventPriorityRestored, Change{Summary: fmt.Sprintf("priority restored to the matrix: %s -> %s", old, inc.Priority)}, nil
-	})
-}
-
-// PromoteMajor declares an open incident a major incident, with a reason.
-func (s *Service) PromoteMajor(ctx context.Context, id itil.ID, actor itil.Actor, reason string) (*Incident, error) {
-	return s.run(ctx, id, actor, "promote_major", func(_ context.Context, _ storage.Tx, inc *Incident, _ time.Time) (string, Change, error) {
-		if err := requireOpen(inc, "promote"); err != nil {
-			return "", Change{}, err
-		}
-		var v itil.ValidationError
-		if inc.Major {
-			v.Add("major", "the incident is already a major incident")
-		}
-		checkText(&v, "reason", reason, true, maxText)
-		if err := v.Err(); err != nil {
-			return "", Change{}, err
-		}
-		inc.Major, inc.MajorReason = true, reason
-		return EventPromoted, Change{Summary: "promoted to major incident", Reason: reason}, nil
-	})
-}
-
-// LinkChild makes childID a child of parentID. Both must be open; links are
-// one level deep (a parent has no parent, a child has no children), and a
-// child has one parent. Resolving or closing the parent later resolves or
-// closes its open children with the parent's resolution.
-func (s *Service) LinkChild(ctx context.Context, parentID, childID itil.ID, actor itil.Actor) (*Incident, error) {
-	return s.run(ctx, childID, actor, "link", func(ctx context.Context, tx storage.Tx, child *Incident, _ time.Time) (string, Change, error) {
-		if parentID == childID {
-			return "", Change{}, itil.Invalid("parent_id", "an incident cannot be its own parent")
-		}
-		parent, err := s.incidents.Get(ctx, tx, parentID)
-		if err != nil {
-			return "", Change{}, err
-		}
-		if err := requireOpen(parent, "link a child to"); err != nil {
-			return "", Change{}, err
-		}
-		if err := requireOpen(child, "link"); err != nil {
-			return "", Change{}, err
-		}
-		var v itil.ValidationError
-		if child.ParentID != itil.NilID {
-			v.Add("child_id", "the incident already has a parent")
-		}
-		if parent.ParentID != itil.NilID {
-			v.Add("parent_id", "the incident is itself a child; link to its parent instead")
-		}
-		if err := v.Err(); err != nil {
-			return "", Change{}, err
-		}
-		for range s.children(ctx, tx, childID) {
-			return "", Change{}, itil.Invalid("child_id", "the incident has children of its own")
-		}
-		child.ParentID = parentID
-		return EventLinked, Change{Summary: "linked as a child of " + parent.Number}, nil
-	})
-}
-
-// children iterates the child incidents of id within tx.
-func (s *Service) children(ctx context.Context, tx storage.Tx, id itil.ID) func(func(*Incident, error) bool) {
-	return s.incidents.Query(ctx, tx, storage.Query{Terms: []string{storage.Term("parent", id.String())}})
-}
-
-// Resolve resolves an incident with a resolution code from the configured
-// list and notes. Its open children are resolved with the same resolution in
-// the same transaction.
-func (s *Service) Resolve(ctx context.Context, id itil.ID, actor itil.Actor, code, notes string) (*Incident, error) {
-	return s.run(ctx, id, actor, "resolve", func(ctx context.Context, tx storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
-		from := inc.State
-		if err := s.resolve(ctx, inc, now, code, notes); err != nil {
-			return "", Change{}, err
-		}
-		err := s.cascade(ctx, tx, inc, actor, now, func(c *Incident) (bool, error) {
-			if !c.State.Open() {
-				return false, nil
-			}
-			return true, s.resolve(ctx, c, now, code, notes)
-		}, EventResolved, "resolved with parent "+inc.Number)
-		return EventResolved, Change{Summary: "resolved: " + code, From: from, Reason: notes}, err
-	})
-}
-
-func (s *Service) resolve(ctx context.Context, inc *Incident, now time.Time, code, notes string) error {
-	if err := s.transition(ctx, evResolve, &guardIn{inc: inc, cfg: &s.cfg, now: now, code: code, notes: notes}); err != nil {
-		return err
-	}
-	inc.ResolutionCode, inc.ResolutionNotes = code, notes
-	inc.ResolvedAt = now
-	inc.HoldReason = ""
-	return nil
-}
-
-// cascade applies fn to every child of parent and saves those it changed.
-func (s *Service) cascade(ctx context.Context, tx storage.Tx, parent *Incident, actor itil.Actor, now time.Time,
-	fn func(*Incident) (bool, error), typ, summary string) error {
-	var kids []*Incident
-	for c, err := range s.children(ctx, tx, parent.ID) {
-		if err != nil {
-			return err
-		}
-		kids = append(kids, c)
-	}
-	for _, c := range kids {
-		from := c.State
-		changed, err := fn(c)
-		if err != nil {
-			return fmt.Errorf("child %s: %w", c.Number, err)
-		}
-		if changed {
-			if err := s.save(ctx, tx, c, actor, now, typ, Change{Summary: summary, From: from}); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// Close closes a Resolved incident; it becomes final. Children that are not
-// final are closed with it (open ones are resolved with the parent's
-// resolution first).
-func (s *Service) Close(ctx context.Context, id itil.ID, actor itil.Actor) (*Incident, error) {
-	return s.run(ctx, id, actor, "close", func(ctx context.Context, tx storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
-		return s.closeBody(ctx, tx, inc, actor, now)
-	})
-}
-
-func (s *Service) closeBody(ctx context.Context, tx storage.Tx, inc *Incident, actor itil.Actor, now time.Time) (string, Change, error) {
-	if err := s.close(ctx, inc, now); err != nil {
-		return "", Change{}, err
-	}
-	err := s.cascade(ctx, tx, inc, actor, now, func(c *Incident) (bool, error) {
-		if c.State.Final() {
-			return false, nil
-		}
-		if c.State.Open() {
-			if err := s.resolve(ctx, c, now, inc.ResolutionCode, inc.ResolutionNotes); err != nil {
-				return false, err
-			}
-		}
-		return true, s.close(ctx, c, now)
-	}, EventClosed, "closed with parent "+inc.Number)
-	return EventClosed, Change{Summary: "closed", From: StateResolved}, err
-}
-
-func (s *Service) close(ctx context.Context, inc *Incident, now time.Time) error {
-	if err := s.transition(ctx, evClose, &guardIn{inc: inc, cfg: &s.cfg, now: now}); err != nil {
-		return err
-	}
-	inc.ClosedAt = now
-	return nil
-}
-
-// Reopen returns a Resolved incident to In Progress within the reopen
-// window, with a reason, and counts the reopening. A child of a resolved
-// parent cannot be reopened on its own.
-func (s *Service) Reopen(ctx context.Context, id itil.ID, actor itil.Actor, reason string) (*Incident, error) {
-	return s.run(ctx, id, actor, "reopen", func(ctx context.Context, tx storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
-		in := &guardIn{inc: inc, cfg: &s.cfg, now: now, reason: reason}
-		if inc.ParentID != itil.NilID && inc.State == StateResolved {
-			parent, err := s.incidents.Get(ctx, tx, inc.ParentID)
-			if err != nil {
-				return "", Change{}, err
-			}
-			in.parentDone = !parent.State.Open()
-		}
-		if err := s.transition(ctx, evReopen, in); err != nil {
-			return "", Change{}, err
-		}
-		inc.ReopenCount++
-		inc.ResolvedAt = time.Time{}
-		inc.ResolutionCode, inc.ResolutionNotes = "", ""
-		return EventReopened, Change{Summary: fmt.Sprintf("reopened (%d)", inc.ReopenCount), From: StateResolved, Reason: reason}, nil
-	})
-}
-
-// Cancel cancels an open incident that needs no resolution (raised in
-// error, a duplicate report), with a reason; it becomes final. A parent with
-// open children cannot be canceled.
-func (s *Service) Cancel(ctx context.Context, id itil.ID, actor itil.Actor, reason string) (*Incident, error) {
-	return s.run(ctx, id, actor, "cancel", func(ctx context.Context, tx storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
-		from := inc.State
-		if err := s.transition(ctx, evCancel, &guardIn{inc: inc, cfg: &s.cfg, now: now, reason: reason}); err != nil {
-			return "", Change{}, err
-		}
-		for c, err := range s.children(ctx, tx, inc.ID) {
-			if err != nil {
-				return "", Change{}, err
-			}
-			if c.State.Open() {
-				return "", Change{}, fmt.Errorf("%w: %s has open child %s; resolve or cancel it first",
-					itil.ErrInvalidTransition, inc.Number, c.Number)
-			}
-		}
-		inc.HoldReason = ""
-		return EventCanceled, Change{Summary: "canceled", From: from, Reason: reason}, nil
-	})
-}
-
-// transition fires a lifecycle event on inc and applies the new state and
-// the bookkeeping every state change shares.
-func (s *Service) transition(ctx context.Context, event string, in *guardIn) error {
-	to, err := fire(ctx, event, in)
-	if err != nil {
-		return err
-	}
-	inc := in.inc
-	if inc.State == StateNew && inc.FirstRespondedAt.IsZero() {
-		inc.FirstRespondedAt = in.now
-	}
-	if to != StateOnHold {
-		inc.HoldReason = ""
-	}
-	inc.State = to
-	return nil
-}
-
-func changedFrom(from, to State) State {
-	if from == to {
-		return ""
-	}
-	return from
 }
 
 // AutoClose closes every Resolved incident resolved at least the configured
 // auto-close delay ago, as itil.System, each in its own transaction. It is
 // idempotent: incidents closed, reopened or changed concurrently are
-// skipped. It returns how many incidents it closed.
+// skipped. An incident that cannot be closed does not stop the sweep: its
+// error is joined into the one returned with the count of incidents closed.
 func (s *Service) AutoClose(ctx context.Context) (int, error) {
 	cutoff := s.now().Add(-s.cfg.autoClose)
 	var due []itil.ID
 	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
 		q := storage.Query{Terms: []string{storage.Term("state", string(StateResolved))}}
-		for inc, err := range s.incidents.Query(ctx, tx, q) {
+		for inc, err := range incidents.Query(ctx, tx, q) {
 			if err != nil {
 				return err
 			}
@@ -849,7 +355,11 @@ func (s *Service) AutoClose(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	closed := 0
+	var errs []error
 	for _, id := range due {
+		if err := ctx.Err(); err != nil {
+			return closed, errors.Join(append(errs, err)...)
+		}
 		_, err := s.run(ctx, id, itil.System, "close", func(ctx context.Context, tx storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
 			if inc.State != StateResolved || inc.ResolvedAt.After(now.Add(-s.cfg.autoClose)) {
 				return "", Change{}, errSkip
@@ -861,10 +371,10 @@ func (s *Service) AutoClose(ctx context.Context) (int, error) {
 			closed++
 		case errors.Is(err, errSkip), errors.Is(err, itil.ErrConflict), errors.Is(err, itil.ErrNotFound):
 		default:
-			return closed, err
+			errs = append(errs, fmt.Errorf("auto-close %s: %w", id, err))
 		}
 	}
-	return closed, nil
+	return closed, errors.Join(errs...)
 }
 
 var errSkip = errors.New("skip")

@@ -39,6 +39,15 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("History", func(t *testing.T) { testHistory(t, newStore) })
 	t.Run("Authorizer", func(t *testing.T) { testAuthorizer(t, newStore) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, newStore) })
+	t.Run("WriteSkew", func(t *testing.T) { testWriteSkew(t, newStore) })
+	t.Run("FirstResponse", func(t *testing.T) { testFirstResponse(t, newStore) })
+	t.Run("HoldReasonChange", func(t *testing.T) { testHoldReasonChange(t, newStore) })
+	t.Run("PinPriority", func(t *testing.T) { testPinPriority(t, newStore) })
+	t.Run("CanceledParent", func(t *testing.T) { testCanceledParent(t, newStore) })
+	t.Run("BadActors", func(t *testing.T) { testBadActors(t, newStore) })
+	t.Run("EndedContext", func(t *testing.T) { testEndedContext(t, newStore) })
+	t.Run("AutoCloseKeepsGoing", func(t *testing.T) { testAutoCloseKeepsGoing(t, newStore) })
+	t.Run("Options", func(t *testing.T) { testOptions(t, newStore) })
 	t.Run("Model", func(t *testing.T) { testModel(t, newStore) })
 }
 

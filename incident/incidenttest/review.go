@@ -1,0 +1,187 @@
+package incidenttest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/incident"
+)
+
+func testFirstResponse(t *testing.T, newStore NewStore) {
+	f := setup(t, newStore)
+	responded := func(inc *incident.Incident) bool { return !f.get(inc.ID).FirstRespondedAt.IsZero() }
+
+	byCaller := f.open("caller cancels")
+	_, err := f.svc.Hold(f.ctx, byCaller.ID, caller, incident.AwaitingVendor, "")
+	require.NoError(t, err)
+	_, err = f.svc.Cancel(f.ctx, byCaller.ID, caller, "works again")
+	require.NoError(t, err)
+	assert.False(t, responded(byCaller), "the caller's own actions are no response")
+
+	grouped := f.open("queued")
+	_, err = f.svc.Assign(f.ctx, grouped.ID, agent, "desk", "")
+	require.NoError(t, err)
+	_, err = f.svc.WorkNote(f.ctx, grouped.ID, agent, "looking into it")
+	require.NoError(t, err)
+	assert.False(t, responded(grouped), "queueing and internal notes are not seen by the caller")
+	f.clock.Advance(time.Minute)
+	inc, err := f.svc.Assign(f.ctx, grouped.ID, agent, "desk", "alex")
+	require.NoError(t, err)
+	assert.Equal(t, f.clock.Now(), inc.FirstRespondedAt, "an engineer took it")
+
+	commented := f.open("answered")
+	inc, err = f.svc.Comment(f.ctx, commented.ID, agent, "We are on it")
+	require.NoError(t, err)
+	assert.Equal(t, f.clock.Now(), inc.FirstRespondedAt)
+
+	parent, child := f.open("parent"), f.open("child")
+	_, err = f.svc.LinkChild(f.ctx, parent.ID, child.ID, agent)
+	require.NoError(t, err)
+	_, err = f.svc.Resolve(f.ctx, parent.ID, agent, "solution_provided", "fixed")
+	require.NoError(t, err)
+	assert.True(t, responded(parent))
+	assert.False(t, responded(child), "a cascade is no response to the child's caller")
+}
+
+func testHoldReasonChange(t *testing.T, newStore NewStore) {
+	f := setup(t, newStore)
+	inc := f.open("waiting")
+	_, err := f.svc.Hold(f.ctx, inc.ID, agent, incident.AwaitingVendor, "")
+	require.NoError(t, err)
+	_, err = f.svc.Hold(f.ctx, inc.ID, agent, incident.AwaitingVendor, "")
+	requireInvalid(t, err, "reason")
+	inc, err = f.svc.Hold(f.ctx, inc.ID, agent, incident.AwaitingCaller, "Please send the log file")
+	require.NoError(t, err)
+	assert.Equal(t, incident.StateOnHold, inc.State)
+	assert.Equal(t, incident.AwaitingCaller, inc.HoldReason)
+	h, err := f.svc.History(f.ctx, inc.ID)
+	require.NoError(t, err)
+	last := h[len(h)-1]
+	assert.Equal(t, incident.AwaitingCaller, last.HoldReason, "the journal carries the hold reason")
+	assert.Empty(t, last.From, "the state did not change")
+}
+
+func testPinPriority(t *testing.T, newStore NewStore) {
+	f := setup(t, newStore)
+	inc := f.open("pinned") // P3
+	inc, err := f.svc.OverridePriority(f.ctx, inc.ID, agent, itil.P3, "keep P3 whatever the reclassification")
+	require.NoError(t, err)
+	require.NotNil(t, inc.Override)
+	one := itil.Impact(1)
+	inc, err = f.svc.Update(f.ctx, inc.ID, agent, incident.Changes{Impact: &one})
+	require.NoError(t, err)
+	assert.Equal(t, itil.P3, inc.Priority)
+	_, err = f.svc.OverridePriority(f.ctx, inc.ID, agent, itil.P3, "again")
+	requireInvalid(t, err, "priority")
+}
+
+func testCanceledParent(t *testing.T, newStore NewStore) {
+	f := setup(t, newStore)
+	parent, child := f.open("parent"), f.open("child")
+	_, err := f.svc.LinkChild(f.ctx, parent.ID, child.ID, agent)
+	require.NoError(t, err)
+	_, err = f.svc.Resolve(f.ctx, child.ID, agent, "user_error", "typo")
+	require.NoError(t, err)
+	_, err = f.svc.Cancel(f.ctx, parent.ID, agent, "raised in error")
+	require.NoError(t, err)
+	inc, err := f.svc.Reopen(f.ctx, child.ID, caller, "still failing")
+	require.NoError(t, err, "a canceled parent does not settle its children")
+	assert.Equal(t, incident.StateInProgress, inc.State)
+}
+
+func testBadActors(t *testing.T, newStore NewStore) {
+	f := setup(t, newStore)
+	inc := f.open("actors")
+	_, err := f.svc.Comment(f.ctx, inc.ID, itil.Actor{ID: "c\xff"}, "hello")
+	requireInvalid(t, err, "actor.id")
+
+	var v *itil.ValidationError
+	_, err = f.svc.Resolve(f.ctx, inc.ID, itil.Actor{}, "magic", "")
+	require.ErrorAs(t, err, &v)
+	for _, field := range []string{"actor.id", "resolution_code", "resolution_notes"} {
+		assert.True(t, v.Has(field), "%s in %v", field, v)
+	}
+	in := basic("bad caller")
+	in.Caller = itil.Actor{ID: "x", Name: "\xfe"}
+	_, err = f.svc.Open(f.ctx, itil.Actor{}, in)
+	require.ErrorAs(t, err, &v)
+	assert.True(t, v.Has("actor.id"))
+	assert.True(t, v.Has("caller.name"))
+	assert.Equal(t, incident.StateNew, f.get(inc.ID).State)
+}
+
+// A context that ends inside a command fails that command only; the next
+// commands work.
+func testEndedContext(t *testing.T, newStore NewStore) {
+	var cancel context.CancelFunc
+	f := setup(t, newStore, incident.WithAuthorizer(func(ctx context.Context, _ itil.Actor, command string, _ *incident.Incident) error {
+		if command == "resolve" && cancel != nil {
+			cancel()
+		}
+		return nil
+	}))
+	inc := f.open("cut short")
+	ctx, c := context.WithCancel(f.ctx)
+	cancel = c
+	_, err := f.svc.Resolve(ctx, inc.ID, agent, "solution_provided", "fixed")
+	require.ErrorIs(t, err, context.Canceled)
+	cancel = nil
+	assert.Equal(t, incident.StateNew, f.get(inc.ID).State)
+	for range 3 {
+		other := f.open("later")
+		_, err := f.svc.Resolve(f.ctx, other.ID, agent, "solution_provided", "fixed")
+		require.NoError(t, err)
+	}
+}
+
+func testAutoCloseKeepsGoing(t *testing.T, newStore NewStore) {
+	refuse := errors.New("frozen for the audit")
+	f := setup(t, newStore, incident.WithAuthorizer(func(_ context.Context, a itil.Actor, command string, inc *incident.Incident) error {
+		if command == "close" && inc.Title == "audited" {
+			return refuse
+		}
+		return nil
+	}))
+	audited, other := f.open("audited"), f.open("other")
+	for _, inc := range []*incident.Incident{audited, other} {
+		_, err := f.svc.Resolve(f.ctx, inc.ID, agent, "solution_provided", "done")
+		require.NoError(t, err)
+	}
+	f.clock.Advance(4 * 24 * time.Hour)
+	n, err := f.svc.AutoClose(f.ctx)
+	assert.Equal(t, 1, n)
+	require.ErrorIs(t, err, itil.ErrForbidden)
+	require.ErrorIs(t, err, refuse)
+	assert.Equal(t, incident.StateResolved, f.get(audited.ID).State)
+	assert.Equal(t, incident.StateClosed, f.get(other.ID).State)
+}
+
+func testOptions(t *testing.T, newStore NewStore) {
+	store := newStore(t)
+	_, err := incident.New(store, nil)
+	requireInvalid(t, err, "options[0]")
+	_, err = incident.New(nil)
+	requireInvalid(t, err, "store")
+	_, err = incident.New(store, incident.WithResolutionCodes("ok", "ok", "\xff"))
+	requireInvalid(t, err, "resolution_codes")
+
+	f := setup(t, newStore, incident.WithResolutionCodes("first"), incident.WithResolutionCodes("fixed"))
+	inc := f.open("codes")
+	_, err = f.svc.Resolve(f.ctx, inc.ID, agent, "first", "notes")
+	requireInvalid(t, err, "resolution_code")
+	_, err = f.svc.Resolve(f.ctx, inc.ID, agent, "fixed", "notes")
+	require.NoError(t, err)
+
+	codes := incident.DefaultResolutionCodes()
+	codes[0] = "changed"
+	assert.NotEqual(t, "changed", incident.DefaultResolutionCodes()[0])
+
+	_, err = f.svc.List(f.ctx, incident.Filter{OpenedFrom: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	requireInvalid(t, err, "opened_from")
+}
