@@ -11,9 +11,9 @@
 // reopened within a window. Major incidents and parent/child links let one
 // resolution settle many reports of the same outage.
 //
-// The lifecycle is declared once (see [Lifecycle]) (a looplab/fsm transition
-// table) and drawn from it in lifecycle.md (a test keeps the drawing in
-// step with the table). Closed and Canceled are final.
+// The lifecycle is declared once as a looplab/fsm transition table (see
+// [Lifecycle]) and drawn from it in lifecycle.md; a test keeps the drawing
+// in step with the table. Closed and Canceled are final.
 //
 // Every command of a [Service] runs in one storage transaction: it loads the
 // incident, checks the rules, fires the transition, saves the incident with

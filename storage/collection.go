@@ -37,8 +37,9 @@ type Schema[T any] struct {
 }
 
 // Collection is typed access to one kind of record. Entities are encoded as
-// JSON. A Collection holds no state besides its schema and is safe for
-// concurrent use.
+// JSON. A Collection is safe for concurrent use and may serve any number of
+// stores and tenants: besides its schema it holds only the decode cache
+// (when Schema.Clone is set), whose hits need byte-identical stored data.
 type Collection[T any] struct {
 	s     Schema[T]
 	cache *decodeCache[T]

@@ -544,13 +544,7 @@ func inRange(q *storage.Query, h hit) bool {
 	if h.e.sortKey < q.Min || (q.Max != "" && h.e.sortKey >= q.Max) {
 		return false
 	}
-	if q.After != nil {
-		c := cmpHit(h, hit{q.After.ID, &entry{sortKey: q.After.SortKey}})
-		if (!q.Reverse && c <= 0) || (q.Reverse && c >= 0) {
-			return false
-		}
-	}
-	return true
+	return q.After == nil || afterPos(q.Reverse, h, q.After)
 }
 
 const batchSize = 256
@@ -833,7 +827,7 @@ func (t *tenant) readJournal(after int64, subject itil.ID, n int) []itil.Event {
 	var out []itil.Event
 	if subject == itil.NilID {
 		for i := int(after); i < t.journal.n && len(out) < n; i++ {
-			out = append(out, *t.journal.at(int(i)))
+			out = append(out, *t.journal.at(i))
 		}
 		return out
 	}
