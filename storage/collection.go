@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/itilkit/itil"
 )
@@ -80,6 +81,8 @@ func (c *Collection[T]) Put(ctx context.Context, tx Tx, v *T) error {
 	ver := c.s.Version(v)
 	expected := *ver
 	*ver = expected + 1
+	// data is ours alone and never changed after this, so the record's
+	// string can share its bytes instead of copying them.
 	data, err := json.Marshal(v)
 	if err != nil {
 		*ver = expected
@@ -89,7 +92,7 @@ func (c *Collection[T]) Put(ctx context.Context, tx Tx, v *T) error {
 		Kind:    c.s.Kind,
 		ID:      c.s.ID(v),
 		Version: expected,
-		Data:    string(data),
+		Data:    unsafe.String(unsafe.SliceData(data), len(data)),
 		Terms:   c.s.Terms(v, nil),
 		SortKey: c.s.SortKey(v),
 	}

@@ -11,8 +11,34 @@ import (
 const timeKeyLayout = "20060102T150405.000000000Z"
 
 // TimeKey encodes an instant as a sort key that orders bytewise like the
-// instants themselves (years 0000-9999, in UTC).
-func TimeKey(t time.Time) string { return t.UTC().Format(timeKeyLayout) }
+// instants themselves (years 0000-9999, in UTC), in the layout
+// 20060102T150405.000000000Z.
+func TimeKey(t time.Time) string {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.Format(timeKeyLayout) // out of range: readable, not ordered
+	}
+	hour, minute, second := t.Clock()
+	var b [len(timeKeyLayout)]byte
+	put := func(at, width, v int) {
+		for i := at + width - 1; i >= at; i-- {
+			b[i] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, 4, year)
+	put(4, 2, int(month))
+	put(6, 2, day)
+	b[8] = 'T'
+	put(9, 2, hour)
+	put(11, 2, minute)
+	put(13, 2, second)
+	b[15] = '.'
+	put(16, 9, t.Nanosecond())
+	b[25] = 'Z'
+	return string(b[:])
+}
 
 // String encodes the cursor as an opaque, URL-safe page token.
 func (c Cursor) String() string {

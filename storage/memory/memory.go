@@ -851,7 +851,7 @@ type journal struct {
 	n      int
 }
 
-const journalBlock = 4096
+const journalBlock = 128 // blocks stay small objects: no page-sized zeroing on the commit path
 
 func (j *journal) append(ev itil.Event) {
 	if j.n%journalBlock == 0 {
