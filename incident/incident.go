@@ -167,16 +167,22 @@ type Incident struct {
 	WorkNotes []Note `json:"work_notes,omitempty"`
 }
 
+// copyIncident deep-copies src into dst.
+func copyIncident(dst, src *Incident) {
+	*dst = *src
+	dst.Comments = slices.Clone(src.Comments)
+	dst.WorkNotes = slices.Clone(src.WorkNotes)
+	if src.Override != nil {
+		o := *src.Override
+		dst.Override = &o
+	}
+}
+
 // clone returns a deep copy of inc.
 func (inc *Incident) clone() *Incident {
-	c := *inc
-	c.Comments = slices.Clone(inc.Comments)
-	c.WorkNotes = slices.Clone(inc.WorkNotes)
-	if inc.Override != nil {
-		o := *inc.Override
-		c.Override = &o
-	}
-	return &c
+	c := new(Incident)
+	copyIncident(c, inc)
+	return c
 }
 
 // NewIncident is the input of Service.Open.

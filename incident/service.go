@@ -139,7 +139,7 @@ var incidents = storage.NewCollection(storage.Schema[Incident]{
 	Version: func(i *Incident) *int64 { return &i.Version },
 	SortKey: func(i *Incident) string { return storage.TimeKey(i.OpenedAt) },
 	Terms:   terms,
-	Clone:   (*Incident).clone,
+	Clone:   copyIncident,
 })
 
 // Index terms of an incident; List filters map onto them. They are built in

@@ -27,14 +27,14 @@ type Schema[T any] struct {
 	Terms func(v *T, dst []string) []string
 	// SortKey returns the key query results are ordered by.
 	SortKey func(*T) string
-	// Clone, when set, returns a deep copy of an entity (no slice, map or
-	// pointer shared with the original) and turns on the decode cache:
+	// Clone, when set, deep-copies src into dst (dst then shares no slice,
+	// map or pointer with src) and turns on the decode cache:
 	// entities this process has just encoded or decoded are handed out as
 	// clones instead of being decoded again, when the stored bytes are
 	// exactly those they were encoded to or decoded from. Setting Clone
 	// asserts that T survives a JSON round trip unchanged; test that for
 	// the entity.
-	Clone func(*T) *T
+	Clone func(dst, src *T)
 }
 
 // Collection is typed access to one kind of record. Entities are encoded as
@@ -55,7 +55,7 @@ func NewCollection[T any](s Schema[T]) *Collection[T] {
 	}
 	c := &Collection[T]{s: s}
 	if s.Clone != nil {
-		c.cache = new(decodeCache[T])
+		c.cache = &decodeCache[T]{clone: s.Clone}
 	}
 	return c
 }
@@ -101,7 +101,7 @@ func (c *Collection[T]) Put(ctx context.Context, tx Tx, v *T) error {
 		return err
 	}
 	if c.cache != nil {
-		c.cache.store(rec.ID, rec.Data, c.s.Clone(v))
+		c.cache.store(rec.ID, rec.Data, v)
 	}
 	return nil
 }
@@ -145,7 +145,6 @@ func (c *Collection[T]) decodeAll(seq iter.Seq2[Record, error]) iter.Seq2[*T, er
 func (c *Collection[T]) decode(rec Record) (*T, error) {
 	if c.cache != nil {
 		if v := c.cache.load(rec.ID, rec.Data); v != nil {
-			v = c.s.Clone(v)
 			*c.s.Version(v) = rec.Version
 			return v, nil
 		}
@@ -156,7 +155,7 @@ func (c *Collection[T]) decode(rec Record) (*T, error) {
 	}
 	*c.s.Version(v) = rec.Version
 	if c.cache != nil {
-		c.cache.store(rec.ID, rec.Data, c.s.Clone(v))
+		c.cache.store(rec.ID, rec.Data, v)
 	}
 	return v, nil
 }
@@ -167,6 +166,7 @@ func (c *Collection[T]) decode(rec Record) (*T, error) {
 // returned; it only costs a decode. Entries are immutable and swapped
 // atomically, so readers need no lock.
 type decodeCache[T any] struct {
+	clone func(dst, src *T)
 	slots [cacheSlots]atomic.Pointer[cached[T]]
 }
 
@@ -175,7 +175,7 @@ const cacheSlots = 1024
 type cached[T any] struct {
 	id    itil.ID
 	data  string
-	value *T
+	value T
 }
 
 func slot(id itil.ID) int {
@@ -183,17 +183,20 @@ func slot(id itil.ID) int {
 	return int(binary.LittleEndian.Uint16(id[14:]) % cacheSlots)
 }
 
-// load returns the cached entity for exactly these bytes, or nil. The
-// caller must clone it before handing it out.
+// load returns a copy of the cached entity for exactly these bytes, or nil.
 func (c *decodeCache[T]) load(id itil.ID, data string) *T {
 	e := c.slots[slot(id)].Load()
 	if e == nil || e.id != id || e.data != data {
 		return nil
 	}
-	return e.value
+	v := new(T)
+	c.clone(v, &e.value)
+	return v
 }
 
-// store caches v for data; v must not be changed afterwards.
+// store caches a copy of v as the entity data stands for.
 func (c *decodeCache[T]) store(id itil.ID, data string, v *T) {
-	c.slots[slot(id)].Store(&cached[T]{id: id, data: data, value: v})
+	e := &cached[T]{id: id, data: data}
+	c.clone(&e.value, v)
+	c.slots[slot(id)].Store(e)
 }

@@ -46,10 +46,9 @@ var (
 	plainNotes  = storage.NewCollection(noteSchema())
 	cachedNotes = func() *storage.Collection[note] {
 		s := noteSchema()
-		s.Clone = func(n *note) *note {
-			c := *n
-			c.Labels = slices.Clone(n.Labels)
-			return &c
+		s.Clone = func(dst, src *note) {
+			*dst = *src
+			dst.Labels = slices.Clone(src.Labels)
 		}
 		return storage.NewCollection(s)
 	}()
