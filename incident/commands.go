@@ -60,32 +60,14 @@ func (s *Service) Update(ctx context.Context, id itil.ID, actor itil.Actor, c Ch
 			return "", Change{}, err
 		}
 		var changed []string
-		set := func(name string, field *string, to *string) {
-			if to != nil && *to != *field {
-				*field = *to
-				changed = append(changed, name)
-			}
-		}
-		set("title", &inc.Title, c.Title)
-		set("description", &inc.Description, c.Description)
-		set("category", &inc.Category, c.Category)
-		set("subcategory", &inc.Subcategory, c.Subcategory)
-		if c.ServiceID != nil && *c.ServiceID != inc.ServiceID {
-			inc.ServiceID = *c.ServiceID
-			changed = append(changed, "service")
-		}
-		if c.CIID != nil && *c.CIID != inc.CIID {
-			inc.CIID = *c.CIID
-			changed = append(changed, "ci")
-		}
-		if c.Impact != nil && *c.Impact != inc.Impact {
-			inc.Impact = *c.Impact
-			changed = append(changed, "impact")
-		}
-		if c.Urgency != nil && *c.Urgency != inc.Urgency {
-			inc.Urgency = *c.Urgency
-			changed = append(changed, "urgency")
-		}
+		changed = set(changed, "title", &inc.Title, c.Title)
+		changed = set(changed, "description", &inc.Description, c.Description)
+		changed = set(changed, "category", &inc.Category, c.Category)
+		changed = set(changed, "subcategory", &inc.Subcategory, c.Subcategory)
+		changed = set(changed, "service", &inc.ServiceID, c.ServiceID)
+		changed = set(changed, "ci", &inc.CIID, c.CIID)
+		changed = set(changed, "impact", &inc.Impact, c.Impact)
+		changed = set(changed, "urgency", &inc.Urgency, c.Urgency)
 		var v itil.ValidationError
 		inc.validate(s.cfg.matrix, &v)
 		if len(changed) == 0 {
@@ -104,6 +86,16 @@ func (s *Service) Update(ctx context.Context, id itil.ID, actor itil.Actor, c Ch
 		}
 		return EventUpdated, Change{Summary: summary}, nil
 	})
+}
+
+// set applies a requested change to a field and records its name when it
+// alters the field.
+func set[T comparable](changed []string, name string, field, to *T) []string {
+	if to == nil || *to == *field {
+		return changed
+	}
+	*field = *to
+	return append(changed, name)
 }
 
 // Assign gives an open incident to a group and, optionally, an engineer.

@@ -211,12 +211,16 @@ func CheckRecord(rec Record) error {
 	if rec.Version < 0 {
 		v.Add("version", "must not be negative")
 	}
-	for i, t := range rec.Terms {
+	checkTerms(rec.Terms, &v)
+	return v.Err()
+}
+
+func checkTerms(terms []string, v *itil.ValidationError) {
+	for i, t := range terms {
 		if f, _, ok := strings.Cut(t, "="); !ok || f == "" {
 			v.Add("terms["+strconv.Itoa(i)+"]", "must have the form field=value")
 		}
 	}
-	return v.Err()
 }
 
 func termsOK(terms []string) bool {
@@ -241,11 +245,7 @@ func CheckQuery(q Query) error {
 	if q.Limit < 0 {
 		v.Add("limit", "must not be negative")
 	}
-	for i, t := range q.Terms {
-		if f, _, ok := strings.Cut(t, "="); !ok || f == "" {
-			v.Add("terms["+strconv.Itoa(i)+"]", "must have the form field=value")
-		}
-	}
+	checkTerms(q.Terms, &v)
 	return v.Err()
 }
 

@@ -110,6 +110,19 @@ func (m *model) bump(i *mInc) {
 	m.journal++
 }
 
+// resolveFamily resolves i and its open children, as Resolve does.
+func (m *model) resolveFamily(i *mInc) {
+	now := m.f.clock.Now()
+	m.resolve(i, now)
+	m.bump(i)
+	for _, c := range m.children(i.id) {
+		if c.open() {
+			m.resolve(c, now)
+			m.bump(c)
+		}
+	}
+}
+
 func (m *model) resolve(i *mInc, now time.Time) {
 	i.state, i.hold, i.resolvedAt = incident.StateResolved, "", now
 }
@@ -206,15 +219,7 @@ func testModel(t *testing.T, newStore NewStore) {
 				notes := rapid.SampledFrom(texts).Draw(t, "notes")
 				_, err := f.svc.Resolve(f.ctx, i.id, agent, code, notes)
 				if expect(t, i.open() && code != "not_a_code" && notes != "", err) {
-					now := f.clock.Now()
-					m.resolve(i, now)
-					m.bump(i)
-					for _, c := range m.children(i.id) {
-						if c.open() {
-							m.resolve(c, now)
-							m.bump(c)
-						}
-					}
+					m.resolveFamily(i)
 				}
 			},
 			// Parents are rare in random sequences; make their resolution common.
@@ -231,15 +236,7 @@ func testModel(t *testing.T, newStore NewStore) {
 				i := rapid.SampledFrom(parents).Draw(t, "parent")
 				_, err := f.svc.Resolve(f.ctx, i.id, agent, "duplicate", "fixed at the source")
 				expect(t, true, err)
-				now := f.clock.Now()
-				m.resolve(i, now)
-				m.bump(i)
-				for _, c := range m.children(i.id) {
-					if c.open() {
-						m.resolve(c, now)
-						m.bump(c)
-					}
-				}
+				m.resolveFamily(i)
 			},
 			"close": func(t *rapid.T) {
 				i := m.pick(t)
