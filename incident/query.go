@@ -78,20 +78,28 @@ const (
 // List returns incidents matching f ordered by opening time, one page at a
 // time (keyset pagination: pages stay consistent while incidents are added).
 func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
-	q, err := f.query()
+	q, size, err := f.query()
 	if err != nil {
 		return Page{}, err
+	}
+	// Only major incidents carry an index term; "not major" is filtered
+	// here, reading on until the page is full.
+	notMajor := f.Major != nil && !*f.Major
+	if notMajor {
+		q.Limit = 0
 	}
 	var page Page
 	err = s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
 		page = Page{}
-		want := q.Limit - 1
 		for inc, err := range incidents.Query(ctx, tx, q) {
 			if err != nil {
 				return err
 			}
-			if len(page.Incidents) == want {
-				page.Next = incidents.CursorOf(page.Incidents[want-1]).String()
+			if notMajor && inc.Major {
+				continue
+			}
+			if len(page.Incidents) == size {
+				page.Next = incidents.CursorOf(page.Incidents[size-1]).String()
 				return nil
 			}
 			page.Incidents = append(page.Incidents, inc)
@@ -102,8 +110,8 @@ func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 }
 
 // query turns a filter into a storage query that fetches one record beyond
-// the page, to learn whether a next page exists.
-func (f Filter) query() (storage.Query, error) {
+// the page of the returned size, to learn whether a next page exists.
+func (f Filter) query() (storage.Query, int, error) {
 	var v itil.ValidationError
 	q := storage.Query{Reverse: f.NewestFirst}
 	if f.State != "" {
@@ -130,8 +138,8 @@ func (f Filter) query() (storage.Query, error) {
 	if f.ServiceID != itil.NilID {
 		q.Terms = append(q.Terms, storage.Term("service", f.ServiceID.String()))
 	}
-	if f.Major != nil {
-		q.Terms = append(q.Terms, storage.Term("major", strconv.FormatBool(*f.Major)))
+	if f.Major != nil && *f.Major {
+		q.Terms = append(q.Terms, storage.Term("major", "true"))
 	}
 	if !f.OpenedFrom.IsZero() {
 		checkYear(&v, "opened_from", f.OpenedFrom)
@@ -144,14 +152,14 @@ func (f Filter) query() (storage.Query, error) {
 		}
 		q.Max = storage.TimeKey(f.OpenedTo)
 	}
+	size := f.Limit
 	switch {
 	case f.Limit < 0 || f.Limit > maxLimit:
 		v.Add("limit", fmt.Sprintf("must be between 1 and %d (0 for the default %d)", maxLimit, defaultLimit))
 	case f.Limit == 0:
-		q.Limit = defaultLimit + 1
-	default:
-		q.Limit = f.Limit + 1
+		size = defaultLimit
 	}
+	q.Limit = size + 1
 	if f.PageToken != "" {
 		c, err := storage.ParseCursor(f.PageToken)
 		if err != nil {
@@ -160,7 +168,7 @@ func (f Filter) query() (storage.Query, error) {
 			q.After = &c
 		}
 	}
-	return q, v.Err()
+	return q, size, v.Err()
 }
 
 // checkYear rejects instants that sort keys cannot order (years 0-9999).

@@ -164,8 +164,10 @@ func terms(i *Incident, dst []string) []string {
 		b = append(b, i.AssignmentGroup...)
 		cut()
 	}
-	b = strconv.AppendBool(append(b, "major="...), i.Major)
-	cut()
+	if i.Major {
+		b = append(b, "major=true"...)
+		cut()
+	}
 	b = append(b, "number="...)
 	b = append(b, i.Number...)
 	cut()
