@@ -311,6 +311,9 @@ func (s *Service) LinkChild(ctx context.Context, parentID, childID itil.ID, acto
 		if err != nil {
 			return "", Change{}, err
 		}
+		if err := s.authorize(ctx, actor, "link", parent); err != nil {
+			return "", Change{}, err
+		}
 		if err := requireOpen(parent, "link a child to"); err != nil {
 			return "", Change{}, err
 		}

@@ -19,8 +19,9 @@ import (
 // work_note, override_priority, restore_priority, promote_major, link,
 // resolve, close, reopen and cancel (AutoClose runs close as itil.System).
 // inc is a copy of the incident as loaded (for open: as it would be
-// created). Incidents a command changes in cascade (the children of a
-// parent) are covered by the parent's authorization. The incident is loaded
+// created). Link is authorized on both the child and the parent, which it
+// also changes. Incidents a command changes in cascade (the children of a
+// resolved or closed parent) are covered by the parent's authorization. The incident is loaded
 // before the check, so an unknown ID gives itil.ErrNotFound, not
 // itil.ErrForbidden.
 type Authorizer func(ctx context.Context, actor itil.Actor, command string, inc *Incident) error
@@ -273,25 +274,27 @@ func (s *Service) save(ctx context.Context, tx storage.Tx, inc *Incident, actor 
 type command func(ctx context.Context, tx storage.Tx, inc *Incident, now time.Time) (typ string, ch Change, err error)
 
 // run loads the incident, authorizes, applies fn and saves, all in one
-// transaction. A bad actor is reported together with fn's own validation
-// problems.
+// transaction. A command by an invalid actor is rejected for the actor
+// alone, before anything is read: its other checks depend on the
+// incident's state, which an unauthorized caller must not learn.
 func (s *Service) run(ctx context.Context, id itil.ID, actor itil.Actor, name string, fn command) (*Incident, error) {
 	var badActor itil.ValidationError
 	actor.Validate("actor", &badActor)
+	if err := badActor.Err(); err != nil {
+		return nil, err
+	}
 	var out *Incident
 	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
 		inc, err := incidents.Get(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if len(badActor.Fields) == 0 {
-			if err := s.authorize(ctx, actor, name, inc); err != nil {
-				return err
-			}
+		if err := s.authorize(ctx, actor, name, inc); err != nil {
+			return err
 		}
 		now := s.now()
 		typ, ch, err := fn(ctx, tx, inc, now)
-		if err := withActor(&badActor, err); err != nil {
+		if err != nil {
 			return err
 		}
 		if err := s.save(ctx, tx, inc, actor, now, typ, ch); err != nil {
@@ -304,20 +307,6 @@ func (s *Service) run(ctx context.Context, id itil.ID, actor itil.Actor, name st
 		return nil, err
 	}
 	return out, nil
-}
-
-// withActor puts the actor's problems in front of a command's outcome: in
-// the same *itil.ValidationError when the command rejected its input too,
-// instead of any other outcome otherwise.
-func withActor(badActor *itil.ValidationError, err error) error {
-	if len(badActor.Fields) == 0 {
-		return err
-	}
-	var v *itil.ValidationError
-	if errors.As(err, &v) {
-		return &itil.ValidationError{Fields: append(slices.Clone(badActor.Fields), v.Fields...)}
-	}
-	return badActor
 }
 
 // notWhile is the error of a command the incident's state does not allow.
