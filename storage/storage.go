@@ -159,9 +159,10 @@ type Tx interface {
 
 	// Query returns the records matching q in (SortKey, ID) order, or the
 	// reverse, starting strictly after q.After, each record at most once.
-	// It reads committed state as the iteration proceeds (plus the
-	// transaction's own writes); a record that another transaction commits
-	// while the iteration runs may or may not be seen. A malformed query
+	// It reads committed state as the iteration proceeds plus the
+	// transaction's own writes made before the call; a record that another
+	// transaction commits, or that this one writes, while the iteration
+	// runs may or may not be seen, and if seen may be seen as it was. A malformed query
 	// (see CheckQuery) yields a *itil.ValidationError. Iteration stops at
 	// the first error, which is yielded with a zero Record. Returned Terms
 	// slices belong to the caller.
