@@ -52,7 +52,7 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("Model", func(t *testing.T) { testModel(t, newStore) })
 }
 
-// Clock is a settable clock for tests.
+// clock is a settable clock for tests.
 type clock struct {
 	mu  sync.Mutex
 	now time.Time
@@ -79,8 +79,16 @@ var (
 	caller = itil.Actor{ID: "caller", Name: "Casey Caller"}
 )
 
+// tb is what fixture helpers report failures to: the test, or the rapid
+// check running inside it (so that rapid can shrink the case).
+type tb interface {
+	Helper()
+	Errorf(format string, args ...any)
+	FailNow()
+}
+
 type fixture struct {
-	t     *testing.T
+	t     tb
 	ctx   context.Context
 	store storage.Store
 	svc   *incident.Service

@@ -130,6 +130,7 @@ func (m *model) resolve(i *mInc, now time.Time) {
 func testModel(t *testing.T, newStore NewStore) {
 	rapid.Check(t, func(rt *rapid.T) {
 		f := setup(t, newStore)
+		f.t = rt
 		m := &model{f: f, finals: map[itil.ID]*incident.Incident{}}
 		// Start from a few incidents so that links and cascades are reachable.
 		for range rapid.IntRange(2, 5).Draw(rt, "initial") {
