@@ -125,7 +125,10 @@ type tenant struct {
 	mu      sync.RWMutex
 	kinds   map[string]*kindData
 	journal journal
-	subject map[itil.ID][]int32 // positions in journal, per subject
+	// last is the journal position of each subject's latest event; each
+	// event links to its subject's previous one. A pointer-free map and no
+	// per-subject slices keep the collector away from them.
+	last map[itil.ID]int32
 
 	seqMu sync.Mutex
 	seqs  map[string]int64
@@ -133,7 +136,7 @@ type tenant struct {
 
 func newTenant(name string, b *Backend) *tenant {
 	return &tenant{name: name, backend: b, kinds: make(map[string]*kindData),
-		subject: make(map[itil.ID][]int32), seqs: make(map[string]int64)}
+		last: make(map[itil.ID]int32), seqs: make(map[string]int64)}
 }
 
 func (t *tenant) Tenant() string { return t.name }
@@ -451,12 +454,12 @@ func (x *tx) commit() error {
 	}
 	for _, ev := range x.events {
 		ev.Seq = int64(t.journal.n + 1)
-		pos := t.subject[ev.SubjectID]
-		if pos == nil {
-			pos = make([]int32, 0, 8) // most subjects see a handful of events
+		prev, ok := t.last[ev.SubjectID]
+		if !ok {
+			prev = -1
 		}
-		t.subject[ev.SubjectID] = append(pos, int32(t.journal.n))
-		t.journal.append(ev)
+		t.last[ev.SubjectID] = int32(t.journal.n)
+		t.journal.append(ev, prev)
 	}
 	return nil
 }
@@ -831,15 +834,16 @@ func (t *tenant) readJournal(after int64, subject itil.ID, n int) []itil.Event {
 		}
 		return out
 	}
-	idx := t.subject[subject]
-	start, _ := slices.BinarySearchFunc(idx, after, func(i int32, seq int64) int {
-		return cmp.Compare(int64(i)+1, seq+1)
-	})
-	for _, i := range idx[start:] {
-		if len(out) == n {
-			break
-		}
-		out = append(out, *t.journal.at(int(i)))
+	// Walk the subject's chain back to the cursor, then serve it forwards.
+	pos, ok := t.last[subject]
+	var chain []int32
+	for ok && int64(pos) >= after {
+		chain = append(chain, pos)
+		pos = t.journal.entry(int(pos)).prev
+		ok = pos >= 0
+	}
+	for i := len(chain) - 1; i >= 0 && len(out) < n; i-- {
+		out = append(out, *t.journal.at(int(chain[i])))
 	}
 	return out
 }
@@ -847,19 +851,28 @@ func (t *tenant) readJournal(after int64, subject itil.ID, n int) []itil.Event {
 // journal is append-only storage in fixed blocks, so appending never copies
 // what is already there; journal.at(i).Seq == i+1.
 type journal struct {
-	blocks [][]itil.Event
+	blocks [][]journalEntry
 	n      int
+}
+
+// journalEntry is an event and the position of its subject's previous
+// event (-1 for the first).
+type journalEntry struct {
+	ev   itil.Event
+	prev int32
 }
 
 const journalBlock = 128 // blocks stay small objects: no page-sized zeroing on the commit path
 
-func (j *journal) append(ev itil.Event) {
+func (j *journal) append(ev itil.Event, prev int32) {
 	if j.n%journalBlock == 0 {
-		j.blocks = append(j.blocks, make([]itil.Event, 0, journalBlock))
+		j.blocks = append(j.blocks, make([]journalEntry, 0, journalBlock))
 	}
 	last := &j.blocks[len(j.blocks)-1]
-	*last = append(*last, ev)
+	*last = append(*last, journalEntry{ev, prev})
 	j.n++
 }
 
-func (j *journal) at(i int) *itil.Event { return &j.blocks[i/journalBlock][i%journalBlock] }
+func (j *journal) entry(i int) *journalEntry { return &j.blocks[i/journalBlock][i%journalBlock] }
+
+func (j *journal) at(i int) *itil.Event { return &j.entry(i).ev }
