@@ -327,6 +327,7 @@ func testModel(t *testing.T, newStore NewStore) {
 				}
 				m.link(t, rapid.SampledFrom(open).Draw(t, "parent"), rapid.SampledFrom(open).Draw(t, "child"))
 			},
+			"list": func(t *rapid.T) { m.checkList(t) },
 			"wait": func(t *rapid.T) {
 				f.clock.Advance(time.Duration(rapid.IntRange(1, 100).Draw(t, "hours")) * time.Hour)
 			},
@@ -361,6 +362,69 @@ func (m *model) link(t *rapid.T, p, c *mInc) {
 		c.parent = p.id
 		m.bump(c)
 		m.bump(p) // the parent counts its children
+	}
+}
+
+// checkList lists with a random filter, page by page, and compares with the
+// model filtered by hand, in opening order (ties by ID, so creation order).
+func (m *model) checkList(t *rapid.T) {
+	f := m.f
+	var fl incident.Filter
+	keep := []func(*mInc) bool{}
+	if rapid.Bool().Draw(t, "by state") {
+		st := rapid.SampledFrom(incident.States()).Draw(t, "state")
+		fl.State = st
+		keep = append(keep, func(i *mInc) bool { return i.state == st })
+	}
+	if rapid.Bool().Draw(t, "by group") {
+		g := rapid.SampledFrom(groups[1:]).Draw(t, "group")
+		fl.AssignmentGroup = g
+		keep = append(keep, func(i *mInc) bool { return i.group == g })
+	}
+	if rapid.Bool().Draw(t, "by priority") {
+		p := itil.Priority(rapid.IntRange(1, 5).Draw(t, "priority"))
+		fl.Priority = p
+		keep = append(keep, func(i *mInc) bool { return i.priority() == p })
+	}
+	if rapid.Bool().Draw(t, "by major") {
+		major := rapid.Bool().Draw(t, "major")
+		fl.Major = &major
+		keep = append(keep, func(i *mInc) bool { return i.major == major })
+	}
+	fl.NewestFirst = rapid.Bool().Draw(t, "newest first")
+	fl.Limit = rapid.IntRange(1, 4).Draw(t, "limit")
+	var want []itil.ID
+	for _, i := range m.incs {
+		ok := true
+		for _, k := range keep {
+			ok = ok && k(i)
+		}
+		if ok {
+			want = append(want, i.id)
+		}
+	}
+	if fl.NewestFirst {
+		slices.Reverse(want)
+	}
+	var got []itil.ID
+	for pages := 0; ; pages++ {
+		p, err := f.svc.List(f.ctx, fl)
+		if err != nil {
+			t.Fatalf("list %+v: %v", fl, err)
+		}
+		if len(p.Incidents) > fl.Limit || (p.Next != "" && len(p.Incidents) != fl.Limit) {
+			t.Fatalf("page of %d with limit %d and next %q", len(p.Incidents), fl.Limit, p.Next)
+		}
+		for _, inc := range p.Incidents {
+			got = append(got, inc.ID)
+		}
+		if p.Next == "" || pages > len(m.incs) {
+			break
+		}
+		fl.PageToken = p.Next
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("list %+v:\n got  %v\n want %v", fl, got, want)
 	}
 }
 
