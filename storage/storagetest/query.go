@@ -284,3 +284,45 @@ func testLookupAnyOf(t *testing.T, f Factory) {
 	require.Empty(t, lookup(kindA))
 	require.Empty(t, lookup("unknown-kind", "ci=1"))
 }
+
+// testQueryChurn: while a query iterates over many records, other
+// transactions move records' sort keys back and forth. Whatever the query
+// sees of that, it returns no record twice.
+func testQueryChurn(t *testing.T, f Factory) {
+	s := newStore(t, f)
+	const n = 600
+	recs := create(t, s, func() []storage.Record {
+		out := make([]storage.Record, n)
+		for i := range out {
+			out[i] = newRecord(kindA, testID(i), fmt.Sprintf("k%04d", i), "c=1")
+		}
+		return out
+	}()...)
+	for _, q := range []storage.Query{
+		{Kind: kindA},
+		{Kind: kindA, Reverse: true},
+		{Kind: kindA, Terms: []string{"c=1"}},
+	} {
+		inTx(t, s, func(ctx context.Context, tx storage.Tx) {
+			seen := make(map[itil.ID]bool, n)
+			moved := 0
+			for rec, err := range tx.Query(ctx, q) {
+				require.NoError(t, err)
+				require.False(t, seen[rec.ID], "%s returned twice by %s", rec.ID, describeQuery(q))
+				seen[rec.ID] = true
+				if len(seen)%50 == 0 && moved < n {
+					// Move a record already returned to the far end, and
+					// back, in transactions of their own.
+					i := moved % len(recs)
+					next := recs[i]
+					next.SortKey = "z" + next.SortKey
+					if q.Reverse {
+						next.SortKey = "a" + recs[i].SortKey
+					}
+					recs[i] = update(t, s, recs[i], next)
+					moved++
+				}
+			}
+		})
+	}
+}

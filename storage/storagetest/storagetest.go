@@ -117,6 +117,7 @@ var groups = []struct {
 		{"Paginate", testQueryPaginate},
 		{"PaginateTerm", testQueryPaginateTerm},
 		{"ManyResults", testQueryManyResults},
+		{"Churn", testQueryChurn},
 	}},
 	{"Lookup", []testCase{
 		{"AnyOf", testLookupAnyOf},
