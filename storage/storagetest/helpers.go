@@ -379,6 +379,22 @@ func (p *pausedTx) awaitReady(t *testing.T) error {
 }
 
 // finish lets the transaction go on and returns RunInTx's result.
+// readyOrBlocked waits a moment for the first step. A backend that locks
+// rows may hold a writer until the transaction holding the lock ends: then
+// blocked is true and the caller goes on to end that transaction.
+func (p *pausedTx) readyOrBlocked() (err error, blocked bool) {
+	select {
+	case err := <-p.ready:
+		return err, false
+	case <-time.After(blockedAfter):
+		return nil, true
+	}
+}
+
+// blockedAfter is how long a step may take before it counts as blocked by a
+// lock; not a speed requirement.
+const blockedAfter = 200 * time.Millisecond
+
 func (p *pausedTx) finish(t *testing.T) error {
 	t.Helper()
 	p.unblock()

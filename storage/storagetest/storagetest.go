@@ -31,15 +31,15 @@
 //   - tenant isolation.
 //
 // Beyond the letter of the contract the suite expects what the contract's
-// wording implies for the backends of this module: writes are optimistic
-// (a Put does not wait for another open transaction; conflicts surface at
-// the latest at commit, where the first transaction to commit wins), events
-// of one transaction are journalled in the order they were appended, and a
+// wording implies for the backends of this module: conflicts surface at the
+// latest at commit, where the first transaction to commit wins; events of
+// one transaction are journalled in the order they were appended; and a
 // fresh tenant's journal and sequences start at 1 and count up by one (the
-// journal may skip the numbers of rolled-back transactions). The tests that
-// interleave transactions turn a backend that blocks where it must not into
-// a failure after a generous delay instead of a hang; the suite never
-// asserts on elapsed time.
+// journal may skip the numbers of rolled-back transactions). A backend may
+// make a writer wait for a row another open transaction wrote (row locks):
+// the tests that interleave writers allow that, and readers never wait.
+// What must not block turns into a failure after a generous delay instead
+// of a hang; the suite never asserts on elapsed time.
 //
 // The model-based test runs rapid's default number of checks, which keeps
 // the suite fast. When changing a backend, search deeper with rapid's

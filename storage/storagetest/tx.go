@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -285,8 +286,9 @@ func testTxFirstCommitWins(t *testing.T, f Factory) {
 	first := startTx(t, s, write("first", testID(2)), nil)
 	require.NoError(t, first.awaitReady(t))
 	second := startTx(t, s, write("second", testID(3)), nil)
-	if err := second.awaitReady(t); err != nil {
-		// A backend may detect the conflict before commit.
+	if err, blocked := second.readyOrBlocked(); !blocked && err != nil {
+		// A backend may detect the conflict before commit, or hold the
+		// second writer on a lock until the first commits.
 		require.ErrorIs(t, err, itil.ErrConflict)
 	}
 
@@ -336,14 +338,39 @@ func testTxRecreatedAfterRead(t *testing.T, f Factory) {
 			stale := startTx(t, s, first, then)
 			require.NoError(t, stale.awaitReady(t))
 
-			inTx(t, s, func(ctx context.Context, tx storage.Tx) {
-				require.NoError(t, tx.Delete(ctx, kindA, orig.ID, orig.Version))
-			})
-			recreated := create(t, s, newRecord(kindA, orig.ID, "k2", "s=b"))[0]
-			require.Equal(t, orig.Version, recreated.Version, "the recreated record has the version that was read")
-
-			require.ErrorIs(t, stale.finish(t), itil.ErrConflict)
-			requireStored(t, s, recreated)
+			// Delete and re-create from other transactions. A backend that
+			// locks rows holds them while the stale writer is open: then
+			// the stale writer commits first, legitimately, and they follow.
+			recreated := newRecord(kindA, orig.ID, "k2", "s=b")
+			churned := make(chan error, 1)
+			go func() {
+				churned <- s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+					return tx.Delete(ctx, kindA, orig.ID, orig.Version)
+				})
+				churned <- s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+					_, err := tx.Put(ctx, recreated)
+					return err
+				})
+			}()
+			select {
+			case err := <-churned:
+				require.NoError(t, err, "delete")
+				require.NoError(t, await(t, churned, "re-create"))
+				require.ErrorIs(t, stale.finish(t), itil.ErrConflict)
+			case <-time.After(blockedAfter):
+				// Held by a lock: one side wins whole, the other conflicts.
+				staleErr := stale.finish(t)
+				delErr, putErr := await(t, churned, "delete"), await(t, churned, "re-create")
+				if staleErr == nil {
+					require.ErrorIs(t, delErr, itil.ErrConflict, "the stale writer won; the delete must see its write")
+					require.ErrorIs(t, putErr, itil.ErrConflict)
+					return
+				}
+				require.ErrorIs(t, staleErr, itil.ErrConflict)
+				require.NoError(t, delErr)
+				require.NoError(t, putErr)
+			}
+			requireStored(t, s, stored(recreated, orig.Version))
 		})
 	}
 }
