@@ -230,7 +230,7 @@ func followJournal(ctx context.Context, s storage.Store, writersDone <-chan stru
 			return pages, fmt.Errorf("after %d polls: %w", len(pages), err)
 		}
 		if pageSize > 0 && len(page) > pageSize {
-			return pages, fmt.Errorf("Journal returned %d events, more than Limit %d", len(page), pageSize)
+			return pages, fmt.Errorf("journal returned %d events, more than Limit %d", len(page), pageSize)
 		}
 		if len(page) == 0 {
 			if finished {
