@@ -103,7 +103,7 @@ func set[T comparable](changed []string, name string, field, to *T) []string {
 // and raises ReassignmentCount. Assigning an engineer to a New incident
 // starts work on it (In Progress).
 func (s *Service) Assign(ctx context.Context, id itil.ID, actor itil.Actor, group, assignee string) (*Incident, error) {
-	return s.run(ctx, id, actor, "assign", func(ctx context.Context, _ storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
+	return s.run(ctx, id, actor, "assign", func(_ context.Context, _ storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
 		if err := requireOpen(inc, "assign"); err != nil {
 			return "", Change{}, err
 		}
@@ -129,7 +129,7 @@ func (s *Service) Assign(ctx context.Context, id itil.ID, actor itil.Actor, grou
 		if assignee != "" {
 			inc.respond(actor, now)
 			if inc.State == StateNew {
-				if err := s.fire(ctx, evStart, &guardIn{inc: inc, now: now}); err != nil {
+				if err := s.fire(evStart, &guardIn{inc: inc, now: now}); err != nil {
 					return "", Change{}, err
 				}
 			}
@@ -166,9 +166,9 @@ func (s *Service) Escalate(ctx context.Context, id itil.ID, actor itil.Actor, le
 // caller what is needed; a comment is added to the customer-visible
 // comments.
 func (s *Service) Hold(ctx context.Context, id itil.ID, actor itil.Actor, reason HoldReason, comment string) (*Incident, error) {
-	return s.run(ctx, id, actor, "hold", func(ctx context.Context, _ storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
+	return s.run(ctx, id, actor, "hold", func(_ context.Context, _ storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
 		from := inc.State
-		if err := s.fire(ctx, evHold, &guardIn{inc: inc, now: now, hold: reason, comment: comment}); err != nil {
+		if err := s.fire(evHold, &guardIn{inc: inc, now: now, hold: reason, comment: comment}); err != nil {
 			return "", Change{}, err
 		}
 		inc.HoldReason = reason
@@ -182,8 +182,8 @@ func (s *Service) Hold(ctx context.Context, id itil.ID, actor itil.Actor, reason
 
 // Resume returns an On Hold incident to In Progress.
 func (s *Service) Resume(ctx context.Context, id itil.ID, actor itil.Actor) (*Incident, error) {
-	return s.run(ctx, id, actor, "resume", func(ctx context.Context, _ storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
-		if err := s.fire(ctx, evResume, &guardIn{inc: inc, now: now}); err != nil {
+	return s.run(ctx, id, actor, "resume", func(_ context.Context, _ storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
+		if err := s.fire(evResume, &guardIn{inc: inc, now: now}); err != nil {
 			return "", Change{}, err
 		}
 		inc.respond(actor, now)
@@ -196,14 +196,14 @@ func (s *Service) Resume(ctx context.Context, id itil.ID, actor itil.Actor) (*In
 // In Progress. A caller's comment on a Resolved incident does not reopen it
 // (Reopen does, within the window).
 func (s *Service) Comment(ctx context.Context, id itil.ID, actor itil.Actor, text string) (*Incident, error) {
-	return s.run(ctx, id, actor, "comment", func(ctx context.Context, _ storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
+	return s.run(ctx, id, actor, "comment", func(_ context.Context, _ storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
 		if err := requireNotes(inc, "comment on", text); err != nil {
 			return "", Change{}, err
 		}
 		inc.addComment(actor, now, text)
 		ch := Change{Summary: "commented"}
 		if actor.ID == inc.Caller.ID && inc.State == StateOnHold && inc.HoldReason == AwaitingCaller {
-			if err := s.fire(ctx, evResume, &guardIn{inc: inc, now: now}); err != nil {
+			if err := s.fire(evResume, &guardIn{inc: inc, now: now}); err != nil {
 				return "", Change{}, err
 			}
 			ch = Change{Summary: "caller replied; resumed", From: StateOnHold}
@@ -353,7 +353,7 @@ func children(ctx context.Context, tx storage.Tx, id itil.ID) func(func(*Inciden
 func (s *Service) Resolve(ctx context.Context, id itil.ID, actor itil.Actor, code, notes string) (*Incident, error) {
 	return s.run(ctx, id, actor, "resolve", func(ctx context.Context, tx storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
 		from := inc.State
-		if err := s.resolve(ctx, inc, now, code, notes); err != nil {
+		if err := s.resolve(inc, now, code, notes); err != nil {
 			return "", Change{}, err
 		}
 		inc.respond(actor, now)
@@ -361,14 +361,14 @@ func (s *Service) Resolve(ctx context.Context, id itil.ID, actor itil.Actor, cod
 			if !c.State.Open() {
 				return false, nil
 			}
-			return true, s.resolve(ctx, c, now, code, notes)
+			return true, s.resolve(c, now, code, notes)
 		}, EventResolved, "resolved with parent "+inc.Number)
 		return EventResolved, Change{Summary: "resolved: " + code, From: from, Reason: notes}, err
 	})
 }
 
-func (s *Service) resolve(ctx context.Context, inc *Incident, now time.Time, code, notes string) error {
-	if err := s.fire(ctx, evResolve, &guardIn{inc: inc, now: now, code: code, notes: notes}); err != nil {
+func (s *Service) resolve(inc *Incident, now time.Time, code, notes string) error {
+	if err := s.fire(evResolve, &guardIn{inc: inc, now: now, code: code, notes: notes}); err != nil {
 		return err
 	}
 	inc.ResolutionCode, inc.ResolutionNotes = code, notes
@@ -414,7 +414,7 @@ func (s *Service) Close(ctx context.Context, id itil.ID, actor itil.Actor) (*Inc
 }
 
 func (s *Service) closeBody(ctx context.Context, tx storage.Tx, inc *Incident, actor itil.Actor, now time.Time) (string, Change, error) {
-	if err := s.close(ctx, inc, now); err != nil {
+	if err := s.close(inc, now); err != nil {
 		return "", Change{}, err
 	}
 	err := s.cascade(ctx, tx, inc, actor, now, func(c *Incident) (bool, error) {
@@ -422,17 +422,17 @@ func (s *Service) closeBody(ctx context.Context, tx storage.Tx, inc *Incident, a
 			return false, nil
 		}
 		if c.State.Open() {
-			if err := s.resolve(ctx, c, now, inc.ResolutionCode, inc.ResolutionNotes); err != nil {
+			if err := s.resolve(c, now, inc.ResolutionCode, inc.ResolutionNotes); err != nil {
 				return false, err
 			}
 		}
-		return true, s.close(ctx, c, now)
+		return true, s.close(c, now)
 	}, EventClosed, "closed with parent "+inc.Number)
 	return EventClosed, Change{Summary: "closed", From: StateResolved}, err
 }
 
-func (s *Service) close(ctx context.Context, inc *Incident, now time.Time) error {
-	if err := s.fire(ctx, evClose, &guardIn{inc: inc, now: now}); err != nil {
+func (s *Service) close(inc *Incident, now time.Time) error {
+	if err := s.fire(evClose, &guardIn{inc: inc, now: now}); err != nil {
 		return err
 	}
 	inc.ClosedAt = now
@@ -452,7 +452,7 @@ func (s *Service) Reopen(ctx context.Context, id itil.ID, actor itil.Actor, reas
 			}
 			in.parentResolved = parent.State == StateResolved || parent.State == StateClosed
 		}
-		if err := s.fire(ctx, evReopen, in); err != nil {
+		if err := s.fire(evReopen, in); err != nil {
 			return "", Change{}, err
 		}
 		inc.ReopenCount++
@@ -468,7 +468,7 @@ func (s *Service) Reopen(ctx context.Context, id itil.ID, actor itil.Actor, reas
 func (s *Service) Cancel(ctx context.Context, id itil.ID, actor itil.Actor, reason string) (*Incident, error) {
 	return s.run(ctx, id, actor, "cancel", func(ctx context.Context, tx storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
 		from := inc.State
-		if err := s.fire(ctx, evCancel, &guardIn{inc: inc, now: now, reason: reason}); err != nil {
+		if err := s.fire(evCancel, &guardIn{inc: inc, now: now, reason: reason}); err != nil {
 			return "", Change{}, err
 		}
 		if inc.ChildCount > 0 {
@@ -488,9 +488,9 @@ func (s *Service) Cancel(ctx context.Context, id itil.ID, actor itil.Actor, reas
 
 // fire runs a lifecycle event on in.inc and applies the new state; leaving
 // On Hold clears the hold reason.
-func (s *Service) fire(ctx context.Context, event string, in *guardIn) error {
+func (s *Service) fire(event string, in *guardIn) error {
 	in.cfg = &s.cfg
-	to, err := fire(ctx, event, in)
+	to, err := fire(event, in)
 	if err != nil {
 		return err
 	}

@@ -125,10 +125,10 @@ var machines = sync.Pool{New: func() any {
 // state it leads to. A guard's error is returned as is; an event the state
 // does not allow gives an error wrapping itil.ErrInvalidTransition.
 //
-// The guards are pure and fast, so the event runs without the caller's
+// The guards are pure and fast, so the event runs without a caller's
 // context: looplab/fsm leaves a machine mid-transition when the context
 // ends during an event, and a pooled machine must never be left so.
-func fire(_ context.Context, event string, in *guardIn) (State, error) {
+func fire(event string, in *guardIn) (State, error) {
 	f := machines.Get().(*fsm.FSM)
 	f.SetState(string(in.inc.State))
 	err := f.Event(context.Background(), event, in)

@@ -2,7 +2,6 @@ package incidenttest
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -98,40 +97,32 @@ func testWriteSkew(t *testing.T, newStore NewStore) {
 			ps := &pause{ran: make(chan struct{}), release: make(chan struct{})}
 			firstDone := make(chan error, 1)
 			go func() { firstDone <- c.first(f, context.WithValue(f.ctx, pauseKey{}, ps), x) }()
-			var firstErr error
+			var firstErr, secondErr error
+			firstEnded, secondEnded := false, false
 			select {
 			case <-ps.ran:
 			case firstErr = <-firstDone: // refused before reaching its commit
-				close(ps.release)
-				firstDone <- firstErr
+				firstEnded = true
 			}
 			secondDone := make(chan error, 1)
 			go func() { secondDone <- c.second(f, f.ctx, x) }()
 			// A backend that locks rows may hold the second command until
 			// the first commits: let the first go after a moment either way.
-			var secondErr error
 			select {
 			case secondErr = <-secondDone:
-				secondDone <- secondErr
+				secondEnded = true
 			case <-time.After(100 * time.Millisecond):
 			}
-			closeOnce(ps.release)
-			firstErr, secondErr = <-firstDone, <-secondDone
+			close(ps.release)
+			if !firstEnded {
+				firstErr = <-firstDone
+			}
+			if !secondEnded {
+				secondErr = <-secondDone
+			}
 			t.Logf("first: %v; second: %v", firstErr, secondErr)
 			f.requireRules(x.a, x.b, x.c)
 		})
-	}
-}
-
-var closeMu sync.Mutex
-
-func closeOnce(ch chan struct{}) {
-	closeMu.Lock()
-	defer closeMu.Unlock()
-	select {
-	case <-ch:
-	default:
-		close(ch)
 	}
 }
 

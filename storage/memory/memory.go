@@ -281,8 +281,13 @@ func (x *tx) check(ctx context.Context) error {
 func (x *tx) committed(kind string, id itil.ID) *entry {
 	x.t.mu.RLock()
 	defer x.t.mu.RUnlock()
-	if kd := x.t.kinds[kind]; kd != nil {
-		return kd.recs[id]
+	return x.t.entry(wkey{kind, id})
+}
+
+// entry returns the committed entry of k, or nil; t.mu must be held.
+func (t *tenant) entry(k wkey) *entry {
+	if kd := t.kinds[k.kind]; kd != nil {
+		return kd.recs[k.id]
 	}
 	return nil
 }
@@ -420,14 +425,8 @@ func (x *tx) commit() error {
 	if t.backend.isClosed() {
 		return storage.ErrClosed
 	}
-	current := func(k wkey) *entry {
-		if kd := t.kinds[k.kind]; kd != nil {
-			return kd.recs[k.id]
-		}
-		return nil
-	}
 	for _, w := range x.writes.items {
-		if current(w.key) != w.base {
+		if t.entry(w.key) != w.base {
 			return fmt.Errorf("%s %s: changed by a concurrent transaction: %w",
 				w.key.kind, w.key.id, itil.ErrConflict)
 		}
@@ -436,7 +435,7 @@ func (x *tx) commit() error {
 	// changed, the decision may no longer hold (two commands, each checking
 	// a rule against the record the other one writes).
 	for _, rd := range x.reads.items {
-		if current(rd.key) != rd.e {
+		if t.entry(rd.key) != rd.e {
 			return fmt.Errorf("%s %s: read by this transaction, changed by a concurrent one: %w",
 				rd.key.kind, rd.key.id, itil.ErrConflict)
 		}
