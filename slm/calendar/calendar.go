@@ -48,8 +48,8 @@ type Calendar struct {
 	mu       sync.Mutex   // serializes extension and guards what follows
 	natYears map[int]bool // years whose national holidays are in natDates
 	natDates map[Date]bool
-	tab    atomic.Pointer[table]
-	always bool // 24×7 in a zone where that is all wall time: Add is t+d
+	tab      atomic.Pointer[table]
+	always   bool // 24×7 in a zone where that is all wall time: Add is t+d
 }
 
 // table is an immutable view of the computed intervals. start and end are
