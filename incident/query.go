@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/itilkit/itil"
@@ -202,8 +203,8 @@ func (s *Service) History(ctx context.Context, id itil.ID) ([]HistoryEntry, erro
 			if err != nil {
 				return err
 			}
-			if ev.Kind != Kind {
-				continue
+			if ev.Kind != Kind || !strings.HasPrefix(ev.Type, Kind+".") {
+				continue // SLA events of the incident are shown by Timers
 			}
 			e := HistoryEntry{Version: ev.SubjectVersion, Time: ev.Time, Actor: ev.Actor, Type: ev.Type}
 			if err := json.Unmarshal(ev.Payload, &e.Change); err != nil {

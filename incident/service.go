@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -35,6 +37,7 @@ type config struct {
 	autoClose    time.Duration
 	maxLevel     int
 	authorize    Authorizer
+	sla          *slm.Engine
 }
 
 // Option configures a Service.
@@ -229,6 +232,9 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 		}
 		o(&cfg, &v)
 	}
+	if cfg.sla != nil && store != nil && !sameStore(cfg.sla.Store(), store) {
+		v.Add("sla", "the engine must work on the same store as the Service")
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -237,6 +243,13 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 		cfg.codes[c] = true
 	}
 	return &Service{store: store, cfg: cfg}, nil
+}
+
+// sameStore compares two stores without panicking on a store type that is
+// not comparable.
+func sameStore(a, b storage.Store) bool {
+	ta := reflect.TypeOf(a)
+	return ta == reflect.TypeOf(b) && ta.Comparable() && a == b
 }
 
 func (s *Service) now() time.Time { return s.cfg.clock.Now().UTC() }
@@ -262,10 +275,18 @@ func (s *Service) save(ctx context.Context, tx storage.Tx, inc *Incident, actor 
 		return err
 	}
 	ch.describe(inc)
-	return tx.Append(ctx, itil.Event{
+	if err := tx.Append(ctx, itil.Event{
 		Kind: Kind, SubjectID: inc.ID, SubjectVersion: inc.Version,
 		Actor: actor, Time: now, Type: typ, Payload: ch.appendJSON(nil),
-	})
+	}); err != nil {
+		return err
+	}
+	if s.cfg.sla != nil {
+		if _, err := s.cfg.sla.Observe(ctx, tx, actor, Snapshot(inc, now)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // command is the body of a command on one incident: it checks its input and

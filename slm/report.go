@@ -1,0 +1,105 @@
+package slm
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/storage"
+)
+
+// Compliance is how one definition did over a period: the timer cycles
+// that started in [From, To), as they stood at At.
+type Compliance struct {
+	Definition itil.ID
+	Name       string
+	From, To   time.Time
+	At         time.Time
+
+	// Met counts completed cycles that stopped before the target was used
+	// up; Breached counts cycles that used it up, completed or not;
+	// InProgress counts running or paused cycles not yet breached;
+	// Cancelled counts cancelled cycles that had not breached (they count
+	// neither way).
+	Met, Breached, InProgress, Cancelled int
+	// MetPercent is Met / (Met + Breached) × 100, for display; 100 when
+	// nothing was decided.
+	MetPercent float64
+	// Elapsed statistics of the completed cycles (business time).
+	MeanElapsed                       time.Duration
+	P50Elapsed, P90Elapsed, P95Elapsed time.Duration
+}
+
+// Compliance reports on the cycles of a definition that started in
+// [from, to), as they stand at now (running cycles are judged at now). It
+// reads the subjects the definition has timers on through an index, not
+// every subject. An unknown definition gives an error wrapping
+// itil.ErrNotFound; to before from a *itil.ValidationError.
+func (e *Engine) Compliance(ctx context.Context, def itil.ID, from, to, now time.Time) (*Compliance, error) {
+	if !from.Before(to) {
+		return nil, itil.Invalid("to", "must be after from")
+	}
+	var out *Compliance
+	err := e.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+		d, err := definitions.Get(ctx, tx, def)
+		if err != nil {
+			return err
+		}
+		c := &Compliance{Definition: def, Name: d.Name, From: from, To: to, At: now}
+		lookup := e.lookup(ctx, tx)
+		var done []time.Duration
+		q := storage.Query{Terms: []string{storage.Term("definition", def.String())}}
+		for sub, err := range subjects.Query(ctx, tx, q) {
+			if err != nil {
+				return err
+			}
+			for _, t := range sub.Timers {
+				if t.Definition != def || t.StartedAt.Before(from) || !t.StartedAt.Before(to) {
+					continue
+				}
+				r, err := lookup(t.Definition, t.Revision)
+				if err != nil {
+					return err
+				}
+				p := t.ProgressAt(r.cal, now)
+				switch {
+				case t.Stage == Completed && p.Breached:
+					c.Breached++
+					done = append(done, p.Elapsed)
+				case t.Stage == Completed:
+					c.Met++
+					done = append(done, p.Elapsed)
+				case p.Breached:
+					c.Breached++
+				case t.Stage == Cancelled:
+					c.Cancelled++
+				default:
+					c.InProgress++
+				}
+			}
+		}
+		c.MetPercent = 100
+		if n := c.Met + c.Breached; n > 0 {
+			c.MetPercent = float64(c.Met) / float64(n) * 100
+		}
+		if len(done) > 0 {
+			slices.Sort(done)
+			var sum time.Duration
+			for _, x := range done {
+				sum += x
+			}
+			c.MeanElapsed = sum / time.Duration(len(done))
+			c.P50Elapsed, c.P90Elapsed, c.P95Elapsed = rank(done, 50), rank(done, 90), rank(done, 95)
+		}
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+// rank is the nearest-rank percentile of sorted values.
+func rank(sorted []time.Duration, pct int) time.Duration {
+	i := (pct*len(sorted)+99)/100 - 1
+	return sorted[max(i, 0)]
+}

@@ -1,0 +1,5 @@
+package slmtest
+
+import "testing"
+
+func model(t *testing.T, newStore NewStore) {}
