@@ -19,6 +19,14 @@ import (
 	"github.com/itilkit/itil/storage"
 )
 
+// tb is what the fixture reports failures to: a *testing.T or a
+// *rapid.T.
+type tb interface {
+	Helper()
+	Errorf(format string, args ...any)
+	FailNow()
+}
+
 // NewStore returns an empty store for one test.
 type NewStore func(t testing.TB) storage.Store
 
@@ -80,7 +88,7 @@ func resolution(cal *calendar.Spec) slm.Definition {
 
 // fixture is one engine on a fresh store with a settable clock.
 type fixture struct {
-	t   testing.TB
+	t   tb
 	ctx context.Context
 	e   *slm.Engine
 	mu  sync.Mutex
@@ -133,7 +141,7 @@ func (f *fixture) timers(id itil.ID) []*slm.Timer {
 
 func at(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, ny) }
 
-func sameInstant(t testing.TB, want, got time.Time, msg ...any) {
+func sameInstant(t tb, want, got time.Time, msg ...any) {
 	t.Helper()
 	assert.True(t, want.Equal(got), "want %v, got %v %v", want, got, msg)
 }
