@@ -76,10 +76,10 @@ func (s *Snapshot) field(name string) string {
 // must hold (AND); a list holds when the subject's value is any of its
 // entries (OR). The zero Condition holds for every snapshot.
 type Condition struct {
-	States     []string          `json:"states,omitempty"`
-	Priorities []itil.Priority   `json:"priorities,omitempty"`
-	Services   []string          `json:"services,omitempty"`
-	Customers  []string          `json:"customers,omitempty"`
+	States     []string            `json:"states,omitempty"`
+	Priorities []itil.Priority     `json:"priorities,omitempty"`
+	Services   []string            `json:"services,omitempty"`
+	Customers  []string            `json:"customers,omitempty"`
 	Fields     map[string][]string `json:"fields,omitempty"`
 	// Changed holds when any listed attribute (state, priority, service,
 	// customer or a field name) differs from the previous snapshot. The

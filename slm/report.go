@@ -27,7 +27,7 @@ type Compliance struct {
 	// nothing was decided.
 	MetPercent float64
 	// Elapsed statistics of the completed cycles (business time).
-	MeanElapsed                       time.Duration
+	MeanElapsed                        time.Duration
 	P50Elapsed, P90Elapsed, P95Elapsed time.Duration
 }
 

@@ -317,7 +317,7 @@ func monitor(t *testing.T, newStore NewStore) {
 	f := newFixture(t, newStore, at(2026, 11, 16, 9, 0))
 	f.define(resolution(officeHours()))
 	id, other := itil.NewID(), itil.NewID()
-	f.observe(id, "new", itil.P1, nil)   // breach 13:00
+	f.observe(id, "new", itil.P1, nil)    // breach 13:00
 	f.observe(other, "new", itil.P3, nil) // 16 h: 50% at Monday 17:00
 	due, err := f.e.Due(f.ctx, at(2026, 11, 16, 10, 59))
 	require.NoError(t, err)
