@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("AutoCloseKeepsGoing", func(t *testing.T) { testAutoCloseKeepsGoing(t, newStore) })
 	t.Run("Options", func(t *testing.T) { testOptions(t, newStore) })
 	t.Run("LinkAuthorizesParent", func(t *testing.T) { testLinkAuthorizesParent(t, newStore) })
+	t.Run("SLA", func(t *testing.T) { testSLA(t, newStore) })
 	t.Run("Model", func(t *testing.T) { testModel(t, newStore) })
 }
 

@@ -1,0 +1,145 @@
+package incidenttest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/slm"
+	"github.com/itilkit/itil/storage"
+)
+
+// testSLA drives SLA timers through incident commands: they start with the
+// incident, the response timer stops at the first response, the resolution
+// timer pauses On Hold, stops at resolution and starts a new cycle on
+// reopen, all in the incident's own transactions.
+func testSLA(t *testing.T, newStore NewStore) {
+	store := newStore(t)
+	clk := newClock() // Monday 2 March 2026, 09:00 UTC
+	eng, err := slm.NewEngine(store, slm.WithClock(clk))
+	require.NoError(t, err)
+	ctx := t.Context()
+	admin := itil.Actor{ID: "sla-admin"}
+	resp, err := eng.Define(ctx, admin, incident.SLADefinition("Response", slm.SLA, slm.Response,
+		slm.Target{Name: "1h", Duration: time.Hour}))
+	require.NoError(t, err)
+	resol, err := eng.Define(ctx, admin, incident.SLADefinition("Resolution", slm.SLA, slm.Resolution,
+		slm.Target{Name: "P1 4h", When: slm.Condition{Priorities: []itil.Priority{itil.P1}}, Duration: 4 * time.Hour},
+		slm.Target{Name: "other 8h", Duration: 8 * time.Hour}))
+	require.NoError(t, err)
+
+	svc, err := incident.New(store, incident.WithClock(clk), incident.WithSLA(eng))
+	require.NoError(t, err)
+	f := &fixture{t: t, ctx: ctx, store: store, svc: svc, clock: clk}
+	inc := f.open("VPN down")
+	timers := func() map[itil.ID]slm.Status {
+		st, err := svc.Timers(ctx, inc.ID)
+		require.NoError(t, err)
+		out := map[itil.ID]slm.Status{}
+		for _, s := range st {
+			if s.Timer.Cycle == 1 || s.Timer.Definition == resol.ID {
+				out[s.Timer.Definition] = s // the last cycle of each
+			}
+		}
+		return out
+	}
+	st := timers()
+	require.Len(t, st, 2)
+	assert.Equal(t, slm.InProgress, st[resp.ID].Timer.Stage)
+	assert.Equal(t, "other 8h", st[resol.ID].Timer.Target)
+
+	clk.Advance(30 * time.Minute)
+	_, err = svc.Assign(ctx, inc.ID, agent, "network", "sam")
+	require.NoError(t, err)
+	st = timers()
+	assert.Equal(t, slm.Completed, st[resp.ID].Timer.Stage, "the first response stops the response timer")
+	assert.Equal(t, 30*time.Minute, st[resp.ID].Timer.Elapsed)
+	assert.False(t, st[resp.ID].Timer.Breached)
+
+	clk.Advance(time.Hour)
+	_, err = svc.Hold(ctx, inc.ID, agent, incident.AwaitingCaller, "which VPN client version?")
+	require.NoError(t, err)
+	assert.Equal(t, slm.Paused, timers()[resol.ID].Timer.Stage)
+	clk.Advance(5 * time.Hour)
+	assert.Equal(t, 90*time.Minute, timers()[resol.ID].Progress.Elapsed, "no time counts On Hold")
+	_, err = svc.Resume(ctx, inc.ID, agent)
+	require.NoError(t, err)
+
+	// A refused command changes no timer: it shares the transaction.
+	before := timers()
+	_, err = svc.Resolve(ctx, inc.ID, agent, "no_such_code", "x")
+	require.Error(t, err)
+	assert.Equal(t, before[resol.ID].Timer, timers()[resol.ID].Timer)
+
+	// Raising the priority mid-flight picks the 4 h target and keeps the
+	// time used.
+	impact, urgency := itil.Impact(1), itil.Urgency(1)
+	_, err = svc.Update(ctx, inc.ID, agent, incident.Changes{Impact: &impact, Urgency: &urgency})
+	require.NoError(t, err)
+	st = timers()
+	assert.Equal(t, "P1 4h", st[resol.ID].Timer.Target)
+	assert.True(t, st[resol.ID].Timer.BreachAt.Equal(clk.Now().Add(150*time.Minute)), "%v", st[resol.ID].Timer.BreachAt)
+
+	clk.Advance(time.Hour)
+	_, err = svc.Resolve(ctx, inc.ID, agent, "solution_provided", "rebooted the concentrator")
+	require.NoError(t, err)
+	st = timers()
+	assert.Equal(t, slm.Completed, st[resol.ID].Timer.Stage)
+	assert.Equal(t, 150*time.Minute, st[resol.ID].Timer.Elapsed)
+
+	clk.Advance(time.Hour)
+	_, err = svc.Reopen(ctx, inc.ID, caller, "down again")
+	require.NoError(t, err)
+	all, err := svc.Timers(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Len(t, all, 3, "a reopen starts a second resolution cycle and keeps the first")
+	assert.Equal(t, 2, all[2].Timer.Cycle)
+	assert.Equal(t, slm.InProgress, all[2].Timer.Stage)
+	assert.Equal(t, slm.Completed, all[1].Timer.Stage)
+
+	// The timers are what the journal says they are.
+	live, err := eng.Timers(ctx, inc.ID)
+	require.NoError(t, err)
+	rebuilt, err := eng.Replay(ctx, inc.ID)
+	require.NoError(t, err)
+	assert.Equal(t, live, rebuilt)
+
+	// Each incident event is matched by one observation at its version,
+	// and the history shows only incident events.
+	hist, err := svc.History(ctx, inc.ID)
+	require.NoError(t, err)
+	var observed []int64
+	require.NoError(t, store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+		for ev, err := range tx.Journal(ctx, storage.JournalQuery{SubjectID: inc.ID}) {
+			if err != nil {
+				return err
+			}
+			if ev.Type == slm.EventObserved {
+				observed = append(observed, ev.SubjectVersion)
+			}
+		}
+		return nil
+	}))
+	require.Len(t, observed, len(hist))
+	for i, h := range hist {
+		assert.Equal(t, h.Version, observed[i])
+	}
+
+	// Options.
+	_, err = incident.New(store, incident.WithSLA(nil))
+	requireInvalid(t, err, "sla")
+	_, err = incident.New(newStore(t), incident.WithSLA(eng))
+	requireInvalid(t, err, "sla")
+	plain, err := incident.New(store)
+	require.NoError(t, err)
+	none, err := plain.Timers(ctx, inc.ID)
+	require.NoError(t, err)
+	assert.Empty(t, none)
+	_, err = plain.Timers(ctx, itil.NewID())
+	assert.ErrorIs(t, err, itil.ErrNotFound)
+}
