@@ -153,6 +153,15 @@ func (t *Timer) reachIn(cal *calendar.Calendar, amount time.Duration) time.Time 
 	if amount <= 0 {
 		return t.StartedAt
 	}
+	// Elapsed is the time of the closed spans: an amount beyond it is
+	// reached in the running span, or not at all; only an amount within it
+	// needs the walk through the pauses.
+	if amount > t.Elapsed {
+		if t.Stage == InProgress {
+			return cal.Add(t.RunningSince, amount-t.Elapsed)
+		}
+		return time.Time{}
+	}
 	acc := time.Duration(0)
 	from := t.StartedAt
 	for _, p := range t.Pauses {
@@ -191,7 +200,9 @@ func (t *Timer) account(cal *calendar.Calendar, at time.Time) {
 // the breach instant, the breached flag and the next due threshold.
 func (t *Timer) settle(cal *calendar.Calendar, thresholds []int, at time.Time) {
 	t.BreachAt = t.reach(cal, t.Goal)
-	t.Breached = t.ProgressAt(cal, at).Breached
+	// Business time only grows, so the goal is used up at `at` exactly
+	// when the instant it is used up is not after `at`.
+	t.Breached = !t.BreachAt.IsZero() && !t.BreachAt.After(at)
 	t.settleDue(cal, thresholds)
 }
 
@@ -205,7 +216,11 @@ func (t *Timer) settleDue(cal *calendar.Calendar, thresholds []int) {
 		if t.fired(pct) {
 			continue
 		}
-		t.DueAt = t.reach(cal, t.Goal*time.Duration(pct)/100)
+		if pct == 100 {
+			t.DueAt = t.BreachAt
+		} else {
+			t.DueAt = t.reach(cal, t.Goal*time.Duration(pct)/100)
+		}
 		return
 	}
 }
