@@ -195,9 +195,10 @@ type Definition struct {
 	// (if Start matches); the old cycle is kept.
 	Cancel *Condition `json:"cancel,omitempty"`
 	Reset  *Condition `json:"reset,omitempty"`
-	// StartFrom names a snapshot field holding an RFC 3339 time: a new
-	// timer starts then instead of at the snapshot's time (retroactive
-	// start, such as from the incident's opening).
+	// StartFrom names a snapshot field holding an RFC 3339 time: the
+	// first cycle starts then instead of at the snapshot's time
+	// (retroactive start, such as from the incident's opening). Cycles
+	// after a reset start at the reset.
 	StartFrom string `json:"start_from,omitempty"`
 	// Warnings are the warning thresholds in percent, each in (0, 100);
 	// nil means DefaultWarnings.

@@ -125,7 +125,7 @@ func (s *subject) start(r *revision, prev, snap *Snapshot, cycle int) *Timer {
 		return nil
 	}
 	begin := snap.Time
-	if d.StartFrom != "" {
+	if d.StartFrom != "" && cycle == 1 {
 		if v, err := time.Parse(time.RFC3339Nano, snap.Fields[d.StartFrom]); err == nil && !v.After(begin) {
 			begin = v.UTC()
 		}

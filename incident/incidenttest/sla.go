@@ -99,6 +99,7 @@ func testSLA(t *testing.T, newStore NewStore) {
 	require.NoError(t, err)
 	require.Len(t, all, 3, "a reopen starts a second resolution cycle and keeps the first")
 	assert.Equal(t, 2, all[2].Timer.Cycle)
+	assert.True(t, all[2].Timer.StartedAt.Equal(clk.Now()), "a reset cycle starts at the reopen, not at the opening")
 	assert.Equal(t, slm.InProgress, all[2].Timer.Stage)
 	assert.Equal(t, slm.Completed, all[1].Timer.Stage)
 
