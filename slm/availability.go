@@ -122,7 +122,7 @@ func MeasureAvailability(hours *calendar.Calendar, service string, outages []Out
 		Percent:  hundred,
 	}
 	if a.Agreed > 0 {
-		a.Percent = decimal.NewFromInt(int64(a.Agreed - a.Downtime)).Mul(hundred).
+		a.Percent = decimal.NewFromInt(int64(a.Agreed-a.Downtime)).Mul(hundred).
 			DivRound(decimal.NewFromInt(int64(a.Agreed)), 6)
 	}
 	return a, nil
