@@ -148,20 +148,23 @@ func (c *Calendar) UnmarshalJSON(b []byte) error {
 	return c.init(s)
 }
 
+// clampUnix splits t into Unix seconds and nanoseconds, clamped to the
+// calendar's range [minUnix, maxUnix).
 func clampUnix(t time.Time) (sec int64, nsec int64) {
 	sec = t.Unix()
 	switch {
 	case sec < minUnix:
 		return minUnix, 0
 	case sec >= maxUnix:
-		return maxUnix, 0
+		return maxUnix - 1, 0
 	}
 	return sec, int64(t.Nanosecond())
 }
 
-// covering returns a table whose range holds [sec, sec] (inclusive).
+// covering returns a table whose range holds the whole second sec: the
+// table lists the intervals of [lo, hi), so sec must be before hi.
 func (c *Calendar) covering(sec int64) *table {
-	if t := c.tab.Load(); t.lo <= sec && sec <= t.hi && t.hi > t.lo {
+	if t := c.tab.Load(); t.lo <= sec && sec < t.hi {
 		return t
 	}
 	return c.extend(sec, sec)
@@ -221,7 +224,7 @@ func (c *Calendar) Between(t1, t2 time.Time) time.Duration {
 	s1, n1 := clampUnix(t1)
 	s2, n2 := clampUnix(t2)
 	tb := c.tab.Load()
-	if !(tb.lo <= min(s1, s2) && max(s1, s2) <= tb.hi && tb.hi > tb.lo) {
+	if !(tb.lo <= min(s1, s2) && max(s1, s2) < tb.hi) {
 		tb = c.extend(min(s1, s2), max(s1, s2))
 	}
 	return time.Duration(tb.open(s2, n2) - tb.open(s1, n1))
@@ -252,7 +255,8 @@ func (c *Calendar) Add(t time.Time, d time.Duration) time.Time {
 	for target > tb.cum[len(tb.cum)-1]*1e9 && tb.hi < maxUnix {
 		tb = c.extend(tb.lo, min(tb.hi+max(tb.hi-tb.lo, 366*day), maxUnix))
 	}
-	for target < tb.cum[0]*1e9 && tb.lo > minUnix {
+	// At target == cum[0] the earliest instant may end a window before lo.
+	for target <= tb.cum[0]*1e9 && tb.lo > minUnix {
 		tb = c.extend(max(tb.lo-max(tb.hi-tb.lo, 366*day), minUnix), tb.hi)
 	}
 	n := len(tb.start)
@@ -323,14 +327,15 @@ func upper(s []int64, x int64) int {
 	return lo
 }
 
-// extend returns a table covering [from, to] (Unix seconds), computing the
+// extend returns a table covering the seconds from through to (Unix
+// seconds; the table's hi is after to), computing the
 // missing dates. It grows the range at least by half its size each time,
 // so a calendar used over a moving window of time recomputes rarely.
 func (c *Calendar) extend(from, to int64) *table {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	old := c.tab.Load()
-	if old.hi > old.lo && old.lo <= from && to <= old.hi {
+	if old.hi > old.lo && old.lo <= from && to < old.hi {
 		return old
 	}
 	// Dates in the zone: two days of margin either side, since a date's
@@ -437,7 +442,8 @@ func (c *Calendar) intervals(d0, d1 int64) (start, end []int64) {
 			for _, w := range cl {
 				closed = append(closed, c.span(d, w))
 			}
-		} else if c.natDates[d] {
+		}
+		if c.natDates[d] {
 			closed = append(closed, span{c.at(d, 0), c.at(d, day)})
 		}
 	}

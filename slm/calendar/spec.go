@@ -234,8 +234,10 @@ type Spec struct {
 	// Zone is an IANA time zone name, such as "America/New_York" or "UTC".
 	Zone string `json:"zone"`
 	Week Week   `json:"week"`
-	// Country adds a national holiday set (see Countries), closed on each
-	// holiday's observed date.
+	// Country adds a national holiday set (see Countries), closed all day
+	// on each holiday's observed date. A listed holiday on the same date
+	// adds its closures; to open on a national holiday, list the date in
+	// ExtraDays.
 	Country   string    `json:"country,omitempty"`
 	Holidays  []Holiday `json:"holidays,omitempty"`
 	ExtraDays []Day     `json:"extra_days,omitempty"`
