@@ -304,12 +304,37 @@ func (s *Service) run(ctx context.Context, id itil.ID, actor itil.Actor, name st
 	if err := badActor.Err(); err != nil {
 		return nil, err
 	}
+	for attempt := 1; ; attempt++ {
+		out, loaded, err := s.runOnce(ctx, id, actor, name, fn)
+		if err == nil || s.cfg.sla == nil || attempt == maxAttempts || loaded == 0 || !errors.Is(err, itil.ErrConflict) {
+			return out, err
+		}
+		// With SLA timers, a command also writes the incident's SLA
+		// record, which the breach monitor writes too. When the incident
+		// itself did not change, the conflict came from such a record (or
+		// another one the command read), and running the command again on
+		// the fresh state is what a serial order would have done.
+		cur, gerr := s.Get(ctx, id)
+		if gerr != nil || cur.Version != loaded {
+			return nil, err
+		}
+	}
+}
+
+// maxAttempts bounds the retries of a command whose incident did not change.
+const maxAttempts = 3
+
+// runOnce is one attempt of run; loaded is the version of the incident it
+// loaded (0 if none).
+func (s *Service) runOnce(ctx context.Context, id itil.ID, actor itil.Actor, name string, fn command) (*Incident, int64, error) {
 	var out *Incident
+	var loaded int64
 	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
 		inc, err := incidents.Get(ctx, tx, id)
 		if err != nil {
 			return err
 		}
+		loaded = inc.Version
 		if err := s.authorize(ctx, actor, name, inc); err != nil {
 			return err
 		}
@@ -325,9 +350,9 @@ func (s *Service) run(ctx context.Context, id itil.ID, actor itil.Actor, name st
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, loaded, err
 	}
-	return out, nil
+	return out, loaded, nil
 }
 
 // notWhile is the error of a command the incident's state does not allow.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/slm/calendar"
@@ -133,6 +134,17 @@ func (c *Condition) validate(v *itil.ValidationError, field string) {
 	if c == nil {
 		return
 	}
+	for _, list := range [][]string{c.States, c.Services, c.Customers, c.Changed} {
+		for _, x := range list {
+			text(v, field, x)
+		}
+	}
+	for name, values := range c.Fields {
+		text(v, field+".fields", name)
+		for _, x := range values {
+			text(v, field+".fields."+name, x)
+		}
+	}
 	for i, p := range c.Priorities {
 		if !p.Valid() {
 			v.Add(fmt.Sprintf("%s.priorities[%d]", field, i), fmt.Sprintf("%d is not a priority from 1 to 5", p))
@@ -160,6 +172,11 @@ type Target struct {
 	When     Condition     `json:"when"`
 	Duration time.Duration `json:"duration"`
 }
+
+// MaxTarget is the longest target duration a definition accepts (ten
+// years of business time), so that every breach instant falls within the
+// calendars' range.
+const MaxTarget = 10 * 365 * 24 * time.Hour
 
 // DefaultWarnings are the warning thresholds, in percent of the target,
 // of a definition that sets none. 100% is always the breach.
@@ -200,9 +217,9 @@ type Definition struct {
 	// (retroactive start, such as from the incident's opening). Cycles
 	// after a reset start at the reset.
 	StartFrom string `json:"start_from,omitempty"`
-	// Warnings are the warning thresholds in percent, each in (0, 100);
-	// nil means DefaultWarnings.
-	Warnings []int `json:"warnings,omitempty"`
+	// Warnings are the warning thresholds in percent, each in (0, 100)
+	// and ascending; nil means DefaultWarnings, an empty list none.
+	Warnings []int `json:"warnings"`
 
 	// EffectiveFrom is when the revision was defined; new timer cycles
 	// start under the latest revision effective at their start.
@@ -214,6 +231,13 @@ type Definition struct {
 func (d *Definition) validate(v *itil.ValidationError) {
 	if d.Name == "" {
 		v.Add("name", "is required")
+	}
+	text(v, "name", d.Name)
+	text(v, "metric", string(d.Metric))
+	text(v, "subject_kind", d.SubjectKind)
+	text(v, "start_from", d.StartFrom)
+	for i, t := range d.Targets {
+		text(v, fmt.Sprintf("targets[%d].name", i), t.Name)
 	}
 	switch d.Type {
 	case SLA, OLA, UC:
@@ -236,8 +260,11 @@ func (d *Definition) validate(v *itil.ValidationError) {
 	}
 	for i, t := range d.Targets {
 		f := fmt.Sprintf("targets[%d]", i)
-		if t.Duration <= 0 {
+		switch {
+		case t.Duration <= 0:
 			v.Add(f+".duration", "must be positive")
+		case t.Duration > MaxTarget:
+			v.Add(f+".duration", "must be at most ten years ("+MaxTarget.String()+")")
 		}
 		if t.Name == "" {
 			v.Add(f+".name", "is required")
@@ -270,6 +297,39 @@ func (d *Definition) validate(v *itil.ValidationError) {
 			v.Add(fmt.Sprintf("warnings[%d]", i), "must be in (0, 100) and above the previous threshold")
 		}
 		prev = w
+	}
+}
+
+// text rejects strings that are not valid UTF-8: JSON would turn them
+// into U+FFFD, so what is stored and journaled would differ from what was
+// evaluated.
+func text(v *itil.ValidationError, field, s string) {
+	if !utf8.ValidString(s) {
+		v.Add(field, "must be valid UTF-8")
+	}
+}
+
+// validate checks a snapshot as a process hands it over.
+func (s *Snapshot) validate(v *itil.ValidationError) {
+	if s.Kind == "" {
+		v.Add("snapshot.kind", "is required")
+	}
+	if s.ID == itil.NilID {
+		v.Add("snapshot.id", "is required")
+	}
+	switch {
+	case s.Time.IsZero():
+		v.Add("snapshot.time", "is required")
+	case s.Time.Before(calendar.Earliest) || !s.Time.Before(calendar.Latest):
+		v.Add("snapshot.time", fmt.Sprintf("must be from %d to %d", calendar.Earliest.Year(), calendar.Latest.Year()-1))
+	}
+	text(v, "snapshot.kind", s.Kind)
+	text(v, "snapshot.state", s.State)
+	text(v, "snapshot.service", s.Service)
+	text(v, "snapshot.customer", s.Customer)
+	for k, x := range s.Fields {
+		text(v, "snapshot.fields", k)
+		text(v, "snapshot.fields."+k, x)
 	}
 }
 

@@ -344,7 +344,15 @@ func (e *Engine) lookup(ctx context.Context, tx storage.Tx) revisions {
 // what it changed.
 type observation struct {
 	Snapshot Snapshot `json:"snapshot"`
-	Changes  []string `json:"changes,omitempty"`
+	// Revisions are the definition revisions the snapshot was applied
+	// under, so that a replay uses exactly those.
+	Revisions []revisionRef `json:"revisions"`
+	Changes   []string      `json:"changes,omitempty"`
+}
+
+type revisionRef struct {
+	Definition itil.ID `json:"definition"`
+	Revision   int     `json:"revision"`
 }
 
 // Observe applies a subject snapshot to the subject's timers, inside the
@@ -358,15 +366,7 @@ type observation struct {
 // without kind, ID or time gives a *itil.ValidationError.
 func (e *Engine) Observe(ctx context.Context, tx storage.Tx, actor itil.Actor, snap Snapshot) ([]*Timer, error) {
 	var v itil.ValidationError
-	if snap.Kind == "" {
-		v.Add("snapshot.kind", "is required")
-	}
-	if snap.ID == itil.NilID {
-		v.Add("snapshot.id", "is required")
-	}
-	if snap.Time.IsZero() {
-		v.Add("snapshot.time", "is required")
-	}
+	snap.validate(&v)
 	actor.Validate("actor", &v)
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -387,6 +387,9 @@ func (e *Engine) Observe(ctx context.Context, tx storage.Tx, actor itil.Actor, s
 		return nil, err
 	case sub.Kind != snap.Kind:
 		return nil, itil.Invalid("snapshot.kind", "subject "+snap.ID.String()+" is a "+sub.Kind)
+	case sub.Last != nil && snap.Time.Before(sub.Last.Time):
+		return nil, itil.Invalid("snapshot.time", "is before the subject's previous snapshot ("+
+			sub.Last.Time.Format(time.RFC3339Nano)+"): timers only move forward")
 	}
 	changes, err := sub.observe(active, e.lookup(ctx, tx), &snap)
 	if err != nil {
@@ -395,7 +398,11 @@ func (e *Engine) Observe(ctx context.Context, tx storage.Tx, actor itil.Actor, s
 	if err := subjects.Put(ctx, tx, sub); err != nil {
 		return nil, err
 	}
-	payload, err := json.Marshal(observation{Snapshot: snap, Changes: changes})
+	refs := make([]revisionRef, len(active))
+	for i, r := range active {
+		refs[i] = revisionRef{r.def.ID, r.def.Revision}
+	}
+	payload, err := json.Marshal(observation{Snapshot: snap, Revisions: refs, Changes: changes})
 	if err != nil {
 		return nil, err
 	}
@@ -466,7 +473,7 @@ func (e *Engine) Status(ctx context.Context, subjectID itil.ID, now time.Time) (
 
 // Replay rebuilds a subject's timers from the journal alone: every
 // snapshot observed and every threshold fired, folded in order under the
-// definition revisions in force at each snapshot. For a subject whose
+// definition revisions each snapshot was applied under. For a subject whose
 // timers were maintained live it returns exactly the stored timers (the
 // storage version aside); a difference means the stored state needs
 // repair (see Repair).
@@ -485,7 +492,6 @@ func (e *Engine) Replay(ctx context.Context, subjectID itil.ID) ([]*Timer, error
 
 func (e *Engine) replay(ctx context.Context, tx storage.Tx, subjectID itil.ID) (*subject, error) {
 	sub := &subject{ID: subjectID}
-	var byDef map[itil.ID][]*Definition // revisions of the kind, ascending
 	lookup := e.lookup(ctx, tx)
 	for ev, err := range tx.Journal(ctx, storage.JournalQuery{SubjectID: subjectID}) {
 		if err != nil {
@@ -497,26 +503,13 @@ func (e *Engine) replay(ctx context.Context, tx storage.Tx, subjectID itil.ID) (
 			if err := json.Unmarshal(ev.Payload, &o); err != nil {
 				return nil, fmt.Errorf("slm: replay %s event %d: %w", subjectID, ev.Seq, err)
 			}
-			if byDef == nil {
-				sub.Kind = o.Snapshot.Kind
-				if byDef, err = e.allRevisions(ctx, tx, sub.Kind); err != nil {
+			sub.Kind = o.Snapshot.Kind
+			active := make([]*revision, len(o.Revisions))
+			for i, ref := range o.Revisions {
+				if active[i], err = lookup(ref.Definition, ref.Revision); err != nil {
 					return nil, err
 				}
 			}
-			var active []*revision
-			for _, revs := range byDef {
-				for i := len(revs) - 1; i >= 0; i-- {
-					if !revs[i].EffectiveFrom.After(o.Snapshot.Time) {
-						r, err := e.compile(revs[i])
-						if err != nil {
-							return nil, err
-						}
-						active = append(active, r)
-						break
-					}
-				}
-			}
-			slices.SortFunc(active, func(a, b *revision) int { return compareIDs(a.def.ID, b.def.ID) })
 			if _, err := sub.observe(active, lookup, &o.Snapshot); err != nil {
 				return nil, err
 			}
@@ -535,30 +528,22 @@ func (e *Engine) replay(ctx context.Context, tx storage.Tx, subjectID itil.ID) (
 	return sub, nil
 }
 
-func (e *Engine) allRevisions(ctx context.Context, tx storage.Tx, kind string) (map[itil.ID][]*Definition, error) {
-	out := map[itil.ID][]*Definition{}
-	for d, err := range revisionRecords.Query(ctx, tx, storage.Query{Terms: []string{storage.Term("kind", kind)}}) {
-		if err != nil {
-			return nil, err
-		}
-		out[d.ID] = append(out[d.ID], d)
-	}
-	for _, revs := range out {
-		slices.SortFunc(revs, func(a, b *Definition) int { return a.Revision - b.Revision })
-	}
-	return out, nil
-}
-
 // Repair replaces a subject's stored timers with those Replay rebuilds,
 // and reports whether they differed. It is how timers are recovered after
 // a bug or a manual edit, and it is idempotent.
 func (e *Engine) Repair(ctx context.Context, subjectID itil.ID) (changed bool, err error) {
 	err = e.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-		rebuilt, err := e.replay(ctx, tx, subjectID)
-		if err != nil {
+		// The subject is read first: an observation committed after this
+		// read makes the commit conflict instead of being overwritten by
+		// a rebuild that missed it.
+		cur, err := subjects.Get(ctx, tx, subjectID)
+		if err != nil && !errors.Is(err, itil.ErrNotFound) {
 			return err
 		}
-		cur, err := subjects.Get(ctx, tx, subjectID)
+		rebuilt, rerr := e.replay(ctx, tx, subjectID)
+		if rerr != nil {
+			return rerr
+		}
 		if errors.Is(err, itil.ErrNotFound) {
 			if len(rebuilt.Timers) == 0 && rebuilt.Last == nil {
 				changed = false
@@ -566,9 +551,6 @@ func (e *Engine) Repair(ctx context.Context, subjectID itil.ID) (changed bool, e
 			}
 			changed = true
 			return subjects.Put(ctx, tx, rebuilt)
-		}
-		if err != nil {
-			return err
 		}
 		rebuilt.Version = cur.Version
 		a, _ := json.Marshal(cur)

@@ -10,7 +10,7 @@ import (
 )
 
 // Compliance is how one definition did over a period: the timer cycles
-// that started in [From, To), as they stood at At.
+// that started in [From, To), with running ones judged at At.
 type Compliance struct {
 	Definition itil.ID
 	Name       string
@@ -32,7 +32,10 @@ type Compliance struct {
 }
 
 // Compliance reports on the cycles of a definition that started in
-// [from, to), as they stand at now (running cycles are judged at now). It
+// [from, to), as they stand: stopped cycles by their outcome, running and
+// paused ones by the business time used at now. (A report is not a
+// reconstruction of the past: a cycle that stopped after now counts as
+// stopped.) It
 // reads the subjects the definition has timers on through an index, not
 // every subject. An unknown definition gives an error wrapping
 // itil.ErrNotFound; to before from a *itil.ValidationError.

@@ -126,7 +126,7 @@ func (s *subject) start(r *revision, prev, snap *Snapshot, cycle int) *Timer {
 	}
 	begin := snap.Time
 	if d.StartFrom != "" && cycle == 1 {
-		if v, err := time.Parse(time.RFC3339Nano, snap.Fields[d.StartFrom]); err == nil && !v.After(begin) {
+		if v, err := time.Parse(time.RFC3339Nano, snap.Fields[d.StartFrom]); err == nil && !v.After(begin) && !v.Before(calendar.Earliest) {
 			begin = v.UTC()
 		}
 	}

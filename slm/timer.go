@@ -99,6 +99,13 @@ func timerID(subject, def itil.ID, cycle int) itil.ID {
 	return uuid.NewSHA1(subject, b[:])
 }
 
+// percentOf is pct% of d, truncated to the nanosecond, without
+// overflowing for any goal.
+func percentOf(d time.Duration, pct int) time.Duration {
+	p := time.Duration(pct)
+	return d/100*p + d%100*p/100
+}
+
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func cloneTimer(t *Timer) *Timer {
@@ -219,7 +226,7 @@ func (t *Timer) settleDue(cal *calendar.Calendar, thresholds []int) {
 		if pct == 100 {
 			t.DueAt = t.BreachAt
 		} else {
-			t.DueAt = t.reach(cal, t.Goal*time.Duration(pct)/100)
+			t.DueAt = t.reach(cal, percentOf(t.Goal, pct))
 		}
 		return
 	}

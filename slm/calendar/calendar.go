@@ -22,9 +22,17 @@ const (
 	maxYear = 2190
 )
 
+// Earliest and Latest bound the instants a calendar computes with: from
+// Earliest (1910) up to, not including, Latest (2190). Instants outside
+// are clamped.
 var (
-	minUnix = time.Date(minYear, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
-	maxUnix = time.Date(maxYear, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	Earliest = time.Date(minYear, 1, 1, 0, 0, 0, 0, time.UTC)
+	Latest   = time.Date(maxYear, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+var (
+	minUnix = Earliest.Unix()
+	maxUnix = Latest.Unix()
 )
 
 // Calendar is a compiled business calendar: it answers IsOpen, NextOpen,

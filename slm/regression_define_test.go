@@ -1,0 +1,69 @@
+package slm_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/slm"
+	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/memory"
+)
+
+// A revision whose Define transaction read the clock (EffectiveFrom = T)
+// commits after an Observe at T+1m that still saw the previous revision.
+// The snapshot is not a conflict for Define (Observe wrote no definition
+// record), so both commit; replay then applies the new revision to the
+// snapshot at T+1m and rebuilt a different timer. Regression: replay now
+// uses the revisions each observation recorded.
+func TestRegressionDefineObserveRaceReplayDiffers(t *testing.T) {
+	var mu sync.Mutex
+	now := t0
+	block := false
+	reached, release := make(chan struct{}), make(chan struct{})
+	clock := itil.ClockFunc(func() time.Time {
+		mu.Lock()
+		n, b := now, block
+		mu.Unlock()
+		if b {
+			close(reached)
+			<-release
+		}
+		return n
+	})
+	store := memory.NewStore()
+	e, err := slm.NewEngine(store, slm.WithClock(clock))
+	require.NoError(t, err)
+	d1, err := e.Define(t.Context(), rvAdmin, rvDef(4*time.Hour))
+	require.NoError(t, err)
+
+	mu.Lock()
+	now, block = t0.Add(time.Hour), true
+	mu.Unlock()
+	d2 := *d1
+	d2.Targets = []slm.Target{{Name: "new 8h", Duration: 8 * time.Hour}}
+	done := make(chan error)
+	go func() { _, err := e.Define(context.Background(), rvAdmin, d2); done <- err }()
+	<-reached // Define is inside its tx, EffectiveFrom = t0+1h
+
+	id := itil.NewID()
+	require.NoError(t, store.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+		_, err := e.Observe(ctx, tx, rvAdmin, slm.Snapshot{Kind: "ticket", ID: id, State: "open", Time: t0.Add(time.Hour + time.Minute)})
+		return err
+	}))
+	mu.Lock()
+	block = false
+	mu.Unlock()
+	close(release)
+	require.NoError(t, <-done)
+
+	live, err := e.Timers(t.Context(), id)
+	require.NoError(t, err)
+	replayed, err := e.Replay(t.Context(), id)
+	require.NoError(t, err)
+	require.Equal(t, live[0].Revision, replayed[0].Revision, "live target %q, replay target %q", live[0].Target, replayed[0].Target)
+}

@@ -1,0 +1,145 @@
+package slm_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/slm"
+	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/memory"
+)
+
+var rvAdmin = itil.Actor{ID: "admin"}
+
+type rvClock struct{ now time.Time }
+
+func rvEngine(t *testing.T, c *rvClock) *slm.Engine {
+	e, err := slm.NewEngine(memory.NewStore(), slm.WithClock(itil.ClockFunc(func() time.Time { return c.now })))
+	require.NoError(t, err)
+	return e
+}
+
+func rvDef(goal time.Duration) slm.Definition {
+	return slm.Definition{
+		Name: "R", Type: slm.SLA, Metric: slm.Resolution, SubjectKind: "ticket", Selection: slm.FirstMatch,
+		Targets: []slm.Target{{Name: "t", Duration: goal}},
+		Start:   slm.Condition{States: []string{"open", "hold"}},
+		Pause:   &slm.Condition{States: []string{"hold"}},
+		Stop:    &slm.Condition{States: []string{"done"}},
+	}
+}
+
+func rvObserve(t *testing.T, e *slm.Engine, s slm.Snapshot) ([]*slm.Timer, error) {
+	var out []*slm.Timer
+	err := e.Store().RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+		var err error
+		out, err = e.Observe(ctx, tx, rvAdmin, s)
+		return err
+	})
+	return out, err
+}
+
+var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+// Regression: Goal*pct overflowed int64 for goals above ~2.9 years, so the
+// 75% warning was due at the start and fired together with 50%.
+func TestRegressionThresholdOverflow(t *testing.T) {
+	c := &rvClock{t0}
+	e := rvEngine(t, c)
+	goal := 4 * 365 * 24 * time.Hour // a 4-year underpinning contract
+	_, err := e.Define(t.Context(), rvAdmin, rvDef(goal))
+	require.NoError(t, err)
+	id := itil.NewID()
+	_, err = rvObserve(t, e, slm.Snapshot{Kind: "ticket", ID: id, State: "open", Time: t0})
+	require.NoError(t, err)
+	fired, err := e.Fire(t.Context(), t0.Add(goal/2))
+	require.NoError(t, err)
+	var pcts []int
+	for _, f := range fired {
+		pcts = append(pcts, f.Percent)
+	}
+	require.Equal(t, []int{50}, pcts, "75%% fired at 50%% of the goal")
+}
+
+// Regression: Warnings: []int{} ("no warnings") was lost in JSON
+// (omitempty) and became DefaultWarnings.
+func TestRegressionEmptyWarnings(t *testing.T) {
+	c := &rvClock{t0}
+	e := rvEngine(t, c)
+	d := rvDef(4 * time.Hour)
+	d.Warnings = []int{}
+	_, err := e.Define(t.Context(), rvAdmin, d)
+	require.NoError(t, err)
+	id := itil.NewID()
+	_, err = rvObserve(t, e, slm.Snapshot{Kind: "ticket", ID: id, State: "open", Time: t0})
+	require.NoError(t, err)
+	fired, err := e.Fire(t.Context(), t0.Add(3*time.Hour))
+	require.NoError(t, err)
+	require.Empty(t, fired, "a definition with no warnings fired warnings")
+}
+
+// Regression: invalid UTF-8 in a snapshot field was matched on raw bytes
+// live while the journal held U+FFFD, so Replay differed. It is rejected.
+func TestRegressionInvalidUTF8ReplayDiffers(t *testing.T) {
+	c := &rvClock{t0}
+	e := rvEngine(t, c)
+	d := rvDef(4 * time.Hour)
+	d.Start = slm.Condition{Fields: map[string][]string{"category": {"\ufffd"}}}
+	_, err := e.Define(t.Context(), rvAdmin, d)
+	require.NoError(t, err)
+	id := itil.NewID()
+	_, err = rvObserve(t, e, slm.Snapshot{Kind: "ticket", ID: id, State: "open", Fields: map[string]string{"category": "\xff"}, Time: t0})
+	var ve *itil.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.True(t, ve.Has("snapshot.fields.category"), "%v", err)
+	ts, err := e.Timers(t.Context(), id)
+	require.NoError(t, err)
+	require.Empty(t, ts, "nothing is written")
+	bad := rvDef(4 * time.Hour)
+	bad.Stop = &slm.Condition{States: []string{"\xff"}}
+	_, err = e.Define(t.Context(), rvAdmin, bad)
+	require.ErrorAs(t, err, &ve)
+	require.True(t, ve.Has("stop"), "%v", err)
+}
+
+// Regression: a snapshot older than the last one was accepted, and a pause
+// that ended before it began counted business time twice. It is rejected.
+func TestRegressionTimeGoesBackwards(t *testing.T) {
+	c := &rvClock{t0}
+	e := rvEngine(t, c)
+	_, err := e.Define(t.Context(), rvAdmin, rvDef(10*time.Hour))
+	require.NoError(t, err)
+	id := itil.NewID()
+	_, err = rvObserve(t, e, slm.Snapshot{Kind: "ticket", ID: id, State: "open", Time: t0})
+	require.NoError(t, err)
+	_, err = rvObserve(t, e, slm.Snapshot{Kind: "ticket", ID: id, State: "hold", Time: t0.Add(2 * time.Hour)})
+	require.NoError(t, err)
+	_, err = rvObserve(t, e, slm.Snapshot{Kind: "ticket", ID: id, State: "open", Time: t0.Add(1 * time.Hour)})
+	var ve *itil.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.True(t, ve.Has("snapshot.time"), "%v", err)
+	st, err := e.Status(t.Context(), id, t0.Add(3*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, 2*time.Hour, st[0].Progress.Elapsed, "still paused since t0+2h")
+}
+
+// Regression: snapshot times outside the calendars' range [1910, 2190)
+// gave clamped breach instants (before the start) or, past year 9999, a
+// JSON encoding error. They are a *itil.ValidationError.
+func TestRegressionSnapshotYearOutOfRange(t *testing.T) {
+	c := &rvClock{time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	e := rvEngine(t, c)
+	_, err := e.Define(t.Context(), rvAdmin, rvDef(4*time.Hour))
+	require.NoError(t, err)
+	at := time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+	_, err = rvObserve(t, e, slm.Snapshot{Kind: "ticket", ID: itil.NewID(), State: "open", Time: at})
+	var ve *itil.ValidationError
+	require.ErrorAs(t, err, &ve, "a year past the calendars' range")
+	require.True(t, ve.Has("snapshot.time"), "%v", err)
+	_, err = rvObserve(t, e, slm.Snapshot{Kind: "ticket", ID: itil.NewID(), State: "open", Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	require.ErrorAs(t, err, &ve, "got %T %v", err, err)
+}
