@@ -6,8 +6,9 @@
 // ITIL describes the life of an IT service in five stages. Each stage holds
 // processes, and each process is (or will be: the module grows process by
 // process) a package of this module with its own entities, state machine
-// and rules, stored through the storage contract. Incident management is
-// here today; the others are planned in the packages named:
+// and rules, stored through the storage contract. Incident management and
+// service level management are here today; the others are planned in the
+// packages named:
 //
 //   - Service Strategy decides which services to offer and why: the service
 //     portfolio, the service catalogue, financial management (what a service

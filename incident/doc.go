@@ -23,4 +23,13 @@
 // this one read or wrote; reload and retry), itil.ErrInvalidTransition or
 // itil.ErrForbidden, a *itil.ValidationError naming every bad field, or
 // the error of the context or the store (such as storage.ErrClosed).
+//
+// With [WithSLA], every change to an incident is also handed to a
+// service level management engine (package slm) as a [Snapshot], in the
+// same transaction: SLA timers start, pause On Hold, stop at the first
+// response or the resolution and start a new cycle on reopen atomically
+// with the incident ([SLADefinition] builds the usual definitions,
+// [Service.Timers] shows them). Since the engine's breach monitor also
+// writes the incident's SLA record, a command whose commit conflicts while
+// its own incident did not change is run again (up to three times).
 package incident
