@@ -370,5 +370,8 @@ func (cs *Classes) validateAttributes(class string, attrs map[string]string, v *
 			v.Add("attributes."+a.Name, "is required")
 		}
 	}
+	if len(out) == 0 {
+		return nil // as JSON gives it back
+	}
 	return out
 }

@@ -333,6 +333,9 @@ func (s *Service) create(ctx context.Context, tx storage.Tx, actor itil.Actor, c
 // saveCI stores a CI and journals it whole, so AsOf can read it back.
 func (s *Service) saveCI(ctx context.Context, tx storage.Tx, actor itil.Actor, c *CI, typ string, now time.Time) error {
 	c.UpdatedAt = now
+	if len(c.AttrSources) == 0 {
+		c.AttrSources = nil // as JSON gives it back
+	}
 	if err := cis.Put(ctx, tx, c); err != nil {
 		return err
 	}
