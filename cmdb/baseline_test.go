@@ -71,9 +71,17 @@ func TestHealth(t *testing.T) {
 	f2.relate(cmdb.HostedOn, twin, srv)
 	f2.relate(cmdb.HostedOn, twin2, srv)
 
+	// The same instance name on two servers is two CIs, not duplicates.
+	srv2 := f2.ci(cmdb.ClassLinuxServer, "app02", map[string]string{"serial_number": "SN2"})
+	f2.relate(cmdb.RunsOn, app, srv2)
+	for _, host := range []*cmdb.CI{srv, srv2} {
+		db := f2.ci(cmdb.ClassDatabaseInstance, "postgres", nil)
+		f2.relate(cmdb.RunsOn, db, host)
+	}
+
 	h, err := f2.svc.Health(f2.ctx, 0)
 	require.NoError(t, err)
-	assert.Equal(t, 6, h.CIs)
+	assert.Equal(t, 9, h.CIs)
 	require.Len(t, h.Orphans, 1)
 	assert.Equal(t, lonely.ID, h.Orphans[0].ID)
 	require.Len(t, h.Duplicates, 1)

@@ -74,11 +74,18 @@ func (s *Service) Health(ctx context.Context, staleAfter time.Duration) (*Health
 	h := &Health{At: s.now()}
 	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
 		related := map[itil.ID]bool{}
+		// The children of each CI by relationship type: a dependent class
+		// is identified together with its host.
+		children := map[itil.ID]map[string][]string{}
 		for r, err := range relationships.Query(ctx, tx, storage.Query{}) {
 			if err != nil {
 				return err
 			}
 			related[r.Parent], related[r.Child] = true, true
+			if children[r.Parent] == nil {
+				children[r.Parent] = map[string][]string{}
+			}
+			children[r.Parent][r.Type] = append(children[r.Parent][r.Type], r.Child.String())
 		}
 		groups := map[string]*Duplicates{}
 		var order []string
@@ -105,11 +112,15 @@ func (s *Service) Health(ctx context.Context, staleAfter time.Duration) (*Health
 			if !c.LastDiscovered.IsZero() && h.At.Sub(c.LastDiscovered) > staleAfter {
 				h.Stale = append(h.Stale, Stale{Ref: refOf(c), LastDiscovered: c.LastDiscovered})
 			}
-			rules, _ := s.cfg.classes.rules(c.Class)
+			rules, dep := s.cfg.classes.rules(c.Class)
 			for _, rule := range rules {
 				vals, ok := identValues(c, rule)
 				if !ok {
 					continue
+				}
+				if dep != "" {
+					hosts := slices.Sorted(slices.Values(children[c.ID][dep]))
+					vals = append(vals, dep+"="+strings.Join(hosts, "+"))
 				}
 				// Grouped per rule-declaring tree root, so a server and a
 				// switch with one serial number are candidates too.

@@ -50,7 +50,7 @@ type config struct {
 	classes  *Classes
 	relTypes []RelType
 	rule     RelationshipRule
-	sources  map[string]int
+	recon    reconciliation // import reconciliation rules (reconcile.go)
 }
 
 // Option configures a Service.

@@ -1,0 +1,716 @@
+package cmdb
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/storage"
+)
+
+// ImportRecord is one CI as a data source reports it.
+//
+// In JSON (see ParseJSON):
+//
+//	{"class": "linux_server", "name": "db01",
+//	 "attributes": {"serial_number": "SN-1", "ip_address": "10.0.0.5", "cpu_count": 8},
+//	 "status": "operational", "discovered_at": "2026-03-02T08:00:00Z"}
+//
+//	{"class": "database_instance", "name": "postgres", "attributes": {"port": 5432},
+//	 "relationships": [{"type": "runs_on", "to": {"class": "linux_server",
+//	                     "attributes": {"serial_number": "SN-1"}}}]}
+type ImportRecord struct {
+	Class string `json:"class"`
+	Name  string `json:"name"`
+	// Attributes are the values the source reports. An empty value means
+	// "not reported": an import never removes an attribute.
+	Attributes map[string]string `json:"attributes,omitempty"`
+	// Status is the status of a CI the import creates (default Planned).
+	// An import does not move an existing CI along its lifecycle: a
+	// different status is reported as skipped (use SetStatus).
+	Status Status `json:"status,omitempty"`
+	// Relationships link the record's CI to other CIs, which must exist
+	// (possibly created by an earlier record of the same batch). The
+	// relationship of the class's dependent type (runs_on for a software
+	// instance) also identifies the CI.
+	Relationships []ImportRelationship `json:"relationships,omitempty"`
+	// DiscoveredAt is when the source observed the CI. Only imports by
+	// SourceDiscovery read it: CI.LastDiscovered becomes the latest
+	// observation (see Import). It may not be more than five minutes
+	// ahead of the Service's clock.
+	DiscoveredAt time.Time `json:"discovered_at,omitzero"`
+}
+
+// ImportRelationship is a relationship of an imported record's CI.
+type ImportRelationship struct {
+	// Type is the relationship type, such as runs_on.
+	Type string `json:"type"`
+	// By default the record's CI is the relationship's parent ("postgres
+	// runs on db01"); Reverse makes it the child ("DC1 contains db01" on
+	// db01's record).
+	Reverse bool `json:"reverse,omitempty"`
+	// To is the other CI.
+	To CIRef `json:"to"`
+}
+
+// CIRef names an existing CI: by ID, or by its class and the values its
+// class's identification rules need (such as the serial number of a
+// server), which must match exactly one CI. A CI of a dependent class
+// (such as a software instance) can only be named by ID.
+type CIRef struct {
+	ID         itil.ID           `json:"id,omitzero"`
+	Class      string            `json:"class,omitempty"`
+	Name       string            `json:"name,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+}
+
+// Outcome is what an import did with a record.
+type Outcome string
+
+// Import outcomes.
+const (
+	// Created: no CI matched; the record created one.
+	Created Outcome = "created"
+	// Updated: the record matched one CI and changed it (attributes,
+	// which source holds them, LastDiscovered, or new relationships).
+	Updated Outcome = "updated"
+	// Unchanged: the record matched one CI and changed nothing; nothing
+	// was written.
+	Unchanged Outcome = "unchanged"
+	// DuplicateCandidate: several CIs matched; the import wrote nothing
+	// and never merges them. ImportResult.Candidates lists them.
+	DuplicateCandidate Outcome = "duplicate_candidate"
+	// Rejected: the record is invalid; nothing of it was written.
+	// ImportResult.Reasons says why.
+	Rejected Outcome = "rejected"
+)
+
+// Skipped is a value of a record that the import did not write, and why:
+// a reconciliation rule (a source that may not write the attribute, or a
+// value held by a source of higher precedence), or a field an import does
+// not change on an existing CI (its name or status). Field is named as in
+// validation errors: "attributes.ip_address", "name", "status".
+type Skipped struct {
+	Field string `json:"field"`
+	Value string `json:"value"`
+	// Holder is the source that last wrote the current value, if known.
+	Holder string `json:"holder,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// ImportResult is the outcome of one record.
+type ImportResult struct {
+	// Index is the record's position in the batch.
+	Index   int     `json:"index"`
+	Outcome Outcome `json:"outcome"`
+	// ID is the CI created, updated or left unchanged (and the identified
+	// CI of a record rejected after identification).
+	ID itil.ID `json:"id,omitzero"`
+	// Reasons are the fields of the *itil.ValidationError a rejected
+	// record gave.
+	Reasons []itil.FieldError `json:"reasons,omitempty"`
+	// Candidates are the CIs a duplicate candidate matched.
+	Candidates []itil.ID `json:"candidates,omitempty"`
+	// Skipped lists the values the import did not write.
+	Skipped []Skipped `json:"skipped,omitempty"`
+}
+
+// maxDiscoveredSkew is how far discovered_at may lie ahead of the clock.
+const maxDiscoveredSkew = 5 * time.Minute
+
+// Import identifies and reconciles records from a data source, each in a
+// transaction of its own and in order, so a record may relate to a CI an
+// earlier record created. It returns one result per record.
+//
+// Identification follows the class's identification rules (see
+// Class.Identify and DependsOn): no match creates a CI, one match updates
+// it, several are reported as duplicate candidates and never merged.
+// Values are written as the Service's reconciliation rules allow
+// (WithReconciliation; without rules the last writer wins); values the
+// rules hold back are reported as skipped. An invalid record is rejected
+// alone, with nothing of it written. A rule a record fills with values
+// that match nothing gives way to the next rule, but never to a CI whose
+// values for that rule differ.
+//
+// Imports are idempotent: importing the same records again writes
+// nothing and reports them unchanged (no new versions, no journal
+// events). For source "discovery", CI.LastDiscovered is the latest
+// observation: the record's discovered_at when it carries one, else the
+// import's time. The import's time only refreshes it on an otherwise
+// unchanged CI when LastDiscovered is older than the discovery refresh
+// interval (WithDiscoveryRefresh, default a day), so repeating a payload
+// without discovered_at within that interval changes nothing, while
+// payloads with discovered_at are idempotent at any time.
+//
+// An invalid actor or source gives a *itil.ValidationError and imports
+// nothing. A storage error (such as a conflict that persists after
+// retries) stops the import: Import returns the results so far and the
+// error; the failed record wrote nothing.
+func (s *Service) Import(ctx context.Context, actor itil.Actor, source string, records []ImportRecord) ([]ImportResult, error) {
+	var v itil.ValidationError
+	actor.Validate("actor", &v)
+	checkText(&v, "source", source, true)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]ImportResult, 0, len(records))
+	for i := range records {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		res, err := s.importOne(ctx, actor, source, &records[i])
+		if err != nil {
+			return out, fmt.Errorf("cmdb: import record %d: %w", i, err)
+		}
+		res.Index = i
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// importOne runs one record in its own transaction, retrying conflicts
+// with concurrent writers.
+func (s *Service) importOne(ctx context.Context, actor itil.Actor, source string, rec *ImportRecord) (ImportResult, error) {
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		var res ImportResult
+		var added []*Relationship
+		err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+			res, added = ImportResult{}, nil
+			return s.importTx(ctx, tx, actor, source, rec, &res, &added)
+		})
+		var ve *itil.ValidationError
+		switch {
+		case err == nil:
+			s.indexAdd(added...)
+			return res, nil
+		case errors.As(err, &ve):
+			return ImportResult{Outcome: Rejected, ID: res.ID, Reasons: slices.Clone(ve.Fields), Skipped: res.Skipped}, nil
+		case errors.Is(err, itil.ErrInvalidTransition):
+			return ImportResult{Outcome: Rejected, ID: res.ID, Reasons: []itil.FieldError{{Field: "status", Reason: err.Error()}},
+				Skipped: res.Skipped}, nil
+		case errors.Is(err, itil.ErrConflict) && attempt < attempts && ctx.Err() == nil:
+			continue
+		default:
+			return ImportResult{}, err
+		}
+	}
+}
+
+// resolved is a record's relationship with its other end found.
+type resolved struct {
+	ImportRelationship
+	other itil.ID
+}
+
+func (s *Service) importTx(ctx context.Context, tx storage.Tx, actor itil.Actor, source string, rec *ImportRecord,
+	res *ImportResult, added *[]*Relationship) error {
+	var v itil.ValidationError
+	cs := s.cfg.classes
+	if _, ok := cs.byName[rec.Class]; !ok {
+		v.Add("class", fmt.Sprintf("class %q does not exist", rec.Class))
+		return &v
+	}
+	checkText(&v, "name", rec.Name, true)
+	attrs := s.canonicalAttrs(rec.Class, rec.Attributes, "attributes.", &v)
+	switch rec.Status {
+	case "", Planned, InBuild, Operational, UnderMaintenance, Retired:
+	default:
+		v.Add("status", fmt.Sprintf("%q is not a CI status", rec.Status))
+	}
+	now := s.now()
+	if rec.DiscoveredAt.After(now.Add(maxDiscoveredSkew)) {
+		v.Add("discovered_at", "lies in the future")
+	}
+	rels, err := s.resolveRelationships(ctx, tx, rec.Relationships, &v)
+	if err != nil {
+		return err
+	}
+	_, dep := cs.rules(rec.Class)
+	id := identity{class: rec.Class, probe: &CI{Name: rec.Name, Attributes: attrs}, dep: dep}
+	if dep != "" {
+		named := 0
+		for _, r := range rec.Relationships {
+			if r.Type == dep && !r.Reverse {
+				named++
+			}
+		}
+		if named != 1 {
+			v.Add("relationships", fmt.Sprintf("a %s is identified together with the CI it %s: the record must name exactly one %s relationship (it names %d)",
+				rec.Class, dep, dep, named))
+		}
+		for _, r := range rels {
+			if r.Type == dep && !r.Reverse {
+				id.host = r.other // unresolved, the record is rejected already
+			}
+		}
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	matches, err := s.identify(ctx, tx, id)
+	switch {
+	case errors.Is(err, errNoRule):
+		return itil.Invalid("attributes", fmt.Sprintf("the record fills none of the identification rules of class %s (%s)",
+			rec.Class, describeRules(s.identRules(rec.Class))))
+	case err != nil:
+		return err
+	case len(matches) > 1:
+		res.Outcome = DuplicateCandidate
+		for _, c := range matches {
+			res.Candidates = append(res.Candidates, c.ID)
+		}
+		return nil
+	case len(matches) == 1:
+		return s.importUpdate(ctx, tx, actor, source, rec, attrs, rels, matches[0], now, res, added)
+	}
+
+	// No match: create.
+	c := &CI{ID: itil.NewID(), Class: rec.Class, Name: rec.Name, Status: rec.Status, Source: source,
+		AttrSources: map[string]string{}}
+	if c.Status == "" {
+		c.Status = Planned
+	}
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
+		if ok, why := s.cfg.recon.may(k, source, ""); !ok {
+			res.Skipped = append(res.Skipped, Skipped{Field: "attributes." + k, Value: attrs[k], Reason: why})
+			continue
+		}
+		if c.Attributes == nil {
+			c.Attributes = map[string]string{}
+		}
+		c.Attributes[k] = attrs[k]
+		c.AttrSources[k] = source
+	}
+	// The new CI must hold the values of the first rule the record fills,
+	// or the same record could never identify it again.
+	for _, rule := range s.identRules(rec.Class) {
+		want, ok := identValues(id.probe, rule)
+		if !ok {
+			continue
+		}
+		if have, ok := identValues(c, rule); !ok || !slices.Equal(have, want) {
+			return itil.Invalid("attributes", fmt.Sprintf("source %q may not write %s, which identify the new CI",
+				source, strings.Join(rule, " + ")))
+		}
+		break
+	}
+	if source == SourceDiscovery {
+		c.LastDiscovered = observed(rec, now)
+	}
+	if _, err := s.create(ctx, tx, actor, c); err != nil {
+		return err
+	}
+	if _, err := s.importRelate(ctx, tx, actor, source, c.ID, rels, added); err != nil {
+		return err // rolled back: the CI was never created
+	}
+	res.Outcome, res.ID = Created, c.ID
+	return nil
+}
+
+// importUpdate reconciles a record with the one CI it identified.
+func (s *Service) importUpdate(ctx context.Context, tx storage.Tx, actor itil.Actor, source string, rec *ImportRecord,
+	attrs map[string]string, rels []resolved, c *CI, now time.Time, res *ImportResult, added *[]*Relationship) error {
+	res.ID = c.ID
+	if c.Class != rec.Class {
+		return itil.Invalid("class", fmt.Sprintf("the record identifies CI %s (%s) of class %s; an import does not change a CI's class",
+			c.Name, c.ID, c.Class))
+	}
+	changed := false
+	if rec.Name != c.Name {
+		res.Skipped = append(res.Skipped, Skipped{Field: "name", Value: rec.Name,
+			Reason: fmt.Sprintf("an import does not rename a CI (it is %q)", c.Name)})
+	}
+	if rec.Status != "" && rec.Status != c.Status {
+		res.Skipped = append(res.Skipped, Skipped{Field: "status", Value: string(rec.Status),
+			Reason: fmt.Sprintf("an import sets the status of new CIs only (it is %s); use SetStatus", c.Status)})
+	}
+	if c.AttrSources == nil {
+		c.AttrSources = map[string]string{} // saveCI stores an empty map as none
+	}
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
+		val, holder := attrs[k], c.AttrSources[k]
+		if cur, ok := c.Attributes[k]; ok && cur == val {
+			// Confirmed: a source of higher precedence takes the value over,
+			// so that lower ones may no longer change it.
+			if s.cfg.recon.outranks(k, source, holder) {
+				c.AttrSources[k] = source
+				changed = true
+			}
+			continue
+		}
+		if ok, why := s.cfg.recon.may(k, source, holder); !ok {
+			res.Skipped = append(res.Skipped, Skipped{Field: "attributes." + k, Value: val, Holder: holder, Reason: why})
+			continue
+		}
+		if c.Attributes == nil {
+			c.Attributes = map[string]string{}
+		}
+		c.Attributes[k], c.AttrSources[k] = val, source
+		changed = true
+	}
+	relChanged, err := s.importRelate(ctx, tx, actor, source, c.ID, rels, added)
+	if err != nil {
+		return err
+	}
+	if source == SourceDiscovery {
+		seen := observed(rec, now)
+		if seen.After(c.LastDiscovered) &&
+			(!rec.DiscoveredAt.IsZero() || changed || seen.Sub(c.LastDiscovered) >= s.cfg.recon.refreshEvery()) {
+			c.LastDiscovered = seen
+			changed = true
+		}
+	}
+	if !changed {
+		if relChanged {
+			res.Outcome = Updated
+		} else {
+			res.Outcome = Unchanged
+		}
+		return nil
+	}
+	if c.Status == Retired {
+		return fmt.Errorf("%w: CI %s is retired", itil.ErrInvalidTransition, c.Name)
+	}
+	var v itil.ValidationError
+	s.validate(c, &v)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if err := s.checkRefs(ctx, tx, c, &v); err != nil {
+		return err
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	c.Source = source
+	if err := s.saveCI(ctx, tx, actor, c, EventCIUpdated, now); err != nil {
+		return err
+	}
+	res.Outcome = Updated
+	return nil
+}
+
+// observed is when a discovery record saw its CI.
+func observed(rec *ImportRecord, now time.Time) time.Time {
+	if rec.DiscoveredAt.IsZero() {
+		return now
+	}
+	return rec.DiscoveredAt.UTC()
+}
+
+// importRelate makes sure the record's relationships exist, and reports
+// whether it created any.
+func (s *Service) importRelate(ctx context.Context, tx storage.Tx, actor itil.Actor, source string, id itil.ID,
+	rels []resolved, added *[]*Relationship) (bool, error) {
+	any := false
+	for i, r := range rels {
+		parent, child := id, r.other
+		if r.Reverse {
+			parent, child = child, parent
+		}
+		rel, created, err := s.relate(ctx, tx, actor, r.Type, parent, child, source)
+		var ve *itil.ValidationError
+		if errors.As(err, &ve) {
+			out := &itil.ValidationError{}
+			for _, f := range ve.Fields {
+				out.Add(fmt.Sprintf("relationships[%d].%s", i, f.Field), f.Reason)
+			}
+			return false, out
+		} else if err != nil {
+			return false, err
+		}
+		if created {
+			*added = append(*added, rel)
+			any = true
+		}
+	}
+	return any, nil
+}
+
+// canonicalAttrs puts reported values in canonical form, leaving out empty
+// ones. Required attributes are checked later, on the merged CI.
+func (s *Service) canonicalAttrs(class string, in map[string]string, field string, v *itil.ValidationError) map[string]string {
+	var out map[string]string
+	for _, k := range slices.Sorted(maps.Keys(in)) {
+		if in[k] == "" {
+			continue
+		}
+		a, _, ok := s.cfg.classes.attribute(class, k)
+		if !ok {
+			v.Add(field+k, fmt.Sprintf("is not an attribute of class %s", class))
+			continue
+		}
+		val, reason := canonical(a, in[k])
+		if reason != "" {
+			v.Add(field+k, reason)
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[k] = val
+	}
+	return out
+}
+
+// resolveRelationships finds the other end of each relationship.
+func (s *Service) resolveRelationships(ctx context.Context, tx storage.Tx, rels []ImportRelationship, v *itil.ValidationError) ([]resolved, error) {
+	out := make([]resolved, 0, len(rels))
+	for i, r := range rels {
+		f := fmt.Sprintf("relationships[%d]", i)
+		if _, ok := s.types.byName[r.Type]; !ok {
+			v.Add(f+".type", fmt.Sprintf("%q is not a relationship type", r.Type))
+		}
+		id, err := s.resolveRef(ctx, tx, r.To, f+".to", v)
+		if err != nil {
+			return nil, err
+		}
+		if id != itil.NilID {
+			out = append(out, resolved{ImportRelationship: r, other: id})
+		}
+	}
+	return out, nil
+}
+
+// resolveRef finds the CI a reference names; it returns NilID (and adds
+// the reason to v) when there is not exactly one.
+func (s *Service) resolveRef(ctx context.Context, tx storage.Tx, ref CIRef, field string, v *itil.ValidationError) (itil.ID, error) {
+	if ref.ID != itil.NilID {
+		if ref.Class != "" || ref.Name != "" || len(ref.Attributes) > 0 {
+			v.Add(field, "give either an id or identification values, not both")
+			return itil.NilID, nil
+		}
+		_, err := cis.Get(ctx, tx, ref.ID)
+		if isNotFound(err) {
+			v.Add(field+".id", "CI "+ref.ID.String()+" does not exist")
+			return itil.NilID, nil
+		}
+		return ref.ID, err
+	}
+	if _, ok := s.cfg.classes.byName[ref.Class]; !ok {
+		v.Add(field+".class", fmt.Sprintf("class %q does not exist (name the CI by id, or by class and identification values)", ref.Class))
+		return itil.NilID, nil
+	}
+	if _, dep := s.cfg.classes.rules(ref.Class); dep != "" {
+		v.Add(field, fmt.Sprintf("a %s is identified together with the CI it %s: refer to it by id", ref.Class, dep))
+		return itil.NilID, nil
+	}
+	var sub itil.ValidationError
+	attrs := s.canonicalAttrs(ref.Class, ref.Attributes, field+".attributes.", &sub)
+	if err := sub.Err(); err != nil {
+		v.Fields = append(v.Fields, sub.Fields...)
+		return itil.NilID, nil
+	}
+	matches, err := s.identify(ctx, tx, identity{class: ref.Class, probe: &CI{Name: ref.Name, Attributes: attrs}})
+	switch {
+	case errors.Is(err, errNoRule):
+		v.Add(field, fmt.Sprintf("fills none of the identification rules of class %s (%s)", ref.Class, describeRules(s.identRules(ref.Class))))
+	case err != nil:
+		return itil.NilID, err
+	case len(matches) == 0:
+		v.Add(field, "matches no CI")
+	case len(matches) > 1:
+		ids := make([]string, len(matches))
+		for i, c := range matches {
+			ids[i] = c.ID.String()
+		}
+		v.Add(field, "matches several CIs: "+strings.Join(ids, ", "))
+	default:
+		return matches[0].ID, nil
+	}
+	return itil.NilID, nil
+}
+
+// Parsers.
+
+// ParseJSON reads a JSON array of import records (see ImportRecord).
+// Attribute values may be JSON strings, numbers or booleans (null means
+// not reported). Unknown fields are errors, so that a misspelt field is
+// not silently dropped. Malformed input gives a *itil.ValidationError
+// naming the record ("records[3]").
+func ParseJSON(r io.Reader) ([]ImportRecord, error) {
+	dec := json.NewDecoder(r)
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, itil.Invalid("records", "is not JSON: "+err.Error())
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, itil.Invalid("records", "must be a JSON array of records")
+	}
+	var out []ImportRecord
+	for i := 0; dec.More(); i++ {
+		f := fmt.Sprintf("records[%d]", i)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, itil.Invalid(f, "is not JSON: "+err.Error())
+		}
+		rec, err := decodeRecord(raw)
+		if err != nil {
+			return nil, itil.Invalid(f, err.Error())
+		}
+		out = append(out, rec)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, itil.Invalid("records", "is not JSON: "+err.Error())
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, itil.Invalid("records", "has data after the array")
+	}
+	return out, nil
+}
+
+type wireRef struct {
+	ID         itil.ID                    `json:"id,omitzero"`
+	Class      string                     `json:"class,omitempty"`
+	Name       string                     `json:"name,omitempty"`
+	Attributes map[string]json.RawMessage `json:"attributes,omitempty"`
+}
+
+type wireRecord struct {
+	Class         string                     `json:"class"`
+	Name          string                     `json:"name"`
+	Attributes    map[string]json.RawMessage `json:"attributes,omitempty"`
+	Status        Status                     `json:"status,omitempty"`
+	Relationships []struct {
+		Type    string  `json:"type"`
+		Reverse bool    `json:"reverse,omitempty"`
+		To      wireRef `json:"to"`
+	} `json:"relationships,omitempty"`
+	DiscoveredAt time.Time `json:"discovered_at,omitzero"`
+}
+
+func decodeRecord(raw json.RawMessage) (ImportRecord, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var w wireRecord
+	if err := dec.Decode(&w); err != nil {
+		return ImportRecord{}, err
+	}
+	rec := ImportRecord{Class: w.Class, Name: w.Name, Status: w.Status, DiscoveredAt: w.DiscoveredAt}
+	var err error
+	if rec.Attributes, err = scalars(w.Attributes); err != nil {
+		return ImportRecord{}, err
+	}
+	for _, r := range w.Relationships {
+		attrs, err := scalars(r.To.Attributes)
+		if err != nil {
+			return ImportRecord{}, err
+		}
+		rec.Relationships = append(rec.Relationships, ImportRelationship{Type: r.Type, Reverse: r.Reverse,
+			To: CIRef{ID: r.To.ID, Class: r.To.Class, Name: r.To.Name, Attributes: attrs}})
+	}
+	return rec, nil
+}
+
+// scalars turns JSON attribute values into their text.
+func scalars(in map[string]json.RawMessage) (map[string]string, error) {
+	if in == nil {
+		return nil, nil
+	}
+	out := make(map[string]string, len(in))
+	for k, raw := range in {
+		var x any
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		if err := d.Decode(&x); err != nil {
+			return nil, err
+		}
+		switch x := x.(type) {
+		case nil:
+			out[k] = ""
+		case string:
+			out[k] = x
+		case json.Number:
+			out[k] = x.String()
+		case bool:
+			out[k] = strconv.FormatBool(x)
+		default:
+			return nil, fmt.Errorf("attribute %q must be a string, number or boolean", k)
+		}
+	}
+	return out, nil
+}
+
+// ParseCSV reads flat records of one class: a header row of "name" and
+// attribute names, then one row per CI. Empty cells are not reported
+// values. A leading UTF-8 byte order mark is ignored. Malformed input
+// gives a *itil.ValidationError ("header", or "line 7"). Attribute names
+// are checked against the class when the records are imported.
+func ParseCSV(r io.Reader, class string) ([]ImportRecord, error) {
+	if class == "" {
+		return nil, itil.Invalid("class", "is required")
+	}
+	cr := csv.NewReader(r)
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, itil.Invalid("header", "is missing")
+	}
+	if err != nil {
+		return nil, csvError(err)
+	}
+	nameCol := -1
+	var v itil.ValidationError
+	seen := map[string]bool{}
+	for i, h := range header {
+		h = strings.TrimSpace(h)
+		if i == 0 {
+			h = strings.TrimPrefix(h, "\uFEFF")
+		}
+		header[i] = h
+		switch {
+		case h == "":
+			v.Add("header", fmt.Sprintf("column %d has no name", i+1))
+		case seen[h]:
+			v.Add("header", fmt.Sprintf("column %q is listed twice", h))
+		case h == "name":
+			nameCol = i
+		}
+		seen[h] = true
+	}
+	if nameCol < 0 {
+		v.Add("header", `must have a "name" column`)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var out []ImportRecord
+	for {
+		row, err := cr.Read()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, csvError(err)
+		}
+		rec := ImportRecord{Class: class, Name: row[nameCol]}
+		for i, cell := range row {
+			if i == nameCol || cell == "" {
+				continue
+			}
+			if rec.Attributes == nil {
+				rec.Attributes = map[string]string{}
+			}
+			rec.Attributes[header[i]] = cell
+		}
+		out = append(out, rec)
+	}
+}
+
+func csvError(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return itil.Invalid("line "+strconv.Itoa(pe.Line), pe.Err.Error())
+	}
+	return err
+}
