@@ -307,9 +307,8 @@ func (s *Service) create(ctx context.Context, tx storage.Tx, actor itil.Actor, c
 	var v itil.ValidationError
 	actor.Validate("actor", &v)
 	s.validate(c, &v)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
+	// References and uniqueness are checked too, so that one error names
+	// every bad field.
 	if err := s.checkRefs(ctx, tx, c, &v); err != nil {
 		return nil, err
 	}
@@ -420,9 +419,6 @@ func (s *Service) mutate(ctx context.Context, actor itil.Actor, id itil.ID, fn f
 		}
 		var v itil.ValidationError
 		s.validate(c, &v)
-		if err := v.Err(); err != nil {
-			return err
-		}
 		if err := s.checkRefs(ctx, tx, c, &v); err != nil {
 			return err
 		}
