@@ -1,0 +1,516 @@
+package cmdb
+
+import (
+	"context"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"gonum.org/v1/gonum/graph"
+	"gonum.org/v1/gonum/graph/simple"
+	"gonum.org/v1/gonum/graph/traverse"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/storage/memory"
+)
+
+// The impact benchmarks run on a generated estate laid out like a real
+// one: business services, applications, software instances in tiers
+// calling each other within a domain, the VMs and servers they run on,
+// and shared infrastructure (core, distribution and access switches,
+// storage). At the default 1M CIs it has about 4.9M relationships; it is
+// built only when a benchmark that needs it runs.
+//
+// Each comparison times, in the same loop and alternately, our index walk
+// (breadth-first with a parent and type per node, so every path can be
+// read back), the limit (a plain CSR breadth-first search over int32
+// offsets and targets with an epoch array, no paths, no types, no
+// filters) and the peer (gonum's simple.DirectedGraph with
+// traverse.BreadthFirst), and reports x-limit (our time over the
+// limit's) and x-faster-than-gonum (gonum's time over ours):
+//
+//	go test ./cmdb -run '^$' -bench . -benchmem -benchtime 20x
+var benchCIs = flag.Int("cmdb.bench.cis", 1_000_000, "CIs in the generated estate of the large impact benchmarks")
+
+// Layers of the generated estate.
+const (
+	lBS = iota
+	lApp
+	lServer
+	lCore
+	lDist
+	lAccess
+	lStorage
+	lVM
+	lSI
+	nLayers
+)
+
+var layerClass = [nLayers]string{ClassBusinessService, ClassApplication, ClassLinuxServer, ClassNetworkDevice,
+	ClassNetworkDevice, ClassNetworkDevice, ClassStorageDevice, ClassVirtualMachine, ClassSoftwareInstance}
+
+type genEstate struct {
+	ids   []itil.ID
+	first [nLayers + 1]int32 // layer l is first[l]:first[l+1]
+	// relationships: parent, child, type number in DefaultRelTypes
+	parent, child []int32
+	typ           []uint8
+}
+
+func (e *genEstate) layer(i int32) int {
+	for l := range nLayers {
+		if i < e.first[l+1] {
+			return l
+		}
+	}
+	return -1
+}
+
+// generate builds an estate of n CIs. IDs are time-ordered like UUID v7
+// ones created in layer order (as discovery loads an estate), so sorting
+// them keeps the layers together.
+func generate(n int, seed uint64) *genEstate {
+	r := rand.New(rand.NewPCG(seed, 42))
+	infra := max(n/100, 16)
+	sizes := [nLayers]int{
+		lBS: max(n/1000, 1), lApp: max(n/50, 4), lServer: n / 5, lCore: max(infra/200, 2),
+		lStorage: infra / 10, lDist: infra / 10, lVM: 3 * n / 10,
+	}
+	sizes[lAccess] = infra - sizes[lCore] - sizes[lStorage] - sizes[lDist]
+	sizes[lSI] = n
+	for l := range nLayers - 1 {
+		sizes[lSI] -= sizes[l]
+	}
+	e := &genEstate{ids: make([]itil.ID, n)}
+	for l := range nLayers {
+		e.first[l+1] = e.first[l] + int32(sizes[l])
+	}
+	for i := range e.ids {
+		id := &e.ids[i]
+		binary.BigEndian.PutUint64(id[:8], uint64(1_750_000_000_000+i/64)<<16|0x7000|r.Uint64()&0xfff)
+		binary.BigEndian.PutUint64(id[8:], r.Uint64()&^(3<<62)|1<<63)
+	}
+	types := map[string]uint8{}
+	for i, t := range DefaultRelTypes() {
+		types[t.Name] = uint8(i)
+	}
+	add := func(typ string, p, c int32) {
+		e.parent, e.child, e.typ = append(e.parent, p), append(e.child, c), append(e.typ, types[typ])
+	}
+	pick := func(l int) int32 { return e.first[l] + int32(r.IntN(sizes[l])) }
+	nApp, nSI := sizes[lApp], sizes[lSI]
+	domains := max(nApp/100, 1)
+	appsPer := nApp / domains
+	for i := range nApp {
+		app := e.first[lApp] + int32(i)
+		add(DependsOn, e.first[lBS]+int32(i*sizes[lBS]/nApp), app)
+		add(Uses, app, pick(lStorage))
+	}
+	for bs := e.first[lBS]; bs < e.first[lBS+1]; bs++ {
+		for range 5 {
+			add(DependsOn, bs, pick(lApp))
+		}
+	}
+	for s := range nSI {
+		si := e.first[lSI] + int32(s)
+		dom := s * domains / nSI
+		domStart, domEnd := dom*nSI/domains, (dom+1)*nSI/domains
+		size := domEnd - domStart
+		tier := (s - domStart) * 4 / size
+		add(DependsOn, e.first[lApp]+int32(dom*appsPer+r.IntN(appsPer)), si)
+		if tier < 3 {
+			lo, hi := domStart+(tier+1)*size/4, domStart+(tier+2)*size/4
+			for range 4 {
+				if dep := e.first[lSI] + int32(lo+r.IntN(hi-lo)); dep != si { // tier edges round
+					add(DependsOn, si, dep)
+				}
+			}
+		}
+		if r.IntN(10) < 6 {
+			add(RunsOn, si, pick(lVM))
+		} else {
+			add(RunsOn, si, pick(lServer))
+		}
+		if s%2 == 0 {
+			add(Uses, si, pick(lStorage))
+		}
+	}
+	for vm := e.first[lVM]; vm < e.first[lVM+1]; vm++ {
+		add(HostedOn, vm, pick(lServer))
+		add(ConnectsTo, vm, pick(lAccess))
+		add(ConnectsTo, vm, pick(lAccess))
+		add(DependsOn, vm, pick(lStorage))
+	}
+	for srv := e.first[lServer]; srv < e.first[lServer+1]; srv++ {
+		add(ConnectsTo, srv, pick(lAccess))
+		add(ConnectsTo, srv, pick(lAccess))
+		add(Uses, srv, pick(lStorage))
+	}
+	for a := e.first[lAccess]; a < e.first[lAccess+1]; a++ {
+		add(ConnectsTo, a, pick(lDist))
+		add(ConnectsTo, a, pick(lDist))
+	}
+	for d := e.first[lDist]; d < e.first[lDist+1]; d++ {
+		add(ConnectsTo, d, pick(lCore))
+		add(ConnectsTo, d, pick(lCore))
+	}
+	return e
+}
+
+// index builds our index from the generated relationships through the
+// same builder the Service feeds from storage.
+func (e *genEstate) index(types *relTypes) *Index {
+	bd := newIndexBuilder(types, len(e.ids))
+	for i := range e.parent {
+		bd.addType(e.typ[i], e.ids[e.parent[i]], e.ids[e.child[i]])
+	}
+	return bd.build()
+}
+
+// arcs calls fn with every relationship as from→to in the direction
+// failures travel (upstream).
+func (e *genEstate) arcs(types []RelType, fn func(from, to int32)) {
+	for i := range e.parent {
+		switch types[e.typ[i]].Propagation {
+		case ChildToParent:
+			fn(e.child[i], e.parent[i])
+		case ParentToChild:
+			fn(e.parent[i], e.child[i])
+		}
+	}
+}
+
+// limitCSR is the limit: the least a breadth-first search over the same
+// graph can hold and do.
+type limitCSR struct {
+	off, tgt []int32
+	mark     []uint32
+	epoch    uint32
+	queue    []int32
+}
+
+func newLimit(e *genEstate, types []RelType, reverse bool) *limitCSR {
+	n := len(e.ids)
+	l := &limitCSR{off: make([]int32, n+1), mark: make([]uint32, n)}
+	e.arcs(types, func(from, to int32) {
+		if reverse {
+			from = to
+		}
+		l.off[from+1]++
+	})
+	for i := range n {
+		l.off[i+1] += l.off[i]
+	}
+	next := append([]int32(nil), l.off[:n]...)
+	l.tgt = make([]int32, l.off[n])
+	e.arcs(types, func(from, to int32) {
+		if reverse {
+			from, to = to, from
+		}
+		l.tgt[next[from]] = to
+		next[from]++
+	})
+	return l
+}
+
+func (l *limitCSR) bfs(origin int32, maxDepth, limit int) int {
+	l.epoch++
+	ep := l.epoch
+	q := append(l.queue[:0], origin)
+	l.mark[origin] = ep
+	for depth, start := 0, 0; start < len(q); depth++ {
+		if maxDepth > 0 && depth >= maxDepth {
+			break
+		}
+		end := len(q)
+		for _, u := range q[start:end] {
+			for _, v := range l.tgt[l.off[u]:l.off[u+1]] {
+				if l.mark[v] != ep {
+					if limit > 0 && len(q) > limit {
+						l.queue = q
+						return len(q) - 1
+					}
+					l.mark[v] = ep
+					q = append(q, v)
+				}
+			}
+		}
+		start = end
+	}
+	l.queue = q
+	return len(q) - 1
+}
+
+func (l *limitCSR) bytes() int {
+	return cap(l.off)*4 + cap(l.tgt)*4 + cap(l.mark)*4 + cap(l.queue)*4
+}
+
+func newGonum(e *genEstate, types []RelType, reverse bool) *simple.DirectedGraph {
+	g := simple.NewDirectedGraph()
+	for i := range e.ids {
+		g.AddNode(simple.Node(i))
+	}
+	e.arcs(types, func(from, to int32) {
+		if reverse {
+			from, to = to, from
+		}
+		g.SetEdge(simple.Edge{F: simple.Node(from), T: simple.Node(to)})
+	})
+	return g
+}
+
+func gonumBFS(g *simple.DirectedGraph, origin int32, maxDepth, limit int) int {
+	var bf traverse.BreadthFirst
+	n := -1
+	bf.Walk(g, g.Node(int64(origin)), func(_ graph.Node, d int) bool {
+		if maxDepth > 0 && d > maxDepth {
+			return true
+		}
+		n++
+		return limit > 0 && n >= limit
+	})
+	return n
+}
+
+type large struct {
+	e       *genEstate
+	types   *relTypes
+	ix      *Index
+	build   time.Duration
+	limit   [2]*limitCSR
+	gonum   [2]*simple.DirectedGraph
+	gonumMu sync.Mutex
+}
+
+var (
+	largeOnce sync.Once
+	largeEst  *large
+)
+
+// largeEstate generates the large estate and our index once per run.
+func largeEstate(b *testing.B) *large {
+	largeOnce.Do(func() {
+		t0 := time.Now()
+		rt, err := newRelTypes(DefaultRelTypes(), DefaultClasses())
+		if err != nil {
+			panic(err)
+		}
+		e := generate(*benchCIs, 1)
+		t1 := time.Now()
+		ix := e.index(rt)
+		t2 := time.Now()
+		largeEst = &large{e: e, types: rt, ix: ix, build: t2.Sub(t1)}
+		for d := range 2 {
+			largeEst.limit[d] = newLimit(e, rt.list, d == down)
+		}
+		b.Logf("generated %d CIs, %d relationships in %v; index built in %v", len(e.ids), len(e.parent),
+			t1.Sub(t0).Round(time.Millisecond), t2.Sub(t1).Round(time.Millisecond))
+	})
+	return largeEst
+}
+
+func (l *large) gonumGraph(b *testing.B, dir int) *simple.DirectedGraph {
+	l.gonumMu.Lock()
+	defer l.gonumMu.Unlock()
+	if l.gonum[dir] == nil {
+		t0 := time.Now()
+		l.gonum[dir] = newGonum(l.e, l.types.list, dir == down)
+		b.Logf("gonum graph (dir %d) built in %v", dir, time.Since(t0).Round(time.Millisecond))
+	}
+	return l.gonum[dir]
+}
+
+// ours runs our index walk and returns the number of CIs reached.
+func (l *large) ours(origin int32, dir, maxDepth, limit int) int {
+	sp := &walkSpec{dir: dir, maxDepth: maxDepth, limit: limit}
+	for i, t := range l.types.list {
+		sp.flags[i] = fAllow
+		if t.Membership && dir == up {
+			sp.flags[i] |= fMember
+		}
+	}
+	l.ix.mu.RLock()
+	defer l.ix.mu.RUnlock()
+	u, ok := l.ix.node(l.e.ids[origin])
+	if !ok {
+		return 0
+	}
+	m := l.ix.getMarks()
+	defer l.ix.putMarks(m)
+	if _, err := walk(l.ix, m, u, sp); err != nil {
+		panic(err)
+	}
+	return len(m.queue) - 1
+}
+
+// compareImpact times ours, the limit and gonum alternately on the same
+// origins.
+func compareImpact(b *testing.B, origins func(i int) int32, dir, maxDepth, limit int) {
+	l := largeEstate(b)
+	g := l.gonumGraph(b, dir)
+	lim := l.limit[dir]
+	var tOurs, tLimit, tGonum time.Duration
+	reached := 0
+	// Warm up: the limit's arrays are allocated when it is built; ours
+	// are allocated by the first query and then reused.
+	l.ours(origins(0), dir, maxDepth, limit)
+	lim.bfs(origins(0), maxDepth, limit)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		o := origins(i)
+		t0 := time.Now()
+		n := l.ours(o, dir, maxDepth, limit)
+		t1 := time.Now()
+		nl := lim.bfs(o, maxDepth, limit)
+		t2 := time.Now()
+		ng := gonumBFS(g, o, maxDepth, limit)
+		t3 := time.Now()
+		tOurs, tLimit, tGonum = tOurs+t1.Sub(t0), tLimit+t2.Sub(t1), tGonum+t3.Sub(t2)
+		if n != nl || (maxDepth == 0 && limit == 0 && n != ng) {
+			b.Fatalf("origin %d: ours reached %d, the limit %d, gonum %d", o, n, nl, ng)
+		}
+		reached += n
+	}
+	b.ReportMetric(float64(reached)/float64(b.N), "cis/op")
+	b.ReportMetric(float64(tOurs.Nanoseconds())/float64(b.N), "ours-ns/op")
+	b.ReportMetric(float64(tLimit.Nanoseconds())/float64(b.N), "limit-ns/op")
+	b.ReportMetric(float64(tGonum.Nanoseconds())/float64(b.N), "gonum-ns/op")
+	b.ReportMetric(float64(tOurs)/float64(tLimit), "x-limit")
+	b.ReportMetric(float64(tGonum)/float64(tOurs), "x-faster-than-gonum")
+}
+
+func BenchmarkImpact(b *testing.B) {
+	randomCI := func(i int) int32 {
+		l := largeEstate(b)
+		return int32(rand.New(rand.NewPCG(uint64(i), 7)).IntN(len(l.e.ids)))
+	}
+	core := func(i int) int32 {
+		l := largeEstate(b)
+		return l.e.first[lCore] + int32(i%int(l.e.first[lCore+1]-l.e.first[lCore]))
+	}
+	service := func(i int) int32 {
+		l := largeEstate(b)
+		return l.e.first[lBS] + int32(i%int(l.e.first[lBS+1]-l.e.first[lBS]))
+	}
+	b.Run("random-ci", func(b *testing.B) { compareImpact(b, randomCI, up, 0, 0) })
+	b.Run("core-bounded", func(b *testing.B) { compareImpact(b, core, up, 10, 1000) })
+	b.Run("core-blast-radius", func(b *testing.B) { compareImpact(b, core, up, 0, 0) })
+	b.Run("service-downstream", func(b *testing.B) { compareImpact(b, service, down, 0, 0) })
+}
+
+// BenchmarkIndexBuild builds the index of the large estate from its
+// relationships and reports its memory against the limit's: x-limit-mem
+// compares with the limit's arrays for both directions (what answering
+// upstream and downstream queries takes), x-limit-mem-1dir with one
+// direction's, each with one query's working memory.
+func BenchmarkIndexBuild(b *testing.B) {
+	l := largeEstate(b)
+	var ix *Index
+	var heap uint64
+	b.ReportAllocs()
+	for b.Loop() {
+		ix = nil
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		ix = l.e.index(l.types)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		heap = after.HeapAlloc - before.HeapAlloc
+	}
+	l.ours(l.e.first[lCore], up, 0, 0) // a full query, to size the marks
+	m := l.ix.getMarks()
+	marks := m.bytes()
+	l.ix.putMarks(m)
+	l.limit[up].bfs(l.e.first[lCore], 0, 0)
+	limit1 := l.limit[up].bytes()
+	limit2 := limit1 + l.limit[down].bytes() - cap(l.limit[down].mark)*4 - cap(l.limit[down].queue)*4
+	ours := ix.bytes() + marks
+	b.ReportMetric(float64(len(l.e.parent)), "relationships")
+	b.ReportMetric(float64(ix.bytes()), "index-bytes")
+	b.ReportMetric(float64(heap), "index-heap-bytes")
+	b.ReportMetric(float64(marks), "query-marks-bytes")
+	b.ReportMetric(float64(limit2), "limit-bytes")
+	b.ReportMetric(float64(ours)/float64(limit2), "x-limit-mem")
+	b.ReportMetric(float64(ours)/float64(limit1), "x-limit-mem-1dir")
+}
+
+// smallEstate stores a generated estate of n CIs through the Service.
+func smallEstate(b *testing.B, n int) (*Service, *genEstate) {
+	ctx := context.Background()
+	svc, err := New(memory.NewStore())
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := generate(n, 2)
+	ids := make([]itil.ID, len(e.ids))
+	for i := range e.ids {
+		c, err := svc.CreateCI(ctx, impactActor, NewCI{Class: layerClass[e.layer(int32(i))], Name: fmt.Sprint("ci", i), Status: Operational})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = c.ID
+	}
+	e.ids = ids
+	for i := range e.parent {
+		if _, err := svc.Relate(ctx, impactActor, svc.types.list[e.typ[i]].Name, ids[e.parent[i]], ids[e.child[i]]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return svc, e
+}
+
+// BenchmarkServiceImpact works at a smaller scale through the Service on
+// the memory backend: building the index from stored relationships, and
+// Impact (paths, classes and names included) with the index against the
+// storage walk.
+func BenchmarkServiceImpact(b *testing.B) {
+	ctx := context.Background()
+	svc, e := smallEstate(b, 10_000)
+	b.Run("build-from-store", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := svc.buildIndex(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(e.parent)), "relationships")
+	})
+	for _, c := range []struct {
+		name   string
+		origin int32
+		opts   ImpactOptions
+	}{
+		{"core-bounded", e.first[lCore], ImpactOptions{MaxDepth: 10, Limit: 1000}},
+		{"random-ci", e.first[lSI] + 1234, ImpactOptions{}},
+		{"service-downstream", e.first[lBS], ImpactOptions{Direction: Downstream}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var tIndex, tStore time.Duration
+			noIndex := c.opts
+			noIndex.NoIndex = true
+			b.ReportAllocs()
+			for b.Loop() {
+				t0 := time.Now()
+				a, err := svc.Impact(ctx, e.ids[c.origin], c.opts)
+				t1 := time.Now()
+				s, err2 := svc.Impact(ctx, e.ids[c.origin], noIndex)
+				t2 := time.Now()
+				if err != nil || err2 != nil || len(a.Affected) != len(s.Affected) {
+					b.Fatal(err, err2)
+				}
+				tIndex, tStore = tIndex+t1.Sub(t0), tStore+t2.Sub(t1)
+				b.ReportMetric(float64(len(a.Affected)), "cis/op")
+			}
+			b.ReportMetric(float64(tIndex.Nanoseconds())/float64(b.N), "index-ns/op")
+			b.ReportMetric(float64(tStore.Nanoseconds())/float64(b.N), "store-ns/op")
+			b.ReportMetric(float64(tStore)/float64(tIndex), "x-faster-than-store")
+		})
+	}
+}
