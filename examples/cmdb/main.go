@@ -191,7 +191,9 @@ func (e *estate) draw(origin itil.ID, res *cmdb.ImpactResult) (mermaid, dot stri
 			}
 		}
 	}
-	slices.SortStableFunc(edges, func(a, b edge) int { return strings.Compare(e.names[a.from]+e.names[a.to], e.names[b.from]+e.names[b.to]) })
+	slices.SortStableFunc(edges, func(a, b edge) int {
+		return strings.Compare(e.names[a.from]+e.names[a.to], e.names[b.from]+e.names[b.to])
+	})
 	var m, d strings.Builder
 	m.WriteString("flowchart LR\n")
 	d.WriteString("digraph impact {\n  rankdir=LR;\n")
