@@ -154,6 +154,7 @@ const (
 type walkSpec struct {
 	dir      int
 	flags    [256]uint8
+	every    bool // every type is followed
 	maxDepth int
 	limit    int
 	// need returns how many of a cluster's members must stay up; nil
@@ -190,6 +191,7 @@ func (s *Service) spec(origin itil.ID, o ImpactOptions) (*walkSpec, error) {
 		sp.flags[ti] |= fAllow
 	}
 	if len(o.Types) == 0 {
+		sp.every = true
 		for i := range s.types.list {
 			sp.flags[i] |= fAllow
 		}
@@ -266,7 +268,7 @@ type clusterState struct{ down, slack int }
 // walk runs the breadth-first search from origin level by level. It
 // leaves the affected nodes in m.queue[1:] (the origin first), the start
 // of each depth in m.levels (with len(queue) last), and how each node was
-// reached in m.vis (parent) and m.ptyp. It reports whether Limit cut it short.
+// reached in m.vis (parent and type). It reports whether Limit cut it short.
 //
 // Within a level, regular relationships are expanded first; membership
 // arrivals are collected and resolved after the next level's rows are
@@ -279,7 +281,7 @@ func walk(g adjacency, m *marks, origin int32, sp *walkSpec) (bool, error) {
 	}
 	m.ensure(g.size())
 	ep := m.epoch
-	m.vis[origin] = visit(ep, -1)
+	m.vis[origin] = visit(ep, -1, 0)
 	q := append(m.queue[:0], origin)
 	levels := append(m.levels[:0], 0)
 	finish := func(end int, truncated bool) (bool, error) {
@@ -305,13 +307,30 @@ func walk(g adjacency, m *marks, origin int32, sp *walkSpec) (bool, error) {
 			break
 		}
 		arr := m.arr[:0]
-		vis, ptyp := m.vis, m.ptyp
+		vis := m.vis
 		for i := start; i < end; i++ {
 			u := q[i]
 			var nb []int32
 			var tb []uint8
 			if row != nil && int(u) < ix.nBase && ix.dirty[u>>6]&(1<<(u&63)) == 0 {
 				lo, hi := row.off[u], row.off[u+1]
+				if sp.every && (sp.dir == down || ix.member[u>>6]&(1<<(u&63)) == 0) {
+					// Every edge is followed and none is a membership:
+					// the type bytes are not read (a cache miss per row
+					// saved); the path's types are looked up later.
+					for _, v := range row.nbr[lo:hi] {
+						if vis[v]>>40 == ep {
+							continue
+						}
+						if len(q) > lim {
+							m.arr = arr
+							return finish(end, true)
+						}
+						vis[v] = visit(ep, u, typeLater)
+						q = append(q, v)
+					}
+					continue
+				}
 				nb, tb = row.nbr[lo:hi], row.typ[lo:hi]
 			} else {
 				nb, tb = g.neighbors(sp.dir, u, m)
@@ -321,7 +340,7 @@ func walk(g adjacency, m *marks, origin int32, sp *walkSpec) (bool, error) {
 			for j, v := range nb {
 				t := tb[j]
 				f := sp.flags[t]
-				if f&fAllow == 0 || uint32(vis[v]>>32) == ep {
+				if f&fAllow == 0 || vis[v]>>40 == ep {
 					continue
 				}
 				if f&fMember != 0 {
@@ -335,7 +354,7 @@ func walk(g adjacency, m *marks, origin int32, sp *walkSpec) (bool, error) {
 					m.arr = arr
 					return finish(end, true)
 				}
-				vis[v], ptyp[v] = visit(ep, u), t
+				vis[v] = visit(ep, u, t)
 				q = append(q, v)
 			}
 		}
@@ -353,10 +372,10 @@ func walk(g adjacency, m *marks, origin int32, sp *walkSpec) (bool, error) {
 				return false, err
 			}
 			m.ensure(g.size())
-			vis, ptyp = m.vis, m.ptyp
+			vis = m.vis
 		}
 		for _, a := range arr {
-			if uint32(vis[a.v]>>32) == ep {
+			if vis[a.v]>>40 == ep {
 				continue
 			}
 			cs := clusters[a.v]
@@ -382,7 +401,7 @@ func walk(g adjacency, m *marks, origin int32, sp *walkSpec) (bool, error) {
 			if len(q) > lim {
 				return finish(end, true)
 			}
-			vis[a.v], ptyp[a.v] = visit(ep, a.u), a.t
+			vis[a.v] = visit(ep, a.u, a.t)
 			q = append(q, a.v)
 		}
 		levels = append(levels, int32(end))
@@ -422,7 +441,7 @@ func (s *Service) materialize(m *marks, ids []itil.ID, dir int, truncated bool) 
 			arena = arena[d:]
 			for w, k := v, d-1; k >= 0; k-- {
 				p := int32(uint32(m.vis[w]))
-				path[k] = s.hop(dir, ids[p], ids[w], m.ptyp[w])
+				path[k] = s.hop(dir, ids[p], ids[w], uint8(m.vis[w]>>32))
 				w = p
 			}
 			res.Affected[i-1] = Affected{CI: ids[v], Depth: d, Path: path}
@@ -469,6 +488,12 @@ func (s *Service) impactIndex(ix *Index, origin itil.ID, sp *walkSpec, get func(
 	truncated, err := walk(ix, m, u, sp)
 	if err != nil {
 		return nil, err
+	}
+	for _, v := range m.queue[1:] {
+		if w := m.vis[v]; uint8(w>>32) == typeLater {
+			p := int32(uint32(w))
+			m.vis[v] = visit(w>>40, p, ix.typeOf(sp.dir, p, v))
+		}
 	}
 	return s.materialize(m, ix.ids, sp.dir, truncated), nil
 }

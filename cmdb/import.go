@@ -194,6 +194,11 @@ func (s *Service) importOne(ctx context.Context, actor itil.Actor, source string
 		case err == nil:
 			s.indexAdd(added...)
 			return res, nil
+		case errors.As(err, &ve) && res.Outcome == Created && attempt < attempts && ctx.Err() == nil:
+			// The checks of the new CI saw a CI identification did not:
+			// one committed meanwhile (its claim makes this the rare
+			// case). Running again identifies it.
+			continue
 		case errors.As(err, &ve):
 			return ImportResult{Outcome: Rejected, ID: res.ID, Reasons: slices.Clone(ve.Fields), Skipped: res.Skipped}, nil
 		case errors.Is(err, itil.ErrInvalidTransition):
@@ -258,6 +263,9 @@ func (s *Service) importTx(ctx context.Context, tx storage.Tx, actor itil.Actor,
 	if err := v.Err(); err != nil {
 		return err
 	}
+	if err := s.watch(ctx, tx, &CI{Class: rec.Class, Name: rec.Name, Attributes: attrs}); err != nil {
+		return err
+	}
 	matches, err := s.identify(ctx, tx, id)
 	switch {
 	case errors.Is(err, errNoRule):
@@ -308,6 +316,7 @@ func (s *Service) importTx(ctx context.Context, tx storage.Tx, actor itil.Actor,
 	if source == SourceDiscovery {
 		c.LastDiscovered = observed(rec, now)
 	}
+	res.Outcome = Created // so far: importOne reads it when create fails
 	if _, err := s.create(ctx, tx, actor, c); err != nil {
 		return err
 	}

@@ -37,6 +37,10 @@ type Index struct {
 	g     [2]csr // [up, down]
 
 	dirty  []uint64 // bit per node: it has overlay entries
+	// member has a bit per base node whose up row holds a relationship of
+	// a membership type: the rows a walk that follows every type can
+	// read without their type bytes are the others.
+	member []uint64
 	over   map[int32]*nodeOverlay
 	nOver  int // overlay entries (adds plus tombstones), per edge
 	nEdges int // live edges
@@ -174,7 +178,26 @@ func (bd *indexBuilder) build() *Index {
 	for d := range ix.g {
 		fixTypeOrder(&ix.g[d])
 	}
+	ix.member = make([]uint64, (n+63)/64)
+	c := &ix.g[up]
+	for u := range n {
+		for _, t := range c.typ[c.off[u]:c.off[u+1]] {
+			if bd.types.list[t].Membership {
+				ix.member[u>>6] |= 1 << (u & 63)
+				break
+			}
+		}
+	}
 	return ix
+}
+
+// typeOf returns the type of the first edge u→v of u's base row in
+// direction d: the one a walk following every type reaches v by.
+func (ix *Index) typeOf(d int, u, v int32) uint8 {
+	c := &ix.g[d]
+	lo, hi := c.off[u], c.off[u+1]
+	i, _ := slices.BinarySearch(c.nbr[lo:hi], v)
+	return c.typ[int(lo)+i]
 }
 
 // group returns the CSR of edges src→dst in input order.
@@ -477,7 +500,7 @@ func (ix *Index) maybeCompact() {
 	})
 	nix := bd.build()
 	ix.ids, ix.nBase, ix.extra, ix.g = nix.ids, nix.nBase, nix.extra, nix.g
-	ix.dirty, ix.over, ix.nOver, ix.nEdges = nix.dirty, nix.over, 0, nix.nEdges
+	ix.dirty, ix.member, ix.over, ix.nOver, ix.nEdges = nix.dirty, nix.member, nix.over, 0, nix.nEdges
 	for len(ix.free) > 0 { // sized for the old graph
 		<-ix.free
 	}
@@ -564,14 +587,12 @@ func (ix *Index) bytes() int {
 }
 
 // marks is one query's working memory, reused between queries: per node
-// a visit word (the query's epoch in the high half, so nothing is cleared
-// between queries, and the parent node that reached it in the low half:
-// one cache line touched per visit) and the relationship type that
-// reached it, the BFS queue and where each depth level starts in it.
+// a visit word (see visit: the epoch means nothing is cleared between
+// queries, and one word means one cache line touched per visit), the BFS
+// queue and where each depth level starts in it.
 type marks struct {
-	epoch  uint32
+	epoch  uint64
 	vis    []uint64
-	ptyp   []uint8
 	queue  []int32
 	levels []int32
 	nb     []int32 // merge buffers for rows with an overlay
@@ -579,13 +600,25 @@ type marks struct {
 	arr    []arrival
 }
 
-func visit(epoch uint32, parent int32) uint64 { return uint64(epoch)<<32 | uint64(uint32(parent)) }
+// visit packs a node's mark: the query's epoch (24 bits), the type of the
+// relationship it was reached by and its parent, so one 8-byte word per
+// node is all a walk writes.
+func visit(epoch uint64, parent int32, typ uint8) uint64 {
+	return epoch<<40 | uint64(typ)<<32 | uint64(uint32(parent))
+}
+
+const maxEpoch = 1<<24 - 1
+
+// typeLater in a visit word stands for the type of the first edge from
+// the parent's base row to the node, looked up when the path is read
+// (see Index.typeOf); relationship type numbers stop at 254.
+const typeLater = 255
 
 // start begins a query on a graph of n nodes.
 func (m *marks) start(n int) {
 	m.ensure(n)
 	m.epoch++
-	if m.epoch == 0 { // wrapped: stamps of 2³² queries ago would match
+	if m.epoch > maxEpoch { // wrapped: stamps of 2²⁴ queries ago would match
 		clear(m.vis[:cap(m.vis)])
 		m.epoch = 1
 	}
@@ -598,16 +631,20 @@ func (m *marks) ensure(n int) {
 		return
 	}
 	if n <= cap(m.vis) {
-		m.vis, m.ptyp = m.vis[:n], m.ptyp[:n]
+		m.vis = m.vis[:n]
 		return
 	}
 	c := max(n, 2*cap(m.vis))
-	vis, ptyp := make([]uint64, n, c), make([]uint8, n, c)
+	vis := make([]uint64, n, c)
+	// Touch every page now: memory fresh from the system is mapped on
+	// first write, and a query would otherwise pay a page fault for each
+	// new 4 KiB of marks it reaches (thousands over the first queries on
+	// a large graph, several times the walk itself).
+	clear(vis[:c])
 	copy(vis, m.vis)
-	copy(ptyp, m.ptyp)
-	m.vis, m.ptyp = vis, ptyp
+	m.vis = vis
 }
 
 func (m *marks) bytes() int {
-	return cap(m.vis)*8 + cap(m.ptyp) + cap(m.queue)*4 + cap(m.levels)*4
+	return cap(m.vis)*8 + cap(m.queue)*4 + cap(m.levels)*4
 }

@@ -289,17 +289,26 @@ func (s *Service) CreateCI(ctx context.Context, actor itil.Actor, in NewCI) (*CI
 		c.Source = "manual"
 	}
 	var out *CI
-	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-		x := *c
-		x.Attributes = maps.Clone(c.Attributes)
-		created, err := s.create(ctx, tx, actor, &x)
-		out = created
-		return err
-	})
-	if err != nil {
-		return nil, err
+	// A conflict on a claim means another CI took one of this one's keys
+	// meanwhile: running again sees it (and names the clash of a unique
+	// attribute); two CIs may share identification values when created
+	// by hand.
+	for attempt := 1; ; attempt++ {
+		err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+			x := *c
+			x.Attributes = maps.Clone(c.Attributes)
+			created, err := s.create(ctx, tx, actor, &x)
+			out = created
+			return err
+		})
+		if errors.Is(err, itil.ErrConflict) && attempt < 3 && ctx.Err() == nil {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
 	}
-	return out, nil
 }
 
 // create validates and stores a new CI inside tx.
@@ -309,6 +318,9 @@ func (s *Service) create(ctx context.Context, tx storage.Tx, actor itil.Actor, c
 	s.validate(c, &v)
 	// References and uniqueness are checked too, so that one error names
 	// every bad field.
+	if err := s.watch(ctx, tx, c); err != nil {
+		return nil, err
+	}
 	if err := s.checkRefs(ctx, tx, c, &v); err != nil {
 		return nil, err
 	}
@@ -334,6 +346,9 @@ func (s *Service) saveCI(ctx context.Context, tx storage.Tx, actor itil.Actor, c
 	c.UpdatedAt = now
 	if len(c.AttrSources) == 0 {
 		c.AttrSources = nil // as JSON gives it back
+	}
+	if err := s.claim(ctx, tx, c); err != nil {
+		return err
 	}
 	if err := cis.Put(ctx, tx, c); err != nil {
 		return err
@@ -419,6 +434,9 @@ func (s *Service) mutate(ctx context.Context, actor itil.Actor, id itil.ID, fn f
 		}
 		var v itil.ValidationError
 		s.validate(c, &v)
+		if err := s.watch(ctx, tx, c); err != nil {
+			return err
+		}
 		if err := s.checkRefs(ctx, tx, c, &v); err != nil {
 			return err
 		}
