@@ -36,7 +36,7 @@ type Index struct {
 	extra map[itil.ID]int32
 	g     [2]csr // [up, down]
 
-	dirty  []uint64 // bit per node: it has overlay entries
+	dirty []uint64 // bit per node: it has overlay entries
 	// member has a bit per base node whose up row holds a relationship of
 	// a membership type: the rows a walk that follows every type can
 	// read without their type bytes are the others.
