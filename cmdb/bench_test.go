@@ -23,18 +23,21 @@ import (
 // one: business services, applications, software instances in tiers
 // calling each other within a domain, the VMs and servers they run on,
 // and shared infrastructure (core, distribution and access switches,
-// storage). At the default 1M CIs it has about 4.9M relationships; it is
+// storage). At the default 1M CIs it has about 4.4M relationships; it is
 // built only when a benchmark that needs it runs.
 //
 // Each comparison times, alternately in one loop, our index walk
 // (breadth-first with a parent and type per node, so every path can be
 // read back), the limit (a plain CSR breadth-first search over int32
 // offsets and targets with an epoch array, no paths, no types, no
-// filters), then in a loop of its own the peer (gonum's simple.DirectedGraph with
-// traverse.BreadthFirst), and reports x-limit (our time over the
-// limit's) and x-faster-than-gonum (gonum's time over ours):
+// filters), then in a loop of its own the peer (gonum's
+// simple.DirectedGraph with traverse.BreadthFirst), and reports x-limit
+// (our time over the limit's) and x-faster-than-gonum (gonum's time over
+// ours). Small walks need many origins for a stable mean:
 //
-//	go test ./cmdb -run '^$' -bench . -benchmem -benchtime 20x
+//	go test ./cmdb -run '^$' -bench 'Impact/(random|core-bounded)' -benchtime=1000x
+//	go test ./cmdb -run '^$' -bench 'Impact/(core-blast|service-down)' -benchtime=20x
+//	go test ./cmdb -run '^$' -bench 'IndexBuild' -benchtime=3x
 var benchCIs = flag.Int("cmdb.bench.cis", 1_000_000, "CIs in the generated estate of the large impact benchmarks")
 
 // Layers of the generated estate.

@@ -152,6 +152,10 @@ const maxDiscoveredSkew = 5 * time.Minute
 // without discovered_at within that interval changes nothing, while
 // payloads with discovered_at are idempotent at any time.
 //
+// Concurrent imports (and CreateCI) of records with the same
+// identification values create one CI: the others find it (a record
+// runs again when it lost a race on a claim).
+//
 // An invalid actor or source gives a *itil.ValidationError and imports
 // nothing. A storage error (such as a conflict that persists after
 // retries) stops the import: Import returns the results so far and the
