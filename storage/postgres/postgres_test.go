@@ -1,0 +1,118 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/itilkit/itil/cmdb/cmdbtest"
+	"github.com/itilkit/itil/incident/incidenttest"
+	"github.com/itilkit/itil/slm/slmtest"
+	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/storagetest"
+)
+
+// dsnEnv names the variable the tests read the server's DSN from.
+const dsnEnv = "ITIL_POSTGRES_DSN"
+
+// serverDSN returns the DSN of the test server, or skips the test.
+func serverDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv(dsnEnv)
+	if dsn == "" {
+		t.Skip(dsnEnv + " is not set: to run the PostgreSQL tests, point it at a server where the user may " +
+			"create schemas, e.g. " + dsnEnv + "=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable " +
+			"(.ci/run starts a throwaway cluster and sets it)")
+	}
+	return dsn
+}
+
+var (
+	adminOnce sync.Once
+	admin     *pgxpool.Pool
+	adminErr  error
+	schemaSeq atomic.Int64
+)
+
+// freshSchema creates an empty schema for one test (dropped when the test
+// ends) and returns a DSN whose connections use it.
+func freshSchema(t testing.TB) string {
+	t.Helper()
+	dsn := serverDSN(t)
+	adminOnce.Do(func() { admin, adminErr = pgxpool.New(context.Background(), dsn) })
+	require.NoError(t, adminErr, "connect to %s", dsnEnv)
+	name := fmt.Sprintf("itiltest_%d_%d", os.Getpid(), schemaSeq.Add(1))
+	_, err := admin.Exec(context.Background(), `CREATE SCHEMA `+pgx.Identifier{name}.Sanitize())
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, err := admin.Exec(context.Background(), `DROP SCHEMA `+pgx.Identifier{name}.Sanitize()+` CASCADE`)
+		require.NoError(t, err)
+	})
+	return withSearchPath(dsn, name)
+}
+
+func withSearchPath(dsn, schema string) string {
+	if strings.Contains(dsn, "://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return dsn
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " search_path=" + schema
+}
+
+// openIn opens a backend on dsn and closes it when the test ends (Close is
+// idempotent, so tests and suites may close it earlier).
+func openIn(t testing.TB, dsn string, opts ...Option) *Backend {
+	t.Helper()
+	b, err := Open(context.Background(), dsn, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// newBackend opens a backend on a fresh, empty schema.
+func newBackend(t testing.TB) *Backend { return openIn(t, freshSchema(t)) }
+
+func newStore(t testing.TB) storage.Store {
+	s, err := newBackend(t).Tenant("default")
+	require.NoError(t, err)
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	serverDSN(t)
+	storagetest.Run(t, func(t *testing.T) storage.Backend {
+		b, err := Open(t.Context(), freshSchema(t))
+		require.NoError(t, err)
+		return b
+	})
+}
+
+func TestIncident(t *testing.T) {
+	serverDSN(t)
+	incidenttest.Run(t, func(t *testing.T) storage.Store { return newStore(t) })
+}
+
+func TestSLM(t *testing.T) {
+	serverDSN(t)
+	slmtest.Run(t, func(t testing.TB) storage.Store { return newStore(t) })
+}
+
+func TestCMDB(t *testing.T) {
+	serverDSN(t)
+	cmdbtest.Run(t, func(t testing.TB) storage.Store { return newStore(t) })
+}

@@ -1,0 +1,911 @@
+package postgres
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"iter"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/storage"
+)
+
+// store is one tenant's view of a Backend.
+type store struct {
+	b      *Backend
+	tenant string
+}
+
+func (s *store) Tenant() string { return s.tenant }
+
+// RunInTx implements storage.Store. fn runs without holding a connection;
+// commit does the database work in one round trip (see the package doc).
+func (s *store) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.b.closed.Load() {
+		return storage.ErrClosed
+	}
+	x := &tx{s: s, b: s.b, reads: make(map[wkey]*entry), writes: make(map[wkey]int)}
+	defer func() { x.done = true }()
+	if err := fn(ctx, x); err != nil {
+		return err
+	}
+	x.done = true
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return x.commit(ctx)
+}
+
+type wkey struct {
+	kind string
+	id   itil.ID
+}
+
+// entry is a record as read from the database or written by the
+// transaction; nil stands for an absent record. rev is 0 for the
+// transaction's own writes.
+type entry struct {
+	version int64
+	rev     int64
+	sortKey string
+	data    string
+	terms   []string // sorted, without repeats
+}
+
+// write is a buffered change; e is nil for a delete.
+type write struct {
+	key wkey
+	e   *entry
+}
+
+type tx struct {
+	s    *store
+	b    *Backend
+	done bool
+	// reads holds the committed entry first seen for each record the
+	// transaction read or wrote (nil: absent). Commit checks that each one
+	// is still the current revision, and writes are based on it.
+	reads     map[wkey]*entry
+	readOrder []wkey
+	writes    map[wkey]int // index into wlist
+	wlist     []write
+	events    []itil.Event
+}
+
+func (x *tx) check(ctx context.Context) error {
+	if x.done {
+		return storage.ErrTxDone
+	}
+	if x.b.closed.Load() {
+		return storage.ErrClosed
+	}
+	return ctx.Err()
+}
+
+func (x *tx) noteRead(k wkey, e *entry) {
+	if _, ok := x.reads[k]; !ok {
+		x.reads[k] = e
+		x.readOrder = append(x.readOrder, k)
+	}
+}
+
+const recordCols = `version, rev, sort_key, data, terms`
+
+// fetch reads the committed entry of a record, nil when absent.
+func (x *tx) fetch(ctx context.Context, k wkey) (*entry, error) {
+	var e entry
+	var sk, data, terms []byte
+	err := x.b.pool.QueryRow(ctx, `SELECT `+recordCols+` FROM records WHERE tenant = $1 AND kind = $2 AND id = $3`,
+		x.s.tenant, k.kind, [16]byte(k.id)).Scan(&e.version, &e.rev, &sk, &data, &terms)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, x.b.wrap(err, "get %s %s", k.kind, k.id)
+	}
+	e.sortKey, e.data, e.terms = string(sk), string(data), decodeTerms(terms)
+	return &e, nil
+}
+
+func toRecord(kind string, id itil.ID, e *entry) storage.Record {
+	return storage.Record{Kind: kind, ID: id, Version: e.version, Data: e.data,
+		Terms: slices.Clone(e.terms), SortKey: e.sortKey}
+}
+
+func (x *tx) Get(ctx context.Context, kind string, id itil.ID) (storage.Record, error) {
+	if err := x.check(ctx); err != nil {
+		return storage.Record{}, err
+	}
+	k := wkey{kind, id}
+	var e *entry
+	if i, ok := x.writes[k]; ok {
+		e = x.wlist[i].e
+	} else {
+		var err error
+		if e, err = x.fetch(ctx, k); err != nil {
+			return storage.Record{}, err
+		}
+		x.noteRead(k, e)
+	}
+	if e == nil {
+		return storage.Record{}, fmt.Errorf("%s %s: %w", kind, id, itil.ErrNotFound)
+	}
+	return toRecord(kind, id, e), nil
+}
+
+// current returns the record as the transaction sees it for a write: its
+// own write, else the committed entry it first read, else the committed
+// entry now (which then counts as read).
+func (x *tx) current(ctx context.Context, k wkey) (*entry, int, error) {
+	if i, ok := x.writes[k]; ok {
+		return x.wlist[i].e, i, nil
+	}
+	if e, ok := x.reads[k]; ok {
+		return e, -1, nil
+	}
+	e, err := x.fetch(ctx, k)
+	if err != nil {
+		return nil, -1, err
+	}
+	x.noteRead(k, e)
+	return e, -1, nil
+}
+
+func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
+	if err := x.check(ctx); err != nil {
+		return 0, err
+	}
+	if err := storage.CheckRecord(rec); err != nil {
+		return 0, err
+	}
+	k := wkey{rec.Kind, rec.ID}
+	cur, wi, err := x.current(ctx, k)
+	if err != nil {
+		return 0, err
+	}
+	var curVersion int64
+	if cur != nil {
+		curVersion = cur.version
+	}
+	if rec.Version != curVersion {
+		return 0, fmt.Errorf("%s %s: version %d is stale (current %d): %w",
+			rec.Kind, rec.ID, rec.Version, curVersion, itil.ErrConflict)
+	}
+	e := &entry{version: curVersion + 1, data: rec.Data, terms: dedupTerms(rec.Terms), sortKey: rec.SortKey}
+	x.setWrite(k, wi, e)
+	return e.version, nil
+}
+
+func (x *tx) setWrite(k wkey, wi int, e *entry) {
+	if wi >= 0 {
+		x.wlist[wi].e = e
+		return
+	}
+	x.writes[k] = len(x.wlist)
+	x.wlist = append(x.wlist, write{key: k, e: e})
+}
+
+func dedupTerms(terms []string) []string {
+	out := slices.Clone(terms)
+	if !slices.IsSorted(out) {
+		slices.Sort(out)
+	}
+	return slices.Compact(out)
+}
+
+func (x *tx) Delete(ctx context.Context, kind string, id itil.ID, version int64) error {
+	if err := x.check(ctx); err != nil {
+		return err
+	}
+	if err := storage.CheckRecord(storage.Record{Kind: kind, ID: id, Version: version}); err != nil {
+		return err
+	}
+	k := wkey{kind, id}
+	cur, wi, err := x.current(ctx, k)
+	if err != nil {
+		return err
+	}
+	if cur == nil {
+		return fmt.Errorf("%s %s: %w", kind, id, itil.ErrNotFound)
+	}
+	if cur.version != version {
+		return fmt.Errorf("%s %s: version %d is stale (current %d): %w",
+			kind, id, version, cur.version, itil.ErrConflict)
+	}
+	x.setWrite(k, wi, nil)
+	return nil
+}
+
+// NextSeq takes the next value in a short transaction of its own on a pool
+// connection; see the package doc on durability.
+func (x *tx) NextSeq(ctx context.Context, name string) (int64, error) {
+	if err := x.check(ctx); err != nil {
+		return 0, err
+	}
+	if name == "" {
+		return 0, itil.Invalid("name", "is required")
+	}
+	return x.b.nextSeq(ctx, x.s.tenant, name)
+}
+
+func (b *Backend) nextSeq(ctx context.Context, tenant, name string) (int64, error) {
+	conn, err := b.pool.Acquire(ctx)
+	if err != nil {
+		return 0, b.wrap(err, "next %s: connect", name)
+	}
+	defer conn.Release()
+	var batch pgx.Batch
+	batch.Queue(`BEGIN`)
+	batch.Queue(`SET LOCAL synchronous_commit TO off`)
+	var v int64
+	batch.Queue(`INSERT INTO sequences AS s (tenant, name, value) VALUES ($1, $2, 1)
+		ON CONFLICT (tenant, name) DO UPDATE SET value = s.value + 1 RETURNING value`, tenant, name).
+		QueryRow(func(row pgx.Row) error { return row.Scan(&v) })
+	batch.Queue(`COMMIT`)
+	if err := conn.SendBatch(ctx, &batch).Close(); err != nil {
+		rollback(conn.Conn())
+		return 0, b.wrap(err, "next %s", name)
+	}
+	return v, nil
+}
+
+// rollback ends a failed explicit transaction on conn; when that fails
+// too, the connection is closed so the pool drops it.
+func rollback(conn *pgx.Conn) {
+	if conn.PgConn().TxStatus() == 'I' {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := conn.Exec(ctx, `ROLLBACK`); err != nil {
+		conn.Close(ctx)
+	}
+}
+
+func (x *tx) Append(ctx context.Context, ev itil.Event) error {
+	if err := x.check(ctx); err != nil {
+		return err
+	}
+	if err := storage.CheckEvent(ev); err != nil {
+		return err
+	}
+	ev.Seq = 0
+	ev.Tenant = x.s.tenant
+	ev.Payload = bytes.Clone(ev.Payload)
+	x.events = append(x.events, ev)
+	return nil
+}
+
+// lockKey is the advisory lock key of a record: FNV-1a of (tenant, kind,
+// id). Two records that share a key only serialise each other's commits.
+func lockKey(tenant string, k wkey) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(tenant))
+	h.Write([]byte{0})
+	h.Write([]byte(k.kind))
+	h.Write([]byte{0})
+	h.Write(k.id[:])
+	return int64(h.Sum64())
+}
+
+func cmpKey(a, b wkey) int {
+	if c := cmp.Compare(a.kind, b.kind); c != 0 {
+		return c
+	}
+	return bytes.Compare(a.id[:], b.id[:])
+}
+
+const (
+	sqlCheck = `SELECT itil_commit_check($1, $2, $3, $4, $5, $6)`
+
+	sqlDeleteRecords = `DELETE FROM records WHERE tenant = $1
+		AND (kind, id) IN (SELECT * FROM unnest($2::text[], $3::uuid[]))`
+
+	sqlDeleteTerms = `DELETE FROM record_terms WHERE tenant = $1
+		AND (kind, term, sort_key, id) IN (SELECT * FROM unnest($2::text[], $3::bytea[], $4::bytea[], $5::uuid[]))`
+
+	sqlUpsertRecords = `INSERT INTO records (tenant, kind, id, version, rev, sort_key, data, terms)
+		SELECT $1, u.kind, u.id, u.version, nextval('record_revs'), u.sort_key, u.data, u.terms
+		FROM unnest($2::text[], $3::uuid[], $4::bigint[], $5::bytea[], $6::bytea[], $7::bytea[])
+			AS u(kind, id, version, sort_key, data, terms)
+		ON CONFLICT (tenant, kind, id) DO UPDATE SET version = EXCLUDED.version, rev = EXCLUDED.rev,
+			sort_key = EXCLUDED.sort_key, data = EXCLUDED.data, terms = EXCLUDED.terms`
+
+	sqlInsertTerms = `INSERT INTO record_terms (tenant, kind, term, sort_key, id)
+		SELECT $1, * FROM unnest($2::text[], $3::bytea[], $4::bytea[], $5::uuid[])`
+
+	// The journal head row stays locked until COMMIT: the next commit of
+	// the tenant numbers after this one, once this one is visible.
+	sqlAppend = `WITH head AS (
+			INSERT INTO journal_heads AS h (tenant, seq) VALUES ($1, $2::bigint)
+			ON CONFLICT (tenant) DO UPDATE SET seq = h.seq + $2::bigint
+			RETURNING seq)
+		INSERT INTO journal (tenant, seq, kind, subject_id, subject_version, actor_id, actor_name, at, at_nanos, type, payload)
+		SELECT $1, head.seq - $2::bigint + e.n, e.kind, e.subject_id, e.subject_version, e.actor_id, e.actor_name, e.at, e.at_nanos, e.type, e.payload
+		FROM head, unnest($3::text[], $4::uuid[], $5::bigint[], $6::text[], $7::text[], $8::timestamptz[], $9::integer[], $10::text[], $11::bytea[])
+			WITH ORDINALITY AS e(kind, subject_id, subject_version, actor_id, actor_name, at, at_nanos, type, payload, n)`
+)
+
+// termRows collects record_terms rows as column arrays.
+type termRows struct {
+	kinds     []string
+	terms     [][]byte
+	sortKeys  [][]byte
+	ids       [][16]byte
+	haveSome  bool
+	lastSort  []byte
+	lastSortS string
+}
+
+func (r *termRows) add(kind string, id itil.ID, sortKey string, term string) {
+	if !r.haveSome || r.lastSortS != sortKey {
+		r.lastSort, r.lastSortS, r.haveSome = []byte(sortKey), sortKey, true
+	}
+	r.kinds = append(r.kinds, kind)
+	r.terms = append(r.terms, []byte(term))
+	r.sortKeys = append(r.sortKeys, r.lastSort)
+	r.ids = append(r.ids, id)
+}
+
+// commit validates what the transaction read and applies its writes and
+// events, all in one pipelined round trip.
+func (x *tx) commit(ctx context.Context) error {
+	if len(x.wlist) == 0 && len(x.events) == 0 {
+		return nil // a read-only transaction always commits
+	}
+	if x.b.closed.Load() {
+		return storage.ErrClosed
+	}
+	tenant := x.s.tenant
+	var batch pgx.Batch
+	batch.Queue(`BEGIN`)
+
+	// 1. Locks and the check of everything read (writes are based on reads).
+	keys := slices.Clone(x.readOrder)
+	type lock struct {
+		key  int64
+		excl bool
+	}
+	locks := make([]lock, 0, len(keys))
+	for _, k := range keys {
+		_, w := x.writes[k]
+		locks = append(locks, lock{lockKey(tenant, k), w})
+	}
+	slices.SortFunc(locks, func(a, b lock) int { return cmp.Compare(a.key, b.key) })
+	lockKeys, lockExcl := make([]int64, 0, len(locks)), make([]bool, 0, len(locks))
+	for i, l := range locks {
+		if i > 0 && l.key == lockKeys[len(lockKeys)-1] {
+			lockExcl[len(lockExcl)-1] = lockExcl[len(lockExcl)-1] || l.excl
+			continue
+		}
+		lockKeys, lockExcl = append(lockKeys, l.key), append(lockExcl, l.excl)
+	}
+	slices.SortFunc(keys, cmpKey)
+	kinds, ids, revs := make([]string, len(keys)), make([][16]byte, len(keys)), make([]int64, len(keys))
+	for i, k := range keys {
+		kinds[i], ids[i] = k.kind, k.id
+		if e := x.reads[k]; e != nil {
+			revs[i] = e.rev
+		}
+	}
+	if len(keys) > 0 {
+		batch.Queue(sqlCheck, tenant, lockKeys, lockExcl, kinds, ids, revs)
+	}
+
+	// 2. Records and their term rows.
+	var delKinds []string
+	var delIDs [][16]byte
+	var upKinds []string
+	var upIDs [][16]byte
+	var upVersions []int64
+	var upSort, upData, upTerms [][]byte
+	var oldTerms, newTerms termRows
+	for _, w := range x.wlist {
+		base := x.reads[w.key]
+		k := w.key
+		switch {
+		case w.e == nil && base == nil:
+			continue // created and deleted again
+		case w.e == nil:
+			delKinds, delIDs = append(delKinds, k.kind), append(delIDs, k.id)
+			for _, t := range base.terms {
+				oldTerms.add(k.kind, k.id, base.sortKey, t)
+			}
+			continue
+		}
+		e := w.e
+		upKinds, upIDs = append(upKinds, k.kind), append(upIDs, k.id)
+		upVersions = append(upVersions, e.version)
+		upSort, upData, upTerms = append(upSort, []byte(e.sortKey)), append(upData, []byte(e.data)), append(upTerms, encodeTerms(e.terms))
+		if base != nil && base.sortKey == e.sortKey {
+			diffTerms(base.terms, e.terms,
+				func(t string) { oldTerms.add(k.kind, k.id, base.sortKey, t) },
+				func(t string) { newTerms.add(k.kind, k.id, e.sortKey, t) })
+			continue
+		}
+		if base != nil {
+			for _, t := range base.terms {
+				oldTerms.add(k.kind, k.id, base.sortKey, t)
+			}
+		}
+		for _, t := range e.terms {
+			newTerms.add(k.kind, k.id, e.sortKey, t)
+		}
+	}
+	if len(delKinds) > 0 {
+		batch.Queue(sqlDeleteRecords, tenant, delKinds, delIDs)
+	}
+	if len(oldTerms.kinds) > 0 {
+		batch.Queue(sqlDeleteTerms, tenant, oldTerms.kinds, oldTerms.terms, oldTerms.sortKeys, oldTerms.ids)
+	}
+	if len(upKinds) > 0 {
+		batch.Queue(sqlUpsertRecords, tenant, upKinds, upIDs, upVersions, upSort, upData, upTerms)
+	}
+	if len(newTerms.kinds) > 0 {
+		batch.Queue(sqlInsertTerms, tenant, newTerms.kinds, newTerms.terms, newTerms.sortKeys, newTerms.ids)
+	}
+
+	// 3. Journal, last: the head row's lock is held only until COMMIT.
+	if n := len(x.events); n > 0 {
+		evKinds, subj, subjV := make([]string, n), make([][16]byte, n), make([]int64, n)
+		actorIDs, actorNames, ats, nanos := make([]string, n), make([]string, n), make([]time.Time, n), make([]int32, n)
+		types, payloads := make([]string, n), make([][]byte, n)
+		for i, ev := range x.events {
+			evKinds[i], subj[i], subjV[i] = ev.Kind, ev.SubjectID, ev.SubjectVersion
+			actorIDs[i], actorNames[i] = ev.Actor.ID, ev.Actor.Name
+			at := ev.Time.Truncate(time.Microsecond)
+			ats[i], nanos[i] = at, int32(ev.Time.Sub(at))
+			types[i], payloads[i] = ev.Type, []byte(ev.Payload)
+		}
+		batch.Queue(sqlAppend, tenant, int64(n), evKinds, subj, subjV, actorIDs, actorNames, ats, nanos, types, payloads)
+	}
+	batch.Queue(`COMMIT`)
+
+	conn, err := x.b.pool.Acquire(ctx)
+	if err != nil {
+		return x.b.wrap(err, "commit: connect")
+	}
+	defer conn.Release()
+	if err := conn.SendBatch(ctx, &batch).Close(); err != nil {
+		rollback(conn.Conn())
+		if pgCode(err) == "IT409" {
+			return fmt.Errorf("postgres: commit: %w: %w", itil.ErrConflict, err)
+		}
+		return x.b.wrap(err, "commit")
+	}
+	return nil
+}
+
+// diffTerms calls removed for each term of old not in new and added for
+// each term of new not in old; both are sorted.
+func diffTerms(old, new []string, removed, added func(string)) {
+	i, j := 0, 0
+	for i < len(old) || j < len(new) {
+		switch {
+		case j == len(new) || (i < len(old) && old[i] < new[j]):
+			removed(old[i])
+			i++
+		case i == len(old) || new[j] < old[i]:
+			added(new[j])
+			j++
+		default:
+			i, j = i+1, j+1
+		}
+	}
+}
+
+// encodeTerms packs terms as uvarint length and bytes each.
+func encodeTerms(terms []string) []byte {
+	n := 0
+	for _, t := range terms {
+		n += binary.MaxVarintLen32 + len(t)
+	}
+	out := make([]byte, 0, n)
+	for _, t := range terms {
+		out = binary.AppendUvarint(out, uint64(len(t)))
+		out = append(out, t...)
+	}
+	return out
+}
+
+func decodeTerms(b []byte) []string {
+	var out []string
+	for len(b) > 0 {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || uint64(len(b)-w) < n {
+			break // not written by this package
+		}
+		out = append(out, string(b[w:w+int(n)]))
+		b = b[w+int(n):]
+	}
+	return out
+}
+
+// hit is a record found by a read.
+type hit struct {
+	id itil.ID
+	e  *entry
+}
+
+func cmpHit(a, b hit) int {
+	if c := cmp.Compare(a.e.sortKey, b.e.sortKey); c != 0 {
+		return c
+	}
+	return bytes.Compare(a.id[:], b.id[:])
+}
+
+func hasAll(e *entry, terms []string) bool {
+	for _, t := range terms {
+		if _, ok := slices.BinarySearch(e.terms, t); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func afterPos(reverse bool, h hit, pos *storage.Cursor) bool {
+	c := cmpHit(h, hit{pos.ID, &entry{sortKey: pos.SortKey}})
+	if reverse {
+		return c < 0
+	}
+	return c > 0
+}
+
+func inRange(q *storage.Query, h hit) bool {
+	if h.e.sortKey < q.Min || (q.Max != "" && h.e.sortKey >= q.Max) {
+		return false
+	}
+	return q.After == nil || afterPos(q.Reverse, h, q.After)
+}
+
+const pageSize = 256
+
+// scanRows reads records (id first, then recordCols) into hits, skipping
+// records this transaction has written.
+func (x *tx) scanRows(rows pgx.Rows, kind string) ([]hit, error) {
+	defer rows.Close()
+	var out []hit
+	for rows.Next() {
+		var id [16]byte
+		var e entry
+		var sk, data, terms []byte
+		if err := rows.Scan(&id, &e.version, &e.rev, &sk, &data, &terms); err != nil {
+			return nil, err
+		}
+		if _, mine := x.writes[wkey{kind, id}]; mine {
+			continue
+		}
+		e.sortKey, e.data, e.terms = string(sk), string(data), decodeTerms(terms)
+		out = append(out, hit{id, &e})
+	}
+	return out, rows.Err()
+}
+
+// queryPage reads up to pageSize committed matches strictly after pos in
+// the query's direction (all of them when only local writes were skipped
+// is not guaranteed: the caller pages on while a page is full).
+func (x *tx) queryPage(ctx context.Context, q *storage.Query, pos *storage.Cursor) ([]hit, bool, error) {
+	var sb strings.Builder
+	args := []any{x.s.tenant, q.Kind}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	col := "r."
+	if len(q.Terms) == 0 {
+		sb.WriteString(`SELECT r.id, r.version, r.rev, r.sort_key, r.data, r.terms FROM records r WHERE r.tenant = $1 AND r.kind = $2`)
+	} else {
+		col = "t."
+		sb.WriteString(`SELECT r.id, r.version, r.rev, r.sort_key, r.data, r.terms FROM record_terms t
+			JOIN records r ON r.tenant = t.tenant AND r.kind = t.kind AND r.id = t.id
+			WHERE t.tenant = $1 AND t.kind = $2 AND t.term = `)
+		sb.WriteString(arg([]byte(q.Terms[0])))
+		if rest := q.Terms[1:]; len(rest) > 0 {
+			bs := make([][]byte, len(rest))
+			for i, t := range rest {
+				bs[i] = []byte(t)
+			}
+			fmt.Fprintf(&sb, ` AND (SELECT count(*) FROM record_terms t2 WHERE t2.tenant = t.tenant AND t2.kind = t.kind
+				AND t2.term = ANY(%s::bytea[]) AND t2.sort_key = t.sort_key AND t2.id = t.id) = %d`, arg(bs), len(rest))
+		}
+	}
+	if q.Min != "" {
+		fmt.Fprintf(&sb, ` AND %ssort_key >= %s`, col, arg([]byte(q.Min)))
+	}
+	if q.Max != "" {
+		fmt.Fprintf(&sb, ` AND %ssort_key < %s`, col, arg([]byte(q.Max)))
+	}
+	dir, op := "", ">"
+	if q.Reverse {
+		dir, op = " DESC", "<"
+	}
+	if pos != nil {
+		fmt.Fprintf(&sb, ` AND (%ssort_key, %sid) %s (%s, %s::uuid)`, col, col, op, arg([]byte(pos.SortKey)), arg([16]byte(pos.ID)))
+	}
+	fmt.Fprintf(&sb, ` ORDER BY %ssort_key%s, %sid%s LIMIT %d`, col, dir, col, dir, pageSize)
+	rows, err := x.b.pool.Query(ctx, sb.String(), args...)
+	if err != nil {
+		return nil, false, x.b.wrap(err, "query %s", q.Kind)
+	}
+	var n int
+	var out []hit
+	defer rows.Close()
+	for rows.Next() {
+		n++
+		var id [16]byte
+		var e entry
+		var sk, data, terms []byte
+		if err := rows.Scan(&id, &e.version, &e.rev, &sk, &data, &terms); err != nil {
+			return nil, false, x.b.wrap(err, "query %s", q.Kind)
+		}
+		e.sortKey, e.data, e.terms = string(sk), string(data), decodeTerms(terms)
+		out = append(out, hit{id, &e})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, x.b.wrap(err, "query %s", q.Kind)
+	}
+	return out, n < pageSize, nil
+}
+
+// localMatches returns this transaction's own live writes matching q, in
+// the query's order.
+func (x *tx) localMatches(q *storage.Query) []hit {
+	var out []hit
+	for _, w := range x.wlist {
+		if w.key.kind != q.Kind || w.e == nil {
+			continue
+		}
+		h := hit{w.key.id, w.e}
+		if inRange(q, h) && hasAll(w.e, q.Terms) {
+			out = append(out, h)
+		}
+	}
+	slices.SortFunc(out, cmpHit)
+	if q.Reverse {
+		slices.Reverse(out)
+	}
+	return out
+}
+
+func (x *tx) Query(ctx context.Context, q storage.Query) iter.Seq2[storage.Record, error] {
+	return func(yield func(storage.Record, error) bool) {
+		if err := x.check(ctx); err != nil {
+			yield(storage.Record{}, err)
+			return
+		}
+		if err := storage.CheckQuery(q); err != nil {
+			yield(storage.Record{}, err)
+			return
+		}
+		q.Terms = dedupTerms(q.Terms)
+		local := x.localMatches(&q)
+		before := func(a, b hit) bool {
+			if q.Reverse {
+				return cmpHit(a, b) > 0
+			}
+			return cmpHit(a, b) < 0
+		}
+		emitted := 0
+		pos := q.After
+		// Pages are separate statements, so a record a concurrent commit
+		// moves past the cursor could come round again: past the first
+		// page, remember what was returned.
+		var seen map[itil.ID]bool
+		for {
+			if q.Limit > 0 && emitted >= q.Limit {
+				return
+			}
+			if err := x.check(ctx); err != nil {
+				yield(storage.Record{}, err)
+				return
+			}
+			page, last, err := x.queryPage(ctx, &q, pos)
+			if err != nil {
+				yield(storage.Record{}, err)
+				return
+			}
+			if !last && seen == nil {
+				seen = make(map[itil.ID]bool, 2*pageSize)
+			}
+			for _, h := range page {
+				if _, mine := x.writes[wkey{q.Kind, h.id}]; mine {
+					continue
+				}
+				if seen != nil {
+					if seen[h.id] {
+						continue
+					}
+					seen[h.id] = true
+				}
+				for len(local) > 0 && before(local[0], h) {
+					if !x.emit(ctx, &q, local[0], &emitted, yield) {
+						return
+					}
+					local = local[1:]
+				}
+				if !x.emit(ctx, &q, h, &emitted, yield) {
+					return
+				}
+			}
+			if last {
+				break
+			}
+			end := page[len(page)-1]
+			pos = &storage.Cursor{SortKey: end.e.sortKey, ID: end.id}
+		}
+		for _, h := range local {
+			if !x.emit(ctx, &q, h, &emitted, yield) {
+				return
+			}
+		}
+	}
+}
+
+func (x *tx) emit(ctx context.Context, q *storage.Query, h hit, n *int, yield func(storage.Record, error) bool) bool {
+	if q.Limit > 0 && *n >= q.Limit {
+		return false
+	}
+	if err := x.check(ctx); err != nil {
+		yield(storage.Record{}, err)
+		return false
+	}
+	*n++
+	x.noteCommitted(q.Kind, h)
+	return yield(toRecord(q.Kind, h.id, h.e), nil)
+}
+
+// noteCommitted records a read of h unless h is one of this transaction's
+// own writes.
+func (x *tx) noteCommitted(kind string, h hit) {
+	k := wkey{kind, h.id}
+	if _, mine := x.writes[k]; !mine {
+		x.noteRead(k, h.e)
+	}
+}
+
+func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[storage.Record, error] {
+	return func(yield func(storage.Record, error) bool) {
+		if err := x.check(ctx); err != nil {
+			yield(storage.Record{}, err)
+			return
+		}
+		if kind == "" {
+			yield(storage.Record{}, itil.Invalid("kind", "is required"))
+			return
+		}
+		terms = dedupTerms(terms)
+		var hits []hit
+		if len(terms) > 0 {
+			bs := make([][]byte, len(terms))
+			for i, t := range terms {
+				bs[i] = []byte(t)
+			}
+			rows, err := x.b.pool.Query(ctx, `SELECT r.id, r.version, r.rev, r.sort_key, r.data, r.terms FROM records r
+				WHERE r.tenant = $1 AND r.kind = $2 AND r.id IN (
+					SELECT t.id FROM record_terms t WHERE t.tenant = $1 AND t.kind = $2 AND t.term = ANY($3::bytea[]))`,
+				x.s.tenant, kind, bs)
+			if err == nil {
+				hits, err = x.scanRows(rows, kind)
+			}
+			if err != nil {
+				yield(storage.Record{}, x.b.wrap(err, "lookup %s", kind))
+				return
+			}
+		}
+		for _, w := range x.wlist {
+			if w.key.kind != kind || w.e == nil {
+				continue
+			}
+			for _, term := range terms {
+				if _, ok := slices.BinarySearch(w.e.terms, term); ok {
+					hits = append(hits, hit{w.key.id, w.e})
+					break
+				}
+			}
+		}
+		slices.SortFunc(hits, cmpHit)
+		for _, h := range hits {
+			if err := x.check(ctx); err != nil {
+				yield(storage.Record{}, err)
+				return
+			}
+			x.noteCommitted(kind, h)
+			if !yield(toRecord(kind, h.id, h.e), nil) {
+				return
+			}
+		}
+	}
+}
+
+func (x *tx) Journal(ctx context.Context, q storage.JournalQuery) iter.Seq2[itil.Event, error] {
+	return func(yield func(itil.Event, error) bool) {
+		if q.After < 0 || q.Limit < 0 {
+			var v itil.ValidationError
+			if q.After < 0 {
+				v.Add("after", "must not be negative")
+			}
+			if q.Limit < 0 {
+				v.Add("limit", "must not be negative")
+			}
+			yield(itil.Event{}, &v)
+			return
+		}
+		after, emitted := q.After, 0
+		for {
+			if err := x.check(ctx); err != nil {
+				yield(itil.Event{}, err)
+				return
+			}
+			n := pageSize
+			if q.Limit > 0 {
+				n = min(n, q.Limit-emitted)
+			}
+			batch, err := x.b.readJournal(ctx, x.s.tenant, after, q.SubjectID, n)
+			if err != nil {
+				yield(itil.Event{}, err)
+				return
+			}
+			for _, ev := range batch {
+				emitted++
+				if !yield(ev, nil) {
+					return
+				}
+				after = ev.Seq
+			}
+			if len(batch) < n || (q.Limit > 0 && emitted >= q.Limit) {
+				return
+			}
+		}
+	}
+}
+
+func (b *Backend) readJournal(ctx context.Context, tenant string, after int64, subject itil.ID, n int) ([]itil.Event, error) {
+	sql := `SELECT seq, kind, subject_id, subject_version, actor_id, actor_name, at, at_nanos, type, payload
+		FROM journal WHERE tenant = $1 AND seq > $2 ORDER BY seq LIMIT $3`
+	args := []any{tenant, after, n}
+	if subject != itil.NilID {
+		sql = `SELECT seq, kind, subject_id, subject_version, actor_id, actor_name, at, at_nanos, type, payload
+			FROM journal WHERE tenant = $1 AND subject_id = $4 AND seq > $2 ORDER BY seq LIMIT $3`
+		args = append(args, [16]byte(subject))
+	}
+	rows, err := b.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, b.wrap(err, "journal")
+	}
+	defer rows.Close()
+	var out []itil.Event
+	for rows.Next() {
+		ev := itil.Event{Tenant: tenant}
+		var subj [16]byte
+		var at time.Time
+		var nanos int32
+		var payload []byte
+		if err := rows.Scan(&ev.Seq, &ev.Kind, &subj, &ev.SubjectVersion, &ev.Actor.ID, &ev.Actor.Name,
+			&at, &nanos, &ev.Type, &payload); err != nil {
+			return nil, b.wrap(err, "journal")
+		}
+		ev.SubjectID = subj
+		if payload != nil {
+			ev.Payload = payload
+		}
+		ev.Time = at.UTC().Add(time.Duration(nanos))
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, b.wrap(err, "journal")
+	}
+	return out, nil
+}
