@@ -1,0 +1,865 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/storage"
+)
+
+// store is one tenant's view of a Backend.
+type store struct {
+	b      *Backend
+	tenant string
+}
+
+func (s *store) Tenant() string { return s.tenant }
+
+// RunInTx implements storage.Store; see the package documentation for how
+// transactions are isolated.
+func (s *store) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx) error) error {
+	if s.b.closed.Load() {
+		return storage.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	x := &tx{s: s, b: s.b}
+	// However fn ends (error, panic, runtime.Goexit), the transaction is
+	// over; unless it committed, it is rolled back.
+	defer x.end()
+	if err := fn(ctx, x); err != nil {
+		return err
+	}
+	x.done = true
+	return x.commit(ctx)
+}
+
+type key struct {
+	kind string
+	id   itil.ID
+}
+
+// readNote is the stamp of a record as a transaction first read it before
+// it became the writer (0: the record did not exist).
+type readNote struct {
+	k     key
+	stamp int64
+}
+
+type tx struct {
+	s    *store
+	b    *Backend
+	done bool
+
+	// Before the transaction writes: what it read.
+	reads   []readNote
+	readIdx map[key]int
+
+	// Once it writes: the open IMMEDIATE transaction on the writer
+	// connection, holding the writer lock.
+	w      *sql.Tx
+	locked bool
+	stamp  int64 // the stamp of this commit, 0 until a record is written
+	doomed error // a conflict found when becoming the writer
+
+	events []itil.Event
+}
+
+// end ends the transaction: whatever is still open is rolled back.
+func (x *tx) end() {
+	x.done = true
+	x.release()
+}
+
+// release rolls back the writer transaction, if any, and releases the
+// writer lock.
+func (x *tx) release() {
+	if x.w != nil {
+		x.w.Rollback()
+		x.w = nil
+	}
+	if x.locked {
+		x.locked = false
+		x.b.unlock()
+	}
+}
+
+func (x *tx) check(ctx context.Context) error {
+	if x.done {
+		return storage.ErrTxDone
+	}
+	if x.b.closed.Load() {
+		return storage.ErrClosed
+	}
+	return ctx.Err()
+}
+
+// wrap gives a driver error context, and turns the errors of a closed
+// backend into storage.ErrClosed.
+func (x *tx) wrap(err error, format string, args ...any) error {
+	if x.b.closed.Load() {
+		return storage.ErrClosed
+	}
+	return fmt.Errorf("sqlite: "+format+": %w", append(args, err)...)
+}
+
+func (x *tx) noteRead(k key, stamp int64) {
+	if x.w != nil {
+		return // reads on the writer connection cannot change underneath
+	}
+	if x.readIdx != nil {
+		if _, ok := x.readIdx[k]; ok {
+			return
+		}
+	} else {
+		for _, r := range x.reads {
+			if r.k == k {
+				return
+			}
+		}
+	}
+	x.reads = append(x.reads, readNote{k, stamp})
+	switch {
+	case x.readIdx != nil:
+		x.readIdx[k] = len(x.reads) - 1
+	case len(x.reads) > 8:
+		x.readIdx = make(map[key]int, 16)
+		for i, r := range x.reads {
+			x.readIdx[r.k] = i
+		}
+	}
+}
+
+// become makes the transaction the writer: it takes the writer lock, begins
+// an IMMEDIATE transaction and checks that nothing it read has changed.
+func (x *tx) become(ctx context.Context) error {
+	if x.doomed != nil {
+		return x.doomed
+	}
+	if x.w != nil {
+		return nil
+	}
+	if err := x.b.lock(ctx); err != nil {
+		return err
+	}
+	x.locked = true
+	w, err := x.b.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return x.wrap(err, "begin")
+	}
+	x.w = w
+	st := x.wstmt(ctx, stStamp)
+	for _, r := range x.reads {
+		var stamp int64
+		err := st.QueryRowContext(ctx, x.s.tenant, r.k.kind, r.k.id[:]).Scan(&stamp)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return x.wrap(err, "check %s %s", r.k.kind, r.k.id)
+		}
+		if stamp != r.stamp {
+			x.doomed = fmt.Errorf("sqlite: %s %s: read by this transaction, changed by a concurrent one: %w",
+				r.k.kind, r.k.id, itil.ErrConflict)
+			x.release()
+			return x.doomed
+		}
+	}
+	x.reads, x.readIdx = nil, nil
+	return nil
+}
+
+func (x *tx) wstmt(ctx context.Context, id stmtID) *sql.Stmt {
+	return x.w.StmtContext(ctx, x.b.ws[id])
+}
+
+// query runs a read: on the writer connection once the transaction writes
+// (it sees its own writes there), on the reader pool before.
+func (x *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if x.w != nil {
+		return x.w.QueryContext(ctx, q, args...)
+	}
+	st, err := x.b.rstmts.get(ctx, x.b.rdb, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// row is a record as read, with its stamp.
+type row struct {
+	id    itil.ID
+	rec   storage.Record
+	stamp int64
+}
+
+func scanRows(rows *sql.Rows, kind string) ([]row, error) {
+	defer rows.Close()
+	var out []row
+	for rows.Next() {
+		var (
+			id      []byte
+			terms   []byte
+			r       row
+			sortKey string
+			data    string
+		)
+		if err := rows.Scan(&id, &r.rec.Version, &r.stamp, &sortKey, &terms, &data); err != nil {
+			return nil, err
+		}
+		if len(id) != len(r.id) {
+			return nil, fmt.Errorf("record id of %d bytes", len(id))
+		}
+		copy(r.id[:], id)
+		r.rec.Kind, r.rec.ID, r.rec.SortKey, r.rec.Data = kind, r.id, sortKey, data
+		var err error
+		if r.rec.Terms, err = decodeTerms(terms); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// encodeTerms encodes a sorted, deduplicated term list: each term's length
+// as a uvarint, then its bytes.
+func encodeTerms(terms []string) []byte {
+	n := 0
+	for _, t := range terms {
+		n += binary.MaxVarintLen32 + len(t)
+	}
+	b := make([]byte, 0, n)
+	for _, t := range terms {
+		b = binary.AppendUvarint(b, uint64(len(t)))
+		b = append(b, t...)
+	}
+	return b
+}
+
+func decodeTerms(b []byte) ([]string, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	// One string for all terms, cut into pieces: one allocation.
+	all := string(b)
+	var out []string
+	for i := 0; i < len(all); {
+		n, w := binary.Uvarint(b[i:])
+		if w <= 0 || uint64(len(all)-i-w) < n {
+			return nil, errors.New("corrupt term list")
+		}
+		i += w
+		out = append(out, all[i:i+int(n)])
+		i += int(n)
+	}
+	return out, nil
+}
+
+// dedupTerms returns a sorted copy of terms without repeats.
+func dedupTerms(terms []string) []string {
+	out := slices.Clone(terms)
+	if !slices.IsSorted(out) {
+		slices.Sort(out)
+	}
+	return slices.Compact(out)
+}
+
+func (x *tx) Get(ctx context.Context, kind string, id itil.ID) (storage.Record, error) {
+	if err := x.check(ctx); err != nil {
+		return storage.Record{}, err
+	}
+	rows, err := x.query(ctx, `SELECT `+recordCols+` FROM records WHERE tenant = ? AND kind = ? AND id = ?`,
+		x.s.tenant, kind, id[:])
+	if err != nil {
+		return storage.Record{}, x.wrap(err, "get %s %s", kind, id)
+	}
+	got, err := scanRows(rows, kind)
+	if err != nil {
+		return storage.Record{}, x.wrap(err, "get %s %s", kind, id)
+	}
+	if len(got) == 0 {
+		x.noteRead(key{kind, id}, 0)
+		return storage.Record{}, fmt.Errorf("%s %s: %w", kind, id, itil.ErrNotFound)
+	}
+	x.noteRead(key{kind, id}, got[0].stamp)
+	return got[0].rec, nil
+}
+
+// current returns the stored version, sort key and terms of a record on
+// the writer connection; version 0 when it does not exist.
+func (x *tx) current(ctx context.Context, kind string, id itil.ID) (version int64, sortKey string, terms []string, err error) {
+	var enc []byte
+	err = x.wstmt(ctx, stCur).QueryRowContext(ctx, x.s.tenant, kind, id[:]).Scan(&version, &sortKey, &enc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", nil, nil
+	}
+	if err != nil {
+		return 0, "", nil, err
+	}
+	terms, err = decodeTerms(enc)
+	return version, sortKey, terms, err
+}
+
+// nextStamp returns the stamp of this commit, reading the counter the first
+// time a record is written.
+func (x *tx) nextStamp(ctx context.Context) (int64, error) {
+	if x.stamp == 0 {
+		var v int64
+		if err := x.wstmt(ctx, stGetCounter).QueryRowContext(ctx).Scan(&v); err != nil {
+			return 0, err
+		}
+		x.stamp = v + 1
+	}
+	return x.stamp, nil
+}
+
+func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
+	if err := x.check(ctx); err != nil {
+		return 0, err
+	}
+	if err := storage.CheckRecord(rec); err != nil {
+		return 0, err
+	}
+	if err := x.become(ctx); err != nil {
+		return 0, err
+	}
+	cur, oldSort, oldTerms, err := x.current(ctx, rec.Kind, rec.ID)
+	if err != nil {
+		return 0, x.wrap(err, "put %s %s", rec.Kind, rec.ID)
+	}
+	if rec.Version != cur {
+		return 0, fmt.Errorf("%s %s: version %d is stale (current %d): %w",
+			rec.Kind, rec.ID, rec.Version, cur, itil.ErrConflict)
+	}
+	stamp, err := x.nextStamp(ctx)
+	if err != nil {
+		return 0, x.wrap(err, "put %s %s", rec.Kind, rec.ID)
+	}
+	terms := dedupTerms(rec.Terms)
+	enc := encodeTerms(terms)
+	if cur == 0 {
+		_, err = x.wstmt(ctx, stInsert).ExecContext(ctx, x.s.tenant, rec.Kind, rec.ID[:], 1, stamp, rec.SortKey, enc, rec.Data)
+		if err == nil {
+			err = x.insertTerms(ctx, rec.Kind, rec.ID, rec.SortKey, terms)
+		}
+	} else {
+		_, err = x.wstmt(ctx, stUpdate).ExecContext(ctx, cur+1, stamp, rec.SortKey, enc, rec.Data, x.s.tenant, rec.Kind, rec.ID[:])
+		if err == nil {
+			err = x.moveTerms(ctx, rec.Kind, rec.ID, oldSort, oldTerms, rec.SortKey, terms)
+		}
+	}
+	if err != nil {
+		return 0, x.wrap(err, "put %s %s", rec.Kind, rec.ID)
+	}
+	return cur + 1, nil
+}
+
+// maxTermRows is the most term rows one INSERT carries.
+const maxTermRows = 16
+
+// insertTerms inserts the term rows of a record, up to maxTermRows per
+// statement.
+func (x *tx) insertTerms(ctx context.Context, kind string, id itil.ID, sortKey string, terms []string) error {
+	for len(terms) > 0 {
+		n := min(len(terms), maxTermRows)
+		args := make([]any, 0, 5*n)
+		for _, t := range terms[:n] {
+			args = append(args, x.s.tenant, kind, t, sortKey, id[:])
+		}
+		if _, err := x.w.StmtContext(ctx, x.b.termIns[n-1]).ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		terms = terms[n:]
+	}
+	return nil
+}
+
+func (x *tx) deleteTerms(ctx context.Context, kind string, id itil.ID, sortKey string, terms []string) error {
+	if len(terms) == 0 {
+		return nil
+	}
+	st := x.wstmt(ctx, stDelTerm)
+	for _, t := range terms {
+		if _, err := st.ExecContext(ctx, x.s.tenant, kind, t, sortKey, id[:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// moveTerms replaces a record's term rows; when the sort key stays, only
+// the terms that changed are touched (most updates change one or two).
+func (x *tx) moveTerms(ctx context.Context, kind string, id itil.ID, oldSort string, old []string, newSort string, new []string) error {
+	if oldSort != newSort {
+		if err := x.deleteTerms(ctx, kind, id, oldSort, old); err != nil {
+			return err
+		}
+		return x.insertTerms(ctx, kind, id, newSort, new)
+	}
+	var gone, added []string
+	i, j := 0, 0
+	for i < len(old) || j < len(new) {
+		switch {
+		case j == len(new) || (i < len(old) && old[i] < new[j]):
+			gone = append(gone, old[i])
+			i++
+		case i == len(old) || new[j] < old[i]:
+			added = append(added, new[j])
+			j++
+		default:
+			i, j = i+1, j+1
+		}
+	}
+	if err := x.deleteTerms(ctx, kind, id, oldSort, gone); err != nil {
+		return err
+	}
+	return x.insertTerms(ctx, kind, id, newSort, added)
+}
+
+func (x *tx) Delete(ctx context.Context, kind string, id itil.ID, version int64) error {
+	if err := x.check(ctx); err != nil {
+		return err
+	}
+	if err := storage.CheckRecord(storage.Record{Kind: kind, ID: id, Version: version}); err != nil {
+		return err
+	}
+	if err := x.become(ctx); err != nil {
+		return err
+	}
+	cur, oldSort, oldTerms, err := x.current(ctx, kind, id)
+	if err != nil {
+		return x.wrap(err, "delete %s %s", kind, id)
+	}
+	if cur == 0 {
+		return fmt.Errorf("%s %s: %w", kind, id, itil.ErrNotFound)
+	}
+	if cur != version {
+		return fmt.Errorf("%s %s: version %d is stale (current %d): %w",
+			kind, id, version, cur, itil.ErrConflict)
+	}
+	if _, err := x.nextStamp(ctx); err != nil {
+		return x.wrap(err, "delete %s %s", kind, id)
+	}
+	if _, err := x.wstmt(ctx, stDelete).ExecContext(ctx, x.s.tenant, kind, id[:]); err != nil {
+		return x.wrap(err, "delete %s %s", kind, id)
+	}
+	if err := x.deleteTerms(ctx, kind, id, oldSort, oldTerms); err != nil {
+		return x.wrap(err, "delete %s %s", kind, id)
+	}
+	return nil
+}
+
+func (x *tx) NextSeq(ctx context.Context, name string) (int64, error) {
+	if err := x.check(ctx); err != nil {
+		return 0, err
+	}
+	if name == "" {
+		return 0, itil.Invalid("name", "is required")
+	}
+	if err := x.become(ctx); err != nil {
+		return 0, err
+	}
+	var stored int64
+	err := x.wstmt(ctx, stGetSeq).QueryRowContext(ctx, x.s.tenant, name).Scan(&stored)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, x.wrap(err, "next %s", name)
+	}
+	sh, k := x.b.sh, seqKey{x.s.tenant, name}
+	sh.seqMu.Lock()
+	v := max(stored, sh.seqs[k]) + 1
+	sh.seqs[k] = v
+	sh.seqMu.Unlock()
+	if _, err := x.wstmt(ctx, stSetSeq).ExecContext(ctx, x.s.tenant, name, v); err != nil {
+		return 0, x.wrap(err, "next %s", name)
+	}
+	return v, nil
+}
+
+func (x *tx) Append(ctx context.Context, ev itil.Event) error {
+	if err := x.check(ctx); err != nil {
+		return err
+	}
+	if err := storage.CheckEvent(ev); err != nil {
+		return err
+	}
+	ev.Seq = 0
+	ev.Tenant = x.s.tenant
+	ev.Payload = bytes.Clone(ev.Payload)
+	x.events = append(x.events, ev)
+	return nil
+}
+
+// timeFormat stores event times exactly, in UTC, sortable as text.
+const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
+
+// commit journals the events and commits. A transaction that neither wrote
+// nor appended has nothing to commit.
+func (x *tx) commit(ctx context.Context) error {
+	if x.doomed != nil {
+		return x.doomed
+	}
+	if x.w == nil && len(x.events) == 0 {
+		return nil
+	}
+	if err := x.become(ctx); err != nil {
+		return err
+	}
+	if x.b.closed.Load() {
+		return storage.ErrClosed
+	}
+	if len(x.events) > 0 {
+		var last int64
+		if err := x.wstmt(ctx, stMaxSeq).QueryRowContext(ctx, x.s.tenant).Scan(&last); err != nil {
+			return x.wrap(err, "journal")
+		}
+		st := x.wstmt(ctx, stInsEvent)
+		for i, ev := range x.events {
+			var payload any
+			if ev.Payload != nil {
+				payload = []byte(ev.Payload)
+			}
+			if _, err := st.ExecContext(ctx, x.s.tenant, last+int64(i)+1, ev.Kind, ev.SubjectID[:], ev.SubjectVersion,
+				ev.Actor.ID, ev.Actor.Name, ev.Time.UTC().Format(timeFormat), ev.Type, payload); err != nil {
+				return x.wrap(err, "journal %s %s", ev.Type, ev.SubjectID)
+			}
+		}
+	}
+	if x.stamp != 0 {
+		if _, err := x.wstmt(ctx, stSetCounter).ExecContext(ctx, x.stamp); err != nil {
+			return x.wrap(err, "commit")
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := x.w.Commit()
+	x.w = nil
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		return x.wrap(err, "commit")
+	}
+	return nil
+}
+
+const batchSize = 256
+
+func (x *tx) Query(ctx context.Context, q storage.Query) iter.Seq2[storage.Record, error] {
+	return func(yield func(storage.Record, error) bool) {
+		if err := x.check(ctx); err != nil {
+			yield(storage.Record{}, err)
+			return
+		}
+		if err := storage.CheckQuery(q); err != nil {
+			yield(storage.Record{}, err)
+			return
+		}
+		q.Terms = dedupTerms(q.Terms)
+		emitted := 0
+		pos := q.After
+		// Batches are separate statements, so a record whose sort key a
+		// concurrent commit moves past the cursor could come round again:
+		// past the first batch, remember what was returned.
+		var seen map[itil.ID]bool
+		for {
+			n := batchSize
+			if q.Limit > 0 && seen == nil {
+				n = min(n, q.Limit-emitted)
+			}
+			sqlText, args := x.querySQL(&q, pos, n)
+			rows, err := x.query(ctx, sqlText, args...)
+			if err != nil {
+				yield(storage.Record{}, x.wrap(err, "query %s", q.Kind))
+				return
+			}
+			batch, err := scanRows(rows, q.Kind)
+			if err != nil {
+				yield(storage.Record{}, x.wrap(err, "query %s", q.Kind))
+				return
+			}
+			last := len(batch) < n
+			if !last && seen == nil {
+				seen = make(map[itil.ID]bool, 2*batchSize)
+			}
+			for _, r := range batch {
+				if seen != nil {
+					if seen[r.id] {
+						continue
+					}
+					seen[r.id] = true
+				}
+				if q.Limit > 0 && emitted >= q.Limit {
+					return
+				}
+				if err := x.check(ctx); err != nil {
+					yield(storage.Record{}, err)
+					return
+				}
+				emitted++
+				x.noteRead(key{q.Kind, r.id}, r.stamp)
+				if !yield(r.rec, nil) {
+					return
+				}
+			}
+			if last || (q.Limit > 0 && emitted >= q.Limit) {
+				return
+			}
+			end := batch[len(batch)-1]
+			pos = &storage.Cursor{SortKey: end.rec.SortKey, ID: end.id}
+		}
+	}
+}
+
+// querySQL builds the statement of one batch of q after pos.
+func (x *tx) querySQL(q *storage.Query, pos *storage.Cursor, n int) (string, []any) {
+	var b strings.Builder
+	args := make([]any, 0, 8+len(q.Terms))
+	col := "r."
+	if len(q.Terms) == 0 {
+		b.WriteString(`SELECT r.id, r.version, r.stamp, r.sort_key, r.terms, r.data FROM records r WHERE r.tenant = ? AND r.kind = ?`)
+		args = append(args, x.s.tenant, q.Kind)
+	} else {
+		// Walk the first term's rows in order; check the others by key.
+		col = "t."
+		b.WriteString(`SELECT r.id, r.version, r.stamp, r.sort_key, r.terms, r.data FROM record_terms t CROSS JOIN records r` +
+			` ON r.tenant = t.tenant AND r.kind = t.kind AND r.id = t.id WHERE t.tenant = ? AND t.kind = ? AND t.term = ?`)
+		args = append(args, x.s.tenant, q.Kind, q.Terms[0])
+		for _, term := range q.Terms[1:] {
+			b.WriteString(` AND EXISTS (SELECT 1 FROM record_terms u WHERE u.tenant = t.tenant AND u.kind = t.kind` +
+				` AND u.term = ? AND u.sort_key = t.sort_key AND u.id = t.id)`)
+			args = append(args, term)
+		}
+	}
+	if q.Min != "" {
+		b.WriteString(` AND ` + col + `sort_key >= ?`)
+		args = append(args, q.Min)
+	}
+	if q.Max != "" {
+		b.WriteString(` AND ` + col + `sort_key < ?`)
+		args = append(args, q.Max)
+	}
+	cmp, dir := ">", ""
+	if q.Reverse {
+		cmp, dir = "<", " DESC"
+	}
+	for _, c := range []*storage.Cursor{q.After, pos} {
+		if c != nil {
+			b.WriteString(` AND (` + col + `sort_key, ` + col + `id) ` + cmp + ` (?, ?)`)
+			args = append(args, c.SortKey, c.ID[:])
+		}
+	}
+	b.WriteString(` ORDER BY ` + col + `sort_key` + dir + `, ` + col + `id` + dir + ` LIMIT ?`)
+	args = append(args, n)
+	return b.String(), args
+}
+
+// maxLookupTerms is the most terms one Lookup statement carries; longer
+// lists (rare: a frontier of thousands) are split and merged.
+const maxLookupTerms = 500
+
+func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[storage.Record, error] {
+	return func(yield func(storage.Record, error) bool) {
+		if err := x.check(ctx); err != nil {
+			yield(storage.Record{}, err)
+			return
+		}
+		if kind == "" {
+			yield(storage.Record{}, itil.Invalid("kind", "is required"))
+			return
+		}
+		terms := dedupTerms(terms)
+		var hits []row
+		for chunk := range slices.Chunk(terms, maxLookupTerms) {
+			var b strings.Builder
+			b.WriteString(`SELECT ` + recordCols + ` FROM records WHERE tenant = ? AND kind = ? AND id IN` +
+				` (SELECT id FROM record_terms WHERE tenant = ? AND kind = ? AND term IN (`)
+			args := make([]any, 0, 4+len(chunk))
+			args = append(args, x.s.tenant, kind, x.s.tenant, kind)
+			for i, t := range chunk {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString("?")
+				args = append(args, t)
+			}
+			b.WriteString(`)) ORDER BY sort_key, id`)
+			rows, err := x.query(ctx, b.String(), args...)
+			if err != nil {
+				yield(storage.Record{}, x.wrap(err, "lookup %s", kind))
+				return
+			}
+			got, err := scanRows(rows, kind)
+			if err != nil {
+				yield(storage.Record{}, x.wrap(err, "lookup %s", kind))
+				return
+			}
+			hits = append(hits, got...)
+		}
+		if len(terms) > maxLookupTerms {
+			slices.SortFunc(hits, func(a, b row) int {
+				if c := strings.Compare(a.rec.SortKey, b.rec.SortKey); c != 0 {
+					return c
+				}
+				return bytes.Compare(a.id[:], b.id[:])
+			})
+			hits = slices.CompactFunc(hits, func(a, b row) bool { return a.id == b.id })
+		}
+		for _, h := range hits {
+			if err := x.check(ctx); err != nil {
+				yield(storage.Record{}, err)
+				return
+			}
+			x.noteRead(key{kind, h.id}, h.stamp)
+			if !yield(h.rec, nil) {
+				return
+			}
+		}
+	}
+}
+
+func (x *tx) Journal(ctx context.Context, q storage.JournalQuery) iter.Seq2[itil.Event, error] {
+	return func(yield func(itil.Event, error) bool) {
+		if err := x.check(ctx); err != nil {
+			yield(itil.Event{}, err)
+			return
+		}
+		if q.After < 0 || q.Limit < 0 {
+			var v itil.ValidationError
+			if q.After < 0 {
+				v.Add("after", "must not be negative")
+			}
+			if q.Limit < 0 {
+				v.Add("limit", "must not be negative")
+			}
+			yield(itil.Event{}, &v)
+			return
+		}
+		after, emitted := q.After, 0
+		for {
+			if err := x.check(ctx); err != nil {
+				yield(itil.Event{}, err)
+				return
+			}
+			n := batchSize
+			if q.Limit > 0 {
+				n = min(n, q.Limit-emitted)
+			}
+			batch, err := x.readJournal(ctx, after, q.SubjectID, n)
+			if err != nil {
+				yield(itil.Event{}, x.wrap(err, "journal"))
+				return
+			}
+			for _, ev := range batch {
+				if err := x.check(ctx); err != nil {
+					yield(itil.Event{}, err)
+					return
+				}
+				emitted++
+				if !yield(ev, nil) {
+					return
+				}
+				after = ev.Seq
+			}
+			if len(batch) < n || (q.Limit > 0 && emitted >= q.Limit) {
+				return
+			}
+		}
+	}
+}
+
+// readJournal reads committed events only, always from the reader pool:
+// a transaction's own events are journalled at its commit.
+func (x *tx) readJournal(ctx context.Context, after int64, subject itil.ID, n int) ([]itil.Event, error) {
+	const cols = `SELECT seq, kind, subject_id, subject_version, actor_id, actor_name, time, type, payload FROM journal`
+	var (
+		q    string
+		args []any
+	)
+	if subject == itil.NilID {
+		q = cols + ` WHERE tenant = ? AND seq > ? ORDER BY seq LIMIT ?`
+		args = []any{x.s.tenant, after, n}
+	} else {
+		q = cols + ` WHERE tenant = ? AND subject_id = ? AND seq > ? ORDER BY seq LIMIT ?`
+		args = []any{x.s.tenant, subject[:], after, n}
+	}
+	st, err := x.b.rstmts.get(ctx, x.b.rdb, q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []itil.Event
+	for rows.Next() {
+		var (
+			ev      itil.Event
+			sid     []byte
+			ts      string
+			payload []byte
+		)
+		if err := rows.Scan(&ev.Seq, &ev.Kind, &sid, &ev.SubjectVersion, &ev.Actor.ID, &ev.Actor.Name, &ts, &ev.Type, &payload); err != nil {
+			return nil, err
+		}
+		if len(sid) != len(ev.SubjectID) {
+			return nil, fmt.Errorf("subject id of %d bytes", len(sid))
+		}
+		copy(ev.SubjectID[:], sid)
+		t, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil {
+			return nil, err
+		}
+		ev.Time = t
+		ev.Tenant = x.s.tenant
+		if payload != nil {
+			ev.Payload = payload
+		}
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+const recordCols = `id, version, stamp, sort_key, terms, data`
+
+// Statements of the writer connection, prepared once at Open.
+type stmtID int
+
+const (
+	stStamp stmtID = iota
+	stCur
+	stInsert
+	stUpdate
+	stDelete
+	stDelTerm
+	stGetCounter
+	stSetCounter
+	stGetSeq
+	stSetSeq
+	stMaxSeq
+	stInsEvent
+	numStmts
+)
+
+var writerSQL = [numStmts]string{
+	stStamp:      `SELECT stamp FROM records WHERE tenant = ? AND kind = ? AND id = ?`,
+	stCur:        `SELECT version, sort_key, terms FROM records WHERE tenant = ? AND kind = ? AND id = ?`,
+	stInsert:     `INSERT INTO records (tenant, kind, id, version, stamp, sort_key, terms, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	stUpdate:     `UPDATE records SET version = ?, stamp = ?, sort_key = ?, terms = ?, data = ? WHERE tenant = ? AND kind = ? AND id = ?`,
+	stDelete:     `DELETE FROM records WHERE tenant = ? AND kind = ? AND id = ?`,
+	stDelTerm:    `DELETE FROM record_terms WHERE tenant = ? AND kind = ? AND term = ? AND sort_key = ? AND id = ?`,
+	stGetCounter: `SELECT value FROM counters WHERE name = 'stamp'`,
+	stSetCounter: `UPDATE counters SET value = ? WHERE name = 'stamp'`,
+	stGetSeq:     `SELECT value FROM sequences WHERE tenant = ? AND name = ?`,
+	stSetSeq:     `INSERT INTO sequences (tenant, name, value) VALUES (?, ?, ?) ON CONFLICT (tenant, name) DO UPDATE SET value = excluded.value`,
+	stMaxSeq:     `SELECT COALESCE(MAX(seq), 0) FROM journal WHERE tenant = ?`,
+	stInsEvent:   `INSERT INTO journal (tenant, seq, kind, subject_id, subject_version, actor_id, actor_name, time, type, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+}
