@@ -121,6 +121,9 @@ type Backend struct {
 	pool    *pgxpool.Pool
 	ownPool bool
 	closed  atomic.Bool
+	// beforeCommit, set by tests only, runs inside a commit after its
+	// last statement and before COMMIT.
+	beforeCommit func(tenant string)
 }
 
 // Option configures Open and New.

@@ -472,14 +472,24 @@ func (x *tx) commit(ctx context.Context) error {
 		}
 		batch.Queue(sqlAppend, tenant, int64(n), evKinds, subj, subjV, actorIDs, actorNames, ats, nanos, types, payloads)
 	}
-	batch.Queue(`COMMIT`)
+	hook := x.b.beforeCommit
+	if hook == nil {
+		batch.Queue(`COMMIT`)
+	}
 
 	conn, err := x.b.pool.Acquire(ctx)
 	if err != nil {
 		return x.b.wrap(err, "commit: connect")
 	}
 	defer conn.Release()
-	if err := conn.SendBatch(ctx, &batch).Close(); err != nil {
+	err = conn.SendBatch(ctx, &batch).Close()
+	if err == nil && hook != nil {
+		// Tests only: everything but COMMIT is done, the journal head
+		// included; let the test interleave other transactions here.
+		hook(tenant)
+		_, err = conn.Exec(ctx, `COMMIT`)
+	}
+	if err != nil {
 		rollback(conn.Conn())
 		if pgCode(err) == "IT409" {
 			return fmt.Errorf("postgres: commit: %w: %w", itil.ErrConflict, err)
