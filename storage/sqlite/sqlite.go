@@ -120,7 +120,7 @@ type Backend struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	ws      [numStmts]*sql.Stmt   // prepared on the writer connection
+	ws      [numStmts]*sql.Stmt    // prepared on the writer connection
 	termIns [maxTermRows]*sql.Stmt // multi-row term inserts, by rows-1
 	rstmts  stmtCache
 }
