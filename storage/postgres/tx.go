@@ -311,6 +311,30 @@ func cmpKey(a, b wkey) int {
 const (
 	sqlCheck = `SELECT itil_commit_check($1, $2, $3, $4, $5, $6)`
 
+	sqlCheckOne = `SELECT itil_check_one($1, $2, $3, $4, $5, $6)`
+
+	// fewRows is how many rows of a table a commit writes with one
+	// statement each.
+	fewRows = 16
+
+	sqlDeleteRecord = `DELETE FROM records WHERE tenant = $1 AND kind = $2 AND id = $3`
+
+	sqlDeleteTerm = `DELETE FROM record_terms WHERE tenant = $1 AND kind = $2 AND term = $3 AND sort_key = $4 AND id = $5`
+
+	sqlUpsertRecord = `INSERT INTO records (tenant, kind, id, version, rev, sort_key, data, terms)
+		VALUES ($1, $2, $3, $4, nextval('record_revs'), $5, $6, $7)
+		ON CONFLICT (tenant, kind, id) DO UPDATE SET version = EXCLUDED.version, rev = EXCLUDED.rev,
+			sort_key = EXCLUDED.sort_key, data = EXCLUDED.data, terms = EXCLUDED.terms`
+
+	sqlInsertTerm = `INSERT INTO record_terms (tenant, kind, term, sort_key, id) VALUES ($1, $2, $3, $4, $5)`
+
+	sqlAppendOne = `WITH head AS (
+			INSERT INTO journal_heads AS h (tenant, seq) VALUES ($1, 1)
+			ON CONFLICT (tenant) DO UPDATE SET seq = h.seq + 1
+			RETURNING seq)
+		INSERT INTO journal (tenant, seq, kind, subject_id, subject_version, actor_id, actor_name, at, at_nanos, type, payload)
+		SELECT $1, head.seq, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM head`
+
 	sqlDeleteRecords = `DELETE FROM records WHERE tenant = $1
 		AND (kind, id) IN (SELECT * FROM unnest($2::text[], $3::uuid[]))`
 
@@ -401,7 +425,11 @@ func (x *tx) commit(ctx context.Context) error {
 			revs[i] = e.rev
 		}
 	}
-	if len(keys) > 0 {
+	switch len(keys) {
+	case 0:
+	case 1:
+		batch.Queue(sqlCheckOne, tenant, lockKeys[0], lockExcl[0], kinds[0], ids[0], revs[0])
+	default:
 		batch.Queue(sqlCheck, tenant, lockKeys, lockExcl, kinds, ids, revs)
 	}
 
@@ -445,21 +473,44 @@ func (x *tx) commit(ctx context.Context) error {
 			newTerms.add(k.kind, k.id, e.sortKey, t)
 		}
 	}
-	if len(delKinds) > 0 {
+	// A few rows go as one statement each (cheap to plan and bind); more
+	// as one multi-row statement per table.
+	if n := len(delKinds); n > 0 && n <= fewRows {
+		for i := range n {
+			batch.Queue(sqlDeleteRecord, tenant, delKinds[i], delIDs[i])
+		}
+	} else if n > 0 {
 		batch.Queue(sqlDeleteRecords, tenant, delKinds, delIDs)
 	}
-	if len(oldTerms.kinds) > 0 {
+	if n := len(oldTerms.kinds); n > 0 && n <= fewRows {
+		for i := range n {
+			batch.Queue(sqlDeleteTerm, tenant, oldTerms.kinds[i], oldTerms.terms[i], oldTerms.sortKeys[i], oldTerms.ids[i])
+		}
+	} else if n > 0 {
 		batch.Queue(sqlDeleteTerms, tenant, oldTerms.kinds, oldTerms.terms, oldTerms.sortKeys, oldTerms.ids)
 	}
-	if len(upKinds) > 0 {
+	if n := len(upKinds); n > 0 && n <= fewRows {
+		for i := range n {
+			batch.Queue(sqlUpsertRecord, tenant, upKinds[i], upIDs[i], upVersions[i], upSort[i], upData[i], upTerms[i])
+		}
+	} else if n > 0 {
 		batch.Queue(sqlUpsertRecords, tenant, upKinds, upIDs, upVersions, upSort, upData, upTerms)
 	}
-	if len(newTerms.kinds) > 0 {
+	if n := len(newTerms.kinds); n > 0 && n <= fewRows {
+		for i := range n {
+			batch.Queue(sqlInsertTerm, tenant, newTerms.kinds[i], newTerms.terms[i], newTerms.sortKeys[i], newTerms.ids[i])
+		}
+	} else if n > 0 {
 		batch.Queue(sqlInsertTerms, tenant, newTerms.kinds, newTerms.terms, newTerms.sortKeys, newTerms.ids)
 	}
 
 	// 3. Journal, last: the head row's lock is held only until COMMIT.
-	if n := len(x.events); n > 0 {
+	if len(x.events) == 1 {
+		ev := x.events[0]
+		at := ev.Time.Truncate(time.Microsecond)
+		batch.Queue(sqlAppendOne, tenant, ev.Kind, [16]byte(ev.SubjectID), ev.SubjectVersion, ev.Actor.ID, ev.Actor.Name,
+			at, int32(ev.Time.Sub(at)), ev.Type, []byte(ev.Payload))
+	} else if n := len(x.events); n > 0 {
 		evKinds, subj, subjV := make([]string, n), make([][16]byte, n), make([]int64, n)
 		actorIDs, actorNames, ats, nanos := make([]string, n), make([]string, n), make([]time.Time, n), make([]int32, n)
 		types, payloads := make([]string, n), make([][]byte, n)

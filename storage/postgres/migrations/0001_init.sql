@@ -84,13 +84,34 @@ BEGIN
 			PERFORM pg_advisory_xact_lock_shared(p_locks[i]);
 		END IF;
 	END LOOP;
+	-- A correlated subquery: one primary-key probe per record, whatever
+	-- the planner thinks of the array's size.
 	SELECT e.kind, e.id INTO bad
 	FROM unnest(p_kinds, p_ids, p_revs) AS e(kind, id, rev)
-	LEFT JOIN records r ON r.tenant = p_tenant AND r.kind = e.kind AND r.id = e.id
-	WHERE coalesce(r.rev, 0) <> e.rev
+	WHERE coalesce((SELECT r.rev FROM records r
+		WHERE r.tenant = p_tenant AND r.kind = e.kind AND r.id = e.id), 0) <> e.rev
 	LIMIT 1;
 	IF FOUND THEN
 		RAISE EXCEPTION '% % was changed by a concurrent transaction after this one read it', bad.kind, bad.id
+			USING ERRCODE = 'IT409';
+	END IF;
+END
+$$;
+
+-- itil_check_one is itil_commit_check for a transaction that touched one
+-- record (most commands), without arrays.
+CREATE FUNCTION itil_check_one(p_tenant text, p_lock bigint, p_exclusive boolean,
+	p_kind text, p_id uuid, p_rev bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF p_exclusive THEN
+		PERFORM pg_advisory_xact_lock(p_lock);
+	ELSE
+		PERFORM pg_advisory_xact_lock_shared(p_lock);
+	END IF;
+	IF coalesce((SELECT r.rev FROM records r
+		WHERE r.tenant = p_tenant AND r.kind = p_kind AND r.id = p_id), 0) <> p_rev THEN
+		RAISE EXCEPTION '% % was changed by a concurrent transaction after this one read it', p_kind, p_id
 			USING ERRCODE = 'IT409';
 	END IF;
 END

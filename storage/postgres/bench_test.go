@@ -1,0 +1,295 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/memory"
+)
+
+// The benchmarks run an operation through this backend beside the raw
+// driver doing the same database work on the same row shape (the records,
+// term rows, journal events and sequence bump the operation writes,
+// recorded from one run of it on the memory backend), one transaction per
+// transaction of the operation, each as one pipelined round trip, on the
+// same server with the same durability. Both are timed in one loop, so
+// they see the same machine state. Each reports x-raw (its time divided
+// by the raw driver's) and x-of-raw-throughput (the inverse):
+//
+//	ITIL_POSTGRES_DSN=... go test ./storage/postgres -run '^$' -bench . -benchtime 2s
+
+var (
+	benchAgent = itil.Actor{ID: "agent", Name: "Alex Agent"}
+	benchInput = incident.NewIncident{
+		Title: "Email is down for the finance floor", Description: "Outlook cannot connect since 9:00",
+		Caller: itil.Actor{ID: "caller", Name: "Casey Caller"}, Category: "email", Subcategory: "outlook",
+		Channel: incident.Phone, ServiceID: itil.NewID(), CIID: itil.NewID(), Impact: 2, Urgency: 1,
+	}
+)
+
+func openAndAssign(ctx context.Context, svc *incident.Service) error {
+	inc, err := svc.Open(ctx, benchAgent, benchInput)
+	if err != nil {
+		return err
+	}
+	_, err = svc.Assign(ctx, inc.ID, benchAgent, "messaging", "alex")
+	return err
+}
+
+// recordedTx is what one transaction of an operation wrote.
+type recordedTx struct {
+	seqs   []string
+	puts   []storage.Record
+	events []itil.Event
+}
+
+type recorder struct {
+	storage.Store
+	txs *[]recordedTx
+}
+
+func (r recorder) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx) error) error {
+	var rec recordedTx
+	err := r.Store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+		rec = recordedTx{}
+		return fn(ctx, recordingTx{tx, &rec})
+	})
+	if err == nil {
+		*r.txs = append(*r.txs, rec)
+	}
+	return err
+}
+
+type recordingTx struct {
+	storage.Tx
+	rec *recordedTx
+}
+
+func (t recordingTx) Put(ctx context.Context, rec storage.Record) (int64, error) {
+	t.rec.puts = append(t.rec.puts, rec)
+	return t.Tx.Put(ctx, rec)
+}
+
+func (t recordingTx) Append(ctx context.Context, ev itil.Event) error {
+	t.rec.events = append(t.rec.events, ev)
+	return t.Tx.Append(ctx, ev)
+}
+
+func (t recordingTx) NextSeq(ctx context.Context, name string) (int64, error) {
+	t.rec.seqs = append(t.rec.seqs, name)
+	return t.Tx.NextSeq(ctx, name)
+}
+
+// recordOp runs op once on the memory backend and returns its committed
+// transactions.
+func recordOp(b testing.TB, op func(context.Context, *incident.Service) error) []recordedTx {
+	var txs []recordedTx
+	svc, err := incident.New(recorder{memory.NewStore(), &txs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := op(context.Background(), svc); err != nil {
+		b.Fatal(err)
+	}
+	return txs
+}
+
+// rawDriver replays recorded transactions with plain pgx statements in the
+// tenant "raw": per transaction BEGIN, the sequence bump, each record's
+// row and its term rows (old term rows deleted on update), the events
+// with numbers from a counter, COMMIT, in one pipelined batch.
+type rawDriver struct {
+	conn *pgx.Conn
+	seq  int64
+}
+
+func (r *rawDriver) run(ctx context.Context, txs []recordedTx, subject itil.ID) error {
+	old := make(map[string]storage.Record)
+	for _, t := range txs {
+		var batch pgx.Batch
+		batch.Queue(`BEGIN`)
+		for _, name := range t.seqs {
+			batch.Queue(`INSERT INTO sequences AS s (tenant, name, value) VALUES ('raw', $1, 1)
+				ON CONFLICT (tenant, name) DO UPDATE SET value = s.value + 1 RETURNING value`, name)
+		}
+		for _, p := range t.puts {
+			id := subject
+			data := strings.ReplaceAll(p.Data, p.ID.String(), id.String())
+			terms := dedupTerms(p.Terms)
+			key := p.Kind + "/" + p.ID.String()
+			if prev, ok := old[key]; ok {
+				batch.Queue(`UPDATE records SET version = version + 1, rev = nextval('record_revs'), sort_key = $4, data = $5, terms = $6
+					WHERE tenant = 'raw' AND kind = $1 AND id = $2 AND version = $3`,
+					p.Kind, [16]byte(id), p.Version, []byte(p.SortKey), []byte(data), encodeTerms(terms))
+				var del, add []string
+				diffTerms(prev.Terms, terms, func(t string) { del = append(del, t) }, func(t string) { add = append(add, t) })
+				for _, t := range del {
+					batch.Queue(`DELETE FROM record_terms WHERE tenant = 'raw' AND kind = $1 AND term = $2 AND sort_key = $3 AND id = $4`,
+						p.Kind, []byte(t), []byte(prev.SortKey), [16]byte(id))
+				}
+				for _, t := range add {
+					batch.Queue(`INSERT INTO record_terms (tenant, kind, term, sort_key, id) VALUES ('raw', $1, $2, $3, $4)`,
+						p.Kind, []byte(t), []byte(p.SortKey), [16]byte(id))
+				}
+			} else {
+				batch.Queue(`INSERT INTO records (tenant, kind, id, version, rev, sort_key, data, terms)
+					VALUES ('raw', $1, $2, 1, nextval('record_revs'), $3, $4, $5)`,
+					p.Kind, [16]byte(id), []byte(p.SortKey), []byte(data), encodeTerms(terms))
+				for _, t := range terms {
+					batch.Queue(`INSERT INTO record_terms (tenant, kind, term, sort_key, id) VALUES ('raw', $1, $2, $3, $4)`,
+						p.Kind, []byte(t), []byte(p.SortKey), [16]byte(id))
+				}
+			}
+			p.Terms = terms
+			old[key] = p
+		}
+		for _, ev := range t.events {
+			r.seq++
+			batch.Queue(`INSERT INTO journal (tenant, seq, kind, subject_id, subject_version, actor_id, actor_name, at, at_nanos, type, payload)
+				VALUES ('raw', $1, $2, $3, $4, $5, $6, $7, 0, $8, $9)`,
+				r.seq, ev.Kind, [16]byte(subject), ev.SubjectVersion, ev.Actor.ID, ev.Actor.Name, ev.Time, ev.Type, []byte(ev.Payload))
+		}
+		batch.Queue(`COMMIT`)
+		if err := r.conn.SendBatch(ctx, &batch).Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func benchBackend(b testing.TB) (*Backend, *rawDriver) {
+	bk := newBackend(b)
+	conn, err := bk.pool.Acquire(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(conn.Release)
+	return bk, &rawDriver{conn: conn.Conn()}
+}
+
+// report adds the side-by-side metrics.
+func report(b *testing.B, ours, raw time.Duration) {
+	b.ReportMetric(float64(raw.Nanoseconds())/float64(b.N), "raw-ns/op")
+	b.ReportMetric(float64(ours.Nanoseconds())/float64(b.N), "ours-ns/op")
+	b.ReportMetric(float64(ours)/float64(raw), "x-raw")
+	b.ReportMetric(float64(raw)/float64(ours), "x-of-raw-throughput")
+}
+
+// BenchmarkOpenAndTransition: incident.Service opens an incident and
+// assigns it (two transactions), beside the raw driver writing the same
+// rows in two transactions.
+func BenchmarkOpenAndTransition(b *testing.B) {
+	ctx := context.Background()
+	txs := recordOp(b, openAndAssign)
+	bk, raw := benchBackend(b)
+	store := tenantOf(b, bk, "bench")
+	svc, err := incident.New(store)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var inRaw, inOurs time.Duration
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		if err := raw.run(ctx, txs, itil.NewID()); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if err := openAndAssign(ctx, svc); err != nil {
+			b.Fatal(err)
+		}
+		inRaw += t1.Sub(t0)
+		inOurs += time.Since(t1)
+	}
+	report(b, inOurs, inRaw)
+}
+
+// BenchmarkCreate100 creates 100 incident records with their events in one
+// transaction through the storage contract (incident.Service has no batch
+// command), beside the raw driver inserting the same 100 records, their
+// term rows and 100 events with multi-row statements in one transaction.
+func BenchmarkCreate100(b *testing.B) {
+	const n = 100
+	ctx := context.Background()
+	txs := recordOp(b, func(ctx context.Context, svc *incident.Service) error {
+		_, err := svc.Open(ctx, benchAgent, benchInput)
+		return err
+	})
+	rec, ev := txs[0].puts[0], txs[0].events[0]
+	bk, raw := benchBackend(b)
+	store := tenantOf(b, bk, "bench")
+	terms := dedupTerms(rec.Terms)
+	var inRaw, inOurs time.Duration
+	b.ResetTimer()
+	for range b.N {
+		ids := make([]itil.ID, n)
+		for i := range ids {
+			ids[i] = itil.NewID()
+		}
+		t0 := time.Now()
+		if err := raw.create(ctx, rec, terms, ev, ids); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		err := store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+			for _, id := range ids {
+				r := rec
+				r.ID = id
+				r.Data = strings.ReplaceAll(rec.Data, rec.ID.String(), r.ID.String())
+				if _, err := tx.Put(ctx, r); err != nil {
+					return err
+				}
+				e := ev
+				e.SubjectID = id
+				if err := tx.Append(ctx, e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		inRaw += t1.Sub(t0)
+		inOurs += time.Since(t1)
+	}
+	report(b, inOurs, inRaw)
+}
+
+func (r *rawDriver) create(ctx context.Context, rec storage.Record, terms []string, ev itil.Event, ids []itil.ID) error {
+	n := len(ids)
+	kinds, uids, sks, datas, tms := make([]string, n), make([][16]byte, n), make([][]byte, n), make([][]byte, n), make([][]byte, n)
+	var tKinds []string
+	var tTerms, tSort [][]byte
+	var tIDs [][16]byte
+	seqs, evKinds, subj, types, payloads := make([]int64, n), make([]string, n), make([][16]byte, n), make([]string, n), make([][]byte, n)
+	for i, id := range ids {
+		kinds[i], uids[i], sks[i] = rec.Kind, id, []byte(rec.SortKey)
+		datas[i] = []byte(strings.ReplaceAll(rec.Data, rec.ID.String(), id.String()))
+		tms[i] = encodeTerms(terms)
+		for _, t := range terms {
+			tKinds, tTerms, tSort, tIDs = append(tKinds, rec.Kind), append(tTerms, []byte(t)), append(tSort, sks[i]), append(tIDs, id)
+		}
+		r.seq++
+		seqs[i], evKinds[i], subj[i], types[i], payloads[i] = r.seq, ev.Kind, id, ev.Type, ev.Payload
+	}
+	var batch pgx.Batch
+	batch.Queue(`BEGIN`)
+	batch.Queue(`INSERT INTO records (tenant, kind, id, version, rev, sort_key, data, terms)
+		SELECT 'raw', k, i, 1, nextval('record_revs'), s, d, t FROM unnest($1::text[], $2::uuid[], $3::bytea[], $4::bytea[], $5::bytea[]) AS u(k, i, s, d, t)`,
+		kinds, uids, sks, datas, tms)
+	batch.Queue(`INSERT INTO record_terms (tenant, kind, term, sort_key, id)
+		SELECT 'raw', * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::uuid[])`, tKinds, tTerms, tSort, tIDs)
+	batch.Queue(`INSERT INTO journal (tenant, seq, kind, subject_id, subject_version, actor_id, actor_name, at, at_nanos, type, payload)
+		SELECT 'raw', s, k, i, 1, $5, $6, $7, 0, t, p FROM unnest($1::bigint[], $2::text[], $3::uuid[], $4::text[], $8::bytea[]) AS u(s, k, i, t, p)`,
+		seqs, evKinds, subj, types, ev.Actor.ID, ev.Actor.Name, ev.Time, payloads)
+	batch.Queue(`COMMIT`)
+	return r.conn.SendBatch(ctx, &batch).Close()
+}
