@@ -281,21 +281,36 @@ type stmtCache struct {
 	m  map[string]*sql.Stmt
 }
 
-func (c *stmtCache) get(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+// maxCachedStmts bounds the cache: query shapes are few, but a Lookup's
+// SQL depends on how many terms it has.
+const maxCachedStmts = 256
+
+// query runs a read on db through a cached prepared statement.
+func (c *stmtCache) query(ctx context.Context, db *sql.DB, query string, args ...any) (*sql.Rows, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st := c.m[query]; st != nil {
-		return st, nil
+	st, full := c.m[query], len(c.m) >= maxCachedStmts
+	c.mu.Unlock()
+	if st == nil {
+		if full {
+			return db.QueryContext(ctx, query, args...)
+		}
+		var err error
+		if st, err = db.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		if old := c.m[query]; old != nil {
+			st.Close()
+			st = old
+		} else {
+			if c.m == nil {
+				c.m = make(map[string]*sql.Stmt)
+			}
+			c.m[query] = st
+		}
+		c.mu.Unlock()
 	}
-	st, err := db.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	if c.m == nil {
-		c.m = make(map[string]*sql.Stmt)
-	}
-	c.m[query] = st
-	return st, nil
+	return st.QueryContext(ctx, args...)
 }
 
 func (c *stmtCache) close() {

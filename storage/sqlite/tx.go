@@ -33,7 +33,7 @@ func (s *store) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	x := &tx{s: s, b: s.b}
+	x := &tx{s: s, b: s.b, runCtx: ctx}
 	// However fn ends (error, panic, runtime.Goexit), the transaction is
 	// over; unless it committed, it is rolled back.
 	defer x.end()
@@ -57,9 +57,10 @@ type readNote struct {
 }
 
 type tx struct {
-	s    *store
-	b    *Backend
-	done bool
+	s      *store
+	b      *Backend
+	runCtx context.Context // RunInTx's: the writer transaction lives as long as it
+	done   bool
 
 	// Before the transaction writes: what it read.
 	reads   []readNote
@@ -153,7 +154,10 @@ func (x *tx) become(ctx context.Context) error {
 		return err
 	}
 	x.locked = true
-	w, err := x.b.wdb.BeginTx(ctx, nil)
+	// database/sql rolls the transaction back when the context given here
+	// ends: that is RunInTx's, not that of the call that happens to write
+	// first.
+	w, err := x.b.wdb.BeginTx(x.runCtx, nil)
 	if err != nil {
 		return x.wrap(err, "begin")
 	}
@@ -186,11 +190,7 @@ func (x *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 	if x.w != nil {
 		return x.w.QueryContext(ctx, q, args...)
 	}
-	st, err := x.b.rstmts.get(ctx, x.b.rdb, q)
-	if err != nil {
-		return nil, err
-	}
-	return st.QueryContext(ctx, args...)
+	return x.b.rstmts.query(ctx, x.b.rdb, q, args...)
 }
 
 // row is a record as read, with its stamp.
@@ -790,11 +790,7 @@ func (x *tx) readJournal(ctx context.Context, after int64, subject itil.ID, n in
 		q = cols + ` WHERE tenant = ? AND subject_id = ? AND seq > ? ORDER BY seq LIMIT ?`
 		args = []any{x.s.tenant, subject[:], after, n}
 	}
-	st, err := x.b.rstmts.get(ctx, x.b.rdb, q)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, args...)
+	rows, err := x.b.rstmts.query(ctx, x.b.rdb, q, args...)
 	if err != nil {
 		return nil, err
 	}
