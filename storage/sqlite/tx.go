@@ -679,10 +679,13 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 		var hits []row
 		for chunk := range slices.Chunk(terms, maxLookupTerms) {
 			var b strings.Builder
-			b.WriteString(`SELECT ` + recordCols + ` FROM records WHERE tenant = ? AND kind = ? AND id IN` +
-				` (SELECT id FROM record_terms WHERE tenant = ? AND kind = ? AND term IN (`)
+			// Drive from the term rows (one index range per term), then
+			// fetch each record by key and sort: the cost follows the
+			// frontier, not the size of the kind.
+			b.WriteString(`SELECT r.id, r.version, r.stamp, r.sort_key, r.terms, r.data FROM` +
+				` (SELECT DISTINCT id FROM record_terms WHERE tenant = ? AND kind = ? AND term IN (`)
 			args := make([]any, 0, 4+len(chunk))
-			args = append(args, x.s.tenant, kind, x.s.tenant, kind)
+			args = append(args, x.s.tenant, kind)
 			for i, t := range chunk {
 				if i > 0 {
 					b.WriteString(", ")
@@ -690,7 +693,8 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 				b.WriteString("?")
 				args = append(args, t)
 			}
-			b.WriteString(`)) ORDER BY sort_key, id`)
+			b.WriteString(`)) m CROSS JOIN records r ON r.tenant = ? AND r.kind = ? AND r.id = m.id ORDER BY r.sort_key, r.id`)
+			args = append(args, x.s.tenant, kind)
 			rows, err := x.query(ctx, b.String(), args...)
 			if err != nil {
 				yield(storage.Record{}, x.wrap(err, "lookup %s", kind))
