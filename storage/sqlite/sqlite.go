@@ -43,6 +43,14 @@
 // first transaction to commit wins. Other processes on the same file are
 // kept out by SQLite's own lock and the busy timeout.
 //
+// The price of this design: one transaction that writes at a time per
+// database file, across all tenants, holding the writer lock from its
+// first write to its commit (keep work between them short). Another
+// process writing the same file waits up to the busy timeout (10 s) for
+// SQLite's lock and then gets an error. Backends opened on the same file
+// share the lock when the path resolves to the same absolute name (a
+// symbolic link to it does not).
+//
 // Journal sequence numbers are assigned at commit, under the writer lock,
 // as the tenant's highest number plus one: they increase in commit order,
 // and a reader resuming after the last number it saw misses nothing.
