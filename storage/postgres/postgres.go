@@ -197,7 +197,14 @@ func (b *Backend) Close() error {
 		return nil
 	}
 	if b.ownPool {
-		b.pool.Close()
+		if b.pool.Stat().AcquiredConns() == 0 {
+			b.pool.Close()
+		} else {
+			// A transaction in flight holds a connection until its
+			// RunInTx returns (with storage.ErrClosed); the pool closes
+			// once they are all back.
+			go b.pool.Close()
+		}
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/storage"
@@ -38,7 +39,12 @@ func (s *store) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx
 		return storage.ErrClosed
 	}
 	x := &tx{s: s, b: s.b, reads: make(map[wkey]*entry), writes: make(map[wkey]int)}
-	defer func() { x.done = true }()
+	defer func() {
+		x.done = true
+		if x.conn != nil {
+			x.conn.Release()
+		}
+	}()
 	if err := fn(ctx, x); err != nil {
 		return err
 	}
@@ -83,6 +89,23 @@ type tx struct {
 	writes    map[wkey]int // index into wlist
 	wlist     []write
 	events    []itil.Event
+	// conn is the pool connection the transaction took at its first
+	// statement; every statement of the transaction (reads in autocommit,
+	// NextSeq's own small transaction, the commit) runs on it, so a
+	// transaction never waits for a second connection.
+	conn *pgxpool.Conn
+}
+
+// db returns the transaction's connection, acquiring it on first use.
+func (x *tx) db(ctx context.Context) (*pgxpool.Conn, error) {
+	if x.conn == nil {
+		c, err := x.b.pool.Acquire(ctx)
+		if err != nil {
+			return nil, x.b.wrap(err, "connect")
+		}
+		x.conn = c
+	}
+	return x.conn, nil
 }
 
 func (x *tx) check(ctx context.Context) error {
@@ -108,7 +131,11 @@ const recordCols = `version, rev, sort_key, data, terms`
 func (x *tx) fetch(ctx context.Context, k wkey) (*entry, error) {
 	var e entry
 	var sk, data, terms []byte
-	err := x.b.pool.QueryRow(ctx, `SELECT `+recordCols+` FROM records WHERE tenant = $1 AND kind = $2 AND id = $3`,
+	db, err := x.db(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = db.QueryRow(ctx, `SELECT `+recordCols+` FROM records WHERE tenant = $1 AND kind = $2 AND id = $3`,
 		x.s.tenant, k.kind, [16]byte(k.id)).Scan(&e.version, &e.rev, &sk, &data, &terms)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
@@ -238,26 +265,20 @@ func (x *tx) NextSeq(ctx context.Context, name string) (int64, error) {
 	if name == "" {
 		return 0, itil.Invalid("name", "is required")
 	}
-	return x.b.nextSeq(ctx, x.s.tenant, name)
-}
-
-func (b *Backend) nextSeq(ctx context.Context, tenant, name string) (int64, error) {
-	conn, err := b.pool.Acquire(ctx)
+	db, err := x.db(ctx)
 	if err != nil {
-		return 0, b.wrap(err, "next %s: connect", name)
+		return 0, err
 	}
-	defer conn.Release()
-	var batch pgx.Batch
-	batch.Queue(`BEGIN`)
-	batch.Queue(`SET LOCAL synchronous_commit TO off`)
+	// One statement, so its own transaction; set_config(..., true) lasts
+	// until that transaction ends, so its commit does not wait for its WAL
+	// flush (see the package doc).
 	var v int64
-	batch.Queue(`INSERT INTO sequences AS s (tenant, name, value) VALUES ($1, $2, 1)
-		ON CONFLICT (tenant, name) DO UPDATE SET value = s.value + 1 RETURNING value`, tenant, name).
-		QueryRow(func(row pgx.Row) error { return row.Scan(&v) })
-	batch.Queue(`COMMIT`)
-	if err := conn.SendBatch(ctx, &batch).Close(); err != nil {
-		rollback(conn.Conn())
-		return 0, b.wrap(err, "next %s", name)
+	err = db.QueryRow(ctx, `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
+		next AS (INSERT INTO sequences AS s (tenant, name, value) VALUES ($1, $2, 1)
+			ON CONFLICT (tenant, name) DO UPDATE SET value = s.value + 1 RETURNING value)
+		SELECT next.value FROM next, async`, x.s.tenant, name).Scan(&v)
+	if err != nil {
+		return 0, x.b.wrap(err, "next %s", name)
 	}
 	return v, nil
 }
@@ -528,11 +549,10 @@ func (x *tx) commit(ctx context.Context) error {
 		batch.Queue(`COMMIT`)
 	}
 
-	conn, err := x.b.pool.Acquire(ctx)
+	conn, err := x.db(ctx)
 	if err != nil {
-		return x.b.wrap(err, "commit: connect")
+		return err
 	}
-	defer conn.Release()
 	err = conn.SendBatch(ctx, &batch).Close()
 	if err == nil && hook != nil {
 		// Tests only: everything but COMMIT is done, the journal head
@@ -697,7 +717,11 @@ func (x *tx) queryPage(ctx context.Context, q *storage.Query, pos *storage.Curso
 		fmt.Fprintf(&sb, ` AND (%ssort_key, %sid) %s (%s, %s::uuid)`, col, col, op, arg([]byte(pos.SortKey)), arg([16]byte(pos.ID)))
 	}
 	fmt.Fprintf(&sb, ` ORDER BY %ssort_key%s, %sid%s LIMIT %d`, col, dir, col, dir, pageSize)
-	rows, err := x.b.pool.Query(ctx, sb.String(), args...)
+	db, err := x.db(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	rows, err := db.Query(ctx, sb.String(), args...)
 	if err != nil {
 		return nil, false, x.b.wrap(err, "query %s", q.Kind)
 	}
@@ -854,7 +878,12 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 			for i, t := range terms {
 				bs[i] = []byte(t)
 			}
-			rows, err := x.b.pool.Query(ctx, `SELECT r.id, r.version, r.rev, r.sort_key, r.data, r.terms FROM records r
+			db, err := x.db(ctx)
+			if err != nil {
+				yield(storage.Record{}, err)
+				return
+			}
+			rows, err := db.Query(ctx, `SELECT r.id, r.version, r.rev, r.sort_key, r.data, r.terms FROM records r
 				WHERE r.tenant = $1 AND r.kind = $2 AND r.id IN (
 					SELECT t.id FROM record_terms t WHERE t.tenant = $1 AND t.kind = $2 AND t.term = ANY($3::bytea[]))`,
 				x.s.tenant, kind, bs)
@@ -914,7 +943,12 @@ func (x *tx) Journal(ctx context.Context, q storage.JournalQuery) iter.Seq2[itil
 			if q.Limit > 0 {
 				n = min(n, q.Limit-emitted)
 			}
-			batch, err := x.b.readJournal(ctx, x.s.tenant, after, q.SubjectID, n)
+			db, err := x.db(ctx)
+			if err != nil {
+				yield(itil.Event{}, err)
+				return
+			}
+			batch, err := readJournal(ctx, x.b, db, x.s.tenant, after, q.SubjectID, n)
 			if err != nil {
 				yield(itil.Event{}, err)
 				return
@@ -933,7 +967,7 @@ func (x *tx) Journal(ctx context.Context, q storage.JournalQuery) iter.Seq2[itil
 	}
 }
 
-func (b *Backend) readJournal(ctx context.Context, tenant string, after int64, subject itil.ID, n int) ([]itil.Event, error) {
+func readJournal(ctx context.Context, b *Backend, db *pgxpool.Conn, tenant string, after int64, subject itil.ID, n int) ([]itil.Event, error) {
 	sql := `SELECT seq, kind, subject_id, subject_version, actor_id, actor_name, at, at_nanos, type, payload
 		FROM journal WHERE tenant = $1 AND seq > $2 ORDER BY seq LIMIT $3`
 	args := []any{tenant, after, n}
@@ -942,7 +976,7 @@ func (b *Backend) readJournal(ctx context.Context, tenant string, after int64, s
 			FROM journal WHERE tenant = $1 AND subject_id = $4 AND seq > $2 ORDER BY seq LIMIT $3`
 		args = append(args, [16]byte(subject))
 	}
-	rows, err := b.pool.Query(ctx, sql, args...)
+	rows, err := db.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, b.wrap(err, "journal")
 	}

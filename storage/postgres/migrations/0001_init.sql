@@ -74,16 +74,12 @@ CREATE FUNCTION itil_commit_check(p_tenant text, p_locks bigint[], p_exclusive b
 	p_kinds text[], p_ids uuid[], p_revs bigint[]) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-	i integer;
 	bad record;
 BEGIN
-	FOR i IN 1 .. coalesce(array_length(p_locks, 1), 0) LOOP
-		IF p_exclusive[i] THEN
-			PERFORM pg_advisory_xact_lock(p_locks[i]);
-		ELSE
-			PERFORM pg_advisory_xact_lock_shared(p_locks[i]);
-		END IF;
-	END LOOP;
+	-- One statement takes them all, in array order.
+	PERFORM CASE WHEN u.x THEN pg_advisory_xact_lock(u.k) ELSE pg_advisory_xact_lock_shared(u.k) END
+	FROM unnest(p_locks, p_exclusive) WITH ORDINALITY AS u(k, x, n)
+	ORDER BY u.n;
 	-- A correlated subquery: one primary-key probe per record, whatever
 	-- the planner thinks of the array's size.
 	SELECT e.kind, e.id INTO bad
