@@ -211,11 +211,19 @@ func BenchmarkOpenAndTransition(b *testing.B) {
 	report(b, inOurs, inRaw)
 }
 
-// BenchmarkCreate100 creates 100 incident records with their events in one
+// BenchmarkCreate100 and BenchmarkCreate100PutMany create 100 incident records with their events in one
 // transaction through the storage contract (incident.Service has no batch
 // command), beside the raw driver inserting the same 100 records, their
 // term rows and 100 events with multi-row statements in one transaction.
-func BenchmarkCreate100(b *testing.B) {
+func BenchmarkCreate100(b *testing.B) { benchCreate100(b, false) }
+
+func BenchmarkCreate100PutMany(b *testing.B) { benchCreate100(b, true) }
+
+type putMany interface {
+	PutMany(context.Context, []storage.Record) ([]int64, error)
+}
+
+func benchCreate100(b *testing.B, many bool) {
 	const n = 100
 	ctx := context.Background()
 	txs := recordOp(b, func(ctx context.Context, svc *incident.Service) error {
@@ -239,12 +247,23 @@ func BenchmarkCreate100(b *testing.B) {
 		}
 		t1 := time.Now()
 		err := store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-			for _, id := range ids {
+			recs := make([]storage.Record, n)
+			for i, id := range ids {
 				r := rec
 				r.ID = id
 				r.Data = strings.ReplaceAll(rec.Data, rec.ID.String(), r.ID.String())
-				if _, err := tx.Put(ctx, r); err != nil {
+				recs[i] = r
+			}
+			if many {
+				if _, err := tx.(putMany).PutMany(ctx, recs); err != nil {
 					return err
+				}
+			}
+			for i, id := range ids {
+				if !many {
+					if _, err := tx.Put(ctx, recs[i]); err != nil {
+						return err
+					}
 				}
 				e := ev
 				e.SubjectID = id

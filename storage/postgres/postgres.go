@@ -17,9 +17,11 @@
 //
 // # Isolation
 //
-// A transaction is optimistic and holds no connection while the caller's
-// function runs. Reads (Get, Query, Lookup, Journal) are single statements
-// on the pool at PostgreSQL's READ COMMITTED, merged with the transaction's
+// A transaction is optimistic: while the caller's function runs it holds
+// one pool connection (from its first statement until RunInTx returns) but
+// no database transaction and no lock. Reads (Get, Query, Lookup, Journal)
+// are single statements at PostgreSQL's READ COMMITTED, merged with the
+// transaction's
 // own buffered writes; every record a read returns, and every Get that
 // finds nothing, is remembered with the record's revision (rev, a value
 // from one database sequence that every write of a record renews). Put
@@ -67,11 +69,11 @@
 //
 // # Sequences
 //
-// NextSeq runs an upsert on the sequences table in a transaction of its
-// own on a pool connection, outside the caller's transaction, so a value
-// is never handed out twice even when the caller rolls back. That small
-// transaction commits with synchronous_commit off: it does not wait for
-// its own WAL flush. Any later durable commit (such as the caller's)
+// NextSeq runs an upsert on the sequences table as a statement of its
+// own, committed at once (the backend opens a database transaction only to
+// commit), so a value is never handed out twice even when the caller rolls
+// back. That statement commits with synchronous_commit off: it does not
+// wait for its own WAL flush. Any later durable commit (such as the caller's)
 // flushes it, since the WAL is written in order, so a number used by a
 // committed record always survives a crash; only numbers handed to
 // transactions that never committed may be handed out again after a
@@ -83,6 +85,13 @@
 // claimed by writing a record at the version the claimer read; the second
 // instance's commit gets itil.ErrConflict and skips the work. The
 // advisory locks above make that hold across pools and processes.
+//
+// # Bulk writes
+//
+// Commits write several records with multi-row statements (unnest of
+// arrays). Put must answer a stale version at once, so it reads each
+// record it has not seen; the transaction's PutMany method (found by type
+// assertion) reads them all with one query for imports.
 //
 // Errors from the driver are wrapped with what was being done; a closed
 // backend gives storage.ErrClosed; contexts are respected, and Open sets a
