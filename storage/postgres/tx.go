@@ -411,10 +411,13 @@ const (
 
 	sqlDeleteTerm = `DELETE FROM record_terms WHERE tenant = $1 AND kind = $2 AND term = $3 AND sort_key = $4 AND id = $5`
 
-	sqlUpsertRecord = `INSERT INTO records (tenant, kind, id, version, rev, sort_key, data, terms)
-		VALUES ($1, $2, $3, $4, nextval('record_revs'), $5, $6, $7)
-		ON CONFLICT (tenant, kind, id) DO UPDATE SET version = EXCLUDED.version, rev = EXCLUDED.rev,
-			sort_key = EXCLUDED.sort_key, data = EXCLUDED.data, terms = EXCLUDED.terms`
+	sqlLockOne = `SELECT pg_advisory_xact_lock($1)`
+
+	sqlInsertRecord = `INSERT INTO records (tenant, kind, id, version, rev, sort_key, data, terms)
+		VALUES ($1, $2, $3, 1, nextval('record_revs'), $4, $5, $6)`
+
+	sqlUpdateRecord = `UPDATE records SET version = $4, rev = nextval('record_revs'), sort_key = $5, data = $6, terms = $7
+		WHERE tenant = $1 AND kind = $2 AND id = $3`
 
 	sqlInsertTerm = `INSERT INTO record_terms (tenant, kind, term, sort_key, id) VALUES ($1, $2, $3, $4, $5)`
 
@@ -431,12 +434,15 @@ const (
 	sqlDeleteTerms = `DELETE FROM record_terms WHERE tenant = $1
 		AND (kind, term, sort_key, id) IN (SELECT * FROM unnest($2::text[], $3::bytea[], $4::bytea[], $5::uuid[]))`
 
-	sqlUpsertRecords = `INSERT INTO records (tenant, kind, id, version, rev, sort_key, data, terms)
-		SELECT $1, u.kind, u.id, u.version, nextval('record_revs'), u.sort_key, u.data, u.terms
+	sqlInsertRecords = `INSERT INTO records (tenant, kind, id, version, rev, sort_key, data, terms)
+		SELECT $1, u.kind, u.id, 1, nextval('record_revs'), u.sort_key, u.data, u.terms
+		FROM unnest($2::text[], $3::uuid[], $4::bytea[], $5::bytea[], $6::bytea[]) AS u(kind, id, sort_key, data, terms)`
+
+	sqlUpdateRecords = `UPDATE records r SET version = u.version, rev = nextval('record_revs'),
+			sort_key = u.sort_key, data = u.data, terms = u.terms
 		FROM unnest($2::text[], $3::uuid[], $4::bigint[], $5::bytea[], $6::bytea[], $7::bytea[])
 			AS u(kind, id, version, sort_key, data, terms)
-		ON CONFLICT (tenant, kind, id) DO UPDATE SET version = EXCLUDED.version, rev = EXCLUDED.rev,
-			sort_key = EXCLUDED.sort_key, data = EXCLUDED.data, terms = EXCLUDED.terms`
+		WHERE r.tenant = $1 AND r.kind = u.kind AND r.id = u.id`
 
 	sqlInsertTerms = `INSERT INTO record_terms (tenant, kind, term, sort_key, id)
 		SELECT $1, * FROM unnest($2::text[], $3::bytea[], $4::bytea[], $5::uuid[])`
@@ -507,18 +513,29 @@ func (x *tx) commit(ctx context.Context) error {
 		}
 		lockKeys, lockExcl = append(lockKeys, l.key), append(lockExcl, l.excl)
 	}
+	// A record the transaction creates needs no probe: its INSERT fails
+	// with a unique violation (a conflict) if another one created it.
 	slices.SortFunc(keys, cmpKey)
-	kinds, ids, revs := make([]string, len(keys)), make([][16]byte, len(keys)), make([]int64, len(keys))
-	for i, k := range keys {
-		kinds[i], ids[i] = k.kind, k.id
-		if e := x.reads[k]; e != nil {
-			revs[i] = e.rev
+	var kinds []string
+	var ids [][16]byte
+	var revs []int64
+	for _, k := range keys {
+		e := x.reads[k]
+		if i, ok := x.writes[k]; ok && e == nil && x.wlist[i].e != nil {
+			continue
 		}
+		var rev int64
+		if e != nil {
+			rev = e.rev
+		}
+		kinds, ids, revs = append(kinds, k.kind), append(ids, k.id), append(revs, rev)
 	}
-	switch len(keys) {
-	case 0:
-	case 1:
+	switch {
+	case len(lockKeys) == 0:
+	case len(lockKeys) == 1 && len(kinds) == 1:
 		batch.Queue(sqlCheckOne, tenant, lockKeys[0], lockExcl[0], kinds[0], ids[0], revs[0])
+	case len(lockKeys) == 1 && len(kinds) == 0 && lockExcl[0]:
+		batch.Queue(sqlLockOne, lockKeys[0])
 	default:
 		batch.Queue(sqlCheck, tenant, lockKeys, lockExcl, kinds, ids, revs)
 	}
@@ -526,6 +543,9 @@ func (x *tx) commit(ctx context.Context) error {
 	// 2. Records and their term rows.
 	var delKinds []string
 	var delIDs [][16]byte
+	var insKinds []string
+	var insIDs [][16]byte
+	var insSort, insData, insTerms [][]byte
 	var upKinds []string
 	var upIDs [][16]byte
 	var upVersions []int64
@@ -545,6 +565,14 @@ func (x *tx) commit(ctx context.Context) error {
 			continue
 		}
 		e := w.e
+		if base == nil {
+			insKinds, insIDs = append(insKinds, k.kind), append(insIDs, k.id)
+			insSort, insData, insTerms = append(insSort, []byte(e.sortKey)), append(insData, []byte(e.data)), append(insTerms, encodeTerms(e.terms))
+			for _, t := range e.terms {
+				newTerms.add(k.kind, k.id, e.sortKey, t)
+			}
+			continue
+		}
 		upKinds, upIDs = append(upKinds, k.kind), append(upIDs, k.id)
 		upVersions = append(upVersions, e.version)
 		upSort, upData, upTerms = append(upSort, []byte(e.sortKey)), append(upData, []byte(e.data)), append(upTerms, encodeTerms(e.terms))
@@ -579,12 +607,19 @@ func (x *tx) commit(ctx context.Context) error {
 	} else if n > 0 {
 		batch.Queue(sqlDeleteTerms, tenant, oldTerms.kinds, oldTerms.terms, oldTerms.sortKeys, oldTerms.ids)
 	}
-	if n := len(upKinds); n > 0 && n <= fewRows {
+	if n := len(insKinds); n > 0 && n <= fewRows {
 		for i := range n {
-			batch.Queue(sqlUpsertRecord, tenant, upKinds[i], upIDs[i], upVersions[i], upSort[i], upData[i], upTerms[i])
+			batch.Queue(sqlInsertRecord, tenant, insKinds[i], insIDs[i], insSort[i], insData[i], insTerms[i])
 		}
 	} else if n > 0 {
-		batch.Queue(sqlUpsertRecords, tenant, upKinds, upIDs, upVersions, upSort, upData, upTerms)
+		batch.Queue(sqlInsertRecords, tenant, insKinds, insIDs, insSort, insData, insTerms)
+	}
+	if n := len(upKinds); n > 0 && n <= fewRows {
+		for i := range n {
+			batch.Queue(sqlUpdateRecord, tenant, upKinds[i], upIDs[i], upVersions[i], upSort[i], upData[i], upTerms[i])
+		}
+	} else if n > 0 {
+		batch.Queue(sqlUpdateRecords, tenant, upKinds, upIDs, upVersions, upSort, upData, upTerms)
 	}
 	if n := len(newTerms.kinds); n > 0 && n <= fewRows {
 		for i := range n {
