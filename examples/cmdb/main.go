@@ -22,13 +22,14 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
-	"github.com/itilkit/itil/storage/memory"
+	"github.com/itilkit/itil/examples/internal/store"
 )
 
 func main() {
 	out := flag.String("out", "", "directory to write impact.mmd and impact.dot to")
+	spec := store.Flag()
 	flag.Parse()
-	if err := run(context.Background(), *out); err != nil {
+	if err := run(context.Background(), *spec, *out); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -64,8 +65,13 @@ func (e *estate) relate(typ string, parent, child itil.ID) {
 	}
 }
 
-func run(ctx context.Context, outDir string) error {
-	svc, err := cmdb.New(memory.NewStore())
+func run(ctx context.Context, spec, outDir string) error {
+	st, closeStore, err := store.Open(ctx, spec, "cmdb")
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	svc, err := cmdb.New(st)
 	if err != nil {
 		return err
 	}

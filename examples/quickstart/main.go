@@ -1,5 +1,5 @@
-// Quickstart opens, works and resolves incidents on the in-memory store and
-// prints what happened. It simulates a few days with an injected clock so
+// Quickstart opens, works and resolves incidents and prints what happened,
+// in memory or on the backend -store names (sqlite:PATH, postgres://...). It simulates a few days with an injected clock so
 // that reopening and the auto-close sweep show up too.
 //
 //	go run ./examples/quickstart
@@ -7,28 +7,36 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log"
 	"os"
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/examples/internal/store"
 	"github.com/itilkit/itil/incident"
-	"github.com/itilkit/itil/storage/memory"
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	spec := store.Flag()
+	flag.Parse()
+	if err := run(context.Background(), *spec); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context, spec string) error {
+	st, closeStore, err := store.Open(ctx, spec, "quickstart")
+	if err != nil {
+		return err
+	}
+	defer closeStore()
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	clock := itil.ClockFunc(func() time.Time { return now })
 	wait := func(d time.Duration) { now = now.Add(d) }
 
-	svc, err := incident.New(memory.NewStore(), incident.WithClock(clock))
+	svc, err := incident.New(st, incident.WithClock(clock))
 	if err != nil {
 		return err
 	}

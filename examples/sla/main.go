@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log"
 	"os"
@@ -19,14 +20,16 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/examples/internal/store"
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/slm/calendar"
-	"github.com/itilkit/itil/storage/memory"
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	spec := store.Flag()
+	flag.Parse()
+	if err := run(context.Background(), *spec); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -41,16 +44,20 @@ func mustZone(name string) *time.Location {
 	return l
 }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context, spec string) error {
 	// Thursday 29 October 2026, 08:00 in New York.
 	now := time.Date(2026, 10, 29, 8, 0, 0, 0, ny)
 	clock := itil.ClockFunc(func() time.Time { return now })
-	store := memory.NewStore()
-	eng, err := slm.NewEngine(store, slm.WithClock(clock))
+	st, closeStore, err := store.Open(ctx, spec, "sla")
 	if err != nil {
 		return err
 	}
-	svc, err := incident.New(store, incident.WithClock(clock), incident.WithSLA(eng))
+	defer closeStore()
+	eng, err := slm.NewEngine(st, slm.WithClock(clock))
+	if err != nil {
+		return err
+	}
+	svc, err := incident.New(st, incident.WithClock(clock), incident.WithSLA(eng))
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,62 @@
+// Package store opens the storage backend an example's -store flag names,
+// so every example runs on any backend:
+//
+//	go run ./examples/quickstart                                   # in memory (the default)
+//	go run ./examples/quickstart -store sqlite:/tmp/itil.db        # one SQLite file
+//	go run ./examples/quickstart -store postgres://app@db/itil     # a PostgreSQL database
+package store
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/memory"
+	"github.com/itilkit/itil/storage/postgres"
+	"github.com/itilkit/itil/storage/sqlite"
+)
+
+// Flag registers the -store flag on the command line's flag set.
+func Flag() *string {
+	return flag.String("store", "memory", "where to keep the data: memory, sqlite:PATH or a postgres:// DSN")
+}
+
+// Open returns a new tenant of the backend spec names ("memory",
+// "sqlite:PATH", or a "postgres://" or "postgresql://" DSN) and a function
+// that closes the backend. Each run gets a tenant of its own, named after
+// the example and the run, so a run on a database an earlier run filled
+// starts empty and prints the same.
+func Open(ctx context.Context, spec, example string) (storage.Store, func() error, error) {
+	var b storage.Backend
+	switch {
+	case spec == "" || spec == "memory":
+		b = memory.New()
+	case strings.HasPrefix(spec, "sqlite:"):
+		path := strings.TrimPrefix(spec, "sqlite:")
+		if path == "" {
+			return nil, nil, fmt.Errorf("-store %q: sqlite: needs a file path, such as sqlite:itil.db", spec)
+		}
+		sb, err := sqlite.Open(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		b = sb
+	case strings.HasPrefix(spec, "postgres://"), strings.HasPrefix(spec, "postgresql://"):
+		pb, err := postgres.Open(ctx, spec)
+		if err != nil {
+			return nil, nil, err
+		}
+		b = pb
+	default:
+		return nil, nil, fmt.Errorf("-store %q: want memory, sqlite:PATH or a postgres:// DSN", spec)
+	}
+	s, err := b.Tenant(example + "-" + itil.NewID().String())
+	if err != nil {
+		b.Close()
+		return nil, nil, err
+	}
+	return s, b.Close, nil
+}
