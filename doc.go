@@ -43,6 +43,9 @@
 //
 // Process packages store their entities through package storage, a small
 // record contract with typed collections on top. storage/memory is the
-// zero-setup default; every backend proves itself against the shared
-// conformance suite in storage/storagetest.
+// zero-setup default, storage/sqlite keeps a tenant's data in one file
+// (pure Go), and storage/postgres lets several application instances share
+// one PostgreSQL database. Every backend proves itself against the shared
+// conformance suite in storage/storagetest and the process suites
+// (incident/incidenttest, slm/slmtest, cmdb/cmdbtest).
 package itil
