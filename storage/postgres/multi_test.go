@@ -48,7 +48,14 @@ func appendTx(s storage.Store, subject itil.ID, marks ...string) func(context.Co
 // the cursor, read through s.
 func readJournalAfter(t testing.TB, s storage.Store, after int64) (marks []string, seqs []int64) {
 	t.Helper()
-	err := s.RunInTx(context.Background(), func(ctx context.Context, tx storage.Tx) error {
+	marks, seqs, err := journalAfter(s, after)
+	require.NoError(t, err)
+	return marks, seqs
+}
+
+// journalAfter is readJournalAfter for goroutines other than the test's.
+func journalAfter(s storage.Store, after int64) (marks []string, seqs []int64, err error) {
+	err = s.RunInTx(context.Background(), func(ctx context.Context, tx storage.Tx) error {
 		for ev, err := range tx.Journal(ctx, storage.JournalQuery{After: after}) {
 			if err != nil {
 				return err
@@ -61,8 +68,7 @@ func readJournalAfter(t testing.TB, s storage.Store, after int64) (marks []strin
 		}
 		return nil
 	})
-	require.NoError(t, err)
-	return marks, seqs
+	return marks, seqs, err
 }
 
 func waitFor(t testing.TB, ch <-chan error, what string) error {
@@ -245,7 +251,11 @@ func TestMultiInstance(t *testing.T) {
 				finished = true
 			default:
 			}
-			marks, seqs := readJournalAfter(t, reader, after)
+			marks, seqs, err := journalAfter(reader, after)
+			if err != nil {
+				t.Errorf("reader: %v", err)
+				return
+			}
 			if len(marks) == 0 {
 				if finished {
 					return

@@ -438,6 +438,12 @@ const (
 		SELECT $1, u.kind, u.id, 1, nextval('record_revs'), u.sort_key, u.data, u.terms
 		FROM unnest($2::text[], $3::uuid[], $4::bytea[], $5::bytea[], $6::bytea[]) AS u(kind, id, sort_key, data, terms)`
 
+	sqlUpdateChecked = `WITH u AS (
+			UPDATE records SET version = $4, rev = nextval('record_revs'), sort_key = $5, data = $6, terms = $7
+			WHERE tenant = $1 AND kind = $2 AND id = $3 AND rev = $8
+			RETURNING 1)
+		SELECT itil_conflict($2, $3) FROM (SELECT count(*) AS n FROM u) c WHERE c.n = 0`
+
 	sqlUpdateRecords = `UPDATE records r SET version = u.version, rev = nextval('record_revs'),
 			sort_key = u.sort_key, data = u.data, terms = u.terms
 		FROM unnest($2::text[], $3::uuid[], $4::bigint[], $5::bytea[], $6::bytea[], $7::bytea[])
@@ -530,8 +536,18 @@ func (x *tx) commit(ctx context.Context) error {
 		}
 		kinds, ids, revs = append(kinds, k.kind), append(ids, k.id), append(revs, rev)
 	}
+	// One record updated, and nothing else read: lock it, and let the
+	// UPDATE check the revision itself (below).
+	var updateChecks *entry
+	if len(keys) == 1 && len(kinds) == 1 && lockExcl[0] {
+		if w := x.wlist[x.writes[keys[0]]]; w.e != nil {
+			updateChecks = x.reads[keys[0]]
+		}
+	}
 	switch {
 	case len(lockKeys) == 0:
+	case updateChecks != nil:
+		batch.Queue(sqlLockOne, lockKeys[0])
 	case len(lockKeys) == 1 && len(kinds) == 1:
 		batch.Queue(sqlCheckOne, tenant, lockKeys[0], lockExcl[0], kinds[0], ids[0], revs[0])
 	case len(lockKeys) == 1 && len(kinds) == 0 && lockExcl[0]:
@@ -614,7 +630,9 @@ func (x *tx) commit(ctx context.Context) error {
 	} else if n > 0 {
 		batch.Queue(sqlInsertRecords, tenant, insKinds, insIDs, insSort, insData, insTerms)
 	}
-	if n := len(upKinds); n > 0 && n <= fewRows {
+	if updateChecks != nil {
+		batch.Queue(sqlUpdateChecked, tenant, upKinds[0], upIDs[0], upVersions[0], upSort[0], upData[0], upTerms[0], updateChecks.rev)
+	} else if n := len(upKinds); n > 0 && n <= fewRows {
 		for i := range n {
 			batch.Queue(sqlUpdateRecord, tenant, upKinds[i], upIDs[i], upVersions[i], upSort[i], upData[i], upTerms[i])
 		}

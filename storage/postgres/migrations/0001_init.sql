@@ -112,3 +112,13 @@ BEGIN
 	END IF;
 END
 $$;
+
+-- itil_conflict raises IT409 for a commit whose single update found the
+-- record changed (see the commit's one-record path).
+CREATE FUNCTION itil_conflict(p_kind text, p_id uuid) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE EXCEPTION '% % was changed by a concurrent transaction after this one read it', p_kind, p_id
+		USING ERRCODE = 'IT409';
+END
+$$;
