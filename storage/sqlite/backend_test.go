@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -203,16 +204,19 @@ func TestConcurrentOpenProcesses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shared.db")
 	const procs = 3
 	var cmds []*exec.Cmd
-	for range procs {
+	outs := make([]*strings.Builder, procs)
+	for i := range procs {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestOpenChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), openEnv+"="+path)
+		outs[i] = new(strings.Builder)
+		cmd.Stdout, cmd.Stderr = outs[i], outs[i]
 		cmds = append(cmds, cmd)
 	}
 	for _, cmd := range cmds {
 		require.NoError(t, cmd.Start())
 	}
-	for _, cmd := range cmds {
-		require.NoError(t, cmd.Wait())
+	for i, cmd := range cmds {
+		require.NoError(t, cmd.Wait(), "child %d:\n%s", i, outs[i])
 	}
 	b, err := sqlite.Open(path)
 	require.NoError(t, err)

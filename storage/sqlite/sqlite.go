@@ -73,6 +73,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
@@ -179,7 +180,7 @@ func Open(path string, opts ...Option) (*Backend, error) {
 	abs = filepath.Clean(abs)
 	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(%s)",
 		cfg.busyTimeoutMS, cfg.sync.pragma())
-	wdb, err := sql.Open("sqlite", abs+"?_txlock=immediate&_pragma=journal_mode(WAL)&"+common)
+	wdb, err := sql.Open("sqlite", abs+"?_txlock=immediate&"+common)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -189,8 +190,19 @@ func Open(path string, opts ...Option) (*Backend, error) {
 	wdb.SetConnMaxIdleTime(0)
 	b := &Backend{path: abs, sh: sharedFor(abs), wdb: wdb, done: make(chan struct{})}
 	// The writer connection sets WAL mode (persistent in the file) before
-	// any reader opens.
-	if err := wdb.Ping(); err != nil {
+	// any reader opens. Switching the journal mode does not always wait
+	// for a lock held by another process opening the file at the same
+	// time: retry while SQLite reports it busy.
+	if err := retryBusy(cfg.busyTimeoutMS, func() error {
+		var mode string
+		if err := wdb.QueryRow(`PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
+			return err
+		}
+		if !strings.EqualFold(mode, "wal") {
+			return fmt.Errorf("journal mode is %q, not wal", mode)
+		}
+		return nil
+	}); err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -203,7 +215,7 @@ func Open(path string, opts ...Option) (*Backend, error) {
 	rdb.SetMaxIdleConns(cfg.readers)
 	b.rdb = rdb
 	if !cfg.noMigrations {
-		if err := b.migrate(context.Background()); err != nil {
+		if err := retryBusy(cfg.busyTimeoutMS, func() error { return b.migrate(context.Background()) }); err != nil {
 			b.Close()
 			return nil, err
 		}
@@ -214,6 +226,24 @@ func Open(path string, opts ...Option) (*Backend, error) {
 	}
 	return b, nil
 }
+
+// retryBusy runs f until it does not fail with SQLITE_BUSY, for at most
+// about timeoutMS milliseconds.
+func retryBusy(timeoutMS int, f func() error) error {
+	deadline := time.Now().Add(time.Duration(timeoutMS) * time.Millisecond)
+	wait := time.Millisecond
+	for {
+		err := f()
+		var se interface{ Code() int }
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqliteBusy || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 100*time.Millisecond)
+	}
+}
+
+const sqliteBusy = 5 // SQLITE_BUSY, the primary result code
 
 // prepare prepares the writer's statements while no transaction holds its
 // connection.
