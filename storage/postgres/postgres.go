@@ -36,22 +36,31 @@
 //     it only read. Every commit of every instance goes through these
 //     locks, so a commit that wrote a record is either finished before a
 //     validator's lock is granted, or waits for the validator's commit;
-//  2. reads the current revision of all those records in one statement and
+//  2. reads the current revision of those records in one statement and
 //     fails with itil.ErrConflict, writing nothing, when any differs from
 //     what the transaction first read (absent included): the record was
-//     committed by another transaction after this one read it;
-//  3. writes records and term rows with multi-row statements, takes its
-//     journal numbers from the tenant's journal_heads row, inserts the
-//     events, and commits, all in one round trip.
+//     committed by another transaction after this one read it. A record
+//     the transaction creates needs no probe (its INSERT fails with a
+//     unique violation, reported as a conflict, when another transaction
+//     created it), and a commit that updates a single record checks the
+//     revision in the UPDATE's WHERE clause;
+//  3. writes records and term rows (one statement per row for a few rows,
+//     multi-row statements over arrays for more), takes its journal
+//     numbers from the tenant's journal_heads row, inserts the events, and
+//     commits.
+//
+// All of it, BEGIN to COMMIT, goes to the server as one pipeline: one
+// round trip. A failed check raises an error (SQLSTATE IT409) in a
+// server-side function, which aborts the rest of the pipeline.
 //
 // This is the contract's read-set rule exactly, which SERIALIZABLE would
 // not give: PostgreSQL commits a transaction whose read was overwritten
 // when it can order it before the writer, while the contract asks for a
-// conflict. A transaction that neither writes nor appends commits without
-// touching the database, so it always commits. A transaction that read a
-// record another one changed only after it was committed is no conflict
-// (first committer wins; the later committer sees its own reads still
-// hold).
+// conflict. When two transactions race on a record, the one whose commit
+// takes the lock first commits, and the other then finds the new
+// revision and conflicts: first committer wins. A transaction that
+// neither writes nor appends commits without touching the database, so it
+// always commits.
 //
 // # Journal order
 //

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb/cmdbtest"
 	"github.com/itilkit/itil/incident/incidenttest"
 	"github.com/itilkit/itil/slm/slmtest"
@@ -115,4 +116,26 @@ func TestSLM(t *testing.T) {
 func TestCMDB(t *testing.T) {
 	serverDSN(t)
 	cmdbtest.Run(t, func(t testing.TB) storage.Store { return newStore(t) })
+}
+
+// TestCreatedAndUpdatedInOneTx: a record created and updated by one
+// transaction is stored at version 2 (found by the model-based test).
+func TestCreatedAndUpdatedInOneTx(t *testing.T) {
+	s := newStore(t)
+	id := itil.NewID()
+	require.NoError(t, s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+		v, err := tx.Put(ctx, storage.Record{Kind: "k", ID: id, Data: "a", SortKey: "c"})
+		if err != nil {
+			return err
+		}
+		_, err = tx.Put(ctx, storage.Record{Kind: "k", ID: id, Version: v, Data: "b", SortKey: "b"})
+		return err
+	}))
+	require.NoError(t, s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+		rec, err := tx.Get(ctx, "k", id)
+		require.NoError(t, err)
+		require.EqualValues(t, 2, rec.Version)
+		require.Equal(t, "b", rec.Data)
+		return nil
+	}))
 }

@@ -414,7 +414,7 @@ const (
 	sqlLockOne = `SELECT pg_advisory_xact_lock($1)`
 
 	sqlInsertRecord = `INSERT INTO records (tenant, kind, id, version, rev, sort_key, data, terms)
-		VALUES ($1, $2, $3, 1, nextval('record_revs'), $4, $5, $6)`
+		VALUES ($1, $2, $3, $4, nextval('record_revs'), $5, $6, $7)`
 
 	sqlUpdateRecord = `UPDATE records SET version = $4, rev = nextval('record_revs'), sort_key = $5, data = $6, terms = $7
 		WHERE tenant = $1 AND kind = $2 AND id = $3`
@@ -435,8 +435,9 @@ const (
 		AND (kind, term, sort_key, id) IN (SELECT * FROM unnest($2::text[], $3::bytea[], $4::bytea[], $5::uuid[]))`
 
 	sqlInsertRecords = `INSERT INTO records (tenant, kind, id, version, rev, sort_key, data, terms)
-		SELECT $1, u.kind, u.id, 1, nextval('record_revs'), u.sort_key, u.data, u.terms
-		FROM unnest($2::text[], $3::uuid[], $4::bytea[], $5::bytea[], $6::bytea[]) AS u(kind, id, sort_key, data, terms)`
+		SELECT $1, u.kind, u.id, u.version, nextval('record_revs'), u.sort_key, u.data, u.terms
+		FROM unnest($2::text[], $3::uuid[], $4::bigint[], $5::bytea[], $6::bytea[], $7::bytea[])
+			AS u(kind, id, version, sort_key, data, terms)`
 
 	sqlUpdateChecked = `WITH u AS (
 			UPDATE records SET version = $4, rev = nextval('record_revs'), sort_key = $5, data = $6, terms = $7
@@ -561,6 +562,7 @@ func (x *tx) commit(ctx context.Context) error {
 	var delIDs [][16]byte
 	var insKinds []string
 	var insIDs [][16]byte
+	var insVersions []int64
 	var insSort, insData, insTerms [][]byte
 	var upKinds []string
 	var upIDs [][16]byte
@@ -583,6 +585,7 @@ func (x *tx) commit(ctx context.Context) error {
 		e := w.e
 		if base == nil {
 			insKinds, insIDs = append(insKinds, k.kind), append(insIDs, k.id)
+			insVersions = append(insVersions, e.version) // 2 when created and updated in the transaction
 			insSort, insData, insTerms = append(insSort, []byte(e.sortKey)), append(insData, []byte(e.data)), append(insTerms, encodeTerms(e.terms))
 			for _, t := range e.terms {
 				newTerms.add(k.kind, k.id, e.sortKey, t)
@@ -625,10 +628,10 @@ func (x *tx) commit(ctx context.Context) error {
 	}
 	if n := len(insKinds); n > 0 && n <= fewRows {
 		for i := range n {
-			batch.Queue(sqlInsertRecord, tenant, insKinds[i], insIDs[i], insSort[i], insData[i], insTerms[i])
+			batch.Queue(sqlInsertRecord, tenant, insKinds[i], insIDs[i], insVersions[i], insSort[i], insData[i], insTerms[i])
 		}
 	} else if n > 0 {
-		batch.Queue(sqlInsertRecords, tenant, insKinds, insIDs, insSort, insData, insTerms)
+		batch.Queue(sqlInsertRecords, tenant, insKinds, insIDs, insVersions, insSort, insData, insTerms)
 	}
 	if updateChecks != nil {
 		batch.Queue(sqlUpdateChecked, tenant, upKinds[0], upIDs[0], upVersions[0], upSort[0], upData[0], upTerms[0], updateChecks.rev)
