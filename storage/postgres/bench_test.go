@@ -312,3 +312,49 @@ func (r *rawDriver) create(ctx context.Context, rec storage.Record, terms []stri
 	batch.Queue(`COMMIT`)
 	return r.conn.SendBatch(ctx, &batch).Close()
 }
+
+// BenchmarkOpenAndTransitionParallel is BenchmarkOpenAndTransition with
+// 8 clients at once on each side (the raw driver on 8 connections of its
+// own, the Service on a backend whose pool has 8): each iteration runs one
+// operation per client on the raw side, waits, then on ours. The ratio is
+// of throughput under concurrency, where commits share WAL flushes.
+func BenchmarkOpenAndTransitionParallel(b *testing.B) {
+	const clients = 8
+	ctx := context.Background()
+	txs := recordOp(b, openAndAssign)
+	dsn := freshSchema(b)
+	bk := openIn(b, withParam(dsn, "pool_max_conns", "8"))
+	svc, err := incident.New(tenantOf(b, bk, "bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	raws := make([]*rawDriver, clients)
+	for i := range raws {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { conn.Close(context.Background()) })
+		raws[i] = &rawDriver{conn: conn, seq: int64(i) << 40}
+	}
+	phase := func(run func(i int) error) time.Duration {
+		t0 := time.Now()
+		errs := make(chan error, clients)
+		for i := range clients {
+			go func() { errs <- run(i) }()
+		}
+		for range clients {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+		}
+		return time.Since(t0)
+	}
+	var inRaw, inOurs time.Duration
+	b.ResetTimer()
+	for range b.N {
+		inRaw += phase(func(i int) error { return raws[i].run(ctx, txs, itil.NewID()) }) / clients
+		inOurs += phase(func(int) error { return openAndAssign(ctx, svc) }) / clients
+	}
+	report(b, inOurs, inRaw)
+}

@@ -61,18 +61,21 @@ func freshSchema(t testing.TB) string {
 	return withSearchPath(dsn, name)
 }
 
-func withSearchPath(dsn, schema string) string {
+func withSearchPath(dsn, schema string) string { return withParam(dsn, "search_path", schema) }
+
+// withParam sets a parameter of a URL or key=value DSN.
+func withParam(dsn, key, value string) string {
 	if strings.Contains(dsn, "://") {
 		u, err := url.Parse(dsn)
 		if err != nil {
 			return dsn
 		}
 		q := u.Query()
-		q.Set("search_path", schema)
+		q.Set(key, value)
 		u.RawQuery = q.Encode()
 		return u.String()
 	}
-	return dsn + " search_path=" + schema
+	return dsn + " " + key + "=" + value
 }
 
 // openIn opens a backend on dsn and closes it when the test ends (Close is
