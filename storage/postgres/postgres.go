@@ -13,7 +13,14 @@
 // schema_migrations) lives in the connection's search_path and is created
 // and migrated by numbered, embedded migrations on Open and New, unless
 // WithoutMigrations is given. Applying them takes a session advisory lock,
-// so two processes opening at once apply each migration once.
+// so two processes opening at once apply each migration once. Record data
+// is kept byte for byte (bytea): money inside it is the exact decimal
+// string the collections encode, never a float. Sort keys, terms and IDs
+// (uuid) compare bytewise, the order the contract asks for.
+//
+// The package's tests run against the server named by ITIL_POSTGRES_DSN,
+// each in a schema of its own, and skip without it; .ci/run starts a
+// throwaway cluster and sets it.
 //
 // # Isolation
 //
@@ -21,8 +28,7 @@
 // one pool connection (from its first statement until RunInTx returns) but
 // no database transaction and no lock. Reads (Get, Query, Lookup, Journal)
 // are single statements at PostgreSQL's READ COMMITTED, merged with the
-// transaction's
-// own buffered writes; every record a read returns, and every Get that
+// transaction's own buffered writes; every record a read returns, and every Get that
 // finds nothing, is remembered with the record's revision (rev, a value
 // from one database sequence that every write of a record renews). Put
 // and Delete check the version against what the transaction sees and fail
@@ -73,8 +79,8 @@
 // the head only after the previous commit is visible, and numbers after
 // it: seq increases in commit order, with no gaps (a rolled-back commit
 // returns its numbers). Commits of one tenant that append events are
-// serialised for the length of their final round trip; commits that only
-// write records are not.
+// serialised from their journal statement to their COMMIT, the end of
+// their single round trip; commits that only write records are not.
 //
 // # Sequences
 //
@@ -130,9 +136,9 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// DefaultConnectTimeout bounds a connection attempt when the DSN sets no
+// defaultConnectTimeout bounds a connection attempt when the DSN sets no
 // connect_timeout.
-const DefaultConnectTimeout = 10 * time.Second
+const defaultConnectTimeout = 10 * time.Second
 
 // Backend is a PostgreSQL storage.Backend. It is safe for concurrent use.
 type Backend struct {
@@ -164,7 +170,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Backend, error) {
 		return nil, fmt.Errorf("postgres: parse dsn: %w", err)
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
-		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
