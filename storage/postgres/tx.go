@@ -498,7 +498,12 @@ func (x *tx) commit(ctx context.Context) error {
 	}
 	tenant := x.s.tenant
 	var batch pgx.Batch
-	batch.Queue(`BEGIN`)
+	// READ COMMITTED whatever the database's default: the check must read
+	// what is committed once its locks are granted (a REPEATABLE READ
+	// snapshot is taken before, and misses the commit it waited for), and
+	// the journal head update must wait for the previous commit, not fail
+	// with a serialisation error.
+	batch.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
 
 	// 1. Locks and the check of everything read (writes are based on reads).
 	keys := slices.Clone(x.readOrder)
