@@ -42,6 +42,24 @@ func waitUntilBlocked(t *testing.T, fragment string, done <-chan error) {
 	}
 }
 
+// waitUntilIdle waits until no backend of the server runs a statement that
+// contains fragment.
+func waitUntilIdle(t *testing.T, fragment string) {
+	t.Helper()
+	deadline := time.Now().Add(stuck)
+	for {
+		var active int
+		require.NoError(t, admin.QueryRow(context.Background(),
+			`SELECT count(*) FROM pg_stat_activity WHERE state <> 'idle' AND pid <> pg_backend_pid()
+				AND query LIKE '%' || $1 || '%'`, fragment).Scan(&active))
+		if active == 0 {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "a backend still runs %q", fragment)
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TestReadSetUnderRepeatableRead: the read-set rule holds whatever the
 // database's default isolation level. B reads X and writes Y while A's
 // update of X waits before COMMIT (A holds X's lock); B's commit waits for
@@ -140,4 +158,44 @@ func TestConcurrentAppendsUnderSerializable(t *testing.T) {
 	marks, seqs := readJournalAfter(t, tenantOf(t, a, "t"), 0)
 	require.Equal(t, []string{"a0", "a1", "b1"}, marks)
 	require.Equal(t, []int64{1, 2, 3}, seqs)
+}
+
+// TestCancelledCommitCommitsNothing: a commit waiting on the server for a
+// lock when its context ends returns at once with the context's error, and
+// then must not commit. Closing the socket alone (pgx's default on a
+// cancelled context) left the server running the rest of the pipeline,
+// COMMIT included, as soon as the lock was granted: B's event appeared in
+// the journal after B's RunInTx had reported failure.
+func TestCancelledCommitCommitsNothing(t *testing.T) {
+	dsn := freshSchema(t)
+	a, b := openIn(t, dsn), openIn(t, dsn)
+	sa, sb := tenantOf(t, a, "t"), tenantOf(t, b, "t")
+	subject := itil.NewID()
+
+	paused, release := make(chan struct{}), make(chan struct{})
+	a.beforeCommit = func(string) {
+		close(paused)
+		<-release
+	}
+	aDone, bDone := make(chan error, 1), make(chan error, 1)
+	go func() { aDone <- appendTx(sa, subject, "a1")(context.Background()) }()
+	select {
+	case <-paused:
+	case <-time.After(stuck):
+		t.Fatal("A never reached its commit")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go func() { bDone <- appendTx(sb, subject, "b1")(ctx) }()
+	waitUntilBlocked(t, "journal_heads", bDone)
+	cancel()
+	err := waitFor(t, bDone, "B")
+	require.ErrorIs(t, err, context.Canceled)
+
+	close(release)
+	require.NoError(t, waitFor(t, aDone, "A"))
+	waitUntilIdle(t, "journal_heads")
+	marks, _ := readJournalAfter(t, sa, 0)
+	require.Equal(t, []string{"a1"}, marks, "B reported failure, so its event must not be committed")
+	require.Zero(t, b.pool.Stat().AcquiredConns(), "B's connection went back to the pool")
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/itilkit/itil"
@@ -683,12 +684,32 @@ func (x *tx) commit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	err = conn.SendBatch(ctx, &batch).Close()
+	// The server has the whole pipeline, COMMIT included, as soon as it is
+	// sent. pgx's answer to a cancelled context is to drop the socket,
+	// which leaves the server to go on and commit once its locks are
+	// granted, after RunInTx has returned an error. So the pipeline runs
+	// on a context that is not cancelled, and when ctx ends the server is
+	// asked to cancel it instead: the outcome RunInTx reports is then the
+	// one the server decided.
+	stop := cancelOnDone(ctx, conn.Conn().PgConn())
+	run := context.WithoutCancel(ctx)
+	err = conn.SendBatch(run, &batch).Close()
 	if err == nil && hook != nil {
 		// Tests only: everything but COMMIT is done, the journal head
 		// included; let the test interleave other transactions here.
 		hook(tenant)
-		_, err = conn.Exec(ctx, `COMMIT`)
+		_, err = conn.Exec(run, `COMMIT`)
+	}
+	if stop() {
+		// A cancel request went out: the connection is not reused, so
+		// one that arrives late cannot cancel another transaction's
+		// statement (and a failed transaction ends with it).
+		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		conn.Conn().Close(cctx)
+		cancel()
+		if err != nil && pgCode(err) != "IT409" {
+			return fmt.Errorf("postgres: commit: %w (%w)", context.Cause(ctx), err)
+		}
 	}
 	if err != nil {
 		rollback(conn.Conn())
@@ -698,6 +719,35 @@ func (x *tx) commit(ctx context.Context) error {
 		return x.b.wrap(err, "commit")
 	}
 	return nil
+}
+
+// cancelGrace bounds how long a commit whose context has ended waits for
+// the server to act on its cancel request before dropping the connection.
+const cancelGrace = 5 * time.Second
+
+// cancelOnDone sends the server a cancel request for pc's running
+// statement when ctx ends, and sets a deadline of cancelGrace on the
+// socket in case the server does not answer. stop ends the watch and
+// reports whether the request was sent (it waits for that to finish).
+func cancelOnDone(ctx context.Context, pc *pgconn.PgConn) (stop func() bool) {
+	fired := make(chan struct{})
+	stopWatch := context.AfterFunc(ctx, func() {
+		defer close(fired)
+		cctx, cancel := context.WithTimeout(context.Background(), cancelGrace)
+		defer cancel()
+		if err := pc.CancelRequest(cctx); err != nil {
+			pc.Conn().SetDeadline(time.Now()) // the server cannot be told: give up now
+			return
+		}
+		pc.Conn().SetDeadline(time.Now().Add(cancelGrace))
+	})
+	return func() bool {
+		if stopWatch() {
+			return false
+		}
+		<-fired
+		return true
+	}
 }
 
 // diffTerms calls removed for each term of old not in new and added for
