@@ -71,9 +71,55 @@ type tx struct {
 	w      *sql.Tx
 	locked bool
 	stamp  int64 // the stamp of this commit, 0 until a record is written
-	doomed error // a conflict found when becoming the writer
+	doomed error // a conflict found, or a write that failed halfway
+
+	// Batches that Query and Lookup iterators fetched and have not yielded
+	// all of: rows fetched on the reader pool but yielded after the
+	// transaction became the writer are checked when it becomes it.
+	live []*pending
 
 	events []itil.Event
+}
+
+// pending is a batch of rows an iterator fetched; rows[next:] are not
+// yielded yet.
+type pending struct {
+	rows []row
+	next int
+}
+
+func (x *tx) track() *pending {
+	p := &pending{}
+	x.live = append(x.live, p)
+	return p
+}
+
+func (x *tx) untrack(p *pending) {
+	if i := slices.Index(x.live, p); i >= 0 {
+		x.live = slices.Delete(x.live, i, i+1)
+	}
+}
+
+// yielding notes the read of a row an iterator is about to yield. A row
+// fetched on the reader pool that changed before the transaction became
+// the writer is a stale read: the commit must fail.
+func (x *tx) yielding(kind string, r *row) {
+	if r.stale && x.doomed == nil {
+		x.doomed = fmt.Errorf("sqlite: %s %s: read by this transaction, changed by a concurrent one: %w",
+			kind, r.id, itil.ErrConflict)
+	}
+	x.noteRead(key{kind, r.id}, r.stamp)
+}
+
+// failed dooms the transaction after a write that failed once the
+// transaction became the writer: the write may have been done in part, and
+// SQLite rolls the whole transaction back on some errors (an interrupt, a
+// full disk), after which statements would run outside of it.
+func (x *tx) failed(err error) error {
+	if x.doomed == nil {
+		x.doomed = err
+	}
+	return err
 }
 
 // end ends the transaction: whatever is still open is rolled back.
@@ -159,15 +205,28 @@ func (x *tx) become(ctx context.Context) error {
 	// first.
 	w, err := x.b.wdb.BeginTx(x.runCtx, nil)
 	if err != nil {
+		// Release the lock: a later write tries again rather than wait
+		// for the lock this transaction holds.
+		x.release()
 		return x.wrap(err, "begin")
 	}
 	x.w = w
 	st := x.wstmt(ctx, stStamp)
-	for _, r := range x.reads {
+	stampOf := func(k key) (int64, error) {
 		var stamp int64
-		err := st.QueryRowContext(ctx, x.s.tenant, r.k.kind, r.k.id[:]).Scan(&stamp)
+		err := st.QueryRowContext(ctx, x.s.tenant, k.kind, k.id[:]).Scan(&stamp)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return x.wrap(err, "check %s %s", r.k.kind, r.k.id)
+			return 0, x.wrap(err, "check %s %s", k.kind, k.id)
+		}
+		return stamp, nil
+	}
+	for _, r := range x.reads {
+		stamp, err := stampOf(r.k)
+		if err != nil {
+			// Not checked: back to before, so that a later write checks
+			// again.
+			x.release()
+			return err
 		}
 		if stamp != r.stamp {
 			x.doomed = fmt.Errorf("sqlite: %s %s: read by this transaction, changed by a concurrent one: %w",
@@ -175,6 +234,28 @@ func (x *tx) become(ctx context.Context) error {
 			x.release()
 			return x.doomed
 		}
+	}
+	// Rows that iterators fetched on the reader pool and will yield from
+	// now on: a read is noted when yielded, and from now on nothing is
+	// noted, so mark those that changed since they were fetched.
+	type mark struct {
+		r     *row
+		stale bool
+	}
+	var marks []mark
+	for _, p := range x.live {
+		for i := p.next; i < len(p.rows); i++ {
+			r := &p.rows[i]
+			stamp, err := stampOf(key{r.rec.Kind, r.id})
+			if err != nil {
+				x.release()
+				return err
+			}
+			marks = append(marks, mark{r, stamp != r.stamp})
+		}
+	}
+	for _, m := range marks {
+		m.r.stale = m.stale
 	}
 	x.reads, x.readIdx = nil, nil
 	return nil
@@ -198,6 +279,7 @@ type row struct {
 	id    itil.ID
 	rec   storage.Record
 	stamp int64
+	stale bool // fetched on the reader pool, changed before the transaction became the writer
 }
 
 func scanRows(rows *sql.Rows, kind string) ([]row, error) {
@@ -332,7 +414,7 @@ func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
 	}
 	cur, oldSort, oldTerms, err := x.current(ctx, rec.Kind, rec.ID)
 	if err != nil {
-		return 0, x.wrap(err, "put %s %s", rec.Kind, rec.ID)
+		return 0, x.failed(x.wrap(err, "put %s %s", rec.Kind, rec.ID))
 	}
 	if rec.Version != cur {
 		return 0, fmt.Errorf("%s %s: version %d is stale (current %d): %w",
@@ -340,7 +422,7 @@ func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
 	}
 	stamp, err := x.nextStamp(ctx)
 	if err != nil {
-		return 0, x.wrap(err, "put %s %s", rec.Kind, rec.ID)
+		return 0, x.failed(x.wrap(err, "put %s %s", rec.Kind, rec.ID))
 	}
 	terms := dedupTerms(rec.Terms)
 	enc := encodeTerms(terms)
@@ -356,7 +438,7 @@ func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
 		}
 	}
 	if err != nil {
-		return 0, x.wrap(err, "put %s %s", rec.Kind, rec.ID)
+		return 0, x.failed(x.wrap(err, "put %s %s", rec.Kind, rec.ID))
 	}
 	return cur + 1, nil
 }
@@ -435,7 +517,7 @@ func (x *tx) Delete(ctx context.Context, kind string, id itil.ID, version int64)
 	}
 	cur, oldSort, oldTerms, err := x.current(ctx, kind, id)
 	if err != nil {
-		return x.wrap(err, "delete %s %s", kind, id)
+		return x.failed(x.wrap(err, "delete %s %s", kind, id))
 	}
 	if cur == 0 {
 		return fmt.Errorf("%s %s: %w", kind, id, itil.ErrNotFound)
@@ -445,13 +527,13 @@ func (x *tx) Delete(ctx context.Context, kind string, id itil.ID, version int64)
 			kind, id, version, cur, itil.ErrConflict)
 	}
 	if _, err := x.nextStamp(ctx); err != nil {
-		return x.wrap(err, "delete %s %s", kind, id)
+		return x.failed(x.wrap(err, "delete %s %s", kind, id))
 	}
 	if _, err := x.wstmt(ctx, stDelete).ExecContext(ctx, x.s.tenant, kind, id[:]); err != nil {
-		return x.wrap(err, "delete %s %s", kind, id)
+		return x.failed(x.wrap(err, "delete %s %s", kind, id))
 	}
 	if err := x.deleteTerms(ctx, kind, id, oldSort, oldTerms); err != nil {
-		return x.wrap(err, "delete %s %s", kind, id)
+		return x.failed(x.wrap(err, "delete %s %s", kind, id))
 	}
 	return nil
 }
@@ -469,7 +551,7 @@ func (x *tx) NextSeq(ctx context.Context, name string) (int64, error) {
 	var stored int64
 	err := x.wstmt(ctx, stGetSeq).QueryRowContext(ctx, x.s.tenant, name).Scan(&stored)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, x.wrap(err, "next %s", name)
+		return 0, x.failed(x.wrap(err, "next %s", name))
 	}
 	sh, k := x.b.sh, seqKey{x.s.tenant, name}
 	sh.seqMu.Lock()
@@ -477,7 +559,7 @@ func (x *tx) NextSeq(ctx context.Context, name string) (int64, error) {
 	sh.seqs[k] = v
 	sh.seqMu.Unlock()
 	if _, err := x.wstmt(ctx, stSetSeq).ExecContext(ctx, x.s.tenant, name, v); err != nil {
-		return 0, x.wrap(err, "next %s", name)
+		return 0, x.failed(x.wrap(err, "next %s", name))
 	}
 	return v, nil
 }
@@ -502,11 +584,13 @@ const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
 // commit journals the events and commits. A transaction that neither wrote
 // nor appended has nothing to commit.
 func (x *tx) commit(ctx context.Context) error {
+	if x.w == nil && len(x.events) == 0 {
+		// Nothing written (a write that found a conflict when the
+		// transaction became the writer wrote nothing): nothing to check.
+		return nil
+	}
 	if x.doomed != nil {
 		return x.doomed
-	}
-	if x.w == nil && len(x.events) == 0 {
-		return nil
 	}
 	if err := x.become(ctx); err != nil {
 		return err
@@ -569,6 +653,8 @@ func (x *tx) Query(ctx context.Context, q storage.Query) iter.Seq2[storage.Recor
 		// concurrent commit moves past the cursor could come round again:
 		// past the first batch, remember what was returned.
 		var seen map[itil.ID]bool
+		p := x.track()
+		defer x.untrack(p)
 		for {
 			n := batchSize
 			if q.Limit > 0 && seen == nil {
@@ -589,7 +675,10 @@ func (x *tx) Query(ctx context.Context, q storage.Query) iter.Seq2[storage.Recor
 			if !last && seen == nil {
 				seen = make(map[itil.ID]bool, 2*batchSize)
 			}
-			for _, r := range batch {
+			p.rows, p.next = batch, 0
+			for i := range batch {
+				r := &batch[i]
+				p.next = i + 1
 				if seen != nil {
 					if seen[r.id] {
 						continue
@@ -604,7 +693,7 @@ func (x *tx) Query(ctx context.Context, q storage.Query) iter.Seq2[storage.Recor
 					return
 				}
 				emitted++
-				x.noteRead(key{q.Kind, r.id}, r.stamp)
+				x.yielding(q.Kind, r)
 				if !yield(r.rec, nil) {
 					return
 				}
@@ -614,6 +703,7 @@ func (x *tx) Query(ctx context.Context, q storage.Query) iter.Seq2[storage.Recor
 			}
 			end := batch[len(batch)-1]
 			pos = &storage.Cursor{SortKey: end.rec.SortKey, ID: end.id}
+			p.rows = nil
 		}
 	}
 }
@@ -708,21 +798,35 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 			hits = append(hits, got...)
 		}
 		if len(terms) > maxLookupTerms {
+			// Chunks are separate statements: a record found by two of
+			// them may have been seen at two sort keys, as a concurrent
+			// commit moved it. Keep the first seen of each record.
+			seen := make(map[itil.ID]bool, len(hits))
+			hits = slices.DeleteFunc(hits, func(h row) bool {
+				if seen[h.id] {
+					return true
+				}
+				seen[h.id] = true
+				return false
+			})
 			slices.SortFunc(hits, func(a, b row) int {
 				if c := strings.Compare(a.rec.SortKey, b.rec.SortKey); c != 0 {
 					return c
 				}
 				return bytes.Compare(a.id[:], b.id[:])
 			})
-			hits = slices.CompactFunc(hits, func(a, b row) bool { return a.id == b.id })
 		}
-		for _, h := range hits {
+		p := x.track()
+		defer x.untrack(p)
+		p.rows = hits
+		for i := range hits {
+			p.next = i + 1
 			if err := x.check(ctx); err != nil {
 				yield(storage.Record{}, err)
 				return
 			}
-			x.noteRead(key{kind, h.id}, h.stamp)
-			if !yield(h.rec, nil) {
+			x.yielding(kind, &hits[i])
+			if !yield(hits[i].rec, nil) {
 				return
 			}
 		}
