@@ -145,7 +145,13 @@ type Tx interface {
 
 	// Put creates or replaces a record. rec.Version MUST equal the current
 	// version (0 when the record does not exist); otherwise Put returns an
-	// error wrapping itil.ErrConflict and writes nothing. On success it
+	// error wrapping itil.ErrConflict and writes nothing. One exception
+	// spares a backend that stores remotely a round trip per new record:
+	// a create (rec.Version 0) of a record the transaction has neither
+	// read nor written MAY succeed without looking, and the transaction
+	// then takes the record as absent from then on; when it is not (it
+	// existed, or another transaction created it first), the commit MUST
+	// fail with an error wrapping itil.ErrConflict and write nothing. On success it
 	// returns the new version, rec.Version+1. The backend MUST copy Terms:
 	// later changes to the caller's slice MUST NOT alter the record.
 	// A malformed record (no kind, nil ID, a term without "field=") is

@@ -142,3 +142,37 @@ func TestCreatedAndUpdatedInOneTx(t *testing.T) {
 		return nil
 	}))
 }
+
+// TestCreateCheckedAtCommit: a create of a record the transaction has not
+// read costs no round trip; when the record exists, Put succeeds and the
+// commit fails with ErrConflict, writing nothing.
+func TestCreateCheckedAtCommit(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	id := itil.NewID()
+	put := func(data string) error {
+		return s.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+			if _, err := tx.Put(ctx, storage.Record{Kind: "k", ID: id, Data: data}); err != nil {
+				t.Errorf("Put: %v (a create of an unread record is checked at commit)", err)
+			}
+			if err := tx.Append(ctx, itil.Event{Kind: "k", SubjectID: id, Type: "created"}); err != nil {
+				return err
+			}
+			return nil
+		})
+	}
+	require.NoError(t, put("first"))
+	require.ErrorIs(t, put("second"), itil.ErrConflict)
+	require.NoError(t, s.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+		rec, err := tx.Get(ctx, "k", id)
+		require.NoError(t, err)
+		require.Equal(t, "first", rec.Data)
+		n := 0
+		for _, err := range tx.Journal(ctx, storage.JournalQuery{}) {
+			require.NoError(t, err)
+			n++
+		}
+		require.Equal(t, 1, n, "the failed commit appended nothing")
+		return nil
+	}))
+}

@@ -200,6 +200,16 @@ func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
 		return 0, err
 	}
 	k := wkey{rec.Kind, rec.ID}
+	if rec.Version == 0 {
+		// A create of a record this transaction has not seen: taken as
+		// absent without a round trip (the contract allows it); the
+		// commit's INSERT fails on the key if it is not, and nothing is
+		// written.
+		_, written := x.writes[k]
+		if _, read := x.reads[k]; !read && !written {
+			x.noteRead(k, nil)
+		}
+	}
 	cur, wi, err := x.current(ctx, k)
 	if err != nil {
 		return 0, err

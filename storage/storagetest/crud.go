@@ -38,16 +38,35 @@ func testPutStaleVersion(t *testing.T, f Factory) {
 	s := newStore(t, f)
 	v1 := create(t, s, newRecord(kindA, testID(1), "k1", "s=a"))[0]
 	v2 := update(t, s, v1, newRecord(kindA, v1.ID, "k2", "s=b"))
+	// A create of a record the transaction has not read may be checked
+	// at commit instead (see Tx.Put); then the commit fails.
+	err := s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+		_, err := tx.Put(ctx, newRecord(kindA, v1.ID, "k9", "s=c"))
+		return err
+	})
+	require.ErrorIs(t, err, itil.ErrConflict, "create of a record at version 2")
+	requireStored(t, s, v2)
 	inTx(t, s, func(ctx context.Context, tx storage.Tx) {
+		_, err := tx.Get(ctx, kindA, v1.ID)
+		require.NoError(t, err)
 		for _, version := range []int64{0, 1, 3} {
+			stale := newRecord(kindA, v1.ID, "k9", "s=c")
+			stale.Version = version
+			_, err := tx.Put(ctx, stale)
+			require.ErrorIs(t, err, itil.ErrConflict, "Put at version %d of a record read at version 2", version)
+		}
+		got, err := tx.Get(ctx, kindA, v1.ID)
+		require.NoError(t, err)
+		require.Equal(t, rowOf(v2), rowOf(got), "a rejected Put writes nothing")
+	})
+	requireStored(t, s, v2)
+	inTx(t, s, func(ctx context.Context, tx storage.Tx) {
+		for _, version := range []int64{1, 3} {
 			stale := newRecord(kindA, v1.ID, "k9", "s=c")
 			stale.Version = version
 			_, err := tx.Put(ctx, stale)
 			require.ErrorIs(t, err, itil.ErrConflict, "Put at version %d of a record at version 2", version)
 		}
-		got, err := tx.Get(ctx, kindA, v1.ID)
-		require.NoError(t, err)
-		require.Equal(t, rowOf(v2), rowOf(got), "a rejected Put writes nothing")
 	})
 	requireStored(t, s, v2)
 }

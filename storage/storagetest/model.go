@@ -48,6 +48,11 @@ type model struct {
 	recs    map[string]map[itil.ID]modelRecord
 	events  []itil.Event // committed, with the Seq the backend assigned
 	pending []itil.Event // appended by the open transaction
+	// touched holds the records the open transaction read or wrote; a
+	// create of another one may be checked only at commit (see Tx.Put),
+	// and doomed says one was, wrongly, so the commit must fail.
+	touched map[string]bool
+	doomed  bool
 	// seqs holds the last value of each sequence. A model and its clones
 	// share it: sequences ignore rollbacks.
 	seqs map[string]int64
@@ -59,7 +64,7 @@ func newModel(tenant string) *model {
 
 func (m *model) clone() *model {
 	c := &model{tenant: m.tenant, recs: make(map[string]map[itil.ID]modelRecord, len(m.recs)),
-		events: slices.Clone(m.events), seqs: m.seqs}
+		events: slices.Clone(m.events), seqs: m.seqs, touched: map[string]bool{}}
 	for kind, recs := range m.recs {
 		c.recs[kind] = maps.Clone(recs)
 	}
@@ -79,6 +84,10 @@ func (m *model) set(kind string, id itil.ID, r modelRecord) {
 }
 
 func (m *model) remove(kind string, id itil.ID) { delete(m.recs[kind], id) }
+
+func (m *model) touch(kind string, id itil.ID) { m.touched[kind+" "+id.String()] = true }
+
+func (m *model) wasTouched(kind string, id itil.ID) bool { return m.touched[kind+" "+id.String()] }
 
 func (m *model) row(kind string, id itil.ID, r modelRecord) row {
 	return row{Kind: kind, ID: id, Version: r.version, SortKey: r.sortKey, Data: r.data, Terms: r.terms}
@@ -219,6 +228,10 @@ func (h *modelHarness) tx(t *rapid.T, commit bool, op modelOp) {
 		require.ErrorIs(t, err, errRollback)
 		return
 	}
+	if m.doomed {
+		require.ErrorIs(t, err, itil.ErrConflict, "a create of an existing record checked at commit")
+		return
+	}
 	require.NoError(t, err)
 	h.commit(t, m)
 }
@@ -284,7 +297,15 @@ func opPut(t *rapid.T, ctx context.Context, tx storage.Tx, m *model) {
 		Terms:   rapid.SliceOfN(rapid.SampledFrom(modelTerms), 0, 3).Draw(t, "terms"),
 		Data:    string(rapid.SliceOfN(rapid.Byte(), 0, 4).Draw(t, "data"))}
 	v, err := tx.Put(ctx, rec)
+	blind := !m.wasTouched(kind, id)
+	m.touch(kind, id)
 	if rec.Version != cur.version {
+		if rec.Version == 0 && blind && err == nil { // checked at commit
+			m.doomed = true
+			m.set(kind, id, modelRecord{version: v, sortKey: rec.SortKey, data: rec.Data, terms: termSet(rec.Terms)})
+			require.EqualValues(t, 1, v)
+			return
+		}
 		require.ErrorIs(t, err, itil.ErrConflict, "Put %s %s at version %d, current %d", kind, id, rec.Version, cur.version)
 		return
 	}
@@ -298,6 +319,7 @@ func opDelete(t *rapid.T, ctx context.Context, tx storage.Tx, m *model) {
 	cur, ok := m.get(kind, id)
 	version := drawVersion(t, cur.version)
 	err := tx.Delete(ctx, kind, id, version)
+	m.touch(kind, id)
 	switch {
 	case !ok:
 		require.ErrorIs(t, err, itil.ErrNotFound, "Delete missing %s %s", kind, id)
@@ -312,6 +334,7 @@ func opDelete(t *rapid.T, ctx context.Context, tx storage.Tx, m *model) {
 func opGet(t *rapid.T, ctx context.Context, tx storage.Tx, m *model) {
 	kind, id := drawKind(t), drawID(t)
 	got, err := tx.Get(ctx, kind, id)
+	m.touch(kind, id)
 	cur, ok := m.get(kind, id)
 	if !ok {
 		require.ErrorIs(t, err, itil.ErrNotFound, "Get %s %s", kind, id)
@@ -343,6 +366,9 @@ func opQuery(t *rapid.T, ctx context.Context, tx storage.Tx, m *model) {
 	got, err := collect(tx.Query(ctx, q))
 	require.NoError(t, err, describeQuery(q))
 	require.Equal(t, m.query(q), rowsOf(got), describeQuery(q))
+	for _, r := range got {
+		m.touch(r.Kind, r.ID)
+	}
 }
 
 func describeQuery(q storage.Query) string {
@@ -359,6 +385,9 @@ func opLookup(t *rapid.T, ctx context.Context, tx storage.Tx, m *model) {
 	got, err := collect(tx.Lookup(ctx, kind, terms))
 	require.NoError(t, err)
 	require.Equal(t, m.lookup(kind, terms), rowsOf(got), "lookup %s %q", kind, terms)
+	for _, r := range got {
+		m.touch(r.Kind, r.ID)
+	}
 }
 
 func opAppend(t *rapid.T, ctx context.Context, tx storage.Tx, m *model) {
