@@ -256,6 +256,19 @@ func CheckQuery(q Query) error {
 	return v.Err()
 }
 
+// CheckJournalQuery validates a journal query: neither After nor Limit
+// may be negative.
+func CheckJournalQuery(q JournalQuery) error {
+	var v itil.ValidationError
+	if q.After < 0 {
+		v.Add("after", "must not be negative")
+	}
+	if q.Limit < 0 {
+		v.Add("limit", "must not be negative")
+	}
+	return v.Err()
+}
+
 // CheckEvent validates an event before Append.
 func CheckEvent(ev itil.Event) error {
 	if ev.Kind != "" && ev.SubjectID != itil.NilID && ev.Type != "" {

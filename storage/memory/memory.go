@@ -16,7 +16,6 @@ package memory
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"fmt"
 	"iter"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/internal/merge"
 )
 
 // Backend is an in-memory storage.Backend. The zero value is not usable;
@@ -526,12 +526,10 @@ type hit struct {
 	e  *entry
 }
 
-func cmpHit(a, b hit) int {
-	if c := cmp.Compare(a.e.sortKey, b.e.sortKey); c != 0 {
-		return c
-	}
-	return bytes.Compare(a.id[:], b.id[:])
-}
+// pos is the hit's position in query order.
+func (h hit) pos() storage.Cursor { return storage.Cursor{SortKey: h.e.sortKey, ID: h.id} }
+
+func cmpHit(a, b hit) int { return merge.Compare(a.pos(), b.pos()) }
 
 func hasAll(e *entry, terms []string) bool {
 	for _, t := range terms {
@@ -618,7 +616,7 @@ func (x *tx) scanCommitted(q *storage.Query, pos *storage.Cursor, n int) []hit {
 }
 
 func afterPos(reverse bool, h hit, pos *storage.Cursor) bool {
-	c := cmpHit(h, hit{pos.ID, &entry{sortKey: pos.SortKey}})
+	c := merge.Compare(h.pos(), *pos)
 	if reverse {
 		return c < 0
 	}
@@ -656,53 +654,20 @@ func (x *tx) Query(ctx context.Context, q storage.Query) iter.Seq2[storage.Recor
 			return
 		}
 		q.Terms = dedupTerms(q.Terms)
-		local := x.localMatches(&q)
-		before := func(a, b hit) bool { // a comes first in the query's order
-			if q.Reverse {
-				return cmpHit(a, b) > 0
-			}
-			return cmpHit(a, b) < 0
-		}
 		emitted := 0
-		pos := q.After
-		// The lock is released between batches, so a record whose sort key
-		// a concurrent commit moves past the cursor could come round again:
-		// past the first batch, remember what was returned.
-		var seen map[itil.ID]bool
-		for {
+		// The lock is released between batches (merge.Query handles a
+		// record a concurrent commit moves past the cursor).
+		page := func(pos *storage.Cursor) ([]hit, *storage.Cursor, error) {
 			batch := x.scanCommitted(&q, pos, batchSize)
-			last := len(batch) < batchSize
-			if !last && seen == nil {
-				seen = make(map[itil.ID]bool, 2*batchSize)
+			if len(batch) < batchSize {
+				return batch, nil, nil
 			}
-			for _, h := range batch {
-				if seen != nil {
-					if seen[h.id] {
-						continue
-					}
-					seen[h.id] = true
-				}
-				for len(local) > 0 && before(local[0], h) {
-					if !x.emit(ctx, &q, local[0], &emitted, yield) {
-						return
-					}
-					local = local[1:]
-				}
-				if !x.emit(ctx, &q, h, &emitted, yield) {
-					return
-				}
-			}
-			if last {
-				break
-			}
-			end := batch[len(batch)-1]
-			pos = &storage.Cursor{SortKey: end.e.sortKey, ID: end.id}
+			next := batch[len(batch)-1].pos()
+			return batch, &next, nil
 		}
-		for _, h := range local {
-			if !x.emit(ctx, &q, h, &emitted, yield) {
-				return
-			}
-		}
+		merge.Query(q.Reverse, q.After, x.localMatches(&q), hit.pos, page, func(h hit) bool {
+			return x.emit(ctx, &q, h, &emitted, yield)
+		})
 	}
 }
 
@@ -787,15 +752,8 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 
 func (x *tx) Journal(ctx context.Context, q storage.JournalQuery) iter.Seq2[itil.Event, error] {
 	return func(yield func(itil.Event, error) bool) {
-		if q.After < 0 || q.Limit < 0 {
-			var v itil.ValidationError
-			if q.After < 0 {
-				v.Add("after", "must not be negative")
-			}
-			if q.Limit < 0 {
-				v.Add("limit", "must not be negative")
-			}
-			yield(itil.Event{}, &v)
+		if err := storage.CheckJournalQuery(q); err != nil {
+			yield(itil.Event{}, err)
 			return
 		}
 		after, emitted := q.After, 0

@@ -12,6 +12,7 @@ import (
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/memory"
+	"github.com/itilkit/itil/storage/storagetest"
 )
 
 // The benchmarks run an operation through this backend beside the raw
@@ -43,55 +44,11 @@ func openAndAssign(ctx context.Context, svc *incident.Service) error {
 	return err
 }
 
-// recordedTx is what one transaction of an operation wrote.
-type recordedTx struct {
-	seqs   []string
-	puts   []storage.Record
-	events []itil.Event
-}
-
-type recorder struct {
-	storage.Store
-	txs *[]recordedTx
-}
-
-func (r recorder) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx) error) error {
-	var rec recordedTx
-	err := r.Store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-		rec = recordedTx{}
-		return fn(ctx, recordingTx{tx, &rec})
-	})
-	if err == nil {
-		*r.txs = append(*r.txs, rec)
-	}
-	return err
-}
-
-type recordingTx struct {
-	storage.Tx
-	rec *recordedTx
-}
-
-func (t recordingTx) Put(ctx context.Context, rec storage.Record) (int64, error) {
-	t.rec.puts = append(t.rec.puts, rec)
-	return t.Tx.Put(ctx, rec)
-}
-
-func (t recordingTx) Append(ctx context.Context, ev itil.Event) error {
-	t.rec.events = append(t.rec.events, ev)
-	return t.Tx.Append(ctx, ev)
-}
-
-func (t recordingTx) NextSeq(ctx context.Context, name string) (int64, error) {
-	t.rec.seqs = append(t.rec.seqs, name)
-	return t.Tx.NextSeq(ctx, name)
-}
-
 // recordOp runs op once on the memory backend and returns its committed
 // transactions.
-func recordOp(b testing.TB, op func(context.Context, *incident.Service) error) []recordedTx {
-	var txs []recordedTx
-	svc, err := incident.New(recorder{memory.NewStore(), &txs})
+func recordOp(b testing.TB, op func(context.Context, *incident.Service) error) []storagetest.Written {
+	var txs []storagetest.Written
+	svc, err := incident.New(storagetest.Recording(memory.NewStore(), &txs))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -110,16 +67,16 @@ type rawDriver struct {
 	seq  int64
 }
 
-func (r *rawDriver) run(ctx context.Context, txs []recordedTx, subject itil.ID) error {
+func (r *rawDriver) run(ctx context.Context, txs []storagetest.Written, subject itil.ID) error {
 	old := make(map[string]storage.Record)
 	for _, t := range txs {
 		var batch pgx.Batch
 		batch.Queue(`BEGIN`)
-		for _, name := range t.seqs {
+		for _, name := range t.Seqs {
 			batch.Queue(`INSERT INTO sequences AS s (tenant, name, value) VALUES ('raw', $1, 1)
 				ON CONFLICT (tenant, name) DO UPDATE SET value = s.value + 1 RETURNING value`, name)
 		}
-		for _, p := range t.puts {
+		for _, p := range t.Puts {
 			id := subject
 			data := strings.ReplaceAll(p.Data, p.ID.String(), id.String())
 			terms := dedupTerms(p.Terms)
@@ -150,7 +107,7 @@ func (r *rawDriver) run(ctx context.Context, txs []recordedTx, subject itil.ID) 
 			p.Terms = terms
 			old[key] = p
 		}
-		for _, ev := range t.events {
+		for _, ev := range t.Events {
 			r.seq++
 			batch.Queue(`INSERT INTO journal (tenant, seq, kind, subject_id, subject_version, actor_id, actor_name, at, at_nanos, type, payload)
 				VALUES ('raw', $1, $2, $3, $4, $5, $6, $7, 0, $8, $9)`,
@@ -211,26 +168,18 @@ func BenchmarkOpenAndTransition(b *testing.B) {
 	report(b, inOurs, inRaw)
 }
 
-// BenchmarkCreate100 and BenchmarkCreate100PutMany create 100 incident records with their events in one
+// BenchmarkCreate100 creates 100 incident records with their events in one
 // transaction through the storage contract (incident.Service has no batch
 // command), beside the raw driver inserting the same 100 records, their
 // term rows and 100 events with multi-row statements in one transaction.
-func BenchmarkCreate100(b *testing.B) { benchCreate100(b, false) }
-
-func BenchmarkCreate100PutMany(b *testing.B) { benchCreate100(b, true) }
-
-type putMany interface {
-	PutMany(context.Context, []storage.Record) ([]int64, error)
-}
-
-func benchCreate100(b *testing.B, many bool) {
+func BenchmarkCreate100(b *testing.B) {
 	const n = 100
 	ctx := context.Background()
 	txs := recordOp(b, func(ctx context.Context, svc *incident.Service) error {
 		_, err := svc.Open(ctx, benchAgent, benchInput)
 		return err
 	})
-	rec, ev := txs[0].puts[0], txs[0].events[0]
+	rec, ev := txs[0].Puts[0], txs[0].Events[0]
 	bk, raw := benchBackend(b)
 	store := tenantOf(b, bk, "bench")
 	terms := dedupTerms(rec.Terms)
@@ -254,16 +203,9 @@ func benchCreate100(b *testing.B, many bool) {
 				r.Data = strings.ReplaceAll(rec.Data, rec.ID.String(), r.ID.String())
 				recs[i] = r
 			}
-			if many {
-				if _, err := tx.(putMany).PutMany(ctx, recs); err != nil {
-					return err
-				}
-			}
 			for i, id := range ids {
-				if !many {
-					if _, err := tx.Put(ctx, recs[i]); err != nil {
-						return err
-					}
+				if _, err := tx.Put(ctx, recs[i]); err != nil {
+					return err
 				}
 				e := ev
 				e.SubjectID = id

@@ -104,9 +104,9 @@
 // # Bulk writes
 //
 // Commits write several records with multi-row statements (unnest of
-// arrays). Put must answer a stale version at once, so it reads each
-// record it has not seen; the transaction's PutMany method (found by type
-// assertion) reads them all with one query for imports.
+// arrays). A create of a record the transaction has not seen costs no
+// round trip: the record is taken as absent and the commit's INSERT
+// checks it (see storage.Tx.Put); other writes read the record first.
 //
 // Errors from the driver are wrapped with what was being done; a closed
 // backend gives storage.ErrClosed; contexts are respected, and Open sets a

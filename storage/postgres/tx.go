@@ -20,6 +20,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/internal/merge"
 )
 
 // store is one tenant's view of a Backend.
@@ -225,75 +226,6 @@ func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
 	e := &entry{version: curVersion + 1, data: rec.Data, terms: dedupTerms(rec.Terms), sortKey: rec.SortKey}
 	x.setWrite(k, wi, e)
 	return e.version, nil
-}
-
-// PutMany puts recs in order, as that many calls of Put would, but reads
-// the current versions of the records the transaction has not seen yet
-// with one query instead of one each: the bulk path for imports. Discover
-// it by type assertion on the storage.Tx:
-//
-//	if bulk, ok := tx.(interface {
-//		PutMany(context.Context, []storage.Record) ([]int64, error)
-//	}); ok { ... }
-//
-// It returns the new versions of the records put before the first error.
-func (x *tx) PutMany(ctx context.Context, recs []storage.Record) ([]int64, error) {
-	if err := x.check(ctx); err != nil {
-		return nil, err
-	}
-	var kinds []string
-	var ids [][16]byte
-	for _, rec := range recs {
-		k := wkey{rec.Kind, rec.ID}
-		if _, ok := x.writes[k]; ok {
-			continue
-		}
-		if _, ok := x.reads[k]; ok || storage.CheckRecord(rec) != nil {
-			continue
-		}
-		kinds, ids = append(kinds, rec.Kind), append(ids, rec.ID)
-	}
-	if len(kinds) > 0 {
-		db, err := x.db(ctx)
-		if err != nil {
-			return nil, err
-		}
-		rows, err := db.Query(ctx, `SELECT r.kind, r.id, r.version, r.rev, r.sort_key, r.data, r.terms FROM records r
-			WHERE r.tenant = $1 AND (r.kind, r.id) IN (SELECT * FROM unnest($2::text[], $3::uuid[]))`, x.s.tenant, kinds, ids)
-		if err != nil {
-			return nil, x.b.wrap(err, "put many")
-		}
-		found := make(map[wkey]*entry)
-		for rows.Next() {
-			var kind string
-			var id [16]byte
-			var e entry
-			var sk, data, terms []byte
-			if err := rows.Scan(&kind, &id, &e.version, &e.rev, &sk, &data, &terms); err != nil {
-				rows.Close()
-				return nil, x.b.wrap(err, "put many")
-			}
-			e.sortKey, e.data, e.terms = string(sk), string(data), decodeTerms(terms)
-			found[wkey{kind, id}] = &e
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, x.b.wrap(err, "put many")
-		}
-		for i := range kinds {
-			k := wkey{kinds[i], ids[i]}
-			x.noteRead(k, found[k])
-		}
-	}
-	out := make([]int64, 0, len(recs))
-	for _, rec := range recs {
-		v, err := x.Put(ctx, rec)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
 }
 
 func (x *tx) setWrite(k wkey, wi int, e *entry) {
@@ -811,12 +743,10 @@ type hit struct {
 	e  *entry
 }
 
-func cmpHit(a, b hit) int {
-	if c := cmp.Compare(a.e.sortKey, b.e.sortKey); c != 0 {
-		return c
-	}
-	return bytes.Compare(a.id[:], b.id[:])
-}
+// pos is the hit's position in query order.
+func (h hit) pos() storage.Cursor { return storage.Cursor{SortKey: h.e.sortKey, ID: h.id} }
+
+func cmpHit(a, b hit) int { return merge.Compare(a.pos(), b.pos()) }
 
 func hasAll(e *entry, terms []string) bool {
 	for _, t := range terms {
@@ -828,7 +758,7 @@ func hasAll(e *entry, terms []string) bool {
 }
 
 func afterPos(reverse bool, h hit, pos *storage.Cursor) bool {
-	c := cmpHit(h, hit{pos.ID, &entry{sortKey: pos.SortKey}})
+	c := merge.Compare(h.pos(), *pos)
 	if reverse {
 		return c < 0
 	}
@@ -966,65 +896,38 @@ func (x *tx) Query(ctx context.Context, q storage.Query) iter.Seq2[storage.Recor
 			return
 		}
 		q.Terms = dedupTerms(q.Terms)
-		local := x.localMatches(&q)
-		before := func(a, b hit) bool {
-			if q.Reverse {
-				return cmpHit(a, b) > 0
-			}
-			return cmpHit(a, b) < 0
-		}
 		emitted := 0
-		pos := q.After
-		// Pages are separate statements, so a record a concurrent commit
-		// moves past the cursor could come round again: past the first
-		// page, remember what was returned.
-		var seen map[itil.ID]bool
-		for {
+		// Pages are separate statements (merge.Query handles a record a
+		// concurrent commit moves past the cursor).
+		page := func(pos *storage.Cursor) ([]hit, *storage.Cursor, error) {
 			if q.Limit > 0 && emitted >= q.Limit {
-				return
+				return nil, nil, nil // no read for hits nobody takes
 			}
 			if err := x.check(ctx); err != nil {
-				yield(storage.Record{}, err)
-				return
+				return nil, nil, err
 			}
-			page, last, err := x.queryPage(ctx, &q, pos)
-			if err != nil {
-				yield(storage.Record{}, err)
-				return
+			rows, last, err := x.queryPage(ctx, &q, pos)
+			if err != nil || len(rows) == 0 {
+				return nil, nil, err
 			}
-			if !last && seen == nil {
-				seen = make(map[itil.ID]bool, 2*pageSize)
+			var next *storage.Cursor
+			if !last {
+				end := rows[len(rows)-1].pos()
+				next = &end
 			}
-			for _, h := range page {
-				if _, mine := x.writes[wkey{q.Kind, h.id}]; mine {
-					continue
-				}
-				if seen != nil {
-					if seen[h.id] {
-						continue
-					}
-					seen[h.id] = true
-				}
-				for len(local) > 0 && before(local[0], h) {
-					if !x.emit(ctx, &q, local[0], &emitted, yield) {
-						return
-					}
-					local = local[1:]
-				}
-				if !x.emit(ctx, &q, h, &emitted, yield) {
-					return
+			hits := rows[:0]
+			for _, h := range rows {
+				if _, mine := x.writes[wkey{q.Kind, h.id}]; !mine {
+					hits = append(hits, h)
 				}
 			}
-			if last {
-				break
-			}
-			end := page[len(page)-1]
-			pos = &storage.Cursor{SortKey: end.e.sortKey, ID: end.id}
+			return hits, next, nil
 		}
-		for _, h := range local {
-			if !x.emit(ctx, &q, h, &emitted, yield) {
-				return
-			}
+		err := merge.Query(q.Reverse, q.After, x.localMatches(&q), hit.pos, page, func(h hit) bool {
+			return x.emit(ctx, &q, h, &emitted, yield)
+		})
+		if err != nil {
+			yield(storage.Record{}, err)
 		}
 	}
 }
@@ -1112,15 +1015,8 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 
 func (x *tx) Journal(ctx context.Context, q storage.JournalQuery) iter.Seq2[itil.Event, error] {
 	return func(yield func(itil.Event, error) bool) {
-		if q.After < 0 || q.Limit < 0 {
-			var v itil.ValidationError
-			if q.After < 0 {
-				v.Add("after", "must not be negative")
-			}
-			if q.Limit < 0 {
-				v.Add("limit", "must not be negative")
-			}
-			yield(itil.Event{}, &v)
+		if err := storage.CheckJournalQuery(q); err != nil {
+			yield(itil.Event{}, err)
 			return
 		}
 		after, emitted := q.After, 0

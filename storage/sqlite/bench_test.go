@@ -14,6 +14,7 @@ import (
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/memory"
 	"github.com/itilkit/itil/storage/sqlite"
+	"github.com/itilkit/itil/storage/storagetest"
 )
 
 // The benchmarks compare the backend with the raw driver doing the same
@@ -40,62 +41,22 @@ var (
 	}
 )
 
-// recorded is what one transaction of an operation wrote.
-type recorded struct {
-	puts   []storage.Record
-	events []itil.Event
-	seqs   []string
-}
-
-// recorder captures the writes of every transaction run through it.
-type recorder struct {
-	storage.Store
-	txs *[]recorded
-}
-
-func (r recorder) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx) error) error {
-	var rec recorded
-	err := r.Store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-		rec = recorded{}
-		return fn(ctx, &recordingTx{tx, &rec})
-	})
-	if err == nil && (len(rec.puts) > 0 || len(rec.events) > 0 || len(rec.seqs) > 0) {
-		*r.txs = append(*r.txs, rec)
-	}
-	return err
-}
-
-type recordingTx struct {
-	storage.Tx
-	rec *recorded
-}
-
-func (t *recordingTx) Put(ctx context.Context, rec storage.Record) (int64, error) {
-	rec.Terms = slices.Clone(rec.Terms)
-	t.rec.puts = append(t.rec.puts, rec)
-	return t.Tx.Put(ctx, rec)
-}
-
-func (t *recordingTx) Append(ctx context.Context, ev itil.Event) error {
-	t.rec.events = append(t.rec.events, ev)
-	return t.Tx.Append(ctx, ev)
-}
-
-func (t *recordingTx) NextSeq(ctx context.Context, name string) (int64, error) {
-	t.rec.seqs = append(t.rec.seqs, name)
-	return t.Tx.NextSeq(ctx, name)
-}
-
 // writesOf runs op once on a memory store and returns what each of its
 // transactions wrote.
-func writesOf(b *testing.B, op func(context.Context, *incident.Service) error) []recorded {
-	var txs []recorded
-	svc, err := incident.New(recorder{memory.NewStore(), &txs})
+func writesOf(b *testing.B, op func(context.Context, *incident.Service) error) []storagetest.Written {
+	var log []storagetest.Written
+	svc, err := incident.New(storagetest.Recording(memory.NewStore(), &log))
 	if err != nil {
 		b.Fatal(err)
 	}
 	if err := op(context.Background(), svc); err != nil {
 		b.Fatal(err)
+	}
+	txs := log[:0] // the transactions that wrote
+	for _, w := range log {
+		if len(w.Puts) > 0 || len(w.Events) > 0 || len(w.Seqs) > 0 {
+			txs = append(txs, w)
+		}
 	}
 	return txs
 }
@@ -158,7 +119,7 @@ func encTerms(terms []string) []byte { // the same encoding size as the backend'
 // way a driver user would: created records inserted with their terms,
 // updated ones read, updated and their changed terms replaced, events
 // journalled, sequences raised.
-func (r *rawDB) replay(b *testing.B, txs []recorded) {
+func (r *rawDB) replay(b *testing.B, txs []storagetest.Written) {
 	const tenant = "default"
 	ctx := context.Background()
 	id := itil.NewID()
@@ -172,7 +133,7 @@ func (r *rawDB) replay(b *testing.B, txs []recorded) {
 				b.Fatal(err)
 			}
 		}
-		for _, name := range rec.seqs {
+		for _, name := range rec.Seqs {
 			var v int64
 			err := tx.Stmt(r.getSeq).QueryRow(tenant, name).Scan(&v)
 			if err != nil && err != sql.ErrNoRows {
@@ -180,7 +141,7 @@ func (r *rawDB) replay(b *testing.B, txs []recorded) {
 			}
 			must(tx.Stmt(r.setSeq).Exec(tenant, name, v+1))
 		}
-		for _, p := range rec.puts {
+		for _, p := range rec.Puts {
 			if p.Version == 0 {
 				must(tx.Stmt(r.insert).Exec(tenant, p.Kind, id[:], p.SortKey, encTerms(p.Terms), p.Data))
 				args := make([]any, 0, 5*len(p.Terms))
@@ -220,12 +181,12 @@ func (r *rawDB) replay(b *testing.B, txs []recorded) {
 				must(tx.Stmt(r.terms[len(added)]).Exec(args...))
 			}
 		}
-		if len(rec.events) > 0 {
+		if len(rec.Events) > 0 {
 			var last int64
 			if err := tx.Stmt(r.maxSeq).QueryRow(tenant).Scan(&last); err != nil {
 				b.Fatal(err)
 			}
-			for i, ev := range rec.events {
+			for i, ev := range rec.Events {
 				must(tx.Stmt(r.event).Exec(tenant, last+int64(i)+1, ev.Kind, id[:], ev.SubjectVersion,
 					ev.Actor.ID, ev.Actor.Name, ev.Time.UTC().Format(time.RFC3339Nano), ev.Type, []byte(ev.Payload)))
 			}
@@ -237,9 +198,9 @@ func (r *rawDB) replay(b *testing.B, txs []recorded) {
 }
 
 // prevTerms returns the terms of the version of p's record before p.
-func prevTerms(txs []recorded, p storage.Record) []string {
+func prevTerms(txs []storagetest.Written, p storage.Record) []string {
 	for _, rec := range txs {
-		for _, q := range rec.puts {
+		for _, q := range rec.Puts {
 			if q.Kind == p.Kind && q.ID == p.ID && q.Version == p.Version-1 {
 				return q.Terms
 			}
@@ -300,26 +261,26 @@ func BenchmarkCreateBatch100(b *testing.B) {
 		return err
 	})
 	one := txs[0]
-	var batch recorded
+	var batch storagetest.Written
 	for range 100 {
-		batch.seqs = append(batch.seqs, one.seqs...)
-		batch.puts = append(batch.puts, one.puts...)
-		batch.events = append(batch.events, one.events...)
+		batch.Seqs = append(batch.Seqs, one.Seqs...)
+		batch.Puts = append(batch.Puts, one.Puts...)
+		batch.Events = append(batch.Events, one.Events...)
 	}
 	s := tenantStore(b)
 	raw := openRaw(b)
 	ctx := context.Background()
 	compare(b, func() { raw.replayBatch(b, batch) }, func() error {
 		return s.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-			for i, p := range batch.puts {
-				if _, err := tx.NextSeq(ctx, batch.seqs[i]); err != nil {
+			for i, p := range batch.Puts {
+				if _, err := tx.NextSeq(ctx, batch.Seqs[i]); err != nil {
 					return err
 				}
 				p.ID = itil.NewID()
 				if _, err := tx.Put(ctx, p); err != nil {
 					return err
 				}
-				ev := batch.events[i]
+				ev := batch.Events[i]
 				ev.SubjectID = p.ID
 				if err := tx.Append(ctx, ev); err != nil {
 					return err
@@ -332,7 +293,7 @@ func BenchmarkCreateBatch100(b *testing.B) {
 
 // replayBatch writes a batch of created records, each with a new ID, in
 // one transaction.
-func (r *rawDB) replayBatch(b *testing.B, batch recorded) {
+func (r *rawDB) replayBatch(b *testing.B, batch storagetest.Written) {
 	const tenant = "default"
 	tx, err := r.db.Begin()
 	if err != nil {
@@ -347,13 +308,13 @@ func (r *rawDB) replayBatch(b *testing.B, batch recorded) {
 	if err := tx.Stmt(r.maxSeq).QueryRow(tenant).Scan(&last); err != nil {
 		b.Fatal(err)
 	}
-	for i, p := range batch.puts {
+	for i, p := range batch.Puts {
 		var v int64
-		err := tx.Stmt(r.getSeq).QueryRow(tenant, batch.seqs[i]).Scan(&v)
+		err := tx.Stmt(r.getSeq).QueryRow(tenant, batch.Seqs[i]).Scan(&v)
 		if err != nil && err != sql.ErrNoRows {
 			b.Fatal(err)
 		}
-		must(tx.Stmt(r.setSeq).Exec(tenant, batch.seqs[i], v+1))
+		must(tx.Stmt(r.setSeq).Exec(tenant, batch.Seqs[i], v+1))
 		id := itil.NewID()
 		must(tx.Stmt(r.insert).Exec(tenant, p.Kind, id[:], p.SortKey, encTerms(p.Terms), p.Data))
 		args := make([]any, 0, 5*len(p.Terms))
@@ -361,7 +322,7 @@ func (r *rawDB) replayBatch(b *testing.B, batch recorded) {
 			args = append(args, tenant, p.Kind, t, p.SortKey, id[:])
 		}
 		must(tx.Stmt(r.terms[len(p.Terms)]).Exec(args...))
-		ev := batch.events[i]
+		ev := batch.Events[i]
 		must(tx.Stmt(r.event).Exec(tenant, last+int64(i)+1, ev.Kind, id[:], ev.SubjectVersion,
 			ev.Actor.ID, ev.Actor.Name, ev.Time.UTC().Format(time.RFC3339Nano), ev.Type, []byte(ev.Payload)))
 	}

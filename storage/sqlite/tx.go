@@ -839,15 +839,8 @@ func (x *tx) Journal(ctx context.Context, q storage.JournalQuery) iter.Seq2[itil
 			yield(itil.Event{}, err)
 			return
 		}
-		if q.After < 0 || q.Limit < 0 {
-			var v itil.ValidationError
-			if q.After < 0 {
-				v.Add("after", "must not be negative")
-			}
-			if q.Limit < 0 {
-				v.Add("limit", "must not be negative")
-			}
-			yield(itil.Event{}, &v)
+		if err := storage.CheckJournalQuery(q); err != nil {
+			yield(itil.Event{}, err)
 			return
 		}
 		after, emitted := q.After, 0
