@@ -182,7 +182,10 @@ type Tx interface {
 
 	// NextSeq returns the next value of the tenant's named sequence,
 	// starting at 1. Sequences are not transactional: a value handed out is
-	// never handed out again, even when this transaction rolls back.
+	// never handed out again, even when this transaction rolls back. The
+	// values one backend instance hands out increase; a backend shared by
+	// several processes may reserve values in blocks, so theirs can
+	// interleave and values a stopped process reserved can be skipped.
 	NextSeq(ctx context.Context, name string) (int64, error)
 
 	// Append adds an event to the journal when the transaction commits. The

@@ -268,8 +268,9 @@ func (x *tx) Delete(ctx context.Context, kind string, id itil.ID, version int64)
 	return nil
 }
 
-// NextSeq takes the next value in a short transaction of its own on a pool
-// connection; see the package doc on durability.
+// NextSeq takes the next value from the backend's block of the sequence,
+// reserving a new block in a short transaction of its own on the
+// transaction's connection when it is used up; see the package doc.
 func (x *tx) NextSeq(ctx context.Context, name string) (int64, error) {
 	if err := x.check(ctx); err != nil {
 		return 0, err
@@ -281,14 +282,7 @@ func (x *tx) NextSeq(ctx context.Context, name string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	// One statement, so its own transaction; set_config(..., true) lasts
-	// until that transaction ends, so its commit does not wait for its WAL
-	// flush (see the package doc).
-	var v int64
-	err = db.QueryRow(ctx, `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
-		next AS (INSERT INTO sequences AS s (tenant, name, value) VALUES ($1, $2, 1)
-			ON CONFLICT (tenant, name) DO UPDATE SET value = s.value + 1 RETURNING value)
-		SELECT next.value FROM next, async`, x.s.tenant, name).Scan(&v)
+	v, err := x.b.seqs.next(ctx, db, seqKey{x.s.tenant, name})
 	if err != nil {
 		return 0, x.b.wrap(err, "next %s", name)
 	}
