@@ -2,6 +2,7 @@ package itil
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -19,18 +20,22 @@ type Actor struct {
 var System = Actor{ID: "system", Name: "System"}
 
 // Validate adds the actor's problems to v under the given field name: the
-// ID is required, and ID and name must be valid UTF-8 of at most 256
-// bytes.
+// ID is required, and ID and name must be valid UTF-8 without NUL bytes
+// (the journal keeps them as text) of at most 256 bytes.
 func (a Actor) Validate(field string, v *ValidationError) {
 	switch {
 	case a.ID == "":
 		v.Add(field+".id", "is required")
-	case !utf8.ValidString(a.ID) || len(a.ID) > maxActorText:
-		v.Add(field+".id", "must be valid UTF-8 of at most 256 bytes")
+	case !actorText(a.ID):
+		v.Add(field+".id", "must be valid UTF-8 without NUL bytes, at most 256 bytes")
 	}
-	if !utf8.ValidString(a.Name) || len(a.Name) > maxActorText {
-		v.Add(field+".name", "must be valid UTF-8 of at most 256 bytes")
+	if !actorText(a.Name) {
+		v.Add(field+".name", "must be valid UTF-8 without NUL bytes, at most 256 bytes")
 	}
+}
+
+func actorText(s string) bool {
+	return len(s) <= maxActorText && utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }
 
 const maxActorText = 256

@@ -2,6 +2,8 @@ package itil_test
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -106,4 +108,28 @@ func TestValidationError(t *testing.T) {
 	assert.True(t, errors.As(err, &got))
 	assert.True(t, got.Has("impact"))
 	assert.False(t, got.Has("urgency"))
+}
+
+func TestActorValidate(t *testing.T) {
+	for _, tc := range []struct {
+		actor  itil.Actor
+		fields []string
+	}{
+		{itil.Actor{ID: "alice", Name: "Alice"}, nil},
+		{itil.Actor{}, []string{"by.id"}},
+		{itil.Actor{ID: "al\x00ice"}, []string{"by.id"}},
+		{itil.Actor{ID: "alice", Name: "Al\x00ice"}, []string{"by.name"}},
+		{itil.Actor{ID: "\xff", Name: "\xc3"}, []string{"by.id", "by.name"}},
+		{itil.Actor{ID: strings.Repeat("a", 257)}, []string{"by.id"}},
+	} {
+		var v itil.ValidationError
+		tc.actor.Validate("by", &v)
+		var got []string
+		for _, f := range v.Fields {
+			got = append(got, f.Field)
+		}
+		if !slices.Equal(got, tc.fields) {
+			t.Errorf("%q: fields %v, want %v", tc.actor, got, tc.fields)
+		}
+	}
 }

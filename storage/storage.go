@@ -23,6 +23,8 @@ import (
 	"iter"
 	"strconv"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/itilkit/itil"
 )
@@ -140,7 +142,9 @@ type Store interface {
 // transaction never sees another transaction's uncommitted writes.
 type Tx interface {
 	// Get returns the record, or an error wrapping itil.ErrNotFound. The
-	// returned Terms slice belongs to the caller.
+	// returned Terms slice belongs to the caller. Kinds, tenants and
+	// sequence names are checked with CheckName by every method that takes
+	// them.
 	Get(ctx context.Context, kind string, id itil.ID) (Record, error)
 
 	// Put creates or replaces a record. rec.Version MUST equal the current
@@ -205,16 +209,51 @@ type Tx interface {
 // Term builds an index term "field=value".
 func Term(field, value string) string { return field + "=" + value }
 
+// CheckName validates a name a backend may store as text: a tenant, a
+// kind or a sequence name. It is required and must be valid UTF-8
+// without NUL bytes; otherwise the *itil.ValidationError names field.
+func CheckName(field, s string) error {
+	if s != "" && textOK(s) {
+		return nil
+	}
+	var v itil.ValidationError
+	checkName(field, s, &v)
+	return v.Err()
+}
+
+func checkName(field, s string, v *itil.ValidationError) {
+	if s == "" {
+		v.Add(field, "is required")
+		return
+	}
+	checkText(field, s, v)
+}
+
+func checkText(field, s string, v *itil.ValidationError) {
+	if !textOK(s) {
+		v.Add(field, "must be valid UTF-8 without NUL bytes")
+	}
+}
+
+// textOK reports whether s can be stored in a text column of every
+// backend (PostgreSQL refuses NUL and invalid UTF-8 there).
+func textOK(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == 0 || c >= utf8.RuneSelf {
+			return !strings.ContainsRune(s, 0) && utf8.ValidString(s)
+		}
+	}
+	return true
+}
+
 // CheckRecord validates the parts of a record every backend requires. All
 // backends call it so they reject the same records with the same errors.
 func CheckRecord(rec Record) error {
-	if rec.Kind != "" && rec.ID != itil.NilID && rec.Version >= 0 && termsOK(rec.Terms) {
+	if rec.Kind != "" && textOK(rec.Kind) && rec.ID != itil.NilID && rec.Version >= 0 && termsOK(rec.Terms) {
 		return nil // the common case, without building an error
 	}
 	var v itil.ValidationError
-	if rec.Kind == "" {
-		v.Add("kind", "is required")
-	}
+	checkName("kind", rec.Kind, &v)
 	if rec.ID == itil.NilID {
 		v.Add("id", "is required")
 	}
@@ -245,13 +284,11 @@ func termsOK(terms []string) bool {
 // CheckQuery validates a query: a kind, well-formed terms and a limit that
 // is not negative.
 func CheckQuery(q Query) error {
-	if q.Kind != "" && q.Limit >= 0 && termsOK(q.Terms) {
+	if q.Kind != "" && textOK(q.Kind) && q.Limit >= 0 && termsOK(q.Terms) {
 		return nil
 	}
 	var v itil.ValidationError
-	if q.Kind == "" {
-		v.Add("kind", "is required")
-	}
+	checkName("kind", q.Kind, &v)
 	if q.Limit < 0 {
 		v.Add("limit", "must not be negative")
 	}
@@ -272,20 +309,30 @@ func CheckJournalQuery(q JournalQuery) error {
 	return v.Err()
 }
 
-// CheckEvent validates an event before Append.
+// CheckEvent validates an event before Append: kind, subject and type
+// are required; kind, type and the actor's ID and name must be valid
+// UTF-8 without NUL bytes; the time must lie within the years 1 to 9999
+// (as RFC 3339 and encoding/json require).
 func CheckEvent(ev itil.Event) error {
-	if ev.Kind != "" && ev.SubjectID != itil.NilID && ev.Type != "" {
+	if ev.Kind != "" && ev.SubjectID != itil.NilID && ev.Type != "" && timeOK(ev.Time) &&
+		textOK(ev.Kind) && textOK(ev.Type) && textOK(ev.Actor.ID) && textOK(ev.Actor.Name) {
 		return nil
 	}
 	var v itil.ValidationError
-	if ev.Kind == "" {
-		v.Add("kind", "is required")
-	}
+	checkName("kind", ev.Kind, &v)
 	if ev.SubjectID == itil.NilID {
 		v.Add("subject_id", "is required")
 	}
-	if ev.Type == "" {
-		v.Add("type", "is required")
+	checkName("type", ev.Type, &v)
+	checkText("actor.id", ev.Actor.ID, &v)
+	checkText("actor.name", ev.Actor.Name, &v)
+	if !timeOK(ev.Time) {
+		v.Add("time", "must lie within the years 1 to 9999")
 	}
 	return v.Err()
+}
+
+func timeOK(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 1 && y <= 9999
 }

@@ -52,8 +52,8 @@ func NewStore() storage.Store {
 
 // Tenant returns the store of the named tenant, creating it on first use.
 func (b *Backend) Tenant(name string) (storage.Store, error) {
-	if name == "" {
-		return nil, itil.Invalid("tenant", "is required")
+	if err := storage.CheckName("tenant", name); err != nil {
+		return nil, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -310,6 +310,9 @@ func (x *tx) Get(ctx context.Context, kind string, id itil.ID) (storage.Record, 
 	if err := x.check(ctx); err != nil {
 		return storage.Record{}, err
 	}
+	if err := storage.CheckName("kind", kind); err != nil {
+		return storage.Record{}, err
+	}
 	e, wi := x.visible(kind, id)
 	if wi < 0 {
 		x.noteRead(wkey{kind, id}, e)
@@ -390,8 +393,8 @@ func (x *tx) NextSeq(ctx context.Context, name string) (int64, error) {
 	if err := x.check(ctx); err != nil {
 		return 0, err
 	}
-	if name == "" {
-		return 0, itil.Invalid("name", "is required")
+	if err := storage.CheckName("name", name); err != nil {
+		return 0, err
 	}
 	x.t.seqMu.Lock()
 	defer x.t.seqMu.Unlock()
@@ -698,8 +701,8 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 			yield(storage.Record{}, err)
 			return
 		}
-		if kind == "" {
-			yield(storage.Record{}, itil.Invalid("kind", "is required"))
+		if err := storage.CheckName("kind", kind); err != nil {
+			yield(storage.Record{}, err)
 			return
 		}
 		terms = dedupTerms(terms)

@@ -232,8 +232,8 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Backend, err
 
 // Tenant returns the store of the named tenant.
 func (b *Backend) Tenant(name string) (storage.Store, error) {
-	if name == "" {
-		return nil, itil.Invalid("tenant", "is required")
+	if err := storage.CheckName("tenant", name); err != nil {
+		return nil, err
 	}
 	if b.closed.Load() {
 		return nil, storage.ErrClosed

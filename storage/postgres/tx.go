@@ -158,6 +158,9 @@ func (x *tx) Get(ctx context.Context, kind string, id itil.ID) (storage.Record, 
 	if err := x.check(ctx); err != nil {
 		return storage.Record{}, err
 	}
+	if err := storage.CheckName("kind", kind); err != nil {
+		return storage.Record{}, err
+	}
 	k := wkey{kind, id}
 	var e *entry
 	if i, ok := x.writes[k]; ok {
@@ -275,8 +278,8 @@ func (x *tx) NextSeq(ctx context.Context, name string) (int64, error) {
 	if err := x.check(ctx); err != nil {
 		return 0, err
 	}
-	if name == "" {
-		return 0, itil.Invalid("name", "is required")
+	if err := storage.CheckName("name", name); err != nil {
+		return 0, err
 	}
 	db, err := x.db(ctx)
 	if err != nil {
@@ -954,8 +957,8 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 			yield(storage.Record{}, err)
 			return
 		}
-		if kind == "" {
-			yield(storage.Record{}, itil.Invalid("kind", "is required"))
+		if err := storage.CheckName("kind", kind); err != nil {
+			yield(storage.Record{}, err)
 			return
 		}
 		terms = dedupTerms(terms)

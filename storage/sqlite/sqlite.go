@@ -267,8 +267,8 @@ func (b *Backend) prepare() error {
 
 // Tenant returns the store of the named tenant.
 func (b *Backend) Tenant(name string) (storage.Store, error) {
-	if name == "" {
-		return nil, itil.Invalid("tenant", "is required")
+	if err := storage.CheckName("tenant", name); err != nil {
+		return nil, err
 	}
 	if b.closed.Load() {
 		return nil, storage.ErrClosed

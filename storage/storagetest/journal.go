@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -163,6 +164,12 @@ func testJournalMalformed(t *testing.T, f Factory) {
 		{"kind", func(ev *itil.Event) { ev.Kind = "" }},
 		{"subject_id", func(ev *itil.Event) { ev.SubjectID = itil.NilID }},
 		{"type", func(ev *itil.Event) { ev.Type = "" }},
+		{"kind", func(ev *itil.Event) { ev.Kind = "incident\x00" }},
+		{"type", func(ev *itil.Event) { ev.Type = "\xffcreated" }},
+		{"actor.id", func(ev *itil.Event) { ev.Actor.ID = "al\x00ice" }},
+		{"actor.name", func(ev *itil.Event) { ev.Actor.Name = "Al\xc3" }},
+		{"time", func(ev *itil.Event) { ev.Time = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }},
+		{"time", func(ev *itil.Event) { ev.Time = time.Date(-1, 12, 31, 0, 0, 0, 0, time.UTC) }},
 	} {
 		inTx(t, s, func(ctx context.Context, tx storage.Tx) {
 			ev := newEvent(testID(1), "created", "")

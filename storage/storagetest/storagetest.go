@@ -136,6 +136,7 @@ var groups = []struct {
 	}},
 	{"Backend", []testCase{
 		{"EmptyTenant", testBackendEmptyTenant},
+		{"NamesAreText", testBackendNamesAreText},
 		{"SameTenant", testBackendSameTenant},
 		{"Closed", testBackendClosed},
 	}},

@@ -13,7 +13,41 @@ import (
 func testBackendEmptyTenant(t *testing.T, f Factory) {
 	b, _ := newBackend(t, f)
 	_, err := b.Tenant("")
-	require.Error(t, err)
+	requireValidation(t, err, "tenant")
+}
+
+// testBackendNamesAreText: tenants, kinds and sequence names are stored
+// as text by some backends, so every backend rejects a NUL byte or
+// invalid UTF-8 in them with a *itil.ValidationError, and writes nothing.
+func testBackendNamesAreText(t *testing.T, f Factory) {
+	b, _ := newBackend(t, f)
+	for _, bad := range []string{"acme\x00", "acme\xff"} {
+		_, err := b.Tenant(bad)
+		requireValidation(t, err, "tenant")
+	}
+	s := tenantStore(t, b, tenantA)
+	for _, bad := range []string{"incident\x00", "in\xc3cident"} {
+		inTx(t, s, func(ctx context.Context, tx storage.Tx) {
+			_, err := tx.Put(ctx, newRecord(bad, testID(1), "k"))
+			requireValidation(t, err, "kind")
+			_, err = tx.Get(ctx, bad, testID(1))
+			requireValidation(t, err, "kind")
+			requireValidation(t, tx.Delete(ctx, bad, testID(1), 1), "kind")
+			for _, err := range tx.Query(ctx, storage.Query{Kind: bad}) {
+				requireValidation(t, err, "kind")
+			}
+			for _, err := range tx.Lookup(ctx, bad, []string{"s=a"}) {
+				requireValidation(t, err, "kind")
+			}
+			_, err = tx.NextSeq(ctx, bad)
+			requireValidation(t, err, "name")
+		})
+	}
+	inTx(t, s, func(ctx context.Context, tx storage.Tx) {
+		_, err := tx.Get(ctx, kindA, testID(1))
+		require.ErrorIs(t, err, itil.ErrNotFound, "nothing was written")
+	})
+	require.EqualValues(t, 1, nextSeq(t, s, "incident"))
 }
 
 func testBackendSameTenant(t *testing.T, f Factory) {
