@@ -117,7 +117,9 @@
 // round trip: the record is taken as absent and the commit's INSERT
 // checks it (see storage.Tx.Put); other writes read the record first.
 //
-// Errors from the driver are wrapped with what was being done; a closed
+// Errors from the driver are wrapped with what was being done. A
+// serialisation failure, deadlock, unique violation or lock timeout
+// (lock_timeout) is a lost race and wraps itil.ErrConflict; a closed
 // backend gives storage.ErrClosed; contexts are respected, and Open sets a
 // connect timeout when the DSN has none.
 package postgres
@@ -351,7 +353,7 @@ func (b *Backend) wrap(err error, format string, args ...any) error {
 	}
 	msg := fmt.Sprintf(format, args...)
 	switch pgCode(err) {
-	case "40001", "40P01", "23505":
+	case "40001", "40P01", "23505", "55P03": // 55P03: gave up waiting for a lock (lock_timeout)
 		return fmt.Errorf("postgres: %s: %w (%w)", msg, itil.ErrConflict, err)
 	}
 	return fmt.Errorf("postgres: %s: %w", msg, err)

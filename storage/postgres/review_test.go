@@ -199,3 +199,58 @@ func TestCancelledCommitCommitsNothing(t *testing.T) {
 	require.Equal(t, []string{"a1"}, marks, "B reported failure, so its event must not be committed")
 	require.Zero(t, b.pool.Stat().AcquiredConns(), "B's connection went back to the pool")
 }
+
+// TestLockTimeoutIsConflict: a commit that gives up waiting for another
+// transaction's lock (lock_timeout set by a DBA) reports itil.ErrConflict,
+// like any other lost race, and writes nothing.
+func TestLockTimeoutIsConflict(t *testing.T) {
+	dsn := freshSchema(t)
+	b := openIn(t, withParam(dsn, "lock_timeout", "100ms"))
+	s := tenantOf(t, b, "t")
+	id := itil.NewID()
+	holder, err := b.pool.Acquire(t.Context())
+	require.NoError(t, err)
+	defer holder.Release()
+	_, err = holder.Exec(t.Context(), `SELECT pg_advisory_lock($1)`, lockKey("t", wkey{"k", id}))
+	require.NoError(t, err)
+	err = s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+		_, err := tx.Put(ctx, storage.Record{Kind: "k", ID: id, Data: "{}"})
+		return err
+	})
+	require.ErrorIs(t, err, itil.ErrConflict)
+	_, err = holder.Exec(t.Context(), `SELECT pg_advisory_unlock($1)`, lockKey("t", wkey{"k", id}))
+	require.NoError(t, err)
+	require.NoError(t, s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+		_, err := tx.Get(ctx, "k", id)
+		require.ErrorIs(t, err, itil.ErrNotFound)
+		return nil
+	}))
+}
+
+// TestNextSeqUnderSerializable: a database whose default isolation is
+// SERIALIZABLE does not make concurrent NextSeq calls fail.
+func TestNextSeqUnderSerializable(t *testing.T) {
+	dsn := withIsolation(freshSchema(t), "serializable")
+	stores := []storage.Store{
+		tenantOf(t, openIn(t, dsn, WithSequenceCache(1)), "t"),
+		tenantOf(t, openIn(t, dsn, WithSequenceCache(1)), "t"),
+	}
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			var err error
+			for range 40 {
+				if err = stores[i%2].RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+					_, err := tx.NextSeq(ctx, "incident")
+					return err
+				}); err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-errs)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -75,15 +76,20 @@ func (s *sequences) next(ctx context.Context, db *pgxpool.Conn, k seqKey) (int64
 	if blk.size > 0 && now.Sub(blk.reserved) < busyWindow {
 		size = min(2*blk.size, s.max)
 	}
-	// One statement, so its own transaction; set_config(..., true) lasts
-	// until that transaction ends, so its commit does not wait for its WAL
-	// flush (see the package doc).
+	// A transaction of its own, in one round trip: READ COMMITTED whatever
+	// the database's default (under SERIALIZABLE, concurrent upserts of the
+	// row would fail), and not waiting for its WAL flush (see the package
+	// doc).
 	var end int64
-	err := db.QueryRow(ctx, `WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
-		next AS (INSERT INTO sequences AS s (tenant, name, value) VALUES ($1, $2, $3)
-			ON CONFLICT (tenant, name) DO UPDATE SET value = s.value + $3 RETURNING value)
-		SELECT next.value FROM next, async`, k.tenant, k.name, size).Scan(&end)
-	if err != nil {
+	var batch pgx.Batch
+	batch.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
+	batch.Queue(`SET LOCAL synchronous_commit TO OFF`)
+	batch.Queue(`INSERT INTO sequences AS s (tenant, name, value) VALUES ($1, $2, $3)
+		ON CONFLICT (tenant, name) DO UPDATE SET value = s.value + $3 RETURNING value`,
+		k.tenant, k.name, size).QueryRow(func(row pgx.Row) error { return row.Scan(&end) })
+	batch.Queue(`COMMIT`)
+	if err := db.SendBatch(ctx, &batch).Close(); err != nil {
+		rollback(db.Conn())
 		return 0, err
 	}
 	first := end - size + 1
