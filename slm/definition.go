@@ -9,6 +9,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/slm/calendar"
+	"github.com/itilkit/itil/storage"
 )
 
 // Type is the kind of agreement a definition measures.
@@ -311,8 +312,8 @@ func text(v *itil.ValidationError, field, s string) {
 
 // validate checks a snapshot as a process hands it over.
 func (s *Snapshot) validate(v *itil.ValidationError) {
-	if s.Kind == "" {
-		v.Add("snapshot.kind", "is required")
+	if err := storage.CheckName("kind", s.Kind); err != nil {
+		prefixed(v, "snapshot", err) // the kind is journaled as text
 	}
 	if s.ID == itil.NilID {
 		v.Add("snapshot.id", "is required")
@@ -323,7 +324,6 @@ func (s *Snapshot) validate(v *itil.ValidationError) {
 	case s.Time.Before(calendar.Earliest) || !s.Time.Before(calendar.Latest):
 		v.Add("snapshot.time", fmt.Sprintf("must be from %d to %d", calendar.Earliest.Year(), calendar.Latest.Year()-1))
 	}
-	text(v, "snapshot.kind", s.Kind)
 	text(v, "snapshot.state", s.State)
 	text(v, "snapshot.service", s.Service)
 	text(v, "snapshot.customer", s.Customer)

@@ -143,3 +143,18 @@ func TestRegressionSnapshotYearOutOfRange(t *testing.T) {
 	_, err = rvObserve(t, e, slm.Snapshot{Kind: "ticket", ID: itil.NewID(), State: "open", Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
 	require.ErrorAs(t, err, &ve, "got %T %v", err, err)
 }
+
+// Regression: a NUL byte in a snapshot's kind passed validation and was
+// refused later by the journal (field "kind", or a driver error on
+// PostgreSQL). It is rejected as snapshot.kind.
+func TestRegressionSnapshotKindIsText(t *testing.T) {
+	e := rvEngine(t, &rvClock{t0})
+	_, err := e.Define(t.Context(), rvAdmin, rvDef(4*time.Hour))
+	require.NoError(t, err)
+	for _, kind := range []string{"", "tic\x00ket", "tic\xffket"} {
+		_, err = rvObserve(t, e, slm.Snapshot{Kind: kind, ID: itil.NewID(), State: "open", Time: t0})
+		var ve *itil.ValidationError
+		require.ErrorAs(t, err, &ve, "kind %q", kind)
+		require.True(t, ve.Has("snapshot.kind"), "%v", err)
+	}
+}

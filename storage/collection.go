@@ -50,8 +50,8 @@ type Collection[T any] struct {
 // schema lacks a kind or a function: that is a programming error, found at
 // start-up.
 func NewCollection[T any](s Schema[T]) *Collection[T] {
-	if s.Kind == "" || s.ID == nil || s.Version == nil || s.Terms == nil || s.SortKey == nil {
-		panic("storage: NewCollection needs Kind, ID, Version, Terms and SortKey")
+	if CheckName("kind", s.Kind) != nil || s.ID == nil || s.Version == nil || s.Terms == nil || s.SortKey == nil {
+		panic("storage: NewCollection needs a Kind (valid UTF-8 without NUL), ID, Version, Terms and SortKey")
 	}
 	c := &Collection[T]{s: s}
 	if s.Clone != nil {

@@ -98,7 +98,8 @@ type JournalQuery struct {
 
 // Backend is an opened storage backend shared by all tenants.
 type Backend interface {
-	// Tenant returns the Store of one tenant. The name MUST be non-empty;
+	// Tenant returns the Store of one tenant. A name that fails CheckName
+	// (empty, NUL bytes, invalid UTF-8) gives a *itil.ValidationError;
 	// calling Tenant twice with the same name MUST give Stores that see the
 	// same data.
 	Tenant(name string) (Store, error)
@@ -140,11 +141,14 @@ type Store interface {
 //
 // Reads see the committed state plus the transaction's own writes; a
 // transaction never sees another transaction's uncommitted writes.
+//
+// Every method that takes a kind or a sequence name checks it with
+// CheckName first and returns its *itil.ValidationError (Put and Delete
+// through CheckRecord, Query through CheckQuery), so all backends refuse
+// the same names, including those PostgreSQL cannot store as text.
 type Tx interface {
 	// Get returns the record, or an error wrapping itil.ErrNotFound. The
-	// returned Terms slice belongs to the caller. Kinds, tenants and
-	// sequence names are checked with CheckName by every method that takes
-	// them.
+	// returned Terms slice belongs to the caller.
 	Get(ctx context.Context, kind string, id itil.ID) (Record, error)
 
 	// Put creates or replaces a record. rec.Version MUST equal the current
@@ -193,8 +197,10 @@ type Tx interface {
 	NextSeq(ctx context.Context, name string) (int64, error)
 
 	// Append adds an event to the journal when the transaction commits. The
-	// backend sets Tenant and assigns Seq at commit. Kind, SubjectID and
-	// Type are required.
+	// backend sets Tenant and assigns Seq at commit. The event must pass
+	// CheckEvent (Kind, SubjectID and Type required, text fields valid
+	// UTF-8 without NUL bytes, a time within the years 1 to 9999), or
+	// Append returns its *itil.ValidationError.
 	Append(ctx context.Context, ev itil.Event) error
 
 	// Journal returns committed events in Seq order; a negative After or
@@ -332,7 +338,9 @@ func CheckEvent(ev itil.Event) error {
 	return v.Err()
 }
 
+// timeOK checks the year both where the time was written and in UTC: a
+// backend may return either.
 func timeOK(t time.Time) bool {
-	y := t.UTC().Year()
-	return y >= 1 && y <= 9999
+	y, u := t.Year(), t.UTC().Year()
+	return y >= 1 && y <= 9999 && u >= 1 && u <= 9999
 }

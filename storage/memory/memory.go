@@ -19,6 +19,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -398,6 +399,9 @@ func (x *tx) NextSeq(ctx context.Context, name string) (int64, error) {
 	}
 	x.t.seqMu.Lock()
 	defer x.t.seqMu.Unlock()
+	if x.t.seqs[name] == math.MaxInt64 {
+		return 0, fmt.Errorf("memory: sequence %q is exhausted", name)
+	}
 	x.t.seqs[name]++
 	return x.t.seqs[name], nil
 }

@@ -39,10 +39,9 @@ func ExampleOpen() {
 	fmt.Println(inc.Number, inc.State)
 }
 
-// ExampleWithSequenceCache opens a backend that takes every incident
-// number with a statement of its own, so numbers follow creation order
-// across all instances even when they are busy (each instance must be
-// opened so).
+// ExampleWithSequenceCache opens a backend that reserves every incident
+// number on its own, so numbers follow creation order across all
+// instances even when they are busy (each instance must be opened so).
 func ExampleWithSequenceCache() {
 	b, err := postgres.Open(context.Background(), os.Getenv("ITIL_POSTGRES_DSN"), postgres.WithSequenceCache(1))
 	if err != nil {

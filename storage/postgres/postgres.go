@@ -26,7 +26,8 @@
 //
 // A transaction is optimistic: while the caller's function runs it holds
 // one pool connection (from its first statement until RunInTx returns) but
-// no database transaction and no lock. Reads (Get, Query, Lookup, Journal)
+// no database transaction and no lock (a NextSeq that reserves a block
+// runs a transaction of its own; see Sequences). Reads (Get, Query, Lookup, Journal)
 // are single statements at PostgreSQL's READ COMMITTED, merged with the
 // transaction's own buffered writes; every record a read returns, and every Get that
 // finds nothing, is remembered with the record's revision (rev, a value
@@ -85,23 +86,27 @@
 // # Sequences
 //
 // NextSeq hands out values from a block the backend reserved with one
-// upsert on the sequences table, a statement of its own committed at once
-// (the backend opens a database transaction only to commit), so a value is
-// never handed out twice, even when the caller rolls back or another
-// instance reserves the next block. A block starts at one value and
-// doubles while each is used up within a second, up to WithSequenceCache
-// (32 by default): a quiet desk gets consecutive numbers in order across
-// instances, a busy one a round trip saved on most numbers, at the price
+// upsert on the sequences table, in a short transaction of its own (one
+// round trip, committed at once, at READ COMMITTED), so a value is never
+// handed out twice, even when the caller rolls back or another instance
+// reserves the next block. A block starts at one value and doubles while
+// each is used up within a second, up to WithSequenceCache (32 by
+// default); a block older than a second is dropped with any values left
+// in it. Numbers taken less often than that are therefore reserved one at
+// a time and follow the order they are taken in across instances; a busy
+// instance saves a round trip on most of its numbers, at the price
 // PostgreSQL's sequence CACHE also asks (numbers of busy instances
-// interleave, and those an instance reserved and did not use before it
-// stopped are skipped).
+// interleave, and values reserved and not used are skipped).
 //
-// The upsert commits with synchronous_commit off: it does not wait for
-// its own WAL flush. Any later durable commit (such as the caller's)
-// flushes it, since the WAL is written in order, so a number used by a
-// committed record always survives a crash; only numbers handed to
-// transactions that never committed may be handed out again after a
-// crash of the database server.
+// A single value is reserved with synchronous_commit off: it does not wait
+// for its own WAL flush. It goes to the transaction that took it, whose
+// durable commit flushes it too, since the WAL is written in order. A
+// block of more values commits durably before any of them is handed out,
+// because the backend hands the rest out from memory: a reservation lost
+// in a crash of the database server would let another instance reserve
+// them again. So a number used by a committed record always survives a
+// crash; only numbers handed to transactions that never committed may be
+// handed out again after one.
 //
 // # Claims
 //
@@ -175,16 +180,16 @@ type options struct {
 func WithoutMigrations() Option { return func(o *options) { o.noMigrations = true } }
 
 // WithSequenceCache sets the most sequence values (NextSeq) the backend
-// reserves in one statement: 32 by default, 1 for a statement per value.
-// A block starts at one value and doubles, up to n, while each is used up
-// within a second of being reserved, so a quiet service desk hands out
-// consecutive numbers in the order it takes them, across instances too,
-// and a busy one saves a round trip on most of its numbers. The price of
-// n > 1, as with PostgreSQL's own sequence CACHE: when several instances
-// are busy at once their numbers interleave out of creation order, and
-// the values an instance reserved and did not use before it stopped are
-// never handed out. n < 1 makes Open and New fail with a
-// *itil.ValidationError.
+// reserves at once: 32 by default, 1 for a reservation per value. A block
+// starts at one value and doubles, up to n, while each is used up within a
+// second of being reserved, and a block older than that is dropped, so a
+// quiet service desk hands out consecutive numbers in the order it takes
+// them, across instances too, and a busy one saves a round trip on most
+// of its numbers. The price of n > 1, as with PostgreSQL's own sequence
+// CACHE: when several instances are busy at once their numbers interleave
+// out of creation order, and values reserved and not used (left in a
+// dropped block, or when an instance stops) are never handed out. n < 1
+// makes Open and New fail with a *itil.ValidationError.
 func WithSequenceCache(n int) Option { return func(o *options) { o.sequenceCache = n } }
 
 // Open connects to the database of dsn (a postgres:// URL or key=value

@@ -10,23 +10,25 @@ import (
 )
 
 // defaultSequenceCache is the largest block of sequence values a backend
-// reserves in one statement unless WithSequenceCache says otherwise.
+// reserves at once unless WithSequenceCache says otherwise.
 const defaultSequenceCache = 32
 
 // busyWindow: a block used up within this time of being reserved was too
-// small, so the next one is twice as large (up to the cache size); a block
-// that lasted longer is followed by a single value.
+// small, so the next one is twice as large (up to the cache size). A block
+// older than this is dropped, values left or not, and followed by a single
+// value: numbers taken slowly are reserved one at a time, in the order
+// they are taken across instances.
 const busyWindow = time.Second
 
 // seqKey names one tenant's sequence.
 type seqKey struct{ tenant, name string }
 
 // seqBlock is the part of one sequence this backend has reserved and not
-// yet handed out: the values next..end.
+// yet handed out: the left values that end at end.
 type seqBlock struct {
 	lock     chan struct{} // held while a value is taken, refill included
-	next     int64
 	end      int64
+	left     int64
 	size     int64     // size of the last reservation
 	reserved time.Time // when it was made
 }
@@ -38,6 +40,8 @@ type sequences struct {
 	now    func() time.Time // time.Now; tests replace it
 	mu     sync.Mutex
 	blocks map[seqKey]*seqBlock
+	// onReserve, set by tests only, sees each reservation.
+	onReserve func(size int64, durable bool)
 }
 
 func newSequences(max int) *sequences {
@@ -66,24 +70,31 @@ func (s *sequences) next(ctx context.Context, db *pgxpool.Conn, k seqKey) (int64
 		return 0, ctx.Err()
 	}
 	defer func() { <-blk.lock }()
-	if blk.next != 0 && blk.next <= blk.end {
-		v := blk.next
-		blk.next++
+	now := s.now()
+	fresh := blk.size > 0 && now.Sub(blk.reserved) < busyWindow
+	if blk.left > 0 && fresh {
+		v := blk.end - blk.left + 1
+		blk.left--
 		return v, nil
 	}
-	now := s.now()
 	size := int64(1)
-	if blk.size > 0 && now.Sub(blk.reserved) < busyWindow {
+	if fresh {
 		size = min(2*blk.size, s.max)
 	}
-	// A transaction of its own, in one round trip: READ COMMITTED whatever
-	// the database's default (under SERIALIZABLE, concurrent upserts of the
-	// row would fail), and not waiting for its WAL flush (see the package
-	// doc).
+	// A transaction of its own, in one round trip, at READ COMMITTED
+	// whatever the database's default (under SERIALIZABLE, concurrent
+	// upserts of the row would fail). A single value goes to the
+	// transaction that took it, whose durable commit also flushes this
+	// one's WAL, so this one need not wait for its flush. A block must be
+	// durable before its other values are handed out: a server crash that
+	// lost it would let another instance reserve them again.
+	durable := size > 1
 	var end int64
 	var batch pgx.Batch
 	batch.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
-	batch.Queue(`SET LOCAL synchronous_commit TO OFF`)
+	if !durable {
+		batch.Queue(`SET LOCAL synchronous_commit TO OFF`)
+	}
 	batch.Queue(`INSERT INTO sequences AS s (tenant, name, value) VALUES ($1, $2, $3)
 		ON CONFLICT (tenant, name) DO UPDATE SET value = s.value + $3 RETURNING value`,
 		k.tenant, k.name, size).QueryRow(func(row pgx.Row) error { return row.Scan(&end) })
@@ -92,7 +103,10 @@ func (s *sequences) next(ctx context.Context, db *pgxpool.Conn, k seqKey) (int64
 		rollback(db.Conn())
 		return 0, err
 	}
-	first := end - size + 1
-	blk.next, blk.end, blk.size, blk.reserved = first+1, end, size, now
-	return first, nil
+	if s.onReserve != nil {
+		s.onReserve(size, durable)
+	}
+	// end - size + 1 cannot overflow: the upsert fails when end would.
+	blk.end, blk.left, blk.size, blk.reserved = end, size-1, size, now
+	return end - size + 1, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"testing"
@@ -183,7 +184,8 @@ type seqModel struct {
 
 // TestSequenceModel runs three instances (the third without a cache) on
 // one database with random takes, quiet or busy gaps on each instance's
-// clock, rollbacks and restarts, against a model of the block rule: each
+// clock, rollbacks and restarts, against a model of the block rule (grow
+// while busy, drop a block older than the busy window): each
 // value is the one the model predicts, the database has reserved what it
 // predicts, and no value is handed out twice.
 func TestSequenceModel(t *testing.T) {
@@ -211,9 +213,10 @@ func TestSequenceModel(t *testing.T) {
 				m.clock = m.clock.Add(rapid.SampledFrom([]time.Duration{time.Millisecond, busyWindow / 2, 2 * busyWindow}).Draw(rt, "gap"))
 				rollback := rapid.Bool().Draw(rt, "rollback")
 				want := m.next
-				if m.next == 0 || m.next > m.end {
+				fresh := m.size > 0 && m.clock.Sub(m.reservedAt) < busyWindow
+				if m.next == 0 || m.next > m.end || !fresh {
 					size := int64(1)
-					if m.size > 0 && m.clock.Sub(m.reservedAt) < busyWindow {
+					if fresh {
 						size = min(2*m.size, int64(caches[i]))
 					}
 					db += size
@@ -247,4 +250,62 @@ func TestSequenceModel(t *testing.T) {
 			},
 		})
 	})
+}
+
+// TestSequenceLeftoverDropped: a block left over from a burst is dropped
+// once it is older than the busy window, so quiet instances go back to
+// handing out numbers in the order they take them.
+func TestSequenceLeftoverDropped(t *testing.T) {
+	dsn := freshSchema(t)
+	one, two := openIn(t, dsn), openIn(t, dsn)
+	clock := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	one.seqs.now = func() time.Time { return clock }
+	two.seqs.now = func() time.Time { return clock }
+	s1, s2 := tenantOf(t, one, "t"), tenantOf(t, two, "t")
+	for v := int64(1); v <= 2; v++ { // a burst: 1, then a block of 2..3
+		require.Equal(t, v, takeSeq(t, s1, "incident"))
+	}
+	clock = clock.Add(time.Hour)
+	require.EqualValues(t, 4, takeSeq(t, s2, "incident"))
+	require.EqualValues(t, 5, takeSeq(t, s1, "incident"), "3 was left over an hour ago")
+}
+
+// TestSequenceExhausted: a sequence at the largest int64 fails instead of
+// wrapping around.
+func TestSequenceExhausted(t *testing.T) {
+	b := newBackend(t)
+	fakeNow(b, time.Millisecond)
+	s := tenantOf(t, b, "t")
+	_, err := b.pool.Exec(t.Context(), `INSERT INTO sequences (tenant, name, value) VALUES ('t', 'incident', $1)`, int64(math.MaxInt64-1))
+	require.NoError(t, err)
+	require.EqualValues(t, int64(math.MaxInt64), takeSeq(t, s, "incident"))
+	for range 2 {
+		err = s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+			v, err := tx.NextSeq(ctx, "incident")
+			require.Zero(t, v)
+			return err
+		})
+		require.Error(t, err)
+	}
+}
+
+// TestSequenceBlocksCommitDurably: a block of more than one value commits
+// with the server's synchronous_commit, since values handed out later
+// from memory must not outlive their reservation in a server crash; a
+// single value goes to the transaction that took it, whose durable
+// commit flushes the reservation, so it does not wait for its flush.
+func TestSequenceBlocksCommitDurably(t *testing.T) {
+	b := newBackend(t)
+	fakeNow(b, time.Millisecond)
+	s := tenantOf(t, b, "t")
+	type reservation struct {
+		size    int64
+		durable bool
+	}
+	var got []reservation
+	b.seqs.onReserve = func(size int64, durable bool) { got = append(got, reservation{size, durable}) }
+	for range 4 {
+		takeSeq(t, s, "incident")
+	}
+	require.Equal(t, []reservation{{1, false}, {2, true}, {4, true}}, got)
 }

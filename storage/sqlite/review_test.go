@@ -2,7 +2,10 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"math"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -331,5 +334,39 @@ func TestReviewLookupChunksEachRecordOnce(t *testing.T) {
 			require.LessOrEqual(t, n, 2, "a record returned twice")
 			return nil
 		}))
+	}
+}
+
+// TestSequenceExhausted: a sequence at the largest int64 fails instead of
+// wrapping around to negative values.
+func TestSequenceExhausted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "itil.db")
+	b, err := sqlite.Open(path)
+	require.NoError(t, err)
+	require.NoError(t, b.Close())
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	_, err = db.Exec(`INSERT INTO sequences (tenant, name, value) VALUES ('t', 'incident', ?)`, int64(math.MaxInt64-1))
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	b, err = sqlite.Open(path)
+	require.NoError(t, err)
+	defer b.Close()
+	s, err := b.Tenant("t")
+	require.NoError(t, err)
+	next := func() (v int64, err error) {
+		err = s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+			v, err = tx.NextSeq(ctx, "incident")
+			return err
+		})
+		return v, err
+	}
+	v, err := next()
+	require.NoError(t, err)
+	require.EqualValues(t, int64(math.MaxInt64), v)
+	for range 2 {
+		v, err = next()
+		require.Error(t, err)
+		require.Zero(t, v)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -558,7 +559,12 @@ func (x *tx) NextSeq(ctx context.Context, name string) (int64, error) {
 	}
 	sh, k := x.b.sh, seqKey{x.s.tenant, name}
 	sh.seqMu.Lock()
-	v := max(stored, sh.seqs[k]) + 1
+	last := max(stored, sh.seqs[k])
+	if last == math.MaxInt64 {
+		sh.seqMu.Unlock()
+		return 0, fmt.Errorf("sqlite: sequence %q is exhausted", name)
+	}
+	v := last + 1
 	sh.seqs[k] = v
 	sh.seqMu.Unlock()
 	if _, err := x.wstmt(ctx, stSetSeq).ExecContext(ctx, x.s.tenant, name, v); err != nil {

@@ -170,6 +170,9 @@ func testJournalMalformed(t *testing.T, f Factory) {
 		{"actor.name", func(ev *itil.Event) { ev.Actor.Name = "Al\xc3" }},
 		{"time", func(ev *itil.Event) { ev.Time = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }},
 		{"time", func(ev *itil.Event) { ev.Time = time.Date(-1, 12, 31, 0, 0, 0, 0, time.UTC) }},
+		{"time", func(ev *itil.Event) { // 9999-12-31T23:30Z in UTC, not where it was written
+			ev.Time = time.Date(10000, 1, 1, 0, 30, 0, 0, time.FixedZone("UTC+1", 3600))
+		}},
 	} {
 		inTx(t, s, func(ctx context.Context, tx storage.Tx) {
 			ev := newEvent(testID(1), "created", "")
