@@ -29,6 +29,7 @@ import (
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/internal/merge"
+	"github.com/itilkit/itil/storage/internal/termlist"
 )
 
 // Backend is an in-memory storage.Backend. The zero value is not usable;
@@ -341,7 +342,7 @@ func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
 			rec.Kind, rec.ID, rec.Version, curVersion, itil.ErrConflict)
 	}
 	e := &entry{version: curVersion + 1, data: rec.Data,
-		terms: dedupTerms(rec.Terms), sortKey: rec.SortKey}
+		terms: termlist.Dedup(rec.Terms), sortKey: rec.SortKey}
 	if wi >= 0 {
 		x.writes.items[wi].e = e
 		return e.version, nil
@@ -352,15 +353,6 @@ func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
 	}
 	x.writes.add(write{key: k, base: cur, e: e})
 	return e.version, nil
-}
-
-// dedupTerms returns a sorted copy of terms without repeats.
-func dedupTerms(terms []string) []string {
-	out := slices.Clone(terms)
-	if !slices.IsSorted(out) {
-		slices.Sort(out)
-	}
-	return slices.Compact(out)
 }
 
 func (x *tx) Delete(ctx context.Context, kind string, id itil.ID, version int64) error {
@@ -475,19 +467,9 @@ func (x *tx) commit() error {
 // most updates change one or two terms of many.
 func (kd *kindData) index(id itil.ID, old, new *entry) {
 	if old != nil && new != nil && old.sortKey == new.sortKey {
-		i, j := 0, 0
-		for i < len(old.terms) || j < len(new.terms) {
-			switch {
-			case j == len(new.terms) || (i < len(old.terms) && old.terms[i] < new.terms[j]):
-				kd.remove(ikey{kd.intern(old.terms[i]), old.sortKey, id})
-				i++
-			case i == len(old.terms) || new.terms[j] < old.terms[i]:
-				kd.add(ikey{kd.intern(new.terms[j]), new.sortKey, id})
-				j++
-			default:
-				i, j = i+1, j+1
-			}
-		}
+		termlist.Diff(old.terms, new.terms,
+			func(t string) { kd.remove(ikey{kd.intern(t), old.sortKey, id}) },
+			func(t string) { kd.add(ikey{kd.intern(t), new.sortKey, id}) })
 		return
 	}
 	if old != nil {
@@ -538,22 +520,6 @@ func (h hit) pos() storage.Cursor { return storage.Cursor{SortKey: h.e.sortKey, 
 
 func cmpHit(a, b hit) int { return merge.Compare(a.pos(), b.pos()) }
 
-func hasAll(e *entry, terms []string) bool {
-	for _, t := range terms {
-		if _, ok := slices.BinarySearch(e.terms, t); !ok {
-			return false
-		}
-	}
-	return true
-}
-
-func inRange(q *storage.Query, h hit) bool {
-	if h.e.sortKey < q.Min || (q.Max != "" && h.e.sortKey >= q.Max) {
-		return false
-	}
-	return q.After == nil || afterPos(q.Reverse, h, q.After)
-}
-
 const batchSize = 256
 
 // scanCommitted collects up to n committed matches strictly after pos (in
@@ -592,10 +558,10 @@ func (x *tx) scanCommitted(q *storage.Query, pos *storage.Cursor, n int) []hit {
 		}
 		e := kd.recs[k.id]
 		h := hit{k.id, e}
-		if !inRange(q, h) || (pos != nil && !afterPos(q.Reverse, h, pos)) {
+		if !merge.Matches(q, h.pos(), e.terms) || (pos != nil && !merge.After(q.Reverse, h.pos(), *pos)) {
 			return true
 		}
-		if x.find(wkey{q.Kind, k.id}) >= 0 || !hasAll(e, q.Terms) {
+		if x.find(wkey{q.Kind, k.id}) >= 0 {
 			return true
 		}
 		out = append(out, h)
@@ -622,14 +588,6 @@ func (x *tx) scanCommitted(q *storage.Query, pos *storage.Cursor, n int) []hit {
 	return out
 }
 
-func afterPos(reverse bool, h hit, pos *storage.Cursor) bool {
-	c := merge.Compare(h.pos(), *pos)
-	if reverse {
-		return c < 0
-	}
-	return c > 0
-}
-
 // localMatches returns this transaction's own live writes matching q, in
 // the query's order.
 func (x *tx) localMatches(q *storage.Query) []hit {
@@ -639,7 +597,7 @@ func (x *tx) localMatches(q *storage.Query) []hit {
 			continue
 		}
 		h := hit{w.key.id, w.e}
-		if inRange(q, h) && hasAll(w.e, q.Terms) {
+		if merge.Matches(q, h.pos(), w.e.terms) {
 			out = append(out, h)
 		}
 	}
@@ -660,7 +618,7 @@ func (x *tx) Query(ctx context.Context, q storage.Query) iter.Seq2[storage.Recor
 			yield(storage.Record{}, err)
 			return
 		}
-		q.Terms = dedupTerms(q.Terms)
+		q.Terms = termlist.Dedup(q.Terms)
 		emitted := 0
 		// The lock is released between batches (merge.Query handles a
 		// record a concurrent commit moves past the cursor).
@@ -709,7 +667,7 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 			yield(storage.Record{}, err)
 			return
 		}
-		terms = dedupTerms(terms)
+		terms = termlist.Dedup(terms)
 		var hits []hit
 		seen := make(map[itil.ID]bool)
 		x.t.mu.RLock()
@@ -736,11 +694,8 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 			if w.key.kind != kind || w.e == nil {
 				continue
 			}
-			for _, term := range terms {
-				if _, ok := slices.BinarySearch(w.e.terms, term); ok {
-					hits = append(hits, hit{w.key.id, w.e})
-					break
-				}
+			if termlist.Any(w.e.terms, terms) {
+				hits = append(hits, hit{w.key.id, w.e})
 			}
 		}
 		slices.SortFunc(hits, cmpHit)
@@ -759,32 +714,13 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 
 func (x *tx) Journal(ctx context.Context, q storage.JournalQuery) iter.Seq2[itil.Event, error] {
 	return func(yield func(itil.Event, error) bool) {
-		if err := storage.CheckJournalQuery(q); err != nil {
-			yield(itil.Event{}, err)
-			return
-		}
-		after, emitted := q.After, 0
-		for {
-			if err := x.check(ctx); err != nil {
-				yield(itil.Event{}, err)
-				return
+		merge.Journal(q, batchSize, func() error { return x.check(ctx) }, func(after int64, n int) ([]itil.Event, error) {
+			batch := x.t.readJournal(after, q.SubjectID, n)
+			for i := range batch {
+				batch[i].Payload = bytes.Clone(batch[i].Payload)
 			}
-			batch := x.t.readJournal(after, q.SubjectID, batchSize)
-			for _, ev := range batch {
-				if q.Limit > 0 && emitted >= q.Limit {
-					return
-				}
-				emitted++
-				ev.Payload = bytes.Clone(ev.Payload)
-				if !yield(ev, nil) {
-					return
-				}
-				after = ev.Seq
-			}
-			if len(batch) < batchSize {
-				return
-			}
-		}
+			return batch, nil
+		}, yield)
 	}
 }
 

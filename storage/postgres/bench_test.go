@@ -11,6 +11,7 @@ import (
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/internal/termlist"
 	"github.com/itilkit/itil/storage/memory"
 	"github.com/itilkit/itil/storage/storagetest"
 )
@@ -82,14 +83,14 @@ func (r *rawDriver) run(ctx context.Context, txs []storagetest.Written, subject 
 		for _, p := range t.Puts {
 			id := subject
 			data := strings.ReplaceAll(p.Data, p.ID.String(), id.String())
-			terms := dedupTerms(p.Terms)
+			terms := termlist.Dedup(p.Terms)
 			key := p.Kind + "/" + p.ID.String()
 			if prev, ok := old[key]; ok {
 				batch.Queue(`UPDATE records SET version = version + 1, rev = nextval('record_revs'), sort_key = $4, data = $5, terms = $6
 					WHERE tenant = 'raw' AND kind = $1 AND id = $2 AND version = $3`,
-					p.Kind, [16]byte(id), p.Version, []byte(p.SortKey), []byte(data), encodeTerms(terms))
+					p.Kind, [16]byte(id), p.Version, []byte(p.SortKey), []byte(data), termlist.Encode(terms))
 				var del, add []string
-				diffTerms(prev.Terms, terms, func(t string) { del = append(del, t) }, func(t string) { add = append(add, t) })
+				termlist.Diff(prev.Terms, terms, func(t string) { del = append(del, t) }, func(t string) { add = append(add, t) })
 				for _, t := range del {
 					batch.Queue(`DELETE FROM record_terms WHERE tenant = 'raw' AND kind = $1 AND term = $2 AND sort_key = $3 AND id = $4`,
 						p.Kind, []byte(t), []byte(prev.SortKey), [16]byte(id))
@@ -101,7 +102,7 @@ func (r *rawDriver) run(ctx context.Context, txs []storagetest.Written, subject 
 			} else {
 				batch.Queue(`INSERT INTO records (tenant, kind, id, version, rev, sort_key, data, terms)
 					VALUES ('raw', $1, $2, 1, nextval('record_revs'), $3, $4, $5)`,
-					p.Kind, [16]byte(id), []byte(p.SortKey), []byte(data), encodeTerms(terms))
+					p.Kind, [16]byte(id), []byte(p.SortKey), []byte(data), termlist.Encode(terms))
 				for _, t := range terms {
 					batch.Queue(`INSERT INTO record_terms (tenant, kind, term, sort_key, id) VALUES ('raw', $1, $2, $3, $4)`,
 						p.Kind, []byte(t), []byte(p.SortKey), [16]byte(id))
@@ -185,7 +186,7 @@ func BenchmarkCreate100(b *testing.B) {
 	rec, ev := txs[0].Puts[0], txs[0].Events[0]
 	bk, raw := benchBackend(b)
 	store := tenantOf(b, bk, "bench")
-	terms := dedupTerms(rec.Terms)
+	terms := termlist.Dedup(rec.Terms)
 	var inRaw, inOurs time.Duration
 	b.ResetTimer()
 	for range b.N {
@@ -237,7 +238,7 @@ func (r *rawDriver) create(ctx context.Context, rec storage.Record, terms []stri
 	for i, id := range ids {
 		kinds[i], uids[i], sks[i] = rec.Kind, id, []byte(rec.SortKey)
 		datas[i] = []byte(strings.ReplaceAll(rec.Data, rec.ID.String(), id.String()))
-		tms[i] = encodeTerms(terms)
+		tms[i] = termlist.Encode(terms)
 		for _, t := range terms {
 			tKinds, tTerms, tSort, tIDs = append(tKinds, rec.Kind), append(tTerms, []byte(t)), append(tSort, sks[i]), append(tIDs, id)
 		}

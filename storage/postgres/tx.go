@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -21,6 +20,7 @@ import (
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/internal/merge"
+	"github.com/itilkit/itil/storage/internal/termlist"
 )
 
 // store is one tenant's view of a Backend.
@@ -131,21 +131,33 @@ const recordCols = `version, rev, sort_key, data, terms`
 
 // fetch reads the committed entry of a record, nil when absent.
 func (x *tx) fetch(ctx context.Context, k wkey) (*entry, error) {
-	var e entry
-	var sk, data, terms []byte
 	db, err := x.db(ctx)
 	if err != nil {
 		return nil, err
 	}
-	err = db.QueryRow(ctx, `SELECT `+recordCols+` FROM records WHERE tenant = $1 AND kind = $2 AND id = $3`,
-		x.s.tenant, k.kind, [16]byte(k.id)).Scan(&e.version, &e.rev, &sk, &data, &terms)
+	e, err := scanEntry(db.QueryRow(ctx, `SELECT `+recordCols+` FROM records WHERE tenant = $1 AND kind = $2 AND id = $3`,
+		x.s.tenant, k.kind, [16]byte(k.id)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, x.b.wrap(err, "get %s %s", k.kind, k.id)
 	}
-	e.sortKey, e.data, e.terms = string(sk), string(data), decodeTerms(terms)
+	return e, nil
+}
+
+// scanEntry reads recordCols, after dest (such as the id), into an entry.
+func scanEntry(row pgx.Row, dest ...any) (*entry, error) {
+	var e entry
+	var sk, data, enc []byte
+	if err := row.Scan(append(dest, &e.version, &e.rev, &sk, &data, &enc)...); err != nil {
+		return nil, err
+	}
+	terms, err := termlist.Decode(enc)
+	if err != nil {
+		return nil, err
+	}
+	e.sortKey, e.data, e.terms = string(sk), string(data), terms
 	return &e, nil
 }
 
@@ -226,7 +238,7 @@ func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
 		return 0, fmt.Errorf("%s %s: version %d is stale (current %d): %w",
 			rec.Kind, rec.ID, rec.Version, curVersion, itil.ErrConflict)
 	}
-	e := &entry{version: curVersion + 1, data: rec.Data, terms: dedupTerms(rec.Terms), sortKey: rec.SortKey}
+	e := &entry{version: curVersion + 1, data: rec.Data, terms: termlist.Dedup(rec.Terms), sortKey: rec.SortKey}
 	x.setWrite(k, wi, e)
 	return e.version, nil
 }
@@ -238,14 +250,6 @@ func (x *tx) setWrite(k wkey, wi int, e *entry) {
 	}
 	x.writes[k] = len(x.wlist)
 	x.wlist = append(x.wlist, write{key: k, e: e})
-}
-
-func dedupTerms(terms []string) []string {
-	out := slices.Clone(terms)
-	if !slices.IsSorted(out) {
-		slices.Sort(out)
-	}
-	return slices.Compact(out)
 }
 
 func (x *tx) Delete(ctx context.Context, kind string, id itil.ID, version int64) error {
@@ -531,7 +535,7 @@ func (x *tx) commit(ctx context.Context) error {
 		if base == nil {
 			insKinds, insIDs = append(insKinds, k.kind), append(insIDs, k.id)
 			insVersions = append(insVersions, e.version) // 2 when created and updated in the transaction
-			insSort, insData, insTerms = append(insSort, []byte(e.sortKey)), append(insData, []byte(e.data)), append(insTerms, encodeTerms(e.terms))
+			insSort, insData, insTerms = append(insSort, []byte(e.sortKey)), append(insData, []byte(e.data)), append(insTerms, termlist.Encode(e.terms))
 			for _, t := range e.terms {
 				newTerms.add(k.kind, k.id, e.sortKey, t)
 			}
@@ -539,9 +543,9 @@ func (x *tx) commit(ctx context.Context) error {
 		}
 		upKinds, upIDs = append(upKinds, k.kind), append(upIDs, k.id)
 		upVersions = append(upVersions, e.version)
-		upSort, upData, upTerms = append(upSort, []byte(e.sortKey)), append(upData, []byte(e.data)), append(upTerms, encodeTerms(e.terms))
+		upSort, upData, upTerms = append(upSort, []byte(e.sortKey)), append(upData, []byte(e.data)), append(upTerms, termlist.Encode(e.terms))
 		if base != nil && base.sortKey == e.sortKey {
-			diffTerms(base.terms, e.terms,
+			termlist.Diff(base.terms, e.terms,
 				func(t string) { oldTerms.add(k.kind, k.id, base.sortKey, t) },
 				func(t string) { newTerms.add(k.kind, k.id, e.sortKey, t) })
 			continue
@@ -689,51 +693,6 @@ func cancelOnDone(ctx context.Context, pc *pgconn.PgConn) (stop func() bool) {
 	}
 }
 
-// diffTerms calls removed for each term of old not in new and added for
-// each term of new not in old; both are sorted.
-func diffTerms(old, new []string, removed, added func(string)) {
-	i, j := 0, 0
-	for i < len(old) || j < len(new) {
-		switch {
-		case j == len(new) || (i < len(old) && old[i] < new[j]):
-			removed(old[i])
-			i++
-		case i == len(old) || new[j] < old[i]:
-			added(new[j])
-			j++
-		default:
-			i, j = i+1, j+1
-		}
-	}
-}
-
-// encodeTerms packs terms as uvarint length and bytes each.
-func encodeTerms(terms []string) []byte {
-	n := 0
-	for _, t := range terms {
-		n += binary.MaxVarintLen32 + len(t)
-	}
-	out := make([]byte, 0, n)
-	for _, t := range terms {
-		out = binary.AppendUvarint(out, uint64(len(t)))
-		out = append(out, t...)
-	}
-	return out
-}
-
-func decodeTerms(b []byte) []string {
-	var out []string
-	for len(b) > 0 {
-		n, w := binary.Uvarint(b)
-		if w <= 0 || uint64(len(b)-w) < n {
-			break // not written by this package
-		}
-		out = append(out, string(b[w:w+int(n)]))
-		b = b[w+int(n):]
-	}
-	return out
-}
-
 // hit is a record found by a read.
 type hit struct {
 	id itil.ID
@@ -745,51 +704,33 @@ func (h hit) pos() storage.Cursor { return storage.Cursor{SortKey: h.e.sortKey, 
 
 func cmpHit(a, b hit) int { return merge.Compare(a.pos(), b.pos()) }
 
-func hasAll(e *entry, terms []string) bool {
-	for _, t := range terms {
-		if _, ok := slices.BinarySearch(e.terms, t); !ok {
-			return false
-		}
-	}
-	return true
-}
-
-func afterPos(reverse bool, h hit, pos *storage.Cursor) bool {
-	c := merge.Compare(h.pos(), *pos)
-	if reverse {
-		return c < 0
-	}
-	return c > 0
-}
-
-func inRange(q *storage.Query, h hit) bool {
-	if h.e.sortKey < q.Min || (q.Max != "" && h.e.sortKey >= q.Max) {
-		return false
-	}
-	return q.After == nil || afterPos(q.Reverse, h, q.After)
-}
-
 const pageSize = 256
 
-// scanRows reads records (id first, then recordCols) into hits, skipping
-// records this transaction has written.
-func (x *tx) scanRows(rows pgx.Rows, kind string) ([]hit, error) {
+// scanRows reads records (id first, then recordCols) into hits.
+func scanRows(rows pgx.Rows) ([]hit, error) {
 	defer rows.Close()
 	var out []hit
 	for rows.Next() {
 		var id [16]byte
-		var e entry
-		var sk, data, terms []byte
-		if err := rows.Scan(&id, &e.version, &e.rev, &sk, &data, &terms); err != nil {
+		e, err := scanEntry(rows, &id)
+		if err != nil {
 			return nil, err
 		}
-		if _, mine := x.writes[wkey{kind, id}]; mine {
-			continue
-		}
-		e.sortKey, e.data, e.terms = string(sk), string(data), decodeTerms(terms)
-		out = append(out, hit{id, &e})
+		out = append(out, hit{id, e})
 	}
 	return out, rows.Err()
+}
+
+// committedOnly drops, in place, the hits of records this transaction
+// wrote: reads merge in its own version of them.
+func (x *tx) committedOnly(kind string, hits []hit) []hit {
+	out := hits[:0]
+	for _, h := range hits {
+		if _, mine := x.writes[wkey{kind, h.id}]; !mine {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // queryPage reads up to pageSize committed matches strictly after pos in
@@ -842,24 +783,11 @@ func (x *tx) queryPage(ctx context.Context, q *storage.Query, pos *storage.Curso
 	if err != nil {
 		return nil, false, x.b.wrap(err, "query %s", q.Kind)
 	}
-	var n int
-	var out []hit
-	defer rows.Close()
-	for rows.Next() {
-		n++
-		var id [16]byte
-		var e entry
-		var sk, data, terms []byte
-		if err := rows.Scan(&id, &e.version, &e.rev, &sk, &data, &terms); err != nil {
-			return nil, false, x.b.wrap(err, "query %s", q.Kind)
-		}
-		e.sortKey, e.data, e.terms = string(sk), string(data), decodeTerms(terms)
-		out = append(out, hit{id, &e})
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanRows(rows)
+	if err != nil {
 		return nil, false, x.b.wrap(err, "query %s", q.Kind)
 	}
-	return out, n < pageSize, nil
+	return out, len(out) < pageSize, nil
 }
 
 // localMatches returns this transaction's own live writes matching q, in
@@ -871,7 +799,7 @@ func (x *tx) localMatches(q *storage.Query) []hit {
 			continue
 		}
 		h := hit{w.key.id, w.e}
-		if inRange(q, h) && hasAll(w.e, q.Terms) {
+		if merge.Matches(q, h.pos(), w.e.terms) {
 			out = append(out, h)
 		}
 	}
@@ -892,7 +820,7 @@ func (x *tx) Query(ctx context.Context, q storage.Query) iter.Seq2[storage.Recor
 			yield(storage.Record{}, err)
 			return
 		}
-		q.Terms = dedupTerms(q.Terms)
+		q.Terms = termlist.Dedup(q.Terms)
 		emitted := 0
 		// Pages are separate statements (merge.Query handles a record a
 		// concurrent commit moves past the cursor).
@@ -912,13 +840,7 @@ func (x *tx) Query(ctx context.Context, q storage.Query) iter.Seq2[storage.Recor
 				end := rows[len(rows)-1].pos()
 				next = &end
 			}
-			hits := rows[:0]
-			for _, h := range rows {
-				if _, mine := x.writes[wkey{q.Kind, h.id}]; !mine {
-					hits = append(hits, h)
-				}
-			}
-			return hits, next, nil
+			return x.committedOnly(q.Kind, rows), next, nil
 		}
 		err := merge.Query(q.Reverse, q.After, x.localMatches(&q), hit.pos, page, func(h hit) bool {
 			return x.emit(ctx, &q, h, &emitted, yield)
@@ -961,7 +883,7 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 			yield(storage.Record{}, err)
 			return
 		}
-		terms = dedupTerms(terms)
+		terms = termlist.Dedup(terms)
 		var hits []hit
 		if len(terms) > 0 {
 			bs := make([][]byte, len(terms))
@@ -978,7 +900,8 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 					SELECT t.id FROM record_terms t WHERE t.tenant = $1 AND t.kind = $2 AND t.term = ANY($3::bytea[]))`,
 				x.s.tenant, kind, bs)
 			if err == nil {
-				hits, err = x.scanRows(rows, kind)
+				hits, err = scanRows(rows)
+				hits = x.committedOnly(kind, hits)
 			}
 			if err != nil {
 				yield(storage.Record{}, x.b.wrap(err, "lookup %s", kind))
@@ -989,11 +912,8 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 			if w.key.kind != kind || w.e == nil {
 				continue
 			}
-			for _, term := range terms {
-				if _, ok := slices.BinarySearch(w.e.terms, term); ok {
-					hits = append(hits, hit{w.key.id, w.e})
-					break
-				}
+			if termlist.Any(w.e.terms, terms) {
+				hits = append(hits, hit{w.key.id, w.e})
 			}
 		}
 		slices.SortFunc(hits, cmpHit)
@@ -1012,41 +932,13 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 
 func (x *tx) Journal(ctx context.Context, q storage.JournalQuery) iter.Seq2[itil.Event, error] {
 	return func(yield func(itil.Event, error) bool) {
-		if err := storage.CheckJournalQuery(q); err != nil {
-			yield(itil.Event{}, err)
-			return
-		}
-		after, emitted := q.After, 0
-		for {
-			if err := x.check(ctx); err != nil {
-				yield(itil.Event{}, err)
-				return
-			}
-			n := pageSize
-			if q.Limit > 0 {
-				n = min(n, q.Limit-emitted)
-			}
+		merge.Journal(q, pageSize, func() error { return x.check(ctx) }, func(after int64, n int) ([]itil.Event, error) {
 			db, err := x.db(ctx)
 			if err != nil {
-				yield(itil.Event{}, err)
-				return
+				return nil, err
 			}
-			batch, err := readJournal(ctx, x.b, db, x.s.tenant, after, q.SubjectID, n)
-			if err != nil {
-				yield(itil.Event{}, err)
-				return
-			}
-			for _, ev := range batch {
-				emitted++
-				if !yield(ev, nil) {
-					return
-				}
-				after = ev.Seq
-			}
-			if len(batch) < n || (q.Limit > 0 && emitted >= q.Limit) {
-				return
-			}
-		}
+			return readJournal(ctx, x.b, db, x.s.tenant, after, q.SubjectID, n)
+		}, yield)
 	}
 }
 

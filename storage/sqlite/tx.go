@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"iter"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/internal/merge"
+	"github.com/itilkit/itil/storage/internal/termlist"
 )
 
 // store is one tenant's view of a Backend.
@@ -303,55 +304,12 @@ func scanRows(rows *sql.Rows, kind string) ([]row, error) {
 		copy(r.id[:], id)
 		r.rec.Kind, r.rec.ID, r.rec.SortKey, r.rec.Data = kind, r.id, sortKey, data
 		var err error
-		if r.rec.Terms, err = decodeTerms(terms); err != nil {
+		if r.rec.Terms, err = termlist.Decode(terms); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
 	}
 	return out, rows.Err()
-}
-
-// encodeTerms encodes a sorted, deduplicated term list: each term's length
-// as a uvarint, then its bytes.
-func encodeTerms(terms []string) []byte {
-	n := 0
-	for _, t := range terms {
-		n += binary.MaxVarintLen32 + len(t)
-	}
-	b := make([]byte, 0, n)
-	for _, t := range terms {
-		b = binary.AppendUvarint(b, uint64(len(t)))
-		b = append(b, t...)
-	}
-	return b
-}
-
-func decodeTerms(b []byte) ([]string, error) {
-	if len(b) == 0 {
-		return nil, nil
-	}
-	// One string for all terms, cut into pieces: one allocation.
-	all := string(b)
-	var out []string
-	for i := 0; i < len(all); {
-		n, w := binary.Uvarint(b[i:])
-		if w <= 0 || uint64(len(all)-i-w) < n {
-			return nil, errors.New("corrupt term list")
-		}
-		i += w
-		out = append(out, all[i:i+int(n)])
-		i += int(n)
-	}
-	return out, nil
-}
-
-// dedupTerms returns a sorted copy of terms without repeats.
-func dedupTerms(terms []string) []string {
-	out := slices.Clone(terms)
-	if !slices.IsSorted(out) {
-		slices.Sort(out)
-	}
-	return slices.Compact(out)
 }
 
 func (x *tx) Get(ctx context.Context, kind string, id itil.ID) (storage.Record, error) {
@@ -389,7 +347,7 @@ func (x *tx) current(ctx context.Context, kind string, id itil.ID) (version int6
 	if err != nil {
 		return 0, "", nil, err
 	}
-	terms, err = decodeTerms(enc)
+	terms, err = termlist.Decode(enc)
 	return version, sortKey, terms, err
 }
 
@@ -428,8 +386,8 @@ func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
 	if err != nil {
 		return 0, x.failed(x.wrap(err, "put %s %s", rec.Kind, rec.ID))
 	}
-	terms := dedupTerms(rec.Terms)
-	enc := encodeTerms(terms)
+	terms := termlist.Dedup(rec.Terms)
+	enc := termlist.Encode(terms)
 	if cur == 0 {
 		_, err = x.wstmt(ctx, stInsert).ExecContext(ctx, x.s.tenant, rec.Kind, rec.ID[:], 1, stamp, rec.SortKey, enc, rec.Data)
 		if err == nil {
@@ -490,19 +448,7 @@ func (x *tx) moveTerms(ctx context.Context, kind string, id itil.ID, oldSort str
 		return x.insertTerms(ctx, kind, id, newSort, new)
 	}
 	var gone, added []string
-	i, j := 0, 0
-	for i < len(old) || j < len(new) {
-		switch {
-		case j == len(new) || (i < len(old) && old[i] < new[j]):
-			gone = append(gone, old[i])
-			i++
-		case i == len(old) || new[j] < old[i]:
-			added = append(added, new[j])
-			j++
-		default:
-			i, j = i+1, j+1
-		}
-	}
+	termlist.Diff(old, new, func(t string) { gone = append(gone, t) }, func(t string) { added = append(added, t) })
 	if err := x.deleteTerms(ctx, kind, id, oldSort, gone); err != nil {
 		return err
 	}
@@ -655,7 +601,7 @@ func (x *tx) Query(ctx context.Context, q storage.Query) iter.Seq2[storage.Recor
 			yield(storage.Record{}, err)
 			return
 		}
-		q.Terms = dedupTerms(q.Terms)
+		q.Terms = termlist.Dedup(q.Terms)
 		emitted := 0
 		pos := q.After
 		// Batches are separate statements, so a record whose sort key a
@@ -774,7 +720,7 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 			yield(storage.Record{}, err)
 			return
 		}
-		terms := dedupTerms(terms)
+		terms := termlist.Dedup(terms)
 		var hits []row
 		for chunk := range slices.Chunk(terms, maxLookupTerms) {
 			var b strings.Builder
@@ -844,44 +790,13 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 
 func (x *tx) Journal(ctx context.Context, q storage.JournalQuery) iter.Seq2[itil.Event, error] {
 	return func(yield func(itil.Event, error) bool) {
-		if err := x.check(ctx); err != nil {
-			yield(itil.Event{}, err)
-			return
-		}
-		if err := storage.CheckJournalQuery(q); err != nil {
-			yield(itil.Event{}, err)
-			return
-		}
-		after, emitted := q.After, 0
-		for {
-			if err := x.check(ctx); err != nil {
-				yield(itil.Event{}, err)
-				return
-			}
-			n := batchSize
-			if q.Limit > 0 {
-				n = min(n, q.Limit-emitted)
-			}
+		merge.Journal(q, batchSize, func() error { return x.check(ctx) }, func(after int64, n int) ([]itil.Event, error) {
 			batch, err := x.readJournal(ctx, after, q.SubjectID, n)
 			if err != nil {
-				yield(itil.Event{}, x.wrap(err, "journal"))
-				return
+				return nil, x.wrap(err, "journal")
 			}
-			for _, ev := range batch {
-				if err := x.check(ctx); err != nil {
-					yield(itil.Event{}, err)
-					return
-				}
-				emitted++
-				if !yield(ev, nil) {
-					return
-				}
-				after = ev.Seq
-			}
-			if len(batch) < n || (q.Limit > 0 && emitted >= q.Limit) {
-				return
-			}
-		}
+			return batch, nil
+		}, yield)
 	}
 }
 

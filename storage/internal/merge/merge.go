@@ -1,7 +1,8 @@
 // Package merge is the query loop the memory and PostgreSQL backends
 // share: a transaction's view of a query is the committed matches, read
 // page by page, merged in the query's order with the transaction's own
-// matching writes.
+// matching writes. Matches and After decide, for both, which records
+// belong to a query.
 package merge
 
 import (
@@ -10,6 +11,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/internal/termlist"
 )
 
 // Page returns the committed matches strictly after pos in the query's
@@ -80,4 +82,24 @@ func Compare(a, b storage.Cursor) int {
 		return c
 	}
 	return bytes.Compare(a.ID[:], b.ID[:])
+}
+
+// After reports whether p comes strictly after pos in the query's
+// direction.
+func After(reverse bool, p, pos storage.Cursor) bool {
+	c := Compare(p, pos)
+	if reverse {
+		return c < 0
+	}
+	return c > 0
+}
+
+// Matches reports whether a record at p holding the sorted terms has is
+// one of q's results: it has every term of q, its sort key lies in
+// [q.Min, q.Max), and it comes after q.After.
+func Matches(q *storage.Query, p storage.Cursor, has []string) bool {
+	if p.SortKey < q.Min || (q.Max != "" && p.SortKey >= q.Max) {
+		return false
+	}
+	return (q.After == nil || After(q.Reverse, p, *q.After)) && termlist.All(has, q.Terms)
 }
