@@ -10,7 +10,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
-	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/incident/incidenttest"
 	"github.com/itilkit/itil/storage/memory"
 )
 
@@ -23,13 +23,8 @@ import (
 //	go test ./incident -run '^$' -bench . -benchmem
 
 var (
-	benchAgent  = itil.Actor{ID: "agent", Name: "Alex Agent"}
-	benchCaller = itil.Actor{ID: "caller", Name: "Casey Caller"}
-	benchInput  = incident.NewIncident{
-		Title: "Email is down for the finance floor", Description: "Outlook cannot connect since 9:00",
-		Caller: benchCaller, Category: "email", Subcategory: "outlook", Channel: incident.Phone,
-		ServiceID: itil.NewID(), CIID: itil.NewID(), Impact: 2, Urgency: 1,
-	}
+	benchAgent = incidenttest.BenchActor
+	benchInput = incidenttest.BenchIncident
 )
 
 func benchService(b *testing.B) *incident.Service {
@@ -40,46 +35,17 @@ func benchService(b *testing.B) *incident.Service {
 	return svc
 }
 
-// recorder is a store that keeps the data of every record put through it,
-// so the limit can encode exactly the records an operation writes.
-type recorder struct {
-	storage.Store
-	puts *[]string
-}
-
-func (r recorder) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx) error) error {
-	return r.Store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-		return fn(ctx, recordingTx{tx, r.puts})
-	})
-}
-
-type recordingTx struct {
-	storage.Tx
-	puts *[]string
-}
-
-func (t recordingTx) Put(ctx context.Context, rec storage.Record) (int64, error) {
-	*t.puts = append(*t.puts, rec.Data)
-	return t.Tx.Put(ctx, rec)
-}
-
 // writesOf runs op once and returns the incidents it wrote, in order.
 func writesOf(b *testing.B, op func(ctx context.Context, svc *incident.Service) error) []*incident.Incident {
-	var puts []string
-	svc, err := incident.New(recorder{memory.NewStore(), &puts})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := op(context.Background(), svc); err != nil {
-		b.Fatal(err)
-	}
 	var out []*incident.Incident
-	for _, data := range puts {
-		inc := new(incident.Incident)
-		if err := json.Unmarshal([]byte(data), inc); err != nil {
-			b.Fatal(err)
+	for _, w := range incidenttest.Writes(b, op) {
+		for _, p := range w.Puts {
+			inc := new(incident.Incident)
+			if err := json.Unmarshal([]byte(p.Data), inc); err != nil {
+				b.Fatal(err)
+			}
+			out = append(out, inc)
 		}
-		out = append(out, inc)
 	}
 	return out
 }

@@ -10,9 +10,9 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/incident/incidenttest"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/internal/termlist"
-	"github.com/itilkit/itil/storage/memory"
 	"github.com/itilkit/itil/storage/storagetest"
 )
 
@@ -29,38 +29,6 @@ import (
 // by the raw driver's) and x-of-raw-throughput (the inverse):
 //
 //	ITIL_POSTGRES_DSN=... go test ./storage/postgres -run '^$' -bench . -benchtime 2s
-
-var (
-	benchAgent = itil.Actor{ID: "agent", Name: "Alex Agent"}
-	benchInput = incident.NewIncident{
-		Title: "Email is down for the finance floor", Description: "Outlook cannot connect since 9:00",
-		Caller: itil.Actor{ID: "caller", Name: "Casey Caller"}, Category: "email", Subcategory: "outlook",
-		Channel: incident.Phone, ServiceID: itil.NewID(), CIID: itil.NewID(), Impact: 2, Urgency: 1,
-	}
-)
-
-func openAndAssign(ctx context.Context, svc *incident.Service) error {
-	inc, err := svc.Open(ctx, benchAgent, benchInput)
-	if err != nil {
-		return err
-	}
-	_, err = svc.Assign(ctx, inc.ID, benchAgent, "messaging", "alex")
-	return err
-}
-
-// recordOp runs op once on the memory backend and returns its committed
-// transactions.
-func recordOp(b testing.TB, op func(context.Context, *incident.Service) error) []storagetest.Written {
-	var txs []storagetest.Written
-	svc, err := incident.New(storagetest.Recording(memory.NewStore(), &txs))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := op(context.Background(), svc); err != nil {
-		b.Fatal(err)
-	}
-	return txs
-}
 
 // rawDriver replays recorded transactions with plain pgx statements in the
 // tenant "raw": per transaction BEGIN, the sequence bump, each record's
@@ -135,20 +103,12 @@ func benchBackend(b testing.TB) (*Backend, *rawDriver) {
 	return bk, &rawDriver{conn: conn.Conn()}
 }
 
-// report adds the side-by-side metrics.
-func report(b *testing.B, ours, raw time.Duration) {
-	b.ReportMetric(float64(raw.Nanoseconds())/float64(b.N), "raw-ns/op")
-	b.ReportMetric(float64(ours.Nanoseconds())/float64(b.N), "ours-ns/op")
-	b.ReportMetric(float64(ours)/float64(raw), "x-raw")
-	b.ReportMetric(float64(raw)/float64(ours), "x-of-raw-throughput")
-}
-
 // BenchmarkOpenAndTransition: incident.Service opens an incident and
 // assigns it (two transactions), beside the raw driver writing the same
 // rows in two transactions.
 func BenchmarkOpenAndTransition(b *testing.B) {
 	ctx := context.Background()
-	txs := recordOp(b, openAndAssign)
+	txs := incidenttest.Writes(b, incidenttest.OpenAndAssign)
 	bk, raw := benchBackend(b)
 	store := tenantOf(b, bk, "bench")
 	svc, err := incident.New(store)
@@ -163,13 +123,13 @@ func BenchmarkOpenAndTransition(b *testing.B) {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
-		if err := openAndAssign(ctx, svc); err != nil {
+		if err := incidenttest.OpenAndAssign(ctx, svc); err != nil {
 			b.Fatal(err)
 		}
 		inRaw += t1.Sub(t0)
 		inOurs += time.Since(t1)
 	}
-	report(b, inOurs, inRaw)
+	storagetest.ReportRatio(b, inOurs, inRaw)
 }
 
 // BenchmarkCreate100 creates 100 incident records with their events in one
@@ -179,8 +139,8 @@ func BenchmarkOpenAndTransition(b *testing.B) {
 func BenchmarkCreate100(b *testing.B) {
 	const n = 100
 	ctx := context.Background()
-	txs := recordOp(b, func(ctx context.Context, svc *incident.Service) error {
-		_, err := svc.Open(ctx, benchAgent, benchInput)
+	txs := incidenttest.Writes(b, func(ctx context.Context, svc *incident.Service) error {
+		_, err := svc.Open(ctx, incidenttest.BenchActor, incidenttest.BenchIncident)
 		return err
 	})
 	rec, ev := txs[0].Puts[0], txs[0].Events[0]
@@ -225,7 +185,7 @@ func BenchmarkCreate100(b *testing.B) {
 		inRaw += t1.Sub(t0)
 		inOurs += time.Since(t1)
 	}
-	report(b, inOurs, inRaw)
+	storagetest.ReportRatio(b, inOurs, inRaw)
 }
 
 func (r *rawDriver) create(ctx context.Context, rec storage.Record, terms []string, ev itil.Event, ids []itil.ID) error {
@@ -267,7 +227,7 @@ func (r *rawDriver) create(ctx context.Context, rec storage.Record, terms []stri
 func BenchmarkOpenAndTransitionParallel(b *testing.B) {
 	const clients = 8
 	ctx := context.Background()
-	txs := recordOp(b, openAndAssign)
+	txs := incidenttest.Writes(b, incidenttest.OpenAndAssign)
 	dsn := freshSchema(b)
 	bk := openIn(b, withParam(dsn, "pool_max_conns", "8"))
 	svc, err := incident.New(tenantOf(b, bk, "bench"))
@@ -300,7 +260,7 @@ func BenchmarkOpenAndTransitionParallel(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		inRaw += phase(func(i int) error { return raws[i].run(ctx, txs, itil.NewID()) }) / clients
-		inOurs += phase(func(int) error { return openAndAssign(ctx, svc) }) / clients
+		inOurs += phase(func(int) error { return incidenttest.OpenAndAssign(ctx, svc) }) / clients
 	}
-	report(b, inOurs, inRaw)
+	storagetest.ReportRatio(b, inOurs, inRaw)
 }

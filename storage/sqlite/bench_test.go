@@ -11,8 +11,8 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/incident/incidenttest"
 	"github.com/itilkit/itil/storage"
-	"github.com/itilkit/itil/storage/memory"
 	"github.com/itilkit/itil/storage/sqlite"
 	"github.com/itilkit/itil/storage/storagetest"
 )
@@ -31,35 +31,6 @@ import (
 // transactions. It does not check versions or read sets: that is what the
 // backend adds. x-raw is the backend's time divided by the raw driver's;
 // x-of-raw-throughput is the inverse (the target is >= 0.7).
-
-var (
-	benchAgent = itil.Actor{ID: "agent", Name: "Alex Agent"}
-	benchInput = incident.NewIncident{
-		Title: "Email is down for the finance floor", Description: "Outlook cannot connect since 9:00",
-		Caller: itil.Actor{ID: "caller", Name: "Casey Caller"}, Category: "email", Subcategory: "outlook",
-		Channel: incident.Phone, ServiceID: itil.NewID(), CIID: itil.NewID(), Impact: 2, Urgency: 1,
-	}
-)
-
-// writesOf runs op once on a memory store and returns what each of its
-// transactions wrote.
-func writesOf(b *testing.B, op func(context.Context, *incident.Service) error) []storagetest.Written {
-	var log []storagetest.Written
-	svc, err := incident.New(storagetest.Recording(memory.NewStore(), &log))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := op(context.Background(), svc); err != nil {
-		b.Fatal(err)
-	}
-	txs := log[:0] // the transactions that wrote
-	for _, w := range log {
-		if len(w.Puts) > 0 || len(w.Events) > 0 || len(w.Seqs) > 0 {
-			txs = append(txs, w)
-		}
-	}
-	return txs
-}
 
 // rawDB is the raw driver on a database with the backend's schema.
 type rawDB struct {
@@ -225,24 +196,14 @@ func compare(b *testing.B, raw func(), ours func() error) {
 		inRaw += t1.Sub(t0)
 		inOurs += time.Since(t1)
 	}
-	b.ReportMetric(float64(inRaw.Nanoseconds())/float64(b.N), "raw-ns/op")
-	b.ReportMetric(float64(inOurs.Nanoseconds())/float64(b.N), "ours-ns/op")
-	b.ReportMetric(float64(inOurs)/float64(inRaw), "x-raw")
-	b.ReportMetric(float64(inRaw)/float64(inOurs), "x-of-raw-throughput")
+	storagetest.ReportRatio(b, inOurs, inRaw)
 }
 
 // BenchmarkOpenAndTransition: open an incident and assign it (a state
 // transition), each command one transaction, through incident.Service.
 func BenchmarkOpenAndTransition(b *testing.B) {
-	op := func(ctx context.Context, svc *incident.Service) error {
-		inc, err := svc.Open(ctx, benchAgent, benchInput)
-		if err != nil {
-			return err
-		}
-		_, err = svc.Assign(ctx, inc.ID, benchAgent, "messaging", "alex")
-		return err
-	}
-	txs := writesOf(b, op)
+	op := incidenttest.OpenAndAssign
+	txs := incidenttest.Writes(b, op)
 	svc, err := incident.New(tenantStore(b))
 	if err != nil {
 		b.Fatal(err)
@@ -256,8 +217,8 @@ func BenchmarkOpenAndTransition(b *testing.B) {
 // incident.Service has no batch command, so this runs at the storage level:
 // the records and events Open writes, 100 of them per RunInTx.
 func BenchmarkCreateBatch100(b *testing.B) {
-	txs := writesOf(b, func(ctx context.Context, svc *incident.Service) error {
-		_, err := svc.Open(ctx, benchAgent, benchInput)
+	txs := incidenttest.Writes(b, func(ctx context.Context, svc *incident.Service) error {
+		_, err := svc.Open(ctx, incidenttest.BenchActor, incidenttest.BenchIncident)
 		return err
 	})
 	one := txs[0]

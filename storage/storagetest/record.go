@@ -3,6 +3,8 @@ package storagetest
 import (
 	"context"
 	"slices"
+	"testing"
+	"time"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/storage"
@@ -60,4 +62,15 @@ func (t recordingTx) Append(ctx context.Context, ev itil.Event) error {
 func (t recordingTx) NextSeq(ctx context.Context, name string) (int64, error) {
 	t.w.Seqs = append(t.w.Seqs, name)
 	return t.Tx.NextSeq(ctx, name)
+}
+
+// ReportRatio reports a backend's time beside its raw driver's, both
+// totals over b.N operations timed in the same loop: raw-ns/op,
+// ours-ns/op, x-raw (ours divided by raw) and x-of-raw-throughput (its
+// inverse, the figure speed targets are stated in).
+func ReportRatio(b *testing.B, ours, raw time.Duration) {
+	b.ReportMetric(float64(raw.Nanoseconds())/float64(b.N), "raw-ns/op")
+	b.ReportMetric(float64(ours.Nanoseconds())/float64(b.N), "ours-ns/op")
+	b.ReportMetric(float64(ours)/float64(raw), "x-raw")
+	b.ReportMetric(float64(raw)/float64(ours), "x-of-raw-throughput")
 }
