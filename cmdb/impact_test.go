@@ -402,15 +402,7 @@ func TestRedundancyThreshold(t *testing.T) {
 		ctx := context.Background()
 		svc, err := New(memory.NewStore())
 		require.NoError(t, err)
-		ci := func(class, name string, attrs map[string]string) *CI {
-			c, err := svc.CreateCI(ctx, impactActor, NewCI{Class: class, Name: name, Attributes: attrs})
-			require.NoError(t, err)
-			return c
-		}
-		rel := func(typ string, p, c *CI) {
-			_, err := svc.Relate(ctx, impactActor, typ, p.ID, c.ID)
-			require.NoError(t, err)
-		}
+		ci, rel := builders(ctx, t, svc)
 		k := rapid.IntRange(1, 6).Draw(t, "members")
 		attrs := map[string]string{}
 		need := 1
@@ -469,6 +461,22 @@ type estate struct {
 	bs, app, cl, s1, s2, sw, loc *CI
 }
 
+// builders returns helpers that create a CI and relate two, failing t on
+// any error.
+func builders(ctx context.Context, t require.TestingT, svc *Service) (
+	ci func(class, name string, attrs map[string]string) *CI, rel func(typ string, p, c *CI)) {
+	ci = func(class, name string, attrs map[string]string) *CI {
+		c, err := svc.CreateCI(ctx, impactActor, NewCI{Class: class, Name: name, Attributes: attrs})
+		require.NoError(t, err)
+		return c
+	}
+	rel = func(typ string, p, c *CI) {
+		_, err := svc.Relate(ctx, impactActor, typ, p.ID, c.ID)
+		require.NoError(t, err)
+	}
+	return ci, rel
+}
+
 // newEstate: payroll (business service) depends on the payroll app, which
 // runs on a cluster of two servers; both connect to a core switch; a
 // location contains the switch.
@@ -476,15 +484,7 @@ func newEstate(t *testing.T, clusterAttrs map[string]string) *estate {
 	ctx := t.Context()
 	svc, err := New(memory.NewStore())
 	require.NoError(t, err)
-	ci := func(class, name string, attrs map[string]string) *CI {
-		c, err := svc.CreateCI(ctx, impactActor, NewCI{Class: class, Name: name, Attributes: attrs})
-		require.NoError(t, err)
-		return c
-	}
-	rel := func(typ string, p, c *CI) {
-		_, err := svc.Relate(ctx, impactActor, typ, p.ID, c.ID)
-		require.NoError(t, err)
-	}
+	ci, rel := builders(ctx, t, svc)
 	e := &estate{svc: svc}
 	e.bs = ci(ClassBusinessService, "Payroll", nil)
 	e.app = ci(ClassApplication, "payroll-app", nil)

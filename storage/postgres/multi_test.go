@@ -30,6 +30,28 @@ func tenantOf(t testing.TB, b *Backend, name string) storage.Store {
 	return s
 }
 
+// heldAtCommit runs commit (a transaction on b) in a goroutine and returns
+// once it has done all but its COMMIT, holding its locks; release lets it
+// commit, and done receives its result.
+func heldAtCommit(t *testing.T, b *Backend, commit func() error) (done <-chan error, release func()) {
+	t.Helper()
+	paused, resume := make(chan struct{}), make(chan struct{})
+	b.beforeCommit = func(string) {
+		close(paused)
+		<-resume
+	}
+	result := make(chan error, 1)
+	go func() { result <- commit() }()
+	select {
+	case <-paused:
+	case err := <-result:
+		t.Fatalf("finished instead of reaching its commit: %v", err)
+	case <-time.After(stuck):
+		t.Fatal("never reached its commit")
+	}
+	return result, func() { close(resume) }
+}
+
 func appendTx(s storage.Store, subject itil.ID, marks ...string) func(context.Context) error {
 	return func(ctx context.Context) error {
 		return s.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
@@ -92,21 +114,11 @@ func waitFor(t testing.TB, ch <-chan error, what string) error {
 func TestJournalCommitOrder(t *testing.T) {
 	dsn := freshSchema(t)
 	a, b, r := openIn(t, dsn), openIn(t, dsn), openIn(t, dsn)
-	paused, release := make(chan struct{}), make(chan struct{})
-	a.beforeCommit = func(string) {
-		close(paused)
-		<-release
-	}
 	subject := itil.NewID()
 	sa, sb, reader := tenantOf(t, a, "t"), tenantOf(t, b, "t"), tenantOf(t, r, "t")
 
-	aDone, bDone := make(chan error, 1), make(chan error, 1)
-	go func() { aDone <- appendTx(sa, subject, "a1", "a2")(context.Background()) }()
-	select {
-	case <-paused:
-	case <-time.After(stuck):
-		t.Fatal("A never reached its commit")
-	}
+	aDone, release := heldAtCommit(t, a, func() error { return appendTx(sa, subject, "a1", "a2")(context.Background()) })
+	bDone := make(chan error, 1)
 	go func() { bDone <- appendTx(sb, subject, "b1")(context.Background()) }()
 
 	// Wait until B is blocked behind A's lock on the journal head, as the
@@ -130,7 +142,7 @@ func TestJournalCommitOrder(t *testing.T) {
 	marks, _ := readJournalAfter(t, reader, 0)
 	require.Empty(t, marks, "nothing is committed yet")
 
-	close(release)
+	release()
 	require.NoError(t, waitFor(t, aDone, "A"))
 	require.NoError(t, waitFor(t, bDone, "B"))
 	marks, seqs := readJournalAfter(t, reader, 0)
@@ -142,8 +154,9 @@ func TestJournalCommitOrder(t *testing.T) {
 	// resumes after B's event still gets A's.
 	a.beforeCommit = nil
 	hold, holding := make(chan struct{}), make(chan struct{})
+	aLater := make(chan error, 1)
 	go func() {
-		aDone <- sa.RunInTx(context.Background(), func(ctx context.Context, tx storage.Tx) error {
+		aLater <- sa.RunInTx(context.Background(), func(ctx context.Context, tx storage.Tx) error {
 			if err := tx.Append(ctx, itil.Event{Kind: "incident", SubjectID: subject, Actor: itil.System,
 				Time: time.Unix(1, 0), Type: "tick", Payload: json.RawMessage(`"a3"`)}); err != nil {
 				return err
@@ -159,7 +172,7 @@ func TestJournalCommitOrder(t *testing.T) {
 	require.Equal(t, []string{"b2"}, marks)
 	require.Equal(t, []int64{4}, seqs)
 	close(hold)
-	require.NoError(t, waitFor(t, aDone, "A"))
+	require.NoError(t, waitFor(t, aLater, "A"))
 	marks, seqs = readJournalAfter(t, reader, 4)
 	require.Equal(t, []string{"a3"}, marks)
 	require.Equal(t, []int64{5}, seqs)

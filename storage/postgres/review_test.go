@@ -77,14 +77,8 @@ func TestReadSetUnderRepeatableRead(t *testing.T) {
 		return err
 	}))
 
-	paused, release := make(chan struct{}), make(chan struct{})
-	a.beforeCommit = func(string) {
-		close(paused)
-		<-release
-	}
-	aDone := make(chan error, 1)
-	go func() {
-		aDone <- sa.RunInTx(context.Background(), func(ctx context.Context, tx storage.Tx) error {
+	aDone, release := heldAtCommit(t, a, func() error {
+		return sa.RunInTx(context.Background(), func(ctx context.Context, tx storage.Tx) error {
 			rec, err := tx.Get(ctx, "k", x)
 			if err != nil {
 				return err
@@ -93,12 +87,7 @@ func TestReadSetUnderRepeatableRead(t *testing.T) {
 			_, err = tx.Put(ctx, rec)
 			return err
 		})
-	}()
-	select {
-	case <-paused:
-	case <-time.After(stuck):
-		t.Fatal("A never reached its commit")
-	}
+	})
 
 	bRead, bDone := make(chan struct{}), make(chan error, 1)
 	go func() {
@@ -121,7 +110,7 @@ func TestReadSetUnderRepeatableRead(t *testing.T) {
 		t.Fatalf("B: %v", err)
 	}
 	waitUntilBlocked(t, "itil_commit_check", bDone)
-	close(release)
+	release()
 	require.NoError(t, waitFor(t, aDone, "A"))
 	err := waitFor(t, bDone, "B")
 	require.ErrorIs(t, err, itil.ErrConflict, "B read X before A's commit and must not commit after it")
@@ -138,21 +127,11 @@ func TestConcurrentAppendsUnderSerializable(t *testing.T) {
 	subject := itil.NewID()
 	require.NoError(t, appendTx(sa, subject, "a0")(t.Context()))
 
-	paused, release := make(chan struct{}), make(chan struct{})
-	a.beforeCommit = func(string) {
-		close(paused)
-		<-release
-	}
-	aDone, bDone := make(chan error, 1), make(chan error, 1)
-	go func() { aDone <- appendTx(sa, subject, "a1")(context.Background()) }()
-	select {
-	case <-paused:
-	case <-time.After(stuck):
-		t.Fatal("A never reached its commit")
-	}
+	aDone, release := heldAtCommit(t, a, func() error { return appendTx(sa, subject, "a1")(context.Background()) })
+	bDone := make(chan error, 1)
 	go func() { bDone <- appendTx(sb, subject, "b1")(context.Background()) }()
 	waitUntilBlocked(t, "journal_heads", bDone)
-	close(release)
+	release()
 	require.NoError(t, waitFor(t, aDone, "A"))
 	require.NoError(t, waitFor(t, bDone, "B"))
 	marks, seqs := readJournalAfter(t, tenantOf(t, a, "t"), 0)
@@ -172,18 +151,8 @@ func TestCancelledCommitCommitsNothing(t *testing.T) {
 	sa, sb := tenantOf(t, a, "t"), tenantOf(t, b, "t")
 	subject := itil.NewID()
 
-	paused, release := make(chan struct{}), make(chan struct{})
-	a.beforeCommit = func(string) {
-		close(paused)
-		<-release
-	}
-	aDone, bDone := make(chan error, 1), make(chan error, 1)
-	go func() { aDone <- appendTx(sa, subject, "a1")(context.Background()) }()
-	select {
-	case <-paused:
-	case <-time.After(stuck):
-		t.Fatal("A never reached its commit")
-	}
+	aDone, release := heldAtCommit(t, a, func() error { return appendTx(sa, subject, "a1")(context.Background()) })
+	bDone := make(chan error, 1)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go func() { bDone <- appendTx(sb, subject, "b1")(ctx) }()
@@ -192,7 +161,7 @@ func TestCancelledCommitCommitsNothing(t *testing.T) {
 	err := waitFor(t, bDone, "B")
 	require.ErrorIs(t, err, context.Canceled)
 
-	close(release)
+	release()
 	require.NoError(t, waitFor(t, aDone, "A"))
 	waitUntilIdle(t, "journal_heads")
 	marks, _ := readJournalAfter(t, sa, 0)
