@@ -26,14 +26,15 @@
 //
 // A transaction is optimistic: while the caller's function runs it holds
 // one pool connection (from its first statement until RunInTx returns) but
-// no database transaction and no lock (a NextSeq that reserves a block
-// runs a transaction of its own; see Sequences). Reads (Get, Query, Lookup, Journal)
-// are single statements at PostgreSQL's READ COMMITTED, merged with the
-// transaction's own buffered writes; every record a read returns, and every Get that
-// finds nothing, is remembered with the record's revision (rev, a value
-// from one database sequence that every write of a record renews). Put
-// and Delete check the version against what the transaction sees and fail
-// with itil.ErrConflict at once when it is stale.
+// no database transaction and no lock (a NextSeq that reserves a block runs
+// a transaction of its own; see Sequences). Reads (Get, Query, Lookup,
+// Journal) are single statements at PostgreSQL's READ COMMITTED, merged
+// with the transaction's own buffered writes; every record a read returns,
+// and every Get that finds nothing, is remembered with the record's
+// revision (rev, a value from one database sequence that every write of a
+// record renews), and a later Get of it is answered from there. Put and
+// Delete check the version against what the transaction sees and fail with
+// itil.ErrConflict at once when it is stale.
 //
 // Commit opens a short READ COMMITTED transaction that
 //

@@ -173,16 +173,12 @@ func (x *tx) Get(ctx context.Context, kind string, id itil.ID) (storage.Record, 
 	if err := storage.CheckName("kind", kind); err != nil {
 		return storage.Record{}, err
 	}
-	k := wkey{kind, id}
-	var e *entry
-	if i, ok := x.writes[k]; ok {
-		e = x.wlist[i].e
-	} else {
-		var err error
-		if e, err = x.fetch(ctx, k); err != nil {
-			return storage.Record{}, err
-		}
-		x.noteRead(k, e)
+	// A record read before is served from what was read: the commit
+	// checks that version anyway, so reading it again would only cost a
+	// round trip.
+	e, _, err := x.current(ctx, wkey{kind, id})
+	if err != nil {
+		return storage.Record{}, err
 	}
 	if e == nil {
 		return storage.Record{}, fmt.Errorf("%s %s: %w", kind, id, itil.ErrNotFound)
@@ -190,9 +186,9 @@ func (x *tx) Get(ctx context.Context, kind string, id itil.ID) (storage.Record, 
 	return toRecord(kind, id, e), nil
 }
 
-// current returns the record as the transaction sees it for a write: its
-// own write, else the committed entry it first read, else the committed
-// entry now (which then counts as read).
+// current returns the record as the transaction sees it: its own write,
+// else the committed entry it first read, else the committed entry now
+// (which then counts as read).
 func (x *tx) current(ctx context.Context, k wkey) (*entry, int, error) {
 	if i, ok := x.writes[k]; ok {
 		return x.wlist[i].e, i, nil
