@@ -40,8 +40,9 @@ type sequences struct {
 	now    func() time.Time // time.Now; tests replace it
 	mu     sync.Mutex
 	blocks map[seqKey]*seqBlock
-	// onReserve, set by tests only, sees each reservation.
-	onReserve func(size int64, durable bool)
+	// onReserve, set by tests only, sees each reservation's size and the
+	// synchronous_commit setting its commit ran with.
+	onReserve func(size int64, syncCommit string)
 }
 
 func newSequences(max int) *sequences {
@@ -90,21 +91,23 @@ func (s *sequences) next(ctx context.Context, db *pgxpool.Conn, k seqKey) (int64
 	// lost it would let another instance reserve them again.
 	durable := size > 1
 	var end int64
+	var syncCommit string // what the commit runs with, for tests
 	var batch pgx.Batch
 	batch.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
 	if !durable {
 		batch.Queue(`SET LOCAL synchronous_commit TO OFF`)
 	}
 	batch.Queue(`INSERT INTO sequences AS s (tenant, name, value) VALUES ($1, $2, $3)
-		ON CONFLICT (tenant, name) DO UPDATE SET value = s.value + $3 RETURNING value`,
-		k.tenant, k.name, size).QueryRow(func(row pgx.Row) error { return row.Scan(&end) })
+		ON CONFLICT (tenant, name) DO UPDATE SET value = s.value + $3
+		RETURNING value, current_setting('synchronous_commit')`,
+		k.tenant, k.name, size).QueryRow(func(row pgx.Row) error { return row.Scan(&end, &syncCommit) })
 	batch.Queue(`COMMIT`)
 	if err := db.SendBatch(ctx, &batch).Close(); err != nil {
 		rollback(db.Conn())
 		return 0, err
 	}
 	if s.onReserve != nil {
-		s.onReserve(size, durable)
+		s.onReserve(size, syncCommit)
 	}
 	// end - size + 1 cannot overflow: the upsert fails when end would.
 	blk.end, blk.left, blk.size, blk.reserved = end, size-1, size, now

@@ -299,13 +299,13 @@ func TestSequenceBlocksCommitDurably(t *testing.T) {
 	fakeNow(b, time.Millisecond)
 	s := tenantOf(t, b, "t")
 	type reservation struct {
-		size    int64
-		durable bool
+		size       int64
+		syncCommit string // as the server had it
 	}
 	var got []reservation
-	b.seqs.onReserve = func(size int64, durable bool) { got = append(got, reservation{size, durable}) }
+	b.seqs.onReserve = func(size int64, syncCommit string) { got = append(got, reservation{size, syncCommit}) }
 	for range 4 {
 		takeSeq(t, s, "incident")
 	}
-	require.Equal(t, []reservation{{1, false}, {2, true}, {4, true}}, got)
+	require.Equal(t, []reservation{{1, "off"}, {2, "on"}, {4, "on"}}, got)
 }
