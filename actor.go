@@ -58,6 +58,11 @@ func SystemClock() Clock { return ClockFunc(time.Now) }
 // Event is one entry of the append-only journal: who did what to which
 // subject, when, at which version of the subject. Commands append exactly
 // one event per changed subject in the same transaction as the change.
+//
+// Kind, SubjectID and SubjectVersion always name the record written. Refs
+// lists the other subjects the event concerns besides that record (say,
+// the CIs at both ends of a relationship whose record was written), so
+// that reading the journal by any of them finds the event too.
 type Event struct {
 	// Seq is the event's position in its tenant's journal, assigned by the
 	// storage backend at commit; readers use it as their cursor.
@@ -70,4 +75,8 @@ type Event struct {
 	Time           time.Time       `json:"time"`
 	Type           string          `json:"type"`
 	Payload        json.RawMessage `json:"payload,omitempty"`
+	// Refs are the other subjects the event concerns: at most 64, none
+	// nil, none repeated, none equal to SubjectID. The journal keeps
+	// their order.
+	Refs []ID `json:"refs,omitempty"`
 }
