@@ -7,6 +7,14 @@
 // writes, queries by terms and sort key with keyset pagination, batched
 // any-of-terms lookups, per-tenant sequences and an append-only journal.
 //
+// The journal's schema is strict, the same on every backend: an event
+// names the record written (Kind, SubjectID, SubjectVersion) and lists in
+// Refs the other subjects it concerns (at most MaxRefs, none nil, none
+// repeated, none equal to SubjectID); its payload is empty or valid JSON.
+// Append refuses anything else (CheckEvent), so a reader never meets an
+// event it cannot decode. A journal query by subject finds the events of
+// that subject and those that refer to it.
+//
 // The contract is deliberately small so that a backend is easy to write and
 // easy to prove: every backend MUST pass storagetest.Run, the shared
 // conformance suite. The in-memory backend in storage/memory is the
@@ -19,8 +27,10 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"iter"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,15 +96,23 @@ type Query struct {
 	Limit int
 }
 
-// JournalQuery selects events of the journal.
+// JournalQuery selects events of the journal. Its filters combine (AND).
 type JournalQuery struct {
 	// After is the cursor: only events with Seq > After are returned.
 	After int64
-	// SubjectID, when not nil, keeps only the events of that subject.
+	// SubjectID, when not nil, keeps only the events that concern that
+	// subject: those whose SubjectID is it and those whose Refs contain
+	// it, each once.
 	SubjectID itil.ID
+	// Kinds, when not empty, keeps only the events whose Kind is one of
+	// them. Each must pass CheckName.
+	Kinds []string
 	// Limit caps the number of events; 0 means no cap.
 	Limit int
 }
+
+// MaxRefs is the most subjects an event's Refs may list.
+const MaxRefs = 64
 
 // Backend is an opened storage backend shared by all tenants.
 type Backend interface {
@@ -199,17 +217,34 @@ type Tx interface {
 	// Append adds an event to the journal when the transaction commits. The
 	// backend sets Tenant and assigns Seq at commit. The event must pass
 	// CheckEvent (Kind, SubjectID and Type required, text fields valid
-	// UTF-8 without NUL bytes, a time within the years 1 to 9999), or
-	// Append returns its *itil.ValidationError.
+	// UTF-8 without NUL bytes, a time within the years 1 to 9999, a
+	// payload that is empty or valid JSON, at most MaxRefs refs, none nil,
+	// repeated or equal to SubjectID), or Append returns its
+	// *itil.ValidationError and the transaction journals nothing of it.
+	// The backend MUST copy Payload and Refs, and MUST journal Refs in
+	// the order given.
 	Append(ctx context.Context, ev itil.Event) error
 
-	// Journal returns committed events in Seq order; a negative After or
-	// Limit yields a *itil.ValidationError. Seq values of one
-	// tenant MUST increase in commit order, so a reader that resumes after
-	// the last Seq it saw MUST see every event committed later exactly once,
-	// and none of a rolled-back transaction. Events appended by this
-	// transaction are not returned before it commits.
+	// Journal returns committed events in Seq order, each at most once; a
+	// malformed query (see CheckJournalQuery) yields a
+	// *itil.ValidationError. Seq values of one tenant MUST increase in
+	// commit order, so a reader that resumes after the last Seq it saw
+	// MUST see every event committed later exactly once, and none of a
+	// rolled-back transaction. Events appended by this transaction are not
+	// returned before it commits. A query by SubjectID MUST NOT read the
+	// whole journal: backends index both an event's subject and its refs.
+	// A Kinds filter may be applied while reading.
 	Journal(ctx context.Context, q JournalQuery) iter.Seq2[itil.Event, error]
+
+	// LastSeq returns the Seq of the newest committed event of the tenant
+	// that this transaction can see, 0 when the journal is empty. Events
+	// this transaction appended do not count before it commits. Events
+	// committed after the call MUST get higher Seqs than the returned
+	// value, so it is "the journal position now": an index built from
+	// the records records it, then catches up by reading the journal
+	// after it, and a consumer that only wants what happens from now on
+	// starts there.
+	LastSeq(ctx context.Context) (int64, error)
 }
 
 // Term builds an index term "field=value".
@@ -303,8 +338,11 @@ func CheckQuery(q Query) error {
 }
 
 // CheckJournalQuery validates a journal query: neither After nor Limit
-// may be negative.
+// may be negative, and every one of Kinds must pass CheckName.
 func CheckJournalQuery(q JournalQuery) error {
+	if q.After >= 0 && q.Limit >= 0 && namesOK(q.Kinds) {
+		return nil
+	}
 	var v itil.ValidationError
 	if q.After < 0 {
 		v.Add("after", "must not be negative")
@@ -312,16 +350,32 @@ func CheckJournalQuery(q JournalQuery) error {
 	if q.Limit < 0 {
 		v.Add("limit", "must not be negative")
 	}
+	for i, k := range q.Kinds {
+		checkName("kinds["+strconv.Itoa(i)+"]", k, &v)
+	}
 	return v.Err()
+}
+
+func namesOK(names []string) bool {
+	for _, n := range names {
+		if n == "" || !textOK(n) {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckEvent validates an event before Append: kind, subject and type
 // are required; kind, type and the actor's ID and name must be valid
 // UTF-8 without NUL bytes; the time must lie within the years 1 to 9999
-// (as RFC 3339 and encoding/json require).
+// (as RFC 3339 and encoding/json require); the payload must be empty or
+// valid JSON; Refs may list at most MaxRefs IDs, none of them nil,
+// repeated or equal to SubjectID. A valid event is checked without
+// allocating.
 func CheckEvent(ev itil.Event) error {
 	if ev.Kind != "" && ev.SubjectID != itil.NilID && ev.Type != "" && timeOK(ev.Time) &&
-		textOK(ev.Kind) && textOK(ev.Type) && textOK(ev.Actor.ID) && textOK(ev.Actor.Name) {
+		textOK(ev.Kind) && textOK(ev.Type) && textOK(ev.Actor.ID) && textOK(ev.Actor.Name) &&
+		payloadOK(ev.Payload) && refsOK(ev.SubjectID, ev.Refs) {
 		return nil
 	}
 	var v itil.ValidationError
@@ -335,7 +389,49 @@ func CheckEvent(ev itil.Event) error {
 	if !timeOK(ev.Time) {
 		v.Add("time", "must lie within the years 1 to 9999")
 	}
+	if !payloadOK(ev.Payload) {
+		v.Add("payload", "must be valid JSON")
+	}
+	checkRefs(ev.SubjectID, ev.Refs, &v)
 	return v.Err()
+}
+
+// payloadOK reports whether p is empty or valid JSON. json.Valid does not
+// allocate.
+func payloadOK(p []byte) bool { return len(p) == 0 || json.Valid(p) }
+
+// refsOK reports whether refs are few enough, none nil, none repeated and
+// none the subject. Refs are few: comparing each with those before it
+// costs less than a set and allocates nothing.
+func refsOK(subject itil.ID, refs []itil.ID) bool {
+	if len(refs) > MaxRefs {
+		return false
+	}
+	for i, r := range refs {
+		if r == itil.NilID || r == subject || slices.Contains(refs[:i], r) {
+			return false
+		}
+	}
+	return true
+}
+
+func checkRefs(subject itil.ID, refs []itil.ID, v *itil.ValidationError) {
+	if len(refs) > MaxRefs {
+		v.Add("refs", "must list at most "+strconv.Itoa(MaxRefs)+" subjects, not "+strconv.Itoa(len(refs)))
+	}
+	for i, r := range refs {
+		field := "refs[" + strconv.Itoa(i) + "]"
+		switch {
+		case r == itil.NilID:
+			v.Add(field, "must not be the nil ID")
+		case r == subject:
+			v.Add(field, "must not be subject_id: the subject is not a ref of its own event")
+		default:
+			if j := slices.Index(refs[:i], r); j >= 0 {
+				v.Add(field, "repeats refs["+strconv.Itoa(j)+"]")
+			}
+		}
+	}
 }
 
 // timeOK checks the year both where the time was written and in UTC: a

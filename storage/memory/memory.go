@@ -127,9 +127,11 @@ type tenant struct {
 	mu      sync.RWMutex
 	kinds   map[string]*kindData
 	journal journal
-	// last is the journal position of each subject's latest event; each
-	// event links to its subject's previous one. A pointer-free map and no
-	// per-subject slices keep the collector away from them.
+	// last is the journal position of each subject's latest event, an
+	// event of the subject or one that refers to it; each event links to
+	// the previous one of its subject and of each of its refs, so an event
+	// is on several chains. A pointer-free map and no per-subject slices
+	// keep the collector away from them.
 	last map[itil.ID]int32
 
 	seqMu sync.Mutex
@@ -408,8 +410,20 @@ func (x *tx) Append(ctx context.Context, ev itil.Event) error {
 	ev.Seq = 0
 	ev.Tenant = x.t.name
 	ev.Payload = bytes.Clone(ev.Payload)
+	ev.Refs = slices.Clone(ev.Refs)
 	x.events = append(x.events, ev)
 	return nil
+}
+
+// LastSeq implements storage.Tx: the transaction's own events are
+// journalled at commit, so they never count.
+func (x *tx) LastSeq(ctx context.Context) (int64, error) {
+	if err := x.check(ctx); err != nil {
+		return 0, err
+	}
+	x.t.mu.RLock()
+	defer x.t.mu.RUnlock()
+	return int64(x.t.journal.n), nil
 }
 
 // commit validates every write against the committed versions and applies
@@ -452,14 +466,29 @@ func (x *tx) commit() error {
 	}
 	for _, ev := range x.events {
 		ev.Seq = int64(t.journal.n + 1)
-		prev, ok := t.last[ev.SubjectID]
-		if !ok {
-			prev = -1
+		prev := t.link(ev.SubjectID)
+		var refPrev []int32
+		if len(ev.Refs) > 0 {
+			refPrev = make([]int32, len(ev.Refs))
+			for i, r := range ev.Refs {
+				refPrev[i] = t.link(r)
+			}
 		}
-		t.last[ev.SubjectID] = int32(t.journal.n)
-		t.journal.append(ev, prev)
+		t.journal.append(ev, prev, refPrev)
 	}
 	return nil
+}
+
+// link makes the event about to be journalled the latest of subject's
+// chain and returns the position of the one before (-1: none); t.mu must
+// be held for writing.
+func (t *tenant) link(subject itil.ID) int32 {
+	prev, ok := t.last[subject]
+	if !ok {
+		prev = -1
+	}
+	t.last[subject] = int32(t.journal.n)
+	return prev
 }
 
 // index moves a record's index entries from old to new (either may be
@@ -715,22 +744,31 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 func (x *tx) Journal(ctx context.Context, q storage.JournalQuery) iter.Seq2[itil.Event, error] {
 	return func(yield func(itil.Event, error) bool) {
 		merge.Journal(q, batchSize, func() error { return x.check(ctx) }, func(after int64, n int) ([]itil.Event, error) {
-			batch := x.t.readJournal(after, q.SubjectID, n)
+			batch := x.t.readJournal(after, &q, n)
 			for i := range batch {
 				batch[i].Payload = bytes.Clone(batch[i].Payload)
+				batch[i].Refs = slices.Clone(batch[i].Refs)
 			}
 			return batch, nil
 		}, yield)
 	}
 }
 
-func (t *tenant) readJournal(after int64, subject itil.ID, n int) []itil.Event {
+// readJournal returns up to n committed events of q after the given seq.
+// A query by subject follows the subject's chain, which holds its own
+// events and those that refer to it; a Kinds filter is checked on each
+// event.
+func (t *tenant) readJournal(after int64, q *storage.JournalQuery, n int) []itil.Event {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	var out []itil.Event
+	kindOK := func(ev *itil.Event) bool { return len(q.Kinds) == 0 || slices.Contains(q.Kinds, ev.Kind) }
+	subject := q.SubjectID
 	if subject == itil.NilID {
 		for i := int(after); i < t.journal.n && len(out) < n; i++ {
-			out = append(out, *t.journal.at(i))
+			if ev := t.journal.at(i); kindOK(ev) {
+				out = append(out, *ev)
+			}
 		}
 		return out
 	}
@@ -738,8 +776,11 @@ func (t *tenant) readJournal(after int64, subject itil.ID, n int) []itil.Event {
 	pos, ok := t.last[subject]
 	var chain []int32
 	for ok && int64(pos) >= after {
-		chain = append(chain, pos)
-		pos = t.journal.entry(int(pos)).prev
+		e := t.journal.entry(int(pos))
+		if kindOK(&e.ev) {
+			chain = append(chain, pos)
+		}
+		pos = e.prevOf(subject)
 		ok = pos >= 0
 	}
 	for i := len(chain) - 1; i >= 0 && len(out) < n; i-- {
@@ -755,21 +796,32 @@ type journal struct {
 	n      int
 }
 
-// journalEntry is an event and the position of its subject's previous
-// event (-1 for the first).
+// journalEntry is an event and the position of the previous event on
+// each chain it is on (-1 for none): prev on its subject's, refPrev[i] on
+// the chain of ev.Refs[i].
 type journalEntry struct {
-	ev   itil.Event
-	prev int32
+	ev      itil.Event
+	prev    int32
+	refPrev []int32
+}
+
+// prevOf returns the position of the event before this one on subject's
+// chain; subject is the event's subject or one of its refs.
+func (e *journalEntry) prevOf(subject itil.ID) int32 {
+	if e.ev.SubjectID == subject {
+		return e.prev
+	}
+	return e.refPrev[slices.Index(e.ev.Refs, subject)]
 }
 
 const journalBlock = 128 // blocks stay small objects: no page-sized zeroing on the commit path
 
-func (j *journal) append(ev itil.Event, prev int32) {
+func (j *journal) append(ev itil.Event, prev int32, refPrev []int32) {
 	if j.n%journalBlock == 0 {
 		j.blocks = append(j.blocks, make([]journalEntry, 0, journalBlock))
 	}
 	last := &j.blocks[len(j.blocks)-1]
-	*last = append(*last, journalEntry{ev, prev})
+	*last = append(*last, journalEntry{ev, prev, refPrev})
 	j.n++
 }
 

@@ -9,8 +9,8 @@
 //	b, err := postgres.Open(ctx, "postgres://app@db.internal/itil")
 //	b, err := postgres.New(ctx, pool)
 //
-// The schema (records, record_terms, journal, journal_heads, sequences,
-// schema_migrations) lives in the connection's search_path and is created
+// The schema (records, record_terms, journal, journal_refs, journal_heads,
+// sequences, schema_migrations) lives in the connection's search_path and is created
 // and migrated by numbered, embedded migrations on Open and New, unless
 // WithoutMigrations is given. Applying them takes a session advisory lock,
 // so two processes opening at once apply each migration once. Record data
@@ -54,8 +54,9 @@
 //     revision in the UPDATE's WHERE clause;
 //  3. writes records and term rows (one statement per row for a few rows,
 //     multi-row statements over arrays for more), takes its journal
-//     numbers from the tenant's journal_heads row, inserts the events, and
-//     commits.
+//     numbers from the tenant's journal_heads row, inserts the events
+//     (with one more statement, for all of them, inserting the
+//     journal_refs rows of their refs when they have any), and commits.
 //
 // All of it, BEGIN to COMMIT, goes to the server as one pipeline: one
 // round trip. A failed check raises an error (SQLSTATE IT409) in a
@@ -83,6 +84,10 @@
 // returns its numbers). Commits of one tenant that append events are
 // serialised from their journal statement to their COMMIT, the end of
 // their single round trip; commits that only write records are not.
+//
+// An event's refs are stored with it (journal.refs) and, one row per ref,
+// in journal_refs, indexed by (tenant, subject_id, seq) like the journal's
+// own subjects; a query by subject merges both index ranges in seq order.
 //
 // # Sequences
 //

@@ -315,8 +315,29 @@ func (x *tx) Append(ctx context.Context, ev itil.Event) error {
 	ev.Seq = 0
 	ev.Tenant = x.s.tenant
 	ev.Payload = bytes.Clone(ev.Payload)
+	ev.Refs = slices.Clone(ev.Refs)
 	x.events = append(x.events, ev)
 	return nil
+}
+
+// LastSeq implements storage.Tx: the newest committed event of the tenant,
+// read at READ COMMITTED. The transaction's own events are inserted only
+// at its commit. A commit in flight that already took its numbers from
+// journal_heads has not committed them: they are above the value read,
+// and later commits number after it (see the package doc).
+func (x *tx) LastSeq(ctx context.Context) (int64, error) {
+	if err := x.check(ctx); err != nil {
+		return 0, err
+	}
+	db, err := x.db(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var last int64
+	if err := db.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM journal WHERE tenant = $1`, x.s.tenant).Scan(&last); err != nil {
+		return 0, x.b.wrap(err, "last seq")
+	}
+	return last, nil
 }
 
 // lockKey is the advisory lock key of a record: FNV-1a of (tenant, kind,
@@ -365,8 +386,8 @@ const (
 			INSERT INTO journal_heads AS h (tenant, seq) VALUES ($1, 1)
 			ON CONFLICT (tenant) DO UPDATE SET seq = h.seq + 1
 			RETURNING seq)
-		INSERT INTO journal (tenant, seq, kind, subject_id, subject_version, actor_id, actor_name, at, at_nanos, type, payload)
-		SELECT $1, head.seq, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM head`
+		INSERT INTO journal (tenant, seq, kind, subject_id, subject_version, actor_id, actor_name, at, at_nanos, type, payload, refs)
+		SELECT $1, head.seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM head`
 
 	sqlDeleteRecords = `DELETE FROM records WHERE tenant = $1
 		AND (kind, id) IN (SELECT * FROM unnest($2::text[], $3::uuid[]))`
@@ -400,10 +421,20 @@ const (
 			INSERT INTO journal_heads AS h (tenant, seq) VALUES ($1, $2::bigint)
 			ON CONFLICT (tenant) DO UPDATE SET seq = h.seq + $2::bigint
 			RETURNING seq)
-		INSERT INTO journal (tenant, seq, kind, subject_id, subject_version, actor_id, actor_name, at, at_nanos, type, payload)
-		SELECT $1, head.seq - $2::bigint + e.n, e.kind, e.subject_id, e.subject_version, e.actor_id, e.actor_name, e.at, e.at_nanos, e.type, e.payload
-		FROM head, unnest($3::text[], $4::uuid[], $5::bigint[], $6::text[], $7::text[], $8::timestamptz[], $9::integer[], $10::text[], $11::bytea[])
-			WITH ORDINALITY AS e(kind, subject_id, subject_version, actor_id, actor_name, at, at_nanos, type, payload, n)`
+		INSERT INTO journal (tenant, seq, kind, subject_id, subject_version, actor_id, actor_name, at, at_nanos, type, payload, refs)
+		SELECT $1, head.seq - $2::bigint + e.n, e.kind, e.subject_id, e.subject_version, e.actor_id, e.actor_name, e.at, e.at_nanos, e.type, e.payload, e.refs
+		FROM head, unnest($3::text[], $4::uuid[], $5::bigint[], $6::text[], $7::text[], $8::timestamptz[], $9::integer[], $10::text[], $11::bytea[], $12::bytea[])
+			WITH ORDINALITY AS e(kind, subject_id, subject_version, actor_id, actor_name, at, at_nanos, type, payload, refs, n)`
+
+	// The journal_refs rows of the events just numbered, queued after the
+	// append (only when an event has refs): $3 are the refs, $4 the
+	// position of each one's event among the commit's $2 events, from 1.
+	// The head row is this commit's, locked, so it holds the last number
+	// the append took.
+	sqlAppendRefs = `INSERT INTO journal_refs (tenant, subject_id, seq)
+		SELECT $1, r.subject_id, h.seq - $2::bigint + r.n
+		FROM journal_heads h, unnest($3::uuid[], $4::bigint[]) AS r(subject_id, n)
+		WHERE h.tenant = $1`
 )
 
 // termRows collects record_terms rows as column arrays.
@@ -600,19 +631,31 @@ func (x *tx) commit(ctx context.Context) error {
 		ev := x.events[0]
 		at := ev.Time.Truncate(time.Microsecond)
 		batch.Queue(sqlAppendOne, tenant, ev.Kind, [16]byte(ev.SubjectID), ev.SubjectVersion, ev.Actor.ID, ev.Actor.Name,
-			at, int32(ev.Time.Sub(at)), ev.Type, []byte(ev.Payload))
+			at, int32(ev.Time.Sub(at)), ev.Type, []byte(ev.Payload), merge.EncodeRefs(ev.Refs))
 	} else if n := len(x.events); n > 0 {
 		evKinds, subj, subjV := make([]string, n), make([][16]byte, n), make([]int64, n)
 		actorIDs, actorNames, ats, nanos := make([]string, n), make([]string, n), make([]time.Time, n), make([]int32, n)
-		types, payloads := make([]string, n), make([][]byte, n)
+		types, payloads, refs := make([]string, n), make([][]byte, n), make([][]byte, n)
 		for i, ev := range x.events {
 			evKinds[i], subj[i], subjV[i] = ev.Kind, ev.SubjectID, ev.SubjectVersion
 			actorIDs[i], actorNames[i] = ev.Actor.ID, ev.Actor.Name
 			at := ev.Time.Truncate(time.Microsecond)
 			ats[i], nanos[i] = at, int32(ev.Time.Sub(at))
-			types[i], payloads[i] = ev.Type, []byte(ev.Payload)
+			types[i], payloads[i], refs[i] = ev.Type, []byte(ev.Payload), merge.EncodeRefs(ev.Refs)
 		}
-		batch.Queue(sqlAppend, tenant, int64(n), evKinds, subj, subjV, actorIDs, actorNames, ats, nanos, types, payloads)
+		batch.Queue(sqlAppend, tenant, int64(n), evKinds, subj, subjV, actorIDs, actorNames, ats, nanos, types, payloads, refs)
+	}
+	// Refs rows, when there are any: one more statement in the pipeline,
+	// for all of the commit's events.
+	var refIDs [][16]byte
+	var refEvents []int64
+	for i, ev := range x.events {
+		for _, r := range ev.Refs {
+			refIDs, refEvents = append(refIDs, r), append(refEvents, int64(i+1))
+		}
+	}
+	if len(refIDs) > 0 {
+		batch.Queue(sqlAppendRefs, tenant, int64(len(x.events)), refIDs, refEvents)
 	}
 	hook := x.b.beforeCommit
 	if hook == nil {
@@ -933,19 +976,50 @@ func (x *tx) Journal(ctx context.Context, q storage.JournalQuery) iter.Seq2[itil
 			if err != nil {
 				return nil, err
 			}
-			return readJournal(ctx, x.b, db, x.s.tenant, after, q.SubjectID, n)
+			return readJournal(ctx, x.b, db, x.s.tenant, after, &q, n)
 		}, yield)
 	}
 }
 
-func readJournal(ctx context.Context, b *Backend, db *pgxpool.Conn, tenant string, after int64, subject itil.ID, n int) ([]itil.Event, error) {
-	sql := `SELECT seq, kind, subject_id, subject_version, actor_id, actor_name, at, at_nanos, type, payload
-		FROM journal WHERE tenant = $1 AND seq > $2 ORDER BY seq LIMIT $3`
-	args := []any{tenant, after, n}
-	if subject != itil.NilID {
-		sql = `SELECT seq, kind, subject_id, subject_version, actor_id, actor_name, at, at_nanos, type, payload
-			FROM journal WHERE tenant = $1 AND subject_id = $4 AND seq > $2 ORDER BY seq LIMIT $3`
-		args = append(args, [16]byte(subject))
+// Journal pages. A page by subject takes up to n of the subject's own
+// events (journal_by_subject) and up to n of those referring to it
+// (journal_refs), each an index range in seq order, and keeps the first n
+// of both: an event is in at most one of them (a ref is never the
+// subject), and seq IN (...) would drop a repeat anyway. A Kinds filter
+// ($5) is checked on the journal rows inside each part, so that the limits
+// count only matches.
+const (
+	journalCols = `SELECT seq, kind, subject_id, subject_version, actor_id, actor_name, at, at_nanos, type, payload, refs FROM journal`
+
+	sqlJournal = journalCols + ` WHERE tenant = $1 AND seq > $2 ORDER BY seq LIMIT $3`
+
+	sqlJournalKinds = journalCols + ` WHERE tenant = $1 AND seq > $2 AND kind = ANY($4::text[]) ORDER BY seq LIMIT $3`
+
+	sqlJournalSubject = journalCols + ` WHERE tenant = $1 AND seq IN (
+		(SELECT seq FROM journal WHERE tenant = $1 AND subject_id = $4 AND seq > $2 ORDER BY seq LIMIT $3)
+		UNION ALL
+		(SELECT seq FROM journal_refs WHERE tenant = $1 AND subject_id = $4 AND seq > $2 ORDER BY seq LIMIT $3))
+		ORDER BY seq LIMIT $3`
+
+	sqlJournalSubjectKinds = journalCols + ` WHERE tenant = $1 AND seq IN (
+		(SELECT seq FROM journal WHERE tenant = $1 AND subject_id = $4 AND seq > $2 AND kind = ANY($5::text[])
+			ORDER BY seq LIMIT $3)
+		UNION ALL
+		(SELECT r.seq FROM journal_refs r JOIN journal j ON j.tenant = r.tenant AND j.seq = r.seq
+			WHERE r.tenant = $1 AND r.subject_id = $4 AND r.seq > $2 AND j.kind = ANY($5::text[])
+			ORDER BY r.seq LIMIT $3))
+		ORDER BY seq LIMIT $3`
+)
+
+func readJournal(ctx context.Context, b *Backend, db *pgxpool.Conn, tenant string, after int64, q *storage.JournalQuery, n int) ([]itil.Event, error) {
+	sql, args := sqlJournal, []any{tenant, after, n}
+	switch {
+	case q.SubjectID == itil.NilID && len(q.Kinds) > 0:
+		sql, args = sqlJournalKinds, append(args, q.Kinds)
+	case len(q.Kinds) > 0:
+		sql, args = sqlJournalSubjectKinds, append(args, [16]byte(q.SubjectID), q.Kinds)
+	case q.SubjectID != itil.NilID:
+		sql, args = sqlJournalSubject, append(args, [16]byte(q.SubjectID))
 	}
 	rows, err := db.Query(ctx, sql, args...)
 	if err != nil {
@@ -958,10 +1032,13 @@ func readJournal(ctx context.Context, b *Backend, db *pgxpool.Conn, tenant strin
 		var subj [16]byte
 		var at time.Time
 		var nanos int32
-		var payload []byte
+		var payload, refs []byte
 		if err := rows.Scan(&ev.Seq, &ev.Kind, &subj, &ev.SubjectVersion, &ev.Actor.ID, &ev.Actor.Name,
-			&at, &nanos, &ev.Type, &payload); err != nil {
+			&at, &nanos, &ev.Type, &payload, &refs); err != nil {
 			return nil, b.wrap(err, "journal")
+		}
+		if ev.Refs, err = merge.DecodeRefs(refs); err != nil {
+			return nil, fmt.Errorf("postgres: journal: event %d: %w", ev.Seq, err)
 		}
 		ev.SubjectID = subj
 		if payload != nil {

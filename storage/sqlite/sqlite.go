@@ -53,7 +53,11 @@
 //
 // Journal sequence numbers are assigned at commit, under the writer lock,
 // as the tenant's highest number plus one: they increase in commit order,
-// and a reader resuming after the last number it saw misses nothing.
+// and a reader resuming after the last number it saw misses nothing. An
+// event's refs are kept with it (journal.refs) and, one row per ref, in
+// journal_refs, written by the same commit with multi-row inserts (none
+// for events without refs); a query by subject merges the journal's
+// subject index with that table's in seq order.
 //
 // NextSeq makes the transaction the writer and raises the sequence row
 // inside the transaction. Values handed out are also kept as a high-water
@@ -131,6 +135,7 @@ type Backend struct {
 
 	ws      [numStmts]*sql.Stmt    // prepared on the writer connection
 	termIns [maxTermRows]*sql.Stmt // multi-row term inserts, by rows-1
+	refIns  [maxRefRows]*sql.Stmt  // multi-row journal_refs inserts, by rows-1
 	rstmts  stmtCache
 }
 
@@ -260,6 +265,12 @@ func (b *Backend) prepare() error {
 			strings.Repeat(", (?, ?, ?, ?, ?)", n-1)
 		if b.termIns[n-1], err = b.wdb.PrepareContext(ctx, q); err != nil {
 			return fmt.Errorf("sqlite: open %s: prepare: %w", b.path, err)
+		}
+	}
+	for n := 1; n <= maxRefRows; n++ {
+		q := "INSERT INTO journal_refs (tenant, subject_id, seq) VALUES (?, ?, ?)" + strings.Repeat(", (?, ?, ?)", n-1)
+		if b.refIns[n-1], err = b.wdb.PrepareContext(ctx, q); err != nil {
+			return fmt.Errorf("sqlite: open %s: prepare (is the schema migrated?): %w", b.path, err)
 		}
 	}
 	return nil

@@ -529,9 +529,38 @@ func (x *tx) Append(ctx context.Context, ev itil.Event) error {
 	ev.Seq = 0
 	ev.Tenant = x.s.tenant
 	ev.Payload = bytes.Clone(ev.Payload)
+	ev.Refs = slices.Clone(ev.Refs)
 	x.events = append(x.events, ev)
 	return nil
 }
+
+// LastSeq implements storage.Tx. It reads the committed journal on the
+// reader pool, as Journal does: the transaction's own events are inserted
+// only at commit, and a later commit numbers after what is committed.
+func (x *tx) LastSeq(ctx context.Context) (int64, error) {
+	if err := x.check(ctx); err != nil {
+		return 0, err
+	}
+	rows, err := x.b.rstmts.query(ctx, x.b.rdb, `SELECT COALESCE(MAX(seq), 0) FROM journal WHERE tenant = ?`, x.s.tenant)
+	if err != nil {
+		return 0, x.wrap(err, "last seq")
+	}
+	defer rows.Close()
+	var last int64
+	if rows.Next() {
+		err = rows.Scan(&last)
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	if err != nil {
+		return 0, x.wrap(err, "last seq")
+	}
+	return last, nil
+}
+
+// maxRefRows is the most journal_refs rows one INSERT carries.
+const maxRefRows = 16
 
 // timeFormat stores event times exactly, in UTC, sortable as text.
 const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
@@ -559,15 +588,30 @@ func (x *tx) commit(ctx context.Context) error {
 			return x.wrap(err, "journal")
 		}
 		st := x.wstmt(ctx, stInsEvent)
+		var refRows []any // (tenant, ref, seq) of every ref of the commit's events
 		for i, ev := range x.events {
-			var payload any
+			var payload, refs any
 			if ev.Payload != nil {
 				payload = []byte(ev.Payload)
 			}
-			if _, err := st.ExecContext(ctx, x.s.tenant, last+int64(i)+1, ev.Kind, ev.SubjectID[:], ev.SubjectVersion,
-				ev.Actor.ID, ev.Actor.Name, ev.Time.UTC().Format(timeFormat), ev.Type, payload); err != nil {
+			seq := last + int64(i) + 1
+			if len(ev.Refs) > 0 {
+				refs = merge.EncodeRefs(ev.Refs)
+				for _, r := range ev.Refs {
+					refRows = append(refRows, x.s.tenant, r[:], seq)
+				}
+			}
+			if _, err := st.ExecContext(ctx, x.s.tenant, seq, ev.Kind, ev.SubjectID[:], ev.SubjectVersion,
+				ev.Actor.ID, ev.Actor.Name, ev.Time.UTC().Format(timeFormat), ev.Type, payload, refs); err != nil {
 				return x.wrap(err, "journal %s %s", ev.Type, ev.SubjectID)
 			}
+		}
+		for len(refRows) > 0 {
+			n := min(len(refRows)/3, maxRefRows)
+			if _, err := x.w.StmtContext(ctx, x.b.refIns[n-1]).ExecContext(ctx, refRows[:3*n]...); err != nil {
+				return x.wrap(err, "journal refs")
+			}
+			refRows = refRows[3*n:]
 		}
 	}
 	if x.stamp != 0 {
@@ -791,7 +835,7 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 func (x *tx) Journal(ctx context.Context, q storage.JournalQuery) iter.Seq2[itil.Event, error] {
 	return func(yield func(itil.Event, error) bool) {
 		merge.Journal(q, batchSize, func() error { return x.check(ctx) }, func(after int64, n int) ([]itil.Event, error) {
-			batch, err := x.readJournal(ctx, after, q.SubjectID, n)
+			batch, err := x.readJournal(ctx, after, &q, n)
 			if err != nil {
 				return nil, x.wrap(err, "journal")
 			}
@@ -802,19 +846,8 @@ func (x *tx) Journal(ctx context.Context, q storage.JournalQuery) iter.Seq2[itil
 
 // readJournal reads committed events only, always from the reader pool:
 // a transaction's own events are journalled at its commit.
-func (x *tx) readJournal(ctx context.Context, after int64, subject itil.ID, n int) ([]itil.Event, error) {
-	const cols = `SELECT seq, kind, subject_id, subject_version, actor_id, actor_name, time, type, payload FROM journal`
-	var (
-		q    string
-		args []any
-	)
-	if subject == itil.NilID {
-		q = cols + ` WHERE tenant = ? AND seq > ? ORDER BY seq LIMIT ?`
-		args = []any{x.s.tenant, after, n}
-	} else {
-		q = cols + ` WHERE tenant = ? AND subject_id = ? AND seq > ? ORDER BY seq LIMIT ?`
-		args = []any{x.s.tenant, subject[:], after, n}
-	}
+func (x *tx) readJournal(ctx context.Context, after int64, jq *storage.JournalQuery, n int) ([]itil.Event, error) {
+	q, args := x.journalSQL(after, jq, n)
 	rows, err := x.b.rstmts.query(ctx, x.b.rdb, q, args...)
 	if err != nil {
 		return nil, err
@@ -827,9 +860,14 @@ func (x *tx) readJournal(ctx context.Context, after int64, subject itil.ID, n in
 			sid     []byte
 			ts      string
 			payload []byte
+			refs    []byte
 		)
-		if err := rows.Scan(&ev.Seq, &ev.Kind, &sid, &ev.SubjectVersion, &ev.Actor.ID, &ev.Actor.Name, &ts, &ev.Type, &payload); err != nil {
+		if err := rows.Scan(&ev.Seq, &ev.Kind, &sid, &ev.SubjectVersion, &ev.Actor.ID, &ev.Actor.Name, &ts, &ev.Type, &payload, &refs); err != nil {
 			return nil, err
+		}
+		var err error
+		if ev.Refs, err = merge.DecodeRefs(refs); err != nil {
+			return nil, fmt.Errorf("event %d: %w", ev.Seq, err)
 		}
 		if len(sid) != len(ev.SubjectID) {
 			return nil, fmt.Errorf("subject id of %d bytes", len(sid))
@@ -847,6 +885,53 @@ func (x *tx) readJournal(ctx context.Context, after int64, subject itil.ID, n in
 		out = append(out, ev)
 	}
 	return out, rows.Err()
+}
+
+// journalSQL builds the statement of one page of up to n events of q
+// after the given seq. A page by subject takes up to n of the subject's
+// own events (journal_subject) and up to n of those referring to it
+// (journal_refs), each an index range in seq order, and keeps the first n
+// of both: an event is in at most one of them (a ref is never the
+// subject), and seq IN (...) would drop a repeat anyway. A Kinds filter
+// is checked on the journal rows, inside each part, so that the limits
+// count only matches.
+func (x *tx) journalSQL(after int64, q *storage.JournalQuery, n int) (string, []any) {
+	const cols = `SELECT seq, kind, subject_id, subject_version, actor_id, actor_name, time, type, payload, refs FROM journal`
+	var kinds string
+	var kindArgs []any
+	if len(q.Kinds) > 0 {
+		ks := slices.Compact(slices.Sorted(slices.Values(q.Kinds)))
+		kinds = ` AND %skind IN (?` + strings.Repeat(`, ?`, len(ks)-1) + `)`
+		for _, k := range ks {
+			kindArgs = append(kindArgs, k)
+		}
+	}
+	col := func(alias string) string {
+		if kinds == "" {
+			return ""
+		}
+		return fmt.Sprintf(kinds, alias)
+	}
+	t := x.s.tenant
+	if q.SubjectID == itil.NilID {
+		args := append([]any{t, after}, kindArgs...)
+		return cols + ` WHERE tenant = ? AND seq > ?` + col("") + ` ORDER BY seq LIMIT ?`, append(args, n)
+	}
+	subject := q.SubjectID[:]
+	args := []any{t, t, subject, after}
+	args = append(args, kindArgs...)
+	args = append(args, n, t, subject, after)
+	args = append(args, kindArgs...)
+	args = append(args, n, n)
+	refs := `SELECT r.seq FROM journal_refs r WHERE r.tenant = ? AND r.subject_id = ? AND r.seq > ?`
+	if kinds != "" {
+		refs = `SELECT r.seq FROM journal_refs r CROSS JOIN journal j ON j.tenant = r.tenant AND j.seq = r.seq` +
+			` WHERE r.tenant = ? AND r.subject_id = ? AND r.seq > ?` + col("j.")
+	}
+	return cols + ` WHERE tenant = ? AND seq IN (` +
+		`SELECT seq FROM (SELECT seq FROM journal WHERE tenant = ? AND subject_id = ? AND seq > ?` + col("") + ` ORDER BY seq LIMIT ?)` +
+		` UNION ALL SELECT seq FROM (` + refs + ` ORDER BY r.seq LIMIT ?))` +
+		` ORDER BY seq LIMIT ?`, args
 }
 
 const recordCols = `id, version, stamp, sort_key, terms, data`
@@ -882,5 +967,5 @@ var writerSQL = [numStmts]string{
 	stGetSeq:     `SELECT value FROM sequences WHERE tenant = ? AND name = ?`,
 	stSetSeq:     `INSERT INTO sequences (tenant, name, value) VALUES (?, ?, ?) ON CONFLICT (tenant, name) DO UPDATE SET value = excluded.value`,
 	stMaxSeq:     `SELECT COALESCE(MAX(seq), 0) FROM journal WHERE tenant = ?`,
-	stInsEvent:   `INSERT INTO journal (tenant, seq, kind, subject_id, subject_version, actor_id, actor_name, time, type, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	stInsEvent:   `INSERT INTO journal (tenant, seq, kind, subject_id, subject_version, actor_id, actor_name, time, type, payload, refs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 }

@@ -1,6 +1,8 @@
 package merge
 
 import (
+	"fmt"
+
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/storage"
 )
@@ -46,4 +48,33 @@ func Journal(q storage.JournalQuery, pageSize int, check func() error,
 			return
 		}
 	}
+}
+
+// EncodeRefs returns refs as the SQL backends store them: the 16-byte
+// IDs one after the other, in order; nil for none (NULL in the database).
+func EncodeRefs(refs []itil.ID) []byte {
+	if len(refs) == 0 {
+		return nil
+	}
+	b := make([]byte, 0, 16*len(refs))
+	for _, r := range refs {
+		b = append(b, r[:]...)
+	}
+	return b
+}
+
+// DecodeRefs reverses EncodeRefs: nil for none, an error for a length
+// that is not a whole number of IDs.
+func DecodeRefs(b []byte) ([]itil.ID, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	if len(b)%16 != 0 {
+		return nil, fmt.Errorf("refs of %d bytes, not a whole number of IDs", len(b))
+	}
+	refs := make([]itil.ID, len(b)/16)
+	for i := range refs {
+		copy(refs[i][:], b[16*i:])
+	}
+	return refs, nil
 }
