@@ -269,6 +269,24 @@ func newEvent(subject itil.ID, typ, payload string) itil.Event {
 	return ev
 }
 
+// refEvent returns an event of kind about subject that refers to refs.
+func refEvent(kind string, subject itil.ID, typ, payload string, refs ...itil.ID) itil.Event {
+	ev := newEvent(subject, typ, payload)
+	ev.Kind, ev.Refs = kind, refs
+	return ev
+}
+
+// lastSeq reads LastSeq in a transaction of its own.
+func lastSeq(t tb, s storage.Store) (seq int64) {
+	t.Helper()
+	inTx(t, s, func(ctx context.Context, tx storage.Tx) {
+		var err error
+		seq, err = tx.LastSeq(ctx)
+		require.NoError(t, err, "LastSeq")
+	})
+	return seq
+}
+
 // evRow is an event in comparable form: the time in UTC and the payload as
 // canonical JSON, since a backend may store either in its own form.
 type evRow struct {
@@ -281,12 +299,17 @@ type evRow struct {
 	Time           string
 	Type           string
 	Payload        string
+	Refs           []itil.ID // nil for none, in the order appended
 }
 
 func evRowOf(ev itil.Event) evRow {
-	return evRow{Seq: ev.Seq, Tenant: ev.Tenant, Kind: ev.Kind, SubjectID: ev.SubjectID,
+	r := evRow{Seq: ev.Seq, Tenant: ev.Tenant, Kind: ev.Kind, SubjectID: ev.SubjectID,
 		SubjectVersion: ev.SubjectVersion, Actor: ev.Actor,
 		Time: ev.Time.UTC().Format(time.RFC3339Nano), Type: ev.Type, Payload: canonicalJSON(ev.Payload)}
+	if len(ev.Refs) > 0 {
+		r.Refs = slices.Clone(ev.Refs)
+	}
+	return r
 }
 
 // evRowsOf returns the rows of evs, nil for none.

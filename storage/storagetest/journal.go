@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -173,6 +174,17 @@ func testJournalMalformed(t *testing.T, f Factory) {
 		{"time", func(ev *itil.Event) { // 9999-12-31T23:30Z in UTC, not where it was written
 			ev.Time = time.Date(10000, 1, 1, 0, 30, 0, 0, time.FixedZone("UTC+1", 3600))
 		}},
+		{"payload", func(ev *itil.Event) { ev.Payload = json.RawMessage(`{"title":"printer on fire"`) }},
+		{"payload", func(ev *itil.Event) { ev.Payload = json.RawMessage(`not json`) }},
+		{"payload", func(ev *itil.Event) { ev.Payload = json.RawMessage("\"tab\there\"") }},
+		{"refs[1]", func(ev *itil.Event) { ev.Refs = []itil.ID{testID(2), itil.NilID} }},
+		{"refs[2]", func(ev *itil.Event) { ev.Refs = []itil.ID{testID(2), testID(3), testID(2)} }},
+		{"refs[0]", func(ev *itil.Event) { ev.Refs = []itil.ID{ev.SubjectID, testID(2)} }},
+		{"refs", func(ev *itil.Event) {
+			for i := range storage.MaxRefs + 1 {
+				ev.Refs = append(ev.Refs, testID(1000+i))
+			}
+		}},
 	} {
 		inTx(t, s, func(ctx context.Context, tx storage.Tx) {
 			ev := newEvent(testID(1), "created", "")
@@ -216,4 +228,304 @@ func testJournalRollback(t *testing.T, f Factory) {
 	require.Len(t, got, 1, "only the committed event is journalled")
 	require.Equal(t, committedAs(tenantA, []itil.Event{kept}, got[0].Seq), evRowsOf(got))
 	require.Positive(t, got[0].Seq)
+}
+
+// testJournalRefs: an event's refs are journalled with it, in the order
+// appended, copied in and out, whether a commit journals one event or
+// several.
+func testJournalRefs(t *testing.T, f Factory) {
+	s := newStore(t, f)
+	r1, r2, r3 := testID(11), testID(12), testID(13)
+	refs := []itil.ID{r2, r1, r3} // not in byte order: the order appended is kept
+	alone := refEvent(kindA, testID(1), "related", `{"n":1}`, refs...)
+	inTx(t, s, func(ctx context.Context, tx storage.Tx) {
+		require.NoError(t, tx.Append(ctx, alone))
+		refs[0] = testID(99) // Append must have copied the refs
+	})
+	alone.Refs = []itil.ID{r2, r1, r3}
+	several := []itil.Event{
+		refEvent(kindB, testID(2), "linked", `{"n":2}`, r3),
+		newEvent(testID(3), "created", `{"n":3}`),
+		refEvent(kindA, testID(1), "related", "", r1, r2),
+	}
+	inTx(t, s, func(ctx context.Context, tx storage.Tx) {
+		for _, ev := range several {
+			require.NoError(t, tx.Append(ctx, ev))
+		}
+	})
+	want := committedAs(tenantA, append([]itil.Event{alone}, several...), 1, 2, 3, 4)
+	require.Equal(t, want, evRowsOf(journal(t, s, storage.JournalQuery{})))
+	require.Nil(t, journal(t, s, storage.JournalQuery{After: 2, Limit: 1})[0].Refs, "an event without refs reads back without refs")
+
+	got := journal(t, s, storage.JournalQuery{})
+	got[0].Refs[0] = testID(98)
+	require.Equal(t, want, evRowsOf(journal(t, s, storage.JournalQuery{})), "Journal must copy the refs out")
+}
+
+// testJournalSubjectRefs: a query by subject returns, in Seq order and each
+// once, the subject's own events and those that refer to it, paged by
+// After and Limit, across pages larger than a backend's batch.
+func testJournalSubjectRefs(t *testing.T, f Factory) {
+	s := newStore(t, f)
+	a, b, c, rel1, rel2 := testID(1), testID(2), testID(3), testID(4), testID(5)
+	evs := []itil.Event{
+		newEvent(a, "created", `{"n":1}`),
+		refEvent("relationship", rel1, "related", `{"n":2}`, a, b),
+		refEvent(kindA, b, "updated", `{"n":3}`, c),
+		refEvent(kindA, a, "updated", `{"n":4}`, b),
+		refEvent(kindB, c, "created", `{"n":5}`, a),
+		refEvent("relationship", rel2, "related", `{"n":6}`, b, a),
+	}
+	inTx(t, s, func(ctx context.Context, tx storage.Tx) {
+		for _, ev := range evs[:3] {
+			require.NoError(t, tx.Append(ctx, ev))
+		}
+	})
+	for _, ev := range evs[3:] {
+		inTx(t, s, func(ctx context.Context, tx storage.Tx) { require.NoError(t, tx.Append(ctx, ev)) })
+	}
+	all := evRowsOf(journal(t, s, storage.JournalQuery{}))
+	require.Equal(t, committedAs(tenantA, evs, 1, 2, 3, 4, 5, 6), all)
+	pick := func(seqs ...int64) []evRow {
+		var out []evRow
+		for _, seq := range seqs {
+			out = append(out, all[seq-1])
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		q    storage.JournalQuery
+		want []evRow
+	}{
+		{storage.JournalQuery{SubjectID: a}, pick(1, 2, 4, 5, 6)},
+		{storage.JournalQuery{SubjectID: b}, pick(2, 3, 4, 6)},
+		{storage.JournalQuery{SubjectID: c}, pick(3, 5)},
+		{storage.JournalQuery{SubjectID: rel1}, pick(2)},
+		{storage.JournalQuery{SubjectID: testID(9)}, nil},
+		{storage.JournalQuery{SubjectID: a, After: 1}, pick(2, 4, 5, 6)},
+		{storage.JournalQuery{SubjectID: a, After: 4}, pick(5, 6)},
+		{storage.JournalQuery{SubjectID: a, After: 6}, nil},
+		{storage.JournalQuery{SubjectID: a, Limit: 2}, pick(1, 2)},
+		{storage.JournalQuery{SubjectID: a, After: 2, Limit: 2}, pick(4, 5)},
+		{storage.JournalQuery{SubjectID: b, After: 2, Limit: 1}, pick(3)},
+		{storage.JournalQuery{SubjectID: c, After: 3, Limit: 5}, pick(5)},
+	} {
+		require.Equal(t, tc.want, evRowsOf(journal(t, s, tc.q)), "journal query %+v", tc.q)
+	}
+
+	// Many events, the queried subject's own and refs to it interleaved
+	// with others, in commits of several events: pages of every size,
+	// from every cursor, give each event once.
+	const txs, perTx = 6, 120
+	x, y := testID(20), testID(21)
+	var more []itil.Event
+	for range txs {
+		inTx(t, s, func(ctx context.Context, tx storage.Tx) {
+			for range perTx {
+				n := len(more)
+				var ev itil.Event
+				switch {
+				case n%3 == 0:
+					ev = refEvent(kindA, x, "tick", fmt.Sprintf(`{"n":%d}`, n), y)
+				case n%5 == 0:
+					ev = refEvent(kindB, testID(100+n%7), "tick", fmt.Sprintf(`{"n":%d}`, n), y, x)
+				default:
+					ev = refEvent(kindB, testID(100+n%7), "tick", fmt.Sprintf(`{"n":%d}`, n), y)
+				}
+				require.NoError(t, tx.Append(ctx, ev))
+				more = append(more, ev)
+			}
+		})
+	}
+	seqs := make([]int64, len(more))
+	for i := range seqs {
+		seqs[i] = int64(len(evs) + 1 + i)
+	}
+	rows := committedAs(tenantA, more, seqs...)
+	wantX := slices.DeleteFunc(slices.Clone(rows), func(r evRow) bool { return r.SubjectID != x && !slices.Contains(r.Refs, x) })
+	requireList(t, wantX, evRowsOf(journal(t, s, storage.JournalQuery{SubjectID: x})), "subject x, own and referred to")
+	wantY := slices.DeleteFunc(slices.Clone(rows), func(r evRow) bool { return r.SubjectID != y && !slices.Contains(r.Refs, y) })
+	requireList(t, wantY, evRowsOf(journal(t, s, storage.JournalQuery{SubjectID: y})), "subject y, referred to only")
+	for _, limit := range []int{1, 7, 100, 300} {
+		var paged []evRow
+		for q := (storage.JournalQuery{SubjectID: x, Limit: limit}); ; {
+			page := evRowsOf(journal(t, s, q))
+			paged = append(paged, page...)
+			if len(page) < q.Limit {
+				break
+			}
+			q.After = page[len(page)-1].Seq
+		}
+		requireList(t, wantX, paged, fmt.Sprintf("subject x in pages of %d", limit))
+	}
+	mid := wantX[len(wantX)/2].Seq
+	after := slices.DeleteFunc(slices.Clone(wantX), func(r evRow) bool { return r.Seq <= mid })
+	requireList(t, after, evRowsOf(journal(t, s, storage.JournalQuery{SubjectID: x, After: mid})), "subject x after the middle")
+}
+
+// testJournalKinds: a Kinds filter alone, with a subject (its own events
+// and those referring to it), with After and Limit, and past a backend's
+// batch when matches are sparse; malformed kinds are refused.
+func testJournalKinds(t *testing.T, f Factory) {
+	s := newStore(t, f)
+	a, b := testID(1), testID(2)
+	evs := []itil.Event{
+		refEvent(kindA, a, "created", `{"n":1}`),
+		refEvent(kindB, b, "created", `{"n":2}`, a),
+		refEvent("relationship", testID(3), "related", `{"n":3}`, a, b),
+		refEvent(kindA, b, "updated", `{"n":4}`),
+		refEvent(kindB, a, "updated", `{"n":5}`, b),
+		refEvent(kindA, testID(4), "created", `{"n":6}`, a),
+	}
+	inTx(t, s, func(ctx context.Context, tx storage.Tx) {
+		for _, ev := range evs {
+			require.NoError(t, tx.Append(ctx, ev))
+		}
+	})
+	all := evRowsOf(journal(t, s, storage.JournalQuery{}))
+	require.Equal(t, committedAs(tenantA, evs, 1, 2, 3, 4, 5, 6), all)
+	pick := func(seqs ...int64) []evRow {
+		var out []evRow
+		for _, seq := range seqs {
+			out = append(out, all[seq-1])
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		q    storage.JournalQuery
+		want []evRow
+	}{
+		{storage.JournalQuery{Kinds: []string{kindA}}, pick(1, 4, 6)},
+		{storage.JournalQuery{Kinds: []string{kindB, kindA}}, pick(1, 2, 4, 5, 6)},
+		{storage.JournalQuery{Kinds: []string{kindA, kindA}}, pick(1, 4, 6)},
+		{storage.JournalQuery{Kinds: []string{"change"}}, nil},
+		{storage.JournalQuery{Kinds: []string{}}, all},
+		{storage.JournalQuery{Kinds: []string{kindA}, After: 1}, pick(4, 6)},
+		{storage.JournalQuery{Kinds: []string{kindA}, Limit: 2}, pick(1, 4)},
+		{storage.JournalQuery{Kinds: []string{kindA, "relationship"}, After: 2, Limit: 2}, pick(3, 4)},
+		{storage.JournalQuery{SubjectID: a, Kinds: []string{kindA}}, pick(1, 6)},
+		{storage.JournalQuery{SubjectID: a, Kinds: []string{kindB}}, pick(2, 5)},
+		{storage.JournalQuery{SubjectID: a, Kinds: []string{"relationship", kindB}}, pick(2, 3, 5)},
+		{storage.JournalQuery{SubjectID: a, Kinds: []string{"relationship", kindB}, After: 2, Limit: 1}, pick(3)},
+		{storage.JournalQuery{SubjectID: b, Kinds: []string{kindA}}, pick(4)},
+		{storage.JournalQuery{SubjectID: b, Kinds: []string{"change"}}, nil},
+	} {
+		require.Equal(t, tc.want, evRowsOf(journal(t, s, tc.q)), "journal query %+v", tc.q)
+	}
+
+	// Sparse matches over many events: one in 50 is of kind "change", and
+	// of those every other one concerns x, as subject or as a ref.
+	x := testID(20)
+	var more []itil.Event
+	inTx(t, s, func(ctx context.Context, tx storage.Tx) {
+		for n := range 1000 {
+			ev := refEvent(kindB, testID(100+n%5), "tick", fmt.Sprintf(`{"n":%d}`, n), x)
+			if n%50 == 0 {
+				ev.Kind = "change"
+				switch n % 100 {
+				case 0:
+					ev.Refs = nil
+				default:
+					ev.SubjectID, ev.Refs = x, nil
+				}
+			} else if n%2 == 0 {
+				ev.SubjectID, ev.Refs = x, nil
+			}
+			require.NoError(t, tx.Append(ctx, ev))
+			more = append(more, ev)
+		}
+	})
+	seqs := make([]int64, len(more))
+	for i := range seqs {
+		seqs[i] = int64(len(evs) + 1 + i)
+	}
+	rows := committedAs(tenantA, more, seqs...)
+	changes := slices.DeleteFunc(slices.Clone(rows), func(r evRow) bool { return r.Kind != "change" })
+	require.Len(t, changes, 20)
+	requireList(t, changes, evRowsOf(journal(t, s, storage.JournalQuery{Kinds: []string{"change"}})), "sparse kind")
+	requireList(t, changes[5:8], evRowsOf(journal(t, s, storage.JournalQuery{Kinds: []string{"change"}, After: changes[4].Seq, Limit: 3})), "sparse kind, paged")
+	xChanges := slices.DeleteFunc(slices.Clone(changes), func(r evRow) bool { return r.SubjectID != x && !slices.Contains(r.Refs, x) })
+	require.Len(t, xChanges, 10)
+	requireList(t, xChanges, evRowsOf(journal(t, s, storage.JournalQuery{SubjectID: x, Kinds: []string{"change"}})), "sparse kind of a subject")
+	xKindB := slices.DeleteFunc(slices.Clone(rows), func(r evRow) bool {
+		return r.Kind != kindB || (r.SubjectID != x && !slices.Contains(r.Refs, x))
+	})
+	require.Len(t, xKindB, 980)
+	requireList(t, xKindB, evRowsOf(journal(t, s, storage.JournalQuery{SubjectID: x, Kinds: []string{kindB}})), "a subject's own and referring events of a kind")
+
+	inTx(t, s, func(ctx context.Context, tx storage.Tx) {
+		_, err := collect(tx.Journal(ctx, storage.JournalQuery{Kinds: []string{kindA, ""}}))
+		requireValidation(t, err, "kinds[1]")
+		_, err = collect(tx.Journal(ctx, storage.JournalQuery{SubjectID: a, Kinds: []string{"bad\x00kind"}}))
+		requireValidation(t, err, "kinds[0]")
+	})
+}
+
+// testJournalLastSeq: LastSeq is the Seq of the newest committed event: 0
+// for an empty journal, not counting the transaction's own appends nor
+// those of a transaction that rolled back or is still open, and events
+// committed after it are above it.
+func testJournalLastSeq(t *testing.T, f Factory) {
+	s := newStore(t, f)
+	require.Zero(t, lastSeq(t, s), "an empty journal")
+
+	inTx(t, s, func(ctx context.Context, tx storage.Tx) {
+		require.NoError(t, tx.Append(ctx, newEvent(testID(1), "created", `{"n":1}`)))
+		require.NoError(t, tx.Append(ctx, newEvent(testID(2), "created", `{"n":2}`)))
+		last, err := tx.LastSeq(ctx)
+		require.NoError(t, err)
+		require.Zero(t, last, "the transaction's own appends do not count before it commits")
+	})
+	evs := journal(t, s, storage.JournalQuery{})
+	require.Len(t, evs, 2)
+	last := lastSeq(t, s)
+	require.Equal(t, evs[1].Seq, last, "the newest committed event")
+
+	err := s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+		require.NoError(t, tx.Append(ctx, newEvent(testID(3), "created", `{"rolled":"back"}`)))
+		got, err := tx.LastSeq(ctx)
+		require.NoError(t, err)
+		require.Equal(t, last, got)
+		return errRollback
+	})
+	require.ErrorIs(t, err, errRollback)
+	require.Equal(t, last, lastSeq(t, s), "a rolled-back append does not count")
+
+	// A transaction appends and stays open: it does not count until it
+	// commits, and its event then lands above what LastSeq said.
+	open := startTx(t, s, func(ctx context.Context, tx storage.Tx) error {
+		return tx.Append(ctx, newEvent(testID(4), "created", `{"n":4}`))
+	}, nil)
+	require.NoError(t, open.awaitReady(t))
+	before := lastSeq(t, s)
+	require.Equal(t, last, before, "an open transaction's appends do not count")
+	require.NoError(t, open.finish(t))
+	after := journal(t, s, storage.JournalQuery{After: before})
+	require.Len(t, after, 1, "a reader that starts at LastSeq sees what commits later")
+	require.Greater(t, after[0].Seq, before)
+	require.Equal(t, after[0].Seq, lastSeq(t, s))
+
+	// A reader holding LastSeq sees, in the same transaction, an event
+	// another transaction commits meanwhile, above it.
+	var mark int64
+	reader := startTx(t, s, func(ctx context.Context, tx storage.Tx) error {
+		var err error
+		mark, err = tx.LastSeq(ctx)
+		return err
+	}, func(ctx context.Context, tx storage.Tx) error {
+		evs, err := collect(tx.Journal(ctx, storage.JournalQuery{After: mark}))
+		if err != nil {
+			return err
+		}
+		if len(evs) != 1 || evs[0].Seq <= mark || evs[0].SubjectID != testID(5) {
+			return fmt.Errorf("after LastSeq %d the journal holds %+v, want the one event committed since", mark, evs)
+		}
+		return nil
+	})
+	require.NoError(t, reader.awaitReady(t))
+	require.Equal(t, after[0].Seq, mark)
+	inTx(t, s, func(ctx context.Context, tx storage.Tx) {
+		require.NoError(t, tx.Append(ctx, newEvent(testID(5), "created", `{"n":5}`)))
+	})
+	require.NoError(t, reader.finish(t))
 }

@@ -31,6 +31,9 @@ var (
 	modelBounds   = []string{"", "a", "b", "bb", "c", "d"}
 	modelSeqNames = []string{"incident", "problem"}
 	modelTypes    = []string{"created", "updated"}
+	// modelJournalKinds are what journal queries filter by: the kinds
+	// events have, and one no event has.
+	modelJournalKinds = append(slices.Clone(modelKinds), "change")
 )
 
 // modelRecord is a record as the model keeps it.
@@ -147,7 +150,9 @@ func (m *model) lookup(kind string, terms []string) []row {
 func (m *model) journal(q storage.JournalQuery) []evRow {
 	var out []evRow
 	for _, ev := range m.events {
-		if ev.Seq > q.After && (q.SubjectID == itil.NilID || ev.SubjectID == q.SubjectID) &&
+		if ev.Seq > q.After &&
+			(q.SubjectID == itil.NilID || ev.SubjectID == q.SubjectID || slices.Contains(ev.Refs, q.SubjectID)) &&
+			(len(q.Kinds) == 0 || slices.Contains(q.Kinds, ev.Kind)) &&
 			(q.Limit == 0 || len(out) < q.Limit) {
 			out = append(out, evRowOf(ev))
 		}
@@ -167,14 +172,16 @@ func (m *model) lastSeq() int64 {
 type modelOp func(t *rapid.T, ctx context.Context, tx storage.Tx, m *model)
 
 var modelOps = map[string]modelOp{
-	"put":     opPut,
-	"delete":  opDelete,
-	"get":     opGet,
-	"query":   opQuery,
-	"lookup":  opLookup,
-	"append":  opAppend,
-	"journal": opJournal,
-	"nextSeq": opNextSeq,
+	"put":       opPut,
+	"delete":    opDelete,
+	"get":       opGet,
+	"query":     opQuery,
+	"lookup":    opLookup,
+	"append":    opAppend,
+	"appendBad": opAppendBad,
+	"journal":   opJournal,
+	"lastSeq":   opLastSeq,
+	"nextSeq":   opNextSeq,
 }
 
 var modelOpNames = slices.Sorted(maps.Keys(modelOps))
@@ -390,12 +397,44 @@ func opLookup(t *rapid.T, ctx context.Context, tx storage.Tx, m *model) {
 	}
 }
 
-func opAppend(t *rapid.T, ctx context.Context, tx storage.Tx, m *model) {
+// drawEvent returns a valid event: refs drawn from the same pool as
+// subjects, so that queries by subject meet both.
+func drawEvent(t *rapid.T) itil.Event {
 	ev := newEvent(drawID(t), rapid.SampledFrom(modelTypes).Draw(t, "type"),
 		fmt.Sprintf(`{"n":%d}`, rapid.IntRange(0, 9).Draw(t, "payload")))
 	ev.Kind = drawKind(t)
+	refs := rapid.SliceOfNDistinct(rapid.SampledFrom(modelIDs), 0, 3, rapid.ID[itil.ID]).Draw(t, "refs")
+	ev.Refs = slices.DeleteFunc(refs, func(r itil.ID) bool { return r == ev.SubjectID })
+	return ev
+}
+
+func opAppend(t *rapid.T, ctx context.Context, tx storage.Tx, m *model) {
+	ev := drawEvent(t)
 	require.NoError(t, tx.Append(ctx, ev))
 	m.pending = append(m.pending, ev)
+}
+
+// opAppendBad appends an event the journal's schema refuses: nothing of it
+// is journalled, and the transaction goes on.
+func opAppendBad(t *rapid.T, ctx context.Context, tx storage.Tx, m *model) {
+	ev := drawEvent(t)
+	var field string
+	switch rapid.IntRange(0, 3).Draw(t, "flaw") {
+	case 0:
+		ev.Payload, field = []byte(`{"n":`), "payload"
+	case 1:
+		ev.Refs, field = append(ev.Refs, itil.NilID), fmt.Sprintf("refs[%d]", len(ev.Refs))
+	case 2:
+		ev.Refs, field = append(ev.Refs, ev.SubjectID), fmt.Sprintf("refs[%d]", len(ev.Refs))
+	default:
+		other := drawID(t)
+		if other == ev.SubjectID {
+			other = testID(99)
+		}
+		ev.Refs = append(slices.DeleteFunc(ev.Refs, func(r itil.ID) bool { return r == other }), other, other)
+		field = fmt.Sprintf("refs[%d]", len(ev.Refs)-1)
+	}
+	requireValidation(t, tx.Append(ctx, ev), field)
 }
 
 func opJournal(t *rapid.T, ctx context.Context, tx storage.Tx, m *model) {
@@ -406,9 +445,20 @@ func opJournal(t *rapid.T, ctx context.Context, tx storage.Tx, m *model) {
 	if rapid.Bool().Draw(t, "bySubject") {
 		q.SubjectID = drawID(t)
 	}
+	if rapid.Bool().Draw(t, "byKinds") {
+		q.Kinds = rapid.SliceOfN(rapid.SampledFrom(modelJournalKinds), 1, 2).Draw(t, "kinds")
+	}
 	got, err := collect(tx.Journal(ctx, q))
 	require.NoError(t, err)
 	require.Equal(t, m.journal(q), evRowsOf(got), "journal %+v", q)
+}
+
+// opLastSeq: the newest committed event, whatever the transaction has
+// appended so far.
+func opLastSeq(t *rapid.T, ctx context.Context, tx storage.Tx, m *model) {
+	got, err := tx.LastSeq(ctx)
+	require.NoError(t, err)
+	require.Equal(t, m.lastSeq(), got, "LastSeq with %d events appended in the transaction", len(m.pending))
 }
 
 func opNextSeq(t *rapid.T, ctx context.Context, tx storage.Tx, m *model) {

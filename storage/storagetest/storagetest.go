@@ -133,6 +133,10 @@ var groups = []struct {
 		{"Malformed", testJournalMalformed},
 		{"PayloadCopied", testJournalPayloadCopied},
 		{"Rollback", testJournalRollback},
+		{"Refs", testJournalRefs},
+		{"SubjectRefs", testJournalSubjectRefs},
+		{"Kinds", testJournalKinds},
+		{"LastSeq", testJournalLastSeq},
 	}},
 	{"Backend", []testCase{
 		{"EmptyTenant", testBackendEmptyTenant},

@@ -86,7 +86,8 @@ func testTenantIsolation(t *testing.T, f Factory) {
 
 	recA := create(t, a, newRecord(kindA, testID(1), "k", "s=a"))[0]
 	recA = update(t, a, recA, newRecord(kindA, recA.ID, "k", "s=a"))
-	evA := newEvent(recA.ID, "created", `{"tenant":"a"}`)
+	shared := testID(7) // a subject both tenants' events refer to
+	evA := refEvent(kindA, recA.ID, "created", `{"tenant":"a"}`, shared)
 	inTx(t, a, func(ctx context.Context, tx storage.Tx) { require.NoError(t, tx.Append(ctx, evA)) })
 	require.EqualValues(t, 1, nextSeq(t, a, "incident"))
 	require.EqualValues(t, 2, nextSeq(t, a, "incident"))
@@ -99,6 +100,10 @@ func testTenantIsolation(t *testing.T, f Factory) {
 		require.Empty(t, mustCollect(t, tx.Lookup(ctx, kindA, []string{"s=a"})))
 		require.Empty(t, mustCollect(t, tx.Journal(ctx, storage.JournalQuery{})))
 		require.Empty(t, mustCollect(t, tx.Journal(ctx, storage.JournalQuery{SubjectID: recA.ID})))
+		require.Empty(t, mustCollect(t, tx.Journal(ctx, storage.JournalQuery{SubjectID: shared})))
+		last, err := tx.LastSeq(ctx)
+		require.NoError(t, err)
+		require.Zero(t, last, "LastSeq is per tenant")
 		require.ErrorIs(t, tx.Delete(ctx, kindA, recA.ID, recA.Version), itil.ErrNotFound)
 		_, err = tx.Put(ctx, stored(newRecord(kindA, recA.ID, "k"), recA.Version))
 		require.ErrorIs(t, err, itil.ErrConflict, "tenant B has no record at tenant A's version")
@@ -107,7 +112,7 @@ func testTenantIsolation(t *testing.T, f Factory) {
 
 	// B creates its own record with the same kind and ID, and its own event.
 	recB := create(t, other, newRecord(kindA, recA.ID, "other", "s=b"))[0]
-	evB := newEvent(recA.ID, "created", `{"tenant":"b"}`)
+	evB := refEvent(kindA, recA.ID, "created", `{"tenant":"b"}`, shared)
 	inTx(t, other, func(ctx context.Context, tx storage.Tx) { require.NoError(t, tx.Append(ctx, evB)) })
 	requireStored(t, a, recA)
 	requireStored(t, other, recB)
@@ -119,6 +124,9 @@ func testTenantIsolation(t *testing.T, f Factory) {
 	require.Equal(t, committedAs(tenantA, []itil.Event{evA}, 1), evRowsOf(journalA))
 	journalB := journal(t, other, storage.JournalQuery{})
 	require.Equal(t, committedAs(tenantB, []itil.Event{evB}, 1), evRowsOf(journalB), "each tenant's journal starts at 1")
+	require.Equal(t, committedAs(tenantA, []itil.Event{evA}, 1), evRowsOf(journal(t, a, storage.JournalQuery{SubjectID: shared})),
+		"refs are per tenant")
+	require.Equal(t, committedAs(tenantB, []itil.Event{evB}, 1), evRowsOf(journal(t, other, storage.JournalQuery{SubjectID: shared})))
 
 	// Changes in one tenant leave the other's record alone.
 	recB = update(t, other, recB, newRecord(kindA, recB.ID, "other2"))

@@ -161,6 +161,8 @@ func requireTxDone(t *testing.T, l leakedTx, rec storage.Record) {
 	require.ErrorIs(t, l.tx.Append(ctx, newEvent(rec.ID, "late", "")), storage.ErrTxDone, "Append")
 	_, err = collect(l.tx.Journal(ctx, storage.JournalQuery{}))
 	require.ErrorIs(t, err, storage.ErrTxDone, "Journal")
+	_, err = l.tx.LastSeq(ctx)
+	require.ErrorIs(t, err, storage.ErrTxDone, "LastSeq")
 	_, err = collect(l.query)
 	require.ErrorIs(t, err, storage.ErrTxDone, "Query iterator")
 	_, err = collect(l.lookup)
