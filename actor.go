@@ -34,6 +34,17 @@ func (a Actor) Validate(field string, v *ValidationError) {
 	}
 }
 
+// Check returns the actor's problems as a *ValidationError under the
+// given field name, or nil; a valid actor costs no allocation.
+func (a Actor) Check(field string) error {
+	if a.ID != "" && actorText(a.ID) && actorText(a.Name) {
+		return nil
+	}
+	var v ValidationError
+	a.Validate(field, &v)
+	return v.Err()
+}
+
 func actorText(s string) bool {
 	return len(s) <= maxActorText && utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }
@@ -75,8 +86,10 @@ type Event struct {
 	Time           time.Time       `json:"time"`
 	Type           string          `json:"type"`
 	Payload        json.RawMessage `json:"payload,omitempty"`
-	// Refs are the other subjects the event concerns: at most 64, none
-	// nil, none repeated, none equal to SubjectID. The journal keeps
-	// their order.
+	// Refs are the other subjects the event concerns besides the record
+	// it names (the CIs a relationship links, the incident a note is
+	// on). A journal query by subject matches them too.
+	// At most 64, none nil, none repeated, none equal to SubjectID; the
+	// journal keeps their order.
 	Refs []ID `json:"refs,omitempty"`
 }

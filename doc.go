@@ -6,9 +6,9 @@
 // ITIL describes the life of an IT service in five stages. Each stage holds
 // processes, and each process is (or will be: the module grows process by
 // process) a package of this module with its own entities, state machine
-// and rules, stored through the storage contract. Incident management and
-// service level management are here today; the others are planned in the
-// packages named:
+// and rules, stored through the storage contract. Incident management,
+// service level management and configuration management are here today;
+// the others are planned in the packages named:
 //
 //   - Service Strategy decides which services to offer and why: the service
 //     portfolio, the service catalogue, financial management (what a service
@@ -35,9 +35,27 @@
 // more: identifiers ([NewID], reference numbers such as INC0001001 via
 // [FormatNumber]), the [Actor] who performs a command, [Impact], [Urgency],
 // [Priority] and the configurable [PriorityMatrix], the injectable [Clock],
-// the journal [Event], and the error vocabulary ([ErrNotFound],
-// [ErrConflict], [ErrInvalidTransition], [ErrForbidden] and
-// [*ValidationError]). It imports no process package.
+// lifecycles declared as [Transition] data, the [Authorizer] every process
+// accepts, the journal [Event] with its [Payload] (old and new value of
+// every changed field) as [HistoryEntry] shows it, the [Note] (comments
+// and work notes, kept apart from their entity), the [Snapshot] a process
+// hands to hooks such as SLA timers, and the error vocabulary
+// ([ErrNotFound], [ErrConflict], [ErrInvalidTransition], [ErrForbidden]
+// and [*ValidationError]). It imports no process package.
+//
+// # How every process works
+//
+// Every process package has the same shape: a Service built by New with
+// options (a clock, an Authorizer, hooks), commands that take (ctx, actor,
+// subject ID, ...) and run in one transaction through the same pipeline
+// (load, authorize, lifecycle guard, the command's rules, a
+// version-checked write, one journal event per record written, hooks),
+// queries that return iter.Seq2 with multi-value filters plus a
+// page-token form, History, and In(tx) to run the same commands inside a
+// caller's transaction, so that a flow across processes is all or nothing.
+// A command that conflicts with a concurrent one is run again on fresh
+// state a few times; IfVersion(v) makes it fail with ErrConflict instead
+// when the subject is no longer at the version the caller read.
 //
 // # Storage
 //
@@ -48,4 +66,8 @@
 // one PostgreSQL database. Every backend proves itself against the shared
 // conformance suite in storage/storagetest and the process suites
 // (incident/incidenttest, slm/slmtest, cmdb/cmdbtest).
+//
+// The journal is also a change feed: package storage/feed gives named
+// consumers a durable cursor in the tenant's store, advanced in the same
+// transaction as the consumer's own writes.
 package itil

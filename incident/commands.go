@@ -8,83 +8,83 @@ import (
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/storage"
+)
+
+type (
+	cmd   = pipeline.Cmd[Incident]
+	event = pipeline.Event
 )
 
 // Open records a new incident in state New, numbers it and derives its
 // priority.
 func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewIncident) (*Incident, error) {
-	now := s.now()
-	inc := &Incident{
-		ID: itil.NewID(), Title: in.Title, Description: in.Description,
+	tmpl := &Incident{
+		Title: in.Title, Description: in.Description,
 		Caller: in.Caller, Category: in.Category, Subcategory: in.Subcategory,
 		Channel: in.Channel, ServiceID: in.ServiceID, CIID: in.CIID,
-		Impact: in.Impact, Urgency: in.Urgency, State: StateNew,
-		OpenedBy: actor, OpenedAt: now,
+		Impact: in.Impact, Urgency: in.Urgency, State: StateNew, OpenedBy: actor,
 	}
+	// The input is checked with the actor, so one error names every bad
+	// field; nothing about an existing incident can leak here.
 	var v itil.ValidationError
 	actor.Validate("actor", &v)
-	inc.validate(s.cfg.matrix, &v)
+	tmpl.validate(s.cfg.matrix, &v)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if err := inc.derivePriority(s.cfg.matrix); err != nil {
+	if err := tmpl.derivePriority(s.cfg.matrix); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, actor, "open", inc); err != nil {
-		return nil, err
-	}
-	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-		n, err := tx.NextSeq(ctx, Kind)
+	return s.run.Create(ctx, actor, CommandOpen, func(c *cmd) (*Incident, event, error) {
+		inc := tmpl.clone()
+		inc.ID, inc.OpenedAt = itil.NewID(), c.Now
+		n, err := c.Tx.NextSeq(c.Ctx, Kind)
 		if err != nil {
-			return err
+			return nil, event{}, err
 		}
 		inc.Number = itil.FormatNumber(NumberPrefix, n)
-		return s.save(ctx, tx, inc, actor, now, EventOpened, Change{
-			Summary: "opened " + inc.Number + " " + strconv.Quote(inc.Title) + " via " + string(inc.Channel) +
-				" with priority " + inc.Priority.String(),
-		})
+		return inc, event{Type: EventOpened, Summary: "opened " + inc.Number + " " + strconv.Quote(inc.Title) +
+			" via " + string(inc.Channel) + " with priority " + inc.Priority.String()}, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return inc, nil
 }
 
 // Update changes descriptive fields and the impact and urgency of an open
-// incident; the priority is derived again. Changes that alter nothing are
+// incident; the priority is derived again. A patch that alters nothing is
 // rejected.
-func (s *Service) Update(ctx context.Context, id itil.ID, actor itil.Actor, c Changes) (*Incident, error) {
-	return s.run(ctx, id, actor, "update", func(_ context.Context, _ storage.Tx, inc *Incident, _ time.Time) (string, Change, error) {
+func (s *Service) Update(ctx context.Context, actor itil.Actor, id itil.ID, p Patch) (*Incident, error) {
+	return s.run.Run(ctx, actor, id, CommandUpdate, func(c *cmd, inc *Incident) (event, error) {
 		if err := requireOpen(inc, "update"); err != nil {
-			return "", Change{}, err
+			return event{}, err
 		}
 		var changed []string
-		changed = set(changed, "title", &inc.Title, c.Title)
-		changed = set(changed, "description", &inc.Description, c.Description)
-		changed = set(changed, "category", &inc.Category, c.Category)
-		changed = set(changed, "subcategory", &inc.Subcategory, c.Subcategory)
-		changed = set(changed, "service", &inc.ServiceID, c.ServiceID)
-		changed = set(changed, "ci", &inc.CIID, c.CIID)
-		changed = set(changed, "impact", &inc.Impact, c.Impact)
-		changed = set(changed, "urgency", &inc.Urgency, c.Urgency)
+		changed = set(changed, "title", &inc.Title, p.Title)
+		changed = set(changed, "description", &inc.Description, p.Description)
+		changed = set(changed, "category", &inc.Category, p.Category)
+		changed = set(changed, "subcategory", &inc.Subcategory, p.Subcategory)
+		changed = set(changed, "service", &inc.ServiceID, p.ServiceID)
+		changed = set(changed, "ci", &inc.CIID, p.CIID)
+		changed = set(changed, "impact", &inc.Impact, p.Impact)
+		changed = set(changed, "urgency", &inc.Urgency, p.Urgency)
 		var v itil.ValidationError
 		inc.validate(s.cfg.matrix, &v)
 		if len(changed) == 0 {
-			v.Add("changes", "nothing differs from the incident as it is")
+			v.Add("patch", "nothing differs from the incident as it is")
 		}
 		if err := v.Err(); err != nil {
-			return "", Change{}, err
+			return event{}, err
 		}
 		old := inc.Priority
 		if err := inc.derivePriority(s.cfg.matrix); err != nil {
-			return "", Change{}, err
+			return event{}, err
 		}
 		summary := "updated " + strings.Join(changed, ", ")
 		if inc.Priority != old {
-			summary += "; priority " + old.String() + " -> " + inc.Priority.String()
+			summary += "; priority " + old.String() + " → " + inc.Priority.String()
 		}
-		return EventUpdated, Change{Summary: summary}, nil
+		return event{Type: EventUpdated, Summary: summary}, nil
 	})
 }
 
@@ -102,21 +102,20 @@ func set[T comparable](changed []string, name string, field, to *T) []string {
 // A change of group after the first assignment is a functional escalation
 // and raises ReassignmentCount. Assigning an engineer to a New incident
 // starts work on it (In Progress).
-func (s *Service) Assign(ctx context.Context, id itil.ID, actor itil.Actor, group, assignee string) (*Incident, error) {
-	return s.run(ctx, id, actor, "assign", func(_ context.Context, _ storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
+func (s *Service) Assign(ctx context.Context, actor itil.Actor, id itil.ID, group, assignee string) (*Incident, error) {
+	return s.run.Run(ctx, actor, id, CommandAssign, func(c *cmd, inc *Incident) (event, error) {
 		if err := requireOpen(inc, "assign"); err != nil {
-			return "", Change{}, err
+			return event{}, err
 		}
 		var v itil.ValidationError
-		checkText(&v, "group", group, true, maxTitle)
-		checkText(&v, "assignee", assignee, false, maxTitle)
+		check.Text(&v, "group", group, true, check.Short)
+		check.Text(&v, "assignee", assignee, false, check.Short)
 		if group == inc.AssignmentGroup && assignee == inc.Assignee {
 			v.Add("group", "the incident is already assigned so")
 		}
 		if err := v.Err(); err != nil {
-			return "", Change{}, err
+			return event{}, err
 		}
-		from := inc.State
 		summary := "assigned to " + group
 		if assignee != "" {
 			summary += "/" + assignee
@@ -127,23 +126,23 @@ func (s *Service) Assign(ctx context.Context, id itil.ID, actor itil.Actor, grou
 		}
 		inc.AssignmentGroup, inc.Assignee = group, assignee
 		if assignee != "" {
-			inc.respond(actor, now)
+			inc.respond(c.Actor, c.Now)
 			if inc.State == StateNew {
-				if err := s.fire(evStart, &guardIn{inc: inc, now: now}); err != nil {
-					return "", Change{}, err
+				if err := fire(inc, evStart, nil); err != nil {
+					return event{}, err
 				}
 			}
 		}
-		return EventAssigned, Change{Summary: summary, From: changedFrom(from, inc.State)}, nil
+		return event{Type: EventAssigned, Summary: summary}, nil
 	})
 }
 
 // Escalate sets the hierarchical escalation level (0 to the configured
 // maximum) of an open incident, with a reason.
-func (s *Service) Escalate(ctx context.Context, id itil.ID, actor itil.Actor, level int, reason string) (*Incident, error) {
-	return s.run(ctx, id, actor, "escalate", func(_ context.Context, _ storage.Tx, inc *Incident, _ time.Time) (string, Change, error) {
+func (s *Service) Escalate(ctx context.Context, actor itil.Actor, id itil.ID, level int, reason string) (*Incident, error) {
+	return s.run.Run(ctx, actor, id, CommandEscalate, func(c *cmd, inc *Incident) (event, error) {
 		if err := requireOpen(inc, "escalate"); err != nil {
-			return "", Change{}, err
+			return event{}, err
 		}
 		var v itil.ValidationError
 		if level < 0 || level > s.cfg.maxLevel {
@@ -151,94 +150,110 @@ func (s *Service) Escalate(ctx context.Context, id itil.ID, actor itil.Actor, le
 		} else if level == inc.EscalationLevel {
 			v.Add("level", fmt.Sprintf("the incident is already at level %d", level))
 		}
-		checkText(&v, "reason", reason, true, maxText)
+		check.Text(&v, "reason", reason, true, check.Long)
 		if err := v.Err(); err != nil {
-			return "", Change{}, err
+			return event{}, err
 		}
 		summary := fmt.Sprintf("escalated from level %d to %d", inc.EscalationLevel, level)
 		inc.EscalationLevel = level
-		return EventEscalated, Change{Summary: summary, Reason: reason}, nil
+		return event{Type: EventEscalated, Summary: summary, Reason: reason}, nil
 	})
 }
 
 // Hold puts an incident On Hold for a reason, or changes the reason of one
 // already On Hold. Awaiting the caller requires a comment telling the
-// caller what is needed; a comment is added to the customer-visible
-// comments.
-func (s *Service) Hold(ctx context.Context, id itil.ID, actor itil.Actor, reason HoldReason, comment string) (*Incident, error) {
-	return s.run(ctx, id, actor, "hold", func(_ context.Context, _ storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
-		from := inc.State
-		if err := s.fire(evHold, &guardIn{inc: inc, now: now, hold: reason, comment: comment}); err != nil {
-			return "", Change{}, err
+// caller what is needed; a comment is added as a note visible to the
+// caller.
+func (s *Service) Hold(ctx context.Context, actor itil.Actor, id itil.ID, reason HoldReason, comment string) (*Incident, error) {
+	return s.run.Run(ctx, actor, id, CommandHold, func(c *cmd, inc *Incident) (event, error) {
+		if err := fire(inc, evHold, func() error { return guardHold(inc, reason, comment) }); err != nil {
+			return event{}, err
 		}
 		inc.HoldReason = reason
-		inc.respond(actor, now)
+		inc.respond(c.Actor, c.Now)
 		if comment != "" {
-			inc.addComment(actor, now, comment)
+			if _, err := c.AddNote(inc.ID, itil.Comment, comment, EventCommented, "commented"); err != nil {
+				return event{}, err
+			}
 		}
-		return EventHeld, Change{Summary: "put on hold: " + string(reason), From: changedFrom(from, inc.State), Reason: comment}, nil
+		return event{Type: EventHeld, Summary: "put on hold: " + string(reason), Reason: comment}, nil
 	})
 }
 
 // Resume returns an On Hold incident to In Progress.
-func (s *Service) Resume(ctx context.Context, id itil.ID, actor itil.Actor) (*Incident, error) {
-	return s.run(ctx, id, actor, "resume", func(_ context.Context, _ storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
-		if err := s.fire(evResume, &guardIn{inc: inc, now: now}); err != nil {
-			return "", Change{}, err
+func (s *Service) Resume(ctx context.Context, actor itil.Actor, id itil.ID) (*Incident, error) {
+	return s.run.Run(ctx, actor, id, CommandResume, func(c *cmd, inc *Incident) (event, error) {
+		if err := fire(inc, evResume, nil); err != nil {
+			return event{}, err
 		}
-		inc.respond(actor, now)
-		return EventResumed, Change{Summary: "resumed", From: StateOnHold}, nil
+		inc.respond(c.Actor, c.Now)
+		return event{Type: EventResumed, Summary: "resumed"}, nil
 	})
 }
 
-// Comment adds a customer-visible comment to an open or resolved incident.
-// A comment from the caller on an incident awaiting the caller returns it to
-// In Progress. A caller's comment on a Resolved incident does not reopen it
-// (Reopen does, within the window).
-func (s *Service) Comment(ctx context.Context, id itil.ID, actor itil.Actor, text string) (*Incident, error) {
-	return s.run(ctx, id, actor, "comment", func(_ context.Context, _ storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
-		if err := requireNotes(inc, "comment on", text); err != nil {
-			return "", Change{}, err
+// Comment adds a note visible to the caller to an open or resolved
+// incident. The note is stored apart from the incident (list them with
+// Notes); the incident is written only when the comment changes it: the
+// first response of someone other than the caller, or the caller's reply
+// to an incident awaiting the caller, which returns it to In Progress. A
+// caller's comment on a Resolved incident does not reopen it (Reopen does,
+// within the window).
+func (s *Service) Comment(ctx context.Context, actor itil.Actor, id itil.ID, text string) (*itil.Note, error) {
+	return s.note(ctx, actor, id, CommandComment, itil.Comment, text)
+}
+
+// WorkNote adds an internal work note to an open or resolved incident,
+// stored apart from it like comments.
+func (s *Service) WorkNote(ctx context.Context, actor itil.Actor, id itil.ID, text string) (*itil.Note, error) {
+	return s.note(ctx, actor, id, CommandWorkNote, itil.WorkNote, text)
+}
+
+func (s *Service) note(ctx context.Context, actor itil.Actor, id itil.ID, command string, vis itil.Visibility, text string) (*itil.Note, error) {
+	var note *itil.Note
+	_, err := s.run.Run(ctx, actor, id, command, func(c *cmd, inc *Incident) (event, error) {
+		if !inc.State.Open() && inc.State != StateResolved {
+			return event{}, fmt.Errorf("%w: cannot add a %s to incident %s while it is %s",
+				itil.ErrInvalidTransition, strings.ReplaceAll(string(vis), "_", " "), inc.Number, inc.State)
 		}
-		inc.addComment(actor, now, text)
-		ch := Change{Summary: "commented"}
-		if actor.ID == inc.Caller.ID && inc.State == StateOnHold && inc.HoldReason == AwaitingCaller {
-			if err := s.fire(evResume, &guardIn{inc: inc, now: now}); err != nil {
-				return "", Change{}, err
+		var v itil.ValidationError
+		check.Text(&v, "text", text, true, check.Long)
+		if err := v.Err(); err != nil {
+			return event{}, err
+		}
+		typ, summary := EventCommented, "commented"
+		if vis == itil.WorkNote {
+			typ, summary = EventWorkNoted, "added a work note"
+		}
+		var err error
+		if note, err = c.AddNote(inc.ID, vis, text, typ, summary); err != nil {
+			return event{}, err
+		}
+		if vis != itil.Comment {
+			return event{}, nil
+		}
+		ev := event{Type: EventResponded, Summary: "first response"}
+		inc.respond(c.Actor, c.Now)
+		if c.Actor.ID == inc.Caller.ID && inc.State == StateOnHold && inc.HoldReason == AwaitingCaller {
+			if err := fire(inc, evResume, nil); err != nil {
+				return event{}, err
 			}
-			ch = Change{Summary: "caller replied; resumed", From: StateOnHold}
+			ev = event{Type: EventResumed, Summary: "caller replied; resumed"}
 		}
-		return EventCommented, ch, nil
+		return ev, nil
 	})
-}
-
-// WorkNote adds an internal work note to an open or resolved incident.
-func (s *Service) WorkNote(ctx context.Context, id itil.ID, actor itil.Actor, text string) (*Incident, error) {
-	return s.run(ctx, id, actor, "work_note", func(_ context.Context, _ storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
-		if err := requireNotes(inc, "add a work note to", text); err != nil {
-			return "", Change{}, err
-		}
-		inc.WorkNotes = append(inc.WorkNotes, Note{Author: actor, At: now, Text: text})
-		return EventWorkNoted, Change{Summary: "added a work note"}, nil
-	})
-}
-
-func requireNotes(inc *Incident, action, text string) error {
-	if !inc.State.Open() && inc.State != StateResolved {
-		return notWhile(action, inc)
+	if err != nil {
+		return nil, err
 	}
-	var v itil.ValidationError
-	checkText(&v, "text", text, true, maxText)
-	return v.Err()
+	return note, nil
 }
 
 // OverridePriority sets the priority of an open incident by hand, with a
 // reason; the matrix no longer applies until RestorePriority. Overriding
 // with the current priority pins it against later reclassification.
-func (s *Service) OverridePriority(ctx context.Context, id itil.ID, actor itil.Actor, p itil.Priority, reason string) (*Incident, error) {
-	return s.run(ctx, id, actor, "override_priority", func(_ context.Context, _ storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
+func (s *Service) OverridePriority(ctx context.Context, actor itil.Actor, id itil.ID, p itil.Priority, reason string) (*Incident, error) {
+	return s.run.Run(ctx, actor, id, CommandOverridePriority, func(c *cmd, inc *Incident) (event, error) {
 		if err := requireOpen(inc, "override the priority of"); err != nil {
-			return "", Change{}, err
+			return event{}, err
 		}
 		var v itil.ValidationError
 		if !p.Valid() {
@@ -246,79 +261,80 @@ func (s *Service) OverridePriority(ctx context.Context, id itil.ID, actor itil.A
 		} else if inc.Override != nil && inc.Override.Priority == p {
 			v.Add("priority", "the priority is already overridden to "+p.String())
 		}
-		checkText(&v, "reason", reason, true, maxText)
+		check.Text(&v, "reason", reason, true, check.Long)
 		if err := v.Err(); err != nil {
-			return "", Change{}, err
+			return event{}, err
 		}
 		old := inc.Priority
-		inc.Override = &PriorityOverride{Priority: p, Reason: reason, By: actor, At: now}
+		inc.Override = &PriorityOverride{Priority: p, Reason: reason, By: c.Actor, At: c.Now}
 		inc.Priority = p
-		return EventPriorityOverride, Change{Summary: "priority overridden " + old.String() + " -> " + p.String(), Reason: reason}, nil
+		return event{Type: EventPriorityOverride, Summary: "priority overridden " + old.String() + " → " + p.String(), Reason: reason}, nil
 	})
 }
 
 // RestorePriority removes a priority override: the priority is derived from
 // the matrix again.
-func (s *Service) RestorePriority(ctx context.Context, id itil.ID, actor itil.Actor) (*Incident, error) {
-	return s.run(ctx, id, actor, "restore_priority", func(_ context.Context, _ storage.Tx, inc *Incident, _ time.Time) (string, Change, error) {
+func (s *Service) RestorePriority(ctx context.Context, actor itil.Actor, id itil.ID) (*Incident, error) {
+	return s.run.Run(ctx, actor, id, CommandRestorePriority, func(c *cmd, inc *Incident) (event, error) {
 		if err := requireOpen(inc, "restore the priority of"); err != nil {
-			return "", Change{}, err
+			return event{}, err
 		}
 		if inc.Override == nil {
-			return "", Change{}, itil.Invalid("priority", "is not overridden")
+			return event{}, itil.Invalid("priority", "is not overridden")
 		}
 		old := inc.Priority
 		inc.Override = nil
 		if err := inc.derivePriority(s.cfg.matrix); err != nil {
-			return "", Change{}, err
+			return event{}, err
 		}
-		return EventPriorityRestored, Change{Summary: "priority restored to the matrix: " + old.String() + " -> " + inc.Priority.String()}, nil
+		return event{Type: EventPriorityRestored, Summary: "priority restored to the matrix: " + old.String() + " → " + inc.Priority.String()}, nil
 	})
 }
 
 // PromoteMajor declares an open incident a major incident, with a reason.
-func (s *Service) PromoteMajor(ctx context.Context, id itil.ID, actor itil.Actor, reason string) (*Incident, error) {
-	return s.run(ctx, id, actor, "promote_major", func(_ context.Context, _ storage.Tx, inc *Incident, _ time.Time) (string, Change, error) {
+func (s *Service) PromoteMajor(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*Incident, error) {
+	return s.run.Run(ctx, actor, id, CommandPromoteMajor, func(c *cmd, inc *Incident) (event, error) {
 		if err := requireOpen(inc, "promote"); err != nil {
-			return "", Change{}, err
+			return event{}, err
 		}
 		var v itil.ValidationError
 		if inc.Major {
 			v.Add("major", "the incident is already a major incident")
 		}
-		checkText(&v, "reason", reason, true, maxText)
+		check.Text(&v, "reason", reason, true, check.Long)
 		if err := v.Err(); err != nil {
-			return "", Change{}, err
+			return event{}, err
 		}
 		inc.Major, inc.MajorReason = true, reason
-		return EventPromoted, Change{Summary: "promoted to major incident", Reason: reason}, nil
+		return event{Type: EventPromoted, Summary: "promoted to major incident", Reason: reason}, nil
 	})
 }
 
-// LinkChild makes childID a child of parentID. Both must be open; links are
-// one level deep (a parent has no parent, a child has no children), and a
-// child has one parent. Resolving or closing the parent later resolves or
-// closes its open children with the parent's resolution. The parent is
-// saved too (its ChildCount rises), so that a concurrent resolution or
-// cancellation of the parent, or a link of the parent under another
-// incident, conflicts instead of leaving an open child behind.
-func (s *Service) LinkChild(ctx context.Context, parentID, childID itil.ID, actor itil.Actor) (*Incident, error) {
-	return s.run(ctx, childID, actor, "link", func(ctx context.Context, tx storage.Tx, child *Incident, now time.Time) (string, Change, error) {
+// LinkChild makes the incident childID a child of the incident parentID.
+// Both must be open; links are one level deep (a parent has no parent, a
+// child has no children), and a child has one parent. Resolving or closing
+// the parent later resolves or closes its open children with the parent's
+// resolution. The parent is saved too (its ChildCount rises), so that a
+// concurrent resolution or cancellation of the parent, or a link of the
+// parent under another incident, conflicts instead of leaving an open
+// child behind.
+func (s *Service) LinkChild(ctx context.Context, actor itil.Actor, parentID, childID itil.ID) (*Incident, error) {
+	return s.run.Run(ctx, actor, childID, CommandLink, func(c *cmd, child *Incident) (event, error) {
 		if parentID == childID {
-			return "", Change{}, itil.Invalid("parent_id", "an incident cannot be its own parent")
+			return event{}, itil.Invalid("parent_id", "an incident cannot be its own parent")
 		}
-		parent, err := incidents.Get(ctx, tx, parentID)
+		parent, err := c.Load(parentID)
 		if err != nil {
-			return "", Change{}, err
+			return event{}, err
 		}
-		if err := s.authorize(ctx, actor, "link", parent); err != nil {
-			return "", Change{}, err
+		if err := c.Authorize(CommandLink, parent); err != nil {
+			return event{}, err
 		}
 		if err := requireOpen(parent, "link a child to"); err != nil {
-			return "", Change{}, err
+			return event{}, err
 		}
 		if err := requireOpen(child, "link"); err != nil {
-			return "", Change{}, err
+			return event{}, err
 		}
 		var v itil.ValidationError
 		if child.ParentID != itil.NilID {
@@ -331,72 +347,61 @@ func (s *Service) LinkChild(ctx context.Context, parentID, childID itil.ID, acto
 			v.Add("parent_id", "the incident is itself a child; link to its parent instead")
 		}
 		if err := v.Err(); err != nil {
-			return "", Change{}, err
+			return event{}, err
 		}
 		child.ParentID = parentID
 		parent.ChildCount++
-		if err := s.save(ctx, tx, parent, actor, now, EventChildLinked, Change{Summary: "linked child " + child.Number}); err != nil {
-			return "", Change{}, err
+		if err := c.Save(parent, event{Type: EventChildLinked, Summary: "linked child " + child.Number, Refs: []itil.ID{child.ID}}); err != nil {
+			return event{}, err
 		}
-		return EventLinked, Change{Summary: "linked as a child of " + parent.Number}, nil
+		return event{Type: EventLinked, Summary: "linked as a child of " + parent.Number, Refs: []itil.ID{parent.ID}}, nil
 	})
-}
-
-// children iterates the child incidents of id within tx.
-func children(ctx context.Context, tx storage.Tx, id itil.ID) func(func(*Incident, error) bool) {
-	return incidents.Query(ctx, tx, storage.Query{Terms: []string{storage.Term("parent", id.String())}})
 }
 
 // Resolve resolves an incident with a resolution code from the configured
 // list and notes. Its open children are resolved with the same resolution in
 // the same transaction.
-func (s *Service) Resolve(ctx context.Context, id itil.ID, actor itil.Actor, code, notes string) (*Incident, error) {
-	return s.run(ctx, id, actor, "resolve", func(ctx context.Context, tx storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
-		from := inc.State
-		if err := s.resolve(inc, now, code, notes); err != nil {
-			return "", Change{}, err
+func (s *Service) Resolve(ctx context.Context, actor itil.Actor, id itil.ID, code, notes string) (*Incident, error) {
+	return s.run.Run(ctx, actor, id, CommandResolve, func(c *cmd, inc *Incident) (event, error) {
+		if err := s.resolve(inc, c, code, notes); err != nil {
+			return event{}, err
 		}
-		inc.respond(actor, now)
-		err := s.cascade(ctx, tx, inc, actor, now, func(c *Incident) (bool, error) {
-			if !c.State.Open() {
+		inc.respond(c.Actor, c.Now)
+		err := s.cascade(c, inc, func(k *Incident) (bool, error) {
+			if !k.State.Open() {
 				return false, nil
 			}
-			return true, s.resolve(c, now, code, notes)
+			return true, s.resolve(k, c, code, notes)
 		}, EventResolved, "resolved with parent "+inc.Number)
-		return EventResolved, Change{Summary: "resolved: " + code, From: from, Reason: notes}, err
+		return event{Type: EventResolved, Summary: "resolved: " + code, Reason: notes}, err
 	})
 }
 
-func (s *Service) resolve(inc *Incident, now time.Time, code, notes string) error {
-	if err := s.fire(evResolve, &guardIn{inc: inc, now: now, code: code, notes: notes}); err != nil {
+func (s *Service) resolve(inc *Incident, c *cmd, code, notes string) error {
+	if err := fire(inc, evResolve, func() error { return s.cfg.guardResolve(code, notes) }); err != nil {
 		return err
 	}
 	inc.ResolutionCode, inc.ResolutionNotes = code, notes
-	inc.ResolvedAt = now
+	inc.ResolvedAt = c.Now
 	return nil
 }
 
 // cascade applies fn to every child of parent and saves those it changed.
-func (s *Service) cascade(ctx context.Context, tx storage.Tx, parent *Incident, actor itil.Actor, now time.Time,
-	fn func(*Incident) (bool, error), typ, summary string) error {
+func (s *Service) cascade(c *cmd, parent *Incident, fn func(*Incident) (bool, error), typ, summary string) error {
 	if parent.ChildCount == 0 {
 		return nil
 	}
-	var kids []*Incident
-	for c, err := range children(ctx, tx, parent.ID) {
-		if err != nil {
-			return err
-		}
-		kids = append(kids, c)
+	kids, err := c.Query(storage.Query{Terms: []string{storage.Term("parent", parent.ID.String())}})
+	if err != nil {
+		return err
 	}
-	for _, c := range kids {
-		from := c.State
-		changed, err := fn(c)
+	for _, k := range kids {
+		changed, err := fn(k)
 		if err != nil {
-			return fmt.Errorf("child %s: %w", c.Number, err)
+			return fmt.Errorf("child %s: %w", k.Number, err)
 		}
 		if changed {
-			if err := s.save(ctx, tx, c, actor, now, typ, Change{Summary: summary, From: from}); err != nil {
+			if err := c.Save(k, event{Type: typ, Summary: summary, Refs: []itil.ID{parent.ID}}); err != nil {
 				return err
 			}
 		}
@@ -407,103 +412,89 @@ func (s *Service) cascade(ctx context.Context, tx storage.Tx, parent *Incident, 
 // Close closes a Resolved incident; it becomes final. Children that are not
 // final are closed with it (open ones are resolved with the parent's
 // resolution first).
-func (s *Service) Close(ctx context.Context, id itil.ID, actor itil.Actor) (*Incident, error) {
-	return s.run(ctx, id, actor, "close", func(ctx context.Context, tx storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
-		return s.closeBody(ctx, tx, inc, actor, now)
+func (s *Service) Close(ctx context.Context, actor itil.Actor, id itil.ID) (*Incident, error) {
+	return s.run.Run(ctx, actor, id, CommandClose, func(c *cmd, inc *Incident) (event, error) {
+		return s.closeBody(c, inc)
 	})
 }
 
-func (s *Service) closeBody(ctx context.Context, tx storage.Tx, inc *Incident, actor itil.Actor, now time.Time) (string, Change, error) {
-	if err := s.close(inc, now); err != nil {
-		return "", Change{}, err
+func (s *Service) closeBody(c *cmd, inc *Incident) (event, error) {
+	if err := closeOne(inc, c); err != nil {
+		return event{}, err
 	}
-	err := s.cascade(ctx, tx, inc, actor, now, func(c *Incident) (bool, error) {
-		if c.State.Final() {
+	err := s.cascade(c, inc, func(k *Incident) (bool, error) {
+		if k.State.Final() {
 			return false, nil
 		}
-		if c.State.Open() {
-			if err := s.resolve(c, now, inc.ResolutionCode, inc.ResolutionNotes); err != nil {
+		if k.State.Open() {
+			if err := s.resolve(k, c, inc.ResolutionCode, inc.ResolutionNotes); err != nil {
 				return false, err
 			}
 		}
-		return true, s.close(c, now)
+		return true, closeOne(k, c)
 	}, EventClosed, "closed with parent "+inc.Number)
-	return EventClosed, Change{Summary: "closed", From: StateResolved}, err
+	return event{Type: EventClosed, Summary: "closed"}, err
 }
 
-func (s *Service) close(inc *Incident, now time.Time) error {
-	if err := s.fire(evClose, &guardIn{inc: inc, now: now}); err != nil {
+func closeOne(inc *Incident, c *cmd) error {
+	if err := fire(inc, evClose, nil); err != nil {
 		return err
 	}
-	inc.ClosedAt = now
+	inc.ClosedAt = c.Now
 	return nil
 }
 
 // Reopen returns a Resolved incident to In Progress within the reopen
 // window, with a reason, and counts the reopening. A child of a Resolved
 // or Closed parent cannot be reopened on its own: reopen the parent.
-func (s *Service) Reopen(ctx context.Context, id itil.ID, actor itil.Actor, reason string) (*Incident, error) {
-	return s.run(ctx, id, actor, "reopen", func(ctx context.Context, tx storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
-		in := &guardIn{inc: inc, now: now, reason: reason}
+func (s *Service) Reopen(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*Incident, error) {
+	return s.run.Run(ctx, actor, id, CommandReopen, func(c *cmd, inc *Incident) (event, error) {
+		parentResolved := false
 		if inc.ParentID != itil.NilID && inc.State == StateResolved {
-			parent, err := incidents.Get(ctx, tx, inc.ParentID)
+			parent, err := c.Load(inc.ParentID)
 			if err != nil {
-				return "", Change{}, err
+				return event{}, err
 			}
-			in.parentResolved = parent.State == StateResolved || parent.State == StateClosed
+			parentResolved = parent.State == StateResolved || parent.State == StateClosed
 		}
-		if err := s.fire(evReopen, in); err != nil {
-			return "", Change{}, err
+		if err := fire(inc, evReopen, func() error { return s.cfg.guardReopen(inc, c.Now, reason, parentResolved) }); err != nil {
+			return event{}, err
 		}
 		inc.ReopenCount++
 		inc.ResolvedAt = time.Time{}
 		inc.ResolutionCode, inc.ResolutionNotes = "", ""
-		return EventReopened, Change{Summary: "reopened (" + strconv.Itoa(inc.ReopenCount) + ")", From: StateResolved, Reason: reason}, nil
+		return event{Type: EventReopened, Summary: "reopened (" + strconv.Itoa(inc.ReopenCount) + ")", Reason: reason}, nil
 	})
 }
 
 // Cancel cancels an open incident that needs no resolution (raised in
 // error, a duplicate report), with a reason; it becomes final. A parent with
 // open children cannot be canceled.
-func (s *Service) Cancel(ctx context.Context, id itil.ID, actor itil.Actor, reason string) (*Incident, error) {
-	return s.run(ctx, id, actor, "cancel", func(ctx context.Context, tx storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
-		from := inc.State
-		if err := s.fire(evCancel, &guardIn{inc: inc, now: now, reason: reason}); err != nil {
-			return "", Change{}, err
+func (s *Service) Cancel(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*Incident, error) {
+	return s.run.Run(ctx, actor, id, CommandCancel, func(c *cmd, inc *Incident) (event, error) {
+		if err := fire(inc, evCancel, func() error { return requireReason(reason) }); err != nil {
+			return event{}, err
 		}
 		if inc.ChildCount > 0 {
-			for c, err := range children(ctx, tx, inc.ID) {
-				if err != nil {
-					return "", Change{}, err
-				}
-				if c.State.Open() {
-					return "", Change{}, fmt.Errorf("%w: %s has open child %s; resolve or cancel it first",
-						itil.ErrInvalidTransition, inc.Number, c.Number)
+			kids, err := c.Query(storage.Query{Terms: []string{storage.Term("parent", inc.ID.String())}})
+			if err != nil {
+				return event{}, err
+			}
+			for _, k := range kids {
+				if k.State.Open() {
+					return event{}, fmt.Errorf("%w: %s has open child %s; resolve or cancel it first",
+						itil.ErrInvalidTransition, inc.Number, k.Number)
 				}
 			}
 		}
-		return EventCanceled, Change{Summary: "canceled", From: from, Reason: reason}, nil
+		return event{Type: EventCanceled, Summary: "canceled", Reason: reason}, nil
 	})
 }
 
-// fire runs a lifecycle event on in.inc and applies the new state; leaving
-// On Hold clears the hold reason.
-func (s *Service) fire(event string, in *guardIn) error {
-	in.cfg = &s.cfg
-	to, err := fire(event, in)
-	if err != nil {
-		return err
+// requireOpen refuses a command on an incident that is no longer open.
+func requireOpen(inc *Incident, action string) error {
+	if !inc.State.Open() {
+		return fmt.Errorf("%w: cannot %s incident %s while it is %s", itil.ErrInvalidTransition, action, inc.Number, inc.State)
 	}
-	if to != StateOnHold {
-		in.inc.HoldReason = ""
-	}
-	in.inc.State = to
 	return nil
-}
-
-func changedFrom(from, to State) State {
-	if from == to {
-		return ""
-	}
-	return from
 }

@@ -67,13 +67,13 @@ func ExampleService_Resolve() {
 	inc, _ := svc.Open(ctx, desk, incident.NewIncident{
 		Title: "Printer offline", Caller: casey, Channel: incident.Phone, Impact: 3, Urgency: 3,
 	})
-	_, err := svc.Resolve(ctx, inc.ID, desk, "magic", "")
+	_, err := svc.Resolve(ctx, desk, inc.ID, "magic", "")
 	fmt.Println(err)
 
-	inc, err = svc.Resolve(ctx, inc.ID, desk, "solution_provided", "power-cycled the printer")
+	inc, err = svc.Resolve(ctx, desk, inc.ID, "solution_provided", "power-cycled the printer")
 	fmt.Println(inc.State, inc.ResolutionCode, err)
 
-	_, err = svc.Cancel(ctx, inc.ID, desk, "too late")
+	_, err = svc.Cancel(ctx, desk, inc.ID, "too late")
 	fmt.Println(errors.Is(err, itil.ErrInvalidTransition))
 	// Output:
 	// invalid input: resolution_code: must be one of solution_provided, workaround_provided, resolved_by_caller, resolved_by_change, resolved_by_problem, known_error, duplicate, user_error, no_resolution_provided; resolution_notes: is required
@@ -86,15 +86,21 @@ func ExampleService_Hold() {
 	inc, _ := svc.Open(ctx, desk, incident.NewIncident{
 		Title: "Cannot log in", Caller: casey, Channel: incident.Chat, Impact: 3, Urgency: 2,
 	})
-	inc, _ = svc.Hold(ctx, inc.ID, desk, incident.AwaitingCaller, "Which browser do you use?")
+	inc, _ = svc.Hold(ctx, desk, inc.ID, incident.AwaitingCaller, "Which browser do you use?")
 	fmt.Println(inc.State, inc.HoldReason)
 
 	// The caller's reply puts the incident back to work.
-	inc, _ = svc.Comment(ctx, inc.ID, casey, "Firefox 140")
-	fmt.Println(inc.State, len(inc.Comments))
+	svc.Comment(ctx, casey, inc.ID, "Firefox 140")
+	inc, _ = svc.Get(ctx, inc.ID)
+	fmt.Println(inc.State)
+	for n := range svc.Notes(ctx, inc.ID, itil.Comment) {
+		fmt.Printf("%s: %s\n", n.Author.Name, n.Text)
+	}
 	// Output:
 	// on_hold awaiting_caller
-	// in_progress 2
+	// in_progress
+	// Alex: Which browser do you use?
+	// Casey: Firefox 140
 }
 
 func ExampleService_LinkChild() {
@@ -106,9 +112,9 @@ func ExampleService_LinkChild() {
 		return inc
 	}
 	outage, a, b := open("Mail gateway down"), open("No mail"), open("Outlook offline")
-	svc.LinkChild(ctx, outage.ID, a.ID, desk)
-	svc.LinkChild(ctx, outage.ID, b.ID, desk)
-	svc.Resolve(ctx, outage.ID, desk, "solution_provided", "restarted the gateway")
+	svc.LinkChild(ctx, desk, outage.ID, a.ID)
+	svc.LinkChild(ctx, desk, outage.ID, b.ID)
+	svc.Resolve(ctx, desk, outage.ID, "solution_provided", "restarted the gateway")
 	for _, inc := range []*incident.Incident{a, b} {
 		inc, _ = svc.Get(ctx, inc.ID)
 		fmt.Println(inc.Number, inc.State, inc.ResolutionNotes)
@@ -125,26 +131,45 @@ func ExampleService_List() {
 			Title: title, Caller: casey, Channel: incident.Email, Impact: 2, Urgency: 2,
 		})
 		if i%2 == 0 {
-			svc.Assign(ctx, inc.ID, desk, "storage", "sam")
+			svc.Assign(ctx, desk, inc.ID, "storage", "sam")
 		}
 	}
-	filter := incident.Filter{AssignmentGroup: "storage", Limit: 1}
-	for {
-		page, err := svc.List(ctx, filter)
+	// Every open incident of the storage group, in one call.
+	open := incident.Filter{States: []incident.State{incident.StateNew, incident.StateInProgress, incident.StateOnHold},
+		AssignmentGroups: []string{"storage"}}
+	for inc, err := range svc.List(ctx, open) {
 		if err != nil {
 			panic(err)
 		}
-		for _, inc := range page.Incidents {
-			fmt.Println(inc.Number, inc.Title, inc.State)
-		}
-		if page.Next == "" {
-			break
-		}
-		filter.PageToken = page.Next
+		fmt.Println(inc.Number, inc.Title, inc.State)
 	}
 	// Output:
 	// INC0001001 Disk full in_progress
 	// INC0001003 Disk failing in_progress
+}
+
+// A caller that pages (a web console, an API) asks for a page at a time
+// and passes the token back.
+func ExampleService_ListPage() {
+	svc := newService()
+	for _, title := range []string{"Disk full", "Slow wiki", "Disk failing"} {
+		svc.Open(ctx, desk, incident.NewIncident{Title: title, Caller: casey, Channel: incident.Email, Impact: 2, Urgency: 2})
+	}
+	token := ""
+	for {
+		page, next, err := svc.ListPage(ctx, incident.Filter{}, 2, token)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(len(page), "incidents, more:", next != "")
+		if next == "" {
+			break
+		}
+		token = next
+	}
+	// Output:
+	// 2 incidents, more: true
+	// 1 incidents, more: false
 }
 
 func ExampleService_History() {
@@ -152,16 +177,26 @@ func ExampleService_History() {
 	inc, _ := svc.Open(ctx, desk, incident.NewIncident{
 		Title: "Laptop will not boot", Caller: casey, Channel: incident.WalkIn, Impact: 3, Urgency: 1,
 	})
-	svc.Assign(ctx, inc.ID, desk, "desktop", "alex")
-	svc.Resolve(ctx, inc.ID, desk, "solution_provided", "replaced the disk")
+	svc.Assign(ctx, desk, inc.ID, "desktop", "alex")
+	svc.Resolve(ctx, desk, inc.ID, "solution_provided", "replaced the disk")
 	history, _ := svc.History(ctx, inc.ID)
-	for _, h := range history {
-		fmt.Println(h.Time.Format("15:04"), h.Actor.Name, h.Type, h.State, "-", h.Summary)
+	for _, h := range history[1:] { // the opening lists every field
+		fmt.Println(h.Time.Format("15:04"), h.Actor.Name, h.Type, "-", h.Summary)
+		for _, f := range h.Fields {
+			fmt.Printf("    %s: %s → %s\n", f.Field, f.From, f.To)
+		}
 	}
 	// Output:
-	// 09:01 Alex incident.opened new - opened INC0001001 "Laptop will not boot" via walk_in with priority P3 - Moderate
-	// 09:02 Alex incident.assigned in_progress - assigned to desktop/alex
-	// 09:03 Alex incident.resolved resolved - resolved: solution_provided
+	// 09:02 Alex incident.assigned - assigned to desktop/alex
+	//     state: "new" → "in_progress"
+	//     assignment_group: "" → "desktop"
+	//     assignee: "" → "alex"
+	//     first_responded_at: "0001-01-01T00:00:00Z" → "2026-03-02T09:02:00Z"
+	// 09:03 Alex incident.resolved - resolved: solution_provided
+	//     state: "in_progress" → "resolved"
+	//     resolution_code: "" → "solution_provided"
+	//     resolution_notes: "" → "replaced the disk"
+	//     resolved_at: "0001-01-01T00:00:00Z" → "2026-03-02T09:03:00Z"
 }
 
 func ExampleService_AutoClose() {
@@ -172,7 +207,7 @@ func ExampleService_AutoClose() {
 	inc, _ := svc.Open(ctx, desk, incident.NewIncident{
 		Title: "Monitor flickers", Caller: casey, Channel: incident.Phone, Impact: 3, Urgency: 3,
 	})
-	svc.Resolve(ctx, inc.ID, desk, "workaround_provided", "new cable")
+	svc.Resolve(ctx, desk, inc.ID, "workaround_provided", "new cable")
 
 	now = now.Add(47 * time.Hour)
 	n, _ := svc.AutoClose(ctx)

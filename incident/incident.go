@@ -1,12 +1,11 @@
 package incident
 
 import (
-	"fmt"
 	"slices"
 	"time"
-	"unicode/utf8"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
 )
 
 // Kind is the storage kind and journal kind of incidents.
@@ -90,13 +89,6 @@ func DefaultResolutionCodes() []string {
 	}
 }
 
-// Note is a comment (visible to the caller) or a work note (internal).
-type Note struct {
-	Author itil.Actor `json:"author"`
-	At     time.Time  `json:"at"`
-	Text   string     `json:"text"`
-}
-
 // PriorityOverride records a priority set by hand instead of by the matrix.
 type PriorityOverride struct {
 	Priority itil.Priority `json:"priority"`
@@ -162,16 +154,11 @@ type Incident struct {
 	ResolvedAt       time.Time `json:"resolved_at,omitzero"`
 	ClosedAt         time.Time `json:"closed_at,omitzero"`
 	UpdatedAt        time.Time `json:"updated_at"`
-
-	Comments  []Note `json:"comments,omitempty"`
-	WorkNotes []Note `json:"work_notes,omitempty"`
 }
 
 // copyIncident deep-copies src into dst.
 func copyIncident(dst, src *Incident) {
 	*dst = *src
-	dst.Comments = slices.Clone(src.Comments)
-	dst.WorkNotes = slices.Clone(src.WorkNotes)
 	if src.Override != nil {
 		o := *src.Override
 		dst.Override = &o
@@ -199,8 +186,8 @@ type NewIncident struct {
 	Urgency     itil.Urgency
 }
 
-// Changes is the input of Service.Update: nil fields stay as they are.
-type Changes struct {
+// Patch is the input of Service.Update: nil fields stay as they are.
+type Patch struct {
 	Title       *string
 	Description *string
 	Category    *string
@@ -211,28 +198,12 @@ type Changes struct {
 	Urgency     *itil.Urgency
 }
 
-const (
-	maxTitle = 160
-	maxText  = 32000
-)
-
-func checkText(v *itil.ValidationError, field, s string, required bool, limit int) {
-	switch {
-	case required && s == "":
-		v.Add(field, "is required")
-	case !utf8.ValidString(s):
-		v.Add(field, "is not valid UTF-8")
-	case utf8.RuneCountInString(s) > limit:
-		v.Add(field, fmt.Sprintf("is longer than %d characters", limit))
-	}
-}
-
 // validate checks the descriptive fields every incident must satisfy.
 func (inc *Incident) validate(m *itil.PriorityMatrix, v *itil.ValidationError) {
-	checkText(v, "title", inc.Title, true, maxTitle)
-	checkText(v, "description", inc.Description, false, maxText)
-	checkText(v, "category", inc.Category, false, maxTitle)
-	checkText(v, "subcategory", inc.Subcategory, false, maxTitle)
+	check.Text(v, "title", inc.Title, true, check.Short)
+	check.Text(v, "description", inc.Description, false, check.Long)
+	check.Text(v, "category", inc.Category, false, check.Short)
+	check.Text(v, "subcategory", inc.Subcategory, false, check.Short)
 	if inc.Subcategory != "" && inc.Category == "" {
 		v.Add("subcategory", "needs a category")
 	}
@@ -264,11 +235,6 @@ func (inc *Incident) derivePriority(m *itil.PriorityMatrix) error {
 	}
 	inc.Priority = p
 	return nil
-}
-
-func (inc *Incident) addComment(actor itil.Actor, now time.Time, text string) {
-	inc.Comments = append(inc.Comments, Note{Author: actor, At: now, Text: text})
-	inc.respond(actor, now)
 }
 
 // respond records the first response: the first visible action of someone

@@ -1,17 +1,14 @@
 package incident
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/looplab/fsm"
-
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/internal/machine"
 )
 
 // Lifecycle events, the names of the transitions in Lifecycle.
@@ -25,144 +22,92 @@ const (
 	evCancel  = "cancel"
 )
 
-// lifecycle is the incident state machine, declared once. Guards on it are
-// pure: they read the incident, the command's input and the time, and cancel
-// the transition with a typed error. Hold from On Hold changes the reason.
-var lifecycle = fsm.Events{
-	{Name: evStart, Src: []string{string(StateNew)}, Dst: string(StateInProgress)},
-	{Name: evHold, Src: []string{string(StateNew), string(StateInProgress), string(StateOnHold)}, Dst: string(StateOnHold)},
-	{Name: evResume, Src: []string{string(StateOnHold)}, Dst: string(StateInProgress)},
-	{Name: evResolve, Src: []string{string(StateNew), string(StateInProgress), string(StateOnHold)}, Dst: string(StateResolved)},
-	{Name: evClose, Src: []string{string(StateResolved)}, Dst: string(StateClosed)},
-	{Name: evReopen, Src: []string{string(StateResolved)}, Dst: string(StateInProgress)},
-	{Name: evCancel, Src: []string{string(StateNew), string(StateInProgress), string(StateOnHold)}, Dst: string(StateCanceled)},
-}
+// lifecycle is the incident state machine, declared once. Guards are
+// passed per firing: they read the incident, the command's input and the
+// time, and refuse the move with a typed error. Hold from On Hold changes
+// the reason.
+var lifecycle = machine.New(StateNew, []itil.Transition[State]{
+	{Event: evStart, From: []State{StateNew}, To: StateInProgress},
+	{Event: evHold, From: []State{StateNew, StateInProgress, StateOnHold}, To: StateOnHold},
+	{Event: evResume, From: []State{StateOnHold}, To: StateInProgress},
+	{Event: evResolve, From: []State{StateNew, StateInProgress, StateOnHold}, To: StateResolved},
+	{Event: evClose, From: []State{StateResolved}, To: StateClosed},
+	{Event: evReopen, From: []State{StateResolved}, To: StateInProgress},
+	{Event: evCancel, From: []State{StateNew, StateInProgress, StateOnHold}, To: StateCanceled},
+})
 
-// Lifecycle returns a copy of the incident state machine's transition
-// table, for documentation and tools; Diagram draws it.
-func Lifecycle() fsm.Events {
-	out := slices.Clone(lifecycle)
-	for i := range out {
-		out[i].Src = slices.Clone(out[i].Src)
+// Lifecycle returns a copy of the incident lifecycle's transition table,
+// for documentation and tools; Diagram draws it.
+func Lifecycle() []itil.Transition[State] { return lifecycle.Transitions() }
+
+// Diagram returns the Mermaid state diagram of Lifecycle, as committed in
+// lifecycle.md and the README.
+func Diagram() string { return lifecycle.Diagram() }
+
+// fire runs a lifecycle event on inc with a guard and applies the new
+// state; leaving On Hold clears the hold reason. An event the state does
+// not allow gives an error wrapping itil.ErrInvalidTransition that names
+// the incident.
+func fire(inc *Incident, event string, guard func() error) error {
+	to, err := lifecycle.Fire(inc.State, event, guard)
+	if errors.Is(err, machine.ErrNotAllowed) {
+		return fmt.Errorf("incident %s: %w", inc.Number, err)
 	}
-	return out
-}
-
-// guardIn is what a guard may look at.
-type guardIn struct {
-	inc     *Incident
-	cfg     *config
-	now     time.Time
-	code    string
-	notes   string
-	hold    HoldReason
-	comment string
-	reason  string
-	// parentResolved is set for reopen when the parent is Resolved or
-	// Closed: the child is settled by the parent's resolution.
-	parentResolved bool
-}
-
-func guard(check func(in *guardIn) error) fsm.Callback {
-	return func(_ context.Context, e *fsm.Event) {
-		if err := check(e.Args[0].(*guardIn)); err != nil {
-			e.Cancel(err)
-		}
+	if err != nil {
+		return err
 	}
+	if to != StateOnHold {
+		inc.HoldReason = ""
+	}
+	inc.State = to
+	return nil
 }
 
-var guards = fsm.Callbacks{
-	"before_" + evHold: guard(func(in *guardIn) error {
-		var v itil.ValidationError
-		if !in.hold.valid() {
-			v.Add("reason", "must be one of awaiting_caller, awaiting_change, awaiting_problem, awaiting_vendor")
-		}
-		if in.inc.State == StateOnHold && in.hold == in.inc.HoldReason {
-			v.Add("reason", "the incident is already on hold for this reason")
-		}
-		if in.hold == AwaitingCaller && in.comment == "" {
-			v.Add("comment", "is required when awaiting the caller: tell the caller what is needed")
-		} else {
-			checkText(&v, "comment", in.comment, false, maxText)
-		}
-		return v.Err()
-	}),
-	"before_" + evResolve: guard(func(in *guardIn) error {
-		var v itil.ValidationError
-		if !in.cfg.codes[in.code] {
-			v.Add("resolution_code", fmt.Sprintf("must be one of %s", strings.Join(in.cfg.codeList, ", ")))
-		}
-		checkText(&v, "resolution_notes", in.notes, true, maxText)
-		return v.Err()
-	}),
-	"before_" + evReopen: guard(func(in *guardIn) error {
-		if in.parentResolved {
-			return fmt.Errorf("%w: %s belongs to a resolved parent incident; reopen the parent instead",
-				itil.ErrInvalidTransition, in.inc.Number)
-		}
-		if in.now.Sub(in.inc.ResolvedAt) > in.cfg.reopenWindow {
-			return fmt.Errorf("%w: %s was resolved at %s, more than %s ago; open a new incident",
-				itil.ErrInvalidTransition, in.inc.Number, in.inc.ResolvedAt.Format(time.RFC3339), in.cfg.reopenWindow)
-		}
-		return requireReason(in.reason)
-	}),
-	"before_" + evCancel: guard(func(in *guardIn) error { return requireReason(in.reason) }),
+// guardHold checks a hold: a known reason, a change of reason when already
+// On Hold, and a comment telling the caller what is needed when awaiting
+// the caller.
+func guardHold(inc *Incident, reason HoldReason, comment string) error {
+	var v itil.ValidationError
+	if !reason.valid() {
+		v.Add("reason", "must be one of awaiting_caller, awaiting_change, awaiting_problem, awaiting_vendor")
+	}
+	if inc.State == StateOnHold && reason == inc.HoldReason {
+		v.Add("reason", "the incident is already on hold for this reason")
+	}
+	if reason == AwaitingCaller && comment == "" {
+		v.Add("comment", "is required when awaiting the caller: tell the caller what is needed")
+	} else {
+		check.Text(&v, "comment", comment, false, check.Long)
+	}
+	return v.Err()
+}
+
+// guardResolve checks a resolution code from the configured list and notes.
+func (c *config) guardResolve(code, notes string) error {
+	var v itil.ValidationError
+	if !c.codes[code] {
+		v.Add("resolution_code", fmt.Sprintf("must be one of %s", strings.Join(c.codeList, ", ")))
+	}
+	check.Text(&v, "resolution_notes", notes, true, check.Long)
+	return v.Err()
+}
+
+// guardReopen checks the reopen window, a reason, and that a child is not
+// settled by its parent's resolution.
+func (c *config) guardReopen(inc *Incident, now time.Time, reason string, parentResolved bool) error {
+	if parentResolved {
+		return fmt.Errorf("%w: %s belongs to a resolved parent incident; reopen the parent instead",
+			itil.ErrInvalidTransition, inc.Number)
+	}
+	if now.Sub(inc.ResolvedAt) > c.reopenWindow {
+		return fmt.Errorf("%w: %s was resolved at %s, more than %s ago; open a new incident",
+			itil.ErrInvalidTransition, inc.Number, inc.ResolvedAt.Format(time.RFC3339), c.reopenWindow)
+	}
+	return requireReason(reason)
 }
 
 func requireReason(reason string) error {
 	var v itil.ValidationError
-	checkText(&v, "reason", reason, true, maxText)
+	check.Text(&v, "reason", reason, true, check.Long)
 	return v.Err()
-}
-
-// machines pools state machines: building one costs more than firing it,
-// and a machine shared between incidents would race.
-var machines = sync.Pool{New: func() any {
-	return fsm.NewFSM(string(StateNew), lifecycle, guards)
-}}
-
-// fire runs one lifecycle event from the incident's state and returns the
-// state it leads to. A guard's error is returned as is; an event the state
-// does not allow gives an error wrapping itil.ErrInvalidTransition.
-//
-// The guards are pure and fast, so the event runs without a caller's
-// context: looplab/fsm leaves a machine mid-transition when the context
-// ends during an event, and a pooled machine must never be left so.
-func fire(event string, in *guardIn) (State, error) {
-	f := machines.Get().(*fsm.FSM)
-	f.SetState(string(in.inc.State))
-	err := f.Event(context.Background(), event, in)
-	var canceled fsm.CanceledError
-	var noChange fsm.NoTransitionError
-	switch {
-	case err == nil:
-		machines.Put(f)
-		return State(f.Current()), nil
-	case errors.As(err, &noChange) && noChange.Err == nil:
-		machines.Put(f)
-		return in.inc.State, nil
-	case errors.As(err, &canceled) && canceled.Err != nil:
-		machines.Put(f)
-		return "", canceled.Err
-	case errors.As(err, new(fsm.InvalidEventError)):
-		machines.Put(f)
-		return "", notWhile(event, in.inc)
-	default:
-		return "", err // unexpected: the machine is dropped, not pooled
-	}
-}
-
-// Diagram returns the Mermaid state diagram of Lifecycle, as committed in
-// lifecycle.md.
-func Diagram() string {
-	f := fsm.NewFSM(string(StateNew), lifecycle, nil)
-	d, err := fsm.VisualizeForMermaidWithGraphType(f, fsm.StateDiagram)
-	if err != nil {
-		panic(err) // StateDiagram is a known graph type
-	}
-	var b strings.Builder
-	b.WriteString(d)
-	b.WriteString("    " + string(StateClosed) + " --> [*]\n")
-	b.WriteString("    " + string(StateCanceled) + " --> [*]\n")
-	return b.String()
 }

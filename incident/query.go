@@ -2,27 +2,21 @@ package incident
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"iter"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/storage"
 )
 
 // Get returns the incident with the given ID, or an error wrapping
 // itil.ErrNotFound.
 func (s *Service) Get(ctx context.Context, id itil.ID) (*Incident, error) {
-	var out *Incident
-	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-		var err error
-		out, err = incidents.Get(ctx, tx, id)
-		return err
-	})
-	return out, err
+	return s.run.Get(ctx, id)
 }
 
 // GetByNumber returns the incident with the given reference number, such as
@@ -31,26 +25,22 @@ func (s *Service) GetByNumber(ctx context.Context, number string) (*Incident, er
 	if _, err := itil.ParseNumber(NumberPrefix, number); err != nil {
 		return nil, err
 	}
-	var out *Incident
-	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-		q := storage.Query{Terms: []string{storage.Term("number", number)}, Limit: 1}
-		for inc, err := range incidents.Query(ctx, tx, q) {
-			out = inc
-			return err
-		}
-		return fmt.Errorf("incident %s: %w", number, itil.ErrNotFound)
-	})
-	return out, err
+	for inc, err := range s.run.List(ctx, pipeline.Query[Incident]{Terms: []string{storage.Term("number", number)}}) {
+		return inc, err
+	}
+	return nil, fmt.Errorf("incident %s: %w", number, itil.ErrNotFound)
 }
 
-// Filter selects incidents for List. Zero fields do not filter.
+// Filter selects incidents for List and ListPage. Empty fields do not
+// filter; a list matches any of its values (States: all open ones in one
+// call), and the fields together must all match.
 type Filter struct {
-	State           State
-	Priority        itil.Priority
-	AssignmentGroup string
-	Assignee        string
-	CIID            itil.ID
-	ServiceID       itil.ID
+	States           []State
+	Priorities       []itil.Priority
+	AssignmentGroups []string
+	Assignees        []string
+	CIID             itil.ID
+	ServiceID        itil.ID
 	// Major, when set, keeps only major (true) or only other (false)
 	// incidents.
 	Major *bool
@@ -58,89 +48,86 @@ type Filter struct {
 	OpenedFrom, OpenedTo time.Time
 	// NewestFirst orders by opening time descending instead of ascending.
 	NewestFirst bool
-	// Limit is the page size: default 50, at most 1000.
-	Limit int
-	// PageToken continues from a previous Page's Next.
-	PageToken string
 }
 
-// Page is one page of List results.
-type Page struct {
-	Incidents []*Incident
-	// Next is the token of the following page, empty on the last page.
-	Next string
-}
-
-const (
-	defaultLimit = 50
-	maxLimit     = 1000
-)
-
-// List returns incidents matching f ordered by opening time, one page at a
-// time (keyset pagination: pages stay consistent while incidents are added).
-func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
-	q, size, err := f.query()
+// List returns every incident matching f, ordered by opening time. A bad
+// filter is yielded as a *itil.ValidationError. Outside In, pages are read
+// in transactions of their own, so commands may run while iterating.
+func (s *Service) List(ctx context.Context, f Filter) iter.Seq2[*Incident, error] {
+	q, err := f.query()
 	if err != nil {
-		return Page{}, err
+		return func(yield func(*Incident, error) bool) { yield(nil, err) }
 	}
-	// Only major incidents carry an index term; "not major" is filtered
-	// here, reading on until the page is full.
-	notMajor := f.Major != nil && !*f.Major
-	if notMajor {
-		q.Limit = 0
-	}
-	var page Page
-	err = s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-		page = Page{}
-		for inc, err := range incidents.Query(ctx, tx, q) {
-			if err != nil {
-				return err
-			}
-			if notMajor && inc.Major {
-				continue
-			}
-			if len(page.Incidents) == size {
-				page.Next = incidents.CursorOf(page.Incidents[size-1]).String()
-				return nil
-			}
-			page.Incidents = append(page.Incidents, inc)
-		}
-		return nil
-	})
-	return page, err
+	return s.run.List(ctx, q)
 }
 
-// query turns a filter into a storage query that fetches one record beyond
-// the page of the returned size, to learn whether a next page exists.
-func (f Filter) query() (storage.Query, int, error) {
+// ListPage returns up to limit incidents matching f (0 for the default of
+// 50, at most 1000), after the page that returned token ("" for the first),
+// and the token of the next page ("" on the last). Pages stay consistent
+// while incidents are added (keyset pagination).
+func (s *Service) ListPage(ctx context.Context, f Filter, limit int, token string) ([]*Incident, string, error) {
+	q, err := f.query()
 	var v itil.ValidationError
-	q := storage.Query{Reverse: f.NewestFirst}
-	if f.State != "" {
-		if !slices.Contains(states, f.State) {
-			v.Add("state", fmt.Sprintf("unknown state %q", f.State))
+	size := pipeline.PageSize(&v, limit)
+	after := pipeline.ParseToken(&v, token)
+	if ve, ok := err.(*itil.ValidationError); ok {
+		v.Fields = append(ve.Fields, v.Fields...)
+	}
+	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	items, next, err := s.run.Page(ctx, q, size, after)
+	if err != nil || next == nil {
+		return items, "", err
+	}
+	return items, next.String(), nil
+}
+
+// query turns a filter into a pipeline query.
+func (f Filter) query() (pipeline.Query[Incident], error) {
+	var v itil.ValidationError
+	q := pipeline.Query[Incident]{Reverse: f.NewestFirst}
+	add := func(field string, values []string) {
+		if len(values) == 0 {
+			return
 		}
-		q.Terms = append(q.Terms, storage.Term("state", string(f.State)))
-	}
-	if f.Priority != 0 {
-		if !f.Priority.Valid() {
-			v.Add("priority", "must be one of P1..P5")
+		g := make([]string, len(values))
+		for i, x := range values {
+			g[i] = storage.Term(field, x)
 		}
-		q.Terms = append(q.Terms, storage.Term("priority", strconv.Itoa(int(f.Priority))))
+		q.AnyOf = append(q.AnyOf, g)
 	}
-	if f.AssignmentGroup != "" {
-		q.Terms = append(q.Terms, storage.Term("group", f.AssignmentGroup))
+	var st []string
+	for i, x := range f.States {
+		if !slices.Contains(states, x) {
+			v.Add("states["+strconv.Itoa(i)+"]", fmt.Sprintf("unknown state %q", x))
+		}
+		st = append(st, string(x))
 	}
-	if f.Assignee != "" {
-		q.Terms = append(q.Terms, storage.Term("assignee", f.Assignee))
+	add("state", st)
+	var pr []string
+	for i, p := range f.Priorities {
+		if !p.Valid() {
+			v.Add("priorities["+strconv.Itoa(i)+"]", "must be one of P1..P5")
+		}
+		pr = append(pr, strconv.Itoa(int(p)))
 	}
+	add("priority", pr)
+	add("group", f.AssignmentGroups)
+	add("assignee", f.Assignees)
 	if f.CIID != itil.NilID {
 		q.Terms = append(q.Terms, storage.Term("ci", f.CIID.String()))
 	}
 	if f.ServiceID != itil.NilID {
 		q.Terms = append(q.Terms, storage.Term("service", f.ServiceID.String()))
 	}
-	if f.Major != nil && *f.Major {
-		q.Terms = append(q.Terms, storage.Term("major", "true"))
+	if f.Major != nil {
+		if *f.Major {
+			q.Terms = append(q.Terms, storage.Term("major", "true"))
+		} else {
+			// Only major incidents carry an index term.
+			q.Keep = func(i *Incident) bool { return !i.Major }
+		}
 	}
 	if !f.OpenedFrom.IsZero() {
 		checkYear(&v, "opened_from", f.OpenedFrom)
@@ -153,23 +140,10 @@ func (f Filter) query() (storage.Query, int, error) {
 		}
 		q.Max = storage.TimeKey(f.OpenedTo)
 	}
-	size := f.Limit
-	switch {
-	case f.Limit < 0 || f.Limit > maxLimit:
-		v.Add("limit", fmt.Sprintf("must be between 1 and %d (0 for the default %d)", maxLimit, defaultLimit))
-	case f.Limit == 0:
-		size = defaultLimit
-	}
-	q.Limit = size + 1
-	if f.PageToken != "" {
-		c, err := storage.ParseCursor(f.PageToken)
-		if err != nil {
-			v.Add("page_token", "is not a token returned by a previous page")
-		} else {
-			q.After = &c
-		}
-	}
-	return q, size, v.Err()
+	// The most selective multi-value filter is served by the index: the
+	// one with the fewest values, states last (they are the broadest).
+	slices.SortStableFunc(q.AnyOf, func(a, b []string) int { return len(a) - len(b) })
+	return q, v.Err()
 }
 
 // checkYear rejects instants that sort keys cannot order (years 0-9999).
@@ -179,40 +153,18 @@ func checkYear(v *itil.ValidationError, field string, t time.Time) {
 	}
 }
 
-// HistoryEntry is one journal event of an incident: who did what, when.
-type HistoryEntry struct {
-	// Version is the incident's version after the event.
-	Version int64      `json:"version"`
-	Time    time.Time  `json:"time"`
-	Actor   itil.Actor `json:"actor"`
-	// Type is one of the Event* constants.
-	Type string `json:"type"`
-	Change
+// History returns the journal of an incident, oldest first: its own
+// events, with the old and new value of every field each changed, and the
+// events of records that concern it (its notes, its SLA timers, a child
+// linked to it). An unknown incident gives an error wrapping
+// itil.ErrNotFound.
+func (s *Service) History(ctx context.Context, id itil.ID) ([]itil.HistoryEntry, error) {
+	return s.run.History(ctx, id)
 }
 
-// History returns the journal of an incident, oldest first, or an error
-// wrapping itil.ErrNotFound when the incident does not exist.
-func (s *Service) History(ctx context.Context, id itil.ID) ([]HistoryEntry, error) {
-	var out []HistoryEntry
-	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-		out = nil
-		if _, err := tx.Get(ctx, Kind, id); err != nil {
-			return err
-		}
-		for ev, err := range tx.Journal(ctx, storage.JournalQuery{SubjectID: id}) {
-			if err != nil {
-				return err
-			}
-			if ev.Kind != Kind || !strings.HasPrefix(ev.Type, Kind+".") {
-				continue // SLA events of the incident are shown by Timers
-			}
-			e := HistoryEntry{Version: ev.SubjectVersion, Time: ev.Time, Actor: ev.Actor, Type: ev.Type}
-			if err := json.Unmarshal(ev.Payload, &e.Change); err != nil {
-				return fmt.Errorf("incident %s: journal event %d: %w", id, ev.Seq, err)
-			}
-			out = append(out, e)
-		}
-		return nil
-	})
-	return out, err
+// Notes returns the notes (comments and work notes; only those of the
+// given visibilities when any are given) of an incident, oldest first. An
+// unknown incident has none.
+func (s *Service) Notes(ctx context.Context, id itil.ID, vis ...itil.Visibility) iter.Seq2[*itil.Note, error] {
+	return s.run.Notes(ctx, id, vis...)
 }

@@ -52,10 +52,10 @@ func TestRegressionMonitorBreaksIncidentCommands(t *testing.T) {
 	hs := &hookStore{Store: memory.NewStore(), armed: new(atomic.Bool)}
 	eng, err := slm.NewEngine(hs, slm.WithClock(clk))
 	require.NoError(t, err)
-	_, err = eng.Define(t.Context(), itil.Actor{ID: "admin"}, incident.SLADefinition("Resolution", slm.SLA, slm.Resolution,
+	_, err = eng.Define(t.Context(), itil.Actor{ID: "admin"}, slm.StandardDefinition("Resolution", incident.Kind, slm.SLA, slm.Resolution,
 		slm.Target{Name: "8h", Duration: 8 * time.Hour}))
 	require.NoError(t, err)
-	svc, err := incident.New(hs, incident.WithClock(clk), incident.WithSLA(eng))
+	svc, err := incident.New(hs, incident.WithClock(clk), incident.WithHook(eng))
 	require.NoError(t, err)
 	agent := itil.Actor{ID: "agent", Name: "A"}
 	inc, err := svc.Open(t.Context(), agent, incident.NewIncident{Title: "x", Caller: itil.Actor{ID: "c", Name: "C"},
@@ -70,7 +70,7 @@ func TestRegressionMonitorBreaksIncidentCommands(t *testing.T) {
 		fired = len(f)
 	}
 	hs.armed.Store(true)
-	_, err = svc.Assign(t.Context(), inc.ID, agent, "network", "sam")
+	_, err = svc.Assign(t.Context(), agent, inc.ID, "network", "sam")
 	require.Equal(t, 1, fired)
 	require.NoError(t, err, "the monitor's write conflicted with the incident command")
 }

@@ -4,29 +4,36 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/itilkit/itil"
-	"github.com/itilkit/itil/slm"
+	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/storage"
 )
 
-// Authorizer decides whether actor may run command on inc. A non-nil error
-// rejects the command; the Service wraps it with itil.ErrForbidden.
-//
-// command is one of open, update, assign, escalate, hold, resume, comment,
-// work_note, override_priority, restore_priority, promote_major, link,
-// resolve, close, reopen and cancel (AutoClose runs close as itil.System).
-// inc is a copy of the incident as loaded (for open: as it would be
-// created). Link is authorized on both the child and the parent, which it
-// also changes. Incidents a command changes in cascade (the children of a
-// resolved or closed parent) are covered by the parent's authorization. The incident is loaded
-// before the check, so an unknown ID gives itil.ErrNotFound, not
-// itil.ErrForbidden.
-type Authorizer func(ctx context.Context, actor itil.Actor, command string, inc *Incident) error
+// Command names, as an Authorizer receives them. AutoClose runs
+// CommandClose as itil.System.
+const (
+	CommandOpen             = "open"
+	CommandUpdate           = "update"
+	CommandAssign           = "assign"
+	CommandEscalate         = "escalate"
+	CommandHold             = "hold"
+	CommandResume           = "resume"
+	CommandComment          = "comment"
+	CommandWorkNote         = "work_note"
+	CommandOverridePriority = "override_priority"
+	CommandRestorePriority  = "restore_priority"
+	CommandPromoteMajor     = "promote_major"
+	CommandLink             = "link"
+	CommandResolve          = "resolve"
+	CommandClose            = "close"
+	CommandReopen           = "reopen"
+	CommandCancel           = "cancel"
+)
 
 type config struct {
 	clock        itil.Clock
@@ -36,102 +43,121 @@ type config struct {
 	reopenWindow time.Duration
 	autoClose    time.Duration
 	maxLevel     int
-	authorize    Authorizer
-	sla          *slm.Engine
+	authorize    itil.Authorizer[Incident]
+	hooks        []storage.Hook
 }
 
-// Option configures a Service.
-type Option func(*config, *itil.ValidationError)
+// Option configures a Service; New reports every bad option together.
+type Option struct {
+	apply func(*config, *itil.ValidationError)
+}
 
 // WithClock sets where the Service reads the time (default: the system
 // clock).
 func WithClock(c itil.Clock) Option {
-	return func(cfg *config, v *itil.ValidationError) {
+	return Option{func(cfg *config, v *itil.ValidationError) {
 		if c == nil {
 			v.Add("clock", "must not be nil")
 		}
 		cfg.clock = c
-	}
+	}}
 }
 
 // WithPriorityMatrix sets the matrix priorities are derived from (default:
 // itil.DefaultPriorityMatrix).
 func WithPriorityMatrix(m *itil.PriorityMatrix) Option {
-	return func(cfg *config, v *itil.ValidationError) {
+	return Option{func(cfg *config, v *itil.ValidationError) {
 		if m == nil {
 			v.Add("priority_matrix", "must not be nil; build it with itil.NewPriorityMatrix")
 		}
 		cfg.matrix = m
-	}
+	}}
 }
 
 // WithResolutionCodes replaces the accepted resolution codes (default:
 // DefaultResolutionCodes()).
 func WithResolutionCodes(codes ...string) Option {
-	return func(cfg *config, v *itil.ValidationError) {
+	return Option{func(cfg *config, v *itil.ValidationError) {
 		if len(codes) == 0 {
 			v.Add("resolution_codes", "must list at least one code")
 		}
 		cfg.codeList = nil
 		for _, c := range codes {
-			checkText(v, "resolution_codes", c, true, maxTitle)
+			check.Text(v, "resolution_codes", c, true, check.Short)
 			if slices.Contains(cfg.codeList, c) {
 				v.Add("resolution_codes", fmt.Sprintf("lists %q twice", c))
 			}
 			cfg.codeList = append(cfg.codeList, c)
 		}
-	}
+	}}
 }
 
 // WithReopenWindow sets how long after resolution an incident may be
 // reopened (default 7 days). An incident can be reopened only until it is
 // closed, so with AutoClose the shorter of the two delays applies.
 func WithReopenWindow(d time.Duration) Option {
-	return func(cfg *config, v *itil.ValidationError) {
+	return Option{func(cfg *config, v *itil.ValidationError) {
 		if d <= 0 {
 			v.Add("reopen_window", "must be positive")
 		}
 		cfg.reopenWindow = d
-	}
+	}}
 }
 
 // WithAutoCloseAfter sets how long a resolved incident waits before
 // AutoClose closes it (default 3 days).
 func WithAutoCloseAfter(d time.Duration) Option {
-	return func(cfg *config, v *itil.ValidationError) {
+	return Option{func(cfg *config, v *itil.ValidationError) {
 		if d <= 0 {
 			v.Add("auto_close_after", "must be positive")
 		}
 		cfg.autoClose = d
-	}
+	}}
 }
 
 // WithMaxEscalationLevel sets the highest hierarchical escalation level
 // (default 3; levels run from 0, not escalated, to the maximum).
 func WithMaxEscalationLevel(n int) Option {
-	return func(cfg *config, v *itil.ValidationError) {
+	return Option{func(cfg *config, v *itil.ValidationError) {
 		if n < 1 {
 			v.Add("max_escalation_level", "must be at least 1")
 		}
 		cfg.maxLevel = n
-	}
+	}}
 }
 
-// WithAuthorizer installs a check run before every command.
-func WithAuthorizer(a Authorizer) Option {
-	return func(cfg *config, v *itil.ValidationError) {
+// WithAuthorizer installs a check run before every command, on a copy of
+// the incident as loaded (for Open: as it would be created). Link is
+// authorized on both the child and the parent, which it also changes.
+// Incidents a command changes in cascade (the children of a resolved or
+// closed parent) are covered by the parent's authorization.
+func WithAuthorizer(a itil.Authorizer[Incident]) Option {
+	return Option{func(cfg *config, v *itil.ValidationError) {
 		if a == nil {
 			v.Add("authorizer", "must not be nil")
 		}
 		cfg.authorize = a
-	}
+	}}
 }
 
-// Service runs incident management commands and queries on one store. It is
-// safe for concurrent use and holds no state besides its configuration.
+// WithHook hands a Snapshot of every incident a command writes (cascades
+// included) to h, inside the command's transaction: slm.Engine keeps SLA
+// timers so, atomically with the incident. Hooks run in the order given;
+// the hook must work on the Service's store.
+func WithHook(h storage.Hook) Option {
+	return Option{func(cfg *config, v *itil.ValidationError) {
+		if h == nil {
+			v.Add("hook", "must not be nil")
+		}
+		cfg.hooks = append(cfg.hooks, h)
+	}}
+}
+
+// Service runs incident management commands and queries on one store. It
+// is safe for concurrent use and holds no state besides its configuration.
 type Service struct {
-	store storage.Store
-	cfg   config
+	cfg *config
+	run pipeline.Runner[Incident]
 }
 
 // incidents is how incidents are stored. Its decode cache is shared by
@@ -145,6 +171,14 @@ var incidents = storage.NewCollection(storage.Schema[Incident]{
 	Terms:   terms,
 	Clone:   copyIncident,
 })
+
+var spec = (&pipeline.Spec[Incident]{
+	Collection: incidents,
+	Clone:      (*Incident).clone,
+	Touch:      func(i *Incident, now time.Time) { i.UpdatedAt = now },
+	Snapshot:   Snapshot,
+	Skip:       []string{"version", "updated_at"},
+}).Init()
 
 // Index terms of an incident; List filters map onto them. They are built in
 // field order, so the backend finds them sorted, and cut from one string,
@@ -217,7 +251,7 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 	if store == nil {
 		v.Add("store", "must not be nil")
 	}
-	cfg := config{
+	cfg := &config{
 		clock:        itil.SystemClock(),
 		matrix:       itil.DefaultPriorityMatrix(),
 		codeList:     DefaultResolutionCodes(),
@@ -225,16 +259,13 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 		autoClose:    3 * 24 * time.Hour,
 		maxLevel:     3,
 	}
-	for i, o := range opts {
-		if o == nil {
-			v.Add("options["+strconv.Itoa(i)+"]", "must not be nil")
-			continue
+	check.Options(&v, opts, func(o Option) bool {
+		if o.apply == nil {
+			return false
 		}
-		o(&cfg, &v)
-	}
-	if cfg.sla != nil && store != nil && !sameStore(cfg.sla.Store(), store) {
-		v.Add("sla", "the engine must work on the same store as the Service")
-	}
+		o.apply(cfg, &v)
+		return true
+	})
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -242,131 +273,22 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 	for _, c := range cfg.codeList {
 		cfg.codes[c] = true
 	}
-	return &Service{store: store, cfg: cfg}, nil
+	return &Service{cfg: cfg, run: pipeline.New(spec, store, cfg.clock, cfg.authorize, cfg.hooks)}, nil
 }
 
-// sameStore compares two stores without panicking on a store type that is
-// not comparable.
-func sameStore(a, b storage.Store) bool {
-	ta := reflect.TypeOf(a)
-	return ta == reflect.TypeOf(b) && ta.Comparable() && a == b
-}
+// In returns the Service's commands and queries bound to the caller's
+// transaction: they neither begin nor commit it and never retry, so that a
+// flow across processes (a problem's fix resolving its incidents) is all or
+// nothing. Use it only inside the function tx was given to.
+func (s *Service) In(tx storage.Tx) *Service { return &Service{cfg: s.cfg, run: s.run.In(tx)} }
 
-func (s *Service) now() time.Time { return s.cfg.clock.Now().UTC() }
-
-// authorize runs the configured Authorizer on a copy of inc.
-func (s *Service) authorize(ctx context.Context, actor itil.Actor, command string, inc *Incident) error {
-	if s.cfg.authorize == nil {
-		return nil
-	}
-	if err := s.cfg.authorize(ctx, actor, command, inc.clone()); err != nil {
-		if errors.Is(err, itil.ErrForbidden) {
-			return err
-		}
-		return fmt.Errorf("%w: %s may not %s: %w", itil.ErrForbidden, actor.ID, command, err)
-	}
-	return nil
-}
-
-// save stores inc at its expected version and journals one event for it.
-func (s *Service) save(ctx context.Context, tx storage.Tx, inc *Incident, actor itil.Actor, now time.Time, typ string, ch Change) error {
-	inc.UpdatedAt = now
-	if err := incidents.Put(ctx, tx, inc); err != nil {
-		return err
-	}
-	ch.describe(inc)
-	if err := tx.Append(ctx, itil.Event{
-		Kind: Kind, SubjectID: inc.ID, SubjectVersion: inc.Version,
-		Actor: actor, Time: now, Type: typ, Payload: ch.appendJSON(nil),
-	}); err != nil {
-		return err
-	}
-	if s.cfg.sla != nil {
-		if _, err := s.cfg.sla.Observe(ctx, tx, actor, Snapshot(inc, now)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// command is the body of a command on one incident: it checks its input and
-// the rules, changes inc in place and describes the change. It may also
-// change other incidents through tx.
-type command func(ctx context.Context, tx storage.Tx, inc *Incident, now time.Time) (typ string, ch Change, err error)
-
-// run loads the incident, authorizes, applies fn and saves, all in one
-// transaction. A command by an invalid actor is rejected for the actor
-// alone, before anything is read: its other checks depend on the
-// incident's state, which an unauthorized caller must not learn.
-func (s *Service) run(ctx context.Context, id itil.ID, actor itil.Actor, name string, fn command) (*Incident, error) {
-	var badActor itil.ValidationError
-	actor.Validate("actor", &badActor)
-	if err := badActor.Err(); err != nil {
-		return nil, err
-	}
-	for attempt := 1; ; attempt++ {
-		out, loaded, err := s.runOnce(ctx, id, actor, name, fn)
-		if err == nil || s.cfg.sla == nil || attempt == maxAttempts || loaded == 0 || !errors.Is(err, itil.ErrConflict) {
-			return out, err
-		}
-		// With SLA timers, a command also writes the incident's SLA
-		// record, which the breach monitor writes too. When the incident
-		// itself did not change, the conflict came from such a record (or
-		// another one the command read), and running the command again on
-		// the fresh state is what a serial order would have done.
-		cur, gerr := s.Get(ctx, id)
-		if gerr != nil || cur.Version != loaded {
-			return nil, err
-		}
-	}
-}
-
-// maxAttempts bounds the retries of a command whose incident did not change.
-const maxAttempts = 3
-
-// runOnce is one attempt of run; loaded is the version of the incident it
-// loaded (0 if none).
-func (s *Service) runOnce(ctx context.Context, id itil.ID, actor itil.Actor, name string, fn command) (*Incident, int64, error) {
-	var out *Incident
-	var loaded int64
-	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-		inc, err := incidents.Get(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		loaded = inc.Version
-		if err := s.authorize(ctx, actor, name, inc); err != nil {
-			return err
-		}
-		now := s.now()
-		typ, ch, err := fn(ctx, tx, inc, now)
-		if err != nil {
-			return err
-		}
-		if err := s.save(ctx, tx, inc, actor, now, typ, ch); err != nil {
-			return err
-		}
-		out = inc
-		return nil
-	})
-	if err != nil {
-		return nil, loaded, err
-	}
-	return out, loaded, nil
-}
-
-// notWhile is the error of a command the incident's state does not allow.
-func notWhile(action string, inc *Incident) error {
-	return fmt.Errorf("%w: cannot %s incident %s while it is %s",
-		itil.ErrInvalidTransition, action, inc.Number, inc.State)
-}
-
-func requireOpen(inc *Incident, action string) error {
-	if !inc.State.Open() {
-		return notWhile(action, inc)
-	}
-	return nil
-}
+// IfVersion returns the Service for one command that must find the
+// incident at version v ("only if unchanged since I read it"): otherwise
+// the command fails with an error wrapping itil.ErrConflict and is not
+// retried. Without it, a command that conflicts with a concurrent one is
+// run again on the fresh incident (its rules checked again), at most a few
+// times.
+func (s *Service) IfVersion(v int64) *Service { return &Service{cfg: s.cfg, run: s.run.IfVersion(v)} }
 
 // AutoClose closes every Resolved incident resolved at least the configured
 // auto-close delay ago, as itil.System, each in its own transaction. It is
@@ -374,22 +296,15 @@ func requireOpen(inc *Incident, action string) error {
 // skipped. An incident that cannot be closed does not stop the sweep: its
 // error is joined into the one returned with the count of incidents closed.
 func (s *Service) AutoClose(ctx context.Context) (int, error) {
-	cutoff := s.now().Add(-s.cfg.autoClose)
+	cutoff := s.run.Now().Add(-s.cfg.autoClose)
 	var due []itil.ID
-	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-		q := storage.Query{Terms: []string{storage.Term("state", string(StateResolved))}}
-		for inc, err := range incidents.Query(ctx, tx, q) {
-			if err != nil {
-				return err
-			}
-			if !inc.ResolvedAt.After(cutoff) {
-				due = append(due, inc.ID)
-			}
+	for inc, err := range s.List(ctx, Filter{States: []State{StateResolved}}) {
+		if err != nil {
+			return 0, err
 		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
+		if !inc.ResolvedAt.After(cutoff) {
+			due = append(due, inc.ID)
+		}
 	}
 	closed := 0
 	var errs []error
@@ -397,11 +312,11 @@ func (s *Service) AutoClose(ctx context.Context) (int, error) {
 		if err := ctx.Err(); err != nil {
 			return closed, errors.Join(append(errs, err)...)
 		}
-		_, err := s.run(ctx, id, itil.System, "close", func(ctx context.Context, tx storage.Tx, inc *Incident, now time.Time) (string, Change, error) {
-			if inc.State != StateResolved || inc.ResolvedAt.After(now.Add(-s.cfg.autoClose)) {
-				return "", Change{}, errSkip
+		_, err := s.run.Run(ctx, itil.System, id, CommandClose, func(c *pipeline.Cmd[Incident], inc *Incident) (pipeline.Event, error) {
+			if inc.State != StateResolved || inc.ResolvedAt.After(c.Now.Add(-s.cfg.autoClose)) {
+				return pipeline.Event{}, errSkip
 			}
-			return s.closeBody(ctx, tx, inc, itil.System, now)
+			return s.closeBody(c, inc)
 		})
 		switch {
 		case err == nil:

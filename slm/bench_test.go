@@ -17,7 +17,7 @@ func liveTimers(n int, cal *calendar.Calendar, now time.Time) []Timer {
 	for i := range out {
 		t := &out[i]
 		at := now.Add(-time.Duration(rng.Int64N(int64(30 * 24 * time.Hour))))
-		*t = Timer{ID: itil.NewID(), Stage: InProgress, StartedAt: at, RunningSince: at,
+		*t = Timer{ID: itil.NewID(), State: InProgress, StartedAt: at, RunningSince: at,
 			Goal: time.Duration(1+rng.IntN(40)) * time.Hour}
 		for range rng.IntN(6) {
 			at = at.Add(time.Duration(rng.Int64N(int64(now.Sub(at)/4 + 1))))

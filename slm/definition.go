@@ -41,23 +41,10 @@ const (
 	Strictest  Selection = "strictest" // the matching target with the shortest duration
 )
 
-// Snapshot is a subject as a process hands it to slm: slm never imports
-// the processes. Fields carries anything else conditions test (such as
-// "category" or "responded"), as strings.
-type Snapshot struct {
-	Kind     string            `json:"kind"`
-	ID       itil.ID           `json:"id"`
-	Version  int64             `json:"version,omitempty"`
-	State    string            `json:"state"`
-	Priority itil.Priority     `json:"priority,omitempty"`
-	Service  string            `json:"service,omitempty"`
-	Customer string            `json:"customer,omitempty"`
-	Fields   map[string]string `json:"fields,omitempty"`
-	Time     time.Time         `json:"time"`
-}
-
 // field returns a named attribute: the fixed ones by name, then Fields.
-func (s *Snapshot) field(name string) string {
+// attr returns a named attribute of a snapshot: the fixed ones by name,
+// then Fields.
+func attr(s *itil.Snapshot, name string) string {
 	switch name {
 	case "state":
 		return s.State
@@ -91,7 +78,7 @@ type Condition struct {
 
 // Matches reports whether the condition holds for cur, whose previous
 // snapshot was prev (nil for the first).
-func (c *Condition) Matches(prev, cur *Snapshot) bool {
+func (c *Condition) Matches(prev, cur *itil.Snapshot) bool {
 	if c == nil {
 		return false
 	}
@@ -108,7 +95,7 @@ func (c *Condition) Matches(prev, cur *Snapshot) bool {
 		return false
 	}
 	for name, values := range c.Fields {
-		if !slices.Contains(values, cur.field(name)) {
+		if !slices.Contains(values, attr(cur, name)) {
 			return false
 		}
 	}
@@ -117,9 +104,9 @@ func (c *Condition) Matches(prev, cur *Snapshot) bool {
 		for _, name := range c.Changed {
 			before := ""
 			if prev != nil {
-				before = prev.field(name)
+				before = attr(prev, name)
 			}
-			if before != cur.field(name) {
+			if before != attr(cur, name) {
 				changed = true
 				break
 			}
@@ -311,7 +298,7 @@ func text(v *itil.ValidationError, field, s string) {
 }
 
 // validate checks a snapshot as a process hands it over.
-func (s *Snapshot) validate(v *itil.ValidationError) {
+func validateSnapshot(s *itil.Snapshot, v *itil.ValidationError) {
 	if err := storage.CheckName("kind", s.Kind); err != nil {
 		prefixed(v, "snapshot", err) // the kind is journaled as text
 	}
@@ -355,7 +342,7 @@ func (d *Definition) thresholds() []int {
 
 // target selects the target for a snapshot; ok is false when none
 // matches.
-func (d *Definition) target(s *Snapshot) (t Target, ok bool) {
+func (d *Definition) target(s *itil.Snapshot) (t Target, ok bool) {
 	for _, c := range d.Targets {
 		if !c.When.Matches(nil, s) {
 			continue

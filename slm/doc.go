@@ -6,11 +6,15 @@
 //
 // # Subjects and snapshots
 //
-// slm does not know incidents. A process hands the Engine a Snapshot of a
-// subject — kind, ID, state, priority, service, customer, fields and time —
-// inside its own transaction (Engine.Observe), and the engine applies the
-// definitions' conditions to it, the way SLA conditions are written against
-// ticket fields elsewhere. incident.WithSLA wires incidents in.
+// slm does not know incidents. A process hands the Engine an
+// itil.Snapshot of a subject — kind, ID, state, priority, service,
+// customer, fields and time — inside its own transaction, through the
+// in-transaction hook every process offers (the Engine is a storage.Hook:
+// incident.WithHook(engine) wires incidents in, and problems, changes and
+// requests are timed the same way). The engine applies the definitions'
+// conditions to it, the way SLA conditions are written against ticket
+// fields elsewhere; StandardDefinition builds the usual definitions on the
+// standard snapshot fields.
 //
 // # Definitions
 //
@@ -22,8 +26,8 @@
 //
 // # Timers
 //
-// A Timer is one cycle of one definition on one subject. Its stages are
-// in progress, paused, completed and cancelled (see stages.md); a reset
+// A Timer is one cycle of one definition on one subject. Its states are
+// in progress, paused, completed and canceled (see lifecycle.md); a reset
 // ends a cycle and starts the next, keeping the old one. A timer keeps its
 // business time used, its pause intervals, its original and current breach
 // instants and the thresholds fired. Its progress at any instant
@@ -43,5 +47,7 @@
 // Engine.Due finds the timers whose next threshold (50% and 75% by default,
 // then 100%, the breach) is reached, through an index on that instant;
 // Engine.Fire journals each threshold once per cycle (EventWarning,
-// EventBreached), however many monitors run.
+// EventBreached), however many monitors run, on any backend: the subject
+// record is the claim, and a monitor that loses the race conflicts and
+// skips it.
 package slm

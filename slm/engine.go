@@ -7,13 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/slm/calendar"
 	"github.com/itilkit/itil/storage"
 )
@@ -96,9 +98,17 @@ func (s *subject) due() time.Time {
 }
 
 // Engine runs service level management on one store: it keeps the
-// definitions, maintains timers from the snapshots processes hand it, and
+// definitions, maintains timers from the snapshots processes hand it (it
+// is a storage.Hook: install it with a process's WithHook option), and
 // monitors thresholds. It is safe for concurrent use.
 type Engine struct {
+	core *core
+	tx   storage.Tx // bound by In
+	defs pipeline.Runner[Definition]
+}
+
+// core is what every copy of an Engine (In) shares.
+type core struct {
 	store storage.Store
 	clock itil.Clock
 
@@ -106,56 +116,101 @@ type Engine struct {
 	revs map[revKey]*revision // compiled revisions; revisions never change
 }
 
+// In returns the Engine bound to the caller's transaction: its methods
+// neither begin nor commit and never retry. A process's hook already runs
+// the Engine inside the process's transaction; In is for reading timers or
+// defining SLAs inside a flow of the caller's.
+func (e *Engine) In(tx storage.Tx) *Engine {
+	return &Engine{core: e.core, tx: tx, defs: e.defs.In(tx)}
+}
+
+// run runs fn in the bound transaction, or in a new one.
+func (e *Engine) run(ctx context.Context, fn func(ctx context.Context, tx storage.Tx) error) error {
+	if e.tx != nil {
+		return fn(ctx, e.tx)
+	}
+	return e.core.store.RunInTx(ctx, fn)
+}
+
 type revKey struct {
 	id  itil.ID
 	rev int
 }
 
-// EngineOption configures an Engine.
-type EngineOption func(*Engine, *itil.ValidationError)
+// CommandDefine is the command name an Authorizer receives for Define.
+const CommandDefine = "define"
+
+type config struct {
+	clock     itil.Clock
+	authorize itil.Authorizer[Definition]
+}
+
+// Option configures an Engine; NewEngine reports every bad option
+// together.
+type Option struct {
+	apply func(*config, *itil.ValidationError)
+}
 
 // WithClock sets where the Engine reads the time for definitions and the
 // monitor (default: the system clock). Snapshots carry their own time.
-func WithClock(c itil.Clock) EngineOption {
-	return func(e *Engine, v *itil.ValidationError) {
+func WithClock(c itil.Clock) Option {
+	return Option{func(cfg *config, v *itil.ValidationError) {
 		if c == nil {
 			v.Add("clock", "must not be nil")
 		}
-		e.clock = c
-	}
+		cfg.clock = c
+	}}
 }
 
+// WithAuthorizer installs a check run before Define, on a copy of the
+// definition as it would be stored.
+func WithAuthorizer(a itil.Authorizer[Definition]) Option {
+	return Option{func(cfg *config, v *itil.ValidationError) {
+		if a == nil {
+			v.Add("authorizer", "must not be nil")
+		}
+		cfg.authorize = a
+	}}
+}
+
+var defSpec = (&pipeline.Spec[Definition]{
+	Collection: definitions,
+	Clone:      cloneDefinition,
+	Skip:       []string{"version"},
+}).Init()
+
 // NewEngine returns an Engine on store.
-func NewEngine(store storage.Store, opts ...EngineOption) (*Engine, error) {
-	e := &Engine{store: store, clock: itil.SystemClock(), revs: map[revKey]*revision{}}
+func NewEngine(store storage.Store, opts ...Option) (*Engine, error) {
+	cfg := &config{clock: itil.SystemClock()}
 	var v itil.ValidationError
 	if store == nil {
 		v.Add("store", "must not be nil")
 	}
-	for i, o := range opts {
-		if o == nil {
-			v.Add("options["+strconv.Itoa(i)+"]", "must not be nil")
-			continue
+	check.Options(&v, opts, func(o Option) bool {
+		if o.apply == nil {
+			return false
 		}
-		o(e, &v)
-	}
+		o.apply(cfg, &v)
+		return true
+	})
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	return e, nil
+	return &Engine{core: &core{store: store, clock: cfg.clock, revs: map[revKey]*revision{}},
+		defs: pipeline.New(defSpec, store, cfg.clock, cfg.authorize, nil)}, nil
 }
 
 // Store returns the store the engine works on.
-func (e *Engine) Store() storage.Store { return e.store }
+func (e *Engine) Store() storage.Store { return e.core.store }
 
 var alwaysOpen = calendar.MustNew(calendar.AlwaysOpen())
 
 // compile turns a stored revision into its compiled form, once.
 func (e *Engine) compile(d *Definition) (*revision, error) {
 	k := revKey{d.ID, d.Revision}
-	e.mu.RLock()
-	r := e.revs[k]
-	e.mu.RUnlock()
+	e.core.mu.RLock()
+	r := e.core.revs[k]
+	e.core.mu.RUnlock()
 	if r != nil {
 		return r, nil
 	}
@@ -168,13 +223,13 @@ func (e *Engine) compile(d *Definition) (*revision, error) {
 		r.cal = c
 	}
 	r.thresholds = r.def.thresholds()
-	e.mu.Lock()
-	if old := e.revs[k]; old != nil {
+	e.core.mu.Lock()
+	if old := e.core.revs[k]; old != nil {
 		r = old
 	} else {
-		e.revs[k] = r
+		e.core.revs[k] = r
 	}
-	e.mu.Unlock()
+	e.core.mu.Unlock()
 	return r, nil
 }
 
@@ -192,57 +247,57 @@ func (e *Engine) Define(ctx context.Context, actor itil.Actor, d Definition) (*D
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	out := cloneDefinition(&d)
-	err := e.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-		out.Revision = 1
-		if out.ID == itil.NilID {
-			if out.Version != 0 {
-				return itil.Invalid("version", "must be 0 for a new definition")
-			}
-			out.ID = itil.NewID()
-		} else {
-			cur, err := definitions.Get(ctx, tx, out.ID)
-			switch {
-			case errors.Is(err, itil.ErrNotFound):
-				if out.Version != 0 {
-					return err
-				}
-			case err != nil:
-				return err
-			default:
-				if cur.SubjectKind != out.SubjectKind {
-					return itil.Invalid("subject_kind", "cannot change from "+cur.SubjectKind)
-				}
-				out.Revision = cur.Revision + 1
-			}
-		}
-		out.EffectiveFrom = e.clock.Now().UTC()
-		out.DefinedBy = actor
-		rev := cloneDefinition(out)
-		rev.Version = 0
-		if err := revisionRecords.Put(ctx, tx, rev); err != nil {
-			return err
-		}
-		if err := definitions.Put(ctx, tx, out); err != nil {
-			return err
-		}
-		return tx.Append(ctx, itil.Event{
-			Kind: KindDefinition, SubjectID: out.ID, SubjectVersion: out.Version,
-			Actor: actor, Time: out.EffectiveFrom, Type: EventDefined,
-			Payload: json.RawMessage(append(strconv.AppendQuote([]byte(`{"summary":`), fmt.Sprintf("defined %s revision %d", out.Name, out.Revision)), '}')),
-		})
-	})
-	if err != nil {
-		return nil, err
+	in := cloneDefinition(&d)
+	if in.ID == itil.NilID && in.Version != 0 {
+		return nil, itil.Invalid("version", "must be 0 for a new definition")
 	}
-	return out, nil
+	create := func(c *pipeline.Cmd[Definition]) (*Definition, pipeline.Event, error) {
+		out := cloneDefinition(in)
+		if out.ID == itil.NilID {
+			out.ID = itil.NewID()
+		}
+		out.Version, out.Revision = 0, 1
+		ev, err := e.revise(c, out)
+		return out, ev, err
+	}
+	if in.Version == 0 {
+		if in.ID == itil.NilID {
+			return e.defs.Create(ctx, actor, CommandDefine, create)
+		}
+		// A definition with a chosen ID is created once; a second Define
+		// of it at version 0 conflicts with the first.
+		return e.defs.Once().Create(ctx, actor, CommandDefine, create)
+	}
+	return e.defs.IfVersion(in.Version).Run(ctx, actor, in.ID, CommandDefine, func(c *pipeline.Cmd[Definition], cur *Definition) (pipeline.Event, error) {
+		if cur.SubjectKind != in.SubjectKind {
+			return pipeline.Event{}, itil.Invalid("subject_kind", "cannot change from "+cur.SubjectKind)
+		}
+		next := cloneDefinition(in)
+		next.Version, next.Revision = cur.Version, cur.Revision+1
+		*cur = *next
+		ev, err := e.revise(c, cur)
+		return ev, err
+	})
+}
+
+// revise stamps a revision and stores its immutable copy, which timers
+// started under it read back.
+func (e *Engine) revise(c *pipeline.Cmd[Definition], d *Definition) (pipeline.Event, error) {
+	d.EffectiveFrom = c.Now
+	d.DefinedBy = c.Actor
+	rev := cloneDefinition(d)
+	rev.Version = 0
+	if err := revisionRecords.Put(c.Ctx, c.Tx, rev); err != nil {
+		return pipeline.Event{}, err
+	}
+	return pipeline.Event{Type: EventDefined, Summary: fmt.Sprintf("defined %s revision %d", d.Name, d.Revision)}, nil
 }
 
 // Definition returns the current revision of a definition, or an error
 // wrapping itil.ErrNotFound.
 func (e *Engine) Definition(ctx context.Context, id itil.ID) (*Definition, error) {
 	var out *Definition
-	err := e.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+	err := e.run(ctx, func(ctx context.Context, tx storage.Tx) error {
 		d, err := definitions.Get(ctx, tx, id)
 		out = d
 		return err
@@ -254,7 +309,7 @@ func (e *Engine) Definition(ctx context.Context, id itil.ID) (*Definition, error
 // itil.ErrNotFound.
 func (e *Engine) Revision(ctx context.Context, id itil.ID, rev int) (*Definition, error) {
 	var out *Definition
-	err := e.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+	err := e.run(ctx, func(ctx context.Context, tx storage.Tx) error {
 		d, err := revisionRecords.Get(ctx, tx, revisionID(id, rev))
 		out = d
 		return err
@@ -266,7 +321,7 @@ func (e *Engine) Revision(ctx context.Context, id itil.ID, rev int) (*Definition
 // subject kind, by name.
 func (e *Engine) Definitions(ctx context.Context, kind string) ([]*Definition, error) {
 	var out []*Definition
-	err := e.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+	err := e.run(ctx, func(ctx context.Context, tx storage.Tx) error {
 		out = nil
 		for d, err := range definitions.Query(ctx, tx, storage.Query{Terms: []string{storage.Term("kind", kind)}}) {
 			if err != nil {
@@ -326,9 +381,9 @@ func compareIDs(a, b itil.ID) int {
 // lookup resolves a timer's revision through tx.
 func (e *Engine) lookup(ctx context.Context, tx storage.Tx) revisions {
 	return func(id itil.ID, rev int) (*revision, error) {
-		e.mu.RLock()
-		r := e.revs[revKey{id, rev}]
-		e.mu.RUnlock()
+		e.core.mu.RLock()
+		r := e.core.revs[revKey{id, rev}]
+		e.core.mu.RUnlock()
 		if r != nil {
 			return r, nil
 		}
@@ -340,17 +395,18 @@ func (e *Engine) lookup(ctx context.Context, tx storage.Tx) revisions {
 	}
 }
 
-// observation is the payload of an EventObserved event: the snapshot and
-// what it changed.
-type observation struct {
-	Snapshot Snapshot `json:"snapshot"`
-	// Revisions are the definition revisions the snapshot was applied
-	// under, so that a replay uses exactly those.
-	Revisions []revisionRef `json:"revisions"`
+// Observation is the payload of an EventObserved event: the snapshot,
+// the definition revisions it was applied under (so that a replay uses
+// exactly those) and one line per timer it started or moved.
+type Observation struct {
+	Summary   string        `json:"summary"`
+	Snapshot  itil.Snapshot `json:"snapshot"`
+	Revisions []RevisionRef `json:"revisions"`
 	Changes   []string      `json:"changes,omitempty"`
 }
 
-type revisionRef struct {
+// RevisionRef names one revision of a definition.
+type RevisionRef struct {
 	Definition itil.ID `json:"definition"`
 	Revision   int     `json:"revision"`
 }
@@ -358,89 +414,70 @@ type revisionRef struct {
 // Observe applies a subject snapshot to the subject's timers, inside the
 // caller's transaction, so that timers change atomically with the subject:
 // timers start, pause, resume, stop, cancel, reset and retarget as the
-// definitions' conditions say. The snapshot is journaled (as
-// EventObserved, with what it changed) so that Replay can rebuild the
-// timers. It returns the subject's timers (copies).
+// definitions' conditions say. It is the Engine's storage.Hook method:
+// processes call it after every command through their WithHook option.
 //
-// A subject of a kind no definition applies to is not recorded. A snapshot
-// without kind, ID or time gives a *itil.ValidationError.
-func (e *Engine) Observe(ctx context.Context, tx storage.Tx, actor itil.Actor, snap Snapshot) ([]*Timer, error) {
+// The subject's timers are one record (kind KindSubject, under the
+// subject's own ID), journaled at each write as EventObserved with an
+// Observation, so that Replay can rebuild the timers. A subject of a kind
+// no definition applies to is not recorded. A snapshot without kind, ID or
+// time gives a *itil.ValidationError.
+func (e *Engine) Observe(ctx context.Context, tx storage.Tx, actor itil.Actor, snap itil.Snapshot) error {
 	var v itil.ValidationError
-	snap.validate(&v)
+	validateSnapshot(&snap, &v)
 	actor.Validate("actor", &v)
 	if err := v.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	snap.Time = snap.Time.UTC()
 	active, err := e.active(ctx, tx, snap.Kind, snap.Time)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	sub, err := subjects.Get(ctx, tx, snap.ID)
 	switch {
 	case errors.Is(err, itil.ErrNotFound):
 		if len(active) == 0 {
-			return nil, nil
+			return nil
 		}
 		sub = &subject{ID: snap.ID, Kind: snap.Kind}
 	case err != nil:
-		return nil, err
+		return err
 	case sub.Kind != snap.Kind:
-		return nil, itil.Invalid("snapshot.kind", "subject "+snap.ID.String()+" is a "+sub.Kind)
+		return itil.Invalid("snapshot.kind", "subject "+snap.ID.String()+" is a "+sub.Kind)
 	case sub.Last != nil && snap.Time.Before(sub.Last.Time):
-		return nil, itil.Invalid("snapshot.time", "is before the subject's previous snapshot ("+
+		return itil.Invalid("snapshot.time", "is before the subject's previous snapshot ("+
 			sub.Last.Time.Format(time.RFC3339Nano)+"): timers only move forward")
 	}
 	changes, err := sub.observe(active, e.lookup(ctx, tx), &snap)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := subjects.Put(ctx, tx, sub); err != nil {
-		return nil, err
+		return err
 	}
-	refs := make([]revisionRef, len(active))
+	refs := make([]RevisionRef, len(active))
 	for i, r := range active {
-		refs[i] = revisionRef{r.def.ID, r.def.Revision}
+		refs[i] = RevisionRef{r.def.ID, r.def.Revision}
 	}
-	payload, err := json.Marshal(observation{Snapshot: snap, Revisions: refs, Changes: changes})
-	if err != nil {
-		return nil, err
+	summary := "observed " + snap.Kind + " " + snap.State
+	if len(changes) > 0 {
+		summary = strings.Join(changes, "; ")
 	}
-	if err := tx.Append(ctx, itil.Event{
-		Kind: snap.Kind, SubjectID: snap.ID, SubjectVersion: snap.Version,
-		Actor: actor, Time: snap.Time, Type: EventObserved, Payload: payload,
-	}); err != nil {
-		return nil, err
-	}
-	out := make([]*Timer, len(sub.Timers))
-	for i, t := range sub.Timers {
-		out[i] = cloneTimer(t)
-	}
-	return out, nil
+	return pipeline.Journal(ctx, tx, actor, snap.Time, KindSubject, sub.ID, sub.Version,
+		pipeline.Event{Type: EventObserved}, Observation{Summary: summary, Snapshot: snap, Revisions: refs, Changes: changes})
 }
 
 // Timers returns every timer of a subject (every cycle of every
 // definition), in the order they started; none for an unknown subject.
 func (e *Engine) Timers(ctx context.Context, subjectID itil.ID) ([]*Timer, error) {
 	var out []*Timer
-	err := e.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+	err := e.run(ctx, func(ctx context.Context, tx storage.Tx) error {
 		var err error
-		out, err = e.TimersIn(ctx, tx, subjectID)
+		out, err = timersOf(ctx, tx, subjectID)
 		return err
 	})
 	return out, err
-}
-
-// TimersIn is Timers inside the caller's transaction.
-func (e *Engine) TimersIn(ctx context.Context, tx storage.Tx, subjectID itil.ID) ([]*Timer, error) {
-	sub, err := subjects.Get(ctx, tx, subjectID)
-	if errors.Is(err, itil.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return sub.Timers, nil
 }
 
 // Status is a timer with its progress at an instant.
@@ -449,12 +486,28 @@ type Status struct {
 	Progress Progress
 }
 
+// Calendar returns the compiled business calendar of one revision of a
+// definition (24×7 when it has none), as Timer.ProgressAt needs it. An
+// unknown definition or revision gives an error wrapping itil.ErrNotFound.
+func (e *Engine) Calendar(ctx context.Context, definition itil.ID, revision int) (*calendar.Calendar, error) {
+	var out *calendar.Calendar
+	err := e.run(ctx, func(ctx context.Context, tx storage.Tx) error {
+		r, err := e.lookup(ctx, tx)(definition, revision)
+		if err != nil {
+			return err
+		}
+		out = r.cal
+		return nil
+	})
+	return out, err
+}
+
 // Status returns the subject's timers with their progress at now.
 func (e *Engine) Status(ctx context.Context, subjectID itil.ID, now time.Time) ([]Status, error) {
 	var out []Status
-	err := e.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+	err := e.run(ctx, func(ctx context.Context, tx storage.Tx) error {
 		out = nil
-		ts, err := e.TimersIn(ctx, tx, subjectID)
+		ts, err := timersOf(ctx, tx, subjectID)
 		if err != nil {
 			return err
 		}
@@ -479,7 +532,7 @@ func (e *Engine) Status(ctx context.Context, subjectID itil.ID, now time.Time) (
 // repair (see Repair).
 func (e *Engine) Replay(ctx context.Context, subjectID itil.ID) ([]*Timer, error) {
 	var out []*Timer
-	err := e.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+	err := e.run(ctx, func(ctx context.Context, tx storage.Tx) error {
 		sub, err := e.replay(ctx, tx, subjectID)
 		if err != nil {
 			return err
@@ -497,9 +550,12 @@ func (e *Engine) replay(ctx context.Context, tx storage.Tx, subjectID itil.ID) (
 		if err != nil {
 			return nil, err
 		}
+		if ev.Kind != KindSubject {
+			continue
+		}
 		switch ev.Type {
 		case EventObserved:
-			var o observation
+			var o Observation
 			if err := json.Unmarshal(ev.Payload, &o); err != nil {
 				return nil, fmt.Errorf("slm: replay %s event %d: %w", subjectID, ev.Seq, err)
 			}
@@ -514,15 +570,17 @@ func (e *Engine) replay(ctx context.Context, tx storage.Tx, subjectID itil.ID) (
 				return nil, err
 			}
 		case EventWarning, EventBreached:
-			var f firingEvent
-			if err := json.Unmarshal(ev.Payload, &f); err != nil {
+			var p Thresholds
+			if err := json.Unmarshal(ev.Payload, &p); err != nil {
 				return nil, fmt.Errorf("slm: replay %s event %d: %w", subjectID, ev.Seq, err)
 			}
-			r, err := lookup(f.Definition, f.Revision)
-			if err != nil {
-				return nil, err
+			for _, f := range p.Reached {
+				r, err := lookup(f.Definition, f.Revision)
+				if err != nil {
+					return nil, err
+				}
+				sub.fire(r, f.Timer, Firing{Percent: f.Percent, ReachedAt: f.ReachedAt, FiredAt: f.FiredAt})
 			}
-			sub.fire(r, f.Timer, Firing{Percent: f.Percent, ReachedAt: f.ReachedAt, FiredAt: f.FiredAt})
 		}
 	}
 	return sub, nil
@@ -532,7 +590,7 @@ func (e *Engine) replay(ctx context.Context, tx storage.Tx, subjectID itil.ID) (
 // and reports whether they differed. It is how timers are recovered after
 // a bug or a manual edit, and it is idempotent.
 func (e *Engine) Repair(ctx context.Context, subjectID itil.ID) (changed bool, err error) {
-	err = e.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+	err = e.run(ctx, func(ctx context.Context, tx storage.Tx) error {
 		// The subject is read first: an observation committed after this
 		// read makes the commit conflict instead of being overwritten by
 		// a rebuild that missed it.
@@ -562,4 +620,16 @@ func (e *Engine) Repair(ctx context.Context, subjectID itil.ID) (changed bool, e
 		return subjects.Put(ctx, tx, rebuilt)
 	})
 	return changed, err
+}
+
+// timersOf reads a subject's timers within tx.
+func timersOf(ctx context.Context, tx storage.Tx, subjectID itil.ID) ([]*Timer, error) {
+	sub, err := subjects.Get(ctx, tx, subjectID)
+	if errors.Is(err, itil.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return sub.Timers, nil
 }

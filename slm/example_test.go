@@ -66,8 +66,11 @@ func ExampleEngine_Define() {
 func observe(eng *slm.Engine, id itil.ID, state string, p itil.Priority, at time.Time) []*slm.Timer {
 	var timers []*slm.Timer
 	err := eng.Store().RunInTx(context.Background(), func(ctx context.Context, tx storage.Tx) error {
+		if err := eng.Observe(ctx, tx, admin, itil.Snapshot{Kind: "ticket", ID: id, State: state, Priority: p, Time: at}); err != nil {
+			return err
+		}
 		var err error
-		timers, err = eng.Observe(ctx, tx, admin, slm.Snapshot{Kind: "ticket", ID: id, State: state, Priority: p, Time: at})
+		timers, err = eng.In(tx).Timers(ctx, id)
 		return err
 	})
 	if err != nil {
@@ -89,7 +92,7 @@ func ExampleEngine_Observe() {
 		if !t.BreachAt.IsZero() {
 			breach = t.BreachAt.In(ny).Format("Mon 15:04")
 		}
-		fmt.Printf("%-11s elapsed %-7v breach %s\n", t.Stage, t.Elapsed, breach)
+		fmt.Printf("%-11s elapsed %-7v breach %s\n", t.State, t.Elapsed, breach)
 	}
 	show(observe(eng, id, "open", itil.P1, time.Date(2026, 11, 13, 16, 30, 0, 0, ny)))   // Friday
 	show(observe(eng, id, "waiting", itil.P1, time.Date(2026, 11, 16, 10, 0, 0, 0, ny))) // Monday

@@ -2,16 +2,24 @@ package slm
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/storage"
 )
 
-// firingEvent is the payload of EventWarning and EventBreached.
-type firingEvent struct {
+// Thresholds is the payload of EventWarning and EventBreached: the
+// thresholds one run of the monitor recorded for one subject (usually
+// one). The event is EventBreached when any of them is the breach (100%).
+type Thresholds struct {
+	Summary string      `json:"summary"`
+	Reached []Threshold `json:"reached"`
+}
+
+// Threshold is one threshold of one timer cycle, reached and recorded.
+type Threshold struct {
 	Timer      itil.ID   `json:"timer"`
 	Definition itil.ID   `json:"definition"`
 	Revision   int       `json:"revision"`
@@ -21,7 +29,6 @@ type firingEvent struct {
 	Percent    int       `json:"percent"`
 	ReachedAt  time.Time `json:"reached_at"`
 	FiredAt    time.Time `json:"fired_at"`
-	Summary    string    `json:"summary"`
 }
 
 // Fired is one threshold the monitor recorded.
@@ -39,7 +46,7 @@ type Fired struct {
 // finished are never scanned.
 func (e *Engine) Due(ctx context.Context, now time.Time) ([]*Timer, error) {
 	var out []*Timer
-	err := e.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+	err := e.run(ctx, func(ctx context.Context, tx storage.Tx) error {
 		out = nil
 		q := storage.Query{Terms: []string{"due=yes"}, Max: storage.TimeKey(now) + "\x00"}
 		for sub, err := range subjects.Query(ctx, tx, q) {
@@ -58,18 +65,17 @@ func (e *Engine) Due(ctx context.Context, now time.Time) ([]*Timer, error) {
 }
 
 // Fire records every threshold reached at or before now and not yet
-// recorded, as one EventWarning (below 100%) or EventBreached (100%)
-// journal event per threshold, at most once per timer cycle.
+// recorded, at most once per timer cycle, and journals them: one
+// EventWarning, or EventBreached when a breach (100%) is among them, per
+// subject written, with a Thresholds payload.
 //
 // The claim is the subject record itself: each subject is handled in its
-// own transaction that reads the timer, appends the events and writes the
-// fired thresholds back at the version read. Two monitors running at once,
-// or a monitor racing a subject change, meet at that version check: one
-// commits, the other gets itil.ErrConflict and skips the subject (a later
-// run finds whatever is still due). A SQL backend gives the same outcome
-// by locking the subject row (SELECT … FOR UPDATE): the second monitor
-// waits, then finds the thresholds recorded. Running Fire twice records
-// nothing the second time.
+// own transaction that reads the timers, writes the fired thresholds back
+// at the version read and journals them. Two monitors running at once (on
+// two application instances), or a monitor racing a subject change, meet
+// at that version check on every backend: one commits, the other gets
+// itil.ErrConflict and skips the subject (a later run finds whatever is
+// still due). Running Fire twice records nothing the second time.
 func (e *Engine) Fire(ctx context.Context, now time.Time) ([]Fired, error) {
 	due, err := e.Due(ctx, now)
 	if err != nil {
@@ -87,13 +93,15 @@ func (e *Engine) Fire(ctx context.Context, now time.Time) ([]Fired, error) {
 			return out, errors.Join(append(errs, err)...)
 		}
 		var fired []Fired
-		err := e.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+		err := e.run(ctx, func(ctx context.Context, tx storage.Tx) error {
 			fired = nil
 			sub, err := subjects.Get(ctx, tx, t.SubjectID)
 			if err != nil {
 				return err
 			}
 			lookup := e.lookup(ctx, tx)
+			var p Thresholds
+			typ := EventWarning
 			for _, tm := range sub.Timers {
 				if tm.DueAt.IsZero() || tm.DueAt.After(now) {
 					continue
@@ -104,39 +112,36 @@ func (e *Engine) Fire(ctx context.Context, now time.Time) ([]Fired, error) {
 				}
 				for !tm.DueAt.IsZero() && !tm.DueAt.After(now) {
 					pct := 0
-					for _, p := range r.thresholds {
-						if !tm.fired(p) {
-							pct = p
+					for _, th := range r.thresholds {
+						if !tm.fired(th) {
+							pct = th
 							break
 						}
 					}
 					f := Firing{Percent: pct, ReachedAt: tm.DueAt, FiredAt: now.UTC()}
 					sub.fire(r, tm.ID, f)
-					typ, summary := EventWarning, tm.Name+" #"+itoa(tm.Cycle)+" reached "+itoa(pct)+"%"
+					line := tm.Name + " #" + itoa(tm.Cycle) + " reached " + itoa(pct) + "%"
 					if pct == 100 {
-						typ, summary = EventBreached, tm.Name+" #"+itoa(tm.Cycle)+" breached"
+						typ, line = EventBreached, tm.Name+" #"+itoa(tm.Cycle)+" breached"
 					}
-					payload, err := json.Marshal(firingEvent{
+					if p.Summary != "" {
+						p.Summary += "; "
+					}
+					p.Summary += line
+					p.Reached = append(p.Reached, Threshold{
 						Timer: tm.ID, Definition: tm.Definition, Revision: tm.Revision, Name: tm.Name,
-						Cycle: tm.Cycle, Target: tm.Target, Percent: pct, ReachedAt: f.ReachedAt,
-						FiredAt: f.FiredAt, Summary: summary,
+						Cycle: tm.Cycle, Target: tm.Target, Percent: pct, ReachedAt: f.ReachedAt, FiredAt: f.FiredAt,
 					})
-					if err != nil {
-						return err
-					}
-					if err := tx.Append(ctx, itil.Event{
-						Kind: sub.Kind, SubjectID: sub.ID, Actor: itil.System, Time: f.FiredAt,
-						Type: typ, Payload: payload,
-					}); err != nil {
-						return err
-					}
 					fired = append(fired, Fired{Timer: cloneTimer(tm), Percent: pct, ReachedAt: f.ReachedAt, Breach: pct == 100})
 				}
 			}
 			if len(fired) == 0 {
 				return nil
 			}
-			return subjects.Put(ctx, tx, sub)
+			if err := subjects.Put(ctx, tx, sub); err != nil {
+				return err
+			}
+			return pipeline.Journal(ctx, tx, itil.System, now.UTC(), KindSubject, sub.ID, sub.Version, pipeline.Event{Type: typ}, p)
 		})
 		switch {
 		case err == nil:

@@ -52,7 +52,7 @@ func TestRegressionDefineObserveRaceReplayDiffers(t *testing.T) {
 
 	id := itil.NewID()
 	require.NoError(t, store.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
-		_, err := e.Observe(ctx, tx, rvAdmin, slm.Snapshot{Kind: "ticket", ID: id, State: "open", Time: t0.Add(time.Hour + time.Minute)})
+		err := e.Observe(ctx, tx, rvAdmin, itil.Snapshot{Kind: "ticket", ID: id, State: "open", Time: t0.Add(time.Hour + time.Minute)})
 		return err
 	}))
 	mu.Lock()

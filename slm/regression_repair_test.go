@@ -48,11 +48,11 @@ func TestRegressionRepairLosesConcurrentObservation(t *testing.T) {
 	_, err = e.Define(t.Context(), rvAdmin, rvDef(4*time.Hour))
 	require.NoError(t, err)
 	id := itil.NewID()
-	_, err = rvObserve(t, e, slm.Snapshot{Kind: "ticket", ID: id, State: "open", Time: t0})
+	_, err = rvObserve(t, e, itil.Snapshot{Kind: "ticket", ID: id, State: "open", Time: t0})
 	require.NoError(t, err)
 
 	hs.hook = func() {
-		_, err := rvObserve(t, e, slm.Snapshot{Kind: "ticket", ID: id, State: "done", Time: t0.Add(time.Hour)})
+		_, err := rvObserve(t, e, itil.Snapshot{Kind: "ticket", ID: id, State: "done", Time: t0.Add(time.Hour)})
 		require.NoError(t, err)
 	}
 	hs.armed.Store(true)
@@ -62,5 +62,5 @@ func TestRegressionRepairLosesConcurrentObservation(t *testing.T) {
 	}
 	ts, err := e.Timers(t.Context(), id)
 	require.NoError(t, err)
-	require.Equal(t, slm.Completed, ts[0].Stage, "the committed 'done' observation was lost by Repair")
+	require.Equal(t, slm.Completed, ts[0].State, "the committed 'done' observation was lost by Repair")
 }

@@ -33,11 +33,14 @@ func rvDef(goal time.Duration) slm.Definition {
 	}
 }
 
-func rvObserve(t *testing.T, e *slm.Engine, s slm.Snapshot) ([]*slm.Timer, error) {
+func rvObserve(t *testing.T, e *slm.Engine, s itil.Snapshot) ([]*slm.Timer, error) {
 	var out []*slm.Timer
 	err := e.Store().RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+		if err := e.Observe(ctx, tx, rvAdmin, s); err != nil {
+			return err
+		}
 		var err error
-		out, err = e.Observe(ctx, tx, rvAdmin, s)
+		out, err = e.In(tx).Timers(ctx, s.ID)
 		return err
 	})
 	return out, err
@@ -54,7 +57,7 @@ func TestRegressionThresholdOverflow(t *testing.T) {
 	_, err := e.Define(t.Context(), rvAdmin, rvDef(goal))
 	require.NoError(t, err)
 	id := itil.NewID()
-	_, err = rvObserve(t, e, slm.Snapshot{Kind: "ticket", ID: id, State: "open", Time: t0})
+	_, err = rvObserve(t, e, itil.Snapshot{Kind: "ticket", ID: id, State: "open", Time: t0})
 	require.NoError(t, err)
 	fired, err := e.Fire(t.Context(), t0.Add(goal/2))
 	require.NoError(t, err)
@@ -75,7 +78,7 @@ func TestRegressionEmptyWarnings(t *testing.T) {
 	_, err := e.Define(t.Context(), rvAdmin, d)
 	require.NoError(t, err)
 	id := itil.NewID()
-	_, err = rvObserve(t, e, slm.Snapshot{Kind: "ticket", ID: id, State: "open", Time: t0})
+	_, err = rvObserve(t, e, itil.Snapshot{Kind: "ticket", ID: id, State: "open", Time: t0})
 	require.NoError(t, err)
 	fired, err := e.Fire(t.Context(), t0.Add(3*time.Hour))
 	require.NoError(t, err)
@@ -92,7 +95,7 @@ func TestRegressionInvalidUTF8ReplayDiffers(t *testing.T) {
 	_, err := e.Define(t.Context(), rvAdmin, d)
 	require.NoError(t, err)
 	id := itil.NewID()
-	_, err = rvObserve(t, e, slm.Snapshot{Kind: "ticket", ID: id, State: "open", Fields: map[string]string{"category": "\xff"}, Time: t0})
+	_, err = rvObserve(t, e, itil.Snapshot{Kind: "ticket", ID: id, State: "open", Fields: map[string]string{"category": "\xff"}, Time: t0})
 	var ve *itil.ValidationError
 	require.ErrorAs(t, err, &ve)
 	require.True(t, ve.Has("snapshot.fields.category"), "%v", err)
@@ -114,11 +117,11 @@ func TestRegressionTimeGoesBackwards(t *testing.T) {
 	_, err := e.Define(t.Context(), rvAdmin, rvDef(10*time.Hour))
 	require.NoError(t, err)
 	id := itil.NewID()
-	_, err = rvObserve(t, e, slm.Snapshot{Kind: "ticket", ID: id, State: "open", Time: t0})
+	_, err = rvObserve(t, e, itil.Snapshot{Kind: "ticket", ID: id, State: "open", Time: t0})
 	require.NoError(t, err)
-	_, err = rvObserve(t, e, slm.Snapshot{Kind: "ticket", ID: id, State: "hold", Time: t0.Add(2 * time.Hour)})
+	_, err = rvObserve(t, e, itil.Snapshot{Kind: "ticket", ID: id, State: "hold", Time: t0.Add(2 * time.Hour)})
 	require.NoError(t, err)
-	_, err = rvObserve(t, e, slm.Snapshot{Kind: "ticket", ID: id, State: "open", Time: t0.Add(1 * time.Hour)})
+	_, err = rvObserve(t, e, itil.Snapshot{Kind: "ticket", ID: id, State: "open", Time: t0.Add(1 * time.Hour)})
 	var ve *itil.ValidationError
 	require.ErrorAs(t, err, &ve)
 	require.True(t, ve.Has("snapshot.time"), "%v", err)
@@ -136,11 +139,11 @@ func TestRegressionSnapshotYearOutOfRange(t *testing.T) {
 	_, err := e.Define(t.Context(), rvAdmin, rvDef(4*time.Hour))
 	require.NoError(t, err)
 	at := time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
-	_, err = rvObserve(t, e, slm.Snapshot{Kind: "ticket", ID: itil.NewID(), State: "open", Time: at})
+	_, err = rvObserve(t, e, itil.Snapshot{Kind: "ticket", ID: itil.NewID(), State: "open", Time: at})
 	var ve *itil.ValidationError
 	require.ErrorAs(t, err, &ve, "a year past the calendars' range")
 	require.True(t, ve.Has("snapshot.time"), "%v", err)
-	_, err = rvObserve(t, e, slm.Snapshot{Kind: "ticket", ID: itil.NewID(), State: "open", Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	_, err = rvObserve(t, e, itil.Snapshot{Kind: "ticket", ID: itil.NewID(), State: "open", Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
 	require.ErrorAs(t, err, &ve, "got %T %v", err, err)
 }
 
@@ -152,7 +155,7 @@ func TestRegressionSnapshotKindIsText(t *testing.T) {
 	_, err := e.Define(t.Context(), rvAdmin, rvDef(4*time.Hour))
 	require.NoError(t, err)
 	for _, kind := range []string{"", "tic\x00ket", "tic\xffket"} {
-		_, err = rvObserve(t, e, slm.Snapshot{Kind: kind, ID: itil.NewID(), State: "open", Time: t0})
+		_, err = rvObserve(t, e, itil.Snapshot{Kind: kind, ID: itil.NewID(), State: "open", Time: t0})
 		var ve *itil.ValidationError
 		require.ErrorAs(t, err, &ve, "kind %q", kind)
 		require.True(t, ve.Has("snapshot.kind"), "%v", err)

@@ -20,9 +20,9 @@ type Compliance struct {
 	// Met counts completed cycles that stopped before the target was used
 	// up; Breached counts cycles that used it up, completed or not;
 	// InProgress counts running or paused cycles not yet breached;
-	// Cancelled counts cancelled cycles that had not breached (they count
+	// Canceled counts canceled cycles that had not breached (they count
 	// neither way).
-	Met, Breached, InProgress, Cancelled int
+	Met, Breached, InProgress, Canceled int
 	// MetPercent is Met / (Met + Breached) × 100, for display; 100 when
 	// nothing was decided.
 	MetPercent float64
@@ -44,7 +44,7 @@ func (e *Engine) Compliance(ctx context.Context, def itil.ID, from, to, now time
 		return nil, itil.Invalid("to", "must be after from")
 	}
 	var out *Compliance
-	err := e.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+	err := e.run(ctx, func(ctx context.Context, tx storage.Tx) error {
 		d, err := definitions.Get(ctx, tx, def)
 		if err != nil {
 			return err
@@ -67,16 +67,16 @@ func (e *Engine) Compliance(ctx context.Context, def itil.ID, from, to, now time
 				}
 				p := t.ProgressAt(r.cal, now)
 				switch {
-				case t.Stage == Completed && p.Breached:
+				case t.State == Completed && p.Breached:
 					c.Breached++
 					done = append(done, p.Elapsed)
-				case t.Stage == Completed:
+				case t.State == Completed:
 					c.Met++
 					done = append(done, p.Elapsed)
 				case p.Breached:
 					c.Breached++
-				case t.Stage == Cancelled:
-					c.Cancelled++
+				case t.State == Canceled:
+					c.Canceled++
 				default:
 					c.InProgress++
 				}

@@ -73,8 +73,7 @@ func TestDueUsesTheIndex(t *testing.T) {
 			p = itil.P1
 		}
 		require.NoError(t, store.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
-			_, err := eng.Observe(ctx, tx, admin, slm.Snapshot{Kind: "ticket", ID: itil.NewID(), State: "open", Priority: p, Time: start})
-			return err
+			return eng.Observe(ctx, tx, admin, itil.Snapshot{Kind: "ticket", ID: itil.NewID(), State: "open", Priority: p, Time: start})
 		}))
 	}
 	n.Store(0)

@@ -13,12 +13,12 @@ import (
 // an observation reads and writes one record whatever the number of
 // definitions.
 type subject struct {
-	ID        itil.ID   `json:"id"`
-	Kind      string    `json:"kind"`
-	Version   int64     `json:"version"`
-	Last      *Snapshot `json:"last,omitempty"`
-	Timers    []*Timer  `json:"timers"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID        itil.ID        `json:"id"`
+	Kind      string         `json:"kind"`
+	Version   int64          `json:"version"`
+	Last      *itil.Snapshot `json:"last,omitempty"`
+	Timers    []*Timer       `json:"timers"`
+	UpdatedAt time.Time      `json:"updated_at"`
 }
 
 // revision is a compiled definition revision.
@@ -45,42 +45,42 @@ func (s *subject) latest(def itil.ID) *Timer {
 // observe applies one snapshot: the pure heart of SLA management. active
 // holds, per definition of the subject's kind, the revision in force at
 // the snapshot's time, in a stable order. It returns one line per timer
-// that started or changed stage.
-func (s *subject) observe(active []*revision, lookup revisions, snap *Snapshot) ([]string, error) {
+// that started or changed state.
+func (s *subject) observe(active []*revision, lookup revisions, snap *itil.Snapshot) ([]string, error) {
 	prev := s.Last
 	at := snap.Time
 	var changes []string
 	for _, a := range active {
 		t := s.latest(a.def.ID)
 		switch {
-		case t != nil && !t.Stage.Final():
+		case t != nil && !t.State.Final():
 			r, err := lookup(t.Definition, t.Revision)
 			if err != nil {
 				return nil, err
 			}
-			before := t.Stage
+			before := t.State
 			d := r.def
 			switch {
 			case d.Cancel.Matches(prev, snap):
-				t.finish(at, r.cal, Cancelled, "cancel")
+				t.finish(at, r.cal, Canceled, "cancel")
 			case d.Stop.Matches(prev, snap):
 				t.finish(at, r.cal, Completed, "")
 			case d.Reset.Matches(prev, snap):
-				t.finish(at, r.cal, Cancelled, "reset")
+				t.finish(at, r.cal, Canceled, "reset")
 			default:
 				if tg, ok := d.target(snap); ok && (tg.Name != t.Target || tg.Duration != t.Goal) {
 					changes = append(changes, t.Name+" #"+itoa(t.Cycle)+": target "+t.Target+" -> "+tg.Name)
 					t.Target, t.Goal = tg.Name, tg.Duration
 				}
-				if t.Stage == InProgress && d.Pause.Matches(prev, snap) {
+				if t.State == InProgress && d.Pause.Matches(prev, snap) {
 					t.pause(at, r.cal)
-				} else if t.Stage == Paused && r.resumes(prev, snap) {
+				} else if t.State == Paused && r.resumes(prev, snap) {
 					t.resume(at)
 				}
 			}
 			t.settle(r.cal, r.thresholds, at)
 			t.UpdatedAt = at
-			if t.Stage != before {
+			if t.State != before {
 				changes = append(changes, t.describe())
 			}
 			if t.CancelReason == "reset" {
@@ -106,7 +106,7 @@ func (s *subject) observe(active []*revision, lookup revisions, snap *Snapshot) 
 	return changes, nil
 }
 
-func (r *revision) resumes(prev, cur *Snapshot) bool {
+func (r *revision) resumes(prev, cur *itil.Snapshot) bool {
 	if r.def.Resume != nil {
 		return r.def.Resume.Matches(prev, cur)
 	}
@@ -115,7 +115,7 @@ func (r *revision) resumes(prev, cur *Snapshot) bool {
 
 // start begins a cycle when the revision's start condition holds and a
 // target applies, then lets the same snapshot stop, cancel or pause it.
-func (s *subject) start(r *revision, prev, snap *Snapshot, cycle int) *Timer {
+func (s *subject) start(r *revision, prev, snap *itil.Snapshot, cycle int) *Timer {
 	d := r.def
 	if !d.Start.Matches(prev, snap) {
 		return nil
@@ -133,13 +133,13 @@ func (s *subject) start(r *revision, prev, snap *Snapshot, cycle int) *Timer {
 	t := &Timer{
 		ID: timerID(s.ID, d.ID, cycle), Definition: d.ID, Revision: d.Revision,
 		Name: d.Name, Type: d.Type, Metric: d.Metric,
-		SubjectKind: s.Kind, SubjectID: s.ID, Cycle: cycle, Stage: InProgress,
+		SubjectKind: s.Kind, SubjectID: s.ID, Cycle: cycle, State: InProgress,
 		Target: tg.Name, Goal: tg.Duration, StartedAt: begin, RunningSince: begin,
 		OriginalBreachAt: r.cal.Add(begin, tg.Duration).UTC(),
 	}
 	switch {
 	case d.Cancel.Matches(prev, snap):
-		t.finish(snap.Time, r.cal, Cancelled, "cancel")
+		t.finish(snap.Time, r.cal, Canceled, "cancel")
 	case d.Stop.Matches(prev, snap):
 		t.finish(snap.Time, r.cal, Completed, "")
 	case d.Pause.Matches(prev, snap):
@@ -163,7 +163,7 @@ func (s *subject) fire(r *revision, timer itil.ID, f Firing) bool {
 	return false
 }
 
-func cloneSnapshot(s *Snapshot) Snapshot {
+func cloneSnapshot(s *itil.Snapshot) itil.Snapshot {
 	c := *s
 	if s.Fields != nil {
 		c.Fields = make(map[string]string, len(s.Fields))

@@ -12,19 +12,19 @@ import (
 	"github.com/itilkit/itil/slm/calendar"
 )
 
-// Stage is where a timer is in its lifecycle (see Stages and stages.md).
-type Stage string
+// State is where a timer is in its lifecycle (see Stages and states.md).
+type State string
 
-// Timer stages.
+// Timer states.
 const (
-	InProgress Stage = "in_progress"
-	Paused     Stage = "paused"
-	Completed  Stage = "completed"
-	Cancelled  Stage = "cancelled"
+	InProgress State = "in_progress"
+	Paused     State = "paused"
+	Completed  State = "completed"
+	Canceled   State = "canceled"
 )
 
-// Final reports whether the stage is Completed or Cancelled.
-func (s Stage) Final() bool { return s == Completed || s == Cancelled }
+// Final reports whether the state is Completed or Canceled.
+func (s State) Final() bool { return s == Completed || s == Canceled }
 
 // Pause is one interval the clock was held. End is zero while the pause
 // lasts.
@@ -54,13 +54,13 @@ type Timer struct {
 	SubjectKind string  `json:"subject_kind"`
 	SubjectID   itil.ID `json:"subject_id"`
 	Cycle       int     `json:"cycle"`
-	Stage       Stage   `json:"stage"`
+	State       State   `json:"state"`
 	// Target is the name of the target in force and Goal its duration.
 	Target string        `json:"target"`
 	Goal   time.Duration `json:"goal"`
 
 	StartedAt time.Time `json:"started_at"`
-	// StoppedAt is when the timer completed or was cancelled.
+	// StoppedAt is when the timer completed or was canceled.
 	StoppedAt time.Time `json:"stopped_at,omitzero"`
 	// RunningSince is the start of the current running span; zero unless
 	// the timer is in progress.
@@ -86,7 +86,7 @@ type Timer struct {
 	// DueAt is when the next unfired threshold is (or was) reached; zero
 	// when none is expected. The monitor finds timers by it.
 	DueAt time.Time `json:"due_at,omitzero"`
-	// CancelReason says why a cancelled cycle ended: "cancel" or "reset".
+	// CancelReason says why a canceled cycle ended: "cancel" or "reset".
 	CancelReason string    `json:"cancel_reason,omitempty"`
 	UpdatedAt    time.Time `json:"updated_at"`
 }
@@ -130,15 +130,16 @@ type Progress struct {
 }
 
 // ProgressAt computes the timer's progress at now on cal, which must be
-// the calendar of the timer's definition revision (Engine.Progress finds
-// it). It costs at most one Between and does not allocate.
+// the calendar of the timer's definition revision (Engine.Calendar returns
+// it; Engine.Status does both). It costs at most one Between and does not
+// allocate.
 func (t *Timer) ProgressAt(cal *calendar.Calendar, now time.Time) Progress {
 	p := Progress{At: now, Elapsed: t.Elapsed}
 	end := now
-	if t.Stage.Final() {
+	if t.State.Final() {
 		end = t.StoppedAt
 	}
-	if t.Stage == InProgress && now.After(t.RunningSince) {
+	if t.State == InProgress && now.After(t.RunningSince) {
 		p.Elapsed += cal.Between(t.RunningSince, now)
 	}
 	p.Wall = max(end.Sub(t.StartedAt), 0)
@@ -164,7 +165,7 @@ func (t *Timer) reachIn(cal *calendar.Calendar, amount time.Duration) time.Time 
 	// reached in the running span, or not at all; only an amount within it
 	// needs the walk through the pauses.
 	if amount > t.Elapsed {
-		if t.Stage == InProgress {
+		if t.State == InProgress {
 			return cal.Add(t.RunningSince, amount-t.Elapsed)
 		}
 		return time.Time{}
@@ -182,10 +183,10 @@ func (t *Timer) reachIn(cal *calendar.Calendar, amount time.Duration) time.Time 
 		}
 		from = p.End
 	}
-	switch t.Stage {
+	switch t.State {
 	case InProgress:
 		return cal.Add(from, amount-acc)
-	case Completed, Cancelled:
+	case Completed, Canceled:
 		if acc+cal.Between(from, t.StoppedAt) >= amount {
 			return cal.Add(from, amount-acc)
 		}
@@ -195,7 +196,7 @@ func (t *Timer) reachIn(cal *calendar.Calendar, amount time.Duration) time.Time 
 
 // account closes the running span at `at`.
 func (t *Timer) account(cal *calendar.Calendar, at time.Time) {
-	if t.Stage == InProgress {
+	if t.State == InProgress {
 		if at.After(t.RunningSince) {
 			t.Elapsed += cal.Between(t.RunningSince, at)
 		}
@@ -216,7 +217,7 @@ func (t *Timer) settle(cal *calendar.Calendar, thresholds []int, at time.Time) {
 // settleDue recomputes when the next unfired threshold is reached.
 func (t *Timer) settleDue(cal *calendar.Calendar, thresholds []int) {
 	t.DueAt = time.Time{}
-	if t.Stage == Cancelled {
+	if t.State == Canceled {
 		return
 	}
 	for _, pct := range thresholds {
@@ -244,24 +245,24 @@ func (t *Timer) fired(pct int) bool {
 func (t *Timer) pause(at time.Time, cal *calendar.Calendar) {
 	t.account(cal, at)
 	t.Pauses = append(t.Pauses, Pause{Start: at})
-	t.Stage = Paused
+	t.State = Paused
 }
 
 func (t *Timer) resume(at time.Time) {
 	t.Pauses[len(t.Pauses)-1].End = at
 	t.RunningSince = at
-	t.Stage = InProgress
+	t.State = InProgress
 }
 
-func (t *Timer) finish(at time.Time, cal *calendar.Calendar, stage Stage, reason string) {
+func (t *Timer) finish(at time.Time, cal *calendar.Calendar, state State, reason string) {
 	t.account(cal, at)
-	if t.Stage == Paused {
+	if t.State == Paused {
 		t.Pauses[len(t.Pauses)-1].End = at
 	}
-	t.Stage, t.StoppedAt, t.CancelReason = stage, at, reason
+	t.State, t.StoppedAt, t.CancelReason = state, at, reason
 }
 
 // describe is a one-line account of a timer for the journal.
 func (t *Timer) describe() string {
-	return t.Name + " #" + itoa(t.Cycle) + " (" + t.Target + ", " + t.Goal.String() + "): " + string(t.Stage)
+	return t.Name + " #" + itoa(t.Cycle) + " (" + t.Target + ", " + t.Goal.String() + "): " + string(t.State)
 }

@@ -63,6 +63,15 @@ func NewCollection[T any](s Schema[T]) *Collection[T] {
 // Kind returns the record kind of the collection.
 func (c *Collection[T]) Kind() string { return c.s.Kind }
 
+// IDOf returns v's ID, as the schema reads it.
+func (c *Collection[T]) IDOf(v *T) itil.ID { return c.s.ID(v) }
+
+// TermsOf appends v's index terms to dst, as the schema extracts them.
+func (c *Collection[T]) TermsOf(v *T, dst []string) []string { return c.s.Terms(v, dst) }
+
+// VersionOf returns v's version, as the schema reads it.
+func (c *Collection[T]) VersionOf(v *T) int64 { return *c.s.Version(v) }
+
 // Get loads the entity with the given ID, or returns an error wrapping
 // itil.ErrNotFound.
 func (c *Collection[T]) Get(ctx context.Context, tx Tx, id itil.ID) (*T, error) {
@@ -78,6 +87,13 @@ func (c *Collection[T]) Get(ctx context.Context, tx Tx, id itil.ID) (*T, error) 
 // failure v is unchanged and the error wraps itil.ErrConflict for a stale
 // version.
 func (c *Collection[T]) Put(ctx context.Context, tx Tx, v *T) error {
+	_, err := c.PutJSON(ctx, tx, v)
+	return err
+}
+
+// PutJSON is Put that also returns the JSON the entity was stored as (its
+// version field already raised), for a caller that journals it.
+func (c *Collection[T]) PutJSON(ctx context.Context, tx Tx, v *T) (string, error) {
 	ver := c.s.Version(v)
 	expected := *ver
 	*ver = expected + 1
@@ -86,7 +102,7 @@ func (c *Collection[T]) Put(ctx context.Context, tx Tx, v *T) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		*ver = expected
-		return fmt.Errorf("storage: encode %s: %w", c.s.Kind, err)
+		return "", fmt.Errorf("storage: encode %s: %w", c.s.Kind, err)
 	}
 	rec := Record{
 		Kind:    c.s.Kind,
@@ -98,12 +114,12 @@ func (c *Collection[T]) Put(ctx context.Context, tx Tx, v *T) error {
 	}
 	if _, err := tx.Put(ctx, rec); err != nil {
 		*ver = expected
-		return err
+		return "", err
 	}
 	if c.cache != nil {
 		c.cache.store(rec.ID, rec.Data, v)
 	}
-	return nil
+	return rec.Data, nil
 }
 
 // Delete removes v at its current version.

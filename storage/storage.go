@@ -17,8 +17,9 @@
 //
 // The contract is deliberately small so that a backend is easy to write and
 // easy to prove: every backend MUST pass storagetest.Run, the shared
-// conformance suite. The in-memory backend in storage/memory is the
-// reference implementation.
+// conformance suite, whose model-based test checks it against a naive map
+// model of the contract (the reference; storage/memory is one backend
+// among others).
 //
 // Tenancy: a Backend is opened once and scoped per tenant with
 // Backend.Tenant. A Store and every Tx it starts MUST NOT read, write, list

@@ -65,27 +65,33 @@ func run(ctx context.Context, spec string) error {
 
 	steps := []func() (*incident.Incident, error){
 		func() (*incident.Incident, error) {
-			return svc.Hold(ctx, mail.ID, desk, incident.AwaitingCaller, "Which error message do you see?")
+			return svc.Hold(ctx, desk, mail.ID, incident.AwaitingCaller, "Which error message do you see?")
 		},
 		func() (*incident.Incident, error) {
 			wait(20 * time.Minute)
-			return svc.Comment(ctx, mail.ID, casey, "'Relay denied'")
+			if _, err := svc.Comment(ctx, casey, mail.ID, "'Relay denied'"); err != nil {
+				return nil, err
+			}
+			return svc.Get(ctx, mail.ID)
 		},
-		func() (*incident.Incident, error) { return svc.LinkChild(ctx, outage.ID, mail.ID, desk) },
+		func() (*incident.Incident, error) { return svc.LinkChild(ctx, desk, outage.ID, mail.ID) },
 		func() (*incident.Incident, error) {
-			return svc.PromoteMajor(ctx, outage.ID, desk, "all outgoing mail is failing")
+			return svc.PromoteMajor(ctx, desk, outage.ID, "all outgoing mail is failing")
 		},
-		func() (*incident.Incident, error) { return svc.Assign(ctx, outage.ID, desk, "service-desk", "alex") },
+		func() (*incident.Incident, error) { return svc.Assign(ctx, desk, outage.ID, "service-desk", "alex") },
 		func() (*incident.Incident, error) {
 			wait(15 * time.Minute)
-			return svc.Assign(ctx, outage.ID, desk, "database", "dana")
+			return svc.Assign(ctx, desk, outage.ID, "database", "dana")
 		},
 		func() (*incident.Incident, error) {
-			return svc.WorkNote(ctx, outage.ID, dba, "relay table corrupted after the 08:30 patch")
+			if _, err := svc.WorkNote(ctx, dba, outage.ID, "relay table corrupted after the 08:30 patch"); err != nil {
+				return nil, err
+			}
+			return svc.Get(ctx, outage.ID)
 		},
 		func() (*incident.Incident, error) {
 			wait(40 * time.Minute)
-			return svc.Resolve(ctx, outage.ID, dba, "resolved_by_change", "restored the relay table")
+			return svc.Resolve(ctx, dba, outage.ID, "resolved_by_change", "restored the relay table")
 		},
 	}
 	for _, step := range steps {
@@ -100,7 +106,7 @@ func run(ctx context.Context, spec string) error {
 	fmt.Printf("%s is %s with the parent's resolution %q\n", mail.Number, mail.State, mail.ResolutionCode)
 
 	// A rule that refuses: the child cannot be reopened on its own.
-	if _, err := svc.Reopen(ctx, mail.ID, casey, "still failing"); err != nil {
+	if _, err := svc.Reopen(ctx, casey, mail.ID, "still failing"); err != nil {
 		fmt.Println("refused:", err)
 	}
 

@@ -57,7 +57,7 @@ func run(ctx context.Context, spec string) error {
 	if err != nil {
 		return err
 	}
-	svc, err := incident.New(st, incident.WithClock(clock), incident.WithSLA(eng))
+	svc, err := incident.New(st, incident.WithClock(clock), incident.WithHook(eng))
 	if err != nil {
 		return err
 	}
@@ -78,11 +78,11 @@ func run(ctx context.Context, spec string) error {
 	}
 	p1 := slm.Condition{Priorities: []itil.Priority{itil.P1}}
 	p2 := slm.Condition{Priorities: []itil.Priority{itil.P2}}
-	response := incident.SLADefinition("Response", slm.SLA, slm.Response,
+	response := slm.StandardDefinition("Response", incident.Kind, slm.SLA, slm.Response,
 		slm.Target{Name: "P1 30m", When: p1, Duration: 30 * time.Minute},
 		slm.Target{Name: "2h", Duration: 2 * time.Hour})
 	response.Calendar = &hours
-	resolution := incident.SLADefinition("Resolution", slm.SLA, slm.Resolution,
+	resolution := slm.StandardDefinition("Resolution", incident.Kind, slm.SLA, slm.Resolution,
 		slm.Target{Name: "P1 4h", When: p1, Duration: 4 * time.Hour},
 		slm.Target{Name: "P2 8h", When: p2, Duration: 8 * time.Hour},
 		slm.Target{Name: "20h", Duration: 20 * time.Hour})
@@ -137,9 +137,9 @@ func run(ctx context.Context, spec string) error {
 	}{
 		// Thursday 09:30: assigned (the first response), then on hold
 		// for the vendor from 11:30 to Monday 09:00.
-		{90 * time.Minute, func() (*incident.Incident, error) { return svc.Assign(ctx, vpn.ID, desk, "network", "sam") }},
+		{90 * time.Minute, func() (*incident.Incident, error) { return svc.Assign(ctx, desk, vpn.ID, "network", "sam") }},
 		{2 * time.Hour, func() (*incident.Incident, error) {
-			return svc.Hold(ctx, vpn.ID, net, incident.AwaitingVendor, "Firmware case opened with the vendor")
+			return svc.Hold(ctx, net, vpn.ID, incident.AwaitingVendor, "Firmware case opened with the vendor")
 		}},
 		// Saturday 23:00, on the night shift: the payroll gateway fails.
 		// Clocks fall back at 02:00 that night, so the 22:00–06:00 shift
@@ -150,22 +150,22 @@ func run(ctx context.Context, spec string) error {
 				Caller: caller, Channel: incident.Monitoring, Category: "network", Impact: 1, Urgency: 1})
 			return payroll, err
 		}},
-		{20 * time.Minute, func() (*incident.Incident, error) { return svc.Assign(ctx, payroll.ID, desk, "network", "sam") }},
+		{20 * time.Minute, func() (*incident.Incident, error) { return svc.Assign(ctx, desk, payroll.ID, "network", "sam") }},
 		// Sunday 02:30 EST: resolved, 4h30m of open time after it opened.
 		{4*time.Hour + 10*time.Minute, func() (*incident.Incident, error) {
-			return svc.Resolve(ctx, payroll.ID, net, "solution_provided", "Replaced the gateway certificate")
+			return svc.Resolve(ctx, net, payroll.ID, "solution_provided", "Replaced the gateway certificate")
 		}},
 		// Monday 09:00: the vendor answered; resolved at 14:00, reopened at
 		// 16:00 (a second resolution cycle), resolved again Tuesday 10:00.
-		{30*time.Hour + 30*time.Minute, func() (*incident.Incident, error) { return svc.Resume(ctx, vpn.ID, net) }},
+		{30*time.Hour + 30*time.Minute, func() (*incident.Incident, error) { return svc.Resume(ctx, net, vpn.ID) }},
 		{5 * time.Hour, func() (*incident.Incident, error) {
-			return svc.Resolve(ctx, vpn.ID, net, "solution_provided", "Vendor firmware 7.2 applied")
+			return svc.Resolve(ctx, net, vpn.ID, "solution_provided", "Vendor firmware 7.2 applied")
 		}},
 		{2 * time.Hour, func() (*incident.Incident, error) {
-			return svc.Reopen(ctx, vpn.ID, caller, "Dropped again after lunch")
+			return svc.Reopen(ctx, caller, vpn.ID, "Dropped again after lunch")
 		}},
 		{18 * time.Hour, func() (*incident.Incident, error) {
-			return svc.Resolve(ctx, vpn.ID, net, "solution_provided", "Rolled back the split tunnel change")
+			return svc.Resolve(ctx, net, vpn.ID, "solution_provided", "Rolled back the split tunnel change")
 		}},
 	}
 	for _, s := range steps {
@@ -184,7 +184,7 @@ func run(ctx context.Context, spec string) error {
 			return err
 		}
 		fmt.Printf("%s %q, %s, %s\n", inc.Number, inc.Title, inc.Priority, inc.State)
-		st, err := svc.Timers(ctx, inc.ID)
+		st, err := eng.Status(ctx, inc.ID, clock.Now())
 		if err != nil {
 			return err
 		}
@@ -260,17 +260,17 @@ func timeline(s slm.Status) {
 		}
 		fmt.Fprintf(&b, ", paused %s–%s", stamp(p.Start), end)
 	}
-	switch t.Stage {
+	switch t.State {
 	case slm.Completed:
 		fmt.Fprintf(&b, ", completed %s", stamp(t.StoppedAt))
-	case slm.Cancelled:
-		fmt.Fprintf(&b, ", cancelled (%s) %s", t.CancelReason, stamp(t.StoppedAt))
+	case slm.Canceled:
+		fmt.Fprintf(&b, ", canceled (%s) %s", t.CancelReason, stamp(t.StoppedAt))
 	}
 	verdict := "met"
 	switch {
 	case s.Progress.Breached:
 		verdict = "BREACHED at " + stamp(t.BreachAt)
-	case !t.Stage.Final():
+	case !t.State.Final():
 		verdict = "due " + stamp(t.BreachAt)
 	}
 	fmt.Fprintf(&b, "\n      used %v of %v business time (%.1f%%), %v wall clock; %s",

@@ -30,7 +30,7 @@ func OpenAndAssign(ctx context.Context, svc *incident.Service) error {
 	if err != nil {
 		return err
 	}
-	_, err = svc.Assign(ctx, inc.ID, BenchActor, "messaging", "alex")
+	_, err = svc.Assign(ctx, BenchActor, inc.ID, "messaging", "alex")
 	return err
 }
 

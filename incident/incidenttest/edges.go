@@ -18,32 +18,32 @@ func testFirstResponse(t *testing.T, newStore NewStore) {
 	responded := func(inc *incident.Incident) bool { return !f.get(inc.ID).FirstRespondedAt.IsZero() }
 
 	byCaller := f.open("caller cancels")
-	_, err := f.svc.Hold(f.ctx, byCaller.ID, caller, incident.AwaitingVendor, "")
+	_, err := f.svc.Hold(f.ctx, caller, byCaller.ID, incident.AwaitingVendor, "")
 	require.NoError(t, err)
-	_, err = f.svc.Cancel(f.ctx, byCaller.ID, caller, "works again")
+	_, err = f.svc.Cancel(f.ctx, caller, byCaller.ID, "works again")
 	require.NoError(t, err)
 	assert.False(t, responded(byCaller), "the caller's own actions are no response")
 
 	grouped := f.open("queued")
-	_, err = f.svc.Assign(f.ctx, grouped.ID, agent, "desk", "")
+	_, err = f.svc.Assign(f.ctx, agent, grouped.ID, "desk", "")
 	require.NoError(t, err)
-	_, err = f.svc.WorkNote(f.ctx, grouped.ID, agent, "looking into it")
+	_, err = f.svc.WorkNote(f.ctx, agent, grouped.ID, "looking into it")
 	require.NoError(t, err)
 	assert.False(t, responded(grouped), "queueing and internal notes are not seen by the caller")
 	f.clock.Advance(time.Minute)
-	inc, err := f.svc.Assign(f.ctx, grouped.ID, agent, "desk", "alex")
+	inc, err := f.svc.Assign(f.ctx, agent, grouped.ID, "desk", "alex")
 	require.NoError(t, err)
 	assert.Equal(t, f.clock.Now(), inc.FirstRespondedAt, "an engineer took it")
 
 	commented := f.open("answered")
-	inc, err = f.svc.Comment(f.ctx, commented.ID, agent, "We are on it")
+	_, err = f.svc.Comment(f.ctx, agent, commented.ID, "We are on it")
 	require.NoError(t, err)
-	assert.Equal(t, f.clock.Now(), inc.FirstRespondedAt)
+	assert.Equal(t, f.clock.Now(), f.get(commented.ID).FirstRespondedAt)
 
 	parent, child := f.open("parent"), f.open("child")
-	_, err = f.svc.LinkChild(f.ctx, parent.ID, child.ID, agent)
+	_, err = f.svc.LinkChild(f.ctx, agent, parent.ID, child.ID)
 	require.NoError(t, err)
-	_, err = f.svc.Resolve(f.ctx, parent.ID, agent, "solution_provided", "fixed")
+	_, err = f.svc.Resolve(f.ctx, agent, parent.ID, "solution_provided", "fixed")
 	require.NoError(t, err)
 	assert.True(t, responded(parent))
 	assert.False(t, responded(child), "a cascade is no response to the child's caller")
@@ -52,45 +52,59 @@ func testFirstResponse(t *testing.T, newStore NewStore) {
 func testHoldReasonChange(t *testing.T, newStore NewStore) {
 	f := setup(t, newStore)
 	inc := f.open("waiting")
-	_, err := f.svc.Hold(f.ctx, inc.ID, agent, incident.AwaitingVendor, "")
+	_, err := f.svc.Hold(f.ctx, agent, inc.ID, incident.AwaitingVendor, "")
 	require.NoError(t, err)
-	_, err = f.svc.Hold(f.ctx, inc.ID, agent, incident.AwaitingVendor, "")
+	_, err = f.svc.Hold(f.ctx, agent, inc.ID, incident.AwaitingVendor, "")
 	requireInvalid(t, err, "reason")
-	inc, err = f.svc.Hold(f.ctx, inc.ID, agent, incident.AwaitingCaller, "Please send the log file")
+	inc, err = f.svc.Hold(f.ctx, agent, inc.ID, incident.AwaitingCaller, "Please send the log file")
 	require.NoError(t, err)
 	assert.Equal(t, incident.StateOnHold, inc.State)
 	assert.Equal(t, incident.AwaitingCaller, inc.HoldReason)
 	h, err := f.svc.History(f.ctx, inc.ID)
 	require.NoError(t, err)
-	last := h[len(h)-1]
-	assert.Equal(t, incident.AwaitingCaller, last.HoldReason, "the journal carries the hold reason")
-	assert.Empty(t, last.From, "the state did not change")
+	var last itil.HistoryEntry
+	for _, e := range h {
+		if e.Kind == incident.Kind {
+			last = e
+		}
+	}
+	require.Equal(t, incident.EventHeld, last.Type)
+	var fields []string
+	for _, c := range last.Fields {
+		fields = append(fields, c.Field)
+		if c.Field == "hold_reason" {
+			assert.Equal(t, `"awaiting_vendor"`, string(c.From))
+			assert.Equal(t, `"awaiting_caller"`, string(c.To), "the journal carries the hold reason")
+		}
+	}
+	assert.Contains(t, fields, "hold_reason")
+	assert.NotContains(t, fields, "state", "the state did not change")
 }
 
 func testPinPriority(t *testing.T, newStore NewStore) {
 	f := setup(t, newStore)
 	inc := f.open("pinned") // P3
-	inc, err := f.svc.OverridePriority(f.ctx, inc.ID, agent, itil.P3, "keep P3 whatever the reclassification")
+	inc, err := f.svc.OverridePriority(f.ctx, agent, inc.ID, itil.P3, "keep P3 whatever the reclassification")
 	require.NoError(t, err)
 	require.NotNil(t, inc.Override)
 	one := itil.Impact(1)
-	inc, err = f.svc.Update(f.ctx, inc.ID, agent, incident.Changes{Impact: &one})
+	inc, err = f.svc.Update(f.ctx, agent, inc.ID, incident.Patch{Impact: &one})
 	require.NoError(t, err)
 	assert.Equal(t, itil.P3, inc.Priority)
-	_, err = f.svc.OverridePriority(f.ctx, inc.ID, agent, itil.P3, "again")
+	_, err = f.svc.OverridePriority(f.ctx, agent, inc.ID, itil.P3, "again")
 	requireInvalid(t, err, "priority")
 }
 
 func testCanceledParent(t *testing.T, newStore NewStore) {
 	f := setup(t, newStore)
 	parent, child := f.open("parent"), f.open("child")
-	_, err := f.svc.LinkChild(f.ctx, parent.ID, child.ID, agent)
+	_, err := f.svc.LinkChild(f.ctx, agent, parent.ID, child.ID)
 	require.NoError(t, err)
-	_, err = f.svc.Resolve(f.ctx, child.ID, agent, "user_error", "typo")
+	_, err = f.svc.Resolve(f.ctx, agent, child.ID, "user_error", "typo")
 	require.NoError(t, err)
-	_, err = f.svc.Cancel(f.ctx, parent.ID, agent, "raised in error")
+	_, err = f.svc.Cancel(f.ctx, agent, parent.ID, "raised in error")
 	require.NoError(t, err)
-	inc, err := f.svc.Reopen(f.ctx, child.ID, caller, "still failing")
+	inc, err := f.svc.Reopen(f.ctx, caller, child.ID, "still failing")
 	require.NoError(t, err, "a canceled parent does not settle its children")
 	assert.Equal(t, incident.StateInProgress, inc.State)
 }
@@ -98,13 +112,13 @@ func testCanceledParent(t *testing.T, newStore NewStore) {
 func testBadActors(t *testing.T, newStore NewStore) {
 	f := setup(t, newStore)
 	inc := f.open("actors")
-	_, err := f.svc.Comment(f.ctx, inc.ID, itil.Actor{ID: "c\xff"}, "hello")
+	_, err := f.svc.Comment(f.ctx, itil.Actor{ID: "c\xff"}, inc.ID, "hello")
 	requireInvalid(t, err, "actor.id")
 
 	// A command by an invalid actor is refused for the actor alone: its
 	// other checks would tell about the incident.
 	var v *itil.ValidationError
-	_, err = f.svc.Escalate(f.ctx, inc.ID, itil.Actor{}, 0, "")
+	_, err = f.svc.Escalate(f.ctx, itil.Actor{}, inc.ID, 0, "")
 	require.ErrorAs(t, err, &v)
 	assert.Equal(t, []itil.FieldError{{Field: "actor.id", Reason: "is required"}}, v.Fields)
 	in := basic("bad caller")
@@ -129,13 +143,13 @@ func testEndedContext(t *testing.T, newStore NewStore) {
 	inc := f.open("cut short")
 	ctx, c := context.WithCancel(f.ctx)
 	cancel = c
-	_, err := f.svc.Resolve(ctx, inc.ID, agent, "solution_provided", "fixed")
+	_, err := f.svc.Resolve(ctx, agent, inc.ID, "solution_provided", "fixed")
 	require.ErrorIs(t, err, context.Canceled)
 	cancel = nil
 	assert.Equal(t, incident.StateNew, f.get(inc.ID).State)
 	for range 3 {
 		other := f.open("later")
-		_, err := f.svc.Resolve(f.ctx, other.ID, agent, "solution_provided", "fixed")
+		_, err := f.svc.Resolve(f.ctx, agent, other.ID, "solution_provided", "fixed")
 		require.NoError(t, err)
 	}
 }
@@ -150,7 +164,7 @@ func testAutoCloseKeepsGoing(t *testing.T, newStore NewStore) {
 	}))
 	audited, other := f.open("audited"), f.open("other")
 	for _, inc := range []*incident.Incident{audited, other} {
-		_, err := f.svc.Resolve(f.ctx, inc.ID, agent, "solution_provided", "done")
+		_, err := f.svc.Resolve(f.ctx, agent, inc.ID, "solution_provided", "done")
 		require.NoError(t, err)
 	}
 	f.clock.Advance(4 * 24 * time.Hour)
@@ -164,7 +178,7 @@ func testAutoCloseKeepsGoing(t *testing.T, newStore NewStore) {
 
 func testOptions(t *testing.T, newStore NewStore) {
 	store := newStore(t)
-	_, err := incident.New(store, nil)
+	_, err := incident.New(store, incident.Option{})
 	requireInvalid(t, err, "options[0]")
 	_, err = incident.New(nil)
 	requireInvalid(t, err, "store")
@@ -173,16 +187,16 @@ func testOptions(t *testing.T, newStore NewStore) {
 
 	f := setup(t, newStore, incident.WithResolutionCodes("first"), incident.WithResolutionCodes("fixed"))
 	inc := f.open("codes")
-	_, err = f.svc.Resolve(f.ctx, inc.ID, agent, "first", "notes")
+	_, err = f.svc.Resolve(f.ctx, agent, inc.ID, "first", "notes")
 	requireInvalid(t, err, "resolution_code")
-	_, err = f.svc.Resolve(f.ctx, inc.ID, agent, "fixed", "notes")
+	_, err = f.svc.Resolve(f.ctx, agent, inc.ID, "fixed", "notes")
 	require.NoError(t, err)
 
 	codes := incident.DefaultResolutionCodes()
 	codes[0] = "changed"
 	assert.NotEqual(t, "changed", incident.DefaultResolutionCodes()[0])
 
-	_, err = f.svc.List(f.ctx, incident.Filter{OpenedFrom: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	_, _, err = f.svc.ListPage(f.ctx, incident.Filter{OpenedFrom: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}, 0, "")
 	requireInvalid(t, err, "opened_from")
 }
 
@@ -196,7 +210,7 @@ func testLinkAuthorizesParent(t *testing.T, newStore NewStore) {
 	}))
 	locked, child := f.open("locked"), f.open("child")
 	journal := f.journalLen()
-	_, err := f.svc.LinkChild(f.ctx, locked.ID, child.ID, agent)
+	_, err := f.svc.LinkChild(f.ctx, agent, locked.ID, child.ID)
 	require.ErrorIs(t, err, itil.ErrForbidden)
 	assert.Equal(t, journal, f.journalLen())
 	assert.Zero(t, f.get(locked.ID).ChildCount)

@@ -140,6 +140,18 @@ func (f *fixture) get(id itil.ID) *incident.Incident {
 	return inc
 }
 
+// notes lists an incident's notes of the given visibilities (all when
+// none).
+func (f *fixture) notes(id itil.ID, vis ...itil.Visibility) []*itil.Note {
+	f.t.Helper()
+	var out []*itil.Note
+	for n, err := range f.svc.Notes(f.ctx, id, vis...) {
+		require.NoError(f.t, err)
+		out = append(out, n)
+	}
+	return out
+}
+
 // requireInvalid asserts a *itil.ValidationError naming field.
 func requireInvalid(t *testing.T, err error, field string) {
 	t.Helper()

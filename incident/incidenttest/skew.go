@@ -2,6 +2,7 @@ package incidenttest
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ type paused struct{ storage.Store }
 type pause struct {
 	ran     chan struct{}
 	release chan struct{}
+	held    atomic.Bool // only the first attempt is held; retries run on
 }
 
 type pauseKey struct{}
@@ -29,7 +31,7 @@ func (p paused) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx
 		if err := fn(ctx, tx); err != nil {
 			return err
 		}
-		if ps, ok := ctx.Value(pauseKey{}).(*pause); ok {
+		if ps, ok := ctx.Value(pauseKey{}).(*pause); ok && ps.held.CompareAndSwap(false, true) {
 			close(ps.ran)
 			<-ps.release
 		}
@@ -46,23 +48,23 @@ func testWriteSkew(t *testing.T, newStore NewStore) {
 	type incs struct{ a, b, c *incident.Incident }
 	type step func(f *fixture, ctx context.Context, x incs) error
 	resolve := func(f *fixture, ctx context.Context, x incs) error {
-		_, err := f.svc.Resolve(ctx, x.a.ID, agent, "duplicate", "fixed at the source")
+		_, err := f.svc.Resolve(ctx, agent, x.a.ID, "duplicate", "fixed at the source")
 		return err
 	}
 	cancel := func(f *fixture, ctx context.Context, x incs) error {
-		_, err := f.svc.Cancel(ctx, x.a.ID, agent, "raised twice")
+		_, err := f.svc.Cancel(ctx, agent, x.a.ID, "raised twice")
 		return err
 	}
 	linkBA := func(f *fixture, ctx context.Context, x incs) error {
-		_, err := f.svc.LinkChild(ctx, x.a.ID, x.b.ID, agent)
+		_, err := f.svc.LinkChild(ctx, agent, x.a.ID, x.b.ID)
 		return err
 	}
 	linkCB := func(f *fixture, ctx context.Context, x incs) error {
-		_, err := f.svc.LinkChild(ctx, x.b.ID, x.c.ID, agent)
+		_, err := f.svc.LinkChild(ctx, agent, x.b.ID, x.c.ID)
 		return err
 	}
 	reopenB := func(f *fixture, ctx context.Context, x incs) error {
-		_, err := f.svc.Reopen(ctx, x.b.ID, caller, "still broken")
+		_, err := f.svc.Reopen(ctx, caller, x.b.ID, "still broken")
 		return err
 	}
 	// b is a resolved child of a, and a was reopened: b may be reopened
@@ -70,7 +72,7 @@ func testWriteSkew(t *testing.T, newStore NewStore) {
 	settledChild := func(f *fixture, x incs) {
 		require.NoError(f.t, linkBA(f, f.ctx, x))
 		require.NoError(f.t, resolve(f, f.ctx, x))
-		_, err := f.svc.Reopen(f.ctx, x.a.ID, agent, "not fixed after all")
+		_, err := f.svc.Reopen(f.ctx, agent, x.a.ID, "not fixed after all")
 		require.NoError(f.t, err)
 	}
 	cases := []struct {

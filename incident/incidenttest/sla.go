@@ -2,6 +2,7 @@ package incidenttest
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -25,20 +26,20 @@ func testSLA(t *testing.T, newStore NewStore) {
 	require.NoError(t, err)
 	ctx := t.Context()
 	admin := itil.Actor{ID: "sla-admin"}
-	resp, err := eng.Define(ctx, admin, incident.SLADefinition("Response", slm.SLA, slm.Response,
+	resp, err := eng.Define(ctx, admin, slm.StandardDefinition("Response", incident.Kind, slm.SLA, slm.Response,
 		slm.Target{Name: "1h", Duration: time.Hour}))
 	require.NoError(t, err)
-	resol, err := eng.Define(ctx, admin, incident.SLADefinition("Resolution", slm.SLA, slm.Resolution,
+	resol, err := eng.Define(ctx, admin, slm.StandardDefinition("Resolution", incident.Kind, slm.SLA, slm.Resolution,
 		slm.Target{Name: "P1 4h", When: slm.Condition{Priorities: []itil.Priority{itil.P1}}, Duration: 4 * time.Hour},
 		slm.Target{Name: "other 8h", Duration: 8 * time.Hour}))
 	require.NoError(t, err)
 
-	svc, err := incident.New(store, incident.WithClock(clk), incident.WithSLA(eng))
+	svc, err := incident.New(store, incident.WithClock(clk), incident.WithHook(eng))
 	require.NoError(t, err)
 	f := &fixture{t: t, ctx: ctx, store: store, svc: svc, clock: clk}
 	inc := f.open("VPN down")
 	timers := func() map[itil.ID]slm.Status {
-		st, err := svc.Timers(ctx, inc.ID)
+		st, err := eng.Status(ctx, inc.ID, clk.Now())
 		require.NoError(t, err)
 		out := map[itil.ID]slm.Status{}
 		for _, s := range st {
@@ -50,58 +51,58 @@ func testSLA(t *testing.T, newStore NewStore) {
 	}
 	st := timers()
 	require.Len(t, st, 2)
-	assert.Equal(t, slm.InProgress, st[resp.ID].Timer.Stage)
+	assert.Equal(t, slm.InProgress, st[resp.ID].Timer.State)
 	assert.Equal(t, "other 8h", st[resol.ID].Timer.Target)
 
 	clk.Advance(30 * time.Minute)
-	_, err = svc.Assign(ctx, inc.ID, agent, "network", "sam")
+	_, err = svc.Assign(ctx, agent, inc.ID, "network", "sam")
 	require.NoError(t, err)
 	st = timers()
-	assert.Equal(t, slm.Completed, st[resp.ID].Timer.Stage, "the first response stops the response timer")
+	assert.Equal(t, slm.Completed, st[resp.ID].Timer.State, "the first response stops the response timer")
 	assert.Equal(t, 30*time.Minute, st[resp.ID].Timer.Elapsed)
 	assert.False(t, st[resp.ID].Timer.Breached)
 
 	clk.Advance(time.Hour)
-	_, err = svc.Hold(ctx, inc.ID, agent, incident.AwaitingCaller, "which VPN client version?")
+	_, err = svc.Hold(ctx, agent, inc.ID, incident.AwaitingCaller, "which VPN client version?")
 	require.NoError(t, err)
-	assert.Equal(t, slm.Paused, timers()[resol.ID].Timer.Stage)
+	assert.Equal(t, slm.Paused, timers()[resol.ID].Timer.State)
 	clk.Advance(5 * time.Hour)
 	assert.Equal(t, 90*time.Minute, timers()[resol.ID].Progress.Elapsed, "no time counts On Hold")
-	_, err = svc.Resume(ctx, inc.ID, agent)
+	_, err = svc.Resume(ctx, agent, inc.ID)
 	require.NoError(t, err)
 
 	// A refused command changes no timer: it shares the transaction.
 	before := timers()
-	_, err = svc.Resolve(ctx, inc.ID, agent, "no_such_code", "x")
+	_, err = svc.Resolve(ctx, agent, inc.ID, "no_such_code", "x")
 	require.Error(t, err)
 	assert.Equal(t, before[resol.ID].Timer, timers()[resol.ID].Timer)
 
 	// Raising the priority mid-flight picks the 4 h target and keeps the
 	// time used.
 	impact, urgency := itil.Impact(1), itil.Urgency(1)
-	_, err = svc.Update(ctx, inc.ID, agent, incident.Changes{Impact: &impact, Urgency: &urgency})
+	_, err = svc.Update(ctx, agent, inc.ID, incident.Patch{Impact: &impact, Urgency: &urgency})
 	require.NoError(t, err)
 	st = timers()
 	assert.Equal(t, "P1 4h", st[resol.ID].Timer.Target)
 	assert.True(t, st[resol.ID].Timer.BreachAt.Equal(clk.Now().Add(150*time.Minute)), "%v", st[resol.ID].Timer.BreachAt)
 
 	clk.Advance(time.Hour)
-	_, err = svc.Resolve(ctx, inc.ID, agent, "solution_provided", "rebooted the concentrator")
+	_, err = svc.Resolve(ctx, agent, inc.ID, "solution_provided", "rebooted the concentrator")
 	require.NoError(t, err)
 	st = timers()
-	assert.Equal(t, slm.Completed, st[resol.ID].Timer.Stage)
+	assert.Equal(t, slm.Completed, st[resol.ID].Timer.State)
 	assert.Equal(t, 150*time.Minute, st[resol.ID].Timer.Elapsed)
 
 	clk.Advance(time.Hour)
-	_, err = svc.Reopen(ctx, inc.ID, caller, "down again")
+	_, err = svc.Reopen(ctx, caller, inc.ID, "down again")
 	require.NoError(t, err)
-	all, err := svc.Timers(ctx, inc.ID)
+	all, err := eng.Status(ctx, inc.ID, clk.Now())
 	require.NoError(t, err)
 	require.Len(t, all, 3, "a reopen starts a second resolution cycle and keeps the first")
 	assert.Equal(t, 2, all[2].Timer.Cycle)
 	assert.True(t, all[2].Timer.StartedAt.Equal(clk.Now()), "a reset cycle starts at the reopen, not at the opening")
-	assert.Equal(t, slm.InProgress, all[2].Timer.Stage)
-	assert.Equal(t, slm.Completed, all[1].Timer.Stage)
+	assert.Equal(t, slm.InProgress, all[2].Timer.State)
+	assert.Equal(t, slm.Completed, all[1].Timer.State)
 
 	// The timers are what the journal says they are.
 	live, err := eng.Timers(ctx, inc.ID)
@@ -110,37 +111,39 @@ func testSLA(t *testing.T, newStore NewStore) {
 	require.NoError(t, err)
 	assert.Equal(t, live, rebuilt)
 
-	// Each incident event is matched by one observation at its version,
-	// and the history shows only incident events.
+	// Each incident event is matched by one observation of the incident
+	// at its version, journaled under the SLA record (which has the
+	// incident's ID), so the incident's history shows both.
 	hist, err := svc.History(ctx, inc.ID)
 	require.NoError(t, err)
-	var observed []int64
+	var versions, observed []int64
+	for _, h := range hist {
+		switch h.Kind {
+		case incident.Kind:
+			versions = append(versions, h.Version)
+		case slm.KindSubject:
+			require.Equal(t, slm.EventObserved, h.Type)
+			observed = append(observed, 0)
+		}
+	}
 	require.NoError(t, store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+		observed = observed[:0]
 		for ev, err := range tx.Journal(ctx, storage.JournalQuery{SubjectID: inc.ID}) {
 			if err != nil {
 				return err
 			}
 			if ev.Type == slm.EventObserved {
-				observed = append(observed, ev.SubjectVersion)
+				require.Equal(t, slm.KindSubject, ev.Kind, "an observation names the SLA record it wrote")
+				var o slm.Observation
+				require.NoError(t, json.Unmarshal(ev.Payload, &o))
+				observed = append(observed, o.Snapshot.Version)
 			}
 		}
 		return nil
 	}))
-	require.Len(t, observed, len(hist))
-	for i, h := range hist {
-		assert.Equal(t, h.Version, observed[i])
-	}
+	assert.Equal(t, versions, observed)
 
 	// Options.
-	_, err = incident.New(store, incident.WithSLA(nil))
-	requireInvalid(t, err, "sla")
-	_, err = incident.New(newStore(t), incident.WithSLA(eng))
-	requireInvalid(t, err, "sla")
-	plain, err := incident.New(store)
-	require.NoError(t, err)
-	none, err := plain.Timers(ctx, inc.ID)
-	require.NoError(t, err)
-	assert.Empty(t, none)
-	_, err = plain.Timers(ctx, itil.NewID())
-	assert.ErrorIs(t, err, itil.ErrNotFound)
+	_, err = incident.New(store, incident.WithHook(nil))
+	requireInvalid(t, err, "hook")
 }

@@ -2,6 +2,7 @@ package slmtest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -27,7 +28,7 @@ import (
 //   - no open time counts while paused;
 //   - the breach instant is where exactly the goal of open time has run
 //     over the running spans (nothing counted while paused);
-//   - each stage change is one the timer lifecycle allows;
+//   - each state change is one the timer lifecycle allows;
 //   - replaying the journal gives exactly the live timers;
 //   - each threshold fires at most once per cycle, in order.
 func model(t *testing.T, newStore NewStore) {
@@ -51,7 +52,7 @@ func model(t *testing.T, newStore NewStore) {
 		f.t = rt
 		def := f.define(resolution(spec))
 		m := &ticketModel{rt: rt, f: f, cal: cal, def: def, id: itil.NewID(), state: "new",
-			priority: itil.Priority(rapid.IntRange(1, 4).Draw(rt, "priority")), stages: map[itil.ID]slm.Stage{}}
+			priority: itil.Priority(rapid.IntRange(1, 4).Draw(rt, "priority")), states: map[itil.ID]slm.State{}}
 		m.observe()
 		rt.Repeat(map[string]func(*rapid.T){
 			"":         m.check,
@@ -82,7 +83,7 @@ type cycle struct {
 	started time.Time
 	running []span
 	stopped time.Time
-	stage   slm.Stage
+	state   slm.State
 	// retargeted is set when a priority change moved the goal.
 	retargeted bool
 }
@@ -97,7 +98,7 @@ type ticketModel struct {
 	priority itil.Priority
 	reopens  int
 	cycles   []*cycle
-	stages   map[itil.ID]slm.Stage
+	states   map[itil.ID]slm.State
 	// resetPending is set by a reopen until the next snapshot.
 	resetPending bool
 }
@@ -123,26 +124,26 @@ func (m *ticketModel) observe() {
 	cur := m.current()
 	switch m.state {
 	case "new", "in_progress":
-		if cur == nil || (cur.stage.Final() && m.resetPending) {
-			m.cycles = append(m.cycles, &cycle{started: now, running: []span{{from: now}}, stage: slm.InProgress})
-		} else if cur.stage == slm.Paused {
+		if cur == nil || (cur.state.Final() && m.resetPending) {
+			m.cycles = append(m.cycles, &cycle{started: now, running: []span{{from: now}}, state: slm.InProgress})
+		} else if cur.state == slm.Paused {
 			cur.running = append(cur.running, span{from: now})
-			cur.stage = slm.InProgress
+			cur.state = slm.InProgress
 		}
 	case "on_hold":
-		if cur != nil && cur.stage == slm.InProgress {
+		if cur != nil && cur.state == slm.InProgress {
 			cur.running[len(cur.running)-1].to = now
-			cur.stage = slm.Paused
+			cur.state = slm.Paused
 		}
 	case "resolved", "closed", "canceled":
-		if cur != nil && !cur.stage.Final() {
-			if cur.stage == slm.InProgress {
+		if cur != nil && !cur.state.Final() {
+			if cur.state == slm.InProgress {
 				cur.running[len(cur.running)-1].to = now
 			}
 			cur.stopped = now
-			cur.stage = slm.Completed
+			cur.state = slm.Completed
 			if m.state == "canceled" {
-				cur.stage = slm.Cancelled
+				cur.state = slm.Canceled
 			}
 		}
 	}
@@ -180,7 +181,7 @@ func (m *ticketModel) reprioritize(rt *rapid.T) {
 	}
 	old := m.goal()
 	m.priority = itil.Priority(rapid.IntRange(1, 4).Draw(rt, "priority"))
-	if c := m.current(); c != nil && !c.stage.Final() && m.goal() != old {
+	if c := m.current(); c != nil && !c.state.Final() && m.goal() != old {
 		c.retargeted = true
 	}
 	m.observe()
@@ -239,13 +240,13 @@ func (m *ticketModel) check(rt *rapid.T) {
 	now := m.now()
 	for i, tm := range ts {
 		c := m.cycles[i]
-		if tm.Cycle != i+1 || tm.Stage != c.stage || !tm.StartedAt.Equal(c.started) {
-			rt.Fatalf("timer %d: cycle %d stage %s started %v; model stage %s started %v", i, tm.Cycle, tm.Stage, tm.StartedAt, c.stage, c.started)
+		if tm.Cycle != i+1 || tm.State != c.state || !tm.StartedAt.Equal(c.started) {
+			rt.Fatalf("timer %d: cycle %d state %s started %v; model state %s started %v", i, tm.Cycle, tm.State, tm.StartedAt, c.state, c.started)
 		}
-		if prev, ok := m.stages[tm.ID]; ok && !allowed(prev, tm.Stage) {
-			rt.Fatalf("timer %d moved %s -> %s, which the lifecycle does not allow", i, prev, tm.Stage)
+		if prev, ok := m.states[tm.ID]; ok && !allowed(prev, tm.State) {
+			rt.Fatalf("timer %d moved %s -> %s, which the lifecycle does not allow", i, prev, tm.State)
 		}
-		m.stages[tm.ID] = tm.Stage
+		m.states[tm.ID] = tm.State
 		p := tm.ProgressAt(m.cal, now)
 		if want := m.openIn(c.running, time.Time{}); p.Elapsed != want {
 			rt.Fatalf("timer %d: elapsed %v, open time of its running spans %v", i, p.Elapsed, want)
@@ -258,14 +259,14 @@ func (m *ticketModel) check(rt *rapid.T) {
 				rt.Fatalf("timer %d: pauses out of order: %v", i, tm.Pauses)
 			}
 		}
-		if i == len(ts)-1 && !tm.Stage.Final() && tm.Goal != m.goal() {
+		if i == len(ts)-1 && !tm.State.Final() && tm.Goal != m.goal() {
 			rt.Fatalf("timer %d: goal %v, priority %v wants %v", i, tm.Goal, m.priority, m.goal())
 		}
 		if !tm.BreachAt.IsZero() {
 			if got := m.openIn(c.running, tm.BreachAt); got != tm.Goal {
 				rt.Fatalf("timer %d: %v of open time runs before its breach at %v, goal %v", i, got, tm.BreachAt, tm.Goal)
 			}
-		} else if tm.Stage == slm.InProgress {
+		} else if tm.State == slm.InProgress {
 			rt.Fatalf("timer %d: running without a breach instant", i)
 		}
 		if tm.Breached != (m.openIn(c.running, tm.UpdatedAt) >= tm.Goal) {
@@ -302,16 +303,23 @@ func deref(ts []*slm.Timer) []slm.Timer {
 	return out
 }
 
-// checkJournal counts the threshold events: one per fired threshold.
+// checkJournal counts the thresholds the journal records: each fired
+// threshold exactly once.
 func (m *ticketModel) checkJournal(rt *rapid.T) {
-	seen := map[string]int{}
+	seen := map[[2]any]int{}
 	err := m.f.e.Store().RunInTx(m.f.ctx, func(ctx context.Context, tx storage.Tx) error {
 		for ev, err := range tx.Journal(ctx, storage.JournalQuery{SubjectID: m.id}) {
 			if err != nil {
 				return err
 			}
 			if ev.Type == slm.EventWarning || ev.Type == slm.EventBreached {
-				seen[string(ev.Payload[:min(len(ev.Payload), 200)])]++
+				var p slm.Thresholds
+				if err := json.Unmarshal(ev.Payload, &p); err != nil {
+					return err
+				}
+				for _, th := range p.Reached {
+					seen[[2]any{th.Timer, th.Percent}]++
+				}
 			}
 		}
 		return nil
@@ -323,26 +331,24 @@ func (m *ticketModel) checkJournal(rt *rapid.T) {
 	for _, tm := range m.f.timers(m.id) {
 		total += len(tm.Fired)
 	}
-	n := 0
 	for k, c := range seen {
 		if c != 1 {
-			rt.Fatalf("threshold event journaled %d times: %s", c, k)
+			rt.Fatalf("threshold %v journaled %d times", k, c)
 		}
-		n++
 	}
-	if n != total {
-		rt.Fatalf("%d threshold events, timers record %d", n, total)
+	if len(seen) != total {
+		rt.Fatalf("%d thresholds journaled, timers record %d", len(seen), total)
 	}
 }
 
-// allowed reports whether the timer lifecycle (slm.Stages) moves from one
-// stage to another in one event.
-func allowed(from, to slm.Stage) bool {
+// allowed reports whether the timer lifecycle (slm.Lifecycle) moves from one
+// state to another in one event.
+func allowed(from, to slm.State) bool {
 	if from == to {
 		return true
 	}
-	for _, e := range slm.Stages() {
-		if e.Dst == string(to) && slices.Contains(e.Src, string(from)) {
+	for _, e := range slm.Lifecycle() {
+		if e.To == to && slices.Contains(e.From, from) {
 			return true
 		}
 	}

@@ -5,6 +5,7 @@ package slmtest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 	"testing"
@@ -123,10 +124,13 @@ func (f *fixture) define(d slm.Definition) *slm.Definition {
 func (f *fixture) observe(id itil.ID, state string, p itil.Priority, fields map[string]string) []*slm.Timer {
 	var out []*slm.Timer
 	err := f.e.Store().RunInTx(f.ctx, func(ctx context.Context, tx storage.Tx) error {
-		var err error
-		out, err = f.e.Observe(ctx, tx, agent, slm.Snapshot{
+		if err := f.e.Observe(ctx, tx, agent, itil.Snapshot{
 			Kind: "ticket", ID: id, State: state, Priority: p, Fields: fields, Time: f.now,
-		})
+		}); err != nil {
+			return err
+		}
+		var err error
+		out, err = f.e.In(tx).Timers(ctx, id)
 		return err
 	})
 	require.NoError(f.t, err)
@@ -153,7 +157,7 @@ func fridayP1(t *testing.T, newStore NewStore) {
 	ts := f.observe(id, "new", itil.P1, nil)
 	require.Len(t, ts, 1)
 	tm := ts[0]
-	assert.Equal(t, slm.InProgress, tm.Stage)
+	assert.Equal(t, slm.InProgress, tm.State)
 	assert.Equal(t, "P1 4h", tm.Target)
 	sameInstant(t, at(2026, 11, 16, 12, 30), tm.BreachAt)
 	sameInstant(t, at(2026, 11, 16, 12, 30), tm.OriginalBreachAt)
@@ -177,17 +181,17 @@ func pauseResume(t *testing.T, newStore NewStore) {
 	f.observe(id, "new", itil.P1, nil)
 	f.set(at(2026, 11, 16, 10, 0))
 	tm := f.observe(id, "on_hold", itil.P1, nil)[0]
-	assert.Equal(t, slm.Paused, tm.Stage)
+	assert.Equal(t, slm.Paused, tm.State)
 	assert.Equal(t, time.Hour, tm.Elapsed)
 	assert.True(t, tm.BreachAt.IsZero(), "a paused timer with time left has no breach instant")
 	f.set(at(2026, 11, 17, 9, 0))
 	tm = f.observe(id, "in_progress", itil.P1, nil)[0]
-	assert.Equal(t, slm.InProgress, tm.Stage)
+	assert.Equal(t, slm.InProgress, tm.State)
 	sameInstant(t, at(2026, 11, 17, 12, 0), tm.BreachAt)
 	sameInstant(t, at(2026, 11, 16, 13, 0), tm.OriginalBreachAt)
 	f.set(at(2026, 11, 17, 11, 0))
 	tm = f.observe(id, "resolved", itil.P1, nil)[0]
-	assert.Equal(t, slm.Completed, tm.Stage)
+	assert.Equal(t, slm.Completed, tm.State)
 	assert.Equal(t, 3*time.Hour, tm.Elapsed)
 	assert.False(t, tm.Breached)
 	require.Len(t, tm.Pauses, 1)
@@ -237,19 +241,19 @@ func reset(t *testing.T, newStore NewStore) {
 	ts := f.observe(id, "in_progress", itil.P2, map[string]string{"reopen_count": "1"})
 	require.Len(t, ts, 2)
 	assert.Equal(t, 1, ts[0].Cycle)
-	assert.Equal(t, slm.Completed, ts[0].Stage)
+	assert.Equal(t, slm.Completed, ts[0].State)
 	assert.Equal(t, 3*time.Hour, ts[0].Elapsed)
 	assert.Equal(t, 2, ts[1].Cycle)
-	assert.Equal(t, slm.InProgress, ts[1].Stage)
+	assert.Equal(t, slm.InProgress, ts[1].State)
 	sameInstant(t, at(2026, 11, 17, 9, 0), ts[1].StartedAt)
 	assert.NotEqual(t, ts[0].ID, ts[1].ID)
 	// A reset while running cancels the running cycle as "reset".
 	f.set(at(2026, 11, 17, 10, 0))
 	ts = f.observe(id, "in_progress", itil.P2, map[string]string{"reopen_count": "2"})
 	require.Len(t, ts, 3)
-	assert.Equal(t, slm.Cancelled, ts[1].Stage)
+	assert.Equal(t, slm.Canceled, ts[1].State)
 	assert.Equal(t, "reset", ts[1].CancelReason)
-	assert.Equal(t, slm.InProgress, ts[2].Stage)
+	assert.Equal(t, slm.InProgress, ts[2].State)
 }
 
 func revisions(t *testing.T, newStore NewStore) {
@@ -308,7 +312,7 @@ func response(t *testing.T, newStore NewStore) {
 	assert.Equal(t, "P1 15m", tm.Target, "strictest picks the shortest matching target")
 	f.set(at(2026, 11, 16, 9, 10))
 	tm = f.observe(id, "in_progress", itil.P1, map[string]string{"responded": "true"})[0]
-	assert.Equal(t, slm.Completed, tm.Stage)
+	assert.Equal(t, slm.Completed, tm.State)
 	assert.Equal(t, 10*time.Minute, tm.Elapsed)
 	assert.Equal(t, slm.OLA, tm.Type)
 }
@@ -344,21 +348,31 @@ func monitor(t *testing.T, newStore NewStore) {
 	tm := f.timers(id)[0]
 	assert.Len(t, tm.Fired, 3)
 	assert.True(t, tm.DueAt.IsZero())
-	// The events are in the journal, once each.
+	// The thresholds are in the journal, once each: one event per run of
+	// the monitor that wrote the subject, a breach among them making it
+	// EventBreached.
 	var types []string
+	var reached []int
 	err = f.e.Store().RunInTx(f.ctx, func(ctx context.Context, tx storage.Tx) error {
 		for ev, err := range tx.Journal(ctx, storage.JournalQuery{SubjectID: id}) {
 			if err != nil {
 				return err
 			}
 			if ev.Type == slm.EventWarning || ev.Type == slm.EventBreached {
+				require.Equal(t, slm.KindSubject, ev.Kind)
 				types = append(types, ev.Type)
+				var p slm.Thresholds
+				require.NoError(t, json.Unmarshal(ev.Payload, &p))
+				for _, th := range p.Reached {
+					reached = append(reached, th.Percent)
+				}
 			}
 		}
 		return nil
 	})
 	require.NoError(t, err)
-	assert.Equal(t, []string{slm.EventWarning, slm.EventWarning, slm.EventBreached}, types)
+	assert.Equal(t, []string{slm.EventWarning, slm.EventBreached}, types)
+	assert.Equal(t, []int{50, 75, 100}, reached)
 	// A paused timer is not due; its pending threshold comes back on resume.
 	f.set(at(2026, 11, 16, 14, 0))
 	f.observe(other, "on_hold", itil.P3, nil)
@@ -449,13 +463,13 @@ func replayRepair(t *testing.T, newStore NewStore) {
 func compliance(t *testing.T, newStore NewStore) {
 	f := newFixture(t, newStore, at(2026, 11, 16, 9, 0))
 	d := f.define(resolution(officeHours()))
-	met, late, open, cancelled := itil.NewID(), itil.NewID(), itil.NewID(), itil.NewID()
-	for _, id := range []itil.ID{met, late, open, cancelled} {
+	met, late, open, canceled := itil.NewID(), itil.NewID(), itil.NewID(), itil.NewID()
+	for _, id := range []itil.ID{met, late, open, canceled} {
 		f.observe(id, "new", itil.P1, nil)
 	}
 	f.set(at(2026, 11, 16, 11, 0))
 	f.observe(met, "resolved", itil.P1, nil)
-	f.observe(cancelled, "canceled", itil.P1, nil)
+	f.observe(canceled, "canceled", itil.P1, nil)
 	f.set(at(2026, 11, 16, 15, 0))
 	f.observe(late, "resolved", itil.P1, nil)
 	c, err := f.e.Compliance(f.ctx, d.ID, at(2026, 11, 1, 0, 0), at(2026, 12, 1, 0, 0), at(2026, 11, 16, 12, 0))
@@ -463,7 +477,7 @@ func compliance(t *testing.T, newStore NewStore) {
 	assert.Equal(t, 1, c.Met)
 	assert.Equal(t, 1, c.Breached)
 	assert.Equal(t, 1, c.InProgress)
-	assert.Equal(t, 1, c.Cancelled)
+	assert.Equal(t, 1, c.Canceled)
 	assert.Equal(t, 50.0, c.MetPercent)
 	assert.Equal(t, 4*time.Hour, c.MeanElapsed)
 	assert.Equal(t, 2*time.Hour, c.P50Elapsed)
@@ -476,7 +490,7 @@ func compliance(t *testing.T, newStore NewStore) {
 	// A period before the cycles started holds none.
 	c, err = f.e.Compliance(f.ctx, d.ID, at(2026, 10, 1, 0, 0), at(2026, 11, 1, 0, 0), at(2026, 11, 17, 12, 0))
 	require.NoError(t, err)
-	assert.Zero(t, c.Met+c.Breached+c.InProgress+c.Cancelled)
+	assert.Zero(t, c.Met+c.Breached+c.InProgress+c.Canceled)
 	_, err = f.e.Compliance(f.ctx, itil.NewID(), at(2026, 11, 1, 0, 0), at(2026, 12, 1, 0, 0), at(2026, 11, 17, 12, 0))
 	assert.ErrorIs(t, err, itil.ErrNotFound)
 }
@@ -498,7 +512,7 @@ func validation(t *testing.T, newStore NewStore) {
 	require.NoError(t, err)
 	assert.Empty(t, defs, "nothing is written")
 	err = f.e.Store().RunInTx(f.ctx, func(ctx context.Context, tx storage.Tx) error {
-		_, err := f.e.Observe(ctx, tx, agent, slm.Snapshot{Kind: "ticket"})
+		err := f.e.Observe(ctx, tx, agent, itil.Snapshot{Kind: "ticket"})
 		return err
 	})
 	require.ErrorAs(t, err, &v)

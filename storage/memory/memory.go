@@ -1,6 +1,7 @@
 // Package memory is the zero-setup storage backend: everything lives in the
-// process, nothing survives it. It is the reference implementation of the
-// storage contract and the default for examples and tests.
+// process, nothing survives it. It is the default for examples and tests;
+// like every backend it is held to the contract by storagetest.Run, whose
+// naive map model is the reference the contract is checked against.
 //
 // Isolation is optimistic: a transaction buffers its writes and journal
 // events, reads the committed state merged with its own writes, and at

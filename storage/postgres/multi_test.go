@@ -346,8 +346,7 @@ func TestSLMTwoInstances(t *testing.T) {
 	for i := range ids {
 		ids[i] = itil.NewID()
 		require.NoError(t, engines[0].Store().RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-			_, err := engines[0].Observe(ctx, tx, itil.System, slm.Snapshot{Kind: "ticket", ID: ids[i], State: "new", Priority: itil.P2, Time: start})
-			return err
+			return engines[0].Observe(ctx, tx, itil.System, itil.Snapshot{Kind: "ticket", ID: ids[i], State: "new", Priority: itil.P2, Time: start})
 		}))
 	}
 	fireAt := start.Add(10 * time.Hour)
@@ -377,7 +376,12 @@ func TestSLMTwoInstances(t *testing.T) {
 				return err
 			}
 			if ev.Type == slm.EventWarning || ev.Type == slm.EventBreached {
-				perSubject[ev.SubjectID]++
+				// One event per subject written, listing its thresholds.
+				var p slm.Thresholds
+				if err := json.Unmarshal(ev.Payload, &p); err != nil {
+					return err
+				}
+				perSubject[ev.SubjectID] += len(p.Reached)
 			}
 		}
 		return nil

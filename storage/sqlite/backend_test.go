@@ -225,9 +225,9 @@ func TestConcurrentOpenProcesses(t *testing.T) {
 	defer b.Close()
 	svc, err := incident.New(mustTenant(t, b, "t"))
 	require.NoError(t, err)
-	page, err := svc.List(t.Context(), incident.Filter{Limit: 100})
+	page, _, err := svc.ListPage(t.Context(), incident.Filter{}, 100, "")
 	require.NoError(t, err)
-	require.Len(t, page.Incidents, procs*5)
+	require.Len(t, page, procs*5)
 }
 
 // TestOpenChild is a child of TestConcurrentOpenProcesses.

@@ -1,0 +1,150 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"slices"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/storage"
+)
+
+// KindNote is the record and journal kind of notes (comments and work
+// notes) of every process.
+const KindNote = "note"
+
+var notes = storage.NewCollection(storage.Schema[itil.Note]{
+	Kind:    KindNote,
+	ID:      func(n *itil.Note) itil.ID { return n.ID },
+	Version: func(n *itil.Note) *int64 { return &n.Version },
+	SortKey: func(n *itil.Note) string { return storage.TimeKey(n.At) },
+	Terms: func(n *itil.Note, dst []string) []string {
+		return append(dst, storage.Term("subject", n.SubjectID.String()), storage.Term("visibility", string(n.Visibility)))
+	},
+})
+
+var noteSpec = (&Spec[itil.Note]{
+	Collection: notes,
+	Clone:      func(n *itil.Note) *itil.Note { c := *n; return &c },
+	Skip:       []string{"version"},
+}).Init()
+
+// AddNote stores a note on subject (an entity of the runner's kind) and
+// journals it under its own record, with the subject in Refs, so the
+// subject's history shows it and the subject itself is not rewritten.
+func (c *Cmd[T]) AddNote(subject itil.ID, vis itil.Visibility, text, eventType, summary string) (*itil.Note, error) {
+	n := &itil.Note{ID: itil.NewID(), SubjectKind: c.r.spec.Collection.Kind(), SubjectID: subject,
+		Visibility: vis, Author: c.Actor, At: c.Now, Text: text}
+	data, err := notes.PutJSON(c.Ctx, c.Tx, n)
+	if err != nil {
+		return nil, err
+	}
+	payload := append(append(appendPayloadHead(nil, summary), `,"created":`...), data...)
+	if err := c.Tx.Append(c.Ctx, itil.Event{Kind: KindNote, SubjectID: n.ID, SubjectVersion: n.Version, Actor: c.Actor,
+		Time: c.Now, Type: eventType, Payload: appendPayloadTail(payload, ""), Refs: []itil.ID{subject}}); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Notes lists the notes on subject with one of the visibilities (all when
+// none is given), oldest first.
+func (r Runner[T]) Notes(ctx context.Context, subject itil.ID, vis ...itil.Visibility) iter.Seq2[*itil.Note, error] {
+	nr := Runner[itil.Note]{spec: noteSpec, store: r.store, tx: r.tx, clock: r.clock}
+	q := Query[itil.Note]{Terms: []string{storage.Term("subject", subject.String())}}
+	if len(vis) > 0 {
+		g := make([]string, len(vis))
+		for i, v := range vis {
+			g[i] = storage.Term("visibility", string(v))
+		}
+		q.AnyOf = [][]string{g}
+	}
+	return nr.List(ctx, q)
+}
+
+// NotesPage is Notes one page at a time.
+func (r Runner[T]) NotesPage(ctx context.Context, subject itil.ID, size int, after *storage.Cursor) ([]*itil.Note, *storage.Cursor, error) {
+	nr := Runner[itil.Note]{spec: noteSpec, store: r.store, tx: r.tx, clock: r.clock}
+	return nr.Page(ctx, Query[itil.Note]{Terms: []string{storage.Term("subject", subject.String())}}, size, after)
+}
+
+// History returns the journal of entity id, oldest first: its own events
+// and those of other records that name it in Refs. An unknown entity gives
+// an error wrapping itil.ErrNotFound.
+func (r Runner[T]) History(ctx context.Context, id itil.ID) ([]itil.HistoryEntry, error) {
+	var out []itil.HistoryEntry
+	err := r.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
+		out = nil
+		if _, err := tx.Get(ctx, r.spec.Collection.Kind(), id); err != nil {
+			return err
+		}
+		var err error
+		out, err = History(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+// History reads the journal of any subject within tx, each event's payload
+// decoded as an itil.Payload (payloads of other shapes keep their summary).
+func History(ctx context.Context, tx storage.Tx, id itil.ID) ([]itil.HistoryEntry, error) {
+	var out []itil.HistoryEntry
+	for ev, err := range tx.Journal(ctx, storage.JournalQuery{SubjectID: id}) {
+		if err != nil {
+			return nil, err
+		}
+		e := itil.HistoryEntry{Seq: ev.Seq, Kind: ev.Kind, SubjectID: ev.SubjectID, Version: ev.SubjectVersion,
+			Time: ev.Time, Actor: ev.Actor, Type: ev.Type, Refs: ev.Refs}
+		if len(ev.Payload) > 0 {
+			if err := json.Unmarshal(ev.Payload, &e.Payload); err != nil {
+				return nil, fmt.Errorf("journal event %d of %s: %w", ev.Seq, id, err)
+			}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Replay rebuilds an entity of the kind from its history: the entity as
+// created, then the new values of the fields of its later events, applied
+// in order, up to and including the event at version upTo (every event when
+// upTo is 0). Fields the journal does not track (Spec.Skip) keep their
+// value at creation.
+func Replay[T any](kind string, id itil.ID, history []itil.HistoryEntry, upTo int64) (*T, error) {
+	obj := map[string]json.RawMessage{}
+	found := false
+	for _, e := range history {
+		if e.Kind != kind || e.SubjectID != id || (upTo != 0 && e.Version > upTo) {
+			continue
+		}
+		if e.Created != nil {
+			clear(obj)
+			if err := json.Unmarshal(e.Created, &obj); err != nil {
+				return nil, fmt.Errorf("replay %s %s: %w", kind, id, err)
+			}
+		}
+		found = true
+		for _, f := range e.Fields {
+			obj[f.Field] = f.To
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("%w: no history of %s %s", itil.ErrNotFound, kind, id)
+	}
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	v := new(T)
+	if err := json.Unmarshal(data, v); err != nil {
+		return nil, fmt.Errorf("replay %s %s: %w", kind, id, err)
+	}
+	return v, nil
+}
+
+// Own keeps the entries of the entity's own events.
+func Own(history []itil.HistoryEntry, kind string) []itil.HistoryEntry {
+	return slices.DeleteFunc(slices.Clone(history), func(e itil.HistoryEntry) bool { return e.Kind != kind })
+}

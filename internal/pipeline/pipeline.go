@@ -1,0 +1,366 @@
+// Package pipeline is the one command pipeline every process runs on:
+// create an entity, or run a command on an existing one, in a transaction:
+// load, authorize, the command's own guards and rules, a version-checked
+// put, one journal event per record written (with the old and new value of
+// every field that changed), then the in-transaction hooks. A process
+// package's command body is its rules and nothing else.
+//
+// Retry rule: a command that conflicts (another transaction committed
+// first) is run again on fresh state, at most Attempts times in all; its
+// guards are checked again, so the outcome is that of some serial order. A
+// caller who passes the version it read (IfVersion) gets itil.ErrConflict
+// instead when the entity changed, and a command bound to a caller's
+// transaction (In) never retries: the caller owns the transaction.
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/storage"
+)
+
+// Attempts bounds how often a conflicting command runs in all.
+const Attempts = 4
+
+// Spec is what the pipeline needs to know of an entity type, declared once
+// per process.
+type Spec[T any] struct {
+	// Collection stores the entities; its kind is the journal kind.
+	Collection *storage.Collection[T]
+	// Clone deep-copies an entity (authorizers and diffs get copies).
+	Clone func(*T) *T
+	// Touch records the time of a write (UpdatedAt), when set.
+	Touch func(v *T, now time.Time)
+	// Snapshot describes the entity to hooks; nil when the kind has none.
+	Snapshot func(v *T, now time.Time) itil.Snapshot
+	// Skip names JSON fields the journal does not track (the version and
+	// the update time change on every write).
+	Skip []string
+
+	fields []field
+}
+
+// Init prepares the spec; call it once, at package initialisation.
+func (s *Spec[T]) Init() *Spec[T] {
+	s.fields = fieldsOf[T](s.Skip)
+	return s
+}
+
+// Runner runs the commands of one entity type on one store. It is a value:
+// In and IfVersion return modified copies.
+type Runner[T any] struct {
+	spec      *Spec[T]
+	store     storage.Store
+	tx        storage.Tx // bound by In: no begin, no commit, no retry
+	clock     itil.Clock
+	authorize itil.Authorizer[T]
+	hooks     []storage.Hook
+	expect    int64
+	once      bool
+}
+
+// New returns a runner. authorize may be nil.
+func New[T any](spec *Spec[T], store storage.Store, clock itil.Clock, authorize itil.Authorizer[T], hooks []storage.Hook) Runner[T] {
+	return Runner[T]{spec: spec, store: store, clock: clock, authorize: authorize, hooks: hooks}
+}
+
+// In returns the runner bound to the caller's transaction.
+func (r Runner[T]) In(tx storage.Tx) Runner[T] {
+	r.tx = tx
+	return r
+}
+
+// IfVersion returns a runner whose next commands on an existing entity
+// fail with itil.ErrConflict unless the entity is at version v.
+func (r Runner[T]) IfVersion(v int64) Runner[T] {
+	r.expect = v
+	return r
+}
+
+// Once returns a runner that does not retry a conflicting command: for a
+// create under an ID the caller chose, a conflict means the entity exists.
+func (r Runner[T]) Once() Runner[T] {
+	r.once = true
+	return r
+}
+
+// Now is the runner's clock reading, in UTC.
+func (r Runner[T]) Now() time.Time { return r.clock.Now().UTC() }
+
+// Read runs fn in the bound transaction, or in a new one.
+func (r Runner[T]) Read(ctx context.Context, fn func(ctx context.Context, tx storage.Tx) error) error {
+	if r.tx != nil {
+		return fn(ctx, r.tx)
+	}
+	return r.store.RunInTx(ctx, fn)
+}
+
+// Get loads an entity.
+func (r Runner[T]) Get(ctx context.Context, id itil.ID) (*T, error) {
+	var out *T
+	err := r.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
+		var err error
+		out, err = r.spec.Collection.Get(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+// Event describes one journal event of a write: its type, what happened
+// in words, the reason the actor gave, and the other subjects it concerns.
+type Event struct {
+	Type    string
+	Summary string
+	Reason  string
+	Refs    []itil.ID
+}
+
+// Cmd is what a command body works with: its transaction, the time, the
+// actor, and ways to load, authorize and save other entities of its kind
+// (cascades) and to add notes.
+type Cmd[T any] struct {
+	Ctx   context.Context
+	Tx    storage.Tx
+	Now   time.Time
+	Actor itil.Actor
+	r     *Runner[T]
+	// before holds the entities as loaded (or last saved), for diffs; a
+	// command touches a handful, so a slice beats a map.
+	before []loaded[T]
+}
+
+type loaded[T any] struct {
+	id itil.ID
+	v  *T
+}
+
+func (c *Cmd[T]) loadedAs(id itil.ID) (*T, bool) {
+	for _, l := range c.before {
+		if l.id == id {
+			return l.v, true
+		}
+	}
+	return nil, false
+}
+
+// Load loads another entity of the kind for the command (a parent, a
+// child), remembering it as loaded so that Save journals what changed.
+func (c *Cmd[T]) Load(id itil.ID) (*T, error) {
+	v, err := c.r.spec.Collection.Get(c.Ctx, c.Tx, id)
+	if err != nil {
+		return nil, err
+	}
+	c.remember(v)
+	return v, nil
+}
+
+// Query runs a storage query for entities of the kind, remembering each
+// as loaded.
+func (c *Cmd[T]) Query(q storage.Query) ([]*T, error) {
+	var out []*T
+	for v, err := range c.r.spec.Collection.Query(c.Ctx, c.Tx, q) {
+		if err != nil {
+			return nil, err
+		}
+		c.remember(v)
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (c *Cmd[T]) remember(v *T) {
+	id := c.r.spec.Collection.IDOf(v)
+	for i := range c.before {
+		if c.before[i].id == id {
+			c.before[i].v = c.r.spec.Clone(v)
+			return
+		}
+	}
+	c.before = append(c.before, loaded[T]{id, c.r.spec.Clone(v)})
+}
+
+// Authorize runs the authorizer on another entity the command changes.
+func (c *Cmd[T]) Authorize(command string, v *T) error {
+	return c.r.check(c.Ctx, c.Actor, command, v)
+}
+
+// Save writes an entity the command changed (or created, when it was not
+// loaded): when no journaled field changed it writes nothing; otherwise it
+// touches it, puts it at the version loaded, journals one event with the
+// fields' old and new values, and hands its snapshot to the hooks.
+func (c *Cmd[T]) Save(v *T, ev Event) error { return c.save(v, ev, true) }
+
+// save is Save; keep says whether the command may change v again (the
+// pipeline's own final save of the subject may not), so that its saved
+// state must be remembered for a later diff.
+func (c *Cmd[T]) save(v *T, ev Event, keep bool) error {
+	sp := c.r.spec
+	id := sp.Collection.IDOf(v)
+	before, loaded := c.loadedAs(id)
+	if sp.Touch != nil {
+		sp.Touch(v, c.Now) // not journaled (Spec.Skip)
+	}
+	payload := appendPayloadHead(make([]byte, 0, 512), ev.Summary)
+	if loaded {
+		var n int
+		var err error
+		if payload, n, err = appendDiff(payload, sp.fields, before, v); err != nil {
+			return fmt.Errorf("journal %s %s: %w", sp.Collection.Kind(), id, err)
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+	data, err := sp.Collection.PutJSON(c.Ctx, c.Tx, v)
+	if err != nil {
+		return err
+	}
+	if !loaded {
+		// A creation journals the entity as stored.
+		payload = append(append(payload, `,"created":`...), data...)
+	}
+	if keep {
+		c.remember(v)
+	}
+	if err := c.Tx.Append(c.Ctx, itil.Event{
+		Kind: sp.Collection.Kind(), SubjectID: id, SubjectVersion: sp.Collection.VersionOf(v),
+		Actor: c.Actor, Time: c.Now, Type: ev.Type, Payload: appendPayloadTail(payload, ev.Reason), Refs: ev.Refs,
+	}); err != nil {
+		return err
+	}
+	if sp.Snapshot == nil || len(c.r.hooks) == 0 {
+		return nil
+	}
+	snap := sp.Snapshot(v, c.Now)
+	for _, h := range c.r.hooks {
+		if err := h.Observe(c.Ctx, c.Tx, c.Actor, snap); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Journal appends the one event of a record written: kind, ID and version
+// name the record; payload is encoded as JSON.
+func Journal(ctx context.Context, tx storage.Tx, actor itil.Actor, now time.Time, kind string, id itil.ID, version int64, ev Event, payload any) error {
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("journal %s %s: %w", kind, id, err)
+	}
+	return tx.Append(ctx, itil.Event{
+		Kind: kind, SubjectID: id, SubjectVersion: version,
+		Actor: actor, Time: now, Type: ev.Type, Payload: data, Refs: ev.Refs,
+	})
+}
+
+// check runs the authorizer on a copy of v.
+func (r *Runner[T]) check(ctx context.Context, actor itil.Actor, command string, v *T) error {
+	if r.authorize == nil {
+		return nil
+	}
+	if err := r.authorize(ctx, actor, command, r.spec.Clone(v)); err != nil {
+		if errors.Is(err, itil.ErrForbidden) {
+			return err
+		}
+		return fmt.Errorf("%w: %s may not %s: %w", itil.ErrForbidden, actor.ID, command, err)
+	}
+	return nil
+}
+
+// Run runs command on the entity id: load, authorize, fn (guards and rules,
+// changing v in place; it returns the event describing the change), save
+// and journal v, hooks. A command by an invalid actor is rejected for the
+// actor alone, before anything is read: its other checks depend on the
+// entity's state, which an unauthorized caller must not learn.
+func (r Runner[T]) Run(ctx context.Context, actor itil.Actor, id itil.ID, command string, fn func(c *Cmd[T], v *T) (Event, error)) (*T, error) {
+	if err := validActor(actor); err != nil {
+		return nil, err
+	}
+	return attempt(r, ctx, func(ctx context.Context, tx storage.Tx) (*T, error) {
+		c := &Cmd[T]{Ctx: ctx, Tx: tx, Now: r.Now(), Actor: actor, r: &r}
+		v, err := c.Load(id)
+		if err != nil {
+			return nil, err
+		}
+		if r.expect != 0 && r.spec.Collection.VersionOf(v) != r.expect {
+			return nil, fmt.Errorf("%w: %s %s is at version %d, not %d", itil.ErrConflict,
+				r.spec.Collection.Kind(), id, r.spec.Collection.VersionOf(v), r.expect)
+		}
+		if err := r.check(ctx, actor, command, v); err != nil {
+			return nil, err
+		}
+		ev, err := fn(c, v)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.save(v, ev, false); err != nil {
+			return nil, err
+		}
+		return v, nil
+	})
+}
+
+// Create authorizes and stores a new entity: build makes it (afresh on
+// each attempt: numbers are taken inside), then it is saved and journaled
+// with every field it was created with, and handed to the hooks.
+func (r Runner[T]) Create(ctx context.Context, actor itil.Actor, command string, build func(c *Cmd[T]) (*T, Event, error)) (*T, error) {
+	if err := validActor(actor); err != nil {
+		return nil, err
+	}
+	return attempt(r, ctx, func(ctx context.Context, tx storage.Tx) (*T, error) {
+		c := &Cmd[T]{Ctx: ctx, Tx: tx, Now: r.Now(), Actor: actor, r: &r}
+		v, ev, err := build(c)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.check(ctx, actor, command, v); err != nil {
+			return nil, err
+		}
+		if err := c.save(v, ev, false); err != nil {
+			return nil, err
+		}
+		return v, nil
+	})
+}
+
+// Do runs fn, a command that writes no entity of the runner's kind by
+// itself (a note on one, a sweep), in the bound transaction or a new one,
+// with the retry rule.
+func (r Runner[T]) Do(ctx context.Context, actor itil.Actor, fn func(c *Cmd[T]) error) error {
+	if err := validActor(actor); err != nil {
+		return err
+	}
+	_, err := attempt(r, ctx, func(ctx context.Context, tx storage.Tx) (*T, error) {
+		return nil, fn(&Cmd[T]{Ctx: ctx, Tx: tx, Now: r.Now(), Actor: actor, r: &r})
+	})
+	return err
+}
+
+func validActor(actor itil.Actor) error { return actor.Check("actor") }
+
+// attempt runs body in the bound transaction, or in new ones under the
+// retry rule.
+func attempt[T any](r Runner[T], ctx context.Context, body func(ctx context.Context, tx storage.Tx) (*T, error)) (*T, error) {
+	if r.tx != nil {
+		return body(ctx, r.tx)
+	}
+	for n := 1; ; n++ {
+		var out *T
+		err := r.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+			var err error
+			out, err = body(ctx, tx)
+			return err
+		})
+		if err == nil {
+			return out, nil
+		}
+		if n == Attempts || r.expect != 0 || r.once || ctx.Err() != nil || !errors.Is(err, itil.ErrConflict) {
+			return nil, err
+		}
+	}
+}
