@@ -70,14 +70,17 @@ type FieldChange struct {
 // Payload is the payload of every event a process command journals for
 // an entity it wrote: what happened in words, the entity as created (on
 // its creation) or the old and new value of each field that changed (on
-// every later write), and the reason the actor gave, if any. Applying the
+// every later write), whether it was deleted, and the reason the actor
+// gave, if any. Applying the
 // Fields of an entity's later events to Created, in order, reproduces the
 // entity's stored fields at each version.
 type Payload struct {
 	Summary string          `json:"summary"`
 	Created json.RawMessage `json:"created,omitempty"`
 	Fields  []FieldChange   `json:"fields,omitempty"`
-	Reason  string          `json:"reason,omitempty"`
+	// Deleted is set on the event of an entity's deletion.
+	Deleted bool   `json:"deleted,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // HistoryEntry is one journal event of an entity's history, as every

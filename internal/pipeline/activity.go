@@ -119,6 +119,11 @@ func Replay[T any](kind string, id itil.ID, history []itil.HistoryEntry, upTo in
 		if e.Kind != kind || e.SubjectID != id || (upTo != 0 && e.Version > upTo) {
 			continue
 		}
+		if e.Deleted {
+			found = false
+			clear(obj)
+			continue
+		}
 		if e.Created != nil {
 			clear(obj)
 			if err := json.Unmarshal(e.Created, &obj); err != nil {

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/itilkit/itil"
@@ -243,6 +244,29 @@ func (c *Cmd[T]) save(v *T, ev Event, keep bool) error {
 		}
 	}
 	return nil
+}
+
+// Delete removes an entity the command loaded, at the version loaded, and
+// journals its end: one event at the next version, with Deleted set.
+func (c *Cmd[T]) Delete(v *T, ev Event) error {
+	sp := c.r.spec
+	id := sp.Collection.IDOf(v)
+	if err := sp.Collection.Delete(c.Ctx, c.Tx, v); err != nil {
+		return err
+	}
+	c.before = slices.DeleteFunc(c.before, func(l loaded[T]) bool { return l.id == id })
+	payload := append(appendPayloadHead(nil, ev.Summary), `,"deleted":true`...)
+	return c.Tx.Append(c.Ctx, itil.Event{
+		Kind: sp.Collection.Kind(), SubjectID: id, SubjectVersion: sp.Collection.VersionOf(v) + 1,
+		Actor: c.Actor, Time: c.Now, Type: ev.Type, Payload: appendPayloadTail(payload, ev.Reason), Refs: ev.Refs,
+	})
+}
+
+// Other returns a command on another kind of entity (r's) that shares c's
+// transaction, time and actor: a process whose command writes entities of
+// two kinds (CIs and their relationships) runs both through the pipeline.
+func Other[U, T any](c *Cmd[T], r Runner[U]) *Cmd[U] {
+	return &Cmd[U]{Ctx: c.Ctx, Tx: c.Tx, Now: c.Now, Actor: c.Actor, r: &r}
 }
 
 // Journal appends the one event of a record written: kind, ID and version
