@@ -8,10 +8,11 @@ import (
 	"github.com/itilkit/itil/internal/machine/machinetest"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/memory"
+	"github.com/itilkit/itil/storage/storagetest"
 )
 
 func TestIncidentOnMemory(t *testing.T) {
-	incidenttest.Run(t, func(t *testing.T) storage.Store { return memory.NewStore() })
+	incidenttest.Run(t, storagetest.SameStore(func(testing.TB) storage.Store { return memory.NewStore() }))
 }
 
 // TestDiagramInSync fails when lifecycle.md or the README's copy of the

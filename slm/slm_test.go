@@ -16,10 +16,11 @@ import (
 	"github.com/itilkit/itil/slm/slmtest"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/memory"
+	"github.com/itilkit/itil/storage/storagetest"
 )
 
 func TestSLMOnMemory(t *testing.T) {
-	slmtest.Run(t, func(testing.TB) storage.Store { return memory.NewStore() })
+	slmtest.Run(t, storagetest.SameStore(func(testing.TB) storage.Store { return memory.NewStore() }))
 }
 
 // countingStore counts the records queries hand out.

@@ -19,13 +19,19 @@ import (
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/storagetest"
 )
 
 // NewStore returns a fresh, empty store for one test.
 type NewStore func(t *testing.T) storage.Store
 
-// Run runs the whole incident suite on stores made by newStore.
-func Run(t *testing.T, newStore NewStore) {
+// Run runs the whole incident suite on stores made by instances: most tests
+// on the first handle, the two-instance tests on both.
+func Run(t *testing.T, instances storagetest.Instances) {
+	newStore := func(t *testing.T) storage.Store {
+		s, _ := instances(t)
+		return s
+	}
 	t.Run("Open", func(t *testing.T) { testOpen(t, newStore) })
 	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, newStore) })
 	t.Run("Guards", func(t *testing.T) { testGuards(t, newStore) })
@@ -50,7 +56,9 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("Options", func(t *testing.T) { testOptions(t, newStore) })
 	t.Run("LinkAuthorizesParent", func(t *testing.T) { testLinkAuthorizesParent(t, newStore) })
 	t.Run("SLA", func(t *testing.T) { testSLA(t, newStore) })
-	t.Run("Model", func(t *testing.T) { testModel(t, newStore) })
+	t.Run("Model", func(t *testing.T) { testModel(t, newStore, nil) })
+	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, newStore, instances) })
+	t.Run("TwoInstances/SLA", func(t *testing.T) { testTwoInstancesSLA(t, instances) })
 }
 
 // clock is a settable clock for tests.

@@ -8,11 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/internal/pipeline"
+	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/storagetest"
 )
 
 // mInc is the model of one incident: what the rules say it should be,
@@ -132,9 +135,24 @@ func (m *model) resolve(i *mInc, now time.Time) {
 	i.state, i.hold, i.resolvedAt = incident.StateResolved, "", now
 }
 
-func testModel(t *testing.T, newStore NewStore) {
+// testModel drives Services with random commands and checks them against
+// the model after every step. With instances, two Services run on two
+// handles of one store (two application instances) and every command goes
+// to one of them at random.
+func testModel(t *testing.T, newStore NewStore, instances storagetest.Instances) {
 	rapid.Check(t, func(rt *rapid.T) {
-		f := setup(t, newStore)
+		var f *fixture
+		var svcs []*incident.Service
+		if instances == nil {
+			f = setup(t, newStore)
+			svcs = []*incident.Service{f.svc}
+		} else {
+			a, b := instances(t)
+			f = setup(t, func(*testing.T) storage.Store { return a })
+			other, err := incident.New(b, incident.WithClock(f.clock))
+			require.NoError(t, err)
+			svcs = []*incident.Service{f.svc, other}
+		}
 		f.t = rt
 		m := &model{f: f, finals: map[itil.ID]*incident.Incident{}}
 		// Start from a few incidents so that links and cascades are reachable.
@@ -147,7 +165,7 @@ func testModel(t *testing.T, newStore NewStore) {
 				impact: inc.Impact, urgency: inc.Urgency})
 			m.journal++
 		}
-		rt.Repeat(map[string]func(*rapid.T){
+		actions := map[string]func(*rapid.T){
 			"": func(t *rapid.T) { m.check(t) },
 			"open": func(t *rapid.T) {
 				in := basic(rapid.SampledFrom(texts).Draw(t, "title"))
@@ -367,7 +385,17 @@ func testModel(t *testing.T, newStore NewStore) {
 					}
 				}
 			},
-		})
+		}
+		for name, act := range actions {
+			if name == "" || len(svcs) == 1 {
+				continue
+			}
+			actions[name] = func(t *rapid.T) {
+				f.svc = rapid.SampledFrom(svcs).Draw(t, "instance")
+				act(t)
+			}
+		}
+		rt.Repeat(actions)
 	})
 }
 

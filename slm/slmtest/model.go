@@ -15,6 +15,7 @@ import (
 	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/slm/calendar"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/storagetest"
 )
 
 // model is a rapid stateful test: a ticket goes through a random but
@@ -31,7 +32,11 @@ import (
 //   - each state change is one the timer lifecycle allows;
 //   - replaying the journal gives exactly the live timers;
 //   - each threshold fires at most once per cycle, in order.
-func model(t *testing.T, newStore NewStore) {
+//
+// model checks one ticket's timers against the model; with instances, an
+// engine runs on each handle of one store and every snapshot and monitor
+// run goes to one of them at random.
+func model(t *testing.T, newStore NewStore, instances storagetest.Instances) {
 	specs := []*calendar.Spec{
 		nil, // 24×7
 		officeHours(),
@@ -48,13 +53,22 @@ func model(t *testing.T, newStore NewStore) {
 		cal := alwaysOrNew(spec)
 		start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(
 			time.Duration(rapid.Int64Range(0, 365*24*3600).Draw(rt, "start")) * time.Second)
-		f := newFixture(t, newStore, start)
+		var f *fixture
+		engines := []*slm.Engine{}
+		if instances == nil {
+			f = newFixture(t, newStore, start)
+			engines = append(engines, f.e)
+		} else {
+			a, b := instances(t)
+			f = newFixture(t, func(testing.TB) storage.Store { return a }, start)
+			engines = append(engines, f.e, f.engine(b))
+		}
 		f.t = rt
 		def := f.define(resolution(spec))
 		m := &ticketModel{rt: rt, f: f, cal: cal, def: def, id: itil.NewID(), state: "new",
 			priority: itil.Priority(rapid.IntRange(1, 4).Draw(rt, "priority")), states: map[itil.ID]slm.State{}}
 		m.observe()
-		rt.Repeat(map[string]func(*rapid.T){
+		actions := map[string]func(*rapid.T){
 			"":         m.check,
 			"wait":     m.wait,
 			"work":     func(rt *rapid.T) { m.move(rt, "in_progress") },
@@ -65,7 +79,17 @@ func model(t *testing.T, newStore NewStore) {
 			"reopen":   m.reopen,
 			"priority": m.reprioritize,
 			"fire":     m.fire,
-		})
+		}
+		for name, act := range actions {
+			if name == "" || len(engines) == 1 {
+				continue
+			}
+			actions[name] = func(rt *rapid.T) {
+				f.e = rapid.SampledFrom(engines).Draw(rt, "instance")
+				act(rt)
+			}
+		}
+		rt.Repeat(actions)
 	})
 }
 

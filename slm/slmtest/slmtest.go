@@ -18,6 +18,7 @@ import (
 	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/slm/calendar"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/storagetest"
 )
 
 // tb is what the fixture reports failures to: a *testing.T or a
@@ -31,8 +32,13 @@ type tb interface {
 // NewStore returns an empty store for one test.
 type NewStore func(t testing.TB) storage.Store
 
-// Run runs the whole suite on stores from newStore.
-func Run(t *testing.T, newStore NewStore) {
+// Run runs the whole suite on stores made by instances: most tests on the
+// first handle; the two-instance tests run an engine on each handle.
+func Run(t *testing.T, instances storagetest.Instances) {
+	newStore := func(t testing.TB) storage.Store {
+		s, _ := instances(t)
+		return s
+	}
 	t.Run("FridayAfternoonP1", func(t *testing.T) { fridayP1(t, newStore) })
 	t.Run("PauseResume", func(t *testing.T) { pauseResume(t, newStore) })
 	t.Run("Retarget", func(t *testing.T) { retarget(t, newStore) })
@@ -45,7 +51,9 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("ReplayAndRepair", func(t *testing.T) { replayRepair(t, newStore) })
 	t.Run("Compliance", func(t *testing.T) { compliance(t, newStore) })
 	t.Run("Validation", func(t *testing.T) { validation(t, newStore) })
-	t.Run("Model", func(t *testing.T) { model(t, newStore) })
+	t.Run("Model", func(t *testing.T) { model(t, newStore, nil) })
+	t.Run("TwoInstances/Model", func(t *testing.T) { model(t, newStore, instances) })
+	t.Run("TwoInstances/MonitorsRace", func(t *testing.T) { monitorsRaceTwoInstances(t, instances) })
 }
 
 var (
@@ -98,14 +106,19 @@ type fixture struct {
 
 func newFixture(t testing.TB, newStore NewStore, now time.Time) *fixture {
 	f := &fixture{t: t, ctx: context.Background(), now: now}
-	e, err := slm.NewEngine(newStore(t), slm.WithClock(itil.ClockFunc(func() time.Time {
+	f.e = f.engine(newStore(t))
+	return f
+}
+
+// engine returns an engine on store reading the fixture's clock.
+func (f *fixture) engine(store storage.Store) *slm.Engine {
+	e, err := slm.NewEngine(store, slm.WithClock(itil.ClockFunc(func() time.Time {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		return f.now
 	})))
-	require.NoError(t, err)
-	f.e = e
-	return f
+	require.NoError(f.t, err)
+	return e
 }
 
 func (f *fixture) set(now time.Time) {
@@ -383,6 +396,18 @@ func monitor(t *testing.T, newStore NewStore) {
 
 func monitorsRace(t *testing.T, newStore NewStore) {
 	f := newFixture(t, newStore, at(2026, 11, 16, 9, 0))
+	raceMonitors(t, f, []*slm.Engine{f.e})
+}
+
+// monitorsRaceTwoInstances races the monitors of two application
+// instances, two on each.
+func monitorsRaceTwoInstances(t *testing.T, instances storagetest.Instances) {
+	a, b := instances(t)
+	f := newFixture(t, func(testing.TB) storage.Store { return a }, at(2026, 11, 16, 9, 0))
+	raceMonitors(t, f, []*slm.Engine{f.e, f.engine(b)})
+}
+
+func raceMonitors(t *testing.T, f *fixture, engines []*slm.Engine) {
 	f.define(resolution(nil))
 	ids := make([]itil.ID, 20)
 	for i := range ids {
@@ -391,13 +416,13 @@ func monitorsRace(t *testing.T, newStore NewStore) {
 	}
 	var wg sync.WaitGroup
 	counts := make(chan int, 8)
-	for range 4 {
+	for i := range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			n := 0
 			for range 3 {
-				fired, err := f.e.Fire(f.ctx, at(2026, 11, 16, 20, 0))
+				fired, err := engines[i%len(engines)].Fire(f.ctx, at(2026, 11, 16, 20, 0))
 				if err != nil && !errors.Is(err, itil.ErrConflict) {
 					t.Error(err)
 				}

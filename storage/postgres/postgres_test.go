@@ -91,6 +91,20 @@ func openIn(t testing.TB, dsn string, opts ...Option) *Backend {
 // newBackend opens a backend on a fresh, empty schema.
 func newBackend(t testing.TB) *Backend { return openIn(t, freshSchema(t)) }
 
+// instances opens one fresh schema twice (two pools), as two application
+// instances would.
+func instances(t testing.TB) (storage.Store, storage.Store) {
+	// The suites' model tests open a pair per rapid check and close them
+	// when the whole test ends: idle connections are let go quickly so
+	// that a hundred checks stay within the server's connection limit.
+	dsn := withParam(withParam(freshSchema(t), "pool_max_conn_idle_time", "1s"), "pool_health_check_period", "250ms")
+	a, err := openIn(t, dsn).Tenant("default")
+	require.NoError(t, err)
+	b, err := openIn(t, dsn).Tenant("default")
+	require.NoError(t, err)
+	return a, b
+}
+
 func newStore(t testing.TB) storage.Store {
 	s, err := newBackend(t).Tenant("default")
 	require.NoError(t, err)
@@ -108,12 +122,12 @@ func TestConformance(t *testing.T) {
 
 func TestIncident(t *testing.T) {
 	serverDSN(t)
-	incidenttest.Run(t, func(t *testing.T) storage.Store { return newStore(t) })
+	incidenttest.Run(t, instances)
 }
 
 func TestSLM(t *testing.T) {
 	serverDSN(t)
-	slmtest.Run(t, func(t testing.TB) storage.Store { return newStore(t) })
+	slmtest.Run(t, instances)
 }
 
 func TestCMDB(t *testing.T) {

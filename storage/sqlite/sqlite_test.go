@@ -33,6 +33,24 @@ func tenantStore(t testing.TB) storage.Store {
 	return s
 }
 
+// instances opens one fresh database twice, as two processes would.
+func instances(t testing.TB) (storage.Store, storage.Store) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "itil.db")
+	var stores [2]storage.Store
+	for i := range stores {
+		b, err := sqlite.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		if stores[i], err = b.Tenant("default"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return stores[0], stores[1]
+}
+
 func TestConformance(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) storage.Backend {
 		b, err := sqlite.Open(filepath.Join(t.TempDir(), "itil.db"))
@@ -44,11 +62,11 @@ func TestConformance(t *testing.T) {
 }
 
 func TestIncident(t *testing.T) {
-	incidenttest.Run(t, func(t *testing.T) storage.Store { return tenantStore(t) })
+	incidenttest.Run(t, instances)
 }
 
 func TestSLM(t *testing.T) {
-	slmtest.Run(t, func(t testing.TB) storage.Store { return tenantStore(t) })
+	slmtest.Run(t, instances)
 }
 
 func TestCMDB(t *testing.T) {

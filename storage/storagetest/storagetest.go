@@ -155,3 +155,21 @@ var groups = []struct {
 		{"Model", testRapidModel},
 	}},
 }
+
+// Instances returns two handles on one fresh, empty tenant, as two
+// application instances see it: for a backend that several processes
+// share, two separately opened backends (two connection pools); for one
+// that lives in the process, the same Store twice. The process suites
+// (incidenttest, slmtest, cmdbtest) run on Instances: most tests use the
+// first handle, and their two-instance tests run two Services, one on
+// each, with commands interleaved.
+type Instances func(t testing.TB) (first, second storage.Store)
+
+// SameStore makes Instances for a backend that lives in the process: both
+// handles are the one Store newStore returns.
+func SameStore(newStore func(t testing.TB) storage.Store) Instances {
+	return func(t testing.TB) (storage.Store, storage.Store) {
+		s := newStore(t)
+		return s, s
+	}
+}
