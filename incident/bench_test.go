@@ -3,6 +3,7 @@ package incident_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -150,4 +151,51 @@ func BenchmarkLifecycle(b *testing.B) {
 		}
 		return nil
 	})
+}
+
+// BenchmarkCommandAfterComments: a command on an incident with 1,000
+// comments costs what it costs on a fresh one (target at most 1.2x), since
+// notes are records of their own. Both incidents are escalated in turn in
+// one loop; x-fresh is the loaded one's time over the fresh one's.
+//
+//	go test ./incident -run '^$' -bench CommandAfterComments -benchmem
+func BenchmarkCommandAfterComments(b *testing.B) {
+	ctx := context.Background()
+	svc := benchService(b)
+	fresh, err := svc.Open(ctx, benchAgent, benchInput)
+	if err != nil {
+		b.Fatal(err)
+	}
+	loaded, err := svc.Open(ctx, benchAgent, benchInput)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 1000 {
+		if _, err := svc.Comment(ctx, benchAgent, loaded.ID, fmt.Sprintf("comment %d: the printer on floor 3 still jams on A3 paper", i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var inFresh, inLoaded time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	escalate := func(id itil.ID, level int) time.Duration {
+		t0 := time.Now()
+		if _, err := svc.Escalate(ctx, benchAgent, id, level, "customer called"); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0)
+	}
+	for i := range b.N {
+		level := 1 + i%2
+		if i%2 == 0 { // each goes first half the time
+			inFresh += escalate(fresh.ID, level)
+			inLoaded += escalate(loaded.ID, level)
+		} else {
+			inLoaded += escalate(loaded.ID, level)
+			inFresh += escalate(fresh.ID, level)
+		}
+	}
+	b.ReportMetric(float64(inFresh.Nanoseconds())/float64(b.N), "fresh-ns/op")
+	b.ReportMetric(float64(inLoaded.Nanoseconds())/float64(b.N), "loaded-ns/op")
+	b.ReportMetric(float64(inLoaded)/float64(inFresh), "x-fresh")
 }

@@ -266,9 +266,11 @@ func (e *Engine) Define(ctx context.Context, actor itil.Actor, d Definition) (*D
 		}
 		// A definition with a chosen ID is created once; a second Define
 		// of it at version 0 conflicts with the first.
-		return e.defs.Once().Create(ctx, actor, CommandDefine, create)
+		once := e.defs.Once()
+		return once.Create(ctx, actor, CommandDefine, create)
 	}
-	return e.defs.IfVersion(in.Version).Run(ctx, actor, in.ID, CommandDefine, func(c *pipeline.Cmd[Definition], cur *Definition) (pipeline.Event, error) {
+	at := e.defs.IfVersion(in.Version)
+	return at.Run(ctx, actor, in.ID, CommandDefine, func(c *pipeline.Cmd[Definition], cur *Definition) (pipeline.Event, error) {
 		if cur.SubjectKind != in.SubjectKind {
 			return pipeline.Event{}, itil.Invalid("subject_kind", "cannot change from "+cur.SubjectKind)
 		}

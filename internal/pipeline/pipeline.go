@@ -206,11 +206,12 @@ func (c *Cmd[T]) save(v *T, ev Event, keep bool) error {
 	if sp.Touch != nil {
 		sp.Touch(v, c.Now) // not journaled (Spec.Skip)
 	}
-	payload := appendPayloadHead(make([]byte, 0, 512), ev.Summary)
+	var payload []byte
 	if loaded {
 		var n int
 		var err error
-		if payload, n, err = appendDiff(payload, sp.fields, before, v); err != nil {
+		payload, n, err = appendDiff(appendPayloadHead(make([]byte, 0, 256+len(ev.Summary)+len(ev.Reason)), ev.Summary), sp.fields, before, v)
+		if err != nil {
 			return fmt.Errorf("journal %s %s: %w", sp.Collection.Kind(), id, err)
 		}
 		if n == 0 {
@@ -223,6 +224,7 @@ func (c *Cmd[T]) save(v *T, ev Event, keep bool) error {
 	}
 	if !loaded {
 		// A creation journals the entity as stored.
+		payload = appendPayloadHead(make([]byte, 0, 64+len(ev.Summary)+len(ev.Reason)+len(data)), ev.Summary)
 		payload = append(append(payload, `,"created":`...), data...)
 	}
 	if keep {
@@ -301,12 +303,12 @@ func (r *Runner[T]) check(ctx context.Context, actor itil.Actor, command string,
 // and journal v, hooks. A command by an invalid actor is rejected for the
 // actor alone, before anything is read: its other checks depend on the
 // entity's state, which an unauthorized caller must not learn.
-func (r Runner[T]) Run(ctx context.Context, actor itil.Actor, id itil.ID, command string, fn func(c *Cmd[T], v *T) (Event, error)) (*T, error) {
+func (r *Runner[T]) Run(ctx context.Context, actor itil.Actor, id itil.ID, command string, fn func(c *Cmd[T], v *T) (Event, error)) (*T, error) {
 	if err := validActor(actor); err != nil {
 		return nil, err
 	}
 	return attempt(r, ctx, func(ctx context.Context, tx storage.Tx) (*T, error) {
-		c := &Cmd[T]{Ctx: ctx, Tx: tx, Now: r.Now(), Actor: actor, r: &r}
+		c := &Cmd[T]{Ctx: ctx, Tx: tx, Now: r.Now(), Actor: actor, r: r}
 		v, err := c.Load(id)
 		if err != nil {
 			return nil, err
@@ -332,12 +334,12 @@ func (r Runner[T]) Run(ctx context.Context, actor itil.Actor, id itil.ID, comman
 // Create authorizes and stores a new entity: build makes it (afresh on
 // each attempt: numbers are taken inside), then it is saved and journaled
 // with every field it was created with, and handed to the hooks.
-func (r Runner[T]) Create(ctx context.Context, actor itil.Actor, command string, build func(c *Cmd[T]) (*T, Event, error)) (*T, error) {
+func (r *Runner[T]) Create(ctx context.Context, actor itil.Actor, command string, build func(c *Cmd[T]) (*T, Event, error)) (*T, error) {
 	if err := validActor(actor); err != nil {
 		return nil, err
 	}
 	return attempt(r, ctx, func(ctx context.Context, tx storage.Tx) (*T, error) {
-		c := &Cmd[T]{Ctx: ctx, Tx: tx, Now: r.Now(), Actor: actor, r: &r}
+		c := &Cmd[T]{Ctx: ctx, Tx: tx, Now: r.Now(), Actor: actor, r: r}
 		v, ev, err := build(c)
 		if err != nil {
 			return nil, err
@@ -355,12 +357,12 @@ func (r Runner[T]) Create(ctx context.Context, actor itil.Actor, command string,
 // Do runs fn, a command that writes no entity of the runner's kind by
 // itself (a note on one, a sweep), in the bound transaction or a new one,
 // with the retry rule.
-func (r Runner[T]) Do(ctx context.Context, actor itil.Actor, fn func(c *Cmd[T]) error) error {
+func (r *Runner[T]) Do(ctx context.Context, actor itil.Actor, fn func(c *Cmd[T]) error) error {
 	if err := validActor(actor); err != nil {
 		return err
 	}
 	_, err := attempt(r, ctx, func(ctx context.Context, tx storage.Tx) (*T, error) {
-		return nil, fn(&Cmd[T]{Ctx: ctx, Tx: tx, Now: r.Now(), Actor: actor, r: &r})
+		return nil, fn(&Cmd[T]{Ctx: ctx, Tx: tx, Now: r.Now(), Actor: actor, r: r})
 	})
 	return err
 }
@@ -369,7 +371,7 @@ func validActor(actor itil.Actor) error { return actor.Check("actor") }
 
 // attempt runs body in the bound transaction, or in new ones under the
 // retry rule.
-func attempt[T any](r Runner[T], ctx context.Context, body func(ctx context.Context, tx storage.Tx) (*T, error)) (*T, error) {
+func attempt[T any](r *Runner[T], ctx context.Context, body func(ctx context.Context, tx storage.Tx) (*T, error)) (*T, error) {
 	if r.tx != nil {
 		return body(ctx, r.tx)
 	}
