@@ -1,0 +1,267 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/memory"
+)
+
+// widget is a toy entity for the pipeline's own tests.
+type widget struct {
+	ID      itil.ID    `json:"id"`
+	Version int64      `json:"version"`
+	Name    string     `json:"name"`
+	Color   string     `json:"color"`
+	Count   int        `json:"count"`
+	Owner   itil.Actor `json:"owner"`
+	Updated time.Time  `json:"updated_at"`
+}
+
+var widgets = storage.NewCollection(storage.Schema[widget]{
+	Kind:    "widget",
+	ID:      func(w *widget) itil.ID { return w.ID },
+	Version: func(w *widget) *int64 { return &w.Version },
+	SortKey: func(w *widget) string { return w.Name },
+	Terms: func(w *widget, dst []string) []string {
+		return append(dst, storage.Term("color", w.Color))
+	},
+})
+
+var widgetSpec = (&Spec[widget]{
+	Collection: widgets,
+	Clone:      func(w *widget) *widget { c := *w; return &c },
+	Touch:      func(w *widget, now time.Time) { w.Updated = now },
+	Snapshot: func(w *widget, now time.Time) itil.Snapshot {
+		return itil.Snapshot{Kind: "widget", ID: w.ID, Version: w.Version, State: w.Color, Time: now}
+	},
+	Skip: []string{"version", "updated_at"},
+}).Init()
+
+var tester = itil.Actor{ID: "tester"}
+
+func newRunner(t *testing.T, store storage.Store, auth itil.Authorizer[widget], hooks ...storage.Hook) *Runner[widget] {
+	t.Helper()
+	clock := itil.ClockFunc(func() time.Time { return time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) })
+	r := New(widgetSpec, store, clock, auth, hooks)
+	return &r
+}
+
+func create(t *testing.T, r *Runner[widget], name, color string) *widget {
+	t.Helper()
+	w, err := r.Create(t.Context(), tester, "create", func(c *Cmd[widget]) (*widget, Event, error) {
+		return &widget{ID: itil.NewID(), Name: name, Color: color, Owner: c.Actor}, Event{Type: "widget.created", Summary: "created " + name}, nil
+	})
+	require.NoError(t, err)
+	return w
+}
+
+func paint(r *Runner[widget], ctx context.Context, id itil.ID, color string) (*widget, error) {
+	return r.Run(ctx, tester, id, "paint", func(c *Cmd[widget], w *widget) (Event, error) {
+		w.Color = color
+		return Event{Type: "widget.painted", Summary: "painted " + color}, nil
+	})
+}
+
+func TestRunJournalsFieldChangesAndReplays(t *testing.T) {
+	store := memory.NewStore()
+	r := newRunner(t, store, nil)
+	w := create(t, r, "gear", "red")
+	_, err := paint(r, t.Context(), w.ID, "blue")
+	require.NoError(t, err)
+	// A command that changes nothing writes nothing.
+	got, err := paint(r, t.Context(), w.ID, "blue")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), got.Version)
+
+	h, err := r.History(t.Context(), w.ID)
+	require.NoError(t, err)
+	require.Len(t, h, 2)
+	assert.NotEmpty(t, h[0].Created)
+	assert.Equal(t, []itil.FieldChange{{Field: "color", From: []byte(`"red"`), To: []byte(`"blue"`)}}, h[1].Fields)
+	replayed, err := Replay[widget]("widget", w.ID, h, 0)
+	require.NoError(t, err)
+	assert.Equal(t, "blue", replayed.Color)
+	first, err := Replay[widget]("widget", w.ID, h, 1)
+	require.NoError(t, err)
+	assert.Equal(t, "red", first.Color, "replay up to a version")
+}
+
+func TestConflictsAreRetriedUnlessAVersionIsExpected(t *testing.T) {
+	store := memory.NewStore()
+	r := newRunner(t, store, nil)
+	w := create(t, r, "gear", "red")
+	const writers, each = 4, 25
+	var wg sync.WaitGroup
+	var done atomic.Int64
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				_, err := r.Run(t.Context(), tester, w.ID, "count", func(c *Cmd[widget], w *widget) (Event, error) {
+					w.Count++
+					return Event{Type: "widget.counted", Summary: "counted"}, nil
+				})
+				switch {
+				case err == nil:
+					done.Add(1)
+				case !errors.Is(err, itil.ErrConflict):
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	got, err := r.Get(t.Context(), w.ID)
+	require.NoError(t, err)
+	assert.Equal(t, int(done.Load()), got.Count, "every acknowledged increment counted once, none lost")
+	assert.Greater(t, done.Load(), int64(writers*each/2), "the retries absorb most conflicts")
+
+	stale := r.IfVersion(1)
+	_, err = paint(&stale, t.Context(), w.ID, "green")
+	require.ErrorIs(t, err, itil.ErrConflict, "the caller expected version 1")
+	current := r.IfVersion(got.Version)
+	_, err = paint(&current, t.Context(), w.ID, "green")
+	require.NoError(t, err)
+}
+
+func TestInTxIsAllOrNothing(t *testing.T) {
+	store := memory.NewStore()
+	r := newRunner(t, store, nil)
+	w := create(t, r, "gear", "red")
+	errStop := errors.New("stop")
+	err := store.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+		in := r.In(tx)
+		if _, err := paint(&in, ctx, w.ID, "blue"); err != nil {
+			return err
+		}
+		return errStop
+	})
+	require.ErrorIs(t, err, errStop)
+	got, err := r.Get(t.Context(), w.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "red", got.Color)
+	h, err := r.History(t.Context(), w.ID)
+	require.NoError(t, err)
+	assert.Len(t, h, 1, "nothing journaled")
+}
+
+func TestAuthorizerAndHooks(t *testing.T) {
+	store := memory.NewStore()
+	var seen []itil.Snapshot
+	hook := storage.HookFunc(func(_ context.Context, _ storage.Tx, _ itil.Actor, s itil.Snapshot) error {
+		seen = append(seen, s)
+		if s.State == "black" {
+			return errors.New("no black widgets")
+		}
+		return nil
+	})
+	auth := func(_ context.Context, _ itil.Actor, command string, w *widget) error {
+		if command == "paint" && w.Name == "locked" {
+			return errors.New("locked")
+		}
+		w.Name = "changed by the authorizer" // a copy: no effect
+		return nil
+	}
+	r := newRunner(t, store, auth, hook)
+	w := create(t, r, "gear", "red")
+	assert.Equal(t, "gear", w.Name)
+	locked := create(t, r, "locked", "red")
+	_, err := paint(r, t.Context(), locked.ID, "blue")
+	require.ErrorIs(t, err, itil.ErrForbidden)
+	_, err = paint(r, t.Context(), w.ID, "black")
+	require.EqualError(t, err, "no black widgets", "a hook's error aborts the command")
+	got, err := r.Get(t.Context(), w.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "red", got.Color)
+	require.Len(t, seen, 3)
+	assert.Equal(t, "black", seen[2].State)
+
+	_, err = r.Run(t.Context(), itil.Actor{}, w.ID, "paint", nil)
+	var v *itil.ValidationError
+	require.ErrorAs(t, err, &v)
+	assert.True(t, v.Has("actor.id"))
+}
+
+func TestDeleteEndsTheHistory(t *testing.T) {
+	store := memory.NewStore()
+	r := newRunner(t, store, nil)
+	w := create(t, r, "gear", "red")
+	err := r.Do(t.Context(), tester, func(c *Cmd[widget]) error {
+		v, err := c.Load(w.ID)
+		if err != nil {
+			return err
+		}
+		return c.Delete(v, Event{Type: "widget.deleted", Summary: "scrapped"})
+	})
+	require.NoError(t, err)
+	_, err = r.Get(t.Context(), w.ID)
+	require.ErrorIs(t, err, itil.ErrNotFound)
+	var h []itil.HistoryEntry
+	require.NoError(t, store.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+		var err error
+		h, err = History(ctx, tx, w.ID)
+		return err
+	}))
+	require.Len(t, h, 2)
+	assert.True(t, h[1].Deleted)
+	assert.Equal(t, int64(2), h[1].Version)
+	_, err = Replay[widget]("widget", w.ID, h, 0)
+	require.ErrorIs(t, err, itil.ErrNotFound)
+}
+
+func TestListMergesMultiValueFiltersInOrder(t *testing.T) {
+	store := memory.NewStore()
+	r := newRunner(t, store, nil)
+	colors := []string{"red", "green", "blue"}
+	for i := range 30 {
+		create(t, r, fmt.Sprintf("w%02d", i), colors[i%3])
+	}
+	q := Query[widget]{AnyOf: [][]string{{"color=red", "color=blue"}}, Keep: func(w *widget) bool { return w.Name != "w03" }}
+	var names []string
+	for w, err := range r.List(t.Context(), q) {
+		require.NoError(t, err)
+		names = append(names, w.Name)
+	}
+	var want []string
+	for i := range 30 {
+		if i%3 != 1 && i != 3 {
+			want = append(want, fmt.Sprintf("w%02d", i))
+		}
+	}
+	assert.Equal(t, want, names)
+
+	var paged []string
+	var after *storage.Cursor
+	for {
+		items, next, err := r.Page(t.Context(), q, 4, after)
+		require.NoError(t, err)
+		for _, w := range items {
+			paged = append(paged, w.Name)
+		}
+		if next == nil {
+			break
+		}
+		after = next
+	}
+	assert.Equal(t, want, paged)
+	q.Reverse = true
+	var reversed []string
+	for w, err := range r.List(t.Context(), q) {
+		require.NoError(t, err)
+		reversed = append(reversed, w.Name)
+	}
+	require.Len(t, reversed, len(want))
+	assert.Equal(t, want[len(want)-1], reversed[0])
+}
