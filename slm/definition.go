@@ -5,9 +5,9 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/slm/calendar"
 	"github.com/itilkit/itil/storage"
 )
@@ -217,15 +217,18 @@ type Definition struct {
 }
 
 func (d *Definition) validate(v *itil.ValidationError) {
-	if d.Name == "" {
-		v.Add("name", "is required")
+	check.Text(v, "name", d.Name, true, check.Short)
+	if d.Metric != "" {
+		check.Text(v, "metric", string(d.Metric), true, check.Short)
 	}
-	text(v, "name", d.Name)
-	text(v, "metric", string(d.Metric))
-	text(v, "subject_kind", d.SubjectKind)
+	if d.SubjectKind != "" {
+		check.Text(v, "subject_kind", d.SubjectKind, true, check.Short)
+	}
 	text(v, "start_from", d.StartFrom)
 	for i, t := range d.Targets {
-		text(v, fmt.Sprintf("targets[%d].name", i), t.Name)
+		if t.Name != "" {
+			check.Text(v, fmt.Sprintf("targets[%d].name", i), t.Name, true, check.Short)
+		}
 	}
 	switch d.Type {
 	case SLA, OLA, UC:
@@ -288,14 +291,10 @@ func (d *Definition) validate(v *itil.ValidationError) {
 	}
 }
 
-// text rejects strings that are not valid UTF-8: JSON would turn them
-// into U+FFFD, so what is stored and journaled would differ from what was
-// evaluated.
-func text(v *itil.ValidationError, field, s string) {
-	if !utf8.ValidString(s) {
-		v.Add(field, "must be valid UTF-8")
-	}
-}
+// text checks an optional text by the rule every package shares (valid
+// UTF-8, which JSON would otherwise turn into U+FFFD so that what is stored
+// differs from what was evaluated; no NUL; a length cap).
+func text(v *itil.ValidationError, field, s string) { check.Text(v, field, s, false, check.Long) }
 
 // validate checks a snapshot as a process hands it over.
 func validateSnapshot(s *itil.Snapshot, v *itil.ValidationError) {

@@ -527,10 +527,12 @@ func validation(t *testing.T, newStore NewStore) {
 	bad.Targets[1].Duration = 0
 	bad.Warnings = []int{75, 50}
 	bad.Stop = nil
+	bad.Name = " \t "
+	bad.Targets[0].Name = "gold\x00"
 	_, err := f.e.Define(f.ctx, admin, bad)
 	var v *itil.ValidationError
 	require.ErrorAs(t, err, &v)
-	for _, field := range []string{"type", "targets[1].duration", "warnings[1]", "stop", "calendar.zone", "calendar.week.monday[0].end"} {
+	for _, field := range []string{"name", "targets[0].name", "type", "targets[1].duration", "warnings[1]", "stop", "calendar.zone", "calendar.week.monday[0].end"} {
 		assert.True(t, v.Has(field), "%s missing from %v", field, err)
 	}
 	defs, err := f.e.Definitions(f.ctx, "ticket")
