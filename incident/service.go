@@ -194,7 +194,7 @@ func terms(i *Incident, dst []string) []string {
 		cut()
 	}
 	if i.CIID != itil.NilID {
-		b = appendID(append(b, "ci="...), i.CIID)
+		b = pipeline.AppendID(append(b, "ci="...), i.CIID)
 		cut()
 	}
 	if i.AssignmentGroup != "" {
@@ -210,13 +210,13 @@ func terms(i *Incident, dst []string) []string {
 	b = append(b, i.Number...)
 	cut()
 	if i.ParentID != itil.NilID {
-		b = appendID(append(b, "parent="...), i.ParentID)
+		b = pipeline.AppendID(append(b, "parent="...), i.ParentID)
 		cut()
 	}
 	b = strconv.AppendInt(append(b, "priority="...), int64(i.Priority), 10)
 	cut()
 	if i.ServiceID != itil.NilID {
-		b = appendID(append(b, "service="...), i.ServiceID)
+		b = pipeline.AppendID(append(b, "service="...), i.ServiceID)
 		cut()
 	}
 	b = append(b, "state="...)
@@ -229,19 +229,6 @@ func terms(i *Incident, dst []string) []string {
 		start = end
 	}
 	return dst
-}
-
-// appendID appends the canonical text form of an ID, as id.String() returns
-// it, without allocating.
-func appendID(b []byte, id itil.ID) []byte {
-	const hexDigits = "0123456789abcdef"
-	for i, c := range id {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b = append(b, '-')
-		}
-		b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
-	}
-	return b
 }
 
 // New returns a Service on store. Invalid options are reported together in

@@ -386,15 +386,7 @@ func testModel(t *testing.T, newStore NewStore, instances storagetest.Instances)
 				}
 			},
 		}
-		for name, act := range actions {
-			if name == "" || len(svcs) == 1 {
-				continue
-			}
-			actions[name] = func(t *rapid.T) {
-				f.svc = rapid.SampledFrom(svcs).Draw(t, "instance")
-				act(t)
-			}
-		}
+		storagetest.Spread(actions, svcs, func(s *incident.Service) { f.svc = s })
 		rt.Repeat(actions)
 	})
 }

@@ -51,7 +51,7 @@ func encoderFor(t reflect.Type) valueEncoder {
 	case t == reflect.TypeFor[itil.ID]():
 		return func(b []byte, p unsafe.Pointer) ([]byte, error) {
 			b = append(b, '"')
-			b = appendID(b, *(*itil.ID)(p))
+			b = AppendID(b, *(*itil.ID)(p))
 			return append(b, '"'), nil
 		}
 	case reflect.PointerTo(t).Implements(reflect.TypeFor[json.Marshaler]()) || reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextMarshaler]()):
@@ -103,9 +103,9 @@ func appendPayloadTail(b []byte, reason string) []byte {
 	return append(b, '}')
 }
 
-// appendID appends the canonical text form of an ID, as id.String()
-// returns it, without allocating.
-func appendID(b []byte, id itil.ID) []byte {
+// AppendID appends the canonical text form of an ID, as id.String()
+// returns it, without allocating (index terms are built with it too).
+func AppendID(b []byte, id itil.ID) []byte {
 	const hexDigits = "0123456789abcdef"
 	for i, c := range id {
 		if i == 4 || i == 6 || i == 8 || i == 10 {

@@ -80,15 +80,7 @@ func model(t *testing.T, newStore NewStore, instances storagetest.Instances) {
 			"priority": m.reprioritize,
 			"fire":     m.fire,
 		}
-		for name, act := range actions {
-			if name == "" || len(engines) == 1 {
-				continue
-			}
-			actions[name] = func(rt *rapid.T) {
-				f.e = rapid.SampledFrom(engines).Draw(rt, "instance")
-				act(rt)
-			}
-		}
+		storagetest.Spread(actions, engines, func(e *slm.Engine) { f.e = e })
 		rt.Repeat(actions)
 	})
 }

@@ -51,6 +51,8 @@ package storagetest
 import (
 	"testing"
 
+	"pgregory.net/rapid"
+
 	"github.com/itilkit/itil/storage"
 )
 
@@ -171,5 +173,23 @@ func SameStore(newStore func(t testing.TB) storage.Store) Instances {
 	return func(t testing.TB) (storage.Store, storage.Store) {
 		s := newStore(t)
 		return s, s
+	}
+}
+
+// Spread makes every action of a rapid state machine but the check ("")
+// run on one of instances drawn at random, handed to use first: a process
+// suite's model test so sends each command to one of two Services.
+func Spread[S any](actions map[string]func(*rapid.T), instances []S, use func(S)) {
+	if len(instances) < 2 {
+		return
+	}
+	for name, act := range actions {
+		if name == "" {
+			continue
+		}
+		actions[name] = func(t *rapid.T) {
+			use(rapid.SampledFrom(instances).Draw(t, "instance"))
+			act(t)
+		}
 	}
 }
