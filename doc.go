@@ -47,5 +47,7 @@
 // (pure Go), and storage/postgres lets several application instances share
 // one PostgreSQL database. Every backend proves itself against the shared
 // conformance suite in storage/storagetest and the process suites
-// (incident/incidenttest, slm/slmtest, cmdb/cmdbtest).
+// (incident/incidenttest, slm/slmtest, cmdb/cmdbtest). storage/feed turns
+// the journal into named consumers with durable cursors, for reactions
+// and read models kept from committed history on any backend.
 package itil
