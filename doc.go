@@ -69,5 +69,6 @@
 //
 // The journal is also a change feed: package storage/feed gives named
 // consumers a durable cursor in the tenant's store, advanced in the same
-// transaction as the consumer's own writes.
+// transaction as the consumer's own writes, for reactions and read models
+// kept from committed history on any backend.
 package itil

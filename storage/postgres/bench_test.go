@@ -12,6 +12,7 @@ import (
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/incident/incidenttest"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/feed/feedtest"
 	"github.com/itilkit/itil/storage/internal/termlist"
 	"github.com/itilkit/itil/storage/storagetest"
 )
@@ -263,4 +264,12 @@ func BenchmarkOpenAndTransitionParallel(b *testing.B) {
 		inOurs += phase(func(int) error { return incidenttest.OpenAndAssign(ctx, svc) }) / clients
 	}
 	storagetest.ReportRatio(b, inOurs, inRaw)
+}
+
+// BenchmarkDrain: a feed consumer drains 100,000 events beside one
+// transaction reading the journal through (see feedtest.BenchDrain):
+//
+//	ITIL_POSTGRES_DSN=... go test ./storage/postgres -run '^$' -bench Drain -benchtime 5x
+func BenchmarkDrain(b *testing.B) {
+	feedtest.BenchDrain(b, newStore(b))
 }

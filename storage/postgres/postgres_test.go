@@ -19,6 +19,7 @@ import (
 	"github.com/itilkit/itil/incident/incidenttest"
 	"github.com/itilkit/itil/slm/slmtest"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/feed/feedtest"
 	"github.com/itilkit/itil/storage/storagetest"
 )
 
@@ -133,6 +134,25 @@ func TestSLM(t *testing.T) {
 func TestCMDB(t *testing.T) {
 	serverDSN(t)
 	cmdbtest.Run(t, func(t testing.TB) storage.Store { return newStore(t) })
+}
+
+func TestFeed(t *testing.T) {
+	serverDSN(t)
+	feedtest.Run(t, func(t *testing.T) storage.Backend {
+		b, err := Open(t.Context(), freshSchema(t))
+		require.NoError(t, err)
+		return b
+	})
+}
+
+// TestFeedTwoBackends: instances of one consumer on two backends opened on
+// the same database, as two application instances would.
+func TestFeedTwoBackends(t *testing.T) {
+	serverDSN(t)
+	feedtest.RunTwoStores(t, func(t *testing.T) (storage.Store, storage.Store) {
+		dsn := freshSchema(t)
+		return tenantOf(t, openIn(t, dsn), "default"), tenantOf(t, openIn(t, dsn), "default")
+	})
 }
 
 // TestCreatedAndUpdatedInOneTx: a record created and updated by one

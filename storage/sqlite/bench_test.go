@@ -13,6 +13,7 @@ import (
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/incident/incidenttest"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/feed/feedtest"
 	"github.com/itilkit/itil/storage/sqlite"
 	"github.com/itilkit/itil/storage/storagetest"
 )
@@ -290,4 +291,13 @@ func (r *rawDB) replayBatch(b *testing.B, batch storagetest.Written) {
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// BenchmarkDrain: a feed consumer drains 100,000 events from the file
+// beside one transaction reading the journal through (see
+// feedtest.BenchDrain); each committed batch is a durable commit:
+//
+//	go test ./storage/sqlite -run '^$' -bench Drain -benchtime 5x
+func BenchmarkDrain(b *testing.B) {
+	feedtest.BenchDrain(b, tenantStore(b))
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/itilkit/itil/incident/incidenttest"
 	"github.com/itilkit/itil/slm/slmtest"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/feed/feedtest"
 	"github.com/itilkit/itil/storage/sqlite"
 	"github.com/itilkit/itil/storage/storagetest"
 )
@@ -51,14 +52,18 @@ func instances(t testing.TB) (storage.Store, storage.Store) {
 	return stores[0], stores[1]
 }
 
+// newBackend opens a fresh database in a temporary directory of t; the
+// suites close it.
+func newBackend(t *testing.T) storage.Backend {
+	b, err := sqlite.Open(filepath.Join(t.TempDir(), "itil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestConformance(t *testing.T) {
-	storagetest.Run(t, func(t *testing.T) storage.Backend {
-		b, err := sqlite.Open(filepath.Join(t.TempDir(), "itil.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	})
+	storagetest.Run(t, newBackend)
 }
 
 func TestIncident(t *testing.T) {
@@ -71,4 +76,28 @@ func TestSLM(t *testing.T) {
 
 func TestCMDB(t *testing.T) {
 	cmdbtest.Run(t, func(t testing.TB) storage.Store { return tenantStore(t) })
+}
+
+func TestFeed(t *testing.T) {
+	feedtest.Run(t, newBackend)
+}
+
+// TestFeedTwoBackends: instances of one consumer on two backends opened on
+// the same file, as two parts of a program (or two programs) would.
+func TestFeedTwoBackends(t *testing.T) {
+	feedtest.RunTwoStores(t, func(t *testing.T) (storage.Store, storage.Store) {
+		path := filepath.Join(t.TempDir(), "itil.db")
+		var stores [2]storage.Store
+		for i := range stores {
+			b, err := sqlite.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { b.Close() })
+			if stores[i], err = b.Tenant("default"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return stores[0], stores[1]
+	})
 }
