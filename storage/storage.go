@@ -28,7 +28,6 @@ package storage
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"iter"
 	"slices"
@@ -397,9 +396,9 @@ func CheckEvent(ev itil.Event) error {
 	return v.Err()
 }
 
-// payloadOK reports whether p is empty or valid JSON. json.Valid does not
-// allocate.
-func payloadOK(p []byte) bool { return len(p) == 0 || json.Valid(p) }
+// payloadOK reports whether p is empty or valid JSON (as json.Valid
+// says; see jsonvalid.go), without allocating.
+func payloadOK(p []byte) bool { return len(p) == 0 || validJSON(p) }
 
 // refsOK reports whether refs are few enough, none nil, none repeated and
 // none the subject. Refs are few: comparing each with those before it
