@@ -124,7 +124,13 @@ func run(ctx context.Context, spec string) error {
 		}
 		fmt.Fprintf(os.Stdout, "History of %s:\n", inc.Number)
 		for _, h := range history {
-			fmt.Printf("  v%-2d %s  %-22s %s\n", h.Version, h.Time.Format("Jan 02 15:04"), h.Actor.Name, h.Summary)
+			// The incident's own events are numbered by its version;
+			// notes and linked incidents are records of their own.
+			at := fmt.Sprintf("v%d", h.Version)
+			if h.Kind != incident.Kind || h.SubjectID != inc.ID {
+				at = "·"
+			}
+			fmt.Printf("  %-3s %s  %-22s %s\n", at, h.Time.Format("Jan 02 15:04"), h.Actor.Name, h.Summary)
 		}
 	}
 	return nil
