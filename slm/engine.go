@@ -307,6 +307,14 @@ func (e *Engine) Definition(ctx context.Context, id itil.ID) (*Definition, error
 	return out, err
 }
 
+// History returns the journal of a definition, oldest first: its creation
+// (the definition as created) and every later revision with the old and
+// new value of each field it changed. An unknown definition gives an error
+// wrapping itil.ErrNotFound.
+func (e *Engine) History(ctx context.Context, id itil.ID) ([]itil.HistoryEntry, error) {
+	return e.defs.History(ctx, id)
+}
+
 // Revision returns one revision of a definition, or an error wrapping
 // itil.ErrNotFound.
 func (e *Engine) Revision(ctx context.Context, id itil.ID, rev int) (*Definition, error) {

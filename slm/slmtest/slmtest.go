@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/slm/calendar"
 	"github.com/itilkit/itil/storage"
@@ -291,6 +292,23 @@ func revisions(t *testing.T, newStore NewStore) {
 	r1, err := f.e.Revision(f.ctx, d1.ID, 1)
 	require.NoError(t, err)
 	assert.Equal(t, 4*time.Hour, r1.Targets[0].Duration)
+	// The history shows the revision's field changes, and replaying it
+	// gives the current definition.
+	h, err := f.e.History(f.ctx, d1.ID)
+	require.NoError(t, err)
+	require.Len(t, h, 2)
+	var fields []string
+	for _, c := range h[1].Fields {
+		fields = append(fields, c.Field)
+	}
+	assert.Contains(t, fields, "targets")
+	assert.Contains(t, fields, "revision")
+	replayed, err := pipeline.Replay[slm.Definition](slm.KindDefinition, d1.ID, h, 0)
+	require.NoError(t, err)
+	current, err := f.e.Definition(f.ctx, d1.ID)
+	require.NoError(t, err)
+	replayed.Version = current.Version // not journaled per write
+	assert.Equal(t, current, replayed)
 	// A stale version is a conflict.
 	d2.Version = d1.Version
 	_, err = f.e.Define(f.ctx, admin, d2)
