@@ -15,7 +15,7 @@ import (
 	"github.com/itilkit/itil/storage/memory"
 )
 
-// TestAsOfMatchesModel applies random creates, updates, status moves and
+// TestAsOfMatchesModel applies random creates, updates, state moves and
 // deletes to a few CIs at increasing times, keeps what each CI was after
 // every step in a plain model, and checks that AsOf at any instant gives
 // the model's CI then (or ErrNotFound when it did not exist).
@@ -53,7 +53,7 @@ func TestAsOfMatchesModel(t *testing.T) {
 				record(c.ID, c)
 			case 1:
 				id := rapid.SampledFrom(live).Draw(rt, "ci")
-				c, err := svc.UpdateCI(ctx, admin, id, cmdb.Changes{Attributes: map[string]string{
+				c, err := svc.UpdateCI(ctx, admin, id, cmdb.Patch{Attributes: map[string]string{
 					"ip_address": fmt.Sprint("10.1.0.", rapid.IntRange(0, 9).Draw(rt, "ip"))}})
 				if errors.Is(err, itil.ErrInvalidTransition) {
 					continue // retired
@@ -64,8 +64,8 @@ func TestAsOfMatchesModel(t *testing.T) {
 				record(id, c)
 			case 2:
 				id := rapid.SampledFrom(live).Draw(rt, "ci")
-				to := rapid.SampledFrom([]cmdb.Status{cmdb.InBuild, cmdb.Operational, cmdb.UnderMaintenance, cmdb.Retired}).Draw(rt, "to")
-				c, err := svc.SetStatus(ctx, admin, id, to)
+				to := rapid.SampledFrom([]cmdb.State{cmdb.InBuild, cmdb.Operational, cmdb.UnderMaintenance, cmdb.Retired}).Draw(rt, "to")
+				c, err := svc.SetState(ctx, admin, id, to)
 				if errors.Is(err, itil.ErrInvalidTransition) {
 					continue
 				}

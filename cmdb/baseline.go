@@ -3,17 +3,17 @@ package cmdb
 import (
 	"context"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/storage"
 )
-
-// KindBaseline is the record kind of baselines.
-const KindBaseline = "cmdb.baseline"
 
 // Scope selects the CIs a baseline covers: the listed CIs and every CI of
 // the listed classes (with their subclasses). Relationships between two
@@ -34,14 +34,6 @@ type Baseline struct {
 	CIs           []CI           `json:"cis"`
 	Relationships []Relationship `json:"relationships"`
 }
-
-var baselines = storage.NewCollection(storage.Schema[Baseline]{
-	Kind:    KindBaseline,
-	ID:      func(b *Baseline) itil.ID { return b.ID },
-	Version: func(b *Baseline) *int64 { return &b.Version },
-	SortKey: func(b *Baseline) string { return storage.TimeKey(b.TakenAt) },
-	Terms:   func(b *Baseline, dst []string) []string { return append(dst, storage.Term("name", b.Name)) },
-})
 
 // snapshot reads the CIs and relationships of a scope, as they are now.
 func (s *Service) snapshot(ctx context.Context, tx storage.Tx, sc Scope) ([]CI, []Relationship, error) {
@@ -98,12 +90,13 @@ func compareID(a, b itil.ID) int {
 }
 
 // TakeBaseline stores a named snapshot of the scope's CIs and
-// relationships as they are now. An empty name or scope, or an unknown
-// class, gives a *itil.ValidationError.
+// relationships as they are now, journaled whole (EventBaselineTaken). It
+// is authorized on every CI it copies. An empty or blank name, an empty
+// scope, or an unknown class gives a *itil.ValidationError.
 func (s *Service) TakeBaseline(ctx context.Context, actor itil.Actor, name string, sc Scope) (*Baseline, error) {
 	var v itil.ValidationError
 	actor.Validate("actor", &v)
-	checkText(&v, "name", name, true)
+	check.Text(&v, "name", name, true, check.Short)
 	if len(sc.IDs) == 0 && len(sc.Classes) == 0 {
 		v.Add("scope", "must list CIs or classes")
 	}
@@ -115,32 +108,46 @@ func (s *Service) TakeBaseline(ctx context.Context, actor itil.Actor, name strin
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	b := &Baseline{ID: itil.NewID(), Name: name, Scope: Scope{IDs: slices.Clone(sc.IDs), Classes: slices.Clone(sc.Classes)},
-		TakenAt: s.now(), TakenBy: actor}
-	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+	var out *Baseline
+	err := s.ci.Do(ctx, actor, func(c *cmd) error {
+		b := &Baseline{ID: itil.NewID(), Name: name, Scope: Scope{IDs: slices.Clone(sc.IDs), Classes: slices.Clone(sc.Classes)},
+			TakenAt: c.Now, TakenBy: c.Actor}
 		var err error
-		if b.CIs, b.Relationships, err = s.snapshot(ctx, tx, sc); err != nil {
+		if b.CIs, b.Relationships, err = s.snapshot(c.Ctx, c.Tx, sc); err != nil {
 			return err
 		}
-		b.Version = 0
-		return baselines.Put(ctx, tx, b)
+		for i := range b.CIs {
+			if err := c.Authorize(CommandTakeBaseline, &b.CIs[i]); err != nil {
+				return err
+			}
+		}
+		summary := fmt.Sprintf("baseline %s of %d CIs and %d relationships", strconv.Quote(name), len(b.CIs), len(b.Relationships))
+		if err := pipeline.Other(c, s.base).Save(b, event{Type: EventBaselineTaken, Summary: summary}); err != nil {
+			return err
+		}
+		out = b
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return b, nil
+	return out, nil
 }
 
 // Baseline returns a stored baseline, or an error wrapping
 // itil.ErrNotFound.
 func (s *Service) Baseline(ctx context.Context, id itil.ID) (*Baseline, error) {
-	var out *Baseline
-	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-		b, err := baselines.Get(ctx, tx, id)
-		out = b
-		return err
-	})
-	return out, err
+	return s.base.Get(ctx, id)
+}
+
+// Baselines returns the baselines named name (every baseline when name is
+// ""), oldest first.
+func (s *Service) Baselines(ctx context.Context, name string) iter.Seq2[*Baseline, error] {
+	var q pipeline.Query[Baseline]
+	if name != "" {
+		q.Terms = []string{storage.Term("name", name)}
+	}
+	return s.base.List(ctx, q)
 }
 
 // FieldChange is one field of a CI that differs between two snapshots.
@@ -172,7 +179,7 @@ func (d *Diff) Empty() bool {
 // DiffNow compares a baseline with its scope as it is now.
 func (s *Service) DiffNow(ctx context.Context, baseline itil.ID) (*Diff, error) {
 	var d *Diff
-	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+	err := s.ci.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
 		b, err := baselines.Get(ctx, tx, baseline)
 		if err != nil {
 			return err
@@ -188,7 +195,7 @@ func (s *Service) DiffNow(ctx context.Context, baseline itil.ID) (*Diff, error) 
 }
 
 // DiffBaselines compares two snapshots: what was added, removed and
-// changed from a to b. Changes compare the name, status, criticality,
+// changed from a to b. Changes compare the name, state, criticality,
 // owner, support group, location and every attribute; versions and
 // timestamps are not compared.
 func DiffBaselines(a, b *Baseline) *Diff {
@@ -242,7 +249,7 @@ func fieldChanges(a, b *CI) []FieldChange {
 	}
 	add("name", a.Name, b.Name)
 	add("class", a.Class, b.Class)
-	add("status", string(a.Status), string(b.Status))
+	add("state", string(a.State), string(b.State))
 	add("criticality", strconv.Itoa(int(a.Criticality)), strconv.Itoa(int(b.Criticality)))
 	add("owner", a.Owner, b.Owner)
 	add("support_group", a.SupportGroup, b.SupportGroup)

@@ -27,7 +27,7 @@ func TestBaselineDiff(t *testing.T) {
 	assert.True(t, d.Empty())
 
 	f.now = f.now.Add(time.Hour)
-	_, err = f.svc.UpdateCI(f.ctx, admin, srv.ID, cmdb.Changes{Attributes: map[string]string{"ip_address": "10.0.0.9", "kernel": "6.1"}})
+	_, err = f.svc.UpdateCI(f.ctx, admin, srv.ID, cmdb.Patch{Attributes: map[string]string{"ip_address": "10.0.0.9", "kernel": "6.1"}})
 	require.NoError(t, err)
 	neu := f.ci(cmdb.ClassWindowsServer, "app02", nil)
 	f.relate(cmdb.RunsOn, app, neu)

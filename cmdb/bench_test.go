@@ -16,6 +16,7 @@ import (
 	"gonum.org/v1/gonum/graph/traverse"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/memory"
 )
 
@@ -28,7 +29,9 @@ import (
 //
 // Each comparison times, alternately in one loop, our index walk
 // (breadth-first with a parent and type per node, so every path can be
-// read back), the limit (a plain CSR breadth-first search over int32
+// read back), preceded by the journal catch-up every Service query makes
+// (on the memory backend, with nothing committed since: one LastSeq
+// call), the limit (a plain CSR breadth-first search over int32
 // offsets and targets with an epoch array, no paths, no types, no
 // filters), then in a loop of its own the peer (gonum's
 // simple.DirectedGraph with traverse.BreadthFirst), and reports x-limit
@@ -38,6 +41,7 @@ import (
 //	go test ./cmdb -run '^$' -bench 'Impact/(random|core-bounded)' -benchtime=1000x
 //	go test ./cmdb -run '^$' -bench 'Impact/(core-blast|service-down)' -benchtime=20x
 //	go test ./cmdb -run '^$' -bench 'IndexBuild' -benchtime=3x
+//	go test ./cmdb -run '^$' -bench 'IndexCatchUp'
 var benchCIs = flag.Int("cmdb.bench.cis", 1_000_000, "CIs in the generated estate of the large impact benchmarks")
 
 // Layers of the generated estate.
@@ -284,6 +288,7 @@ type large struct {
 	e       *genEstate
 	types   *relTypes
 	ix      *Index
+	store   storage.Store // the journal the index catches up with
 	build   time.Duration
 	limit   [2]*limitCSR
 	gonum   [2]*simple.DirectedGraph
@@ -307,7 +312,7 @@ func largeEstate(b *testing.B) *large {
 		t1 := time.Now()
 		ix := e.index(rt)
 		t2 := time.Now()
-		largeEst = &large{e: e, types: rt, ix: ix, build: t2.Sub(t1)}
+		largeEst = &large{e: e, types: rt, ix: ix, build: t2.Sub(t1), store: memory.NewStore()}
 		for d := range 2 {
 			largeEst.limit[d] = newLimit(e, rt.list, d == down)
 		}
@@ -328,8 +333,22 @@ func (l *large) gonumGraph(b *testing.B, dir int) *simple.DirectedGraph {
 	return l.gonum[dir]
 }
 
-// ours runs our index walk and returns the number of CIs reached.
-func (l *large) ours(origin int32, dir, maxDepth, limit int) int {
+// inTx runs fn in a transaction of the index's store.
+func (l *large) inTx(fn func(ctx context.Context, tx storage.Tx)) {
+	if err := l.store.RunInTx(context.Background(), func(ctx context.Context, tx storage.Tx) error {
+		fn(ctx, tx)
+		return nil
+	}); err != nil {
+		panic(err)
+	}
+}
+
+// ours catches the index up with the journal, as a Service query does,
+// runs our index walk and returns the number of CIs reached.
+func (l *large) ours(ctx context.Context, tx storage.Tx, origin int32, dir, maxDepth, limit int) int {
+	if err := l.ix.catchUp(ctx, tx); err != nil {
+		panic(err)
+	}
 	sp := &walkSpec{dir: dir, maxDepth: maxDepth, limit: limit, every: true}
 	for i, t := range l.types.list {
 		sp.flags[i] = fAllow
@@ -359,30 +378,35 @@ func compareImpact(b *testing.B, origins func(i int) int32, dir, maxDepth, limit
 	lim := l.limit[dir]
 	var tOurs, tLimit, tGonum time.Duration
 	reached := 0
-	// Warm up: the limit's arrays are allocated when it is built; ours
-	// are allocated by the first query and then reused.
-	l.ours(origins(0), dir, maxDepth, limit)
-	lim.bfs(origins(0), maxDepth, limit)
-	// No collection in flight (building gonum's graph starts many) while
-	// ours and the limit are timed; neither allocates, so none starts.
-	runtime.GC()
-	b.ReportAllocs()
-	b.ResetTimer()
 	counts := make([]int, b.N)
-	for i := range b.N {
-		o := origins(i)
-		t0 := time.Now()
-		n := l.ours(o, dir, maxDepth, limit)
-		t1 := time.Now()
-		nl := lim.bfs(o, maxDepth, limit)
-		t2 := time.Now()
-		tOurs, tLimit = tOurs+t1.Sub(t0), tLimit+t2.Sub(t1)
-		if n != nl {
-			b.Fatalf("origin %d: ours reached %d, the limit %d", o, n, nl)
+	// One read transaction holds the loop: a Service query runs in one
+	// anyway, and ours is timed from its catch-up on.
+	l.inTx(func(ctx context.Context, tx storage.Tx) {
+		// Warm up: the limit's arrays are allocated when it is built;
+		// ours are allocated by the first query and then reused.
+		l.ours(ctx, tx, origins(0), dir, maxDepth, limit)
+		lim.bfs(origins(0), maxDepth, limit)
+		// No collection in flight (building gonum's graph starts many)
+		// while ours and the limit are timed; neither allocates, so none
+		// starts.
+		runtime.GC()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			o := origins(i)
+			t0 := time.Now()
+			n := l.ours(ctx, tx, o, dir, maxDepth, limit)
+			t1 := time.Now()
+			nl := lim.bfs(o, maxDepth, limit)
+			t2 := time.Now()
+			tOurs, tLimit = tOurs+t1.Sub(t0), tLimit+t2.Sub(t1)
+			if n != nl {
+				b.Fatalf("origin %d: ours reached %d, the limit %d", o, n, nl)
+			}
+			counts[i] = n
+			reached += n
 		}
-		counts[i] = n
-		reached += n
-	}
+	})
 	// gonum runs in a loop of its own: its garbage (visited sets and
 	// queues) starts collections of its multi-gigabyte graph, which would
 	// otherwise slow down the walks timed next to it. Its own collections
@@ -443,7 +467,9 @@ func BenchmarkIndexBuild(b *testing.B) {
 		runtime.ReadMemStats(&after)
 		heap = after.HeapAlloc - before.HeapAlloc
 	}
-	l.ours(l.e.first[lCore], up, 0, 0) // a full query, to size the marks
+	l.inTx(func(ctx context.Context, tx storage.Tx) {
+		l.ours(ctx, tx, l.e.first[lCore], up, 0, 0) // a full query, to size the marks
+	})
 	m := l.ix.getMarks()
 	marks := m.bytes()
 	l.ix.putMarks(m)
@@ -470,7 +496,7 @@ func smallEstate(b *testing.B, n int) (*Service, *genEstate) {
 	e := generate(n, 2)
 	ids := make([]itil.ID, len(e.ids))
 	for i := range e.ids {
-		c, err := svc.CreateCI(ctx, impactActor, NewCI{Class: layerClass[e.layer(int32(i))], Name: fmt.Sprint("ci", i), Status: Operational})
+		c, err := svc.CreateCI(ctx, impactActor, NewCI{Class: layerClass[e.layer(int32(i))], Name: fmt.Sprint("ci", i), State: Operational})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -495,7 +521,10 @@ func BenchmarkServiceImpact(b *testing.B) {
 	b.Run("build-from-store", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := svc.buildIndex(ctx); err != nil {
+			if err := svc.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+				_, err := svc.buildIndex(ctx, tx)
+				return err
+			}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -532,4 +561,73 @@ func BenchmarkServiceImpact(b *testing.B) {
 			b.ReportMetric(float64(tStore)/float64(tIndex), "x-faster-than-store")
 		})
 	}
+}
+
+// BenchmarkIndexCatchUp times the journal catch-up a Service's index
+// makes before each query, on the memory backend, inside the query's
+// transaction: with nothing committed since the last query (one LastSeq
+// call), and with one relationship added or removed since by another
+// Service (one journal read and one overlay change; this case times the
+// read-only transaction it runs in too).
+func BenchmarkIndexCatchUp(b *testing.B) {
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	store := memory.NewStore()
+	reader, writer := nodeServiceOn(b, store, &now), nodeServiceOn(b, store, &now)
+	var ids []itil.ID
+	for i := range 100 {
+		c, err := writer.CreateCI(ctx, impactActor, NewCI{Class: "node", Name: fmt.Sprint("n", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	for i := 1; i < len(ids); i++ {
+		if _, err := writer.Relate(ctx, impactActor, tDep, ids[i/2], ids[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var ix *Index
+	if err := store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+		var err error
+		ix, err = reader.index(ctx, tx)
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("nothing-new", func(b *testing.B) {
+		if err := store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := ix.catchUp(ctx, tx); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	})
+	b.Run("one-relationship", func(b *testing.B) {
+		b.ReportAllocs()
+		rels := map[int]*Relationship{} // relationships the writer added, to remove next time round
+		for i := 0; b.Loop(); i++ {
+			b.StopTimer()
+			k := 1 + i%(len(ids)-1)
+			var err error
+			if r := rels[k]; r != nil {
+				err = writer.Unrelate(ctx, impactActor, r.ID)
+				delete(rels, k)
+			} else {
+				rels[k], err = writer.Relate(ctx, impactActor, tDep2, ids[0], ids[k])
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			if err := store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error { return ix.catchUp(ctx, tx) }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -2,72 +2,11 @@ package cmdb
 
 import (
 	"maps"
-	"strings"
+	"slices"
 	"time"
-
-	"github.com/looplab/fsm"
 
 	"github.com/itilkit/itil"
 )
-
-// Status is a CI's lifecycle status (see Lifecycle and lifecycle.md).
-type Status string
-
-// CI lifecycle statuses.
-const (
-	Planned          Status = "planned"
-	InBuild          Status = "in_build"
-	Operational      Status = "operational"
-	UnderMaintenance Status = "under_maintenance"
-	Retired          Status = "retired"
-)
-
-// lifecycle declares the CI lifecycle once: planned → in build →
-// operational ⇄ under maintenance → retired. Retired is final.
-var lifecycle = fsm.Events{
-	{Name: "build", Src: []string{string(Planned)}, Dst: string(InBuild)},
-	{Name: "deploy", Src: []string{string(InBuild)}, Dst: string(Operational)},
-	{Name: "maintain", Src: []string{string(Operational)}, Dst: string(UnderMaintenance)},
-	{Name: "restore", Src: []string{string(UnderMaintenance)}, Dst: string(Operational)},
-	{Name: "retire", Src: []string{string(Planned), string(InBuild), string(Operational), string(UnderMaintenance)}, Dst: string(Retired)},
-}
-
-// Lifecycle returns the CI lifecycle as looplab/fsm events (a copy).
-func Lifecycle() fsm.Events {
-	out := make(fsm.Events, len(lifecycle))
-	for i, e := range lifecycle {
-		e.Src = append([]string(nil), e.Src...)
-		out[i] = e
-	}
-	return out
-}
-
-// canMove reports whether the lifecycle has an event from one status to
-// another.
-func canMove(from, to Status) bool {
-	f := fsm.NewFSM(string(from), lifecycle, nil)
-	for _, e := range f.AvailableTransitions() {
-		for _, ev := range lifecycle {
-			if ev.Name == e && ev.Dst == string(to) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// Diagram returns the CI lifecycle as a Mermaid state diagram.
-func Diagram() string {
-	f := fsm.NewFSM(string(Planned), lifecycle, nil)
-	d, err := fsm.VisualizeForMermaidWithGraphType(f, fsm.StateDiagram)
-	if err != nil {
-		panic(err) // StateDiagram is a known graph type
-	}
-	var b strings.Builder
-	b.WriteString(d)
-	b.WriteString("    " + string(Retired) + " --> [*]\n")
-	return b.String()
-}
 
 // Criticality is a CI's business criticality, 1 (most critical) to 4.
 type Criticality int
@@ -88,7 +27,7 @@ type CI struct {
 	Name    string  `json:"name"`
 	// Attributes holds the class's attribute values in canonical form.
 	Attributes   map[string]string `json:"attributes,omitempty"`
-	Status       Status            `json:"status"`
+	State        State             `json:"state"`
 	Criticality  Criticality       `json:"criticality,omitempty"`
 	Owner        string            `json:"owner,omitempty"`
 	SupportGroup string            `json:"support_group,omitempty"`
@@ -111,6 +50,50 @@ func cloneCI(dst, src *CI) {
 	dst.AttrSources = maps.Clone(src.AttrSources)
 }
 
+func (c *CI) clone() *CI {
+	out := new(CI)
+	cloneCI(out, c)
+	return out
+}
+
+// touchCI records the time of a write.
+func touchCI(c *CI, now time.Time) { c.UpdatedAt = now }
+
+// normalize stores empty maps as none, as JSON gives them back, so that a
+// CI survives a round trip unchanged and an emptied map is no change.
+func normalize(c *CI) {
+	if len(c.Attributes) == 0 {
+		c.Attributes = nil
+	}
+	if len(c.AttrSources) == 0 {
+		c.AttrSources = nil
+	}
+}
+
+// NewCI is the input of CreateCI.
+type NewCI struct {
+	Class        string
+	Name         string
+	Attributes   map[string]string
+	State        State // default Planned
+	Criticality  Criticality
+	Owner        string
+	SupportGroup string
+	LocationID   itil.ID
+	Source       string // default SourceManual
+}
+
+// Patch is the input of UpdateCI: nil fields stay as they are. In
+// Attributes, a value sets the attribute and an empty string removes it.
+type Patch struct {
+	Name         *string
+	Attributes   map[string]string
+	Criticality  *Criticality
+	Owner        *string
+	SupportGroup *string
+	LocationID   *itil.ID
+}
+
 // Relationship is a typed, directed link from a parent CI to a child CI.
 type Relationship struct {
 	ID        itil.ID   `json:"id"`
@@ -120,4 +103,16 @@ type Relationship struct {
 	Child     itil.ID   `json:"child"`
 	Source    string    `json:"source,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+}
+
+// cloneBaseline deep-copies a baseline.
+func cloneBaseline(b *Baseline) *Baseline {
+	out := *b
+	out.Scope = Scope{IDs: slices.Clone(b.Scope.IDs), Classes: slices.Clone(b.Scope.Classes)}
+	out.CIs = make([]CI, len(b.CIs))
+	for i := range b.CIs {
+		cloneCI(&out.CIs[i], &b.CIs[i])
+	}
+	out.Relationships = slices.Clone(b.Relationships)
+	return &out
 }

@@ -24,9 +24,15 @@ import (
 // when it saves (claim). A transaction that commits such a CI after the
 // read changes the claim, so the reader's commit fails with
 // itil.ErrConflict; one that committed before is seen by the reader's
-// queries. The loser runs again (Import and CreateCI retry) and finds the
-// winner's CI. Claims are never released: a stale one only costs a write
-// when the key is next claimed.
+// queries. The loser runs again (the pipeline's retry rule re-runs a
+// conflicting CreateCI, UpdateCI or import record on fresh state) and
+// finds the winner's CI. Claims are never released: a stale one only
+// costs a write when the key is next claimed.
+//
+// Claims are records derived from the CIs, written beside them in the
+// same transaction; they are not journaled (the CI's own event says
+// everything a claim would), so the journal holds one event per CI,
+// relationship or baseline written.
 const kindClaim = "cmdb.claim"
 
 var claimSpace = uuid.MustParse("0b9c3f4e-5d0a-4c1e-9a47-6f2d8e1b7c30")

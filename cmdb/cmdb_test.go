@@ -2,9 +2,8 @@ package cmdb_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
-	"flag"
-	"os"
 	"testing"
 	"time"
 
@@ -13,22 +12,28 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
+	"github.com/itilkit/itil/internal/machine/machinetest"
 	"github.com/itilkit/itil/storage/memory"
 )
-
-var update = flag.Bool("update", false, "rewrite generated files (lifecycle.md)")
 
 // TestDiagramInSync fails when lifecycle.md no longer matches the CI
 // lifecycle. Run `go test ./cmdb -update` to regenerate it.
 func TestDiagramInSync(t *testing.T) {
-	want := "# CI lifecycle\n\nGenerated from `cmdb.Lifecycle()` by `go test ./cmdb -update`; do not edit.\n\n" +
-		"```mermaid\n" + cmdb.Diagram() + "```\n"
-	if *update {
-		require.NoError(t, os.WriteFile("lifecycle.md", []byte(want), 0o644))
-	}
-	got, err := os.ReadFile("lifecycle.md")
-	require.NoError(t, err)
-	require.Equal(t, want, string(got), "lifecycle.md is stale: run go test ./cmdb -update")
+	machinetest.InSync(t, machinetest.Diagram{File: "lifecycle.md", Title: "CI lifecycle",
+		Source: "cmdb.Lifecycle()", Package: "./cmdb", Mermaid: cmdb.Diagram()})
+}
+
+func TestLifecycleTable(t *testing.T) {
+	assert.Equal(t, []itil.Transition[cmdb.State]{
+		{Event: "build", From: []cmdb.State{cmdb.Planned}, To: cmdb.InBuild},
+		{Event: "deploy", From: []cmdb.State{cmdb.InBuild}, To: cmdb.Operational},
+		{Event: "maintain", From: []cmdb.State{cmdb.Operational}, To: cmdb.UnderMaintenance},
+		{Event: "restore", From: []cmdb.State{cmdb.UnderMaintenance}, To: cmdb.Operational},
+		{Event: "retire", From: []cmdb.State{cmdb.Planned, cmdb.InBuild, cmdb.Operational, cmdb.UnderMaintenance}, To: cmdb.Retired},
+	}, cmdb.Lifecycle())
+	table := cmdb.Lifecycle()
+	table[0].From[0] = cmdb.Retired
+	assert.Equal(t, cmdb.Planned, cmdb.Lifecycle()[0].From[0], "Lifecycle returns a copy")
 }
 
 var admin = itil.Actor{ID: "cmdb-admin", Name: "CMDB admin"}
@@ -50,7 +55,7 @@ func newFixture(t *testing.T, opts ...cmdb.Option) *fixture {
 
 func (f *fixture) ci(class, name string, attrs map[string]string) *cmdb.CI {
 	f.t.Helper()
-	c, err := f.svc.CreateCI(f.ctx, admin, cmdb.NewCI{Class: class, Name: name, Attributes: attrs, Status: cmdb.Operational})
+	c, err := f.svc.CreateCI(f.ctx, admin, cmdb.NewCI{Class: class, Name: name, Attributes: attrs, State: cmdb.Operational})
 	require.NoError(f.t, err)
 	return c
 }
@@ -114,7 +119,7 @@ func TestCIAttributes(t *testing.T) {
 	assert.Equal(t, "8", srv.Attributes["cpu_count"], "canonical int")
 	assert.Equal(t, "1200.5", srv.Attributes["cost"], "exact decimal")
 	assert.Equal(t, "2025-01-02T02:04:05Z", srv.Attributes["purchased"], "UTC time")
-	assert.Equal(t, cmdb.Planned, srv.Status)
+	assert.Equal(t, cmdb.Planned, srv.State)
 
 	_, err = f.svc.CreateCI(f.ctx, admin, cmdb.NewCI{Class: cmdb.ClassLinuxServer, Name: "",
 		Attributes: map[string]string{"serial_number": "SN1", "cpu_count": "eight", "colour": "red"}})
@@ -153,7 +158,7 @@ func TestRelationshipRules(t *testing.T) {
 	requireInvalid(t, err, "child")
 
 	// Block: a CI with relationships cannot be retired or deleted.
-	_, err = f.svc.SetStatus(f.ctx, admin, srv.ID, cmdb.Retired)
+	_, err = f.svc.SetState(f.ctx, admin, srv.ID, cmdb.Retired)
 	assert.ErrorIs(t, err, itil.ErrInvalidTransition)
 	assert.ErrorIs(t, f.svc.DeleteCI(f.ctx, admin, srv.ID), itil.ErrInvalidTransition)
 	require.NoError(t, f.svc.Unrelate(f.ctx, admin, r.ID))
@@ -165,13 +170,13 @@ func TestCascade(t *testing.T) {
 	app := f.ci(cmdb.ClassApplication, "payroll", nil)
 	srv := f.ci(cmdb.ClassLinuxServer, "app01", nil)
 	f.relate(cmdb.RunsOn, app, srv)
-	retired, err := f.svc.SetStatus(f.ctx, admin, srv.ID, cmdb.Retired)
+	retired, err := f.svc.SetState(f.ctx, admin, srv.ID, cmdb.Retired)
 	require.NoError(t, err)
-	assert.Equal(t, cmdb.Retired, retired.Status)
+	assert.Equal(t, cmdb.Retired, retired.State)
 	rels, err := f.svc.Relationships(f.ctx, app.ID)
 	require.NoError(t, err)
 	assert.Empty(t, rels, "cascade removed the relationship: no dangling end")
-	_, err = f.svc.SetStatus(f.ctx, admin, srv.ID, cmdb.Operational)
+	_, err = f.svc.SetState(f.ctx, admin, srv.ID, cmdb.Operational)
 	assert.ErrorIs(t, err, itil.ErrInvalidTransition, "retired is final")
 	_, err = f.svc.Relate(f.ctx, admin, cmdb.RunsOn, app.ID, srv.ID)
 	requireInvalid(t, err, "child")
@@ -185,11 +190,11 @@ func TestLifecycle(t *testing.T) {
 	c, err := f.svc.CreateCI(f.ctx, admin, cmdb.NewCI{Class: cmdb.ClassLinuxServer, Name: "db01"})
 	require.NoError(t, err)
 	for _, step := range []struct {
-		to cmdb.Status
+		to cmdb.State
 		ok bool
 	}{{cmdb.Operational, false}, {cmdb.InBuild, true}, {cmdb.Operational, true}, {cmdb.UnderMaintenance, true},
 		{cmdb.Operational, true}, {cmdb.Planned, false}, {cmdb.Retired, true}, {cmdb.Operational, false}} {
-		_, err := f.svc.SetStatus(f.ctx, admin, c.ID, step.to)
+		_, err := f.svc.SetState(f.ctx, admin, c.ID, step.to)
 		if step.ok {
 			require.NoError(t, err, "to %s", step.to)
 		} else {
@@ -203,7 +208,7 @@ func TestAsOfAndHistory(t *testing.T) {
 	c := f.ci(cmdb.ClassLinuxServer, "app01", map[string]string{"ip_address": "10.0.0.1"})
 	t1 := f.now
 	f.now = f.now.Add(time.Hour)
-	_, err := f.svc.UpdateCI(f.ctx, admin, c.ID, cmdb.Changes{Attributes: map[string]string{"ip_address": "10.0.0.2"}})
+	_, err := f.svc.UpdateCI(f.ctx, admin, c.ID, cmdb.Patch{Attributes: map[string]string{"ip_address": "10.0.0.2"}})
 	require.NoError(t, err)
 	f.now = f.now.Add(time.Hour)
 	require.NoError(t, f.svc.DeleteCI(f.ctx, admin, c.ID))
@@ -219,6 +224,31 @@ func TestAsOfAndHistory(t *testing.T) {
 	_, err = f.svc.AsOf(f.ctx, c.ID, t1.Add(-time.Second))
 	assert.ErrorIs(t, err, itil.ErrNotFound, "not yet created")
 	hist, err := f.svc.History(f.ctx, c.ID)
-	require.NoError(t, err)
-	assert.Len(t, hist, 3)
+	require.NoError(t, err, "a deleted CI keeps its history")
+	require.Len(t, hist, 3)
+	for i, want := range []struct {
+		typ     string
+		version int64
+		at      time.Time
+	}{{cmdb.EventCICreated, 1, t1}, {cmdb.EventCIUpdated, 2, t1.Add(time.Hour)}, {cmdb.EventCIDeleted, 3, f.now}} {
+		e := hist[i]
+		assert.Equal(t, cmdb.KindCI, e.Kind)
+		assert.Equal(t, c.ID, e.SubjectID)
+		assert.Equal(t, want.typ, e.Type)
+		assert.Equal(t, want.version, e.Version)
+		assert.Equal(t, want.at, e.Time)
+		assert.Equal(t, admin, e.Actor)
+	}
+	var created cmdb.CI
+	require.NoError(t, json.Unmarshal(hist[0].Created, &created))
+	assert.Equal(t, *c, created, "the creation carries the CI as stored")
+	require.Len(t, hist[1].Fields, 1)
+	assert.Equal(t, "attributes", hist[1].Fields[0].Field)
+	assert.JSONEq(t, `{"ip_address": "10.0.0.1"}`, string(hist[1].Fields[0].From))
+	assert.JSONEq(t, `{"ip_address": "10.0.0.2"}`, string(hist[1].Fields[0].To))
+	assert.True(t, hist[2].Deleted)
+	assert.Nil(t, hist[2].Created)
+	assert.Empty(t, hist[2].Fields)
+	_, err = f.svc.History(f.ctx, itil.NewID())
+	assert.ErrorIs(t, err, itil.ErrNotFound)
 }

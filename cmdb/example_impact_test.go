@@ -19,7 +19,7 @@ func ExampleService_Impact() {
 	actor := itil.Actor{ID: "cmdb-admin", Name: "CMDB admin"}
 	names := map[itil.ID]string{}
 	ci := func(class, name string) *cmdb.CI {
-		c, err := svc.CreateCI(ctx, actor, cmdb.NewCI{Class: class, Name: name, Status: cmdb.Operational})
+		c, err := svc.CreateCI(ctx, actor, cmdb.NewCI{Class: class, Name: name, State: cmdb.Operational})
 		if err != nil {
 			panic(err)
 		}

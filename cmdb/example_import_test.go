@@ -28,7 +28,7 @@ func ExampleService_Import() {
 	res, _ := svc.Import(ctx, ops, "assets", rows)
 	fmt.Println("assets:", res[0].Outcome)
 	// A person corrects the manufacturer.
-	svc.UpdateCI(ctx, ops, res[0].ID, cmdb.Changes{Attributes: map[string]string{"manufacturer": "Dell Technologies"}})
+	svc.UpdateCI(ctx, ops, res[0].ID, cmdb.Patch{Attributes: map[string]string{"manufacturer": "Dell Technologies"}})
 
 	// Discovery: the server by serial number, and a database instance
 	// identified by its name on that server.

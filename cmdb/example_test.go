@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
@@ -39,10 +40,10 @@ func ExampleService_CreateCI() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(srv.Name, srv.Status, srv.Attributes["cpu_count"], srv.Attributes["cost"])
-	srv, _ = svc.SetStatus(ctx, exampleAdmin, srv.ID, cmdb.InBuild)
-	srv, _ = svc.SetStatus(ctx, exampleAdmin, srv.ID, cmdb.Operational)
-	fmt.Println(srv.Status)
+	fmt.Println(srv.Name, srv.State, srv.Attributes["cpu_count"], srv.Attributes["cost"])
+	srv, _ = svc.SetState(ctx, exampleAdmin, srv.ID, cmdb.InBuild)
+	srv, _ = svc.SetState(ctx, exampleAdmin, srv.ID, cmdb.Operational)
+	fmt.Println(srv.State)
 	_, err = svc.CreateCI(ctx, exampleAdmin, cmdb.NewCI{Class: cmdb.ClassWindowsServer, Name: "win01",
 		Attributes: map[string]string{"serial_number": "SN-2001", "cpu_count": "many"}})
 	var v *itil.ValidationError
@@ -67,7 +68,7 @@ func ExampleService_Relate() {
 	fmt.Println(r.Type, err)
 	_, err = svc.Relate(ctx, exampleAdmin, cmdb.RunsOn, srv.ID, app.ID)
 	fmt.Println(err)
-	_, err = svc.SetStatus(ctx, exampleAdmin, srv.ID, cmdb.Retired)
+	_, err = svc.SetState(ctx, exampleAdmin, srv.ID, cmdb.Retired)
 	fmt.Println(errors.Is(err, itil.ErrInvalidTransition))
 	// Output:
 	// runs_on <nil>
@@ -81,7 +82,7 @@ func ExampleService_TakeBaseline() {
 	srv, _ := svc.CreateCI(ctx, exampleAdmin, cmdb.NewCI{Class: cmdb.ClassLinuxServer, Name: "app01",
 		Attributes: map[string]string{"ip_address": "10.0.0.1"}})
 	b, _ := svc.TakeBaseline(ctx, exampleAdmin, "before patching", cmdb.Scope{Classes: []string{cmdb.ClassServer}})
-	svc.UpdateCI(ctx, exampleAdmin, srv.ID, cmdb.Changes{Attributes: map[string]string{"ip_address": "10.0.0.7"}})
+	svc.UpdateCI(ctx, exampleAdmin, srv.ID, cmdb.Patch{Attributes: map[string]string{"ip_address": "10.0.0.7"}})
 	svc.CreateCI(ctx, exampleAdmin, cmdb.NewCI{Class: cmdb.ClassWindowsServer, Name: "win01"})
 	d, _ := svc.DiffNow(ctx, b.ID)
 	for _, c := range d.Added {
@@ -95,4 +96,33 @@ func ExampleService_TakeBaseline() {
 	// Output:
 	// added win01
 	// changed app01 attributes.ip_address 10.0.0.1 -> 10.0.0.7
+}
+
+func ExampleService_History() {
+	ctx := context.Background()
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	svc, _ := cmdb.New(memory.NewStore(), cmdb.WithClock(itil.ClockFunc(func() time.Time { return at })))
+	app, _ := svc.CreateCI(ctx, exampleAdmin, cmdb.NewCI{Class: cmdb.ClassApplication, Name: "payroll", Owner: "alice"})
+	srv, _ := svc.CreateCI(ctx, exampleAdmin, cmdb.NewCI{Class: cmdb.ClassLinuxServer, Name: "app01"})
+	at = at.Add(time.Hour)
+	svc.UpdateCI(ctx, exampleAdmin, app.ID, cmdb.Patch{Owner: new("bob")})
+	svc.Relate(ctx, exampleAdmin, cmdb.RunsOn, app.ID, srv.ID)
+	svc.SetState(ctx, exampleAdmin, app.ID, cmdb.InBuild)
+
+	history, _ := svc.History(ctx, app.ID)
+	for _, e := range history {
+		fmt.Printf("%s v%d %s: %s", e.Kind, e.Version, e.Type, e.Summary)
+		for _, f := range e.Fields {
+			fmt.Printf(" [%s %s → %s]", f.Field, f.From, f.To)
+		}
+		fmt.Println()
+	}
+	then, _ := svc.AsOf(ctx, app.ID, at.Add(-time.Minute))
+	fmt.Println("an hour ago:", then.Owner, then.State)
+	// Output:
+	// cmdb.ci v1 cmdb.ci_created: created application "payroll"
+	// cmdb.ci v2 cmdb.ci_updated: updated owner [owner "alice" → "bob"]
+	// cmdb.relationship v1 cmdb.related: payroll runs on app01
+	// cmdb.ci v3 cmdb.ci_state_changed: planned → in_build [state "planned" → "in_build"]
+	// an hour ago: alice planned
 }

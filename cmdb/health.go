@@ -72,7 +72,7 @@ func (s *Service) Health(ctx context.Context, staleAfter time.Duration) (*Health
 		staleAfter = DefaultStaleAfter
 	}
 	h := &Health{At: s.now()}
-	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+	err := s.ci.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
 		related := map[itil.ID]bool{}
 		// The children of each CI by relationship type: a dependent class
 		// is identified together with its host.
@@ -93,7 +93,7 @@ func (s *Service) Health(ctx context.Context, staleAfter time.Duration) (*Health
 			if err != nil {
 				return err
 			}
-			if c.Status == Retired {
+			if c.State == Retired {
 				continue
 			}
 			h.CIs++

@@ -100,9 +100,11 @@ type ImpactResult struct {
 
 // Impact analyses what a failure of origin affects (Upstream) or what
 // origin depends on (Downstream). It uses the Service's in-memory index,
-// built from storage on first use and kept current as relationships change
-// through the Service; NoIndex walks storage instead, and AsOf replays the
-// journal.
+// built from storage on first use and caught up with the journal before
+// every query, so it answers from every relationship committed, by this
+// Service or any other on the store; NoIndex walks storage instead, and
+// AsOf replays the journal. Bound to a caller's transaction (In), it walks
+// storage as that transaction sees it.
 //
 // An unknown origin (or one that did not exist at AsOf) gives an error
 // wrapping itil.ErrNotFound; a nil origin, an unknown direction or type,
@@ -116,23 +118,21 @@ func (s *Service) Impact(ctx context.Context, origin itil.ID, opts ImpactOptions
 	if !opts.AsOf.IsZero() {
 		return s.impactAsOf(ctx, origin, opts.AsOf, sp)
 	}
-	var ix *Index
-	if !opts.NoIndex {
-		if ix, err = s.index(ctx); err != nil {
-			return nil, err
-		}
-	}
 	var res *ImpactResult
-	err = s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+	err = s.ci.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
 		get := func(id itil.ID) (*CI, error) { return cis.Get(ctx, tx, id) }
 		if _, err := get(origin); err != nil {
 			return err
 		}
 		var err error
-		if ix != nil {
-			res, err = s.impactIndex(ix, origin, sp, get)
-		} else {
+		if opts.NoIndex || s.bound {
 			res, err = s.impactStore(ctx, tx, origin, sp, get)
+		} else {
+			var ix *Index
+			if ix, err = s.index(ctx, tx); err != nil {
+				return err
+			}
+			res, err = s.impactIndex(ix, origin, sp, get)
 		}
 		if err != nil {
 			return err
@@ -616,7 +616,7 @@ func (g *storeGraph) sortRow(d int, u int32) {
 // relationships of then and walks it with the CIs of then.
 func (s *Service) impactAsOf(ctx context.Context, origin itil.ID, t time.Time, sp *walkSpec) (*ImpactResult, error) {
 	var res *ImpactResult
-	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+	err := s.ci.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
 		cisThen, rels, err := s.replay(ctx, tx, t)
 		if err != nil {
 			return err
@@ -646,36 +646,50 @@ func (s *Service) impactAsOf(ctx context.Context, origin itil.ID, t time.Time, s
 }
 
 // replay rebuilds the CIs and relationships as they were at t from the
-// journal.
+// journal's CI and relationship events up to t: a relationship from its
+// EventRelated payload (the relationship as created) until the event that
+// deleted it, a CI from its history (created, then field changes,
+// replayed as AsOf does).
 func (s *Service) replay(ctx context.Context, tx storage.Tx, t time.Time) (map[itil.ID]*CI, map[itil.ID]*Relationship, error) {
-	cisThen := map[itil.ID]*CI{}
+	hist := map[itil.ID][]itil.HistoryEntry{}
 	rels := map[itil.ID]*Relationship{}
-	for ev, err := range tx.Journal(ctx, storage.JournalQuery{}) {
+	for ev, err := range tx.Journal(ctx, storage.JournalQuery{Kinds: []string{KindCI, KindRelationship}}) {
 		if err != nil {
 			return nil, nil, err
 		}
 		if ev.Time.After(t) {
 			continue
 		}
+		var p itil.Payload
+		if err := json.Unmarshal(ev.Payload, &p); err != nil {
+			return nil, nil, fmt.Errorf("cmdb: journal event %d: %w", ev.Seq, err)
+		}
+		switch ev.Kind {
+		case KindRelationship:
+			switch {
+			case p.Deleted:
+				delete(rels, ev.SubjectID)
+			case p.Created != nil:
+				r := new(Relationship)
+				if err := json.Unmarshal(p.Created, r); err != nil {
+					return nil, nil, fmt.Errorf("cmdb: journal event %d: %w", ev.Seq, err)
+				}
+				rels[ev.SubjectID] = r
+			}
+		case KindCI:
+			hist[ev.SubjectID] = append(hist[ev.SubjectID], itil.HistoryEntry{Seq: ev.Seq, Kind: ev.Kind,
+				SubjectID: ev.SubjectID, Version: ev.SubjectVersion, Time: ev.Time, Actor: ev.Actor, Type: ev.Type, Payload: p})
+		}
+	}
+	cisThen := make(map[itil.ID]*CI, len(hist))
+	for id, h := range hist {
+		c, err := replayCI(id, h, t)
 		switch {
-		case ev.Kind == KindCI && ev.Type == EventCIDeleted:
-			delete(cisThen, ev.SubjectID)
-		case ev.Kind == KindCI && (ev.Type == EventCICreated || ev.Type == EventCIUpdated):
-			c := new(CI)
-			if err := json.Unmarshal(ev.Payload, c); err != nil {
-				return nil, nil, fmt.Errorf("cmdb: journal event %d: %w", ev.Seq, err)
-			}
-			cisThen[c.ID] = c
-		case ev.Kind == KindRelationship && (ev.Type == EventRelated || ev.Type == EventUnrelated):
-			r := new(Relationship)
-			if err := json.Unmarshal(ev.Payload, r); err != nil {
-				return nil, nil, fmt.Errorf("cmdb: journal event %d: %w", ev.Seq, err)
-			}
-			if ev.Type == EventRelated {
-				rels[r.ID] = r
-			} else {
-				delete(rels, r.ID)
-			}
+		case isNotFound(err): // deleted by then
+		case err != nil:
+			return nil, nil, err
+		default:
+			cisThen[id] = c
 		}
 	}
 	return cisThen, rels, nil
@@ -709,6 +723,9 @@ const (
 // listed in degraded or a CI whose failure would affect it is down or
 // degraded. Every other business service is operational.
 //
+// Like Impact, it walks the index caught up with the journal; bound to a
+// caller's transaction (In), a graph of that transaction's relationships.
+//
 // A listed CI that does not exist gives an error wrapping
 // itil.ErrNotFound; a nil ID a *itil.ValidationError naming it
 // (down[i], degraded[i]).
@@ -727,12 +744,8 @@ func (s *Service) Propagate(ctx context.Context, downIDs, degradedIDs []itil.ID)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	ix, err := s.index(ctx)
-	if err != nil {
-		return nil, err
-	}
 	out := map[itil.ID]ServiceState{}
-	err = s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+	err := s.ci.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
 		clear(out)
 		get := func(id itil.ID) (*CI, error) { return cis.Get(ctx, tx, id) }
 		for _, id := range slices.Concat(downIDs, degradedIDs) {
@@ -751,6 +764,17 @@ func (s *Service) Propagate(ctx context.Context, downIDs, degradedIDs []itil.ID)
 				}
 				services = append(services, c.ID)
 			}
+		}
+		var ix *Index
+		var err error
+		if s.bound {
+			// The transaction's own view: a throwaway index of it.
+			ix, err = s.buildIndex(ctx, tx)
+		} else {
+			ix, err = s.index(ctx, tx)
+		}
+		if err != nil {
+			return err
 		}
 		ix.mu.RLock()
 		defer ix.mu.RUnlock()

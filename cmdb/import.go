@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -24,7 +25,7 @@ import (
 //
 //	{"class": "linux_server", "name": "db01",
 //	 "attributes": {"serial_number": "SN-1", "ip_address": "10.0.0.5", "cpu_count": 8},
-//	 "status": "operational", "discovered_at": "2026-03-02T08:00:00Z"}
+//	 "state": "operational", "discovered_at": "2026-03-02T08:00:00Z"}
 //
 //	{"class": "database_instance", "name": "postgres", "attributes": {"port": 5432},
 //	 "relationships": [{"type": "runs_on", "to": {"class": "linux_server",
@@ -35,10 +36,10 @@ type ImportRecord struct {
 	// Attributes are the values the source reports. An empty value means
 	// "not reported": an import never removes an attribute.
 	Attributes map[string]string `json:"attributes,omitempty"`
-	// Status is the status of a CI the import creates (default Planned).
-	// An import does not move an existing CI along its lifecycle: a
-	// different status is reported as skipped (use SetStatus).
-	Status Status `json:"status,omitempty"`
+	// State is the lifecycle state of a CI the import creates (default
+	// Planned). An import does not move an existing CI along its
+	// lifecycle: a different state is reported as skipped (use SetState).
+	State State `json:"state,omitempty"`
 	// Relationships link the record's CI to other CIs, which must exist
 	// (possibly created by an earlier record of the same batch). The
 	// relationship of the class's dependent type (runs_on for a software
@@ -98,8 +99,8 @@ const (
 // Skipped is a value of a record that the import did not write, and why:
 // a reconciliation rule (a source that may not write the attribute, or a
 // value held by a source of higher precedence), or a field an import does
-// not change on an existing CI (its name or status). Field is named as in
-// validation errors: "attributes.ip_address", "name", "status".
+// not change on an existing CI (its name or state). Field is named as in
+// validation errors: "attributes.ip_address", "name", "state".
 type Skipped struct {
 	Field string `json:"field"`
 	Value string `json:"value"`
@@ -138,9 +139,10 @@ const maxDiscoveredSkew = 5 * time.Minute
 // Values are written as the Service's reconciliation rules allow
 // (WithReconciliation; without rules the last writer wins); values the
 // rules hold back are reported as skipped. An invalid record is rejected
-// alone, with nothing of it written. A rule a record fills with values
-// that match nothing gives way to the next rule, but never to a CI whose
-// values for that rule differ.
+// alone, with nothing of it written: every check runs before the record's
+// first write. A rule a record fills with values that match nothing gives
+// way to the next rule, but never to a CI whose values for that rule
+// differ.
 //
 // Imports are idempotent: importing the same records again writes
 // nothing and reports them unchanged (no new versions, no journal
@@ -156,14 +158,16 @@ const maxDiscoveredSkew = 5 * time.Minute
 // identification values create one CI: the others find it (a record
 // runs again when it lost a race on a claim).
 //
-// An invalid actor or source gives a *itil.ValidationError and imports
-// nothing. A storage error (such as a conflict that persists after
-// retries) stops the import: Import returns the results so far and the
-// error; the failed record wrote nothing.
+// Import is authorized (CommandImport) on each CI it creates or changes
+// and on the other end of each relationship it adds. An invalid actor or
+// source gives a *itil.ValidationError and imports nothing. A storage
+// error (such as a conflict that persists after retries) or an
+// authorizer's refusal stops the import: Import returns the results so
+// far and the error; the failed record wrote nothing.
 func (s *Service) Import(ctx context.Context, actor itil.Actor, source string, records []ImportRecord) ([]ImportResult, error) {
 	var v itil.ValidationError
 	actor.Validate("actor", &v)
-	checkText(&v, "source", source, true)
+	check.Text(&v, "source", source, true, check.Name)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -182,34 +186,36 @@ func (s *Service) Import(ctx context.Context, actor itil.Actor, source string, r
 	return out, nil
 }
 
-// importOne runs one record in its own transaction, retrying conflicts
-// with concurrent writers.
+// importAttempts bounds how often a record whose new CI met a concurrent
+// one is identified again.
+const importAttempts = 3
+
+// importOne runs one record through the pipeline. The pipeline's retry
+// rule re-runs a record that conflicts with a concurrent writer (it lost
+// a race on a claim, say) on fresh state. One case is not a conflict and
+// is re-run here: the checks of the CI a record would create name a
+// unique value a CI committed since identification holds (its claim makes
+// this rare); identifying again finds that CI. Bound to a caller's
+// transaction (In), neither re-runs.
 func (s *Service) importOne(ctx context.Context, actor itil.Actor, source string, rec *ImportRecord) (ImportResult, error) {
-	const attempts = 3
 	for attempt := 1; ; attempt++ {
 		var res ImportResult
-		var added []*Relationship
-		err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-			res, added = ImportResult{}, nil
-			return s.importTx(ctx, tx, actor, source, rec, &res, &added)
+		var creating bool
+		err := s.ci.Do(ctx, actor, func(c *cmd) error {
+			res, creating = ImportResult{}, false
+			return s.importRecord(c, source, rec, &res, &creating)
 		})
 		var ve *itil.ValidationError
 		switch {
 		case err == nil:
-			s.indexAdd(added...)
 			return res, nil
-		case errors.As(err, &ve) && res.Outcome == Created && attempt < attempts && ctx.Err() == nil:
-			// The checks of the new CI saw a CI identification did not:
-			// one committed meanwhile (its claim makes this the rare
-			// case). Running again identifies it.
+		case errors.As(err, &ve) && creating && attempt < importAttempts && !s.bound && ctx.Err() == nil:
 			continue
 		case errors.As(err, &ve):
 			return ImportResult{Outcome: Rejected, ID: res.ID, Reasons: slices.Clone(ve.Fields), Skipped: res.Skipped}, nil
 		case errors.Is(err, itil.ErrInvalidTransition):
-			return ImportResult{Outcome: Rejected, ID: res.ID, Reasons: []itil.FieldError{{Field: "status", Reason: err.Error()}},
+			return ImportResult{Outcome: Rejected, ID: res.ID, Reasons: []itil.FieldError{{Field: "state", Reason: err.Error()}},
 				Skipped: res.Skipped}, nil
-		case errors.Is(err, itil.ErrConflict) && attempt < attempts && ctx.Err() == nil:
-			continue
 		default:
 			return ImportResult{}, err
 		}
@@ -222,23 +228,31 @@ type resolved struct {
 	other itil.ID
 }
 
-func (s *Service) importTx(ctx context.Context, tx storage.Tx, actor itil.Actor, source string, rec *ImportRecord,
-	res *ImportResult, added *[]*Relationship) error {
+// link is a relationship an import adds: its type and ends, one of them
+// the record's CI and the other one other.
+type link struct {
+	typ                  string
+	parent, child, other *CI
+}
+
+// importRecord identifies one record and plans its writes, then makes
+// them. Nothing is written before every check passed, so that a rejected
+// record writes nothing even inside a caller's transaction. creating is
+// set while the checks of a CI the record would create run.
+func (s *Service) importRecord(c *cmd, source string, rec *ImportRecord, res *ImportResult, creating *bool) error {
+	ctx, tx := c.Ctx, c.Tx
 	var v itil.ValidationError
 	cs := s.cfg.classes
 	if _, ok := cs.byName[rec.Class]; !ok {
 		v.Add("class", fmt.Sprintf("class %q does not exist", rec.Class))
 		return &v
 	}
-	checkText(&v, "name", rec.Name, true)
+	check.Text(&v, "name", rec.Name, true, check.Name)
 	attrs := s.canonicalAttrs(rec.Class, rec.Attributes, "attributes.", &v)
-	switch rec.Status {
-	case "", Planned, InBuild, Operational, UnderMaintenance, Retired:
-	default:
-		v.Add("status", fmt.Sprintf("%q is not a CI status", rec.Status))
+	if rec.State != "" && !rec.State.valid() {
+		v.Add("state", fmt.Sprintf("%q is not a CI state", rec.State))
 	}
-	now := s.now()
-	if rec.DiscoveredAt.After(now.Add(maxDiscoveredSkew)) {
+	if rec.DiscoveredAt.After(c.Now.Add(maxDiscoveredSkew)) {
 		v.Add("discovered_at", "lies in the future")
 	}
 	rels, err := s.resolveRelationships(ctx, tx, rec.Relationships, &v)
@@ -279,30 +293,30 @@ func (s *Service) importTx(ctx context.Context, tx storage.Tx, actor itil.Actor,
 		return err
 	case len(matches) > 1:
 		res.Outcome = DuplicateCandidate
-		for _, c := range matches {
-			res.Candidates = append(res.Candidates, c.ID)
+		for _, m := range matches {
+			res.Candidates = append(res.Candidates, m.ID)
 		}
 		return nil
 	case len(matches) == 1:
-		return s.importUpdate(ctx, tx, actor, source, rec, attrs, rels, matches[0], now, res, added)
+		return s.importUpdate(c, source, rec, attrs, rels, matches[0].ID, res)
 	}
 
 	// No match: create.
-	c := &CI{ID: itil.NewID(), Class: rec.Class, Name: rec.Name, Status: rec.Status, Source: source,
-		AttrSources: map[string]string{}}
-	if c.Status == "" {
-		c.Status = Planned
+	ci := &CI{ID: itil.NewID(), Class: rec.Class, Name: rec.Name, State: rec.State, Source: source,
+		AttrSources: map[string]string{}, CreatedAt: c.Now, UpdatedAt: c.Now}
+	if ci.State == "" {
+		ci.State = Planned
 	}
 	for _, k := range slices.Sorted(maps.Keys(attrs)) {
 		if ok, why := s.cfg.recon.may(k, source, ""); !ok {
 			res.Skipped = append(res.Skipped, Skipped{Field: "attributes." + k, Value: attrs[k], Reason: why})
 			continue
 		}
-		if c.Attributes == nil {
-			c.Attributes = map[string]string{}
+		if ci.Attributes == nil {
+			ci.Attributes = map[string]string{}
 		}
-		c.Attributes[k] = attrs[k]
-		c.AttrSources[k] = source
+		ci.Attributes[k] = attrs[k]
+		ci.AttrSources[k] = source
 	}
 	// The new CI must hold the values of the first rule the record fills,
 	// or the same record could never identify it again.
@@ -311,53 +325,72 @@ func (s *Service) importTx(ctx context.Context, tx storage.Tx, actor itil.Actor,
 		if !ok {
 			continue
 		}
-		if have, ok := identValues(c, rule); !ok || !slices.Equal(have, want) {
+		if have, ok := identValues(ci, rule); !ok || !slices.Equal(have, want) {
 			return itil.Invalid("attributes", fmt.Sprintf("source %q may not write %s, which identify the new CI",
 				source, strings.Join(rule, " + ")))
 		}
 		break
 	}
 	if source == SourceDiscovery {
-		c.LastDiscovered = observed(rec, now)
+		ci.LastDiscovered = observed(rec, c.Now)
 	}
-	res.Outcome = Created // so far: importOne reads it when create fails
-	if _, err := s.create(ctx, tx, actor, c); err != nil {
+	*creating = true
+	if err := s.checkStored(ctx, tx, ci, &v); err != nil {
 		return err
 	}
-	if _, err := s.importRelate(ctx, tx, actor, source, c.ID, rels, added); err != nil {
-		return err // rolled back: the CI was never created
+	*creating = false
+	links, err := s.importLinks(c, ci, rels)
+	if err != nil {
+		return err
 	}
-	res.Outcome, res.ID = Created, c.ID
+	// Checked: write.
+	if err := c.Authorize(CommandImport, ci); err != nil {
+		return err
+	}
+	if err := s.claim(ctx, tx, ci); err != nil {
+		return err
+	}
+	if err := c.Save(ci, event{Type: EventCICreated, Summary: "created " + ci.Class + " " + strconv.Quote(ci.Name) + " from " + source}); err != nil {
+		return err
+	}
+	if err := s.importRelate(c, source, links); err != nil {
+		return err
+	}
+	res.Outcome, res.ID = Created, ci.ID
 	return nil
 }
 
 // importUpdate reconciles a record with the one CI it identified.
-func (s *Service) importUpdate(ctx context.Context, tx storage.Tx, actor itil.Actor, source string, rec *ImportRecord,
-	attrs map[string]string, rels []resolved, c *CI, now time.Time, res *ImportResult, added *[]*Relationship) error {
-	res.ID = c.ID
-	if c.Class != rec.Class {
+func (s *Service) importUpdate(c *cmd, source string, rec *ImportRecord,
+	attrs map[string]string, rels []resolved, id itil.ID, res *ImportResult) error {
+	res.ID = id
+	ci, err := c.Load(id)
+	if err != nil {
+		return err
+	}
+	if ci.Class != rec.Class {
 		return itil.Invalid("class", fmt.Sprintf("the record identifies CI %s (%s) of class %s; an import does not change a CI's class",
-			c.Name, c.ID, c.Class))
+			ci.Name, ci.ID, ci.Class))
 	}
 	changed := false
-	if rec.Name != c.Name {
+	if rec.Name != ci.Name {
 		res.Skipped = append(res.Skipped, Skipped{Field: "name", Value: rec.Name,
-			Reason: fmt.Sprintf("an import does not rename a CI (it is %q)", c.Name)})
+			Reason: fmt.Sprintf("an import does not rename a CI (it is %q)", ci.Name)})
 	}
-	if rec.Status != "" && rec.Status != c.Status {
-		res.Skipped = append(res.Skipped, Skipped{Field: "status", Value: string(rec.Status),
-			Reason: fmt.Sprintf("an import sets the status of new CIs only (it is %s); use SetStatus", c.Status)})
+	if rec.State != "" && rec.State != ci.State {
+		res.Skipped = append(res.Skipped, Skipped{Field: "state", Value: string(rec.State),
+			Reason: fmt.Sprintf("an import sets the state of new CIs only (it is %s); use SetState", ci.State)})
 	}
-	if c.AttrSources == nil {
-		c.AttrSources = map[string]string{} // saveCI stores an empty map as none
+	if ci.AttrSources == nil {
+		ci.AttrSources = map[string]string{} // stored as none when it stays empty
 	}
 	for _, k := range slices.Sorted(maps.Keys(attrs)) {
-		val, holder := attrs[k], c.AttrSources[k]
-		if cur, ok := c.Attributes[k]; ok && cur == val {
+		val, holder := attrs[k], ci.AttrSources[k]
+		if cur, ok := ci.Attributes[k]; ok && cur == val {
 			// Confirmed: a source of higher precedence takes the value over,
 			// so that lower ones may no longer change it.
 			if s.cfg.recon.outranks(k, source, holder) {
-				c.AttrSources[k] = source
+				ci.AttrSources[k] = source
 				changed = true
 			}
 			continue
@@ -366,48 +399,51 @@ func (s *Service) importUpdate(ctx context.Context, tx storage.Tx, actor itil.Ac
 			res.Skipped = append(res.Skipped, Skipped{Field: "attributes." + k, Value: val, Holder: holder, Reason: why})
 			continue
 		}
-		if c.Attributes == nil {
-			c.Attributes = map[string]string{}
+		if ci.Attributes == nil {
+			ci.Attributes = map[string]string{}
 		}
-		c.Attributes[k], c.AttrSources[k] = val, source
+		ci.Attributes[k], ci.AttrSources[k] = val, source
 		changed = true
 	}
-	relChanged, err := s.importRelate(ctx, tx, actor, source, c.ID, rels, added)
+	links, err := s.importLinks(c, ci, rels)
 	if err != nil {
 		return err
 	}
 	if source == SourceDiscovery {
-		seen := observed(rec, now)
-		if seen.After(c.LastDiscovered) &&
-			(!rec.DiscoveredAt.IsZero() || changed || seen.Sub(c.LastDiscovered) >= s.cfg.recon.refreshEvery()) {
-			c.LastDiscovered = seen
+		seen := observed(rec, c.Now)
+		if seen.After(ci.LastDiscovered) &&
+			(!rec.DiscoveredAt.IsZero() || changed || seen.Sub(ci.LastDiscovered) >= s.cfg.recon.refreshEvery()) {
+			ci.LastDiscovered = seen
 			changed = true
 		}
 	}
-	if !changed {
-		if relChanged {
-			res.Outcome = Updated
-		} else {
-			res.Outcome = Unchanged
-		}
+	if !changed && len(links) == 0 {
+		res.Outcome = Unchanged
 		return nil
 	}
-	if c.Status == Retired {
-		return fmt.Errorf("%w: CI %s is retired", itil.ErrInvalidTransition, c.Name)
+	if changed {
+		if ci.State == Retired {
+			return fmt.Errorf("%w: CI %s is retired", itil.ErrInvalidTransition, ci.Name)
+		}
+		ci.Source = source
+		var v itil.ValidationError
+		if err := s.checkStored(c.Ctx, c.Tx, ci, &v); err != nil {
+			return err
+		}
 	}
-	var v itil.ValidationError
-	s.validate(c, &v)
-	if err := v.Err(); err != nil {
+	// Checked: write.
+	if err := c.Authorize(CommandImport, ci); err != nil {
 		return err
 	}
-	if err := s.checkRefs(ctx, tx, c, &v); err != nil {
-		return err
+	if changed {
+		if err := s.claim(c.Ctx, c.Tx, ci); err != nil {
+			return err
+		}
+		if err := c.Save(ci, event{Type: EventCIUpdated, Summary: "reconciled from " + source}); err != nil {
+			return err
+		}
 	}
-	if err := v.Err(); err != nil {
-		return err
-	}
-	c.Source = source
-	if err := s.saveCI(ctx, tx, actor, c, EventCIUpdated, now); err != nil {
+	if err := s.importRelate(c, source, links); err != nil {
 		return err
 	}
 	res.Outcome = Updated
@@ -422,33 +458,52 @@ func observed(rec *ImportRecord, now time.Time) time.Time {
 	return rec.DiscoveredAt.UTC()
 }
 
-// importRelate makes sure the record's relationships exist, and reports
-// whether it created any.
-func (s *Service) importRelate(ctx context.Context, tx storage.Tx, actor itil.Actor, source string, id itil.ID,
-	rels []resolved, added *[]*Relationship) (bool, error) {
-	any := false
+// importLinks checks the record's relationships against its CI (as it
+// will be stored) and returns those that do not exist yet.
+func (s *Service) importLinks(c *cmd, ci *CI, rels []resolved) ([]link, error) {
+	var out []link
+	var v itil.ValidationError
 	for i, r := range rels {
-		parent, child := id, r.other
+		f := fmt.Sprintf("relationships[%d].", i)
+		var one itil.ValidationError
+		if s.checkLink(&one, f, r.Type, ci.ID, r.other); one.Err() != nil {
+			v.Fields = append(v.Fields, one.Fields...)
+			continue
+		}
+		other, err := cis.Get(c.Ctx, c.Tx, r.other)
+		if err != nil {
+			return nil, err
+		}
+		l := link{typ: r.Type, parent: ci, child: other, other: other}
 		if r.Reverse {
-			parent, child = child, parent
+			l.parent, l.child = other, ci
 		}
-		rel, created, err := s.relate(ctx, tx, actor, r.Type, parent, child, source)
-		var ve *itil.ValidationError
-		if errors.As(err, &ve) {
-			out := &itil.ValidationError{}
-			for _, f := range ve.Fields {
-				out.Add(fmt.Sprintf("relationships[%d].%s", i, f.Field), f.Reason)
-			}
-			return false, out
-		} else if err != nil {
-			return false, err
+		s.checkRelate(&v, f, l.typ, l.parent, l.child)
+		_, found, err := s.existing(c, l.typ, l.parent.ID, l.child.ID)
+		if err != nil {
+			return nil, err
 		}
-		if created {
-			*added = append(*added, rel)
-			any = true
+		if !found && !slices.ContainsFunc(out, func(x link) bool {
+			return x.typ == l.typ && x.parent.ID == l.parent.ID && x.child.ID == l.child.ID
+		}) {
+			out = append(out, l)
 		}
 	}
-	return any, nil
+	return out, v.Err()
+}
+
+// importRelate authorizes and stores the relationships importLinks
+// planned.
+func (s *Service) importRelate(c *cmd, source string, links []link) error {
+	for _, l := range links {
+		if err := c.Authorize(CommandImport, l.other); err != nil {
+			return err
+		}
+		if _, err := s.relate(c, l.typ, l.parent, l.child, source, ""); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // canonicalAttrs puts reported values in canonical form, leaving out empty
@@ -594,7 +649,7 @@ type wireRecord struct {
 	Class         string                     `json:"class"`
 	Name          string                     `json:"name"`
 	Attributes    map[string]json.RawMessage `json:"attributes,omitempty"`
-	Status        Status                     `json:"status,omitempty"`
+	State         State                      `json:"state,omitempty"`
 	Relationships []struct {
 		Type    string  `json:"type"`
 		Reverse bool    `json:"reverse,omitempty"`
@@ -610,7 +665,7 @@ func decodeRecord(raw json.RawMessage) (ImportRecord, error) {
 	if err := dec.Decode(&w); err != nil {
 		return ImportRecord{}, err
 	}
-	rec := ImportRecord{Class: w.Class, Name: w.Name, Status: w.Status, DiscoveredAt: w.DiscoveredAt}
+	rec := ImportRecord{Class: w.Class, Name: w.Name, State: w.State, DiscoveredAt: w.DiscoveredAt}
 	var err error
 	if rec.Attributes, err = scalars(w.Attributes); err != nil {
 		return ImportRecord{}, err

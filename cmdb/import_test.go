@@ -310,7 +310,7 @@ func TestImportOwnerAttributeKeptFromDiscovery(t *testing.T) {
 	f := newImportFixture(t, cmdb.WithReconciliation(cmdb.ReconciliationRule{Attribute: cmdb.AllAttributes,
 		Sources: []string{cmdb.SourceManual, cmdb.SourceDiscovery}}))
 	svc := f.create(cmdb.NewCI{Class: cmdb.ClassBusinessService, Name: "Payroll"})
-	_, err := f.svc.UpdateCI(f.ctx, admin, svc.ID, cmdb.Changes{Attributes: map[string]string{"service_owner": "alice"}})
+	_, err := f.svc.UpdateCI(f.ctx, admin, svc.ID, cmdb.Patch{Attributes: map[string]string{"service_owner": "alice"}})
 	require.NoError(t, err)
 	rec := cmdb.ImportRecord{Class: cmdb.ClassBusinessService, Name: "Payroll", Attributes: map[string]string{"service_owner": "bob"}}
 	res := f.importAll(cmdb.SourceDiscovery, rec)[0]
@@ -356,7 +356,7 @@ func TestImportRejectsAlone(t *testing.T) {
 	res := f.importAll("csv",
 		server(cmdb.ClassLinuxServer, "a", map[string]string{"serial_number": "SN1", "cpu_count": "eight", "colour": "red"}),
 		server("mainframe", "z", nil),
-		cmdb.ImportRecord{Class: cmdb.ClassLinuxServer, Name: "b", Status: "broken", Attributes: map[string]string{"serial_number": "SN2"}},
+		cmdb.ImportRecord{Class: cmdb.ClassLinuxServer, Name: "b", State: "broken", Attributes: map[string]string{"serial_number": "SN2"}},
 		// Valid CI, relationship refused: the CI is rolled back with it.
 		cmdb.ImportRecord{Class: cmdb.ClassLinuxServer, Name: "c", Attributes: map[string]string{"serial_number": "SN3"},
 			Relationships: []cmdb.ImportRelationship{{Type: cmdb.RunsOn, To: cmdb.CIRef{ID: host.ID}}}},
@@ -366,7 +366,7 @@ func TestImportRejectsAlone(t *testing.T) {
 	)
 	assert.ElementsMatch(t, []string{"attributes.cpu_count", "attributes.colour"}, reasonFields(res[0]))
 	assert.Equal(t, []string{"class"}, reasonFields(res[1]))
-	assert.Equal(t, []string{"status"}, reasonFields(res[2]))
+	assert.Equal(t, []string{"state"}, reasonFields(res[2]))
 	assert.Equal(t, []string{"relationships[0].type"}, reasonFields(res[3]), "a server does not run on a server")
 	assert.Equal(t, itil.NilID, res[3].ID, "the rolled-back CI is not reported")
 	assert.Equal(t, cmdb.Created, res[4].Outcome)
@@ -407,10 +407,10 @@ func TestImportLastDiscovered(t *testing.T) {
 	assert.Equal(t, rec.DiscoveredAt, f.get(first.ID).LastDiscovered)
 }
 
-func TestImportNameAndStatusOfExistingCI(t *testing.T) {
+func TestImportNameAndStateOfExistingCI(t *testing.T) {
 	f := newImportFixture(t)
 	c := f.create(cmdb.NewCI{Class: cmdb.ClassLinuxServer, Name: "db01", Attributes: map[string]string{"serial_number": "SN1"}})
-	res := f.importAll(cmdb.SourceDiscovery, cmdb.ImportRecord{Class: cmdb.ClassLinuxServer, Name: "db-01", Status: cmdb.Operational,
+	res := f.importAll(cmdb.SourceDiscovery, cmdb.ImportRecord{Class: cmdb.ClassLinuxServer, Name: "db-01", State: cmdb.Operational,
 		Attributes: map[string]string{"serial_number": "SN1"}, DiscoveredAt: f.now.Add(-time.Hour)})[0]
 	assert.Equal(t, cmdb.Updated, res.Outcome, "LastDiscovered")
 	assert.Equal(t, c.ID, res.ID)
@@ -418,16 +418,16 @@ func TestImportNameAndStatusOfExistingCI(t *testing.T) {
 	for _, s := range res.Skipped {
 		fields = append(fields, s.Field)
 	}
-	assert.Equal(t, []string{"name", "status"}, fields)
+	assert.Equal(t, []string{"name", "state"}, fields)
 	got := f.get(c.ID)
 	assert.Equal(t, "db01", got.Name)
-	assert.Equal(t, cmdb.Planned, got.Status)
+	assert.Equal(t, cmdb.Planned, got.State)
 
-	res = f.importAll(cmdb.SourceDiscovery, cmdb.ImportRecord{Class: cmdb.ClassLinuxServer, Name: "db02", Status: cmdb.Operational,
+	res = f.importAll(cmdb.SourceDiscovery, cmdb.ImportRecord{Class: cmdb.ClassLinuxServer, Name: "db02", State: cmdb.Operational,
 		Attributes: map[string]string{"serial_number": "SN2", "cpu_count": " 8"}})[0]
 	assert.Equal(t, cmdb.Created, res.Outcome)
 	got = f.get(res.ID)
-	assert.Equal(t, cmdb.Operational, got.Status)
+	assert.Equal(t, cmdb.Operational, got.State)
 	assert.Equal(t, "8", got.Attributes["cpu_count"])
 	assert.Equal(t, cmdb.SourceDiscovery, got.Source)
 	assert.Equal(t, map[string]string{"serial_number": cmdb.SourceDiscovery, "cpu_count": cmdb.SourceDiscovery}, got.AttrSources)
@@ -436,19 +436,19 @@ func TestImportNameAndStatusOfExistingCI(t *testing.T) {
 func TestImportRetiredCI(t *testing.T) {
 	f := newImportFixture(t)
 	c := f.create(cmdb.NewCI{Class: cmdb.ClassLinuxServer, Name: "db01", Attributes: map[string]string{"serial_number": "SN1"}})
-	_, err := f.svc.SetStatus(f.ctx, admin, c.ID, cmdb.Retired)
+	_, err := f.svc.SetState(f.ctx, admin, c.ID, cmdb.Retired)
 	require.NoError(t, err)
 	res := f.importAll(cmdb.SourceManual, server(cmdb.ClassLinuxServer, "db01", map[string]string{"serial_number": "SN1"}))[0]
 	assert.Equal(t, cmdb.Unchanged, res.Outcome)
 	res = f.importAll(cmdb.SourceManual, server(cmdb.ClassLinuxServer, "db01", map[string]string{"serial_number": "SN1", "kernel": "6.1"}))[0]
 	assert.Equal(t, cmdb.Rejected, res.Outcome)
-	assert.Equal(t, []string{"status"}, reasonFields(res))
+	assert.Equal(t, []string{"state"}, reasonFields(res))
 	assert.Equal(t, c.ID, res.ID)
 }
 
 func TestParseJSON(t *testing.T) {
 	recs, err := cmdb.ParseJSON(strings.NewReader(`[
-	  {"class": "linux_server", "name": "db01", "status": "operational",
+	  {"class": "linux_server", "name": "db01", "state": "operational",
 	   "attributes": {"serial_number": "SN1", "cpu_count": 8, "cost": 1200.50, "domain": null},
 	   "discovered_at": "2026-03-02T08:00:00Z"},
 	  {"class": "database_instance", "name": "postgres",
@@ -457,7 +457,7 @@ func TestParseJSON(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, recs, 2)
 	assert.Equal(t, map[string]string{"serial_number": "SN1", "cpu_count": "8", "cost": "1200.50", "domain": ""}, recs[0].Attributes)
-	assert.Equal(t, cmdb.Operational, recs[0].Status)
+	assert.Equal(t, cmdb.Operational, recs[0].State)
 	assert.Equal(t, time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC), recs[0].DiscoveredAt.UTC())
 	assert.Equal(t, []cmdb.ImportRelationship{{Type: cmdb.RunsOn, To: bySerial("SN1")}}, recs[1].Relationships)
 
@@ -614,7 +614,7 @@ func TestImportPrecedenceNeverViolated(t *testing.T) {
 			}
 			if before != nil && rapid.Bool().Draw(t, "manual edit") {
 				// A person's edit always writes.
-				_, err := f.svc.UpdateCI(f.ctx, admin, before.ID, cmdb.Changes{Attributes: vals})
+				_, err := f.svc.UpdateCI(f.ctx, admin, before.ID, cmdb.Patch{Attributes: vals})
 				require.NoError(t, err)
 				continue
 			}
@@ -687,7 +687,7 @@ func TestImportRejectsInvalidRecordAlone(t *testing.T) {
 				Relationships: []cmdb.ImportRelationship{{Type: cmdb.DependsOn, To: cmdb.CIRef{ID: itil.NewID()}}}},
 			{Class: cmdb.ClassLinuxServer, Name: "bad", Attributes: map[string]string{"serial_number": "BAD"},
 				Relationships: []cmdb.ImportRelationship{{Type: cmdb.RunsOn, To: cmdb.CIRef{ID: host.ID}}}},
-			{Class: cmdb.ClassLinuxServer, Name: "bad", Attributes: map[string]string{"serial_number": "HOST", "kernel": "6"}, Status: "gone"},
+			{Class: cmdb.ClassLinuxServer, Name: "bad", Attributes: map[string]string{"serial_number": "HOST", "kernel": "6"}, State: "gone"},
 			onHost(cmdb.ClassWebServer, "bad", cmdb.CIRef{Class: cmdb.ClassServer, Attributes: map[string]string{"serial_number": "NONE"}}, nil),
 		}
 		bad := rapid.SampledFrom(invalid).Draw(t, "invalid")

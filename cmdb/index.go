@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/storage"
@@ -19,12 +20,16 @@ import (
 // and a type byte.
 //
 // The arrays are built once from storage (on first use) and are not
-// changed afterwards; relationship changes made through the Service are
-// kept in a small overlay of added edges and tombstones of removed ones,
-// which is folded into new arrays once it grows past an eighth of the
-// graph. A Service owns its Index; it has no exported methods.
+// changed afterwards; relationship changes are read from the journal
+// (every Service's, see catchUp) into a small overlay of added edges and
+// tombstones of removed ones, which is folded into new arrays once it
+// grows past an eighth of the graph. A Service owns its Index; it has no
+// exported methods.
 type Index struct {
-	mu    sync.RWMutex
+	mu sync.RWMutex
+	// pos is the journal position the index reflects: every relationship
+	// event up to it is applied.
+	pos   atomic.Int64
 	types *relTypes
 	prop  [256]Propagation // by type number
 
@@ -261,79 +266,124 @@ func fixTypeOrder(c *csr) {
 	}
 }
 
-// buildIndex reads every relationship from storage and builds the index.
-func (s *Service) buildIndex(ctx context.Context) (*Index, error) {
-	var ix *Index
-	err := s.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-		bd := newIndexBuilder(s.types, 0)
-		for r, err := range relationships.Query(ctx, tx, storage.Query{}) {
-			if err != nil {
-				return err
-			}
-			bd.add(r.Type, r.Parent, r.Child)
-		}
-		ix = bd.build()
-		return nil
-	})
-	return ix, err
+// indexHolder is a Service's impact index, built on first use and shared
+// by the copies In and IfVersion make of the Service.
+type indexHolder struct {
+	mu sync.Mutex // held while the index is built
+	ix atomic.Pointer[Index]
 }
 
-// index returns the Service's index, building it on first use. Hooks
-// wait on s.mu while it is built and apply their changes after, so none
-// is lost; the index's add and remove are idempotent.
-func (s *Service) index(ctx context.Context) (*Index, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.idx == nil {
-		ix, err := s.buildIndex(ctx)
+// buildIndex reads every relationship from storage and builds the index
+// at the journal position tx sees. The position is read first: a
+// relationship committed after it is then both in the build (perhaps)
+// and in the catch-up's events, which apply idempotently; one committed
+// before it is in the build.
+func (s *Service) buildIndex(ctx context.Context, tx storage.Tx) (*Index, error) {
+	pos, err := tx.LastSeq(ctx)
+	if err != nil {
+		return nil, err
+	}
+	bd := newIndexBuilder(s.types, 0)
+	for r, err := range relationships.Query(ctx, tx, storage.Query{}) {
 		if err != nil {
 			return nil, err
 		}
-		s.idx = ix
+		bd.add(r.Type, r.Parent, r.Child)
 	}
-	return s.idx, nil
+	ix := bd.build()
+	ix.pos.Store(pos)
+	return ix, nil
 }
 
-// indexAdd, indexRemove and indexForget keep the index, once built,
-// current with committed relationship changes.
-func (s *Service) indexAdd(rels ...*Relationship) {
-	s.indexApply(rels, true)
+// index returns the Service's index, built on first use, caught up with
+// the journal as tx sees it. Every relationship change reaches the index
+// this way, whichever Service (in this process or another) made it, and
+// only once its transaction committed.
+func (s *Service) index(ctx context.Context, tx storage.Tx) (*Index, error) {
+	h := s.idx
+	ix := h.ix.Load()
+	if ix == nil {
+		h.mu.Lock()
+		if ix = h.ix.Load(); ix == nil {
+			var err error
+			if ix, err = s.buildIndex(ctx, tx); err != nil {
+				h.mu.Unlock()
+				return nil, err
+			}
+			h.ix.Store(ix)
+		}
+		h.mu.Unlock()
+	}
+	if err := ix.catchUp(ctx, tx); err != nil {
+		return nil, err
+	}
+	return ix, nil
 }
 
-func (s *Service) indexRemove(rels ...*Relationship) {
-	s.indexApply(rels, false)
+// relationshipKinds selects the events catch-up reads.
+var relationshipKinds = []string{KindRelationship}
+
+// catchUp applies the relationship events committed after the index's
+// journal position and advances it. When nothing was committed since, it
+// costs one LastSeq call. The position read first bounds what the journal
+// read must cover, so the position moves past other kinds of events too
+// (CI updates, other processes' events) and they are never read again.
+// Several queries may catch up at once: each applies, under the index's
+// lock, only the events past the position it finds there, in order.
+func (ix *Index) catchUp(ctx context.Context, tx storage.Tx) error {
+	from := ix.pos.Load()
+	last, err := tx.LastSeq(ctx)
+	if err != nil || last <= from {
+		return err
+	}
+	return ix.readSince(ctx, tx, from, last)
 }
 
-func (s *Service) indexApply(rels []*Relationship, add bool) {
-	if len(rels) == 0 {
+// readSince reads the relationship events after from (LastSeq said last:
+// the transaction sees at least the events up to it, so the journal read
+// does too) and applies them. It is apart from catchUp so that the
+// common path, nothing new, allocates nothing.
+func (ix *Index) readSince(ctx context.Context, tx storage.Tx, from, last int64) error {
+	var evs []itil.Event
+	for ev, err := range tx.Journal(ctx, storage.JournalQuery{After: from, Kinds: relationshipKinds}) {
+		if err != nil {
+			return err
+		}
+		evs = append(evs, ev)
+		last = max(last, ev.Seq)
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	at := ix.pos.Load()
+	for i := range evs {
+		if evs[i].Seq > at {
+			ix.apply(&evs[i])
+		}
+	}
+	if last > at {
+		ix.pos.Store(last)
+	}
+	ix.maybeCompact()
+	return nil
+}
+
+// apply changes the index by one relationship event: EventRelated adds
+// the edge, EventUnrelated removes it, each idempotently. The event's
+// refs are the relationship's parent and child, and its type is the one
+// whose derived ID (relationshipID) is the event's subject, so no payload
+// is decoded; a type the Service does not know matches none and is left
+// out, as the build leaves it out. The caller holds mu for writing.
+func (ix *Index) apply(ev *itil.Event) {
+	add := ev.Type == EventRelated
+	if (!add && ev.Type != EventUnrelated) || len(ev.Refs) != 2 {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.idx == nil {
-		return // built from storage on first use
-	}
-	s.idx.mu.Lock()
-	defer s.idx.mu.Unlock()
-	for _, r := range rels {
-		s.idx.change(r.Type, r.Parent, r.Child, add)
-	}
-	s.idx.maybeCompact()
-}
-
-// indexForget drops a deleted CI's node number when it was added after
-// the build (its relationships are gone already); base nodes without
-// edges are harmless and disappear at the next compaction.
-func (s *Service) indexForget(id itil.ID) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.idx == nil {
-		return
-	}
-	s.idx.mu.Lock()
-	defer s.idx.mu.Unlock()
-	if u, ok := s.idx.extra[id]; ok && s.idx.over[u] == nil {
-		delete(s.idx.extra, id)
+	parent, child := ev.Refs[0], ev.Refs[1]
+	for _, t := range ix.types.list {
+		if t.Propagation != None && relationshipID(t.Name, parent, child) == ev.SubjectID {
+			ix.change(t.Name, parent, child, add)
+			return
+		}
 	}
 }
 

@@ -8,9 +8,9 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -65,7 +65,7 @@ type reconciliation struct {
 // last writer wins. Each attribute (and "*") may have one rule; the option
 // may be given several times to add rules.
 func WithReconciliation(rules ...ReconciliationRule) Option {
-	return func(cfg *config, v *itil.ValidationError) {
+	return Option{func(cfg *config, v *itil.ValidationError) {
 		r := &cfg.recon
 		if r.rank == nil {
 			r.rank = map[string]map[string]int{}
@@ -86,8 +86,13 @@ func WithReconciliation(rules ...ReconciliationRule) Option {
 			}
 			ranks := make(map[string]int, len(rule.Sources))
 			for j, src := range rule.Sources {
-				if _, dup := ranks[src]; dup || src == "" || len(src) > maxNameLen || !utf8.ValidString(src) {
-					v.Add(fmt.Sprintf("%s.sources[%d]", f, j), "must be a non-empty source name, listed once")
+				field := fmt.Sprintf("%s.sources[%d]", f, j)
+				if _, dup := ranks[src]; dup {
+					v.Add(field, fmt.Sprintf("%q is listed twice", src))
+					continue
+				}
+				n := len(v.Fields)
+				if check.Text(v, field, src, true, check.Name); len(v.Fields) > n {
 					continue
 				}
 				ranks[src] = j
@@ -96,7 +101,7 @@ func WithReconciliation(rules ...ReconciliationRule) Option {
 			rule.Sources = slices.Clone(rule.Sources)
 			r.rules[rule.Attribute] = rule
 		}
-	}
+	}}
 }
 
 // WithDiscoveryRefresh sets how stale CI.LastDiscovered may become before
@@ -104,12 +109,12 @@ func WithReconciliation(rules ...ReconciliationRule) Option {
 // not otherwise change (default DefaultDiscoveryRefresh). Importing the
 // same payload again within this interval changes nothing.
 func WithDiscoveryRefresh(d time.Duration) Option {
-	return func(cfg *config, v *itil.ValidationError) {
+	return Option{func(cfg *config, v *itil.ValidationError) {
 		if d <= 0 {
 			v.Add("discovery_refresh", "must be positive")
 		}
 		cfg.recon.refresh = d
-	}
+	}}
 }
 
 // ReconciliationRules returns the Service's rules, "*" last and the others

@@ -1,8 +1,12 @@
 // Package cmdbtest is the configuration management suite every storage
 // backend runs: impact analysis walked through the backend's batched
 // lookups (NoIndex) against the in-memory index built from the same
-// backend, imports that identify, reconcile and stay idempotent, history
-// read back with AsOf, and concurrent creators meeting on their claims.
+// backend, two Services on one store whose indexes follow each other's
+// changes through the journal, imports that identify, reconcile and stay
+// idempotent, the journal and history (field changes, relationship events
+// under both CIs, AsOf as a replay), commands in a caller's transaction,
+// queries with multi-value filters and pages, authorization, and
+// concurrent creators meeting on their claims.
 package cmdbtest
 
 import (
@@ -33,6 +37,11 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("AsOf", func(t *testing.T) { asOf(t, newStore) })
 	t.Run("ConcurrentImportsCreateOnce", func(t *testing.T) { concurrentImports(t, newStore) })
 	t.Run("ConcurrentUniqueAttribute", func(t *testing.T) { concurrentUnique(t, newStore) })
+	t.Run("TwoInstances", func(t *testing.T) { twoInstances(t, newStore) })
+	t.Run("History", func(t *testing.T) { history(t, newStore) })
+	t.Run("InTx", func(t *testing.T) { inTx(t, newStore) })
+	t.Run("List", func(t *testing.T) { list(t, newStore) })
+	t.Run("Authorizer", func(t *testing.T) { authorizer(t, newStore) })
 }
 
 var admin = itil.Actor{ID: "cmdb-admin", Name: "CMDB admin"}
@@ -46,9 +55,13 @@ var links = []cmdb.RelType{
 	{Name: "member", ParentLabel: "Cluster of", ChildLabel: "Member of", Propagation: cmdb.ChildToParent, Membership: true},
 }
 
+// graphService is a Service whose CIs are vertices (business services,
+// so that Propagate reports each) joined by the link types, under the
+// Cascade rule.
 func graphService(t require.TestingT, store storage.Store) *cmdb.Service {
 	cs := cmdb.DefaultClasses()
-	require.NoError(t, cs.Add(cmdb.Class{Name: "vertex", Attributes: []cmdb.Attribute{{Name: "min_up", Type: cmdb.Int}}}))
+	require.NoError(t, cs.Add(cmdb.Class{Name: "vertex", Parent: cmdb.ClassBusinessService,
+		Attributes: []cmdb.Attribute{{Name: "min_up", Type: cmdb.Int}}}))
 	types := slices.Clone(links)
 	for i := range types {
 		types[i].Allowed = []cmdb.Pair{{Parent: "vertex", Child: "vertex"}}
@@ -193,25 +206,45 @@ func asOf(t *testing.T, newStore NewStore) {
 	created := now
 	now = now.Add(time.Hour)
 	name := "db01.example.com"
-	_, err = svc.UpdateCI(ctx, admin, c.ID, cmdb.Changes{Name: &name})
+	_, err = svc.UpdateCI(ctx, admin, c.ID, cmdb.Patch{Name: &name})
 	require.NoError(t, err)
 	now = now.Add(time.Hour)
-	_, err = svc.SetStatus(ctx, admin, c.ID, cmdb.InBuild)
+	_, err = svc.SetState(ctx, admin, c.ID, cmdb.InBuild)
 	require.NoError(t, err)
 
 	was, err := svc.AsOf(ctx, c.ID, created.Add(time.Minute))
 	require.NoError(t, err)
-	require.Equal(t, "db01", was.Name)
-	require.Equal(t, cmdb.Planned, was.Status)
+	require.Equal(t, c, was, "as created")
 	was, err = svc.AsOf(ctx, c.ID, now)
 	require.NoError(t, err)
 	require.Equal(t, name, was.Name)
-	require.Equal(t, cmdb.InBuild, was.Status)
+	require.Equal(t, cmdb.InBuild, was.State)
+	require.Equal(t, int64(3), was.Version)
+	require.Equal(t, now, was.UpdatedAt)
+	stored, err := svc.Get(ctx, c.ID)
+	require.NoError(t, err)
+	require.Equal(t, stored, was)
 	_, err = svc.AsOf(ctx, c.ID, created.Add(-time.Second))
 	require.ErrorIs(t, err, itil.ErrNotFound)
 	history, err := svc.History(ctx, c.ID)
 	require.NoError(t, err)
 	require.Len(t, history, 3)
+	require.Equal(t, []string{cmdb.EventCICreated, cmdb.EventCIUpdated, cmdb.EventCIStateChanged},
+		[]string{history[0].Type, history[1].Type, history[2].Type})
+	requireFields(t, history[1], change{"name", `"db01"`, `"db01.example.com"`})
+	requireFields(t, history[2], change{"state", `"planned"`, `"in_build"`})
+}
+
+// change is a field change as JSON texts.
+type change struct{ field, from, to string }
+
+// requireFields checks an entry's field changes, in order.
+func requireFields(t require.TestingT, e itil.HistoryEntry, want ...change) {
+	got := make([]change, len(e.Fields))
+	for i, f := range e.Fields {
+		got[i] = change{f.Field, string(f.From), string(f.To)}
+	}
+	require.Equal(t, want, got, "fields of %s", e.Type)
 }
 
 // race runs fn from n goroutines released at once.

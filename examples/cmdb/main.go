@@ -47,7 +47,7 @@ func (e *estate) ci(class, name string, attrs map[string]string) itil.ID {
 		return itil.NilID
 	}
 	c, err := e.svc.CreateCI(e.ctx, e.admin, cmdb.NewCI{Class: class, Name: name, Attributes: attrs,
-		Status: cmdb.Operational, Criticality: cmdb.High})
+		State: cmdb.Operational, Criticality: cmdb.High})
 	if err != nil {
 		e.err = fmt.Errorf("%s: %w", name, err)
 		return itil.NilID

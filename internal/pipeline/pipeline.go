@@ -35,7 +35,9 @@ type Spec[T any] struct {
 	Collection *storage.Collection[T]
 	// Clone deep-copies an entity (authorizers and diffs get copies).
 	Clone func(*T) *T
-	// Touch records the time of a write (UpdatedAt), when set.
+	// Touch records the time of a write (UpdatedAt), when set. It runs
+	// only when the write changes a journaled field, after the diff, so
+	// it must change nothing but skipped fields (Skip).
 	Touch func(v *T, now time.Time)
 	// Snapshot describes the entity to hooks; nil when the kind has none.
 	Snapshot func(v *T, now time.Time) itil.Snapshot
@@ -203,9 +205,6 @@ func (c *Cmd[T]) save(v *T, ev Event, keep bool) error {
 	sp := c.r.spec
 	id := sp.Collection.IDOf(v)
 	before, loaded := c.loadedAs(id)
-	if sp.Touch != nil {
-		sp.Touch(v, c.Now) // not journaled (Spec.Skip)
-	}
 	var payload []byte
 	if loaded {
 		var n int
@@ -215,8 +214,11 @@ func (c *Cmd[T]) save(v *T, ev Event, keep bool) error {
 			return fmt.Errorf("journal %s %s: %w", sp.Collection.Kind(), id, err)
 		}
 		if n == 0 {
-			return nil
+			return nil // unchanged: not touched either, so v is as stored
 		}
+	}
+	if sp.Touch != nil {
+		sp.Touch(v, c.Now) // not journaled (Spec.Skip)
 	}
 	data, err := sp.Collection.PutJSON(c.Ctx, c.Tx, v)
 	if err != nil {
@@ -309,15 +311,8 @@ func (r *Runner[T]) Run(ctx context.Context, actor itil.Actor, id itil.ID, comma
 	}
 	return attempt(r, ctx, func(ctx context.Context, tx storage.Tx) (*T, error) {
 		c := &Cmd[T]{Ctx: ctx, Tx: tx, Now: r.Now(), Actor: actor, r: r}
-		v, err := c.Load(id)
+		v, err := c.subject(id, command)
 		if err != nil {
-			return nil, err
-		}
-		if r.expect != 0 && r.spec.Collection.VersionOf(v) != r.expect {
-			return nil, fmt.Errorf("%w: %s %s is at version %d, not %d", itil.ErrConflict,
-				r.spec.Collection.Kind(), id, r.spec.Collection.VersionOf(v), r.expect)
-		}
-		if err := r.check(ctx, actor, command, v); err != nil {
 			return nil, err
 		}
 		ev, err := fn(c, v)
@@ -329,6 +324,47 @@ func (r *Runner[T]) Run(ctx context.Context, actor itil.Actor, id itil.ID, comma
 		}
 		return v, nil
 	})
+}
+
+// Delete runs command, which ends the entity id: load, the version
+// IfVersion asked for, authorize, fn (guards, and cascades that save or
+// delete other entities through c), then the entity's deletion, journaled
+// with Deleted set (see Cmd.Delete).
+func (r *Runner[T]) Delete(ctx context.Context, actor itil.Actor, id itil.ID, command string, fn func(c *Cmd[T], v *T) (Event, error)) error {
+	if err := validActor(actor); err != nil {
+		return err
+	}
+	_, err := attempt(r, ctx, func(ctx context.Context, tx storage.Tx) (*T, error) {
+		c := &Cmd[T]{Ctx: ctx, Tx: tx, Now: r.Now(), Actor: actor, r: r}
+		v, err := c.subject(id, command)
+		if err != nil {
+			return nil, err
+		}
+		ev, err := fn(c, v)
+		if err != nil {
+			return nil, err
+		}
+		return nil, c.Delete(v, ev)
+	})
+	return err
+}
+
+// subject loads the entity a command runs on, checks the version
+// IfVersion asked for and authorizes the command on it.
+func (c *Cmd[T]) subject(id itil.ID, command string) (*T, error) {
+	r := c.r
+	v, err := c.Load(id)
+	if err != nil {
+		return nil, err
+	}
+	if r.expect != 0 && r.spec.Collection.VersionOf(v) != r.expect {
+		return nil, fmt.Errorf("%w: %s %s is at version %d, not %d", itil.ErrConflict,
+			r.spec.Collection.Kind(), id, r.spec.Collection.VersionOf(v), r.expect)
+	}
+	if err := r.check(c.Ctx, c.Actor, command, v); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // Create authorizes and stores a new entity: build makes it (afresh on

@@ -1,6 +1,7 @@
 // Configuration management in a few calls: CIs of typed classes, typed
-// relationships, impact analysis with the path that explains each
-// affected CI, and state propagation to business services.
+// relationships, a CI's lifecycle and history, impact analysis with the
+// path that explains each affected CI, and state propagation to business
+// services.
 package main
 
 import (
@@ -39,6 +40,19 @@ func main() {
 		if _, err := svc.Relate(ctx, admin, r.typ, r.parent.ID, r.child.ID); err != nil {
 			log.Fatal(err)
 		}
+	}
+
+	// A CI moves through its lifecycle; its history holds every field
+	// change and the relationships that touched it.
+	if _, err := svc.SetState(ctx, admin, srv.ID, cmdb.InBuild); err != nil {
+		log.Fatal(err)
+	}
+	history, err := svc.History(ctx, srv.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, e := range history {
+		fmt.Println(e.Type, e.Summary)
 	}
 
 	// What does the core switch take down, and why?
