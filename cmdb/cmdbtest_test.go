@@ -6,8 +6,9 @@ import (
 	"github.com/itilkit/itil/cmdb/cmdbtest"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/memory"
+	"github.com/itilkit/itil/storage/storagetest"
 )
 
 func TestCMDBOnMemory(t *testing.T) {
-	cmdbtest.Run(t, func(testing.TB) storage.Store { return memory.NewStore() })
+	cmdbtest.Run(t, storagetest.SameStore(func(testing.TB) storage.Store { return memory.NewStore() }))
 }

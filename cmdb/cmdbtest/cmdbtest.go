@@ -25,19 +25,25 @@ import (
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/storagetest"
 )
 
 // NewStore returns an empty store for one test.
 type NewStore func(t testing.TB) storage.Store
 
-// Run runs the whole suite on stores from newStore.
-func Run(t *testing.T, newStore NewStore) {
+// Run runs the whole suite on stores made by instances: most tests on the
+// first handle; the two-instance test runs a Service on each.
+func Run(t *testing.T, instances storagetest.Instances) {
+	newStore := func(t testing.TB) storage.Store {
+		s, _ := instances(t)
+		return s
+	}
 	t.Run("StorageWalkEqualsIndex", func(t *testing.T) { storageWalk(t, newStore) })
 	t.Run("ImportIdempotent", func(t *testing.T) { importIdempotent(t, newStore) })
 	t.Run("AsOf", func(t *testing.T) { asOf(t, newStore) })
 	t.Run("ConcurrentImportsCreateOnce", func(t *testing.T) { concurrentImports(t, newStore) })
 	t.Run("ConcurrentUniqueAttribute", func(t *testing.T) { concurrentUnique(t, newStore) })
-	t.Run("TwoInstances", func(t *testing.T) { twoInstances(t, newStore) })
+	t.Run("TwoInstances", func(t *testing.T) { twoInstances(t, instances) })
 	t.Run("History", func(t *testing.T) { history(t, newStore) })
 	t.Run("InTx", func(t *testing.T) { inTx(t, newStore) })
 	t.Run("List", func(t *testing.T) { list(t, newStore) })

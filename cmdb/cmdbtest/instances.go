@@ -12,6 +12,7 @@ import (
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/storagetest"
 )
 
 // twoInstances: two Services on one store (two application instances),
@@ -20,11 +21,11 @@ import (
 // indexes have caught up from the journal: A's Impact through its index
 // equals its storage walk and B's Impact, and A's Propagate equals B's
 // and that of a Service built afresh from the store.
-func twoInstances(t *testing.T, newStore NewStore) {
+func twoInstances(t *testing.T, instances storagetest.Instances) {
 	rapid.Check(t, func(rt *rapid.T) {
 		ctx := context.Background()
-		store := newStore(t)
-		a, b := graphService(rt, store), graphService(rt, store)
+		first, second := instances(t)
+		a, b := graphService(rt, first), graphService(rt, second)
 		services := []*cmdb.Service{a, b}
 		var ids []itil.ID
 		for i := range rapid.IntRange(2, 6).Draw(rt, "vertices") {
@@ -69,14 +70,14 @@ func twoInstances(t *testing.T, newStore NewStore) {
 				requireSameImpact(rt, a, b, origin, cmdb.ImpactOptions{Direction: dir}, "step %d", step)
 			}
 			down := rapid.SliceOfDistinct(rapid.SampledFrom(ids), rapid.ID[itil.ID]).Draw(rt, "down")
-			requireSamePropagation(rt, store, a, b, down, nil, "step %d", step)
+			requireSamePropagation(rt, first, a, b, down, nil, "step %d", step)
 		}
 		for _, origin := range ids {
 			for _, dir := range []cmdb.Direction{cmdb.Upstream, cmdb.Downstream} {
 				requireSameImpact(rt, a, b, origin, cmdb.ImpactOptions{Direction: dir}, "final")
 			}
 		}
-		requireSamePropagation(rt, store, a, b, ids[:1], ids[1:2], "final")
+		requireSamePropagation(rt, first, a, b, ids[:1], ids[1:2], "final")
 	})
 }
 

@@ -133,7 +133,7 @@ func TestSLM(t *testing.T) {
 
 func TestCMDB(t *testing.T) {
 	serverDSN(t)
-	cmdbtest.Run(t, func(t testing.TB) storage.Store { return newStore(t) })
+	cmdbtest.Run(t, instances)
 }
 
 func TestFeed(t *testing.T) {

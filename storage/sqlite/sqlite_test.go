@@ -75,7 +75,7 @@ func TestSLM(t *testing.T) {
 }
 
 func TestCMDB(t *testing.T) {
-	cmdbtest.Run(t, func(t testing.TB) storage.Store { return tenantStore(t) })
+	cmdbtest.Run(t, instances)
 }
 
 func TestFeed(t *testing.T) {
