@@ -171,7 +171,7 @@ func generate(n int, seed uint64) *genEstate {
 
 // index builds our index from the generated relationships through the
 // same builder the Service feeds from storage.
-func (e *genEstate) index(types *relTypes) *Index {
+func (e *genEstate) index(types *relTypes) *adjIndex {
 	bd := newIndexBuilder(types, len(e.ids))
 	for i := range e.parent {
 		bd.addType(e.typ[i], e.ids[e.parent[i]], e.ids[e.child[i]])
@@ -287,7 +287,7 @@ func gonumBFS(g *simple.DirectedGraph, origin int32, maxDepth, limit int) int {
 type large struct {
 	e       *genEstate
 	types   *relTypes
-	ix      *Index
+	ix      *adjIndex
 	store   storage.Store // the journal the index catches up with
 	build   time.Duration
 	limit   [2]*limitCSR
@@ -454,7 +454,7 @@ func BenchmarkImpact(b *testing.B) {
 // direction's, each with one query's working memory.
 func BenchmarkIndexBuild(b *testing.B) {
 	l := largeEstate(b)
-	var ix *Index
+	var ix *adjIndex
 	var heap uint64
 	b.ReportAllocs()
 	for b.Loop() {
@@ -587,7 +587,7 @@ func BenchmarkIndexCatchUp(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	var ix *Index
+	var ix *adjIndex
 	if err := store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
 		var err error
 		ix, err = reader.index(ctx, tx)

@@ -128,7 +128,7 @@ func (s *Service) Impact(ctx context.Context, origin itil.ID, opts ImpactOptions
 		if opts.NoIndex || s.bound {
 			res, err = s.impactStore(ctx, tx, origin, sp, get)
 		} else {
-			var ix *Index
+			var ix *adjIndex
 			if ix, err = s.index(ctx, tx); err != nil {
 				return err
 			}
@@ -291,7 +291,7 @@ func walk(g adjacency, m *marks, origin int32, sp *walkSpec) (bool, error) {
 		m.queue, m.levels = q, append(levels, int32(len(q)))
 		return truncated, nil
 	}
-	ix, inMemory := g.(*Index)
+	ix, inMemory := g.(*adjIndex)
 	var row *csr // the index's arrays, read directly for rows without an overlay
 	if inMemory {
 		row = &ix.g[sp.dir]
@@ -475,7 +475,7 @@ func describe(res *ImpactResult, get func(itil.ID) (*CI, error)) error {
 	return nil
 }
 
-func (s *Service) impactIndex(ix *Index, origin itil.ID, sp *walkSpec, get func(itil.ID) (*CI, error)) (*ImpactResult, error) {
+func (s *Service) impactIndex(ix *adjIndex, origin itil.ID, sp *walkSpec, get func(itil.ID) (*CI, error)) (*ImpactResult, error) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	u, ok := ix.node(origin)
@@ -765,7 +765,7 @@ func (s *Service) Propagate(ctx context.Context, downIDs, degradedIDs []itil.ID)
 				services = append(services, c.ID)
 			}
 		}
-		var ix *Index
+		var ix *adjIndex
 		var err error
 		if s.bound {
 			// The transaction's own view: a throwaway index of it.
@@ -802,7 +802,7 @@ func (s *Service) Propagate(ctx context.Context, downIDs, degradedIDs []itil.ID)
 }
 
 // propagate returns the state of every node. The caller holds mu.
-func (ix *Index) propagate(s *Service, downIDs, degradedIDs []itil.ID, need func(int32, int) (int, error)) ([]uint8, error) {
+func (ix *adjIndex) propagate(s *Service, downIDs, degradedIDs []itil.ID, need func(int32, int) (int, error)) ([]uint8, error) {
 	sp, _ := s.spec(itil.ID{1}, ImpactOptions{})
 	st := make([]uint8, len(ix.ids))
 	var q []int32

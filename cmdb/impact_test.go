@@ -301,7 +301,7 @@ func TestImpactDuality(t *testing.T) {
 }
 
 // indexEdges lists the index's live edges as (type, parent, child).
-func indexEdges(ix *Index) []string {
+func indexEdges(ix *adjIndex) []string {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	var out []string
@@ -317,7 +317,7 @@ func indexEdges(ix *Index) []string {
 
 // indexNow returns svc's index, caught up with the journal, and a fresh
 // one built from storage.
-func indexNow(t require.TestingT, svc *Service) (current, fresh *Index) {
+func indexNow(t require.TestingT, svc *Service) (current, fresh *adjIndex) {
 	require.NoError(t, svc.store.RunInTx(context.Background(), func(ctx context.Context, tx storage.Tx) error {
 		var err error
 		if current, err = svc.index(ctx, tx); err != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/itilkit/itil/storage"
 )
 
-// Index is the in-memory adjacency index impact analysis walks: the
+// adjIndex is the in-memory adjacency index impact analysis walks: the
 // relationships whose type propagates impact, held as two compressed
 // sparse row (CSR) arrays over dense int32 node numbers, one in the
 // direction failures travel (up: the CIs a node's failure affects) and
@@ -23,9 +23,8 @@ import (
 // changed afterwards; relationship changes are read from the journal
 // (every Service's, see catchUp) into a small overlay of added edges and
 // tombstones of removed ones, which is folded into new arrays once it
-// grows past an eighth of the graph. A Service owns its Index; it has no
-// exported methods.
-type Index struct {
+// grows past an eighth of the graph. A Service owns its index.
+type adjIndex struct {
 	mu sync.RWMutex
 	// pos is the journal position the index reflects: every relationship
 	// event up to it is applied.
@@ -97,7 +96,7 @@ func cmpID(a, b itil.ID) int {
 	return 0
 }
 
-// indexBuilder collects relationships and builds an Index. Building from
+// indexBuilder collects relationships and builds an adjIndex. Building from
 // storage and the benchmarks' generated estates go through it alike.
 type indexBuilder struct {
 	types *relTypes
@@ -148,7 +147,7 @@ func (bd *indexBuilder) addType(ti uint8, parent, child itil.ID) {
 // node's neighbours come out sorted by (neighbour, type) without a sort:
 // grouping by source in source order fills the down arrays in order, and
 // reading those in order fills the up arrays in order.
-func (bd *indexBuilder) build() *Index {
+func (bd *indexBuilder) build() *adjIndex {
 	n := len(bd.ids)
 	order := make([]int32, n)
 	for i := range order {
@@ -167,7 +166,7 @@ func (bd *indexBuilder) build() *Index {
 		bd.a[i], bd.b[i] = rank[bd.a[i]], rank[bd.b[i]]
 	}
 	rank = nil
-	ix := &Index{types: bd.types, ids: ids, nBase: n, extra: map[itil.ID]int32{},
+	ix := &adjIndex{types: bd.types, ids: ids, nBase: n, extra: map[itil.ID]int32{},
 		over: map[int32]*nodeOverlay{}, nEdges: len(bd.a), free: make(chan *marks, runtime.GOMAXPROCS(0))}
 	for i, t := range bd.types.list {
 		ix.prop[i] = t.Propagation
@@ -198,7 +197,7 @@ func (bd *indexBuilder) build() *Index {
 
 // typeOf returns the type of the first edge u→v of u's base row in
 // direction d: the one a walk following every type reaches v by.
-func (ix *Index) typeOf(d int, u, v int32) uint8 {
+func (ix *adjIndex) typeOf(d int, u, v int32) uint8 {
 	c := &ix.g[d]
 	lo, hi := c.off[u], c.off[u+1]
 	i, _ := slices.BinarySearch(c.nbr[lo:hi], v)
@@ -270,7 +269,7 @@ func fixTypeOrder(c *csr) {
 // by the copies In and IfVersion make of the Service.
 type indexHolder struct {
 	mu sync.Mutex // held while the index is built
-	ix atomic.Pointer[Index]
+	ix atomic.Pointer[adjIndex]
 }
 
 // buildIndex reads every relationship from storage and builds the index
@@ -278,7 +277,7 @@ type indexHolder struct {
 // relationship committed after it is then both in the build (perhaps)
 // and in the catch-up's events, which apply idempotently; one committed
 // before it is in the build.
-func (s *Service) buildIndex(ctx context.Context, tx storage.Tx) (*Index, error) {
+func (s *Service) buildIndex(ctx context.Context, tx storage.Tx) (*adjIndex, error) {
 	pos, err := tx.LastSeq(ctx)
 	if err != nil {
 		return nil, err
@@ -299,7 +298,7 @@ func (s *Service) buildIndex(ctx context.Context, tx storage.Tx) (*Index, error)
 // the journal as tx sees it. Every relationship change reaches the index
 // this way, whichever Service (in this process or another) made it, and
 // only once its transaction committed.
-func (s *Service) index(ctx context.Context, tx storage.Tx) (*Index, error) {
+func (s *Service) index(ctx context.Context, tx storage.Tx) (*adjIndex, error) {
 	h := s.idx
 	ix := h.ix.Load()
 	if ix == nil {
@@ -330,7 +329,7 @@ var relationshipKinds = []string{KindRelationship}
 // (CI updates, other processes' events) and they are never read again.
 // Several queries may catch up at once: each applies, under the index's
 // lock, only the events past the position it finds there, in order.
-func (ix *Index) catchUp(ctx context.Context, tx storage.Tx) error {
+func (ix *adjIndex) catchUp(ctx context.Context, tx storage.Tx) error {
 	from := ix.pos.Load()
 	last, err := tx.LastSeq(ctx)
 	if err != nil || last <= from {
@@ -343,7 +342,7 @@ func (ix *Index) catchUp(ctx context.Context, tx storage.Tx) error {
 // the transaction sees at least the events up to it, so the journal read
 // does too) and applies them. It is apart from catchUp so that the
 // common path, nothing new, allocates nothing.
-func (ix *Index) readSince(ctx context.Context, tx storage.Tx, from, last int64) error {
+func (ix *adjIndex) readSince(ctx context.Context, tx storage.Tx, from, last int64) error {
 	var evs []itil.Event
 	for ev, err := range tx.Journal(ctx, storage.JournalQuery{After: from, Kinds: relationshipKinds}) {
 		if err != nil {
@@ -373,7 +372,7 @@ func (ix *Index) readSince(ctx context.Context, tx storage.Tx, from, last int64)
 // whose derived ID (relationshipID) is the event's subject, so no payload
 // is decoded; a type the Service does not know matches none and is left
 // out, as the build leaves it out. The caller holds mu for writing.
-func (ix *Index) apply(ev *itil.Event) {
+func (ix *adjIndex) apply(ev *itil.Event) {
 	add := ev.Type == EventRelated
 	if (!add && ev.Type != EventUnrelated) || len(ev.Refs) != 2 {
 		return
@@ -389,7 +388,7 @@ func (ix *Index) apply(ev *itil.Event) {
 
 // node returns the node number of a CI; ok is false when the index has
 // no edge of it. The caller holds mu.
-func (ix *Index) node(id itil.ID) (int32, bool) {
+func (ix *adjIndex) node(id itil.ID) (int32, bool) {
 	i, ok := slices.BinarySearchFunc(ix.ids[:ix.nBase], id, cmpID)
 	if ok {
 		return int32(i), true
@@ -398,7 +397,7 @@ func (ix *Index) node(id itil.ID) (int32, bool) {
 	return u, ok
 }
 
-func (ix *Index) nodeOrAdd(id itil.ID) int32 {
+func (ix *adjIndex) nodeOrAdd(id itil.ID) int32 {
 	if u, ok := ix.node(id); ok {
 		return u
 	}
@@ -411,7 +410,7 @@ func (ix *Index) nodeOrAdd(id itil.ID) int32 {
 	return u
 }
 
-func (ix *Index) cmpHalf(x, y half) int {
+func (ix *adjIndex) cmpHalf(x, y half) int {
 	if x.nbr == y.nbr {
 		return int(x.typ) - int(y.typ)
 	}
@@ -425,7 +424,7 @@ func (ix *Index) cmpHalf(x, y half) int {
 }
 
 // inBase reports whether the arrays hold edge u→h in direction d.
-func (ix *Index) inBase(d int, u int32, h half) bool {
+func (ix *adjIndex) inBase(d int, u int32, h half) bool {
 	if int(u) >= ix.nBase || int(h.nbr) >= ix.nBase {
 		return false
 	}
@@ -440,7 +439,7 @@ func (ix *Index) inBase(d int, u int32, h half) bool {
 	return false
 }
 
-func (ix *Index) overlayOf(u int32) *nodeOverlay {
+func (ix *adjIndex) overlayOf(u int32) *nodeOverlay {
 	o := ix.over[u]
 	if o == nil {
 		o = &nodeOverlay{}
@@ -452,7 +451,7 @@ func (ix *Index) overlayOf(u int32) *nodeOverlay {
 
 // sortedInsert and sortedDelete keep a half list sorted; they report
 // whether they changed it.
-func (ix *Index) sortedInsert(l *[]half, h half) bool {
+func (ix *adjIndex) sortedInsert(l *[]half, h half) bool {
 	i, found := slices.BinarySearchFunc(*l, h, ix.cmpHalf)
 	if found {
 		return false
@@ -461,7 +460,7 @@ func (ix *Index) sortedInsert(l *[]half, h half) bool {
 	return true
 }
 
-func (ix *Index) sortedDelete(l *[]half, h half) bool {
+func (ix *adjIndex) sortedDelete(l *[]half, h half) bool {
 	i, found := slices.BinarySearchFunc(*l, h, ix.cmpHalf)
 	if !found {
 		return false
@@ -472,7 +471,7 @@ func (ix *Index) sortedDelete(l *[]half, h half) bool {
 
 // change adds or removes one relationship; adding a present edge or
 // removing an absent one does nothing. The caller holds mu for writing.
-func (ix *Index) change(typ string, parent, child itil.ID, add bool) {
+func (ix *adjIndex) change(typ string, parent, child itil.ID, add bool) {
 	ti, ok := ix.types.byName[typ]
 	if !ok {
 		return
@@ -536,7 +535,7 @@ var compactMin = 1024
 // an eighth of the edges (and at least 1024), so a query pays for merged
 // rows only on a few nodes and the rebuild's cost is spread over many
 // changes.
-func (ix *Index) maybeCompact() {
+func (ix *adjIndex) maybeCompact() {
 	if ix.nOver <= compactMin || ix.nOver <= ix.nEdges/8 {
 		return
 	}
@@ -557,7 +556,7 @@ func (ix *Index) maybeCompact() {
 }
 
 // eachEdge calls fn with every live edge: from's failure affects to.
-func (ix *Index) eachEdge(fn func(from, to itil.ID, ti uint8)) {
+func (ix *adjIndex) eachEdge(fn func(from, to itil.ID, ti uint8)) {
 	var m marks
 	for u := range int32(len(ix.ids)) {
 		nb, tb := ix.neighbors(up, u, &m)
@@ -569,7 +568,7 @@ func (ix *Index) eachEdge(fn func(from, to itil.ID, ti uint8)) {
 
 // neighbors returns u's row in direction d, merging the overlay (into
 // m's buffers) when u has one. The caller holds mu.
-func (ix *Index) neighbors(d int, u int32, m *marks) ([]int32, []uint8) {
+func (ix *adjIndex) neighbors(d int, u int32, m *marks) ([]int32, []uint8) {
 	var bn []int32
 	var bt []uint8
 	if int(u) < ix.nBase {
@@ -603,13 +602,13 @@ func (ix *Index) neighbors(d int, u int32, m *marks) ([]int32, []uint8) {
 }
 
 // load and size make the Index a graph for walk: every row is in memory.
-func (ix *Index) load([]int32) error { return nil }
+func (ix *adjIndex) load([]int32) error { return nil }
 
-func (ix *Index) size() int { return len(ix.ids) }
+func (ix *adjIndex) size() int { return len(ix.ids) }
 
 // getMarks and putMarks hand out mark sets: one per concurrent query,
 // at most GOMAXPROCS kept.
-func (ix *Index) getMarks() *marks {
+func (ix *adjIndex) getMarks() *marks {
 	select {
 	case m := <-ix.free:
 		return m
@@ -618,7 +617,7 @@ func (ix *Index) getMarks() *marks {
 	}
 }
 
-func (ix *Index) putMarks(m *marks) {
+func (ix *adjIndex) putMarks(m *marks) {
 	select {
 	case ix.free <- m:
 	default:
@@ -627,7 +626,7 @@ func (ix *Index) putMarks(m *marks) {
 
 // bytes is the memory the index holds (capacities of its arrays and an
 // estimate for the overlay), without per-query marks.
-func (ix *Index) bytes() int {
+func (ix *adjIndex) bytes() int {
 	n := cap(ix.ids)*16 + cap(ix.dirty)*8
 	for _, c := range ix.g {
 		n += cap(c.off)*4 + cap(c.nbr)*4 + cap(c.typ)
