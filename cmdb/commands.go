@@ -127,12 +127,12 @@ func (s *Service) CreateCI(ctx context.Context, actor itil.Actor, in NewCI) (*CI
 		s.validate(tmpl.clone(), &v)
 		return nil, v.Err()
 	}
-	return s.ci.Create(ctx, actor, CommandCreateCI, func(c *cmd) (*CI, event, error) {
-		ci := tmpl.clone()
-		ci.ID, ci.CreatedAt, ci.UpdatedAt = itil.NewID(), c.Now, c.Now
+	tmpl.ID = itil.NewID()
+	return s.ci.Create(ctx, actor, CommandCreateCI, tmpl, func(c *cmd, ci *CI) (event, error) {
+		ci.CreatedAt, ci.UpdatedAt = c.Now, c.Now
 		var v itil.ValidationError
 		if err := s.checkStored(c.Ctx, c.Tx, ci, &v); err != nil {
-			return nil, event{}, err
+			return event{}, err
 		}
 		for k := range ci.Attributes {
 			if ci.AttrSources == nil {
@@ -141,9 +141,9 @@ func (s *Service) CreateCI(ctx context.Context, actor itil.Actor, in NewCI) (*CI
 			ci.AttrSources[k] = ci.Source
 		}
 		if err := s.claim(c.Ctx, c.Tx, ci); err != nil {
-			return nil, event{}, err
+			return event{}, err
 		}
-		return ci, event{Type: EventCICreated, Summary: "created " + ci.Class + " " + strconv.Quote(ci.Name)}, nil
+		return event{Type: EventCICreated, Summary: "created " + ci.Class + " " + strconv.Quote(ci.Name)}, nil
 	})
 }
 

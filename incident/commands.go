@@ -38,15 +38,15 @@ func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewIncident) (*
 	if err := tmpl.derivePriority(s.cfg.matrix); err != nil {
 		return nil, err
 	}
-	return s.run.Create(ctx, actor, CommandOpen, func(c *cmd) (*Incident, event, error) {
-		inc := tmpl.clone()
-		inc.ID, inc.OpenedAt = itil.NewID(), c.Now
+	tmpl.ID = itil.NewID()
+	return s.run.Create(ctx, actor, CommandOpen, tmpl, func(c *cmd, inc *Incident) (event, error) {
+		inc.OpenedAt = c.Now
 		n, err := c.Tx.NextSeq(c.Ctx, Kind)
 		if err != nil {
-			return nil, event{}, err
+			return event{}, err
 		}
 		inc.Number = itil.FormatNumber(NumberPrefix, n)
-		return inc, event{Type: EventOpened, Summary: "opened " + inc.Number + " " + strconv.Quote(inc.Title) +
+		return event{Type: EventOpened, Summary: "opened " + inc.Number + " " + strconv.Quote(inc.Title) +
 			" via " + string(inc.Channel) + " with priority " + inc.Priority.String()}, nil
 	})
 }

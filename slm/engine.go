@@ -163,7 +163,8 @@ func WithClock(c itil.Clock) Option {
 }
 
 // WithAuthorizer installs a check run before Define, on a copy of the
-// definition as it would be stored.
+// definition as it would be stored; for a revision it is also called with
+// the revision in force, first.
 func WithAuthorizer(a itil.Authorizer[Definition]) Option {
 	return Option{func(cfg *config, v *itil.ValidationError) {
 		if a == nil {
@@ -251,23 +252,18 @@ func (e *Engine) Define(ctx context.Context, actor itil.Actor, d Definition) (*D
 	if in.ID == itil.NilID && in.Version != 0 {
 		return nil, itil.Invalid("version", "must be 0 for a new definition")
 	}
-	create := func(c *pipeline.Cmd[Definition]) (*Definition, pipeline.Event, error) {
-		out := cloneDefinition(in)
-		if out.ID == itil.NilID {
-			out.ID = itil.NewID()
-		}
-		out.Version, out.Revision = 0, 1
-		ev, err := e.revise(c, out)
-		return out, ev, err
-	}
 	if in.Version == 0 {
-		if in.ID == itil.NilID {
-			return e.defs.Create(ctx, actor, CommandDefine, create)
+		candidate := cloneDefinition(in)
+		candidate.Revision = 1
+		runner := e.defs
+		if candidate.ID == itil.NilID {
+			candidate.ID = itil.NewID()
+		} else {
+			// A definition with a chosen ID is created once; a second
+			// Define of it at version 0 conflicts with the first.
+			runner = runner.Once()
 		}
-		// A definition with a chosen ID is created once; a second Define
-		// of it at version 0 conflicts with the first.
-		once := e.defs.Once()
-		return once.Create(ctx, actor, CommandDefine, create)
+		return runner.Create(ctx, actor, CommandDefine, candidate, e.revise)
 	}
 	at := e.defs.IfVersion(in.Version)
 	return at.Run(ctx, actor, in.ID, CommandDefine, func(c *pipeline.Cmd[Definition], cur *Definition) (pipeline.Event, error) {
@@ -276,9 +272,13 @@ func (e *Engine) Define(ctx context.Context, actor itil.Actor, d Definition) (*D
 		}
 		next := cloneDefinition(in)
 		next.Version, next.Revision = cur.Version, cur.Revision+1
+		// The authorizer saw the definition in force; it sees the
+		// revision as it would be stored too.
+		if err := c.Authorize(CommandDefine, next); err != nil {
+			return pipeline.Event{}, err
+		}
 		*cur = *next
-		ev, err := e.revise(c, cur)
-		return ev, err
+		return e.revise(c, cur)
 	})
 }
 

@@ -27,6 +27,11 @@ func fieldsOf[T any](skip []string) []field {
 	var out []field
 	for i := range t.NumField() {
 		sf := t.Field(i)
+		if sf.Anonymous {
+			// encoding/json flattens embedded fields; the journal would
+			// name them after their type, which Replay cannot apply.
+			panic("pipeline: embedded field " + sf.Name + " of " + t.Name() + " is not supported: name the field")
+		}
 		if !sf.IsExported() {
 			continue
 		}
@@ -40,12 +45,22 @@ func fieldsOf[T any](skip []string) []field {
 		if slices.Contains(skip, name) {
 			continue
 		}
-		out = append(out, field{name: name, off: sf.Offset, cmp: equality(sf.Type), enc: encoderFor(sf.Type)})
+		out = append(out, field{name: name, off: sf.Offset, cmp: equality(sf.Type, nil), enc: encoderFor(sf.Type)})
 	}
 	return out
 }
 
-func equality(t reflect.Type) func(a, b unsafe.Pointer) bool {
+// equality picks how to compare values of t; building lists the struct
+// types being compared field by field above this one, so that a type that
+// refers to itself is compared with reflect.DeepEqual instead of recursing
+// for ever.
+func equality(t reflect.Type, building []reflect.Type) func(a, b unsafe.Pointer) bool {
+	deep := func(a, b unsafe.Pointer) bool {
+		return reflect.DeepEqual(reflect.NewAt(t, a).Elem().Interface(), reflect.NewAt(t, b).Elem().Interface())
+	}
+	if slices.Contains(building, t) {
+		return deep
+	}
 	switch {
 	case t == reflect.TypeFor[time.Time]():
 		return func(a, b unsafe.Pointer) bool { return *(*time.Time)(a) == *(*time.Time)(b) }
@@ -63,9 +78,10 @@ func equality(t reflect.Type) func(a, b unsafe.Pointer) bool {
 			eq  func(a, b unsafe.Pointer) bool
 		}
 		parts := make([]part, t.NumField())
+		building = append(building, t)
 		for i := range parts {
 			f := t.Field(i)
-			parts[i] = part{f.Offset, equality(f.Type)}
+			parts[i] = part{f.Offset, equality(f.Type, building)}
 		}
 		return func(a, b unsafe.Pointer) bool {
 			for _, p := range parts {
@@ -76,7 +92,7 @@ func equality(t reflect.Type) func(a, b unsafe.Pointer) bool {
 			return true
 		}
 	case t.Kind() == reflect.Pointer:
-		elem := equality(t.Elem())
+		elem := equality(t.Elem(), append(building, t))
 		return func(a, b unsafe.Pointer) bool {
 			pa, pb := *(*unsafe.Pointer)(a), *(*unsafe.Pointer)(b)
 			if pa == nil || pb == nil {
@@ -85,9 +101,7 @@ func equality(t reflect.Type) func(a, b unsafe.Pointer) bool {
 			return elem(pa, pb)
 		}
 	default:
-		return func(a, b unsafe.Pointer) bool {
-			return reflect.DeepEqual(reflect.NewAt(t, a).Elem().Interface(), reflect.NewAt(t, b).Elem().Interface())
-		}
+		return deep
 	}
 }
 

@@ -349,38 +349,44 @@ func (r *Runner[T]) Delete(ctx context.Context, actor itil.Actor, id itil.ID, co
 	return err
 }
 
-// subject loads the entity a command runs on, checks the version
-// IfVersion asked for and authorizes the command on it.
+// subject loads the entity a command runs on, authorizes the command on it
+// and checks the version IfVersion asked for.
 func (c *Cmd[T]) subject(id itil.ID, command string) (*T, error) {
 	r := c.r
 	v, err := c.Load(id)
 	if err != nil {
 		return nil, err
 	}
+	// Authorized first: the version is the entity's state, which an
+	// unauthorized caller must not learn.
+	if err := r.check(c.Ctx, c.Actor, command, v); err != nil {
+		return nil, err
+	}
 	if r.expect != 0 && r.spec.Collection.VersionOf(v) != r.expect {
 		return nil, fmt.Errorf("%w: %s %s is at version %d, not %d", itil.ErrConflict,
 			r.spec.Collection.Kind(), id, r.spec.Collection.VersionOf(v), r.expect)
 	}
-	if err := r.check(c.Ctx, c.Actor, command, v); err != nil {
-		return nil, err
-	}
 	return v, nil
 }
 
-// Create authorizes and stores a new entity: build makes it (afresh on
-// each attempt: numbers are taken inside), then it is saved and journaled
-// with every field it was created with, and handed to the hooks.
-func (r *Runner[T]) Create(ctx context.Context, actor itil.Actor, command string, build func(c *Cmd[T]) (*T, Event, error)) (*T, error) {
+// Create authorizes and stores a new entity. candidate is the entity as
+// the input describes it: it is authorized before anything is read, so an
+// unauthorized caller learns nothing about stored entities from the
+// command's other checks. build then completes a fresh copy of it on each
+// attempt (store-dependent rules, numbers taken inside); it is saved and
+// journaled as created, and handed to the hooks.
+func (r *Runner[T]) Create(ctx context.Context, actor itil.Actor, command string, candidate *T, build func(c *Cmd[T], v *T) (Event, error)) (*T, error) {
 	if err := validActor(actor); err != nil {
 		return nil, err
 	}
 	return attempt(r, ctx, func(ctx context.Context, tx storage.Tx) (*T, error) {
 		c := &Cmd[T]{Ctx: ctx, Tx: tx, Now: r.Now(), Actor: actor, r: r}
-		v, ev, err := build(c)
-		if err != nil {
+		v := r.spec.Clone(candidate)
+		if err := r.check(ctx, actor, command, v); err != nil {
 			return nil, err
 		}
-		if err := r.check(ctx, actor, command, v); err != nil {
+		ev, err := build(c, v)
+		if err != nil {
 			return nil, err
 		}
 		if err := c.save(v, ev, false); err != nil {

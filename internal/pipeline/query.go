@@ -121,8 +121,11 @@ func Matching[T any](ctx context.Context, tx storage.Tx, col *storage.Collection
 		src = col.Query(ctx, tx, base)
 	default:
 		rest = q.AnyOf[1:]
-		seqs := make([]iter.Seq2[*T, error], len(q.AnyOf[0]))
-		for i, term := range q.AnyOf[0] {
+		// A value repeated in a filter is one query: each entity has one
+		// value per field, so distinct queries never return the same one.
+		first := slices.Compact(slices.Sorted(slices.Values(q.AnyOf[0])))
+		seqs := make([]iter.Seq2[*T, error], len(first))
+		for i, term := range first {
 			sq := base
 			sq.Terms = append(append([]string(nil), base.Terms...), term)
 			seqs[i] = col.Query(ctx, tx, sq)
