@@ -20,16 +20,27 @@ import (
 	"github.com/itilkit/itil/storage"
 )
 
-// Record kinds and journal event types of the package.
+// Record kinds of the package. A definition's revisions (KindRevision) are
+// immutable copies written with it and derived from its journal, so they
+// have no events of their own.
 const (
 	KindDefinition = "slm.definition"
 	KindRevision   = "slm.definition_revision"
 	KindSubject    = "slm.subject"
+)
 
+// Journal event types and their payloads. EventDefined (kind
+// KindDefinition) carries an itil.Payload: the definition as created, or
+// the fields a revision changed. The others are journaled under a
+// subject's timers (kind KindSubject, the subject's ID, the record's
+// version): EventObserved carries an Observation, EventWarning and
+// EventBreached a Thresholds, EventRepaired an itil.Payload.
+const (
 	EventDefined  = "slm.defined"
 	EventObserved = "slm.observed"
 	EventWarning  = "slm.warning"
 	EventBreached = "slm.breached"
+	EventRepaired = "slm.repaired"
 )
 
 var definitions = storage.NewCollection(storage.Schema[Definition]{
@@ -598,8 +609,14 @@ func (e *Engine) replay(ctx context.Context, tx storage.Tx, subjectID itil.ID) (
 
 // Repair replaces a subject's stored timers with those Replay rebuilds,
 // and reports whether they differed. It is how timers are recovered after
-// a bug or a manual edit, and it is idempotent.
-func (e *Engine) Repair(ctx context.Context, subjectID itil.ID) (changed bool, err error) {
+// a bug or a manual edit, and it is idempotent. A repair that changes the
+// timers is journaled (EventRepaired, by actor) like every write of the
+// record; replays pass over it, since the timers it stores are the replay's
+// own.
+func (e *Engine) Repair(ctx context.Context, actor itil.Actor, subjectID itil.ID) (changed bool, err error) {
+	if err := actor.Check("actor"); err != nil {
+		return false, err
+	}
 	err = e.run(ctx, func(ctx context.Context, tx storage.Tx) error {
 		// The subject is read first: an observation committed after this
 		// read makes the commit conflict instead of being overwritten by
@@ -617,17 +634,21 @@ func (e *Engine) Repair(ctx context.Context, subjectID itil.ID) (changed bool, e
 				changed = false
 				return nil
 			}
-			changed = true
-			return subjects.Put(ctx, tx, rebuilt)
+		} else {
+			rebuilt.Version = cur.Version
+			a, _ := json.Marshal(cur)
+			b, _ := json.Marshal(rebuilt)
+			if string(a) == string(b) {
+				changed = false
+				return nil
+			}
 		}
-		rebuilt.Version = cur.Version
-		a, _ := json.Marshal(cur)
-		b, _ := json.Marshal(rebuilt)
-		changed = string(a) != string(b)
-		if !changed {
-			return nil
+		changed = true
+		if err := subjects.Put(ctx, tx, rebuilt); err != nil {
+			return err
 		}
-		return subjects.Put(ctx, tx, rebuilt)
+		return pipeline.Journal(ctx, tx, actor, e.core.clock.Now().UTC(), KindSubject, rebuilt.ID, rebuilt.Version,
+			pipeline.Event{Type: EventRepaired}, itil.Payload{Summary: "timers rebuilt from the journal"})
 	})
 	return changed, err
 }

@@ -56,11 +56,53 @@ func TestRegressionRepairLosesConcurrentObservation(t *testing.T) {
 		require.NoError(t, err)
 	}
 	hs.armed.Store(true)
-	_, err = e.Repair(t.Context(), id)
+	_, err = e.Repair(t.Context(), rvAdmin, id)
 	if err != nil {
 		t.Logf("repair: %v", err) // a conflict would be fine
 	}
 	ts, err := e.Timers(t.Context(), id)
 	require.NoError(t, err)
 	require.Equal(t, slm.Completed, ts[0].State, "the committed 'done' observation was lost by Repair")
+}
+
+// A repair that changes the stored timers writes the record, so it is
+// journaled like every write: EventRepaired at the record's new version.
+func TestRepairIsJournaled(t *testing.T) {
+	store := memory.NewStore()
+	e, err := slm.NewEngine(store, slm.WithClock(itil.ClockFunc(func() time.Time { return t0 })))
+	require.NoError(t, err)
+	_, err = e.Define(t.Context(), rvAdmin, rvDef(4*time.Hour))
+	require.NoError(t, err)
+	id := itil.NewID()
+	_, err = rvObserve(t, e, itil.Snapshot{Kind: "ticket", ID: id, State: "open", Time: t0})
+	require.NoError(t, err)
+	// Lose the stored timers, as a bad manual edit would.
+	require.NoError(t, store.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+		return tx.Delete(ctx, slm.KindSubject, id, 1)
+	}))
+	changed, err := e.Repair(t.Context(), rvAdmin, id)
+	require.NoError(t, err)
+	require.True(t, changed)
+	ts, err := e.Timers(t.Context(), id)
+	require.NoError(t, err)
+	require.Len(t, ts, 1)
+	var repaired []itil.Event
+	require.NoError(t, store.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+		for ev, err := range tx.Journal(ctx, storage.JournalQuery{SubjectID: id, Kinds: []string{slm.KindSubject}}) {
+			if err != nil {
+				return err
+			}
+			if ev.Type == slm.EventRepaired {
+				repaired = append(repaired, ev)
+			}
+		}
+		return nil
+	}))
+	require.Len(t, repaired, 1)
+	require.Equal(t, int64(1), repaired[0].SubjectVersion)
+	require.Equal(t, rvAdmin, repaired[0].Actor)
+	// A second repair finds nothing to change and journals nothing.
+	changed, err = e.Repair(t.Context(), rvAdmin, id)
+	require.NoError(t, err)
+	require.False(t, changed)
 }

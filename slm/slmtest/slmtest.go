@@ -497,7 +497,7 @@ func replayRepair(t *testing.T, newStore NewStore) {
 	rebuilt, err := f.e.Replay(f.ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, live, rebuilt)
-	changed, err := f.e.Repair(f.ctx, id)
+	changed, err := f.e.Repair(f.ctx, admin, id)
 	require.NoError(t, err)
 	assert.False(t, changed)
 	assert.Equal(t, live, f.timers(id))
