@@ -45,14 +45,16 @@
 //
 // # How every process works
 //
-// Every process package has the same shape: a Service built by New with
-// options (a clock, an Authorizer, hooks), commands that take (ctx, actor,
+// Every process package has the same shape: a Service (slm: an Engine)
+// built with options (a clock, an Authorizer, and where other processes
+// hook in, WithHook), commands that take (ctx, actor,
 // subject ID, ...) and run in one transaction through the same pipeline
 // (load, authorize, lifecycle guard, the command's rules, a
 // version-checked write, one journal event per record written, hooks),
 // queries that return iter.Seq2 with multi-value filters plus a
 // page-token form, History, and In(tx) to run the same commands inside a
-// caller's transaction, so that a flow across processes is all or nothing.
+// caller's transaction, so that a flow across processes is all or nothing
+// (a command that fails there leaves the transaction to be aborted).
 // A command that conflicts with a concurrent one is run again on fresh
 // state a few times; IfVersion(v) makes it fail with ErrConflict instead
 // when the subject is no longer at the version the caller read.

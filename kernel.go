@@ -73,7 +73,8 @@ type FieldChange struct {
 // every later write), whether it was deleted, and the reason the actor
 // gave, if any. Applying the
 // Fields of an entity's later events to Created, in order, reproduces the
-// entity's stored fields at each version.
+// entity's stored fields at each version, except those a process does not
+// journal per write (its version and update time).
 type Payload struct {
 	Summary string          `json:"summary"`
 	Created json.RawMessage `json:"created,omitempty"`

@@ -242,7 +242,11 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 // function tx was given to. Bound, Import runs every record in tx (a
 // rejected record still writes nothing), and Impact and Propagate answer
 // from tx's own view of the relationships (as NoIndex does), never from
-// the shared index, which holds committed relationships only.
+// the shared index, which holds committed relationships only. A command that fails
+// inside tx may have written part of its work there already (a cascade, a
+// hook's records): abort the transaction then, by returning the error from
+// the function tx was given to, as a database aborts a transaction after a
+// failed statement.
 func (s *Service) In(tx storage.Tx) *Service {
 	c := *s
 	c.ci, c.rel, c.base, c.bound = s.ci.In(tx), s.rel.In(tx), s.base.In(tx), true
@@ -252,7 +256,9 @@ func (s *Service) In(tx storage.Tx) *Service {
 // IfVersion returns the Service for one command on a CI (UpdateCI,
 // SetState, DeleteCI) that must find the CI at version v ("only if
 // unchanged since I read it"): otherwise the command fails with an error
-// wrapping itil.ErrConflict and is not retried. Without it, a command that
+// wrapping itil.ErrConflict and is not retried. Other commands (Relate,
+// Unrelate, Import, TakeBaseline) check no version; through IfVersion they
+// are not retried either. Without it, a command that
 // conflicts with a concurrent one is run again on fresh state (its rules
 // checked again), at most a few times.
 func (s *Service) IfVersion(v int64) *Service {

@@ -140,8 +140,9 @@ func (f Filter) query() (pipeline.Query[Incident], error) {
 		}
 		q.Max = storage.TimeKey(f.OpenedTo)
 	}
-	// The most selective multi-value filter is served by the index: the
-	// one with the fewest values, states last (they are the broadest).
+	// One multi-value filter is served by the index, the others are
+	// checked on each incident: the one with the fewest values, as the
+	// likeliest to be selective.
 	slices.SortStableFunc(q.AnyOf, func(a, b []string) int { return len(a) - len(b) })
 	return q, v.Err()
 }

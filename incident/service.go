@@ -266,11 +266,16 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 // In returns the Service's commands and queries bound to the caller's
 // transaction: they neither begin nor commit it and never retry, so that a
 // flow across processes (a problem's fix resolving its incidents) is all or
-// nothing. Use it only inside the function tx was given to.
+// nothing. Use it only inside the function tx was given to. A command that fails
+// inside tx may have written part of its work there already (a cascade, a
+// hook's records): abort the transaction then, by returning the error from
+// the function tx was given to, as a database aborts a transaction after a
+// failed statement.
 func (s *Service) In(tx storage.Tx) *Service { return &Service{cfg: s.cfg, run: s.run.In(tx)} }
 
 // IfVersion returns the Service for one command that must find the
-// incident at version v ("only if unchanged since I read it"): otherwise
+// incident it runs on (the child, for LinkChild) at version v ("only if
+// unchanged since I read it"): otherwise
 // the command fails with an error wrapping itil.ErrConflict and is not
 // retried. Without it, a command that conflicts with a concurrent one is
 // run again on the fresh incident (its rules checked again), at most a few

@@ -130,7 +130,11 @@ type core struct {
 // In returns the Engine bound to the caller's transaction: its methods
 // neither begin nor commit and never retry. A process's hook already runs
 // the Engine inside the process's transaction; In is for reading timers or
-// defining SLAs inside a flow of the caller's.
+// defining SLAs inside a flow of the caller's. A command that fails
+// inside tx may have written part of its work there already (a cascade, a
+// hook's records): abort the transaction then, by returning the error from
+// the function tx was given to, as a database aborts a transaction after a
+// failed statement.
 func (e *Engine) In(tx storage.Tx) *Engine {
 	return &Engine{core: e.core, tx: tx, defs: e.defs.In(tx)}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/itilkit/itil/slm/calendar"
 )
 
-// State is where a timer is in its lifecycle (see Stages and states.md).
+// State is where a timer is in its lifecycle (see Lifecycle and lifecycle.md).
 type State string
 
 // Timer states.

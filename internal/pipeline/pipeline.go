@@ -72,7 +72,9 @@ func New[T any](spec *Spec[T], store storage.Store, clock itil.Clock, authorize 
 	return Runner[T]{spec: spec, store: store, clock: clock, authorize: authorize, hooks: hooks}
 }
 
-// In returns the runner bound to the caller's transaction.
+// In returns the runner bound to the caller's transaction. A command that
+// fails there may have written part of its work into it; the caller must
+// then abort the transaction (the process packages' In say so).
 func (r Runner[T]) In(tx storage.Tx) Runner[T] {
 	r.tx = tx
 	return r
