@@ -158,7 +158,7 @@ func (s *Service) UpdateCI(ctx context.Context, actor itil.Actor, id itil.ID, p 
 			return event{}, fmt.Errorf("%w: CI %s is retired", itil.ErrInvalidTransition, ci.Name)
 		}
 		var changed []string
-		changed = set(changed, "name", &ci.Name, p.Name)
+		changed = pipeline.Set(changed, "name", &ci.Name, p.Name)
 		for _, k := range slices.Sorted(maps.Keys(p.Attributes)) {
 			val := p.Attributes[k]
 			if val == "" {
@@ -181,10 +181,10 @@ func (s *Service) UpdateCI(ctx context.Context, actor itil.Actor, id itil.ID, p 
 			}
 			ci.AttrSources[k] = SourceManual
 		}
-		changed = set(changed, "criticality", &ci.Criticality, p.Criticality)
-		changed = set(changed, "owner", &ci.Owner, p.Owner)
-		changed = set(changed, "support_group", &ci.SupportGroup, p.SupportGroup)
-		changed = set(changed, "location_id", &ci.LocationID, p.LocationID)
+		changed = pipeline.Set(changed, "criticality", &ci.Criticality, p.Criticality)
+		changed = pipeline.Set(changed, "owner", &ci.Owner, p.Owner)
+		changed = pipeline.Set(changed, "support_group", &ci.SupportGroup, p.SupportGroup)
+		changed = pipeline.Set(changed, "location_id", &ci.LocationID, p.LocationID)
 		var v itil.ValidationError
 		if err := s.checkStored(c.Ctx, c.Tx, ci, &v); err != nil {
 			return event{}, err
@@ -194,16 +194,6 @@ func (s *Service) UpdateCI(ctx context.Context, actor itil.Actor, id itil.ID, p 
 		}
 		return event{Type: EventCIUpdated, Summary: summarize("updated", changed)}, nil
 	})
-}
-
-// set applies a requested change to a field and records its name when it
-// alters the field.
-func set[T comparable](changed []string, name string, field, to *T) []string {
-	if to == nil || *to == *field {
-		return changed
-	}
-	*field = *to
-	return append(changed, name)
 }
 
 func summarize(verb string, changed []string) string {

@@ -695,14 +695,15 @@ func (s *Service) replay(ctx context.Context, tx storage.Tx, t time.Time) (map[i
 	return cisThen, rels, nil
 }
 
-// ServiceState is a business service's state after Propagate.
-type ServiceState string
+// ServiceStatus is how a business service is running after Propagate:
+// its operational status, not a lifecycle position (that is its State).
+type ServiceStatus string
 
-// Service states.
+// Service statuses.
 const (
-	StateOperational ServiceState = "operational"
-	StateDegraded    ServiceState = "degraded"
-	StateDown        ServiceState = "down"
+	StatusOperational ServiceStatus = "operational"
+	StatusDegraded    ServiceStatus = "degraded"
+	StatusDown        ServiceStatus = "down"
 )
 
 const (
@@ -729,7 +730,7 @@ const (
 // A listed CI that does not exist gives an error wrapping
 // itil.ErrNotFound; a nil ID a *itil.ValidationError naming it
 // (down[i], degraded[i]).
-func (s *Service) Propagate(ctx context.Context, downIDs, degradedIDs []itil.ID) (map[itil.ID]ServiceState, error) {
+func (s *Service) Propagate(ctx context.Context, downIDs, degradedIDs []itil.ID) (map[itil.ID]ServiceStatus, error) {
 	var v itil.ValidationError
 	for i, id := range downIDs {
 		if id == itil.NilID {
@@ -744,7 +745,7 @@ func (s *Service) Propagate(ctx context.Context, downIDs, degradedIDs []itil.ID)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	out := map[itil.ID]ServiceState{}
+	out := map[itil.ID]ServiceStatus{}
 	err := s.ci.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
 		clear(out)
 		get := func(id itil.ID) (*CI, error) { return cis.Get(ctx, tx, id) }
@@ -791,7 +792,7 @@ func (s *Service) Propagate(ctx context.Context, downIDs, degradedIDs []itil.ID)
 			} else if slices.Contains(degradedIDs, id) {
 				state = stDegraded
 			}
-			out[id] = [...]ServiceState{StateOperational, StateDegraded, StateDown}[state]
+			out[id] = [...]ServiceStatus{StatusOperational, StatusDegraded, StatusDown}[state]
 		}
 		return nil
 	})

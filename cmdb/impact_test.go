@@ -464,14 +464,14 @@ func TestRedundancyThreshold(t *testing.T) {
 		}
 		st, err := svc.Propagate(ctx, downIDs, nil)
 		require.NoError(t, err)
-		want := StateOperational
+		want := StatusOperational
 		switch up := k - len(downIDs); {
 		case up < need:
-			want = StateDown
+			want = StatusDown
 		case len(downIDs) > 0:
-			want = StateDegraded
+			want = StatusDegraded
 		}
-		require.Equal(t, map[itil.ID]ServiceState{bs.ID: want}, st)
+		require.Equal(t, map[itil.ID]ServiceStatus{bs.ID: want}, st)
 
 		res, err := svc.Impact(ctx, members[0].ID, ImpactOptions{})
 		require.NoError(t, err)
@@ -599,16 +599,16 @@ func TestImpactPaths(t *testing.T) {
 func TestRedundancyRules(t *testing.T) {
 	cases := []struct {
 		attrs         map[string]string
-		oneDown       ServiceState // one server down
+		oneDown       ServiceStatus // one server down
 		oneReachesApp bool
 	}{
-		{nil, StateDegraded, false}, // one member must stay up
-		{map[string]string{"min_up": "2"}, StateDown, true},
-		{map[string]string{"min_up": "0"}, StateDegraded, false},
-		{map[string]string{"min_up_percent": "50"}, StateDegraded, false},            // 1 of 2
-		{map[string]string{"min_up_percent": "51"}, StateDown, true},                 // rounds up to 2
-		{map[string]string{"min_up": "1", "min_up_percent": "100"}, StateDown, true}, // the larger
-		{map[string]string{"min_up": "5"}, StateDown, true},                          // capped at the members
+		{nil, StatusDegraded, false}, // one member must stay up
+		{map[string]string{"min_up": "2"}, StatusDown, true},
+		{map[string]string{"min_up": "0"}, StatusDegraded, false},
+		{map[string]string{"min_up_percent": "50"}, StatusDegraded, false},            // 1 of 2
+		{map[string]string{"min_up_percent": "51"}, StatusDown, true},                 // rounds up to 2
+		{map[string]string{"min_up": "1", "min_up_percent": "100"}, StatusDown, true}, // the larger
+		{map[string]string{"min_up": "5"}, StatusDown, true},                          // capped at the members
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprint(c.attrs), func(t *testing.T) {
@@ -616,20 +616,20 @@ func TestRedundancyRules(t *testing.T) {
 			ctx := t.Context()
 			st, err := e.svc.Propagate(ctx, []itil.ID{e.s1.ID}, nil)
 			require.NoError(t, err)
-			assert.Equal(t, map[itil.ID]ServiceState{e.bs.ID: c.oneDown}, st)
+			assert.Equal(t, map[itil.ID]ServiceStatus{e.bs.ID: c.oneDown}, st)
 			st, err = e.svc.Propagate(ctx, []itil.ID{e.s1.ID, e.s2.ID}, nil)
 			require.NoError(t, err)
-			want := StateDown
+			want := StatusDown
 			if c.attrs["min_up"] == "0" {
-				want = StateDegraded
+				want = StatusDegraded
 			}
-			assert.Equal(t, map[itil.ID]ServiceState{e.bs.ID: want}, st, "both down")
+			assert.Equal(t, map[itil.ID]ServiceStatus{e.bs.ID: want}, st, "both down")
 			st, err = e.svc.Propagate(ctx, nil, []itil.ID{e.sw.ID})
 			require.NoError(t, err)
-			assert.Equal(t, map[itil.ID]ServiceState{e.bs.ID: StateDegraded}, st, "degraded spreads")
+			assert.Equal(t, map[itil.ID]ServiceStatus{e.bs.ID: StatusDegraded}, st, "degraded spreads")
 			st, err = e.svc.Propagate(ctx, nil, nil)
 			require.NoError(t, err)
-			assert.Equal(t, map[itil.ID]ServiceState{e.bs.ID: StateOperational}, st)
+			assert.Equal(t, map[itil.ID]ServiceStatus{e.bs.ID: StatusOperational}, st)
 			for _, noIndex := range []bool{false, true} {
 				res, err := e.svc.Impact(ctx, e.s1.ID, ImpactOptions{NoIndex: noIndex})
 				require.NoError(t, err)

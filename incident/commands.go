@@ -60,14 +60,14 @@ func (s *Service) Update(ctx context.Context, actor itil.Actor, id itil.ID, p Pa
 			return event{}, err
 		}
 		var changed []string
-		changed = set(changed, "title", &inc.Title, p.Title)
-		changed = set(changed, "description", &inc.Description, p.Description)
-		changed = set(changed, "category", &inc.Category, p.Category)
-		changed = set(changed, "subcategory", &inc.Subcategory, p.Subcategory)
-		changed = set(changed, "service", &inc.ServiceID, p.ServiceID)
-		changed = set(changed, "ci", &inc.CIID, p.CIID)
-		changed = set(changed, "impact", &inc.Impact, p.Impact)
-		changed = set(changed, "urgency", &inc.Urgency, p.Urgency)
+		changed = pipeline.Set(changed, "title", &inc.Title, p.Title)
+		changed = pipeline.Set(changed, "description", &inc.Description, p.Description)
+		changed = pipeline.Set(changed, "category", &inc.Category, p.Category)
+		changed = pipeline.Set(changed, "subcategory", &inc.Subcategory, p.Subcategory)
+		changed = pipeline.Set(changed, "service", &inc.ServiceID, p.ServiceID)
+		changed = pipeline.Set(changed, "ci", &inc.CIID, p.CIID)
+		changed = pipeline.Set(changed, "impact", &inc.Impact, p.Impact)
+		changed = pipeline.Set(changed, "urgency", &inc.Urgency, p.Urgency)
 		var v itil.ValidationError
 		inc.validate(s.cfg.matrix, &v)
 		if len(changed) == 0 {
@@ -86,16 +86,6 @@ func (s *Service) Update(ctx context.Context, actor itil.Actor, id itil.ID, p Pa
 		}
 		return event{Type: EventUpdated, Summary: summary}, nil
 	})
-}
-
-// set applies a requested change to a field and records its name when it
-// alters the field.
-func set[T comparable](changed []string, name string, field, to *T) []string {
-	if to == nil || *to == *field {
-		return changed
-	}
-	*field = *to
-	return append(changed, name)
 }
 
 // Assign gives an open incident to a group and, optionally, an engineer.

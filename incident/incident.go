@@ -37,7 +37,7 @@ func States() []State { return slices.Clone(states) }
 func (s State) Open() bool { return s == StateNew || s == StateInProgress || s == StateOnHold }
 
 // Final reports whether the state can never change again.
-func (s State) Final() bool { return s == StateClosed || s == StateCanceled }
+func (s State) Final() bool { return lifecycle.Final(s) }
 
 // HoldReason says whom an On Hold incident is waiting for.
 type HoldReason string

@@ -3,6 +3,7 @@ package slm
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/itilkit/itil"
@@ -85,7 +86,7 @@ func (e *Engine) Fire(ctx context.Context, now time.Time) ([]Fired, error) {
 	var errs []error
 	var done []itil.ID
 	for _, t := range due {
-		if containsID(done, t.SubjectID) {
+		if slices.Contains(done, t.SubjectID) {
 			continue
 		}
 		done = append(done, t.SubjectID)
@@ -152,13 +153,4 @@ func (e *Engine) Fire(ctx context.Context, now time.Time) ([]Fired, error) {
 		}
 	}
 	return out, errors.Join(errs...)
-}
-
-func containsID(ids []itil.ID, id itil.ID) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }

@@ -24,7 +24,7 @@ const (
 )
 
 // Final reports whether the state is Completed or Canceled.
-func (s State) Final() bool { return s == Completed || s == Canceled }
+func (s State) Final() bool { return lifecycle.Final(s) }
 
 // Pause is one interval the clock was held. End is zero while the pause
 // lasts.

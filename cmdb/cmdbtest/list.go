@@ -67,11 +67,14 @@ func list(t *testing.T, newStore NewStore) {
 		require.Equal(t, c.want, names(c.f), c.name)
 	}
 
+	yielded := 0
 	for c, err := range svc.List(ctx, cmdb.Filter{Classes: []string{"mainframe"}, States: []cmdb.State{"broken"},
 		Attributes: map[string]string{"Bad Name": "x", "domain": ""}}) {
+		yielded++
 		require.Nil(t, c)
 		requireInvalid(t, err, "classes[0]", "states[0]", "attributes.Bad Name", "attributes.domain")
 	}
+	require.Equal(t, 1, yielded, "a bad filter yields its error once")
 
 	// Pages of two, through the servers and the switch.
 	f := cmdb.Filter{Classes: []string{cmdb.ClassHardware}}

@@ -577,10 +577,13 @@ func testList(t *testing.T, newStore NewStore) {
 	for _, field := range []string{"limit", "states[0]", "page_token"} {
 		assert.True(t, v.Has(field), field)
 	}
+	yielded := 0
 	for _, err := range f.svc.List(f.ctx, incident.Filter{Priorities: []itil.Priority{9}}) {
+		yielded++
 		require.ErrorAs(t, err, &v)
 		assert.True(t, v.Has("priorities[0]"))
 	}
+	require.Equal(t, 1, yielded, "a bad filter yields its error once")
 }
 
 func testHistory(t *testing.T, newStore NewStore) {

@@ -73,9 +73,6 @@ func New[S ~string](initial S, table []itil.Transition[S]) *Machine[S] {
 // Transitions returns a copy of the declared table.
 func (m *Machine[S]) Transitions() []itil.Transition[S] { return itil.CloneTransitions(m.table) }
 
-// Initial returns the state entities start in.
-func (m *Machine[S]) Initial() S { return m.initial }
-
 // States returns every state of the lifecycle: the initial one, then the
 // others in the order the table first names them.
 func (m *Machine[S]) States() []S {
@@ -96,16 +93,6 @@ func (m *Machine[S]) States() []S {
 
 // Final reports whether no transition leaves s.
 func (m *Machine[S]) Final(s S) bool { return slices.Contains(m.finals, s) }
-
-// Can reports whether event may fire from state from.
-func (m *Machine[S]) Can(from S, event string) bool {
-	for _, t := range m.table {
-		if t.Event == event && slices.Contains(t.From, from) {
-			return true
-		}
-	}
-	return false
-}
 
 // EventTo returns an event that moves from one state to another, if the
 // lifecycle has one.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
-	"slices"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/storage"
@@ -147,9 +146,4 @@ func Replay[T any](kind string, id itil.ID, history []itil.HistoryEntry, upTo in
 		return nil, fmt.Errorf("replay %s %s: %w", kind, id, err)
 	}
 	return v, nil
-}
-
-// Own keeps the entries of the entity's own events.
-func Own(history []itil.HistoryEntry, kind string) []itil.HistoryEntry {
-	return slices.DeleteFunc(slices.Clone(history), func(e itil.HistoryEntry) bool { return e.Kind != kind })
 }

@@ -434,3 +434,14 @@ func attempt[T any](r *Runner[T], ctx context.Context, body func(ctx context.Con
 		}
 	}
 }
+
+// Set applies one field of a patch: when to is not nil and differs from
+// the field, it sets the field and appends name to changed, which it
+// returns (the list a command's summary names).
+func Set[V comparable](changed []string, name string, field, to *V) []string {
+	if to == nil || *to == *field {
+		return changed
+	}
+	*field = *to
+	return append(changed, name)
+}
