@@ -116,6 +116,10 @@ const (
 	WorkNote Visibility = "work_note"
 )
 
+// KindNote is the record and journal kind of notes, whichever process
+// they belong to (a feed consumer filters on it).
+const KindNote = "note"
+
 // Note is a comment or a work note on an entity (an incident, a problem,
 // a change). Notes are activity entries stored apart from the entity they
 // are about, so that an entity's size, and the cost of every command on

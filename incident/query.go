@@ -169,3 +169,20 @@ func (s *Service) History(ctx context.Context, id itil.ID) ([]itil.HistoryEntry,
 func (s *Service) Notes(ctx context.Context, id itil.ID, vis ...itil.Visibility) iter.Seq2[*itil.Note, error] {
 	return s.run.Notes(ctx, id, vis...)
 }
+
+// NotesPage returns up to limit notes of an incident (0 for the default of
+// 50, at most 1000), oldest first, after the page that returned token (""
+// for the first), and the token of the next page ("" on the last).
+func (s *Service) NotesPage(ctx context.Context, id itil.ID, limit int, token string) ([]*itil.Note, string, error) {
+	var v itil.ValidationError
+	size := pipeline.PageSize(&v, limit)
+	after := pipeline.ParseToken(&v, token)
+	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	notes, next, err := s.run.NotesPage(ctx, id, size, after)
+	if err != nil || next == nil {
+		return notes, "", err
+	}
+	return notes, next.String(), nil
+}

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -342,21 +344,67 @@ func (e *Engine) Revision(ctx context.Context, id itil.ID, rev int) (*Definition
 	return out, err
 }
 
-// Definitions lists the current revisions of the definitions for a
-// subject kind, by name.
-func (e *Engine) Definitions(ctx context.Context, kind string) ([]*Definition, error) {
-	var out []*Definition
-	err := e.run(ctx, func(ctx context.Context, tx storage.Tx) error {
-		out = nil
-		for d, err := range definitions.Query(ctx, tx, storage.Query{Terms: []string{storage.Term("kind", kind)}}) {
-			if err != nil {
-				return err
-			}
-			out = append(out, d)
+// Filter selects definitions for List and ListPage. Empty fields do not
+// filter; a list matches any of its values.
+type Filter struct {
+	SubjectKinds []string
+	Types        []Type
+}
+
+func (f Filter) query() (pipeline.Query[Definition], error) {
+	var v itil.ValidationError
+	var q pipeline.Query[Definition]
+	if len(f.SubjectKinds) > 0 {
+		g := make([]string, len(f.SubjectKinds))
+		for i, k := range f.SubjectKinds {
+			check.Text(&v, "subject_kinds["+strconv.Itoa(i)+"]", k, true, check.Short)
+			g[i] = storage.Term("kind", k)
 		}
-		return nil
-	})
-	return out, err
+		q.AnyOf = append(q.AnyOf, g)
+	}
+	if len(f.Types) > 0 {
+		for i, t := range f.Types {
+			switch t {
+			case SLA, OLA, UC:
+			default:
+				v.Add("types["+strconv.Itoa(i)+"]", fmt.Sprintf("%q is not one of sla, ola, uc", t))
+			}
+		}
+		types := slices.Clone(f.Types)
+		q.Keep = func(d *Definition) bool { return slices.Contains(types, d.Type) }
+	}
+	return q, v.Err()
+}
+
+// List returns the current revision of every definition matching f, by
+// name. A bad filter is yielded as a *itil.ValidationError.
+func (e *Engine) List(ctx context.Context, f Filter) iter.Seq2[*Definition, error] {
+	q, err := f.query()
+	if err != nil {
+		return func(yield func(*Definition, error) bool) { yield(nil, err) }
+	}
+	return e.defs.List(ctx, q)
+}
+
+// ListPage returns up to limit definitions matching f (0 for the default
+// of 50, at most 1000), after the page that returned token ("" for the
+// first), and the token of the next page ("" on the last).
+func (e *Engine) ListPage(ctx context.Context, f Filter, limit int, token string) ([]*Definition, string, error) {
+	q, err := f.query()
+	var v itil.ValidationError
+	if ve, ok := err.(*itil.ValidationError); ok {
+		v.Fields = append(v.Fields, ve.Fields...)
+	}
+	size := pipeline.PageSize(&v, limit)
+	after := pipeline.ParseToken(&v, token)
+	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	items, next, err := e.defs.Page(ctx, q, size, after)
+	if err != nil || next == nil {
+		return items, "", err
+	}
+	return items, next.String(), nil
 }
 
 // active returns the revision of each definition of kind in force at t.

@@ -329,6 +329,24 @@ func testAwaitingCaller(t *testing.T, newStore NewStore) {
 	assert.Equal(t, "vendor ticket 4711", work[0].Text)
 	assert.Len(t, f.notes(inc.ID, itil.Comment), 4, "work notes are not comments")
 	assert.Len(t, f.notes(inc.ID), 5, "all notes")
+	var paged []string
+	token := ""
+	for {
+		page, next, err := f.svc.NotesPage(f.ctx, inc.ID, 2, token)
+		require.NoError(t, err)
+		for _, n := range page {
+			paged = append(paged, n.Text)
+		}
+		if next == "" {
+			break
+		}
+		token = next
+	}
+	var all []string
+	for _, n := range f.notes(inc.ID) {
+		all = append(all, n.Text)
+	}
+	assert.Equal(t, all, paged, "pages of two, oldest first")
 	_, err = f.svc.Comment(f.ctx, agent, inc.ID, "")
 	requireInvalid(t, err, "text")
 	_, err = f.svc.Comment(f.ctx, agent, inc.ID, " \t\n")

@@ -10,12 +10,8 @@ import (
 	"github.com/itilkit/itil/storage"
 )
 
-// KindNote is the record and journal kind of notes (comments and work
-// notes) of every process.
-const KindNote = "note"
-
 var notes = storage.NewCollection(storage.Schema[itil.Note]{
-	Kind:    KindNote,
+	Kind:    itil.KindNote,
 	ID:      func(n *itil.Note) itil.ID { return n.ID },
 	Version: func(n *itil.Note) *int64 { return &n.Version },
 	SortKey: func(n *itil.Note) string { return storage.TimeKey(n.At) },
@@ -41,7 +37,7 @@ func (c *Cmd[T]) AddNote(subject itil.ID, vis itil.Visibility, text, eventType, 
 		return nil, err
 	}
 	payload := append(append(appendPayloadHead(nil, summary), `,"created":`...), data...)
-	if err := c.Tx.Append(c.Ctx, itil.Event{Kind: KindNote, SubjectID: n.ID, SubjectVersion: n.Version, Actor: c.Actor,
+	if err := c.Tx.Append(c.Ctx, itil.Event{Kind: itil.KindNote, SubjectID: n.ID, SubjectVersion: n.Version, Actor: c.Actor,
 		Time: c.Now, Type: eventType, Payload: appendPayloadTail(payload, ""), Refs: []itil.ID{subject}}); err != nil {
 		return nil, err
 	}

@@ -52,6 +52,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("ReplayAndRepair", func(t *testing.T) { replayRepair(t, newStore) })
 	t.Run("Compliance", func(t *testing.T) { compliance(t, newStore) })
 	t.Run("Validation", func(t *testing.T) { validation(t, newStore) })
+	t.Run("List", func(t *testing.T) { list(t, newStore) })
 	t.Run("Model", func(t *testing.T) { model(t, newStore, nil) })
 	t.Run("TwoInstances/Model", func(t *testing.T) { model(t, newStore, instances) })
 	t.Run("TwoInstances/MonitorsRace", func(t *testing.T) { monitorsRaceTwoInstances(t, instances) })
@@ -553,9 +554,12 @@ func validation(t *testing.T, newStore NewStore) {
 	for _, field := range []string{"name", "targets[0].name", "type", "targets[1].duration", "warnings[1]", "stop", "calendar.zone", "calendar.week.monday[0].end"} {
 		assert.True(t, v.Has(field), "%s missing from %v", field, err)
 	}
-	defs, err := f.e.Definitions(f.ctx, "ticket")
-	require.NoError(t, err)
-	assert.Empty(t, defs, "nothing is written")
+	n := 0
+	for _, err := range f.e.List(f.ctx, slm.Filter{SubjectKinds: []string{"ticket"}}) {
+		require.NoError(t, err)
+		n++
+	}
+	assert.Zero(t, n, "nothing is written")
 	err = f.e.Store().RunInTx(f.ctx, func(ctx context.Context, tx storage.Tx) error {
 		err := f.e.Observe(ctx, tx, agent, itil.Snapshot{Kind: "ticket"})
 		return err
@@ -563,4 +567,48 @@ func validation(t *testing.T, newStore NewStore) {
 	require.ErrorAs(t, err, &v)
 	assert.True(t, v.Has("snapshot.id"))
 	assert.True(t, v.Has("snapshot.time"))
+}
+
+func list(t *testing.T, newStore NewStore) {
+	f := newFixture(t, newStore, at(2026, 11, 16, 9, 0))
+	mk := func(name, kind string, typ slm.Type) {
+		d := resolution(nil)
+		d.Name, d.SubjectKind, d.Type = name, kind, typ
+		f.define(d)
+	}
+	mk("C ticket OLA", "ticket", slm.OLA)
+	mk("A ticket SLA", "ticket", slm.SLA)
+	mk("B problem SLA", "problem", slm.SLA)
+	mk("D change UC", "change", slm.UC)
+	names := func(fl slm.Filter) []string {
+		var out []string
+		for d, err := range f.e.List(f.ctx, fl) {
+			require.NoError(t, err)
+			out = append(out, d.Name)
+		}
+		return out
+	}
+	assert.Equal(t, []string{"A ticket SLA", "B problem SLA", "C ticket OLA", "D change UC"}, names(slm.Filter{}))
+	assert.Equal(t, []string{"A ticket SLA", "B problem SLA", "C ticket OLA"}, names(slm.Filter{SubjectKinds: []string{"ticket", "problem"}}))
+	assert.Equal(t, []string{"A ticket SLA"}, names(slm.Filter{SubjectKinds: []string{"ticket"}, Types: []slm.Type{slm.SLA}}))
+	var paged []string
+	token := ""
+	for {
+		page, next, err := f.e.ListPage(f.ctx, slm.Filter{Types: []slm.Type{slm.SLA, slm.UC}}, 1, token)
+		require.NoError(t, err)
+		for _, d := range page {
+			paged = append(paged, d.Name)
+		}
+		if next == "" {
+			break
+		}
+		token = next
+	}
+	assert.Equal(t, []string{"A ticket SLA", "B problem SLA", "D change UC"}, paged)
+	_, _, err := f.e.ListPage(f.ctx, slm.Filter{Types: []slm.Type{"xla"}, SubjectKinds: []string{" "}}, -1, "!!")
+	var v *itil.ValidationError
+	require.ErrorAs(t, err, &v)
+	for _, field := range []string{"types[0]", "subject_kinds[0]", "limit", "page_token"} {
+		assert.True(t, v.Has(field), field)
+	}
 }
