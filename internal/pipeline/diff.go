@@ -63,7 +63,17 @@ func equality(t reflect.Type, building []reflect.Type) func(a, b unsafe.Pointer)
 	}
 	switch {
 	case t == reflect.TypeFor[time.Time]():
-		return func(a, b unsafe.Pointer) bool { return *(*time.Time)(a) == *(*time.Time)(b) }
+		// Equal as the journal writes them: the same instant at the same
+		// offset (== would also compare Location pointers).
+		return func(a, b unsafe.Pointer) bool {
+			ta, tb := *(*time.Time)(a), *(*time.Time)(b)
+			if ta == tb {
+				return true
+			}
+			_, oa := ta.Zone()
+			_, ob := tb.Zone()
+			return ta.Equal(tb) && oa == ob
+		}
 	case t.Kind() == reflect.String:
 		return func(a, b unsafe.Pointer) bool { return *(*string)(a) == *(*string)(b) }
 	case plain(t):
