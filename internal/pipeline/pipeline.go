@@ -131,7 +131,8 @@ type Cmd[T any] struct {
 	Actor itil.Actor
 	r     *Runner[T]
 	// before holds the entities as loaded (or last saved), for diffs; a
-	// command touches a handful, so a slice beats a map.
+	// command touches a handful, so a slice beats a map. They are only
+	// read: some are the collection's shared decode cache entries.
 	before []loaded[T]
 }
 
@@ -152,11 +153,11 @@ func (c *Cmd[T]) loadedAs(id itil.ID) (*T, bool) {
 // Load loads another entity of the kind for the command (a parent, a
 // child), remembering it as loaded so that Save journals what changed.
 func (c *Cmd[T]) Load(id itil.ID) (*T, error) {
-	v, err := c.r.spec.Collection.Get(c.Ctx, c.Tx, id)
+	v, base, err := c.r.spec.Collection.GetBase(c.Ctx, c.Tx, id)
 	if err != nil {
 		return nil, err
 	}
-	c.remember(v)
+	c.rememberAs(v, base)
 	return v, nil
 }
 
@@ -174,15 +175,23 @@ func (c *Cmd[T]) Query(q storage.Query) ([]*T, error) {
 	return out, nil
 }
 
-func (c *Cmd[T]) remember(v *T) {
+func (c *Cmd[T]) remember(v *T) { c.rememberAs(v, nil) }
+
+// rememberAs remembers v as loaded; base, when not nil, is a read-only
+// copy of v as stored (the collection's decode cache entry), which saves
+// copying v.
+func (c *Cmd[T]) rememberAs(v, base *T) {
+	if base == nil {
+		base = c.r.spec.Clone(v)
+	}
 	id := c.r.spec.Collection.IDOf(v)
 	for i := range c.before {
 		if c.before[i].id == id {
-			c.before[i].v = c.r.spec.Clone(v)
+			c.before[i].v = base
 			return
 		}
 	}
-	c.before = append(c.before, loaded[T]{id, c.r.spec.Clone(v)})
+	c.before = append(c.before, loaded[T]{id, base})
 }
 
 // Authorize runs the authorizer on another entity the command changes.
