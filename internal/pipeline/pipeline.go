@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/itilkit/itil"
@@ -215,11 +216,13 @@ func (c *Cmd[T]) save(v *T, ev Event, keep bool) error {
 	if sp.Touch != nil {
 		sp.Touch(v, c.Now) // not journaled (Spec.Skip)
 	}
-	var payload []byte
+	buf := borrow()
+	defer giveBack(buf)
+	payload := (*buf)[:0]
 	if loaded {
 		var n int
 		var err error
-		payload, n, err = appendDiff(appendPayloadHead(make([]byte, 0, 256+len(ev.Summary)+len(ev.Reason)), ev.Summary), sp.fields, before, v)
+		payload, n, err = appendDiff(appendPayloadHead(payload, ev.Summary), sp.fields, before, v)
 		if err != nil {
 			return fmt.Errorf("journal %s %s: %w", sp.Collection.Kind(), id, err)
 		}
@@ -233,15 +236,16 @@ func (c *Cmd[T]) save(v *T, ev Event, keep bool) error {
 	}
 	if !loaded {
 		// A creation journals the entity as stored.
-		payload = appendPayloadHead(make([]byte, 0, 64+len(ev.Summary)+len(ev.Reason)+len(data)), ev.Summary)
-		payload = append(append(payload, `,"created":`...), data...)
+		payload = append(append(appendPayloadHead(payload, ev.Summary), `,"created":`...), data...)
 	}
 	if keep {
 		c.remember(v)
 	}
+	payload = appendPayloadTail(payload, ev.Reason)
+	*buf = payload
 	if err := c.Tx.Append(c.Ctx, itil.Event{
 		Kind: sp.Collection.Kind(), SubjectID: id, SubjectVersion: sp.Collection.VersionOf(v),
-		Actor: c.Actor, Time: c.Now, Type: ev.Type, Payload: appendPayloadTail(payload, ev.Reason), Refs: ev.Refs,
+		Actor: c.Actor, Time: c.Now, Type: ev.Type, Payload: payload, Refs: ev.Refs,
 	}); err != nil {
 		return err
 	}
@@ -255,6 +259,22 @@ func (c *Cmd[T]) save(v *T, ev Event, keep bool) error {
 		}
 	}
 	return nil
+}
+
+// scratch holds the buffers payloads are built in. A backend copies an
+// event's payload on Append (storage.Tx contract), so a buffer is reused
+// as soon as Append returns: a payload is then allocated once, by the
+// backend, at its final size.
+var scratch = sync.Pool{New: func() any { return new([]byte) }}
+
+func borrow() *[]byte { return scratch.Get().(*[]byte) }
+
+// giveBack returns a buffer to the pool; one grown large by a rare big
+// payload is dropped rather than kept.
+func giveBack(b *[]byte) {
+	if cap(*b) <= 64<<10 {
+		scratch.Put(b)
+	}
 }
 
 // Delete removes an entity the command loaded, at the version loaded, and
