@@ -165,7 +165,7 @@ func (t *tenant) RunInTx(ctx context.Context, fn func(context.Context, storage.T
 		return storage.ErrClosed
 	}
 	x := &tx{t: t}
-	x.writes.items, x.reads.items = x.wbuf[:0], x.rbuf[:0]
+	x.writes.items, x.reads.items, x.events = x.wbuf[:0], x.rbuf[:0], x.ebuf[:0]
 	// However fn ends (error, panic, runtime.Goexit), the transaction is
 	// over and nothing of it was committed.
 	defer func() { x.done = true }()
@@ -246,9 +246,11 @@ type tx struct {
 	writes keyed[write]
 	reads  keyed[read]
 	events []itil.Event
-	// Most commands touch a record or two: start in place.
+	// Most commands touch a record or two and journal one event: start in
+	// place.
 	wbuf [2]write
 	rbuf [2]read
+	ebuf [1]itil.Event
 }
 
 // find returns the index of k among the transaction's writes, or -1.
