@@ -526,7 +526,9 @@ func (kd *kindData) intern(term string) uint32 {
 		n = uint32(len(kd.counts))
 		kd.ids[term] = n
 		kd.counts = append(kd.counts, 0)
-		kd.hints = append(kd.hints, btree.PathHint{})
+		// A new term's records sort after every other term's, next to
+		// those of the term interned before it: start from its path.
+		kd.hints = append(kd.hints, kd.hints[len(kd.hints)-1])
 	}
 	return n
 }
