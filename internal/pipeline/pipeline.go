@@ -336,28 +336,7 @@ func (r *Runner[T]) Run(ctx context.Context, actor itil.Actor, id itil.ID, comma
 	if err := validActor(actor); err != nil {
 		return nil, err
 	}
-	return attempt(r, ctx, func(ctx context.Context, tx storage.Tx) (*T, error) {
-		c := &Cmd[T]{Ctx: ctx, Tx: tx, Now: r.Now(), Actor: actor, r: r}
-		v, err := c.Load(id)
-		if err != nil {
-			return nil, err
-		}
-		if r.expect != 0 && r.spec.Collection.VersionOf(v) != r.expect {
-			return nil, fmt.Errorf("%w: %s %s is at version %d, not %d", itil.ErrConflict,
-				r.spec.Collection.Kind(), id, r.spec.Collection.VersionOf(v), r.expect)
-		}
-		if err := r.check(ctx, actor, command, v); err != nil {
-			return nil, err
-		}
-		ev, err := fn(c, v)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.save(v, ev, false); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
+	return r.attempt(ctx, &call[T]{Cmd: Cmd[T]{Actor: actor, r: r}, id: id, command: command, run: fn})
 }
 
 // Create authorizes and stores a new entity: build makes it (afresh on
@@ -367,20 +346,7 @@ func (r *Runner[T]) Create(ctx context.Context, actor itil.Actor, command string
 	if err := validActor(actor); err != nil {
 		return nil, err
 	}
-	return attempt(r, ctx, func(ctx context.Context, tx storage.Tx) (*T, error) {
-		c := &Cmd[T]{Ctx: ctx, Tx: tx, Now: r.Now(), Actor: actor, r: r}
-		v, ev, err := build(c)
-		if err != nil {
-			return nil, err
-		}
-		if err := r.check(ctx, actor, command, v); err != nil {
-			return nil, err
-		}
-		if err := c.save(v, ev, false); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
+	return r.attempt(ctx, &call[T]{Cmd: Cmd[T]{Actor: actor, r: r}, command: command, build: build})
 }
 
 // Do runs fn, a command that writes no entity of the runner's kind by
@@ -390,32 +356,86 @@ func (r *Runner[T]) Do(ctx context.Context, actor itil.Actor, fn func(c *Cmd[T])
 	if err := validActor(actor); err != nil {
 		return err
 	}
-	_, err := attempt(r, ctx, func(ctx context.Context, tx storage.Tx) (*T, error) {
-		return nil, fn(&Cmd[T]{Ctx: ctx, Tx: tx, Now: r.Now(), Actor: actor, r: r})
-	})
+	_, err := r.attempt(ctx, &call[T]{Cmd: Cmd[T]{Actor: actor, r: r}, do: fn})
 	return err
 }
 
-func validActor(actor itil.Actor) error { return actor.Check("actor") }
+// call is one command across its attempts. A single allocation holds the
+// Cmd its body works with, its arguments and its result: each attempt
+// starts the Cmd afresh, with its own transaction, time and loaded
+// entities. One of run, build and do is set.
+type call[T any] struct {
+	Cmd[T]
+	id      itil.ID
+	command string
+	run     func(c *Cmd[T], v *T) (Event, error)
+	build   func(c *Cmd[T]) (*T, Event, error)
+	do      func(c *Cmd[T]) error
+	out     *T
+	// Most commands load one entity: its slot is in place.
+	first [1]loaded[T]
+}
 
-// attempt runs body in the bound transaction, or in new ones under the
+// attempt runs the call in the bound transaction, or in new ones under the
 // retry rule.
-func attempt[T any](r *Runner[T], ctx context.Context, body func(ctx context.Context, tx storage.Tx) (*T, error)) (*T, error) {
+func (r *Runner[T]) attempt(ctx context.Context, k *call[T]) (*T, error) {
 	if r.tx != nil {
-		return body(ctx, r.tx)
+		if err := k.body(ctx, r.tx); err != nil {
+			return nil, err
+		}
+		return k.out, nil
 	}
+	body := k.body // one function value for every attempt
 	for n := 1; ; n++ {
-		var out *T
-		err := r.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-			var err error
-			out, err = body(ctx, tx)
-			return err
-		})
+		err := r.store.RunInTx(ctx, body)
 		if err == nil {
-			return out, nil
+			return k.out, nil
 		}
 		if n == Attempts || r.expect != 0 || r.once || ctx.Err() != nil || !errors.Is(err, itil.ErrConflict) {
 			return nil, err
 		}
 	}
 }
+
+// body is one attempt of the call, in transaction tx.
+func (k *call[T]) body(ctx context.Context, tx storage.Tx) error {
+	r, c := k.r, &k.Cmd
+	c.Ctx, c.Tx, c.Now = ctx, tx, r.Now()
+	clear(k.first[:])
+	c.before, k.out = k.first[:0], nil
+	var v *T
+	var ev Event
+	var err error
+	switch {
+	case k.do != nil:
+		return k.do(c)
+	case k.build != nil:
+		if v, ev, err = k.build(c); err != nil {
+			return err
+		}
+		if err := r.check(ctx, c.Actor, k.command, v); err != nil {
+			return err
+		}
+	default:
+		if v, err = c.Load(k.id); err != nil {
+			return err
+		}
+		if r.expect != 0 && r.spec.Collection.VersionOf(v) != r.expect {
+			return fmt.Errorf("%w: %s %s is at version %d, not %d", itil.ErrConflict,
+				r.spec.Collection.Kind(), k.id, r.spec.Collection.VersionOf(v), r.expect)
+		}
+		if err := r.check(ctx, c.Actor, k.command, v); err != nil {
+			return err
+		}
+		if ev, err = k.run(c, v); err != nil {
+			return err
+		}
+	}
+	if err := c.save(v, ev, false); err != nil {
+		return err
+	}
+	k.out = v
+	return nil
+}
+
+func validActor(actor itil.Actor) error { return actor.Check("actor") }
