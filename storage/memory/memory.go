@@ -451,20 +451,22 @@ func (x *tx) commit() error {
 	// changed, the decision may no longer hold (two commands, each checking
 	// a rule against the record the other one writes).
 	for _, rd := range x.reads.items {
-		if t.entry(rd.key) != rd.e {
+		// A record also written was checked above: its first write was
+		// based on the entry read (checkBase).
+		if x.writes.find(rd.key) < 0 && t.entry(rd.key) != rd.e {
 			return fmt.Errorf("%s %s: read by this transaction, changed by a concurrent one: %w",
 				rd.key.kind, rd.key.id, itil.ErrConflict)
 		}
 	}
 	for _, w := range x.writes.items {
 		kd := t.kind(w.key.kind)
-		old := kd.recs[w.key.id]
+		// The committed entry is w.base: checked above, under this lock.
 		if w.e == nil {
-			kd.index(w.key.id, old, nil)
+			kd.index(w.key.id, w.base, nil)
 			delete(kd.recs, w.key.id)
 			continue
 		}
-		kd.index(w.key.id, old, w.e)
+		kd.index(w.key.id, w.base, w.e)
 		kd.recs[w.key.id] = w.e
 	}
 	for _, ev := range x.events {
