@@ -78,10 +78,81 @@ type node struct {
 // quoted and escaped, then its value; or nothing when an omit option says
 // so.
 type field struct {
-	key, keyHTML        string // `"name":`, with <, > and & escaped in keyHTML
-	off                 uintptr
-	node                *node
-	omitEmpty, omitZero bool
+	key, keyHTML string // `"name":`, with <, > and & escaped in keyHTML
+	off          uintptr
+	node         *node
+	omit         omit
+}
+
+// omit is when a field's omitempty or omitzero option leaves it out,
+// decided once from the option and the field's type.
+type omit uint8
+
+const (
+	keep       omit = iota // no option, or omitempty on a struct
+	ifLen0                 // a string of length 0
+	ifZero1                // memory all zero: bools, integers, pointers
+	ifZero2                //
+	ifZero4                //
+	ifZero8                //
+	ifNilID                // an itil.ID all zero (omitzero)
+	ifTimeZero             // time.Time.IsZero (omitzero)
+)
+
+// omitFor is encoding/json's rule for the handled types: omitempty leaves
+// out "", false, 0 and nil, never a struct (time.Time, itil.ID is an
+// array of 16); omitzero leaves out the zero value, a time when IsZero.
+// With both options the field is left out when either says so, which for
+// these types is what omitzero says.
+func omitFor(t reflect.Type, n *node, empty, zero bool) omit {
+	if !empty && !zero {
+		return keep
+	}
+	switch n.op {
+	case opString:
+		return ifLen0
+	case opTime:
+		if zero {
+			return ifTimeZero
+		}
+		return keep
+	case opID:
+		if zero {
+			return ifNilID
+		}
+		return keep
+	case opStruct:
+		return keep // omitempty; omitzero on a struct is refused
+	}
+	switch t.Size() {
+	case 1:
+		return ifZero1
+	case 2:
+		return ifZero2
+	case 4:
+		return ifZero4
+	}
+	return ifZero8
+}
+
+func (o omit) omits(p unsafe.Pointer) bool {
+	switch o {
+	case keep:
+		return false
+	case ifLen0:
+		return len(*(*string)(p)) == 0
+	case ifZero1:
+		return *(*uint8)(p) == 0
+	case ifZero2:
+		return *(*uint16)(p) == 0
+	case ifZero4:
+		return *(*uint32)(p) == 0
+	case ifZero8:
+		return *(*uint64)(p) == 0
+	case ifNilID:
+		return *(*itil.ID)(p) == itil.NilID
+	}
+	return (*time.Time)(p).IsZero()
 }
 
 var (
@@ -190,6 +261,7 @@ func planStruct(t reflect.Type, busy map[reflect.Type]bool) *node {
 		}
 		seen[name] = true
 		f := field{key: `"` + name + `":`, keyHTML: `"` + htmlEscape(name) + `":`, off: sf.Offset}
+		var empty, zero bool
 		for opts != "" {
 			var o string
 			o, opts, _ = strings.Cut(opts, ",")
@@ -197,17 +269,18 @@ func planStruct(t reflect.Type, busy map[reflect.Type]bool) *node {
 			case "string":
 				return nil
 			case "omitempty":
-				f.omitEmpty = true
+				empty = true
 			case "omitzero":
-				f.omitZero = true
+				zero = true
 			}
 		}
 		if f.node = plan(sf.Type, busy); f.node == nil {
 			return nil
 		}
-		if f.omitZero && !zeroKnown(sf.Type, f.node) {
+		if zero && !zeroKnown(sf.Type, f.node) {
 			return nil
 		}
+		f.omit = omitFor(sf.Type, f.node, empty, zero)
 		n.fields = append(n.fields, f)
 	}
 	return n
@@ -260,55 +333,6 @@ func validTag(s string) bool {
 	return true
 }
 
-// empty is encoding/json's isEmptyValue for the handled types.
-func (n *node) empty(p unsafe.Pointer) bool {
-	switch n.op {
-	case opString:
-		return len(*(*string)(p)) == 0
-	case opBool:
-		return !*(*bool)(p)
-	case opPointer:
-		return *(*unsafe.Pointer)(p) == nil
-	case opTime, opID, opStruct:
-		return false
-	}
-	return n.intZero(p)
-}
-
-// zero is encoding/json's omitzero test for the handled types: IsZero for
-// a time, the zero value for the rest.
-func (n *node) zero(p unsafe.Pointer) bool {
-	switch n.op {
-	case opTime:
-		return (*time.Time)(p).IsZero()
-	case opID:
-		return *(*itil.ID)(p) == itil.NilID
-	case opString, opBool, opPointer:
-		return n.empty(p)
-	}
-	return n.intZero(p)
-}
-
-func (n *node) intZero(p unsafe.Pointer) bool {
-	switch n.op {
-	case opInt:
-		return *(*int)(p) == 0
-	case opInt8, opUint8:
-		return *(*uint8)(p) == 0
-	case opInt16, opUint16:
-		return *(*uint16)(p) == 0
-	case opInt32, opUint32:
-		return *(*uint32)(p) == 0
-	case opInt64, opUint64:
-		return *(*uint64)(p) == 0
-	case opUint:
-		return *(*uint)(p) == 0
-	case opUintptr:
-		return *(*uintptr)(p) == 0
-	}
-	return false
-}
-
 func (n *node) append(b []byte, p unsafe.Pointer, html bool) ([]byte, error) {
 	switch n.op {
 	case opString:
@@ -355,7 +379,7 @@ func (n *node) append(b []byte, p unsafe.Pointer, html bool) ([]byte, error) {
 	for i := range n.fields {
 		f := &n.fields[i]
 		fp := unsafe.Add(p, f.off)
-		if f.omitEmpty && f.node.empty(fp) || f.omitZero && f.node.zero(fp) {
+		if f.omit != keep && f.omit.omits(fp) {
 			continue
 		}
 		if !first {
