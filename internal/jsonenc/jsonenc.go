@@ -405,6 +405,9 @@ var errTime = errors.New("jsonenc: time outside what RFC 3339 can write")
 // nanoseconds, quoted). It fails where MarshalJSON fails: a year outside
 // 0-9999, a zone offset of 24 hours or more.
 func AppendTime(b []byte, t time.Time) ([]byte, error) {
+	if out, ok := appendRFC3339Nano(b, t); ok {
+		return out, nil
+	}
 	b = append(b, '"')
 	n0 := len(b)
 	b = t.AppendFormat(b, time.RFC3339Nano)
@@ -420,6 +423,101 @@ func AppendTime(b []byte, t time.Time) ([]byte, error) {
 		}
 	}
 	return append(b, '"'), nil
+}
+
+// Unix seconds of 0000-01-01T00:00:00Z and of 10000-01-01T00:00:00Z.
+const (
+	minUnix = -62167219200
+	maxUnix = 253402300800
+)
+
+// appendRFC3339Nano is time.Time.appendFormatRFC3339 with nanoseconds,
+// quoted, for the times MarshalJSON accepts (years 0-9999 where written,
+// zone offsets under 24 hours); it reports false for the others, which
+// AppendTime formats with the time package. Every field has a fixed
+// width, so it writes digits straight from a table.
+func appendRFC3339Nano(b []byte, t time.Time) ([]byte, bool) {
+	unix := t.Unix()
+	if unix < minUnix-86400 || unix >= maxUnix+86400 {
+		return b, false
+	}
+	_, offset := t.Zone()
+	zone := offset / 60 // minutes, as the time package writes them
+	if zone <= -24*60 || zone >= 24*60 {
+		return b, false
+	}
+	sec := unix + int64(offset)
+	if sec < minUnix || sec >= maxUnix {
+		return b, false
+	}
+	// The civil date of sec's day (Howard Hinnant's days_from_civil,
+	// inverted), counted from 0000-03-01 less 400 years so that every
+	// quotient is of non-negative numbers.
+	days := (sec-minUnix)/86400 - 60 + 146097 // 0000-01-01 is 60 days before 0000-03-01
+	clock := int((sec - minUnix) % 86400)
+	era := days / 146097
+	doe := days - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	day := int(doy-(153*mp+2)/5) + 1
+	month := int(mp) + 3
+	year := int(yoe+era*400) - 400
+	if month > 12 {
+		month -= 12
+		year++
+	}
+	var d [len(`"2006-01-02T15:04:05.999999999-07:00"`)]byte
+	d[0] = '"'
+	put2(d[1:], year/100)
+	put2(d[3:], year%100)
+	d[5] = '-'
+	put2(d[6:], month)
+	d[8] = '-'
+	put2(d[9:], day)
+	d[11] = 'T'
+	put2(d[12:], clock/3600)
+	d[14] = ':'
+	put2(d[15:], clock/60%60)
+	d[17] = ':'
+	put2(d[18:], clock%60)
+	n := 20
+	if ns := t.Nanosecond(); ns != 0 {
+		d[20] = '.'
+		put2(d[21:], ns/10000000)
+		put2(d[23:], ns/100000%100)
+		put2(d[25:], ns/1000%100)
+		put2(d[27:], ns/10%100)
+		d[29] = byte('0' + ns%10)
+		n = 30
+		for d[n-1] == '0' {
+			n--
+		}
+	}
+	if offset == 0 {
+		d[n] = 'Z'
+		n++
+	} else {
+		if zone < 0 {
+			d[n] = '-'
+			zone = -zone
+		} else {
+			d[n] = '+'
+		}
+		put2(d[n+1:], zone/60)
+		d[n+3] = ':'
+		put2(d[n+4:], zone%60)
+		n += 6
+	}
+	d[n] = '"'
+	return append(b, d[:n+1]...), true
+}
+
+const digits2 = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+// put2 writes v, 0-99, as two digits.
+func put2(d []byte, v int) {
+	d[0], d[1] = digits2[2*v], digits2[2*v+1]
 }
 
 // AppendID appends the canonical text form of an ID, as id.String()

@@ -239,3 +239,39 @@ func TestForRefuses(t *testing.T) {
 		}
 	}
 }
+
+// AppendTime writes what time.Time.MarshalJSON writes, and fails where it
+// fails, across the years it can write and beyond, in odd zones.
+func TestAppendTimeMatchesMarshalJSON(t *testing.T) {
+	zones := []*time.Location{time.UTC, time.Local, time.FixedZone("", 0), time.FixedZone("x", 5*3600+1800),
+		time.FixedZone("y", -(9*3600 + 59*60 + 59)), time.FixedZone("s", -30), time.FixedZone("t", 59),
+		time.FixedZone("day", 24*3600), time.FixedZone("under", 24*3600-1), time.FixedZone("late", -(24*3600 - 60)), time.FixedZone("far", -(25 * 3600))}
+	if ny, err := time.LoadLocation("America/New_York"); err == nil {
+		zones = append(zones, ny)
+	}
+	edges := []int64{minUnix, minUnix - 1, minUnix + 86399, maxUnix, maxUnix - 1, maxUnix - 86400, 0, -1, 951782400, 4107542400}
+	rapid.Check(t, func(t *rapid.T) {
+		var sec int64
+		switch rapid.IntRange(0, 2).Draw(t, "kind") {
+		case 0:
+			sec = rapid.SampledFrom(edges).Draw(t, "edge") + rapid.Int64Range(-90000, 90000).Draw(t, "near")
+		case 1:
+			sec = rapid.Int64Range(minUnix-200000, maxUnix+200000).Draw(t, "sec")
+		default:
+			sec = rapid.Int64().Draw(t, "any") / 4
+		}
+		ns := rapid.OneOf(rapid.Just(int64(0)), rapid.Int64Range(0, 999999999), rapid.SampledFrom([]int64{1, 10, 100000000, 120000000, 999999999, 500})).Draw(t, "ns")
+		tm := time.Unix(sec, ns).In(rapid.SampledFrom(zones).Draw(t, "zone"))
+		if rapid.Bool().Draw(t, "zero") {
+			tm = time.Time{}
+		}
+		want, wantErr := tm.MarshalJSON()
+		got, err := AppendTime([]byte("x"), tm)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%v: error %v, MarshalJSON's %v", tm, err, wantErr)
+		}
+		if err == nil && string(got) != "x"+string(want) {
+			t.Fatalf("%v: got %s, want x%s", tm, got, want)
+		}
+	})
+}
