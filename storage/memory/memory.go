@@ -164,11 +164,13 @@ func (t *tenant) RunInTx(ctx context.Context, fn func(context.Context, storage.T
 	if t.backend.isClosed() {
 		return storage.ErrClosed
 	}
-	x := &tx{t: t}
-	x.writes.items, x.reads.items, x.events = x.wbuf[:0], x.rbuf[:0], x.ebuf[:0]
+	st := txStates.Get().(*txState)
+	st.writes.items, st.reads.items, st.events = st.wbuf[:0], st.rbuf[:0], st.ebuf[:0]
+	x := &tx{t: t, txState: st}
 	// However fn ends (error, panic, runtime.Goexit), the transaction is
-	// over and nothing of it was committed.
-	defer func() { x.done = true }()
+	// over and nothing of it was committed; its state goes back to the
+	// pool once the commit is done.
+	defer x.end()
 	if err := fn(ctx, x); err != nil {
 		return err
 	}
@@ -240,9 +242,18 @@ func (l *keyed[T]) add(item T) {
 	}
 }
 
+// tx is a transaction. What it buffers is in a txState, taken from a
+// pool and given back when the transaction ends, so that a command does
+// not allocate and clear it afresh. A caller may keep the tx (and its
+// iterators) beyond RunInTx: every method then reports storage.ErrTxDone
+// before it uses any state.
 type tx struct {
-	t      *tenant
-	done   bool
+	t    *tenant
+	done bool
+	*txState
+}
+
+type txState struct {
 	writes keyed[write]
 	reads  keyed[read]
 	events []itil.Event
@@ -253,8 +264,27 @@ type tx struct {
 	ebuf [1]itil.Event
 }
 
-// find returns the index of k among the transaction's writes, or -1.
-func (x *tx) find(k wkey) int { return x.writes.find(k) }
+var txStates = sync.Pool{New: func() any { return new(txState) }}
+
+// end marks the transaction over and gives its state back, cleared of the
+// entries and events it held.
+func (x *tx) end() {
+	x.done = true
+	st := x.txState
+	x.txState = nil
+	*st = txState{}
+	txStates.Put(st)
+}
+
+// find returns the index of k among the transaction's writes, or -1; a
+// query iterator resumed after the transaction ended finds none, and
+// reports ErrTxDone before it yields.
+func (x *tx) find(k wkey) int {
+	if x.txState == nil {
+		return -1
+	}
+	return x.writes.find(k)
+}
 
 // noteRead remembers the committed entry seen for k, the first time only:
 // writes and the commit are checked against what was read.
