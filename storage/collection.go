@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"reflect"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/jsonenc"
 )
 
 // Schema declares, once per entity type, how a collection stores T: its
@@ -44,6 +47,7 @@ type Schema[T any] struct {
 type Collection[T any] struct {
 	s     Schema[T]
 	cache *decodeCache[T]
+	enc   jsonenc.Encoder // nil: T is encoded with encoding/json
 }
 
 // NewCollection returns a collection for the schema. It panics when the
@@ -54,6 +58,7 @@ func NewCollection[T any](s Schema[T]) *Collection[T] {
 		panic("storage: NewCollection needs a Kind (valid UTF-8 without NUL), ID, Version, Terms and SortKey")
 	}
 	c := &Collection[T]{s: s}
+	c.enc, _ = jsonenc.For(reflect.TypeFor[T](), true)
 	if s.Clone != nil {
 		c.cache = &decodeCache[T]{clone: s.Clone}
 	}
@@ -82,6 +87,19 @@ func (c *Collection[T]) Get(ctx context.Context, tx Tx, id itil.ID) (*T, error) 
 	return c.decode(rec)
 }
 
+// GetBase is Get that also returns base, the entity as stored, for a
+// caller that compares its changes with it (a journal diff). base comes
+// from the decode cache and is shared: it MUST NOT be changed. It is nil
+// when the collection has no decode cache (Schema.Clone unset); the
+// caller then copies v itself.
+func (c *Collection[T]) GetBase(ctx context.Context, tx Tx, id itil.ID) (v, base *T, err error) {
+	rec, err := tx.Get(ctx, c.s.Kind, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.decodeBase(rec)
+}
+
 // Put stores v, checking that the stored version still equals v's version
 // field (0 for a new entity). On success v's version is raised by one; on
 // failure v is unchanged and the error wraps itil.ErrConflict for a stale
@@ -97,9 +115,7 @@ func (c *Collection[T]) PutJSON(ctx context.Context, tx Tx, v *T) (string, error
 	ver := c.s.Version(v)
 	expected := *ver
 	*ver = expected + 1
-	// data is ours alone and never changed after this, so the record's
-	// string can share its bytes instead of copying them.
-	data, err := json.Marshal(v)
+	data, err := c.encode(v)
 	if err != nil {
 		*ver = expected
 		return "", fmt.Errorf("storage: encode %s: %w", c.s.Kind, err)
@@ -108,7 +124,7 @@ func (c *Collection[T]) PutJSON(ctx context.Context, tx Tx, v *T) (string, error
 		Kind:    c.s.Kind,
 		ID:      c.s.ID(v),
 		Version: expected,
-		Data:    unsafe.String(unsafe.SliceData(data), len(data)),
+		Data:    data,
 		Terms:   c.s.Terms(v, nil),
 		SortKey: c.s.SortKey(v),
 	}
@@ -121,6 +137,38 @@ func (c *Collection[T]) PutJSON(ctx context.Context, tx Tx, v *T) (string, error
 	}
 	return rec.Data, nil
 }
+
+// encode returns v's JSON exactly as json.Marshal writes it: by hand when
+// jsonenc handles T (a few times faster), else with encoding/json, which
+// also reports the error of a value the hand encoder refuses.
+func (c *Collection[T]) encode(v *T) (string, error) {
+	if c.enc != nil {
+		buf := encodeBuffers.Get().(*[]byte)
+		b, err := c.enc((*buf)[:0], unsafe.Pointer(v))
+		var data string
+		if err == nil {
+			data = string(b)
+		}
+		if cap(b) <= 64<<10 {
+			*buf = b
+			encodeBuffers.Put(buf)
+		}
+		if err == nil {
+			return data, nil
+		}
+	}
+	// data is ours alone and never changed after this, so the record's
+	// string can share its bytes instead of copying them.
+	data, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return unsafe.String(unsafe.SliceData(data), len(data)), nil
+}
+
+// encodeBuffers hold the hand encoder's output until it is copied into the
+// record's string.
+var encodeBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // Delete removes v at its current version.
 func (c *Collection[T]) Delete(ctx context.Context, tx Tx, v *T) error {
@@ -159,21 +207,30 @@ func (c *Collection[T]) decodeAll(seq iter.Seq2[Record, error]) iter.Seq2[*T, er
 }
 
 func (c *Collection[T]) decode(rec Record) (*T, error) {
+	v, _, err := c.decodeBase(rec)
+	return v, err
+}
+
+// decodeBase decodes rec and returns, besides, the cache entry's copy of
+// it (nil without a cache).
+func (c *Collection[T]) decodeBase(rec Record) (v, base *T, err error) {
 	if c.cache != nil {
-		if v := c.cache.load(rec.ID, rec.Data); v != nil {
+		if e := c.cache.lookup(rec.ID, rec.Data); e != nil {
+			v = new(T)
+			c.cache.clone(v, &e.value)
 			*c.s.Version(v) = rec.Version
-			return v, nil
+			return v, &e.value, nil
 		}
 	}
-	v := new(T)
+	v = new(T)
 	if err := json.Unmarshal([]byte(rec.Data), v); err != nil {
-		return nil, fmt.Errorf("storage: decode %s %s: %w", c.s.Kind, rec.ID, err)
+		return nil, nil, fmt.Errorf("storage: decode %s %s: %w", c.s.Kind, rec.ID, err)
 	}
 	*c.s.Version(v) = rec.Version
 	if c.cache != nil {
-		c.cache.store(rec.ID, rec.Data, v)
+		base = &c.cache.store(rec.ID, rec.Data, v).value
 	}
-	return v, nil
+	return v, base, nil
 }
 
 // decodeCache remembers, per ID slot, the bytes last encoded or decoded and
@@ -199,20 +256,21 @@ func slot(id itil.ID) int {
 	return int(binary.LittleEndian.Uint16(id[14:]) % cacheSlots)
 }
 
-// load returns a copy of the cached entity for exactly these bytes, or nil.
-func (c *decodeCache[T]) load(id itil.ID, data string) *T {
+// lookup returns the cache entry for exactly these bytes, or nil. The
+// entry is immutable: callers copy its value before changing it.
+func (c *decodeCache[T]) lookup(id itil.ID, data string) *cached[T] {
 	e := c.slots[slot(id)].Load()
 	if e == nil || e.id != id || e.data != data {
 		return nil
 	}
-	v := new(T)
-	c.clone(v, &e.value)
-	return v
+	return e
 }
 
-// store caches a copy of v as the entity data stands for.
-func (c *decodeCache[T]) store(id itil.ID, data string, v *T) {
+// store caches a copy of v as the entity data stands for and returns the
+// new entry.
+func (c *decodeCache[T]) store(id itil.ID, data string, v *T) *cached[T] {
 	e := &cached[T]{id: id, data: data}
 	c.clone(&e.value, v)
 	c.slots[slot(id)].Store(e)
+	return e
 }

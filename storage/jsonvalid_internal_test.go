@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"strings"
 	"testing"
 
@@ -30,6 +32,11 @@ var jsonish = rapid.OneOf(
 		return strings.Join(parts, "")
 	}),
 	rapid.String(),
+	// Long strings, whose bytes the validator takes eight at a time.
+	rapid.Custom(func(t *rapid.T) string {
+		body := rapid.SliceOf(rapid.SampledFrom([]string{"a", "é", " ", "\"", "\\", "\\n", "\\u00e9", "\x00", "\x1f", "\x7f", "\x80", "\xff", "!", "#", "\\x"})).Draw(t, "body")
+		return `{"k":"` + strings.Join(body, "") + `"}`
+	}),
 )
 
 func TestValidJSONMatchesEncodingJSON(t *testing.T) {
@@ -43,4 +50,27 @@ func TestValidJSONMatchesEncodingJSON(t *testing.T) {
 	if validJSON([]byte(deep)) != json.Valid([]byte(deep)) || validJSON([]byte("["+deep+"]")) != json.Valid([]byte("["+deep+"]")) {
 		t.Fatal("nesting limit differs from encoding/json")
 	}
+}
+
+func TestSpecialFindsTheFirstByte(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var b [8]byte
+		for i := range b {
+			b[i] = rapid.OneOf(rapid.Byte(), rapid.SampledFrom([]byte{'"', '\\', 0, 0x1f, 0x20, 0x21, 0x7f, 0x80, 0xff, '!', '#', ']'})).Draw(t, "byte")
+		}
+		want := -1
+		for i, c := range b {
+			if c == '"' || c == '\\' || c < 0x20 {
+				want = i
+				break
+			}
+		}
+		got := -1
+		if m := special(binary.LittleEndian.Uint64(b[:])); m != 0 {
+			got = bits.TrailingZeros64(m) / 8
+		}
+		if got != want {
+			t.Fatalf("special(%q) finds byte %d, want %d", b[:], got, want)
+		}
+	})
 }

@@ -13,6 +13,7 @@ import (
 // compare it cheaply.
 type field struct {
 	name string
+	head string                         // {"field":name,"from":
 	cmp  func(a, b unsafe.Pointer) bool // reports equality
 	enc  valueEncoder
 	off  uintptr
@@ -45,7 +46,8 @@ func fieldsOf[T any](skip []string) []field {
 		if slices.Contains(skip, name) {
 			continue
 		}
-		out = append(out, field{name: name, off: sf.Offset, cmp: equality(sf.Type, nil), enc: encoderFor(sf.Type)})
+		head := string(appendString([]byte(`{"field":`), name)) + `,"from":`
+		out = append(out, field{name: name, head: head, off: sf.Offset, cmp: equality(sf.Type, nil), enc: encoderFor(sf.Type)})
 	}
 	return out
 }
@@ -145,9 +147,7 @@ func appendDiff[T any](b []byte, fields []field, before, after *T) ([]byte, int,
 			b = append(b, ',')
 		}
 		n++
-		b = append(b, `{"field":`...)
-		b = appendString(b, f.name)
-		b = append(b, `,"from":`...)
+		b = append(b, f.head...)
 		var err error
 		if b, err = f.enc(b, pb); err != nil {
 			return nil, 0, err

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/itilkit/itil"
@@ -135,7 +136,8 @@ type Cmd[T any] struct {
 	Actor itil.Actor
 	r     *Runner[T]
 	// before holds the entities as loaded (or last saved), for diffs; a
-	// command touches a handful, so a slice beats a map.
+	// command touches a handful, so a slice beats a map. They are only
+	// read: some are the collection's shared decode cache entries.
 	before []loaded[T]
 }
 
@@ -156,11 +158,11 @@ func (c *Cmd[T]) loadedAs(id itil.ID) (*T, bool) {
 // Load loads another entity of the kind for the command (a parent, a
 // child), remembering it as loaded so that Save journals what changed.
 func (c *Cmd[T]) Load(id itil.ID) (*T, error) {
-	v, err := c.r.spec.Collection.Get(c.Ctx, c.Tx, id)
+	v, base, err := c.r.spec.Collection.GetBase(c.Ctx, c.Tx, id)
 	if err != nil {
 		return nil, err
 	}
-	c.remember(v)
+	c.rememberAs(v, base)
 	return v, nil
 }
 
@@ -178,15 +180,23 @@ func (c *Cmd[T]) Query(q storage.Query) ([]*T, error) {
 	return out, nil
 }
 
-func (c *Cmd[T]) remember(v *T) {
+func (c *Cmd[T]) remember(v *T) { c.rememberAs(v, nil) }
+
+// rememberAs remembers v as loaded; base, when not nil, is a read-only
+// copy of v as stored (the collection's decode cache entry), which saves
+// copying v.
+func (c *Cmd[T]) rememberAs(v, base *T) {
+	if base == nil {
+		base = c.r.spec.Clone(v)
+	}
 	id := c.r.spec.Collection.IDOf(v)
 	for i := range c.before {
 		if c.before[i].id == id {
-			c.before[i].v = c.r.spec.Clone(v)
+			c.before[i].v = base
 			return
 		}
 	}
-	c.before = append(c.before, loaded[T]{id, c.r.spec.Clone(v)})
+	c.before = append(c.before, loaded[T]{id, base})
 }
 
 // Authorize runs the authorizer on another entity the command changes.
@@ -207,11 +217,13 @@ func (c *Cmd[T]) save(v *T, ev Event, keep bool) error {
 	sp := c.r.spec
 	id := sp.Collection.IDOf(v)
 	before, loaded := c.loadedAs(id)
-	var payload []byte
+	buf := borrow()
+	defer giveBack(buf)
+	payload := (*buf)[:0]
 	if loaded {
 		var n int
 		var err error
-		payload, n, err = appendDiff(appendPayloadHead(make([]byte, 0, 256+len(ev.Summary)+len(ev.Reason)), ev.Summary), sp.fields, before, v)
+		payload, n, err = appendDiff(appendPayloadHead(payload, ev.Summary), sp.fields, before, v)
 		if err != nil {
 			return fmt.Errorf("journal %s %s: %w", sp.Collection.Kind(), id, err)
 		}
@@ -228,15 +240,16 @@ func (c *Cmd[T]) save(v *T, ev Event, keep bool) error {
 	}
 	if !loaded {
 		// A creation journals the entity as stored.
-		payload = appendPayloadHead(make([]byte, 0, 64+len(ev.Summary)+len(ev.Reason)+len(data)), ev.Summary)
-		payload = append(append(payload, `,"created":`...), data...)
+		payload = append(append(appendPayloadHead(payload, ev.Summary), `,"created":`...), data...)
 	}
 	if keep {
 		c.remember(v)
 	}
+	payload = appendPayloadTail(payload, ev.Reason)
+	*buf = payload
 	if err := c.Tx.Append(c.Ctx, itil.Event{
 		Kind: sp.Collection.Kind(), SubjectID: id, SubjectVersion: sp.Collection.VersionOf(v),
-		Actor: c.Actor, Time: c.Now, Type: ev.Type, Payload: appendPayloadTail(payload, ev.Reason), Refs: ev.Refs,
+		Actor: c.Actor, Time: c.Now, Type: ev.Type, Payload: payload, Refs: ev.Refs,
 	}); err != nil {
 		return err
 	}
@@ -250,6 +263,22 @@ func (c *Cmd[T]) save(v *T, ev Event, keep bool) error {
 		}
 	}
 	return nil
+}
+
+// scratch holds the buffers payloads are built in. A backend copies an
+// event's payload on Append (storage.Tx contract), so a buffer is reused
+// as soon as Append returns: a payload is then allocated once, by the
+// backend, at its final size.
+var scratch = sync.Pool{New: func() any { return new([]byte) }}
+
+func borrow() *[]byte { return scratch.Get().(*[]byte) }
+
+// giveBack returns a buffer to the pool; one grown large by a rare big
+// payload is dropped rather than kept.
+func giveBack(b *[]byte) {
+	if cap(*b) <= 64<<10 {
+		scratch.Put(b)
+	}
 }
 
 // Delete removes an entity the command loaded, at the version loaded, and
@@ -311,21 +340,7 @@ func (r *Runner[T]) Run(ctx context.Context, actor itil.Actor, id itil.ID, comma
 	if err := validActor(actor); err != nil {
 		return nil, err
 	}
-	return attempt(r, ctx, func(ctx context.Context, tx storage.Tx) (*T, error) {
-		c := &Cmd[T]{Ctx: ctx, Tx: tx, Now: r.Now(), Actor: actor, r: r}
-		v, err := c.subject(id, command)
-		if err != nil {
-			return nil, err
-		}
-		ev, err := fn(c, v)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.save(v, ev, false); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
+	return r.attempt(ctx, &call[T]{Cmd: Cmd[T]{Actor: actor, r: r}, id: id, command: command, run: fn})
 }
 
 // Delete runs command, which ends the entity id: load, the version
@@ -336,18 +351,7 @@ func (r *Runner[T]) Delete(ctx context.Context, actor itil.Actor, id itil.ID, co
 	if err := validActor(actor); err != nil {
 		return err
 	}
-	_, err := attempt(r, ctx, func(ctx context.Context, tx storage.Tx) (*T, error) {
-		c := &Cmd[T]{Ctx: ctx, Tx: tx, Now: r.Now(), Actor: actor, r: r}
-		v, err := c.subject(id, command)
-		if err != nil {
-			return nil, err
-		}
-		ev, err := fn(c, v)
-		if err != nil {
-			return nil, err
-		}
-		return nil, c.Delete(v, ev)
-	})
+	_, err := r.attempt(ctx, &call[T]{Cmd: Cmd[T]{Actor: actor, r: r}, id: id, command: command, run: fn, del: true})
 	return err
 }
 
@@ -381,21 +385,7 @@ func (r *Runner[T]) Create(ctx context.Context, actor itil.Actor, command string
 	if err := validActor(actor); err != nil {
 		return nil, err
 	}
-	return attempt(r, ctx, func(ctx context.Context, tx storage.Tx) (*T, error) {
-		c := &Cmd[T]{Ctx: ctx, Tx: tx, Now: r.Now(), Actor: actor, r: r}
-		v := r.spec.Clone(candidate)
-		if err := r.check(ctx, actor, command, v); err != nil {
-			return nil, err
-		}
-		ev, err := build(c, v)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.save(v, ev, false); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
+	return r.attempt(ctx, &call[T]{Cmd: Cmd[T]{Actor: actor, r: r}, command: command, candidate: candidate, build: build})
 }
 
 // Do runs fn, a command that writes no entity of the runner's kind by
@@ -405,29 +395,43 @@ func (r *Runner[T]) Do(ctx context.Context, actor itil.Actor, fn func(c *Cmd[T])
 	if err := validActor(actor); err != nil {
 		return err
 	}
-	_, err := attempt(r, ctx, func(ctx context.Context, tx storage.Tx) (*T, error) {
-		return nil, fn(&Cmd[T]{Ctx: ctx, Tx: tx, Now: r.Now(), Actor: actor, r: r})
-	})
+	_, err := r.attempt(ctx, &call[T]{Cmd: Cmd[T]{Actor: actor, r: r}, do: fn})
 	return err
 }
 
-func validActor(actor itil.Actor) error { return actor.Check("actor") }
+// call is one command across its attempts. A single allocation holds the
+// Cmd its body works with, its arguments and its result: each attempt
+// starts the Cmd afresh, with its own transaction, time and loaded
+// entities. One of run, build and do is set.
+type call[T any] struct {
+	Cmd[T]
+	id      itil.ID
+	command string
+	run     func(c *Cmd[T], v *T) (Event, error)
+	del     bool // run ends the entity: Delete, not Save
+	// candidate is what Create completes with build, afresh each attempt.
+	candidate *T
+	build     func(c *Cmd[T], v *T) (Event, error)
+	do        func(c *Cmd[T]) error
+	out       *T
+	// Most commands load one entity: its slot is in place.
+	first [1]loaded[T]
+}
 
-// attempt runs body in the bound transaction, or in new ones under the
+// attempt runs the call in the bound transaction, or in new ones under the
 // retry rule.
-func attempt[T any](r *Runner[T], ctx context.Context, body func(ctx context.Context, tx storage.Tx) (*T, error)) (*T, error) {
+func (r *Runner[T]) attempt(ctx context.Context, k *call[T]) (*T, error) {
 	if r.tx != nil {
-		return body(ctx, r.tx)
+		if err := k.body(ctx, r.tx); err != nil {
+			return nil, err
+		}
+		return k.out, nil
 	}
+	body := k.body // one function value for every attempt
 	for n := 1; ; n++ {
-		var out *T
-		err := r.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-			var err error
-			out, err = body(ctx, tx)
-			return err
-		})
+		err := r.store.RunInTx(ctx, body)
 		if err == nil {
-			return out, nil
+			return k.out, nil
 		}
 		if n == Attempts || r.expect != 0 || r.once || ctx.Err() != nil || !errors.Is(err, itil.ErrConflict) {
 			return nil, err
@@ -445,3 +449,43 @@ func Set[V comparable](changed []string, name string, field, to *V) []string {
 	*field = *to
 	return append(changed, name)
 }
+
+// body is one attempt of the call, in transaction tx.
+func (k *call[T]) body(ctx context.Context, tx storage.Tx) error {
+	r, c := k.r, &k.Cmd
+	c.Ctx, c.Tx, c.Now = ctx, tx, r.Now()
+	clear(k.first[:])
+	c.before, k.out = k.first[:0], nil
+	var v *T
+	var ev Event
+	var err error
+	switch {
+	case k.do != nil:
+		return k.do(c)
+	case k.build != nil:
+		v = r.spec.Clone(k.candidate)
+		if err := r.check(ctx, c.Actor, k.command, v); err != nil {
+			return err
+		}
+		if ev, err = k.build(c, v); err != nil {
+			return err
+		}
+	default:
+		if v, err = c.subject(k.id, k.command); err != nil {
+			return err
+		}
+		if ev, err = k.run(c, v); err != nil {
+			return err
+		}
+		if k.del {
+			return c.Delete(v, ev)
+		}
+	}
+	if err := c.save(v, ev, false); err != nil {
+		return err
+	}
+	k.out = v
+	return nil
+}
+
+func validActor(actor itil.Actor) error { return actor.Check("actor") }

@@ -10,9 +10,9 @@
 // gets itil.ErrConflict. Stored data is an immutable string and terms are
 // copied in and out, so no caller ever aliases what is stored.
 //
-// Records of a kind are indexed in one ordered B-tree keyed by
-// (term, sort key, ID), with the empty term standing for "every record", so
-// term queries, sort-key ranges and keyset pagination are index range scans.
+// Records of a kind are indexed per term in ordered B-trees keyed by
+// (sort key, ID), with term 0 standing for "every record", so term
+// queries, sort-key ranges and keyset pagination are index range scans.
 package memory
 
 import (
@@ -91,34 +91,35 @@ type entry struct {
 	sortKey string
 }
 
-// ikey is one index entry: all records under term 0, and each record once
-// per term it has. Terms are interned to numbers so that comparisons in the
-// tree rarely touch strings.
+// ikey is a record's place in the index of a term it has: its sort key,
+// then its ID.
 type ikey struct {
-	term uint32
 	sort string
 	id   itil.ID
 }
 
 func lessKey(a, b ikey) bool {
-	if a.term != b.term {
-		return a.term < b.term
-	}
 	if a.sort != b.sort {
 		return a.sort < b.sort
 	}
 	return bytes.Compare(a.id[:], b.id[:]) < 0
 }
 
+// kindData holds the records of a kind and their index: per term, the
+// keys of the records that have it, in order. Terms are interned to
+// numbers, 0 standing for "every record"; per number, slices hold its
+// tree, its count (to pick the most selective term of a query) and its
+// path hint (records mostly arrive in sort-key order, so the next one
+// lands next to where the last change did). A term only one record has
+// (an incident's number) gets no tree: its key waits in single until a
+// second record has the term.
 type kindData struct {
 	recs   map[itil.ID]*entry
-	tree   *btree.BTreeG[ikey]
-	ids    map[string]uint32 // interned terms, from 1
-	counts []int32           // records per interned term, to pick the most selective
-	// hints remember, per interned term, where its last change landed in
-	// the tree: records mostly arrive in sort-key order, so the next one
-	// lands next to it.
-	hints []btree.PathHint
+	ids    map[string]uint32
+	trees  []*btree.BTreeG[ikey]
+	single []ikey
+	counts []int32
+	hints  []btree.PathHint
 }
 
 type tenant struct {
@@ -149,8 +150,8 @@ func (t *tenant) Tenant() string { return t.name }
 func (t *tenant) kind(k string) *kindData {
 	kd := t.kinds[k]
 	if kd == nil {
-		kd = &kindData{recs: make(map[itil.ID]*entry),
-			tree: btree.NewBTreeGOptions(lessKey, btree.Options{NoLocks: true}), ids: make(map[string]uint32), counts: []int32{0}, hints: make([]btree.PathHint, 1)}
+		kd = &kindData{recs: make(map[itil.ID]*entry), ids: make(map[string]uint32),
+			trees: make([]*btree.BTreeG[ikey], 1), single: make([]ikey, 1), counts: make([]int32, 1), hints: make([]btree.PathHint, 1)}
 		t.kinds[k] = kd
 	}
 	return kd
@@ -164,11 +165,13 @@ func (t *tenant) RunInTx(ctx context.Context, fn func(context.Context, storage.T
 	if t.backend.isClosed() {
 		return storage.ErrClosed
 	}
-	x := &tx{t: t}
-	x.writes.items, x.reads.items = x.wbuf[:0], x.rbuf[:0]
+	st := txStates.Get().(*txState)
+	st.writes.items, st.reads.items, st.events = st.wbuf[:0], st.rbuf[:0], st.ebuf[:0]
+	x := &tx{t: t, txState: st}
 	// However fn ends (error, panic, runtime.Goexit), the transaction is
-	// over and nothing of it was committed.
-	defer func() { x.done = true }()
+	// over and nothing of it was committed; its state goes back to the
+	// pool once the commit is done.
+	defer x.end()
 	if err := fn(ctx, x); err != nil {
 		return err
 	}
@@ -240,19 +243,49 @@ func (l *keyed[T]) add(item T) {
 	}
 }
 
+// tx is a transaction. What it buffers is in a txState, taken from a
+// pool and given back when the transaction ends, so that a command does
+// not allocate and clear it afresh. A caller may keep the tx (and its
+// iterators) beyond RunInTx: every method then reports storage.ErrTxDone
+// before it uses any state.
 type tx struct {
-	t      *tenant
-	done   bool
+	t    *tenant
+	done bool
+	*txState
+}
+
+type txState struct {
 	writes keyed[write]
 	reads  keyed[read]
 	events []itil.Event
-	// Most commands touch a record or two: start in place.
+	// Most commands touch a record or two and journal one event: start in
+	// place.
 	wbuf [2]write
 	rbuf [2]read
+	ebuf [1]itil.Event
 }
 
-// find returns the index of k among the transaction's writes, or -1.
-func (x *tx) find(k wkey) int { return x.writes.find(k) }
+var txStates = sync.Pool{New: func() any { return new(txState) }}
+
+// end marks the transaction over and gives its state back, cleared of the
+// entries and events it held.
+func (x *tx) end() {
+	x.done = true
+	st := x.txState
+	x.txState = nil
+	*st = txState{}
+	txStates.Put(st)
+}
+
+// find returns the index of k among the transaction's writes, or -1; a
+// query iterator resumed after the transaction ended finds none, and
+// reports ErrTxDone before it yields.
+func (x *tx) find(k wkey) int {
+	if x.txState == nil {
+		return -1
+	}
+	return x.writes.find(k)
+}
 
 // noteRead remembers the committed entry seen for k, the first time only:
 // writes and the commit are checked against what was read.
@@ -449,20 +482,22 @@ func (x *tx) commit() error {
 	// changed, the decision may no longer hold (two commands, each checking
 	// a rule against the record the other one writes).
 	for _, rd := range x.reads.items {
-		if t.entry(rd.key) != rd.e {
+		// A record also written was checked above: its first write was
+		// based on the entry read (checkBase).
+		if x.writes.find(rd.key) < 0 && t.entry(rd.key) != rd.e {
 			return fmt.Errorf("%s %s: read by this transaction, changed by a concurrent one: %w",
 				rd.key.kind, rd.key.id, itil.ErrConflict)
 		}
 	}
 	for _, w := range x.writes.items {
 		kd := t.kind(w.key.kind)
-		old := kd.recs[w.key.id]
+		// The committed entry is w.base: checked above, under this lock.
 		if w.e == nil {
-			kd.index(w.key.id, old, nil)
+			kd.index(w.key.id, w.base, nil)
 			delete(kd.recs, w.key.id)
 			continue
 		}
-		kd.index(w.key.id, old, w.e)
+		kd.index(w.key.id, w.base, w.e)
 		kd.recs[w.key.id] = w.e
 	}
 	for _, ev := range x.events {
@@ -498,20 +533,22 @@ func (t *tenant) link(subject itil.ID) int32 {
 func (kd *kindData) index(id itil.ID, old, new *entry) {
 	if old != nil && new != nil && old.sortKey == new.sortKey {
 		termlist.Diff(old.terms, new.terms,
-			func(t string) { kd.remove(ikey{kd.intern(t), old.sortKey, id}) },
-			func(t string) { kd.add(ikey{kd.intern(t), new.sortKey, id}) })
+			func(t string) { kd.remove(kd.intern(t), ikey{old.sortKey, id}) },
+			func(t string) { kd.add(kd.intern(t), ikey{new.sortKey, id}) })
 		return
 	}
 	if old != nil {
-		kd.remove(ikey{0, old.sortKey, id})
+		k := ikey{old.sortKey, id}
+		kd.remove(0, k)
 		for _, term := range old.terms {
-			kd.remove(ikey{kd.intern(term), old.sortKey, id})
+			kd.remove(kd.intern(term), k)
 		}
 	}
 	if new != nil {
-		kd.add(ikey{0, new.sortKey, id})
+		k := ikey{new.sortKey, id}
+		kd.add(0, k)
 		for _, term := range new.terms {
-			kd.add(ikey{kd.intern(term), new.sortKey, id})
+			kd.add(kd.intern(term), k)
 		}
 	}
 }
@@ -523,20 +560,61 @@ func (kd *kindData) intern(term string) uint32 {
 	if !ok {
 		n = uint32(len(kd.counts))
 		kd.ids[term] = n
+		kd.trees = append(kd.trees, nil)
+		kd.single = append(kd.single, ikey{})
 		kd.counts = append(kd.counts, 0)
 		kd.hints = append(kd.hints, btree.PathHint{})
 	}
 	return n
 }
 
-func (kd *kindData) add(k ikey) {
-	kd.tree.SetHint(k, &kd.hints[k.term])
-	kd.counts[k.term]++
+// add indexes k under term n.
+func (kd *kindData) add(n uint32, k ikey) {
+	kd.counts[n]++
+	t := kd.trees[n]
+	if t == nil {
+		if kd.counts[n] == 1 {
+			kd.single[n] = k
+			return
+		}
+		t = btree.NewBTreeGOptions(lessKey, btree.Options{NoLocks: true})
+		t.SetHint(kd.single[n], &kd.hints[n])
+		kd.trees[n], kd.single[n] = t, ikey{}
+	}
+	t.SetHint(k, &kd.hints[n])
 }
 
-func (kd *kindData) remove(k ikey) {
-	kd.tree.DeleteHint(k, &kd.hints[k.term])
-	kd.counts[k.term]--
+// remove drops k, which is indexed, from under term n.
+func (kd *kindData) remove(n uint32, k ikey) {
+	kd.counts[n]--
+	if t := kd.trees[n]; t != nil {
+		t.DeleteHint(k, &kd.hints[n])
+		return
+	}
+	kd.single[n] = ikey{} // it was the term's one key
+}
+
+// ascend calls visit with the keys of term n from pivot on, in order, until
+// it returns false.
+func (kd *kindData) ascend(n uint32, pivot ikey, visit func(ikey) bool) {
+	if t := kd.trees[n]; t != nil {
+		t.Ascend(pivot, visit)
+	} else if kd.counts[n] == 1 && !lessKey(kd.single[n], pivot) {
+		visit(kd.single[n])
+	}
+}
+
+// descend calls visit with the keys of term n up to pivot (all of them
+// when pivot is nil), in reverse order, until it returns false.
+func (kd *kindData) descend(n uint32, pivot *ikey, visit func(ikey) bool) {
+	switch t := kd.trees[n]; {
+	case t != nil && pivot == nil:
+		t.Reverse(visit)
+	case t != nil:
+		t.Descend(*pivot, visit)
+	case kd.counts[n] == 1 && (pivot == nil || !lessKey(*pivot, kd.single[n])):
+		visit(kd.single[n])
+	}
 }
 
 // hit is a record found by a scan.
@@ -577,9 +655,6 @@ func (x *tx) scanCommitted(q *storage.Query, pos *storage.Cursor, n int) []hit {
 	}
 	var out []hit
 	visit := func(k ikey) bool {
-		if k.term != term {
-			return false
-		}
 		if !q.Reverse && q.Max != "" && k.sort >= q.Max {
 			return false
 		}
@@ -598,22 +673,20 @@ func (x *tx) scanCommitted(q *storage.Query, pos *storage.Cursor, n int) []hit {
 		return len(out) < n
 	}
 	if !q.Reverse {
-		start := ikey{term, q.Min, itil.NilID}
+		start := ikey{q.Min, itil.NilID}
 		if pos != nil && pos.SortKey >= q.Min {
-			start = ikey{term, pos.SortKey, pos.ID}
+			start = ikey{pos.SortKey, pos.ID}
 		}
-		kd.tree.Ascend(start, visit)
+		kd.ascend(term, start, visit)
 	} else {
-		var start ikey
+		var start *ikey
 		switch {
 		case pos != nil:
-			start = ikey{term, pos.SortKey, pos.ID}
+			start = &ikey{pos.SortKey, pos.ID}
 		case q.Max != "":
-			start = ikey{term, q.Max, itil.NilID}
-		default:
-			start = ikey{term + 1, "", itil.NilID}
+			start = &ikey{q.Max, itil.NilID}
 		}
-		kd.tree.Descend(start, visit)
+		kd.descend(term, start, visit)
 	}
 	return out
 }
@@ -707,10 +780,7 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 				if term == 0 {
 					continue
 				}
-				kd.tree.Ascend(ikey{term: term}, func(k ikey) bool {
-					if k.term != term {
-						return false
-					}
+				kd.ascend(term, ikey{}, func(k ikey) bool {
 					if !seen[k.id] && x.find(wkey{kind, k.id}) < 0 {
 						seen[k.id] = true
 						hits = append(hits, hit{k.id, kd.recs[k.id]})

@@ -2,10 +2,13 @@ package memory_test
 
 import (
 	"context"
+	"fmt"
+	"iter"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/memory"
 	"github.com/itilkit/itil/storage/storagetest"
@@ -25,4 +28,42 @@ func TestNewStore(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
+}
+
+// A query iterator pulled on after its transaction ended (its state is
+// back in the pool, maybe in use by another transaction) stops with
+// ErrTxDone, also where it would fetch its next batch.
+func TestQueryResumedAfterTheTransaction(t *testing.T) {
+	s := memory.NewStore()
+	const n = 600 // more than two of the iterator's batches
+	require.NoError(t, s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+		for i := range n {
+			if _, err := tx.Put(ctx, storage.Record{Kind: "k", ID: itil.NewID(), Data: "{}", SortKey: fmt.Sprintf("%04d", i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	for _, pulled := range []int{1, 255, 256, 257, 511, 512} {
+		var next func() (storage.Record, error, bool)
+		var stop func()
+		require.NoError(t, s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+			next, stop = iter.Pull2(tx.Query(ctx, storage.Query{Kind: "k"}))
+			for range pulled {
+				_, err, ok := next()
+				require.True(t, ok)
+				require.NoError(t, err)
+			}
+			return nil
+		}))
+		// Another transaction takes the state back from the pool.
+		require.NoError(t, s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+			_, err := tx.Put(ctx, storage.Record{Kind: "k", ID: itil.NewID(), Data: "{}"})
+			return err
+		}))
+		_, err, ok := next()
+		require.True(t, ok, "after %d", pulled)
+		require.ErrorIs(t, err, storage.ErrTxDone, "after %d", pulled)
+		stop()
+	}
 }

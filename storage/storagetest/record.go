@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"testing"
@@ -55,7 +56,10 @@ func (t recordingTx) Put(ctx context.Context, rec storage.Record) (int64, error)
 }
 
 func (t recordingTx) Append(ctx context.Context, ev itil.Event) error {
-	t.w.Events = append(t.w.Events, ev)
+	// The caller may reuse Payload and Refs once Append returns.
+	rec := ev
+	rec.Payload, rec.Refs = bytes.Clone(ev.Payload), slices.Clone(ev.Refs)
+	t.w.Events = append(t.w.Events, rec)
 	return t.Tx.Append(ctx, ev)
 }
 
