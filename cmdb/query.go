@@ -65,20 +65,7 @@ func (s *Service) List(ctx context.Context, f Filter) iter.Seq2[*CI, error] {
 // CIs are added (keyset pagination on name and ID).
 func (s *Service) ListPage(ctx context.Context, f Filter, limit int, token string) ([]*CI, string, error) {
 	q, err := s.query(f)
-	var v itil.ValidationError
-	if ve, ok := err.(*itil.ValidationError); ok {
-		v.Fields = append(v.Fields, ve.Fields...)
-	}
-	size := pipeline.PageSize(&v, limit)
-	after := pipeline.ParseToken(&v, token)
-	if err := v.Err(); err != nil {
-		return nil, "", err
-	}
-	items, next, err := s.ci.Page(ctx, q, size, after)
-	if err != nil || next == nil {
-		return items, "", err
-	}
-	return items, next.String(), nil
+	return s.ci.ListPage(ctx, q, err, limit, token)
 }
 
 // query turns a filter into a pipeline query: classes and states as

@@ -67,20 +67,7 @@ func (s *Service) List(ctx context.Context, f Filter) iter.Seq2[*Incident, error
 // while incidents are added (keyset pagination).
 func (s *Service) ListPage(ctx context.Context, f Filter, limit int, token string) ([]*Incident, string, error) {
 	q, err := f.query()
-	var v itil.ValidationError
-	size := pipeline.PageSize(&v, limit)
-	after := pipeline.ParseToken(&v, token)
-	if ve, ok := err.(*itil.ValidationError); ok {
-		v.Fields = append(ve.Fields, v.Fields...)
-	}
-	if err := v.Err(); err != nil {
-		return nil, "", err
-	}
-	items, next, err := s.run.Page(ctx, q, size, after)
-	if err != nil || next == nil {
-		return items, "", err
-	}
-	return items, next.String(), nil
+	return s.run.ListPage(ctx, q, err, limit, token)
 }
 
 // query turns a filter into a pipeline query.

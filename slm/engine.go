@@ -391,20 +391,7 @@ func (e *Engine) List(ctx context.Context, f Filter) iter.Seq2[*Definition, erro
 // first), and the token of the next page ("" on the last).
 func (e *Engine) ListPage(ctx context.Context, f Filter, limit int, token string) ([]*Definition, string, error) {
 	q, err := f.query()
-	var v itil.ValidationError
-	if ve, ok := err.(*itil.ValidationError); ok {
-		v.Fields = append(v.Fields, ve.Fields...)
-	}
-	size := pipeline.PageSize(&v, limit)
-	after := pipeline.ParseToken(&v, token)
-	if err := v.Err(); err != nil {
-		return nil, "", err
-	}
-	items, next, err := e.defs.Page(ctx, q, size, after)
-	if err != nil || next == nil {
-		return items, "", err
-	}
-	return items, next.String(), nil
+	return e.defs.ListPage(ctx, q, err, limit, token)
 }
 
 // active returns the revision of each definition of kind in force at t.

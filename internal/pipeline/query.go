@@ -87,6 +87,30 @@ func (r Runner[T]) List(ctx context.Context, q Query[T]) iter.Seq2[*T, error] {
 	}
 }
 
+// ListPage is the page-token form every process's ListPage has: up to
+// limit entities (0 for DefaultPage, at most MaxPage) matching q, after the
+// page that returned token ("" for the first), and the next page's token
+// ("" on the last). qerr is the filter's own *itil.ValidationError, if
+// any: it is reported together with a bad limit or token.
+func (r *Runner[T]) ListPage(ctx context.Context, q Query[T], qerr error, limit int, token string) ([]*T, string, error) {
+	var v itil.ValidationError
+	if ve, ok := qerr.(*itil.ValidationError); ok {
+		v.Fields = append(v.Fields, ve.Fields...)
+	} else if qerr != nil {
+		return nil, "", qerr
+	}
+	size := PageSize(&v, limit)
+	after := ParseToken(&v, token)
+	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	items, next, err := r.Page(ctx, q, size, after)
+	if err != nil || next == nil {
+		return items, "", err
+	}
+	return items, next.String(), nil
+}
+
 // Page returns up to size entities matching q after the cursor, and the
 // cursor of the next page (nil on the last).
 func (r Runner[T]) Page(ctx context.Context, q Query[T], size int, after *storage.Cursor) ([]*T, *storage.Cursor, error) {
