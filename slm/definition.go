@@ -363,7 +363,7 @@ func cloneDefinition(d *Definition) *Definition {
 		c.Targets[i].When = cloneCondition(d.Targets[i].When)
 	}
 	if d.Calendar != nil {
-		s := *d.Calendar
+		s := d.Calendar.Clone()
 		c.Calendar = &s
 	}
 	c.Start = cloneCondition(d.Start)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/slm"
+	"github.com/itilkit/itil/slm/calendar"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/memory"
 )
@@ -66,4 +67,31 @@ func TestRegressionDefineObserveRaceReplayDiffers(t *testing.T) {
 	replayed, err := e.Replay(t.Context(), id)
 	require.NoError(t, err)
 	require.Equal(t, live[0].Revision, replayed[0].Revision, "live target %q, replay target %q", live[0].Target, replayed[0].Target)
+}
+
+// Regression: the authorizer's copy of a definition shared its calendar's
+// slices with the caller's input and the stored definition, so an
+// authorizer that changed "its copy" changed what was stored.
+func TestAuthorizerCopyOwnsItsCalendar(t *testing.T) {
+	scribble := func(_ context.Context, _ itil.Actor, _ string, d *slm.Definition) error {
+		if d.Calendar != nil {
+			for day := range d.Calendar.Week {
+				for i := range d.Calendar.Week[day] {
+					d.Calendar.Week[day][i] = calendar.Hours(1, 0, 2, 0)
+				}
+			}
+		}
+		return nil
+	}
+	e, err := slm.NewEngine(memory.NewStore(), slm.WithAuthorizer(scribble))
+	require.NoError(t, err)
+	cal := calendar.Spec{Zone: "UTC", Week: calendar.MondayToFriday(calendar.Hours(9, 0, 17, 0))}
+	d := rvDef(4 * time.Hour)
+	d.Calendar = &cal
+	out, err := e.Define(t.Context(), rvAdmin, d)
+	require.NoError(t, err)
+	stored, err := e.Definition(t.Context(), out.ID)
+	require.NoError(t, err)
+	require.Equal(t, calendar.Hours(9, 0, 17, 0), stored.Calendar.Week[time.Monday][0], "the stored calendar")
+	require.Equal(t, calendar.Hours(9, 0, 17, 0), cal.Week[time.Monday][0], "the caller's calendar")
 }

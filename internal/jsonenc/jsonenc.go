@@ -198,8 +198,8 @@ func plan(t reflect.Type, busy map[reflect.Type]bool) *node {
 		}
 		return &node{op: opPointer, elem: elem}
 	}
-	if marshals(t) {
-		return nil
+	if marshals(t) || t == reflect.TypeFor[json.Number]() {
+		return nil // encoding/json writes a json.Number as a number
 	}
 	switch t.Kind() {
 	case reflect.String:

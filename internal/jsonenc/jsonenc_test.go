@@ -216,6 +216,7 @@ type (
 	withMarshaler  struct{ M marshaler }
 	withPtrMarshal struct{ M *marshaler }
 	withText       struct{ T textMarshaler }
+	withNumber     struct{ N json.Number }
 	recursive      struct{ Next *recursive }
 )
 
@@ -233,6 +234,7 @@ func TestForRefuses(t *testing.T) {
 		reflect.TypeFor[withQuoted](), reflect.TypeFor[withEmbedded](), reflect.TypeFor[withDuplicate](),
 		reflect.TypeFor[withStructZero](), reflect.TypeFor[withZeroer](), reflect.TypeFor[withMarshaler](),
 		reflect.TypeFor[withPtrMarshal](), reflect.TypeFor[withText](), reflect.TypeFor[recursive](), reflect.TypeFor[[]byte](),
+		reflect.TypeFor[withNumber](),
 	} {
 		if _, ok := For(typ, true); ok {
 			t.Errorf("%s is handled", typ)

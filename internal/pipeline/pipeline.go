@@ -343,8 +343,8 @@ func (r *Runner[T]) Run(ctx context.Context, actor itil.Actor, id itil.ID, comma
 	return r.attempt(ctx, &call[T]{Cmd: Cmd[T]{Actor: actor, r: r}, id: id, command: command, run: fn})
 }
 
-// Delete runs command, which ends the entity id: load, the version
-// IfVersion asked for, authorize, fn (guards, and cascades that save or
+// Delete runs command, which ends the entity id: load, authorize, the
+// version IfVersion asked for, fn (guards, and cascades that save or
 // delete other entities through c), then the entity's deletion, journaled
 // with Deleted set (see Cmd.Delete).
 func (r *Runner[T]) Delete(ctx context.Context, actor itil.Actor, id itil.ID, command string, fn func(c *Cmd[T], v *T) (Event, error)) error {

@@ -26,6 +26,8 @@ type widget struct {
 	Color   string     `json:"color"`
 	Count   int        `json:"count"`
 	Owner   itil.Actor `json:"owner"`
+	At      time.Time  `json:"at"`
+	Parts   []string   `json:"parts"`
 	Updated time.Time  `json:"updated_at"`
 }
 
@@ -41,7 +43,7 @@ var widgets = storage.NewCollection(storage.Schema[widget]{
 
 var widgetSpec = (&Spec[widget]{
 	Collection: widgets,
-	Clone:      func(w *widget) *widget { c := *w; return &c },
+	Clone:      func(w *widget) *widget { c := *w; c.Parts = slices.Clone(w.Parts); return &c },
 	Touch:      func(w *widget, now time.Time) { w.Updated = now },
 	Snapshot: func(w *widget, now time.Time) itil.Snapshot {
 		return itil.Snapshot{Kind: "widget", ID: w.ID, Version: w.Version, State: w.Color, Time: now}
@@ -311,4 +313,88 @@ func TestListMergesMultiValueFiltersInOrder(t *testing.T) {
 		n++
 	}
 	assert.Equal(t, 10, n)
+}
+
+// A time set to the same instant at the same offset in another Location
+// writes the same JSON: no change, no write.
+func TestSameInstantElsewhereIsNoChange(t *testing.T) {
+	r := newRunner(t, memory.NewStore(), nil)
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.FixedZone("A", 3600))
+	w, err := r.Create(t.Context(), tester, "create", &widget{ID: itil.NewID(), Name: "g", At: at}, func(c *Cmd[widget], v *widget) (Event, error) {
+		return Event{Type: "widget.created", Summary: "created"}, nil
+	})
+	require.NoError(t, err)
+	got, err := r.Run(t.Context(), tester, w.ID, "set", func(c *Cmd[widget], v *widget) (Event, error) {
+		v.At = at.In(time.FixedZone("B", 3600))
+		return Event{Type: "widget.set", Summary: "set"}, nil
+	})
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, got.Version)
+	h, err := r.History(t.Context(), w.ID)
+	require.NoError(t, err)
+	assert.Len(t, h, 1, "nothing journaled")
+}
+
+// The authorizer runs before anything stored shows through: before the
+// version a caller expects is compared, and before a creation's build
+// reads the store or takes a number.
+func TestAuthorizationComesFirst(t *testing.T) {
+	store := memory.NewStore()
+	open := newRunner(t, store, nil)
+	w := create(t, open, "gear", "red")
+	refuse := func(context.Context, itil.Actor, string, *widget) error { return errors.New("no") }
+	closed := newRunner(t, store, refuse)
+	stale := closed.IfVersion(w.Version + 5)
+	_, err := paint(&stale, t.Context(), w.ID, "blue")
+	require.ErrorIs(t, err, itil.ErrForbidden, "not ErrConflict: the version is the entity's state")
+
+	built := false
+	_, err = closed.Create(t.Context(), tester, "create", &widget{ID: itil.NewID(), Name: "x"}, func(c *Cmd[widget], v *widget) (Event, error) {
+		built = true
+		_, err := c.Tx.NextSeq(c.Ctx, "widget")
+		return Event{Type: "widget.created", Summary: "created"}, err
+	})
+	require.ErrorIs(t, err, itil.ErrForbidden)
+	assert.False(t, built, "a refused creation reads nothing and takes no number")
+}
+
+// Each attempt of a creation starts from the candidate afresh: what a
+// conflicting attempt built is gone, the caller's candidate is untouched,
+// and the authorizer sees the candidate each time.
+func TestCreateAttemptsStartAfresh(t *testing.T) {
+	store := memory.NewStore()
+	var seen []int
+	auth := func(_ context.Context, _ itil.Actor, command string, w *widget) error {
+		if command == "create" && w.Name == "new" {
+			seen = append(seen, len(w.Parts))
+		}
+		return nil
+	}
+	r := newRunner(t, store, auth)
+	other := create(t, r, "other", "red")
+	candidate := &widget{ID: itil.NewID(), Name: "new", Parts: []string{"base"}}
+	attempts := 0
+	got, err := r.Create(t.Context(), tester, "create", candidate, func(c *Cmd[widget], v *widget) (Event, error) {
+		attempts++
+		v.Parts = append(v.Parts, "added")
+		v.Count++
+		if _, err := c.Load(other.ID); err != nil {
+			return Event{}, err
+		}
+		if attempts == 1 { // another command commits what this one read
+			if _, err := paint(r, t.Context(), other.ID, "blue"); err != nil {
+				return Event{}, err
+			}
+		}
+		return Event{Type: "widget.created", Summary: "created"}, nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 2, attempts)
+	assert.Equal(t, []string{"base", "added"}, got.Parts)
+	assert.Equal(t, 1, got.Count)
+	assert.Equal(t, []string{"base"}, candidate.Parts, "the caller's candidate is not changed")
+	assert.Equal(t, []int{1, 1}, seen, "the authorizer saw the candidate on each attempt")
+	stored, err := r.Get(t.Context(), got.ID)
+	require.NoError(t, err)
+	assert.Equal(t, got.Parts, stored.Parts)
 }

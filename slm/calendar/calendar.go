@@ -122,6 +122,9 @@ func (c *Calendar) init(spec Spec) error {
 	return nil
 }
 
+// Clone returns a deep copy of s: it shares no slice with s.
+func (s Spec) Clone() Spec { return cloneSpec(s) }
+
 func cloneSpec(s Spec) Spec {
 	for d := range s.Week {
 		s.Week[d] = slices.Clone(s.Week[d])
