@@ -21,7 +21,7 @@ func TestFeedOnMemory(t *testing.T) {
 // TestFeedTwoStoresOnMemory: two stores of one tenant of one backend, as
 // two parts of a program that each look the tenant up.
 func TestFeedTwoStoresOnMemory(t *testing.T) {
-	feedtest.RunTwoStores(t, func(t *testing.T) (storage.Store, storage.Store) {
+	feedtest.RunTwoStores(t, func(t testing.TB) (storage.Store, storage.Store) {
 		b := memory.New()
 		t.Cleanup(func() { b.Close() })
 		a, err := b.Tenant("acme")

@@ -149,10 +149,7 @@ func TestFeed(t *testing.T) {
 // the same database, as two application instances would.
 func TestFeedTwoBackends(t *testing.T) {
 	serverDSN(t)
-	feedtest.RunTwoStores(t, func(t *testing.T) (storage.Store, storage.Store) {
-		dsn := freshSchema(t)
-		return tenantOf(t, openIn(t, dsn), "default"), tenantOf(t, openIn(t, dsn), "default")
-	})
+	feedtest.RunTwoStores(t, instances)
 }
 
 // TestCreatedAndUpdatedInOneTx: a record created and updated by one

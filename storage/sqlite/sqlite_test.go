@@ -85,19 +85,5 @@ func TestFeed(t *testing.T) {
 // TestFeedTwoBackends: instances of one consumer on two backends opened on
 // the same file, as two parts of a program (or two programs) would.
 func TestFeedTwoBackends(t *testing.T) {
-	feedtest.RunTwoStores(t, func(t *testing.T) (storage.Store, storage.Store) {
-		path := filepath.Join(t.TempDir(), "itil.db")
-		var stores [2]storage.Store
-		for i := range stores {
-			b, err := sqlite.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { b.Close() })
-			if stores[i], err = b.Tenant("default"); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return stores[0], stores[1]
-	})
+	feedtest.RunTwoStores(t, instances)
 }

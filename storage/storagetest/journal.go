@@ -88,13 +88,7 @@ func testJournalFilters(t *testing.T, f Factory) {
 	}
 	all := evRowsOf(journal(t, s, storage.JournalQuery{}))
 	require.Equal(t, committedAs(tenantA, evs, 1, 2, 3, 4, 5, 6), all)
-	pick := func(seqs ...int64) []evRow {
-		var out []evRow
-		for _, seq := range seqs {
-			out = append(out, all[seq-1])
-		}
-		return out
-	}
+	pick := func(seqs ...int64) []evRow { return pickRows(all, seqs...) }
 	for _, tc := range []struct {
 		q    storage.JournalQuery
 		want []evRow
@@ -286,13 +280,7 @@ func testJournalSubjectRefs(t *testing.T, f Factory) {
 	}
 	all := evRowsOf(journal(t, s, storage.JournalQuery{}))
 	require.Equal(t, committedAs(tenantA, evs, 1, 2, 3, 4, 5, 6), all)
-	pick := func(seqs ...int64) []evRow {
-		var out []evRow
-		for _, seq := range seqs {
-			out = append(out, all[seq-1])
-		}
-		return out
-	}
+	pick := func(seqs ...int64) []evRow { return pickRows(all, seqs...) }
 	for _, tc := range []struct {
 		q    storage.JournalQuery
 		want []evRow
@@ -384,13 +372,7 @@ func testJournalKinds(t *testing.T, f Factory) {
 	})
 	all := evRowsOf(journal(t, s, storage.JournalQuery{}))
 	require.Equal(t, committedAs(tenantA, evs, 1, 2, 3, 4, 5, 6), all)
-	pick := func(seqs ...int64) []evRow {
-		var out []evRow
-		for _, seq := range seqs {
-			out = append(out, all[seq-1])
-		}
-		return out
-	}
+	pick := func(seqs ...int64) []evRow { return pickRows(all, seqs...) }
 	for _, tc := range []struct {
 		q    storage.JournalQuery
 		want []evRow
@@ -528,4 +510,14 @@ func testJournalLastSeq(t *testing.T, f Factory) {
 		require.NoError(t, tx.Append(ctx, newEvent(testID(5), "created", `{"n":5}`)))
 	})
 	require.NoError(t, reader.finish(t))
+}
+
+// pickRows returns the rows of all (the whole journal, Seq 1 first) at the
+// given Seqs.
+func pickRows(all []evRow, seqs ...int64) []evRow {
+	var out []evRow
+	for _, seq := range seqs {
+		out = append(out, all[seq-1])
+	}
+	return out
 }

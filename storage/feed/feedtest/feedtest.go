@@ -17,7 +17,7 @@
 // as two application instances would:
 //
 //	func TestFeedTwoBackends(t *testing.T) {
-//		feedtest.RunTwoStores(t, func(t *testing.T) (storage.Store, storage.Store) { ... })
+//		feedtest.RunTwoStores(t, instances) // a storagetest.Instances
 //	}
 //
 // Subtests are named after the clause they check, so one can be run on its
@@ -44,11 +44,6 @@ import (
 	"github.com/itilkit/itil/storage/feed"
 	"github.com/itilkit/itil/storage/storagetest"
 )
-
-// TwoStores returns two stores of the same tenant of one fresh, empty
-// database, opened through two backends: every write through one is seen
-// through the other.
-type TwoStores func(t *testing.T) (storage.Store, storage.Store)
 
 // Run runs the feed suite on backends made by f, the factory of
 // storagetest.Run.
@@ -100,9 +95,10 @@ func tenant(t tb, b storage.Backend, name string) storage.Store {
 }
 
 // RunTwoStores runs the tests of two instances of one consumer, each on
-// its own store, on stores made by two. The backends behind them are
-// two's to close (with t.Cleanup).
-func RunTwoStores(t *testing.T, two TwoStores) {
+// its own handle of one tenant made by two (the Instances the process
+// suites run on). The backends behind them are two's to close (with
+// t.Cleanup).
+func RunTwoStores(t *testing.T, two storagetest.Instances) {
 	t.Run("TwoInstances", func(t *testing.T) {
 		a, b := two(t)
 		testTwoInstances(t, a, b)
