@@ -125,7 +125,7 @@ func (s *Service) Impact(ctx context.Context, origin itil.ID, opts ImpactOptions
 			return err
 		}
 		var err error
-		if opts.NoIndex || s.bound {
+		if opts.NoIndex || s.ci.Bound() {
 			res, err = s.impactStore(ctx, tx, origin, sp, get)
 		} else {
 			var ix *adjIndex
@@ -768,7 +768,7 @@ func (s *Service) Propagate(ctx context.Context, downIDs, degradedIDs []itil.ID)
 		}
 		var ix *adjIndex
 		var err error
-		if s.bound {
+		if s.ci.Bound() {
 			// The transaction's own view: a throwaway index of it.
 			ix, err = s.buildIndex(ctx, tx)
 		} else {

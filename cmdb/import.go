@@ -209,7 +209,7 @@ func (s *Service) importOne(ctx context.Context, actor itil.Actor, source string
 		switch {
 		case err == nil:
 			return res, nil
-		case errors.As(err, &ve) && creating && attempt < importAttempts && !s.bound && ctx.Err() == nil:
+		case errors.As(err, &ve) && creating && attempt < importAttempts && !s.ci.Bound() && ctx.Err() == nil:
 			continue
 		case errors.As(err, &ve):
 			return ImportResult{Outcome: Rejected, ID: res.ID, Reasons: slices.Clone(ve.Fields), Skipped: res.Skipped}, nil

@@ -125,8 +125,6 @@ type Service struct {
 	ci    pipeline.Runner[CI]
 	rel   pipeline.Runner[Relationship]
 	base  pipeline.Runner[Baseline]
-	// bound is set by In: queries then read the caller's transaction.
-	bound bool
 	// idx is the impact index, shared by the copies In and IfVersion make.
 	idx *indexHolder
 }
@@ -249,7 +247,7 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 // failed statement.
 func (s *Service) In(tx storage.Tx) *Service {
 	c := *s
-	c.ci, c.rel, c.base, c.bound = s.ci.In(tx), s.rel.In(tx), s.base.In(tx), true
+	c.ci, c.rel, c.base = s.ci.In(tx), s.rel.In(tx), s.base.In(tx)
 	return &c
 }
 

@@ -81,6 +81,9 @@ func (r Runner[T]) In(tx storage.Tx) Runner[T] {
 	return r
 }
 
+// Bound reports whether the runner is bound to a caller's transaction.
+func (r *Runner[T]) Bound() bool { return r.tx != nil }
+
 // IfVersion returns a runner whose next commands on an existing entity
 // fail with itil.ErrConflict unless the entity is at version v.
 func (r Runner[T]) IfVersion(v int64) Runner[T] {
