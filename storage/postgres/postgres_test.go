@@ -112,13 +112,17 @@ func newStore(t testing.TB) storage.Store {
 	return s
 }
 
+// suiteBackend opens a backend on a fresh schema for a suite that closes
+// its backends itself (storagetest.Factory).
+func suiteBackend(t *testing.T) storage.Backend {
+	b, err := Open(t.Context(), freshSchema(t))
+	require.NoError(t, err)
+	return b
+}
+
 func TestConformance(t *testing.T) {
 	serverDSN(t)
-	storagetest.Run(t, func(t *testing.T) storage.Backend {
-		b, err := Open(t.Context(), freshSchema(t))
-		require.NoError(t, err)
-		return b
-	})
+	storagetest.Run(t, suiteBackend)
 }
 
 func TestIncident(t *testing.T) {
@@ -138,11 +142,7 @@ func TestCMDB(t *testing.T) {
 
 func TestFeed(t *testing.T) {
 	serverDSN(t)
-	feedtest.Run(t, func(t *testing.T) storage.Backend {
-		b, err := Open(t.Context(), freshSchema(t))
-		require.NoError(t, err)
-		return b
-	})
+	feedtest.Run(t, suiteBackend)
 }
 
 // TestFeedTwoBackends: instances of one consumer on two backends opened on

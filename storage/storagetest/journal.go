@@ -325,11 +325,7 @@ func testJournalSubjectRefs(t *testing.T, f Factory) {
 			}
 		})
 	}
-	seqs := make([]int64, len(more))
-	for i := range seqs {
-		seqs[i] = int64(len(evs) + 1 + i)
-	}
-	rows := committedAs(tenantA, more, seqs...)
+	rows := committedFrom(tenantA, more, int64(len(evs)+1))
 	wantX := slices.DeleteFunc(slices.Clone(rows), func(r evRow) bool { return r.SubjectID != x && !slices.Contains(r.Refs, x) })
 	requireList(t, wantX, evRowsOf(journal(t, s, storage.JournalQuery{SubjectID: x})), "subject x, own and referred to")
 	wantY := slices.DeleteFunc(slices.Clone(rows), func(r evRow) bool { return r.SubjectID != y && !slices.Contains(r.Refs, y) })
@@ -417,11 +413,7 @@ func testJournalKinds(t *testing.T, f Factory) {
 			more = append(more, ev)
 		}
 	})
-	seqs := make([]int64, len(more))
-	for i := range seqs {
-		seqs[i] = int64(len(evs) + 1 + i)
-	}
-	rows := committedAs(tenantA, more, seqs...)
+	rows := committedFrom(tenantA, more, int64(len(evs)+1))
 	changes := slices.DeleteFunc(slices.Clone(rows), func(r evRow) bool { return r.Kind != "change" })
 	require.Len(t, changes, 20)
 	requireList(t, changes, evRowsOf(journal(t, s, storage.JournalQuery{Kinds: []string{"change"}})), "sparse kind")
@@ -520,4 +512,14 @@ func pickRows(all []evRow, seqs ...int64) []evRow {
 		out = append(out, all[seq-1])
 	}
 	return out
+}
+
+// committedFrom is committedAs for events committed one after the other
+// from Seq first.
+func committedFrom(tenant string, evs []itil.Event, first int64) []evRow {
+	seqs := make([]int64, len(evs))
+	for i := range seqs {
+		seqs[i] = first + int64(i)
+	}
+	return committedAs(tenant, evs, seqs...)
 }
