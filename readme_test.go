@@ -3,6 +3,7 @@ package itil_test
 import (
 	"flag"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -45,5 +46,23 @@ func TestReadmeGoBlocksAreCompiledFiles(t *testing.T) {
 	out.WriteString(readme[pos:])
 	if *update {
 		require.NoError(t, os.WriteFile("README.md", []byte(out.String()), 0o644))
+	}
+}
+
+// TestQuickstartLinksNoDatabaseDriver keeps the README's first command
+// quick on a fresh machine: `go run ./examples/quickstart` must not need
+// the SQLite or PostgreSQL driver modules (about 245 MB to download).
+func TestQuickstartLinksNoDatabaseDriver(t *testing.T) {
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
+	out, err := exec.Command(goCmd, "list", "-deps", "-f", "{{with .Module}}{{.Path}}{{end}}", "./examples/quickstart").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	for _, mod := range strings.Fields(string(out)) {
+		for _, driver := range []string{"modernc.org/", "github.com/jackc/"} {
+			require.False(t, strings.HasPrefix(mod, driver),
+				"examples/quickstart depends on module %s: it must run in memory without a database driver", mod)
+		}
 	}
 }

@@ -1,37 +1,37 @@
 // Quickstart opens, works and resolves incidents and prints what happened,
-// in memory or on the backend -store names (sqlite:PATH, postgres://...). It simulates a few days with an injected clock so
-// that reopening and the auto-close sweep show up too.
+// in memory. It simulates a few days with an injected clock so that
+// reopening and the auto-close sweep show up too.
 //
 //	go run ./examples/quickstart
+//
+// It imports only the in-memory backend, so a fresh machine downloads no
+// database driver to run it; examples/sla and examples/cmdb show how to
+// choose SQLite or PostgreSQL instead (-store).
 package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log"
 	"os"
 	"time"
 
 	"github.com/itilkit/itil"
-	"github.com/itilkit/itil/examples/internal/store"
 	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/storage/memory"
 )
 
 func main() {
-	spec := store.Flag()
-	flag.Parse()
-	if err := run(context.Background(), *spec); err != nil {
+	if err := run(context.Background()); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, spec string) error {
-	st, closeStore, err := store.Open(ctx, spec, "quickstart")
+func run(ctx context.Context) error {
+	st, err := memory.New().Tenant("quickstart")
 	if err != nil {
 		return err
 	}
-	defer closeStore()
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	clock := itil.ClockFunc(func() time.Time { return now })
 	wait := func(d time.Duration) { now = now.Add(d) }

@@ -1,9 +1,12 @@
 // Package store opens the storage backend an example's -store flag names,
 // so every example runs on any backend:
 //
-//	go run ./examples/quickstart                                   # in memory (the default)
-//	go run ./examples/quickstart -store sqlite:/tmp/itil.db        # one SQLite file
-//	go run ./examples/quickstart -store postgres://app@db/itil     # a PostgreSQL database
+//	go run ./examples/sla                                   # in memory (the default)
+//	go run ./examples/sla -store sqlite:/tmp/itil.db        # one SQLite file
+//	go run ./examples/sla -store postgres://app@db/itil     # a PostgreSQL database
+//
+// The quickstart does not use it: it stays in memory so that it links no
+// database driver.
 package store
 
 import (

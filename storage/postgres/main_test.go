@@ -1,0 +1,95 @@
+package postgres
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// skippedNotice is the line the package prints when ITIL_POSTGRES_DSN is
+// not set, so that `go test ./...` does not pass the PostgreSQL suite off
+// as run.
+const skippedNotice = "storage/postgres: the PostgreSQL suite did not run: ITIL_POSTGRES_DSN is not set. " +
+	"Run it with ITIL_POSTGRES_DSN=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable go test ./storage/postgres " +
+	"(see CONTRIBUTING.md; .ci/run starts a throwaway cluster itself)"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(dsnEnv) == "" {
+		notice(skippedNotice)
+	}
+	os.Exit(m.Run())
+}
+
+// notice prints line where the person running go test sees it. go test
+// shows nothing but the "ok" line of a package that passes unless -v is
+// given, and it captures the test binary's stdout and stderr; so, on
+// Linux, the line goes to the go command's own standard error when this
+// binary is its child. Anywhere else it goes to standard output, which
+// go test shows with -v, when run in the package's directory, or when the
+// package fails.
+func notice(line string) {
+	if w := parentStderr(); w != nil {
+		defer w.Close()
+		fmt.Fprintln(w, line)
+		return
+	}
+	fmt.Println(line)
+}
+
+// parentStderr opens the standard error of the go command that started
+// this test binary, or returns nil.
+func parentStderr() io.WriteCloser {
+	ppid := os.Getppid()
+	exe, err := os.Readlink("/proc/" + strconv.Itoa(ppid) + "/exe")
+	if err != nil || filepath.Base(exe) != "go" {
+		return nil
+	}
+	f, err := os.OpenFile("/proc/"+strconv.Itoa(ppid)+"/fd/2", os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return nil
+	}
+	return f
+}
+
+// TestSkippedSuiteSaysSo runs this package's tests the way a newcomer's
+// `go test ./...` does, without a DSN and without -v, and checks that the
+// output says the suite did not run and how to run it.
+func TestSkippedSuiteSaysSo(t *testing.T) {
+	if os.Getenv("ITIL_INNER_GO_TEST") != "" {
+		t.Skip("inside the run this test started")
+	}
+	if _, err := os.Stat("/proc/self/exe"); err != nil {
+		t.Skip("the notice reaches go test's output only where /proc exists")
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
+	cmd := exec.Command(goCmd, "test", "-count=1", "-run", "^TestUnreachable$", ".")
+	cmd.Env = append(withoutEnv(os.Environ(), dsnEnv), "ITIL_INNER_GO_TEST=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go test without a DSN: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), skippedNotice) {
+		t.Fatalf("go test without a DSN does not say that the suite did not run; it printed:\n%s", out)
+	}
+	if !strings.Contains(string(out), "ok  \tgithub.com/itilkit/itil/storage/postgres") {
+		t.Fatalf("go test without a DSN did not pass:\n%s", out)
+	}
+}
+
+func withoutEnv(env []string, name string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
