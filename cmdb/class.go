@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
 )
 
 // AttrType is the type of a CI attribute's values.
@@ -301,6 +302,9 @@ func canonical(a Attribute, s string) (string, string) {
 	if !utf8.ValidString(s) {
 		return "", "must be valid UTF-8"
 	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return "", "must not contain NUL bytes"
+	}
 	switch a.Type {
 	case String:
 		if len(s) > 4096 {
@@ -324,11 +328,18 @@ func canonical(a Attribute, s string) (string, string) {
 		if err != nil {
 			return "", fmt.Sprintf("%q is not an RFC 3339 time", s)
 		}
+		if !check.TimeOK(t) {
+			return "", fmt.Sprintf("%q %s", s, check.TimeReason(t))
+		}
 		return t.UTC().Format(time.RFC3339Nano), ""
 	case Decimal:
 		d, err := decimal.NewFromString(strings.TrimSpace(s))
 		if err != nil {
 			return "", fmt.Sprintf("%q is not a decimal number", s)
+		}
+		// Written out in full, 1e999999999 would take a gigabyte.
+		if e := d.Exponent(); e > maxDecimalExponent || e < -maxDecimalExponent {
+			return "", fmt.Sprintf("%q is out of range (exponents from -%d to %d)", s, maxDecimalExponent, maxDecimalExponent)
 		}
 		return d.String(), ""
 	case Enum:
@@ -345,6 +356,10 @@ func canonical(a Attribute, s string) (string, string) {
 	}
 	return "", "has an unknown type"
 }
+
+// maxDecimalExponent bounds the exponent of a decimal attribute value, whose
+// canonical form is written without one.
+const maxDecimalExponent = 1000
 
 // validateAttributes checks a CI's attribute values against its class and
 // returns them in canonical form.

@@ -71,8 +71,12 @@ func (s *Service) Health(ctx context.Context, staleAfter time.Duration) (*Health
 	if staleAfter == 0 {
 		staleAfter = DefaultStaleAfter
 	}
-	h := &Health{At: s.now()}
-	err := s.ci.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
+	now, err := s.ci.Clock()
+	if err != nil {
+		return nil, err
+	}
+	h := &Health{At: now}
+	err = s.ci.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
 		related := map[itil.ID]bool{}
 		// The children of each CI by relationship type: a dependent class
 		// is identified together with its host.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -108,8 +109,9 @@ type ImpactResult struct {
 //
 // An unknown origin (or one that did not exist at AsOf) gives an error
 // wrapping itil.ErrNotFound; a nil origin, an unknown direction or type,
-// or a negative MaxDepth or Limit gives a *itil.ValidationError naming
-// the field (origin, direction, types[i], max_depth, limit).
+// a negative MaxDepth or Limit, or an AsOf outside the years 1 to 9999
+// gives a *itil.ValidationError naming the field (origin, direction,
+// types[i], max_depth, limit, as_of).
 func (s *Service) Impact(ctx context.Context, origin itil.ID, opts ImpactOptions) (*ImpactResult, error) {
 	sp, err := s.spec(origin, opts)
 	if err != nil {
@@ -181,6 +183,9 @@ func (s *Service) spec(origin itil.ID, o ImpactOptions) (*walkSpec, error) {
 	}
 	if o.Limit < 0 {
 		v.Add("limit", "must not be negative")
+	}
+	if !o.AsOf.IsZero() {
+		check.Time(&v, "as_of", o.AsOf)
 	}
 	for i, name := range o.Types {
 		ti, ok := s.types.byName[name]

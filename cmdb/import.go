@@ -48,7 +48,8 @@ type ImportRecord struct {
 	// DiscoveredAt is when the source observed the CI. Only imports by
 	// SourceDiscovery read it: CI.LastDiscovered becomes the latest
 	// observation (see Import). It may not be more than five minutes
-	// ahead of the Service's clock.
+	// ahead of the Service's clock, and must lie within the years 1 to
+	// 9999.
 	DiscoveredAt time.Time `json:"discovered_at,omitzero"`
 }
 
@@ -140,7 +141,9 @@ const maxDiscoveredSkew = 5 * time.Minute
 // (WithReconciliation; without rules the last writer wins); values the
 // rules hold back are reported as skipped. An invalid record is rejected
 // alone, with nothing of it written: every check runs before the record's
-// first write. A rule a record fills with values that match nothing gives
+// first write, and a record that storage still refuses at a write (a
+// *itil.ValidationError from the backend, or a value that cannot be
+// written as JSON) is rejected alone too, its writes rolled back. A rule a record fills with values that match nothing gives
 // way to the next rule, but never to a CI whose values for that rule
 // differ.
 //
@@ -160,7 +163,8 @@ const maxDiscoveredSkew = 5 * time.Minute
 //
 // Import is authorized (CommandImport) on each CI it creates or changes
 // and on the other end of each relationship it adds. An invalid actor or
-// source gives a *itil.ValidationError and imports nothing. A storage
+// source, or a clock reading outside the years 1 to 9999 ("clock"), gives
+// a *itil.ValidationError and imports nothing. A storage
 // error (such as a conflict that persists after retries) or an
 // authorizer's refusal stops the import: Import returns the results so
 // far and the error; the failed record wrote nothing.
@@ -168,6 +172,9 @@ func (s *Service) Import(ctx context.Context, actor itil.Actor, source string, r
 	var v itil.ValidationError
 	actor.Validate("actor", &v)
 	check.Text(&v, "source", source, true, check.Name)
+	if _, err := s.ci.Clock(); err != nil {
+		v.Fields = append(v.Fields, err.(*itil.ValidationError).Fields...)
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -209,6 +216,8 @@ func (s *Service) importOne(ctx context.Context, actor itil.Actor, source string
 		switch {
 		case err == nil:
 			return res, nil
+		case errors.As(err, &ve) && ve.Has("clock"):
+			return ImportResult{}, err // the import's, not the record's
 		case errors.As(err, &ve) && creating && attempt < importAttempts && !s.ci.Bound() && ctx.Err() == nil:
 			continue
 		case errors.As(err, &ve):
@@ -252,7 +261,11 @@ func (s *Service) importRecord(c *cmd, source string, rec *ImportRecord, res *Im
 	if rec.State != "" && !rec.State.valid() {
 		v.Add("state", fmt.Sprintf("%q is not a CI state", rec.State))
 	}
-	if rec.DiscoveredAt.After(c.Now.Add(maxDiscoveredSkew)) {
+	switch {
+	case rec.DiscoveredAt.IsZero():
+	case !check.TimeOK(rec.DiscoveredAt):
+		check.Time(&v, "discovered_at", rec.DiscoveredAt)
+	case rec.DiscoveredAt.After(c.Now.Add(maxDiscoveredSkew)):
 		v.Add("discovered_at", "lies in the future")
 	}
 	rels, err := s.resolveRelationships(ctx, tx, rec.Relationships, &v)
@@ -566,6 +579,12 @@ func (s *Service) resolveRef(ctx context.Context, tx storage.Tx, ref CIRef, fiel
 		}
 		return ref.ID, err
 	}
+	var sub itil.ValidationError
+	check.Text(&sub, field+".name", ref.Name, false, check.Name)
+	if err := sub.Err(); err != nil {
+		v.Fields = append(v.Fields, sub.Fields...)
+		return itil.NilID, nil
+	}
 	if _, ok := s.cfg.classes.byName[ref.Class]; !ok {
 		v.Add(field+".class", fmt.Sprintf("class %q does not exist (name the CI by id, or by class and identification values)", ref.Class))
 		return itil.NilID, nil
@@ -574,7 +593,6 @@ func (s *Service) resolveRef(ctx context.Context, tx storage.Tx, ref CIRef, fiel
 		v.Add(field, fmt.Sprintf("a %s is identified together with the CI it %s: refer to it by id", ref.Class, dep))
 		return itil.NilID, nil
 	}
-	var sub itil.ValidationError
 	attrs := s.canonicalAttrs(ref.Class, ref.Attributes, field+".attributes.", &sub)
 	if err := sub.Err(); err != nil {
 		v.Fields = append(v.Fields, sub.Fields...)

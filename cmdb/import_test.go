@@ -676,27 +676,21 @@ func TestImportRejectsInvalidRecordAlone(t *testing.T) {
 		n := rapid.IntRange(0, 6).Draw(t, "valid")
 		var recs []cmdb.ImportRecord
 		for i := range n {
-			recs = append(recs, server(cmdb.ClassLinuxServer, fmt.Sprintf("srv%d", i), map[string]string{"serial_number": fmt.Sprintf("SN%d", i)}))
+			rec := server(cmdb.ClassLinuxServer, fmt.Sprintf("srv%d", i), map[string]string{"serial_number": fmt.Sprintf("SN%d", i)})
+			if rapid.Bool().Draw(t, fmt.Sprintf("seen%d", i)) {
+				// Any time from the year 1 to now is a valid observation.
+				rec.DiscoveredAt = time.Unix(rapid.Int64Range(time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC).Unix(), f.now.Unix()).Draw(t, fmt.Sprintf("seenat%d", i)), 0).UTC()
+			}
+			recs = append(recs, rec)
 		}
-		invalid := []cmdb.ImportRecord{
-			server(cmdb.ClassLinuxServer, "bad", map[string]string{"serial_number": "BAD", "cpu_count": "many"}),
-			server(cmdb.ClassLinuxServer, "bad", map[string]string{"serial_number": "BAD", "colour": "red"}),
-			server("mainframe", "bad", map[string]string{"serial_number": "BAD"}),
-			server(cmdb.ClassLinuxServer, "", map[string]string{"serial_number": "BAD"}),
-			{Class: cmdb.ClassLinuxServer, Name: "bad", Attributes: map[string]string{"serial_number": "BAD"},
-				Relationships: []cmdb.ImportRelationship{{Type: cmdb.DependsOn, To: cmdb.CIRef{ID: itil.NewID()}}}},
-			{Class: cmdb.ClassLinuxServer, Name: "bad", Attributes: map[string]string{"serial_number": "BAD"},
-				Relationships: []cmdb.ImportRelationship{{Type: cmdb.RunsOn, To: cmdb.CIRef{ID: host.ID}}}},
-			{Class: cmdb.ClassLinuxServer, Name: "bad", Attributes: map[string]string{"serial_number": "HOST", "kernel": "6"}, State: "gone"},
-			onHost(cmdb.ClassWebServer, "bad", cmdb.CIRef{Class: cmdb.ClassServer, Attributes: map[string]string{"serial_number": "NONE"}}, nil),
-		}
-		bad := rapid.SampledFrom(invalid).Draw(t, "invalid")
+		bad := invalidRecord(host.ID).Draw(t, "invalid")
 		at := rapid.IntRange(0, n).Draw(t, "at")
 		recs = slices.Insert(recs, at, bad)
 		journal := f.journalLen()
 		hostBefore := f.get(host.ID)
 
-		res := f.importAll("csv", recs...)
+		// Discovery writes discovered_at; every source has it checked.
+		res := f.importAll(rapid.SampledFrom([]string{"csv", cmdb.SourceDiscovery}).Draw(t, "source"), recs...)
 		for i, r := range res {
 			if i == at {
 				assert.Equal(t, cmdb.Rejected, r.Outcome)
@@ -710,6 +704,64 @@ func TestImportRejectsInvalidRecordAlone(t *testing.T) {
 		assert.Equal(t, hostBefore, f.get(host.ID))
 	})
 }
+
+// invalidRecord draws a record with one thing wrong with it, whatever it
+// is: a bad value, a time out of range, a text storage or JSON cannot
+// hold, a relationship that may not be.
+func invalidRecord(host itil.ID) *rapid.Generator[cmdb.ImportRecord] {
+	return rapid.Custom(func(t *rapid.T) cmdb.ImportRecord {
+		rec := server(cmdb.ClassLinuxServer, "bad", map[string]string{"serial_number": "BAD"})
+		outOfRange := rapid.OneOf(rapid.IntRange(-300000, 0), rapid.IntRange(10000, 300000))
+		// A text that is not valid UTF-8, holds a NUL, or is too long.
+		badText := rapid.OneOf(
+			rapid.Just("bad\xff"), rapid.Just("b\x00d"),
+			rapid.Map(rapid.IntRange(4097, 5000), func(n int) string { return strings.Repeat("x", n) }))
+		switch rapid.IntRange(0, 17).Draw(t, "what") {
+		case 0:
+			rec.Attributes["cpu_count"] = "many"
+		case 1:
+			rec.Attributes["colour"] = "red"
+		case 2:
+			rec.Class = "mainframe"
+		case 3:
+			rec.Name = ""
+		case 4:
+			rec.Relationships = []cmdb.ImportRelationship{{Type: cmdb.DependsOn, To: cmdb.CIRef{ID: itil.NewID()}}}
+		case 5:
+			rec.Relationships = []cmdb.ImportRelationship{{Type: cmdb.RunsOn, To: cmdb.CIRef{ID: host}}}
+		case 6:
+			rec.Attributes = map[string]string{"serial_number": "HOST", "kernel": "6"}
+			rec.State = "gone"
+		case 7:
+			return onHost(cmdb.ClassWebServer, "bad", cmdb.CIRef{Class: cmdb.ClassServer, Attributes: map[string]string{"serial_number": "NONE"}}, nil)
+		case 8: // a year encoding/json cannot write
+			rec.DiscoveredAt = time.Date(outOfRange.Draw(t, "year"), 6, 1, 0, 0, 0, 0, time.UTC)
+		case 9: // in range where written, not in UTC
+			rec.DiscoveredAt = time.Date(9999, 12, 31, 23, 0, 0, 0, time.FixedZone("", -5*3600))
+		case 10: // an offset RFC 3339 cannot write
+			rec.DiscoveredAt = time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("", rapid.IntRange(24, 30).Draw(t, "offset")*3600))
+		case 11:
+			rec.DiscoveredAt = f2026().Add(time.Duration(rapid.IntRange(6, 10000).Draw(t, "ahead")) * time.Hour)
+		case 12:
+			rec.Name = badText.Draw(t, "name")
+		case 13:
+			rec.Attributes["kernel"] = badText.Draw(t, "kernel")
+		case 14:
+			rec.Attributes["purchased"] = rapid.SampledFrom([]string{"0000-06-01T00:00:00Z", "0001-01-01T00:30:00+01:00"}).Draw(t, "purchased")
+		case 15:
+			rec.Attributes["cost"] = fmt.Sprintf("1e%d", rapid.OneOf(rapid.IntRange(1001, 1<<30), rapid.IntRange(-1<<30, -1001)).Draw(t, "exponent"))
+		case 16:
+			rec.Relationships = []cmdb.ImportRelationship{{Type: cmdb.ConnectsTo,
+				To: cmdb.CIRef{Class: cmdb.ClassServer, Name: badText.Draw(t, "ref"), Attributes: map[string]string{"serial_number": "HOST"}}}}
+		case 17:
+			rec.Attributes["serial_number"] = badText.Draw(t, "serial")
+		}
+		return rec
+	})
+}
+
+// f2026 is the import fixture's clock reading.
+func f2026() time.Time { return time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) }
 
 func TestImportNeverMergesAmbiguousMatches(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {

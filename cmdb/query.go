@@ -161,8 +161,14 @@ func (s *Service) History(ctx context.Context, id itil.ID) ([]itil.HistoryEntry,
 // AsOf returns the CI as it was at t: its history up to t replayed (its
 // creation, then every field change), with the version and update time of
 // its last write then. It returns an error wrapping itil.ErrNotFound when
-// the CI did not exist then (not yet created, or already deleted).
+// the CI did not exist then (not yet created, or already deleted), and a
+// *itil.ValidationError naming "as_of" when t lies outside the years 1 to
+// 9999.
 func (s *Service) AsOf(ctx context.Context, id itil.ID, t time.Time) (*CI, error) {
+	var v itil.ValidationError
+	if check.Time(&v, "as_of", t); v.Err() != nil {
+		return nil, &v
+	}
 	hist, err := s.History(ctx, id)
 	if err != nil {
 		return nil, err

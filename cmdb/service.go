@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -270,5 +269,3 @@ func (s *Service) Classes() *Classes { return s.cfg.classes }
 
 // RelTypes returns the Service's relationship types.
 func (s *Service) RelTypes() []RelType { return slices.Clone(s.types.list) }
-
-func (s *Service) now() time.Time { return s.ci.Now() }

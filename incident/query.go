@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/storage"
 )
@@ -45,6 +46,7 @@ type Filter struct {
 	// incidents.
 	Major *bool
 	// OpenedFrom and OpenedTo bound the opening time: From <= OpenedAt < To.
+	// Each, when set, must lie within the years 1 to 9999.
 	OpenedFrom, OpenedTo time.Time
 	// NewestFirst orders by opening time descending instead of ascending.
 	NewestFirst bool
@@ -117,11 +119,11 @@ func (f Filter) query() (pipeline.Query[Incident], error) {
 		}
 	}
 	if !f.OpenedFrom.IsZero() {
-		checkYear(&v, "opened_from", f.OpenedFrom)
+		check.Time(&v, "opened_from", f.OpenedFrom)
 		q.Min = storage.TimeKey(f.OpenedFrom)
 	}
 	if !f.OpenedTo.IsZero() {
-		checkYear(&v, "opened_to", f.OpenedTo)
+		check.Time(&v, "opened_to", f.OpenedTo)
 		if f.OpenedTo.Before(f.OpenedFrom) {
 			v.Add("opened_to", "is before opened_from")
 		}
@@ -132,13 +134,6 @@ func (f Filter) query() (pipeline.Query[Incident], error) {
 	// likeliest to be selective.
 	slices.SortStableFunc(q.AnyOf, func(a, b []string) int { return len(a) - len(b) })
 	return q, v.Err()
-}
-
-// checkYear rejects instants that sort keys cannot order (years 0-9999).
-func checkYear(v *itil.ValidationError, field string, t time.Time) {
-	if y := t.UTC().Year(); y < 0 || y > 9999 {
-		v.Add(field, "must lie in the years 0 to 9999")
-	}
 }
 
 // History returns the journal of an incident, oldest first: its own

@@ -288,7 +288,11 @@ func (s *Service) IfVersion(v int64) *Service { return &Service{cfg: s.cfg, run:
 // skipped. An incident that cannot be closed does not stop the sweep: its
 // error is joined into the one returned with the count of incidents closed.
 func (s *Service) AutoClose(ctx context.Context) (int, error) {
-	cutoff := s.run.Now().Add(-s.cfg.autoClose)
+	now, err := s.run.Clock()
+	if err != nil {
+		return 0, err
+	}
+	cutoff := now.Add(-s.cfg.autoClose)
 	var due []itil.ID
 	for inc, err := range s.List(ctx, Filter{States: []State{StateResolved}}) {
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/slm/calendar"
 	"github.com/shopspring/decimal"
 )
@@ -59,9 +60,11 @@ var hundred = decimal.NewFromInt(100)
 // lost: Percent is 100 and Meets reports true for every target.
 //
 // Bad input is reported as a *itil.ValidationError naming every bad field:
-// "hours" (nil calendar), "service" (empty), "to" (not after from) and
+// "hours" (nil calendar), "service" (empty), "to" (not after from),
 // "outages[i].end" (an outage, of any service, that ends before it starts;
-// an empty outage with End == Start is allowed and costs nothing). The
+// an empty outage with End == Start is allowed and costs nothing), and
+// "from", "to", "outages[i].start" or "outages[i].end" for a time outside
+// the years 1 to 9999. The
 // outages slice is not modified.
 func MeasureAvailability(hours *calendar.Calendar, service string, outages []Outage, from, to time.Time) (Availability, error) {
 	v := &itil.ValidationError{}
@@ -71,10 +74,14 @@ func MeasureAvailability(hours *calendar.Calendar, service string, outages []Out
 	if service == "" {
 		v.Add("service", "is required")
 	}
+	check.Time(v, "from", from)
+	check.Time(v, "to", to)
 	if !to.After(from) {
 		v.Add("to", fmt.Sprintf("must be after from (%s), got %s", from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano)))
 	}
 	for i, o := range outages {
+		check.Time(v, fmt.Sprintf("outages[%d].start", i), o.Start)
+		check.Time(v, fmt.Sprintf("outages[%d].end", i), o.End)
 		if o.End.Before(o.Start) {
 			v.Add(fmt.Sprintf("outages[%d].end", i), fmt.Sprintf("%s is before the outage's start %s",
 				o.End.Format(time.RFC3339Nano), o.Start.Format(time.RFC3339Nano)))

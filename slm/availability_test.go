@@ -371,3 +371,33 @@ func TestAvailabilityProperties(t *testing.T) {
 		})
 	})
 }
+
+// Times out of the years 1 to 9999 are input errors naming them.
+func TestAvailabilityTimesOutOfRange(t *testing.T) {
+	hours := calendar.MustNew(calendar.AlwaysOpen())
+	good := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	far := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	before := time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		from, to time.Time
+		outages  []slm.Outage
+		field    string
+	}{
+		{before, good, nil, "from"},
+		{good, far, nil, "to"},
+		{good, good.Add(time.Hour), []slm.Outage{{Service: "mail", Start: before, End: good}}, "outages[0].start"},
+		{good, good.Add(time.Hour), []slm.Outage{{Service: "other", Start: good, End: far}}, "outages[0].end"},
+	} {
+		_, err := slm.MeasureAvailability(hours, "mail", c.outages, c.from, c.to)
+		var v *itil.ValidationError
+		require.ErrorAs(t, err, &v, c.field)
+		assert.True(t, v.Has(c.field), "%s: %v", c.field, v)
+	}
+	p := slm.CreditPolicy{Tiers: []slm.CreditTier{{Below: decimal.NewFromInt(99), Percent: decimal.NewFromInt(10)}}}
+	fee, err := slm.NewMoney("100", "EUR")
+	require.NoError(t, err)
+	_, err = p.Credit(slm.Availability{Service: "mail", From: before, To: good}, fee)
+	var v *itil.ValidationError
+	require.ErrorAs(t, err, &v)
+	assert.True(t, v.Has("availability.from"), "%v", v)
+}

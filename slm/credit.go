@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
 	"github.com/shopspring/decimal"
 )
 
@@ -106,14 +107,23 @@ func (p CreditPolicy) validate(v *itil.ValidationError) {
 // rounded first.
 //
 // Errors are a *itil.ValidationError: the policy's own (see Validate),
-// "fee.currency" when fee's currency is not an ISO 4217 code, and
-// "fee.amount" when the fee is negative.
+// "fee.currency" when fee's currency is not an ISO 4217 code,
+// "fee.amount" when the fee is negative, and "availability.from" or
+// "availability.to" when a time of the measured window lies outside the
+// years 1 to 9999.
 func (p CreditPolicy) Credit(a Availability, fee Money) (Money, error) {
 	v := &itil.ValidationError{}
 	p.validate(v)
 	checkCurrency(v, "fee.currency", fee.Currency)
 	if fee.Amount.IsNegative() {
 		v.Add("fee.amount", fmt.Sprintf("must not be negative, got %s", fee.Amount))
+	}
+	// The window the availability was measured over, when given.
+	if !a.From.IsZero() {
+		check.Time(v, "availability.from", a.From)
+	}
+	if !a.To.IsZero() {
+		check.Time(v, "availability.to", a.To)
 	}
 	if err := v.Err(); err != nil {
 		return Money{}, err

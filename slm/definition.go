@@ -1,9 +1,12 @@
 package slm
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/itilkit/itil"
@@ -391,4 +394,65 @@ func cloneCondition(c Condition) Condition {
 		c.Fields = f
 	}
 	return c
+}
+
+// UnmarshalJSON reads a definition; a bad value gives a
+// *itil.ValidationError naming its path as well as encoding/json tells it
+// ("targets.duration", "calendar.week.monday[0].start"; "definition"
+// when it does not). The definition is checked when it is defined.
+func (d *Definition) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	type plain Definition
+	w := struct {
+		*plain
+		Calendar json.RawMessage `json:"calendar,omitempty"`
+	}{plain: (*plain)(d)}
+	var v itil.ValidationError
+	addJSONError(&v, "", json.Unmarshal(b, &w))
+	switch {
+	case len(w.Calendar) == 0:
+	case string(w.Calendar) == "null":
+		d.Calendar = nil
+	default:
+		var s calendar.Spec
+		if err := json.Unmarshal(w.Calendar, &s); err != nil {
+			addJSONError(&v, "calendar", err)
+		} else {
+			d.Calendar = &s
+		}
+	}
+	return v.Err()
+}
+
+// addJSONError adds err, from decoding the value at path, to v.
+func addJSONError(v *itil.ValidationError, path string, err error) {
+	if err == nil {
+		return
+	}
+	under := func(field string) string {
+		switch {
+		case field == "" && path == "":
+			return "definition"
+		case field == "":
+			return path
+		case path == "":
+			return field
+		}
+		return path + "." + field
+	}
+	var ve *itil.ValidationError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &ve):
+		for _, f := range ve.Fields {
+			v.Add(under(f.Field), f.Reason)
+		}
+	case errors.As(err, &te):
+		// The embedded alias of UnmarshalJSON is named as its type.
+		v.Add(under(strings.TrimPrefix(te.Field, "plain.")), fmt.Sprintf("must not be a JSON %s", te.Value))
+	default:
+		v.Add(under(""), err.Error())
+	}
 }

@@ -562,8 +562,12 @@ func (e *Engine) Calendar(ctx context.Context, definition itil.ID, revision int)
 	return out, err
 }
 
-// Status returns the subject's timers with their progress at now.
+// Status returns the subject's timers with their progress at now; a now
+// outside the years 1 to 9999 gives a *itil.ValidationError.
 func (e *Engine) Status(ctx context.Context, subjectID itil.ID, now time.Time) ([]Status, error) {
+	if err := checkTime("now", now); err != nil {
+		return nil, err
+	}
 	var out []Status
 	err := e.run(ctx, func(ctx context.Context, tx storage.Tx) error {
 		out = nil
@@ -656,6 +660,10 @@ func (e *Engine) Repair(ctx context.Context, actor itil.Actor, subjectID itil.ID
 	if err := actor.Check("actor"); err != nil {
 		return false, err
 	}
+	now, err := e.defs.Clock()
+	if err != nil {
+		return false, err
+	}
 	err = e.run(ctx, func(ctx context.Context, tx storage.Tx) error {
 		// The subject is read first: an observation committed after this
 		// read makes the commit conflict instead of being overwritten by
@@ -686,10 +694,17 @@ func (e *Engine) Repair(ctx context.Context, actor itil.Actor, subjectID itil.ID
 		if err := subjects.Put(ctx, tx, rebuilt); err != nil {
 			return err
 		}
-		return pipeline.Journal(ctx, tx, actor, e.core.clock.Now().UTC(), KindSubject, rebuilt.ID, rebuilt.Version,
+		return pipeline.Journal(ctx, tx, actor, now, KindSubject, rebuilt.ID, rebuilt.Version,
 			pipeline.Event{Type: EventRepaired}, itil.Payload{Summary: "timers rebuilt from the journal"})
 	})
 	return changed, err
+}
+
+// checkTime checks a time a caller passes (check.Time).
+func checkTime(field string, t time.Time) error {
+	var v itil.ValidationError
+	check.Time(&v, field, t)
+	return v.Err()
 }
 
 // timersOf reads a subject's timers within tx.

@@ -44,8 +44,12 @@ type Fired struct {
 // Due returns the timers whose next threshold or breach instant is at or
 // before now and is not yet fired. It reads only the subjects the deadline
 // index holds at or before now: timers due later, paused with time left or
-// finished are never scanned.
+// finished are never scanned. A now outside the years 1 to 9999 gives a
+// *itil.ValidationError (for Fire too).
 func (e *Engine) Due(ctx context.Context, now time.Time) ([]*Timer, error) {
+	if err := checkTime("now", now); err != nil {
+		return nil, err
+	}
 	var out []*Timer
 	err := e.run(ctx, func(ctx context.Context, tx storage.Tx) error {
 		out = nil

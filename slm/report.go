@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -38,10 +39,18 @@ type Compliance struct {
 // stopped.) It
 // reads the subjects the definition has timers on through an index, not
 // every subject. An unknown definition gives an error wrapping
-// itil.ErrNotFound; to before from a *itil.ValidationError.
+// itil.ErrNotFound; to before from, or a time outside the years 1 to 9999,
+// a *itil.ValidationError.
 func (e *Engine) Compliance(ctx context.Context, def itil.ID, from, to, now time.Time) (*Compliance, error) {
+	var v itil.ValidationError
+	check.Time(&v, "from", from)
+	check.Time(&v, "to", to)
+	check.Time(&v, "now", now)
 	if !from.Before(to) {
-		return nil, itil.Invalid("to", "must be after from")
+		v.Add("to", "must be after from")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
 	}
 	var out *Compliance
 	err := e.run(ctx, func(ctx context.Context, tx storage.Tx) error {

@@ -48,6 +48,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("InTx", func(t *testing.T) { inTx(t, newStore) })
 	t.Run("List", func(t *testing.T) { list(t, newStore) })
 	t.Run("Authorizer", func(t *testing.T) { authorizer(t, newStore) })
+	t.Run("TimesOutOfRange", func(t *testing.T) { timesOutOfRange(t, newStore) })
 }
 
 var admin = itil.Actor{ID: "cmdb-admin", Name: "CMDB admin"}

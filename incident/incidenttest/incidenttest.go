@@ -56,6 +56,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Options", func(t *testing.T) { testOptions(t, newStore) })
 	t.Run("LinkAuthorizesParent", func(t *testing.T) { testLinkAuthorizesParent(t, newStore) })
 	t.Run("SLA", func(t *testing.T) { testSLA(t, newStore) })
+	t.Run("TimesOutOfRange", func(t *testing.T) { testTimesOutOfRange(t, newStore) })
 	t.Run("Model", func(t *testing.T) { testModel(t, newStore, nil) })
 	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, newStore, instances) })
 	t.Run("TwoInstances/SLA", func(t *testing.T) { testTwoInstancesSLA(t, instances) })
@@ -75,6 +76,12 @@ func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
 }
 
 func (c *clock) Advance(d time.Duration) {

@@ -1,11 +1,12 @@
 // Package check holds the input rules every process applies the same way:
-// texts and option lists.
+// texts, times and option lists.
 package check
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -49,4 +50,43 @@ func Options[O any](v *itil.ValidationError, opts []O, apply func(O) bool) {
 			v.Add("options["+strconv.Itoa(i)+"]", "must not be nil")
 		}
 	}
+}
+
+// Time adds a problem with t under field to v unless TimeOK(t): every
+// time a caller passes (and every clock reading) must be one that storage,
+// RFC 3339 and encoding/json can write.
+func Time(v *itil.ValidationError, field string, t time.Time) {
+	if !TimeOK(t) {
+		v.Add(field, TimeReason(t))
+	}
+}
+
+// TimeOK reports whether t lies within the years 1 to 9999 both where it
+// was written and in UTC (a backend may return either; storage.CheckEvent
+// checks event times the same way), with a zone offset of less than a day
+// (RFC 3339 cannot write more).
+func TimeOK(t time.Time) bool {
+	y, u := t.Year(), t.UTC().Year()
+	_, off := t.Zone()
+	return y >= 1 && y <= 9999 && u >= 1 && u <= 9999 && off > -24*3600 && off < 24*3600
+}
+
+// TimeReason says why t is refused ("" when TimeOK(t)).
+func TimeReason(t time.Time) string {
+	if TimeOK(t) {
+		return ""
+	}
+	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
+		return "must have a zone offset of less than 24 hours"
+	}
+	return fmt.Sprintf("must lie within the years 1 to 9999 (it is in the year %d)", yearOutside(t))
+}
+
+// yearOutside is the year of t that is out of range: where it was
+// written, else in UTC.
+func yearOutside(t time.Time) int {
+	if y := t.Year(); y < 1 || y > 9999 {
+		return y
+	}
+	return t.UTC().Year()
 }

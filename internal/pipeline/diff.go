@@ -150,11 +150,11 @@ func appendDiff[T any](b []byte, fields []field, before, after *T) ([]byte, int,
 		b = append(b, f.head...)
 		var err error
 		if b, err = f.enc(b, pb); err != nil {
-			return nil, 0, err
+			return nil, 0, unencodable(f.name, err)
 		}
 		b = append(b, `,"to":`...)
 		if b, err = f.enc(b, pa); err != nil {
-			return nil, 0, err
+			return nil, 0, unencodable(f.name, err)
 		}
 		b = append(b, '}')
 	}

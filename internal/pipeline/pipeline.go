@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -98,8 +99,42 @@ func (r Runner[T]) Once() Runner[T] {
 	return r
 }
 
-// Now is the runner's clock reading, in UTC.
+// Now is the runner's clock reading, in UTC, unchecked (see Clock).
 func (r Runner[T]) Now() time.Time { return r.clock.Now().UTC() }
+
+// Clock is the runner's clock reading, in UTC, or a *itil.ValidationError
+// naming "clock" when the reading is not a time storage can write (see
+// check.Time). Every command reads the time here before it reads or
+// writes anything, so a clock out of range rejects it with nothing
+// written, in every process.
+func (r Runner[T]) Clock() (time.Time, error) {
+	t := r.clock.Now()
+	if !check.TimeOK(t) {
+		return time.Time{}, itil.Invalid("clock", "the clock reads "+describeTime(t)+": it "+check.TimeReason(t))
+	}
+	return t.UTC(), nil
+}
+
+// describeTime writes t for an error message, even where RFC 3339 cannot.
+func describeTime(t time.Time) string { return t.String() }
+
+// unencodable turns the error of a value encoding/json refuses into a
+// *itil.ValidationError naming the field: the input checks should have
+// refused it first, but a value that still cannot be written is the
+// input's fault, not storage's.
+func unencodable(field string, err error) error {
+	var ve *itil.ValidationError
+	if errors.As(err, &ve) {
+		return err
+	}
+	var me *json.MarshalerError
+	var uv *json.UnsupportedValueError
+	var ut *json.UnsupportedTypeError
+	if errors.As(err, &me) || errors.As(err, &uv) || errors.As(err, &ut) {
+		return itil.Invalid(field, "cannot be written as JSON: "+err.Error())
+	}
+	return err
+}
 
 // Read runs fn in the bound transaction, or in a new one.
 func (r Runner[T]) Read(ctx context.Context, fn func(ctx context.Context, tx storage.Tx) error) error {
@@ -239,7 +274,7 @@ func (c *Cmd[T]) save(v *T, ev Event, keep bool) error {
 	}
 	data, err := sp.Collection.PutJSON(c.Ctx, c.Tx, v)
 	if err != nil {
-		return err
+		return unencodable(sp.Collection.Kind(), err)
 	}
 	if !loaded {
 		// A creation journals the entity as stored.
@@ -456,12 +491,15 @@ func Set[V comparable](changed []string, name string, field, to *V) []string {
 // body is one attempt of the call, in transaction tx.
 func (k *call[T]) body(ctx context.Context, tx storage.Tx) error {
 	r, c := k.r, &k.Cmd
-	c.Ctx, c.Tx, c.Now = ctx, tx, r.Now()
+	now, err := r.Clock()
+	if err != nil {
+		return err
+	}
+	c.Ctx, c.Tx, c.Now = ctx, tx, now
 	clear(k.first[:])
 	c.before, k.out = k.first[:0], nil
 	var v *T
 	var ev Event
-	var err error
 	switch {
 	case k.do != nil:
 		return k.do(c)

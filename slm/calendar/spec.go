@@ -3,6 +3,7 @@ package calendar
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,7 +13,8 @@ import (
 )
 
 // TimeOfDay is a wall-clock time as seconds after midnight. It is written
-// "HH:MM" or "HH:MM:SS" in JSON; "24:00" is allowed as the end of a window.
+// "HH:MM" in JSON ("HH:MM:SS" when it has seconds); "24:00" is allowed as
+// the end of a window.
 type TimeOfDay int32
 
 const day = 24 * 60 * 60
@@ -30,19 +32,26 @@ func (t TimeOfDay) String() string {
 	return out
 }
 
-// ParseTimeOfDay reads "HH:MM" or "HH:MM:SS", from 00:00 to 24:00.
+// ParseTimeOfDay reads a time of day from 00:00 to 24:00 exactly as String
+// writes it: "HH:MM" (two digits, a colon, two digits), or "HH:MM:SS"
+// for a time with seconds (01 to 59). Signs, spaces, one-digit fields
+// and "24:01" are refused; 24:00 ends a window (a window may not start
+// then).
 func ParseTimeOfDay(s string) (TimeOfDay, error) {
-	parts := strings.Split(s, ":")
-	if len(parts) < 2 || len(parts) > 3 {
-		return 0, fmt.Errorf("%q is not HH:MM or HH:MM:SS", s)
-	}
 	var n [3]int
-	for i, p := range parts {
-		v, err := strconv.Atoi(p)
-		if err != nil || len(p) != 2 || v < 0 {
-			return 0, fmt.Errorf("%q is not HH:MM or HH:MM:SS", s)
+	ok := len(s) == 5 || len(s) == 8
+	for i := 0; ok && i < len(s); i++ {
+		switch c := s[i]; {
+		case i%3 == 2:
+			ok = c == ':'
+		case c >= '0' && c <= '9':
+			n[i/3] = n[i/3]*10 + int(c-'0')
+		default:
+			ok = false
 		}
-		n[i] = v
+	}
+	if !ok || (len(s) == 8 && n[2] == 0) {
+		return 0, fmt.Errorf("%q is not a time of day HH:MM", s)
 	}
 	if n[1] > 59 || n[2] > 59 || n[0] > 24 || (n[0] == 24 && n[1]+n[2] != 0) {
 		return 0, fmt.Errorf("%q is not a time of day from 00:00 to 24:00", s)
@@ -52,10 +61,14 @@ func ParseTimeOfDay(s string) (TimeOfDay, error) {
 
 func (t TimeOfDay) MarshalJSON() ([]byte, error) { return json.Marshal(t.String()) }
 
+// UnmarshalJSON reads a JSON string ParseTimeOfDay accepts.
 func (t *TimeOfDay) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return err
+		return fmt.Errorf("must be a time of day as a JSON string \"HH:MM\"")
 	}
 	v, err := ParseTimeOfDay(s)
 	if err != nil {
@@ -130,9 +143,12 @@ func dateOfDays(n int64) Date { return DateOf(time.Unix(n*day, 0).UTC()) }
 func (d Date) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
 
 func (d *Date) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return err
+		return fmt.Errorf("must be a date as a JSON string \"YYYY-MM-DD\"")
 	}
 	v, err := ParseDate(s)
 	if err != nil {
@@ -190,24 +206,101 @@ func (w Week) MarshalJSON() ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
+// UnmarshalJSON reads the week; a bad value gives a *itil.ValidationError
+// naming its path within the week ("monday[0].start", "funday").
 func (w *Week) UnmarshalJSON(b []byte) error {
-	var m map[string][]Window
-	if err := json.Unmarshal(b, &m); err != nil {
-		return err
+	if string(b) == "null" {
+		return nil
+	}
+	var v itil.ValidationError
+	var m map[string]json.RawMessage
+	if decodeAt(&v, "", b, &m); v.Err() != nil {
+		return &v
 	}
 	*w = Week{}
-	for name, ws := range m {
-		found := false
-		for d := time.Sunday; d <= time.Saturday; d++ {
-			if name == dayName(d) {
-				w[d], found = ws, true
-			}
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		d := slices.IndexFunc(weekdays, func(d time.Weekday) bool { return dayName(d) == name })
+		if d < 0 {
+			v.Add(name, fmt.Sprintf("%q is not a weekday name (monday … sunday)", name))
+			continue
 		}
-		if !found {
-			return fmt.Errorf("%q is not a weekday name (monday … sunday)", name)
+		var elems []json.RawMessage
+		if decodeAt(&v, name, m[name], &elems); v.Has(name) {
+			continue
+		}
+		w[d] = make([]Window, len(elems))
+		for i, e := range elems {
+			decodeAt(&v, name+"["+strconv.Itoa(i)+"]", e, &w[d][i])
+		}
+		if len(elems) == 0 {
+			w[d] = nil
 		}
 	}
+	return v.Err()
+}
+
+var weekdays = []time.Weekday{time.Sunday, time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday}
+
+// UnmarshalJSON reads a window; a bad value gives a *itil.ValidationError
+// naming "start", "end" or "overnight".
+func (w *Window) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	var raw struct {
+		Start, End, Overnight json.RawMessage
+	}
+	var v itil.ValidationError
+	if decodeAt(&v, "", b, &raw); v.Err() != nil {
+		return &v
+	}
+	var out Window
+	decodeAt(&v, "start", raw.Start, &out.Start)
+	decodeAt(&v, "end", raw.End, &out.End)
+	decodeAt(&v, "overnight", raw.Overnight, &out.Overnight)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	*w = out
 	return nil
+}
+
+// UnmarshalJSON reads a holiday; a bad value gives a *itil.ValidationError
+// naming its path ("date", "closed[0].end").
+func (h *Holiday) UnmarshalJSON(b []byte) error {
+	type plain Holiday
+	return decodeStruct(b, (*plain)(h))
+}
+
+// UnmarshalJSON reads an extra day; a bad value gives a
+// *itil.ValidationError naming its path ("date", "windows[1].start").
+func (d *Day) UnmarshalJSON(b []byte) error {
+	type plain Day
+	return decodeStruct(b, (*plain)(d))
+}
+
+// UnmarshalJSON reads a calendar spec; a bad value gives a
+// *itil.ValidationError naming its path ("zone", "week.monday[0].start",
+// "holidays[2].date"). The spec is checked when a Calendar is made of it
+// (New). encoding/json reports malformed JSON itself, before any
+// UnmarshalJSON runs: ParseSpec names where it is malformed too.
+func (s *Spec) UnmarshalJSON(b []byte) error {
+	type plain Spec
+	return named(decodeStruct(b, (*plain)(s)))
+}
+
+// ParseSpec reads a calendar spec from JSON and checks it: every problem,
+// malformed JSON included, is a *itil.ValidationError naming its path.
+func ParseSpec(b []byte) (Spec, error) {
+	var s Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		var v itil.ValidationError
+		addJSONError(&v, "", err)
+		return Spec{}, named(&v)
+	}
+	var v itil.ValidationError
+	s.validate(&v)
+	return s, v.Err()
 }
 
 // Holiday closes the calendar on a date: the whole date when Closed is

@@ -52,6 +52,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("ReplayAndRepair", func(t *testing.T) { replayRepair(t, newStore) })
 	t.Run("Compliance", func(t *testing.T) { compliance(t, newStore) })
 	t.Run("Validation", func(t *testing.T) { validation(t, newStore) })
+	t.Run("TimesOutOfRange", func(t *testing.T) { timesOutOfRange(t, newStore) })
 	t.Run("List", func(t *testing.T) { list(t, newStore) })
 	t.Run("Model", func(t *testing.T) { model(t, newStore, nil) })
 	t.Run("TwoInstances/Model", func(t *testing.T) { model(t, newStore, instances) })
