@@ -481,7 +481,11 @@ type RevisionRef struct {
 // subject's own ID), journaled at each write as EventObserved with an
 // Observation, so that Replay can rebuild the timers. A subject of a kind
 // no definition applies to is not recorded. A snapshot without kind, ID or
-// time gives a *itil.ValidationError.
+// time gives a *itil.ValidationError, and so does one whose time is before
+// the subject's previous snapshot, unless it carries a later Version of
+// the subject: then the time is that of the previous snapshot (the
+// clocks of two instances differ, or a command read its clock before
+// another one's commit), so timers never run backwards.
 func (e *Engine) Observe(ctx context.Context, tx storage.Tx, actor itil.Actor, snap itil.Snapshot) error {
 	var v itil.ValidationError
 	validateSnapshot(&snap, &v)
@@ -490,24 +494,37 @@ func (e *Engine) Observe(ctx context.Context, tx storage.Tx, actor itil.Actor, s
 		return err
 	}
 	snap.Time = snap.Time.UTC()
-	active, err := e.active(ctx, tx, snap.Kind, snap.Time)
-	if err != nil {
-		return err
-	}
 	sub, err := subjects.Get(ctx, tx, snap.ID)
 	switch {
 	case errors.Is(err, itil.ErrNotFound):
-		if len(active) == 0 {
-			return nil
-		}
-		sub = &subject{ID: snap.ID, Kind: snap.Kind}
+		sub = nil
 	case err != nil:
 		return err
 	case sub.Kind != snap.Kind:
 		return itil.Invalid("snapshot.kind", "subject "+snap.ID.String()+" is a "+sub.Kind)
 	case sub.Last != nil && snap.Time.Before(sub.Last.Time):
-		return itil.Invalid("snapshot.time", "is before the subject's previous snapshot ("+
-			sub.Last.Time.Format(time.RFC3339Nano)+"): timers only move forward")
+		if snap.Version == 0 || snap.Version <= sub.Last.Version {
+			return itil.Invalid("snapshot.time", "is before the subject's previous snapshot ("+
+				sub.Last.Time.Format(time.RFC3339Nano)+"): timers only move forward")
+		}
+		// A later version of the subject at an earlier time: the clock of
+		// the instance that wrote it is behind the one that wrote the
+		// version before (or it read its clock before that one
+		// committed). The subject did change after that snapshot, so the
+		// timers see the change at that snapshot's time: no business
+		// time runs backwards or is counted twice, and the command is not
+		// refused for its clock.
+		snap.Time = sub.Last.Time
+	}
+	active, err := e.active(ctx, tx, snap.Kind, snap.Time)
+	if err != nil {
+		return err
+	}
+	if sub == nil {
+		if len(active) == 0 {
+			return nil
+		}
+		sub = &subject{ID: snap.ID, Kind: snap.Kind}
 	}
 	changes, err := sub.observe(active, e.lookup(ctx, tx), &snap)
 	if err != nil {

@@ -60,6 +60,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Model", func(t *testing.T) { testModel(t, newStore, nil) })
 	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, newStore, instances) })
 	t.Run("TwoInstances/SLA", func(t *testing.T) { testTwoInstancesSLA(t, instances) })
+	t.Run("TwoInstances/ClockSkew", func(t *testing.T) { testClockSkewSLA(t, instances) })
 }
 
 // clock is a settable clock for tests.

@@ -252,3 +252,56 @@ func testTwoInstancesSLA(t *testing.T, instances storagetest.Instances) {
 	require.Equal(t, recorded, fired[0]+fired[1]+len(late), "each threshold recorded once over both monitors")
 	require.Positive(t, recorded)
 }
+
+// testClockSkewSLA runs two instances whose clocks are five minutes
+// apart: the one behind writes later versions of an incident at earlier
+// times than the one ahead did. Its commands succeed (a skewed clock is not
+// the caller's mistake), the timers see each change no earlier than the
+// one before it, so no business time runs backwards or twice, and the
+// journal replays to the same timers.
+func testClockSkewSLA(t *testing.T, instances storagetest.Instances) {
+	a, b := instances(t)
+	ctx := t.Context()
+	behind, ahead := newClock(), newClock()
+	ahead.Advance(5 * time.Minute)
+	var engines [2]*slm.Engine
+	var svcs [2]*incident.Service
+	for i, c := range []*clock{behind, ahead} {
+		st := []storage.Store{a, b}[i]
+		var err error
+		engines[i], err = slm.NewEngine(st, slm.WithClock(c))
+		require.NoError(t, err)
+		svcs[i], err = incident.New(st, incident.WithClock(c), incident.WithHook(engines[i]))
+		require.NoError(t, err)
+	}
+	_, err := engines[1].Define(ctx, itil.Actor{ID: "sla-admin"}, slm.StandardDefinition("Resolution", incident.Kind, slm.SLA, slm.Resolution,
+		slm.Target{Name: "8h", Duration: 8 * time.Hour}))
+	require.NoError(t, err)
+	// The instance ahead opens the incident at 09:05; the one behind puts
+	// it on hold at 09:01 by its clock, then the one ahead resumes it at
+	// 10:05 and the one behind assigns it at 10:00.
+	inc, err := svcs[1].Open(ctx, agent, basic("skewed"))
+	require.NoError(t, err)
+	behind.Advance(time.Minute)
+	_, err = svcs[0].Hold(ctx, agent, inc.ID, incident.AwaitingVendor, "")
+	require.NoError(t, err, "a later version at an earlier time is the clock's skew, not bad input")
+	behind.Advance(59 * time.Minute)
+	ahead.Advance(time.Hour)
+	_, err = svcs[1].Resume(ctx, agent, inc.ID)
+	require.NoError(t, err)
+	_, err = svcs[0].Assign(ctx, agent, inc.ID, "network", "")
+	require.NoError(t, err)
+
+	timers, err := engines[0].Timers(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Len(t, timers, 1)
+	st, err := engines[0].Status(ctx, inc.ID, ahead.Now())
+	require.NoError(t, err)
+	// Running from 09:05 (open) to 09:05 (the hold, seen no earlier than
+	// the open) and again from 10:05 (resume) to 10:05 (now on the clock
+	// ahead): no time at all, and none negative.
+	require.Equal(t, time.Duration(0), st[0].Progress.Elapsed)
+	rebuilt, err := engines[1].Replay(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Equal(t, timers, rebuilt, "the timers are what the journal says")
+}
