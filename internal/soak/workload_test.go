@@ -287,7 +287,9 @@ func (r *run) drain(ctx context.Context) {
 		r.fail("%s: last seq: %v", r.backend, err)
 		return
 	}
-	until := time.Now().Add(20 * feedLease)
+	// Give up when the consumer stops moving for a while (a lease held by
+	// the other instance expires within feedLease).
+	until, last := time.Now().Add(20*feedLease), int64(-1)
 	for i := 0; ; i++ {
 		in := r.inst[i%2]
 		if _, err := in.feed.Drain(ctx); err != nil && !errors.Is(err, itil.ErrConflict) {
@@ -304,6 +306,9 @@ func (r *run) drain(ctx context.Context) {
 				r.fail("%s: the consumer is at %d, past the journal's head %d", r.backend, pos, head)
 			}
 			return
+		}
+		if pos != last {
+			until, last = time.Now().Add(20*feedLease), pos
 		}
 		if time.Now().After(until) {
 			r.fail("%s: the consumer is stuck at %d, the journal's head is %d", r.backend, pos, head)
@@ -533,9 +538,16 @@ func (w *worker) cmdb(ctx context.Context) {
 		in := cmdb.NewCI{Class: cmdb.ClassApplication, Name: "app-" + a.ID}
 		server := rng.IntN(4) == 0
 		if server {
-			s := rng.IntN(serials)
-			in = cmdb.NewCI{Class: cmdb.ClassLinuxServer, Name: serverName(s),
-				Attributes: map[string]string{"serial_number": serial(s)}}
+			// Half of them take a serial number of the shared set, which
+			// imports fill too (one CI per serial number, whoever wins);
+			// the others one of their own, so that servers to work on
+			// remain when those of the shared set are retired.
+			sn, name := "SN-"+a.ID, "srv-"+a.ID
+			if rng.IntN(2) == 0 {
+				s := rng.IntN(serials)
+				sn, name = serial(s), serverName(s)
+			}
+			in = cmdb.NewCI{Class: cmdb.ClassLinuxServer, Name: name, Attributes: map[string]string{"serial_number": sn}}
 		}
 		ci, err := svc.CreateCI(ctx, a, in)
 		if err != nil {
