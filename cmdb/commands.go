@@ -260,6 +260,13 @@ func (s *Service) detach(c *cmd, ci *CI, verb string) error {
 	rc := pipeline.Other(c, s.rel)
 	for _, r := range rels {
 		if err := rc.Delete(r, unrelated(r, "removed with CI "+ci.Name+" ("+verb+")")); err != nil {
+			if isNotFound(err) {
+				// A concurrent Unrelate (or cascade) removed it after the
+				// lookup found it: this transaction read stale state, as a
+				// conflict at commit would say. The pipeline runs the
+				// command again on fresh state.
+				return fmt.Errorf("%w: relationship %s of CI %s was removed meanwhile", itil.ErrConflict, r.ID, ci.Name)
+			}
 			return err
 		}
 	}

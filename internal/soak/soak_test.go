@@ -1,0 +1,113 @@
+package soak
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/memory"
+	"github.com/itilkit/itil/storage/postgres"
+	"github.com/itilkit/itil/storage/sqlite"
+)
+
+// soakFor is how long the workload runs on each backend. Without it the
+// run is short, so that a plain go test ./... stays quick.
+var soakFor = flag.Duration("soak", 0, "how long the soak workload runs on each backend (default: a short run of "+shortRun.String()+")")
+
+const shortRun = 2 * time.Second
+
+func runFor() time.Duration {
+	if *soakFor > 0 {
+		return *soakFor
+	}
+	return shortRun
+}
+
+func TestSoakMemory(t *testing.T) {
+	s := memory.NewStore()
+	soak(t, "memory", s, s)
+}
+
+func TestSoakSQLite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "soak.db")
+	var stores [2]storage.Store
+	for i := range stores {
+		b, err := sqlite.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		if stores[i], err = b.Tenant("soak"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	soak(t, "sqlite", stores[0], stores[1])
+}
+
+// dsnEnv names the variable the PostgreSQL run reads the server from, as
+// storage/postgres's tests do.
+const dsnEnv = "ITIL_POSTGRES_DSN"
+
+var schemaSeq atomic.Int64
+
+func TestSoakPostgres(t *testing.T) {
+	dsn := os.Getenv(dsnEnv)
+	if dsn == "" {
+		t.Skip(dsnEnv + " is not set: the PostgreSQL soak needs a server where the user may create schemas, e.g. " +
+			dsnEnv + "=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable (.ci/run starts a throwaway cluster and sets it)")
+	}
+	ctx := context.Background()
+	admin, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", dsnEnv, err)
+	}
+	t.Cleanup(admin.Close)
+	schema := fmt.Sprintf("itilsoak_%d_%d", os.Getpid(), schemaSeq.Add(1))
+	if _, err := admin.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec(context.Background(), `DROP SCHEMA `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
+			t.Error(err)
+		}
+	})
+	dsn = withParam(dsn, "search_path", schema)
+	var stores [2]storage.Store
+	for i := range stores {
+		b, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		if stores[i], err = b.Tenant("soak"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	soak(t, "postgres", stores[0], stores[1])
+}
+
+// withParam sets a parameter of a URL or key=value DSN.
+func withParam(dsn, key, value string) string {
+	if strings.Contains(dsn, "://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return dsn
+		}
+		q := u.Query()
+		q.Set(key, value)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " " + key + "=" + value
+}
