@@ -485,7 +485,10 @@ type RevisionRef struct {
 // the subject's previous snapshot, unless it carries a later Version of
 // the subject: then the time is that of the previous snapshot (the
 // clocks of two instances differ, or a command read its clock before
-// another one's commit), so timers never run backwards.
+// another one's commit), so timers never run backwards. A snapshot whose
+// Version is not after the previous snapshot's (when both have one)
+// gives an error wrapping itil.ErrConflict: the subject it describes is
+// stale.
 func (e *Engine) Observe(ctx context.Context, tx storage.Tx, actor itil.Actor, snap itil.Snapshot) error {
 	var v itil.ValidationError
 	validateSnapshot(&snap, &v)
@@ -502,8 +505,15 @@ func (e *Engine) Observe(ctx context.Context, tx storage.Tx, actor itil.Actor, s
 		return err
 	case sub.Kind != snap.Kind:
 		return itil.Invalid("snapshot.kind", "subject "+snap.ID.String()+" is a "+sub.Kind)
+	case sub.Last != nil && snap.Version != 0 && snap.Version <= sub.Last.Version:
+		// The timers already saw this version of the subject or a later
+		// one: the command that wrote it read the subject before another
+		// command's commit, and its own commit would fail. A conflict, so
+		// the pipeline runs it again on fresh state.
+		return fmt.Errorf("slm: %s %s: snapshot of version %d, timers are at version %d: %w",
+			snap.Kind, snap.ID, snap.Version, sub.Last.Version, itil.ErrConflict)
 	case sub.Last != nil && snap.Time.Before(sub.Last.Time):
-		if snap.Version == 0 || snap.Version <= sub.Last.Version {
+		if snap.Version == 0 {
 			return itil.Invalid("snapshot.time", "is before the subject's previous snapshot ("+
 				sub.Last.Time.Format(time.RFC3339Nano)+"): timers only move forward")
 		}

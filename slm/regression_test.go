@@ -161,3 +161,32 @@ func TestRegressionSnapshotKindIsText(t *testing.T) {
 		require.True(t, ve.Has("snapshot.kind"), "%v", err)
 	}
 }
+
+// Regression: an incident command that read its clock before another
+// command on the same incident committed a later reading was refused with
+// snapshot.time (the soak test saw it hundreds of times a minute), and so
+// was every command of an instance whose clock is behind another's. A
+// later version at an earlier time is now seen at the previous snapshot's
+// time; a version the timers already saw is a conflict (the subject was
+// read stale), which the pipeline retries.
+func TestRegressionSkewedSnapshots(t *testing.T) {
+	e := rvEngine(t, &rvClock{t0})
+	_, err := e.Define(t.Context(), rvAdmin, rvDef(10*time.Hour))
+	require.NoError(t, err)
+	id := itil.NewID()
+	_, err = rvObserve(t, e, itil.Snapshot{Kind: "ticket", ID: id, Version: 1, State: "open", Time: t0.Add(time.Hour)})
+	require.NoError(t, err)
+	ts, err := rvObserve(t, e, itil.Snapshot{Kind: "ticket", ID: id, Version: 2, State: "hold", Time: t0.Add(50 * time.Minute)})
+	require.NoError(t, err, "a later version at an earlier time")
+	require.Equal(t, slm.Paused, ts[0].State)
+	st, err := e.Status(t.Context(), id, t0.Add(3*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, time.Duration(0), st[0].Progress.Elapsed, "paused at the previous snapshot's time, not before it")
+	for _, v := range []int64{1, 2} {
+		_, err = rvObserve(t, e, itil.Snapshot{Kind: "ticket", ID: id, Version: v, State: "open", Time: t0.Add(2 * time.Hour)})
+		require.ErrorIs(t, err, itil.ErrConflict, "version %d was already observed", v)
+	}
+	replayed, err := e.Replay(t.Context(), id)
+	require.NoError(t, err)
+	require.Equal(t, ts, replayed)
+}

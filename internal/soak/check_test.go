@@ -56,7 +56,7 @@ type subjectKey struct {
 // check verifies the store against what the commands acknowledged and
 // returns the run's figures.
 func (r *run) check(ctx context.Context) *stats {
-	st := &stats{acked: map[string]int{}, conflicts: map[string]int{}, refusals: map[string]int{}, clockOrder: map[string]int{},
+	st := &stats{acked: map[string]int{}, conflicts: map[string]int{}, refusals: map[string]int{},
 		deliveries: r.deliveries.Load(), fired: r.fired, rounds: r.rounds, pollConfl: r.pollConfl.Load(),
 		takeovers: r.takeovers.Load()}
 	b := r.backend
@@ -152,8 +152,6 @@ func (r *run) checkCommands(st *stats, evs []itil.Event) {
 			st.conflicts[o.name]++
 		case refused:
 			st.refusals[o.name]++
-		case clockOrder:
-			st.clockOrder[o.name]++
 		default:
 			st.acked[o.name]++
 		}

@@ -72,10 +72,6 @@ const (
 	acked    outcome = iota
 	conflict         // itil.ErrConflict: not acknowledged, must have written nothing
 	refused          // a legitimate rule refusal: not acknowledged, must have written nothing
-	// clockOrder: the SLA engine refused an incident's snapshot as older
-	// than the one a concurrent command committed first (see
-	// isClockOrder). Not acknowledged, must have written nothing.
-	clockOrder
 )
 
 // expect is an event an acknowledged command must have journaled under
@@ -368,8 +364,6 @@ func drop[T comparable](r *run, from *[]T, v T) {
 func (w *worker) classify(o op, err error, validation ...string) {
 	var ve *itil.ValidationError
 	switch {
-	case isClockOrder(err):
-		o.outcome = clockOrder
 	case errors.Is(err, itil.ErrConflict):
 		o.outcome = conflict
 	case errors.Is(err, itil.ErrInvalidTransition):
@@ -384,18 +378,6 @@ func (w *worker) classify(o op, err error, validation ...string) {
 		w.r.sample(o.name, err)
 	}
 	w.ops = append(w.ops, o)
-}
-
-// isClockOrder reports the SLA engine's refusal of a snapshot older than
-// the subject's last one. Commands read the clock when their transaction
-// starts; a concurrent command on the same incident that read it later
-// can commit first, and the engine then refuses the first command's
-// snapshot with a *itil.ValidationError, which the pipeline does not
-// retry (a conflict would be: the retry reads the clock again). It is a
-// known product issue; the soak counts it apart instead of failing.
-func isClockOrder(err error) bool {
-	var ve *itil.ValidationError
-	return errors.As(err, &ve) && ve.Has("snapshot.time") && strings.Contains(err.Error(), "timers only move forward")
 }
 
 // sample keeps the first error of each command for the log.
@@ -703,7 +685,6 @@ type stats struct {
 	acked      map[string]int
 	conflicts  map[string]int
 	refusals   map[string]int
-	clockOrder map[string]int
 	noops      int
 	events     int
 	deliveries int64
@@ -732,10 +713,6 @@ func (s *stats) report(t *testing.T, backend string) {
 	for _, n := range s.refusals {
 		ref += n
 	}
-	clk := 0
-	for _, n := range s.clockOrder {
-		clk += n
-	}
 	sort.Strings(kinds)
 	var per []string
 	for _, k := range kinds {
@@ -743,15 +720,12 @@ func (s *stats) report(t *testing.T, backend string) {
 			s.acked[k], s.conflicts[k], s.refusals[k]))
 	}
 	line := fmt.Sprintf("soak %s: %s, %d commands acknowledged (%d without a write), %d conflicts, %d refusals, "+
-		"%d snapshot-order refusals; %d events; consumer %d deliveries, %d effects, %d poll conflicts, %d pauses; "+
+		"%d events; consumer %d deliveries, %d effects, %d poll conflicts, %d pauses; "+
 		"monitor %d rounds, %d thresholds",
-		backend, s.duration.Round(time.Millisecond), ack, s.noops, con, ref, clk, s.events, s.deliveries, s.effects,
+		backend, s.duration.Round(time.Millisecond), ack, s.noops, con, ref, s.events, s.deliveries, s.effects,
 		s.pollConfl, s.takeovers, s.rounds, s.fired)
 	t.Log(line)
 	t.Log("per command (acknowledged/conflicts/refusals): " + strings.Join(per, ", "))
-	if clk > 0 {
-		t.Logf("snapshot-order refusals per command: %v", s.clockOrder)
-	}
 	if *soakFor > 0 || testing.Verbose() {
 		fmt.Println(line)
 	}
