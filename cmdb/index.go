@@ -160,12 +160,10 @@ func (bd *indexBuilder) build() *adjIndex {
 		rank[old] = int32(r)
 		ids[r] = bd.ids[old]
 	}
-	order = nil
 	bd.dense, bd.ids = nil, nil
 	for i := range bd.a {
 		bd.a[i], bd.b[i] = rank[bd.a[i]], rank[bd.b[i]]
 	}
-	rank = nil
 	ix := &adjIndex{types: bd.types, ids: ids, nBase: n, extra: map[itil.ID]int32{},
 		over: map[int32]*nodeOverlay{}, nEdges: len(bd.a), free: make(chan *marks, runtime.GOMAXPROCS(0))}
 	for i, t := range bd.types.list {

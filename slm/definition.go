@@ -324,7 +324,7 @@ func validateSnapshot(s *itil.Snapshot, v *itil.ValidationError) {
 
 // prefixed adds the fields of a nested validation error under a prefix.
 func prefixed(v *itil.ValidationError, prefix string, err error) {
-	if ve, ok := err.(*itil.ValidationError); ok {
+	if ve, ok := errors.AsType[*itil.ValidationError](err); ok {
 		for _, f := range ve.Fields {
 			v.Add(prefix+"."+f.Field, f.Reason)
 		}

@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -65,12 +66,12 @@ func (e *estate) relate(typ string, parent, child itil.ID) {
 	}
 }
 
-func run(ctx context.Context, spec, outDir string) error {
+func run(ctx context.Context, spec, outDir string) (err error) {
 	st, closeStore, err := store.Open(ctx, spec, "cmdb")
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer func() { err = errors.Join(err, closeStore()) }() // a failed Close of a database is reported
 	svc, err := cmdb.New(st)
 	if err != nil {
 		return err

@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"log"
-	"os"
 	"time"
 
 	"github.com/itilkit/itil"
@@ -122,7 +121,7 @@ func run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stdout, "History of %s:\n", inc.Number)
+		fmt.Printf("History of %s:\n", inc.Number)
 		for _, h := range history {
 			// The incident's own events are numbered by its version;
 			// notes and linked incidents are records of their own.

@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -44,7 +45,7 @@ func mustZone(name string) *time.Location {
 	return l
 }
 
-func run(ctx context.Context, spec string) error {
+func run(ctx context.Context, spec string) (err error) {
 	// Thursday 29 October 2026, 08:00 in New York.
 	now := time.Date(2026, 10, 29, 8, 0, 0, 0, ny)
 	clock := itil.ClockFunc(func() time.Time { return now })
@@ -52,7 +53,7 @@ func run(ctx context.Context, spec string) error {
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer func() { err = errors.Join(err, closeStore()) }() // a failed Close of a database is reported
 	eng, err := slm.NewEngine(st, slm.WithClock(clock))
 	if err != nil {
 		return err
@@ -199,15 +200,19 @@ func run(ctx context.Context, spec string) error {
 
 	fmt.Println("\n== Compliance, 26 October – 8 November")
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "definition\tmet\tbreached\tin progress\tmet %\tmean\tp95")
+	// A tabwriter keeps lines that have cells until Flush, which reports
+	// a failed write to os.Stdout.
+	_, _ = fmt.Fprintln(w, "definition\tmet\tbreached\tin progress\tmet %\tmean\tp95")
 	for _, d := range defs {
 		c, err := eng.Compliance(ctx, d.ID, time.Date(2026, 10, 26, 0, 0, 0, 0, ny), time.Date(2026, 11, 9, 0, 0, 0, 0, ny), now)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%.1f\t%v\t%v\n", c.Name, c.Met, c.Breached, c.InProgress, c.MetPercent, c.MeanElapsed, c.P95Elapsed)
+		_, _ = fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%.1f\t%v\t%v\n", c.Name, c.Met, c.Breached, c.InProgress, c.MetPercent, c.MeanElapsed, c.P95Elapsed)
 	}
-	w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
 
 	return credits(hours)
 }

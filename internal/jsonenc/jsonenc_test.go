@@ -59,9 +59,15 @@ type every struct {
 	PP       **inner    `json:"pp"`
 	In       inner
 	Untagged string
-	Bad      string `json:"a\\b"`  // invalid tag name: the field name is used
 	Punct    string `json:"<a&b>"` // escaped when escaping HTML
-	Dash     string `json:"-,"`
+
+	// Tags staticcheck (SA5008) calls malformed, on purpose: the encoder
+	// must read them as encoding/json does.
+	//lint:ignore SA5008 invalid tag name: encoding/json uses the field name, and so must the encoder
+	Bad string `json:"a\\b"`
+	//lint:ignore SA5008 "-," names the field "-" in encoding/json, and so must it in the encoder
+	Dash string `json:"-,"`
+
 	Skipped  string `json:"-"`
 	OnlyOpts string `json:",omitempty"`
 	hidden   string

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -94,7 +95,7 @@ func (r Runner[T]) List(ctx context.Context, q Query[T]) iter.Seq2[*T, error] {
 // any: it is reported together with a bad limit or token.
 func (r *Runner[T]) ListPage(ctx context.Context, q Query[T], qerr error, limit int, token string) ([]*T, string, error) {
 	var v itil.ValidationError
-	if ve, ok := qerr.(*itil.ValidationError); ok {
+	if ve, ok := errors.AsType[*itil.ValidationError](qerr); ok {
 		v.Fields = append(v.Fields, ve.Fields...)
 	} else if qerr != nil {
 		return nil, "", qerr

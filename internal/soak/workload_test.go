@@ -441,7 +441,7 @@ func (w *worker) incident(ctx context.Context) {
 	var inc *incident.Incident
 	var err error
 	var valid []string
-	types := []string{}
+	var types []string
 	switch n := rng.IntN(100); {
 	case n < 18:
 		o.name, valid, types = "incident.assign", []string{"group"}, []string{incident.EventAssigned}

@@ -2,7 +2,9 @@ package calendar
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -24,7 +26,8 @@ import (
 //
 // Each way is a sub-benchmark of its own (ns/op, allocs/op). The "ours"
 // sub-benchmark then times all four again, interleaved in rounds on the
-// same inputs so that each sees the same machine, and reports the ratios:
+// same inputs so that each sees the same machine, and reports the ratios
+// of their median times per operation over the rounds:
 // x-limit (ours/limit, time per operation), x-faster-than-rickar and
 // x-faster-than-dayloop (theirs/ours); Between/365d also x-365d-vs-1d
 // (ours over 365 days / ours over one day). TestBenchPeersAgree checks that
@@ -219,7 +222,13 @@ type peer struct {
 // interleave times the peers in rounds until budget has passed, each
 // round running each peer over a batch of inputs sized to take at least
 // 50µs (so that reading the clock does not count), starting each round
-// with the next peer. It returns each peer's ns/op.
+// with the next peer. It returns each peer's ns/op: the median over the
+// rounds of its batch's time per operation. Not the total time over the
+// total count: on a busy machine a batch during which the process was
+// descheduled takes milliseconds, as long as hundreds of undisturbed ones,
+// and the few peers such batches happen to land on came out several
+// times slower than they are (x-limit 0.25 for two peers of the same
+// speed).
 func interleave(peers []peer, budget time.Duration) []float64 {
 	batch := make([]int, len(peers))
 	for k, p := range peers {
@@ -234,7 +243,7 @@ func interleave(peers []peer, budget time.Duration) []float64 {
 			}
 		}
 	}
-	spent := make([]time.Duration, len(peers))
+	perOp := make([][]float64, len(peers)) // ns/op of each round's batch
 	ops := make([]int, len(peers))
 	start := time.Now()
 	for round := 0; round < 5 || time.Since(start) < budget; round++ {
@@ -244,15 +253,29 @@ func interleave(peers []peer, budget time.Duration) []float64 {
 			for i := range batch[k] {
 				peers[k].op(ops[k] + i)
 			}
-			spent[k] += time.Since(t0)
+			perOp[k] = append(perOp[k], float64(time.Since(t0).Nanoseconds())/float64(batch[k]))
 			ops[k] += batch[k]
 		}
 	}
 	out := make([]float64, len(peers))
 	for k := range peers {
-		out[k] = float64(spent[k].Nanoseconds()) / float64(ops[k])
+		out[k] = median(perOp[k])
 	}
 	return out
+}
+
+// median returns the middle of xs (the mean of the two middle ones for an
+// even count), reordering xs; NaN for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	slices.Sort(xs)
+	m := len(xs) / 2
+	if len(xs)%2 == 0 {
+		return (xs[m-1] + xs[m]) / 2
+	}
+	return xs[m]
 }
 
 // compare runs each peer as a sub-benchmark; on "ours" (peers[0]) it then
@@ -322,6 +345,41 @@ func BenchmarkBetween(b *testing.B) {
 				{"dayloop", func(i int) { sinkDuration = s.dayloop.between(at(i), at(i).Add(span)) }},
 			}, extra, report)
 		})
+	}
+}
+
+// TestMedianIgnoresDescheduledBatches pins the statistic interleave
+// reports: two peers of the same speed compare as 1 even when a few of
+// one's batches took far longer (the process was descheduled), where
+// total time over total count made it several times slower.
+func TestMedianIgnoresDescheduledBatches(t *testing.T) {
+	for _, c := range []struct {
+		xs   []float64
+		want float64
+	}{{[]float64{3}, 3}, {[]float64{4, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := median(c.xs); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.xs, got, c.want)
+		}
+	}
+	if !math.IsNaN(median(nil)) {
+		t.Error("median(nil) is not NaN")
+	}
+	ours, limit := make([]float64, 100), make([]float64, 100)
+	for i := range ours {
+		ours[i], limit[i] = 20+float64(i%3), 20+float64(i%5)
+	}
+	limit[7], limit[40], limit[81] = 20_000, 35_000, 9_000 // batches that were descheduled
+	mean := func(xs []float64) (sum float64) {
+		for _, x := range xs {
+			sum += x
+		}
+		return sum / float64(len(xs))
+	}
+	if r := mean(ours) / mean(limit); r > 0.1 {
+		t.Fatalf("the case no longer shows the mistake: mean ratio %v", r)
+	}
+	if r := median(ours) / median(limit); r < 0.9 || r > 1.1 {
+		t.Errorf("x-limit of two peers of the same speed = %v, want about 1", r)
 	}
 }
 

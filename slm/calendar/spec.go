@@ -133,11 +133,6 @@ func ParseDate(s string) (Date, error) {
 
 func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day) }
 
-// days is the number of days since 1970-01-01 (negative before).
-func (d Date) days() int64 {
-	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC).Unix() / day
-}
-
 func dateOfDays(n int64) Date { return DateOf(time.Unix(n*day, 0).UTC()) }
 
 func (d Date) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }

@@ -132,10 +132,9 @@ type Consumer struct {
 	handler Handler
 	cfg     config
 
-	mu    sync.Mutex   // serialises polls
-	batch int          // size of the next batch (grows while catching up); guarded by mu
-	held  time.Time    // expiry of the lease this instance last wrote; guarded by mu
-	buf   []itil.Event // the batch being handled; guarded by mu
+	mu   sync.Mutex   // serialises polls
+	held time.Time    // expiry of the lease this instance last wrote; guarded by mu
+	buf  []itil.Event // the batch being handled; guarded by mu
 }
 
 // New returns a Consumer named name that hands the events of store's

@@ -726,6 +726,15 @@ func (x *tx) Query(ctx context.Context, q storage.Query) iter.Seq2[storage.Recor
 		// The lock is released between batches (merge.Query handles a
 		// record a concurrent commit moves past the cursor).
 		page := func(pos *storage.Cursor) ([]hit, *storage.Cursor, error) {
+			if q.Limit > 0 && emitted >= q.Limit {
+				return nil, nil, nil // no scan for hits nobody takes
+			}
+			// As PostgreSQL does before each page: a transaction
+			// that ended or a context that did is reported even when no
+			// record follows.
+			if err := x.check(ctx); err != nil {
+				return nil, nil, err
+			}
 			batch := x.scanCommitted(&q, pos, batchSize)
 			if len(batch) < batchSize {
 				return batch, nil, nil
@@ -733,9 +742,12 @@ func (x *tx) Query(ctx context.Context, q storage.Query) iter.Seq2[storage.Recor
 			next := batch[len(batch)-1].pos()
 			return batch, &next, nil
 		}
-		merge.Query(q.Reverse, q.After, x.localMatches(&q), hit.pos, page, func(h hit) bool {
+		err := merge.Query(q.Reverse, q.After, x.localMatches(&q), hit.pos, page, func(h hit) bool {
 			return x.emit(ctx, &q, h, &emitted, yield)
 		})
+		if err != nil {
+			yield(storage.Record{}, err)
+		}
 	}
 }
 

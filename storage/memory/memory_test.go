@@ -67,3 +67,56 @@ func TestQueryResumedAfterTheTransaction(t *testing.T) {
 		stop()
 	}
 }
+
+// A query whose context ends, or whose transaction ends, between two
+// batches reports it where it would read the next batch, even when no
+// record follows (as PostgreSQL's does): the iteration does not end as if
+// it were complete.
+func TestQueryEndedAtABatchBoundary(t *testing.T) {
+	for _, n := range []int{256, 512} { // whole batches of the iterator
+		s := memory.NewStore()
+		require.NoError(t, s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+			for i := range n {
+				if _, err := tx.Put(ctx, storage.Record{Kind: "k", ID: itil.NewID(), Data: "{}", SortKey: fmt.Sprintf("%04d", i)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+
+		ctx, cancel := context.WithCancel(t.Context())
+		var got int
+		var last error
+		err := s.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+			for _, err := range tx.Query(ctx, storage.Query{Kind: "k"}) {
+				if err != nil {
+					last = err
+					break
+				}
+				if got++; got == n {
+					cancel()
+				}
+			}
+			return last
+		})
+		require.Equal(t, n, got)
+		require.ErrorIs(t, last, context.Canceled, "%d records", n)
+		require.ErrorIs(t, err, context.Canceled)
+
+		var next func() (storage.Record, error, bool)
+		var stop func()
+		require.NoError(t, s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+			next, stop = iter.Pull2(tx.Query(ctx, storage.Query{Kind: "k"}))
+			for range n {
+				_, err, ok := next()
+				require.True(t, ok)
+				require.NoError(t, err)
+			}
+			return nil
+		}))
+		_, err, ok := next()
+		require.True(t, ok, "%d records", n)
+		require.ErrorIs(t, err, storage.ErrTxDone, "%d records", n)
+		stop()
+	}
+}

@@ -296,9 +296,11 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) (err error) {
 	}
 	defer func() {
 		// A session lock outlives errors; release it, or drop the
-		// connection so the server does.
+		// connection so the server does. Close's error is not reported:
+		// it closes the socket whatever it returns, the server then
+		// ends the session, and the migration's outcome is decided.
 		if _, uerr := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, hashtext(current_schema()))`, migrationLock); uerr != nil {
-			conn.Conn().Close(context.WithoutCancel(ctx))
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
 		}
 	}()
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -293,7 +293,10 @@ func (x *tx) NextSeq(ctx context.Context, name string) (int64, error) {
 }
 
 // rollback ends a failed explicit transaction on conn; when that fails
-// too, the connection is closed so the pool drops it.
+// too, the connection is closed so the pool drops it. Nothing is
+// returned: the caller reports the failure that got here, and a closed
+// connection ends the transaction on the server either way (Close closes
+// the socket whatever it returns).
 func rollback(conn *pgx.Conn) {
 	if conn.PgConn().TxStatus() == 'I' {
 		return
@@ -301,7 +304,7 @@ func rollback(conn *pgx.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := conn.Exec(ctx, `ROLLBACK`); err != nil {
-		conn.Close(ctx)
+		_ = conn.Close(ctx)
 	}
 }
 
@@ -685,9 +688,11 @@ func (x *tx) commit(ctx context.Context) error {
 	if stop() {
 		// A cancel request went out: the connection is not reused, so
 		// one that arrives late cannot cancel another transaction's
-		// statement (and a failed transaction ends with it).
+		// statement (and a failed transaction ends with it). Close's
+		// error is not reported: the socket is closed whatever it
+		// returns, and the outcome is the server's, in err.
 		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		conn.Conn().Close(cctx)
+		_ = conn.Conn().Close(cctx)
 		cancel()
 		if err != nil && pgCode(err) != "IT409" {
 			return fmt.Errorf("postgres: commit: %w (%w)", context.Cause(ctx), err)
@@ -717,11 +722,13 @@ func cancelOnDone(ctx context.Context, pc *pgconn.PgConn) (stop func() bool) {
 		defer close(fired)
 		cctx, cancel := context.WithTimeout(context.Background(), cancelGrace)
 		defer cancel()
+		// SetDeadline fails only on a connection already closed, which
+		// has nothing left to wait for.
 		if err := pc.CancelRequest(cctx); err != nil {
-			pc.Conn().SetDeadline(time.Now()) // the server cannot be told: give up now
+			_ = pc.Conn().SetDeadline(time.Now()) // the server cannot be told: give up now
 			return
 		}
-		pc.Conn().SetDeadline(time.Now().Add(cancelGrace))
+		_ = pc.Conn().SetDeadline(time.Now().Add(cancelGrace))
 	})
 	return func() bool {
 		if stopWatch() {

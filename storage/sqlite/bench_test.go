@@ -35,10 +35,10 @@ import (
 
 // rawDB is the raw driver on a database with the backend's schema.
 type rawDB struct {
-	db                                                *sql.DB
-	getSeq, setSeq, insert, update, get, delTerm, ins *sql.Stmt
-	maxSeq, event                                     *sql.Stmt
-	terms                                             map[int]*sql.Stmt
+	db                                           *sql.DB
+	getSeq, setSeq, insert, update, get, delTerm *sql.Stmt
+	maxSeq, event                                *sql.Stmt
+	terms                                        map[int]*sql.Stmt
 }
 
 func openRaw(b *testing.B) *rawDB {

@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -53,7 +55,7 @@ func loadMigrations() ([]migration, error) {
 // IMMEDIATE transaction: another process opening the same file at the same
 // time waits for it (busy timeout) and then finds them applied. The writer
 // lock keeps Backends of this process out.
-func (b *Backend) migrate(ctx context.Context) error {
+func (b *Backend) migrate(ctx context.Context) (err error) {
 	ms, err := loadMigrations()
 	if err != nil {
 		return fmt.Errorf("sqlite: migrations: %w", err)
@@ -66,7 +68,13 @@ func (b *Backend) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: migrate %s: begin: %w", b.path, err)
 	}
-	defer tx.Rollback()
+	defer func() {
+		// After Commit, Rollback has nothing to do and reports
+		// sql.ErrTxDone; any other failure to roll back is reported.
+		if rerr := tx.Rollback(); !errors.Is(rerr, sql.ErrTxDone) {
+			err = also(err, rerr)
+		}
+	}()
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    INTEGER NOT NULL PRIMARY KEY,
 	applied_at TEXT    NOT NULL
@@ -81,13 +89,11 @@ func (b *Backend) migrate(ctx context.Context) error {
 	for rows.Next() {
 		var v int
 		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return fmt.Errorf("sqlite: migrate %s: %w", b.path, err)
+			return fmt.Errorf("sqlite: migrate %s: %w", b.path, also(err, rows.Close()))
 		}
 		applied[v] = true
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err := also(rows.Err(), rows.Close()); err != nil {
 		return fmt.Errorf("sqlite: migrate %s: %w", b.path, err)
 	}
 	changed := false

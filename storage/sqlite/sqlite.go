@@ -208,26 +208,22 @@ func Open(path string, opts ...Option) (*Backend, error) {
 		}
 		return nil
 	}); err != nil {
-		wdb.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, also(fmt.Errorf("sqlite: open %s: %w", path, err), wdb.Close())
 	}
 	rdb, err := sql.Open("sqlite", abs+"?_pragma=query_only(1)&"+common)
 	if err != nil {
-		wdb.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, also(fmt.Errorf("sqlite: open %s: %w", path, err), wdb.Close())
 	}
 	rdb.SetMaxOpenConns(cfg.readers)
 	rdb.SetMaxIdleConns(cfg.readers)
 	b.rdb = rdb
 	if !cfg.noMigrations {
 		if err := retryBusy(cfg.busyTimeoutMS, func() error { return b.migrate(context.Background()) }); err != nil {
-			b.Close()
-			return nil, err
+			return nil, also(err, b.Close())
 		}
 	}
 	if err := b.prepare(); err != nil {
-		b.Close()
-		return nil, err
+		return nil, also(err, b.Close())
 	}
 	return b, nil
 }
@@ -294,10 +290,10 @@ func (b *Backend) Close() error {
 	b.closeOnce.Do(func() {
 		b.closed.Store(true)
 		close(b.done)
-		b.rstmts.close()
+		err0 := b.rstmts.close()
 		err1 := b.rdb.Close()
 		err2 := b.wdb.Close()
-		if err := errors.Join(err1, err2); err != nil {
+		if err := errors.Join(err0, err1, err2); err != nil {
 			b.closeErr = fmt.Errorf("sqlite: close %s: %w", b.path, err)
 		}
 	})
@@ -349,7 +345,10 @@ func (c *stmtCache) query(ctx context.Context, db *sql.DB, query string, args ..
 		}
 		c.mu.Lock()
 		if old := c.m[query]; old != nil {
-			st.Close()
+			// Prepared twice at once: keep the cached one. Closing a
+			// statement of a *sql.DB that never ran only drops it from
+			// the pool's bookkeeping and cannot fail.
+			_ = st.Close()
 			st = old
 		} else {
 			if c.m == nil {
@@ -362,11 +361,13 @@ func (c *stmtCache) query(ctx context.Context, db *sql.DB, query string, args ..
 	return st.QueryContext(ctx, args...)
 }
 
-func (c *stmtCache) close() {
+func (c *stmtCache) close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var errs []error
 	for _, st := range c.m {
-		st.Close()
+		errs = append(errs, st.Close())
 	}
 	c.m = nil
+	return errors.Join(errs...)
 }

@@ -28,7 +28,7 @@ func (s *store) Tenant() string { return s.tenant }
 
 // RunInTx implements storage.Store; see the package documentation for how
 // transactions are isolated.
-func (s *store) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx) error) error {
+func (s *store) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx) error) (err error) {
 	if s.b.closed.Load() {
 		return storage.ErrClosed
 	}
@@ -38,7 +38,7 @@ func (s *store) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx
 	x := &tx{s: s, b: s.b, runCtx: ctx}
 	// However fn ends (error, panic, runtime.Goexit), the transaction is
 	// over; unless it committed, it is rolled back.
-	defer x.end()
+	defer func() { err = also(err, x.end()) }()
 	if err := fn(ctx, x); err != nil {
 		return err
 	}
@@ -124,23 +124,34 @@ func (x *tx) failed(err error) error {
 	return err
 }
 
-// end ends the transaction: whatever is still open is rolled back.
-func (x *tx) end() {
+// end ends the transaction: whatever is still open is rolled back. It
+// returns the error of that rollback.
+func (x *tx) end() error {
 	x.done = true
-	x.release()
+	return x.release()
 }
 
 // release rolls back the writer transaction, if any, and releases the
-// writer lock.
-func (x *tx) release() {
+// writer lock. It returns the error of the rollback: none when there was
+// nothing to roll back (after Commit x.w is nil), nor when database/sql
+// had already rolled it back because RunInTx's context ended
+// (sql.ErrTxDone).
+func (x *tx) release() error {
+	var err error
 	if x.w != nil {
-		x.w.Rollback()
+		if err = x.w.Rollback(); errors.Is(err, sql.ErrTxDone) {
+			err = nil
+		}
 		x.w = nil
 	}
 	if x.locked {
 		x.locked = false
 		x.b.unlock()
 	}
+	if err != nil {
+		return fmt.Errorf("sqlite: rollback: %w", err)
+	}
+	return nil
 }
 
 func (x *tx) check(ctx context.Context) error {
@@ -209,8 +220,7 @@ func (x *tx) become(ctx context.Context) error {
 	if err != nil {
 		// Release the lock: a later write tries again rather than wait
 		// for the lock this transaction holds.
-		x.release()
-		return x.wrap(err, "begin")
+		return also(x.wrap(err, "begin"), x.release())
 	}
 	x.w = w
 	st := x.wstmt(ctx, stStamp)
@@ -227,14 +237,12 @@ func (x *tx) become(ctx context.Context) error {
 		if err != nil {
 			// Not checked: back to before, so that a later write checks
 			// again.
-			x.release()
-			return err
+			return also(err, x.release())
 		}
 		if stamp != r.stamp {
 			x.doomed = fmt.Errorf("sqlite: %s %s: read by this transaction, changed by a concurrent one: %w",
 				r.k.kind, r.k.id, itil.ErrConflict)
-			x.release()
-			return x.doomed
+			return also(x.doomed, x.release())
 		}
 	}
 	// Rows that iterators fetched on the reader pool and will yield from
@@ -250,8 +258,7 @@ func (x *tx) become(ctx context.Context) error {
 			r := &p.rows[i]
 			stamp, err := stampOf(key{r.rec.Kind, r.id})
 			if err != nil {
-				x.release()
-				return err
+				return also(err, x.release())
 			}
 			marks = append(marks, mark{r, stamp != r.stamp})
 		}
@@ -284,9 +291,9 @@ type row struct {
 	stale bool // fetched on the reader pool, changed before the transaction became the writer
 }
 
-func scanRows(rows *sql.Rows, kind string) ([]row, error) {
-	defer rows.Close()
-	var out []row
+func scanRows(rows *sql.Rows, kind string) (out []row, err error) {
+	// Next closes rows at the end; an early return closes them here.
+	defer func() { err = also(err, rows.Close()) }()
 	for rows.Next() {
 		var (
 			id      []byte
@@ -303,7 +310,6 @@ func scanRows(rows *sql.Rows, kind string) ([]row, error) {
 		}
 		copy(r.id[:], id)
 		r.rec.Kind, r.rec.ID, r.rec.SortKey, r.rec.Data = kind, r.id, sortKey, data
-		var err error
 		if r.rec.Terms, err = termlist.Decode(terms); err != nil {
 			return nil, err
 		}
@@ -545,7 +551,6 @@ func (x *tx) LastSeq(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, x.wrap(err, "last seq")
 	}
-	defer rows.Close()
 	var last int64
 	if rows.Next() {
 		err = rows.Scan(&last)
@@ -553,7 +558,7 @@ func (x *tx) LastSeq(ctx context.Context) (int64, error) {
 	if err == nil {
 		err = rows.Err()
 	}
-	if err != nil {
+	if err = also(err, rows.Close()); err != nil {
 		return 0, x.wrap(err, "last seq")
 	}
 	return last, nil
@@ -846,14 +851,14 @@ func (x *tx) Journal(ctx context.Context, q storage.JournalQuery) iter.Seq2[itil
 
 // readJournal reads committed events only, always from the reader pool:
 // a transaction's own events are journalled at its commit.
-func (x *tx) readJournal(ctx context.Context, after int64, jq *storage.JournalQuery, n int) ([]itil.Event, error) {
+func (x *tx) readJournal(ctx context.Context, after int64, jq *storage.JournalQuery, n int) (out []itil.Event, err error) {
 	q, args := x.journalSQL(after, jq, n)
 	rows, err := x.b.rstmts.query(ctx, x.b.rdb, q, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []itil.Event
+	// Next closes rows at the end; an early return closes them here.
+	defer func() { err = also(err, rows.Close()) }()
 	for rows.Next() {
 		var (
 			ev      itil.Event

@@ -11,6 +11,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -58,8 +59,7 @@ func Open(ctx context.Context, spec, example string) (storage.Store, func() erro
 	}
 	s, err := b.Tenant(example + "-" + itil.NewID().String())
 	if err != nil {
-		b.Close()
-		return nil, nil, err
+		return nil, nil, errors.Join(err, b.Close())
 	}
 	return s, b.Close, nil
 }
