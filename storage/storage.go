@@ -149,6 +149,19 @@ type Store interface {
 	// visible to others atomically; before commit they MUST NOT be visible
 	// to other transactions.
 	//
+	// Cancellation: when ctx ends (cancelled, or past its deadline), at
+	// whatever point, the outcome is still all or nothing: RunInTx returns
+	// nil, and then every write and event of the transaction is stored, or
+	// an error, and then none is. A transaction that writes or appends
+	// MUST NOT commit when ctx ended before fn returned. An error a backend
+	// reports because ctx, or the context a Tx method was given, ended
+	// MUST satisfy errors.Is(err, context.Canceled) or errors.Is(err,
+	// context.DeadlineExceeded), whatever the driver said (a statement
+	// closed or a transaction rolled back underneath it, a statement the
+	// server cancelled, a cause given to context.WithCancelCause), so that
+	// a caller can tell a cancellation from a failure; a conflict found
+	// first may still be reported as itil.ErrConflict.
+	//
 	// The Tx and every iterator it returned MUST NOT be used after RunInTx
 	// returns (methods then return ErrTxDone). A Tx is not safe for
 	// concurrent use. RunInTx MUST NOT be called from inside fn.

@@ -154,12 +154,31 @@ func (x *tx) check(ctx context.Context) error {
 }
 
 // wrap gives a driver error context, and turns the errors of a closed
-// backend into storage.ErrClosed.
-func (x *tx) wrap(err error, format string, args ...any) error {
+// backend into storage.ErrClosed. When the context of the call or of
+// RunInTx has ended, the error is also that context's error: database/sql
+// then rolls the writer transaction back underneath the statements that
+// are running or about to run, which fail with errors of their own ("sql:
+// statement is closed", sql.ErrTxDone, an interrupt), and a caller must be
+// able to tell a cancellation (errors.Is(err, context.Canceled)) from a
+// failure.
+func (x *tx) wrap(ctx context.Context, err error, format string, args ...any) error {
 	if x.b.closed.Load() {
 		return storage.ErrClosed
 	}
-	return fmt.Errorf("sqlite: "+format+": %w", append(args, err)...)
+	msg := fmt.Sprintf(format, args...)
+	if cerr := x.ended(ctx); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("sqlite: %s: %w (%w)", msg, cerr, err)
+	}
+	return fmt.Errorf("sqlite: %s: %w", msg, err)
+}
+
+// ended returns the error of ctx, or else of RunInTx's context, once it
+// has ended; nil while both run.
+func (x *tx) ended(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return x.runCtx.Err()
 }
 
 func (x *tx) noteRead(k key, stamp int64) {
@@ -210,7 +229,7 @@ func (x *tx) become(ctx context.Context) error {
 		// Release the lock: a later write tries again rather than wait
 		// for the lock this transaction holds.
 		x.release()
-		return x.wrap(err, "begin")
+		return x.wrap(ctx, err, "begin")
 	}
 	x.w = w
 	st := x.wstmt(ctx, stStamp)
@@ -218,7 +237,7 @@ func (x *tx) become(ctx context.Context) error {
 		var stamp int64
 		err := st.QueryRowContext(ctx, x.s.tenant, k.kind, k.id[:]).Scan(&stamp)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return 0, x.wrap(err, "check %s %s", k.kind, k.id)
+			return 0, x.wrap(ctx, err, "check %s %s", k.kind, k.id)
 		}
 		return stamp, nil
 	}
@@ -322,11 +341,11 @@ func (x *tx) Get(ctx context.Context, kind string, id itil.ID) (storage.Record, 
 	rows, err := x.query(ctx, `SELECT `+recordCols+` FROM records WHERE tenant = ? AND kind = ? AND id = ?`,
 		x.s.tenant, kind, id[:])
 	if err != nil {
-		return storage.Record{}, x.wrap(err, "get %s %s", kind, id)
+		return storage.Record{}, x.wrap(ctx, err, "get %s %s", kind, id)
 	}
 	got, err := scanRows(rows, kind)
 	if err != nil {
-		return storage.Record{}, x.wrap(err, "get %s %s", kind, id)
+		return storage.Record{}, x.wrap(ctx, err, "get %s %s", kind, id)
 	}
 	if len(got) == 0 {
 		x.noteRead(key{kind, id}, 0)
@@ -376,7 +395,7 @@ func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
 	}
 	cur, oldSort, oldTerms, err := x.current(ctx, rec.Kind, rec.ID)
 	if err != nil {
-		return 0, x.failed(x.wrap(err, "put %s %s", rec.Kind, rec.ID))
+		return 0, x.failed(x.wrap(ctx, err, "put %s %s", rec.Kind, rec.ID))
 	}
 	if rec.Version != cur {
 		return 0, fmt.Errorf("%s %s: version %d is stale (current %d): %w",
@@ -384,7 +403,7 @@ func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
 	}
 	stamp, err := x.nextStamp(ctx)
 	if err != nil {
-		return 0, x.failed(x.wrap(err, "put %s %s", rec.Kind, rec.ID))
+		return 0, x.failed(x.wrap(ctx, err, "put %s %s", rec.Kind, rec.ID))
 	}
 	terms := termlist.Dedup(rec.Terms)
 	enc := termlist.Encode(terms)
@@ -400,7 +419,7 @@ func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
 		}
 	}
 	if err != nil {
-		return 0, x.failed(x.wrap(err, "put %s %s", rec.Kind, rec.ID))
+		return 0, x.failed(x.wrap(ctx, err, "put %s %s", rec.Kind, rec.ID))
 	}
 	return cur + 1, nil
 }
@@ -467,7 +486,7 @@ func (x *tx) Delete(ctx context.Context, kind string, id itil.ID, version int64)
 	}
 	cur, oldSort, oldTerms, err := x.current(ctx, kind, id)
 	if err != nil {
-		return x.failed(x.wrap(err, "delete %s %s", kind, id))
+		return x.failed(x.wrap(ctx, err, "delete %s %s", kind, id))
 	}
 	if cur == 0 {
 		return fmt.Errorf("%s %s: %w", kind, id, itil.ErrNotFound)
@@ -477,13 +496,13 @@ func (x *tx) Delete(ctx context.Context, kind string, id itil.ID, version int64)
 			kind, id, version, cur, itil.ErrConflict)
 	}
 	if _, err := x.nextStamp(ctx); err != nil {
-		return x.failed(x.wrap(err, "delete %s %s", kind, id))
+		return x.failed(x.wrap(ctx, err, "delete %s %s", kind, id))
 	}
 	if _, err := x.wstmt(ctx, stDelete).ExecContext(ctx, x.s.tenant, kind, id[:]); err != nil {
-		return x.failed(x.wrap(err, "delete %s %s", kind, id))
+		return x.failed(x.wrap(ctx, err, "delete %s %s", kind, id))
 	}
 	if err := x.deleteTerms(ctx, kind, id, oldSort, oldTerms); err != nil {
-		return x.failed(x.wrap(err, "delete %s %s", kind, id))
+		return x.failed(x.wrap(ctx, err, "delete %s %s", kind, id))
 	}
 	return nil
 }
@@ -501,7 +520,7 @@ func (x *tx) NextSeq(ctx context.Context, name string) (int64, error) {
 	var stored int64
 	err := x.wstmt(ctx, stGetSeq).QueryRowContext(ctx, x.s.tenant, name).Scan(&stored)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, x.failed(x.wrap(err, "next %s", name))
+		return 0, x.failed(x.wrap(ctx, err, "next %s", name))
 	}
 	sh, k := x.b.sh, seqKey{x.s.tenant, name}
 	sh.seqMu.Lock()
@@ -514,7 +533,7 @@ func (x *tx) NextSeq(ctx context.Context, name string) (int64, error) {
 	sh.seqs[k] = v
 	sh.seqMu.Unlock()
 	if _, err := x.wstmt(ctx, stSetSeq).ExecContext(ctx, x.s.tenant, name, v); err != nil {
-		return 0, x.failed(x.wrap(err, "next %s", name))
+		return 0, x.failed(x.wrap(ctx, err, "next %s", name))
 	}
 	return v, nil
 }
@@ -543,7 +562,7 @@ func (x *tx) LastSeq(ctx context.Context) (int64, error) {
 	}
 	rows, err := x.b.rstmts.query(ctx, x.b.rdb, `SELECT COALESCE(MAX(seq), 0) FROM journal WHERE tenant = ?`, x.s.tenant)
 	if err != nil {
-		return 0, x.wrap(err, "last seq")
+		return 0, x.wrap(ctx, err, "last seq")
 	}
 	defer rows.Close()
 	var last int64
@@ -554,7 +573,7 @@ func (x *tx) LastSeq(ctx context.Context) (int64, error) {
 		err = rows.Err()
 	}
 	if err != nil {
-		return 0, x.wrap(err, "last seq")
+		return 0, x.wrap(ctx, err, "last seq")
 	}
 	return last, nil
 }
@@ -585,7 +604,7 @@ func (x *tx) commit(ctx context.Context) error {
 	if len(x.events) > 0 {
 		var last int64
 		if err := x.wstmt(ctx, stMaxSeq).QueryRowContext(ctx, x.s.tenant).Scan(&last); err != nil {
-			return x.wrap(err, "journal")
+			return x.wrap(ctx, err, "journal")
 		}
 		st := x.wstmt(ctx, stInsEvent)
 		var refRows []any // (tenant, ref, seq) of every ref of the commit's events
@@ -603,20 +622,20 @@ func (x *tx) commit(ctx context.Context) error {
 			}
 			if _, err := st.ExecContext(ctx, x.s.tenant, seq, ev.Kind, ev.SubjectID[:], ev.SubjectVersion,
 				ev.Actor.ID, ev.Actor.Name, ev.Time.UTC().Format(timeFormat), ev.Type, payload, refs); err != nil {
-				return x.wrap(err, "journal %s %s", ev.Type, ev.SubjectID)
+				return x.wrap(ctx, err, "journal %s %s", ev.Type, ev.SubjectID)
 			}
 		}
 		for len(refRows) > 0 {
 			n := min(len(refRows)/3, maxRefRows)
 			if _, err := x.w.StmtContext(ctx, x.b.refIns[n-1]).ExecContext(ctx, refRows[:3*n]...); err != nil {
-				return x.wrap(err, "journal refs")
+				return x.wrap(ctx, err, "journal refs")
 			}
 			refRows = refRows[3*n:]
 		}
 	}
 	if x.stamp != 0 {
 		if _, err := x.wstmt(ctx, stSetCounter).ExecContext(ctx, x.stamp); err != nil {
-			return x.wrap(err, "commit")
+			return x.wrap(ctx, err, "commit")
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -628,7 +647,7 @@ func (x *tx) commit(ctx context.Context) error {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
 		}
-		return x.wrap(err, "commit")
+		return x.wrap(ctx, err, "commit")
 	}
 	return nil
 }
@@ -662,12 +681,12 @@ func (x *tx) Query(ctx context.Context, q storage.Query) iter.Seq2[storage.Recor
 			sqlText, args := x.querySQL(&q, pos, n)
 			rows, err := x.query(ctx, sqlText, args...)
 			if err != nil {
-				yield(storage.Record{}, x.wrap(err, "query %s", q.Kind))
+				yield(storage.Record{}, x.wrap(ctx, err, "query %s", q.Kind))
 				return
 			}
 			batch, err := scanRows(rows, q.Kind)
 			if err != nil {
-				yield(storage.Record{}, x.wrap(err, "query %s", q.Kind))
+				yield(storage.Record{}, x.wrap(ctx, err, "query %s", q.Kind))
 				return
 			}
 			last := len(batch) < n
@@ -786,12 +805,12 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 			args = append(args, x.s.tenant, kind)
 			rows, err := x.query(ctx, b.String(), args...)
 			if err != nil {
-				yield(storage.Record{}, x.wrap(err, "lookup %s", kind))
+				yield(storage.Record{}, x.wrap(ctx, err, "lookup %s", kind))
 				return
 			}
 			got, err := scanRows(rows, kind)
 			if err != nil {
-				yield(storage.Record{}, x.wrap(err, "lookup %s", kind))
+				yield(storage.Record{}, x.wrap(ctx, err, "lookup %s", kind))
 				return
 			}
 			hits = append(hits, got...)
@@ -837,7 +856,7 @@ func (x *tx) Journal(ctx context.Context, q storage.JournalQuery) iter.Seq2[itil
 		merge.Journal(q, batchSize, func() error { return x.check(ctx) }, func(after int64, n int) ([]itil.Event, error) {
 			batch, err := x.readJournal(ctx, after, &q, n)
 			if err != nil {
-				return nil, x.wrap(err, "journal")
+				return nil, x.wrap(ctx, err, "journal")
 			}
 			return batch, nil
 		}, yield)
