@@ -35,16 +35,32 @@ func (s *store) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	x := &tx{s: s, b: s.b, runCtx: ctx}
+	x := &tx{s: s, b: s.b}
 	// However fn ends (error, panic, runtime.Goexit), the transaction is
 	// over; unless it committed, it is rolled back.
 	defer x.end()
+	if storage.IsWriting(ctx) && ctx.Value(holdingKey{}) != s.b.sh {
+		// A transaction that will write takes the writer lock before it
+		// reads: writers of the process wait for each other rather than
+		// conflict. fn's context says that the lock is held, so that a
+		// RunInTx inside fn (against the contract) does not wait for it.
+		if err := s.b.lock(ctx); err != nil {
+			return err
+		}
+		x.locked, x.early = true, true
+		ctx = context.WithValue(ctx, holdingKey{}, s.b.sh)
+	}
+	x.runCtx = ctx
 	if err := fn(ctx, x); err != nil {
 		return err
 	}
 	x.done = true
 	return x.commit(ctx)
 }
+
+// holdingKey marks the context of a transaction that took the writer lock
+// of a database (its *shared) when it began.
+type holdingKey struct{}
 
 type key struct {
 	kind string
@@ -72,6 +88,7 @@ type tx struct {
 	// connection, holding the writer lock.
 	w      *sql.Tx
 	locked bool
+	early  bool  // the lock was taken when the transaction began (storage.Writing)
 	stamp  int64 // the stamp of this commit, 0 until a record is written
 	doomed error // a conflict found, or a write that failed halfway
 
@@ -124,20 +141,23 @@ func (x *tx) failed(err error) error {
 	return err
 }
 
-// end ends the transaction: whatever is still open is rolled back.
+// end ends the transaction: whatever is still open is rolled back, and
+// the writer lock released.
 func (x *tx) end() {
 	x.done = true
+	x.early = false
 	x.release()
 }
 
 // release rolls back the writer transaction, if any, and releases the
-// writer lock.
+// writer lock, unless the transaction took it when it began: it keeps it
+// until it ends.
 func (x *tx) release() {
 	if x.w != nil {
 		x.w.Rollback()
 		x.w = nil
 	}
-	if x.locked {
+	if x.locked && !x.early {
 		x.locked = false
 		x.b.unlock()
 	}
@@ -217,17 +237,20 @@ func (x *tx) become(ctx context.Context) error {
 	if x.w != nil {
 		return nil
 	}
-	if err := x.b.lock(ctx); err != nil {
-		return err
+	if !x.locked {
+		if err := x.b.lock(ctx); err != nil {
+			return err
+		}
+		x.locked = true
 	}
-	x.locked = true
 	// database/sql rolls the transaction back when the context given here
 	// ends: that is RunInTx's, not that of the call that happens to write
 	// first.
 	w, err := x.b.wdb.BeginTx(x.runCtx, nil)
 	if err != nil {
-		// Release the lock: a later write tries again rather than wait
-		// for the lock this transaction holds.
+		// Release the lock (unless taken when the transaction began): a
+		// later write tries again rather than wait for the lock this
+		// transaction holds.
 		x.release()
 		return x.wrap(ctx, err, "begin")
 	}

@@ -37,7 +37,8 @@ const (
 var cancelCause = errors.New("storagetest: cancelled by the test")
 
 // testTxCancelled runs many transactions whose contexts end at random
-// points, on a few goroutines at once: before fn reads, while it runs,
+// points, on a few goroutines at once, half of them marked
+// storage.Writing: before fn reads, while it runs,
 // right before the commit, during the commit. Each transaction increments
 // a counter record and appends one event naming it. Every RunInTx must
 // return nil (and then its writes are stored), or an error for which
@@ -67,6 +68,9 @@ func testTxCancelled(t *testing.T, f Factory) {
 		mode := rng.IntN(cancelModes)
 		ctx, cancel := context.WithCancelCause(t.Context())
 		defer cancel(nil)
+		if rng.IntN(2) == 0 {
+			ctx = storage.Writing(ctx) // half of them say they will write
+		}
 		switch mode {
 		case cancelDeadline:
 			var stop context.CancelFunc
