@@ -149,6 +149,15 @@ func (e *Engine) run(ctx context.Context, fn func(ctx context.Context, tx storag
 	return e.core.store.RunInTx(ctx, fn)
 }
 
+// write runs fn, which writes, in the bound transaction, or in a new one
+// marked as a writer's (pipeline.Write).
+func (e *Engine) write(ctx context.Context, fn func(ctx context.Context, tx storage.Tx) error) error {
+	if e.tx != nil {
+		return fn(ctx, e.tx)
+	}
+	return pipeline.Write(ctx, e.core.store, fn)
+}
+
 type revKey struct {
 	id  itil.ID
 	rev int
@@ -691,7 +700,7 @@ func (e *Engine) Repair(ctx context.Context, actor itil.Actor, subjectID itil.ID
 	if err != nil {
 		return false, err
 	}
-	err = e.run(ctx, func(ctx context.Context, tx storage.Tx) error {
+	err = e.write(ctx, func(ctx context.Context, tx storage.Tx) error {
 		// The subject is read first: an observation committed after this
 		// read makes the commit conflict instead of being overwritten by
 		// a rebuild that missed it.

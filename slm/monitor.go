@@ -98,7 +98,7 @@ func (e *Engine) Fire(ctx context.Context, now time.Time) ([]Fired, error) {
 			return out, errors.Join(append(errs, err)...)
 		}
 		var fired []Fired
-		err := e.run(ctx, func(ctx context.Context, tx storage.Tx) error {
+		err := e.write(ctx, func(ctx context.Context, tx storage.Tx) error {
 			fired = nil
 			sub, err := subjects.Get(ctx, tx, t.SubjectID)
 			if err != nil {

@@ -149,10 +149,53 @@ type Store interface {
 	// visible to others atomically; before commit they MUST NOT be visible
 	// to other transactions.
 	//
+	// Cancellation: when ctx ends (cancelled, or past its deadline), at
+	// whatever point, the outcome is still all or nothing: RunInTx returns
+	// nil, and then every write and event of the transaction is stored, or
+	// an error, and then none is. A transaction that writes or appends
+	// MUST NOT commit when ctx ended before fn returned. An error a backend
+	// reports because ctx, or the context a Tx method was given, ended
+	// MUST satisfy errors.Is(err, context.Canceled) or errors.Is(err,
+	// context.DeadlineExceeded), whatever the driver said (a statement
+	// closed or a transaction rolled back underneath it, a statement the
+	// server cancelled, a cause given to context.WithCancelCause), so that
+	// a caller can tell a cancellation from a failure; a conflict found
+	// first may still be reported as itil.ErrConflict.
+	//
+	// A ctx marked by Writing says that fn will write. A backend MAY then
+	// make the transaction wait, before fn's first read, for the other
+	// marked transactions of the process that it would otherwise let fail
+	// with a conflict; it changes nothing else. The conflict rule above
+	// holds as it stands (a commit of another process, or of a
+	// transaction that was not marked, still makes the commit fail), and
+	// a marked transaction that does not write commits as any other.
+	//
 	// The Tx and every iterator it returned MUST NOT be used after RunInTx
 	// returns (methods then return ErrTxDone). A Tx is not safe for
 	// concurrent use. RunInTx MUST NOT be called from inside fn.
 	RunInTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+}
+
+type writingKey struct{}
+
+// Writing returns ctx marked for RunInTx as the context of a transaction
+// that will write (see Store.RunInTx): a backend that runs one writer at
+// a time, such as storage/sqlite, then takes its writer lock before fn
+// reads anything, so that writers of one process on the same records wait
+// for each other instead of conflicting. The command pipeline marks its
+// commands so; reads are not marked, since they would wait for writers.
+// The mark stays on the ctx fn is given; a backend that honours it must
+// not wait at the start of a RunInTx called (against the contract) inside
+// fn of a transaction holding its lock, which would wait for itself.
+func Writing(ctx context.Context) context.Context {
+	return context.WithValue(ctx, writingKey{}, true)
+}
+
+// IsWriting reports whether ctx was marked by Writing; backends call it
+// in RunInTx.
+func IsWriting(ctx context.Context) bool {
+	v, _ := ctx.Value(writingKey{}).(bool)
+	return v
 }
 
 // Tx is a transaction of one tenant.

@@ -5,6 +5,12 @@
 // every field that changed), then the in-transaction hooks. A process
 // package's command body is its rules and nothing else.
 //
+// Commands run their transactions on a context marked storage.Writing
+// (reads, Read and Get, do not): on a backend that runs one writer at a
+// time, commands of one process wait for each other rather than conflict.
+// The pipeline is the one place that marks; a write outside of it (an
+// SLA monitor's round) runs through Write.
+//
 // Retry rule: a command that conflicts (another transaction committed
 // first) is run again on fresh state, at most Attempts times in all; its
 // guards are checked again, so the outcome is that of some serial order. A
@@ -142,6 +148,13 @@ func (r Runner[T]) Read(ctx context.Context, fn func(ctx context.Context, tx sto
 		return fn(ctx, r.tx)
 	}
 	return r.store.RunInTx(ctx, fn)
+}
+
+// Write runs fn, which writes, in a new transaction of store marked
+// storage.Writing: for the few writes of a process that are not commands
+// on a runner (with no retry: fn's caller decides what a conflict means).
+func Write(ctx context.Context, store storage.Store, fn func(ctx context.Context, tx storage.Tx) error) error {
+	return store.RunInTx(storage.Writing(ctx), fn)
 }
 
 // Get loads an entity.
@@ -466,8 +479,11 @@ func (r *Runner[T]) attempt(ctx context.Context, k *call[T]) (*T, error) {
 		return k.out, nil
 	}
 	body := k.body // one function value for every attempt
+	// A command writes: a backend that runs one writer at a time lets the
+	// process's commands wait their turn instead of conflicting.
+	wctx := storage.Writing(ctx)
 	for n := 1; ; n++ {
-		err := r.store.RunInTx(ctx, body)
+		err := r.store.RunInTx(wctx, body)
 		if err == nil {
 			return k.out, nil
 		}

@@ -695,7 +695,13 @@ func (x *tx) commit(ctx context.Context) error {
 		_ = conn.Conn().Close(cctx)
 		cancel()
 		if err != nil && pgCode(err) != "IT409" {
-			return fmt.Errorf("postgres: commit: %w (%w)", context.Cause(ctx), err)
+			// ctx.Err(), so that errors.Is(err, context.Canceled) holds
+			// however ctx was cancelled; its cause, when one was given,
+			// says why.
+			if cause := context.Cause(ctx); cause != ctx.Err() {
+				return fmt.Errorf("postgres: commit: %w: %w (%w)", ctx.Err(), cause, err)
+			}
+			return fmt.Errorf("postgres: commit: %w (%w)", ctx.Err(), err)
 		}
 	}
 	if err != nil {

@@ -43,9 +43,19 @@
 // first transaction to commit wins. Other processes on the same file are
 // kept out by SQLite's own lock and the busy timeout.
 //
+// A transaction whose context is marked storage.Writing (the command
+// pipeline marks every command) takes the writer lock when it begins,
+// before fn reads, and keeps it until it ends: the writers of one process
+// then wait their turn instead of conflicting, since nothing of the
+// process can commit between their reads and their writes. Its reads
+// still run on the reader pool and are checked when it becomes the
+// writer, so a commit of another process in between still makes it fail
+// with itil.ErrConflict.
+//
 // The price of this design: one transaction that writes at a time per
 // database file, across all tenants, holding the writer lock from its
-// first write to its commit (keep work between them short). Another
+// first write (or, marked, from its start) to its commit (keep work
+// between them short). Another
 // process writing the same file waits up to the busy timeout (10 s) for
 // SQLite's lock and then gets an error. Backends opened on the same file
 // share the lock when the path resolves to the same absolute name (a

@@ -35,16 +35,32 @@ func (s *store) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	x := &tx{s: s, b: s.b, runCtx: ctx}
+	x := &tx{s: s, b: s.b}
 	// However fn ends (error, panic, runtime.Goexit), the transaction is
 	// over; unless it committed, it is rolled back.
 	defer func() { err = also(err, x.end()) }()
+	if storage.IsWriting(ctx) && ctx.Value(holdingKey{}) != s.b.sh {
+		// A transaction that will write takes the writer lock before it
+		// reads: writers of the process wait for each other rather than
+		// conflict. fn's context says that the lock is held, so that a
+		// RunInTx inside fn (against the contract) does not wait for it.
+		if err := s.b.lock(ctx); err != nil {
+			return err
+		}
+		x.locked, x.early = true, true
+		ctx = context.WithValue(ctx, holdingKey{}, s.b.sh)
+	}
+	x.runCtx = ctx
 	if err := fn(ctx, x); err != nil {
 		return err
 	}
 	x.done = true
 	return x.commit(ctx)
 }
+
+// holdingKey marks the context of a transaction that took the writer lock
+// of a database (its *shared) when it began.
+type holdingKey struct{}
 
 type key struct {
 	kind string
@@ -72,6 +88,7 @@ type tx struct {
 	// connection, holding the writer lock.
 	w      *sql.Tx
 	locked bool
+	early  bool  // the lock was taken when the transaction began (storage.Writing)
 	stamp  int64 // the stamp of this commit, 0 until a record is written
 	doomed error // a conflict found, or a write that failed halfway
 
@@ -124,17 +141,19 @@ func (x *tx) failed(err error) error {
 	return err
 }
 
-// end ends the transaction: whatever is still open is rolled back. It
-// returns the error of that rollback.
+// end ends the transaction: whatever is still open is rolled back, and
+// the writer lock released. It returns the error of that rollback.
 func (x *tx) end() error {
 	x.done = true
+	x.early = false
 	return x.release()
 }
 
 // release rolls back the writer transaction, if any, and releases the
-// writer lock. It returns the error of the rollback: none when there was
-// nothing to roll back (after Commit x.w is nil), nor when database/sql
-// had already rolled it back because RunInTx's context ended
+// writer lock, unless the transaction took it when it began: it keeps it
+// until it ends. It returns the error of the rollback: none when there
+// was nothing to roll back (after Commit x.w is nil), nor when
+// database/sql had already rolled it back because RunInTx's context ended
 // (sql.ErrTxDone).
 func (x *tx) release() error {
 	var err error
@@ -144,7 +163,7 @@ func (x *tx) release() error {
 		}
 		x.w = nil
 	}
-	if x.locked {
+	if x.locked && !x.early {
 		x.locked = false
 		x.b.unlock()
 	}
@@ -165,12 +184,31 @@ func (x *tx) check(ctx context.Context) error {
 }
 
 // wrap gives a driver error context, and turns the errors of a closed
-// backend into storage.ErrClosed.
-func (x *tx) wrap(err error, format string, args ...any) error {
+// backend into storage.ErrClosed. When the context of the call or of
+// RunInTx has ended, the error is also that context's error: database/sql
+// then rolls the writer transaction back underneath the statements that
+// are running or about to run, which fail with errors of their own ("sql:
+// statement is closed", sql.ErrTxDone, an interrupt), and a caller must be
+// able to tell a cancellation (errors.Is(err, context.Canceled)) from a
+// failure.
+func (x *tx) wrap(ctx context.Context, err error, format string, args ...any) error {
 	if x.b.closed.Load() {
 		return storage.ErrClosed
 	}
-	return fmt.Errorf("sqlite: "+format+": %w", append(args, err)...)
+	msg := fmt.Sprintf(format, args...)
+	if cerr := x.ended(ctx); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("sqlite: %s: %w (%w)", msg, cerr, err)
+	}
+	return fmt.Errorf("sqlite: %s: %w", msg, err)
+}
+
+// ended returns the error of ctx, or else of RunInTx's context, once it
+// has ended; nil while both run.
+func (x *tx) ended(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return x.runCtx.Err()
 }
 
 func (x *tx) noteRead(k key, stamp int64) {
@@ -209,18 +247,21 @@ func (x *tx) become(ctx context.Context) error {
 	if x.w != nil {
 		return nil
 	}
-	if err := x.b.lock(ctx); err != nil {
-		return err
+	if !x.locked {
+		if err := x.b.lock(ctx); err != nil {
+			return err
+		}
+		x.locked = true
 	}
-	x.locked = true
 	// database/sql rolls the transaction back when the context given here
 	// ends: that is RunInTx's, not that of the call that happens to write
 	// first.
 	w, err := x.b.wdb.BeginTx(x.runCtx, nil)
 	if err != nil {
-		// Release the lock: a later write tries again rather than wait
-		// for the lock this transaction holds.
-		return also(x.wrap(err, "begin"), x.release())
+		// Release the lock (unless taken when the transaction began): a
+		// later write tries again rather than wait for the lock this
+		// transaction holds.
+		return also(x.wrap(ctx, err, "begin"), x.release())
 	}
 	x.w = w
 	st := x.wstmt(ctx, stStamp)
@@ -228,7 +269,7 @@ func (x *tx) become(ctx context.Context) error {
 		var stamp int64
 		err := st.QueryRowContext(ctx, x.s.tenant, k.kind, k.id[:]).Scan(&stamp)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return 0, x.wrap(err, "check %s %s", k.kind, k.id)
+			return 0, x.wrap(ctx, err, "check %s %s", k.kind, k.id)
 		}
 		return stamp, nil
 	}
@@ -328,11 +369,11 @@ func (x *tx) Get(ctx context.Context, kind string, id itil.ID) (storage.Record, 
 	rows, err := x.query(ctx, `SELECT `+recordCols+` FROM records WHERE tenant = ? AND kind = ? AND id = ?`,
 		x.s.tenant, kind, id[:])
 	if err != nil {
-		return storage.Record{}, x.wrap(err, "get %s %s", kind, id)
+		return storage.Record{}, x.wrap(ctx, err, "get %s %s", kind, id)
 	}
 	got, err := scanRows(rows, kind)
 	if err != nil {
-		return storage.Record{}, x.wrap(err, "get %s %s", kind, id)
+		return storage.Record{}, x.wrap(ctx, err, "get %s %s", kind, id)
 	}
 	if len(got) == 0 {
 		x.noteRead(key{kind, id}, 0)
@@ -382,7 +423,7 @@ func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
 	}
 	cur, oldSort, oldTerms, err := x.current(ctx, rec.Kind, rec.ID)
 	if err != nil {
-		return 0, x.failed(x.wrap(err, "put %s %s", rec.Kind, rec.ID))
+		return 0, x.failed(x.wrap(ctx, err, "put %s %s", rec.Kind, rec.ID))
 	}
 	if rec.Version != cur {
 		return 0, fmt.Errorf("%s %s: version %d is stale (current %d): %w",
@@ -390,7 +431,7 @@ func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
 	}
 	stamp, err := x.nextStamp(ctx)
 	if err != nil {
-		return 0, x.failed(x.wrap(err, "put %s %s", rec.Kind, rec.ID))
+		return 0, x.failed(x.wrap(ctx, err, "put %s %s", rec.Kind, rec.ID))
 	}
 	terms := termlist.Dedup(rec.Terms)
 	enc := termlist.Encode(terms)
@@ -406,7 +447,7 @@ func (x *tx) Put(ctx context.Context, rec storage.Record) (int64, error) {
 		}
 	}
 	if err != nil {
-		return 0, x.failed(x.wrap(err, "put %s %s", rec.Kind, rec.ID))
+		return 0, x.failed(x.wrap(ctx, err, "put %s %s", rec.Kind, rec.ID))
 	}
 	return cur + 1, nil
 }
@@ -473,7 +514,7 @@ func (x *tx) Delete(ctx context.Context, kind string, id itil.ID, version int64)
 	}
 	cur, oldSort, oldTerms, err := x.current(ctx, kind, id)
 	if err != nil {
-		return x.failed(x.wrap(err, "delete %s %s", kind, id))
+		return x.failed(x.wrap(ctx, err, "delete %s %s", kind, id))
 	}
 	if cur == 0 {
 		return fmt.Errorf("%s %s: %w", kind, id, itil.ErrNotFound)
@@ -483,13 +524,13 @@ func (x *tx) Delete(ctx context.Context, kind string, id itil.ID, version int64)
 			kind, id, version, cur, itil.ErrConflict)
 	}
 	if _, err := x.nextStamp(ctx); err != nil {
-		return x.failed(x.wrap(err, "delete %s %s", kind, id))
+		return x.failed(x.wrap(ctx, err, "delete %s %s", kind, id))
 	}
 	if _, err := x.wstmt(ctx, stDelete).ExecContext(ctx, x.s.tenant, kind, id[:]); err != nil {
-		return x.failed(x.wrap(err, "delete %s %s", kind, id))
+		return x.failed(x.wrap(ctx, err, "delete %s %s", kind, id))
 	}
 	if err := x.deleteTerms(ctx, kind, id, oldSort, oldTerms); err != nil {
-		return x.failed(x.wrap(err, "delete %s %s", kind, id))
+		return x.failed(x.wrap(ctx, err, "delete %s %s", kind, id))
 	}
 	return nil
 }
@@ -507,7 +548,7 @@ func (x *tx) NextSeq(ctx context.Context, name string) (int64, error) {
 	var stored int64
 	err := x.wstmt(ctx, stGetSeq).QueryRowContext(ctx, x.s.tenant, name).Scan(&stored)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, x.failed(x.wrap(err, "next %s", name))
+		return 0, x.failed(x.wrap(ctx, err, "next %s", name))
 	}
 	sh, k := x.b.sh, seqKey{x.s.tenant, name}
 	sh.seqMu.Lock()
@@ -520,7 +561,7 @@ func (x *tx) NextSeq(ctx context.Context, name string) (int64, error) {
 	sh.seqs[k] = v
 	sh.seqMu.Unlock()
 	if _, err := x.wstmt(ctx, stSetSeq).ExecContext(ctx, x.s.tenant, name, v); err != nil {
-		return 0, x.failed(x.wrap(err, "next %s", name))
+		return 0, x.failed(x.wrap(ctx, err, "next %s", name))
 	}
 	return v, nil
 }
@@ -549,7 +590,7 @@ func (x *tx) LastSeq(ctx context.Context) (int64, error) {
 	}
 	rows, err := x.b.rstmts.query(ctx, x.b.rdb, `SELECT COALESCE(MAX(seq), 0) FROM journal WHERE tenant = ?`, x.s.tenant)
 	if err != nil {
-		return 0, x.wrap(err, "last seq")
+		return 0, x.wrap(ctx, err, "last seq")
 	}
 	var last int64
 	if rows.Next() {
@@ -559,7 +600,7 @@ func (x *tx) LastSeq(ctx context.Context) (int64, error) {
 		err = rows.Err()
 	}
 	if err = also(err, rows.Close()); err != nil {
-		return 0, x.wrap(err, "last seq")
+		return 0, x.wrap(ctx, err, "last seq")
 	}
 	return last, nil
 }
@@ -590,7 +631,7 @@ func (x *tx) commit(ctx context.Context) error {
 	if len(x.events) > 0 {
 		var last int64
 		if err := x.wstmt(ctx, stMaxSeq).QueryRowContext(ctx, x.s.tenant).Scan(&last); err != nil {
-			return x.wrap(err, "journal")
+			return x.wrap(ctx, err, "journal")
 		}
 		st := x.wstmt(ctx, stInsEvent)
 		var refRows []any // (tenant, ref, seq) of every ref of the commit's events
@@ -608,20 +649,20 @@ func (x *tx) commit(ctx context.Context) error {
 			}
 			if _, err := st.ExecContext(ctx, x.s.tenant, seq, ev.Kind, ev.SubjectID[:], ev.SubjectVersion,
 				ev.Actor.ID, ev.Actor.Name, ev.Time.UTC().Format(timeFormat), ev.Type, payload, refs); err != nil {
-				return x.wrap(err, "journal %s %s", ev.Type, ev.SubjectID)
+				return x.wrap(ctx, err, "journal %s %s", ev.Type, ev.SubjectID)
 			}
 		}
 		for len(refRows) > 0 {
 			n := min(len(refRows)/3, maxRefRows)
 			if _, err := x.w.StmtContext(ctx, x.b.refIns[n-1]).ExecContext(ctx, refRows[:3*n]...); err != nil {
-				return x.wrap(err, "journal refs")
+				return x.wrap(ctx, err, "journal refs")
 			}
 			refRows = refRows[3*n:]
 		}
 	}
 	if x.stamp != 0 {
 		if _, err := x.wstmt(ctx, stSetCounter).ExecContext(ctx, x.stamp); err != nil {
-			return x.wrap(err, "commit")
+			return x.wrap(ctx, err, "commit")
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -633,7 +674,7 @@ func (x *tx) commit(ctx context.Context) error {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
 		}
-		return x.wrap(err, "commit")
+		return x.wrap(ctx, err, "commit")
 	}
 	return nil
 }
@@ -667,12 +708,12 @@ func (x *tx) Query(ctx context.Context, q storage.Query) iter.Seq2[storage.Recor
 			sqlText, args := x.querySQL(&q, pos, n)
 			rows, err := x.query(ctx, sqlText, args...)
 			if err != nil {
-				yield(storage.Record{}, x.wrap(err, "query %s", q.Kind))
+				yield(storage.Record{}, x.wrap(ctx, err, "query %s", q.Kind))
 				return
 			}
 			batch, err := scanRows(rows, q.Kind)
 			if err != nil {
-				yield(storage.Record{}, x.wrap(err, "query %s", q.Kind))
+				yield(storage.Record{}, x.wrap(ctx, err, "query %s", q.Kind))
 				return
 			}
 			last := len(batch) < n
@@ -791,12 +832,12 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 			args = append(args, x.s.tenant, kind)
 			rows, err := x.query(ctx, b.String(), args...)
 			if err != nil {
-				yield(storage.Record{}, x.wrap(err, "lookup %s", kind))
+				yield(storage.Record{}, x.wrap(ctx, err, "lookup %s", kind))
 				return
 			}
 			got, err := scanRows(rows, kind)
 			if err != nil {
-				yield(storage.Record{}, x.wrap(err, "lookup %s", kind))
+				yield(storage.Record{}, x.wrap(ctx, err, "lookup %s", kind))
 				return
 			}
 			hits = append(hits, got...)
@@ -842,7 +883,7 @@ func (x *tx) Journal(ctx context.Context, q storage.JournalQuery) iter.Seq2[itil
 		merge.Journal(q, batchSize, func() error { return x.check(ctx) }, func(after int64, n int) ([]itil.Event, error) {
 			batch, err := x.readJournal(ctx, after, &q, n)
 			if err != nil {
-				return nil, x.wrap(err, "journal")
+				return nil, x.wrap(ctx, err, "journal")
 			}
 			return batch, nil
 		}, yield)

@@ -28,6 +28,9 @@
 //     every step with a deliberately naive in-memory model;
 //   - concurrency: no lost update under contention, and journal readers that
 //     never miss nor repeat an event while writers commit and roll back;
+//   - cancellation ("Tx/Cancelled"): transactions whose contexts end at
+//     random points return nil or an error that is a cancellation (or a
+//     conflict), and exactly those that returned nil are stored;
 //   - tenant isolation.
 //
 // Beyond the letter of the contract the suite expects what the contract's
@@ -108,6 +111,7 @@ var groups = []struct {
 		{"FirstCommitWins", testTxFirstCommitWins},
 		{"RecreatedAfterRead", testTxRecreatedAfterRead},
 		{"ReadChanged", testTxReadChanged},
+		{"Cancelled", testTxCancelled},
 		{"ClosedInFlight", testTxClosedInFlight},
 	}},
 	{"Query", []testCase{
