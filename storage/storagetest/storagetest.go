@@ -28,7 +28,11 @@
 //     every step with a deliberately naive in-memory model;
 //   - concurrency: no lost update under contention, and journal readers that
 //     never miss nor repeat an event while writers commit and roll back;
-//   - tenant isolation.
+//   - tenant isolation;
+//   - the limits: the largest values storage allows (MaxName, MaxTerm,
+//     MaxSortKey), all at once, are stored, queried, looked up and
+//     journalled, and one byte more gives the same *itil.ValidationError
+//     on every backend.
 //
 // Beyond the letter of the contract the suite expects what the contract's
 // wording implies for the backends of this module: conflicts surface at the
@@ -148,6 +152,10 @@ var groups = []struct {
 	}},
 	{"Tenant", []testCase{
 		{"Isolation", testTenantIsolation},
+	}},
+	{"Limits", []testCase{
+		{"Largest", testLimitsLargest},
+		{"OneByteMore", testLimitsOneByteMore},
 	}},
 	{"Concurrent", []testCase{
 		{"NoLostUpdate", testConcurrentNoLostUpdate},
