@@ -139,9 +139,10 @@ const MaxRefs = 64
 // (tenant, kind, term, sort key, id): an 8-byte index tuple header, four
 // variable-length values with a 4-byte header each (128 + 128 + 1024 +
 // 1024 bytes of data) and a 16-byte UUID make 2344 bytes, 360 under the
-// limit even when no value compresses (the conformance suite stores such
-// a row of random bytes; a term 360 bytes longer no longer fits). SQLite
-// and memory have no such limit.
+// limit even when no value compresses. The conformance suite stores such
+// rows of random bytes on every backend, and storage/postgres tests that
+// a term 350 bytes longer still fits and one 400 bytes longer does not.
+// SQLite and memory have no such limit.
 const (
 	// MaxName is the longest tenant name, kind, sequence name and event
 	// type.
@@ -253,8 +254,9 @@ type Tx interface {
 
 	// NextSeq returns the next value of the tenant's named sequence,
 	// starting at 1. A name that fails CheckName (at most MaxName bytes)
-	// gives a *itil.ValidationError naming "name". Sequences are not transactional: a value handed out is
-	// never handed out again, even when this transaction rolls back. The
+	// gives a *itil.ValidationError naming "name". Sequences are not
+	// transactional: a value handed out is never handed out again, even
+	// when this transaction rolls back. The
 	// values one backend instance hands out increase; a backend shared by
 	// several processes may reserve values in blocks, so theirs can
 	// interleave and values a stopped process reserved can be skipped.
@@ -263,10 +265,11 @@ type Tx interface {
 	// Append adds an event to the journal when the transaction commits. The
 	// backend sets Tenant and assigns Seq at commit. The event must pass
 	// CheckEvent (Kind, SubjectID and Type required, Kind and Type at most
-	// MaxName bytes, text fields valid UTF-8 without NUL bytes, a time within the years 1 to 9999, a
-	// payload that is empty or valid JSON, at most MaxRefs refs, none nil,
-	// repeated or equal to SubjectID), or Append returns its
-	// *itil.ValidationError and the transaction journals nothing of it.
+	// MaxName bytes, text fields valid UTF-8 without NUL bytes, a time
+	// within the years 1 to 9999, a payload that is empty or valid JSON,
+	// at most MaxRefs refs, none nil, repeated or equal to SubjectID), or
+	// Append returns its *itil.ValidationError and the transaction
+	// journals nothing of it.
 	// The backend MUST copy Payload and Refs, and MUST journal Refs in
 	// the order given.
 	Append(ctx context.Context, ev itil.Event) error
