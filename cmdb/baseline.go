@@ -141,8 +141,14 @@ func (s *Service) Baseline(ctx context.Context, id itil.ID) (*Baseline, error) {
 }
 
 // Baselines returns the baselines named name (every baseline when name is
-// ""), oldest first.
+// ""), oldest first. A name no baseline can have (invalid text, longer
+// than TakeBaseline allows) is yielded as a *itil.ValidationError.
 func (s *Service) Baselines(ctx context.Context, name string) iter.Seq2[*Baseline, error] {
+	var v itil.ValidationError
+	check.Text(&v, "name", name, false, check.Short)
+	if err := v.Err(); err != nil {
+		return func(yield func(*Baseline, error) bool) { yield(nil, err) }
+	}
 	var q pipeline.Query[Baseline]
 	if name != "" {
 		q.Terms = []string{storage.Term("name", name)}

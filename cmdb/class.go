@@ -13,7 +13,27 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/storage"
 )
+
+// Limits, in bytes, on the names and values cmdb puts into index terms.
+// They derive from storage's limits, so that every backend stores every
+// CI, relationship and class these checks let through.
+const (
+	// MaxIdentifier is the longest class, attribute or relationship type
+	// name.
+	MaxIdentifier = 64
+	// MaxAttributeValue is the longest attribute value, in canonical form
+	// (a decimal written out in full). Every attribute value is indexed
+	// as the term "a.<attribute>=<value>", which is then at most
+	// storage.MaxTerm bytes long.
+	MaxAttributeValue = storage.MaxTerm - len("a.=") - MaxIdentifier
+)
+
+// identifierRule is the reason given for a bad class, attribute or
+// relationship type name.
+var identifierRule = "must be lower-case letters, digits and underscores, starting with a letter, at most " +
+	strconv.Itoa(MaxIdentifier) + " bytes"
 
 // AttrType is the type of a CI attribute's values.
 type AttrType string
@@ -21,7 +41,9 @@ type AttrType string
 // Attribute types. Values are stored as strings in a canonical form: int
 // in base 10, bool as true/false, time in RFC 3339 UTC, decimal as its
 // exact decimal text, enum as one of the listed values, reference as the
-// ID of another CI.
+// ID of another CI. Every value is indexed, so none may be longer than
+// MaxAttributeValue bytes in canonical form (a string, an enum value, a
+// decimal written out in full).
 const (
 	String    AttrType = "string"
 	Int       AttrType = "int"
@@ -33,6 +55,9 @@ const (
 )
 
 // Attribute declares one attribute of a class (and of its subclasses).
+// Its name, like a class's and a relationship type's, is lower-case
+// letters, digits and underscores, starting with a letter, at most
+// MaxIdentifier bytes.
 type Attribute struct {
 	Name     string   `json:"name"`
 	Type     AttrType `json:"type"`
@@ -148,7 +173,7 @@ func (cs *Classes) Add(c Class) error {
 	var v itil.ValidationError
 	switch {
 	case !validName(c.Name):
-		v.Add("name", "must be lower-case letters, digits and underscores, starting with a letter")
+		v.Add("name", identifierRule)
 	case cs.byName[c.Name] != nil:
 		v.Add("name", fmt.Sprintf("class %q already exists", c.Name))
 	}
@@ -166,7 +191,7 @@ func (cs *Classes) Add(c Class) error {
 		f := fmt.Sprintf("attributes[%d]", i)
 		switch {
 		case !validName(a.Name):
-			v.Add(f+".name", "must be lower-case letters, digits and underscores, starting with a letter")
+			v.Add(f+".name", identifierRule)
 		case inherited[a.Name]:
 			v.Add(f+".name", fmt.Sprintf("%q is already an attribute of the class's ancestors", a.Name))
 		case seen[a.Name]:
@@ -185,6 +210,8 @@ func (cs *Classes) Add(c Class) error {
 			for j, x := range a.Values {
 				if x == "" || !utf8.ValidString(x) || slices.Index(a.Values, x) != j {
 					v.Add(fmt.Sprintf("%s.values[%d]", f, j), "must be non-empty, valid UTF-8 and listed once")
+				} else if len(x) > MaxAttributeValue {
+					v.Add(fmt.Sprintf("%s.values[%d]", f, j), tooLong)
 				}
 			}
 		default:
@@ -211,8 +238,10 @@ func (cs *Classes) Add(c Class) error {
 	return nil
 }
 
+// validName reports whether s may name a class, an attribute or a
+// relationship type (see identifierRule).
 func validName(s string) bool {
-	if s == "" || s[0] < 'a' || s[0] > 'z' {
+	if s == "" || len(s) > MaxIdentifier || s[0] < 'a' || s[0] > 'z' {
 		return false
 	}
 	for _, r := range s {
@@ -307,8 +336,8 @@ func canonical(a Attribute, s string) (string, string) {
 	}
 	switch a.Type {
 	case String:
-		if len(s) > 4096 {
-			return "", "must be at most 4096 bytes"
+		if len(s) > MaxAttributeValue {
+			return "", tooLong
 		}
 		return s, ""
 	case Int:
@@ -337,11 +366,16 @@ func canonical(a Attribute, s string) (string, string) {
 		if err != nil {
 			return "", fmt.Sprintf("%q is not a decimal number", s)
 		}
-		// Written out in full, 1e999999999 would take a gigabyte.
-		if e := d.Exponent(); e > maxDecimalExponent || e < -maxDecimalExponent {
-			return "", fmt.Sprintf("%q is out of range (exponents from -%d to %d)", s, maxDecimalExponent, maxDecimalExponent)
+		// The canonical form writes every digit out ("1e6" is 1000000):
+		// refuse an exponent that makes it too long before writing it.
+		if e := decimalExponent(d); e > MaxAttributeValue || e < -MaxAttributeValue {
+			return "", tooLongDecimal
 		}
-		return d.String(), ""
+		out := d.String()
+		if len(out) > MaxAttributeValue {
+			return "", tooLongDecimal
+		}
+		return out, ""
 	case Enum:
 		if !slices.Contains(a.Values, s) {
 			return "", fmt.Sprintf("%q is not one of %s", s, strings.Join(a.Values, ", "))
@@ -357,9 +391,23 @@ func canonical(a Attribute, s string) (string, string) {
 	return "", "has an unknown type"
 }
 
-// maxDecimalExponent bounds the exponent of a decimal attribute value, whose
-// canonical form is written without one.
-const maxDecimalExponent = 1000
+var (
+	tooLong        = "must be at most " + strconv.Itoa(MaxAttributeValue) + " bytes"
+	tooLongDecimal = "must be at most " + strconv.Itoa(MaxAttributeValue) + " bytes written out in full"
+)
+
+// decimalExponent returns the exponent of d with its coefficient's
+// trailing zeros moved into it (0 for zero): a nonzero d written out in
+// full has more than e digits before the point when e > 0, and -e digits
+// after it when e < 0.
+func decimalExponent(d decimal.Decimal) int {
+	c := d.Coefficient().String()
+	t := strings.TrimRight(c, "0")
+	if t == "" || t == "-" {
+		return 0
+	}
+	return int(d.Exponent()) + len(c) - len(t)
+}
 
 // validateAttributes checks a CI's attribute values against its class and
 // returns them in canonical form.

@@ -111,6 +111,10 @@ func (s *Service) query(f Filter) (pipeline.Query[CI], error) {
 			v.Add("attributes."+k, "must not be empty")
 			continue
 		}
+		if len(f.Attributes[k]) > MaxAttributeValue {
+			v.Add("attributes."+k, tooLong+": no attribute value is longer")
+			continue
+		}
 		q.Terms = append(q.Terms, attrTerm(k, f.Attributes[k]))
 	}
 	if f.NamePrefix != "" {

@@ -114,7 +114,7 @@ func newRelTypes(list []RelType, cs *Classes) (*relTypes, error) {
 	for i, t := range list {
 		f := fmt.Sprintf("rel_types[%d]", i)
 		if !validName(t.Name) {
-			v.Add(f+".name", "must be lower-case letters, digits and underscores, starting with a letter")
+			v.Add(f+".name", identifierRule)
 		} else if _, dup := rt.byName[t.Name]; dup {
 			v.Add(f+".name", fmt.Sprintf("%q is listed twice", t.Name))
 		}

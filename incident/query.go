@@ -102,6 +102,15 @@ func (f Filter) query() (pipeline.Query[Incident], error) {
 		pr = append(pr, strconv.Itoa(int(p)))
 	}
 	add("priority", pr)
+	// A value longer than an incident's field can hold matches nothing;
+	// it is refused, naming the filter's field, before it reaches the
+	// index (whose terms have a length limit).
+	for i, x := range f.AssignmentGroups {
+		check.Text(&v, "assignment_groups["+strconv.Itoa(i)+"]", x, false, check.Short)
+	}
+	for i, x := range f.Assignees {
+		check.Text(&v, "assignees["+strconv.Itoa(i)+"]", x, false, check.Short)
+	}
 	add("group", f.AssignmentGroups)
 	add("assignee", f.Assignees)
 	if f.CIID != itil.NilID {

@@ -169,6 +169,12 @@ type Target struct {
 // calendars' range.
 const MaxTarget = 10 * 365 * 24 * time.Hour
 
+// MaxSubjectKind is the longest subject kind in bytes: a definition's
+// SubjectKind, a Filter's SubjectKinds and the Kind of a snapshot the
+// engine observes. A subject kind is a record kind, so storage's limit on
+// kinds (storage.MaxName) is its limit.
+const MaxSubjectKind = storage.MaxName
+
 // DefaultWarnings are the warning thresholds, in percent of the target,
 // of a definition that sets none. 100% is always the breach.
 var DefaultWarnings = []int{50, 75}
@@ -179,11 +185,13 @@ var DefaultWarnings = []int{50, 75}
 type Definition struct {
 	ID       itil.ID `json:"id"`
 	Revision int     `json:"revision"`
-	Name     string  `json:"name"`
-	Type     Type    `json:"type"`
-	Metric   Metric  `json:"metric"`
+	// Name is required, at most 160 characters; definitions are listed
+	// in its order.
+	Name   string `json:"name"`
+	Type   Type   `json:"type"`
+	Metric Metric `json:"metric"`
 	// SubjectKind is the kind of subject the definition applies to, such
-	// as "incident".
+	// as "incident": at most MaxSubjectKind bytes.
 	SubjectKind string    `json:"subject_kind"`
 	Targets     []Target  `json:"targets"`
 	Selection   Selection `json:"selection"`
@@ -226,6 +234,7 @@ func (d *Definition) validate(v *itil.ValidationError) {
 	}
 	if d.SubjectKind != "" {
 		check.Text(v, "subject_kind", d.SubjectKind, true, check.Short)
+		check.Bytes(v, "subject_kind", d.SubjectKind, MaxSubjectKind)
 	}
 	text(v, "start_from", d.StartFrom)
 	for i, t := range d.Targets {

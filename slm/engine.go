@@ -367,6 +367,7 @@ func (f Filter) query() (pipeline.Query[Definition], error) {
 		g := make([]string, len(f.SubjectKinds))
 		for i, k := range f.SubjectKinds {
 			check.Text(&v, "subject_kinds["+strconv.Itoa(i)+"]", k, true, check.Short)
+			check.Bytes(&v, "subject_kinds["+strconv.Itoa(i)+"]", k, MaxSubjectKind)
 			g[i] = storage.Term("kind", k)
 		}
 		q.AnyOf = append(q.AnyOf, g)

@@ -2,6 +2,8 @@ package storage_test
 
 import (
 	"encoding/json"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,4 +96,64 @@ func TestCheckJournalQuery(t *testing.T) {
 		require.True(t, v.Has(f), "%v should name %s", v, f)
 	}
 	require.Len(t, v.Fields, 4)
+}
+
+// TestCheckLimits: each check accepts a value at its limit and names the
+// field of one a byte longer, with the limit in the reason.
+func TestCheckLimits(t *testing.T) {
+	name, term, key := strings.Repeat("n", storage.MaxName), "t="+strings.Repeat("v", storage.MaxTerm-2), strings.Repeat("k", storage.MaxSortKey)
+	rec := storage.Record{Kind: name, ID: checkID(1), Terms: []string{"a=1", term}, SortKey: key}
+	ev := validEvent()
+	ev.Kind, ev.Type = name, name
+	require.NoError(t, storage.CheckName("tenant", name))
+	require.NoError(t, storage.CheckRecord(rec))
+	require.NoError(t, storage.CheckQuery(storage.Query{Kind: name, Terms: rec.Terms}))
+	require.NoError(t, storage.CheckLookup(name, rec.Terms))
+	require.NoError(t, storage.CheckJournalQuery(storage.JournalQuery{Kinds: []string{name}}))
+	require.NoError(t, storage.CheckEvent(ev))
+
+	tooLong := func(err error, field string, limit int) {
+		t.Helper()
+		var v *itil.ValidationError
+		require.ErrorAs(t, err, &v)
+		require.Equal(t, []itil.FieldError{{Field: field, Reason: "must be at most " + strconv.Itoa(limit) + " bytes"}}, v.Fields)
+	}
+	tooLong(storage.CheckName("tenant", name+"x"), "tenant", storage.MaxName)
+	long := rec
+	long.Kind = name + "x"
+	tooLong(storage.CheckRecord(long), "kind", storage.MaxName)
+	long = rec
+	long.Terms = []string{"a=1", term + "x"}
+	tooLong(storage.CheckRecord(long), "terms[1]", storage.MaxTerm)
+	long = rec
+	long.SortKey = key + "x"
+	tooLong(storage.CheckRecord(long), "sort_key", storage.MaxSortKey)
+	tooLong(storage.CheckQuery(storage.Query{Kind: "k", Terms: []string{term + "x"}}), "terms[0]", storage.MaxTerm)
+	tooLong(storage.CheckLookup("k", []string{"a=1", term + "x"}), "terms[1]", storage.MaxTerm)
+	tooLong(storage.CheckLookup(name+"x", nil), "kind", storage.MaxName)
+	tooLong(storage.CheckJournalQuery(storage.JournalQuery{Kinds: []string{name + "x"}}), "kinds[0]", storage.MaxName)
+	ev.Type = name + "x"
+	tooLong(storage.CheckEvent(ev), "type", storage.MaxName)
+}
+
+func TestCheckLookupForm(t *testing.T) {
+	err := storage.CheckLookup("", []string{"a=1", "=x", "novalue"})
+	var v *itil.ValidationError
+	require.ErrorAs(t, err, &v)
+	for _, f := range []string{"kind", "terms[1]", "terms[2]"} {
+		require.True(t, v.Has(f), "%v should name %s", v, f)
+	}
+}
+
+func TestChecksDoNotAllocate(t *testing.T) {
+	name, term, key := strings.Repeat("n", storage.MaxName), "t="+strings.Repeat("v", storage.MaxTerm-2), strings.Repeat("k", storage.MaxSortKey)
+	rec := storage.Record{Kind: name, ID: checkID(1), Terms: []string{"a=1", term}, SortKey: key}
+	q := storage.Query{Kind: name, Terms: rec.Terms}
+	allocs := testing.AllocsPerRun(100, func() {
+		if storage.CheckName("tenant", name) != nil || storage.CheckRecord(rec) != nil || storage.CheckQuery(q) != nil ||
+			storage.CheckLookup(name, rec.Terms) != nil {
+			t.Fatal("valid input refused")
+		}
+	})
+	require.Zero(t, allocs)
 }

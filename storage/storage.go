@@ -24,6 +24,20 @@
 // Tenancy: a Backend is opened once and scoped per tenant with
 // Backend.Tenant. A Store and every Tx it starts MUST NOT read, write, list
 // or journal any record of another tenant.
+//
+// Limits: what a backend indexes or keys on has a maximum length in
+// bytes, the same on every backend: a tenant name, a kind, a sequence
+// name and an event type at most MaxName bytes, an index term ("field="
+// included) at most MaxTerm bytes, a sort key at most MaxSortKey bytes.
+// The Check functions (CheckName, CheckRecord, CheckQuery, CheckLookup,
+// CheckJournalQuery, CheckEvent) refuse a longer value with a
+// *itil.ValidationError that names it, before a backend sees it, so a
+// value one backend stores is stored by all of them. The limits are
+// chosen so that the largest allowed values of all parts at once fit in
+// one index row of every backend (see MaxName). Record data, event
+// payloads and actors are not indexed and have no such limit. A process
+// package that puts user input into a term or sort key derives its own
+// field limits from these, so that its users see the field they typed.
 package storage
 
 import (
@@ -114,10 +128,36 @@ type JournalQuery struct {
 // MaxRefs is the most subjects an event's Refs may list.
 const MaxRefs = 64
 
+// Limits, in bytes, on the values a backend indexes or keys on. Every
+// backend refuses a longer value with a *itil.ValidationError (through the
+// Check functions), so all backends store the same values.
+//
+// They are chosen so that the largest allowed values of all parts fit at
+// once in the widest index row of every backend, with a margin.
+// PostgreSQL's btree refuses an index row over 2704 bytes (a third of an
+// 8 KiB page, less page and item headers), and its widest row is a term's
+// (tenant, kind, term, sort key, id): an 8-byte index tuple header, four
+// variable-length values with a 4-byte header each (128 + 128 + 1024 +
+// 1024 bytes of data) and a 16-byte UUID make 2344 bytes, 360 under the
+// limit even when no value compresses. The conformance suite stores such
+// rows of random bytes on every backend, and storage/postgres tests that
+// a term 350 bytes longer still fits and one 400 bytes longer does not.
+// SQLite and memory have no such limit.
+const (
+	// MaxName is the longest tenant name, kind, sequence name and event
+	// type.
+	MaxName = 128
+	// MaxTerm is the longest index term, "field=" included.
+	MaxTerm = 1024
+	// MaxSortKey is the longest sort key.
+	MaxSortKey = 1024
+)
+
 // Backend is an opened storage backend shared by all tenants.
 type Backend interface {
 	// Tenant returns the Store of one tenant. A name that fails CheckName
-	// (empty, NUL bytes, invalid UTF-8) gives a *itil.ValidationError;
+	// (empty, NUL bytes, invalid UTF-8, over MaxName bytes) gives a
+	// *itil.ValidationError naming "tenant";
 	// calling Tenant twice with the same name MUST give Stores that see the
 	// same data.
 	Tenant(name string) (Store, error)
@@ -203,10 +243,14 @@ func IsWriting(ctx context.Context) bool {
 // Reads see the committed state plus the transaction's own writes; a
 // transaction never sees another transaction's uncommitted writes.
 //
-// Every method that takes a kind or a sequence name checks it with
-// CheckName first and returns its *itil.ValidationError (Put and Delete
-// through CheckRecord, Query through CheckQuery), so all backends refuse
-// the same names, including those PostgreSQL cannot store as text.
+// Every method checks what it is given before a backend sees it and
+// returns the *itil.ValidationError of the Check function: a kind or a
+// sequence name with CheckName (at most MaxName bytes), Put and Delete
+// with CheckRecord (terms at most MaxTerm bytes each, the sort key at
+// most MaxSortKey bytes), Query with CheckQuery, Lookup with CheckLookup,
+// Append with CheckEvent and Journal with CheckJournalQuery. So all
+// backends refuse the same values, including those PostgreSQL cannot
+// store as text or index.
 type Tx interface {
 	// Get returns the record, or an error wrapping itil.ErrNotFound. The
 	// returned Terms slice belongs to the caller.
@@ -223,8 +267,9 @@ type Tx interface {
 	// fail with an error wrapping itil.ErrConflict and write nothing. On success it
 	// returns the new version, rec.Version+1. The backend MUST copy Terms:
 	// later changes to the caller's slice MUST NOT alter the record.
-	// A malformed record (no kind, nil ID, a term without "field=") is
-	// rejected with a *itil.ValidationError.
+	// A malformed record (no kind, nil ID, a term without "field=", a
+	// kind, term or sort key over its limit: see CheckRecord) is rejected
+	// with a *itil.ValidationError and nothing is written.
 	Put(ctx context.Context, rec Record) (int64, error)
 
 	// Delete removes the record at the given current version, with the same
@@ -245,13 +290,16 @@ type Tx interface {
 
 	// Lookup returns, in (SortKey, ID) order and each at most once, the
 	// records of kind that have at least one of terms. It is the batched
-	// lookup graph walks use for a whole frontier at once. Returned Terms
-	// slices belong to the caller.
+	// lookup graph walks use for a whole frontier at once. A malformed
+	// lookup (see CheckLookup) yields a *itil.ValidationError. Returned
+	// Terms slices belong to the caller.
 	Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[Record, error]
 
 	// NextSeq returns the next value of the tenant's named sequence,
-	// starting at 1. Sequences are not transactional: a value handed out is
-	// never handed out again, even when this transaction rolls back. The
+	// starting at 1. A name that fails CheckName (at most MaxName bytes)
+	// gives a *itil.ValidationError naming "name". Sequences are not
+	// transactional: a value handed out is never handed out again, even
+	// when this transaction rolls back. The
 	// values one backend instance hands out increase; a backend shared by
 	// several processes may reserve values in blocks, so theirs can
 	// interleave and values a stopped process reserved can be skipped.
@@ -259,11 +307,12 @@ type Tx interface {
 
 	// Append adds an event to the journal when the transaction commits. The
 	// backend sets Tenant and assigns Seq at commit. The event must pass
-	// CheckEvent (Kind, SubjectID and Type required, text fields valid
-	// UTF-8 without NUL bytes, a time within the years 1 to 9999, a
-	// payload that is empty or valid JSON, at most MaxRefs refs, none nil,
-	// repeated or equal to SubjectID), or Append returns its
-	// *itil.ValidationError and the transaction journals nothing of it.
+	// CheckEvent (Kind, SubjectID and Type required, Kind and Type at most
+	// MaxName bytes, text fields valid UTF-8 without NUL bytes, a time
+	// within the years 1 to 9999, a payload that is empty or valid JSON,
+	// at most MaxRefs refs, none nil, repeated or equal to SubjectID), or
+	// Append returns its *itil.ValidationError and the transaction
+	// journals nothing of it.
 	// The backend MUST copy Payload and Refs, and MUST journal Refs in
 	// the order given.
 	Append(ctx context.Context, ev itil.Event) error
@@ -293,11 +342,12 @@ type Tx interface {
 // Term builds an index term "field=value".
 func Term(field, value string) string { return field + "=" + value }
 
-// CheckName validates a name a backend may store as text: a tenant, a
-// kind or a sequence name. It is required and must be valid UTF-8
-// without NUL bytes; otherwise the *itil.ValidationError names field.
+// CheckName validates a name a backend stores as text and keys on: a
+// tenant, a kind, a sequence name or an event type. It is required, must
+// be valid UTF-8 without NUL bytes and at most MaxName bytes long;
+// otherwise the *itil.ValidationError names field.
 func CheckName(field, s string) error {
-	if s != "" && textOK(s) {
+	if nameOK(s) {
 		return nil
 	}
 	var v itil.ValidationError
@@ -305,17 +355,26 @@ func CheckName(field, s string) error {
 	return v.Err()
 }
 
+func nameOK(s string) bool { return s != "" && len(s) <= MaxName && textOK(s) }
+
 func checkName(field, s string, v *itil.ValidationError) {
 	if s == "" {
 		v.Add(field, "is required")
 		return
 	}
 	checkText(field, s, v)
+	checkLen(field, s, MaxName, v)
 }
 
 func checkText(field, s string, v *itil.ValidationError) {
 	if !textOK(s) {
 		v.Add(field, "must be valid UTF-8 without NUL bytes")
+	}
+}
+
+func checkLen(field, s string, max int, v *itil.ValidationError) {
+	if len(s) > max {
+		v.Add(field, "must be at most "+strconv.Itoa(max)+" bytes")
 	}
 }
 
@@ -330,10 +389,14 @@ func textOK(s string) bool {
 	return true
 }
 
-// CheckRecord validates the parts of a record every backend requires. All
-// backends call it so they reject the same records with the same errors.
+// CheckRecord validates the parts of a record every backend requires: a
+// kind that passes CheckName, a non-nil ID, a version that is not
+// negative, terms of the form "field=value" with a non-empty field and at
+// most MaxTerm bytes each, and a sort key of at most MaxSortKey bytes. All
+// backends call it so they reject the same records with the same errors
+// (fields "kind", "id", "version", "terms[i]", "sort_key").
 func CheckRecord(rec Record) error {
-	if rec.Kind != "" && textOK(rec.Kind) && rec.ID != itil.NilID && rec.Version >= 0 && termsOK(rec.Terms) {
+	if nameOK(rec.Kind) && rec.ID != itil.NilID && rec.Version >= 0 && len(rec.SortKey) <= MaxSortKey && termsOK(rec.Terms) {
 		return nil // the common case, without building an error
 	}
 	var v itil.ValidationError
@@ -345,6 +408,7 @@ func CheckRecord(rec Record) error {
 		v.Add("version", "must not be negative")
 	}
 	checkTerms(rec.Terms, &v)
+	checkLen("sort_key", rec.SortKey, MaxSortKey, &v)
 	return v.Err()
 }
 
@@ -353,11 +417,17 @@ func checkTerms(terms []string, v *itil.ValidationError) {
 		if f, _, ok := strings.Cut(t, "="); !ok || f == "" {
 			v.Add("terms["+strconv.Itoa(i)+"]", "must have the form field=value")
 		}
+		if len(t) > MaxTerm {
+			checkLen("terms["+strconv.Itoa(i)+"]", t, MaxTerm, v)
+		}
 	}
 }
 
 func termsOK(terms []string) bool {
 	for _, t := range terms {
+		if len(t) > MaxTerm {
+			return false
+		}
 		if i := strings.IndexByte(t, '='); i <= 0 {
 			return false
 		}
@@ -365,10 +435,12 @@ func termsOK(terms []string) bool {
 	return true
 }
 
-// CheckQuery validates a query: a kind, well-formed terms and a limit that
-// is not negative.
+// CheckQuery validates a query: a kind that passes CheckName, terms as
+// CheckRecord requires them (a longer term could match no record) and a
+// limit that is not negative. Min, Max and After are bounds and need no
+// limit.
 func CheckQuery(q Query) error {
-	if q.Kind != "" && textOK(q.Kind) && q.Limit >= 0 && termsOK(q.Terms) {
+	if nameOK(q.Kind) && q.Limit >= 0 && termsOK(q.Terms) {
 		return nil
 	}
 	var v itil.ValidationError
@@ -377,6 +449,18 @@ func CheckQuery(q Query) error {
 		v.Add("limit", "must not be negative")
 	}
 	checkTerms(q.Terms, &v)
+	return v.Err()
+}
+
+// CheckLookup validates the arguments of Tx.Lookup: a kind that passes
+// CheckName and terms as CheckRecord requires them.
+func CheckLookup(kind string, terms []string) error {
+	if nameOK(kind) && termsOK(terms) {
+		return nil
+	}
+	var v itil.ValidationError
+	checkName("kind", kind, &v)
+	checkTerms(terms, &v)
 	return v.Err()
 }
 
@@ -401,7 +485,7 @@ func CheckJournalQuery(q JournalQuery) error {
 
 func namesOK(names []string) bool {
 	for _, n := range names {
-		if n == "" || !textOK(n) {
+		if !nameOK(n) {
 			return false
 		}
 	}
@@ -409,15 +493,15 @@ func namesOK(names []string) bool {
 }
 
 // CheckEvent validates an event before Append: kind, subject and type
-// are required; kind, type and the actor's ID and name must be valid
-// UTF-8 without NUL bytes; the time must lie within the years 1 to 9999
-// (as RFC 3339 and encoding/json require); the payload must be empty or
-// valid JSON; Refs may list at most MaxRefs IDs, none of them nil,
-// repeated or equal to SubjectID. A valid event is checked without
-// allocating.
+// are required; kind and type must pass CheckName (at most MaxName bytes);
+// the actor's ID and name must be valid UTF-8 without NUL bytes; the time
+// must lie within the years 1 to 9999 (as RFC 3339 and encoding/json
+// require); the payload must be empty or valid JSON; Refs may list at most
+// MaxRefs IDs, none of them nil, repeated or equal to SubjectID. A valid
+// event is checked without allocating.
 func CheckEvent(ev itil.Event) error {
-	if ev.Kind != "" && ev.SubjectID != itil.NilID && ev.Type != "" && timeOK(ev.Time) &&
-		textOK(ev.Kind) && textOK(ev.Type) && textOK(ev.Actor.ID) && textOK(ev.Actor.Name) &&
+	if nameOK(ev.Kind) && ev.SubjectID != itil.NilID && nameOK(ev.Type) && timeOK(ev.Time) &&
+		textOK(ev.Actor.ID) && textOK(ev.Actor.Name) &&
 		payloadOK(ev.Payload) && refsOK(ev.SubjectID, ev.Refs) {
 		return nil
 	}

@@ -6,7 +6,8 @@
 // idempotent, the journal and history (field changes, relationship events
 // under both CIs, AsOf as a replay), commands in a caller's transaction,
 // queries with multi-value filters and pages, authorization, and
-// concurrent creators meeting on their claims.
+// concurrent creators meeting on their claims, and the limits on names
+// and attribute values (the largest stored, one byte more refused).
 package cmdbtest
 
 import (
@@ -49,6 +50,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("List", func(t *testing.T) { list(t, newStore) })
 	t.Run("Authorizer", func(t *testing.T) { authorizer(t, newStore) })
 	t.Run("TimesOutOfRange", func(t *testing.T) { timesOutOfRange(t, newStore) })
+	t.Run("Limits", func(t *testing.T) { limits(t, newStore) })
 }
 
 var admin = itil.Actor{ID: "cmdb-admin", Name: "CMDB admin"}

@@ -42,6 +42,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("ParentChild", func(t *testing.T) { testParentChild(t, newStore) })
 	t.Run("AutoClose", func(t *testing.T) { testAutoClose(t, newStore) })
 	t.Run("List", func(t *testing.T) { testList(t, newStore) })
+	t.Run("Limits", func(t *testing.T) { testLimits(t, newStore) })
 	t.Run("History", func(t *testing.T) { testHistory(t, newStore) })
 	t.Run("Authorizer", func(t *testing.T) { testAuthorizer(t, newStore) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, newStore) })

@@ -13,7 +13,12 @@ import (
 	"github.com/itilkit/itil"
 )
 
-// Length limits shared by every process, in characters.
+// Length limits shared by every process, in characters. A text that
+// storage indexes (an index term or sort key) fits its byte limits even
+// when every character takes utf8.UTFMax bytes: Name as a sort key
+// (storage.MaxSortKey), Short as a term with its field prefix
+// (storage.MaxTerm); a test says so. Storage names (kinds and the like)
+// are shorter: check them with Bytes as well.
 const (
 	// Short texts: titles, names, codes, groups, categories.
 	Short = 160
@@ -38,6 +43,17 @@ func Text(v *itil.ValidationError, field, s string, required bool, max int) {
 		v.Add(field, "must not contain NUL bytes")
 	case len(s) > max && utf8.RuneCountInString(s) > max:
 		v.Add(field, fmt.Sprintf("must be at most %d characters", max))
+	}
+}
+
+// Bytes adds a problem with s under field to v when s is longer than max
+// bytes and v names field for no other reason yet. It is for texts that
+// storage indexes or keys on, whose limits (storage.MaxName and the
+// others) count bytes: call it after Text, whose limits count
+// characters.
+func Bytes(v *itil.ValidationError, field, s string, max int) {
+	if len(s) > max && !v.Has(field) {
+		v.Add(field, fmt.Sprintf("must be at most %d bytes", max))
 	}
 }
 

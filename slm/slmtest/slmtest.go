@@ -1,6 +1,7 @@
 // Package slmtest is the service level management suite every storage
 // backend runs: hand-worked timer cases, the monitor's claims, replay and
-// repair, compliance, and a rapid model-based test of timers.
+// repair, compliance, the limits on names and subject kinds, and a rapid
+// model-based test of timers.
 package slmtest
 
 import (
@@ -54,6 +55,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Validation", func(t *testing.T) { validation(t, newStore) })
 	t.Run("TimesOutOfRange", func(t *testing.T) { timesOutOfRange(t, newStore) })
 	t.Run("List", func(t *testing.T) { list(t, newStore) })
+	t.Run("Limits", func(t *testing.T) { limits(t, newStore) })
 	t.Run("Model", func(t *testing.T) { model(t, newStore, nil) })
 	t.Run("TwoInstances/Model", func(t *testing.T) { model(t, newStore, instances) })
 	t.Run("TwoInstances/MonitorsRace", func(t *testing.T) { monitorsRaceTwoInstances(t, instances) })

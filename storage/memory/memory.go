@@ -802,7 +802,7 @@ func (x *tx) Lookup(ctx context.Context, kind string, terms []string) iter.Seq2[
 			yield(storage.Record{}, err)
 			return
 		}
-		if err := storage.CheckName("kind", kind); err != nil {
+		if err := storage.CheckLookup(kind, terms); err != nil {
 			yield(storage.Record{}, err)
 			return
 		}

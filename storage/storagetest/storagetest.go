@@ -31,7 +31,11 @@
 //   - cancellation ("Tx/Cancelled"): transactions whose contexts end at
 //     random points return nil or an error that is a cancellation (or a
 //     conflict), and exactly those that returned nil are stored;
-//   - tenant isolation.
+//   - tenant isolation;
+//   - the limits: the largest values storage allows (MaxName, MaxTerm,
+//     MaxSortKey), all at once, are stored, queried, looked up and
+//     journalled, and one byte more gives the same *itil.ValidationError
+//     on every backend.
 //
 // Beyond the letter of the contract the suite expects what the contract's
 // wording implies for the backends of this module: conflicts surface at the
@@ -152,6 +156,10 @@ var groups = []struct {
 	}},
 	{"Tenant", []testCase{
 		{"Isolation", testTenantIsolation},
+	}},
+	{"Limits", []testCase{
+		{"Largest", testLimitsLargest},
+		{"OneByteMore", testLimitsOneByteMore},
 	}},
 	{"Concurrent", []testCase{
 		{"NoLostUpdate", testConcurrentNoLostUpdate},
