@@ -32,9 +32,9 @@ const (
 	cancelModes
 )
 
-// cancelCause is the cause a cancelTimer transaction's context ends with:
+// errCancelCause is the cause a cancelTimer transaction's context ends with:
 // an error that is not context.Canceled, which ctx.Err() still is.
-var cancelCause = errors.New("storagetest: cancelled by the test")
+var errCancelCause = errors.New("storagetest: cancelled by the test")
 
 // testTxCancelled runs many transactions whose contexts end at random
 // points, on a few goroutines at once, half of them marked
@@ -77,7 +77,7 @@ func testTxCancelled(t *testing.T, f Factory) {
 			ctx, stop = context.WithTimeout(ctx, shortDelay(rng))
 			defer stop()
 		case cancelTimer:
-			timer := time.AfterFunc(shortDelay(rng), func() { cancel(cancelCause) })
+			timer := time.AfterFunc(shortDelay(rng), func() { cancel(errCancelCause) })
 			defer timer.Stop()
 		}
 		err := s.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
