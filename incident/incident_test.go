@@ -17,13 +17,6 @@ func TestIncidentOnMemory(t *testing.T) {
 	incidenttest.Run(t, storagetest.SameStore(func(testing.TB) storage.Store { return memory.NewStore() }))
 }
 
-// TestWritersOfOneProcessWaitOnMemory: the memory backend queues the
-// pipeline's writers, so one process's commands on one incident never
-// conflict.
-func TestWritersOfOneProcessWaitOnMemory(t *testing.T) {
-	incidenttest.OneProcessWriters(t, memory.NewStore())
-}
-
 // TestDiagramInSync fails when lifecycle.md or the README's copy of the
 // diagram no longer matches the lifecycle. Run `go test ./incident -update`
 // to regenerate both.

@@ -10,37 +10,8 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
-	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/storagetest"
 )
-
-// badTimes are instants no backend can store: RFC 3339 and encoding/json
-// write the years 0 to 9999, storage keeps 1 to 9999.
-var badTimes = []struct {
-	name string
-	at   time.Time
-}{
-	{"year 10000", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
-	{"year 0", time.Date(0, 6, 1, 0, 0, 0, 0, time.UTC)},
-	{"year -1", time.Date(-1, 6, 1, 0, 0, 0, 0, time.UTC)},
-	{"year 10000 in UTC", time.Date(9999, 12, 31, 23, 0, 0, 0, time.FixedZone("", -5*3600))},
-	{"year 0 in UTC", time.Date(1, 1, 1, 0, 30, 0, 0, time.FixedZone("", 3600))},
-}
-
-// journalLen counts the tenant's journal events.
-func journalLen(t *testing.T, store storage.Store) int {
-	t.Helper()
-	n := 0
-	require.NoError(t, store.RunInTx(context.Background(), func(ctx context.Context, tx storage.Tx) error {
-		for _, err := range tx.Journal(ctx, storage.JournalQuery{}) {
-			if err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
-	}))
-	return n
-}
 
 // timesOutOfRange: a clock reading or a time a caller passes outside the
 // years 1 to 9999 is an input error naming it, and nothing is written.
@@ -58,11 +29,11 @@ func timesOutOfRange(t *testing.T, newStore NewStore) {
 	require.NoError(t, err)
 	rec := cmdb.ImportRecord{Class: cmdb.ClassLinuxServer, Name: "db02", Attributes: map[string]string{"serial_number": "SN2"}}
 
-	for _, c := range badTimes {
-		t.Run("clock "+c.name, func(t *testing.T) {
-			set(c.at)
+	for _, c := range storagetest.BadTimes {
+		t.Run("clock "+c.Name, func(t *testing.T) {
+			set(c.At)
 			defer set(good)
-			before := journalLen(t, store)
+			before := storagetest.JournalLen(t, store)
 			_, err := svc.CreateCI(ctx, admin, cmdb.NewCI{Class: cmdb.ClassLinuxServer, Name: "db03"})
 			requireInvalid(t, err, "clock")
 			name := "db01.example.com"
@@ -75,19 +46,19 @@ func timesOutOfRange(t *testing.T, newStore NewStore) {
 			requireInvalid(t, err, "clock")
 			_, err = svc.Health(ctx, 0)
 			requireInvalid(t, err, "clock")
-			require.Equal(t, before, journalLen(t, store), "nothing written")
+			require.Equal(t, before, storagetest.JournalLen(t, store), "nothing written")
 			got, err := svc.Get(ctx, ci.ID)
 			require.NoError(t, err)
 			require.Equal(t, ci, got)
 		})
-		t.Run("passed "+c.name, func(t *testing.T) {
-			before := journalLen(t, store)
-			_, err := svc.AsOf(ctx, ci.ID, c.at)
+		t.Run("passed "+c.Name, func(t *testing.T) {
+			before := storagetest.JournalLen(t, store)
+			_, err := svc.AsOf(ctx, ci.ID, c.At)
 			requireInvalid(t, err, "as_of")
-			_, err = svc.Impact(ctx, ci.ID, cmdb.ImpactOptions{Direction: cmdb.Upstream, AsOf: c.at})
+			_, err = svc.Impact(ctx, ci.ID, cmdb.ImpactOptions{Direction: cmdb.Upstream, AsOf: c.At})
 			requireInvalid(t, err, "as_of")
 			bad := rec
-			bad.DiscoveredAt = c.at
+			bad.DiscoveredAt = c.At
 			next := cmdb.ImportRecord{Class: cmdb.ClassLinuxServer, Name: "db04", Attributes: map[string]string{"serial_number": "SN4"}}
 			res, err := svc.Import(ctx, admin, cmdb.SourceDiscovery, []cmdb.ImportRecord{bad, next})
 			require.NoError(t, err, "a bad record is rejected alone")
@@ -95,7 +66,7 @@ func timesOutOfRange(t *testing.T, newStore NewStore) {
 			require.Equal(t, cmdb.Rejected, res[0].Outcome)
 			require.Equal(t, []itil.FieldError{{Field: "discovered_at", Reason: res[0].Reasons[0].Reason}}, res[0].Reasons)
 			require.Contains(t, []cmdb.Outcome{cmdb.Created, cmdb.Unchanged}, res[1].Outcome, "the rest of the batch imports")
-			require.LessOrEqual(t, journalLen(t, store), before+1)
+			require.LessOrEqual(t, storagetest.JournalLen(t, store), before+1)
 		})
 	}
 }

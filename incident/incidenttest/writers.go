@@ -16,10 +16,10 @@ import (
 // OneProcessWriters runs 32 goroutines × 100 commands of one process on
 // one incident: assignments, which write it, and work notes, records
 // apart that read it. It is for a backend that makes the transactions
-// the pipeline marks with storage.Writing wait for each other (memory,
-// SQLite): every command succeeds, and the history holds exactly one
-// event per command. A backend that stays optimistic within a process
-// (PostgreSQL) need not pass it.
+// the pipeline marks with storage.Writing wait for each other (SQLite):
+// every command succeeds, and the history holds exactly one event per
+// command. A backend that stays optimistic within a process (memory,
+// PostgreSQL) need not pass it.
 func OneProcessWriters(t *testing.T, store storage.Store) {
 	svc, err := incident.New(store)
 	require.NoError(t, err)

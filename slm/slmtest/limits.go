@@ -11,17 +11,8 @@ import (
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/storagetest"
 )
-
-// randomText returns n random printable ASCII bytes: values a database
-// cannot compress, as the largest real values may be.
-func randomText(r *rand.Rand, n int) string {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte('!' + r.IntN('~'-'!'+1))
-	}
-	return string(b)
-}
 
 // limits: a definition with the longest name (160 characters of four
 // bytes, its sort key) and the longest subject kind (MaxSubjectKind bytes,
@@ -32,7 +23,7 @@ func randomText(r *rand.Rand, n int) string {
 func limits(t *testing.T, newStore NewStore) {
 	f := newFixture(t, newStore, at(2026, 11, 16, 9, 0))
 	r := rand.New(rand.NewPCG(11, 11))
-	kind := randomText(r, slm.MaxSubjectKind)
+	kind := storagetest.RandomText(r, slm.MaxSubjectKind)
 	d := resolution(nil)
 	d.Name, d.SubjectKind = strings.Repeat("𝄞", 160), kind
 	def := f.define(d)

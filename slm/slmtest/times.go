@@ -10,35 +10,8 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/storagetest"
 )
-
-// badTimes are instants no backend can store: RFC 3339 and encoding/json
-// write the years 0 to 9999, storage keeps 1 to 9999.
-var badTimes = []struct {
-	name string
-	at   time.Time
-}{
-	{"year 10000", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
-	{"year 0", time.Date(0, 6, 1, 0, 0, 0, 0, time.UTC)},
-	{"year -1", time.Date(-1, 6, 1, 0, 0, 0, 0, time.UTC)},
-	{"year 10000 in UTC", time.Date(9999, 12, 31, 23, 0, 0, 0, time.FixedZone("", -5*3600))},
-	{"year 0 in UTC", time.Date(1, 1, 1, 0, 30, 0, 0, time.FixedZone("", 3600))},
-}
-
-func journalLen(t *testing.T, store storage.Store) int {
-	t.Helper()
-	n := 0
-	require.NoError(t, store.RunInTx(context.Background(), func(ctx context.Context, tx storage.Tx) error {
-		for _, err := range tx.Journal(ctx, storage.JournalQuery{}) {
-			if err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
-	}))
-	return n
-}
 
 func requireInvalid(t *testing.T, err error, field string) {
 	t.Helper()
@@ -56,11 +29,11 @@ func timesOutOfRange(t *testing.T, newStore NewStore) {
 	id := itil.NewID()
 	f.observe(id, "new", itil.P1, nil)
 	store := f.e.Store()
-	for _, c := range badTimes {
-		t.Run("clock "+c.name, func(t *testing.T) {
-			f.set(c.at)
+	for _, c := range storagetest.BadTimes {
+		t.Run("clock "+c.Name, func(t *testing.T) {
+			f.set(c.At)
 			defer f.set(good)
-			before := journalLen(t, store)
+			before := storagetest.JournalLen(t, store)
 			_, err := f.e.Define(f.ctx, admin, resolution(nil))
 			requireInvalid(t, err, "clock")
 			next := *d
@@ -69,27 +42,27 @@ func timesOutOfRange(t *testing.T, newStore NewStore) {
 			requireInvalid(t, err, "clock")
 			_, err = f.e.Repair(f.ctx, admin, id)
 			requireInvalid(t, err, "clock")
-			assert.Equal(t, before, journalLen(t, store), "nothing written")
+			assert.Equal(t, before, storagetest.JournalLen(t, store), "nothing written")
 		})
-		t.Run("passed "+c.name, func(t *testing.T) {
-			before := journalLen(t, store)
-			_, err := f.e.Status(f.ctx, id, c.at)
+		t.Run("passed "+c.Name, func(t *testing.T) {
+			before := storagetest.JournalLen(t, store)
+			_, err := f.e.Status(f.ctx, id, c.At)
 			requireInvalid(t, err, "now")
-			_, err = f.e.Due(f.ctx, c.at)
+			_, err = f.e.Due(f.ctx, c.At)
 			requireInvalid(t, err, "now")
-			_, err = f.e.Fire(f.ctx, c.at)
+			_, err = f.e.Fire(f.ctx, c.At)
 			requireInvalid(t, err, "now")
-			_, err = f.e.Compliance(f.ctx, d.ID, c.at, good, good)
+			_, err = f.e.Compliance(f.ctx, d.ID, c.At, good, good)
 			requireInvalid(t, err, "from")
-			_, err = f.e.Compliance(f.ctx, d.ID, good, c.at, good)
+			_, err = f.e.Compliance(f.ctx, d.ID, good, c.At, good)
 			requireInvalid(t, err, "to")
-			_, err = f.e.Compliance(f.ctx, d.ID, good, good.Add(time.Hour), c.at)
+			_, err = f.e.Compliance(f.ctx, d.ID, good, good.Add(time.Hour), c.At)
 			requireInvalid(t, err, "now")
 			err = store.RunInTx(f.ctx, func(ctx context.Context, tx storage.Tx) error {
-				return f.e.Observe(ctx, tx, agent, itil.Snapshot{Kind: "ticket", ID: id, State: "new", Priority: itil.P1, Time: c.at})
+				return f.e.Observe(ctx, tx, agent, itil.Snapshot{Kind: "ticket", ID: id, State: "new", Priority: itil.P1, Time: c.At})
 			})
 			requireInvalid(t, err, "snapshot.time")
-			assert.Equal(t, before, journalLen(t, store), "nothing written")
+			assert.Equal(t, before, storagetest.JournalLen(t, store), "nothing written")
 		})
 	}
 }

@@ -138,15 +138,11 @@ type tenant struct {
 
 	seqMu sync.Mutex
 	seqs  map[string]int64
-
-	// writer is the turn of the transactions marked storage.Writing: one
-	// at a time holds it, from before its first read to its end.
-	writer chan struct{}
 }
 
 func newTenant(name string, b *Backend) *tenant {
 	return &tenant{name: name, backend: b, kinds: make(map[string]*kindData),
-		last: make(map[itil.ID]int32), seqs: make(map[string]int64), writer: make(chan struct{}, 1)}
+		last: make(map[itil.ID]int32), seqs: make(map[string]int64)}
 }
 
 func (t *tenant) Tenant() string { return t.name }
@@ -161,33 +157,13 @@ func (t *tenant) kind(k string) *kindData {
 	return kd
 }
 
-// holdingKey marks the context of a transaction that holds its tenant's
-// writer turn (the *tenant).
-type holdingKey struct{}
-
-// RunInTx implements storage.Store. A ctx marked by storage.Writing waits
-// for the tenant's other marked transactions, so writers of one process
-// never conflict with each other; unmarked transactions stay optimistic.
+// RunInTx implements storage.Store.
 func (t *tenant) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if t.backend.isClosed() {
 		return storage.ErrClosed
-	}
-	if storage.IsWriting(ctx) && ctx.Value(holdingKey{}) != t {
-		// A transaction that will write waits for the tenant's other
-		// marked writers before it reads: writers queue instead of
-		// conflicting (every writer of a memory store is in this
-		// process). fn's context says that the turn is held, so that a
-		// RunInTx inside fn (against the contract) does not wait for it.
-		select {
-		case t.writer <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		defer func() { <-t.writer }()
-		ctx = context.WithValue(ctx, holdingKey{}, t)
 	}
 	st := txStates.Get().(*txState)
 	st.writes.items, st.reads.items, st.events = st.wbuf[:0], st.rbuf[:0], st.ebuf[:0]

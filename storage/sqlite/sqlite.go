@@ -50,7 +50,10 @@
 // process can commit between their reads and their writes. Its reads
 // still run on the reader pool and are checked when it becomes the
 // writer, so a commit of another process in between still makes it fail
-// with itil.ErrConflict.
+// with itil.ErrConflict. A command must not start another command's
+// transaction from inside its own (with a context other than the one fn
+// was given): that one would wait for this one's lock until its context
+// ends. Hooks get the command's Tx for that.
 //
 // The price of this design: one transaction that writes at a time per
 // database file, across all tenants, holding the writer lock from its
