@@ -34,7 +34,9 @@ func CloneTransitions[S ~string](ts []Transition[S]) []Transition[S] {
 // ErrForbidden. Every process has an option installing one; each process
 // exports its command names as constants (incident.CommandResolve, ...).
 // The subject is loaded before the check, so an unknown ID gives
-// ErrNotFound, not ErrForbidden.
+// ErrNotFound, not ErrForbidden. It runs inside the command's
+// transaction: a command it runs in turn must be given ctx (see
+// storage.Writing), or on SQLite it waits for the outer command's lock.
 type Authorizer[T any] func(ctx context.Context, actor Actor, command string, subject *T) error
 
 // Snapshot is a subject as hooks see it after a command changed it: a

@@ -224,9 +224,12 @@ type writingKey struct{}
 // reads anything, so that writers of one process on the same records wait
 // for each other instead of conflicting. The command pipeline marks its
 // commands so; reads are not marked, since they would wait for writers.
-// The mark stays on the ctx fn is given; a backend that honours it must
-// not wait at the start of a RunInTx called (against the contract) inside
-// fn of a transaction holding its lock, which would wait for itself.
+// The mark stays on the ctx fn is given. A RunInTx called (against the
+// contract) inside fn of a transaction holding the lock, with fn's ctx,
+// must not wait for that lock, which would never come: storage/sqlite lets
+// it write under the holder's lock until the holder has written, and then
+// refuses its writes at once. With another ctx it does wait, until that
+// ctx ends.
 func Writing(ctx context.Context) context.Context {
 	return context.WithValue(ctx, writingKey{}, true)
 }

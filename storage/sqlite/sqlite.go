@@ -50,10 +50,13 @@
 // process can commit between their reads and their writes. Its reads
 // still run on the reader pool and are checked when it becomes the
 // writer, so a commit of another process in between still makes it fail
-// with itil.ErrConflict. A command must not start another command's
-// transaction from inside its own (with a context other than the one fn
-// was given): that one would wait for this one's lock until its context
-// ends. Hooks get the command's Tx for that.
+// with itil.ErrConflict. A command should not run another command from
+// inside its own transaction (hooks get the command's Tx for that). If it
+// does (an authorizer that journals through another service, say), the
+// inner one must be given the context fn was given: it then writes under
+// the outer one's lock as long as the outer one has not written, and
+// after that its writes fail at once. Given another context, it waits for
+// the outer one's lock until that context ends.
 //
 // The price of this design: one transaction that writes at a time per
 // database file, across all tenants, holding the writer lock from its

@@ -9,6 +9,7 @@ import (
 	"iter"
 	"math"
 	"slices"
+	"sync/atomic"
 	"strings"
 	"time"
 
@@ -39,16 +40,17 @@ func (s *store) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx
 	// However fn ends (error, panic, runtime.Goexit), the transaction is
 	// over; unless it committed, it is rolled back.
 	defer func() { err = also(err, x.end()) }()
-	if storage.IsWriting(ctx) && ctx.Value(holdingKey{}) != s.b.sh {
+	if storage.IsWriting(ctx) && holder(ctx, s.b) == nil {
 		// A transaction that will write takes the writer lock before it
 		// reads: writers of the process wait for each other rather than
-		// conflict. fn's context says that the lock is held, so that a
-		// RunInTx inside fn (against the contract) does not wait for it.
+		// conflict. fn's context names the holder, so that a RunInTx
+		// inside fn (against the contract, from an authorizer, say) does
+		// not wait for the lock its caller holds (see become).
 		if err := s.b.lock(ctx); err != nil {
 			return err
 		}
 		x.locked, x.early = true, true
-		ctx = context.WithValue(ctx, holdingKey{}, s.b.sh)
+		ctx = context.WithValue(ctx, holdingKey{}, x)
 	}
 	x.runCtx = ctx
 	if err := fn(ctx, x); err != nil {
@@ -59,8 +61,24 @@ func (s *store) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx
 }
 
 // holdingKey marks the context of a transaction that took the writer lock
-// of a database (its *shared) when it began.
+// of a database when it began; its value is that *tx.
 type holdingKey struct{}
+
+// holder returns the transaction that holds b's writer lock and whose fn
+// ctx was derived from, or nil.
+func holder(ctx context.Context, b *Backend) *tx {
+	if h, _ := ctx.Value(holdingKey{}).(*tx); h != nil && h.b.sh == b.sh {
+		return h
+	}
+	return nil
+}
+
+// errHolderWrites is returned to a transaction run inside the fn of one
+// that holds the writer lock, when it would write after that one did:
+// the writer connection is that one's until it commits, after this one
+// returns, so waiting would never end.
+var errHolderWrites = errors.New("sqlite: a transaction run inside another one's fn cannot write once that one has written " +
+	"(run the inner command in the outer one's Tx instead)")
 
 type key struct {
 	kind string
@@ -89,6 +107,12 @@ type tx struct {
 	w      *sql.Tx
 	locked bool
 	early  bool  // the lock was taken when the transaction began (storage.Writing)
+	// borrowed: the lock is held by the transaction whose fn runs this
+	// one (holder), which waits for this one to return.
+	borrowed bool
+	// writing is set while w is open; a transaction run inside this one's
+	// fn reads it (holder).
+	writing atomic.Bool
 	stamp  int64 // the stamp of this commit, 0 until a record is written
 	doomed error // a conflict found, or a write that failed halfway
 
@@ -162,7 +186,9 @@ func (x *tx) release() error {
 			err = nil
 		}
 		x.w = nil
+		x.writing.Store(false)
 	}
+	x.borrowed = false
 	if x.locked && !x.early {
 		x.locked = false
 		x.b.unlock()
@@ -247,7 +273,17 @@ func (x *tx) become(ctx context.Context) error {
 	if x.w != nil {
 		return nil
 	}
-	if !x.locked {
+	switch h := holder(x.runCtx, x.b); {
+	case x.locked:
+	case h != nil:
+		// Run inside the fn of the transaction that holds the lock: that
+		// one waits for this one, so this one writes under its lock, as
+		// long as it has not taken the writer connection itself.
+		if h.writing.Load() {
+			return errHolderWrites
+		}
+		x.borrowed = true
+	default:
 		if err := x.b.lock(ctx); err != nil {
 			return err
 		}
@@ -264,6 +300,7 @@ func (x *tx) become(ctx context.Context) error {
 		return also(x.wrap(ctx, err, "begin"), x.release())
 	}
 	x.w = w
+	x.writing.Store(true)
 	st := x.wstmt(ctx, stStamp)
 	stampOf := func(k key) (int64, error) {
 		var stamp int64
@@ -670,11 +707,9 @@ func (x *tx) commit(ctx context.Context) error {
 	}
 	err := x.w.Commit()
 	x.w = nil
+	x.writing.Store(false)
 	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return cerr
-		}
-		return x.wrap(ctx, err, "commit")
+		return x.wrap(ctx, err, "commit") // with ctx's error, when it ended
 	}
 	return nil
 }

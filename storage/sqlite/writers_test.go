@@ -215,3 +215,46 @@ func TestWritingWaitRespectsContext(t *testing.T) {
 	close(release)
 	require.NoError(t, <-held)
 }
+
+// TestCommandInsideACommand: an authorizer that runs another command with
+// the context it was given (a command inside a command's transaction,
+// against the contract) worked before commands took the writer lock
+// early, and still does: the inner transaction writes under the lock of
+// the outer one, which waits for it. Once the outer one has written, an
+// inner write fails at once instead of waiting for ever.
+func TestCommandInsideACommand(t *testing.T) {
+	s := tenantStore(t)
+	audit, err := incident.New(s)
+	require.NoError(t, err)
+	log := openIncident(t, audit)
+	svc, err := incident.New(s, incident.WithAuthorizer(func(ctx context.Context, actor itil.Actor, command string, _ *incident.Incident) error {
+		if command != incident.CommandOpen {
+			return nil
+		}
+		_, err := audit.WorkNote(ctx, actor, log.ID, "authorized "+command)
+		return err
+	}))
+	require.NoError(t, err)
+	inc := openIncident(t, svc)
+	h, err := audit.History(t.Context(), log.ID)
+	require.NoError(t, err)
+	require.Len(t, h, 2, "the inner command's note is stored")
+	_, err = svc.Get(t.Context(), inc.ID)
+	require.NoError(t, err, "and so is the outer command's incident")
+
+	err = s.RunInTx(storage.Writing(t.Context()), func(ctx context.Context, tx storage.Tx) error {
+		if _, err := tx.NextSeq(ctx, "outer"); err != nil {
+			return err
+		}
+		if _, err := tx.Put(ctx, storage.Record{Kind: "outer", ID: itil.NewID(), Data: "{}"}); err != nil {
+			return err
+		}
+		_, err := audit.WorkNote(ctx, agent, log.ID, "after the outer write")
+		return err
+	})
+	require.Error(t, err, "an inner write after the outer one's fails at once")
+	require.NotErrorIs(t, err, itil.ErrConflict, "a misuse, not a conflict to retry")
+	h, err = audit.History(t.Context(), log.ID)
+	require.NoError(t, err)
+	require.Len(t, h, 2, "nothing of it was stored")
+}
