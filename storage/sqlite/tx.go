@@ -9,8 +9,8 @@ import (
 	"iter"
 	"math"
 	"slices"
-	"sync/atomic"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/itilkit/itil"
@@ -106,15 +106,15 @@ type tx struct {
 	// connection, holding the writer lock.
 	w      *sql.Tx
 	locked bool
-	early  bool  // the lock was taken when the transaction began (storage.Writing)
+	early  bool // the lock was taken when the transaction began (storage.Writing)
 	// borrowed: the lock is held by the transaction whose fn runs this
 	// one (holder), which waits for this one to return.
 	borrowed bool
 	// writing is set while w is open; a transaction run inside this one's
 	// fn reads it (holder).
 	writing atomic.Bool
-	stamp  int64 // the stamp of this commit, 0 until a record is written
-	doomed error // a conflict found, or a write that failed halfway
+	stamp   int64 // the stamp of this commit, 0 until a record is written
+	doomed  error // a conflict found, or a write that failed halfway
 
 	// Batches that Query and Lookup iterators fetched and have not yielded
 	// all of: rows fetched on the reader pool but yielded after the
