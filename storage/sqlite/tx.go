@@ -107,9 +107,6 @@ type tx struct {
 	w      *sql.Tx
 	locked bool
 	early  bool // the lock was taken when the transaction began (storage.Writing)
-	// borrowed: the lock is held by the transaction whose fn runs this
-	// one (holder), which waits for this one to return.
-	borrowed bool
 	// writing is set while w is open; a transaction run inside this one's
 	// fn reads it (holder).
 	writing atomic.Bool
@@ -188,7 +185,6 @@ func (x *tx) release() error {
 		x.w = nil
 		x.writing.Store(false)
 	}
-	x.borrowed = false
 	if x.locked && !x.early {
 		x.locked = false
 		x.b.unlock()
@@ -282,7 +278,6 @@ func (x *tx) become(ctx context.Context) error {
 		if h.writing.Load() {
 			return errHolderWrites
 		}
-		x.borrowed = true
 	default:
 		if err := x.b.lock(ctx); err != nil {
 			return err
