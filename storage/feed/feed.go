@@ -271,7 +271,18 @@ func (c *Consumer) Position(ctx context.Context) (int64, error) {
 
 func (c *Consumer) wrap(err error) error { return fmt.Errorf("feed %s: %w", c.name, err) }
 
-func (c *Consumer) now() time.Time { return c.cfg.clock.Now().UTC() }
+// now reads the clock. A reading outside the years 1 to 9999, or a lease
+// that would end outside them, gives a *itil.ValidationError naming
+// "clock": the cursor could not store it.
+func (c *Consumer) now() (time.Time, error) {
+	now := c.cfg.clock.Now()
+	var v itil.ValidationError
+	check.Time(&v, "clock", now)
+	if v.Err() == nil {
+		check.Time(&v, "clock", now.Add(c.cfg.lease))
+	}
+	return now.UTC(), v.Err()
+}
 
 // load reads the cursor record, or returns a new one (Version 0) at the
 // start position when there is none.
@@ -297,7 +308,10 @@ func (c *Consumer) load(ctx context.Context, tx storage.Tx) (*cursor, error) {
 // poll is one batch; more reports that the batch was full, so more events
 // may follow right away. c.mu is held.
 func (c *Consumer) poll(ctx context.Context, size int) (handled int, more bool, err error) {
-	now := c.now()
+	now, err := c.now()
+	if err != nil {
+		return 0, false, err
+	}
 	if !now.Before(c.held.Add(-c.cfg.lease / 2)) {
 		won, err := c.acquire(ctx, now)
 		if err != nil || !won {

@@ -467,3 +467,28 @@ func testRun(t *testing.T, s storage.Store) {
 	require.ErrorAs(t, err, &ve)
 	require.True(t, ve.Has("every"))
 }
+
+// testClockOutOfRange: a clock reading the cursor could not store (outside
+// the years 1 to 9999, or a lease ending outside them) is a
+// *itil.ValidationError naming "clock", and the consumer handles nothing.
+func testClockOutOfRange(t *testing.T, s storage.Store) {
+	mustWrite(t, s, incidentEvent("c1"))
+	for _, c := range storagetest.BadTimes {
+		t.Run(c.Name, func(t *testing.T) {
+			clk := &clock{now: c.At}
+			var r recorder
+			consumer := newConsumer(t, s, "clock", r.handle, feed.WithClock(clk))
+			_, err := consumer.Poll(bounded(t))
+			var v *itil.ValidationError
+			require.ErrorAs(t, err, &v)
+			require.True(t, v.Has("clock"), "%v", err)
+			require.Empty(t, r.take())
+		})
+	}
+	clk := &clock{now: time.Date(9999, 12, 31, 23, 59, 0, 0, time.UTC)}
+	var r recorder
+	_, err := newConsumer(t, s, "clock", r.handle, feed.WithClock(clk), feed.WithLease(time.Hour)).Poll(bounded(t))
+	var v *itil.ValidationError
+	require.ErrorAs(t, err, &v, "a lease that would end in the year 10000")
+	require.Empty(t, r.take())
+}

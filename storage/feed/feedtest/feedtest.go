@@ -64,6 +64,7 @@ func Run(t *testing.T, f storagetest.Factory) {
 		{"LeaseRenewal", testLeaseRenewal},
 		{"LeaseExpiresMidBatch", testLeaseExpiresMidBatch},
 		{"SkewedClocks", testSkewedClocks},
+		{"ClockOutOfRange", testClockOutOfRange},
 		{"Run", testRun},
 		{"TwoInstances", func(t *testing.T, s storage.Store) { testTwoInstances(t, s, s) }},
 	} {
