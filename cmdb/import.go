@@ -173,7 +173,11 @@ func (s *Service) Import(ctx context.Context, actor itil.Actor, source string, r
 	actor.Validate("actor", &v)
 	check.Text(&v, "source", source, true, check.Name)
 	if _, err := s.ci.Clock(); err != nil {
-		v.Fields = append(v.Fields, err.(*itil.ValidationError).Fields...)
+		if cv, ok := errors.AsType[*itil.ValidationError](err); ok {
+			v.Fields = append(v.Fields, cv.Fields...)
+		} else {
+			return nil, err
+		}
 	}
 	if err := v.Err(); err != nil {
 		return nil, err

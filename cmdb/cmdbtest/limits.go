@@ -10,7 +10,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
-	"github.com/itilkit/itil/storage/storagetest"
+	"github.com/itilkit/itil/internal/testkit"
 )
 
 // longIdent returns an identifier of exactly cmdb.MaxIdentifier bytes
@@ -33,7 +33,7 @@ func limits(t *testing.T, newStore NewStore) {
 	cs := cmdb.DefaultClasses()
 	require.NoError(t, cs.Add(cmdb.Class{Name: class, Standalone: true, Identify: [][]string{{attr}}, Attributes: []cmdb.Attribute{
 		{Name: attr, Type: cmdb.String, Unique: true}, {Name: dec, Type: cmdb.Decimal},
-		{Name: kind, Type: cmdb.Enum, Values: []string{"small", storagetest.RandomText(r, cmdb.MaxAttributeValue)}},
+		{Name: kind, Type: cmdb.Enum, Values: []string{"small", testkit.RandomText(r, cmdb.MaxAttributeValue)}},
 	}}))
 	svc, err := cmdb.New(newStore(t), cmdb.WithClasses(cs), cmdb.WithRelTypes(cmdb.RelType{Name: relType,
 		ParentLabel: "Big", ChildLabel: "Bigger", Propagation: cmdb.None, Allowed: []cmdb.Pair{{Parent: class, Child: class}}}))
@@ -44,7 +44,7 @@ func limits(t *testing.T, newStore NewStore) {
 	// a decimal written out to MaxAttributeValue bytes, the longest enum
 	// value.
 	name := strings.Repeat("𝄞", 256)
-	value := storagetest.RandomText(r, cmdb.MaxAttributeValue)
+	value := testkit.RandomText(r, cmdb.MaxAttributeValue)
 	tiny := "1e-" + strconv.Itoa(cmdb.MaxAttributeValue-2) // 0.000…1, MaxAttributeValue bytes
 	enum, _ := cs.Get(class)
 	big := enum.Attributes[2].Values[1]
@@ -57,7 +57,7 @@ func limits(t *testing.T, newStore NewStore) {
 	require.Equal(t, map[string]string{attr: value, dec: ci.Attributes[dec], kind: big}, got.Attributes)
 	require.Equal(t, name, got.Name)
 	other, err := svc.CreateCI(ctx, admin, cmdb.NewCI{Class: class, Name: name[:len(name)-4],
-		Attributes: map[string]string{attr: storagetest.RandomText(r, cmdb.MaxAttributeValue), kind: big}})
+		Attributes: map[string]string{attr: testkit.RandomText(r, cmdb.MaxAttributeValue), kind: big}})
 	require.NoError(t, err)
 	listed := func(f cmdb.Filter) []itil.ID {
 		t.Helper()
@@ -96,7 +96,7 @@ func limits(t *testing.T, newStore NewStore) {
 		attrs map[string]string
 	}{
 		{"a string one byte longer", map[string]string{attr: value + "x"}},
-		{"a 3000-byte string", map[string]string{attr: storagetest.RandomText(r, 3000)}},
+		{"a 3000-byte string", map[string]string{attr: testkit.RandomText(r, 3000)}},
 		{"a decimal one digit longer", map[string]string{attr: "v", dec: "1e-" + strconv.Itoa(cmdb.MaxAttributeValue-1)}},
 		{"a decimal of a huge exponent", map[string]string{attr: "v", dec: "1e2000000000"}},
 	} {

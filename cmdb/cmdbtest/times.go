@@ -10,7 +10,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
-	"github.com/itilkit/itil/storage/storagetest"
+	"github.com/itilkit/itil/internal/testkit"
 )
 
 // timesOutOfRange: a clock reading or a time a caller passes outside the
@@ -29,11 +29,11 @@ func timesOutOfRange(t *testing.T, newStore NewStore) {
 	require.NoError(t, err)
 	rec := cmdb.ImportRecord{Class: cmdb.ClassLinuxServer, Name: "db02", Attributes: map[string]string{"serial_number": "SN2"}}
 
-	for _, c := range storagetest.BadTimes {
+	for _, c := range testkit.BadTimes {
 		t.Run("clock "+c.Name, func(t *testing.T) {
 			set(c.At)
 			defer set(good)
-			before := storagetest.JournalLen(t, store)
+			before := testkit.JournalLen(t, store)
 			_, err := svc.CreateCI(ctx, admin, cmdb.NewCI{Class: cmdb.ClassLinuxServer, Name: "db03"})
 			requireInvalid(t, err, "clock")
 			name := "db01.example.com"
@@ -46,13 +46,13 @@ func timesOutOfRange(t *testing.T, newStore NewStore) {
 			requireInvalid(t, err, "clock")
 			_, err = svc.Health(ctx, 0)
 			requireInvalid(t, err, "clock")
-			require.Equal(t, before, storagetest.JournalLen(t, store), "nothing written")
+			require.Equal(t, before, testkit.JournalLen(t, store), "nothing written")
 			got, err := svc.Get(ctx, ci.ID)
 			require.NoError(t, err)
 			require.Equal(t, ci, got)
 		})
 		t.Run("passed "+c.Name, func(t *testing.T) {
-			before := storagetest.JournalLen(t, store)
+			before := testkit.JournalLen(t, store)
 			_, err := svc.AsOf(ctx, ci.ID, c.At)
 			requireInvalid(t, err, "as_of")
 			_, err = svc.Impact(ctx, ci.ID, cmdb.ImpactOptions{Direction: cmdb.Upstream, AsOf: c.At})
@@ -66,7 +66,7 @@ func timesOutOfRange(t *testing.T, newStore NewStore) {
 			require.Equal(t, cmdb.Rejected, res[0].Outcome)
 			require.Equal(t, []itil.FieldError{{Field: "discovered_at", Reason: res[0].Reasons[0].Reason}}, res[0].Reasons)
 			require.Contains(t, []cmdb.Outcome{cmdb.Created, cmdb.Unchanged}, res[1].Outcome, "the rest of the batch imports")
-			require.LessOrEqual(t, storagetest.JournalLen(t, store), before+1)
+			require.LessOrEqual(t, testkit.JournalLen(t, store), before+1)
 		})
 	}
 }

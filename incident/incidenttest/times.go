@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/itilkit/itil/incident"
-	"github.com/itilkit/itil/storage/storagetest"
+	"github.com/itilkit/itil/internal/testkit"
 )
 
 // testTimesOutOfRange: a clock reading or a time a caller passes outside
@@ -19,7 +19,7 @@ func testTimesOutOfRange(t *testing.T, newStore NewStore) {
 	_, err := f.svc.Resolve(f.ctx, agent, resolved.ID, "solution_provided", "done")
 	assert.NoError(t, err)
 	good := f.clock.Now()
-	for _, c := range storagetest.BadTimes {
+	for _, c := range testkit.BadTimes {
 		t.Run(c.Name, func(t *testing.T) {
 			f.clock.Set(c.At)
 			defer f.clock.Set(good)
@@ -41,10 +41,10 @@ func testTimesOutOfRange(t *testing.T, newStore NewStore) {
 		f     incident.Filter
 		field string
 	}{
-		{"opened_from year 10000", incident.Filter{OpenedFrom: storagetest.BadTimes[0].At}, "opened_from"},
-		{"opened_from year 0", incident.Filter{OpenedFrom: storagetest.BadTimes[1].At}, "opened_from"},
-		{"opened_to year 10000 in UTC", incident.Filter{OpenedTo: storagetest.BadTimes[3].At}, "opened_to"},
-		{"opened_to year -1", incident.Filter{OpenedFrom: storagetest.BadTimes[2].At, OpenedTo: storagetest.BadTimes[2].At}, "opened_to"},
+		{"opened_from year 10000", incident.Filter{OpenedFrom: testkit.BadTimes[0].At}, "opened_from"},
+		{"opened_from year 0", incident.Filter{OpenedFrom: testkit.BadTimes[1].At}, "opened_from"},
+		{"opened_to year 10000 in UTC", incident.Filter{OpenedTo: testkit.BadTimes[3].At}, "opened_to"},
+		{"opened_to year -1", incident.Filter{OpenedFrom: testkit.BadTimes[2].At, OpenedTo: testkit.BadTimes[2].At}, "opened_to"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			for _, err := range f.svc.List(f.ctx, c.f) {

@@ -105,9 +105,6 @@ func (r Runner[T]) Once() Runner[T] {
 	return r
 }
 
-// Now is the runner's clock reading, in UTC, unchecked (see Clock).
-func (r Runner[T]) Now() time.Time { return r.clock.Now().UTC() }
-
 // Clock is the runner's clock reading, in UTC, or a *itil.ValidationError
 // naming "clock" when the reading is not a time storage can write (see
 // check.Time). Every command reads the time here before it reads or
@@ -116,13 +113,11 @@ func (r Runner[T]) Now() time.Time { return r.clock.Now().UTC() }
 func (r Runner[T]) Clock() (time.Time, error) {
 	t := r.clock.Now()
 	if !check.TimeOK(t) {
-		return time.Time{}, itil.Invalid("clock", "the clock reads "+describeTime(t)+": it "+check.TimeReason(t))
+		// t.String, since RFC 3339 cannot write such a time.
+		return time.Time{}, itil.Invalid("clock", "the clock reads "+t.String()+": it "+check.TimeReason(t))
 	}
 	return t.UTC(), nil
 }
-
-// describeTime writes t for an error message, even where RFC 3339 cannot.
-func describeTime(t time.Time) string { return t.String() }
 
 // unencodable turns the error of a value encoding/json refuses into a
 // *itil.ValidationError naming the field: the input checks should have

@@ -9,9 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/storage"
-	"github.com/itilkit/itil/storage/storagetest"
 )
 
 // limits: a definition with the longest name (160 characters of four
@@ -23,7 +23,7 @@ import (
 func limits(t *testing.T, newStore NewStore) {
 	f := newFixture(t, newStore, at(2026, 11, 16, 9, 0))
 	r := rand.New(rand.NewPCG(11, 11))
-	kind := storagetest.RandomText(r, slm.MaxSubjectKind)
+	kind := testkit.RandomText(r, slm.MaxSubjectKind)
 	d := resolution(nil)
 	d.Name, d.SubjectKind = strings.Repeat("𝄞", 160), kind
 	def := f.define(d)

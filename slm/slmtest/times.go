@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/storage"
-	"github.com/itilkit/itil/storage/storagetest"
 )
 
 func requireInvalid(t *testing.T, err error, field string) {
@@ -29,11 +29,11 @@ func timesOutOfRange(t *testing.T, newStore NewStore) {
 	id := itil.NewID()
 	f.observe(id, "new", itil.P1, nil)
 	store := f.e.Store()
-	for _, c := range storagetest.BadTimes {
+	for _, c := range testkit.BadTimes {
 		t.Run("clock "+c.Name, func(t *testing.T) {
 			f.set(c.At)
 			defer f.set(good)
-			before := storagetest.JournalLen(t, store)
+			before := testkit.JournalLen(t, store)
 			_, err := f.e.Define(f.ctx, admin, resolution(nil))
 			requireInvalid(t, err, "clock")
 			next := *d
@@ -42,10 +42,10 @@ func timesOutOfRange(t *testing.T, newStore NewStore) {
 			requireInvalid(t, err, "clock")
 			_, err = f.e.Repair(f.ctx, admin, id)
 			requireInvalid(t, err, "clock")
-			assert.Equal(t, before, storagetest.JournalLen(t, store), "nothing written")
+			assert.Equal(t, before, testkit.JournalLen(t, store), "nothing written")
 		})
 		t.Run("passed "+c.Name, func(t *testing.T) {
-			before := storagetest.JournalLen(t, store)
+			before := testkit.JournalLen(t, store)
 			_, err := f.e.Status(f.ctx, id, c.At)
 			requireInvalid(t, err, "now")
 			_, err = f.e.Due(f.ctx, c.At)
@@ -62,7 +62,7 @@ func timesOutOfRange(t *testing.T, newStore NewStore) {
 				return f.e.Observe(ctx, tx, agent, itil.Snapshot{Kind: "ticket", ID: id, State: "new", Priority: itil.P1, Time: c.At})
 			})
 			requireInvalid(t, err, "snapshot.time")
-			assert.Equal(t, before, storagetest.JournalLen(t, store), "nothing written")
+			assert.Equal(t, before, testkit.JournalLen(t, store), "nothing written")
 		})
 	}
 }

@@ -10,23 +10,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/storage"
 )
 
-// RandomText returns n random printable ASCII bytes. Limits are proven
-// with it rather than with repeated characters, which a database may
-// compress into an index row that the largest real values would not fit.
-func RandomText(r *rand.Rand, n int) string {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte('!' + r.IntN('~'-'!'+1))
-	}
-	return string(b)
-}
-
 // randomTerm returns a term "field=value" of exactly n bytes.
 func randomTerm(r *rand.Rand, field string, n int) string {
-	return storage.Term(field, RandomText(r, n-len(field)-1))
+	return storage.Term(field, testkit.RandomText(r, n-len(field)-1))
 }
 
 // largest holds a value of every limited part at its limit.
@@ -39,12 +29,12 @@ type largest struct {
 func newLargest(seed uint64) largest {
 	r := rand.New(rand.NewPCG(seed, 1))
 	return largest{
-		tenant:  RandomText(r, storage.MaxName),
-		kind:    RandomText(r, storage.MaxName),
-		seq:     RandomText(r, storage.MaxName),
-		typ:     RandomText(r, storage.MaxName),
+		tenant:  testkit.RandomText(r, storage.MaxName),
+		kind:    testkit.RandomText(r, storage.MaxName),
+		seq:     testkit.RandomText(r, storage.MaxName),
+		typ:     testkit.RandomText(r, storage.MaxName),
 		terms:   []string{randomTerm(r, "a", storage.MaxTerm), randomTerm(r, "b", storage.MaxTerm)},
-		sortKey: RandomText(r, storage.MaxSortKey),
+		sortKey: testkit.RandomText(r, storage.MaxSortKey),
 	}
 }
 
@@ -64,7 +54,7 @@ func testLimitsLargest(t *testing.T, f Factory) {
 	// two sorts right after one: the same sort key but for a last byte
 	// above every printable one.
 	two := newRecord(l.kind, testID(2), l.sortKey[:storage.MaxSortKey-1]+"\x7f", l.terms[0], randomTerm(r, "b", storage.MaxTerm))
-	three := newRecord(l.kind, testID(3), RandomText(r, storage.MaxSortKey), randomTerm(r, "a", storage.MaxTerm), l.terms[1])
+	three := newRecord(l.kind, testID(3), testkit.RandomText(r, storage.MaxSortKey), randomTerm(r, "a", storage.MaxTerm), l.terms[1])
 	ev1 := refEvent(l.kind, one.ID, l.typ, `{"n":1}`, two.ID)
 	ev2 := refEvent(l.kind, two.ID, l.typ, "")
 	var seqs []int64
@@ -137,7 +127,7 @@ func testLimitsOneByteMore(t *testing.T, f Factory) {
 	b, _ := newBackend(t, f)
 	l := newLargest(3)
 	r := rand.New(rand.NewPCG(4, 4))
-	over := func(s string) string { return s + RandomText(r, 1) }
+	over := func(s string) string { return s + testkit.RandomText(r, 1) }
 
 	_, err := b.Tenant(over(l.tenant))
 	requireTooLong(t, err, "tenant", storage.MaxName)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/feed"
 	"github.com/itilkit/itil/storage/storagetest"
@@ -473,7 +474,7 @@ func testRun(t *testing.T, s storage.Store) {
 // *itil.ValidationError naming "clock", and the consumer handles nothing.
 func testClockOutOfRange(t *testing.T, s storage.Store) {
 	mustWrite(t, s, incidentEvent("c1"))
-	for _, c := range storagetest.BadTimes {
+	for _, c := range testkit.BadTimes {
 		t.Run(c.Name, func(t *testing.T) {
 			clk := &clock{now: c.At}
 			var r recorder

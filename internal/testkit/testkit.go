@@ -1,7 +1,12 @@
-package storagetest
+// Package testkit holds what the shared suites of the storage backends and
+// the process packages (storagetest, feedtest, incidenttest, slmtest,
+// cmdbtest) use alike: input no backend may store, and ways to observe
+// that nothing was written.
+package testkit
 
 import (
 	"context"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -39,4 +44,15 @@ func JournalLen(t testing.TB, store storage.Store) int {
 		return nil
 	}))
 	return n
+}
+
+// RandomText returns n random printable ASCII bytes. Limits are proven
+// with it rather than with repeated characters, which a database may
+// compress into an index row that the largest real values would not fit.
+func RandomText(r *rand.Rand, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('!' + r.IntN('~'-'!'+1))
+	}
+	return string(b)
 }
