@@ -383,6 +383,36 @@ func TestMedianIgnoresDescheduledBatches(t *testing.T) {
 	}
 }
 
+// TestInterleaveIgnoresDescheduledBatches runs interleave itself on two
+// peers doing the same work, one of which stalls now and then as a
+// descheduled process does: the ratio it reports stays about 1 (total
+// time over total count, as it used to compute, gives several times).
+func TestInterleaveIgnoresDescheduledBatches(t *testing.T) {
+	var sink int
+	work := func(i int) {
+		for j := range 64 {
+			sink += i ^ j
+		}
+	}
+	stalls := 0
+	peers := []peer{
+		{"steady", work},
+		{"stalling", func(i int) {
+			work(i)
+			if i%4096 == 4095 && stalls < 20 {
+				stalls++
+				time.Sleep(2 * time.Millisecond)
+			}
+		}},
+	}
+	ns := interleave(peers, 100*time.Millisecond)
+	_ = sink
+	if r := ns[1] / ns[0]; r < 0.5 || r > 2 {
+		t.Errorf("two peers doing the same work, one stalling %d times: ratio %.2f (%.1f and %.1f ns/op), want about 1",
+			stalls, r, ns[0], ns[1])
+	}
+}
+
 // TestBenchPeersAgree checks that the benchmarks' four ways give the same
 // answers on the benchmarks' inputs: none is a strawman, none cheats.
 func TestBenchPeersAgree(t *testing.T) {
