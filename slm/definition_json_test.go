@@ -7,22 +7,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/slm/calendar"
 )
-
-// requireFields asserts a *itil.ValidationError naming exactly fields.
-func requireFields(t *testing.T, err error, fields ...string) {
-	t.Helper()
-	var v *itil.ValidationError
-	require.ErrorAs(t, err, &v)
-	var got []string
-	for _, f := range v.Fields {
-		got = append(got, f.Field)
-	}
-	assert.ElementsMatch(t, fields, got, "%v", v)
-}
 
 func TestDefinitionJSONErrorsAreTyped(t *testing.T) {
 	for _, c := range []struct {
@@ -35,7 +23,7 @@ func TestDefinitionJSONErrorsAreTyped(t *testing.T) {
 		{`{"targets":[{"name":"p1","duration":"4h"}]}`, "targets.duration"},
 	} {
 		var d slm.Definition
-		requireFields(t, json.Unmarshal([]byte(c.json), &d), c.field)
+		testkit.RequireFields(t, json.Unmarshal([]byte(c.json), &d), c.field)
 	}
 	d := slm.StandardDefinition("Resolution", "incident", slm.SLA, slm.Resolution)
 	spec := calendar.AlwaysOpen()

@@ -4,10 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/memory"
 	"github.com/itilkit/itil/storage/postgres"
@@ -82,7 +81,7 @@ func TestSoakPostgres(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	dsn = withParam(dsn, "search_path", schema)
+	dsn = testkit.WithDSNParam(dsn, "search_path", schema)
 	var stores [2]storage.Store
 	for i := range stores {
 		b, err := postgres.Open(ctx, dsn)
@@ -95,19 +94,4 @@ func TestSoakPostgres(t *testing.T) {
 		}
 	}
 	soak(t, "postgres", stores[0], stores[1])
-}
-
-// withParam sets a parameter of a URL or key=value DSN.
-func withParam(dsn, key, value string) string {
-	if strings.Contains(dsn, "://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			return dsn
-		}
-		q := u.Query()
-		q.Set(key, value)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " " + key + "=" + value
 }

@@ -1,17 +1,20 @@
-// Package testkit holds what the shared suites of the storage backends and
-// the process packages (storagetest, feedtest, incidenttest, slmtest,
-// cmdbtest) use alike: input no backend may store, and ways to observe
-// that nothing was written.
+// Package testkit holds what the tests of several packages use alike:
+// input no backend may store, a way to observe that nothing was written,
+// a check of a ValidationError's fields, and PostgreSQL DSN parameters.
 package testkit
 
 import (
 	"context"
 	"math/rand/v2"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -55,4 +58,32 @@ func RandomText(r *rand.Rand, n int) string {
 		b[i] = byte('!' + r.IntN('~'-'!'+1))
 	}
 	return string(b)
+}
+
+// RequireFields requires err to be a *itil.ValidationError naming exactly
+// fields.
+func RequireFields(t testing.TB, err error, fields ...string) {
+	t.Helper()
+	var v *itil.ValidationError
+	require.ErrorAs(t, err, &v)
+	var got []string
+	for _, f := range v.Fields {
+		got = append(got, f.Field)
+	}
+	assert.ElementsMatch(t, fields, got, "%v", v)
+}
+
+// WithDSNParam sets a parameter of a PostgreSQL URL or key=value DSN.
+func WithDSNParam(dsn, key, value string) string {
+	if strings.Contains(dsn, "://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return dsn
+		}
+		q := u.Query()
+		q.Set(key, value)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " " + key + "=" + value
 }

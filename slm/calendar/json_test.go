@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
-	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/slm/calendar"
 )
 
@@ -45,18 +45,6 @@ func TestParseTimeOfDayRoundTrips(t *testing.T) {
 	})
 }
 
-// requireFields asserts a *itil.ValidationError naming exactly fields.
-func requireFields(t *testing.T, err error, fields ...string) {
-	t.Helper()
-	var v *itil.ValidationError
-	require.ErrorAs(t, err, &v)
-	var got []string
-	for _, f := range v.Fields {
-		got = append(got, f.Field)
-	}
-	assert.ElementsMatch(t, fields, got, "%v", v)
-}
-
 func TestCalendarJSONErrorsAreTyped(t *testing.T) {
 	week := `"week":{"monday":[{"start":"09:00","end":"17:00"}]}`
 	for _, c := range []struct {
@@ -78,18 +66,18 @@ func TestCalendarJSONErrorsAreTyped(t *testing.T) {
 		{`[]`, "calendar"},
 	} {
 		var cal calendar.Calendar
-		requireFields(t, json.Unmarshal([]byte(c.json), &cal), c.field)
+		testkit.RequireFields(t, json.Unmarshal([]byte(c.json), &cal), c.field)
 		_, err := calendar.ParseSpec([]byte(c.json))
-		requireFields(t, err, c.field)
+		testkit.RequireFields(t, err, c.field)
 	}
 	_, err := calendar.ParseSpec([]byte(`{"zone":"UTC",` + week + `,}`))
-	requireFields(t, err, "calendar")
+	testkit.RequireFields(t, err, "calendar")
 
 	// Valid edge cases.
 	var cal calendar.Calendar
 	require.NoError(t, json.Unmarshal([]byte(`{"zone":"UTC","week":{"sunday":[{"start":"00:00","end":"24:00"}],
 		"monday":[{"start":"22:00","end":"06:00","overnight":true}]},"holidays":[{"date":"2026-02-28"}]}`), &cal))
 	assert.Equal(t, calendar.At(24, 0), cal.Spec().Week[0][0].End)
-	requireFields(t, json.Unmarshal([]byte(`{"zone":"UTC","week":{"monday":[{"start":"24:00","end":"24:00"}]}}`), &cal),
+	testkit.RequireFields(t, json.Unmarshal([]byte(`{"zone":"UTC","week":{"monday":[{"start":"24:00","end":"24:00"}]}}`), &cal),
 		"week.monday[0].start", "week")
 }

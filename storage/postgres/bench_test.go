@@ -11,6 +11,7 @@ import (
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/incident/incidenttest"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/feed/feedtest"
 	"github.com/itilkit/itil/storage/internal/termlist"
@@ -230,7 +231,7 @@ func BenchmarkOpenAndTransitionParallel(b *testing.B) {
 	ctx := context.Background()
 	txs := incidenttest.Writes(b, incidenttest.OpenAndAssign)
 	dsn := freshSchema(b)
-	bk := openIn(b, withParam(dsn, "pool_max_conns", "8"))
+	bk := openIn(b, testkit.WithDSNParam(dsn, "pool_max_conns", "8"))
 	svc, err := incident.New(tenantOf(b, bk, "bench"))
 	if err != nil {
 		b.Fatal(err)

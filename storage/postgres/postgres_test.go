@@ -3,9 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +15,7 @@ import (
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb/cmdbtest"
 	"github.com/itilkit/itil/incident/incidenttest"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/slm/slmtest"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/feed/feedtest"
@@ -62,21 +61,8 @@ func freshSchema(t testing.TB) string {
 	return withSearchPath(dsn, name)
 }
 
-func withSearchPath(dsn, schema string) string { return withParam(dsn, "search_path", schema) }
-
-// withParam sets a parameter of a URL or key=value DSN.
-func withParam(dsn, key, value string) string {
-	if strings.Contains(dsn, "://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			return dsn
-		}
-		q := u.Query()
-		q.Set(key, value)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " " + key + "=" + value
+func withSearchPath(dsn, schema string) string {
+	return testkit.WithDSNParam(dsn, "search_path", schema)
 }
 
 // openIn opens a backend on dsn and closes it when the test ends (Close is
@@ -98,7 +84,7 @@ func instances(t testing.TB) (storage.Store, storage.Store) {
 	// The suites' model tests open a pair per rapid check and close them
 	// when the whole test ends: idle connections are let go quickly so
 	// that a hundred checks stay within the server's connection limit.
-	dsn := withParam(withParam(freshSchema(t), "pool_max_conn_idle_time", "1s"), "pool_health_check_period", "250ms")
+	dsn := testkit.WithDSNParam(testkit.WithDSNParam(freshSchema(t), "pool_max_conn_idle_time", "1s"), "pool_health_check_period", "250ms")
 	a, err := openIn(t, dsn).Tenant("default")
 	require.NoError(t, err)
 	b, err := openIn(t, dsn).Tenant("default")

@@ -10,13 +10,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/storage"
 )
 
 // withIsolation sets the default isolation level of dsn's sessions, as a
 // DBA may for a database.
 func withIsolation(dsn, level string) string {
-	return strings.ReplaceAll(withParam(dsn, "default_transaction_isolation", level), "+", "%20")
+	return strings.ReplaceAll(testkit.WithDSNParam(dsn, "default_transaction_isolation", level), "+", "%20")
 }
 
 // waitUntilBlocked waits until a backend of the server waits for a lock
@@ -174,7 +175,7 @@ func TestCancelledCommitCommitsNothing(t *testing.T) {
 // like any other lost race, and writes nothing.
 func TestLockTimeoutIsConflict(t *testing.T) {
 	dsn := freshSchema(t)
-	b := openIn(t, withParam(dsn, "lock_timeout", "100ms"))
+	b := openIn(t, testkit.WithDSNParam(dsn, "lock_timeout", "100ms"))
 	s := tenantOf(t, b, "t")
 	id := itil.NewID()
 	holder, err := b.pool.Acquire(t.Context())
