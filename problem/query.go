@@ -1,0 +1,171 @@
+package problem
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/internal/pipeline"
+	"github.com/itilkit/itil/storage"
+)
+
+// Get returns the problem with the given ID, or an error wrapping
+// itil.ErrNotFound.
+func (s *Service) Get(ctx context.Context, id itil.ID) (*Problem, error) {
+	return s.run.Get(ctx, id)
+}
+
+// GetByNumber returns the problem with the given reference number, such as
+// PRB0001001, or an error wrapping itil.ErrNotFound.
+func (s *Service) GetByNumber(ctx context.Context, number string) (*Problem, error) {
+	if _, err := itil.ParseNumber(NumberPrefix, number); err != nil {
+		return nil, err
+	}
+	for p, err := range s.run.List(ctx, pipeline.Query[Problem]{Terms: []string{storage.Term("number", number)}}) {
+		return p, err
+	}
+	return nil, fmt.Errorf("problem %s: %w", number, itil.ErrNotFound)
+}
+
+// Filter selects problems for List and ListPage. Empty fields do not
+// filter; a list matches any of its values, and the fields together must
+// all match.
+type Filter struct {
+	States           []State
+	Priorities       []itil.Priority
+	AssignmentGroups []string
+	Assignees        []string
+	Categories       []string
+	// CIID keeps the problems that name the configuration item.
+	CIID      itil.ID
+	ServiceID itil.ID
+	// DuplicateOf keeps the duplicates of a surviving problem.
+	DuplicateOf itil.ID
+	// OpenedFrom and OpenedTo bound the opening time: From <= OpenedAt < To.
+	// Each, when set, must lie within the years 1 to 9999.
+	OpenedFrom, OpenedTo time.Time
+	// NewestFirst orders by opening time descending instead of ascending.
+	NewestFirst bool
+}
+
+// List returns every problem matching f, ordered by opening time. A bad
+// filter is yielded as a *itil.ValidationError. Outside In, pages are read
+// in transactions of their own, so commands may run while iterating.
+func (s *Service) List(ctx context.Context, f Filter) iter.Seq2[*Problem, error] {
+	q, err := f.query()
+	if err != nil {
+		return func(yield func(*Problem, error) bool) { yield(nil, err) }
+	}
+	return s.run.List(ctx, q)
+}
+
+// ListPage returns up to limit problems matching f (0 for the default of
+// 50, at most 1000), after the page that returned token ("" for the
+// first), and the token of the next page ("" on the last).
+func (s *Service) ListPage(ctx context.Context, f Filter, limit int, token string) ([]*Problem, string, error) {
+	q, err := f.query()
+	return s.run.ListPage(ctx, q, err, limit, token)
+}
+
+// query turns a filter into a pipeline query.
+func (f Filter) query() (pipeline.Query[Problem], error) {
+	var v itil.ValidationError
+	q := pipeline.Query[Problem]{Reverse: f.NewestFirst}
+	add := func(field string, values []string) {
+		if len(values) == 0 {
+			return
+		}
+		g := make([]string, len(values))
+		for i, x := range values {
+			g[i] = storage.Term(field, x)
+		}
+		q.AnyOf = append(q.AnyOf, g)
+	}
+	var st []string
+	for i, x := range f.States {
+		if !slices.Contains(states, x) {
+			v.Add("states["+strconv.Itoa(i)+"]", fmt.Sprintf("unknown state %q", x))
+		}
+		st = append(st, string(x))
+	}
+	add("state", st)
+	var pr []string
+	for i, p := range f.Priorities {
+		if !p.Valid() {
+			v.Add("priorities["+strconv.Itoa(i)+"]", "must be one of P1..P5")
+		}
+		pr = append(pr, strconv.Itoa(int(p)))
+	}
+	add("priority", pr)
+	for i, x := range f.AssignmentGroups {
+		check.Text(&v, "assignment_groups["+strconv.Itoa(i)+"]", x, false, check.Short)
+	}
+	for i, x := range f.Assignees {
+		check.Text(&v, "assignees["+strconv.Itoa(i)+"]", x, false, check.Short)
+	}
+	for i, x := range f.Categories {
+		check.Text(&v, "categories["+strconv.Itoa(i)+"]", x, false, check.Short)
+	}
+	add("group", f.AssignmentGroups)
+	add("assignee", f.Assignees)
+	add("category", f.Categories)
+	if f.CIID != itil.NilID {
+		q.Terms = append(q.Terms, storage.Term("ci", f.CIID.String()))
+	}
+	if f.ServiceID != itil.NilID {
+		q.Terms = append(q.Terms, storage.Term("service", f.ServiceID.String()))
+	}
+	if f.DuplicateOf != itil.NilID {
+		q.Terms = append(q.Terms, storage.Term("duplicate_of", f.DuplicateOf.String()))
+	}
+	if !f.OpenedFrom.IsZero() {
+		check.Time(&v, "opened_from", f.OpenedFrom)
+		q.Min = storage.TimeKey(f.OpenedFrom)
+	}
+	if !f.OpenedTo.IsZero() {
+		check.Time(&v, "opened_to", f.OpenedTo)
+		if f.OpenedTo.Before(f.OpenedFrom) {
+			v.Add("opened_to", "is before opened_from")
+		}
+		q.Max = storage.TimeKey(f.OpenedTo)
+	}
+	slices.SortStableFunc(q.AnyOf, func(a, b []string) int { return len(a) - len(b) })
+	return q, v.Err()
+}
+
+// History returns the journal of a problem, oldest first: its own events,
+// with the old and new value of every field each changed, and the events
+// of records that concern it (its notes, its duplicates). An unknown
+// problem gives an error wrapping itil.ErrNotFound.
+func (s *Service) History(ctx context.Context, id itil.ID) ([]itil.HistoryEntry, error) {
+	return s.run.History(ctx, id)
+}
+
+// Notes returns the notes (comments and work notes; only those of the
+// given visibilities when any are given) of a problem, oldest first. An
+// unknown problem has none.
+func (s *Service) Notes(ctx context.Context, id itil.ID, vis ...itil.Visibility) iter.Seq2[*itil.Note, error] {
+	return s.run.Notes(ctx, id, vis...)
+}
+
+// NotesPage returns up to limit notes of a problem (0 for the default of
+// 50, at most 1000), oldest first, after the page that returned token (""
+// for the first), and the token of the next page ("" on the last).
+func (s *Service) NotesPage(ctx context.Context, id itil.ID, limit int, token string) ([]*itil.Note, string, error) {
+	var v itil.ValidationError
+	size := pipeline.PageSize(&v, limit)
+	after := pipeline.ParseToken(&v, token)
+	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	notes, next, err := s.run.NotesPage(ctx, id, size, after)
+	if err != nil || next == nil {
+		return notes, "", err
+	}
+	return notes, next.String(), nil
+}
