@@ -315,6 +315,26 @@ func testModel(t *testing.T, newStore NewStore, instances storagetest.Instances)
 					m.bump(p)
 				}
 			},
+			// Random commands rarely get past Assess; this one takes a
+			// problem one step along the textbook path, with valid input.
+			"progress": func(t *rapid.T) {
+				var open []*mProb
+				for _, p := range m.probs {
+					if !p.final() {
+						open = append(open, p)
+					}
+				}
+				if len(open) == 0 {
+					t.Skip("no problem to progress")
+				}
+				p := rapid.SampledFrom(open).Draw(t, "problem")
+				for range rapid.IntRange(1, 8).Draw(t, "steps") {
+					if p.final() {
+						return
+					}
+					m.progress(t, p)
+				}
+			},
 			"work note": func(t *rapid.T) {
 				p := m.pick(t, "problem")
 				before := m.stored(t, p)
@@ -328,6 +348,46 @@ func testModel(t *testing.T, newStore NewStore, instances storagetest.Instances)
 		storagetest.Spread(actions, svcs, func(s *problem.Service) { f.svc = s })
 		rt.Repeat(actions)
 	})
+}
+
+// progress takes p one step along the textbook path, with valid input.
+func (m *model) progress(t *rapid.T, p *mProb) {
+	f := m.f
+	var err error
+	switch {
+	case p.group == "":
+		_, err = f.svc.Assign(f.ctx, analyst, p.id, "problem-mgmt", "")
+		p.group, p.assignee = "problem-mgmt", ""
+	case p.priority() == 0:
+		imp, urg := itil.Impact(1), itil.Urgency(3)
+		_, err = f.svc.Update(f.ctx, analyst, p.id, problem.Patch{Impact: &imp, Urgency: &urg})
+		p.impact, p.urgency = imp, urg
+	case p.state == problem.StateNew:
+		_, err = f.svc.Assess(f.ctx, analyst, p.id)
+		p.state = problem.StateAssess
+	case p.state == problem.StateAssess:
+		_, err = f.svc.Confirm(f.ctx, analyst, p.id)
+		p.state = problem.StateRootCauseAnalysis
+	case isBlank(p.cause):
+		cause := "a race in the relay"
+		_, err = f.svc.Update(f.ctx, analyst, p.id, problem.Patch{CauseNotes: &cause})
+		p.cause = cause
+	case p.state == problem.StateRootCauseAnalysis:
+		_, err = f.svc.Fix(f.ctx, analyst, p.id)
+		p.state = problem.StateFixInProgress
+	case isBlank(p.fix):
+		fix := "relay patched"
+		_, err = f.svc.Update(f.ctx, analyst, p.id, problem.Patch{FixNotes: &fix})
+		p.fix = fix
+	case p.state == problem.StateFixInProgress:
+		_, err = f.svc.Resolve(f.ctx, analyst, p.id)
+		p.state, p.code = problem.StateResolved, problem.FixApplied
+	default:
+		_, err = f.svc.Complete(f.ctx, analyst, p.id)
+		p.state = problem.StateClosed
+	}
+	m.expect(t, true, err)
+	m.bump(p)
 }
 
 // check compares every problem with the model and checks the invariants.

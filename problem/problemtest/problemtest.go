@@ -185,4 +185,3 @@ func requireInvalid(t tb, err error, field string) {
 	require.ErrorAs(t, err, &v)
 	require.True(t, v.Has(field), "expected field %q in %v", field, v)
 }
-
