@@ -16,6 +16,7 @@ import (
 	"github.com/itilkit/itil/cmdb/cmdbtest"
 	"github.com/itilkit/itil/incident/incidenttest"
 	"github.com/itilkit/itil/internal/testkit"
+	"github.com/itilkit/itil/problem/problemtest"
 	"github.com/itilkit/itil/slm/slmtest"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/feed/feedtest"
@@ -114,6 +115,11 @@ func TestConformance(t *testing.T) {
 func TestIncident(t *testing.T) {
 	serverDSN(t)
 	incidenttest.Run(t, instances)
+}
+
+func TestProblem(t *testing.T) {
+	serverDSN(t)
+	problemtest.Run(t, instances)
 }
 
 func TestSLM(t *testing.T) {

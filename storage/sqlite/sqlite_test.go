@@ -6,6 +6,7 @@ import (
 
 	"github.com/itilkit/itil/cmdb/cmdbtest"
 	"github.com/itilkit/itil/incident/incidenttest"
+	"github.com/itilkit/itil/problem/problemtest"
 	"github.com/itilkit/itil/slm/slmtest"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/feed/feedtest"
@@ -68,6 +69,10 @@ func TestConformance(t *testing.T) {
 
 func TestIncident(t *testing.T) {
 	incidenttest.Run(t, instances)
+}
+
+func TestProblem(t *testing.T) {
+	problemtest.Run(t, instances)
 }
 
 func TestSLM(t *testing.T) {
