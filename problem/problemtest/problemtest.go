@@ -42,6 +42,8 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("TimesOutOfRange", func(t *testing.T) { testTimesOutOfRange(t, newStore) })
 	t.Run("Authorizer", func(t *testing.T) { testAuthorizer(t, newStore) })
 	t.Run("ReanalyzeClosed", func(t *testing.T) { testReanalyzeClosed(t, newStore) })
+	t.Run("Limits", func(t *testing.T) { testLimits(t, newStore) })
+	t.Run("VersionAndTx", func(t *testing.T) { testVersionAndTx(t, newStore) })
 	t.Run("List", func(t *testing.T) { testList(t, newStore) })
 	t.Run("Notes", func(t *testing.T) { testNotes(t, newStore) })
 	t.Run("Options", func(t *testing.T) { testOptions(t, newStore) })

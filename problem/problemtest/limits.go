@@ -1,0 +1,84 @@
+package problemtest
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/problem"
+	"github.com/itilkit/itil/storage"
+)
+
+// testLimits: the indexed fields at their longest (160 four-byte
+// characters) and a problem naming MaxCIs configuration items are stored
+// and found on every backend; a filter value no problem can hold is a
+// *itil.ValidationError naming the filter's field.
+func testLimits(t *testing.T, newStore NewStore) {
+	f := setup(t, newStore)
+	long := strings.Repeat("𝄞", 160)
+	cis := make([]itil.ID, problem.MaxCIs)
+	for i := range cis {
+		cis[i] = itil.NewID()
+	}
+	in := basic(long)
+	in.Category, in.CIIDs = long, cis
+	p, err := f.svc.Open(f.ctx, analyst, in)
+	require.NoError(t, err)
+	_, err = f.svc.Assign(f.ctx, analyst, p.ID, long, long)
+	require.NoError(t, err)
+	f.open("other")
+	for _, fl := range []problem.Filter{
+		{AssignmentGroups: []string{long}}, {Assignees: []string{long}},
+		{Categories: []string{"email", long}}, {CIID: cis[problem.MaxCIs-1]},
+	} {
+		page, next, err := f.svc.ListPage(f.ctx, fl, 10, "")
+		require.NoError(t, err)
+		require.Empty(t, next)
+		require.Len(t, page, 1, "%+v", fl)
+		assert.Equal(t, p.ID, page[0].ID)
+		assert.Equal(t, cis, page[0].CIIDs)
+	}
+	_, _, err = f.svc.ListPage(f.ctx, problem.Filter{Assignees: []string{long + "x"}}, 10, "")
+	requireInvalid(t, err, "assignees[0]")
+	for _, err := range f.svc.List(f.ctx, problem.Filter{Categories: []string{long + "x"}}) {
+		requireInvalid(t, err, "categories[0]")
+	}
+}
+
+// testVersionAndTx: IfVersion refuses a stale version with itil.ErrConflict
+// and writes nothing; In runs commands inside the caller's transaction,
+// committed or rolled back with it.
+func testVersionAndTx(t *testing.T, newStore NewStore) {
+	f := setup(t, newStore)
+	p := f.open("versioned")
+	before := f.journalLen()
+	_, err := f.svc.IfVersion(p.Version+1).Assess(f.ctx, analyst, p.ID)
+	require.ErrorIs(t, err, itil.ErrConflict)
+	assert.Equal(t, before, f.journalLen())
+	got, err := f.svc.IfVersion(p.Version).Assess(f.ctx, analyst, p.ID)
+	require.NoError(t, err)
+	assert.Equal(t, problem.StateAssess, got.State)
+
+	boom := errors.New("caller aborts")
+	err = f.store.RunInTx(storage.Writing(f.ctx), func(ctx context.Context, tx storage.Tx) error {
+		if _, err := f.svc.In(tx).Assign(ctx, analyst, p.ID, "problem-mgmt", ""); err != nil {
+			return err
+		}
+		if _, err := f.svc.In(tx).Open(ctx, analyst, basic("in the same transaction")); err != nil {
+			return err
+		}
+		return boom
+	})
+	require.ErrorIs(t, err, boom)
+	assert.Empty(t, f.get(p.ID).AssignmentGroup, "rolled back")
+	require.NoError(t, f.store.RunInTx(storage.Writing(f.ctx), func(ctx context.Context, tx storage.Tx) error {
+		_, err := f.svc.In(tx).Assign(ctx, analyst, p.ID, "problem-mgmt", "")
+		return err
+	}))
+	assert.Equal(t, "problem-mgmt", f.get(p.ID).AssignmentGroup, "committed")
+}
