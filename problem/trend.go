@@ -233,12 +233,18 @@ type TrendCandidate struct {
 // held; the problem service supplies one built from its open problems.
 type TrendCoverage func(rule *TrendRule, key TrendKey) itil.ID
 
-// TrendCrossing reports that a key reached its rule's threshold: its count
-// of incidents in the window as of At went from below the threshold to
-// the threshold. A key crosses once, at the incident that brings it to
+// TrendCrossing reports that a key reached its rule's threshold. Seen as a
+// function of the instant T it is as of, a key's count over (T-window, T]
+// rises when an incident opens and falls when one leaves the window; a
+// key crosses when its count goes from below the threshold to at least
+// the threshold. So it crosses once, at the incident that brings it to
 // the threshold, and not again at the next ones; it crosses again only
-// after its count has fallen below the threshold (old incidents left the
-// window) and then reached it anew.
+// after its count has been below the threshold at some instant and then
+// reaches it anew (an incident leaving the window at the very instant
+// another arrives is no dip). Incidents at the same instant count
+// together: the crossing is reported at the one that completes the
+// threshold. An incident that arrives out of order counts from its
+// arrival on: the detector does not rewrite instants already past.
 type TrendCrossing struct {
 	Rule string   `json:"rule"`
 	Key  TrendKey `json:"key"`
@@ -310,11 +316,16 @@ func compareTrendEntries(a, b trendEntry) int {
 type trendSeries struct {
 	e    []trendEntry
 	head int
+	// on says the key has crossed its threshold and its count has not
+	// been seen below it since, as of checked: the watermark when the key
+	// was last observed.
+	on      bool
+	checked trendTime
 }
 
-// evict drops entries at or before cut.
+// evict drops entries before cut.
 func (s *trendSeries) evict(cut trendTime) {
-	for s.head < len(s.e) && !cut.less(s.e[s.head].at) {
+	for s.head < len(s.e) && s.e[s.head].at.less(cut) {
 		s.head++
 	}
 	switch {
@@ -327,11 +338,15 @@ func (s *trendSeries) evict(cut trendTime) {
 	}
 }
 
-// after returns the number of entries later than cut.
-func (s *trendSeries) after(cut trendTime) int {
+// after returns the number of entries later than cut, or at cut too when
+// orAt; in O(1) when the front entry is (as usual) already past cut.
+func (s *trendSeries) after(cut trendTime, orAt bool) int {
 	live := s.e[s.head:]
+	if len(live) == 0 || cut.less(live[0].at) {
+		return len(live)
+	}
 	i, _ := slices.BinarySearchFunc(live, cut, func(e trendEntry, t trendTime) int {
-		if t.less(e.at) {
+		if t.less(e.at) || orAt && t == e.at {
 			return 1
 		}
 		return -1
@@ -496,7 +511,7 @@ func (d *TrendDetector) observe(f *TrendIncident, out []TrendCrossing) []TrendCr
 	}
 	for i := range d.rules {
 		st := &d.rules[i]
-		if !st.keepCut.less(x.at) {
+		if x.at.less(st.keepCut) {
 			continue // too late for any window Trends may be asked for
 		}
 		st.keys(f, func(k TrendKey) {
@@ -506,16 +521,20 @@ func (d *TrendDetector) observe(f *TrendIncident, out []TrendCrossing) []TrendCr
 				st.series[k] = s
 			}
 			s.evict(st.keepCut)
-			var before int
-			if d.lateness == 0 {
-				before = len(s.e) - s.head
-			} else {
-				before = s.after(st.countCut)
+			if s.checked.less(d.latest) {
+				// Between the key's last observation and the watermark its
+				// count only fell, to its least just before the watermark:
+				// the entries at or after the watermark less the window.
+				if s.after(st.countCut, true) < st.rule.Threshold {
+					s.on = false
+				}
+				s.checked = d.latest
 			}
-			if !s.insert(x) || !st.countCut.less(x.at) {
+			if !s.insert(x) || s.on || !st.countCut.less(x.at) {
 				return
 			}
-			if before < st.rule.Threshold && before+1 >= st.rule.Threshold {
+			if s.after(st.countCut, false) >= st.rule.Threshold {
+				s.on = true
 				out = append(out, TrendCrossing{Rule: st.rule.Name, Key: k, At: d.latest.time(), Incident: f.ID})
 			}
 		})
@@ -561,8 +580,8 @@ func (d *TrendDetector) Trends(asOf time.Time, cover TrendCoverage) ([]TrendCand
 			n := len(out)
 			for k, s := range st.series {
 				live := s.e[s.head:]
-				lo := len(live) - s.after(start)
-				hi := len(live) - s.after(end)
+				lo := len(live) - s.after(start, false)
+				hi := len(live) - s.after(end, false)
 				if hi-lo < st.rule.Threshold {
 					continue
 				}
