@@ -354,23 +354,15 @@ func (s *trendSeries) after(cut trendTime, orAt bool) int {
 	return len(live) - i
 }
 
-// insert adds x in time order and reports whether it was new (the same
-// ID at the same time was not there yet).
+// insert adds x in order of time, then ID, and reports whether it was
+// new (the same ID at the same time was not there yet). In time order
+// arrival (with time-ordered IDs on ties) it appends.
 func (s *trendSeries) insert(x trendEntry) bool {
 	live := s.e[s.head:]
-	// i is the end of the run of entries at or before x.at; in time-order
-	// arrival it is len(live) and the run of ties to check is at the tail.
 	i := len(live)
-	if i > 0 && x.at.less(live[i-1].at) {
-		i, _ = slices.BinarySearchFunc(live, x.at, func(e trendEntry, t trendTime) int {
-			if t.less(e.at) {
-				return 1
-			}
-			return -1
-		})
-	}
-	for j := i - 1; j >= 0 && live[j].at == x.at; j-- {
-		if live[j].id == x.id {
+	if i > 0 && compareTrendEntries(x, live[i-1]) <= 0 {
+		var found bool
+		if i, found = slices.BinarySearchFunc(live, x, compareTrendEntries); found {
 			return false
 		}
 	}

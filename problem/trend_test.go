@@ -165,6 +165,19 @@ func TestTrendTextbook(t *testing.T) {
 		crossed: [][]string{nil, nil, nil},
 		asOf:    h,
 	}, {
+		name:  "incidents at one instant are listed by ID whatever their arrival order",
+		rules: []problem.TrendRule{{Name: "two", By: problem.TrendByService, Threshold: 2, Window: h}},
+		facts: []problem.TrendIncident{
+			fact(2, 0, itil.NilID, svcA, ""),
+			fact(1, 0, itil.NilID, svcA, ""),
+		},
+		crossed: [][]string{nil, {"two"}},
+		asOf:    0,
+		want: []problem.TrendCandidate{{
+			Rule: "two", Key: problem.TrendKey{ServiceID: svcA}, Count: 2, Incidents: ids(1, 2),
+			From: trendBase.Add(-h), To: trendBase,
+		}},
+	}, {
 		name:  "an incident on two CIs counts for each",
 		rules: []problem.TrendRule{{Name: "one", By: problem.TrendByCI | problem.TrendByService, Threshold: 1, Window: h}},
 		facts: []problem.TrendIncident{
