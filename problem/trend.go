@@ -164,6 +164,11 @@ func TrendIncidentOf(inc *incident.Incident) TrendIncident {
 	return f
 }
 
+// ok reports whether f passes validate, without building field names.
+func (f *TrendIncident) ok() bool {
+	return f.ID != itil.NilID && !f.OpenedAt.IsZero() && check.TimeOK(f.OpenedAt)
+}
+
 func (f *TrendIncident) validate(v *itil.ValidationError, prefix string) {
 	if f.ID == itil.NilID {
 		v.Add(prefix+"id", "is required")
@@ -380,6 +385,9 @@ type trendState struct {
 	countCut, keepCut trendTime
 	// swept is the watermark at the last sweep of idle keys.
 	swept trendTime
+	// free holds swept series for reuse, with their arrays: never more
+	// than the most series the rule has held at once.
+	free []*trendSeries
 }
 
 // keys calls yield with each key value of f under the rule.
@@ -509,7 +517,11 @@ func (d *TrendDetector) observe(f *TrendIncident, out []TrendCrossing) []TrendCr
 		st.keys(f, func(k TrendKey) {
 			s := st.series[k]
 			if s == nil {
-				s = new(trendSeries)
+				if n := len(st.free); n > 0 {
+					s, st.free = st.free[n-1], st.free[:n-1]
+				} else {
+					s = new(trendSeries)
+				}
 				st.series[k] = s
 			}
 			s.evict(st.keepCut)
@@ -537,6 +549,8 @@ func (d *TrendDetector) observe(f *TrendIncident, out []TrendCrossing) []TrendCr
 			for k, s := range st.series {
 				if s.evict(st.keepCut); len(s.e) == 0 {
 					delete(st.series, k)
+					*s = trendSeries{e: s.e}
+					st.free = append(st.free, s)
 				}
 			}
 			st.swept = d.latest
@@ -637,9 +651,9 @@ func DetectTrends(rules []TrendRule, history iter.Seq[TrendIncident], asOf time.
 	}
 	n := 0
 	for f := range history {
-		f.validate(&v, "history["+strconv.Itoa(n)+"].")
-		if err := v.Err(); err != nil {
-			return nil, err
+		if !f.ok() {
+			f.validate(&v, "history["+strconv.Itoa(n)+"].")
+			return nil, v.Err()
 		}
 		n++
 		x := trendEntry{at: toTrendTime(f.OpenedAt), id: f.ID}
@@ -695,9 +709,9 @@ func ReplayTrends(rules []TrendRule, history []TrendIncident) ([]TrendCrossing, 
 	}
 	sorted := true
 	for i := range history {
-		history[i].validate(&v, "history["+strconv.Itoa(i)+"].")
-		if err := v.Err(); err != nil {
-			return nil, err
+		if !history[i].ok() {
+			history[i].validate(&v, "history["+strconv.Itoa(i)+"].")
+			return nil, v.Err()
 		}
 		if i > 0 && history[i].OpenedAt.Before(history[i-1].OpenedAt) {
 			sorted = false
