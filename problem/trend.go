@@ -1,0 +1,739 @@
+package problem
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"iter"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/check"
+)
+
+// Trend detection finds recurring incidents before anyone files a problem:
+// a TrendRule such as "at least 5 incidents on one CI within 24 hours"
+// groups incidents by a key (CI, service, category, or a combination) and
+// counts, per value of that key, the incidents opened inside a sliding
+// window.
+//
+// Semantics, shared by the incremental TrendDetector and the batch
+// functions DetectTrends and ReplayTrends:
+//
+//   - A window of length w "as of" an instant T is the half-open interval
+//     (T-w, T]: an incident opened exactly w before T has left it, one
+//     opened at T is in it. This is what a practitioner's query "opened in
+//     the last 24 hours" returns when run at T.
+//   - An incident counts once for each rule and each key value it has: a
+//     rule keyed by CI counts it under each of its distinct CIs; a rule
+//     keyed by service and category under its one (service, category)
+//     pair. An incident that lacks a field of the rule's key (no CI, no
+//     service, no category) does not count for that rule.
+//   - An incident is identified by its ID and opening time: the same pair
+//     observed again (a redelivered event, a CI listed twice) counts once.
+//   - Facts are those at opening; later edits of an incident's CI,
+//     service or category do not move it to another key.
+//
+// Out-of-order arrivals: the detector's clock is its watermark, the latest
+// OpenedAt it has observed. Candidates are exact for any arrival order as
+// of any instant no earlier than the watermark less the detector's
+// lateness allowance: incidents that arrive later than that cannot be in
+// such a window and are dropped.
+
+// TrendBy is the set of incident fields a rule groups by: a bit set of
+// TrendByCI, TrendByService and TrendByCategory.
+type TrendBy uint8
+
+// The fields a trend rule can group incidents by.
+const (
+	TrendByCI TrendBy = 1 << iota
+	TrendByService
+	TrendByCategory
+
+	trendByAll = TrendByCI | TrendByService | TrendByCategory
+)
+
+// String names the fields joined by "+", such as "service+category".
+func (b TrendBy) String() string {
+	var parts []string
+	if b&TrendByCI != 0 {
+		parts = append(parts, "ci")
+	}
+	if b&TrendByService != 0 {
+		parts = append(parts, "service")
+	}
+	if b&TrendByCategory != 0 {
+		parts = append(parts, "category")
+	}
+	if rest := b &^ trendByAll; rest != 0 {
+		parts = append(parts, "0x"+strconv.FormatUint(uint64(rest), 16))
+	}
+	return strings.Join(parts, "+")
+}
+
+// MaxTrendWindow bounds a rule's window and a detector's lateness
+// allowance: 366 days.
+const MaxTrendWindow = 366 * 24 * time.Hour
+
+// TrendRule says when incidents that share a key make a trend: at least
+// Threshold of them opened inside a window of length Window.
+type TrendRule struct {
+	// Name identifies the rule among a detector's rules; a required short
+	// text (check.Short characters).
+	Name string `json:"name"`
+	// By is the key: the fields that incidents must share. It must name
+	// at least one field.
+	By TrendBy `json:"by"`
+	// Threshold is the least number of incidents that makes a trend; at
+	// least 1.
+	Threshold int `json:"threshold"`
+	// Window is the length of the sliding window; more than zero and at
+	// most MaxTrendWindow.
+	Window time.Duration `json:"window"`
+}
+
+// Validate returns a *itil.ValidationError naming every bad field of r
+// ("name", "by", "threshold", "window"), or nil.
+func (r TrendRule) Validate() error {
+	var v itil.ValidationError
+	r.validate(&v, "")
+	return v.Err()
+}
+
+func (r TrendRule) validate(v *itil.ValidationError, prefix string) {
+	check.Text(v, prefix+"name", r.Name, true, check.Short)
+	switch {
+	case r.By == 0:
+		v.Add(prefix+"by", "must name at least one of ci, service and category")
+	case r.By&^trendByAll != 0:
+		v.Add(prefix+"by", fmt.Sprintf("names unknown fields (%s)", r.By))
+	}
+	if r.Threshold < 1 {
+		v.Add(prefix+"threshold", "must be at least 1")
+	}
+	switch {
+	case r.Window <= 0:
+		v.Add(prefix+"window", "must be more than zero")
+	case r.Window > MaxTrendWindow:
+		v.Add(prefix+"window", fmt.Sprintf("must be at most %s", MaxTrendWindow))
+	}
+}
+
+// validateTrendRules checks every rule and that names are unique, naming
+// fields "rules[i].name" and so on.
+func validateTrendRules(v *itil.ValidationError, rules []TrendRule) {
+	if len(rules) == 0 {
+		v.Add("rules", "must hold at least one rule")
+	}
+	seen := make(map[string]int, len(rules))
+	for i, r := range rules {
+		prefix := "rules[" + strconv.Itoa(i) + "]."
+		r.validate(v, prefix)
+		if j, ok := seen[r.Name]; ok && !v.Has(prefix+"name") {
+			v.Add(prefix+"name", fmt.Sprintf("repeats the name of rules[%d]", j))
+		} else if !ok {
+			seen[r.Name] = i
+		}
+	}
+}
+
+// TrendIncident holds the facts of one incident that trend detection
+// reads, as they were when it was opened.
+type TrendIncident struct {
+	ID       itil.ID   `json:"id"`
+	OpenedAt time.Time `json:"opened_at"`
+	// CIs lists the affected configuration items; NilID entries and
+	// repeats are ignored.
+	CIs []itil.ID `json:"ci_ids,omitempty"`
+	// ServiceID is NilID when unknown.
+	ServiceID itil.ID `json:"service_id,omitzero"`
+	Category  string  `json:"category,omitempty"`
+}
+
+// TrendIncidentOf returns the trend facts of inc.
+func TrendIncidentOf(inc *incident.Incident) TrendIncident {
+	f := TrendIncident{ID: inc.ID, OpenedAt: inc.OpenedAt, ServiceID: inc.ServiceID, Category: inc.Category}
+	if inc.CIID != itil.NilID {
+		f.CIs = []itil.ID{inc.CIID}
+	}
+	return f
+}
+
+// ok reports whether f passes validate, without building field names.
+func (f *TrendIncident) ok() bool {
+	return f.ID != itil.NilID && !f.OpenedAt.IsZero() && check.TimeOK(f.OpenedAt)
+}
+
+func (f *TrendIncident) validate(v *itil.ValidationError, prefix string) {
+	if f.ID == itil.NilID {
+		v.Add(prefix+"id", "is required")
+	}
+	if f.OpenedAt.IsZero() {
+		v.Add(prefix+"opened_at", "is required")
+	} else {
+		check.Time(v, prefix+"opened_at", f.OpenedAt)
+	}
+}
+
+// TrendKey is one value of a rule's key. The fields the rule does not
+// group by are zero.
+type TrendKey struct {
+	CI        itil.ID `json:"ci_id,omitzero"`
+	ServiceID itil.ID `json:"service_id,omitzero"`
+	Category  string  `json:"category,omitempty"`
+}
+
+// String writes the fields set, such as "service=… category=network".
+func (k TrendKey) String() string {
+	var parts []string
+	if k.CI != itil.NilID {
+		parts = append(parts, "ci="+k.CI.String())
+	}
+	if k.ServiceID != itil.NilID {
+		parts = append(parts, "service="+k.ServiceID.String())
+	}
+	if k.Category != "" {
+		parts = append(parts, "category="+strconv.Quote(k.Category))
+	}
+	return strings.Join(parts, " ")
+}
+
+func compareTrendKeys(a, b TrendKey) int {
+	if c := bytes.Compare(a.CI[:], b.CI[:]); c != 0 {
+		return c
+	}
+	if c := bytes.Compare(a.ServiceID[:], b.ServiceID[:]); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Category, b.Category)
+}
+
+// TrendCandidate is a key whose incidents inside a window reach a rule's
+// threshold: a candidate for a problem.
+type TrendCandidate struct {
+	Rule string   `json:"rule"`
+	Key  TrendKey `json:"key"`
+	// Count is len(Incidents), at least the rule's threshold.
+	Count int `json:"count"`
+	// Incidents are the incidents of the key inside the window, ordered by
+	// opening time, then ID.
+	Incidents []itil.ID `json:"incidents"`
+	// The window is (From, To]: To is the instant the candidate is as of
+	// and From is To less the rule's window.
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// CoveredBy is the open problem that already covers the key, as the
+	// TrendCoverage passed in says; NilID when none does (or none was
+	// passed).
+	CoveredBy itil.ID `json:"covered_by,omitzero"`
+}
+
+// TrendCoverage returns the open problem that covers key under rule, or
+// NilID when none does. It is called once per candidate, without locks
+// held; the problem service supplies one built from its open problems.
+type TrendCoverage func(rule *TrendRule, key TrendKey) itil.ID
+
+// TrendCrossing reports that a key reached its rule's threshold. Seen as a
+// function of the instant T it is as of, a key's count over (T-window, T]
+// rises when an incident opens and falls when one leaves the window; a
+// key crosses when its count goes from below the threshold to at least
+// the threshold. So it crosses once, at the incident that brings it to
+// the threshold, and not again at the next ones; it crosses again only
+// after its count has been below the threshold at some instant and then
+// reaches it anew (an incident leaving the window at the very instant
+// another arrives is no dip). Incidents at the same instant count
+// together: the crossing is reported at the one that completes the
+// threshold. An incident that arrives out of order counts from its
+// arrival on: the detector does not rewrite instants already past.
+type TrendCrossing struct {
+	Rule string   `json:"rule"`
+	Key  TrendKey `json:"key"`
+	// At is the end of the window: the detector's watermark when the
+	// incident was observed (its own opening time when incidents arrive in
+	// time order).
+	At time.Time `json:"at"`
+	// Incident is the incident whose arrival made the crossing.
+	Incident itil.ID `json:"incident"`
+}
+
+// trendTime is an instant as Unix seconds and nanoseconds: exact over the
+// years 1 to 9999, where int64 nanoseconds are not.
+type trendTime struct {
+	sec  int64
+	nsec int32
+}
+
+func toTrendTime(t time.Time) trendTime {
+	return trendTime{sec: t.Unix(), nsec: int32(t.Nanosecond())}
+}
+
+func (a trendTime) less(b trendTime) bool {
+	return a.sec < b.sec || a.sec == b.sec && a.nsec < b.nsec
+}
+
+func (a trendTime) compare(b trendTime) int {
+	if c := cmp.Compare(a.sec, b.sec); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.nsec, b.nsec)
+}
+
+func (a trendTime) time() time.Time {
+	return time.Unix(a.sec, int64(a.nsec)).UTC()
+}
+
+// add returns a+d; the caller keeps the result within the years 1 to 9999
+// plus or minus MaxTrendWindow, which int64 seconds hold.
+func (a trendTime) add(d time.Duration) trendTime {
+	sec := a.sec + int64(d/time.Second)
+	nsec := int64(a.nsec) + int64(d%time.Second)
+	switch {
+	case nsec < 0:
+		sec--
+		nsec += int64(time.Second)
+	case nsec >= int64(time.Second):
+		sec++
+		nsec -= int64(time.Second)
+	}
+	return trendTime{sec: sec, nsec: int32(nsec)}
+}
+
+// trendEntry is one incident in a key's series.
+type trendEntry struct {
+	at trendTime
+	id itil.ID
+}
+
+func compareTrendEntries(a, b trendEntry) int {
+	if c := a.at.compare(b.at); c != 0 {
+		return c
+	}
+	return bytes.Compare(a.id[:], b.id[:])
+}
+
+// trendSeries holds one key's incidents in time order from e[head] on: a
+// deque whose front is popped by advancing head.
+type trendSeries struct {
+	e    []trendEntry
+	head int
+	// on says the key has crossed its threshold and its count has not
+	// been seen below it since, as of checked: the watermark when the key
+	// was last observed.
+	on      bool
+	checked trendTime
+}
+
+// evict drops entries before cut.
+func (s *trendSeries) evict(cut trendTime) {
+	for s.head < len(s.e) && s.e[s.head].at.less(cut) {
+		s.head++
+	}
+	switch {
+	case s.head == len(s.e):
+		s.e, s.head = s.e[:0], 0
+	case s.head >= 32 && s.head*2 >= len(s.e):
+		n := copy(s.e, s.e[s.head:])
+		clear(s.e[n:])
+		s.e, s.head = s.e[:n], 0
+	}
+}
+
+// after returns the number of entries later than cut, or at cut too when
+// orAt; in O(1) when the front entry is (as usual) already past cut.
+func (s *trendSeries) after(cut trendTime, orAt bool) int {
+	live := s.e[s.head:]
+	if len(live) == 0 || cut.less(live[0].at) {
+		return len(live)
+	}
+	i, _ := slices.BinarySearchFunc(live, cut, func(e trendEntry, t trendTime) int {
+		if t.less(e.at) || orAt && t == e.at {
+			return 1
+		}
+		return -1
+	})
+	return len(live) - i
+}
+
+// insert adds x in order of time, then ID, and reports whether it was
+// new (the same ID at the same time was not there yet). In time order
+// arrival (with time-ordered IDs on ties) it appends.
+func (s *trendSeries) insert(x trendEntry) bool {
+	live := s.e[s.head:]
+	i := len(live)
+	if i > 0 && compareTrendEntries(x, live[i-1]) <= 0 {
+		var found bool
+		if i, found = slices.BinarySearchFunc(live, x, compareTrendEntries); found {
+			return false
+		}
+	}
+	s.e = slices.Insert(s.e, s.head+i, x)
+	return true
+}
+
+// trendState is one rule's counters.
+type trendState struct {
+	rule   TrendRule
+	series map[TrendKey]*trendSeries
+	// countCut and keepCut are the watermark less the window, and less
+	// the window and the lateness: entries at or before countCut are out
+	// of the current window, those at or before keepCut are dropped.
+	countCut, keepCut trendTime
+	// swept is the watermark at the last sweep of idle keys.
+	swept trendTime
+	// free holds swept series for reuse, with their arrays: never more
+	// than the most series the rule has held at once.
+	free []*trendSeries
+}
+
+// keys calls yield with each key value of f under the rule.
+func (st *trendState) keys(f *TrendIncident, yield func(TrendKey)) {
+	by := st.rule.By
+	var k TrendKey
+	if by&TrendByService != 0 {
+		if f.ServiceID == itil.NilID {
+			return
+		}
+		k.ServiceID = f.ServiceID
+	}
+	if by&TrendByCategory != 0 {
+		if f.Category == "" {
+			return
+		}
+		k.Category = f.Category
+	}
+	if by&TrendByCI == 0 {
+		yield(k)
+		return
+	}
+	for _, ci := range f.CIs {
+		if ci != itil.NilID {
+			k.CI = ci
+			yield(k) // a repeated CI is a repeated entry, which insert drops
+		}
+	}
+}
+
+// TrendDetector keeps trend counters current as incidents are observed:
+// per rule and key value, the incidents inside the window, so that
+// observing an incident costs amortized O(1) per rule and key value when
+// incidents arrive in about time order (O(log n) more with a lateness
+// allowance, and an insertion into the key's series when one arrives out
+// of order). It holds no storage: a process rebuilds it by observing the
+// journal's incidents, or feeds it from an in-transaction hook. It is safe
+// for concurrent use.
+type TrendDetector struct {
+	mu       sync.Mutex
+	rules    []trendState
+	lateness time.Duration
+	// latest is the watermark: the latest OpenedAt observed; seen is
+	// false until the first observation.
+	latest trendTime
+	seen   bool
+}
+
+// NewTrendDetector returns a detector for rules. lateness is how far
+// behind the watermark (the latest opening time observed) Trends may be
+// asked for, and so how late an incident may arrive and still be counted
+// there: an incident opened more than the rule's window plus lateness
+// before the watermark is dropped. It returns a *itil.ValidationError
+// naming "rules", "rules[i].name" (also for a repeated name) and the
+// other rule fields, or "lateness" (0 to MaxTrendWindow).
+func NewTrendDetector(rules []TrendRule, lateness time.Duration) (*TrendDetector, error) {
+	var v itil.ValidationError
+	validateTrendRules(&v, rules)
+	if lateness < 0 || lateness > MaxTrendWindow {
+		v.Add("lateness", fmt.Sprintf("must be from 0 to %s", MaxTrendWindow))
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return newTrendDetector(rules, lateness), nil
+}
+
+func newTrendDetector(rules []TrendRule, lateness time.Duration) *TrendDetector {
+	d := &TrendDetector{lateness: lateness, rules: make([]trendState, len(rules))}
+	for i, r := range rules {
+		d.rules[i] = trendState{rule: r, series: make(map[TrendKey]*trendSeries)}
+	}
+	return d
+}
+
+// Rules returns a copy of the detector's rules.
+func (d *TrendDetector) Rules() []TrendRule {
+	out := make([]TrendRule, len(d.rules))
+	for i := range d.rules {
+		out[i] = d.rules[i].rule
+	}
+	return out
+}
+
+// Latest returns the watermark: the latest opening time observed, and
+// false before the first observation.
+func (d *TrendDetector) Latest() (time.Time, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.latest.time(), d.seen
+}
+
+// Observe counts f and returns the crossings it made, in rule order (nil
+// when none, the common case, without allocating). An incident opened
+// more than a rule's window plus the lateness before the watermark is
+// not counted for that rule. Observing the same incident again (same ID
+// and opening time) changes nothing. It returns a *itil.ValidationError
+// naming "id" or "opened_at" for facts it cannot count, and then changes
+// nothing.
+func (d *TrendDetector) Observe(f TrendIncident) ([]TrendCrossing, error) {
+	var v itil.ValidationError
+	f.validate(&v, "")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.observe(&f, nil), nil
+}
+
+// observe counts f (valid) and appends its crossings to out.
+func (d *TrendDetector) observe(f *TrendIncident, out []TrendCrossing) []TrendCrossing {
+	x := trendEntry{at: toTrendTime(f.OpenedAt), id: f.ID}
+	if !d.seen || d.latest.less(x.at) {
+		d.latest, d.seen = x.at, true
+		for i := range d.rules {
+			st := &d.rules[i]
+			st.countCut = x.at.add(-st.rule.Window)
+			st.keepCut = st.countCut.add(-d.lateness)
+		}
+	}
+	for i := range d.rules {
+		st := &d.rules[i]
+		if x.at.less(st.keepCut) {
+			continue // too late for any window Trends may be asked for
+		}
+		st.keys(f, func(k TrendKey) {
+			s := st.series[k]
+			if s == nil {
+				if n := len(st.free); n > 0 {
+					s, st.free = st.free[n-1], st.free[:n-1]
+				} else {
+					s = new(trendSeries)
+				}
+				st.series[k] = s
+			}
+			s.evict(st.keepCut)
+			if s.checked.less(d.latest) {
+				// Between the key's last observation and the watermark its
+				// count only fell, to its least just before the watermark:
+				// the entries at or after the watermark less the window.
+				if s.after(st.countCut, true) < st.rule.Threshold {
+					s.on = false
+				}
+				s.checked = d.latest
+			}
+			if !s.insert(x) || s.on || !st.countCut.less(x.at) {
+				return
+			}
+			if s.after(st.countCut, false) >= st.rule.Threshold {
+				s.on = true
+				out = append(out, TrendCrossing{Rule: st.rule.Name, Key: k, At: d.latest.time(), Incident: f.ID})
+			}
+		})
+		// Sweep idle keys once the watermark has moved on by the time an
+		// entry is kept: each key swept was touched since the last sweep,
+		// so sweeping costs O(1) per observation, amortized.
+		if span := st.rule.Window + d.lateness; !d.latest.less(st.swept.add(span)) {
+			for k, s := range st.series {
+				if s.evict(st.keepCut); len(s.e) == 0 {
+					delete(st.series, k)
+					*s = trendSeries{e: s.e}
+					st.free = append(st.free, s)
+				}
+			}
+			st.swept = d.latest
+		}
+	}
+	return out
+}
+
+// Trends returns the candidates as of asOf: for each rule and key value,
+// the incidents observed with an opening time in (asOf-window, asOf]
+// when there are at least the rule's threshold of them; ordered by rule,
+// then count (highest first), then key. cover, when not nil, fills each
+// candidate's CoveredBy. asOf must not be before the watermark less the
+// lateness (a *itil.ValidationError names "as_of"): earlier windows may
+// have lost incidents.
+func (d *TrendDetector) Trends(asOf time.Time, cover TrendCoverage) ([]TrendCandidate, error) {
+	var v itil.ValidationError
+	check.Time(&v, "as_of", asOf)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	end := toTrendTime(asOf)
+	d.mu.Lock()
+	var out []TrendCandidate
+	if d.seen {
+		if least := d.latest.add(-d.lateness); end.less(least) {
+			d.mu.Unlock()
+			return nil, itil.Invalid("as_of", fmt.Sprintf("must not be before %s (the latest incident observed less the lateness allowed)", least.time().Format(time.RFC3339Nano)))
+		}
+		for i := range d.rules {
+			st := &d.rules[i]
+			start := end.add(-st.rule.Window)
+			n := len(out)
+			for k, s := range st.series {
+				live := s.e[s.head:]
+				lo := len(live) - s.after(start, false)
+				hi := len(live) - s.after(end, false)
+				if hi-lo < st.rule.Threshold {
+					continue
+				}
+				ids := make([]itil.ID, hi-lo)
+				for j, e := range live[lo:hi] {
+					ids[j] = e.id
+				}
+				out = append(out, TrendCandidate{Rule: st.rule.Name, Key: k, Count: len(ids), Incidents: ids, From: start.time(), To: end.time()})
+			}
+			sortTrendCandidates(out[n:])
+		}
+	}
+	d.mu.Unlock()
+	d.cover(out, cover)
+	return out, nil
+}
+
+func (d *TrendDetector) cover(out []TrendCandidate, cover TrendCoverage) {
+	if cover == nil {
+		return
+	}
+	rules := d.Rules()
+	for i := range out {
+		for j := range rules {
+			if rules[j].Name == out[i].Rule {
+				out[i].CoveredBy = cover(&rules[j], out[i].Key)
+				break
+			}
+		}
+	}
+}
+
+func sortTrendCandidates(cs []TrendCandidate) {
+	slices.SortFunc(cs, func(a, b TrendCandidate) int {
+		if c := cmp.Compare(b.Count, a.Count); c != 0 {
+			return c
+		}
+		return compareTrendKeys(a.Key, b.Key)
+	})
+}
+
+// DetectTrends is the batch form of TrendDetector.Trends: the candidates
+// as of asOf over history, in any order, with the same semantics and
+// order as a detector that observed history. It returns a
+// *itil.ValidationError naming bad rules ("rules[i]…"), "as_of", or the
+// first bad incident ("history[i].id", "history[i].opened_at").
+func DetectTrends(rules []TrendRule, history iter.Seq[TrendIncident], asOf time.Time, cover TrendCoverage) ([]TrendCandidate, error) {
+	var v itil.ValidationError
+	validateTrendRules(&v, rules)
+	check.Time(&v, "as_of", asOf)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	end := toTrendTime(asOf)
+	type group = map[TrendKey][]trendEntry
+	groups := make([]group, len(rules))
+	starts := make([]trendTime, len(rules))
+	for i, r := range rules {
+		groups[i] = make(group)
+		starts[i] = end.add(-r.Window)
+	}
+	n := 0
+	for f := range history {
+		if !f.ok() {
+			f.validate(&v, "history["+strconv.Itoa(n)+"].")
+			return nil, v.Err()
+		}
+		n++
+		x := trendEntry{at: toTrendTime(f.OpenedAt), id: f.ID}
+		if end.less(x.at) {
+			continue
+		}
+		for i := range rules {
+			if !starts[i].less(x.at) {
+				continue
+			}
+			st := trendState{rule: rules[i]}
+			st.keys(&f, func(k TrendKey) { groups[i][k] = append(groups[i][k], x) })
+		}
+	}
+	var out []TrendCandidate
+	for i, r := range rules {
+		m := len(out)
+		for k, es := range groups[i] {
+			if len(es) < r.Threshold {
+				continue
+			}
+			slices.SortFunc(es, compareTrendEntries)
+			es = slices.Compact(es)
+			if len(es) < r.Threshold {
+				continue
+			}
+			ids := make([]itil.ID, len(es))
+			for j, e := range es {
+				ids[j] = e.id
+			}
+			c := TrendCandidate{Rule: r.Name, Key: k, Count: len(ids), Incidents: ids, From: starts[i].time(), To: end.time()}
+			if cover != nil {
+				c.CoveredBy = cover(&rules[i], k)
+			}
+			out = append(out, c)
+		}
+		sortTrendCandidates(out[m:])
+	}
+	return out, nil
+}
+
+// ReplayTrends is the batch form of TrendDetector.Observe: every crossing
+// over history (in any order; not modified) as a detector reports them
+// when it observes the incidents in time order (ties in their order in
+// history), in that order. It returns a *itil.ValidationError naming bad
+// rules or the first bad incident ("history[i].id",
+// "history[i].opened_at").
+func ReplayTrends(rules []TrendRule, history []TrendIncident) ([]TrendCrossing, error) {
+	var v itil.ValidationError
+	validateTrendRules(&v, rules)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	sorted := true
+	for i := range history {
+		if !history[i].ok() {
+			history[i].validate(&v, "history["+strconv.Itoa(i)+"].")
+			return nil, v.Err()
+		}
+		if i > 0 && history[i].OpenedAt.Before(history[i-1].OpenedAt) {
+			sorted = false
+		}
+	}
+	d := newTrendDetector(rules, 0)
+	var out []TrendCrossing
+	if sorted {
+		for i := range history {
+			out = d.observe(&history[i], out)
+		}
+		return out, nil
+	}
+	order := make([]int, len(history))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return history[a].OpenedAt.Compare(history[b].OpenedAt)
+	})
+	for _, i := range order {
+		out = d.observe(&history[i], out)
+	}
+	return out, nil
+}

@@ -1,0 +1,233 @@
+package problem_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/problem"
+)
+
+// The trend benchmarks run over one year of 1M incidents (Zipf over 100k
+// CIs, each CI on one of 1k services, 50 categories), in time order as a
+// journal holds them:
+//
+//	go test ./problem -run '^$' -bench Trend -benchmem
+//
+// BenchmarkTrendReplay runs ReplayTrends beside the limit, one pass over
+// the time-sorted incidents with a ring of times per key written as
+// plainly as possible, in the same loop, and reports x-limit (target: at
+// most 2). BenchmarkTrendObserve reports the cost of one Observe (to set
+// beside incident.Open's time: target, at most 5% of it).
+
+const (
+	benchTrendIncidents = 1_000_000
+	benchTrendCIs       = 100_000
+	benchTrendServices  = 1_000
+	benchTrendCats      = 50
+)
+
+var benchTrendRules = []problem.TrendRule{
+	{Name: "ci-24h", By: problem.TrendByCI, Threshold: 5, Window: 24 * time.Hour},
+	{Name: "service-category-7d", By: problem.TrendByService | problem.TrendByCategory, Threshold: 10, Window: 7 * 24 * time.Hour},
+	{Name: "service-24h", By: problem.TrendByService, Threshold: 20, Window: 24 * time.Hour},
+}
+
+// benchTrendData is generated once and shared by every benchmark.
+var benchTrendData = sync.OnceValue(func() []problem.TrendIncident {
+	r := rand.New(rand.NewSource(14))
+	zipf := rand.NewZipf(r, 1.1, 1, benchTrendCIs-1)
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	year := int64(365 * 24 * time.Hour / time.Second)
+	secs := make([]int64, benchTrendIncidents)
+	for i := range secs {
+		secs[i] = r.Int63n(year)
+	}
+	slices.Sort(secs)
+	cis := make([]itil.ID, benchTrendCIs)
+	for i := range cis {
+		binary.BigEndian.PutUint64(cis[i][8:], uint64(i)+1)
+		cis[i][0] = 0xc1
+	}
+	svcs := make([]itil.ID, benchTrendServices)
+	for i := range svcs {
+		binary.BigEndian.PutUint64(svcs[i][8:], uint64(i)+1)
+		svcs[i][0] = 0x5e
+	}
+	cats := make([]string, benchTrendCats)
+	for i := range cats {
+		cats[i] = fmt.Sprintf("category-%02d", i)
+	}
+	out := make([]problem.TrendIncident, benchTrendIncidents)
+	for i := range out {
+		ci := int(zipf.Uint64())
+		var id itil.ID
+		binary.BigEndian.PutUint64(id[:], uint64(i)+1) // time-ordered, like uuid v7
+		out[i] = problem.TrendIncident{
+			ID:        id,
+			OpenedAt:  start.Add(time.Duration(secs[i]) * time.Second),
+			CIs:       cis[ci : ci+1 : ci+1],
+			ServiceID: svcs[ci%benchTrendServices],
+			Category:  cats[r.Intn(benchTrendCats)],
+		}
+	}
+	return out
+})
+
+// limitRing is a key's ring of opening times (Unix nanoseconds).
+type limitRing struct {
+	at   []int64
+	head int
+	on   bool
+}
+
+type limitCrossing struct {
+	rule int
+	at   int64
+}
+
+// trendLimit counts the crossings of benchTrendRules in one pass over
+// time-sorted incidents, with the same semantics as the detector.
+func trendLimit(history []problem.TrendIncident) []limitCrossing {
+	type svcCat struct {
+		svc itil.ID
+		cat string
+	}
+	byCI := map[itil.ID]*limitRing{}
+	bySvcCat := map[svcCat]*limitRing{}
+	bySvc := map[itil.ID]*limitRing{}
+	var out []limitCrossing
+	step := func(rule int, ring *limitRing, t int64) {
+		r := benchTrendRules[rule]
+		cut := t - int64(r.Window)
+		for ring.head < len(ring.at) && ring.at[ring.head] < cut {
+			ring.head++
+		}
+		if len(ring.at)-ring.head < r.Threshold {
+			ring.on = false
+		}
+		for ring.head < len(ring.at) && ring.at[ring.head] == cut {
+			ring.head++
+		}
+		if ring.head > 64 && ring.head*2 > len(ring.at) {
+			n := copy(ring.at, ring.at[ring.head:])
+			ring.at, ring.head = ring.at[:n], 0
+		}
+		ring.at = append(ring.at, t)
+		if !ring.on && len(ring.at)-ring.head >= r.Threshold {
+			ring.on = true
+			out = append(out, limitCrossing{rule, t})
+		}
+	}
+	get := func(m map[itil.ID]*limitRing, k itil.ID) *limitRing {
+		ring := m[k]
+		if ring == nil {
+			ring = new(limitRing)
+			m[k] = ring
+		}
+		return ring
+	}
+	for i := range history {
+		f := &history[i]
+		t := f.OpenedAt.UnixNano()
+		step(0, get(byCI, f.CIs[0]), t)
+		k := svcCat{f.ServiceID, f.Category}
+		ring := bySvcCat[k]
+		if ring == nil {
+			ring = new(limitRing)
+			bySvcCat[k] = ring
+		}
+		step(1, ring, t)
+		step(2, get(bySvc, f.ServiceID), t)
+	}
+	return out
+}
+
+func BenchmarkTrendReplay(b *testing.B) {
+	history := benchTrendData()
+	got, err := problem.ReplayTrends(benchTrendRules, history)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if want := trendLimit(history); len(got) != len(want) {
+		b.Fatalf("ReplayTrends found %d crossings, the limit %d", len(got), len(want))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var batch, limit time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := problem.ReplayTrends(benchTrendRules, history); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		trendLimit(history)
+		batch += t1.Sub(t0)
+		limit += time.Since(t1)
+	}
+	b.ReportMetric(float64(batch.Nanoseconds())/float64(b.N), "batch-ns/op")
+	b.ReportMetric(float64(limit.Nanoseconds())/float64(b.N), "limit-ns/op")
+	b.ReportMetric(float64(batch)/float64(limit), "x-limit")
+	b.ReportMetric(float64(len(got)), "crossings")
+}
+
+// BenchmarkTrendObserve observes the incidents one per operation, in time
+// order, starting a new detector after the last.
+func BenchmarkTrendObserve(b *testing.B) {
+	history := benchTrendData()
+	d, err := problem.NewTrendDetector(benchTrendRules, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i == len(history) {
+			b.StopTimer()
+			d, _ = problem.NewTrendDetector(benchTrendRules, 0)
+			i = 0
+			b.StartTimer()
+		}
+		if _, err := d.Observe(history[i]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkTrendCandidates answers Trends as of the end of the year from
+// a detector that observed the year, beside DetectTrends over the year.
+func BenchmarkTrendCandidates(b *testing.B) {
+	history := benchTrendData()
+	asOf := history[len(history)-1].OpenedAt
+	d, err := problem.NewTrendDetector(benchTrendRules, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, f := range history {
+		if _, err := d.Observe(f); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("detector", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := d.Trends(asOf, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("batch", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := problem.DetectTrends(benchTrendRules, slices.Values(history), asOf, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
