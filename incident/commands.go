@@ -152,8 +152,9 @@ func (s *Service) Escalate(ctx context.Context, actor itil.Actor, id itil.ID, le
 
 // Hold puts an incident On Hold for a reason, or changes the reason of one
 // already On Hold. Awaiting the caller requires a comment telling the
-// caller what is needed; a comment is added as a note visible to the
-// caller.
+// caller what is needed; awaiting a problem requires the incident to
+// belong to one (ProblemID, set by problem.Service.LinkIncident). A
+// comment is added as a note visible to the caller.
 func (s *Service) Hold(ctx context.Context, actor itil.Actor, id itil.ID, reason HoldReason, comment string) (*Incident, error) {
 	return s.run.Run(ctx, actor, id, CommandHold, func(c *cmd, inc *Incident) (event, error) {
 		if err := fire(inc, evHold, func() error { return guardHold(inc, reason, comment) }); err != nil {

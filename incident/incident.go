@@ -139,6 +139,9 @@ type Incident struct {
 	ParentID    itil.ID `json:"parent_id,omitzero"`
 	// ChildCount counts the incidents linked as children of this one.
 	ChildCount int `json:"child_count,omitempty"`
+	// ProblemID is the problem the incident belongs to (at most one),
+	// NilID when none; set by SetProblem.
+	ProblemID itil.ID `json:"problem_id,omitzero"`
 
 	ResolutionCode  string `json:"resolution_code,omitempty"`
 	ResolutionNotes string `json:"resolution_notes,omitempty"`

@@ -63,13 +63,16 @@ func fire(inc *Incident, event string, guard func() error) error {
 	return nil
 }
 
-// guardHold checks a hold: a known reason, a change of reason when already
-// On Hold, and a comment telling the caller what is needed when awaiting
+// guardHold checks a hold: a known reason, a problem to await when
+// awaiting a problem, a change of reason when already On Hold, and a comment telling the caller what is needed when awaiting
 // the caller.
 func guardHold(inc *Incident, reason HoldReason, comment string) error {
 	var v itil.ValidationError
 	if !reason.valid() {
 		v.Add("reason", "must be one of awaiting_caller, awaiting_change, awaiting_problem, awaiting_vendor")
+	}
+	if reason == AwaitingProblem && inc.ProblemID == itil.NilID {
+		v.Add("reason", "awaiting_problem names the problem: link the incident to one first (problem.Service.LinkIncident)")
 	}
 	if inc.State == StateOnHold && reason == inc.HoldReason {
 		v.Add("reason", "the incident is already on hold for this reason")

@@ -42,6 +42,8 @@ type Filter struct {
 	Assignees        []string
 	CIID             itil.ID
 	ServiceID        itil.ID
+	// ProblemID keeps the incidents that belong to the problem.
+	ProblemID itil.ID
 	// Major, when set, keeps only major (true) or only other (false)
 	// incidents.
 	Major *bool
@@ -118,6 +120,9 @@ func (f Filter) query() (pipeline.Query[Incident], error) {
 	}
 	if f.ServiceID != itil.NilID {
 		q.Terms = append(q.Terms, storage.Term("service", f.ServiceID.String()))
+	}
+	if f.ProblemID != itil.NilID {
+		q.Terms = append(q.Terms, storage.Term("problem", f.ProblemID.String()))
 	}
 	if f.Major != nil {
 		if *f.Major {

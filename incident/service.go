@@ -215,6 +215,10 @@ func terms(i *Incident, dst []string) []string {
 	}
 	b = strconv.AppendInt(append(b, "priority="...), int64(i.Priority), 10)
 	cut()
+	if i.ProblemID != itil.NilID {
+		b = pipeline.AppendID(append(b, "problem="...), i.ProblemID)
+		cut()
+	}
 	if i.ServiceID != itil.NilID {
 		b = pipeline.AppendID(append(b, "service="...), i.ServiceID)
 		cut()

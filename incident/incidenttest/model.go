@@ -213,7 +213,8 @@ func testModel(t *testing.T, newStore NewStore, instances storagetest.Instances)
 				r := rapid.SampledFrom(holds).Draw(t, "reason")
 				c := rapid.SampledFrom(texts).Draw(t, "comment")
 				ok := i.open() && !(i.state == incident.StateOnHold && r == i.hold) &&
-					slices.Contains(holds[:4], r) && (r != incident.AwaitingCaller || c != "")
+					slices.Contains(holds[:4], r) && (r != incident.AwaitingCaller || c != "") &&
+					r != incident.AwaitingProblem // no incident of the model belongs to a problem
 				_, err := f.svc.Hold(f.ctx, agent, i.id, r, c)
 				if expect(t, ok, err) {
 					i.state, i.hold, i.responded = incident.StateOnHold, r, true
