@@ -203,8 +203,9 @@ func (s *Service) Confirm(ctx context.Context, actor itil.Actor, id itil.ID) (*P
 // its own cannot become one (mark them duplicates of the survivor
 // instead). The survivor is written too (its DuplicateCount rises), so
 // that a concurrent command making it a duplicate conflicts instead of
-// leaving a chain. An unknown survivor gives an error wrapping
-// itil.ErrNotFound that names duplicate_of.
+// leaving a chain. The duplicate's incidents move to the survivor in the
+// same transaction (see LinkIncident). An unknown survivor gives an error
+// wrapping itil.ErrNotFound that names duplicate_of.
 func (s *Service) MarkDuplicate(ctx context.Context, actor itil.Actor, id, survivorID itil.ID) (*Problem, error) {
 	return s.run.Run(ctx, actor, id, CommandMarkDuplicate, func(c *cmd, p *Problem) (event, error) {
 		if survivorID == id {
@@ -236,10 +237,14 @@ func (s *Service) MarkDuplicate(ctx context.Context, actor itil.Actor, id, survi
 		}
 		p.ResolutionCode, p.DuplicateOf, p.ClosedAt = Duplicate, survivorID, c.Now
 		survivor.DuplicateCount++
-		if err := c.Save(survivor, event{Type: EventDuplicateLinked, Summary: "duplicate " + p.Number + " linked", Refs: []itil.ID{p.ID}}); err != nil {
+		moved, err := s.moveLinked(c, p, survivor) // links.go
+		if err != nil {
 			return event{}, err
 		}
-		return event{Type: EventMarkedDuplicate, Summary: "closed as a duplicate of " + survivor.Number, Refs: []itil.ID{survivorID}}, nil
+		if err := c.Save(survivor, event{Type: EventDuplicateLinked, Summary: "duplicate " + p.Number + " linked", Refs: append([]itil.ID{p.ID}, moved...)}); err != nil {
+			return event{}, err
+		}
+		return event{Type: EventMarkedDuplicate, Summary: "closed as a duplicate of " + survivor.Number, Refs: append([]itil.ID{survivorID}, moved...)}, nil
 	})
 }
 
@@ -269,13 +274,18 @@ func (s *Service) Fix(ctx context.Context, actor itil.Actor, id itil.ID) (*Probl
 }
 
 // AcceptRisk closes a problem in Root Cause Analysis without a fix, with
-// resolution code RiskAccepted and the reason the risk is accepted.
+// resolution code RiskAccepted and the reason the risk is accepted. Its
+// open linked incidents get a work note with the reason, in the same
+// transaction.
 func (s *Service) AcceptRisk(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*Problem, error) {
 	return s.run.Run(ctx, actor, id, CommandAcceptRisk, func(c *cmd, p *Problem) (event, error) {
 		if err := fire(p, evAcceptRisk, func() error { return requireText("reason", reason) }); err != nil {
 			return event{}, err
 		}
 		p.ResolutionCode, p.RiskAcceptedReason, p.ClosedAt = RiskAccepted, reason, c.Now
+		if err := s.noteLinked(c, p, reason); err != nil { // links.go
+			return event{}, err
+		}
 		return event{Type: EventRiskAccepted, Summary: "closed: risk accepted", Reason: reason}, nil
 	})
 }
@@ -314,14 +324,19 @@ func (s *Service) Reanalyze(ctx context.Context, actor itil.Actor, id itil.ID, r
 }
 
 // Resolve resolves a problem whose fix is in progress, with resolution
-// code FixApplied. It needs the fix notes (set them with Update).
+// code FixApplied. It needs the fix notes (set them with Update). In the
+// same transaction, its linked incidents On Hold awaiting the problem
+// (every open one, WithResolveAllLinked) are resolved with
+// ResolvedByProblem and the fix notes, and its other open incidents get a
+// work note: all of it is stored, or none of it.
 func (s *Service) Resolve(ctx context.Context, actor itil.Actor, id itil.ID) (*Problem, error) {
 	return s.run.Run(ctx, actor, id, CommandResolve, func(c *cmd, p *Problem) (event, error) {
 		if err := fire(p, evResolve, func() error { return guardResolve(p) }); err != nil {
 			return event{}, err
 		}
 		p.ResolutionCode, p.ResolvedAt = FixApplied, c.Now
-		return event{Type: EventResolved, Summary: "resolved: fix applied"}, nil
+		resolved, err := s.resolveLinked(c, p) // links.go
+		return event{Type: EventResolved, Summary: "resolved: fix applied", Refs: resolved}, err
 	})
 }
 

@@ -124,6 +124,9 @@ type Problem struct {
 	// DuplicateCount counts the problems marked duplicates of this one.
 	DuplicateCount     int    `json:"duplicate_count,omitempty"`
 	RiskAcceptedReason string `json:"risk_accepted_reason,omitempty"`
+	// IncidentCount counts the incidents that belong to the problem
+	// (incident.Incident.ProblemID; LinkIncident, UnlinkIncident).
+	IncidentCount int `json:"incident_count,omitempty"`
 
 	ConfirmedBy  itil.Actor `json:"confirmed_by,omitzero"`
 	ConfirmedAt  time.Time  `json:"confirmed_at,omitzero"`

@@ -37,6 +37,7 @@ type config struct {
 	matrix    *itil.PriorityMatrix
 	authorize itil.Authorizer[Problem]
 	hooks     []storage.Hook
+	links     linkConfig // links.go
 }
 
 // Option configures a Service; New reports every bad option together.

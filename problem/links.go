@@ -1,0 +1,343 @@
+package problem
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/storage"
+)
+
+// Command names of the incident links, as an Authorizer receives them.
+// The incident commands they run (incident.Service.SetProblem, Comment,
+// WorkNote, Resolve) are authorized by the incident Service's own
+// Authorizer too, for the same actor.
+const (
+	CommandLinkIncident          = "link_incident"
+	CommandUnlinkIncident        = "unlink_incident"
+	CommandCommunicateWorkaround = "communicate_workaround"
+	CommandCommunicateFix        = "communicate_fix"
+)
+
+// Journal event types of the incident links. EventIncidentLinked and
+// EventIncidentUnlinked are the problem's half of a link (the incident's
+// half is incident.EventProblemLinked or EventProblemUnlinked), with the
+// incident in Refs. The communications are journaled as work notes on the
+// problem that name the incidents told.
+const (
+	EventIncidentLinked         = "problem.incident_linked"
+	EventIncidentUnlinked       = "problem.incident_unlinked"
+	EventWorkaroundCommunicated = "problem.workaround_communicated"
+	EventFixCommunicated        = "problem.fix_communicated"
+)
+
+// ResolvedByProblem is the incident resolution code Resolve gives the
+// incidents it resolves; the incident Service must accept it (it is among
+// incident.DefaultResolutionCodes).
+const ResolvedByProblem = "resolved_by_problem"
+
+// ErrNoIncidents is returned by a command that needs the incident Service
+// (to link, to communicate, or to cascade to linked incidents) from a
+// Service made without WithIncidents.
+var ErrNoIncidents = errors.New("problem: no incident service; make the Service with WithIncidents")
+
+type linkConfig struct {
+	incidents  *incident.Service
+	resolveAll bool
+}
+
+// WithIncidents gives the Service the incident Service on the same store,
+// which links, communications and resolution cascades run through: inside
+// the problem command's transaction (incident.Service.In), so that a
+// problem command and everything it does to incidents commit together or
+// not at all.
+//
+// The link lives on the incident (incident.Incident.ProblemID), so an
+// incident belongs to at most one problem even when two instances link it
+// at once: the incident's version-checked write makes one of them
+// conflict. The problem counts its incidents (Problem.IncidentCount) and
+// is written with every link, so that a link and a resolution of the
+// problem never interleave.
+func WithIncidents(svc *incident.Service) Option {
+	return Option{func(cfg *config, v *itil.ValidationError) {
+		if svc == nil {
+			v.Add("incidents", "must not be nil")
+		}
+		cfg.links.incidents = svc
+	}}
+}
+
+// WithResolveAllLinked makes Resolve resolve every open linked incident
+// with the fix, not only those On Hold awaiting the problem.
+func WithResolveAllLinked() Option {
+	return Option{func(cfg *config, _ *itil.ValidationError) { cfg.links.resolveAll = true }}
+}
+
+// linkable reports whether incidents may be linked to a problem in state
+// s: while it is worked on. An incident recurring after the fix means the
+// fix did not hold: Reanalyze the problem first.
+func linkable(s State) bool { return !s.Final() && s != StateResolved }
+
+// incidentsIn returns the incident Service bound to the command's
+// transaction.
+func (s *Service) incidentsIn(c *cmd) (*incident.Service, error) {
+	if s.cfg.links.incidents == nil {
+		return nil, ErrNoIncidents
+	}
+	return s.cfg.links.incidents.In(c.Tx), nil
+}
+
+// LinkIncident links the incident incidentID to the problem problemID.
+// An incident belongs to at most one problem: one linked to another
+// problem is refused (unlink it there first), and so is a canceled one.
+// The problem must be New, in Assess, Root Cause Analysis or Fix in
+// Progress. Both records are written and journaled, each naming the other
+// in Refs; the problem's IncidentCount rises. An unknown incident (or one
+// of another tenant) gives an error wrapping itil.ErrNotFound that names
+// incident_id.
+func (s *Service) LinkIncident(ctx context.Context, actor itil.Actor, problemID, incidentID itil.ID) (*Problem, error) {
+	return s.run.Run(ctx, actor, problemID, CommandLinkIncident, func(c *cmd, p *Problem) (event, error) {
+		svc, err := s.incidentsIn(c)
+		if err != nil {
+			return event{}, err
+		}
+		if incidentID == itil.NilID {
+			return event{}, itil.Invalid("incident_id", "is required")
+		}
+		if !linkable(p.State) {
+			return event{}, fmt.Errorf("%w: cannot link an incident to problem %s while it is %s", itil.ErrInvalidTransition, p.Number, p.State)
+		}
+		inc, err := svc.SetProblem(c.Ctx, c.Actor, incidentID, itil.NilID, p.ID)
+		if err != nil {
+			return event{}, incidentErr(err)
+		}
+		p.IncidentCount++
+		return event{Type: EventIncidentLinked, Summary: "linked incident " + inc.Number, Refs: []itil.ID{inc.ID}}, nil
+	})
+}
+
+// UnlinkIncident removes the incident incidentID from the problem
+// problemID, which must not be final. An incident On Hold awaiting the
+// problem is not unlinked: resume it, or hold it for another reason,
+// first. Both records are written and journaled; the problem's
+// IncidentCount falls.
+func (s *Service) UnlinkIncident(ctx context.Context, actor itil.Actor, problemID, incidentID itil.ID) (*Problem, error) {
+	return s.run.Run(ctx, actor, problemID, CommandUnlinkIncident, func(c *cmd, p *Problem) (event, error) {
+		svc, err := s.incidentsIn(c)
+		if err != nil {
+			return event{}, err
+		}
+		if incidentID == itil.NilID {
+			return event{}, itil.Invalid("incident_id", "is required")
+		}
+		if err := requireActive(p, "unlink an incident from"); err != nil {
+			return event{}, err
+		}
+		inc, err := svc.SetProblem(c.Ctx, c.Actor, incidentID, p.ID, itil.NilID)
+		if err != nil {
+			return event{}, incidentErr(err)
+		}
+		p.IncidentCount--
+		return event{Type: EventIncidentUnlinked, Summary: "unlinked incident " + inc.Number, Refs: []itil.ID{inc.ID}}, nil
+	})
+}
+
+// incidentErr names incident_id in an error about the incident a link
+// names: not found, or refused by the incident's rules.
+func incidentErr(err error) error {
+	var v *itil.ValidationError
+	if errors.As(err, &v) {
+		if v.Has("problem_id") {
+			return itil.Invalid("incident_id", err.Error())
+		}
+		return err
+	}
+	return fmt.Errorf("incident_id: %w", err)
+}
+
+// Incidents returns the incidents that belong to the problem id, ordered
+// by opening time (none without WithIncidents).
+func (s *Service) Incidents(ctx context.Context, id itil.ID) ([]*incident.Incident, error) {
+	if s.cfg.links.incidents == nil || id == itil.NilID {
+		return nil, nil
+	}
+	var out []*incident.Incident
+	err := s.run.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
+		var err error
+		out, err = collect(ctx, s.cfg.links.incidents.In(tx), id)
+		return err
+	})
+	return out, err
+}
+
+func collect(ctx context.Context, svc *incident.Service, problemID itil.ID) ([]*incident.Incident, error) {
+	var out []*incident.Incident
+	for inc, err := range svc.List(ctx, incident.Filter{ProblemID: problemID}) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inc)
+	}
+	return out, nil
+}
+
+// linked returns the problem's incidents, read in the command's
+// transaction, and the incident Service bound to it.
+func (s *Service) linked(c *cmd, p *Problem) ([]*incident.Incident, *incident.Service, error) {
+	if p.IncidentCount == 0 {
+		return nil, nil, nil
+	}
+	svc, err := s.incidentsIn(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	incs, err := collect(c.Ctx, svc, p.ID)
+	return incs, svc, err
+}
+
+// fresh returns inc as it is now in the command's transaction: a child
+// incident may have been changed by its parent's cascade since it was
+// listed.
+func fresh(c *cmd, svc *incident.Service, inc *incident.Incident) (*incident.Incident, error) {
+	if inc.ParentID == itil.NilID {
+		return inc, nil
+	}
+	return svc.Get(c.Ctx, inc.ID)
+}
+
+// told reports whether an incident is still told about its problem: not
+// resolved, closed or canceled.
+func told(inc *incident.Incident) bool { return inc.State.Open() }
+
+// CommunicateWorkaround adds the problem's workaround as a comment to every
+// linked incident that is not resolved, closed or canceled, in one
+// transaction with a work note on the problem naming them, and returns how
+// many were told. The problem must not be final and must have a
+// workaround.
+func (s *Service) CommunicateWorkaround(ctx context.Context, actor itil.Actor, id itil.ID) (int, error) {
+	return s.communicate(ctx, actor, id, CommandCommunicateWorkaround, "workaround",
+		func(p *Problem) string { return p.Workaround }, EventWorkaroundCommunicated)
+}
+
+// CommunicateFix adds the problem's fix notes as a comment to every linked
+// incident that is not resolved, closed or canceled, like
+// CommunicateWorkaround. The problem must not be final and must have fix
+// notes.
+func (s *Service) CommunicateFix(ctx context.Context, actor itil.Actor, id itil.ID) (int, error) {
+	return s.communicate(ctx, actor, id, CommandCommunicateFix, "fix_notes",
+		func(p *Problem) string { return p.FixNotes }, EventFixCommunicated)
+}
+
+func (s *Service) communicate(ctx context.Context, actor itil.Actor, id itil.ID, command, field string, text func(*Problem) string, typ string) (int, error) {
+	var n int
+	_, err := s.run.Run(ctx, actor, id, command, func(c *cmd, p *Problem) (event, error) {
+		n = 0
+		if err := requireActive(p, "communicate from"); err != nil {
+			return event{}, err
+		}
+		what := strings.ReplaceAll(field, "_", " ")
+		msg := text(p)
+		if msg == "" {
+			return event{}, itil.Invalid(field, "is empty: set it with Update first")
+		}
+		if _, err := s.incidentsIn(c); err != nil {
+			return event{}, err
+		}
+		incs, svc, err := s.linked(c, p)
+		if err != nil {
+			return event{}, err
+		}
+		var numbers []string
+		for _, inc := range incs {
+			if !told(inc) {
+				continue
+			}
+			if _, err := svc.Comment(c.Ctx, c.Actor, inc.ID, "Problem "+p.Number+" "+what+": "+msg); err != nil {
+				return event{}, fmt.Errorf("incident %s: %w", inc.Number, err)
+			}
+			numbers = append(numbers, inc.Number)
+		}
+		if n = len(numbers); n > 0 {
+			note := what + " communicated to " + strconv.Itoa(n) + " incidents: " + strings.Join(numbers, ", ")
+			if _, err := c.AddNote(p.ID, itil.WorkNote, note, typ, what+" communicated"); err != nil {
+				return event{}, err
+			}
+		}
+		return event{}, nil // the problem is unchanged: not written
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// resolveLinked is Resolve's cascade: the linked incidents On Hold
+// awaiting the problem (every open one with WithResolveAllLinked) are
+// resolved with ResolvedByProblem and the fix notes; the other open ones
+// get a work note. It returns the incidents resolved.
+func (s *Service) resolveLinked(c *cmd, p *Problem) ([]itil.ID, error) {
+	incs, svc, err := s.linked(c, p)
+	if err != nil {
+		return nil, err
+	}
+	var resolved []itil.ID
+	for _, inc := range incs {
+		if inc, err = fresh(c, svc, inc); err != nil {
+			return nil, err
+		}
+		switch {
+		case !inc.State.Open():
+		case s.cfg.links.resolveAll || inc.State == incident.StateOnHold && inc.HoldReason == incident.AwaitingProblem:
+			if _, err := svc.Resolve(c.Ctx, c.Actor, inc.ID, ResolvedByProblem, p.FixNotes); err != nil {
+				return nil, fmt.Errorf("incident %s: %w", inc.Number, err)
+			}
+			resolved = append(resolved, inc.ID)
+		default:
+			if _, err := svc.WorkNote(c.Ctx, c.Actor, inc.ID, "Problem "+p.Number+" resolved, fix applied: "+p.FixNotes); err != nil {
+				return nil, fmt.Errorf("incident %s: %w", inc.Number, err)
+			}
+		}
+	}
+	return resolved, nil
+}
+
+// noteLinked is AcceptRisk's cascade: a work note on every open linked
+// incident.
+func (s *Service) noteLinked(c *cmd, p *Problem, reason string) error {
+	incs, svc, err := s.linked(c, p)
+	if err != nil {
+		return err
+	}
+	for _, inc := range incs {
+		if !inc.State.Open() {
+			continue
+		}
+		if _, err := svc.WorkNote(c.Ctx, c.Actor, inc.ID, "Problem "+p.Number+" closed, risk accepted: "+reason); err != nil {
+			return fmt.Errorf("incident %s: %w", inc.Number, err)
+		}
+	}
+	return nil
+}
+
+// moveLinked is MarkDuplicate's cascade: the duplicate's incidents move to
+// the survivor. It returns the incidents moved.
+func (s *Service) moveLinked(c *cmd, dup, survivor *Problem) ([]itil.ID, error) {
+	incs, svc, err := s.linked(c, dup)
+	if err != nil {
+		return nil, err
+	}
+	moved := make([]itil.ID, 0, len(incs))
+	for _, inc := range incs {
+		if _, err := svc.SetProblem(c.Ctx, c.Actor, inc.ID, dup.ID, survivor.ID); err != nil {
+			return nil, fmt.Errorf("incident %s: %w", inc.Number, err)
+		}
+		moved = append(moved, inc.ID)
+	}
+	survivor.IncidentCount += len(moved)
+	dup.IncidentCount -= len(moved)
+	return moved, nil
+}
