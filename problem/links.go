@@ -239,13 +239,13 @@ func (s *Service) communicate(ctx context.Context, actor itil.Actor, id itil.ID,
 		if err := requireActive(p, "communicate from"); err != nil {
 			return event{}, err
 		}
+		if _, err := s.incidentsIn(c); err != nil {
+			return event{}, err
+		}
 		what := strings.ReplaceAll(field, "_", " ")
 		msg := text(p)
 		if msg == "" {
 			return event{}, itil.Invalid(field, "is empty: set it with Update first")
-		}
-		if _, err := s.incidentsIn(c); err != nil {
-			return event{}, err
 		}
 		incs, svc, err := s.linked(c, p)
 		if err != nil {
