@@ -237,14 +237,13 @@ func (s *Service) MarkDuplicate(ctx context.Context, actor itil.Actor, id, survi
 		}
 		p.ResolutionCode, p.DuplicateOf, p.ClosedAt = Duplicate, survivorID, c.Now
 		survivor.DuplicateCount++
-		moved, err := s.moveLinked(c, p, survivor) // links.go
-		if err != nil {
+		if err := s.moveLinked(c, p, survivor); err != nil { // links.go
 			return event{}, err
 		}
-		if err := c.Save(survivor, event{Type: EventDuplicateLinked, Summary: "duplicate " + p.Number + " linked", Refs: append([]itil.ID{p.ID}, moved...)}); err != nil {
+		if err := c.Save(survivor, event{Type: EventDuplicateLinked, Summary: "duplicate " + p.Number + " linked", Refs: []itil.ID{p.ID}}); err != nil {
 			return event{}, err
 		}
-		return event{Type: EventMarkedDuplicate, Summary: "closed as a duplicate of " + survivor.Number, Refs: append([]itil.ID{survivorID}, moved...)}, nil
+		return event{Type: EventMarkedDuplicate, Summary: "closed as a duplicate of " + survivor.Number, Refs: []itil.ID{survivorID}}, nil
 	})
 }
 
@@ -335,8 +334,8 @@ func (s *Service) Resolve(ctx context.Context, actor itil.Actor, id itil.ID) (*P
 			return event{}, err
 		}
 		p.ResolutionCode, p.ResolvedAt = FixApplied, c.Now
-		resolved, err := s.resolveLinked(c, p) // links.go
-		return event{Type: EventResolved, Summary: "resolved: fix applied", Refs: resolved}, err
+		err := s.resolveLinked(c, p) // links.go
+		return event{Type: EventResolved, Summary: "resolved: fix applied"}, err
 	})
 }
 

@@ -278,31 +278,31 @@ func (s *Service) communicate(ctx context.Context, actor itil.Actor, id itil.ID,
 // resolveLinked is Resolve's cascade: the linked incidents On Hold
 // awaiting the problem (every open one with WithResolveAllLinked) are
 // resolved with ResolvedByProblem and the fix notes; the other open ones
-// get a work note. It returns the incidents resolved.
-func (s *Service) resolveLinked(c *cmd, p *Problem) ([]itil.ID, error) {
+// get a work note. The problem's event does not list them (an event names
+// at most storage.MaxRefs subjects): each incident's own events do, and
+// its ProblemID names the problem.
+func (s *Service) resolveLinked(c *cmd, p *Problem) error {
 	incs, svc, err := s.linked(c, p)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var resolved []itil.ID
 	for _, inc := range incs {
 		if inc, err = fresh(c, svc, inc); err != nil {
-			return nil, err
+			return err
 		}
 		switch {
 		case !inc.State.Open():
 		case s.cfg.links.resolveAll || inc.State == incident.StateOnHold && inc.HoldReason == incident.AwaitingProblem:
 			if _, err := svc.Resolve(c.Ctx, c.Actor, inc.ID, ResolvedByProblem, p.FixNotes); err != nil {
-				return nil, fmt.Errorf("incident %s: %w", inc.Number, err)
+				return fmt.Errorf("incident %s: %w", inc.Number, err)
 			}
-			resolved = append(resolved, inc.ID)
 		default:
 			if _, err := svc.WorkNote(c.Ctx, c.Actor, inc.ID, "Problem "+p.Number+" resolved, fix applied: "+p.FixNotes); err != nil {
-				return nil, fmt.Errorf("incident %s: %w", inc.Number, err)
+				return fmt.Errorf("incident %s: %w", inc.Number, err)
 			}
 		}
 	}
-	return resolved, nil
+	return nil
 }
 
 // noteLinked is AcceptRisk's cascade: a work note on every open linked
@@ -324,20 +324,19 @@ func (s *Service) noteLinked(c *cmd, p *Problem, reason string) error {
 }
 
 // moveLinked is MarkDuplicate's cascade: the duplicate's incidents move to
-// the survivor. It returns the incidents moved.
-func (s *Service) moveLinked(c *cmd, dup, survivor *Problem) ([]itil.ID, error) {
+// the survivor, each journaled on the incident with both problems in
+// Refs.
+func (s *Service) moveLinked(c *cmd, dup, survivor *Problem) error {
 	incs, svc, err := s.linked(c, dup)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	moved := make([]itil.ID, 0, len(incs))
 	for _, inc := range incs {
 		if _, err := svc.SetProblem(c.Ctx, c.Actor, inc.ID, dup.ID, survivor.ID); err != nil {
-			return nil, fmt.Errorf("incident %s: %w", inc.Number, err)
+			return fmt.Errorf("incident %s: %w", inc.Number, err)
 		}
-		moved = append(moved, inc.ID)
 	}
-	survivor.IncidentCount += len(moved)
-	dup.IncidentCount -= len(moved)
-	return moved, nil
+	survivor.IncidentCount += len(incs)
+	dup.IncidentCount -= len(incs)
+	return nil
 }
