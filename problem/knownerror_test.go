@@ -23,7 +23,7 @@ func TestFold(t *testing.T) {
 		"ÜBERLASTUNG":      "uberlastung",
 		"Straße":           "strasse",
 		"café RÉSEAU":      "cafe reseau",
-		"ﬁle Ｅｒｒｏｒ":       "file error",
+		"ﬁle Ｅｒｒｏｒ":        "file error",
 		"Łódź Ørsted Æble": "lodz orsted aeble",
 		"0x80070005":       "0x80070005",
 		"":                 "",
