@@ -2,9 +2,11 @@ package problemtest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -435,6 +437,14 @@ func testKESearchProperty(t *testing.T, newStore NewStore) {
 			}
 			f.clock.Advance(time.Second)
 			all = append(all, k)
+		}
+		for _, k := range all {
+			// The decode cache relies on the JSON round trip.
+			data, err := json.Marshal(k)
+			require.NoError(rt, err)
+			var back problem.KnownError
+			require.NoError(rt, json.Unmarshal(data, &back))
+			require.True(rt, reflect.DeepEqual(k, &back), "%s does not survive a JSON round trip", k.Number)
 		}
 		// One or two words, each written as the vocabulary spells it:
 		// matching needs the folding to equate the spellings.
