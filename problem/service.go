@@ -36,6 +36,7 @@ type config struct {
 	clock     itil.Clock
 	matrix    *itil.PriorityMatrix
 	authorize itil.Authorizer[Problem]
+	keAuth    itil.Authorizer[KnownError] // WithKnownErrorAuthorizer
 	hooks     []storage.Hook
 	links     linkConfig // links.go
 }

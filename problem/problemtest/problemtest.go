@@ -49,6 +49,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Options", func(t *testing.T) { testOptions(t, newStore) })
 	t.Run("Links", func(t *testing.T) { runLinks(t, newStore, instances) }) // links.go
 	t.Run("Model", func(t *testing.T) { testModel(t, newStore, nil) })
+	t.Run("KnownErrors", func(t *testing.T) { runKnownErrors(t, instances, newStore) })
 	t.Run("TwoInstances/Concurrency", func(t *testing.T) { testTwoInstances(t, instances) })
 	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, newStore, instances) })
 }

@@ -1,0 +1,15 @@
+package pipeline
+
+import (
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/storage"
+)
+
+// Sibling returns a runner for a second entity kind of a process (a
+// problem's known errors) on r's store, clock and bound transaction, so
+// that a Service bound by In serves both kinds in the caller's
+// transaction. It keeps neither r's IfVersion nor its Once: those name a
+// version of r's kind.
+func Sibling[U, T any](r Runner[T], spec *Spec[U], authorize itil.Authorizer[U], hooks []storage.Hook) Runner[U] {
+	return Runner[U]{spec: spec, store: r.store, tx: r.tx, clock: r.clock, authorize: authorize, hooks: hooks}
+}
