@@ -48,6 +48,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Notes", func(t *testing.T) { testNotes(t, newStore) })
 	t.Run("Options", func(t *testing.T) { testOptions(t, newStore) })
 	t.Run("Model", func(t *testing.T) { testModel(t, newStore, nil) })
+	runFixAndTrends(t, newStore, instances)
 	t.Run("TwoInstances/Concurrency", func(t *testing.T) { testTwoInstances(t, instances) })
 	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, newStore, instances) })
 }
