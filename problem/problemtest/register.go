@@ -10,4 +10,6 @@ import (
 func runFixAndTrends(t *testing.T, newStore NewStore, instances storagetest.Instances) {
 	t.Run("FixRecords", func(t *testing.T) { testFixRecords(t, newStore) })
 	t.Run("TwoInstances/FixReady", func(t *testing.T) { testTwoInstancesFixReady(t, instances) })
+	t.Run("TwoInstances/TrendWatch", func(t *testing.T) { testTrendWatch(t, instances) })
+	t.Run("SLA", func(t *testing.T) { testSLA(t, newStore) })
 }
