@@ -50,6 +50,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Links", func(t *testing.T) { runLinks(t, newStore, instances) }) // links.go
 	t.Run("Model", func(t *testing.T) { testModel(t, newStore, nil) })
 	t.Run("KnownErrors", func(t *testing.T) { runKnownErrors(t, instances, newStore) })
+	runFixAndTrends(t, newStore, instances)
 	t.Run("TwoInstances/Concurrency", func(t *testing.T) { testTwoInstances(t, instances) })
 	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, newStore, instances) })
 }

@@ -1,0 +1,295 @@
+package problemtest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/problem"
+	"github.com/itilkit/itil/slm"
+	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/storagetest"
+)
+
+var (
+	desk      = itil.Actor{ID: "desk", Name: "Service Desk"}
+	trendBot  = itil.Actor{ID: "trend-watch", Name: "Trend watch"}
+	byCI24h   = problem.TrendRule{Name: "ci-24h", By: problem.TrendByCI, Threshold: 5, Window: 24 * time.Hour}
+	bySvcCat  = problem.TrendRule{Name: "service-category-7d", By: problem.TrendByService | problem.TrendByCategory, Threshold: 3, Window: 7 * 24 * time.Hour}
+	testRules = []problem.TrendRule{byCI24h, bySvcCat}
+)
+
+// trendInstance is one application instance: incident and problem
+// services and a trend watch on its handle of the store.
+type trendInstance struct {
+	inc   *incident.Service
+	prb   *problem.Service
+	watch *problem.TrendWatch
+}
+
+func newTrendInstance(t *testing.T, store storage.Store, c *clock) *trendInstance {
+	inc, err := incident.New(store, incident.WithClock(c))
+	require.NoError(t, err)
+	prb, err := problem.New(store, problem.WithClock(c))
+	require.NoError(t, err)
+	w, err := problem.NewTrendWatch(prb, testRules, time.Hour)
+	require.NoError(t, err)
+	return &trendInstance{inc, prb, w}
+}
+
+func (in *trendInstance) openIncident(t *testing.T, title string, ci, svc itil.ID) *incident.Incident {
+	t.Helper()
+	x, err := in.inc.Open(t.Context(), desk, incident.NewIncident{Title: title, Caller: itil.Actor{ID: "caller"}, Channel: incident.Phone,
+		Impact: 3, Urgency: 3, Category: "network", CIID: ci, ServiceID: svc})
+	require.NoError(t, err)
+	return x
+}
+
+// candidate returns the candidate of rule and key, or fails.
+func candidate(t *testing.T, cs []problem.TrendCandidate, rule string, key problem.TrendKey) problem.TrendCandidate {
+	t.Helper()
+	for _, c := range cs {
+		if c.Rule == rule && c.Key == key {
+			return c
+		}
+	}
+	require.FailNow(t, "no candidate", "%s %s in %+v", rule, key, cs)
+	return problem.TrendCandidate{}
+}
+
+// testTrendWatch: incidents opened on either instance reach both watches
+// (a watch built later replays them); candidates name the open problem
+// that covers them; two instances racing to open a problem for one
+// candidate open one; a problem that ends frees its key.
+func testTrendWatch(t *testing.T, instances storagetest.Instances) {
+	a, b := instances(t)
+	c := newClock()
+	ctx := t.Context()
+	ia := newTrendInstance(t, a, c)
+	ciX, ciY, svc := itil.NewID(), itil.NewID(), itil.NewID()
+
+	cs, err := ia.watch.Trends(ctx, c.Now())
+	require.NoError(t, err)
+	assert.Empty(t, cs)
+	var onX []itil.ID
+	for i := range 5 {
+		onX = append(onX, ia.openIncident(t, "router X flaps", ciX, itil.NilID).ID)
+		if i == 2 {
+			ia.openIncident(t, "Y slow", ciY, svc)
+			ia.openIncident(t, "Y slow again", ciY, svc)
+		}
+		c.Advance(time.Hour)
+	}
+	// An incident whose transaction rolled back is never counted.
+	_ = a.RunInTx(ctx, func(ctx2 context.Context, tx storage.Tx) error {
+		_, err := ia.inc.In(tx).Open(ctx2, desk, incident.NewIncident{Title: "rolled back", Caller: itil.Actor{ID: "caller"}, Channel: incident.Phone,
+			Impact: 3, Urgency: 3, Category: "network", CIID: ciY, ServiceID: svc})
+		require.NoError(t, err)
+		return errors.New("roll back")
+	})
+
+	// Instance B starts after the incidents: it replays them.
+	ib := newTrendInstance(t, b, c)
+	now := c.Now()
+	csA, err := ia.watch.Trends(ctx, now)
+	require.NoError(t, err)
+	csB, err := ib.watch.Trends(ctx, now)
+	require.NoError(t, err)
+	require.Equal(t, csA, csB, "both instances count the same committed incidents")
+	require.Len(t, csA, 1)
+	x := candidate(t, csA, byCI24h.Name, problem.TrendKey{CI: ciX})
+	assert.Equal(t, onX, x.Incidents)
+	assert.Equal(t, itil.NilID, x.CoveredBy)
+
+	// A third incident on Y (service and category) makes a second
+	// candidate, seen by both through catch-up.
+	ib.openIncident(t, "Y down", ciY, svc)
+	csA, err = ia.watch.Trends(ctx, c.Now())
+	require.NoError(t, err)
+	y := candidate(t, csA, bySvcCat.Name, problem.TrendKey{ServiceID: svc, Category: "network"})
+	assert.Equal(t, 3, y.Count)
+	csB, err = ib.watch.Trends(ctx, c.Now())
+	require.NoError(t, err)
+	assert.Equal(t, csA, csB)
+
+	// Two instances race to open a problem for X: one problem.
+	for round := range 2 {
+		type result struct {
+			p      *problem.Problem
+			opened bool
+			err    error
+		}
+		res := make([]result, 2)
+		var race sync.WaitGroup
+		for i, in := range []*trendInstance{ia, ib} {
+			race.Go(func() {
+				p, opened, err := in.watch.Open(ctx, trendBot, x)
+				res[i] = result{p, opened, err}
+			})
+		}
+		race.Wait()
+		opened := 0
+		for _, r := range res {
+			if errors.Is(r.err, itil.ErrConflict) {
+				continue // the retries did not absorb it; nothing was opened
+			}
+			require.NoError(t, r.err)
+			if r.opened {
+				opened++
+			}
+		}
+		require.Equal(t, 1, opened, "round %d: %+v", round, res)
+		var winner *problem.Problem
+		for _, r := range res {
+			if r.err == nil {
+				if winner == nil {
+					winner = r.p
+				}
+				assert.Equal(t, winner.ID, r.p.ID, "the loser finds the winner's problem")
+			}
+		}
+		assert.Equal(t, "5 incidents on CI "+ciX.String()+" in 24h", winner.Title)
+		assert.Equal(t, []itil.ID{ciX}, winner.CIIDs)
+		assert.Contains(t, winner.Description, onX[0].String())
+		open, _, err := ib.prb.ListPage(ctx, problem.Filter{CIID: ciX, States: []problem.State{problem.StateNew}}, 10, "")
+		require.NoError(t, err)
+		require.Len(t, open, 1, "one open problem for the key")
+		h, err := ia.prb.History(ctx, winner.ID)
+		require.NoError(t, err)
+		var claimed bool
+		for _, e := range h {
+			claimed = claimed || e.Type == problem.EventTrendClaimed
+		}
+		assert.True(t, claimed, "the trend key is journaled with the problem")
+
+		cs, err := ib.watch.Trends(ctx, c.Now())
+		require.NoError(t, err)
+		assert.Equal(t, winner.ID, candidate(t, cs, byCI24h.Name, x.Key).CoveredBy)
+		// Opening again while it is open returns it.
+		p, opened2, err := ia.watch.Open(ctx, trendBot, x)
+		require.NoError(t, err)
+		assert.False(t, opened2)
+		assert.Equal(t, winner.ID, p.ID)
+
+		// Once it ends, the key is free again (round 2 opens anew).
+		_, err = ia.prb.Cancel(ctx, analyst, winner.ID, "not a problem after all")
+		require.NoError(t, err)
+		cs, err = ia.watch.Trends(ctx, c.Now())
+		require.NoError(t, err)
+		assert.Equal(t, itil.NilID, candidate(t, cs, byCI24h.Name, x.Key).CoveredBy)
+	}
+
+	// A problem whose fields match a key covers it: one on service svc
+	// in category network covers Y.
+	manual, err := ia.prb.Open(ctx, analyst, problem.NewProblem{Title: "Slow network on the service", Category: "network", ServiceID: svc})
+	require.NoError(t, err)
+	cs, err = ib.watch.Trends(ctx, c.Now())
+	require.NoError(t, err)
+	assert.Equal(t, manual.ID, candidate(t, cs, bySvcCat.Name, y.Key).CoveredBy)
+	opened, err := ib.watch.OpenUncovered(ctx, trendBot, c.Now())
+	require.NoError(t, err)
+	require.Len(t, opened, 1, "X only: Y is covered")
+	assert.Equal(t, []itil.ID{ciX}, opened[0].CIIDs)
+	opened, err = ia.watch.OpenUncovered(ctx, trendBot, c.Now())
+	require.NoError(t, err)
+	assert.Empty(t, opened, "everything is covered now")
+
+	// Bad candidates.
+	_, _, err = ia.watch.Open(ctx, trendBot, problem.TrendCandidate{Rule: "nope", Key: x.Key, Count: 5})
+	requireInvalid(t, err, "rule")
+	_, _, err = ia.watch.Open(ctx, trendBot, problem.TrendCandidate{Rule: byCI24h.Name, Key: problem.TrendKey{ServiceID: svc}, Count: 5})
+	requireInvalid(t, err, "key")
+	_, _, err = ia.watch.Open(ctx, itil.Actor{}, x)
+	requireInvalid(t, err, "actor.id")
+	_, err = problem.NewTrendWatch(nil, testRules, 0)
+	requireInvalid(t, err, "service")
+	_, err = problem.NewTrendWatch(ia.prb, nil, 0)
+	requireInvalid(t, err, "rules")
+}
+
+// testSLA: an slm definition for problems, time to root cause, runs from
+// the opening until the fix starts, through the problem's hook, in the
+// problem's own transactions.
+func testSLA(t *testing.T, newStore NewStore) {
+	store := newStore(t)
+	c := newClock()
+	ctx := t.Context()
+	eng, err := slm.NewEngine(store, slm.WithClock(c))
+	require.NoError(t, err)
+	def := slm.StandardDefinition("Time to root cause", problem.Kind, slm.OLA, slm.Resolution,
+		slm.Target{Name: "P1 1d", When: slm.Condition{Priorities: []itil.Priority{itil.P1}}, Duration: 24 * time.Hour},
+		slm.Target{Name: "other 5d", Duration: 5 * 24 * time.Hour})
+	def.Stop = &slm.Condition{States: []string{string(problem.StateFixInProgress), string(problem.StateResolved), string(problem.StateClosed)}}
+	def.Reset = nil
+	defined, err := eng.Define(ctx, itil.Actor{ID: "sla-admin"}, def)
+	require.NoError(t, err)
+	def = *defined
+	svc, err := problem.New(store, problem.WithClock(c), problem.WithHook(eng))
+	require.NoError(t, err)
+	f := &fixture{t: t, ctx: ctx, store: store, svc: svc, clock: c}
+
+	timer := func(id itil.ID) slm.Status {
+		t.Helper()
+		st, err := eng.Status(ctx, id, c.Now())
+		require.NoError(t, err)
+		require.Len(t, st, 1)
+		require.Equal(t, def.ID, st[0].Timer.Definition)
+		return st[0]
+	}
+	p := f.open("database deadlocks")
+	assert.Equal(t, slm.InProgress, timer(p.ID).Timer.State)
+	assert.Equal(t, "other 5d", timer(p.ID).Timer.Target)
+	c.Advance(2 * time.Hour)
+	p = f.toRCAFrom(p)
+	c.Advance(3 * time.Hour)
+	// A refused command changes no timer.
+	before := timer(p.ID).Timer
+	_, err = svc.Fix(ctx, analyst, p.ID)
+	requireInvalid(t, err, "cause_notes")
+	assert.Equal(t, before, timer(p.ID).Timer)
+	// Raising the priority to P1 picks the one-day target.
+	impact, urgency := itil.Impact(1), itil.Urgency(1)
+	_, err = svc.Update(ctx, analyst, p.ID, problem.Patch{Impact: &impact, Urgency: &urgency, CauseNotes: ptr("lock order inverted in the billing job")})
+	require.NoError(t, err)
+	assert.Equal(t, "P1 1d", timer(p.ID).Timer.Target)
+	c.Advance(time.Hour)
+	_, err = svc.Fix(ctx, analyst, p.ID)
+	require.NoError(t, err)
+	st := timer(p.ID)
+	assert.Equal(t, slm.Completed, st.Timer.State, "the root cause is found when the fix starts")
+	assert.Equal(t, 6*time.Hour, st.Timer.Elapsed)
+	assert.False(t, st.Timer.Breached)
+	c.Advance(48 * time.Hour)
+	assert.Equal(t, 6*time.Hour, timer(p.ID).Timer.Elapsed, "stopped")
+
+	// A canceled problem cancels its timer.
+	q := f.open("phantom")
+	_, err = svc.Cancel(ctx, analyst, q.ID, "duplicate report")
+	require.NoError(t, err)
+	assert.Equal(t, slm.Canceled, timer(q.ID).Timer.State)
+
+	live, err := eng.Timers(ctx, p.ID)
+	require.NoError(t, err)
+	rebuilt, err := eng.Replay(ctx, p.ID)
+	require.NoError(t, err)
+	assert.Equal(t, live, rebuilt, "the timers are what the journal says")
+}
+
+// toRCAFrom takes an open problem to Root Cause Analysis.
+func (f *fixture) toRCAFrom(p *problem.Problem) *problem.Problem {
+	f.t.Helper()
+	_, err := f.svc.Assign(f.ctx, analyst, p.ID, "problem-mgmt", "ana")
+	require.NoError(f.t, err)
+	_, err = f.svc.Assess(f.ctx, analyst, p.ID)
+	require.NoError(f.t, err)
+	p, err = f.svc.Confirm(f.ctx, analyst, p.ID)
+	require.NoError(f.t, err)
+	return p
+}

@@ -1,0 +1,423 @@
+package problem
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/storage"
+)
+
+// TrendWatch connects a TrendDetector to the incidents and problems of a
+// Service's store: it counts every incident opened (whichever instance
+// opened it) and answers Trends with each candidate's covering problem,
+// and it opens a problem for a candidate at most once per key while that
+// problem is open, however many instances try.
+//
+// The detector is an in-memory index kept from the journal, as the
+// impact index of cmdb is: the first call reads every incident.opened
+// event of the journal (the incident as created is in its payload, so
+// the facts are those at opening), observes them in opening order and
+// remembers the journal position; each later call first catches up by
+// reading the events committed after it. Every instance therefore counts
+// the same committed incidents, and an incident whose transaction rolled
+// back is never counted. Each instance keeps its own position in memory:
+// a named feed consumer would not do here, since its durable cursor and
+// lease hand each event to one instance only.
+//
+// A TrendWatch is safe for concurrent use.
+type TrendWatch struct {
+	svc   *Service
+	det   *TrendDetector
+	rules []TrendRule
+
+	mu  sync.Mutex // serialises catch-up
+	pos int64      // the journal position the detector reflects
+}
+
+// NewTrendWatch returns a watch of rules (see NewTrendDetector for rules
+// and lateness) over the incidents and problems of svc's store. It reads
+// nothing until first used.
+func NewTrendWatch(svc *Service, rules []TrendRule, lateness time.Duration) (*TrendWatch, error) {
+	if svc == nil {
+		return nil, itil.Invalid("service", "must not be nil")
+	}
+	d, err := NewTrendDetector(rules, lateness)
+	if err != nil {
+		return nil, err
+	}
+	return &TrendWatch{svc: svc, det: d, rules: slices.Clone(rules)}, nil
+}
+
+// Detector returns the watch's detector (for Latest and Rules; observing
+// other incidents into it changes what the watch reports).
+func (w *TrendWatch) Detector() *TrendDetector { return w.det }
+
+var incidentKinds = []string{incident.Kind}
+
+// CatchUp counts the incidents opened since the last call (on the first,
+// every incident in the journal) and returns how many it observed.
+// Trends and OpenUncovered call it first. Errors of the store or the
+// context are returned; an incident.opened event whose payload cannot be
+// read is an error too, naming its Seq.
+func (w *TrendWatch) CatchUp(ctx context.Context) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var batch []TrendIncident
+	last := w.pos
+	err := w.svc.run.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
+		batch, last = batch[:0], w.pos
+		end, err := tx.LastSeq(ctx)
+		if err != nil || end <= w.pos {
+			return err
+		}
+		for ev, err := range tx.Journal(ctx, storage.JournalQuery{After: w.pos, Kinds: incidentKinds}) {
+			if err != nil {
+				return err
+			}
+			last = max(last, ev.Seq)
+			if ev.Type != incident.EventOpened {
+				continue
+			}
+			f, err := openedFacts(&ev)
+			if err != nil {
+				return err
+			}
+			batch = append(batch, f)
+		}
+		last = max(last, end)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	// Opening order, so that a rebuild loses nothing to the lateness
+	// allowance; journal order among equal times.
+	slices.SortStableFunc(batch, func(a, b TrendIncident) int { return a.OpenedAt.Compare(b.OpenedAt) })
+	for i := range batch {
+		if _, err := w.det.Observe(batch[i]); err != nil {
+			return 0, fmt.Errorf("incident %s: %w", batch[i].ID, err)
+		}
+	}
+	w.pos = last
+	return len(batch), nil
+}
+
+// openedFacts reads the trend facts of an incident.opened event.
+func openedFacts(ev *itil.Event) (TrendIncident, error) {
+	var p itil.Payload
+	var inc incident.Incident
+	if err := json.Unmarshal(ev.Payload, &p); err != nil || len(p.Created) == 0 {
+		return TrendIncident{}, fmt.Errorf("journal event %d (%s): no incident in its payload", ev.Seq, ev.Type)
+	}
+	if err := json.Unmarshal(p.Created, &inc); err != nil {
+		return TrendIncident{}, fmt.Errorf("journal event %d (%s): %w", ev.Seq, ev.Type, err)
+	}
+	return TrendIncidentOf(&inc), nil
+}
+
+// Trends catches up and returns the candidates as of asOf (see
+// TrendDetector.Trends), each with CoveredBy set to the open problem that
+// covers its key, if any. An open problem (New to Fix in Progress) covers
+// a key of a rule:
+//
+//   - when it was opened for that rule and key by Open or OpenUncovered
+//     (the trend claim records it), and otherwise
+//   - when its own fields match every field of the rule's key: the key's
+//     CI is one of its CIs, the service is its service, the category is
+//     its category. The oldest such problem is named.
+func (w *TrendWatch) Trends(ctx context.Context, asOf time.Time) ([]TrendCandidate, error) {
+	if _, err := w.CatchUp(ctx); err != nil {
+		return nil, err
+	}
+	out, err := w.det.Trends(asOf, nil)
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	if err := w.cover(ctx, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// cover fills CoveredBy from the open problems and the trend claims.
+func (w *TrendWatch) cover(ctx context.Context, cs []TrendCandidate) error {
+	var open []*Problem
+	for p, err := range w.svc.List(ctx, Filter{States: []State{StateNew, StateAssess, StateRootCauseAnalysis, StateFixInProgress}}) {
+		if err != nil {
+			return err
+		}
+		open = append(open, p)
+	}
+	isOpen := make(map[itil.ID]bool, len(open))
+	for _, p := range open {
+		isOpen[p.ID] = true
+	}
+	return w.svc.run.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
+		for i := range cs {
+			c := &cs[i]
+			cl, err := trendClaims.Get(ctx, tx, trendClaimID(c.Rule, c.Key))
+			switch {
+			case err == nil && isOpen[cl.ProblemID]:
+				c.CoveredBy = cl.ProblemID
+				continue
+			case err != nil && !errors.Is(err, itil.ErrNotFound):
+				return err
+			}
+			by := w.rule(c.Rule).By
+			for _, p := range open {
+				if keyMatches(by, c.Key, p) {
+					c.CoveredBy = p.ID
+					break
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// keyMatches reports whether p's fields match every field of key under by.
+func keyMatches(by TrendBy, key TrendKey, p *Problem) bool {
+	return (by&TrendByCI == 0 || slices.Contains(p.CIIDs, key.CI)) &&
+		(by&TrendByService == 0 || p.ServiceID == key.ServiceID) &&
+		(by&TrendByCategory == 0 || p.Category == key.Category)
+}
+
+func (w *TrendWatch) rule(name string) *TrendRule {
+	for i := range w.rules {
+		if w.rules[i].Name == name {
+			return &w.rules[i]
+		}
+	}
+	return nil
+}
+
+// OpenUncovered catches up and opens a problem (Open) for every candidate
+// as of asOf that no open problem covers, and returns the problems it
+// opened, in candidate order. A candidate that another instance opened a
+// problem for meanwhile is passed over.
+func (w *TrendWatch) OpenUncovered(ctx context.Context, actor itil.Actor, asOf time.Time) ([]*Problem, error) {
+	cs, err := w.Trends(ctx, asOf)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Problem
+	for _, c := range cs {
+		if c.CoveredBy != itil.NilID {
+			continue
+		}
+		p, opened, err := w.Open(ctx, actor, c)
+		if err != nil {
+			return out, err
+		}
+		if opened {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// Open opens a problem for candidate c (as Trends returned it), unless the
+// problem opened for its rule and key before is still open: then it
+// returns that problem and false. The new problem has the key's CI,
+// service and category, a title such as "5 incidents on CI … in 24h" and
+// a description listing the window and the incidents; the rule and key
+// are recorded in a trend claim (kind KindTrendClaim, journaled with the
+// problem in Refs, so the problem's History shows it), written
+// version-checked in the problem's own transaction. So at most one
+// problem is open per rule and key, whichever instances race: the loser's
+// transaction conflicts, runs again, and finds the winner's problem.
+//
+// A rule the watch does not have, or a key whose fields are not exactly
+// those of the rule, gives a *itil.ValidationError naming "rule" or
+// "key". Linking the candidate's incidents to the problem is left to the
+// caller (LinkIncident).
+func (w *TrendWatch) Open(ctx context.Context, actor itil.Actor, c TrendCandidate) (*Problem, bool, error) {
+	r := w.rule(c.Rule)
+	if r == nil {
+		return nil, false, itil.Invalid("rule", fmt.Sprintf("the watch has no rule %q", c.Rule))
+	}
+	k := c.Key
+	if (k.CI != itil.NilID) != (r.By&TrendByCI != 0) || (k.ServiceID != itil.NilID) != (r.By&TrendByService != 0) ||
+		(k.Category != "") != (r.By&TrendByCategory != 0) {
+		return nil, false, itil.Invalid("key", fmt.Sprintf("must set exactly the fields of rule %q (%s)", r.Name, r.By))
+	}
+	tmpl := &Problem{
+		Title: trendTitle(r, c), Description: trendDescription(r, c), Category: k.Category,
+		ServiceID: k.ServiceID, State: StateNew, OpenedBy: actor,
+	}
+	if k.CI != itil.NilID {
+		tmpl.CIIDs = []itil.ID{k.CI}
+	}
+	var v itil.ValidationError
+	actor.Validate("actor", &v)
+	tmpl.validate(w.svc.cfg.matrix, &v)
+	if err := v.Err(); err != nil {
+		return nil, false, err
+	}
+	tmpl.ID = itil.NewID()
+	claimID := trendClaimID(r.Name, k)
+	p, err := w.svc.run.Create(ctx, actor, CommandOpen, tmpl, func(c *cmd, p *Problem) (event, error) {
+		cl, err := trendClaims.Get(c.Ctx, c.Tx, claimID)
+		switch {
+		case errors.Is(err, itil.ErrNotFound):
+			cl = &trendClaim{ID: claimID, Rule: r.Name, Key: k}
+		case err != nil:
+			return event{}, err
+		default:
+			owner, err := c.Load(cl.ProblemID)
+			if err != nil && !errors.Is(err, itil.ErrNotFound) {
+				return event{}, err
+			}
+			if err == nil && owner.State.Open() {
+				return event{}, &trendCovered{owner}
+			}
+		}
+		p.OpenedAt = c.Now
+		n, err := c.Tx.NextSeq(c.Ctx, Kind)
+		if err != nil {
+			return event{}, err
+		}
+		p.Number = itil.FormatNumber(NumberPrefix, n)
+		cl.ProblemID, cl.ClaimedAt = p.ID, c.Now
+		if err := trendClaims.Put(c.Ctx, c.Tx, cl); err != nil {
+			return event{}, err
+		}
+		if err := c.Tx.Append(c.Ctx, itil.Event{
+			Kind: KindTrendClaim, SubjectID: claimID, SubjectVersion: cl.Version,
+			Actor: c.Actor, Time: c.Now, Type: EventTrendClaimed, Refs: []itil.ID{p.ID},
+			Payload: mustJSON(itil.Payload{Summary: p.Number + " opened for trend rule " + strconv.Quote(r.Name) + " " + k.String()}),
+		}); err != nil {
+			return event{}, err
+		}
+		return event{Type: EventOpened, Summary: "opened " + p.Number + " " + strconv.Quote(p.Title) +
+			" for trend rule " + strconv.Quote(r.Name) + " " + k.String()}, nil
+	})
+	if cov, ok := errors.AsType[*trendCovered](err); ok {
+		return cov.p, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return p, true, nil
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // a Payload of strings always encodes
+	}
+	return b
+}
+
+// trendCovered ends the creation of a trend problem whose claim names an
+// open problem.
+type trendCovered struct{ p *Problem }
+
+func (e *trendCovered) Error() string { return "covered by " + e.p.Number }
+
+// KindTrendClaim is the record kind (and journal kind) of trend claims:
+// one per rule and key, naming the problem last opened for it.
+const KindTrendClaim = "problem.trend_claim"
+
+// EventTrendClaimed is journaled under a trend claim when a problem is
+// opened for its rule and key; the problem is in Refs.
+const EventTrendClaimed = "problem.trend_claimed"
+
+type trendClaim struct {
+	ID        itil.ID   `json:"id"`
+	Rule      string    `json:"rule"`
+	Key       TrendKey  `json:"key"`
+	ProblemID itil.ID   `json:"problem_id"`
+	ClaimedAt time.Time `json:"claimed_at"`
+	Version   int64     `json:"-"`
+}
+
+var trendClaims = storage.NewCollection(storage.Schema[trendClaim]{
+	Kind:    KindTrendClaim,
+	ID:      func(c *trendClaim) itil.ID { return c.ID },
+	Version: func(c *trendClaim) *int64 { return &c.Version },
+	SortKey: func(c *trendClaim) string { return storage.TimeKey(c.ClaimedAt) },
+	Terms: func(c *trendClaim, dst []string) []string {
+		return append(dst, storage.Term("problem", c.ProblemID.String()))
+	},
+	Clone: func(dst, src *trendClaim) { *dst = *src },
+})
+
+var trendClaimSpace = uuid.MustParse("5f0d9a52-2b7e-4c61-8f3a-1d4e6b9c0a77")
+
+// trendClaimID derives the claim's ID from the rule's name and the key, so
+// that every instance writes the same record.
+func trendClaimID(rule string, k TrendKey) itil.ID {
+	b := make([]byte, 0, len(rule)+len(k.Category)+34)
+	b = append(b, rule...)
+	b = append(b, 0)
+	b = append(b, k.CI[:]...)
+	b = append(b, k.ServiceID[:]...)
+	b = append(b, k.Category...)
+	return uuid.NewSHA1(trendClaimSpace, b)
+}
+
+// trendTitle writes a title such as "5 incidents on CI … in 24h", cut to
+// a short text.
+func trendTitle(r *TrendRule, c TrendCandidate) string {
+	var on []string
+	if c.Key.CI != itil.NilID {
+		on = append(on, "on CI "+c.Key.CI.String())
+	}
+	if c.Key.ServiceID != itil.NilID {
+		on = append(on, "on service "+c.Key.ServiceID.String())
+	}
+	if c.Key.Category != "" {
+		on = append(on, "in category "+strconv.Quote(c.Key.Category))
+	}
+	t := strconv.Itoa(c.Count) + " incidents " + strings.Join(on, ", ") + " in " + windowText(r.Window)
+	if utf8.RuneCountInString(t) > check.Short {
+		rs := []rune(t)
+		t = string(rs[:check.Short-1]) + "…"
+	}
+	return t
+}
+
+// maxListed bounds the incidents a trend problem's description lists.
+const maxListed = 100
+
+func trendDescription(r *TrendRule, c TrendCandidate) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Trend rule %q (at least %d incidents by %s in %s): %d incidents opened from %s to %s.\nIncidents:",
+		r.Name, r.Threshold, r.By, windowText(r.Window), c.Count,
+		c.From.UTC().Format(time.RFC3339), c.To.UTC().Format(time.RFC3339))
+	for i, id := range c.Incidents {
+		if i == maxListed {
+			fmt.Fprintf(&b, "\n… and %d more", len(c.Incidents)-maxListed)
+			break
+		}
+		b.WriteString("\n" + id.String())
+	}
+	return b.String()
+}
+
+// windowText writes a window as people say it: "24h", "7d", "90m".
+func windowText(d time.Duration) string {
+	switch {
+	case d%(24*time.Hour) == 0 && d >= 48*time.Hour:
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	case d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	}
+	return d.String()
+}
