@@ -10,6 +10,7 @@ import (
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/internal/pipeline"
+	"github.com/itilkit/itil/internal/xref"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -153,11 +154,22 @@ func (s *Service) Escalate(ctx context.Context, actor itil.Actor, id itil.ID, le
 // Hold puts an incident On Hold for a reason, or changes the reason of one
 // already On Hold. Awaiting the caller requires a comment telling the
 // caller what is needed; awaiting a problem requires the incident to
-// belong to one (ProblemID, set by problem.Service.LinkIncident). A
-// comment is added as a note visible to the caller.
+// belong to one (ProblemID, set by problem.Service.LinkIncident) that is
+// still worked on: a problem already Resolved, Closed or Canceled is
+// refused with an error wrapping itil.ErrInvalidTransition (the problem is
+// read in the hold's transaction, so a hold and the problem's resolution
+// never interleave). A comment is added as a note visible to the caller.
 func (s *Service) Hold(ctx context.Context, actor itil.Actor, id itil.ID, reason HoldReason, comment string) (*Incident, error) {
 	return s.run.Run(ctx, actor, id, CommandHold, func(c *cmd, inc *Incident) (event, error) {
-		if err := fire(inc, evHold, func() error { return guardHold(inc, reason, comment) }); err != nil {
+		if err := fire(inc, evHold, func() error {
+			if err := guardHold(inc, reason, comment); err != nil {
+				return err
+			}
+			if reason == AwaitingProblem && xref.ProblemAwaitable != nil {
+				return xref.ProblemAwaitable(c.Ctx, c.Tx, inc.ProblemID)
+			}
+			return nil
+		}); err != nil {
 			return event{}, err
 		}
 		inc.HoldReason = reason

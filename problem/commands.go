@@ -248,13 +248,19 @@ func (s *Service) MarkDuplicate(ctx context.Context, actor itil.Actor, id, survi
 }
 
 // Cancel cancels an open problem that needs no more work, with a reason;
-// it becomes final with resolution code Canceled.
+// it becomes final with resolution code Canceled. Its incidents stay
+// linked to it; in the same transaction, every open one gets a work note
+// with the reason, and those On Hold awaiting the problem are resumed (In
+// Progress): no fix is coming.
 func (s *Service) Cancel(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*Problem, error) {
 	return s.run.Run(ctx, actor, id, CommandCancel, func(c *cmd, p *Problem) (event, error) {
 		if err := fire(p, evCancel, func() error { return requireText("reason", reason) }); err != nil {
 			return event{}, err
 		}
 		p.ResolutionCode = Canceled
+		if err := s.cancelLinked(c, p, reason); err != nil { // links.go
+			return event{}, err
+		}
 		return event{Type: EventCanceled, Summary: "canceled", Reason: reason}, nil
 	})
 }
@@ -275,14 +281,15 @@ func (s *Service) Fix(ctx context.Context, actor itil.Actor, id itil.ID) (*Probl
 // AcceptRisk closes a problem in Root Cause Analysis without a fix, with
 // resolution code RiskAccepted and the reason the risk is accepted. Its
 // open linked incidents get a work note with the reason, in the same
-// transaction.
+// transaction, and those On Hold awaiting the problem are resumed (In
+// Progress): no fix is coming.
 func (s *Service) AcceptRisk(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*Problem, error) {
 	return s.run.Run(ctx, actor, id, CommandAcceptRisk, func(c *cmd, p *Problem) (event, error) {
 		if err := fire(p, evAcceptRisk, func() error { return requireText("reason", reason) }); err != nil {
 			return event{}, err
 		}
 		p.ResolutionCode, p.RiskAcceptedReason, p.ClosedAt = RiskAccepted, reason, c.Now
-		if err := s.noteLinked(c, p, reason); err != nil { // links.go
+		if err := s.noteLinked(c, p); err != nil { // links.go
 			return event{}, err
 		}
 		return event{Type: EventRiskAccepted, Summary: "closed: risk accepted", Reason: reason}, nil

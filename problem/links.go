@@ -9,6 +9,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/xref"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -275,29 +276,72 @@ func (s *Service) communicate(ctx context.Context, actor itil.Actor, id itil.ID,
 	return n, nil
 }
 
-// resolveLinked is Resolve's cascade: the linked incidents On Hold
-// awaiting the problem (every open one with WithResolveAllLinked) are
-// resolved with ResolvedByProblem and the fix notes; the other open ones
-// get a work note. The problem's event does not list them (an event names
-// at most storage.MaxRefs subjects): each incident's own events do, and
-// its ProblemID names the problem.
+// resolveLinked is Resolve's cascade (see settle). The problem's event
+// does not list the incidents (an event names at most storage.MaxRefs
+// subjects): each incident's own events do, and its ProblemID names the
+// problem.
 func (s *Service) resolveLinked(c *cmd, p *Problem) error {
+	return s.endLinked(c, p, "")
+}
+
+// noteLinked is AcceptRisk's cascade (see settle).
+func (s *Service) noteLinked(c *cmd, p *Problem) error { return s.endLinked(c, p, "") }
+
+// cancelLinked is Cancel's cascade (see settle): the incidents stay linked
+// to the canceled problem, as in ServiceNow.
+func (s *Service) cancelLinked(c *cmd, p *Problem, reason string) error {
+	return s.endLinked(c, p, reason)
+}
+
+func (s *Service) endLinked(c *cmd, p *Problem, reason string) error {
 	incs, svc, err := s.linked(c, p)
 	if err != nil {
 		return err
 	}
+	return s.settle(c, svc, p, incs, reason)
+}
+
+// settle is what the end of problem p does to its open incidents incs (its
+// own, or those a duplicate moves to it after it ended), in the problem
+// command's transaction:
+//
+//   - fix applied: the incidents On Hold awaiting the problem (every open
+//     one, WithResolveAllLinked) are resolved with ResolvedByProblem and
+//     the fix notes; the other open ones get a work note;
+//   - risk accepted or canceled (reason is the cancellation's): every open
+//     incident gets a work note, and those On Hold awaiting the problem
+//     are resumed (In Progress): no fix is coming, so they must not wait
+//     for one forever.
+func (s *Service) settle(c *cmd, svc *incident.Service, p *Problem, incs []*incident.Incident, reason string) error {
+	var note string
+	switch p.ResolutionCode {
+	case FixApplied:
+		note = "Problem " + p.Number + " resolved, fix applied: " + p.FixNotes
+	case RiskAccepted:
+		note = "Problem " + p.Number + " closed, risk accepted: " + p.RiskAcceptedReason
+	default:
+		note = "Problem " + p.Number + " canceled: " + reason
+	}
 	for _, inc := range incs {
-		if inc, err = fresh(c, svc, inc); err != nil {
+		inc, err := fresh(c, svc, inc)
+		if err != nil {
 			return err
 		}
-		switch {
-		case !inc.State.Open():
-		case s.cfg.links.resolveAll || inc.State == incident.StateOnHold && inc.HoldReason == incident.AwaitingProblem:
+		if !inc.State.Open() {
+			continue
+		}
+		awaiting := inc.State == incident.StateOnHold && inc.HoldReason == incident.AwaitingProblem
+		if p.ResolutionCode == FixApplied && (awaiting || s.cfg.links.resolveAll) {
 			if _, err := svc.Resolve(c.Ctx, c.Actor, inc.ID, ResolvedByProblem, p.FixNotes); err != nil {
 				return fmt.Errorf("incident %s: %w", inc.Number, err)
 			}
-		default:
-			if _, err := svc.WorkNote(c.Ctx, c.Actor, inc.ID, "Problem "+p.Number+" resolved, fix applied: "+p.FixNotes); err != nil {
+			continue
+		}
+		if _, err := svc.WorkNote(c.Ctx, c.Actor, inc.ID, note); err != nil {
+			return fmt.Errorf("incident %s: %w", inc.Number, err)
+		}
+		if awaiting && p.ResolutionCode != FixApplied {
+			if _, err := svc.Resume(c.Ctx, c.Actor, inc.ID); err != nil {
 				return fmt.Errorf("incident %s: %w", inc.Number, err)
 			}
 		}
@@ -305,23 +349,22 @@ func (s *Service) resolveLinked(c *cmd, p *Problem) error {
 	return nil
 }
 
-// noteLinked is AcceptRisk's cascade: a work note on every open linked
-// incident.
-func (s *Service) noteLinked(c *cmd, p *Problem, reason string) error {
-	incs, svc, err := s.linked(c, p)
+// awaitable is the rule incident.Service.Hold runs, in its transaction,
+// before an incident awaits the problem id: the problem is still worked on
+// (see linkable). Registered with package xref, since package incident
+// cannot import this one.
+func awaitable(ctx context.Context, tx storage.Tx, id itil.ID) error {
+	p, err := problems.Get(ctx, tx, id)
 	if err != nil {
-		return err
+		return fmt.Errorf("problem_id: %w", err)
 	}
-	for _, inc := range incs {
-		if !inc.State.Open() {
-			continue
-		}
-		if _, err := svc.WorkNote(c.Ctx, c.Actor, inc.ID, "Problem "+p.Number+" closed, risk accepted: "+reason); err != nil {
-			return fmt.Errorf("incident %s: %w", inc.Number, err)
-		}
+	if !linkable(p.State) {
+		return fmt.Errorf("%w: an incident cannot await problem %s: it is %s", itil.ErrInvalidTransition, p.Number, p.State)
 	}
 	return nil
 }
+
+func init() { xref.ProblemAwaitable = awaitable }
 
 // moveLinked is MarkDuplicate's cascade: the duplicate's incidents move to
 // the survivor, each journaled on the incident with both problems in
@@ -331,12 +374,21 @@ func (s *Service) moveLinked(c *cmd, dup, survivor *Problem) error {
 	if err != nil {
 		return err
 	}
+	moved := make([]*incident.Incident, 0, len(incs))
 	for _, inc := range incs {
-		if _, err := svc.SetProblem(c.Ctx, c.Actor, inc.ID, dup.ID, survivor.ID); err != nil {
+		m, err := svc.SetProblem(c.Ctx, c.Actor, inc.ID, dup.ID, survivor.ID)
+		if err != nil {
 			return fmt.Errorf("incident %s: %w", inc.Number, err)
 		}
+		moved = append(moved, m)
 	}
 	survivor.IncidentCount += len(incs)
 	dup.IncidentCount -= len(incs)
-	return nil
+	if linkable(survivor.State) || len(moved) == 0 {
+		return nil
+	}
+	// The survivor has ended already (Resolved, or Closed with the fix
+	// applied or the risk accepted): the moved incidents get what its end
+	// gave its own.
+	return s.settle(c, svc, survivor, moved, "")
 }

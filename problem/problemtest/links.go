@@ -157,7 +157,14 @@ func testLinkCascade(t *testing.T, newStore NewStore) {
 			return f.svc.AcceptRisk(f.ctx, analyst, p, "the fix costs more than the incidents")
 		}, problem.EventRiskAccepted, map[string]outcome{
 			"new": noted(incident.StateNew), "in progress": noted(incident.StateInProgress),
-			"on hold awaiting problem": noted(incident.StateOnHold), "on hold awaiting vendor": noted(incident.StateOnHold),
+			"on hold awaiting problem": noted(incident.StateInProgress), "on hold awaiting vendor": noted(incident.StateOnHold),
+			"resolved": same(incident.StateResolved), "closed": same(incident.StateClosed), "canceled": same(incident.StateCanceled),
+		}},
+		{"cancel", nil, func(f *linkFixture, p itil.ID) (*problem.Problem, error) {
+			return f.svc.Cancel(f.ctx, analyst, p, "the relay is being retired")
+		}, problem.EventCanceled, map[string]outcome{
+			"new": noted(incident.StateNew), "in progress": noted(incident.StateInProgress),
+			"on hold awaiting problem": noted(incident.StateInProgress), "on hold awaiting vendor": noted(incident.StateOnHold),
 			"resolved": same(incident.StateResolved), "closed": same(incident.StateClosed), "canceled": same(incident.StateCanceled),
 		}},
 	}
@@ -188,10 +195,8 @@ func testLinkCascade(t *testing.T, newStore NewStore) {
 					assert.Equal(t, fixText, got.ResolutionNotes, st.name)
 				}
 				assert.Len(t, f.notes(got.ID, itil.WorkNote), want.workNotes, st.name)
-				if got.State == incident.StateOnHold {
-					assert.False(t, got.HoldReason == incident.AwaitingProblem && done.ResolutionCode == problem.FixApplied,
-						"%s: still awaiting a problem resolved with the fix", st.name)
-				}
+				assert.False(t, got.State == incident.StateOnHold && got.HoldReason == incident.AwaitingProblem,
+					"%s: still awaiting a problem that ended", st.name)
 			}
 		})
 	}
@@ -318,6 +323,8 @@ func testLinks(t *testing.T, newStore NewStore) {
 	_, err = bare.CommunicateWorkaround(f.ctx, analyst, p.ID)
 	require.ErrorIs(t, err, problem.ErrNoIncidents)
 	_, err = bare.Cancel(f.ctx, analyst, q.ID, "wrong")
+	require.ErrorIs(t, err, problem.ErrNoIncidents, "canceling tells the linked incidents")
+	_, err = bare.Cancel(f.ctx, analyst, f.open("no incidents").ID, "wrong")
 	require.NoError(t, err, "a problem's end that touches no incident needs no incident Service")
 	_, err = problem.New(f.store, problem.WithIncidents(nil))
 	requireInvalid(t, err, "incidents")
@@ -488,6 +495,8 @@ func runLinks(t *testing.T, newStore NewStore, instances storagetest.Instances) 
 	t.Run("Communicate", func(t *testing.T) { testCommunicate(t, newStore) })
 	t.Run("DuplicateMovesIncidents", func(t *testing.T) { testDuplicateMovesIncidents(t, newStore) })
 	t.Run("CascadeAtomic", func(t *testing.T) { testCascadeAtomic(t, newStore) })
+	t.Run("AwaitEnded", func(t *testing.T) { testAwaitEnded(t, newStore) })             // links_end.go
+	t.Run("DuplicateOfEnded", func(t *testing.T) { testDuplicateOfEnded(t, newStore) }) // links_end.go
 	t.Run("TwoInstances", func(t *testing.T) { testLinkTwoInstances(t, instances) })
 }
 
