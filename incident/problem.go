@@ -24,7 +24,8 @@ const (
 // concurrent links of one incident to two problems one fails: an incident
 // belongs to at most one problem. Unlinking an incident On Hold awaiting
 // its problem is refused (resume it, or hold it for another reason,
-// first); a Canceled incident is not linked.
+// first); a Canceled incident is not linked (but it moves with the
+// duplicate problem it belongs to).
 //
 // SetProblem is the incident's half of a link and knows nothing of
 // problems beyond the ID: problem.Service's LinkIncident, UnlinkIncident
@@ -45,7 +46,7 @@ func (s *Service) SetProblem(ctx context.Context, actor itil.Actor, id, from, to
 			return event{}, fmt.Errorf("%w: incident %s is on hold awaiting its problem; resume it or hold it for another reason before unlinking it",
 				itil.ErrInvalidTransition, inc.Number)
 		}
-		if to != itil.NilID && inc.State == StateCanceled {
+		if from == itil.NilID && inc.State == StateCanceled {
 			return event{}, fmt.Errorf("%w: cannot link canceled incident %s to a problem", itil.ErrInvalidTransition, inc.Number)
 		}
 		inc.ProblemID = to

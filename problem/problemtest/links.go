@@ -497,6 +497,7 @@ func runLinks(t *testing.T, newStore NewStore, instances storagetest.Instances) 
 	t.Run("CascadeAtomic", func(t *testing.T) { testCascadeAtomic(t, newStore) })
 	t.Run("AwaitEnded", func(t *testing.T) { testAwaitEnded(t, newStore) })             // links_end.go
 	t.Run("DuplicateOfEnded", func(t *testing.T) { testDuplicateOfEnded(t, newStore) }) // links_end.go
+	t.Run("DuplicateMovesCanceled", func(t *testing.T) { testDuplicateMovesCanceled(t, newStore) })
 	t.Run("TwoInstances", func(t *testing.T) { testLinkTwoInstances(t, instances) })
 }
 

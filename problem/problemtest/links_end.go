@@ -111,3 +111,19 @@ func testDuplicateOfEnded(t *testing.T, newStore NewStore) {
 		})
 	}
 }
+
+// testDuplicateMovesCanceled: a canceled incident moves with the duplicate
+// it belongs to (it cannot be linked anew, but a move is no new link);
+// the links model found MarkDuplicate refused for it.
+func testDuplicateMovesCanceled(t *testing.T, newStore NewStore) {
+	f := setupLinks(t, newStore, nil)
+	survivor, dup := f.open("disk full"), f.open("mail bounces")
+	inc := f.openIncident("bounce")
+	f.link(dup.ID, inc.ID)
+	incCanceled.to(f, inc.ID)
+	_, err := f.svc.MarkDuplicate(f.ctx, analyst, dup.ID, survivor.ID)
+	require.NoError(t, err)
+	assert.Equal(t, survivor.ID, f.getIncident(inc.ID).ProblemID)
+	assert.Equal(t, 1, f.get(survivor.ID).IncidentCount)
+	assert.Equal(t, 0, f.get(dup.ID).IncidentCount)
+}

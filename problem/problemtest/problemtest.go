@@ -49,10 +49,12 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Options", func(t *testing.T) { testOptions(t, newStore) })
 	t.Run("Links", func(t *testing.T) { runLinks(t, newStore, instances) }) // links.go
 	t.Run("Model", func(t *testing.T) { testModel(t, newStore, nil) })
+	t.Run("LinksModel", func(t *testing.T) { testLinksModel(t, newStore, nil) }) // linksmodel.go
 	t.Run("KnownErrors", func(t *testing.T) { runKnownErrors(t, instances, newStore) })
 	runFixAndTrends(t, newStore, instances)
 	t.Run("TwoInstances/Concurrency", func(t *testing.T) { testTwoInstances(t, instances) })
 	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, newStore, instances) })
+	t.Run("TwoInstances/LinksModel", func(t *testing.T) { testLinksModel(t, newStore, instances) })
 }
 
 // clock is a settable clock for tests.
