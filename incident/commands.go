@@ -363,10 +363,19 @@ func (s *Service) LinkChild(ctx context.Context, actor itil.Actor, parentID, chi
 
 // Resolve resolves an incident with a resolution code from the configured
 // list and notes. Its open children are resolved with the same resolution in
-// the same transaction.
+// the same transaction. The code KnownErrorCode is refused here: an
+// incident resolved by a known error names it, through
+// problem.Service.ResolveWithKnownError.
 func (s *Service) Resolve(ctx context.Context, actor itil.Actor, id itil.ID, code, notes string) (*Incident, error) {
+	if code == KnownErrorCode {
+		return nil, itil.Invalid("resolution_code", "known_error names a published known error: resolve through problem.Service.ResolveWithKnownError")
+	}
+	return s.resolveCmd(ctx, actor, id, code, notes, itil.NilID)
+}
+
+func (s *Service) resolveCmd(ctx context.Context, actor itil.Actor, id itil.ID, code, notes string, ke itil.ID) (*Incident, error) {
 	return s.run.Run(ctx, actor, id, CommandResolve, func(c *cmd, inc *Incident) (event, error) {
-		if err := s.resolve(inc, c, code, notes); err != nil {
+		if err := s.resolve(inc, c, code, notes, ke); err != nil {
 			return event{}, err
 		}
 		inc.respond(c.Actor, c.Now)
@@ -374,17 +383,21 @@ func (s *Service) Resolve(ctx context.Context, actor itil.Actor, id itil.ID, cod
 			if !k.State.Open() {
 				return false, nil
 			}
-			return true, s.resolve(k, c, code, notes)
+			return true, s.resolve(k, c, code, notes, ke)
 		}, EventResolved, "resolved with parent "+inc.Number)
-		return event{Type: EventResolved, Summary: "resolved: " + code, Reason: notes}, err
+		refs := []itil.ID(nil)
+		if ke != itil.NilID {
+			refs = []itil.ID{ke}
+		}
+		return event{Type: EventResolved, Summary: "resolved: " + code, Reason: notes, Refs: refs}, err
 	})
 }
 
-func (s *Service) resolve(inc *Incident, c *cmd, code, notes string) error {
+func (s *Service) resolve(inc *Incident, c *cmd, code, notes string, ke itil.ID) error {
 	if err := fire(inc, evResolve, func() error { return s.cfg.guardResolve(code, notes) }); err != nil {
 		return err
 	}
-	inc.ResolutionCode, inc.ResolutionNotes = code, notes
+	inc.ResolutionCode, inc.ResolutionNotes, inc.KnownErrorID = code, notes, ke
 	inc.ResolvedAt = c.Now
 	return nil
 }
@@ -430,7 +443,7 @@ func (s *Service) closeBody(c *cmd, inc *Incident) (event, error) {
 			return false, nil
 		}
 		if k.State.Open() {
-			if err := s.resolve(k, c, inc.ResolutionCode, inc.ResolutionNotes); err != nil {
+			if err := s.resolve(k, c, inc.ResolutionCode, inc.ResolutionNotes, inc.KnownErrorID); err != nil {
 				return false, err
 			}
 		}
@@ -465,7 +478,7 @@ func (s *Service) Reopen(ctx context.Context, actor itil.Actor, id itil.ID, reas
 		}
 		inc.ReopenCount++
 		inc.ResolvedAt = time.Time{}
-		inc.ResolutionCode, inc.ResolutionNotes = "", ""
+		inc.ResolutionCode, inc.ResolutionNotes, inc.KnownErrorID = "", "", itil.NilID
 		return event{Type: EventReopened, Summary: "reopened (" + strconv.Itoa(inc.ReopenCount) + ")", Reason: reason}, nil
 	})
 }

@@ -145,6 +145,11 @@ type Incident struct {
 
 	ResolutionCode  string `json:"resolution_code,omitempty"`
 	ResolutionNotes string `json:"resolution_notes,omitempty"`
+	// KnownErrorID is the published known error an incident resolved with
+	// KnownErrorCode names (set by ResolveKnownError, through
+	// problem.Service.ResolveWithKnownError), NilID otherwise; reopening
+	// clears it.
+	KnownErrorID itil.ID `json:"known_error_id,omitzero"`
 	ReopenCount     int    `json:"reopen_count,omitempty"`
 
 	OpenedBy itil.Actor `json:"opened_by"`

@@ -59,3 +59,26 @@ func (s *Service) SetProblem(ctx context.Context, actor itil.Actor, id, from, to
 		return event{Type: EventProblemLinked, Summary: "moved from problem " + from.String() + " to " + to.String(), Refs: []itil.ID{to, from}}, nil
 	})
 }
+
+// KnownErrorCode is the resolution code of an incident resolved by a
+// published known error (among DefaultResolutionCodes). Resolve refuses
+// it: ResolveKnownError sets it, with the known error named.
+const KnownErrorCode = "known_error"
+
+// ResolveKnownError resolves the incident id with KnownErrorCode and
+// notes, naming the known error knownErrorID (Incident.KnownErrorID, and
+// the resolution event's Refs); its open children are resolved with the
+// same resolution, as by Resolve. The Service's resolution codes must
+// include KnownErrorCode.
+//
+// ResolveKnownError is the incident's half and knows nothing of known
+// errors beyond the ID: problem.Service.ResolveWithKnownError calls it
+// inside its own transaction (through In), after checking that the known
+// error is published, and links the incident to the known error's problem
+// and counts it there. Call that rather than this.
+func (s *Service) ResolveKnownError(ctx context.Context, actor itil.Actor, id, knownErrorID itil.ID, notes string) (*Incident, error) {
+	if knownErrorID == itil.NilID {
+		return nil, itil.Invalid("known_error_id", "is required")
+	}
+	return s.resolveCmd(ctx, actor, id, KnownErrorCode, notes, knownErrorID)
+}

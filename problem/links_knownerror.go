@@ -1,0 +1,104 @@
+package problem
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/pipeline"
+)
+
+// CommandResolveWithKnownError is the command name an Authorizer receives
+// for ResolveWithKnownError, on the known error's problem when the command
+// links the incident to it.
+const CommandResolveWithKnownError = "resolve_with_known_error"
+
+// ResolveWithKnownError resolves the incident incidentID with the
+// published known error knownErrorID: in one transaction, the incident is
+// resolved with incident.KnownErrorCode and notes, naming the known error
+// (incident.Incident.KnownErrorID); it is linked to the known error's
+// problem unless it is already (the problem's IncidentCount rises, even on
+// a Closed problem: the incident was one more occurrence of it); and the
+// known error's IncidentCount, which search ranks by, rises by one. All
+// of it is stored, or none of it. It is the only way an incident is
+// resolved with that code: incident.Service.Resolve refuses it.
+//
+// Refused, with nothing written: a known error that is not published or is
+// past its valid-to date, or an incident that belongs to another problem
+// (known_error_id or incident_id named in a *itil.ValidationError); an
+// incident that is not open (itil.ErrInvalidTransition); unknown IDs
+// (itil.ErrNotFound, naming the field). The incident Service's Authorizer
+// authorizes the link and the resolution, the known error Authorizer the
+// count, and this Service's Authorizer CommandResolveWithKnownError on the
+// problem it links the incident to.
+func (s *Service) ResolveWithKnownError(ctx context.Context, actor itil.Actor, incidentID, knownErrorID itil.ID, notes string) (*incident.Incident, error) {
+	var v itil.ValidationError
+	if incidentID == itil.NilID {
+		v.Add("incident_id", "is required")
+	}
+	if knownErrorID == itil.NilID {
+		v.Add("known_error_id", "is required")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	kr := s.KnownErrors().run
+	var out *incident.Incident
+	err := s.run.Do(ctx, actor, func(c *cmd) error {
+		svc, err := s.incidentsIn(c)
+		if err != nil {
+			return err
+		}
+		ke, err := pipeline.Other(c, kr).Load(knownErrorID)
+		if err != nil {
+			return fmt.Errorf("known_error_id: %w", err)
+		}
+		switch {
+		case ke.State != KnownErrorPublished:
+			return itil.Invalid("known_error_id", ke.Number+" is "+string(ke.State)+"; only a published known error resolves incidents")
+		case ke.Expired(c.Now):
+			return itil.Invalid("known_error_id", ke.Number+" is past its valid-to date")
+		}
+		inc, err := svc.Get(c.Ctx, incidentID)
+		if err != nil {
+			return fmt.Errorf("incident_id: %w", err)
+		}
+		if ke.ProblemID != itil.NilID && inc.ProblemID != ke.ProblemID {
+			if err := s.linkForKnownError(c, svc, inc, ke); err != nil {
+				return err
+			}
+		}
+		if out, err = svc.ResolveKnownError(c.Ctx, c.Actor, incidentID, ke.ID, notes); err != nil {
+			return err
+		}
+		_, err = s.In(c.Tx).KnownErrors().CountIncidents(c.Ctx, c.Actor, ke.ID, 1)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// linkForKnownError links inc, linked to no problem, to the problem of
+// the known error ke, writing both halves.
+func (s *Service) linkForKnownError(c *cmd, svc *incident.Service, inc *incident.Incident, ke *KnownError) error {
+	if inc.ProblemID != itil.NilID {
+		return itil.Invalid("incident_id", fmt.Sprintf("incident %s belongs to another problem than %s's; an incident belongs to at most one",
+			inc.Number, ke.Number))
+	}
+	p, err := c.Load(ke.ProblemID)
+	if err != nil {
+		return fmt.Errorf("known error %s's problem: %w", ke.Number, err)
+	}
+	if err := c.Authorize(CommandResolveWithKnownError, p); err != nil {
+		return err
+	}
+	if _, err := svc.SetProblem(c.Ctx, c.Actor, inc.ID, itil.NilID, p.ID); err != nil {
+		return incidentErr(err)
+	}
+	p.IncidentCount++
+	return c.Save(p, event{Type: EventIncidentLinked, Summary: "linked incident " + inc.Number + ", resolved with known error " + ke.Number,
+		Refs: []itil.ID{inc.ID, ke.ID}})
+}

@@ -1,0 +1,148 @@
+package problemtest
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/problem"
+)
+
+// testResolveWithKnownError: an incident resolved by a published known
+// error names it, is linked to its problem (once), and is counted on the
+// known error, in one transaction; every refusal writes nothing; the
+// incident's own Resolve refuses the code.
+func testResolveWithKnownError(t *testing.T, newStore NewStore) {
+	var denyResolve atomic.Bool
+	f := setupLinks(t, newStore, []incident.Option{incident.WithAuthorizer(
+		func(_ context.Context, _ itil.Actor, command string, _ *incident.Incident) error {
+			if denyResolve.Load() && command == incident.CommandResolve {
+				return errors.New("not today")
+			}
+			return nil
+		})})
+	p := f.toFix("VPN drops every hour")
+	_, err := f.svc.Update(f.ctx, analyst, p.ID, problem.Patch{Workaround: ptr("reconnect"), FixNotes: ptr(fixText)})
+	require.NoError(t, err)
+	ke, err := f.svc.PublishKnownError(f.ctx, analyst, p.ID, problem.FromProblem{ErrorCode: "VPN-809"})
+	require.NoError(t, err)
+
+	// The incident's own Resolve refuses the code: nothing names the
+	// known error there.
+	a := f.openIncident("VPN dropped")
+	_, err = f.inc.Resolve(f.ctx, agent, a.ID, incident.KnownErrorCode, "see the known error")
+	requireInvalid(t, err, "resolution_code")
+
+	// Unlinked: linked to the known error's problem, resolved, counted.
+	got, err := f.svc.ResolveWithKnownError(f.ctx, agent, a.ID, ke.ID, "reconnected, as the known error says")
+	require.NoError(t, err)
+	assert.Equal(t, incident.StateResolved, got.State)
+	assert.Equal(t, incident.KnownErrorCode, got.ResolutionCode)
+	assert.Equal(t, ke.ID, got.KnownErrorID)
+	assert.Equal(t, p.ID, got.ProblemID)
+	assert.Equal(t, got, f.getIncident(a.ID))
+	assert.Equal(t, 1, f.get(p.ID).IncidentCount)
+	k, err := f.ke().Get(f.ctx, ke.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, k.IncidentCount)
+	h, err := f.svc.History(f.ctx, p.ID)
+	require.NoError(t, err)
+	assert.True(t, slices.ContainsFunc(h, func(e itil.HistoryEntry) bool {
+		return e.Type == problem.EventIncidentLinked && e.SubjectID == p.ID && slices.Contains(e.Refs, a.ID) && slices.Contains(e.Refs, ke.ID)
+	}), "the problem's half of the link names the incident and the known error")
+
+	// Linked already: not linked twice; the known error counts it.
+	b := f.openIncident("VPN dropped again")
+	f.link(p.ID, b.ID)
+	_, err = f.svc.ResolveWithKnownError(f.ctx, agent, b.ID, ke.ID, "reconnected")
+	require.NoError(t, err)
+	assert.Equal(t, 2, f.get(p.ID).IncidentCount)
+	k, err = f.ke().Get(f.ctx, ke.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 2, k.IncidentCount)
+
+	// Reopening clears the known error the resolution named.
+	re, err := f.inc.Reopen(f.ctx, agent, b.ID, "dropped once more")
+	require.NoError(t, err)
+	assert.Equal(t, itil.NilID, re.KnownErrorID)
+
+	// The problem closed: the incident is still linked to it.
+	_, err = f.svc.Resolve(f.ctx, analyst, p.ID)
+	require.NoError(t, err)
+	_, err = f.svc.Complete(f.ctx, analyst, p.ID)
+	require.NoError(t, err)
+	c := f.openIncident("VPN dropped after the fix")
+	got, err = f.svc.ResolveWithKnownError(f.ctx, agent, c.ID, ke.ID, "reconnected")
+	require.NoError(t, err)
+	assert.Equal(t, p.ID, got.ProblemID)
+	assert.Equal(t, 3, f.get(p.ID).IncidentCount, "c counts on the closed problem")
+
+	// Refusals: nothing written.
+	other := f.open("another problem")
+	d := f.openIncident("someone else's")
+	f.link(other.ID, d.ID)
+	draft, err := f.ke().Create(f.ctx, analyst, problem.NewKnownError{Title: "draft", Symptom: "s", Workaround: "w"})
+	require.NoError(t, err)
+	retired := f.published(problem.NewKnownError{Title: "old", Symptom: "s", Workaround: "w"})
+	_, err = f.ke().Retire(f.ctx, analyst, retired.ID, "gone")
+	require.NoError(t, err)
+	expiring := f.published(problem.NewKnownError{Title: "expiring", Symptom: "s", Workaround: "w", ValidTo: f.clock.Now().Add(time.Hour)})
+	f.clock.Advance(time.Hour)
+	fresh := f.openIncident("fresh")
+	canceled := f.openIncident("canceled")
+	incCanceled.to(f, canceled.ID)
+	refused := []struct {
+		name  string
+		inc   itil.ID
+		ke    itil.ID
+		notes string
+		check func(t *testing.T, err error)
+	}{
+		{"no incident", itil.NilID, ke.ID, "n", func(t *testing.T, err error) { requireInvalid(t, err, "incident_id") }},
+		{"no known error", fresh.ID, itil.NilID, "n", func(t *testing.T, err error) { requireInvalid(t, err, "known_error_id") }},
+		{"unknown known error", fresh.ID, itil.NewID(), "n", func(t *testing.T, err error) {
+			require.ErrorIs(t, err, itil.ErrNotFound)
+			require.ErrorContains(t, err, "known_error_id")
+		}},
+		{"unknown incident", itil.NewID(), ke.ID, "n", func(t *testing.T, err error) {
+			require.ErrorIs(t, err, itil.ErrNotFound)
+			require.ErrorContains(t, err, "incident_id")
+		}},
+		{"a draft", fresh.ID, draft.ID, "n", func(t *testing.T, err error) { requireInvalid(t, err, "known_error_id") }},
+		{"retired", fresh.ID, retired.ID, "n", func(t *testing.T, err error) { requireInvalid(t, err, "known_error_id") }},
+		{"expired", fresh.ID, expiring.ID, "n", func(t *testing.T, err error) { requireInvalid(t, err, "known_error_id") }},
+		{"another problem's incident", d.ID, ke.ID, "n", func(t *testing.T, err error) { requireInvalid(t, err, "incident_id") }},
+		{"resolved already", a.ID, ke.ID, "n", func(t *testing.T, err error) { require.ErrorIs(t, err, itil.ErrInvalidTransition) }},
+		{"canceled", canceled.ID, ke.ID, "n", func(t *testing.T, err error) { require.ErrorIs(t, err, itil.ErrInvalidTransition) }},
+		{"blank notes", fresh.ID, ke.ID, " ", func(t *testing.T, err error) { requireInvalid(t, err, "resolution_notes") }},
+		{"resolution refused after the link", fresh.ID, ke.ID, "n", func(t *testing.T, err error) { require.ErrorIs(t, err, itil.ErrForbidden) }},
+	}
+	for _, r := range refused {
+		t.Run(r.name, func(t *testing.T) {
+			denyResolve.Store(r.name == "resolution refused after the link")
+			defer denyResolve.Store(false)
+			n, before, kb := f.journalLen(), f.get(p.ID), must(f.ke().Get(f.ctx, ke.ID))
+			_, err := f.svc.ResolveWithKnownError(f.ctx, agent, r.inc, r.ke, r.notes)
+			r.check(t, err)
+			assert.Equal(t, n, f.journalLen(), "nothing journaled")
+			assert.Equal(t, before, f.get(p.ID))
+			assert.Equal(t, kb, must(f.ke().Get(f.ctx, ke.ID)))
+			assert.Equal(t, itil.NilID, f.getIncident(fresh.ID).ProblemID)
+		})
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
