@@ -150,7 +150,7 @@ type Incident struct {
 	// problem.Service.ResolveWithKnownError), NilID otherwise; reopening
 	// clears it.
 	KnownErrorID itil.ID `json:"known_error_id,omitzero"`
-	ReopenCount     int    `json:"reopen_count,omitempty"`
+	ReopenCount  int     `json:"reopen_count,omitempty"`
 
 	OpenedBy itil.Actor `json:"opened_by"`
 	OpenedAt time.Time  `json:"opened_at"`
