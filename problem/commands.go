@@ -31,6 +31,18 @@ func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewProblem) (*P
 	if len(tmpl.CIIDs) == 0 {
 		tmpl.CIIDs = nil
 	}
+	return s.open(ctx, actor, tmpl, nil, nil)
+}
+
+// open is how every problem is opened (Open, TrendWatch.Open): it checks
+// the actor and tmpl, derives the priority and creates tmpl in state New.
+// In the command's transaction, guard (when not nil) runs first and may
+// end the command before anything is numbered or written; then the
+// problem gets its opening time and number; then more (when not nil) does
+// the rest of the command's work in the same transaction and returns text
+// the opened event's summary ends with.
+func (s *Service) open(ctx context.Context, actor itil.Actor, tmpl *Problem,
+	guard func(c *cmd) error, more func(c *cmd, p *Problem) (string, error)) (*Problem, error) {
 	var v itil.ValidationError
 	actor.Validate("actor", &v)
 	tmpl.validate(s.cfg.matrix, &v)
@@ -42,6 +54,11 @@ func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewProblem) (*P
 	}
 	tmpl.ID = itil.NewID()
 	return s.run.Create(ctx, actor, CommandOpen, tmpl, func(c *cmd, p *Problem) (event, error) {
+		if guard != nil {
+			if err := guard(c); err != nil {
+				return event{}, err
+			}
+		}
 		p.OpenedAt = c.Now
 		n, err := c.Tx.NextSeq(c.Ctx, Kind)
 		if err != nil {
@@ -51,6 +68,13 @@ func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewProblem) (*P
 		summary := "opened " + p.Number + " " + strconv.Quote(p.Title)
 		if p.Priority != 0 {
 			summary += " with priority " + p.Priority.String()
+		}
+		if more != nil {
+			tail, err := more(c, p)
+			if err != nil {
+				return event{}, err
+			}
+			summary += tail
 		}
 		return event{Type: EventOpened, Summary: summary}, nil
 	})
