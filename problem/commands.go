@@ -228,8 +228,14 @@ func (s *Service) Confirm(ctx context.Context, actor itil.Actor, id itil.ID) (*P
 // instead). The survivor is written too (its DuplicateCount rises), so
 // that a concurrent command making it a duplicate conflicts instead of
 // leaving a chain. The duplicate's incidents move to the survivor in the
-// same transaction (see LinkIncident). An unknown survivor gives an error
-// wrapping itil.ErrNotFound that names duplicate_of.
+// same transaction (see LinkIncident), and so do its fix records, each in
+// its state, except those the survivor lists already (the survivor's
+// state of those stands); the duplicate keeps none. When the moved records
+// make the fix of an open survivor ready (see Problem.FixReady), the
+// survivor's event is EventFixReady instead of EventDuplicateLinked. More
+// than MaxFixRecords on the survivor gives a *itil.ValidationError naming
+// "fix_records". An unknown survivor gives an error wrapping
+// itil.ErrNotFound that names duplicate_of.
 func (s *Service) MarkDuplicate(ctx context.Context, actor itil.Actor, id, survivorID itil.ID) (*Problem, error) {
 	return s.run.Run(ctx, actor, id, CommandMarkDuplicate, func(c *cmd, p *Problem) (event, error) {
 		if survivorID == id {
@@ -261,10 +267,18 @@ func (s *Service) MarkDuplicate(ctx context.Context, actor itil.Actor, id, survi
 		}
 		p.ResolutionCode, p.DuplicateOf, p.ClosedAt = Duplicate, survivorID, c.Now
 		survivor.DuplicateCount++
+		ready, err := moveFixRecords(p, survivor) // fixrecord.go; checked before any incident is written
+		if err != nil {
+			return event{}, err
+		}
 		if err := s.moveLinked(c, p, survivor); err != nil { // links.go
 			return event{}, err
 		}
-		if err := c.Save(survivor, event{Type: EventDuplicateLinked, Summary: "duplicate " + p.Number + " linked", Refs: []itil.ID{p.ID}}); err != nil {
+		sev := event{Type: EventDuplicateLinked, Summary: "duplicate " + p.Number + " linked", Refs: []itil.ID{p.ID}}
+		if ready {
+			sev.Type, sev.Summary = EventFixReady, sev.Summary+" with its fix records; the fix is ready to resolve"
+		}
+		if err := c.Save(survivor, sev); err != nil {
 			return event{}, err
 		}
 		return event{Type: EventMarkedDuplicate, Summary: "closed as a duplicate of " + survivor.Number, Refs: []itil.ID{survivorID}}, nil
