@@ -1,6 +1,7 @@
 package problem_test
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"math/rand"
@@ -10,7 +11,10 @@ import (
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/problem"
+	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/memory"
 )
 
 // The trend benchmarks run over one year of 1M incidents (Zipf over 100k
@@ -230,4 +234,112 @@ func BenchmarkTrendCandidates(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchClock advances by step on every reading: incidents opened one per
+// reading arrive in time order, as often as benchTrendData's year has them.
+type benchClock struct {
+	now  time.Time
+	step time.Duration
+}
+
+func (c *benchClock) Now() time.Time { c.now = c.now.Add(c.step); return c.now }
+
+// BenchmarkTrendOpenCost sets the trend counters beside incident.Open on
+// the memory backend (issue 14: updating them adds at most 5% to Open's
+// time). Three stores are written in one loop, so that each sees the same
+// machine state: on the first, incident.Open alone (open-ns/op); on the
+// second, incident.Open and then the detector's Observe of the opened
+// incident (observe-ns/op, timed apart; observe-added is its fraction of
+// open-ns/op, the target's figure); on the third, incident.Open and then
+// TrendWatch.CatchUp, the watch's whole path (the journal read, the
+// event decoded, Observe; catchup-added). The detectors first observe
+// benchTrendData's year, so that their maps and series are as large as
+// a year of 1M incidents makes them; the incidents opened continue it.
+//
+//	go test ./problem -run '^$' -bench TrendOpenCost -benchtime 100000x
+func BenchmarkTrendOpenCost(b *testing.B) {
+	history := benchTrendData()
+	end := history[len(history)-1].OpenedAt
+	step := 365 * 24 * time.Hour / benchTrendIncidents
+	newIncidents := func() (storage.Store, *incident.Service) {
+		store := memory.NewStore()
+		svc, err := incident.New(store, incident.WithClock(&benchClock{now: end, step: step}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return store, svc
+	}
+	_, plain := newIncidents()
+	_, counted := newIncidents()
+	watchedStore, watched := newIncidents()
+	det, err := problem.NewTrendDetector(benchTrendRules, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	prb, err := problem.New(watchedStore, problem.WithIncidents(watched))
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := problem.NewTrendWatch(prb, benchTrendRules, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, f := range history {
+		if _, err := det.Observe(f); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := w.Detector().Observe(f); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	actor := itil.Actor{ID: "agent", Name: "Alex Agent"}
+	input := func(i int) incident.NewIncident {
+		f := &history[i%len(history)]
+		return incident.NewIncident{
+			Title: "Email is down for the finance floor", Description: "Outlook cannot connect since 9:00",
+			Caller: itil.Actor{ID: "caller", Name: "Casey Caller"}, Category: f.Category, Channel: incident.Phone,
+			ServiceID: f.ServiceID, CIID: f.CIs[0], Impact: 2, Urgency: 1,
+		}
+	}
+	var inOpen, inObserve, inCatchUp time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		in := input(i)
+		i++
+		t0 := time.Now()
+		if _, err := plain.Open(ctx, actor, in); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		inc, err := counted.Open(ctx, actor, in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		if _, err := det.Observe(problem.TrendIncidentOf(inc)); err != nil {
+			b.Fatal(err)
+		}
+		t3 := time.Now()
+		if _, err := watched.Open(ctx, actor, in); err != nil {
+			b.Fatal(err)
+		}
+		t4 := time.Now()
+		if n, err := w.CatchUp(ctx); err != nil || n != 1 {
+			b.Fatal(n, err)
+		}
+		t5 := time.Now()
+		inOpen += t1.Sub(t0)
+		inObserve += t3.Sub(t2)
+		inCatchUp += t5.Sub(t4)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(inOpen.Nanoseconds())/n, "open-ns/op")
+	b.ReportMetric(float64(inObserve.Nanoseconds())/n, "observe-ns/op")
+	b.ReportMetric(float64(inCatchUp.Nanoseconds())/n, "catchup-ns/op")
+	b.ReportMetric(float64(inObserve)/float64(inOpen), "observe-added")
+	b.ReportMetric(float64(inCatchUp)/float64(inOpen), "catchup-added")
 }
