@@ -5,10 +5,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand"
+	"os"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
@@ -342,4 +345,92 @@ func BenchmarkTrendOpenCost(b *testing.B) {
 	b.ReportMetric(float64(inCatchUp.Nanoseconds())/n, "catchup-ns/op")
 	b.ReportMetric(float64(inObserve)/float64(inOpen), "observe-added")
 	b.ReportMetric(float64(inCatchUp)/float64(inOpen), "catchup-added")
+}
+
+// BenchmarkTrendPostgresWindow sets batch detection beside PostgreSQL's
+// window query on the same rows: benchTrendData's year, loaded into an
+// unlogged table (ci, opened_at) indexed on both, and
+//
+//	count(*) over (partition by ci order by opened_at range interval '24 hours' preceding)
+//
+// counted where it reaches the rule's threshold, against ReplayTrends
+// with the one rule "5 on a CI in 24h" over the same incidents, in one
+// loop. It reports x-postgres, the batch's time divided by the query's
+// (below 1: the batch is faster), and what each found: crossings (a key
+// reaching the threshold, once per run of counts at or above it) and
+// rows-at-threshold (every row whose frame holds at least 5). The window
+// differs at one instant:
+// PostgreSQL's frame includes a row exactly 24 hours older, the rule's
+// window (T-24h, T] does not. Skipped without ITIL_POSTGRES_DSN:
+//
+//	ITIL_POSTGRES_DSN=... go test ./problem -run '^$' -bench TrendPostgresWindow -benchtime 3x
+func BenchmarkTrendPostgresWindow(b *testing.B) {
+	dsn := os.Getenv("ITIL_POSTGRES_DSN")
+	if dsn == "" {
+		b.Skip("ITIL_POSTGRES_DSN is not set")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	history := benchTrendData()
+	for _, q := range []string{
+		`drop table if exists itil_trend_bench`,
+		`create unlogged table itil_trend_bench (id uuid not null, ci uuid not null, opened_at timestamptz not null)`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	defer func() { _, _ = conn.Exec(context.Background(), `drop table if exists itil_trend_bench`) }()
+	i := 0
+	n, err := conn.CopyFrom(ctx, pgx.Identifier{"itil_trend_bench"}, []string{"id", "ci", "opened_at"},
+		pgx.CopyFromFunc(func() ([]any, error) {
+			if i == len(history) {
+				return nil, nil
+			}
+			f := &history[i]
+			i++
+			return []any{[16]byte(f.ID), [16]byte(f.CIs[0]), f.OpenedAt}, nil
+		}))
+	if err != nil || n != int64(len(history)) {
+		b.Fatal(n, err)
+	}
+	for _, q := range []string{
+		`create index on itil_trend_bench (ci, opened_at)`,
+		`vacuum analyze itil_trend_bench`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rule := benchTrendRules[:1] // ci-24h: at least 5 on one CI in 24 hours
+	const query = `select count(*) from (
+		select count(*) over (partition by ci order by opened_at range interval '24 hours' preceding) as n
+		from itil_trend_bench) w where n >= 5`
+	var batch, pg time.Duration
+	var rows int64
+	var crossings int
+	b.ResetTimer()
+	for b.Loop() {
+		t0 := time.Now()
+		got, err := problem.ReplayTrends(rule, history)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if err := conn.QueryRow(ctx, query).Scan(&rows); err != nil {
+			b.Fatal(err)
+		}
+		batch += t1.Sub(t0)
+		pg += time.Since(t1)
+		crossings = len(got)
+	}
+	b.ReportMetric(float64(batch.Nanoseconds())/float64(b.N), "batch-ns/op")
+	b.ReportMetric(float64(pg.Nanoseconds())/float64(b.N), "postgres-ns/op")
+	b.ReportMetric(float64(batch)/float64(pg), "x-postgres")
+	b.ReportMetric(float64(crossings), "crossings")
+	b.ReportMetric(float64(rows), "rows-at-threshold")
 }
