@@ -31,6 +31,18 @@ func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewProblem) (*P
 	if len(tmpl.CIIDs) == 0 {
 		tmpl.CIIDs = nil
 	}
+	return s.open(ctx, actor, tmpl, nil, nil)
+}
+
+// open is how every problem is opened (Open, TrendWatch.Open): it checks
+// the actor and tmpl, derives the priority and creates tmpl in state New.
+// In the command's transaction, guard (when not nil) runs first and may
+// end the command before anything is numbered or written; then the
+// problem gets its opening time and number; then more (when not nil) does
+// the rest of the command's work in the same transaction and returns text
+// the opened event's summary ends with.
+func (s *Service) open(ctx context.Context, actor itil.Actor, tmpl *Problem,
+	guard func(c *cmd) error, more func(c *cmd, p *Problem) (string, error)) (*Problem, error) {
 	var v itil.ValidationError
 	actor.Validate("actor", &v)
 	tmpl.validate(s.cfg.matrix, &v)
@@ -42,6 +54,11 @@ func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewProblem) (*P
 	}
 	tmpl.ID = itil.NewID()
 	return s.run.Create(ctx, actor, CommandOpen, tmpl, func(c *cmd, p *Problem) (event, error) {
+		if guard != nil {
+			if err := guard(c); err != nil {
+				return event{}, err
+			}
+		}
 		p.OpenedAt = c.Now
 		n, err := c.Tx.NextSeq(c.Ctx, Kind)
 		if err != nil {
@@ -51,6 +68,13 @@ func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewProblem) (*P
 		summary := "opened " + p.Number + " " + strconv.Quote(p.Title)
 		if p.Priority != 0 {
 			summary += " with priority " + p.Priority.String()
+		}
+		if more != nil {
+			tail, err := more(c, p)
+			if err != nil {
+				return event{}, err
+			}
+			summary += tail
 		}
 		return event{Type: EventOpened, Summary: summary}, nil
 	})
@@ -204,8 +228,14 @@ func (s *Service) Confirm(ctx context.Context, actor itil.Actor, id itil.ID) (*P
 // instead). The survivor is written too (its DuplicateCount rises), so
 // that a concurrent command making it a duplicate conflicts instead of
 // leaving a chain. The duplicate's incidents move to the survivor in the
-// same transaction (see LinkIncident). An unknown survivor gives an error
-// wrapping itil.ErrNotFound that names duplicate_of.
+// same transaction (see LinkIncident), and so do its fix records, each in
+// its state, except those the survivor lists already (the survivor's
+// state of those stands); the duplicate keeps none. When the moved records
+// make the fix of an open survivor ready (see Problem.FixReady), the
+// survivor's event is EventFixReady instead of EventDuplicateLinked. More
+// than MaxFixRecords on the survivor gives a *itil.ValidationError naming
+// "fix_records". An unknown survivor gives an error wrapping
+// itil.ErrNotFound that names duplicate_of.
 func (s *Service) MarkDuplicate(ctx context.Context, actor itil.Actor, id, survivorID itil.ID) (*Problem, error) {
 	return s.run.Run(ctx, actor, id, CommandMarkDuplicate, func(c *cmd, p *Problem) (event, error) {
 		if survivorID == id {
@@ -237,10 +267,18 @@ func (s *Service) MarkDuplicate(ctx context.Context, actor itil.Actor, id, survi
 		}
 		p.ResolutionCode, p.DuplicateOf, p.ClosedAt = Duplicate, survivorID, c.Now
 		survivor.DuplicateCount++
+		ready, err := moveFixRecords(p, survivor) // fixrecord.go; checked before any incident is written
+		if err != nil {
+			return event{}, err
+		}
 		if err := s.moveLinked(c, p, survivor); err != nil { // links.go
 			return event{}, err
 		}
-		if err := c.Save(survivor, event{Type: EventDuplicateLinked, Summary: "duplicate " + p.Number + " linked", Refs: []itil.ID{p.ID}}); err != nil {
+		sev := event{Type: EventDuplicateLinked, Summary: "duplicate " + p.Number + " linked", Refs: []itil.ID{p.ID}}
+		if ready {
+			sev.Type, sev.Summary = EventFixReady, sev.Summary+" with its fix records; the fix is ready to resolve"
+		}
+		if err := c.Save(survivor, sev); err != nil {
 			return event{}, err
 		}
 		return event{Type: EventMarkedDuplicate, Summary: "closed as a duplicate of " + survivor.Number, Refs: []itil.ID{survivorID}}, nil

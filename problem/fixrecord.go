@@ -3,11 +3,13 @@ package problem
 import (
 	"context"
 	"fmt"
+	"iter"
 	"slices"
 	"strconv"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -49,7 +51,8 @@ const (
 	EventFixRecordCanceled  = "problem.fix_record_canceled"
 	// EventFixReady replaces EventFixRecordCompleted or
 	// EventFixRecordCanceled on the command that makes the fix ready to
-	// resolve (see Problem.FixReady).
+	// resolve (see Problem.FixReady), and the survivor's
+	// EventDuplicateLinked when MarkDuplicate's moved records do.
 	EventFixReady = "problem.fix_ready"
 )
 
@@ -162,4 +165,47 @@ func (s *Service) endFixRecord(ctx context.Context, actor itil.Actor, problemID 
 		}
 		return event{Type: typ, Summary: summary, Refs: []itil.ID{id}}, nil
 	})
+}
+
+// fixRecordTerm is the index term of a fix record: "fix_record=kind:id"
+// (the ID, of fixed length, ends it, so any kind reads back unambiguously).
+func fixRecordTerm(kind string, id itil.ID) string {
+	return storage.Term("fix_record", kind+":"+id.String())
+}
+
+// ByFixRecord returns the problems that list the fix record (kind, id), in
+// any state of the record and of the problem, ordered by opening time:
+// change management asks it which problems to tell when a change closes.
+// A bad kind or the nil ID is yielded as a *itil.ValidationError.
+func (s *Service) ByFixRecord(ctx context.Context, kind string, id itil.ID) iter.Seq2[*Problem, error] {
+	var v itil.ValidationError
+	checkFixRef(&v, kind, id)
+	if err := v.Err(); err != nil {
+		return func(yield func(*Problem, error) bool) { yield(nil, err) }
+	}
+	return s.run.List(ctx, pipeline.Query[Problem]{Terms: []string{fixRecordTerm(kind, id)}})
+}
+
+// moveFixRecords is MarkDuplicate's move of the duplicate's fix records to
+// the survivor, each in its state, except those the survivor lists
+// already (its own state stands); the duplicate keeps none. It reports
+// whether the move made the survivor's fix ready (see Problem.FixReady)
+// while the survivor is open. More than MaxFixRecords on the survivor
+// gives a *itil.ValidationError naming "fix_records".
+func moveFixRecords(dup, survivor *Problem) (bool, error) {
+	if len(dup.FixRecords) == 0 {
+		return false, nil
+	}
+	wasReady := survivor.FixReady()
+	for _, r := range dup.FixRecords {
+		if fixRecordIndex(survivor, r.Kind, r.ID) < 0 {
+			survivor.FixRecords = append(survivor.FixRecords, r)
+		}
+	}
+	dup.FixRecords = nil
+	if len(survivor.FixRecords) > MaxFixRecords {
+		return false, itil.Invalid("fix_records", fmt.Sprintf("%s would list more than %d fix records with those of %s",
+			survivor.Number, MaxFixRecords, dup.Number))
+	}
+	return survivor.State.Open() && !wasReady && survivor.FixReady(), nil
 }

@@ -134,6 +134,9 @@ func terms(p *Problem, dst []string) []string {
 	if p.DuplicateOf != itil.NilID {
 		dst = append(dst, storage.Term("duplicate_of", p.DuplicateOf.String()))
 	}
+	for _, r := range p.FixRecords {
+		dst = append(dst, fixRecordTerm(r.Kind, r.ID))
+	}
 	if p.AssignmentGroup != "" {
 		dst = append(dst, storage.Term("group", p.AssignmentGroup))
 	}

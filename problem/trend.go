@@ -319,8 +319,12 @@ func compareTrendEntries(a, b trendEntry) int {
 // trendSeries holds one key's incidents in time order from e[head] on: a
 // deque whose front is popped by advancing head.
 type trendSeries struct {
-	e    []trendEntry
-	head int
+	// first and last are the times of e[head] and of the last entry,
+	// while there are entries: Observe decides most of its work from
+	// them, without reading e.
+	first, last trendTime
+	e           []trendEntry
+	head        int
 	// on says the key has crossed its threshold and its count has not
 	// been seen below it since, as of checked: the watermark when the key
 	// was last observed.
@@ -330,26 +334,31 @@ type trendSeries struct {
 
 // evict drops entries before cut.
 func (s *trendSeries) evict(cut trendTime) {
+	if s.head == len(s.e) || !s.first.less(cut) {
+		return
+	}
 	for s.head < len(s.e) && s.e[s.head].at.less(cut) {
 		s.head++
 	}
 	switch {
 	case s.head == len(s.e):
 		s.e, s.head = s.e[:0], 0
+		return
 	case s.head >= 32 && s.head*2 >= len(s.e):
 		n := copy(s.e, s.e[s.head:])
 		clear(s.e[n:])
 		s.e, s.head = s.e[:n], 0
 	}
+	s.first = s.e[s.head].at
 }
 
 // after returns the number of entries later than cut, or at cut too when
 // orAt; in O(1) when the front entry is (as usual) already past cut.
 func (s *trendSeries) after(cut trendTime, orAt bool) int {
-	live := s.e[s.head:]
-	if len(live) == 0 || cut.less(live[0].at) {
-		return len(live)
+	if n := len(s.e) - s.head; n == 0 || cut.less(s.first) {
+		return n
 	}
+	live := s.e[s.head:]
 	i, _ := slices.BinarySearchFunc(live, cut, func(e trendEntry, t trendTime) int {
 		if t.less(e.at) || orAt && t == e.at {
 			return 1
@@ -363,21 +372,38 @@ func (s *trendSeries) after(cut trendTime, orAt bool) int {
 // new (the same ID at the same time was not there yet). In time order
 // arrival (with time-ordered IDs on ties) it appends.
 func (s *trendSeries) insert(x trendEntry) bool {
-	live := s.e[s.head:]
-	i := len(live)
-	if i > 0 && compareTrendEntries(x, live[i-1]) <= 0 {
-		var found bool
-		if i, found = slices.BinarySearchFunc(live, x, compareTrendEntries); found {
-			return false
-		}
+	n := len(s.e) - s.head
+	if n == 0 {
+		s.first, s.last = x.at, x.at
+		s.e = append(s.e, x)
+		return true
+	}
+	if s.last.less(x.at) {
+		s.last = x.at
+		s.e = append(s.e, x)
+		return true
+	}
+	i, found := slices.BinarySearchFunc(s.e[s.head:], x, compareTrendEntries)
+	if found {
+		return false
 	}
 	s.e = slices.Insert(s.e, s.head+i, x)
+	if i == 0 {
+		s.first = x.at
+	}
+	if i == n {
+		s.last = x.at
+	}
 	return true
 }
 
 // trendState is one rule's counters.
 type trendState struct {
-	rule   TrendRule
+	rule TrendRule
+	// byID holds the series of a rule keyed by one ID (CI or service
+	// alone), series those of the others: an ID hashes and compares
+	// faster than a TrendKey, whose category is a string.
+	byID   map[itil.ID]*trendSeries
 	series map[TrendKey]*trendSeries
 	// countCut and keepCut are the watermark less the window, and less
 	// the window and the lateness: entries at or before countCut are out
@@ -388,6 +414,70 @@ type trendState struct {
 	// free holds swept series for reuse, with their arrays: never more
 	// than the most series the rule has held at once.
 	free []*trendSeries
+}
+
+// singleID reports whether the rule is keyed by one ID: CI or service
+// alone.
+func singleID(by TrendBy) bool { return by == TrendByCI || by == TrendByService }
+
+func (st *trendState) init(r TrendRule) {
+	st.rule = r
+	if singleID(r.By) {
+		st.byID = make(map[itil.ID]*trendSeries)
+	} else {
+		st.series = make(map[TrendKey]*trendSeries)
+	}
+}
+
+// idOf returns the one ID of k under a single-ID rule.
+func (st *trendState) idOf(k TrendKey) itil.ID {
+	if st.rule.By == TrendByCI {
+		return k.CI
+	}
+	return k.ServiceID
+}
+
+// get returns the series of k, or nil.
+func (st *trendState) get(k TrendKey) *trendSeries {
+	if st.byID != nil {
+		return st.byID[st.idOf(k)]
+	}
+	return st.series[k]
+}
+
+func (st *trendState) put(k TrendKey, s *trendSeries) {
+	if st.byID != nil {
+		st.byID[st.idOf(k)] = s
+		return
+	}
+	st.series[k] = s
+}
+
+// all yields every key and its series; yield may delete the key (drop).
+func (st *trendState) all(yield func(k TrendKey, s *trendSeries)) {
+	if st.byID == nil {
+		for k, s := range st.series {
+			yield(k, s)
+		}
+		return
+	}
+	for id, s := range st.byID {
+		var k TrendKey
+		if st.rule.By == TrendByCI {
+			k.CI = id
+		} else {
+			k.ServiceID = id
+		}
+		yield(k, s)
+	}
+}
+
+func (st *trendState) drop(k TrendKey) {
+	if st.byID != nil {
+		delete(st.byID, st.idOf(k))
+		return
+	}
+	delete(st.series, k)
 }
 
 // keys calls yield with each key value of f under the rule.
@@ -458,7 +548,7 @@ func NewTrendDetector(rules []TrendRule, lateness time.Duration) (*TrendDetector
 func newTrendDetector(rules []TrendRule, lateness time.Duration) *TrendDetector {
 	d := &TrendDetector{lateness: lateness, rules: make([]trendState, len(rules))}
 	for i, r := range rules {
-		d.rules[i] = trendState{rule: r, series: make(map[TrendKey]*trendSeries)}
+		d.rules[i].init(r)
 	}
 	return d
 }
@@ -488,10 +578,10 @@ func (d *TrendDetector) Latest() (time.Time, bool) {
 // naming "id" or "opened_at" for facts it cannot count, and then changes
 // nothing.
 func (d *TrendDetector) Observe(f TrendIncident) ([]TrendCrossing, error) {
-	var v itil.ValidationError
-	f.validate(&v, "")
-	if err := v.Err(); err != nil {
-		return nil, err
+	if !f.ok() {
+		var v itil.ValidationError
+		f.validate(&v, "")
+		return nil, v.Err()
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -515,14 +605,14 @@ func (d *TrendDetector) observe(f *TrendIncident, out []TrendCrossing) []TrendCr
 			continue // too late for any window Trends may be asked for
 		}
 		st.keys(f, func(k TrendKey) {
-			s := st.series[k]
+			s := st.get(k)
 			if s == nil {
 				if n := len(st.free); n > 0 {
 					s, st.free = st.free[n-1], st.free[:n-1]
 				} else {
 					s = new(trendSeries)
 				}
-				st.series[k] = s
+				st.put(k, s)
 			}
 			s.evict(st.keepCut)
 			if s.checked.less(d.latest) {
@@ -546,13 +636,13 @@ func (d *TrendDetector) observe(f *TrendIncident, out []TrendCrossing) []TrendCr
 		// entry is kept: each key swept was touched since the last sweep,
 		// so sweeping costs O(1) per observation, amortized.
 		if span := st.rule.Window + d.lateness; !d.latest.less(st.swept.add(span)) {
-			for k, s := range st.series {
+			st.all(func(k TrendKey, s *trendSeries) {
 				if s.evict(st.keepCut); len(s.e) == 0 {
-					delete(st.series, k)
+					st.drop(k)
 					*s = trendSeries{e: s.e}
 					st.free = append(st.free, s)
 				}
-			}
+			})
 			st.swept = d.latest
 		}
 	}
@@ -584,19 +674,19 @@ func (d *TrendDetector) Trends(asOf time.Time, cover TrendCoverage) ([]TrendCand
 			st := &d.rules[i]
 			start := end.add(-st.rule.Window)
 			n := len(out)
-			for k, s := range st.series {
+			st.all(func(k TrendKey, s *trendSeries) {
 				live := s.e[s.head:]
 				lo := len(live) - s.after(start, false)
 				hi := len(live) - s.after(end, false)
 				if hi-lo < st.rule.Threshold {
-					continue
+					return
 				}
 				ids := make([]itil.ID, hi-lo)
 				for j, e := range live[lo:hi] {
 					ids[j] = e.id
 				}
 				out = append(out, TrendCandidate{Rule: st.rule.Name, Key: k, Count: len(ids), Incidents: ids, From: start.time(), To: end.time()})
-			}
+			})
 			sortTrendCandidates(out[n:])
 		}
 	}

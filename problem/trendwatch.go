@@ -229,21 +229,29 @@ func (w *TrendWatch) OpenUncovered(ctx context.Context, actor itil.Actor, asOf t
 	return out, nil
 }
 
-// Open opens a problem for candidate c (as Trends returned it), unless the
-// problem opened for its rule and key before is still open: then it
-// returns that problem and false. The new problem has the key's CI,
-// service and category, a title such as "5 incidents on CI … in 24h" and
-// a description listing the window and the incidents; the rule and key
-// are recorded in a trend claim (kind KindTrendClaim, journaled with the
-// problem in Refs, so the problem's History shows it), written
-// version-checked in the problem's own transaction. So at most one
+// Open opens a problem for candidate c (as Trends returned it) and links
+// its incidents, unless the problem opened for its rule and key before is
+// still open: then it returns that problem and false. The new problem has
+// the key's CI, service and category, a title such as "5 incidents on CI
+// … in 24h" and a description listing the window and the incidents; the
+// rule and key are recorded in a trend claim (kind KindTrendClaim,
+// journaled with the problem in Refs, so the problem's History shows it),
+// written version-checked in the problem's own transaction. So at most one
 // problem is open per rule and key, whichever instances race: the loser's
 // transaction conflicts, runs again, and finds the winner's problem.
 //
+// The candidate's incidents are linked to the problem in the same
+// transaction (as LinkIncident links them: both records journaled, each
+// naming the other), so the Service must have been made WithIncidents
+// (otherwise ErrNoIncidents, and nothing is opened). An incident that
+// already belongs to another problem, or is canceled, is left alone and
+// named in a work note on the new problem; Problem.IncidentCount counts
+// those linked. An incident of the candidate that is not found gives an
+// error wrapping itil.ErrNotFound, and nothing is opened.
+//
 // A rule the watch does not have, or a key whose fields are not exactly
 // those of the rule, gives a *itil.ValidationError naming "rule" or
-// "key". Linking the candidate's incidents to the problem is left to the
-// caller (LinkIncident).
+// "key".
 func (w *TrendWatch) Open(ctx context.Context, actor itil.Actor, c TrendCandidate) (*Problem, bool, error) {
 	r := w.rule(c.Rule)
 	if r == nil {
@@ -254,6 +262,9 @@ func (w *TrendWatch) Open(ctx context.Context, actor itil.Actor, c TrendCandidat
 		(k.Category != "") != (r.By&TrendByCategory != 0) {
 		return nil, false, itil.Invalid("key", fmt.Sprintf("must set exactly the fields of rule %q (%s)", r.Name, r.By))
 	}
+	if w.svc.cfg.links.incidents == nil {
+		return nil, false, ErrNoIncidents
+	}
 	tmpl := &Problem{
 		Title: trendTitle(r, c), Description: trendDescription(r, c), Category: k.Category,
 		ServiceID: k.ServiceID, State: StateNew, OpenedBy: actor,
@@ -261,50 +272,46 @@ func (w *TrendWatch) Open(ctx context.Context, actor itil.Actor, c TrendCandidat
 	if k.CI != itil.NilID {
 		tmpl.CIIDs = []itil.ID{k.CI}
 	}
-	var v itil.ValidationError
-	actor.Validate("actor", &v)
-	tmpl.validate(w.svc.cfg.matrix, &v)
-	if err := v.Err(); err != nil {
-		return nil, false, err
-	}
-	tmpl.ID = itil.NewID()
-	claimID := trendClaimID(r.Name, k)
-	p, err := w.svc.run.Create(ctx, actor, CommandOpen, tmpl, func(c *cmd, p *Problem) (event, error) {
-		cl, err := trendClaims.Get(c.Ctx, c.Tx, claimID)
+	claimID, ids := trendClaimID(r.Name, k), c.Incidents
+	var cl *trendClaim
+	guard := func(c *cmd) error {
+		var err error
+		cl, err = trendClaims.Get(c.Ctx, c.Tx, claimID)
 		switch {
 		case errors.Is(err, itil.ErrNotFound):
 			cl = &trendClaim{ID: claimID, Rule: r.Name, Key: k}
+			return nil
 		case err != nil:
-			return event{}, err
-		default:
-			owner, err := c.Load(cl.ProblemID)
-			if err != nil && !errors.Is(err, itil.ErrNotFound) {
-				return event{}, err
-			}
-			if err == nil && owner.State.Open() {
-				return event{}, &trendCovered{owner}
-			}
+			return err
 		}
-		p.OpenedAt = c.Now
-		n, err := c.Tx.NextSeq(c.Ctx, Kind)
-		if err != nil {
-			return event{}, err
+		owner, err := c.Load(cl.ProblemID)
+		if err != nil && !errors.Is(err, itil.ErrNotFound) {
+			return err
 		}
-		p.Number = itil.FormatNumber(NumberPrefix, n)
+		if err == nil && owner.State.Open() {
+			return &trendCovered{owner}
+		}
+		return nil
+	}
+	more := func(c *cmd, p *Problem) (string, error) {
 		cl.ProblemID, cl.ClaimedAt = p.ID, c.Now
 		if err := trendClaims.Put(c.Ctx, c.Tx, cl); err != nil {
-			return event{}, err
+			return "", err
 		}
 		if err := c.Tx.Append(c.Ctx, itil.Event{
 			Kind: KindTrendClaim, SubjectID: claimID, SubjectVersion: cl.Version,
 			Actor: c.Actor, Time: c.Now, Type: EventTrendClaimed, Refs: []itil.ID{p.ID},
 			Payload: mustJSON(itil.Payload{Summary: p.Number + " opened for trend rule " + strconv.Quote(r.Name) + " " + k.String()}),
 		}); err != nil {
-			return event{}, err
+			return "", err
 		}
-		return event{Type: EventOpened, Summary: "opened " + p.Number + " " + strconv.Quote(p.Title) +
-			" for trend rule " + strconv.Quote(r.Name) + " " + k.String()}, nil
-	})
+		n, err := w.svc.linkTrend(c, p, ids)
+		if err != nil {
+			return "", err
+		}
+		return " for trend rule " + strconv.Quote(r.Name) + " " + k.String() + "; linked " + strconv.Itoa(n) + " incidents", nil
+	}
+	p, err := w.svc.open(ctx, actor, tmpl, guard, more)
 	if cov, ok := errors.AsType[*trendCovered](err); ok {
 		return cov.p, false, nil
 	}
@@ -312,6 +319,65 @@ func (w *TrendWatch) Open(ctx context.Context, actor itil.Actor, c TrendCandidat
 		return nil, false, err
 	}
 	return p, true, nil
+}
+
+// linkTrend links the incidents ids to the new problem p in its opening
+// command, and returns how many it linked. Incidents that belong to
+// another problem or are canceled are left alone and named in a work note
+// on p.
+func (s *Service) linkTrend(c *cmd, p *Problem, ids []itil.ID) (int, error) {
+	svc, err := s.incidentsIn(c)
+	if err != nil {
+		return 0, err
+	}
+	var left []string
+	n := 0
+	for i, id := range ids {
+		inc, err := svc.Get(c.Ctx, id)
+		if err != nil {
+			return 0, fmt.Errorf("incidents[%d]: %w", i, err)
+		}
+		switch {
+		case inc.ProblemID == p.ID: // listed twice
+			continue
+		case inc.ProblemID != itil.NilID:
+			other := inc.ProblemID.String()
+			if o, err := c.Load(inc.ProblemID); err == nil {
+				other = o.Number
+			} else if !errors.Is(err, itil.ErrNotFound) {
+				return 0, err
+			}
+			left = append(left, inc.Number+" (belongs to "+other+")")
+			continue
+		case inc.State == incident.StateCanceled:
+			left = append(left, inc.Number+" (canceled)")
+			continue
+		}
+		if _, err := svc.SetProblem(c.Ctx, c.Actor, id, itil.NilID, p.ID); err != nil {
+			if _, ok := errors.AsType[*itil.ValidationError](err); ok || errors.Is(err, itil.ErrInvalidTransition) {
+				// Linked or canceled since it was read (a backend whose
+				// reads see the latest commit): run the command again.
+				return 0, fmt.Errorf("%w: incident %s changed while trend problem %s was opened: %w", itil.ErrConflict, inc.Number, p.Number, err)
+			}
+			return 0, fmt.Errorf("incident %s: %w", inc.Number, err)
+		}
+		n++
+	}
+	p.IncidentCount = n
+	if len(left) == 0 {
+		return n, nil
+	}
+	var b strings.Builder
+	b.WriteString("Incidents of the trend left unlinked:")
+	for i, l := range left {
+		if i == maxListed {
+			fmt.Fprintf(&b, "\n… and %d more", len(left)-maxListed)
+			break
+		}
+		b.WriteString("\n" + l)
+	}
+	_, err = c.AddNote(p.ID, itil.WorkNote, b.String(), EventWorkNoted, "added a work note: "+strconv.Itoa(len(left))+" incidents of the trend left unlinked")
+	return n, err
 }
 
 func mustJSON(v any) []byte {

@@ -223,3 +223,105 @@ func testTwoInstancesFixReady(t *testing.T, instances storagetest.Instances) {
 		assert.Equal(t, 1, countEvents(t, f.ctx, a, p.ID, problem.EventFixRecordCompleted))
 	}
 }
+
+// byFixRecord lists the numbers of the problems that list a fix record.
+func byFixRecord(t tb, f *fixture, kind string, id itil.ID) []string {
+	t.Helper()
+	var out []string
+	for p, err := range f.svc.ByFixRecord(f.ctx, kind, id) {
+		require.NoError(t, err)
+		out = append(out, p.Number)
+	}
+	return out
+}
+
+// testDuplicateFixRecords: MarkDuplicate moves the duplicate's fix
+// records to the survivor (those the survivor lists keep the survivor's
+// state), journals EventFixReady on the survivor when they make its fix
+// ready, and refuses a move past MaxFixRecords without writing anything;
+// ByFixRecord finds the problems that list a record.
+func testDuplicateFixRecords(t *testing.T, newStore NewStore) {
+	f := setup(t, newStore)
+	add := func(p itil.ID, id itil.ID) {
+		t.Helper()
+		_, err := f.svc.AddFixRecord(f.ctx, analyst, p, "change", id)
+		require.NoError(t, err)
+	}
+	complete := func(p itil.ID, id itil.ID) {
+		t.Helper()
+		_, err := f.svc.CompleteFixRecord(f.ctx, analyst, p, "change", id)
+		require.NoError(t, err)
+	}
+
+	t.Run("Move", func(t *testing.T) {
+		s, d := f.toRCA("VPN drops"), f.toRCA("VPN drops again")
+		ch1, ch3 := itil.NewID(), itil.NewID()
+		add(s.ID, ch1)
+		add(d.ID, ch1)
+		complete(d.ID, ch1)
+		add(d.ID, ch3)
+		assert.Equal(t, []string{s.Number, d.Number}, byFixRecord(t, f, "change", ch1))
+		got, err := f.svc.MarkDuplicate(f.ctx, analyst, d.ID, s.ID)
+		require.NoError(t, err)
+		assert.Empty(t, got.FixRecords, "a duplicate keeps no fix records")
+		assert.Equal(t, []problem.FixRecord{
+			{Kind: "change", ID: ch1, State: problem.FixOpen}, // the survivor's own state stands
+			{Kind: "change", ID: ch3, State: problem.FixOpen},
+		}, f.get(s.ID).FixRecords)
+		assert.Equal(t, []string{s.Number}, byFixRecord(t, f, "change", ch1))
+		assert.Equal(t, []string{s.Number}, byFixRecord(t, f, "change", ch3))
+		assert.Empty(t, byFixRecord(t, f, "change", itil.NewID()))
+		assert.Empty(t, byFixRecord(t, f, "release", ch1), "the kind is part of the record's name")
+		assert.Equal(t, 0, countEvents(t, f.ctx, f.store, s.ID, problem.EventFixReady))
+		// The moved record is the survivor's now: completing both makes
+		// its fix ready.
+		complete(s.ID, ch1)
+		p, err := f.svc.CompleteFixRecord(f.ctx, analyst, s.ID, "change", ch3)
+		require.NoError(t, err)
+		assert.True(t, p.FixReady())
+	})
+
+	t.Run("MakesReady", func(t *testing.T) {
+		s, d := f.toRCA("printer queue stalls"), f.toRCA("print jobs lost")
+		ch := itil.NewID()
+		add(d.ID, ch)
+		complete(d.ID, ch)
+		_, err := f.svc.MarkDuplicate(f.ctx, analyst, d.ID, s.ID)
+		require.NoError(t, err)
+		got := f.get(s.ID)
+		assert.True(t, got.FixReady())
+		assert.Equal(t, 1, countEvents(t, f.ctx, f.store, s.ID, problem.EventFixReady), "the survivor's fix is ready, journaled once")
+		assert.Equal(t, 0, countEvents(t, f.ctx, f.store, s.ID, problem.EventDuplicateLinked))
+	})
+
+	t.Run("TooMany", func(t *testing.T) {
+		s, d := f.toRCA("disk latency"), f.toRCA("disk latency spikes")
+		for range problem.MaxFixRecords - 1 {
+			add(s.ID, itil.NewID())
+		}
+		add(d.ID, itil.NewID())
+		add(d.ID, itil.NewID())
+		before := f.journalLen()
+		_, err := f.svc.MarkDuplicate(f.ctx, analyst, d.ID, s.ID)
+		requireInvalid(t, err, "fix_records")
+		assert.Equal(t, before, f.journalLen(), "nothing written")
+		assert.Len(t, f.get(d.ID).FixRecords, 2)
+		assert.Equal(t, problem.StateRootCauseAnalysis, f.get(d.ID).State)
+	})
+
+	t.Run("BadInput", func(t *testing.T) {
+		for _, c := range []struct {
+			kind  string
+			id    itil.ID
+			field string
+		}{{"", itil.NewID(), "kind"}, {"change", itil.NilID, "id"}, {strings.Repeat("k", 200), itil.NewID(), "kind"}} {
+			n := 0
+			for p, err := range f.svc.ByFixRecord(f.ctx, c.kind, c.id) {
+				n++
+				assert.Nil(t, p)
+				requireInvalid(t, err, c.field)
+			}
+			assert.Equal(t, 1, n)
+		}
+	})
+}

@@ -9,6 +9,7 @@ import (
 // runFixAndTrends runs the cases of fix records, trend wiring and SLAs.
 func runFixAndTrends(t *testing.T, newStore NewStore, instances storagetest.Instances) {
 	t.Run("FixRecords", func(t *testing.T) { testFixRecords(t, newStore) })
+	t.Run("DuplicateFixRecords", func(t *testing.T) { testDuplicateFixRecords(t, newStore) })
 	t.Run("TwoInstances/FixReady", func(t *testing.T) { testTwoInstancesFixReady(t, instances) })
 	t.Run("TwoInstances/TrendWatch", func(t *testing.T) { testTrendWatch(t, instances) })
 	t.Run("SLA", func(t *testing.T) { testSLA(t, newStore) })

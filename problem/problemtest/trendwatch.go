@@ -3,6 +3,7 @@ package problemtest
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ type trendInstance struct {
 func newTrendInstance(t *testing.T, store storage.Store, c *clock) *trendInstance {
 	inc, err := incident.New(store, incident.WithClock(c))
 	require.NoError(t, err)
-	prb, err := problem.New(store, problem.WithClock(c))
+	prb, err := problem.New(store, problem.WithClock(c), problem.WithIncidents(inc))
 	require.NoError(t, err)
 	w, err := problem.NewTrendWatch(prb, testRules, time.Hour)
 	require.NoError(t, err)
@@ -156,6 +157,36 @@ func testTrendWatch(t *testing.T, instances storagetest.Instances) {
 			}
 		}
 		assert.Equal(t, "5 incidents on CI "+ciX.String()+" in 24h", winner.Title)
+		// The winner linked the candidate's incidents, once each: in
+		// round 0 all of them; in round 1 none, since they still belong
+		// to round 0's canceled problem, and a work note names them.
+		for _, id := range onX {
+			got, err := ib.inc.Get(ctx, id)
+			require.NoError(t, err)
+			assert.Equal(t, 1, countEvents(t, ctx, a, id, incident.EventProblemLinked), "round %d: linked once", round)
+			if round == 0 {
+				assert.Equal(t, winner.ID, got.ProblemID)
+			} else {
+				assert.NotEqual(t, winner.ID, got.ProblemID)
+			}
+		}
+		var notes []string
+		for n, err := range ib.prb.Notes(ctx, winner.ID, itil.WorkNote) {
+			require.NoError(t, err)
+			notes = append(notes, n.Text)
+		}
+		if round == 0 {
+			assert.Equal(t, 5, winner.IncidentCount)
+			assert.Empty(t, notes)
+			linked, err := ib.prb.Incidents(ctx, winner.ID)
+			require.NoError(t, err)
+			assert.Len(t, linked, 5)
+		} else {
+			assert.Equal(t, 0, winner.IncidentCount)
+			require.Len(t, notes, 1)
+			assert.Contains(t, notes[0], "left unlinked")
+			assert.Contains(t, notes[0], "(belongs to PRB")
+		}
 		assert.Equal(t, []itil.ID{ciX}, winner.CIIDs)
 		assert.Contains(t, winner.Description, onX[0].String())
 		open, _, err := ib.prb.ListPage(ctx, problem.Filter{CIID: ciX, States: []problem.State{problem.StateNew}}, 10, "")
@@ -200,6 +231,59 @@ func testTrendWatch(t *testing.T, instances storagetest.Instances) {
 	opened, err = ia.watch.OpenUncovered(ctx, trendBot, c.Now())
 	require.NoError(t, err)
 	assert.Empty(t, opened, "everything is covered now")
+
+	// A candidate some of whose incidents belong to another problem, or
+	// are canceled: those are left alone and named in a work note; the
+	// others are linked.
+	ciZ := itil.NewID()
+	var onZ []*incident.Incident
+	for range 6 {
+		onZ = append(onZ, ia.openIncident(t, "Z reboots", ciZ, itil.NilID))
+	}
+	_, err = ia.prb.LinkIncident(ctx, analyst, manual.ID, onZ[1].ID)
+	require.NoError(t, err)
+	_, err = ia.inc.Cancel(ctx, desk, onZ[2].ID, "raised in error")
+	require.NoError(t, err)
+	cs, err = ia.watch.Trends(ctx, c.Now())
+	require.NoError(t, err)
+	z := candidate(t, cs, byCI24h.Name, problem.TrendKey{CI: ciZ})
+	require.Len(t, z.Incidents, 6)
+	pz, opened1, err := ib.watch.Open(ctx, trendBot, z)
+	require.NoError(t, err)
+	require.True(t, opened1)
+	assert.Equal(t, 4, pz.IncidentCount)
+	linked, err := ia.prb.Incidents(ctx, pz.ID)
+	require.NoError(t, err)
+	assert.Len(t, linked, 4)
+	got1, err := ia.inc.Get(ctx, onZ[1].ID)
+	require.NoError(t, err)
+	assert.Equal(t, manual.ID, got1.ProblemID, "left with its problem")
+	var zNotes []string
+	for n, err := range ia.prb.Notes(ctx, pz.ID, itil.WorkNote) {
+		require.NoError(t, err)
+		zNotes = append(zNotes, n.Text)
+	}
+	require.Len(t, zNotes, 1)
+	assert.Contains(t, zNotes[0], onZ[1].Number+" (belongs to "+manual.Number+")")
+	assert.Contains(t, zNotes[0], onZ[2].Number+" (canceled)")
+
+	// Without WithIncidents the watch reports trends but opens nothing.
+	bare, err := problem.New(a, problem.WithClock(c))
+	require.NoError(t, err)
+	bw, err := problem.NewTrendWatch(bare, testRules, time.Hour)
+	require.NoError(t, err)
+	_, _, err = bw.Open(ctx, trendBot, z)
+	require.ErrorIs(t, err, problem.ErrNoIncidents)
+	// An unknown incident: nothing is opened.
+	bad := z
+	bad.Incidents = append(slices.Clone(z.Incidents), itil.NewID())
+	_, err = ia.prb.Cancel(ctx, analyst, pz.ID, "retry")
+	require.NoError(t, err)
+	_, _, err = ia.watch.Open(ctx, trendBot, bad)
+	require.ErrorIs(t, err, itil.ErrNotFound)
+	cs, err = ia.watch.Trends(ctx, c.Now())
+	require.NoError(t, err)
+	assert.Equal(t, itil.NilID, candidate(t, cs, byCI24h.Name, z.Key).CoveredBy, "nothing opened")
 
 	// Bad candidates.
 	_, _, err = ia.watch.Open(ctx, trendBot, problem.TrendCandidate{Rule: "nope", Key: x.Key, Count: 5})
