@@ -242,7 +242,9 @@ func BenchmarkKnownErrorSearch(b *testing.B) {
 	})
 	b.Run("like-ci-words", func(b *testing.B) {
 		benchSearch(b, func() int { return count(problem.KnownErrorQuery{LikeCI: target, Words: "w3"}) },
-			func() int { return scanKEs(b, ks, 0, func(k *problem.KnownError) bool { return alike(k) && hasWords1(k, "w3") }) })
+			func() int {
+				return scanKEs(b, ks, 0, func(k *problem.KnownError) bool { return alike(k) && hasWords1(k, "w3") })
+			})
 	})
 }
 
