@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/itilkit/itil"
@@ -63,10 +64,27 @@ var domains = []Domain{DomainNetwork, DomainServer, DomainApplication, DomainDes
 
 // KnownErrorCI is a configuration item a known error concerns, with the
 // reason (iTop's "reason" of the link): "runs the faulty firmware".
+//
+// ClassPath, Vendor and Model are how the CMDB (WithCMDB) classified the
+// CI when the known error was last written: its class with its ancestors,
+// root first ("hardware/server/linux_server"), and its vendor and model
+// (see CIModel). The commands fill them in; what a caller sets there is
+// ignored. They are empty without a CMDB and for a CI it does not hold.
 type KnownErrorCI struct {
-	CIID   itil.ID `json:"ci_id"`
-	Reason string  `json:"reason,omitempty"`
+	CIID      itil.ID `json:"ci_id"`
+	Reason    string  `json:"reason,omitempty"`
+	ClassPath string  `json:"class_path,omitempty"`
+	Vendor    string  `json:"vendor,omitempty"`
+	Model     string  `json:"model,omitempty"`
 }
+
+// Class returns the CI's class as the CMDB recorded it ("" when unknown).
+func (c KnownErrorCI) Class() string {
+	return c.ClassPath[strings.LastIndexByte(c.ClassPath, '/')+1:]
+}
+
+// named is the CI as a caller names it: its ID and reason.
+func (c KnownErrorCI) named() KnownErrorCI { return KnownErrorCI{CIID: c.CIID, Reason: c.Reason} }
 
 // KnownError is a problem whose root cause or workaround is documented,
 // written for the service desk: iTop's KnownError with ServiceNow's
@@ -250,7 +268,8 @@ func rankKey(k *KnownError) string {
 }
 
 // keTerms: the known error's words ("w=..."), its folded error code,
-// vendor and model, CIs, service, problem, domain, number and state.
+// vendor and model, CIs and their classes and models (cmdbTerms),
+// service, problem, domain, number and state.
 func keTerms(k *KnownError, dst []string) []string {
 	start := len(dst)
 	for _, c := range k.CIs {
@@ -276,6 +295,7 @@ func keTerms(k *KnownError, dst []string) []string {
 	if k.Vendor != "" {
 		dst = append(dst, storage.Term("vendor", cut(Fold(k.Vendor), maxKeyBytes)))
 	}
+	dst = cmdbTerms(k, dst)
 	for _, w := range k.words() {
 		dst = append(dst, storage.Term("w", cut(w, MaxWordBytes)))
 	}

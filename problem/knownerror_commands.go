@@ -136,6 +136,9 @@ func (k *KnownErrors) Create(ctx context.Context, actor itil.Actor, in NewKnownE
 		if err := ke.start(c); err != nil {
 			return event{}, err
 		}
+		if err := k.problems.cfg.ke.classify(c.Ctx, c.Tx, ke); err != nil {
+			return event{}, err
+		}
 		return event{Type: EventKnownErrorCreated, Summary: "created draft " + ke.Number + " " + strconv.Quote(ke.Title)}, nil
 	})
 }
@@ -213,6 +216,9 @@ func (s *Service) PublishKnownError(ctx context.Context, actor itil.Actor, probl
 		if err := ke.start(kc); err != nil {
 			return event{}, err
 		}
+		if err := s.cfg.ke.classify(c.Ctx, c.Tx, ke); err != nil {
+			return event{}, err
+		}
 		summary := "created " + ke.Number + " from " + p.Number
 		if ke.State == KnownErrorPublished {
 			ke.Revision, ke.PublishedBy, ke.PublishedAt = 1, c.Actor, c.Now
@@ -282,7 +288,7 @@ func (k *KnownErrors) Update(ctx context.Context, actor itil.Actor, id itil.ID, 
 		changed = pipeline.Set(changed, "model", &ke.Model, patch.Model)
 		changed = pipeline.Set(changed, "model version", &ke.ModelVersion, patch.ModelVersion)
 		changed = pipeline.Set(changed, "service", &ke.ServiceID, patch.ServiceID)
-		if patch.CIs != nil && !slices.Equal(*patch.CIs, ke.CIs) {
+		if patch.CIs != nil && !slices.EqualFunc(*patch.CIs, ke.CIs, func(a, b KnownErrorCI) bool { return a.named() == b.named() }) {
 			ke.CIs = cloneCIs(*patch.CIs)
 			changed = append(changed, "cis")
 		}
@@ -299,6 +305,10 @@ func (k *KnownErrors) Update(ctx context.Context, actor itil.Actor, id itil.ID, 
 			v.Add("patch", "nothing differs from the known error as it is")
 		}
 		if err := v.Err(); err != nil {
+			return event{}, err
+		}
+		// Every edit refreshes the CIs' classification from the CMDB.
+		if err := k.problems.cfg.ke.classify(c.Ctx, c.Tx, ke); err != nil {
 			return event{}, err
 		}
 		if ke.State == KnownErrorDraft {
@@ -322,6 +332,9 @@ func (k *KnownErrors) Publish(ctx context.Context, actor itil.Actor, id itil.ID)
 			ke.publishable(&v)
 			return v.Err()
 		}); err != nil {
+			return event{}, err
+		}
+		if err := k.problems.cfg.ke.classify(c.Ctx, c.Tx, ke); err != nil {
 			return event{}, err
 		}
 		ke.Revision, ke.PublishedBy, ke.PublishedAt = 1, c.Actor, c.Now

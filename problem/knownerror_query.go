@@ -80,7 +80,19 @@ type KnownErrorQuery struct {
 	// accents folded.
 	ErrorCode string
 	// CIIDs keeps the known errors that name any of these CIs.
-	CIIDs     []itil.ID
+	CIIDs []itil.ID
+	// LikeCI keeps the known errors for this CI or for a CI like it: one
+	// that names the CI, or a CI of its class (or a class below it), or
+	// of its vendor and model, or whose own Vendor and Model are the
+	// CI's (see Likeness; LikeBy narrows it). The CI is read from the
+	// CMDB (WithCMDB) as it is now, the known errors' CIs as the CMDB
+	// classified them when each known error was last written. A CI the
+	// CMDB does not hold gives an error wrapping itil.ErrNotFound (to
+	// find the known errors that name a deleted CI, use CIIDs).
+	LikeCI itil.ID
+	// LikeBy says which CIs LikeCI counts as alike: LikeClass, LikeModel,
+	// or 0 for both (LikeAny).
+	LikeBy    Likeness
 	ServiceID itil.ID
 	ProblemID itil.ID
 	Domains   []Domain
@@ -100,7 +112,7 @@ type KnownErrorQuery struct {
 // *itil.ValidationError. It runs on the storage contract alone (index
 // terms), so it answers alike on every backend.
 func (k *KnownErrors) Search(ctx context.Context, q KnownErrorQuery) iter.Seq2[*KnownError, error] {
-	pq, err := k.query(q)
+	pq, err := k.query(ctx, q)
 	if err != nil {
 		return func(yield func(*KnownError, error) bool) { yield(nil, err) }
 	}
@@ -111,14 +123,14 @@ func (k *KnownErrors) Search(ctx context.Context, q KnownErrorQuery) iter.Seq2[*
 // default of 50, at most 1000), after the page that returned token (""
 // for the first), and the token of the next page ("" on the last).
 func (k *KnownErrors) SearchPage(ctx context.Context, q KnownErrorQuery, limit int, token string) ([]*KnownError, string, error) {
-	pq, err := k.query(q)
+	pq, err := k.query(ctx, q)
 	return k.run.ListPage(ctx, pq, err, limit, token)
 }
 
 // query turns a search into a pipeline query: the folded words and keys
 // as terms (AND), the lists as any-of groups, and a check of what the
 // index cannot say (valid-to; words and keys longer than their terms).
-func (k *KnownErrors) query(q KnownErrorQuery) (pipeline.Query[KnownError], error) {
+func (k *KnownErrors) query(ctx context.Context, q KnownErrorQuery) (pipeline.Query[KnownError], error) {
 	var v itil.ValidationError
 	pq := pipeline.Query[KnownError]{Reverse: true}
 	check.Text(&v, "words", q.Words, false, MaxSymptom)
@@ -192,6 +204,9 @@ func (k *KnownErrors) query(q KnownErrorQuery) (pipeline.Query[KnownError], erro
 		}
 		pq.AnyOf = append(pq.AnyOf, group)
 	}
+	if q.LikeBy&^LikeAny != 0 {
+		v.Add("like_by", "must be LikeClass, LikeModel or both")
+	}
 	now, err := k.run.Clock()
 	if err != nil {
 		return pq, err
@@ -199,13 +214,33 @@ func (k *KnownErrors) query(q KnownErrorQuery) (pipeline.Query[KnownError], erro
 	if err := v.Err(); err != nil {
 		return pq, err
 	}
+	var likeClass, likeModel string // checked in full when the model key was cut
+	if q.LikeCI != itil.NilID {
+		by := q.LikeBy
+		if by == 0 {
+			by = LikeAny
+		}
+		group, class, long, err := k.likeTerms(ctx, q.LikeCI, by)
+		if err != nil {
+			return pq, err
+		}
+		// First: the index serves it, one query per term; the states
+		// group is checked against each known error found.
+		pq.AnyOf = append([][]string{group}, pq.AnyOf...)
+		if long != "" {
+			likeClass, likeModel = class, long
+		}
+	}
 	slices.Sort(pq.Terms)
 	pq.Terms = slices.Compact(pq.Terms)
-	if q.IncludeExpired && len(long) == 0 && len(keys) == 0 {
+	if q.IncludeExpired && len(long) == 0 && len(keys) == 0 && likeModel == "" {
 		return pq, nil
 	}
 	pq.Keep = func(ke *KnownError) bool {
 		if !q.IncludeExpired && ke.Expired(now) {
+			return false
+		}
+		if likeModel != "" && !likeKeep(ke, q.LikeCI, likeClass, likeModel) {
 			return false
 		}
 		if len(long) > 0 {

@@ -37,6 +37,7 @@ type config struct {
 	matrix    *itil.PriorityMatrix
 	authorize itil.Authorizer[Problem]
 	keAuth    itil.Authorizer[KnownError] // WithKnownErrorAuthorizer
+	ke        keCMDB                      // WithCMDB, WithCIModel: knownerror_cmdb.go
 	hooks     []storage.Hook
 	links     linkConfig // links.go
 }

@@ -37,7 +37,11 @@ var widgets = storage.NewCollection(storage.Schema[widget]{
 	Version: func(w *widget) *int64 { return &w.Version },
 	SortKey: func(w *widget) string { return w.Name },
 	Terms: func(w *widget, dst []string) []string {
-		return append(dst, storage.Term("color", w.Color))
+		dst = append(dst, storage.Term("color", w.Color))
+		for _, p := range w.Parts {
+			dst = append(dst, storage.Term("part", p))
+		}
+		return dst
 	},
 })
 
@@ -397,4 +401,48 @@ func TestCreateAttemptsStartAfresh(t *testing.T) {
 	stored, err := r.Get(t.Context(), got.ID)
 	require.NoError(t, err)
 	assert.Equal(t, got.Parts, stored.Parts)
+}
+
+// TestAnyOfYieldsOnce: an entity holding several terms of the first group
+// is returned once, in order, by List and by pages.
+func TestAnyOfYieldsOnce(t *testing.T) {
+	r := newRunner(t, memory.NewStore(), nil)
+	for _, w := range []struct {
+		name  string
+		parts []string
+	}{{"w1", []string{"a", "b"}}, {"w2", []string{"b"}}, {"w3", []string{"c"}}, {"w4", []string{"a", "b", "c"}}} {
+		_, err := r.Create(t.Context(), tester, "create", &widget{ID: itil.NewID(), Name: w.name, Parts: w.parts},
+			func(c *Cmd[widget], w *widget) (Event, error) {
+				return Event{Type: "widget.created", Summary: "created"}, nil
+			})
+		require.NoError(t, err)
+	}
+	q := Query[widget]{AnyOf: [][]string{{"part=a", "part=b", "part=c"}}}
+	var names []string
+	for w, err := range r.List(t.Context(), q) {
+		require.NoError(t, err)
+		names = append(names, w.Name)
+	}
+	assert.Equal(t, []string{"w1", "w2", "w3", "w4"}, names)
+	names = nil
+	var after *storage.Cursor
+	for {
+		items, next, err := r.Page(t.Context(), q, 1, after)
+		require.NoError(t, err)
+		for _, w := range items {
+			names = append(names, w.Name)
+		}
+		if next == nil {
+			break
+		}
+		after = next
+	}
+	assert.Equal(t, []string{"w1", "w2", "w3", "w4"}, names)
+	q.Reverse = true
+	names = nil
+	for w, err := range r.List(t.Context(), q) {
+		require.NoError(t, err)
+		names = append(names, w.Name)
+	}
+	assert.Equal(t, []string{"w4", "w3", "w2", "w1"}, names)
 }

@@ -146,8 +146,8 @@ func Matching[T any](ctx context.Context, tx storage.Tx, col *storage.Collection
 		src = col.Query(ctx, tx, base)
 	default:
 		rest = q.AnyOf[1:]
-		// A value repeated in a filter is one query: each entity has one
-		// value per field, so distinct queries never return the same one.
+		// A value repeated in a filter is one query; an entity two
+		// queries return is merged into one.
 		first := slices.Compact(slices.Sorted(slices.Values(q.AnyOf[0])))
 		seqs := make([]iter.Seq2[*T, error], len(first))
 		for i, term := range first {
@@ -173,8 +173,10 @@ func Matching[T any](ctx context.Context, tx storage.Tx, col *storage.Collection
 	}
 }
 
-// merge interleaves ordered query results into one order. An entity has
-// one value per indexed field, so no entity comes from two of them.
+// merge interleaves ordered query results into one order. An entity that
+// holds several terms of the group (a known error that names a CI and a
+// CI of the same class) comes from several of them, at the same cursor:
+// it is yielded once.
 func merge[T any](col *storage.Collection[T], reverse bool, seqs []iter.Seq2[*T, error]) iter.Seq2[*T, error] {
 	if len(seqs) == 1 {
 		return seqs[0]
@@ -232,13 +234,19 @@ func merge[T any](col *storage.Collection[T], reverse bool, seqs []iter.Seq2[*T,
 			if !yield(best.v, nil) {
 				return
 			}
-			ok, err := advance(best)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			if !ok {
-				best.v = nil
+			key := best.key
+			for _, h := range heads {
+				if h.v == nil || h.key != key {
+					continue
+				}
+				ok, err := advance(h)
+				if err != nil {
+					yield(nil, err)
+					return
+				}
+				if !ok {
+					h.v = nil
+				}
 			}
 		}
 	}

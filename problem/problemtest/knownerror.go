@@ -32,6 +32,7 @@ func runKnownErrors(t *testing.T, instances storagetest.Instances, newStore NewS
 	t.Run("SearchProperty", func(t *testing.T) { testKESearchProperty(t, newStore) })
 	t.Run("BadInput", func(t *testing.T) { testKEBadInput(t, newStore) })
 	t.Run("TwoInstances", func(t *testing.T) { testKETwoInstances(t, instances) })
+	runKnownErrorsCMDB(t, newStore) // knownerror_cmdb.go
 }
 
 func newKE(title string) problem.NewKnownError {
