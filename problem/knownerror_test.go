@@ -14,7 +14,7 @@ import (
 // regenerate it.
 func TestKnownErrorDiagramInSync(t *testing.T) {
 	machinetest.InSync(t, machinetest.Diagram{File: "knownerror.md", Title: "Known error lifecycle",
-		Source: "problem.KnownErrorLifecycle()", Package: "./problem", Mermaid: problem.KnownErrorDiagram()})
+		Source: "problem.KnownErrorLifecycle()", Package: "./problem", Mermaid: problem.KnownErrorDiagram(), README: "known-error"})
 }
 
 func TestFold(t *testing.T) {

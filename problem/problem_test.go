@@ -17,11 +17,12 @@ func TestProblemOnMemory(t *testing.T) {
 	problemtest.Run(t, storagetest.SameStore(func(testing.TB) storage.Store { return memory.NewStore() }))
 }
 
-// TestDiagramInSync fails when lifecycle.md no longer matches the
-// lifecycle. Run `go test ./problem -update` to regenerate it.
+// TestDiagramInSync fails when lifecycle.md or the README's copy no
+// longer matches the lifecycle. Run `go test ./problem -update` to
+// regenerate them.
 func TestDiagramInSync(t *testing.T) {
 	machinetest.InSync(t, machinetest.Diagram{File: "lifecycle.md", Title: "Problem lifecycle",
-		Source: "problem.Lifecycle()", Package: "./problem", Mermaid: problem.Diagram()})
+		Source: "problem.Lifecycle()", Package: "./problem", Mermaid: problem.Diagram(), README: "problem"})
 }
 
 // Lifecycle hands out a copy: changing it changes nothing the Service uses.
