@@ -53,8 +53,8 @@ func ExampleTrendWatch_Trends() {
 }
 
 // OpenUncovered opens a problem for every candidate no open problem
-// covers, at most one per rule and key however many instances run it;
-// linking the candidate's incidents is the caller's next step.
+// covers, at most one per rule and key however many instances run it,
+// and links the candidate's incidents to it in the same transaction.
 func ExampleTrendWatch_OpenUncovered() {
 	svc, incs := withIncidents()
 	relay := itil.NewID()
@@ -79,13 +79,6 @@ func ExampleTrendWatch_OpenUncovered() {
 	again, err := watch.OpenUncovered(ctx, analyst, asOf) // a second instance, or a second run
 	fmt.Println("opened again:", len(again), err)
 
-	trends, err := watch.Trends(ctx, asOf)
-	if err != nil {
-		panic(err)
-	}
-	for _, id := range trends[0].Incidents {
-		must(svc.LinkIncident(ctx, analyst, opened[0].ID, id))
-	}
 	fmt.Println(must(svc.Get(ctx, opened[0].ID)).IncidentCount, "incidents linked")
 	// Output:
 	// PRB0001001 new true

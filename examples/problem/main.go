@@ -152,9 +152,6 @@ func run(ctx context.Context, spec string) (err error) {
 	}
 	say("%s opened: %t, %q, state %s", p.Number, opened, p.Title, p.State)
 	for _, id := range cand.Incidents {
-		if p, err = problems.LinkIncident(ctx, analyst, p.ID, id); err != nil {
-			return err
-		}
 		inc, err := incidents.Get(ctx, id)
 		if err != nil {
 			return err
