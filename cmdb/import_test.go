@@ -15,6 +15,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/memory"
 )
@@ -64,19 +65,7 @@ func (f *importFixture) get(id itil.ID) *cmdb.CI {
 }
 
 // journalLen counts the tenant's journal events.
-func (f *importFixture) journalLen() int {
-	n := 0
-	require.NoError(f.t, f.store.RunInTx(f.ctx, func(ctx context.Context, tx storage.Tx) error {
-		for _, err := range tx.Journal(ctx, storage.JournalQuery{}) {
-			if err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
-	}))
-	return n
-}
+func (f *importFixture) journalLen() int { return testkit.JournalLen(f.t, f.store) }
 
 // allCIs reads every CI by ID, straight from the store.
 func (f *importFixture) allCIs() map[itil.ID]*cmdb.CI {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/testkit"
 )
 
 func testOpen(t *testing.T, newStore NewStore) {
@@ -330,17 +331,10 @@ func testAwaitingCaller(t *testing.T, newStore NewStore) {
 	assert.Len(t, f.notes(inc.ID, itil.Comment), 4, "work notes are not comments")
 	assert.Len(t, f.notes(inc.ID), 5, "all notes")
 	var paged []string
-	token := ""
-	for {
-		page, next, err := f.svc.NotesPage(f.ctx, inc.ID, 2, token)
-		require.NoError(t, err)
-		for _, n := range page {
-			paged = append(paged, n.Text)
-		}
-		if next == "" {
-			break
-		}
-		token = next
+	for _, n := range testkit.AllPages(t, func(token string) ([]*itil.Note, string, error) {
+		return f.svc.NotesPage(f.ctx, inc.ID, 2, token)
+	}) {
+		paged = append(paged, n.Text)
 	}
 	var all []string
 	for _, n := range f.notes(inc.ID) {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,9 +34,12 @@ var BadTimes = []struct {
 }
 
 // JournalLen counts every event of the store's tenant: a suite compares it
-// before and after a refused command to show that nothing was written.
-func JournalLen(t testing.TB, store storage.Store) int {
-	t.Helper()
+// before and after a refused command to show that nothing was written. t
+// is a *testing.T or a *rapid.T.
+func JournalLen(t require.TestingT, store storage.Store) int {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
 	n := 0
 	require.NoError(t, store.RunInTx(context.Background(), func(ctx context.Context, tx storage.Tx) error {
 		for _, err := range tx.Journal(ctx, storage.JournalQuery{}) {
@@ -86,4 +90,55 @@ func WithDSNParam(dsn, key, value string) string {
 		return u.String()
 	}
 	return dsn + " " + key + "=" + value
+}
+
+// Clock is a settable clock, safe for concurrent use, that the suites
+// inject as an itil.Clock.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock at Monday 2 March 2026, 09:00 UTC, where the
+// suites start.
+func NewClock() *Clock { return ClockAt(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)) }
+
+// ClockAt returns a clock at t.
+func ClockAt(t time.Time) *Clock { return &Clock{now: t} }
+
+// Now is the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// Advance moves the clock by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// AllPages follows a ListPage-style function from the first page (token
+// "") to the last and returns every item in order.
+func AllPages[T any](t require.TestingT, page func(token string) ([]T, string, error)) []T {
+	var all []T
+	token := ""
+	for {
+		items, next, err := page(token)
+		require.NoError(t, err)
+		all = append(all, items...)
+		if next == "" {
+			return all
+		}
+		token = next
+	}
 }
