@@ -327,7 +327,7 @@ func TestWithReconciliationValidates(t *testing.T) {
 		cmdb.ReconciliationRule{Attribute: "*", Sources: []string{"a"}},
 		cmdb.ReconciliationRule{Attribute: "*", Sources: []string{"b"}},
 	), cmdb.WithDiscoveryRefresh(0))
-	requireInvalid(t, err, "reconciliation[0].attribute", "reconciliation[1].sources", "reconciliation[2].sources[1]",
+	testkit.RequireInvalid(t, err, "reconciliation[0].attribute", "reconciliation[1].sources", "reconciliation[2].sources[1]",
 		"reconciliation[4].attribute", "discovery_refresh")
 
 	svc, err := cmdb.New(memory.NewStore(), cmdb.WithReconciliation(
@@ -365,7 +365,7 @@ func TestImportRejectsAlone(t *testing.T) {
 	assert.Len(t, f.allCIs(), 2)
 
 	_, err := f.svc.Import(f.ctx, itil.Actor{}, "", nil)
-	requireInvalid(t, err, "actor.id", "source")
+	testkit.RequireInvalid(t, err, "actor.id", "source")
 }
 
 func TestImportLastDiscovered(t *testing.T) {
@@ -464,7 +464,7 @@ func TestParseJSON(t *testing.T) {
 		`[{"relationships": [{"to": {"x": 1}}]}]`: "records[0]",
 	} {
 		_, err := cmdb.ParseJSON(strings.NewReader(in))
-		requireInvalid(t, err, field)
+		testkit.RequireInvalid(t, err, field)
 	}
 }
 
@@ -485,10 +485,10 @@ func TestParseCSV(t *testing.T) {
 		"name,a\n\"x,1\n":      "line 2",
 	} {
 		_, err := cmdb.ParseCSV(strings.NewReader(in), cmdb.ClassLinuxServer)
-		requireInvalid(t, err, field)
+		testkit.RequireInvalid(t, err, field)
 	}
 	_, err = cmdb.ParseCSV(strings.NewReader("name\n"), "")
-	requireInvalid(t, err, "class")
+	testkit.RequireInvalid(t, err, "class")
 }
 
 // Properties.

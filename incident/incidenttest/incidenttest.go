@@ -131,11 +131,3 @@ func (f *fixture) notes(id itil.ID, vis ...itil.Visibility) []*itil.Note {
 	}
 	return out
 }
-
-// requireInvalid asserts a *itil.ValidationError naming field.
-func requireInvalid(t *testing.T, err error, field string) {
-	t.Helper()
-	var v *itil.ValidationError
-	require.ErrorAs(t, err, &v)
-	require.True(t, v.Has(field), "expected field %q in %v", field, v)
-}

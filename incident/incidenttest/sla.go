@@ -14,6 +14,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/storagetest"
@@ -149,7 +150,7 @@ func testSLA(t *testing.T, newStore NewStore) {
 
 	// Options.
 	_, err = incident.New(store, incident.WithHook(nil))
-	requireInvalid(t, err, "hook")
+	testkit.RequireInvalid(t, err, "hook")
 }
 
 // testTwoInstancesSLA runs two application instances, each with its own

@@ -9,10 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/itilkit/itil"
@@ -66,15 +64,30 @@ func RandomText(r *rand.Rand, n int) string {
 
 // RequireFields requires err to be a *itil.ValidationError naming exactly
 // fields.
-func RequireFields(t testing.TB, err error, fields ...string) {
-	t.Helper()
+func RequireFields(t require.TestingT, err error, fields ...string) {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
 	var v *itil.ValidationError
 	require.ErrorAs(t, err, &v)
 	var got []string
 	for _, f := range v.Fields {
 		got = append(got, f.Field)
 	}
-	assert.ElementsMatch(t, fields, got, "%v", v)
+	require.ElementsMatch(t, fields, got, "%v", v)
+}
+
+// RequireInvalid requires err to be a *itil.ValidationError naming each of
+// fields (and maybe others).
+func RequireInvalid(t require.TestingT, err error, fields ...string) {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
+	var v *itil.ValidationError
+	require.ErrorAs(t, err, &v)
+	for _, f := range fields {
+		require.True(t, v.Has(f), "expected field %q in %v", f, v)
+	}
 }
 
 // WithDSNParam sets a parameter of a PostgreSQL URL or key=value DSN.
