@@ -155,3 +155,19 @@ func AllPages[T any](t require.TestingT, page func(token string) ([]T, string, e
 		token = next
 	}
 }
+
+// WrapTx returns store with every transaction's Tx passed through wrap
+// first: a test wraps the Tx to intercept one of its methods (to count
+// reads, or to let another command commit at a chosen moment).
+func WrapTx(store storage.Store, wrap func(storage.Tx) storage.Tx) storage.Store {
+	return wrappedStore{store, wrap}
+}
+
+type wrappedStore struct {
+	storage.Store
+	wrap func(storage.Tx) storage.Tx
+}
+
+func (s wrappedStore) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx) error) error {
+	return s.Store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error { return fn(ctx, s.wrap(tx)) })
+}
