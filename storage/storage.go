@@ -498,10 +498,11 @@ func namesOK(names []string) bool {
 // CheckEvent validates an event before Append: kind, subject and type
 // are required; kind and type must pass CheckName (at most MaxName bytes);
 // the actor's ID and name must be valid UTF-8 without NUL bytes; the time
-// must be one RFC 3339 and encoding/json can write (check.TimeOK: the
-// years 1 to 9999, in UTC too, and a zone offset under a day); the payload must be empty or valid JSON; Refs may list at most
-// MaxRefs IDs, none of them nil, repeated or equal to SubjectID. A valid
-// event is checked without allocating.
+// must be one RFC 3339 and encoding/json can write (within the years 1 to
+// 9999, in UTC too, with a zone offset under a day); the payload must be
+// empty or valid JSON; Refs may list at most MaxRefs IDs, none of them
+// nil, repeated or equal to SubjectID. A valid event is checked without
+// allocating.
 func CheckEvent(ev itil.Event) error {
 	if nameOK(ev.Kind) && ev.SubjectID != itil.NilID && nameOK(ev.Type) && check.TimeOK(ev.Time) &&
 		textOK(ev.Actor.ID) && textOK(ev.Actor.Name) &&
