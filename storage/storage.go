@@ -564,4 +564,3 @@ func checkRefs(subject itil.ID, refs []itil.ID, v *itil.ValidationError) {
 		}
 	}
 }
-
