@@ -9,6 +9,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
+	"github.com/itilkit/itil/internal/testkit"
 )
 
 func TestBaselineDiff(t *testing.T) {
@@ -53,7 +54,7 @@ func TestBaselineDiff(t *testing.T) {
 	assert.Equal(t, d, d2, "a baseline against now and against a baseline taken now agree")
 
 	_, err = f.svc.TakeBaseline(f.ctx, admin, "", cmdb.Scope{Classes: []string{"nope"}})
-	requireInvalid(t, err, "name", "scope.classes[0]")
+	testkit.RequireInvalid(t, err, "name", "scope.classes[0]")
 }
 
 func TestHealth(t *testing.T) {
@@ -90,5 +91,5 @@ func TestHealth(t *testing.T) {
 	assert.Empty(t, h.Stale)
 	assert.Empty(t, h.Incomplete)
 	_, err = f2.svc.Health(f2.ctx, -time.Hour)
-	requireInvalid(t, err, "stale_after")
+	testkit.RequireInvalid(t, err, "stale_after")
 }

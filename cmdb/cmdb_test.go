@@ -13,6 +13,7 @@ import (
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
 	"github.com/itilkit/itil/internal/machine/machinetest"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/storage/memory"
 )
 
@@ -67,15 +68,6 @@ func (f *fixture) relate(typ string, parent, child *cmdb.CI) *cmdb.Relationship 
 	return r
 }
 
-func requireInvalid(t *testing.T, err error, fields ...string) {
-	t.Helper()
-	var v *itil.ValidationError
-	require.ErrorAs(t, err, &v)
-	for _, f := range fields {
-		assert.True(t, v.Has(f), "%s missing from %v", f, err)
-	}
-}
-
 func TestDefaultClassTree(t *testing.T) {
 	cs := cmdb.DefaultClasses()
 	cases := []struct {
@@ -100,10 +92,10 @@ func TestDefaultClassTree(t *testing.T) {
 	assert.Subset(t, names, []string{"serial_number", "host_name", "cpu_count", "kernel"}, "inherited down the tree")
 	assert.Equal(t, "serial_number", names[0], "ancestors' attributes come first")
 
-	requireInvalid(t, cs.Add(cmdb.Class{Name: "Bad Name", Parent: "nope",
+	testkit.RequireInvalid(t, cs.Add(cmdb.Class{Name: "Bad Name", Parent: "nope",
 		Attributes: []cmdb.Attribute{{Name: "kernel", Type: cmdb.String}, {Name: "x", Type: "blob"}, {Name: "e", Type: cmdb.Enum}}}),
 		"name", "parent")
-	requireInvalid(t, cs.Add(cmdb.Class{Name: "aix_server", Parent: cmdb.ClassServer,
+	testkit.RequireInvalid(t, cs.Add(cmdb.Class{Name: "aix_server", Parent: cmdb.ClassServer,
 		Attributes: []cmdb.Attribute{{Name: "kernel", Type: cmdb.String}, {Name: "x", Type: "blob"}, {Name: "e", Type: cmdb.Enum}}}),
 		"attributes[1].type", "attributes[2].values")
 	require.NoError(t, cs.Add(cmdb.Class{Name: "aix_server", Parent: cmdb.ClassServer,
@@ -123,15 +115,15 @@ func TestCIAttributes(t *testing.T) {
 
 	_, err = f.svc.CreateCI(f.ctx, admin, cmdb.NewCI{Class: cmdb.ClassLinuxServer, Name: "",
 		Attributes: map[string]string{"serial_number": "SN1", "cpu_count": "eight", "colour": "red"}})
-	requireInvalid(t, err, "name", "attributes.cpu_count", "attributes.colour")
+	testkit.RequireInvalid(t, err, "name", "attributes.cpu_count", "attributes.colour")
 	_, err = f.svc.CreateCI(f.ctx, admin, cmdb.NewCI{Class: cmdb.ClassWindowsServer, Name: "win01",
 		Attributes: map[string]string{"serial_number": "SN1"}})
-	requireInvalid(t, err, "attributes.serial_number") // unique across the hardware subtree
+	testkit.RequireInvalid(t, err, "attributes.serial_number") // unique across the hardware subtree
 	_, err = f.svc.CreateCI(f.ctx, admin, cmdb.NewCI{Class: "mainframe", Name: "z1"})
-	requireInvalid(t, err, "class")
+	testkit.RequireInvalid(t, err, "class")
 	_, err = f.svc.CreateCI(f.ctx, admin, cmdb.NewCI{Class: cmdb.ClassNetworkDevice, Name: "sw1",
 		Attributes: map[string]string{"device_role": "router"}})
-	requireInvalid(t, err, "attributes.device_role")
+	testkit.RequireInvalid(t, err, "attributes.device_role")
 }
 
 func TestRelationshipRules(t *testing.T) {
@@ -147,15 +139,15 @@ func TestRelationshipRules(t *testing.T) {
 	assert.Len(t, rels, 1)
 
 	_, err = f.svc.Relate(f.ctx, admin, cmdb.RunsOn, srv.ID, app.ID)
-	requireInvalid(t, err, "type") // a server does not run on an application
+	testkit.RequireInvalid(t, err, "type") // a server does not run on an application
 	_, err = f.svc.Relate(f.ctx, admin, cmdb.Contains, loc.ID, srv.ID)
 	require.NoError(t, err, "contains allows location → hardware, inherited by linux_server")
 	_, err = f.svc.Relate(f.ctx, admin, "frobs", app.ID, srv.ID)
-	requireInvalid(t, err, "type")
+	testkit.RequireInvalid(t, err, "type")
 	_, err = f.svc.Relate(f.ctx, admin, cmdb.RunsOn, app.ID, itil.NewID())
-	requireInvalid(t, err, "child")
+	testkit.RequireInvalid(t, err, "child")
 	_, err = f.svc.Relate(f.ctx, admin, cmdb.DependsOn, app.ID, app.ID)
-	requireInvalid(t, err, "child")
+	testkit.RequireInvalid(t, err, "child")
 
 	// Block: a CI with relationships cannot be retired or deleted.
 	_, err = f.svc.SetState(f.ctx, admin, srv.ID, cmdb.Retired)
@@ -179,7 +171,7 @@ func TestCascade(t *testing.T) {
 	_, err = f.svc.SetState(f.ctx, admin, srv.ID, cmdb.Operational)
 	assert.ErrorIs(t, err, itil.ErrInvalidTransition, "retired is final")
 	_, err = f.svc.Relate(f.ctx, admin, cmdb.RunsOn, app.ID, srv.ID)
-	requireInvalid(t, err, "child")
+	testkit.RequireInvalid(t, err, "child")
 	require.NoError(t, f.svc.DeleteCI(f.ctx, admin, srv.ID))
 	_, err = f.svc.Get(f.ctx, srv.ID)
 	assert.True(t, errors.Is(err, itil.ErrNotFound))

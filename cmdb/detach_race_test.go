@@ -10,31 +10,21 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/memory"
 )
 
-// goneStore is a store whose first Delete of a relationship finds it gone,
-// as when a concurrent Unrelate committed between a retirement's lookup
-// of the CI's relationships and its removal of them.
-type goneStore struct {
-	storage.Store
-	gone atomic.Bool
-}
-
-func (s *goneStore) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx) error) error {
-	return s.Store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-		return fn(ctx, goneTx{tx, s})
-	})
-}
-
+// goneTx's first Delete of a relationship finds it gone, as when a
+// concurrent Unrelate committed between a retirement's lookup of the CI's
+// relationships and its removal of them.
 type goneTx struct {
 	storage.Tx
-	s *goneStore
+	gone *atomic.Bool
 }
 
 func (tx goneTx) Delete(ctx context.Context, kind string, id itil.ID, version int64) error {
-	if kind == cmdb.KindRelationship && tx.s.gone.CompareAndSwap(false, true) {
+	if kind == cmdb.KindRelationship && tx.gone.CompareAndSwap(false, true) {
 		return fmt.Errorf("%s %s: %w", kind, id, itil.ErrNotFound)
 	}
 	return tx.Tx.Delete(ctx, kind, id, version)
@@ -47,7 +37,8 @@ func (tx goneTx) Delete(ctx context.Context, kind string, id itil.ID, version in
 // state.
 func TestRetireWhileRelationshipRemoved(t *testing.T) {
 	ctx := context.Background()
-	store := &goneStore{Store: memory.NewStore()}
+	var gone atomic.Bool
+	store := testkit.WrapTx(memory.NewStore(), func(tx storage.Tx) storage.Tx { return goneTx{tx, &gone} })
 	svc, err := cmdb.New(store, cmdb.WithRelationshipRule(cmdb.Cascade))
 	require.NoError(t, err)
 	app, err := svc.CreateCI(ctx, exampleAdmin, cmdb.NewCI{Class: cmdb.ClassApplication, Name: "payroll"})
@@ -60,7 +51,7 @@ func TestRetireWhileRelationshipRemoved(t *testing.T) {
 	got, err := svc.SetState(ctx, exampleAdmin, srv.ID, cmdb.Retired)
 	require.NoError(t, err)
 	require.Equal(t, cmdb.Retired, got.State)
-	require.True(t, store.gone.Load())
+	require.True(t, gone.Load())
 	rels, err := svc.Relationships(ctx, srv.ID)
 	require.NoError(t, err)
 	require.Empty(t, rels)

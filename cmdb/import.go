@@ -143,9 +143,9 @@ const maxDiscoveredSkew = 5 * time.Minute
 // alone, with nothing of it written: every check runs before the record's
 // first write, and a record that storage still refuses at a write (a
 // *itil.ValidationError from the backend, or a value that cannot be
-// written as JSON) is rejected alone too, its writes rolled back. A rule a record fills with values that match nothing gives
-// way to the next rule, but never to a CI whose values for that rule
-// differ.
+// written as JSON) is rejected alone too, its writes rolled back. A rule
+// a record fills with values that match nothing gives way to the next
+// rule, but never to a CI whose values for that rule differ.
 //
 // Imports are idempotent: importing the same records again writes
 // nothing and reports them unchanged (no new versions, no journal

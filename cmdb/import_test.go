@@ -15,6 +15,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/memory"
 )
@@ -64,19 +65,7 @@ func (f *importFixture) get(id itil.ID) *cmdb.CI {
 }
 
 // journalLen counts the tenant's journal events.
-func (f *importFixture) journalLen() int {
-	n := 0
-	require.NoError(f.t, f.store.RunInTx(f.ctx, func(ctx context.Context, tx storage.Tx) error {
-		for _, err := range tx.Journal(ctx, storage.JournalQuery{}) {
-			if err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
-	}))
-	return n
-}
+func (f *importFixture) journalLen() int { return testkit.JournalLen(f.t, f.store) }
 
 // allCIs reads every CI by ID, straight from the store.
 func (f *importFixture) allCIs() map[itil.ID]*cmdb.CI {
@@ -338,7 +327,7 @@ func TestWithReconciliationValidates(t *testing.T) {
 		cmdb.ReconciliationRule{Attribute: "*", Sources: []string{"a"}},
 		cmdb.ReconciliationRule{Attribute: "*", Sources: []string{"b"}},
 	), cmdb.WithDiscoveryRefresh(0))
-	requireInvalid(t, err, "reconciliation[0].attribute", "reconciliation[1].sources", "reconciliation[2].sources[1]",
+	testkit.RequireInvalid(t, err, "reconciliation[0].attribute", "reconciliation[1].sources", "reconciliation[2].sources[1]",
 		"reconciliation[4].attribute", "discovery_refresh")
 
 	svc, err := cmdb.New(memory.NewStore(), cmdb.WithReconciliation(
@@ -376,7 +365,7 @@ func TestImportRejectsAlone(t *testing.T) {
 	assert.Len(t, f.allCIs(), 2)
 
 	_, err := f.svc.Import(f.ctx, itil.Actor{}, "", nil)
-	requireInvalid(t, err, "actor.id", "source")
+	testkit.RequireInvalid(t, err, "actor.id", "source")
 }
 
 func TestImportLastDiscovered(t *testing.T) {
@@ -475,7 +464,7 @@ func TestParseJSON(t *testing.T) {
 		`[{"relationships": [{"to": {"x": 1}}]}]`: "records[0]",
 	} {
 		_, err := cmdb.ParseJSON(strings.NewReader(in))
-		requireInvalid(t, err, field)
+		testkit.RequireInvalid(t, err, field)
 	}
 }
 
@@ -496,10 +485,10 @@ func TestParseCSV(t *testing.T) {
 		"name,a\n\"x,1\n":      "line 2",
 	} {
 		_, err := cmdb.ParseCSV(strings.NewReader(in), cmdb.ClassLinuxServer)
-		requireInvalid(t, err, field)
+		testkit.RequireInvalid(t, err, field)
 	}
 	_, err = cmdb.ParseCSV(strings.NewReader("name\n"), "")
-	requireInvalid(t, err, "class")
+	testkit.RequireInvalid(t, err, "class")
 }
 
 // Properties.

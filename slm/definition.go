@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/itilkit/itil"
@@ -435,33 +434,8 @@ func (d *Definition) UnmarshalJSON(b []byte) error {
 	return v.Err()
 }
 
-// addJSONError adds err, from decoding the value at path, to v.
+// addJSONError adds err, from decoding the value at path, to v; the
+// whole document's problems are named "definition".
 func addJSONError(v *itil.ValidationError, path string, err error) {
-	if err == nil {
-		return
-	}
-	under := func(field string) string {
-		switch {
-		case field == "" && path == "":
-			return "definition"
-		case field == "":
-			return path
-		case path == "":
-			return field
-		}
-		return path + "." + field
-	}
-	var ve *itil.ValidationError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &ve):
-		for _, f := range ve.Fields {
-			v.Add(under(f.Field), f.Reason)
-		}
-	case errors.As(err, &te):
-		// The embedded alias of UnmarshalJSON is named as its type.
-		v.Add(under(strings.TrimPrefix(te.Field, "plain.")), fmt.Sprintf("must not be a JSON %s", te.Value))
-	default:
-		v.Add(under(""), err.Error())
-	}
+	check.JSON(v, path, "definition", err)
 }

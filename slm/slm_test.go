@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/slm"
 
 	"github.com/itilkit/itil/slm/slmtest"
@@ -23,18 +24,7 @@ func TestSLMOnMemory(t *testing.T) {
 	slmtest.Run(t, storagetest.SameStore(func(testing.TB) storage.Store { return memory.NewStore() }))
 }
 
-// countingStore counts the records queries hand out.
-type countingStore struct {
-	storage.Store
-	n *atomic.Int64
-}
-
-func (s countingStore) RunInTx(ctx context.Context, fn func(context.Context, storage.Tx) error) error {
-	return s.Store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-		return fn(ctx, countingTx{tx, s.n})
-	})
-}
-
+// countingTx counts the records queries hand out.
 type countingTx struct {
 	storage.Tx
 	n *atomic.Int64
@@ -57,7 +47,7 @@ func (tx countingTx) Query(ctx context.Context, q storage.Query) iter.Seq2[stora
 func TestDueUsesTheIndex(t *testing.T) {
 	var n atomic.Int64
 	start := time.Date(2026, 11, 16, 9, 0, 0, 0, time.UTC)
-	store := countingStore{memory.NewStore(), &n}
+	store := testkit.WrapTx(memory.NewStore(), func(tx storage.Tx) storage.Tx { return countingTx{tx, &n} })
 	eng, err := slm.NewEngine(store, slm.WithClock(itil.ClockFunc(func() time.Time { return start })))
 	require.NoError(t, err)
 	admin := itil.Actor{ID: "admin"}

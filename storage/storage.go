@@ -47,10 +47,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
 )
 
 // Errors specific to the storage layer. The shared vocabulary
@@ -498,12 +498,13 @@ func namesOK(names []string) bool {
 // CheckEvent validates an event before Append: kind, subject and type
 // are required; kind and type must pass CheckName (at most MaxName bytes);
 // the actor's ID and name must be valid UTF-8 without NUL bytes; the time
-// must lie within the years 1 to 9999 (as RFC 3339 and encoding/json
-// require); the payload must be empty or valid JSON; Refs may list at most
-// MaxRefs IDs, none of them nil, repeated or equal to SubjectID. A valid
-// event is checked without allocating.
+// must be one RFC 3339 and encoding/json can write (within the years 1 to
+// 9999, in UTC too, with a zone offset under a day); the payload must be
+// empty or valid JSON; Refs may list at most MaxRefs IDs, none of them
+// nil, repeated or equal to SubjectID. A valid event is checked without
+// allocating.
 func CheckEvent(ev itil.Event) error {
-	if nameOK(ev.Kind) && ev.SubjectID != itil.NilID && nameOK(ev.Type) && timeOK(ev.Time) &&
+	if nameOK(ev.Kind) && ev.SubjectID != itil.NilID && nameOK(ev.Type) && check.TimeOK(ev.Time) &&
 		textOK(ev.Actor.ID) && textOK(ev.Actor.Name) &&
 		payloadOK(ev.Payload) && refsOK(ev.SubjectID, ev.Refs) {
 		return nil
@@ -516,8 +517,8 @@ func CheckEvent(ev itil.Event) error {
 	checkName("type", ev.Type, &v)
 	checkText("actor.id", ev.Actor.ID, &v)
 	checkText("actor.name", ev.Actor.Name, &v)
-	if !timeOK(ev.Time) {
-		v.Add("time", "must lie within the years 1 to 9999")
+	if !check.TimeOK(ev.Time) {
+		v.Add("time", check.TimeReason(ev.Time))
 	}
 	if !payloadOK(ev.Payload) {
 		v.Add("payload", "must be valid JSON")
@@ -562,11 +563,4 @@ func checkRefs(subject itil.ID, refs []itil.ID, v *itil.ValidationError) {
 			}
 		}
 	}
-}
-
-// timeOK checks the year both where the time was written and in UTC: a
-// backend may return either.
-func timeOK(t time.Time) bool {
-	y, u := t.Year(), t.UTC().Year()
-	return y >= 1 && y <= 9999 && u >= 1 && u <= 9999
 }

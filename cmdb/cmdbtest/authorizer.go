@@ -10,6 +10,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
+	"github.com/itilkit/itil/internal/testkit"
 )
 
 // authorizer: every command asks the Authorizer about each CI it
@@ -84,7 +85,7 @@ func authorizer(t *testing.T, newStore NewStore) {
 
 	_, err = cmdb.New(store, cmdb.Option{}, cmdb.WithAuthorizer(nil), cmdb.WithClock(nil), cmdb.WithRelTypes(),
 		cmdb.WithRelationshipRule("maybe"))
-	requireInvalid(t, err, "options[0]", "authorizer", "clock", "rel_types", "relationship_rule")
+	testkit.RequireFields(t, err, "options[0]", "authorizer", "clock", "rel_types", "relationship_rule")
 	_, err = cmdb.New(nil)
-	requireInvalid(t, err, "store")
+	testkit.RequireFields(t, err, "store")
 }

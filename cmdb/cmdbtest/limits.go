@@ -74,7 +74,7 @@ func limits(t *testing.T, newStore NewStore) {
 
 	// A unique value is checked with a lookup of its term.
 	_, err = svc.CreateCI(ctx, admin, cmdb.NewCI{Class: class, Name: "copy", Attributes: map[string]string{attr: value}})
-	requireInvalid(t, err, "attributes."+attr)
+	testkit.RequireFields(t, err, "attributes."+attr)
 	// An import identifies the CI by its longest value.
 	res, err := svc.Import(ctx, admin, "discovery", []cmdb.ImportRecord{{Class: class, Name: name, Attributes: map[string]string{attr: value}}})
 	require.NoError(t, err)
@@ -105,22 +105,22 @@ func limits(t *testing.T, newStore NewStore) {
 			field = "attributes." + dec
 		}
 		_, err := svc.CreateCI(ctx, admin, cmdb.NewCI{Class: class, Name: "too long", Attributes: c.attrs})
-		requireInvalid(t, err, field)
+		testkit.RequireFields(t, err, field)
 		_, err = svc.UpdateCI(ctx, admin, other.ID, cmdb.Patch{Attributes: c.attrs})
-		requireInvalid(t, err, field)
+		testkit.RequireFields(t, err, field)
 		res, err := svc.Import(ctx, admin, "discovery", []cmdb.ImportRecord{{Class: class, Name: "too long", Attributes: c.attrs}})
 		require.NoError(t, err, c.name)
 		require.Equal(t, cmdb.Rejected, res[0].Outcome, c.name)
 		require.Equal(t, field, res[0].Reasons[0].Field, c.name)
 	}
 	for _, err := range svc.List(ctx, cmdb.Filter{Attributes: map[string]string{attr: value + "x"}}) {
-		requireInvalid(t, err, "attributes."+attr)
+		testkit.RequireFields(t, err, "attributes."+attr)
 	}
 	for _, err := range svc.Baselines(ctx, strings.Repeat("b", 161)) {
-		requireInvalid(t, err, "name")
+		testkit.RequireFields(t, err, "name")
 	}
 	_, err = svc.CreateCI(ctx, admin, cmdb.NewCI{Class: class, Name: name + "x", Attributes: map[string]string{attr: "v"}})
-	requireInvalid(t, err, "name")
+	testkit.RequireFields(t, err, "name")
 	require.ElementsMatch(t, []itil.ID{ci.ID, other.ID}, listed(cmdb.Filter{Classes: []string{class}}), "nothing was written")
 	after, err := svc.Get(ctx, other.ID)
 	require.NoError(t, err)
@@ -129,10 +129,10 @@ func limits(t *testing.T, newStore NewStore) {
 	// Names one byte longer than MaxIdentifier, and an enum value one byte
 	// longer than MaxAttributeValue.
 	long := longIdent("z") + "z"
-	requireInvalid(t, cs.Add(cmdb.Class{Name: long}), "name")
-	requireInvalid(t, cs.Add(cmdb.Class{Name: "fine", Attributes: []cmdb.Attribute{{Name: long, Type: cmdb.String}}}),
+	testkit.RequireFields(t, cs.Add(cmdb.Class{Name: long}), "name")
+	testkit.RequireFields(t, cs.Add(cmdb.Class{Name: "fine", Attributes: []cmdb.Attribute{{Name: long, Type: cmdb.String}}}),
 		"attributes[0].name")
-	requireInvalid(t, cs.Add(cmdb.Class{Name: "fine", Attributes: []cmdb.Attribute{{Name: "e", Type: cmdb.Enum,
+	testkit.RequireFields(t, cs.Add(cmdb.Class{Name: "fine", Attributes: []cmdb.Attribute{{Name: "e", Type: cmdb.Enum,
 		Values: []string{big + "x"}}}}), "attributes[0].values[0]")
 	_, err = cmdb.New(newStore(t), cmdb.WithClasses(cs), cmdb.WithRelTypes(cmdb.RelType{Name: long,
 		ParentLabel: "Big", ChildLabel: "Bigger", Propagation: cmdb.None, Allowed: []cmdb.Pair{{Parent: class, Child: class}}}))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
+	"github.com/itilkit/itil/internal/testkit"
 )
 
 // list: List's filters (classes with their subclasses, several states, a
@@ -72,7 +73,7 @@ func list(t *testing.T, newStore NewStore) {
 		Attributes: map[string]string{"Bad Name": "x", "domain": ""}}) {
 		yielded++
 		require.Nil(t, c)
-		requireInvalid(t, err, "classes[0]", "states[0]", "attributes.Bad Name", "attributes.domain")
+		testkit.RequireFields(t, err, "classes[0]", "states[0]", "attributes.Bad Name", "attributes.domain")
 	}
 	require.Equal(t, 1, yielded, "a bad filter yields its error once")
 
@@ -100,7 +101,7 @@ func list(t *testing.T, newStore NewStore) {
 	require.Len(t, all, 8)
 	require.Empty(t, next)
 	_, _, err = svc.ListPage(ctx, cmdb.Filter{States: []cmdb.State{"gone"}}, -1, "not a token")
-	requireInvalid(t, err, "states[0]", "limit", "page_token")
+	testkit.RequireFields(t, err, "states[0]", "limit", "page_token")
 
 	// Baselines by name, oldest first.
 	var taken []itil.ID
@@ -124,15 +125,4 @@ func list(t *testing.T, newStore NewStore) {
 	require.Equal(t, []itil.ID{taken[1]}, baselines("monthly"))
 	require.Equal(t, taken, baselines(""))
 	require.Empty(t, baselines("yearly"))
-}
-
-// requireInvalid asserts a *itil.ValidationError naming exactly fields.
-func requireInvalid(t require.TestingT, err error, fields ...string) {
-	var v *itil.ValidationError
-	require.ErrorAs(t, err, &v)
-	var got []string
-	for _, f := range v.Fields {
-		got = append(got, f.Field)
-	}
-	require.ElementsMatch(t, fields, got)
 }

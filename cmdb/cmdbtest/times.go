@@ -35,17 +35,17 @@ func timesOutOfRange(t *testing.T, newStore NewStore) {
 			defer set(good)
 			before := testkit.JournalLen(t, store)
 			_, err := svc.CreateCI(ctx, admin, cmdb.NewCI{Class: cmdb.ClassLinuxServer, Name: "db03"})
-			requireInvalid(t, err, "clock")
+			testkit.RequireFields(t, err, "clock")
 			name := "db01.example.com"
 			_, err = svc.UpdateCI(ctx, admin, ci.ID, cmdb.Patch{Name: &name})
-			requireInvalid(t, err, "clock")
+			testkit.RequireFields(t, err, "clock")
 			res, err := svc.Import(ctx, admin, cmdb.SourceDiscovery, []cmdb.ImportRecord{rec})
-			requireInvalid(t, err, "clock")
+			testkit.RequireFields(t, err, "clock")
 			require.Empty(t, res)
 			_, err = svc.TakeBaseline(ctx, admin, "all", cmdb.Scope{Classes: []string{cmdb.ClassServer}})
-			requireInvalid(t, err, "clock")
+			testkit.RequireFields(t, err, "clock")
 			_, err = svc.Health(ctx, 0)
-			requireInvalid(t, err, "clock")
+			testkit.RequireFields(t, err, "clock")
 			require.Equal(t, before, testkit.JournalLen(t, store), "nothing written")
 			got, err := svc.Get(ctx, ci.ID)
 			require.NoError(t, err)
@@ -54,9 +54,9 @@ func timesOutOfRange(t *testing.T, newStore NewStore) {
 		t.Run("passed "+c.Name, func(t *testing.T) {
 			before := testkit.JournalLen(t, store)
 			_, err := svc.AsOf(ctx, ci.ID, c.At)
-			requireInvalid(t, err, "as_of")
+			testkit.RequireFields(t, err, "as_of")
 			_, err = svc.Impact(ctx, ci.ID, cmdb.ImpactOptions{Direction: cmdb.Upstream, AsOf: c.At})
-			requireInvalid(t, err, "as_of")
+			testkit.RequireFields(t, err, "as_of")
 			bad := rec
 			bad.DiscoveredAt = c.At
 			next := cmdb.ImportRecord{Class: cmdb.ClassLinuxServer, Name: "db04", Attributes: map[string]string{"serial_number": "SN4"}}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/testkit"
 )
 
 func testOpen(t *testing.T, newStore NewStore) {
@@ -47,7 +48,7 @@ func testOpen(t *testing.T, newStore NewStore) {
 			assert.True(t, v.Has(field), "missing %s in %v", field, v)
 		}
 		_, err = f.svc.Open(f.ctx, itil.Actor{}, basic("no actor"))
-		requireInvalid(t, err, "actor.id")
+		testkit.RequireInvalid(t, err, "actor.id")
 		assert.Equal(t, before, f.journalLen(), "a rejected open writes nothing")
 		// A rejected open does not burn a reference number's record.
 		c := f.open("next")
@@ -175,7 +176,7 @@ func testGuards(t *testing.T, newStore NewStore) {
 			before, journal := f.get(inc.ID), f.journalLen()
 			err := c.do(inc.ID)
 			if c.field != "" {
-				requireInvalid(t, err, c.field)
+				testkit.RequireInvalid(t, err, c.field)
 			} else {
 				require.ErrorIs(t, err, c.is)
 			}
@@ -208,9 +209,9 @@ func testPriority(t *testing.T, newStore NewStore) {
 	assert.Equal(t, itil.P2, inc.Priority, "derived again after the impact changed")
 
 	_, err = f.svc.OverridePriority(f.ctx, agent, inc.ID, itil.P1, "")
-	requireInvalid(t, err, "reason")
+	testkit.RequireInvalid(t, err, "reason")
 	_, err = f.svc.OverridePriority(f.ctx, agent, inc.ID, 9, "CEO's laptop")
-	requireInvalid(t, err, "priority")
+	testkit.RequireInvalid(t, err, "priority")
 	inc, err = f.svc.OverridePriority(f.ctx, agent, inc.ID, itil.P1, "CEO's laptop")
 	require.NoError(t, err)
 	assert.Equal(t, itil.P1, inc.Priority)
@@ -227,7 +228,7 @@ func testPriority(t *testing.T, newStore NewStore) {
 	assert.Nil(t, inc.Override)
 	assert.Equal(t, itil.P3, inc.Priority, "impact 1 urgency 3")
 	_, err = f.svc.RestorePriority(f.ctx, agent, inc.ID)
-	requireInvalid(t, err, "priority")
+	testkit.RequireInvalid(t, err, "priority")
 
 	// A custom matrix: 2 levels, everything urgent is P1.
 	m, err := itil.NewPriorityMatrix(2, 2, map[itil.Cell]itil.Priority{
@@ -243,7 +244,7 @@ func testPriority(t *testing.T, newStore NewStore) {
 	assert.Equal(t, itil.P1, c.Priority)
 	in.Impact = 3
 	_, err = g.svc.Open(g.ctx, agent, in)
-	requireInvalid(t, err, "impact")
+	testkit.RequireInvalid(t, err, "impact")
 }
 
 func testAssignment(t *testing.T, newStore NewStore) {
@@ -262,19 +263,19 @@ func testAssignment(t *testing.T, newStore NewStore) {
 	assert.Equal(t, 1, inc.ReassignmentCount, "functional escalation")
 	assert.Equal(t, "", inc.Assignee)
 	_, err = f.svc.Assign(f.ctx, agent, inc.ID, "dba", "")
-	requireInvalid(t, err, "group")
+	testkit.RequireInvalid(t, err, "group")
 	_, err = f.svc.Assign(f.ctx, agent, inc.ID, "", "x")
-	requireInvalid(t, err, "group")
+	testkit.RequireInvalid(t, err, "group")
 
 	inc, err = f.svc.Escalate(f.ctx, agent, inc.ID, 1, "no progress in 4h")
 	require.NoError(t, err)
 	assert.Equal(t, 1, inc.EscalationLevel)
 	_, err = f.svc.Escalate(f.ctx, agent, inc.ID, 3, "beyond the maximum")
-	requireInvalid(t, err, "level")
+	testkit.RequireInvalid(t, err, "level")
 	_, err = f.svc.Escalate(f.ctx, agent, inc.ID, 2, "")
-	requireInvalid(t, err, "reason")
+	testkit.RequireInvalid(t, err, "reason")
 	_, err = f.svc.Escalate(f.ctx, agent, inc.ID, 1, "same level")
-	requireInvalid(t, err, "level")
+	testkit.RequireInvalid(t, err, "level")
 	inc, err = f.svc.Escalate(f.ctx, agent, inc.ID, 0, "back to normal handling")
 	require.NoError(t, err)
 	assert.Equal(t, 0, inc.EscalationLevel)
@@ -284,7 +285,7 @@ func testAssignment(t *testing.T, newStore NewStore) {
 	assert.True(t, inc.Major)
 	assert.Equal(t, "all branches offline", inc.MajorReason)
 	_, err = f.svc.PromoteMajor(f.ctx, agent, inc.ID, "again")
-	requireInvalid(t, err, "major")
+	testkit.RequireInvalid(t, err, "major")
 }
 
 func testAwaitingCaller(t *testing.T, newStore NewStore) {
@@ -330,17 +331,10 @@ func testAwaitingCaller(t *testing.T, newStore NewStore) {
 	assert.Len(t, f.notes(inc.ID, itil.Comment), 4, "work notes are not comments")
 	assert.Len(t, f.notes(inc.ID), 5, "all notes")
 	var paged []string
-	token := ""
-	for {
-		page, next, err := f.svc.NotesPage(f.ctx, inc.ID, 2, token)
-		require.NoError(t, err)
-		for _, n := range page {
-			paged = append(paged, n.Text)
-		}
-		if next == "" {
-			break
-		}
-		token = next
+	for _, n := range testkit.AllPages(t, func(token string) ([]*itil.Note, string, error) {
+		return f.svc.NotesPage(f.ctx, inc.ID, 2, token)
+	}) {
+		paged = append(paged, n.Text)
 	}
 	var all []string
 	for _, n := range f.notes(inc.ID) {
@@ -348,9 +342,9 @@ func testAwaitingCaller(t *testing.T, newStore NewStore) {
 	}
 	assert.Equal(t, all, paged, "pages of two, oldest first")
 	_, err = f.svc.Comment(f.ctx, agent, inc.ID, "")
-	requireInvalid(t, err, "text")
+	testkit.RequireInvalid(t, err, "text")
 	_, err = f.svc.Comment(f.ctx, agent, inc.ID, " \t\n")
-	requireInvalid(t, err, "text")
+	testkit.RequireInvalid(t, err, "text")
 }
 
 func testReopen(t *testing.T, newStore NewStore) {
@@ -360,7 +354,7 @@ func testReopen(t *testing.T, newStore NewStore) {
 	require.NoError(t, err)
 	f.clock.Advance(47 * time.Hour)
 	_, err = f.svc.Reopen(f.ctx, caller, inc.ID, "")
-	requireInvalid(t, err, "reason")
+	testkit.RequireInvalid(t, err, "reason")
 	inc, err = f.svc.Reopen(f.ctx, caller, inc.ID, "gone again")
 	require.NoError(t, err)
 	assert.Equal(t, incident.StateInProgress, inc.State)
@@ -399,13 +393,13 @@ func testParentChild(t *testing.T, newStore NewStore) {
 	// Link rules.
 	other := f.open("other")
 	_, err = f.svc.LinkChild(f.ctx, agent, other.ID, kids[0].ID)
-	requireInvalid(t, err, "child_id")
+	testkit.RequireInvalid(t, err, "child_id")
 	_, err = f.svc.LinkChild(f.ctx, agent, kids[0].ID, other.ID)
-	requireInvalid(t, err, "parent_id")
+	testkit.RequireInvalid(t, err, "parent_id")
 	_, err = f.svc.LinkChild(f.ctx, agent, other.ID, parent.ID)
-	requireInvalid(t, err, "child_id")
+	testkit.RequireInvalid(t, err, "child_id")
 	_, err = f.svc.LinkChild(f.ctx, agent, other.ID, other.ID)
-	requireInvalid(t, err, "parent_id")
+	testkit.RequireInvalid(t, err, "parent_id")
 	_, err = f.svc.Cancel(f.ctx, agent, parent.ID, "no")
 	require.ErrorIs(t, err, itil.ErrInvalidTransition, "a parent with open children cannot be canceled")
 

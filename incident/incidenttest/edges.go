@@ -11,6 +11,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/testkit"
 )
 
 func testFirstResponse(t *testing.T, newStore NewStore) {
@@ -55,7 +56,7 @@ func testHoldReasonChange(t *testing.T, newStore NewStore) {
 	_, err := f.svc.Hold(f.ctx, agent, inc.ID, incident.AwaitingVendor, "")
 	require.NoError(t, err)
 	_, err = f.svc.Hold(f.ctx, agent, inc.ID, incident.AwaitingVendor, "")
-	requireInvalid(t, err, "reason")
+	testkit.RequireInvalid(t, err, "reason")
 	inc, err = f.svc.Hold(f.ctx, agent, inc.ID, incident.AwaitingCaller, "Please send the log file")
 	require.NoError(t, err)
 	assert.Equal(t, incident.StateOnHold, inc.State)
@@ -92,7 +93,7 @@ func testPinPriority(t *testing.T, newStore NewStore) {
 	require.NoError(t, err)
 	assert.Equal(t, itil.P3, inc.Priority)
 	_, err = f.svc.OverridePriority(f.ctx, agent, inc.ID, itil.P3, "again")
-	requireInvalid(t, err, "priority")
+	testkit.RequireInvalid(t, err, "priority")
 }
 
 func testCanceledParent(t *testing.T, newStore NewStore) {
@@ -113,7 +114,7 @@ func testBadActors(t *testing.T, newStore NewStore) {
 	f := setup(t, newStore)
 	inc := f.open("actors")
 	_, err := f.svc.Comment(f.ctx, itil.Actor{ID: "c\xff"}, inc.ID, "hello")
-	requireInvalid(t, err, "actor.id")
+	testkit.RequireInvalid(t, err, "actor.id")
 
 	// A command by an invalid actor is refused for the actor alone: its
 	// other checks would tell about the incident.
@@ -179,16 +180,16 @@ func testAutoCloseKeepsGoing(t *testing.T, newStore NewStore) {
 func testOptions(t *testing.T, newStore NewStore) {
 	store := newStore(t)
 	_, err := incident.New(store, incident.Option{})
-	requireInvalid(t, err, "options[0]")
+	testkit.RequireInvalid(t, err, "options[0]")
 	_, err = incident.New(nil)
-	requireInvalid(t, err, "store")
+	testkit.RequireInvalid(t, err, "store")
 	_, err = incident.New(store, incident.WithResolutionCodes("ok", "ok", "\xff"))
-	requireInvalid(t, err, "resolution_codes")
+	testkit.RequireInvalid(t, err, "resolution_codes")
 
 	f := setup(t, newStore, incident.WithResolutionCodes("first"), incident.WithResolutionCodes("fixed"))
 	inc := f.open("codes")
 	_, err = f.svc.Resolve(f.ctx, agent, inc.ID, "first", "notes")
-	requireInvalid(t, err, "resolution_code")
+	testkit.RequireInvalid(t, err, "resolution_code")
 	_, err = f.svc.Resolve(f.ctx, agent, inc.ID, "fixed", "notes")
 	require.NoError(t, err)
 
@@ -197,7 +198,7 @@ func testOptions(t *testing.T, newStore NewStore) {
 	assert.NotEqual(t, "changed", incident.DefaultResolutionCodes()[0])
 
 	_, _, err = f.svc.ListPage(f.ctx, incident.Filter{OpenedFrom: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}, 0, "")
-	requireInvalid(t, err, "opened_from")
+	testkit.RequireInvalid(t, err, "opened_from")
 }
 
 // Linking changes the parent too, so the actor must be allowed on both.

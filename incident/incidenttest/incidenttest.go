@@ -10,14 +10,13 @@ package incidenttest
 
 import (
 	"context"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/storagetest"
 )
@@ -64,33 +63,10 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("TwoInstances/ClockSkew", func(t *testing.T) { testClockSkewSLA(t, instances) })
 }
 
-// clock is a settable clock for tests.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// clock is the suites' settable clock.
+type clock = testkit.Clock
 
-func newClock() *clock {
-	return &clock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *clock { return testkit.NewClock() }
 
 var (
 	agent  = itil.Actor{ID: "agent", Name: "Alex Agent"}
@@ -135,20 +111,7 @@ func (f *fixture) open(title string) *incident.Incident {
 }
 
 // journalLen counts every event of the tenant.
-func (f *fixture) journalLen() int {
-	f.t.Helper()
-	n := 0
-	require.NoError(f.t, f.store.RunInTx(f.ctx, func(ctx context.Context, tx storage.Tx) error {
-		for _, err := range tx.Journal(ctx, storage.JournalQuery{}) {
-			if err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
-	}))
-	return n
-}
+func (f *fixture) journalLen() int { return testkit.JournalLen(f.t, f.store) }
 
 func (f *fixture) get(id itil.ID) *incident.Incident {
 	f.t.Helper()
@@ -167,12 +130,4 @@ func (f *fixture) notes(id itil.ID, vis ...itil.Visibility) []*itil.Note {
 		out = append(out, n)
 	}
 	return out
-}
-
-// requireInvalid asserts a *itil.ValidationError naming field.
-func requireInvalid(t *testing.T, err error, field string) {
-	t.Helper()
-	var v *itil.ValidationError
-	require.ErrorAs(t, err, &v)
-	require.True(t, v.Has(field), "expected field %q in %v", field, v)
 }

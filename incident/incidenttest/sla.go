@@ -14,6 +14,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/storagetest"
@@ -149,7 +150,7 @@ func testSLA(t *testing.T, newStore NewStore) {
 
 	// Options.
 	_, err = incident.New(store, incident.WithHook(nil))
-	requireInvalid(t, err, "hook")
+	testkit.RequireInvalid(t, err, "hook")
 }
 
 // testTwoInstancesSLA runs two application instances, each with its own
@@ -157,18 +158,9 @@ func testSLA(t *testing.T, newStore NewStore) {
 // monitors interleaved: the timers stay what the journal says, each
 // threshold is recorded once, and both instances read the same timers.
 func testTwoInstancesSLA(t *testing.T, instances storagetest.Instances) {
-	a, b := instances(t)
 	clk := newClock()
 	ctx := t.Context()
-	var engines [2]*slm.Engine
-	var svcs [2]*incident.Service
-	for i, st := range []storage.Store{a, b} {
-		var err error
-		engines[i], err = slm.NewEngine(st, slm.WithClock(clk))
-		require.NoError(t, err)
-		svcs[i], err = incident.New(st, incident.WithClock(clk), incident.WithHook(engines[i]))
-		require.NoError(t, err)
-	}
+	engines, svcs := slaInstances(t, instances, clk, clk)
 	_, err := engines[0].Define(ctx, itil.Actor{ID: "sla-admin"}, slm.StandardDefinition("Resolution", incident.Kind, slm.SLA, slm.Resolution,
 		slm.Target{Name: "8h", Duration: 8 * time.Hour}))
 	require.NoError(t, err)
@@ -253,6 +245,23 @@ func testTwoInstancesSLA(t *testing.T, instances storagetest.Instances) {
 	require.Positive(t, recorded)
 }
 
+// slaInstances opens two application instances, each with its own SLA
+// engine and incident Service on its own handle of one store, reading the
+// clocks given.
+func slaInstances(t *testing.T, instances storagetest.Instances, clocks ...*clock) ([2]*slm.Engine, [2]*incident.Service) {
+	a, b := instances(t)
+	var engines [2]*slm.Engine
+	var svcs [2]*incident.Service
+	for i, st := range []storage.Store{a, b} {
+		var err error
+		engines[i], err = slm.NewEngine(st, slm.WithClock(clocks[i]))
+		require.NoError(t, err)
+		svcs[i], err = incident.New(st, incident.WithClock(clocks[i]), incident.WithHook(engines[i]))
+		require.NoError(t, err)
+	}
+	return engines, svcs
+}
+
 // testClockSkewSLA runs two instances whose clocks are five minutes
 // apart: the one behind writes later versions of an incident at earlier
 // times than the one ahead did. Its commands succeed (a skewed clock is not
@@ -260,20 +269,10 @@ func testTwoInstancesSLA(t *testing.T, instances storagetest.Instances) {
 // one before it, so no business time runs backwards or twice, and the
 // journal replays to the same timers.
 func testClockSkewSLA(t *testing.T, instances storagetest.Instances) {
-	a, b := instances(t)
 	ctx := t.Context()
 	behind, ahead := newClock(), newClock()
 	ahead.Advance(5 * time.Minute)
-	var engines [2]*slm.Engine
-	var svcs [2]*incident.Service
-	for i, c := range []*clock{behind, ahead} {
-		st := []storage.Store{a, b}[i]
-		var err error
-		engines[i], err = slm.NewEngine(st, slm.WithClock(c))
-		require.NoError(t, err)
-		svcs[i], err = incident.New(st, incident.WithClock(c), incident.WithHook(engines[i]))
-		require.NoError(t, err)
-	}
+	engines, svcs := slaInstances(t, instances, behind, ahead)
 	_, err := engines[1].Define(ctx, itil.Actor{ID: "sla-admin"}, slm.StandardDefinition("Resolution", incident.Kind, slm.SLA, slm.Resolution,
 		slm.Target{Name: "8h", Duration: 8 * time.Hour}))
 	require.NoError(t, err)

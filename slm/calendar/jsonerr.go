@@ -3,12 +3,12 @@ package calendar
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
 )
 
 // Decoding JSON with errors that name their path: each level decodes its
@@ -79,39 +79,10 @@ func decodeStruct(b []byte, dst any) error {
 	return v.Err()
 }
 
-// addJSONError adds err, from decoding the value at path, to v.
+// addJSONError adds err, from decoding the value at path, to v; the
+// whole document's problems stay under "" until named names them.
 func addJSONError(v *itil.ValidationError, path string, err error) {
-	if err == nil {
-		return
-	}
-	var ve *itil.ValidationError
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &ve):
-		for _, f := range ve.Fields {
-			v.Add(join(path, f.Field), f.Reason)
-		}
-	case errors.As(err, &te):
-		v.Add(join(path, te.Field), fmt.Sprintf("must not be a JSON %s (a %s is expected)", te.Value, jsonKind(te.Type)))
-	case errors.As(err, &se):
-		v.Add(path, fmt.Sprintf("is not valid JSON (at byte %d): %s", se.Offset, se.Error()))
-	default:
-		v.Add(path, err.Error())
-	}
-}
-
-// join names field below path.
-func join(path, field string) string {
-	switch {
-	case field == "":
-		return path
-	case path == "":
-		return field
-	case strings.HasPrefix(field, "["):
-		return path + field
-	}
-	return path + "." + field
+	check.JSON(v, path, "", err)
 }
 
 // named names the whole document's problems (field "") "calendar".
@@ -125,20 +96,4 @@ func named(err error) error {
 		}
 	}
 	return err
-}
-
-// jsonKind says what JSON a Go type is read from.
-func jsonKind(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.String:
-		return "string"
-	case reflect.Bool:
-		return "boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
-		return "number"
-	case reflect.Slice, reflect.Array:
-		return "array"
-	}
-	return "object"
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/internal/pipeline"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/slm/calendar"
 	"github.com/itilkit/itil/storage"
@@ -595,17 +596,10 @@ func list(t *testing.T, newStore NewStore) {
 	assert.Equal(t, []string{"A ticket SLA", "B problem SLA", "C ticket OLA"}, names(slm.Filter{SubjectKinds: []string{"ticket", "problem"}}))
 	assert.Equal(t, []string{"A ticket SLA"}, names(slm.Filter{SubjectKinds: []string{"ticket"}, Types: []slm.Type{slm.SLA}}))
 	var paged []string
-	token := ""
-	for {
-		page, next, err := f.e.ListPage(f.ctx, slm.Filter{Types: []slm.Type{slm.SLA, slm.UC}}, 1, token)
-		require.NoError(t, err)
-		for _, d := range page {
-			paged = append(paged, d.Name)
-		}
-		if next == "" {
-			break
-		}
-		token = next
+	for _, d := range testkit.AllPages(t, func(token string) ([]*slm.Definition, string, error) {
+		return f.e.ListPage(f.ctx, slm.Filter{Types: []slm.Type{slm.SLA, slm.UC}}, 1, token)
+	}) {
+		paged = append(paged, d.Name)
 	}
 	assert.Equal(t, []string{"A ticket SLA", "B problem SLA", "D change UC"}, paged)
 	_, _, err := f.e.ListPage(f.ctx, slm.Filter{Types: []slm.Type{"xla"}, SubjectKinds: []string{" "}}, -1, "!!")

@@ -6,19 +6,11 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/storage"
 )
-
-func requireInvalid(t *testing.T, err error, field string) {
-	t.Helper()
-	var v *itil.ValidationError
-	require.ErrorAs(t, err, &v)
-	require.True(t, v.Has(field), "expected field %q in %v", field, v)
-}
 
 // timesOutOfRange: a clock reading or a time a caller passes outside the
 // years 1 to 9999 is an input error naming it, and nothing is written.
@@ -35,33 +27,33 @@ func timesOutOfRange(t *testing.T, newStore NewStore) {
 			defer f.set(good)
 			before := testkit.JournalLen(t, store)
 			_, err := f.e.Define(f.ctx, admin, resolution(nil))
-			requireInvalid(t, err, "clock")
+			testkit.RequireInvalid(t, err, "clock")
 			next := *d
 			next.Name = "Resolution, revised"
 			_, err = f.e.Define(f.ctx, admin, next)
-			requireInvalid(t, err, "clock")
+			testkit.RequireInvalid(t, err, "clock")
 			_, err = f.e.Repair(f.ctx, admin, id)
-			requireInvalid(t, err, "clock")
+			testkit.RequireInvalid(t, err, "clock")
 			assert.Equal(t, before, testkit.JournalLen(t, store), "nothing written")
 		})
 		t.Run("passed "+c.Name, func(t *testing.T) {
 			before := testkit.JournalLen(t, store)
 			_, err := f.e.Status(f.ctx, id, c.At)
-			requireInvalid(t, err, "now")
+			testkit.RequireInvalid(t, err, "now")
 			_, err = f.e.Due(f.ctx, c.At)
-			requireInvalid(t, err, "now")
+			testkit.RequireInvalid(t, err, "now")
 			_, err = f.e.Fire(f.ctx, c.At)
-			requireInvalid(t, err, "now")
+			testkit.RequireInvalid(t, err, "now")
 			_, err = f.e.Compliance(f.ctx, d.ID, c.At, good, good)
-			requireInvalid(t, err, "from")
+			testkit.RequireInvalid(t, err, "from")
 			_, err = f.e.Compliance(f.ctx, d.ID, good, c.At, good)
-			requireInvalid(t, err, "to")
+			testkit.RequireInvalid(t, err, "to")
 			_, err = f.e.Compliance(f.ctx, d.ID, good, good.Add(time.Hour), c.At)
-			requireInvalid(t, err, "now")
+			testkit.RequireInvalid(t, err, "now")
 			err = store.RunInTx(f.ctx, func(ctx context.Context, tx storage.Tx) error {
 				return f.e.Observe(ctx, tx, agent, itil.Snapshot{Kind: "ticket", ID: id, State: "new", Priority: itil.P1, Time: c.At})
 			})
-			requireInvalid(t, err, "snapshot.time")
+			testkit.RequireInvalid(t, err, "snapshot.time")
 			assert.Equal(t, before, testkit.JournalLen(t, store), "nothing written")
 		})
 	}

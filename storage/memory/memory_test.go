@@ -30,12 +30,9 @@ func TestNewStore(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// A query iterator pulled on after its transaction ended (its state is
-// back in the pool, maybe in use by another transaction) stops with
-// ErrTxDone, also where it would fetch its next batch.
-func TestQueryResumedAfterTheTransaction(t *testing.T) {
+// storeOf returns a store holding n records of kind "k", in sort key order.
+func storeOf(t *testing.T, n int) storage.Store {
 	s := memory.NewStore()
-	const n = 600 // more than two of the iterator's batches
 	require.NoError(t, s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
 		for i := range n {
 			if _, err := tx.Put(ctx, storage.Record{Kind: "k", ID: itil.NewID(), Data: "{}", SortKey: fmt.Sprintf("%04d", i)}); err != nil {
@@ -44,18 +41,33 @@ func TestQueryResumedAfterTheTransaction(t *testing.T) {
 		}
 		return nil
 	}))
+	return s
+}
+
+// pulledInTx pulls the first n records of a query of kind "k" in a
+// transaction and returns the iterator, pulled on no further, after the
+// transaction has ended.
+func pulledInTx(t *testing.T, s storage.Store, n int) (next func() (storage.Record, error, bool), stop func()) {
+	require.NoError(t, s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
+		next, stop = iter.Pull2(tx.Query(ctx, storage.Query{Kind: "k"}))
+		for range n {
+			_, err, ok := next()
+			require.True(t, ok)
+			require.NoError(t, err)
+		}
+		return nil
+	}))
+	return next, stop
+}
+
+// A query iterator pulled on after its transaction ended (its state is
+// back in the pool, maybe in use by another transaction) stops with
+// ErrTxDone, also where it would fetch its next batch.
+func TestQueryResumedAfterTheTransaction(t *testing.T) {
+	const n = 600 // more than two of the iterator's batches
+	s := storeOf(t, n)
 	for _, pulled := range []int{1, 255, 256, 257, 511, 512} {
-		var next func() (storage.Record, error, bool)
-		var stop func()
-		require.NoError(t, s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
-			next, stop = iter.Pull2(tx.Query(ctx, storage.Query{Kind: "k"}))
-			for range pulled {
-				_, err, ok := next()
-				require.True(t, ok)
-				require.NoError(t, err)
-			}
-			return nil
-		}))
+		next, stop := pulledInTx(t, s, pulled)
 		// Another transaction takes the state back from the pool.
 		require.NoError(t, s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
 			_, err := tx.Put(ctx, storage.Record{Kind: "k", ID: itil.NewID(), Data: "{}"})
@@ -74,15 +86,7 @@ func TestQueryResumedAfterTheTransaction(t *testing.T) {
 // it were complete.
 func TestQueryEndedAtABatchBoundary(t *testing.T) {
 	for _, n := range []int{256, 512} { // whole batches of the iterator
-		s := memory.NewStore()
-		require.NoError(t, s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
-			for i := range n {
-				if _, err := tx.Put(ctx, storage.Record{Kind: "k", ID: itil.NewID(), Data: "{}", SortKey: fmt.Sprintf("%04d", i)}); err != nil {
-					return err
-				}
-			}
-			return nil
-		}))
+		s := storeOf(t, n)
 
 		ctx, cancel := context.WithCancel(t.Context())
 		var got int
@@ -103,17 +107,7 @@ func TestQueryEndedAtABatchBoundary(t *testing.T) {
 		require.ErrorIs(t, last, context.Canceled, "%d records", n)
 		require.ErrorIs(t, err, context.Canceled)
 
-		var next func() (storage.Record, error, bool)
-		var stop func()
-		require.NoError(t, s.RunInTx(t.Context(), func(ctx context.Context, tx storage.Tx) error {
-			next, stop = iter.Pull2(tx.Query(ctx, storage.Query{Kind: "k"}))
-			for range n {
-				_, err, ok := next()
-				require.True(t, ok)
-				require.NoError(t, err)
-			}
-			return nil
-		}))
+		next, stop := pulledInTx(t, s, n)
 		_, err, ok := next()
 		require.True(t, ok, "%d records", n)
 		require.ErrorIs(t, err, storage.ErrTxDone, "%d records", n)

@@ -476,7 +476,7 @@ func testClockOutOfRange(t *testing.T, s storage.Store) {
 	mustWrite(t, s, incidentEvent("c1"))
 	for _, c := range testkit.BadTimes {
 		t.Run(c.Name, func(t *testing.T) {
-			clk := &clock{now: c.At}
+			clk := testkit.ClockAt(c.At)
 			var r recorder
 			consumer := newConsumer(t, s, "clock", r.handle, feed.WithClock(clk))
 			_, err := consumer.Poll(bounded(t))
@@ -486,7 +486,7 @@ func testClockOutOfRange(t *testing.T, s storage.Store) {
 			require.Empty(t, r.take())
 		})
 	}
-	clk := &clock{now: time.Date(9999, 12, 31, 23, 59, 0, 0, time.UTC)}
+	clk := testkit.ClockAt(time.Date(9999, 12, 31, 23, 59, 0, 0, time.UTC))
 	var r recorder
 	_, err := newConsumer(t, s, "clock", r.handle, feed.WithClock(clk), feed.WithLease(time.Hour)).Poll(bounded(t))
 	var v *itil.ValidationError

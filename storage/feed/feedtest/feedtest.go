@@ -40,6 +40,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/feed"
 	"github.com/itilkit/itil/storage/storagetest"
@@ -120,25 +121,10 @@ type tb interface {
 	Helper()
 }
 
-// clock is a settable clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// clock is the suites' settable clock.
+type clock = testkit.Clock
 
-func newClock() *clock { return &clock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *clock { return testkit.NewClock() }
 
 // errRollback is what a writer returns to roll its transaction back.
 var errRollback = errors.New("feedtest: deliberate rollback")
