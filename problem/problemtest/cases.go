@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/problem"
 )
 
@@ -200,7 +201,7 @@ func testGuards(t *testing.T, newStore NewStore) {
 			p := c.setup()
 			p = f.get(p.ID)
 			before := f.journalLen()
-			requireInvalid(t, c.do(p.ID), c.field)
+			testkit.RequireInvalid(t, c.do(p.ID), c.field)
 			assert.Equal(t, before, f.journalLen(), "nothing written")
 			assert.Equal(t, p, f.get(p.ID))
 		})
@@ -338,7 +339,7 @@ func testDuplicate(t *testing.T, newStore NewStore) {
 		t.Run(c.name, func(t *testing.T) {
 			before, p := f.journalLen(), f.get(c.id)
 			_, err := f.svc.MarkDuplicate(f.ctx, analyst, c.id, c.survivor)
-			requireInvalid(t, err, c.field)
+			testkit.RequireInvalid(t, err, c.field)
 			assert.Equal(t, before, f.journalLen())
 			assert.Equal(t, p, f.get(c.id))
 		})
@@ -369,16 +370,16 @@ func testBadInput(t *testing.T, newStore NewStore) {
 		}
 		for _, b := range bad {
 			_, err := f.svc.Open(f.ctx, analyst, problem.NewProblem{Title: b.value})
-			requireInvalid(t, err, "title")
+			testkit.RequireInvalid(t, err, "title")
 		}
 		_, err = f.svc.Open(f.ctx, itil.Actor{}, basic("no actor"))
-		requireInvalid(t, err, "actor.id")
+		testkit.RequireInvalid(t, err, "actor.id")
 		many := make([]itil.ID, problem.MaxCIs+1)
 		for i := range many {
 			many[i] = itil.NewID()
 		}
 		_, err = f.svc.Open(f.ctx, analyst, problem.NewProblem{Title: "many", CIIDs: many})
-		requireInvalid(t, err, "ci_ids")
+		testkit.RequireInvalid(t, err, "ci_ids")
 	})
 	texts := map[string]func(string) error{
 		"workaround": func(s string) error {
@@ -403,11 +404,11 @@ func testBadInput(t *testing.T, newStore NewStore) {
 	}
 	for field, do := range texts {
 		t.Run(field, func(t *testing.T) {
-			requireInvalid(t, do(long), field)
-			requireInvalid(t, do("a\xffb"), field)
-			requireInvalid(t, do("a\x00b"), field)
+			testkit.RequireInvalid(t, do(long), field)
+			testkit.RequireInvalid(t, do("a\xffb"), field)
+			testkit.RequireInvalid(t, do("a\x00b"), field)
 			if field == "title" || field == "reason" || field == "text" || field == "group" {
-				requireInvalid(t, do(" \n"), field)
+				testkit.RequireInvalid(t, do(" \n"), field)
 			}
 		})
 	}
@@ -583,10 +584,10 @@ func testList(t *testing.T, newStore NewStore) {
 	assert.Empty(t, next2)
 	assert.Equal(t, c.ID, page2[0].ID)
 	for _, err := range f.svc.List(f.ctx, problem.Filter{States: []problem.State{"limbo"}}) {
-		requireInvalid(t, err, "states[0]")
+		testkit.RequireInvalid(t, err, "states[0]")
 	}
 	_, _, err = f.svc.ListPage(f.ctx, problem.Filter{Priorities: []itil.Priority{9}}, 10, "")
-	requireInvalid(t, err, "priorities[0]")
+	testkit.RequireInvalid(t, err, "priorities[0]")
 }
 
 func testNotes(t *testing.T, newStore NewStore) {
@@ -618,7 +619,7 @@ func testNotes(t *testing.T, newStore NewStore) {
 func testOptions(t *testing.T, newStore NewStore) {
 	store := newStore(t)
 	_, err := problem.New(nil)
-	requireInvalid(t, err, "store")
+	testkit.RequireInvalid(t, err, "store")
 	_, err = problem.New(store, problem.WithClock(nil), problem.WithPriorityMatrix(nil),
 		problem.WithAuthorizer(nil), problem.WithHook(nil), problem.Option{})
 	var v *itil.ValidationError
@@ -637,5 +638,5 @@ func testOptions(t *testing.T, newStore NewStore) {
 	require.NoError(t, err)
 	assert.Equal(t, itil.P4, p.Priority)
 	_, err = svc.Open(t.Context(), analyst, problem.NewProblem{Title: "three", Impact: 3, Urgency: 1})
-	requireInvalid(t, err, "impact")
+	testkit.RequireInvalid(t, err, "impact")
 }

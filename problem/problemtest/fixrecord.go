@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/storagetest"
@@ -68,12 +69,12 @@ func testFixRecords(t *testing.T, newStore NewStore) {
 			{"itself", "change", p.ID, "id"},
 		} {
 			_, err := f.svc.AddFixRecord(f.ctx, analyst, p.ID, c.kind, c.id)
-			requireInvalid(t, err, c.field)
+			testkit.RequireInvalid(t, err, c.field)
 		}
 		_, err := f.svc.CompleteFixRecord(f.ctx, analyst, p.ID, "", ch1)
-		requireInvalid(t, err, "kind")
+		testkit.RequireInvalid(t, err, "kind")
 		_, err = f.svc.CancelFixRecord(f.ctx, analyst, p.ID, "change", itil.NilID)
-		requireInvalid(t, err, "id")
+		testkit.RequireInvalid(t, err, "id")
 		_, err = f.svc.CompleteFixRecord(f.ctx, analyst, p.ID, "change", itil.NewID())
 		require.ErrorIs(t, err, itil.ErrNotFound, "an unknown record")
 		_, err = f.svc.CompleteFixRecord(f.ctx, analyst, p.ID, "release", ch1)
@@ -81,7 +82,7 @@ func testFixRecords(t *testing.T, newStore NewStore) {
 		_, err = f.svc.AddFixRecord(f.ctx, analyst, itil.NewID(), "change", ch1)
 		require.ErrorIs(t, err, itil.ErrNotFound, "an unknown problem")
 		_, err = f.svc.CompleteFixRecord(f.ctx, itil.Actor{}, p.ID, "change", ch1)
-		requireInvalid(t, err, "actor.id")
+		testkit.RequireInvalid(t, err, "actor.id")
 		assert.Equal(t, before, f.journalLen(), "nothing written")
 		assert.Equal(t, p, f.get(p.ID))
 	})
@@ -139,7 +140,7 @@ func testFixRecords(t *testing.T, newStore NewStore) {
 		require.NoError(t, err)
 	}
 	_, err = f.svc.AddFixRecord(f.ctx, analyst, r.ID, "change", itil.NewID())
-	requireInvalid(t, err, "fix_records")
+	testkit.RequireInvalid(t, err, "fix_records")
 
 	// Final problems: no record is added, completed or canceled.
 	c := f.toClosed("closed")
@@ -303,7 +304,7 @@ func testDuplicateFixRecords(t *testing.T, newStore NewStore) {
 		add(d.ID, itil.NewID())
 		before := f.journalLen()
 		_, err := f.svc.MarkDuplicate(f.ctx, analyst, d.ID, s.ID)
-		requireInvalid(t, err, "fix_records")
+		testkit.RequireInvalid(t, err, "fix_records")
 		assert.Equal(t, before, f.journalLen(), "nothing written")
 		assert.Len(t, f.get(d.ID).FixRecords, 2)
 		assert.Equal(t, problem.StateRootCauseAnalysis, f.get(d.ID).State)
@@ -319,7 +320,7 @@ func testDuplicateFixRecords(t *testing.T, newStore NewStore) {
 			for p, err := range f.svc.ByFixRecord(f.ctx, c.kind, c.id) {
 				n++
 				assert.Nil(t, p)
-				requireInvalid(t, err, c.field)
+				testkit.RequireInvalid(t, err, c.field)
 			}
 			assert.Equal(t, 1, n)
 		}

@@ -18,6 +18,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/storagetest"
@@ -126,14 +127,14 @@ func testKELifecycle(t *testing.T, newStore NewStore) {
 	// A published known error keeps a workaround or a solution.
 	before := f.journalLen()
 	_, err = ks.Update(f.ctx, analyst, d.ID, problem.KnownErrorPatch{Workaround: ptr("")})
-	requireInvalid(t, err, "workaround")
+	testkit.RequireInvalid(t, err, "workaround")
 	_, err = ks.Update(f.ctx, analyst, d.ID, problem.KnownErrorPatch{})
-	requireInvalid(t, err, "patch")
+	testkit.RequireInvalid(t, err, "patch")
 	assert.Equal(t, before, f.journalLen())
 
 	// Retired: final, found only when asked.
 	_, err = ks.Retire(f.ctx, analyst, d.ID, "")
-	requireInvalid(t, err, "reason")
+	testkit.RequireInvalid(t, err, "reason")
 	ret, err := ks.Retire(f.ctx, analyst, d.ID, "Outlook 2016 is gone")
 	require.NoError(t, err)
 	assert.Equal(t, problem.KnownErrorRetired, ret.State)
@@ -155,14 +156,14 @@ func testKELifecycle(t *testing.T, newStore NewStore) {
 	require.NoError(t, err)
 	assert.Equal(t, "KE0001002", bare.Number)
 	_, err = ks.Publish(f.ctx, analyst, bare.ID)
-	requireInvalid(t, err, "workaround")
+	testkit.RequireInvalid(t, err, "workaround")
 	got, err := ks.GetByNumber(f.ctx, "KE0001002")
 	require.NoError(t, err)
 	assert.Equal(t, bare, got)
 	_, err = ks.GetByNumber(f.ctx, "KE0009999")
 	require.ErrorIs(t, err, itil.ErrNotFound)
 	_, err = ks.GetByNumber(f.ctx, "PRB0001001")
-	requireInvalid(t, err, "number")
+	testkit.RequireInvalid(t, err, "number")
 	_, err = ks.Retire(f.ctx, analyst, bare.ID, "never finished")
 	require.NoError(t, err, "a draft may be retired")
 }
@@ -254,7 +255,7 @@ func testKEFromProblem(t *testing.T, newStore NewStore) {
 	q := f.open("printer jams")
 	before = f.journalLen()
 	_, err = f.svc.PublishKnownError(f.ctx, analyst, q.ID, problem.FromProblem{})
-	requireInvalid(t, err, "workaround")
+	testkit.RequireInvalid(t, err, "workaround")
 	assert.Equal(t, before, f.journalLen())
 	assert.Equal(t, itil.NilID, f.get(q.ID).KnownErrorID)
 	dk, err := f.svc.PublishKnownError(f.ctx, analyst, q.ID, problem.FromProblem{Draft: true})
@@ -519,29 +520,29 @@ func testKEBadInput(t *testing.T, newStore NewStore) {
 	for i, c := range creates {
 		_, err := f.ke().Create(f.ctx, analyst, c.in)
 		for _, field := range c.fields {
-			requireInvalid(t, err, field)
+			testkit.RequireInvalid(t, err, field)
 		}
 		_ = i
 	}
 	_, err := f.ke().Create(f.ctx, itil.Actor{}, newKE("no actor"))
-	requireInvalid(t, err, "actor.id")
+	testkit.RequireInvalid(t, err, "actor.id")
 	_, err = f.ke().Update(f.ctx, analyst, k.ID, problem.KnownErrorPatch{Domain: ptr(problem.Domain("x")), Title: ptr("")})
-	requireInvalid(t, err, "domain")
-	requireInvalid(t, err, "title")
+	testkit.RequireInvalid(t, err, "domain")
+	testkit.RequireInvalid(t, err, "title")
 	_, err = f.ke().Update(f.ctx, analyst, itil.NewID(), problem.KnownErrorPatch{Title: ptr("x")})
 	require.ErrorIs(t, err, itil.ErrNotFound)
 	_, err = f.ke().Publish(f.ctx, analyst, itil.NewID())
 	require.ErrorIs(t, err, itil.ErrNotFound)
 	_, err = f.ke().CountIncidents(f.ctx, analyst, k.ID, 0)
-	requireInvalid(t, err, "delta")
+	testkit.RequireInvalid(t, err, "delta")
 	_, err = f.ke().CountIncidents(f.ctx, analyst, k.ID, -1)
-	requireInvalid(t, err, "delta")
+	testkit.RequireInvalid(t, err, "delta")
 	p := f.open("with workaround")
 	_, err = f.svc.PublishKnownError(f.ctx, analyst, p.ID, problem.FromProblem{Domain: "x", Symptom: "\x00",
 		CIs: []problem.KnownErrorCI{{}}})
-	requireInvalid(t, err, "domain")
-	requireInvalid(t, err, "symptom")
-	requireInvalid(t, err, "cis[0].ci_id")
+	testkit.RequireInvalid(t, err, "domain")
+	testkit.RequireInvalid(t, err, "symptom")
+	testkit.RequireInvalid(t, err, "cis[0].ci_id")
 	assert.Equal(t, before+1, f.journalLen(), "only the problem opened")
 
 	for _, c := range []struct {
@@ -556,16 +557,16 @@ func testKEBadInput(t *testing.T, newStore NewStore) {
 		{problem.KnownErrorQuery{ErrorCode: strings.Repeat("c", 161)}, "error_code"},
 	} {
 		for _, err := range f.ke().Search(f.ctx, c.q) {
-			requireInvalid(t, err, c.field)
+			testkit.RequireInvalid(t, err, c.field)
 		}
 		_, _, err := f.ke().SearchPage(f.ctx, c.q, 0, "")
-		requireInvalid(t, err, c.field)
+		testkit.RequireInvalid(t, err, c.field)
 	}
 	_, _, err = f.ke().SearchPage(f.ctx, problem.KnownErrorQuery{}, -1, "junk!")
-	requireInvalid(t, err, "limit")
-	requireInvalid(t, err, "page_token")
+	testkit.RequireInvalid(t, err, "limit")
+	testkit.RequireInvalid(t, err, "page_token")
 	_, err = problem.New(f.store, problem.WithKnownErrorAuthorizer(nil))
-	requireInvalid(t, err, "known_error_authorizer")
+	testkit.RequireInvalid(t, err, "known_error_authorizer")
 }
 
 func wordsN(n int) string {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/storage"
 )
@@ -44,9 +45,9 @@ func testLimits(t *testing.T, newStore NewStore) {
 		assert.Equal(t, cis, page[0].CIIDs)
 	}
 	_, _, err = f.svc.ListPage(f.ctx, problem.Filter{Assignees: []string{long + "x"}}, 10, "")
-	requireInvalid(t, err, "assignees[0]")
+	testkit.RequireInvalid(t, err, "assignees[0]")
 	for _, err := range f.svc.List(f.ctx, problem.Filter{Categories: []string{long + "x"}}) {
-		requireInvalid(t, err, "categories[0]")
+		testkit.RequireInvalid(t, err, "categories[0]")
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/storagetest"
@@ -212,7 +213,7 @@ func testLinks(t *testing.T, newStore NewStore) {
 
 	// Awaiting a problem names the problem: an unlinked incident cannot.
 	_, err := f.inc.Hold(f.ctx, agent, a.ID, incident.AwaitingProblem, "")
-	requireInvalid(t, err, "reason")
+	testkit.RequireInvalid(t, err, "reason")
 
 	got := f.link(p.ID, a.ID)
 	assert.Equal(t, 1, got.IncidentCount)
@@ -252,11 +253,11 @@ func testLinks(t *testing.T, newStore NewStore) {
 		check func(t *testing.T, err error)
 	}{
 		{"another problem's incident", func() error { _, err := f.svc.LinkIncident(f.ctx, analyst, q.ID, a.ID); return err },
-			func(t *testing.T, err error) { requireInvalid(t, err, "incident_id") }},
+			func(t *testing.T, err error) { testkit.RequireInvalid(t, err, "incident_id") }},
 		{"linked twice", func() error { _, err := f.svc.LinkIncident(f.ctx, analyst, p.ID, a.ID); return err },
-			func(t *testing.T, err error) { requireInvalid(t, err, "incident_id") }},
+			func(t *testing.T, err error) { testkit.RequireInvalid(t, err, "incident_id") }},
 		{"unlink from the wrong problem", func() error { _, err := f.svc.UnlinkIncident(f.ctx, analyst, q.ID, b.ID); return err },
-			func(t *testing.T, err error) { requireInvalid(t, err, "incident_id") }},
+			func(t *testing.T, err error) { testkit.RequireInvalid(t, err, "incident_id") }},
 		{"unlink an incident awaiting the problem", func() error { _, err := f.svc.UnlinkIncident(f.ctx, analyst, p.ID, a.ID); return err },
 			func(t *testing.T, err error) { require.ErrorIs(t, err, itil.ErrInvalidTransition) }},
 		{"unknown incident", func() error { _, err := f.svc.LinkIncident(f.ctx, analyst, p.ID, itil.NewID()); return err },
@@ -265,7 +266,7 @@ func testLinks(t *testing.T, newStore NewStore) {
 				require.ErrorContains(t, err, "incident_id")
 			}},
 		{"no incident", func() error { _, err := f.svc.LinkIncident(f.ctx, analyst, p.ID, itil.NilID); return err },
-			func(t *testing.T, err error) { requireInvalid(t, err, "incident_id") }},
+			func(t *testing.T, err error) { testkit.RequireInvalid(t, err, "incident_id") }},
 		{"unknown problem", func() error { _, err := f.svc.LinkIncident(f.ctx, analyst, itil.NewID(), b.ID); return err },
 			func(t *testing.T, err error) { require.ErrorIs(t, err, itil.ErrNotFound) }},
 		{"an incident ID as the problem", func() error { _, err := f.svc.LinkIncident(f.ctx, analyst, b.ID, a.ID); return err },
@@ -273,11 +274,11 @@ func testLinks(t *testing.T, newStore NewStore) {
 		{"a problem ID as the incident", func() error { _, err := f.svc.LinkIncident(f.ctx, analyst, p.ID, q.ID); return err },
 			func(t *testing.T, err error) { require.ErrorIs(t, err, itil.ErrNotFound) }},
 		{"invalid actor", func() error { _, err := f.svc.LinkIncident(f.ctx, itil.Actor{}, q.ID, b.ID); return err },
-			func(t *testing.T, err error) { requireInvalid(t, err, "actor.id") }},
+			func(t *testing.T, err error) { testkit.RequireInvalid(t, err, "actor.id") }},
 		{"communicate no workaround", func() error { _, err := f.svc.CommunicateWorkaround(f.ctx, analyst, p.ID); return err },
-			func(t *testing.T, err error) { requireInvalid(t, err, "workaround") }},
+			func(t *testing.T, err error) { testkit.RequireInvalid(t, err, "workaround") }},
 		{"communicate no fix", func() error { _, err := f.svc.CommunicateFix(f.ctx, analyst, p.ID); return err },
-			func(t *testing.T, err error) { requireInvalid(t, err, "fix_notes") }},
+			func(t *testing.T, err error) { testkit.RequireInvalid(t, err, "fix_notes") }},
 	}
 	for _, r := range refused {
 		t.Run(r.name, func(t *testing.T) {
@@ -327,7 +328,7 @@ func testLinks(t *testing.T, newStore NewStore) {
 	_, err = bare.Cancel(f.ctx, analyst, f.open("no incidents").ID, "wrong")
 	require.NoError(t, err, "a problem's end that touches no incident needs no incident Service")
 	_, err = problem.New(f.store, problem.WithIncidents(nil))
-	requireInvalid(t, err, "incidents")
+	testkit.RequireInvalid(t, err, "incidents")
 }
 
 func collectIncidents(f *linkFixture, flt incident.Filter) ([]*incident.Incident, error) {

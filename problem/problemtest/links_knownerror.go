@@ -13,6 +13,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/problem"
 )
 
@@ -39,7 +40,7 @@ func testResolveWithKnownError(t *testing.T, newStore NewStore) {
 	// known error there.
 	a := f.openIncident("VPN dropped")
 	_, err = f.inc.Resolve(f.ctx, agent, a.ID, incident.KnownErrorCode, "see the known error")
-	requireInvalid(t, err, "resolution_code")
+	testkit.RequireInvalid(t, err, "resolution_code")
 
 	// Unlinked: linked to the known error's problem, resolved, counted.
 	got, err := f.svc.ResolveWithKnownError(f.ctx, agent, a.ID, ke.ID, "reconnected, as the known error says")
@@ -106,8 +107,8 @@ func testResolveWithKnownError(t *testing.T, newStore NewStore) {
 		notes string
 		check func(t *testing.T, err error)
 	}{
-		{"no incident", itil.NilID, ke.ID, "n", func(t *testing.T, err error) { requireInvalid(t, err, "incident_id") }},
-		{"no known error", fresh.ID, itil.NilID, "n", func(t *testing.T, err error) { requireInvalid(t, err, "known_error_id") }},
+		{"no incident", itil.NilID, ke.ID, "n", func(t *testing.T, err error) { testkit.RequireInvalid(t, err, "incident_id") }},
+		{"no known error", fresh.ID, itil.NilID, "n", func(t *testing.T, err error) { testkit.RequireInvalid(t, err, "known_error_id") }},
 		{"unknown known error", fresh.ID, itil.NewID(), "n", func(t *testing.T, err error) {
 			require.ErrorIs(t, err, itil.ErrNotFound)
 			require.ErrorContains(t, err, "known_error_id")
@@ -116,13 +117,13 @@ func testResolveWithKnownError(t *testing.T, newStore NewStore) {
 			require.ErrorIs(t, err, itil.ErrNotFound)
 			require.ErrorContains(t, err, "incident_id")
 		}},
-		{"a draft", fresh.ID, draft.ID, "n", func(t *testing.T, err error) { requireInvalid(t, err, "known_error_id") }},
-		{"retired", fresh.ID, retired.ID, "n", func(t *testing.T, err error) { requireInvalid(t, err, "known_error_id") }},
-		{"expired", fresh.ID, expiring.ID, "n", func(t *testing.T, err error) { requireInvalid(t, err, "known_error_id") }},
-		{"another problem's incident", d.ID, ke.ID, "n", func(t *testing.T, err error) { requireInvalid(t, err, "incident_id") }},
+		{"a draft", fresh.ID, draft.ID, "n", func(t *testing.T, err error) { testkit.RequireInvalid(t, err, "known_error_id") }},
+		{"retired", fresh.ID, retired.ID, "n", func(t *testing.T, err error) { testkit.RequireInvalid(t, err, "known_error_id") }},
+		{"expired", fresh.ID, expiring.ID, "n", func(t *testing.T, err error) { testkit.RequireInvalid(t, err, "known_error_id") }},
+		{"another problem's incident", d.ID, ke.ID, "n", func(t *testing.T, err error) { testkit.RequireInvalid(t, err, "incident_id") }},
 		{"resolved already", a.ID, ke.ID, "n", func(t *testing.T, err error) { require.ErrorIs(t, err, itil.ErrInvalidTransition) }},
 		{"canceled", canceled.ID, ke.ID, "n", func(t *testing.T, err error) { require.ErrorIs(t, err, itil.ErrInvalidTransition) }},
-		{"blank notes", fresh.ID, ke.ID, " ", func(t *testing.T, err error) { requireInvalid(t, err, "resolution_notes") }},
+		{"blank notes", fresh.ID, ke.ID, " ", func(t *testing.T, err error) { testkit.RequireInvalid(t, err, "resolution_notes") }},
 		{"resolution refused after the link", fresh.ID, ke.ID, "n", func(t *testing.T, err error) { require.ErrorIs(t, err, itil.ErrForbidden) }},
 	}
 	for _, r := range refused {

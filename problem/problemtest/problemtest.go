@@ -10,13 +10,12 @@ package problemtest
 
 import (
 	"context"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/storagetest"
@@ -57,31 +56,10 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("TwoInstances/LinksModel", func(t *testing.T) { testLinksModel(t, newStore, instances) })
 }
 
-// clock is a settable clock for tests.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// clock is the suites' settable clock.
+type clock = testkit.Clock
 
-func newClock() *clock { return &clock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *clock { return testkit.NewClock() }
 
 var (
 	analyst = itil.Actor{ID: "analyst", Name: "Ana Analyst"}
@@ -133,17 +111,7 @@ func (f *fixture) get(id itil.ID) *problem.Problem {
 
 func (f *fixture) journalLen() int {
 	f.t.Helper()
-	n := 0
-	require.NoError(f.t, f.store.RunInTx(f.ctx, func(ctx context.Context, tx storage.Tx) error {
-		for _, err := range tx.Journal(ctx, storage.JournalQuery{}) {
-			if err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
-	}))
-	return n
+	return testkit.JournalLen(f.t, f.store)
 }
 
 // toRCA opens a problem and takes it to Root Cause Analysis.
@@ -183,12 +151,4 @@ func (f *fixture) toClosed(title string) *problem.Problem {
 	p, err = f.svc.Complete(f.ctx, analyst, p.ID)
 	require.NoError(f.t, err)
 	return p
-}
-
-// requireInvalid asserts a *itil.ValidationError naming field.
-func requireInvalid(t tb, err error, field string) {
-	t.Helper()
-	var v *itil.ValidationError
-	require.ErrorAs(t, err, &v)
-	require.True(t, v.Has(field), "expected field %q in %v", field, v)
 }

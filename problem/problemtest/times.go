@@ -22,13 +22,13 @@ func testTimesOutOfRange(t *testing.T, newStore NewStore) {
 			defer f.clock.Set(good)
 			before := f.journalLen()
 			_, err := f.svc.Open(f.ctx, analyst, basic("now"))
-			requireInvalid(t, err, "clock")
+			testkit.RequireInvalid(t, err, "clock")
 			_, err = f.svc.Assign(f.ctx, analyst, p.ID, "other", "")
-			requireInvalid(t, err, "clock")
+			testkit.RequireInvalid(t, err, "clock")
 			_, err = f.svc.WorkNote(f.ctx, analyst, p.ID, "hello")
-			requireInvalid(t, err, "clock")
+			testkit.RequireInvalid(t, err, "clock")
 			_, err = f.svc.Reanalyze(f.ctx, analyst, p.ID, "again")
-			requireInvalid(t, err, "clock")
+			testkit.RequireInvalid(t, err, "clock")
 			assert.Equal(t, before, f.journalLen(), "nothing written")
 			assert.Equal(t, p, f.get(p.ID))
 		})
@@ -43,11 +43,11 @@ func testTimesOutOfRange(t *testing.T, newStore NewStore) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			for _, err := range f.svc.List(f.ctx, c.f) {
-				requireInvalid(t, err, c.field)
+				testkit.RequireInvalid(t, err, c.field)
 				break
 			}
 			_, _, err := f.svc.ListPage(f.ctx, c.f, 10, "")
-			requireInvalid(t, err, c.field)
+			testkit.RequireInvalid(t, err, c.field)
 		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/storage"
@@ -287,15 +288,15 @@ func testTrendWatch(t *testing.T, instances storagetest.Instances) {
 
 	// Bad candidates.
 	_, _, err = ia.watch.Open(ctx, trendBot, problem.TrendCandidate{Rule: "nope", Key: x.Key, Count: 5})
-	requireInvalid(t, err, "rule")
+	testkit.RequireInvalid(t, err, "rule")
 	_, _, err = ia.watch.Open(ctx, trendBot, problem.TrendCandidate{Rule: byCI24h.Name, Key: problem.TrendKey{ServiceID: svc}, Count: 5})
-	requireInvalid(t, err, "key")
+	testkit.RequireInvalid(t, err, "key")
 	_, _, err = ia.watch.Open(ctx, itil.Actor{}, x)
-	requireInvalid(t, err, "actor.id")
+	testkit.RequireInvalid(t, err, "actor.id")
 	_, err = problem.NewTrendWatch(nil, testRules, 0)
-	requireInvalid(t, err, "service")
+	testkit.RequireInvalid(t, err, "service")
 	_, err = problem.NewTrendWatch(ia.prb, nil, 0)
-	requireInvalid(t, err, "rules")
+	testkit.RequireInvalid(t, err, "rules")
 }
 
 // testSLA: an slm definition for problems, time to root cause, runs from
@@ -336,7 +337,7 @@ func testSLA(t *testing.T, newStore NewStore) {
 	// A refused command changes no timer.
 	before := timer(p.ID).Timer
 	_, err = svc.Fix(ctx, analyst, p.ID)
-	requireInvalid(t, err, "cause_notes")
+	testkit.RequireInvalid(t, err, "cause_notes")
 	assert.Equal(t, before, timer(p.ID).Timer)
 	// Raising the priority to P1 picks the one-day target.
 	impact, urgency := itil.Impact(1), itil.Urgency(1)
