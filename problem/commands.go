@@ -230,7 +230,10 @@ func (s *Service) Confirm(ctx context.Context, actor itil.Actor, id itil.ID) (*P
 // leaving a chain. The duplicate's incidents move to the survivor in the
 // same transaction (see LinkIncident), and so do its fix records, each in
 // its state, except those the survivor lists already (the survivor's
-// state of those stands); the duplicate keeps none. When the moved records
+// state of those stands); the duplicate keeps none. A survivor without a
+// known error takes the duplicate's (KnownErrorID; the known error still
+// names the problem it came from, and incidents resolved with it are
+// linked to the survivor: see ResolveWithKnownError). When the moved records
 // make the fix of an open survivor ready (see Problem.FixReady), the
 // survivor's event is EventFixReady instead of EventDuplicateLinked. More
 // than MaxFixRecords on the survivor gives a *itil.ValidationError naming
@@ -275,6 +278,12 @@ func (s *Service) MarkDuplicate(ctx context.Context, actor itil.Actor, id, survi
 			return event{}, err
 		}
 		sev := event{Type: EventDuplicateLinked, Summary: "duplicate " + p.Number + " linked", Refs: []itil.ID{p.ID}}
+		if survivor.KnownErrorID == itil.NilID && p.KnownErrorID != itil.NilID {
+			// The duplicate's known error documents the survivor's fault.
+			survivor.KnownErrorID = p.KnownErrorID
+			sev.Summary += " with its known error"
+			sev.Refs = append(sev.Refs, p.KnownErrorID)
+		}
 		if ready {
 			sev.Type, sev.Summary = EventFixReady, sev.Summary+" with its fix records; the fix is ready to resolve"
 		}

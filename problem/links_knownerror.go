@@ -19,7 +19,9 @@ const CommandResolveWithKnownError = "resolve_with_known_error"
 // resolved with incident.KnownErrorCode and notes, naming the known error
 // (incident.Incident.KnownErrorID); it is linked to the known error's
 // problem unless it is already (the problem's IncidentCount rises, even on
-// a Closed problem: the incident was one more occurrence of it); and the
+// a Closed problem: the incident was one more occurrence of it), or to the
+// problem that survives it when that problem was marked a duplicate, or to
+// none when it was canceled; and the
 // known error's IncidentCount, which search ranks by, rises by one. All
 // of it is stored, or none of it. It is the only way an incident is
 // resolved with that code: incident.Service.Resolve refuses it.
@@ -64,8 +66,12 @@ func (s *Service) ResolveWithKnownError(ctx context.Context, actor itil.Actor, i
 		if err != nil {
 			return fmt.Errorf("incident_id: %w", err)
 		}
-		if ke.ProblemID != itil.NilID && inc.ProblemID != ke.ProblemID {
-			if err := s.linkForKnownError(c, svc, inc, ke); err != nil {
+		p, err := s.knownErrorProblem(c, ke)
+		if err != nil {
+			return err
+		}
+		if p != nil && inc.ProblemID != p.ID {
+			if err := s.linkForKnownError(c, svc, inc, ke, p); err != nil {
 				return err
 			}
 		}
@@ -81,16 +87,35 @@ func (s *Service) ResolveWithKnownError(ctx context.Context, actor itil.Actor, i
 	return out, nil
 }
 
-// linkForKnownError links inc, linked to no problem, to the problem of
-// the known error ke, writing both halves.
-func (s *Service) linkForKnownError(c *cmd, svc *incident.Service, inc *incident.Incident, ke *KnownError) error {
-	if inc.ProblemID != itil.NilID {
-		return itil.Invalid("incident_id", fmt.Sprintf("incident %s belongs to another problem than %s's; an incident belongs to at most one",
-			inc.Number, ke.Number))
+// knownErrorProblem returns the problem an incident resolved with ke is
+// linked to: ke's problem, or the problem that survives it when it was
+// marked a duplicate (a survivor is never itself a duplicate); nil when ke
+// names no problem or that problem was canceled, which no incident joins.
+func (s *Service) knownErrorProblem(c *cmd, ke *KnownError) (*Problem, error) {
+	if ke.ProblemID == itil.NilID {
+		return nil, nil
 	}
 	p, err := c.Load(ke.ProblemID)
 	if err != nil {
-		return fmt.Errorf("known error %s's problem: %w", ke.Number, err)
+		return nil, fmt.Errorf("known error %s's problem: %w", ke.Number, err)
+	}
+	if p.ResolutionCode == Duplicate {
+		if p, err = c.Load(p.DuplicateOf); err != nil {
+			return nil, fmt.Errorf("known error %s's problem: %w", ke.Number, err)
+		}
+	}
+	if p.State == StateCanceled {
+		return nil, nil
+	}
+	return p, nil
+}
+
+// linkForKnownError links inc, linked to no problem, to p, the problem of
+// the known error ke, writing both halves.
+func (s *Service) linkForKnownError(c *cmd, svc *incident.Service, inc *incident.Incident, ke *KnownError, p *Problem) error {
+	if inc.ProblemID != itil.NilID {
+		return itil.Invalid("incident_id", fmt.Sprintf("incident %s belongs to another problem than %s, known error %s's; an incident belongs to at most one",
+			inc.Number, p.Number, ke.Number))
 	}
 	if err := c.Authorize(CommandResolveWithKnownError, p); err != nil {
 		return err

@@ -499,7 +499,8 @@ func runLinks(t *testing.T, newStore NewStore, instances storagetest.Instances) 
 	t.Run("AwaitEnded", func(t *testing.T) { testAwaitEnded(t, newStore) })             // links_end.go
 	t.Run("DuplicateOfEnded", func(t *testing.T) { testDuplicateOfEnded(t, newStore) }) // links_end.go
 	t.Run("DuplicateMovesCanceled", func(t *testing.T) { testDuplicateMovesCanceled(t, newStore) })
-	t.Run("ResolveWithKnownError", func(t *testing.T) { testResolveWithKnownError(t, newStore) }) // links_knownerror.go
+	t.Run("ResolveWithKnownError", func(t *testing.T) { testResolveWithKnownError(t, newStore) })       // links_knownerror.go
+	t.Run("KnownErrorOfEndedProblem", func(t *testing.T) { testKnownErrorOfEndedProblem(t, newStore) }) // links_knownerror.go
 	t.Run("TwoInstances", func(t *testing.T) { testLinkTwoInstances(t, instances) })
 }
 

@@ -147,3 +147,55 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// testKnownErrorOfEndedProblem: a known error outlives its problem. When
+// the problem is marked a duplicate, the survivor takes the known error
+// and the incidents it resolves join the survivor (a duplicate has no
+// incidents); when the problem is canceled, they join no problem.
+func testKnownErrorOfEndedProblem(t *testing.T, newStore NewStore) {
+	f := setupLinks(t, newStore, nil)
+	dup := f.toRCA("VPN drops every hour")
+	_, err := f.svc.Update(f.ctx, analyst, dup.ID, problem.Patch{Workaround: ptr("reconnect")})
+	require.NoError(t, err)
+	ke, err := f.svc.PublishKnownError(f.ctx, analyst, dup.ID, problem.FromProblem{ErrorCode: "VPN-809"})
+	require.NoError(t, err)
+	survivor := f.toRCA("VPN unstable")
+	_, err = f.svc.MarkDuplicate(f.ctx, analyst, dup.ID, survivor.ID)
+	require.NoError(t, err)
+	assert.Equal(t, ke.ID, f.get(survivor.ID).KnownErrorID, "the survivor takes the duplicate's known error")
+	a := f.openIncident("VPN dropped")
+	got, err := f.svc.ResolveWithKnownError(f.ctx, agent, a.ID, ke.ID, "reconnected")
+	require.NoError(t, err)
+	assert.Equal(t, survivor.ID, got.ProblemID)
+	assert.Equal(t, 1, f.get(survivor.ID).IncidentCount)
+	assert.Zero(t, f.get(dup.ID).IncidentCount, "a duplicate has no incidents")
+
+	// A survivor with a known error of its own keeps it.
+	dup2 := f.toRCA("VPN drops at noon")
+	_, err = f.svc.Update(f.ctx, analyst, dup2.ID, problem.Patch{Workaround: ptr("reconnect")})
+	require.NoError(t, err)
+	ke2, err := f.svc.PublishKnownError(f.ctx, analyst, dup2.ID, problem.FromProblem{})
+	require.NoError(t, err)
+	_, err = f.svc.MarkDuplicate(f.ctx, analyst, dup2.ID, survivor.ID)
+	require.NoError(t, err)
+	assert.Equal(t, ke.ID, f.get(survivor.ID).KnownErrorID)
+	b := f.openIncident("VPN dropped at noon")
+	got, err = f.svc.ResolveWithKnownError(f.ctx, agent, b.ID, ke2.ID, "reconnected")
+	require.NoError(t, err)
+	assert.Equal(t, survivor.ID, got.ProblemID, "dup2's known error still leads to the survivor")
+
+	// Canceled: the incident joins no problem; the known error counts it.
+	gone := f.toRCA("printer jams")
+	_, err = f.svc.Update(f.ctx, analyst, gone.ID, problem.Patch{Workaround: ptr("open tray 2")})
+	require.NoError(t, err)
+	ke3, err := f.svc.PublishKnownError(f.ctx, analyst, gone.ID, problem.FromProblem{})
+	require.NoError(t, err)
+	_, err = f.svc.Cancel(f.ctx, analyst, gone.ID, "the printer was replaced")
+	require.NoError(t, err)
+	c := f.openIncident("printer jammed")
+	got, err = f.svc.ResolveWithKnownError(f.ctx, agent, c.ID, ke3.ID, "opened tray 2")
+	require.NoError(t, err)
+	assert.Equal(t, itil.NilID, got.ProblemID)
+	assert.Zero(t, f.get(gone.ID).IncidentCount)
+	assert.Equal(t, 1, must(f.ke().Get(f.ctx, ke3.ID)).IncidentCount)
+}

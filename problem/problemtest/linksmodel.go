@@ -23,6 +23,15 @@ type lmProb struct {
 	state      problem.State
 	code       problem.ResolutionCode
 	duplicates int
+	dupOf      *lmProb
+	ke         *lmKE // its known error (KnownErrorID), nil when none
+}
+
+// lmKE is a published known error of the links model.
+type lmKE struct {
+	id        itil.ID
+	origin    *lmProb // the problem it was published from
+	incidents int     // IncidentCount: incidents resolved with it
 }
 
 type lmInc struct {
@@ -41,6 +50,7 @@ type linksModel struct {
 	resolveAll bool
 	probs      []*lmProb
 	incs       []*lmInc
+	kes        []*lmKE
 }
 
 // settle is what the end of p does to the open incidents incs, as the
@@ -113,11 +123,13 @@ func (m *linksModel) snapshot(t *rapid.T, probs []*lmProb, incs []*lmInc) []any 
 	return out
 }
 
-// testLinksModel drives problems and incidents with random links and
-// problem ends, and checks after every step: states as the model says; no
+// testLinksModel drives problems and incidents with random links, problem
+// ends and resolutions with known errors (which outlive their problems),
+// and checks after every step: states as the model says; no
 // incident awaits a problem that ended (in particular none awaits one
 // resolved with the fix); a duplicate has no incidents; every problem's
-// IncidentCount is the number of incidents naming it; a refused command
+// IncidentCount is the number of incidents naming it; a known error
+// counts the incidents resolved with it; a refused command
 // writes nothing. With instances, every command goes to one of two
 // handles of one store at random.
 func testLinksModel(t *testing.T, newStore NewStore, instances storagetest.Instances) {
@@ -150,7 +162,14 @@ func testLinksModel(t *testing.T, newStore NewStore, instances storagetest.Insta
 			require.NoError(rt, err)
 			_, err = f.svc.Update(f.ctx, analyst, p.ID, problem.Patch{CauseNotes: ptr("a leak"), FixNotes: ptr(fixText)})
 			require.NoError(rt, err)
-			m.probs = append(m.probs, &lmProb{id: p.ID, state: problem.StateNew})
+			lp := &lmProb{id: p.ID, state: problem.StateNew}
+			m.probs = append(m.probs, lp)
+			if rapid.Bool().Draw(rt, "known error") {
+				ke, err := f.svc.PublishKnownError(f.ctx, analyst, p.ID, problem.FromProblem{})
+				require.NoError(rt, err)
+				lp.ke = &lmKE{id: ke.ID, origin: lp}
+				m.kes = append(m.kes, lp.ke)
+			}
 		}
 		for range rapid.IntRange(2, 4).Draw(rt, "incidents") {
 			i := f.openIncident("mail down")
@@ -302,14 +321,47 @@ func testLinksModel(t *testing.T, newStore NewStore, instances storagetest.Insta
 					_, err := f.svc.MarkDuplicate(f.ctx, analyst, p.id, s.id)
 					return err
 				}) {
-					p.state, p.code = problem.StateClosed, problem.Duplicate
+					p.state, p.code, p.dupOf = problem.StateClosed, problem.Duplicate, s
 					s.duplicates++
+					if s.ke == nil {
+						s.ke = p.ke
+					}
 					for _, i := range moved {
 						i.problem = s
 					}
 					if !s.worked() {
 						m.settle(s, moved)
 					}
+				}
+			},
+			"resolve with known error": func(t *rapid.T) {
+				if len(m.kes) == 0 {
+					t.Skip("no known error")
+				}
+				ke, i := rapid.SampledFrom(m.kes).Draw(t, "known error"), pickI(t)
+				// The incident joins the known error's problem, or its
+				// survivor; none when that one was canceled.
+				to := ke.origin
+				if to.dupOf != nil {
+					to = to.dupOf
+				}
+				if to.state == problem.StateCanceled {
+					to = nil
+				}
+				ok := i.state.Open() && (to == nil || i.problem == nil || i.problem == to)
+				probs := []*lmProb{ke.origin}
+				if to != nil && to != ke.origin {
+					probs = append(probs, to)
+				}
+				if run(t, ok, probs, []*lmInc{i}, func() error {
+					_, err := f.svc.ResolveWithKnownError(f.ctx, agent, i.id, ke.id, "as the known error says")
+					return err
+				}) {
+					i.state, i.awaiting = incident.StateResolved, false
+					if to != nil {
+						i.problem = to
+					}
+					ke.incidents++
 				}
 			},
 		}
@@ -363,12 +415,28 @@ func (m *linksModel) check(t *rapid.T) {
 		if got.IncidentCount != naming[got.ID] || got.IncidentCount != len(m.of(want)) {
 			t.Fatalf("%s counts %d incidents; %d name it, the model links %d", got.Number, got.IncidentCount, naming[got.ID], len(m.of(want)))
 		}
+		wantKE := itil.NilID
+		if want.ke != nil {
+			wantKE = want.ke.id
+		}
+		if got.KnownErrorID != wantKE {
+			t.Fatalf("%s has known error %s, want %s", got.Number, got.KnownErrorID, wantKE)
+		}
 		if got.ResolutionCode == problem.Duplicate && got.IncidentCount != 0 {
 			t.Fatalf("duplicate %s has %d incidents", got.Number, got.IncidentCount)
 		}
 		listed, err := f.svc.Incidents(f.ctx, got.ID)
 		if err != nil || len(listed) != got.IncidentCount {
 			t.Fatalf("%s lists %d incidents for a count of %d (%v)", got.Number, len(listed), got.IncidentCount, err)
+		}
+	}
+	for _, want := range m.kes {
+		got, err := f.ke().Get(f.ctx, want.id)
+		if err != nil {
+			t.Fatalf("get: %v", err)
+		}
+		if got.IncidentCount != want.incidents {
+			t.Fatalf("%s counts %d incidents, want %d", got.Number, got.IncidentCount, want.incidents)
 		}
 	}
 }
