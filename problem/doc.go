@@ -65,8 +65,11 @@
 // incidents On Hold awaiting the problem (with the resolution code
 // [ResolvedByProblem] and the fix notes; every open linked incident with
 // [WithResolveAllLinked]), and adds a work note to the others.
-// [Service.AcceptRisk] adds a work note only. [Service.MarkDuplicate]
-// moves the duplicate's incidents to the surviving problem.
+// [Service.AcceptRisk] and [Service.Cancel] resolve none: they add a work
+// note to each open linked incident, and resume (In Progress) those On
+// Hold awaiting the problem, since no fix is coming for them to wait for.
+// [Service.MarkDuplicate] moves the duplicate's incidents to the
+// surviving problem.
 //
 // # Known errors
 //
