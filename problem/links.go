@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -152,10 +153,15 @@ func (s *Service) UnlinkIncident(ctx context.Context, actor itil.Actor, problemI
 func incidentErr(err error) error {
 	var v *itil.ValidationError
 	if errors.As(err, &v) {
-		if v.Has("problem_id") {
-			return itil.Invalid("incident_id", err.Error())
+		// The incident's refusal names its own field, problem_id; the
+		// caller named the incident.
+		out := &itil.ValidationError{Fields: slices.Clone(v.Fields)}
+		for i := range out.Fields {
+			if out.Fields[i].Field == "problem_id" {
+				out.Fields[i].Field = "incident_id"
+			}
 		}
-		return err
+		return out
 	}
 	return fmt.Errorf("incident_id: %w", err)
 }

@@ -253,7 +253,10 @@ func testLinks(t *testing.T, newStore NewStore) {
 		check func(t *testing.T, err error)
 	}{
 		{"another problem's incident", func() error { _, err := f.svc.LinkIncident(f.ctx, analyst, q.ID, a.ID); return err },
-			func(t *testing.T, err error) { testkit.RequireInvalid(t, err, "incident_id") }},
+			func(t *testing.T, err error) {
+				testkit.RequireFields(t, err, "incident_id")
+				require.Equal(t, "invalid input: incident_id: incident "+a.Number+" belongs to another problem; an incident belongs to at most one", err.Error())
+			}},
 		{"linked twice", func() error { _, err := f.svc.LinkIncident(f.ctx, analyst, p.ID, a.ID); return err },
 			func(t *testing.T, err error) { testkit.RequireInvalid(t, err, "incident_id") }},
 		{"unlink from the wrong problem", func() error { _, err := f.svc.UnlinkIncident(f.ctx, analyst, q.ID, b.ID); return err },
