@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"slices"
-	"strconv"
 	"time"
 
 	"github.com/itilkit/itil"
-	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/storage"
 )
@@ -76,78 +73,24 @@ func (s *Service) ListPage(ctx context.Context, f Filter, limit int, token strin
 
 // query turns a filter into a pipeline query.
 func (f Filter) query() (pipeline.Query[Incident], error) {
-	var v itil.ValidationError
-	q := pipeline.Query[Incident]{Reverse: f.NewestFirst}
-	add := func(field string, values []string) {
-		if len(values) == 0 {
-			return
-		}
-		g := make([]string, len(values))
-		for i, x := range values {
-			g[i] = storage.Term(field, x)
-		}
-		q.AnyOf = append(q.AnyOf, g)
-	}
-	var st []string
-	for i, x := range f.States {
-		if !slices.Contains(states, x) {
-			v.Add("states["+strconv.Itoa(i)+"]", fmt.Sprintf("unknown state %q", x))
-		}
-		st = append(st, string(x))
-	}
-	add("state", st)
-	var pr []string
-	for i, p := range f.Priorities {
-		if !p.Valid() {
-			v.Add("priorities["+strconv.Itoa(i)+"]", "must be one of P1..P5")
-		}
-		pr = append(pr, strconv.Itoa(int(p)))
-	}
-	add("priority", pr)
-	// A value longer than an incident's field can hold matches nothing;
-	// it is refused, naming the filter's field, before it reaches the
-	// index (whose terms have a length limit).
-	for i, x := range f.AssignmentGroups {
-		check.Text(&v, "assignment_groups["+strconv.Itoa(i)+"]", x, false, check.Short)
-	}
-	for i, x := range f.Assignees {
-		check.Text(&v, "assignees["+strconv.Itoa(i)+"]", x, false, check.Short)
-	}
-	add("group", f.AssignmentGroups)
-	add("assignee", f.Assignees)
-	if f.CIID != itil.NilID {
-		q.Terms = append(q.Terms, storage.Term("ci", f.CIID.String()))
-	}
-	if f.ServiceID != itil.NilID {
-		q.Terms = append(q.Terms, storage.Term("service", f.ServiceID.String()))
-	}
-	if f.ProblemID != itil.NilID {
-		q.Terms = append(q.Terms, storage.Term("problem", f.ProblemID.String()))
-	}
+	b := pipeline.NewFilter[Incident](f.NewestFirst)
+	pipeline.States(b, states, f.States)
+	b.Priorities(f.Priorities)
+	b.Texts("assignment_groups", "group", f.AssignmentGroups)
+	b.Texts("assignees", "assignee", f.Assignees)
+	b.ID("ci", f.CIID)
+	b.ID("service", f.ServiceID)
+	b.ID("problem", f.ProblemID)
 	if f.Major != nil {
 		if *f.Major {
-			q.Terms = append(q.Terms, storage.Term("major", "true"))
+			b.Q.Terms = append(b.Q.Terms, storage.Term("major", "true"))
 		} else {
 			// Only major incidents carry an index term.
-			q.Keep = func(i *Incident) bool { return !i.Major }
+			b.Q.Keep = func(i *Incident) bool { return !i.Major }
 		}
 	}
-	if !f.OpenedFrom.IsZero() {
-		check.Time(&v, "opened_from", f.OpenedFrom)
-		q.Min = storage.TimeKey(f.OpenedFrom)
-	}
-	if !f.OpenedTo.IsZero() {
-		check.Time(&v, "opened_to", f.OpenedTo)
-		if f.OpenedTo.Before(f.OpenedFrom) {
-			v.Add("opened_to", "is before opened_from")
-		}
-		q.Max = storage.TimeKey(f.OpenedTo)
-	}
-	// One multi-value filter is served by the index, the others are
-	// checked on each incident: the one with the fewest values, as the
-	// likeliest to be selective.
-	slices.SortStableFunc(q.AnyOf, func(a, b []string) int { return len(a) - len(b) })
-	return q, v.Err()
+	b.Opened(f.OpenedFrom, f.OpenedTo)
+	return b.Query()
 }
 
 // History returns the journal of an incident, oldest first: its own
@@ -170,15 +113,5 @@ func (s *Service) Notes(ctx context.Context, id itil.ID, vis ...itil.Visibility)
 // 50, at most 1000), oldest first, after the page that returned token (""
 // for the first), and the token of the next page ("" on the last).
 func (s *Service) NotesPage(ctx context.Context, id itil.ID, limit int, token string) ([]*itil.Note, string, error) {
-	var v itil.ValidationError
-	size := pipeline.PageSize(&v, limit)
-	after := pipeline.ParseToken(&v, token)
-	if err := v.Err(); err != nil {
-		return nil, "", err
-	}
-	notes, next, err := s.run.NotesPage(ctx, id, size, after)
-	if err != nil || next == nil {
-		return notes, "", err
-	}
-	return notes, next.String(), nil
+	return s.run.NotesPage(ctx, id, limit, token)
 }

@@ -59,10 +59,11 @@ func (r Runner[T]) Notes(ctx context.Context, subject itil.ID, vis ...itil.Visib
 	return nr.List(ctx, q)
 }
 
-// NotesPage is Notes one page at a time.
-func (r Runner[T]) NotesPage(ctx context.Context, subject itil.ID, size int, after *storage.Cursor) ([]*itil.Note, *storage.Cursor, error) {
+// NotesPage is Notes (of every visibility) in the page-token form of
+// ListPage.
+func (r Runner[T]) NotesPage(ctx context.Context, subject itil.ID, limit int, token string) ([]*itil.Note, string, error) {
 	nr := Runner[itil.Note]{spec: noteSpec, store: r.store, tx: r.tx, clock: r.clock}
-	return nr.Page(ctx, Query[itil.Note]{Terms: []string{storage.Term("subject", subject.String())}}, size, after)
+	return nr.ListPage(ctx, Query[itil.Note]{Terms: []string{storage.Term("subject", subject.String())}}, nil, limit, token)
 }
 
 // History returns the journal of entity id, oldest first: its own events
