@@ -29,11 +29,8 @@ type importFixture struct {
 	now   time.Time
 }
 
-// tb is what both *testing.T and *rapid.T offer.
-type tb interface {
-	require.TestingT
-	Helper()
-}
+// tb is what fixture helpers report failures to.
+type tb = testkit.TB
 
 func newImportFixture(t tb, opts ...cmdb.Option) *importFixture {
 	f := &importFixture{t: t, ctx: context.Background(), store: memory.NewStore(),

@@ -73,13 +73,8 @@ var (
 	caller = itil.Actor{ID: "caller", Name: "Casey Caller"}
 )
 
-// tb is what fixture helpers report failures to: the test, or the rapid
-// check running inside it (so that rapid can shrink the case).
-type tb interface {
-	Helper()
-	Errorf(format string, args ...any)
-	FailNow()
-}
+// tb is what fixture helpers report failures to.
+type tb = testkit.TB
 
 type fixture struct {
 	t     tb

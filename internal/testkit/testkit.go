@@ -17,6 +17,13 @@ import (
 	"github.com/itilkit/itil/storage"
 )
 
+// TB is what test helpers report failures to: a *testing.T, or a
+// *rapid.T inside a property, so that rapid can shrink the case.
+type TB interface {
+	require.TestingT
+	Helper()
+}
+
 // BadTimes are instants no backend stores, for the process suites' "times
 // out of range" cases: RFC 3339 and encoding/json write the years 0 to
 // 9999, storage keeps 1 to 9999, both where a time was written and in UTC.

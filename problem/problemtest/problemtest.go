@@ -66,13 +66,8 @@ var (
 	manager = itil.Actor{ID: "manager", Name: "Max Manager"}
 )
 
-// tb is what fixture helpers report failures to: the test, or the rapid
-// check running inside it.
-type tb interface {
-	Helper()
-	Errorf(format string, args ...any)
-	FailNow()
-}
+// tb is what fixture helpers report failures to.
+type tb = testkit.TB
 
 type fixture struct {
 	t     tb

@@ -24,13 +24,8 @@ import (
 	"github.com/itilkit/itil/storage/storagetest"
 )
 
-// tb is what the fixture reports failures to: a *testing.T or a
-// *rapid.T.
-type tb interface {
-	Helper()
-	Errorf(format string, args ...any)
-	FailNow()
-}
+// tb is what fixture helpers report failures to.
+type tb = testkit.TB
 
 // NewStore returns an empty store for one test.
 type NewStore func(t testing.TB) storage.Store

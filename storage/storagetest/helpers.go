@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -42,8 +43,7 @@ var eventTime = time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
 
 // tb is what the helpers need from *testing.T and *rapid.T.
 type tb interface {
-	require.TestingT
-	Helper()
+	testkit.TB
 	Context() context.Context
 }
 

@@ -115,11 +115,8 @@ func RunTwoStores(t *testing.T, two storagetest.Instances) {
 	})
 }
 
-// tb is what the helpers need from *testing.T and *rapid.T.
-type tb interface {
-	require.TestingT
-	Helper()
-}
+// tb is what fixture helpers report failures to.
+type tb = testkit.TB
 
 // clock is the suites' settable clock.
 type clock = testkit.Clock
