@@ -32,8 +32,11 @@ type Query[T any] struct {
 const (
 	DefaultPage = 50
 	MaxPage     = 1000
-	// scanPage is how many entities List reads per transaction.
-	scanPage = 256
+	// scanPage is how many entities List reads per transaction: one less
+	// than the backends' batch (256), so that a page and the entity Page
+	// reads past it to know whether more follow take one batch, not two
+	// queries.
+	scanPage = 255
 )
 
 // PageSize checks a requested page size (0 for the default) and adds a
