@@ -193,9 +193,11 @@ func collect(ctx context.Context, svc *incident.Service, problemID itil.ID) ([]*
 }
 
 // linked returns the problem's incidents, read in the command's
-// transaction, and the incident Service bound to it.
+// transaction, and the incident Service bound to it. The incidents are
+// found by the link they carry, not by the problem's count: a Service made
+// without WithIncidents is refused only when the count says it has some.
 func (s *Service) linked(c *cmd, p *Problem) ([]*incident.Incident, *incident.Service, error) {
-	if p.IncidentCount == 0 {
+	if p.IncidentCount == 0 && s.cfg.links.incidents == nil {
 		return nil, nil, nil
 	}
 	svc, err := s.incidentsIn(c)
@@ -361,8 +363,12 @@ func (s *Service) settle(c *cmd, svc *incident.Service, p *Problem, incs []*inci
 // cannot import this one.
 func awaitable(ctx context.Context, tx storage.Tx, id itil.ID) error {
 	p, err := problems.Get(ctx, tx, id)
+	if errors.Is(err, itil.ErrNotFound) {
+		// The incident exists; what it names does not.
+		return itil.Invalid("problem_id", "names problem "+id.String()+", which this store does not hold")
+	}
 	if err != nil {
-		return fmt.Errorf("problem_id: %w", err)
+		return err
 	}
 	if !linkable(p.State) {
 		return fmt.Errorf("%w: an incident cannot await problem %s: it is %s", itil.ErrInvalidTransition, p.Number, p.State)

@@ -500,6 +500,7 @@ func runLinks(t *testing.T, newStore NewStore, instances storagetest.Instances) 
 	t.Run("DuplicateMovesIncidents", func(t *testing.T) { testDuplicateMovesIncidents(t, newStore) })
 	t.Run("CascadeAtomic", func(t *testing.T) { testCascadeAtomic(t, newStore) })
 	t.Run("AwaitEnded", func(t *testing.T) { testAwaitEnded(t, newStore) })             // links_end.go
+	t.Run("AwaitMissing", func(t *testing.T) { testAwaitMissing(t, newStore) })         // links_end.go
 	t.Run("DuplicateOfEnded", func(t *testing.T) { testDuplicateOfEnded(t, newStore) }) // links_end.go
 	t.Run("DuplicateMovesCanceled", func(t *testing.T) { testDuplicateMovesCanceled(t, newStore) })
 	t.Run("ResolveWithKnownError", func(t *testing.T) { testResolveWithKnownError(t, newStore) })       // links_knownerror.go

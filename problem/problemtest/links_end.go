@@ -8,6 +8,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/problem"
 )
 
@@ -70,6 +71,23 @@ func testAwaitEnded(t *testing.T, newStore NewStore) {
 			}
 		})
 	}
+}
+
+// testAwaitMissing: an incident naming a problem the store does not hold
+// (linked by incident.Service.SetProblem alone, or from another store)
+// cannot await it: an input error naming problem_id, not "not found",
+// since the incident is there.
+func testAwaitMissing(t *testing.T, newStore NewStore) {
+	f := setupLinks(t, newStore, nil)
+	inc := f.openIncident("mail down")
+	_, err := f.inc.SetProblem(f.ctx, agent, inc.ID, itil.NilID, itil.NewID())
+	require.NoError(t, err)
+	before, n := f.getIncident(inc.ID), f.journalLen()
+	_, err = f.inc.Hold(f.ctx, agent, inc.ID, incident.AwaitingProblem, "")
+	testkit.RequireFields(t, err, "problem_id")
+	require.NotErrorIs(t, err, itil.ErrNotFound)
+	assert.Equal(t, before, f.getIncident(inc.ID), "refused: unchanged")
+	assert.Equal(t, n, f.journalLen(), "refused: nothing journaled")
 }
 
 // testDuplicateOfEnded: incidents a duplicate moves to a survivor that has
