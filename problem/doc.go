@@ -83,7 +83,9 @@
 // [KnownErrors.Search] is what a desk agent uses: every word of the query
 // in the title, symptom, workaround or error code, case and accents
 // folded ([Fold]), or by error code, CI, service, vendor or model, ranked
-// by linked incidents and then newest, alike on every backend.
+// by the incidents resolved with each ([KnownError.IncidentCount], which
+// only [Service.ResolveWithKnownError] raises) and then newest, alike on
+// every backend.
 //
 // # Fixes through changes
 //

@@ -22,13 +22,13 @@ const KindKnownError = "problem.known_error"
 // (KE0001001), numbered per tenant.
 const KnownErrorPrefix = "KE"
 
-// Limits of a known error, in characters. Symptom and workaround are
+// Limits of a known error, in characters (it names at most MaxCIs
+// configuration items, as a problem does). Symptom and workaround are
 // indexed word by word for search, so they are shorter than the other
 // long texts: a record's index stays within a few thousand terms.
 const (
-	MaxKnownErrorCIs = MaxCIs
-	MaxSymptom       = 4000
-	MaxWorkaround    = 8000
+	MaxSymptom    = 4000
+	MaxWorkaround = 8000
 )
 
 // KnownErrorState is where a known error is in its lifecycle.
@@ -126,8 +126,11 @@ type KnownError struct {
 	// ValidTo, when set, is when the known error stops being valid:
 	// search leaves it out from then on unless asked (IncludeExpired).
 	ValidTo time.Time `json:"valid_to,omitzero"`
-	// IncidentCount counts the incidents linked to the known error; search
-	// ranks by it.
+	// IncidentCount counts the incidents resolved with the known error
+	// (Service.ResolveWithKnownError, the only way it rises); search ranks
+	// by it. It is a use count, as ServiceNow counts an article's uses: an
+	// incident reopened afterwards still counts, and one resolved with it
+	// again counts again.
 	IncidentCount int `json:"incident_count,omitempty"`
 
 	CreatedBy     itil.Actor `json:"created_by"`
@@ -178,8 +181,8 @@ func (k *KnownError) validate(v *itil.ValidationError) {
 	if k.Domain != "" && !slices.Contains(domains, k.Domain) {
 		v.Add("domain", fmt.Sprintf("unknown domain %q: one of network, server, application, desktop, other", k.Domain))
 	}
-	if len(k.CIs) > MaxKnownErrorCIs {
-		v.Add("cis", "must list at most "+strconv.Itoa(MaxKnownErrorCIs)+" configuration items")
+	if len(k.CIs) > MaxCIs {
+		v.Add("cis", "must list at most "+strconv.Itoa(MaxCIs)+" configuration items")
 	}
 	for i, c := range k.CIs {
 		field := "cis[" + strconv.Itoa(i) + "]"
@@ -243,8 +246,8 @@ func fireKE(k *KnownError, event string, guard func() error) error {
 }
 
 // knownErrors is how known errors are stored. The sort key ranks them as
-// search returns them, read in reverse: most linked incidents first, then
-// newest.
+// search returns them, read in reverse: most incidents resolved with them
+// first, then newest.
 var knownErrors = storage.NewCollection(storage.Schema[KnownError]{
 	Kind:    KindKnownError,
 	ID:      func(k *KnownError) itil.ID { return k.ID },
@@ -260,6 +263,10 @@ var keSpec = (&pipeline.Spec[KnownError]{
 	Touch:      func(k *KnownError, now time.Time) { k.UpdatedAt = now },
 	Skip:       []string{"version", "updated_at"},
 }).Init()
+
+// maxIncidentCount is the most incidents a known error counts: rankKey
+// pads the count to ten digits.
+const maxIncidentCount = 9_999_999_999
 
 // rankKey is the incident count, zero-padded, then the creation time.
 func rankKey(k *KnownError) string {

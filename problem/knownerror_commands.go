@@ -17,13 +17,14 @@ import (
 // Command names of known errors, as an Authorizer receives them.
 // PublishKnownError is authorized on the problem (the problem Service's
 // Authorizer) and on the known error it makes (the known error
-// Authorizer), both as CommandPublishKnownError.
+// Authorizer), both as CommandPublishKnownError. The known error
+// Authorizer receives CommandResolveWithKnownError on the known error that
+// Service.ResolveWithKnownError counts an incident on.
 const (
-	CommandCreateKnownError    = "create_known_error"
-	CommandUpdateKnownError    = "update_known_error"
-	CommandPublishKnownError   = "publish_known_error"
-	CommandRetireKnownError    = "retire_known_error"
-	CommandCountKnownErrorUses = "count_known_error_incidents"
+	CommandCreateKnownError  = "create_known_error"
+	CommandUpdateKnownError  = "update_known_error"
+	CommandPublishKnownError = "publish_known_error"
+	CommandRetireKnownError  = "retire_known_error"
 )
 
 // Journal event types of known errors (kind KindKnownError), and
@@ -354,23 +355,16 @@ func (k *KnownErrors) Retire(ctx context.Context, actor itil.Actor, id itil.ID, 
 	})
 }
 
-// CountIncidents adds delta (negative when links are removed) to the
-// count of incidents linked to a known error, which search ranks by; the
-// count never goes below zero. Incident links call it.
-func (k *KnownErrors) CountIncidents(ctx context.Context, actor itil.Actor, id itil.ID, delta int) (*KnownError, error) {
-	return k.run.Run(ctx, actor, id, CommandCountKnownErrorUses, func(c *keCmd, ke *KnownError) (event, error) {
-		const most = 1_000_000_000
-		switch {
-		case delta == 0:
-			return event{}, itil.Invalid("delta", "must not be zero")
-		case delta < -most || delta > most:
-			return event{}, itil.Invalid("delta", "must be between -1000000000 and 1000000000")
-		case ke.IncidentCount+delta < 0:
-			return event{}, itil.Invalid("delta", fmt.Sprintf("would leave %d incidents linked to %s", ke.IncidentCount+delta, ke.Number))
-		case ke.IncidentCount+delta > 9_999_999_999:
-			return event{}, itil.Invalid("delta", "would count more incidents than a known error can rank")
+// countIncident counts one more incident resolved with a known error
+// (KnownError.IncidentCount, which search ranks by), as
+// CommandResolveWithKnownError. Only Service.ResolveWithKnownError calls
+// it, in its transaction: the count is not an application's to set.
+func (k *KnownErrors) countIncident(ctx context.Context, actor itil.Actor, id itil.ID) (*KnownError, error) {
+	return k.run.Run(ctx, actor, id, CommandResolveWithKnownError, func(c *keCmd, ke *KnownError) (event, error) {
+		if ke.IncidentCount >= maxIncidentCount {
+			return event{}, itil.Invalid("known_error_id", ke.Number+" counts more incidents than a known error can rank")
 		}
-		ke.IncidentCount += delta
-		return event{Type: EventKnownErrorCounted, Summary: strconv.Itoa(ke.IncidentCount) + " incidents linked"}, nil
+		ke.IncidentCount++
+		return event{Type: EventKnownErrorCounted, Summary: strconv.Itoa(ke.IncidentCount) + " incidents resolved with it"}, nil
 	})
 }

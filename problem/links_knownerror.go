@@ -10,8 +10,9 @@ import (
 )
 
 // CommandResolveWithKnownError is the command name an Authorizer receives
-// for ResolveWithKnownError, on the known error's problem when the command
-// links the incident to it.
+// for ResolveWithKnownError: the known error Authorizer on the known error,
+// whose IncidentCount rises, and the problem Service's Authorizer on the
+// known error's problem when the command links the incident to it.
 const CommandResolveWithKnownError = "resolve_with_known_error"
 
 // ResolveWithKnownError resolves the incident incidentID with the
@@ -24,16 +25,18 @@ const CommandResolveWithKnownError = "resolve_with_known_error"
 // none when it was canceled; and the
 // known error's IncidentCount, which search ranks by, rises by one. All
 // of it is stored, or none of it. It is the only way an incident is
-// resolved with that code: incident.Service.Resolve refuses it.
+// resolved with that code (incident.Service.Resolve refuses it), and the
+// only way a known error's IncidentCount rises.
 //
 // Refused, with nothing written: a known error that is not published or is
 // past its valid-to date, or an incident that belongs to another problem
 // (known_error_id or incident_id named in a *itil.ValidationError); an
 // incident that is not open (itil.ErrInvalidTransition); unknown IDs
 // (itil.ErrNotFound, naming the field). The incident Service's Authorizer
-// authorizes the link and the resolution, the known error Authorizer the
-// count, and this Service's Authorizer CommandResolveWithKnownError on the
-// problem it links the incident to.
+// authorizes the link and the resolution; CommandResolveWithKnownError is
+// authorized by the known error Authorizer on the known error it counts,
+// and by this Service's Authorizer on the problem it links the incident
+// to.
 func (s *Service) ResolveWithKnownError(ctx context.Context, actor itil.Actor, incidentID, knownErrorID itil.ID, notes string) (*incident.Incident, error) {
 	var v itil.ValidationError
 	if incidentID == itil.NilID {
@@ -78,7 +81,7 @@ func (s *Service) ResolveWithKnownError(ctx context.Context, actor itil.Actor, i
 		if out, err = svc.ResolveKnownError(c.Ctx, c.Actor, incidentID, ke.ID, notes); err != nil {
 			return err
 		}
-		_, err = s.In(c.Tx).KnownErrors().CountIncidents(c.Ctx, c.Actor, ke.ID, 1)
+		_, err = s.In(c.Tx).KnownErrors().countIncident(c.Ctx, c.Actor, ke.ID)
 		return err
 	})
 	if err != nil {

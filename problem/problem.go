@@ -17,7 +17,8 @@ const Kind = "problem"
 // NumberPrefix starts every problem reference number (PRB0001001).
 const NumberPrefix = "PRB"
 
-// MaxCIs is the most configuration items a problem may name.
+// MaxCIs is the most configuration items a problem or a known error may
+// name.
 const MaxCIs = 50
 
 // State is where a problem is in its lifecycle.

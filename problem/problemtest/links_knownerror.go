@@ -22,14 +22,20 @@ import (
 // known error, in one transaction; every refusal writes nothing; the
 // incident's own Resolve refuses the code.
 func testResolveWithKnownError(t *testing.T, newStore NewStore) {
-	var denyResolve atomic.Bool
+	var denyResolve, denyCount atomic.Bool
 	f := setupLinks(t, newStore, []incident.Option{incident.WithAuthorizer(
 		func(_ context.Context, _ itil.Actor, command string, _ *incident.Incident) error {
 			if denyResolve.Load() && command == incident.CommandResolve {
 				return errors.New("not today")
 			}
 			return nil
-		})})
+		})}, problem.WithKnownErrorAuthorizer(
+		func(_ context.Context, _ itil.Actor, command string, _ *problem.KnownError) error {
+			if denyCount.Load() && command == problem.CommandResolveWithKnownError {
+				return errors.New("not this known error")
+			}
+			return nil
+		}))
 	p := f.toFix("VPN drops every hour")
 	_, err := f.svc.Update(f.ctx, analyst, p.ID, problem.Patch{Workaround: ptr("reconnect"), FixNotes: ptr(fixText)})
 	require.NoError(t, err)
@@ -74,6 +80,13 @@ func testResolveWithKnownError(t *testing.T, newStore NewStore) {
 	re, err := f.inc.Reopen(f.ctx, agent, b.ID, "dropped once more")
 	require.NoError(t, err)
 	assert.Equal(t, itil.NilID, re.KnownErrorID)
+	// The known error counts uses: the reopened incident still counts,
+	// and counts again when resolved with it again; it is linked already.
+	assert.Equal(t, 2, must(f.ke().Get(f.ctx, ke.ID)).IncidentCount)
+	_, err = f.svc.ResolveWithKnownError(f.ctx, agent, b.ID, ke.ID, "reconnected again")
+	require.NoError(t, err)
+	assert.Equal(t, 3, must(f.ke().Get(f.ctx, ke.ID)).IncidentCount)
+	assert.Equal(t, 2, f.get(p.ID).IncidentCount)
 
 	// The problem closed: the incident is still linked to it.
 	_, err = f.svc.Resolve(f.ctx, analyst, p.ID)
@@ -125,11 +138,14 @@ func testResolveWithKnownError(t *testing.T, newStore NewStore) {
 		{"canceled", canceled.ID, ke.ID, "n", func(t *testing.T, err error) { require.ErrorIs(t, err, itil.ErrInvalidTransition) }},
 		{"blank notes", fresh.ID, ke.ID, " ", func(t *testing.T, err error) { testkit.RequireInvalid(t, err, "resolution_notes") }},
 		{"resolution refused after the link", fresh.ID, ke.ID, "n", func(t *testing.T, err error) { require.ErrorIs(t, err, itil.ErrForbidden) }},
+		{"count refused by the known error Authorizer", fresh.ID, ke.ID, "n", func(t *testing.T, err error) { require.ErrorIs(t, err, itil.ErrForbidden) }},
 	}
 	for _, r := range refused {
 		t.Run(r.name, func(t *testing.T) {
 			denyResolve.Store(r.name == "resolution refused after the link")
+			denyCount.Store(r.name == "count refused by the known error Authorizer")
 			defer denyResolve.Store(false)
+			defer denyCount.Store(false)
 			n, before, kb := f.journalLen(), f.get(p.ID), must(f.ke().Get(f.ctx, ke.ID))
 			_, err := f.svc.ResolveWithKnownError(f.ctx, agent, r.inc, r.ke, r.notes)
 			r.check(t, err)
