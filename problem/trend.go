@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"iter"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -436,6 +437,7 @@ func singleID(by TrendBy) bool { return by == TrendByCI || by == TrendByService 
 
 func (st *trendState) init(r TrendRule) {
 	st.rule = r
+	st.swept = trendTime{sec: math.MinInt64} // the first observation sweeps (nothing)
 	if singleID(r.By) {
 		st.byID = make(map[itil.ID]int32)
 	} else {
@@ -465,19 +467,22 @@ func (st *trendState) seriesOf(k TrendKey) *trendSeries {
 	}
 	if n := len(st.free); n > 0 {
 		i, st.free = st.free[n-1], st.free[:n-1]
-		st.series[i].head = 0
 		st.keyAt[i] = k
 	} else {
 		i = int32(len(st.series))
 		st.series = append(st.series, trendSeries{})
 		st.keyAt = append(st.keyAt, k)
 	}
+	// A new key has not been checked at any instant: not at the Unix
+	// epoch, which the zero value would say.
+	s := &st.series[i]
+	s.head, s.checkedSec, s.checkedNsec = 0, math.MinInt64, 0
 	if st.byID != nil {
 		st.byID[st.idOf(k)] = i
 	} else {
 		st.byKey[k] = i
 	}
-	return &st.series[i]
+	return s
 }
 
 // sweep drops the keys last observed before keepCut (their checked is
