@@ -115,17 +115,39 @@ func (w *TrendWatch) CatchUp(ctx context.Context) (int, error) {
 	return len(batch), nil
 }
 
-// openedFacts reads the trend facts of an incident.opened event.
+// openedFacts reads the trend facts of an incident.opened event: the
+// fields of the incident as created that TrendIncidentOf reads, decoded
+// in one pass over the payload (the other fields are skipped, not
+// decoded).
 func openedFacts(ev *itil.Event) (TrendIncident, error) {
-	var p itil.Payload
-	var inc incident.Incident
-	if err := json.Unmarshal(ev.Payload, &p); err != nil || len(p.Created) == 0 {
-		return TrendIncident{}, fmt.Errorf("journal event %d (%s): no incident in its payload", ev.Seq, ev.Type)
-	}
-	if err := json.Unmarshal(p.Created, &inc); err != nil {
+	var p openedPayload
+	if err := json.Unmarshal(ev.Payload, &p); err != nil {
 		return TrendIncident{}, fmt.Errorf("journal event %d (%s): %w", ev.Seq, ev.Type, err)
 	}
-	return TrendIncidentOf(&inc), nil
+	c := p.Created
+	if c == nil {
+		return TrendIncident{}, fmt.Errorf("journal event %d (%s): no incident in its payload", ev.Seq, ev.Type)
+	}
+	f := TrendIncident{ID: c.ID, OpenedAt: c.OpenedAt, ServiceID: c.ServiceID, Category: c.Category}
+	if c.CIID != itil.NilID {
+		f.CIs = []itil.ID{c.CIID}
+	}
+	return f, nil
+}
+
+// openedPayload is the part of an itil.Payload that openedFacts reads.
+type openedPayload struct {
+	Created *openedIncident `json:"created"`
+}
+
+// openedIncident holds the fields of an incident.Incident (under its JSON
+// names) that TrendIncidentOf reads.
+type openedIncident struct {
+	ID        itil.ID   `json:"id"`
+	OpenedAt  time.Time `json:"opened_at"`
+	ServiceID itil.ID   `json:"service_id"`
+	CIID      itil.ID   `json:"ci_id"`
+	Category  string    `json:"category"`
 }
 
 // Trends catches up and returns the candidates as of asOf (see
