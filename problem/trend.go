@@ -332,7 +332,7 @@ type trendSeries struct {
 	// it appends), without reading the front of e.
 	firstSec int64
 	// checked is the watermark when the key was last observed: every
-	// entry is at or before it.
+	// entry is at or before it (count sets it before inserting).
 	checkedSec  int64
 	firstNsec   int32
 	checkedNsec int32
@@ -350,6 +350,13 @@ func (s *trendSeries) setFirst(t trendTime) {
 // evict drops entries before cut.
 func (s *trendSeries) evict(cut trendTime) {
 	if s.head == len(s.e) || !s.first().less(cut) {
+		return
+	}
+	if s.checked().less(cut) {
+		// Every entry is at or before checked: drop them all without
+		// reading them (the key has been idle for longer than the window,
+		// as most keys are when they are observed again).
+		s.e, s.head = s.e[:0], 0
 		return
 	}
 	for s.head < len(s.e) && s.e[s.head].at.less(cut) {
