@@ -273,10 +273,14 @@ func (c *benchClock) Now() time.Time { c.now = c.now.Add(c.step); return c.now }
 // The detectors first observe benchTrendData's year in memory, so that
 // their maps and series are as large as a year of 1M incidents makes
 // them; the incidents opened continue it (the stores hold only those).
-// SQLite commits each Open with an fsync, so it runs fewer iterations:
+// SQLite commits each Open with an fsync (some 0.4 ms; an iteration,
+// four Opens, takes some 1.6 ms), so it runs fewer iterations; with
+// -bench TrendOpenCost -benchtime 100000x alone its part takes minutes:
 //
 //	go test ./problem -run '^$' -bench 'TrendOpenCost/memory' -benchtime 100000x
 //	go test ./problem -run '^$' -bench 'TrendOpenCost/sqlite' -benchtime 5000x
+//
+// On SQLite, CatchUp after every Open is mostly its read transaction.
 func BenchmarkTrendOpenCost(b *testing.B) {
 	b.Run("memory", func(b *testing.B) {
 		benchTrendOpenCost(b, func() storage.Store { return memory.NewStore() })
