@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"iter"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -317,24 +318,45 @@ func compareTrendEntries(a, b trendEntry) int {
 }
 
 // trendSeries holds one key's incidents in time order from e[head] on: a
-// deque whose front is popped by advancing head.
+// deque whose front is popped by advancing head. A rule keeps its series
+// by value in one array, so that reaching a key's series from its index
+// is one cache line: the fields fit in 64 bytes, trendTime's padding
+// included, which is why first and checked are stored as their parts.
 type trendSeries struct {
-	// first and last are the times of e[head] and of the last entry,
-	// while there are entries: Observe decides most of its work from
-	// them, without reading e.
-	first, last trendTime
-	e           []trendEntry
-	head        int
+	e []trendEntry
+	// head is the index in e of the first entry; -1 marks a free slot of
+	// the rule's array.
+	head int
+	// first is the time of e[head], while there are entries: Observe
+	// decides most of its work from it (and the last entry, next to where
+	// it appends), without reading the front of e.
+	firstSec int64
+	// checked is the watermark when the key was last observed: every
+	// entry is at or before it (count sets it before inserting).
+	checkedSec  int64
+	firstNsec   int32
+	checkedNsec int32
 	// on says the key has crossed its threshold and its count has not
-	// been seen below it since, as of checked: the watermark when the key
-	// was last observed.
-	on      bool
-	checked trendTime
+	// been seen below it since, as of checked.
+	on bool
+}
+
+func (s *trendSeries) first() trendTime   { return trendTime{sec: s.firstSec, nsec: s.firstNsec} }
+func (s *trendSeries) checked() trendTime { return trendTime{sec: s.checkedSec, nsec: s.checkedNsec} }
+func (s *trendSeries) setFirst(t trendTime) {
+	s.firstSec, s.firstNsec = t.sec, t.nsec
 }
 
 // evict drops entries before cut.
 func (s *trendSeries) evict(cut trendTime) {
-	if s.head == len(s.e) || !s.first.less(cut) {
+	if s.head == len(s.e) || !s.first().less(cut) {
+		return
+	}
+	if s.checked().less(cut) {
+		// Every entry is at or before checked: drop them all without
+		// reading them (the key has been idle for longer than the window,
+		// as most keys are when they are observed again).
+		s.e, s.head = s.e[:0], 0
 		return
 	}
 	for s.head < len(s.e) && s.e[s.head].at.less(cut) {
@@ -346,16 +368,15 @@ func (s *trendSeries) evict(cut trendTime) {
 		return
 	case s.head >= 32 && s.head*2 >= len(s.e):
 		n := copy(s.e, s.e[s.head:])
-		clear(s.e[n:])
-		s.e, s.head = s.e[:n], 0
+		s.e, s.head = s.e[:n], 0 // entries hold no pointers: no need to clear the rest
 	}
-	s.first = s.e[s.head].at
+	s.setFirst(s.e[s.head].at)
 }
 
 // after returns the number of entries later than cut, or at cut too when
 // orAt; in O(1) when the front entry is (as usual) already past cut.
 func (s *trendSeries) after(cut trendTime, orAt bool) int {
-	if n := len(s.e) - s.head; n == 0 || cut.less(s.first) {
+	if n := len(s.e) - s.head; n == 0 || cut.less(s.first()) {
 		return n
 	}
 	live := s.e[s.head:]
@@ -374,12 +395,11 @@ func (s *trendSeries) after(cut trendTime, orAt bool) int {
 func (s *trendSeries) insert(x trendEntry) bool {
 	n := len(s.e) - s.head
 	if n == 0 {
-		s.first, s.last = x.at, x.at
+		s.setFirst(x.at)
 		s.e = append(s.e, x)
 		return true
 	}
-	if s.last.less(x.at) {
-		s.last = x.at
+	if s.e[len(s.e)-1].at.less(x.at) {
 		s.e = append(s.e, x)
 		return true
 	}
@@ -389,10 +409,7 @@ func (s *trendSeries) insert(x trendEntry) bool {
 	}
 	s.e = slices.Insert(s.e, s.head+i, x)
 	if i == 0 {
-		s.first = x.at
-	}
-	if i == n {
-		s.last = x.at
+		s.setFirst(x.at)
 	}
 	return true
 }
@@ -400,20 +417,25 @@ func (s *trendSeries) insert(x trendEntry) bool {
 // trendState is one rule's counters.
 type trendState struct {
 	rule TrendRule
-	// byID holds the series of a rule keyed by one ID (CI or service
-	// alone), series those of the others: an ID hashes and compares
-	// faster than a TrendKey, whose category is a string.
-	byID   map[itil.ID]*trendSeries
-	series map[TrendKey]*trendSeries
+	// series holds the series of the rule's keys, and free slots (head
+	// -1, their arrays kept for reuse) listed in free; keyAt[i] is the
+	// key of series[i]. They never hold more slots than the most series
+	// the rule has held at once (see sweep for when they shrink).
+	series []trendSeries
+	keyAt  []TrendKey
+	free   []int32
+	// byID indexes series for a rule keyed by one ID (CI or service
+	// alone), byKey for the others: an ID hashes and compares faster than
+	// a TrendKey, whose category is a string. An index is an int32 for a
+	// smaller map: 2^31 series would not fit in memory anyway.
+	byID  map[itil.ID]int32
+	byKey map[TrendKey]int32
 	// countCut and keepCut are the watermark less the window, and less
 	// the window and the lateness: entries at or before countCut are out
 	// of the current window, those at or before keepCut are dropped.
 	countCut, keepCut trendTime
 	// swept is the watermark at the last sweep of idle keys.
 	swept trendTime
-	// free holds swept series for reuse, with their arrays: never more
-	// than the most series the rule has held at once.
-	free []*trendSeries
 }
 
 // singleID reports whether the rule is keyed by one ID: CI or service
@@ -422,10 +444,11 @@ func singleID(by TrendBy) bool { return by == TrendByCI || by == TrendByService 
 
 func (st *trendState) init(r TrendRule) {
 	st.rule = r
+	st.swept = trendTime{sec: math.MinInt64} // the first observation sweeps (nothing)
 	if singleID(r.By) {
-		st.byID = make(map[itil.ID]*trendSeries)
+		st.byID = make(map[itil.ID]int32)
 	} else {
-		st.series = make(map[TrendKey]*trendSeries)
+		st.byKey = make(map[TrendKey]int32)
 	}
 }
 
@@ -437,75 +460,172 @@ func (st *trendState) idOf(k TrendKey) itil.ID {
 	return k.ServiceID
 }
 
-// get returns the series of k, or nil.
-func (st *trendState) get(k TrendKey) *trendSeries {
+// seriesOf returns the series of k, adding an empty one for a new key.
+func (st *trendState) seriesOf(k TrendKey) *trendSeries {
+	var i int32
+	var ok bool
 	if st.byID != nil {
-		return st.byID[st.idOf(k)]
+		i, ok = st.byID[st.idOf(k)]
+	} else {
+		i, ok = st.byKey[k]
 	}
-	return st.series[k]
+	if ok {
+		return &st.series[i]
+	}
+	if n := len(st.free); n > 0 {
+		i, st.free = st.free[n-1], st.free[:n-1]
+		st.keyAt[i] = k
+	} else {
+		i = int32(len(st.series))
+		st.series = append(st.series, trendSeries{})
+		st.keyAt = append(st.keyAt, k)
+	}
+	// A new key has not been checked at any instant: not at the Unix
+	// epoch, which the zero value would say.
+	s := &st.series[i]
+	s.head, s.checkedSec, s.checkedNsec = 0, math.MinInt64, 0
+	if st.byID != nil {
+		st.byID[st.idOf(k)] = i
+	} else {
+		st.byKey[k] = i
+	}
+	return s
 }
 
-func (st *trendState) put(k TrendKey, s *trendSeries) {
-	if st.byID != nil {
-		st.byID[st.idOf(k)] = s
-		return
-	}
-	st.series[k] = s
-}
-
-// all yields every key and its series; yield may delete the key (drop).
-func (st *trendState) all(yield func(k TrendKey, s *trendSeries)) {
-	if st.byID == nil {
-		for k, s := range st.series {
-			yield(k, s)
+// sweep drops the keys last observed before keepCut (their checked is
+// before it): every entry of such a key is before keepCut, where the next
+// evict would drop it, so dropping the key changes nothing Observe or
+// Trends return. It reads the rule's array in order, not the entries,
+// and the index only for the keys it drops.
+func (st *trendState) sweep() {
+	for i := range st.series {
+		s := &st.series[i]
+		if s.head < 0 || !s.checked().less(st.keepCut) {
+			continue
 		}
-		return
-	}
-	for id, s := range st.byID {
-		var k TrendKey
-		if st.rule.By == TrendByCI {
-			k.CI = id
+		if st.byID != nil {
+			delete(st.byID, st.idOf(st.keyAt[i]))
 		} else {
-			k.ServiceID = id
+			delete(st.byKey, st.keyAt[i])
 		}
-		yield(k, s)
+		*s = trendSeries{e: s.e[:0], head: -1}
+		st.keyAt[i] = TrendKey{}
+		st.free = append(st.free, int32(i))
+	}
+	// Once fewer than a quarter of the slots are in use, move the series
+	// in use to a new array and rebuild the index, releasing the free
+	// slots: so the free slots never outnumber three times the keys in
+	// use after a sweep, and compacting costs O(1) per key dropped.
+	if n := len(st.series); n > 64 && (n-len(st.free))*4 < n {
+		st.compact()
 	}
 }
 
-func (st *trendState) drop(k TrendKey) {
+// compact moves the series in use to new arrays, without free slots, and
+// rebuilds the index.
+func (st *trendState) compact() {
+	live := len(st.series) - len(st.free)
+	series := make([]trendSeries, 0, 2*live)
+	keyAt := make([]TrendKey, 0, 2*live)
 	if st.byID != nil {
-		delete(st.byID, st.idOf(k))
-		return
+		st.byID = make(map[itil.ID]int32, live)
+	} else {
+		st.byKey = make(map[TrendKey]int32, live)
 	}
-	delete(st.series, k)
+	for i := range st.series {
+		if st.series[i].head < 0 {
+			continue
+		}
+		j := int32(len(series))
+		series = append(series, st.series[i])
+		keyAt = append(keyAt, st.keyAt[i])
+		if st.byID != nil {
+			st.byID[st.idOf(st.keyAt[i])] = j
+		} else {
+			st.byKey[st.keyAt[i]] = j
+		}
+	}
+	st.series, st.keyAt, st.free = series, keyAt, nil
+}
+
+// count counts the entry x under key k, the watermark being latest, and
+// appends the crossing it makes to out.
+func (st *trendState) count(k TrendKey, x trendEntry, latest trendTime, out []TrendCrossing) []TrendCrossing {
+	s := st.seriesOf(k)
+	s.evict(st.keepCut)
+	if s.checked().less(latest) {
+		// Between the key's last observation and the watermark its count
+		// only fell, to its least just before the watermark: the entries
+		// at or after the watermark less the window.
+		if s.after(st.countCut, true) < st.rule.Threshold {
+			s.on = false
+		}
+		s.checkedSec, s.checkedNsec = latest.sec, latest.nsec
+	}
+	if !s.insert(x) || s.on || !st.countCut.less(x.at) {
+		return out
+	}
+	if s.after(st.countCut, false) >= st.rule.Threshold {
+		s.on = true
+		out = append(out, TrendCrossing{Rule: st.rule.Name, Key: k, At: latest.time(), Incident: x.id})
+	}
+	return out
+}
+
+// keyOf returns the key of f under the rule but its CI, and false when f
+// lacks a field of the key other than CI.
+func (st *trendState) keyOf(f *TrendIncident) (TrendKey, bool) {
+	var k TrendKey
+	if st.rule.By&TrendByService != 0 {
+		if f.ServiceID == itil.NilID {
+			return k, false
+		}
+		k.ServiceID = f.ServiceID
+	}
+	if st.rule.By&TrendByCategory != 0 {
+		if f.Category == "" {
+			return k, false
+		}
+		k.Category = f.Category
+	}
+	return k, true
 }
 
 // keys calls yield with each key value of f under the rule.
 func (st *trendState) keys(f *TrendIncident, yield func(TrendKey)) {
-	by := st.rule.By
-	var k TrendKey
-	if by&TrendByService != 0 {
-		if f.ServiceID == itil.NilID {
-			return
-		}
-		k.ServiceID = f.ServiceID
-	}
-	if by&TrendByCategory != 0 {
-		if f.Category == "" {
-			return
-		}
-		k.Category = f.Category
-	}
-	if by&TrendByCI == 0 {
+	k, ok := st.keyOf(f)
+	switch {
+	case !ok:
+	case st.rule.By&TrendByCI == 0:
 		yield(k)
-		return
-	}
-	for _, ci := range f.CIs {
-		if ci != itil.NilID {
-			k.CI = ci
-			yield(k) // a repeated CI is a repeated entry, which insert drops
+	default:
+		for _, ci := range f.CIs {
+			if ci != itil.NilID {
+				k.CI = ci
+				yield(k) // a repeated CI is a repeated entry, which insert drops
+			}
 		}
 	}
+}
+
+// observe counts x, the entry of f, under each key value of f (as keys
+// yields them, without a closure), the watermark being latest, and
+// appends the crossings to out.
+func (st *trendState) observe(f *TrendIncident, x trendEntry, latest trendTime, out []TrendCrossing) []TrendCrossing {
+	k, ok := st.keyOf(f)
+	switch {
+	case !ok:
+	case st.rule.By&TrendByCI == 0:
+		out = st.count(k, x, latest, out)
+	default:
+		for _, ci := range f.CIs {
+			if ci != itil.NilID {
+				k.CI = ci
+				out = st.count(k, x, latest, out) // a repeated CI is a repeated entry, which insert drops
+			}
+		}
+	}
+	return out
 }
 
 // TrendDetector keeps trend counters current as incidents are observed:
@@ -604,45 +724,15 @@ func (d *TrendDetector) observe(f *TrendIncident, out []TrendCrossing) []TrendCr
 		if x.at.less(st.keepCut) {
 			continue // too late for any window Trends may be asked for
 		}
-		st.keys(f, func(k TrendKey) {
-			s := st.get(k)
-			if s == nil {
-				if n := len(st.free); n > 0 {
-					s, st.free = st.free[n-1], st.free[:n-1]
-				} else {
-					s = new(trendSeries)
-				}
-				st.put(k, s)
-			}
-			s.evict(st.keepCut)
-			if s.checked.less(d.latest) {
-				// Between the key's last observation and the watermark its
-				// count only fell, to its least just before the watermark:
-				// the entries at or after the watermark less the window.
-				if s.after(st.countCut, true) < st.rule.Threshold {
-					s.on = false
-				}
-				s.checked = d.latest
-			}
-			if !s.insert(x) || s.on || !st.countCut.less(x.at) {
-				return
-			}
-			if s.after(st.countCut, false) >= st.rule.Threshold {
-				s.on = true
-				out = append(out, TrendCrossing{Rule: st.rule.Name, Key: k, At: d.latest.time(), Incident: f.ID})
-			}
-		})
+		out = st.observe(f, x, d.latest, out)
 		// Sweep idle keys once the watermark has moved on by the time an
-		// entry is kept: each key swept was touched since the last sweep,
-		// so sweeping costs O(1) per observation, amortized.
+		// entry is kept. A sweep reads the rule's array in order, and the
+		// index only for the keys it drops; each slot it reads holds a key
+		// observed within the last two sweep periods, or is free (at most
+		// three times as many as the keys in use after the last sweep, see
+		// sweep), so sweeping costs O(1) per observation, amortized.
 		if span := st.rule.Window + d.lateness; !d.latest.less(st.swept.add(span)) {
-			st.all(func(k TrendKey, s *trendSeries) {
-				if s.evict(st.keepCut); len(s.e) == 0 {
-					st.drop(k)
-					*s = trendSeries{e: s.e}
-					st.free = append(st.free, s)
-				}
-			})
+			st.sweep()
 			st.swept = d.latest
 		}
 	}
@@ -674,19 +764,23 @@ func (d *TrendDetector) Trends(asOf time.Time, cover TrendCoverage) ([]TrendCand
 			st := &d.rules[i]
 			start := end.add(-st.rule.Window)
 			n := len(out)
-			st.all(func(k TrendKey, s *trendSeries) {
+			for j := range st.series {
+				s := &st.series[j]
+				if s.head < 0 {
+					continue // a free slot
+				}
 				live := s.e[s.head:]
 				lo := len(live) - s.after(start, false)
 				hi := len(live) - s.after(end, false)
 				if hi-lo < st.rule.Threshold {
-					return
+					continue
 				}
 				ids := make([]itil.ID, hi-lo)
-				for j, e := range live[lo:hi] {
-					ids[j] = e.id
+				for n, e := range live[lo:hi] {
+					ids[n] = e.id
 				}
-				out = append(out, TrendCandidate{Rule: st.rule.Name, Key: k, Count: len(ids), Incidents: ids, From: start.time(), To: end.time()})
-			})
+				out = append(out, TrendCandidate{Rule: st.rule.Name, Key: st.keyAt[j], Count: len(ids), Incidents: ids, From: start.time(), To: end.time()})
+			}
 			sortTrendCandidates(out[n:])
 		}
 	}
