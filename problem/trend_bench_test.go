@@ -338,7 +338,7 @@ func benchTrendOpenCost(b *testing.B, newStore func() storage.Store) {
 	}
 	w := newWatch(watchedStore, watched)
 	w64 := newWatch(batchedStore, batched)
-	for _, d := range []*problem.TrendDetector{det, w.Detector(), w64.Detector()} {
+	for _, d := range []*problem.TrendDetector{det, problem.WatchDetector(w), problem.WatchDetector(w64)} {
 		for _, f := range history {
 			if _, err := d.Observe(f); err != nil {
 				b.Fatal(err)
