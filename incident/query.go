@@ -2,7 +2,6 @@ package incident
 
 import (
 	"context"
-	"fmt"
 	"iter"
 	"time"
 
@@ -20,13 +19,7 @@ func (s *Service) Get(ctx context.Context, id itil.ID) (*Incident, error) {
 // GetByNumber returns the incident with the given reference number, such as
 // INC0001001, or an error wrapping itil.ErrNotFound.
 func (s *Service) GetByNumber(ctx context.Context, number string) (*Incident, error) {
-	if _, err := itil.ParseNumber(NumberPrefix, number); err != nil {
-		return nil, err
-	}
-	for inc, err := range s.run.List(ctx, pipeline.Query[Incident]{Terms: []string{storage.Term("number", number)}}) {
-		return inc, err
-	}
-	return nil, fmt.Errorf("incident %s: %w", number, itil.ErrNotFound)
+	return s.run.GetByNumber(ctx, NumberPrefix, "incident", number)
 }
 
 // Filter selects incidents for List and ListPage. Empty fields do not

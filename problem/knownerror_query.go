@@ -25,13 +25,7 @@ func (k *KnownErrors) Get(ctx context.Context, id itil.ID) (*KnownError, error) 
 // GetByNumber returns the known error with the given reference number,
 // such as KE0001001, or an error wrapping itil.ErrNotFound.
 func (k *KnownErrors) GetByNumber(ctx context.Context, number string) (*KnownError, error) {
-	if _, err := itil.ParseNumber(KnownErrorPrefix, number); err != nil {
-		return nil, err
-	}
-	for ke, err := range k.run.List(ctx, pipeline.Query[KnownError]{Terms: []string{storage.Term("number", number)}}) {
-		return ke, err
-	}
-	return nil, fmt.Errorf("known error %s: %w", number, itil.ErrNotFound)
+	return k.run.GetByNumber(ctx, KnownErrorPrefix, "known error", number)
 }
 
 // History returns the journal of a known error, oldest first, with the

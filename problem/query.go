@@ -2,13 +2,11 @@ package problem
 
 import (
 	"context"
-	"fmt"
 	"iter"
 	"time"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/internal/pipeline"
-	"github.com/itilkit/itil/storage"
 )
 
 // Get returns the problem with the given ID, or an error wrapping
@@ -20,13 +18,7 @@ func (s *Service) Get(ctx context.Context, id itil.ID) (*Problem, error) {
 // GetByNumber returns the problem with the given reference number, such as
 // PRB0001001, or an error wrapping itil.ErrNotFound.
 func (s *Service) GetByNumber(ctx context.Context, number string) (*Problem, error) {
-	if _, err := itil.ParseNumber(NumberPrefix, number); err != nil {
-		return nil, err
-	}
-	for p, err := range s.run.List(ctx, pipeline.Query[Problem]{Terms: []string{storage.Term("number", number)}}) {
-		return p, err
-	}
-	return nil, fmt.Errorf("problem %s: %w", number, itil.ErrNotFound)
+	return s.run.GetByNumber(ctx, NumberPrefix, "problem", number)
 }
 
 // Filter selects problems for List and ListPage. Empty fields do not

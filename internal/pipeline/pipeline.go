@@ -163,6 +163,20 @@ func (r Runner[T]) Get(ctx context.Context, id itil.ID) (*T, error) {
 	return out, err
 }
 
+// GetByNumber returns the entity whose reference number (index term
+// "number") is number, which must parse with prefix (itil.ParseNumber's
+// error otherwise); an error wrapping itil.ErrNotFound, saying "noun
+// number", when none has it.
+func (r Runner[T]) GetByNumber(ctx context.Context, prefix, noun, number string) (*T, error) {
+	if _, err := itil.ParseNumber(prefix, number); err != nil {
+		return nil, err
+	}
+	for v, err := range r.List(ctx, Query[T]{Terms: []string{storage.Term("number", number)}}) {
+		return v, err
+	}
+	return nil, fmt.Errorf("%s %s: %w", noun, number, itil.ErrNotFound)
+}
+
 // Event describes one journal event of a write: its type, what happened
 // in words, the reason the actor gave, and the other subjects it concerns.
 type Event struct {
