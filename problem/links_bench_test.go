@@ -2,7 +2,6 @@ package problem_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -94,34 +93,18 @@ func BenchmarkResolveLinked(b *testing.B) {
 			b.Skip("ITIL_POSTGRES_DSN is not set")
 		}
 		ctx := context.Background()
-		admin, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer admin.Close(ctx)
-		schemas := 0
 		benchResolveLinked(b, func(b *testing.B) linkedStore {
-			schemas++
-			schema := fmt.Sprintf("itilbench_%d_%d", os.Getpid(), schemas)
-			if _, err := admin.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()); err != nil {
-				b.Fatal(err)
-			}
-			var be *postgres.Backend
-			closeAll := sync.OnceFunc(func() {
-				if be != nil {
-					if err := be.Close(); err != nil {
-						b.Error(err)
-					}
-				}
-				if _, err := admin.Exec(ctx, `DROP SCHEMA `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-					b.Error(err)
-				}
-			})
-			b.Cleanup(closeAll) // when the operation fails half-way
-			be, err := postgres.Open(ctx, testkit.WithDSNParam(dsn, "search_path", schema))
+			schemaDSN, schema := testkit.FreshSchema(b, dsn, "itilbench")
+			be, err := postgres.Open(ctx, schemaDSN)
 			if err != nil {
 				b.Fatal(err)
 			}
+			closeBackend := sync.OnceFunc(func() {
+				if err := be.Close(); err != nil {
+					b.Error(err)
+				}
+			})
+			b.Cleanup(closeBackend) // when the operation fails half-way
 			store, err := be.Tenant("default")
 			if err != nil {
 				b.Fatal(err)
@@ -131,11 +114,11 @@ func BenchmarkResolveLinked(b *testing.B) {
 				for _, t := range []string{"records", "record_terms", "journal", "journal_refs", "journal_heads", "sequences"} {
 					tables = append(tables, pgx.Identifier{schema, t}.Sanitize())
 				}
-				if _, err := admin.Exec(ctx, `ANALYZE `+strings.Join(tables, ", ")); err != nil {
+				if _, err := testkit.PostgresAdmin(b, dsn).Exec(ctx, `ANALYZE `+strings.Join(tables, ", ")); err != nil {
 					b.Fatal(err)
 				}
 			}
-			return linkedStore{store: store, ready: analyze, close: closeAll}
+			return linkedStore{store: store, ready: analyze, close: closeBackend}
 		})
 	})
 }

@@ -3,15 +3,10 @@ package soak
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/storage"
@@ -58,8 +53,6 @@ func TestSoakSQLite(t *testing.T) {
 // storage/postgres's tests do.
 const dsnEnv = "ITIL_POSTGRES_DSN"
 
-var schemaSeq atomic.Int64
-
 func TestSoakPostgres(t *testing.T) {
 	dsn := os.Getenv(dsnEnv)
 	if dsn == "" {
@@ -67,21 +60,7 @@ func TestSoakPostgres(t *testing.T) {
 			dsnEnv + "=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable (.ci/run starts a throwaway cluster and sets it)")
 	}
 	ctx := context.Background()
-	admin, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", dsnEnv, err)
-	}
-	t.Cleanup(admin.Close)
-	schema := fmt.Sprintf("itilsoak_%d_%d", os.Getpid(), schemaSeq.Add(1))
-	if _, err := admin.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec(context.Background(), `DROP SCHEMA `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Error(err)
-		}
-	})
-	dsn = testkit.WithDSNParam(dsn, "search_path", schema)
+	dsn, _ = testkit.FreshSchema(t, dsn, "itilsoak")
 	var stores [2]storage.Store
 	for i := range stores {
 		b, err := postgres.Open(ctx, dsn)

@@ -126,7 +126,7 @@ func TestJournalCommitOrder(t *testing.T) {
 	deadline := time.Now().Add(stuck)
 	for {
 		var waiting int
-		require.NoError(t, admin.QueryRow(context.Background(),
+		require.NoError(t, serverAdmin(t).QueryRow(context.Background(),
 			`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%journal_heads%'`).Scan(&waiting))
 		if waiting > 0 {
 			break

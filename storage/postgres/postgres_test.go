@@ -2,13 +2,9 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"sync"
-	"sync/atomic"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -38,29 +34,16 @@ func serverDSN(t testing.TB) string {
 	return dsn
 }
 
-var (
-	adminOnce sync.Once
-	admin     *pgxpool.Pool
-	adminErr  error
-	schemaSeq atomic.Int64
-)
-
 // freshSchema creates an empty schema for one test (dropped when the test
 // ends) and returns a DSN whose connections use it.
 func freshSchema(t testing.TB) string {
 	t.Helper()
-	dsn := serverDSN(t)
-	adminOnce.Do(func() { admin, adminErr = pgxpool.New(context.Background(), dsn) })
-	require.NoError(t, adminErr, "connect to %s", dsnEnv)
-	name := fmt.Sprintf("itiltest_%d_%d", os.Getpid(), schemaSeq.Add(1))
-	_, err := admin.Exec(context.Background(), `CREATE SCHEMA `+pgx.Identifier{name}.Sanitize())
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, err := admin.Exec(context.Background(), `DROP SCHEMA `+pgx.Identifier{name}.Sanitize()+` CASCADE`)
-		require.NoError(t, err)
-	})
-	return withSearchPath(dsn, name)
+	dsn, _ := testkit.FreshSchema(t, serverDSN(t), "itiltest")
+	return dsn
 }
+
+// serverAdmin is the tests' shared pool to the server, for watching it.
+func serverAdmin(t testing.TB) *pgxpool.Pool { return testkit.PostgresAdmin(t, serverDSN(t)) }
 
 func withSearchPath(dsn, schema string) string {
 	return testkit.WithDSNParam(dsn, "search_path", schema)

@@ -27,7 +27,7 @@ func waitUntilBlocked(t *testing.T, fragment string, done <-chan error) {
 	deadline := time.Now().Add(stuck)
 	for {
 		var waiting int
-		require.NoError(t, admin.QueryRow(context.Background(),
+		require.NoError(t, serverAdmin(t).QueryRow(context.Background(),
 			`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%' || $1 || '%'`,
 			fragment).Scan(&waiting))
 		if waiting > 0 {
@@ -50,7 +50,7 @@ func waitUntilIdle(t *testing.T, fragment string) {
 	deadline := time.Now().Add(stuck)
 	for {
 		var active int
-		require.NoError(t, admin.QueryRow(context.Background(),
+		require.NoError(t, serverAdmin(t).QueryRow(context.Background(),
 			`SELECT count(*) FROM pg_stat_activity WHERE state <> 'idle' AND pid <> pg_backend_pid()
 				AND query LIKE '%' || $1 || '%'`, fragment).Scan(&active))
 		if active == 0 {
