@@ -34,6 +34,8 @@ type Filter struct {
 	ServiceID        itil.ID
 	// ProblemID keeps the incidents that belong to the problem.
 	ProblemID itil.ID
+	// ParentID keeps the children of the incident.
+	ParentID itil.ID
 	// Major, when set, keeps only major (true) or only other (false)
 	// incidents.
 	Major *bool
@@ -74,6 +76,7 @@ func (f Filter) query() (pipeline.Query[Incident], error) {
 	b.ID("ci", f.CIID)
 	b.ID("service", f.ServiceID)
 	b.ID("problem", f.ProblemID)
+	b.ID("parent", f.ParentID)
 	if f.Major != nil {
 		if *f.Major {
 			b.Q.Terms = append(b.Q.Terms, storage.Term("major", "true"))

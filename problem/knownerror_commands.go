@@ -355,16 +355,16 @@ func (k *KnownErrors) Retire(ctx context.Context, actor itil.Actor, id itil.ID, 
 	})
 }
 
-// countIncident counts one more incident resolved with a known error
+// countIncidents counts n more incidents resolved with a known error
 // (KnownError.IncidentCount, which search ranks by), as
 // CommandResolveWithKnownError. Only Service.ResolveWithKnownError calls
 // it, in its transaction: the count is not an application's to set.
-func (k *KnownErrors) countIncident(ctx context.Context, actor itil.Actor, id itil.ID) (*KnownError, error) {
+func (k *KnownErrors) countIncidents(ctx context.Context, actor itil.Actor, id itil.ID, n int) (*KnownError, error) {
 	return k.run.Run(ctx, actor, id, CommandResolveWithKnownError, func(c *keCmd, ke *KnownError) (event, error) {
-		if ke.IncidentCount >= maxIncidentCount {
+		if ke.IncidentCount > maxIncidentCount-n {
 			return event{}, itil.Invalid("known_error_id", ke.Number+" counts more incidents than a known error can rank")
 		}
-		ke.IncidentCount++
+		ke.IncidentCount += n
 		return event{Type: EventKnownErrorCounted, Summary: strconv.Itoa(ke.IncidentCount) + " incidents resolved with it"}, nil
 	})
 }

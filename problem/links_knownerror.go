@@ -28,9 +28,15 @@ const CommandResolveWithKnownError = "resolve_with_known_error"
 // resolved with that code (incident.Service.Resolve refuses it), and the
 // only way a known error's IncidentCount rises.
 //
+// The incident's open children are resolved with it (as incident.Service
+// resolves children with their parent), each naming the known error,
+// linked to the same problem and counted: every incident resolved with
+// the code is linked to the known error's problem.
+//
 // Refused, with nothing written: a known error that is not published or is
-// past its valid-to date, or an incident that belongs to another problem
-// (known_error_id or incident_id named in a *itil.ValidationError); an
+// past its valid-to date, or an incident (or an open child of it) that
+// belongs to another problem (known_error_id or incident_id named in a
+// *itil.ValidationError); an
 // incident that is not open (itil.ErrInvalidTransition); unknown IDs
 // (itil.ErrNotFound, naming the field). The incident Service's Authorizer
 // authorizes the link and the resolution; CommandResolveWithKnownError is
@@ -69,19 +75,33 @@ func (s *Service) ResolveWithKnownError(ctx context.Context, actor itil.Actor, i
 		if err != nil {
 			return fmt.Errorf("incident_id: %w", err)
 		}
+		// The incident's open children are resolved with it, with the
+		// same known error: each is one more occurrence, linked and
+		// counted like the incident.
+		resolved := []*incident.Incident{inc}
+		if inc.ChildCount > 0 {
+			for k, err := range svc.List(c.Ctx, incident.Filter{ParentID: inc.ID}) {
+				if err != nil {
+					return err
+				}
+				if k.State.Open() {
+					resolved = append(resolved, k)
+				}
+			}
+		}
 		p, err := s.knownErrorProblem(c, ke)
 		if err != nil {
 			return err
 		}
-		if p != nil && inc.ProblemID != p.ID {
-			if err := s.linkForKnownError(c, svc, inc, ke, p); err != nil {
+		if p != nil {
+			if err := s.linkForKnownError(c, svc, resolved, ke, p); err != nil {
 				return err
 			}
 		}
 		if out, err = svc.ResolveKnownError(c.Ctx, c.Actor, incidentID, ke.ID, notes); err != nil {
 			return err
 		}
-		_, err = s.In(c.Tx).KnownErrors().countIncident(c.Ctx, c.Actor, ke.ID)
+		_, err = s.In(c.Tx).KnownErrors().countIncidents(c.Ctx, c.Actor, ke.ID, len(resolved))
 		return err
 	})
 	if err != nil {
@@ -113,20 +133,37 @@ func (s *Service) knownErrorProblem(c *cmd, ke *KnownError) (*Problem, error) {
 	return p, nil
 }
 
-// linkForKnownError links inc, linked to no problem, to p, the problem of
-// the known error ke, writing both halves.
-func (s *Service) linkForKnownError(c *cmd, svc *incident.Service, inc *incident.Incident, ke *KnownError, p *Problem) error {
-	if inc.ProblemID != itil.NilID {
-		return itil.Invalid("incident_id", fmt.Sprintf("incident %s belongs to another problem than %s, known error %s's; an incident belongs to at most one",
-			inc.Number, p.Number, ke.Number))
+// linkForKnownError links the incidents incs that belong to no problem to
+// p, the problem of the known error ke, writing both halves; incs[0] is
+// the incident resolved, the others its children. One that belongs to
+// another problem refuses it all.
+func (s *Service) linkForKnownError(c *cmd, svc *incident.Service, incs []*incident.Incident, ke *KnownError, p *Problem) error {
+	for i, inc := range incs {
+		if inc.ProblemID == itil.NilID || inc.ProblemID == p.ID {
+			continue
+		}
+		which := "incident " + inc.Number
+		if i > 0 {
+			which = "child " + inc.Number + " of incident " + incs[0].Number
+		}
+		return itil.Invalid("incident_id", fmt.Sprintf("%s belongs to another problem than %s, known error %s's; an incident belongs to at most one",
+			which, p.Number, ke.Number))
 	}
-	if err := c.Authorize(CommandResolveWithKnownError, p); err != nil {
-		return err
+	for _, inc := range incs {
+		if inc.ProblemID == p.ID {
+			continue
+		}
+		if err := c.Authorize(CommandResolveWithKnownError, p); err != nil {
+			return err
+		}
+		if _, err := svc.SetProblem(c.Ctx, c.Actor, inc.ID, itil.NilID, p.ID); err != nil {
+			return incidentErr(err)
+		}
+		p.IncidentCount++
+		if err := c.Save(p, event{Type: EventIncidentLinked, Summary: "linked incident " + inc.Number + ", resolved with known error " + ke.Number,
+			Refs: []itil.ID{inc.ID, ke.ID}}); err != nil {
+			return err
+		}
 	}
-	if _, err := svc.SetProblem(c.Ctx, c.Actor, inc.ID, itil.NilID, p.ID); err != nil {
-		return incidentErr(err)
-	}
-	p.IncidentCount++
-	return c.Save(p, event{Type: EventIncidentLinked, Summary: "linked incident " + inc.Number + ", resolved with known error " + ke.Number,
-		Refs: []itil.ID{inc.ID, ke.ID}})
+	return nil
 }

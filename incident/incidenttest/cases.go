@@ -493,6 +493,13 @@ func testList(t *testing.T, newStore NewStore) {
 		all = append(all, inc)
 		f.clock.Advance(time.Minute)
 	}
+	// Incidents 1 and 2 become children of incident 3.
+	for _, i := range []int{1, 2} {
+		_, err := f.svc.LinkChild(f.ctx, agent, all[3].ID, all[i].ID)
+		require.NoError(t, err)
+		all[i] = f.get(all[i].ID)
+	}
+	all[3] = f.get(all[3].ID)
 	// list reads every page of size limit, and checks the iterator gives
 	// the same incidents.
 	list := func(fl incident.Filter, limit int) []*incident.Incident {
@@ -547,6 +554,7 @@ func testList(t *testing.T, newStore NewStore) {
 		{"assignee", incident.Filter{Assignees: []string{"nia"}}, 1, func(i *incident.Incident) bool { return i.Assignee == "nia" }},
 		{"service", incident.Filter{ServiceID: svcA}, 5, func(i *incident.Incident) bool { return i.ServiceID == svcA }},
 		{"ci", incident.Filter{CIID: ciA}, 0, func(i *incident.Incident) bool { return i.CIID == ciA }},
+		{"children", incident.Filter{ParentID: all[3].ID}, 0, func(i *incident.Incident) bool { return i.ParentID == all[3].ID }},
 		{"major", incident.Filter{Major: &yes}, 0, func(i *incident.Incident) bool { return i.Major }},
 		{"not major", incident.Filter{Major: &no}, 6, func(i *incident.Incident) bool { return !i.Major }},
 		{"opened between", incident.Filter{OpenedFrom: all[5].OpenedAt, OpenedTo: all[12].OpenedAt}, 3,

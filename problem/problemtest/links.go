@@ -505,6 +505,7 @@ func runLinks(t *testing.T, newStore NewStore, instances storagetest.Instances) 
 	t.Run("DuplicateMovesCanceled", func(t *testing.T) { testDuplicateMovesCanceled(t, newStore) })
 	t.Run("ResolveWithKnownError", func(t *testing.T) { testResolveWithKnownError(t, newStore) })       // links_knownerror.go
 	t.Run("KnownErrorOfEndedProblem", func(t *testing.T) { testKnownErrorOfEndedProblem(t, newStore) }) // links_knownerror.go
+	t.Run("KnownErrorChildren", func(t *testing.T) { testKnownErrorChildren(t, newStore) })             // links_knownerror.go
 	t.Run("TwoInstances", func(t *testing.T) { testLinkTwoInstances(t, instances) })
 }
 

@@ -215,3 +215,56 @@ func testKnownErrorOfEndedProblem(t *testing.T, newStore NewStore) {
 	assert.Zero(t, f.get(gone.ID).IncidentCount)
 	assert.Equal(t, 1, must(f.ke().Get(f.ctx, ke3.ID)).IncidentCount)
 }
+
+// testKnownErrorChildren: resolving a parent incident with a known error
+// resolves its open children with it, and each is linked to the known
+// error's problem and counted; a child that belongs to another problem
+// refuses it all.
+func testKnownErrorChildren(t *testing.T, newStore NewStore) {
+	f := setupLinks(t, newStore, nil)
+	p := f.toRCA("VPN drops every hour")
+	_, err := f.svc.Update(f.ctx, analyst, p.ID, problem.Patch{Workaround: ptr("reconnect")})
+	require.NoError(t, err)
+	ke, err := f.svc.PublishKnownError(f.ctx, analyst, p.ID, problem.FromProblem{})
+	require.NoError(t, err)
+	parent, unlinked, linked, done := f.openIncident("VPN down for the floor"), f.openIncident("VPN down: Ana"),
+		f.openIncident("VPN down: Ben"), f.openIncident("VPN down: Cy")
+	for _, k := range []*incident.Incident{unlinked, linked, done} {
+		_, err := f.inc.LinkChild(f.ctx, agent, parent.ID, k.ID)
+		require.NoError(t, err)
+	}
+	f.link(p.ID, linked.ID)
+	_, err = f.inc.Resolve(f.ctx, agent, done.ID, "workaround_provided", "reconnected")
+	require.NoError(t, err)
+
+	// A child of another problem refuses it all.
+	other := f.open("another problem")
+	stray := f.openIncident("VPN down: Di")
+	_, err = f.inc.LinkChild(f.ctx, agent, parent.ID, stray.ID)
+	require.NoError(t, err)
+	f.link(other.ID, stray.ID)
+	n, before := f.journalLen(), f.get(p.ID)
+	_, err = f.svc.ResolveWithKnownError(f.ctx, agent, parent.ID, ke.ID, "reconnected")
+	testkit.RequireFields(t, err, "incident_id")
+	require.ErrorContains(t, err, "child "+stray.Number)
+	assert.Equal(t, n, f.journalLen(), "nothing written")
+	assert.Equal(t, before, f.get(p.ID))
+	_, err = f.svc.UnlinkIncident(f.ctx, analyst, other.ID, stray.ID)
+	require.NoError(t, err)
+
+	got, err := f.svc.ResolveWithKnownError(f.ctx, agent, parent.ID, ke.ID, "reconnected")
+	require.NoError(t, err)
+	assert.Equal(t, p.ID, got.ProblemID)
+	for _, k := range []*incident.Incident{unlinked, linked, stray} {
+		k = f.getIncident(k.ID)
+		assert.Equal(t, incident.StateResolved, k.State, k.Number)
+		assert.Equal(t, incident.KnownErrorCode, k.ResolutionCode, k.Number)
+		assert.Equal(t, ke.ID, k.KnownErrorID, k.Number)
+		assert.Equal(t, p.ID, k.ProblemID, k.Number)
+	}
+	d := f.getIncident(done.ID)
+	assert.Equal(t, "workaround_provided", d.ResolutionCode, "a child resolved before keeps its resolution")
+	assert.Equal(t, itil.NilID, d.ProblemID)
+	assert.Equal(t, 4, f.get(p.ID).IncidentCount, "the parent and three children")
+	assert.Equal(t, 4, must(f.ke().Get(f.ctx, ke.ID)).IncidentCount)
+}
