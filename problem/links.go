@@ -10,6 +10,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/internal/xref"
 	"github.com/itilkit/itil/storage"
 )
@@ -265,14 +266,14 @@ func (s *Service) communicate(ctx context.Context, actor itil.Actor, id itil.ID,
 			if !told(inc) {
 				continue
 			}
-			if _, err := svc.Comment(c.Ctx, c.Actor, inc.ID, "Problem "+p.Number+" "+what+": "+msg); err != nil {
+			if _, err := svc.Comment(c.Ctx, c.Actor, inc.ID, check.Cut("Problem "+p.Number+" "+what+": "+msg, check.Long)); err != nil {
 				return event{}, fmt.Errorf("incident %s: %w", inc.Number, err)
 			}
 			numbers = append(numbers, inc.Number)
 		}
 		if n = len(numbers); n > 0 {
 			note := what + " communicated to " + strconv.Itoa(n) + " incidents: " + strings.Join(numbers, ", ")
-			if _, err := c.AddNote(p.ID, itil.WorkNote, note, typ, what+" communicated"); err != nil {
+			if _, err := c.AddNote(p.ID, itil.WorkNote, check.Cut(note, check.Long), typ, what+" communicated"); err != nil {
 				return event{}, err
 			}
 		}
@@ -330,6 +331,9 @@ func (s *Service) settle(c *cmd, svc *incident.Service, p *Problem, incs []*inci
 	default:
 		note = "Problem " + p.Number + " canceled: " + reason
 	}
+	// The problem's text fits the incident's limit on a note; with the
+	// prefix, it may not.
+	note = check.Cut(note, check.Long)
 	for _, inc := range incs {
 		inc, err := fresh(c, svc, inc)
 		if err != nil {

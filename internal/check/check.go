@@ -46,6 +46,23 @@ func Text(v *itil.ValidationError, field, s string, required bool, max int) {
 	}
 }
 
+// Cut returns s when it has at most max characters, else its first max-1
+// characters and "…": for a text built from checked ones (a prefix and a
+// note) that must itself meet a limit.
+func Cut(s string, max int) string {
+	if len(s) <= max || utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == max-1 {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
+}
+
 // Bytes adds a problem with s under field to v when s is longer than max
 // bytes and v names field for no other reason yet. It is for texts that
 // storage indexes or keys on, whose limits (storage.MaxName and the

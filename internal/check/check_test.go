@@ -73,3 +73,12 @@ func TestBytes(t *testing.T) {
 	check.Bytes(&v, "kind", s, 128)
 	require.Len(t, v.Fields, 1, "one reason per field")
 }
+
+func TestCut(t *testing.T) {
+	require.Equal(t, "abc", check.Cut("abc", 3))
+	require.Equal(t, "ab…", check.Cut("abcd", 3))
+	require.Equal(t, "éé…", check.Cut("éééé", 3), "characters, not bytes")
+	require.Equal(t, "ééé", check.Cut("ééé", 3))
+	long := check.Cut(strings.Repeat("ü", check.Long+5), check.Long)
+	require.Equal(t, check.Long, utf8.RuneCountInString(long))
+}

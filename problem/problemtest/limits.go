@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -82,4 +83,43 @@ func testVersionAndTx(t *testing.T, newStore NewStore) {
 		return err
 	}))
 	assert.Equal(t, "problem-mgmt", f.get(p.ID).AssignmentGroup, "committed")
+}
+
+// testLongTexts: a problem's longest texts reach its incidents: the fix
+// notes, workaround and reasons a problem holds (check.Long characters)
+// become incident notes with a prefix, cut to the incident's limit, and
+// never make the problem's command fail.
+func testLongTexts(t *testing.T, newStore NewStore) {
+	f := setupLinks(t, newStore, nil)
+	const most = 32000 // check.Long, the limit of a problem's long texts and of an incident's note
+	long := strings.Repeat("é", most)
+	p := f.toFix("relay leaks memory")
+	_, err := f.svc.Update(f.ctx, analyst, p.ID, problem.Patch{Workaround: ptr(long), FixNotes: ptr(long)})
+	require.NoError(t, err)
+	awaiting, working := f.openIncident("mail down"), f.openIncident("mail slow")
+	f.link(p.ID, awaiting.ID)
+	f.link(p.ID, working.ID)
+	incAwaiting.to(f, awaiting.ID)
+	incInProgress.to(f, working.ID)
+	n, err := f.svc.CommunicateWorkaround(f.ctx, analyst, p.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	_, err = f.svc.Resolve(f.ctx, analyst, p.ID)
+	require.NoError(t, err)
+	assert.Equal(t, long, f.getIncident(awaiting.ID).ResolutionNotes, "resolution notes are the fix notes, whole")
+	for _, vis := range []itil.Visibility{itil.Comment, itil.WorkNote} {
+		notes := f.notes(working.ID, vis)
+		require.NotEmpty(t, notes)
+		last := notes[len(notes)-1]
+		assert.Equal(t, most, utf8.RuneCountInString(last), "cut to the incident's limit")
+		assert.True(t, strings.HasSuffix(last, "…"))
+	}
+
+	q := f.toRCA("printer jams")
+	other := f.openIncident("printer jammed")
+	f.link(q.ID, other.ID)
+	_, err = f.svc.Cancel(f.ctx, analyst, q.ID, long)
+	require.NoError(t, err)
+	notes := f.notes(other.ID, itil.WorkNote)
+	assert.Equal(t, most, utf8.RuneCountInString(notes[len(notes)-1]))
 }

@@ -42,6 +42,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Authorizer", func(t *testing.T) { testAuthorizer(t, newStore) })
 	t.Run("ReanalyzeClosed", func(t *testing.T) { testReanalyzeClosed(t, newStore) })
 	t.Run("Limits", func(t *testing.T) { testLimits(t, newStore) })
+	t.Run("LongTexts", func(t *testing.T) { testLongTexts(t, newStore) }) // limits.go
 	t.Run("VersionAndTx", func(t *testing.T) { testVersionAndTx(t, newStore) })
 	t.Run("List", func(t *testing.T) { testList(t, newStore) })
 	t.Run("Notes", func(t *testing.T) { testNotes(t, newStore) })
