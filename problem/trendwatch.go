@@ -43,7 +43,7 @@ type TrendWatch struct {
 	det   *TrendDetector
 	rules []TrendRule
 
-	mu  sync.Mutex // serialises catch-up
+	mu  sync.Mutex // serialises catch-up and the answers after it
 	pos int64      // the journal position the detector reflects
 }
 
@@ -71,6 +71,11 @@ var incidentKinds = []string{incident.Kind}
 func (w *TrendWatch) CatchUp(ctx context.Context) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.catchUp(ctx)
+}
+
+// catchUp is CatchUp with w.mu held.
+func (w *TrendWatch) catchUp(ctx context.Context) (int, error) {
 	var batch []TrendIncident
 	last := w.pos
 	err := w.svc.run.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
@@ -121,11 +126,33 @@ func (w *TrendWatch) CatchUp(ctx context.Context) (int, error) {
 //   - when its own fields match every field of the rule's key: the key's
 //     CI is one of its CIs, the service is its service, the category is
 //     its category. The oldest such problem is named.
+//
+// An asOf earlier than the watch can answer exactly (the latest incident
+// observed less the lateness) is taken as that instant: incidents other
+// instances committed meanwhile, or opened on a clock slightly ahead, may
+// be later than the caller's "now". The candidates' To says which instant
+// was used. A time outside the years 1 to 9999 is a *itil.ValidationError
+// naming "as_of".
 func (w *TrendWatch) Trends(ctx context.Context, asOf time.Time) ([]TrendCandidate, error) {
-	if _, err := w.CatchUp(ctx); err != nil {
+	var v itil.ValidationError
+	check.Time(&v, "as_of", asOf)
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	out, err := w.det.Trends(asOf, nil)
+	w.mu.Lock()
+	_, err := w.catchUp(ctx)
+	if err == nil {
+		if latest, ok := w.det.Latest(); ok {
+			if least := latest.Add(-w.det.lateness); asOf.Before(least) {
+				asOf = least
+			}
+		}
+	}
+	var out []TrendCandidate
+	if err == nil {
+		out, err = w.det.Trends(asOf, nil)
+	}
+	w.mu.Unlock()
 	if err != nil || len(out) == 0 {
 		return out, err
 	}

@@ -378,3 +378,32 @@ func (f *fixture) toRCAFrom(p *problem.Problem) *problem.Problem {
 	require.NoError(f.t, err)
 	return p
 }
+
+// testTrendWatchSkew: with no lateness allowed, an instance whose "now"
+// is a little behind an incident another instance opened still gets its
+// candidates, as of the latest instant the watch answers exactly.
+func testTrendWatchSkew(t *testing.T, instances storagetest.Instances) {
+	a, b := instances(t)
+	ahead, behind := newClock(), newClock()
+	ctx := t.Context()
+	inc, err := incident.New(a, incident.WithClock(ahead))
+	require.NoError(t, err)
+	prb, err := problem.New(b, problem.WithClock(behind), problem.WithIncidents(inc))
+	require.NoError(t, err)
+	w, err := problem.NewTrendWatch(prb, testRules, 0)
+	require.NoError(t, err)
+	ci := itil.NewID()
+	for range 5 {
+		ahead.Advance(time.Minute)
+		_, err := inc.Open(ctx, desk, incident.NewIncident{Title: "router flaps", Caller: itil.Actor{ID: "caller"}, Channel: incident.Phone,
+			Impact: 3, Urgency: 3, Category: "network", CIID: ci})
+		require.NoError(t, err)
+	}
+	cs, err := w.Trends(ctx, behind.Now())
+	require.NoError(t, err)
+	x := candidate(t, cs, byCI24h.Name, problem.TrendKey{CI: ci})
+	assert.Equal(t, 5, x.Count)
+	assert.Equal(t, ahead.Now(), x.To, "as of the latest incident")
+	_, err = w.Trends(ctx, time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC))
+	testkit.RequireFields(t, err, "as_of")
+}
