@@ -51,7 +51,8 @@ const (
 	EventFixRecordCanceled  = "problem.fix_record_canceled"
 	// EventFixReady replaces EventFixRecordCompleted or
 	// EventFixRecordCanceled on the command that makes the fix ready to
-	// resolve (see Problem.FixReady), and the survivor's
+	// resolve (see Problem.FixReady) while the problem is open (a
+	// Resolved one has nothing left to resolve), and the survivor's
 	// EventDuplicateLinked when MarkDuplicate's moved records do.
 	EventFixReady = "problem.fix_ready"
 )
@@ -160,7 +161,7 @@ func (s *Service) endFixRecord(ctx context.Context, actor itil.Actor, problemID 
 		if to == FixCanceled {
 			typ, summary = EventFixRecordCanceled, "fix record "+kind+" "+id.String()+" canceled"
 		}
-		if p.FixReady() {
+		if p.State.Open() && p.FixReady() { // a Resolved problem has nothing left to resolve
 			typ, summary = EventFixReady, summary+"; the fix is ready to resolve"
 		}
 		return event{Type: typ, Summary: summary, Refs: []itil.ID{id}}, nil

@@ -160,6 +160,7 @@ func testFixRecords(t *testing.T, newStore NewStore) {
 	d, err = f.svc.CompleteFixRecord(f.ctx, analyst, d.ID, "change", ch6)
 	require.NoError(t, err)
 	assert.True(t, d.FixReady())
+	assert.Zero(t, countEvents(t, f.ctx, f.store, d.ID, problem.EventFixReady), "a resolved problem has nothing left to resolve")
 	_, err = f.svc.Complete(f.ctx, analyst, d.ID)
 	require.NoError(t, err)
 	_, err = f.svc.CompleteFixRecord(f.ctx, analyst, d.ID, "change", ch6)
