@@ -259,9 +259,11 @@ func (w *TrendWatch) OpenUncovered(ctx context.Context, actor itil.Actor, asOf t
 // those linked. An incident of the candidate that is not found gives an
 // error wrapping itil.ErrNotFound, and nothing is opened.
 //
-// A rule the watch does not have, or a key whose fields are not exactly
-// those of the rule, gives a *itil.ValidationError naming "rule" or
-// "key".
+// A rule the watch does not have, a key whose fields are not exactly
+// those of the rule, or a candidate the rule does not make (a Count other
+// than the number of incidents or below the threshold, a nil incident ID,
+// a time outside the years 1 to 9999) gives a *itil.ValidationError
+// naming "rule", "key", "count", "incidents[i]", "from" or "to".
 func (w *TrendWatch) Open(ctx context.Context, actor itil.Actor, c TrendCandidate) (*Problem, bool, error) {
 	r := w.rule(c.Rule)
 	if r == nil {
@@ -271,6 +273,22 @@ func (w *TrendWatch) Open(ctx context.Context, actor itil.Actor, c TrendCandidat
 	if (k.CI != itil.NilID) != (r.By&TrendByCI != 0) || (k.ServiceID != itil.NilID) != (r.By&TrendByService != 0) ||
 		(k.Category != "") != (r.By&TrendByCategory != 0) {
 		return nil, false, itil.Invalid("key", fmt.Sprintf("must set exactly the fields of rule %q (%s)", r.Name, r.By))
+	}
+	// The title and description say what the candidate says: it must be
+	// one the rule makes.
+	var v itil.ValidationError
+	if c.Count != len(c.Incidents) || c.Count < r.Threshold {
+		v.Add("count", fmt.Sprintf("must be the number of incidents, at least rule %q's threshold %d", r.Name, r.Threshold))
+	}
+	for i, id := range c.Incidents {
+		if id == itil.NilID {
+			v.Add("incidents["+strconv.Itoa(i)+"]", "must not be the nil ID")
+		}
+	}
+	check.Time(&v, "from", c.From)
+	check.Time(&v, "to", c.To)
+	if err := v.Err(); err != nil {
+		return nil, false, err
 	}
 	if w.svc.cfg.links.incidents == nil {
 		return nil, false, ErrNoIncidents

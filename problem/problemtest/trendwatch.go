@@ -278,6 +278,7 @@ func testTrendWatch(t *testing.T, instances storagetest.Instances) {
 	// An unknown incident: nothing is opened.
 	bad := z
 	bad.Incidents = append(slices.Clone(z.Incidents), itil.NewID())
+	bad.Count++
 	_, err = ia.prb.Cancel(ctx, analyst, pz.ID, "retry")
 	require.NoError(t, err)
 	_, _, err = ia.watch.Open(ctx, trendBot, bad)
@@ -293,6 +294,19 @@ func testTrendWatch(t *testing.T, instances storagetest.Instances) {
 	testkit.RequireInvalid(t, err, "key")
 	_, _, err = ia.watch.Open(ctx, itil.Actor{}, x)
 	testkit.RequireInvalid(t, err, "actor.id")
+	forged := x
+	forged.Count = -5
+	_, _, err = ia.watch.Open(ctx, trendBot, forged)
+	testkit.RequireFields(t, err, "count")
+	forged = x
+	forged.Incidents, forged.Count = forged.Incidents[:2], 2
+	_, _, err = ia.watch.Open(ctx, trendBot, forged)
+	testkit.RequireFields(t, err, "count")
+	forged = x
+	forged.Incidents = slices.Clone(x.Incidents)
+	forged.Incidents[0], forged.From = itil.NilID, time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
+	_, _, err = ia.watch.Open(ctx, trendBot, forged)
+	testkit.RequireFields(t, err, "incidents[0]", "from")
 	_, err = problem.NewTrendWatch(nil, testRules, 0)
 	testkit.RequireInvalid(t, err, "service")
 	_, err = problem.NewTrendWatch(ia.prb, nil, 0)
