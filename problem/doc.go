@@ -109,8 +109,8 @@
 // the open problem that already covers each, and [TrendWatch.Open] and
 // [TrendWatch.OpenUncovered] open a problem for a candidate, at most once
 // per rule and key while that problem is open, however many application
-// instances try. Linking the candidate's incidents to it is then
-// [Service.LinkIncident].
+// instances try, linking the candidate's incidents to it in the same
+// transaction.
 //
 // # Commands
 //
