@@ -304,7 +304,7 @@ func (s *Service) Cancel(ctx context.Context, actor itil.Actor, id itil.ID, reas
 		if err := fire(p, evCancel, func() error { return requireText("reason", reason) }); err != nil {
 			return event{}, err
 		}
-		p.ResolutionCode = Canceled
+		p.ResolutionCode, p.ClosedAt = Canceled, c.Now
 		if err := s.cancelLinked(c, p, reason); err != nil { // links.go
 			return event{}, err
 		}

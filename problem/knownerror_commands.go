@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/internal/check"
@@ -256,7 +257,7 @@ func fromProblem(p *Problem, in FromProblem, actor itil.Actor) *KnownError {
 	}
 	if ke.Symptom == "" {
 		ke.Symptom = p.Description
-		if blank(ke.Symptom) || len(ke.Symptom) > MaxSymptom {
+		if blank(ke.Symptom) || utf8.RuneCountInString(ke.Symptom) > MaxSymptom {
 			ke.Symptom = p.Title
 		}
 	}

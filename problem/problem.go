@@ -143,8 +143,10 @@ type Problem struct {
 	OpenedBy   itil.Actor `json:"opened_by"`
 	OpenedAt   time.Time  `json:"opened_at"`
 	ResolvedAt time.Time  `json:"resolved_at,omitzero"`
-	ClosedAt   time.Time  `json:"closed_at,omitzero"`
-	UpdatedAt  time.Time  `json:"updated_at"`
+	// ClosedAt is when the problem became final: Closed (completed, risk
+	// accepted, a duplicate) or Canceled.
+	ClosedAt  time.Time `json:"closed_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // copyProblem deep-copies src into dst.

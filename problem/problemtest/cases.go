@@ -113,6 +113,7 @@ func testFlows(t *testing.T, newStore NewStore) {
 			return f.svc.Cancel(f.ctx, analyst, id, "a one-off, not a problem")
 		}, problem.StateCanceled}}, func(t *testing.T, p *problem.Problem) {
 			assert.Equal(t, problem.Canceled, p.ResolutionCode)
+			assert.False(t, p.ClosedAt.IsZero(), "final, so closed")
 		}},
 		{"fix did not hold", []step{assign, assess, confirm, cause, fix, reanalyze(problem.StateFixInProgress),
 			fix, fixNotes, resolve, reanalyze(problem.StateResolved), fix, resolve, complete},
