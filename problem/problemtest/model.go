@@ -429,15 +429,17 @@ func (m *model) check(t *rapid.T) {
 			}
 			m.finals[got.ID] = got
 		}
-		closedOrResolved := got.State == problem.StateClosed || got.State == problem.StateResolved
 		if got.State == problem.StateResolved && got.ResolvedAt.IsZero() {
 			t.Fatalf("%s: resolved without resolved_at", got.Number)
 		}
-		if !closedOrResolved && (!got.ResolvedAt.IsZero() || !got.ClosedAt.IsZero()) {
+		if got.State.Open() && (!got.ResolvedAt.IsZero() || !got.ClosedAt.IsZero()) {
 			t.Fatalf("%s: %s with resolved_at %v closed_at %v", got.Number, got.State, got.ResolvedAt, got.ClosedAt)
 		}
-		if got.State == problem.StateClosed && got.ClosedAt.IsZero() {
-			t.Fatalf("%s: closed without closed_at", got.Number)
+		if got.State == problem.StateCanceled && !got.ResolvedAt.IsZero() {
+			t.Fatalf("%s: canceled with resolved_at %v", got.Number, got.ResolvedAt)
+		}
+		if got.State.Final() && got.ClosedAt.IsZero() {
+			t.Fatalf("%s: %s without closed_at", got.Number, got.State)
 		}
 		h, err := f.svc.History(f.ctx, got.ID)
 		if err != nil {
