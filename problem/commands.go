@@ -231,7 +231,7 @@ func (s *Service) Confirm(ctx context.Context, actor itil.Actor, id itil.ID) (*P
 // same transaction (see LinkIncident), and so do its fix records, each in
 // its state, except those the survivor lists already (the survivor's
 // state of those stands); the duplicate keeps none. A survivor without a
-// known error takes the duplicate's (KnownErrorID; the known error still
+// known error, or with a retired one, takes the duplicate's (KnownErrorID; the known error still
 // names the problem it came from, and incidents resolved with it are
 // linked to the survivor: see ResolveWithKnownError). When the moved records
 // make the fix of an open survivor ready (see Problem.FixReady), the
@@ -278,7 +278,11 @@ func (s *Service) MarkDuplicate(ctx context.Context, actor itil.Actor, id, survi
 			return event{}, err
 		}
 		sev := event{Type: EventDuplicateLinked, Summary: "duplicate " + p.Number + " linked", Refs: []itil.ID{p.ID}}
-		if survivor.KnownErrorID == itil.NilID && p.KnownErrorID != itil.NilID {
+		take, err := s.takesKnownError(c, survivor, p)
+		if err != nil {
+			return event{}, err
+		}
+		if take {
 			// The duplicate's known error documents the survivor's fault.
 			survivor.KnownErrorID = p.KnownErrorID
 			sev.Summary += " with its known error"
@@ -292,6 +296,23 @@ func (s *Service) MarkDuplicate(ctx context.Context, actor itil.Actor, id, survi
 		}
 		return event{Type: EventMarkedDuplicate, Summary: "closed as a duplicate of " + survivor.Number, Refs: []itil.ID{survivorID}}, nil
 	})
+}
+
+// takesKnownError reports whether the survivor takes the known error of
+// its duplicate dup: dup has one, and the survivor has none or only a
+// retired one.
+func (s *Service) takesKnownError(c *cmd, survivor, dup *Problem) (bool, error) {
+	if dup.KnownErrorID == itil.NilID || dup.KnownErrorID == survivor.KnownErrorID {
+		return false, nil
+	}
+	if survivor.KnownErrorID == itil.NilID {
+		return true, nil
+	}
+	own, err := pipeline.Other(c, s.KnownErrors().run).Load(survivor.KnownErrorID)
+	if err != nil {
+		return false, fmt.Errorf("duplicate_of: its known error: %w", err)
+	}
+	return own.State == KnownErrorRetired, nil
 }
 
 // Cancel cancels an open problem that needs no more work, with a reason;

@@ -200,6 +200,23 @@ func testKnownErrorOfEndedProblem(t *testing.T, newStore NewStore) {
 	require.NoError(t, err)
 	assert.Equal(t, survivor.ID, got.ProblemID, "dup2's known error still leads to the survivor")
 
+	// A survivor whose known error is retired takes the duplicate's.
+	old := f.toRCA("DNS slow")
+	_, err = f.svc.Update(f.ctx, analyst, old.ID, problem.Patch{Workaround: ptr("use the secondary resolver")})
+	require.NoError(t, err)
+	retired, err := f.svc.PublishKnownError(f.ctx, analyst, old.ID, problem.FromProblem{})
+	require.NoError(t, err)
+	_, err = f.ke().Retire(f.ctx, analyst, retired.ID, "superseded")
+	require.NoError(t, err)
+	dup3 := f.toRCA("DNS timeouts")
+	_, err = f.svc.Update(f.ctx, analyst, dup3.ID, problem.Patch{Workaround: ptr("flush the cache")})
+	require.NoError(t, err)
+	ke4, err := f.svc.PublishKnownError(f.ctx, analyst, dup3.ID, problem.FromProblem{})
+	require.NoError(t, err)
+	_, err = f.svc.MarkDuplicate(f.ctx, analyst, dup3.ID, old.ID)
+	require.NoError(t, err)
+	assert.Equal(t, ke4.ID, f.get(old.ID).KnownErrorID)
+
 	// Canceled: the incident joins no problem; the known error counts it.
 	gone := f.toRCA("printer jams")
 	_, err = f.svc.Update(f.ctx, analyst, gone.ID, problem.Patch{Workaround: ptr("open tray 2")})
