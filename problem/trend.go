@@ -708,6 +708,13 @@ func (d *TrendDetector) Observe(f TrendIncident) ([]TrendCrossing, error) {
 	return d.observe(&f, nil), nil
 }
 
+// observeValid counts f, which ok() accepts, discarding its crossings.
+func (d *TrendDetector) observeValid(f *TrendIncident) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.observe(f, nil)
+}
+
 // observe counts f (valid) and appends its crossings to out.
 func (d *TrendDetector) observe(f *TrendIncident, out []TrendCrossing) []TrendCrossing {
 	x := trendEntry{at: toTrendTime(f.OpenedAt), id: f.ID}

@@ -66,8 +66,12 @@ var incidentKinds = []string{incident.Kind}
 // CatchUp counts the incidents opened since the last call (on the first,
 // every incident in the journal) and returns how many it observed.
 // Trends and OpenUncovered call it first. Errors of the store or the
-// context are returned; an incident.opened event whose payload cannot be
-// read is an error too, naming its Seq.
+// context are returned, and the next call reads the same events again.
+// An incident.opened event that cannot be counted (a payload no incident
+// Service writes) is passed over: CatchUp counts the others and returns
+// an error naming each such event's Seq, and the next call goes on after
+// them, since the journal never changes and reading them again would fail
+// the same way forever.
 func (w *TrendWatch) CatchUp(ctx context.Context) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -77,9 +81,10 @@ func (w *TrendWatch) CatchUp(ctx context.Context) (int, error) {
 // catchUp is CatchUp with w.mu held.
 func (w *TrendWatch) catchUp(ctx context.Context) (int, error) {
 	var batch []TrendIncident
+	var bad []error
 	last := w.pos
 	err := w.svc.run.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
-		batch, last = batch[:0], w.pos
+		batch, bad, last = batch[:0], bad[:0], w.pos
 		end, err := tx.LastSeq(ctx)
 		if err != nil || end <= w.pos {
 			return err
@@ -93,8 +98,14 @@ func (w *TrendWatch) catchUp(ctx context.Context) (int, error) {
 				continue
 			}
 			f, err := openedFacts(&ev)
+			if err == nil && !f.ok() {
+				var v itil.ValidationError
+				f.validate(&v, "")
+				err = fmt.Errorf("journal event %d (%s): incident %s: %w", ev.Seq, ev.Type, f.ID, v.Err())
+			}
 			if err != nil {
-				return err
+				bad = append(bad, err)
+				continue
 			}
 			batch = append(batch, f)
 		}
@@ -108,11 +119,12 @@ func (w *TrendWatch) catchUp(ctx context.Context) (int, error) {
 	// allowance; journal order among equal times.
 	slices.SortStableFunc(batch, func(a, b TrendIncident) int { return a.OpenedAt.Compare(b.OpenedAt) })
 	for i := range batch {
-		if _, err := w.det.Observe(batch[i]); err != nil {
-			return 0, fmt.Errorf("incident %s: %w", batch[i].ID, err)
-		}
+		w.det.observeValid(&batch[i])
 	}
 	w.pos = last
+	if len(bad) > 0 {
+		return len(batch), fmt.Errorf("trend watch: passed over %d incident.opened events it cannot count: %w", len(bad), errors.Join(bad...))
+	}
 	return len(batch), nil
 }
 

@@ -13,5 +13,6 @@ func runFixAndTrends(t *testing.T, newStore NewStore, instances storagetest.Inst
 	t.Run("TwoInstances/FixReady", func(t *testing.T) { testTwoInstancesFixReady(t, instances) })
 	t.Run("TwoInstances/TrendWatch", func(t *testing.T) { testTrendWatch(t, instances) })
 	t.Run("TwoInstances/TrendWatchSkew", func(t *testing.T) { testTrendWatchSkew(t, instances) })
+	t.Run("TrendWatchBadEvent", func(t *testing.T) { testTrendWatchBadEvent(t, newStore) })
 	t.Run("SLA", func(t *testing.T) { testSLA(t, newStore) })
 }

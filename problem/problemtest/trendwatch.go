@@ -3,6 +3,7 @@ package problemtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -420,4 +421,40 @@ func testTrendWatchSkew(t *testing.T, instances storagetest.Instances) {
 	assert.Equal(t, ahead.Now(), x.To, "as of the latest incident")
 	_, err = w.Trends(ctx, time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC))
 	testkit.RequireFields(t, err, "as_of")
+}
+
+// testTrendWatchBadEvent: an incident.opened event no incident Service
+// writes is reported once, by its Seq, and passed over; the watch counts
+// the rest and goes on.
+func testTrendWatchBadEvent(t *testing.T, newStore NewStore) {
+	store := newStore(t)
+	c := newClock()
+	ctx := t.Context()
+	in := newTrendInstance(t, store, c)
+	ci := itil.NewID()
+	for range 2 {
+		in.openIncident(t, "router flaps", ci, itil.NilID)
+	}
+	require.NoError(t, store.RunInTx(storage.Writing(ctx), func(ctx context.Context, tx storage.Tx) error {
+		return tx.Append(ctx, itil.Event{Kind: incident.Kind, SubjectID: itil.NewID(), Type: incident.EventOpened,
+			Time: c.Now(), Actor: desk, Payload: []byte(`{"summary":"opened by hand","created":{"id":"not an ID"}}`)})
+	}))
+	var bad int64
+	require.NoError(t, store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+		var err error
+		bad, err = tx.LastSeq(ctx)
+		return err
+	}))
+	for range 3 {
+		in.openIncident(t, "router flaps", ci, itil.NilID)
+	}
+	n, err := in.watch.CatchUp(ctx)
+	require.ErrorContains(t, err, fmt.Sprintf("journal event %d (incident.opened)", bad))
+	assert.Equal(t, 5, n, "the others are counted")
+	n, err = in.watch.CatchUp(ctx)
+	require.NoError(t, err, "passed over, not read again")
+	assert.Zero(t, n)
+	cs, err := in.watch.Trends(ctx, c.Now())
+	require.NoError(t, err)
+	assert.Equal(t, 5, candidate(t, cs, byCI24h.Name, problem.TrendKey{CI: ci}).Count)
 }
