@@ -101,10 +101,13 @@ type KnownErrorQuery struct {
 	IncludeExpired bool
 }
 
-// Search returns the known errors matching q, ranked: most linked
-// incidents first, then newest. A bad query is yielded as a
-// *itil.ValidationError. It runs on the storage contract alone (index
-// terms), so it answers alike on every backend.
+// Search returns the known errors matching q, ranked: most incidents
+// resolved with each first (IncidentCount), then newest. A bad query is
+// yielded as a *itil.ValidationError. It runs on the storage contract
+// alone (index terms), so it answers alike on every backend. Pages are
+// read in transactions of their own: a known error whose count rises
+// while the search runs moves ahead in the ranking and may be passed
+// over; since counts only rise, none is returned twice.
 func (k *KnownErrors) Search(ctx context.Context, q KnownErrorQuery) iter.Seq2[*KnownError, error] {
 	pq, err := k.query(ctx, q)
 	if err != nil {
