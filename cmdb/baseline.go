@@ -146,14 +146,11 @@ func (s *Service) Baseline(ctx context.Context, id itil.ID) (*Baseline, error) {
 func (s *Service) Baselines(ctx context.Context, name string) iter.Seq2[*Baseline, error] {
 	var v itil.ValidationError
 	check.Text(&v, "name", name, false, check.Short)
-	if err := v.Err(); err != nil {
-		return func(yield func(*Baseline, error) bool) { yield(nil, err) }
-	}
 	var q pipeline.Query[Baseline]
 	if name != "" {
 		q.Terms = []string{storage.Term("name", name)}
 	}
-	return s.base.List(ctx, q)
+	return s.base.ListQuery(ctx, q, v.Err())
 }
 
 // FieldChange is one field of a CI that differs between two snapshots.

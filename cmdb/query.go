@@ -53,10 +53,7 @@ type Filter struct {
 // in transactions of their own, so commands may run while iterating.
 func (s *Service) List(ctx context.Context, f Filter) iter.Seq2[*CI, error] {
 	q, err := s.query(f)
-	if err != nil {
-		return func(yield func(*CI, error) bool) { yield(nil, err) }
-	}
-	return s.ci.List(ctx, q)
+	return s.ci.ListQuery(ctx, q, err)
 }
 
 // ListPage returns up to limit CIs matching f (0 for the default of 50, at

@@ -181,10 +181,7 @@ func fixRecordTerm(kind string, id itil.ID) string {
 func (s *Service) ByFixRecord(ctx context.Context, kind string, id itil.ID) iter.Seq2[*Problem, error] {
 	var v itil.ValidationError
 	checkFixRef(&v, kind, id)
-	if err := v.Err(); err != nil {
-		return func(yield func(*Problem, error) bool) { yield(nil, err) }
-	}
-	return s.run.List(ctx, pipeline.Query[Problem]{Terms: []string{fixRecordTerm(kind, id)}})
+	return s.run.ListQuery(ctx, pipeline.Query[Problem]{Terms: []string{fixRecordTerm(kind, id)}}, v.Err())
 }
 
 // moveFixRecords is MarkDuplicate's move of the duplicate's fix records to

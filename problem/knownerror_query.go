@@ -110,10 +110,7 @@ type KnownErrorQuery struct {
 // over; since counts only rise, none is returned twice.
 func (k *KnownErrors) Search(ctx context.Context, q KnownErrorQuery) iter.Seq2[*KnownError, error] {
 	pq, err := k.query(ctx, q)
-	if err != nil {
-		return func(yield func(*KnownError, error) bool) { yield(nil, err) }
-	}
-	return k.run.List(ctx, pq)
+	return k.run.ListQuery(ctx, pq, err)
 }
 
 // SearchPage returns up to limit known errors of Search (0 for the

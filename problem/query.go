@@ -47,10 +47,7 @@ type Filter struct {
 // in transactions of their own, so commands may run while iterating.
 func (s *Service) List(ctx context.Context, f Filter) iter.Seq2[*Problem, error] {
 	q, err := f.query()
-	if err != nil {
-		return func(yield func(*Problem, error) bool) { yield(nil, err) }
-	}
-	return s.run.List(ctx, q)
+	return s.run.ListQuery(ctx, q, err)
 }
 
 // ListPage returns up to limit problems matching f (0 for the default of

@@ -390,10 +390,7 @@ func (f Filter) query() (pipeline.Query[Definition], error) {
 // name. A bad filter is yielded as a *itil.ValidationError.
 func (e *Engine) List(ctx context.Context, f Filter) iter.Seq2[*Definition, error] {
 	q, err := f.query()
-	if err != nil {
-		return func(yield func(*Definition, error) bool) { yield(nil, err) }
-	}
-	return e.defs.List(ctx, q)
+	return e.defs.ListQuery(ctx, q, err)
 }
 
 // ListPage returns up to limit definitions matching f (0 for the default

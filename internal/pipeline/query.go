@@ -91,6 +91,15 @@ func (r Runner[T]) List(ctx context.Context, q Query[T]) iter.Seq2[*T, error] {
 	}
 }
 
+// ListQuery is List for a query built from a caller's filter: qerr, the
+// filter's error if any (a *itil.ValidationError), is yielded instead.
+func (r Runner[T]) ListQuery(ctx context.Context, q Query[T], qerr error) iter.Seq2[*T, error] {
+	if qerr != nil {
+		return func(yield func(*T, error) bool) { yield(nil, qerr) }
+	}
+	return r.List(ctx, q)
+}
+
 // ListPage is the page-token form every process's ListPage has: up to
 // limit entities (0 for DefaultPage, at most MaxPage) matching q, after the
 // page that returned token ("" for the first), and the next page's token
