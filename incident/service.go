@@ -277,6 +277,10 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 // failed statement.
 func (s *Service) In(tx storage.Tx) *Service { return &Service{cfg: s.cfg, run: s.run.In(tx)} }
 
+// ResolutionCodes returns the resolution codes Resolve accepts (see
+// WithResolutionCodes), in the order given.
+func (s *Service) ResolutionCodes() []string { return slices.Clone(s.cfg.codeList) }
+
 // IfVersion returns the Service for one command that must find the
 // incident it runs on (the child, for LinkChild) at version v ("only if
 // unchanged since I read it"): otherwise

@@ -69,6 +69,15 @@ func WithIncidents(svc *incident.Service) Option {
 	return Option{func(cfg *config, v *itil.ValidationError) {
 		if svc == nil {
 			v.Add("incidents", "must not be nil")
+		} else {
+			// The cascade and ResolveWithKnownError resolve incidents with
+			// these codes: a Service that refuses them would fail only
+			// when a problem ends.
+			for _, code := range []string{ResolvedByProblem, incident.KnownErrorCode} {
+				if !slices.Contains(svc.ResolutionCodes(), code) {
+					v.Add("incidents", "its resolution codes must include "+code)
+				}
+			}
 		}
 		cfg.links.incidents = svc
 	}}

@@ -332,6 +332,11 @@ func testLinks(t *testing.T, newStore NewStore) {
 	require.NoError(t, err, "a problem's end that touches no incident needs no incident Service")
 	_, err = problem.New(f.store, problem.WithIncidents(nil))
 	testkit.RequireInvalid(t, err, "incidents")
+	narrow, err := incident.New(f.store, incident.WithResolutionCodes("solution_provided", problem.ResolvedByProblem))
+	require.NoError(t, err)
+	_, err = problem.New(f.store, problem.WithIncidents(narrow))
+	testkit.RequireFields(t, err, "incidents")
+	require.ErrorContains(t, err, incident.KnownErrorCode)
 }
 
 func collectIncidents(f *linkFixture, flt incident.Filter) ([]*incident.Incident, error) {
