@@ -59,6 +59,10 @@ type linkConfig struct {
 // problem command and everything it does to incidents commit together or
 // not at all.
 //
+// The incident Service's resolution codes must include ResolvedByProblem
+// and incident.KnownErrorCode (both are defaults): New refuses it
+// otherwise, naming "incidents".
+//
 // The link lives on the incident (incident.Incident.ProblemID), so an
 // incident belongs to at most one problem even when two instances link it
 // at once: the incident's version-checked write makes one of them
