@@ -45,10 +45,6 @@ func freshSchema(t testing.TB) string {
 // serverAdmin is the tests' shared pool to the server, for watching it.
 func serverAdmin(t testing.TB) *pgxpool.Pool { return testkit.PostgresAdmin(t, serverDSN(t)) }
 
-func withSearchPath(dsn, schema string) string {
-	return testkit.WithDSNParam(dsn, "search_path", schema)
-}
-
 // openIn opens a backend on dsn and closes it when the test ends (Close is
 // idempotent, so tests and suites may close it earlier).
 func openIn(t testing.TB, dsn string, opts ...Option) *Backend {
