@@ -277,8 +277,9 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 // failed statement.
 func (s *Service) In(tx storage.Tx) *Service { return &Service{cfg: s.cfg, run: s.run.In(tx)} }
 
-// ResolutionCodes returns the resolution codes Resolve accepts (see
-// WithResolutionCodes), in the order given.
+// ResolutionCodes returns the Service's resolution codes (see
+// WithResolutionCodes), in the order given: those Resolve accepts, and
+// KnownErrorCode, which only ResolveKnownError sets.
 func (s *Service) ResolutionCodes() []string { return slices.Clone(s.cfg.codeList) }
 
 // IfVersion returns the Service for one command that must find the

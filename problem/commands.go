@@ -231,7 +231,8 @@ func (s *Service) Confirm(ctx context.Context, actor itil.Actor, id itil.ID) (*P
 // same transaction (see LinkIncident), and so do its fix records, each in
 // its state, except those the survivor lists already (the survivor's
 // state of those stands); the duplicate keeps none. A survivor without a
-// known error, or with a retired one, takes the duplicate's (KnownErrorID; the known error still
+// known error, or with a retired one, takes the duplicate's (unless that
+// one is retired too) (KnownErrorID; the known error still
 // names the problem it came from, and incidents resolved with it are
 // linked to the survivor: see ResolveWithKnownError). When the moved records
 // make the fix of an open survivor ready (see Problem.FixReady), the
@@ -299,20 +300,27 @@ func (s *Service) MarkDuplicate(ctx context.Context, actor itil.Actor, id, survi
 }
 
 // takesKnownError reports whether the survivor takes the known error of
-// its duplicate dup: dup has one, and the survivor has none or only a
-// retired one.
+// its duplicate dup: dup has one that is not retired, and the survivor has
+// none or only a retired one.
 func (s *Service) takesKnownError(c *cmd, survivor, dup *Problem) (bool, error) {
 	if dup.KnownErrorID == itil.NilID || dup.KnownErrorID == survivor.KnownErrorID {
 		return false, nil
 	}
+	kc := pipeline.Other(c, s.KnownErrors().run)
+	retired := func(p *Problem) (bool, error) {
+		ke, err := kc.Load(p.KnownErrorID)
+		if err != nil {
+			return false, fmt.Errorf("problem %s's known error: %w", p.Number, err)
+		}
+		return ke.State == KnownErrorRetired, nil
+	}
+	if gone, err := retired(dup); gone || err != nil {
+		return false, err
+	}
 	if survivor.KnownErrorID == itil.NilID {
 		return true, nil
 	}
-	own, err := pipeline.Other(c, s.KnownErrors().run).Load(survivor.KnownErrorID)
-	if err != nil {
-		return false, fmt.Errorf("duplicate_of: its known error: %w", err)
-	}
-	return own.State == KnownErrorRetired, nil
+	return retired(survivor)
 }
 
 // Cancel cancels an open problem that needs no more work, with a reason;

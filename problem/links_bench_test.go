@@ -118,7 +118,13 @@ func BenchmarkResolveLinked(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			return linkedStore{store: store, ready: analyze, close: closeBackend}
+			drop := func() {
+				closeBackend()
+				if _, err := testkit.PostgresAdmin(b, dsn).Exec(ctx, `DROP SCHEMA `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
+					b.Error(err)
+				}
+			}
+			return linkedStore{store: store, ready: analyze, close: drop}
 		})
 	})
 }

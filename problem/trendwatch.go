@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -19,6 +18,11 @@ import (
 	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/storage"
 )
+
+// TrendSkew is how far behind the latest incident a TrendWatch's caller
+// may ask for trends and be answered as of that incident: the clock skew
+// and commit delay between application instances it absorbs.
+const TrendSkew = 5 * time.Minute
 
 // TrendWatch connects a TrendDetector to the incidents and problems of a
 // Service's store: it counts every incident opened (whichever instance
@@ -123,13 +127,19 @@ func (w *TrendWatch) catchUp(ctx context.Context) (int, error) {
 	}
 	w.pos = last
 	if len(bad) > 0 {
-		return len(batch), fmt.Errorf("trend watch: passed over %d incident.opened events it cannot count: %w", len(bad), errors.Join(bad...))
+		const listed = 10
+		n, more := len(bad), ""
+		if n > listed {
+			more = fmt.Sprintf(" (the first %d listed)", listed)
+			bad = bad[:listed]
+		}
+		return len(batch), fmt.Errorf("trend watch: passed over %d incident.opened events it cannot count%s: %w", n, more, errors.Join(bad...))
 	}
 	return len(batch), nil
 }
 
-// Trends catches up and returns the candidates as of asOf (see
-// TrendDetector.Trends), each with CoveredBy set to the open problem that
+// Trends catches up and returns the candidates as of asOf, as
+// TrendDetector.Trends does, each with CoveredBy set to the open problem that
 // covers its key, if any. An open problem (New to Fix in Progress) covers
 // a key of a rule:
 //
@@ -139,14 +149,17 @@ func (w *TrendWatch) catchUp(ctx context.Context) (int, error) {
 //     CI is one of its CIs, the service is its service, the category is
 //     its category. The oldest such problem is named.
 //
-// An asOf earlier than the watch can answer exactly (the latest incident
-// observed less the lateness) is taken as that instant: incidents other
-// instances committed meanwhile, or opened on a clock slightly ahead, may
-// be later than the caller's "now". The candidates' To says which instant
-// was used. A time outside the years 1 to 9999 is a *itil.ValidationError
-// naming "as_of".
+// An asOf up to TrendSkew earlier than the watch can answer exactly (the
+// latest incident observed less the lateness) is taken as that instant:
+// incidents other instances committed meanwhile, or opened on a clock
+// slightly ahead, may be later than the caller's "now". The candidates'
+// To says which instant was used. An earlier asOf, a zero one, or one
+// outside the years 1 to 9999 is a *itil.ValidationError naming "as_of".
 func (w *TrendWatch) Trends(ctx context.Context, asOf time.Time) ([]TrendCandidate, error) {
 	var v itil.ValidationError
+	if asOf.IsZero() {
+		v.Add("as_of", "is required")
+	}
 	check.Time(&v, "as_of", asOf)
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -155,7 +168,9 @@ func (w *TrendWatch) Trends(ctx context.Context, asOf time.Time) ([]TrendCandida
 	_, err := w.catchUp(ctx)
 	if err == nil {
 		if latest, ok := w.det.Latest(); ok {
-			if least := latest.Add(-w.det.lateness); asOf.Before(least) {
+			// Only a little behind: an asOf far in the past is a mistake
+			// the detector reports.
+			if least := latest.Add(-w.det.lateness); asOf.Before(least) && !asOf.Before(least.Add(-TrendSkew)) {
 				asOf = least
 			}
 		}
@@ -273,8 +288,9 @@ func (w *TrendWatch) OpenUncovered(ctx context.Context, actor itil.Actor, asOf t
 //
 // A rule the watch does not have, a key whose fields are not exactly
 // those of the rule, or a candidate the rule does not make (a Count other
-// than the number of incidents or below the threshold, a nil incident ID,
-// a time outside the years 1 to 9999) gives a *itil.ValidationError
+// than the number of incidents or below the threshold, a nil or repeated
+// incident ID, a window other than the rule's or a time outside the years
+// 1 to 9999) gives a *itil.ValidationError
 // naming "rule", "key", "count", "incidents[i]", "from" or "to".
 func (w *TrendWatch) Open(ctx context.Context, actor itil.Actor, c TrendCandidate) (*Problem, bool, error) {
 	r := w.rule(c.Rule)
@@ -292,13 +308,21 @@ func (w *TrendWatch) Open(ctx context.Context, actor itil.Actor, c TrendCandidat
 	if c.Count != len(c.Incidents) || c.Count < r.Threshold {
 		v.Add("count", fmt.Sprintf("must be the number of incidents, at least rule %q's threshold %d", r.Name, r.Threshold))
 	}
+	seen := make(map[itil.ID]bool, len(c.Incidents))
 	for i, id := range c.Incidents {
-		if id == itil.NilID {
+		switch {
+		case id == itil.NilID:
 			v.Add("incidents["+strconv.Itoa(i)+"]", "must not be the nil ID")
+		case seen[id]:
+			v.Add("incidents["+strconv.Itoa(i)+"]", "lists "+id.String()+" twice")
 		}
+		seen[id] = true
 	}
 	check.Time(&v, "from", c.From)
 	check.Time(&v, "to", c.To)
+	if !v.Has("from") && !v.Has("to") && c.To.Sub(c.From) != r.Window {
+		v.Add("to", fmt.Sprintf("must be from plus rule %q's window %s", r.Name, r.Window))
+	}
 	if err := v.Err(); err != nil {
 		return nil, false, err
 	}
@@ -489,12 +513,7 @@ func trendTitle(r *TrendRule, c TrendCandidate) string {
 	if c.Key.Category != "" {
 		on = append(on, "in category "+strconv.Quote(c.Key.Category))
 	}
-	t := strconv.Itoa(c.Count) + " incidents " + strings.Join(on, ", ") + " in " + windowText(r.Window)
-	if utf8.RuneCountInString(t) > check.Short {
-		rs := []rune(t)
-		t = string(rs[:check.Short-1]) + "…"
-	}
-	return t
+	return check.Cut(strconv.Itoa(c.Count)+" incidents "+strings.Join(on, ", ")+" in "+windowText(r.Window), check.Short)
 }
 
 // maxListed bounds the incidents a trend problem's description lists.

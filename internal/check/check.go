@@ -46,9 +46,9 @@ func Text(v *itil.ValidationError, field, s string, required bool, max int) {
 	}
 }
 
-// Cut returns s when it has at most max characters, else its first max-1
-// characters and "…": for a text built from checked ones (a prefix and a
-// note) that must itself meet a limit.
+// Cut returns s when it has at most max characters (max ≥ 1), else its
+// first max-1 characters and "…": for a text built from checked ones (a
+// prefix and a note) that must itself meet a limit.
 func Cut(s string, max int) string {
 	if len(s) <= max || utf8.RuneCountInString(s) <= max {
 		return s

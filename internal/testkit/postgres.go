@@ -37,7 +37,7 @@ func PostgresAdmin(t testing.TB, dsn string) *pgxpool.Pool {
 
 // FreshSchema creates an empty schema, named prefix_<pid>_<n>, on the
 // PostgreSQL server of dsn for one test or benchmark, drops it when t
-// ends, and returns a DSN whose connections use it (search_path) and the
+// ends (unless the test dropped it before), and returns a DSN whose connections use it (search_path) and the
 // schema's name.
 func FreshSchema(t testing.TB, dsn, prefix string) (schemaDSN, name string) {
 	t.Helper()
@@ -46,7 +46,7 @@ func FreshSchema(t testing.TB, dsn, prefix string) (schemaDSN, name string) {
 	_, err := admin.Exec(context.Background(), `CREATE SCHEMA `+pgx.Identifier{name}.Sanitize())
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		_, err := admin.Exec(context.Background(), `DROP SCHEMA `+pgx.Identifier{name}.Sanitize()+` CASCADE`)
+		_, err := admin.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+pgx.Identifier{name}.Sanitize()+` CASCADE`)
 		require.NoError(t, err)
 	})
 	return WithDSNParam(dsn, "search_path", name), name

@@ -216,6 +216,18 @@ func testKnownErrorOfEndedProblem(t *testing.T, newStore NewStore) {
 	_, err = f.svc.MarkDuplicate(f.ctx, analyst, dup3.ID, old.ID)
 	require.NoError(t, err)
 	assert.Equal(t, ke4.ID, f.get(old.ID).KnownErrorID)
+	// A duplicate's retired known error is not handed on.
+	dup5 := f.toRCA("DNS flaps")
+	_, err = f.svc.Update(f.ctx, analyst, dup5.ID, problem.Patch{Workaround: ptr("pin the resolver")})
+	require.NoError(t, err)
+	ke5, err := f.svc.PublishKnownError(f.ctx, analyst, dup5.ID, problem.FromProblem{})
+	require.NoError(t, err)
+	_, err = f.ke().Retire(f.ctx, analyst, ke5.ID, "the resolver was replaced")
+	require.NoError(t, err)
+	bare := f.toRCA("DNS unstable")
+	_, err = f.svc.MarkDuplicate(f.ctx, analyst, dup5.ID, bare.ID)
+	require.NoError(t, err)
+	assert.Equal(t, itil.NilID, f.get(bare.ID).KnownErrorID)
 
 	// Canceled: the incident joins no problem; the known error counts it.
 	gone := f.toRCA("printer jams")

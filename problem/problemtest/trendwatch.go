@@ -308,6 +308,12 @@ func testTrendWatch(t *testing.T, instances storagetest.Instances) {
 	forged.Incidents[0], forged.From = itil.NilID, time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
 	_, _, err = ia.watch.Open(ctx, trendBot, forged)
 	testkit.RequireFields(t, err, "incidents[0]", "from")
+	forged = x
+	forged.Incidents = slices.Clone(x.Incidents)
+	forged.Incidents[1] = forged.Incidents[0]
+	forged.From = x.To.Add(time.Hour)
+	_, _, err = ia.watch.Open(ctx, trendBot, forged)
+	testkit.RequireFields(t, err, "incidents[1]", "to")
 	_, err = problem.NewTrendWatch(nil, testRules, 0)
 	testkit.RequireInvalid(t, err, "service")
 	_, err = problem.NewTrendWatch(ia.prb, nil, 0)
@@ -420,6 +426,11 @@ func testTrendWatchSkew(t *testing.T, instances storagetest.Instances) {
 	assert.Equal(t, 5, x.Count)
 	assert.Equal(t, ahead.Now(), x.To, "as of the latest incident")
 	_, err = w.Trends(ctx, time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC))
+	testkit.RequireFields(t, err, "as_of")
+	_, err = w.Trends(ctx, time.Time{})
+	testkit.RequireFields(t, err, "as_of")
+	// Further behind than TrendSkew: a mistake, not skew.
+	_, err = w.Trends(ctx, ahead.Now().Add(-problem.TrendSkew-time.Second))
 	testkit.RequireFields(t, err, "as_of")
 }
 
