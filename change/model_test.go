@@ -82,7 +82,7 @@ func TestModelValidate(t *testing.T) {
 			m.Transitions = append(m.Transitions, itil.Transition[change.State]{Event: "reopen",
 				From: []change.State{change.StateClosed}, To: change.StateImplement})
 		}, []string{"transitions"}},
-		{"closed unreachable", func(m *change.Model) { m.Transitions = m.Transitions[:2] }, []string{"transitions"}},
+		{"closed unreachable", func(m *change.Model) { m.Transitions = m.Transitions[:2] }, []string{"transitions", "transitions"}}, // and implement has no way out
 		{"a dead end", func(m *change.Model) {
 			m.Transitions = append(m.Transitions, itil.Transition[change.State]{Event: "park",
 				From: []change.State{change.StateScheduled}, To: "parked"})
