@@ -34,19 +34,20 @@ const (
 	ModelEmergency = "emergency"
 )
 
-// The events of the default models' transitions. A model of the
+// The moves of the default models: the events of their transitions (the
+// journal's event types are the Event constants). A model of the
 // application's own may use these or name its own.
 const (
-	EventAssess    = "assess"
-	EventAuthorize = "authorize"
-	EventSchedule  = "schedule"
-	EventImplement = "implement"
-	EventReview    = "review"
-	EventClose     = "close"
-	EventCancel    = "cancel"
-	// EventRevert returns a change to New: a rejection does it from a
+	MoveAssess    = "assess"
+	MoveAuthorize = "authorize"
+	MoveSchedule  = "schedule"
+	MoveImplement = "implement"
+	MoveReview    = "review"
+	MoveClose     = "close"
+	MoveCancel    = "cancel"
+	// MoveRevert returns a change to New: a rejection does it from a
 	// state that waits for approvals.
-	EventRevert = "revert"
+	MoveRevert = "revert"
 )
 
 // Model is a change model as data: its lifecycle and the rules that hang
@@ -92,22 +93,22 @@ var beforeReview = []State{StateNew, StateAssess, StateAuthorize, StateScheduled
 // Implement.
 func DefaultModels() []Model {
 	cancel := func(from ...State) itil.Transition[State] {
-		return itil.Transition[State]{Event: EventCancel, From: from, To: StateCanceled}
+		return itil.Transition[State]{Event: MoveCancel, From: from, To: StateCanceled}
 	}
 	tail := []itil.Transition[State]{
-		{Event: EventImplement, From: []State{StateScheduled}, To: StateImplement},
-		{Event: EventReview, From: []State{StateImplement}, To: StateReview},
-		{Event: EventClose, From: []State{StateReview}, To: StateClosed},
+		{Event: MoveImplement, From: []State{StateScheduled}, To: StateImplement},
+		{Event: MoveReview, From: []State{StateImplement}, To: StateReview},
+		{Event: MoveClose, From: []State{StateReview}, To: StateClosed},
 	}
 	return []Model{
 		{
 			Name:        ModelNormal,
 			Description: "Assessed and authorized before it is scheduled: a change whose risk is judged case by case.",
 			Transitions: append([]itil.Transition[State]{
-				{Event: EventAssess, From: []State{StateNew}, To: StateAssess},
-				{Event: EventAuthorize, From: []State{StateAssess}, To: StateAuthorize},
-				{Event: EventSchedule, From: []State{StateAuthorize}, To: StateScheduled},
-				{Event: EventRevert, From: []State{StateAssess, StateAuthorize}, To: StateNew},
+				{Event: MoveAssess, From: []State{StateNew}, To: StateAssess},
+				{Event: MoveAuthorize, From: []State{StateAssess}, To: StateAuthorize},
+				{Event: MoveSchedule, From: []State{StateAuthorize}, To: StateScheduled},
+				{Event: MoveRevert, From: []State{StateAssess, StateAuthorize}, To: StateNew},
 			}, append(slices.Clone(tail), cancel(beforeReview...))...),
 			ApprovalStates: []State{StateAssess, StateAuthorize},
 			PlannedStates:  []State{StateAssess, StateAuthorize, StateScheduled, StateImplement},
@@ -117,7 +118,7 @@ func DefaultModels() []Model {
 			Name:        ModelStandard,
 			Description: "Pre-approved: a low-risk, well-known change made from a published template.",
 			Transitions: append([]itil.Transition[State]{
-				{Event: EventSchedule, From: []State{StateNew}, To: StateScheduled},
+				{Event: MoveSchedule, From: []State{StateNew}, To: StateScheduled},
 			}, append(slices.Clone(tail), cancel(StateNew, StateScheduled, StateImplement))...),
 			PlannedStates:  []State{StateScheduled, StateImplement},
 			CIChangeStates: []State{StateImplement},
@@ -126,9 +127,9 @@ func DefaultModels() []Model {
 			Name:        ModelEmergency,
 			Description: "Authorized at once by the emergency CAB: a change that restores service or closes an urgent risk.",
 			Transitions: append([]itil.Transition[State]{
-				{Event: EventAuthorize, From: []State{StateNew}, To: StateAuthorize},
-				{Event: EventSchedule, From: []State{StateAuthorize}, To: StateScheduled},
-				{Event: EventRevert, From: []State{StateAuthorize}, To: StateNew},
+				{Event: MoveAuthorize, From: []State{StateNew}, To: StateAuthorize},
+				{Event: MoveSchedule, From: []State{StateAuthorize}, To: StateScheduled},
+				{Event: MoveRevert, From: []State{StateAuthorize}, To: StateNew},
 			}, append(slices.Clone(tail), cancel(StateNew, StateAuthorize, StateScheduled, StateImplement))...),
 			ApprovalStates: []State{StateAuthorize},
 			PlannedStates:  []State{StateScheduled, StateImplement},

@@ -47,10 +47,10 @@ func TestDefaultModels(t *testing.T) {
 // iTop's routine change: no approval at all.
 func routine() change.Model {
 	return change.Model{Name: "routine", Transitions: []itil.Transition[change.State]{
-		{Event: change.EventSchedule, From: []change.State{change.StateNew}, To: change.StateScheduled},
-		{Event: change.EventImplement, From: []change.State{change.StateScheduled}, To: change.StateImplement},
-		{Event: change.EventClose, From: []change.State{change.StateImplement}, To: change.StateClosed},
-		{Event: change.EventCancel, From: []change.State{change.StateNew, change.StateScheduled}, To: change.StateCanceled},
+		{Event: change.MoveSchedule, From: []change.State{change.StateNew}, To: change.StateScheduled},
+		{Event: change.MoveImplement, From: []change.State{change.StateScheduled}, To: change.StateImplement},
+		{Event: change.MoveClose, From: []change.State{change.StateImplement}, To: change.StateClosed},
+		{Event: change.MoveCancel, From: []change.State{change.StateNew, change.StateScheduled}, To: change.StateCanceled},
 	}, PlannedStates: []change.State{change.StateScheduled}, CIChangeStates: []change.State{change.StateImplement}}
 }
 
@@ -65,7 +65,7 @@ func TestModelValidate(t *testing.T) {
 		{"name not an identifier", func(m *change.Model) { m.Name = "Routine Change" }, []string{"name"}},
 		{"no transitions", func(m *change.Model) { m.Transitions = nil }, []string{"transitions"}},
 		{"event with two targets", func(m *change.Model) {
-			m.Transitions = append(m.Transitions, itil.Transition[change.State]{Event: change.EventSchedule,
+			m.Transitions = append(m.Transitions, itil.Transition[change.State]{Event: change.MoveSchedule,
 				From: []change.State{change.StateImplement}, To: change.StateReview})
 		}, []string{"transitions[4].to"}},
 		{"no sources", func(m *change.Model) { m.Transitions[1].From = nil }, []string{"transitions[1].from"}},

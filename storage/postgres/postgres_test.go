@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/change/changetest"
 	"github.com/itilkit/itil/cmdb/cmdbtest"
 	"github.com/itilkit/itil/incident/incidenttest"
 	"github.com/itilkit/itil/internal/testkit"
@@ -99,6 +100,11 @@ func TestIncident(t *testing.T) {
 func TestProblem(t *testing.T) {
 	serverDSN(t)
 	problemtest.Run(t, instances)
+}
+
+func TestChange(t *testing.T) {
+	serverDSN(t)
+	changetest.Run(t, instances)
 }
 
 func TestSLM(t *testing.T) {

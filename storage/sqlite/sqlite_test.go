@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/itilkit/itil/change/changetest"
 	"github.com/itilkit/itil/cmdb/cmdbtest"
 	"github.com/itilkit/itil/incident/incidenttest"
 	"github.com/itilkit/itil/problem/problemtest"
@@ -73,6 +74,10 @@ func TestIncident(t *testing.T) {
 
 func TestProblem(t *testing.T) {
 	problemtest.Run(t, instances)
+}
+
+func TestChange(t *testing.T) {
+	changetest.Run(t, instances)
 }
 
 func TestSLM(t *testing.T) {

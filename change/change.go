@@ -1,0 +1,208 @@
+package change
+
+import (
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
+)
+
+// Kind is the storage kind and journal kind of changes.
+const Kind = "change"
+
+// NumberPrefix starts every change reference number (CHG0001001).
+const NumberPrefix = "CHG"
+
+// MaxCIs is the most configuration items a change may name (its primary
+// CI included), and MaxLinks the most problems it fixes or incidents it
+// caused.
+const (
+	MaxCIs   = 100
+	MaxLinks = 100
+)
+
+// Risk is a change's risk, from low to very high; the zero Risk is not
+// assessed yet.
+type Risk int
+
+// The risk levels, in order.
+const (
+	RiskLow Risk = iota + 1
+	RiskModerate
+	RiskHigh
+	RiskVeryHigh
+)
+
+var riskNames = [...]string{"", "low", "moderate", "high", "very_high"}
+
+// String returns the level's name ("very_high"), or "" when not assessed.
+func (r Risk) String() string {
+	if r < 0 || int(r) >= len(riskNames) {
+		return "risk(" + strconv.Itoa(int(r)) + ")"
+	}
+	return riskNames[r]
+}
+
+// Valid reports whether r is one of the levels.
+func (r Risk) Valid() bool { return r >= RiskLow && r <= RiskVeryHigh }
+
+// CloseCode says how a change went.
+type CloseCode string
+
+// The close codes, as ServiceNow names them.
+const (
+	Successful           CloseCode = "successful"
+	SuccessfulWithIssues CloseCode = "successful_with_issues"
+	Unsuccessful         CloseCode = "unsuccessful"
+)
+
+var closeCodes = []CloseCode{Successful, SuccessfulWithIssues, Unsuccessful}
+
+// AffectedService is a business service a change affects, found through
+// the CMDB's impact analysis when the change is assessed.
+type AffectedService struct {
+	ServiceID itil.ID `json:"service_id"`
+	// Criticality is the service's, as the CMDB holds it (1 is the most
+	// critical); 0 when the CMDB has none.
+	Criticality int `json:"criticality,omitempty"`
+}
+
+// Change is a request for change and everything that happens to it: a
+// move of one or more configuration items from one known state to
+// another, assessed, approved, scheduled, implemented and reviewed as its
+// model says.
+type Change struct {
+	ID      itil.ID `json:"id"`
+	Version int64   `json:"version"`
+	// Number is the reference people use, such as CHG0001001.
+	Number string `json:"number"`
+	// Model names the change model (DefaultModels, or one given to the
+	// Service) whose lifecycle and rules the change follows.
+	Model string `json:"model"`
+	State State  `json:"state"`
+
+	Title          string `json:"title"`
+	Description    string `json:"description,omitempty"`
+	Justification  string `json:"justification,omitempty"`
+	Implementation string `json:"implementation_plan,omitempty"`
+	Backout        string `json:"backout_plan,omitempty"`
+	TestPlan       string `json:"test_plan,omitempty"`
+
+	RequestedBy     itil.Actor `json:"requested_by"`
+	AssignmentGroup string     `json:"assignment_group,omitempty"`
+	Assignee        string     `json:"assignee,omitempty"`
+
+	// CIID is the primary configuration item; CIIDs the others the change
+	// touches.
+	CIID  itil.ID   `json:"ci_id,omitzero"`
+	CIIDs []itil.ID `json:"ci_ids,omitempty"`
+	// AffectedServices are recorded when the change is assessed.
+	AffectedServices []AffectedService `json:"affected_services,omitempty"`
+
+	Impact itil.Impact `json:"impact,omitempty"`
+	Risk   Risk        `json:"risk,omitempty"`
+	// RiskExplanation says how the risk was reached: which condition
+	// matched, which answers scored what, which lookup cell applied.
+	RiskExplanation string `json:"risk_explanation,omitempty"`
+
+	PlannedStart time.Time `json:"planned_start,omitzero"`
+	PlannedEnd   time.Time `json:"planned_end,omitzero"`
+	ActualStart  time.Time `json:"actual_start,omitzero"`
+	ActualEnd    time.Time `json:"actual_end,omitzero"`
+
+	CABRequired bool      `json:"cab_required,omitempty"`
+	CABDate     time.Time `json:"cab_date,omitzero"`
+
+	CloseCode  CloseCode `json:"close_code,omitempty"`
+	CloseNotes string    `json:"close_notes,omitempty"`
+	// Unauthorized marks a change recorded after the fact: a CI changed
+	// with no change on record to cover it.
+	Unauthorized bool `json:"unauthorized,omitempty"`
+
+	// TemplateID and TemplateVersion name the standard change template
+	// the change was made from.
+	TemplateID      itil.ID `json:"template_id,omitzero"`
+	TemplateVersion int     `json:"template_version,omitempty"`
+
+	// Fixes lists the problems the change fixes; CausedIncidents the
+	// incidents it caused.
+	Fixes           []itil.ID `json:"fixes,omitempty"`
+	CausedIncidents []itil.ID `json:"caused_incidents,omitempty"`
+
+	OpenedBy  itil.Actor `json:"opened_by"`
+	OpenedAt  time.Time  `json:"opened_at"`
+	ClosedAt  time.Time  `json:"closed_at,omitzero"`
+	UpdatedAt time.Time  `json:"updated_at"`
+}
+
+// Final reports whether the change has ended: Closed or Canceled.
+func (s State) Final() bool { return s == StateClosed || s == StateCanceled }
+
+func (c *Change) clone() *Change {
+	out := *c
+	out.CIIDs = slices.Clone(c.CIIDs)
+	out.AffectedServices = slices.Clone(c.AffectedServices)
+	out.Fixes = slices.Clone(c.Fixes)
+	out.CausedIncidents = slices.Clone(c.CausedIncidents)
+	return &out
+}
+
+// ids checks a list of IDs: none nil, none twice, at most max.
+func ids(v *itil.ValidationError, field string, list []itil.ID, max int) {
+	if len(list) > max {
+		v.Add(field, "must list at most "+strconv.Itoa(max))
+	}
+	for i, id := range list {
+		at := field + "[" + strconv.Itoa(i) + "]"
+		if id == itil.NilID {
+			v.Add(at, "must not be the nil ID")
+		} else if slices.Index(list, id) < i {
+			v.Add(at, "lists "+id.String()+" twice")
+		}
+	}
+}
+
+// validate checks the fields every change must satisfy, whatever its
+// state; the model's rules (planned times, close code) are checked by the
+// commands that enter a state.
+func (c *Change) validate(v *itil.ValidationError) {
+	check.Text(v, "title", c.Title, true, check.Short)
+	for _, f := range []struct{ name, s string }{
+		{"description", c.Description}, {"justification", c.Justification},
+		{"implementation_plan", c.Implementation}, {"backout_plan", c.Backout},
+		{"test_plan", c.TestPlan}, {"close_notes", c.CloseNotes}, {"risk_explanation", c.RiskExplanation},
+	} {
+		check.Text(v, f.name, f.s, false, check.Long)
+	}
+	check.Text(v, "assignment_group", c.AssignmentGroup, false, check.Short)
+	check.Text(v, "assignee", c.Assignee, false, check.Short)
+	ids(v, "ci_ids", c.CIIDs, MaxCIs-1)
+	if c.CIID != itil.NilID && slices.Contains(c.CIIDs, c.CIID) {
+		v.Add("ci_ids", "lists the primary CI "+c.CIID.String()+" again")
+	}
+	ids(v, "fixes", c.Fixes, MaxLinks)
+	ids(v, "caused_incidents", c.CausedIncidents, MaxLinks)
+	if c.Risk != 0 && !c.Risk.Valid() {
+		v.Add("risk", "must be low, moderate, high or very_high")
+	}
+	if c.CloseCode != "" && !slices.Contains(closeCodes, c.CloseCode) {
+		v.Add("close_code", "must be successful, successful_with_issues or unsuccessful")
+	}
+	for _, t := range []struct {
+		name string
+		at   time.Time
+	}{{"planned_start", c.PlannedStart}, {"planned_end", c.PlannedEnd}, {"actual_start", c.ActualStart},
+		{"actual_end", c.ActualEnd}, {"cab_date", c.CABDate}} {
+		if !t.at.IsZero() {
+			check.Time(v, t.name, t.at)
+		}
+	}
+	if !c.PlannedStart.IsZero() && !c.PlannedEnd.IsZero() && !c.PlannedEnd.After(c.PlannedStart) {
+		v.Add("planned_end", "must be after planned_start")
+	}
+	if !c.ActualStart.IsZero() && !c.ActualEnd.IsZero() && c.ActualEnd.Before(c.ActualStart) {
+		v.Add("actual_end", "must not be before actual_start")
+	}
+}

@@ -1,0 +1,191 @@
+// Package changetest is the change enablement suite, run against any
+// storage backend: the in-memory backend runs it in package change's
+// tests, and every other backend runs it beside storagetest.Run.
+//
+//	func TestChange(t *testing.T) {
+//		changetest.Run(t, instances)
+//	}
+package changetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/change"
+	"github.com/itilkit/itil/internal/testkit"
+	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/storagetest"
+)
+
+// Run runs the whole change suite on stores made by instances.
+func Run(t *testing.T, instances storagetest.Instances) {
+	newStore := func(t *testing.T) storage.Store {
+		s, _ := instances(t)
+		return s
+	}
+	t.Run("Flows", func(t *testing.T) { testFlows(t, newStore) })
+	t.Run("Guards", func(t *testing.T) { testGuards(t, newStore) })
+	t.Run("BadInput", func(t *testing.T) { testBadInput(t, newStore) })
+	t.Run("CustomModel", func(t *testing.T) { testCustomModel(t, newStore) })
+}
+
+var requester = itil.Actor{ID: "rita", Name: "Rita Requester"}
+
+type fixture struct {
+	t     *testing.T
+	ctx   context.Context
+	store storage.Store
+	svc   *change.Service
+	clock *testkit.Clock
+}
+
+func setup(t *testing.T, newStore func(*testing.T) storage.Store, opts ...change.Option) *fixture {
+	f := &fixture{t: t, ctx: t.Context(), store: newStore(t), clock: testkit.NewClock()}
+	svc, err := change.New(f.store, append([]change.Option{change.WithClock(f.clock)}, opts...)...)
+	require.NoError(t, err)
+	f.svc = svc
+	return f
+}
+
+func (f *fixture) open(model string) *change.Change {
+	f.t.Helper()
+	start := f.clock.Now().Add(48 * time.Hour)
+	ch, err := f.svc.Open(f.ctx, requester, change.NewChange{Model: model, Title: "Upgrade the mail relay",
+		AssignmentGroup: "messaging", PlannedStart: start, PlannedEnd: start.Add(2 * time.Hour)})
+	require.NoError(f.t, err)
+	return ch
+}
+
+func (f *fixture) move(id itil.ID, moves ...string) *change.Change {
+	f.t.Helper()
+	var ch *change.Change
+	for _, m := range moves {
+		var err error
+		ch, err = f.svc.Move(f.ctx, requester, id, m)
+		require.NoError(f.t, err, m)
+	}
+	return ch
+}
+
+// testFlows takes a change of each default model through its textbook
+// flow to Closed.
+func testFlows(t *testing.T, newStore func(*testing.T) storage.Store) {
+	flows := map[string][]string{
+		change.ModelNormal:    {change.MoveAssess, change.MoveAuthorize, change.MoveSchedule, change.MoveImplement, change.MoveReview},
+		change.ModelStandard:  {change.MoveSchedule, change.MoveImplement, change.MoveReview},
+		change.ModelEmergency: {change.MoveAuthorize, change.MoveSchedule, change.MoveImplement, change.MoveReview},
+	}
+	for model, moves := range flows {
+		t.Run(model, func(t *testing.T) {
+			f := setup(t, newStore)
+			ch := f.open(model)
+			assert.Equal(t, change.StateNew, ch.State)
+			assert.Equal(t, "CHG0001001", ch.Number)
+			f.clock.Advance(time.Hour)
+			ch = f.move(ch.ID, moves...)
+			assert.Equal(t, change.StateReview, ch.State)
+			assert.False(t, ch.ActualStart.IsZero())
+			assert.False(t, ch.ActualEnd.IsZero())
+			ch, err := f.svc.Close(f.ctx, requester, ch.ID, change.Successful, "relay upgraded; mail flows")
+			require.NoError(t, err)
+			assert.Equal(t, change.StateClosed, ch.State)
+			assert.Equal(t, change.Successful, ch.CloseCode)
+			got, err := f.svc.GetByNumber(f.ctx, ch.Number)
+			require.NoError(t, err)
+			assert.Equal(t, ch, got)
+			h, err := f.svc.History(f.ctx, ch.ID)
+			require.NoError(t, err)
+			assert.Len(t, h, len(moves)+2, "opened, each move, closed")
+		})
+	}
+}
+
+// testGuards: moves the model does not allow, missing planned times, and
+// closing without a code or notes are refused and write nothing.
+func testGuards(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	ch := f.open(change.ModelNormal)
+	n := testkit.JournalLen(t, f.store)
+	_, err := f.svc.Move(f.ctx, requester, ch.ID, change.MoveImplement)
+	require.ErrorIs(t, err, itil.ErrInvalidTransition)
+	_, err = f.svc.Move(f.ctx, requester, ch.ID, change.MoveClose)
+	testkit.RequireFields(t, err, "move")
+	bare, err := f.svc.Open(f.ctx, requester, change.NewChange{Title: "No dates yet"})
+	require.NoError(t, err)
+	n = testkit.JournalLen(t, f.store)
+	_, err = f.svc.Move(f.ctx, requester, bare.ID, change.MoveAssess)
+	testkit.RequireFields(t, err, "planned_start", "planned_end")
+	assert.Equal(t, n, testkit.JournalLen(t, f.store), "nothing written")
+
+	std := f.open(change.ModelStandard)
+	std = f.move(std.ID, change.MoveSchedule, change.MoveImplement, change.MoveReview)
+	_, err = f.svc.Close(f.ctx, requester, std.ID, "", "")
+	testkit.RequireFields(t, err, "close_code", "close_notes")
+	_, err = f.svc.Cancel(f.ctx, requester, std.ID, "too late")
+	require.ErrorIs(t, err, itil.ErrInvalidTransition, "no cancel from Review")
+	assert.Equal(t, n+4, testkit.JournalLen(t, f.store), "the open and three moves, nothing else")
+
+	c2 := f.open(change.ModelEmergency)
+	_, err = f.svc.Cancel(f.ctx, requester, c2.ID, " ")
+	testkit.RequireFields(t, err, "reason")
+	c2, err = f.svc.Cancel(f.ctx, requester, c2.ID, "the vendor patched it")
+	require.NoError(t, err)
+	assert.Equal(t, change.StateCanceled, c2.State)
+	assert.False(t, c2.ClosedAt.IsZero())
+}
+
+// testBadInput: bad fields on Open are named together and nothing is
+// written.
+func testBadInput(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	n := testkit.JournalLen(t, f.store)
+	ci := itil.NewID()
+	start := f.clock.Now()
+	_, err := f.svc.Open(f.ctx, requester, change.NewChange{Model: "routine", Title: " ", Impact: 9,
+		CIID: ci, CIIDs: []itil.ID{ci, itil.NilID}, PlannedStart: start, PlannedEnd: start})
+	testkit.RequireFields(t, err, "model", "title", "impact", "ci_ids", "ci_ids[1]", "planned_end")
+	_, err = f.svc.Open(f.ctx, itil.Actor{}, change.NewChange{Title: "x"})
+	testkit.RequireInvalid(t, err, "actor.id")
+	assert.Equal(t, n, testkit.JournalLen(t, f.store))
+	_, err = f.svc.Get(f.ctx, itil.NewID())
+	require.ErrorIs(t, err, itil.ErrNotFound)
+	_, err = f.svc.GetByNumber(f.ctx, "CHG0009999")
+	require.ErrorIs(t, err, itil.ErrNotFound)
+	_, err = change.New(f.store, change.WithModels(change.Model{Name: "Bad Name"}))
+	testkit.RequireInvalid(t, err, "models[0].name", "models[0].transitions")
+}
+
+// testCustomModel: an application's model (iTop's routine change, with no
+// approval) runs beside the defaults, and List filters by model.
+func testCustomModel(t *testing.T, newStore func(*testing.T) storage.Store) {
+	routine := change.Model{Name: "routine", Transitions: []itil.Transition[change.State]{
+		{Event: change.MoveSchedule, From: []change.State{change.StateNew}, To: change.StateScheduled},
+		{Event: change.MoveImplement, From: []change.State{change.StateScheduled}, To: change.StateImplement},
+		{Event: change.MoveClose, From: []change.State{change.StateImplement}, To: change.StateClosed},
+		{Event: change.MoveCancel, From: []change.State{change.StateNew, change.StateScheduled}, To: change.StateCanceled},
+	}, PlannedStates: []change.State{change.StateScheduled}}
+	f := setup(t, newStore, change.WithModels(routine))
+	assert.Equal(t, []string{"emergency", "normal", "routine", "standard"}, f.svc.Models())
+	ch := f.open("routine")
+	ch = f.move(ch.ID, change.MoveSchedule, change.MoveImplement)
+	ch, err := f.svc.Close(f.ctx, requester, ch.ID, change.SuccessfulWithIssues, "one relay needed a second restart")
+	require.NoError(t, err)
+	assert.Equal(t, change.StateClosed, ch.State)
+	f.open(change.ModelNormal)
+	var got []string
+	for c, err := range f.svc.List(f.ctx, change.Filter{Models: []string{"routine"}}) {
+		require.NoError(t, err)
+		got = append(got, c.Number)
+	}
+	assert.Equal(t, []string{ch.Number}, got)
+	m, ok := f.svc.Model("routine")
+	require.True(t, ok)
+	m.Transitions[0].To = "elsewhere"
+	again, _ := f.svc.Model("routine")
+	assert.Equal(t, change.StateScheduled, again.Transitions[0].To, "a copy")
+}

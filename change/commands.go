@@ -1,0 +1,203 @@
+package change
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/internal/machine"
+	"github.com/itilkit/itil/internal/pipeline"
+)
+
+type (
+	cmd   = pipeline.Cmd[Change]
+	event = pipeline.Event
+)
+
+// Journal event types of changes.
+const (
+	EventOpened   = "change.opened"
+	EventMoved    = "change.moved"
+	EventClosed   = "change.closed"
+	EventCanceled = "change.canceled"
+)
+
+// NewChange is what Open needs to record a change.
+type NewChange struct {
+	// Model names the change model; empty means ModelNormal.
+	Model          string
+	Title          string
+	Description    string
+	Justification  string
+	Implementation string
+	Backout        string
+	TestPlan       string
+	// RequestedBy is who asks for the change; the actor opening it when
+	// zero.
+	RequestedBy     itil.Actor
+	AssignmentGroup string
+	Assignee        string
+	CIID            itil.ID
+	CIIDs           []itil.ID
+	Impact          itil.Impact
+	PlannedStart    time.Time
+	PlannedEnd      time.Time
+}
+
+// Open records a new change in state New and numbers it (CHG0001001). An
+// unknown model, or bad fields, give a *itil.ValidationError naming them.
+func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewChange) (*Change, error) {
+	if in.Model == "" {
+		in.Model = ModelNormal
+	}
+	if in.RequestedBy == (itil.Actor{}) {
+		in.RequestedBy = actor
+	}
+	tmpl := &Change{
+		Model: in.Model, State: StateNew, Title: in.Title, Description: in.Description,
+		Justification: in.Justification, Implementation: in.Implementation, Backout: in.Backout,
+		TestPlan: in.TestPlan, RequestedBy: in.RequestedBy, AssignmentGroup: in.AssignmentGroup,
+		Assignee: in.Assignee, CIID: in.CIID, CIIDs: slices.Clone(in.CIIDs), Impact: in.Impact,
+		PlannedStart: in.PlannedStart, PlannedEnd: in.PlannedEnd, OpenedBy: actor,
+	}
+	if len(tmpl.CIIDs) == 0 {
+		tmpl.CIIDs = nil
+	}
+	var v itil.ValidationError
+	actor.Validate("actor", &v)
+	in.RequestedBy.Validate("requested_by", &v)
+	if _, ok := s.cfg.models[in.Model]; !ok {
+		v.Add("model", fmt.Sprintf("%q is not one of the Service's models (%v)", in.Model, s.Models()))
+	}
+	tmpl.validate(&v)
+	if in.Impact != 0 {
+		itil.DefaultPriorityMatrix().CheckImpact("impact", in.Impact, &v)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	tmpl.ID = itil.NewID()
+	return s.run.Create(ctx, actor, CommandOpen, tmpl, func(c *cmd, ch *Change) (event, error) {
+		ch.OpenedAt = c.Now
+		n, err := c.Tx.NextSeq(c.Ctx, Kind)
+		if err != nil {
+			return event{}, err
+		}
+		ch.Number = itil.FormatNumber(NumberPrefix, n)
+		return event{Type: EventOpened, Summary: "opened " + ch.Number + " (" + ch.Model + ") " + strconv.Quote(ch.Title)}, nil
+	})
+}
+
+// model returns the compiled model of ch.
+func (s *Service) model(ch *Change) (*compiled, error) {
+	m, ok := s.cfg.models[ch.Model]
+	if !ok {
+		// A change stored under a model the Service was not given.
+		return nil, fmt.Errorf("%w: change %s follows model %q, which this Service does not have", itil.ErrInvalidTransition, ch.Number, ch.Model)
+	}
+	return m, nil
+}
+
+// fire runs move on ch under its model, with the rules every move obeys:
+// a state of PlannedStates is entered only with planned times.
+func (s *Service) fire(ch *Change, move string, guard func() error) error {
+	m, err := s.model(ch)
+	if err != nil {
+		return err
+	}
+	to, err := m.machine.Fire(ch.State, move, func() error {
+		if guard != nil {
+			if err := guard(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, machine.ErrNotAllowed) {
+		return fmt.Errorf("change %s (%s): %w", ch.Number, ch.Model, err)
+	}
+	if err != nil {
+		return err
+	}
+	if slices.Contains(m.PlannedStates, to) && (ch.PlannedStart.IsZero() || ch.PlannedEnd.IsZero()) {
+		var v itil.ValidationError
+		if ch.PlannedStart.IsZero() {
+			v.Add("planned_start", "is required to enter "+string(to))
+		}
+		if ch.PlannedEnd.IsZero() {
+			v.Add("planned_end", "is required to enter "+string(to))
+		}
+		return v.Err()
+	}
+	ch.State = to
+	return nil
+}
+
+// Move takes the change id through one move of its model (a transition's
+// event, such as MoveAssess or MoveSchedule): the Authorizer is asked for
+// the move's name. Closing and canceling have commands of their own
+// (Close, Cancel), which record why. A move the change's state does not
+// allow gives an error wrapping itil.ErrInvalidTransition; entering a
+// state of the model's PlannedStates without planned times gives a
+// *itil.ValidationError naming planned_start and planned_end.
+func (s *Service) Move(ctx context.Context, actor itil.Actor, id itil.ID, move string) (*Change, error) {
+	if move == MoveClose || move == MoveCancel {
+		return nil, itil.Invalid("move", move+" has its own command, which records why")
+	}
+	return s.run.Run(ctx, actor, id, move, func(c *cmd, ch *Change) (event, error) {
+		from := ch.State
+		if err := s.fire(ch, move, nil); err != nil {
+			return event{}, err
+		}
+		if ch.State == StateImplement && ch.ActualStart.IsZero() {
+			ch.ActualStart = c.Now
+		}
+		if from == StateImplement && ch.ActualEnd.IsZero() {
+			ch.ActualEnd = c.Now
+		}
+		return event{Type: EventMoved, Summary: move + ": " + string(from) + " → " + string(ch.State)}, nil
+	})
+}
+
+// Close closes a change in Review with a close code (Successful,
+// SuccessfulWithIssues, Unsuccessful) and close notes, which are required
+// (a *itil.ValidationError names close_code or close_notes).
+func (s *Service) Close(ctx context.Context, actor itil.Actor, id itil.ID, code CloseCode, notes string) (*Change, error) {
+	return s.run.Run(ctx, actor, id, CommandClose, func(c *cmd, ch *Change) (event, error) {
+		err := s.fire(ch, MoveClose, func() error {
+			var v itil.ValidationError
+			if !slices.Contains(closeCodes, code) {
+				v.Add("close_code", "must be successful, successful_with_issues or unsuccessful")
+			}
+			check.Text(&v, "close_notes", notes, true, check.Long)
+			return v.Err()
+		})
+		if err != nil {
+			return event{}, err
+		}
+		ch.CloseCode, ch.CloseNotes, ch.ClosedAt = code, notes, c.Now
+		return event{Type: EventClosed, Summary: "closed: " + string(code), Reason: notes}, nil
+	})
+}
+
+// Cancel cancels a change its model lets end early (in the default
+// models, any state before Review), with a reason.
+func (s *Service) Cancel(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*Change, error) {
+	return s.run.Run(ctx, actor, id, CommandCancel, func(c *cmd, ch *Change) (event, error) {
+		err := s.fire(ch, MoveCancel, func() error {
+			var v itil.ValidationError
+			check.Text(&v, "reason", reason, true, check.Long)
+			return v.Err()
+		})
+		if err != nil {
+			return event{}, err
+		}
+		ch.ClosedAt = c.Now
+		return event{Type: EventCanceled, Summary: "canceled", Reason: reason}, nil
+	})
+}

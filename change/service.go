@@ -1,0 +1,224 @@
+package change
+
+import (
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/internal/pipeline"
+	"github.com/itilkit/itil/storage"
+)
+
+// Command names, as an Authorizer receives them. Move asks for the move's
+// own name (the transition's event, such as "assess" or "schedule").
+const (
+	CommandOpen   = "open"
+	CommandUpdate = "update"
+	CommandAssign = "assign"
+	CommandClose  = MoveClose
+	CommandCancel = MoveCancel
+)
+
+type config struct {
+	clock     itil.Clock
+	models    map[string]*compiled
+	authorize itil.Authorizer[Change]
+	hooks     []storage.Hook
+}
+
+// Option configures a Service; New reports every bad option together.
+type Option struct {
+	apply func(*config, *itil.ValidationError)
+}
+
+// WithClock sets where the Service reads the time (default: the system
+// clock).
+func WithClock(c itil.Clock) Option {
+	return Option{func(cfg *config, v *itil.ValidationError) {
+		if c == nil {
+			v.Add("clock", "must not be nil")
+		}
+		cfg.clock = c
+	}}
+}
+
+// WithModels adds change models to the defaults (DefaultModels); a model
+// named as a default replaces it. Each is validated (Model.Validate), its
+// problems named under "models[i]".
+func WithModels(models ...Model) Option {
+	return Option{func(cfg *config, v *itil.ValidationError) {
+		seen := map[string]bool{}
+		for i, m := range models {
+			at := "models[" + strconv.Itoa(i) + "]."
+			m.validate(v, at)
+			if seen[m.Name] {
+				v.Add(at+"name", "names a model given before")
+			}
+			seen[m.Name] = true
+			if c, err := compile(m); err == nil {
+				cfg.models[m.Name] = c
+			}
+		}
+	}}
+}
+
+// WithAuthorizer installs a check run before every command, on a copy of
+// the change as loaded (for Open: as it would be created).
+func WithAuthorizer(a itil.Authorizer[Change]) Option {
+	return Option{func(cfg *config, v *itil.ValidationError) {
+		if a == nil {
+			v.Add("authorizer", "must not be nil")
+		}
+		cfg.authorize = a
+	}}
+}
+
+// WithHook hands a Snapshot of every change a command writes to h, inside
+// the command's transaction. Hooks run in the order given; the hook must
+// work on the Service's store.
+func WithHook(h storage.Hook) Option {
+	return Option{func(cfg *config, v *itil.ValidationError) {
+		if h == nil {
+			v.Add("hook", "must not be nil")
+		}
+		cfg.hooks = append(cfg.hooks, h)
+	}}
+}
+
+// Service runs change enablement commands and queries on one store. It is
+// safe for concurrent use and holds no state besides its configuration.
+type Service struct {
+	cfg *config
+	run pipeline.Runner[Change]
+}
+
+// changes is how changes are stored.
+var changes = storage.NewCollection(storage.Schema[Change]{
+	Kind:    Kind,
+	ID:      func(c *Change) itil.ID { return c.ID },
+	Version: func(c *Change) *int64 { return &c.Version },
+	SortKey: func(c *Change) string { return storage.TimeKey(c.OpenedAt) },
+	Terms:   terms,
+	Clone:   func(dst, src *Change) { *dst = *src.clone() }, // a few slices: plain copies
+})
+
+var spec = (&pipeline.Spec[Change]{
+	Collection: changes,
+	Clone:      (*Change).clone,
+	Touch:      func(c *Change, now time.Time) { c.UpdatedAt = now },
+	Snapshot:   Snapshot,
+	Skip:       []string{"version", "updated_at"},
+}).Init()
+
+// Index terms of a change, sorted; List filters map onto them.
+func terms(c *Change, dst []string) []string {
+	start := len(dst)
+	if c.Assignee != "" {
+		dst = append(dst, storage.Term("assignee", c.Assignee))
+	}
+	if c.CIID != itil.NilID {
+		dst = append(dst, storage.Term("ci", c.CIID.String()))
+	}
+	for _, ci := range c.CIIDs {
+		dst = append(dst, storage.Term("ci", ci.String()))
+	}
+	if c.AssignmentGroup != "" {
+		dst = append(dst, storage.Term("group", c.AssignmentGroup))
+	}
+	dst = append(dst, storage.Term("model", c.Model))
+	dst = append(dst, storage.Term("number", c.Number))
+	for _, p := range c.Fixes {
+		dst = append(dst, storage.Term("fixes", p.String()))
+	}
+	dst = append(dst, storage.Term("state", string(c.State)))
+	slices.Sort(dst[start:])
+	return dst
+}
+
+// Snapshot describes a change at time at to hooks (slm.Engine evaluates
+// SLA conditions on it): its state, and as fields its phase (running,
+// done or canceled), model, risk, group, assignee, close code and opening
+// time.
+func Snapshot(c *Change, at time.Time) itil.Snapshot {
+	phase := "running"
+	switch c.State {
+	case StateClosed:
+		phase = "done"
+	case StateCanceled:
+		phase = "canceled"
+	}
+	return itil.Snapshot{
+		Kind: Kind, ID: c.ID, Version: c.Version, State: string(c.State), Time: at,
+		Fields: map[string]string{
+			"phase": phase, "model": c.Model, "risk": c.Risk.String(), "assignment_group": c.AssignmentGroup,
+			"assignee": c.Assignee, "close_code": string(c.CloseCode),
+			"opened_at": c.OpenedAt.UTC().Format(time.RFC3339Nano),
+		},
+	}
+}
+
+// New returns a Service on store with the default change models and those
+// WithModels adds. Invalid options are reported together in a
+// *itil.ValidationError.
+func New(store storage.Store, opts ...Option) (*Service, error) {
+	var v itil.ValidationError
+	if store == nil {
+		v.Add("store", "must not be nil")
+	}
+	cfg := &config{clock: itil.SystemClock(), models: map[string]*compiled{}}
+	for _, m := range DefaultModels() {
+		c, err := compile(m)
+		if err != nil {
+			panic(err) // the defaults are tested
+		}
+		cfg.models[m.Name] = c
+	}
+	check.Options(&v, opts, func(o Option) bool {
+		if o.apply == nil {
+			return false
+		}
+		o.apply(cfg, &v)
+		return true
+	})
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, run: pipeline.New(spec, store, cfg.clock, cfg.authorize, cfg.hooks)}, nil
+}
+
+// In returns the Service's commands and queries bound to the caller's
+// transaction tx: they commit or roll back with it and are not retried on
+// a conflict.
+func (s *Service) In(tx storage.Tx) *Service { return &Service{cfg: s.cfg, run: s.run.In(tx)} }
+
+// IfVersion returns the Service for one command that must find the change
+// at version v; otherwise the command returns itil.ErrConflict and writes
+// nothing.
+func (s *Service) IfVersion(v int64) *Service { return &Service{cfg: s.cfg, run: s.run.IfVersion(v)} }
+
+// Models returns the names of the Service's change models, sorted.
+func (s *Service) Models() []string {
+	out := make([]string, 0, len(s.cfg.models))
+	for name := range s.cfg.models {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Model returns a copy of the model named name, and false when the Service
+// has none.
+func (s *Service) Model(name string) (Model, bool) {
+	c, ok := s.cfg.models[name]
+	if !ok {
+		return Model{}, false
+	}
+	m := c.Model
+	m.Transitions = itil.CloneTransitions(m.Transitions)
+	m.ApprovalStates = slices.Clone(m.ApprovalStates)
+	m.PlannedStates = slices.Clone(m.PlannedStates)
+	m.CIChangeStates = slices.Clone(m.CIChangeStates)
+	return m, true
+}
