@@ -115,6 +115,7 @@ func testGuards(t *testing.T, newStore func(*testing.T) storage.Store) {
 	require.ErrorIs(t, err, itil.ErrInvalidTransition)
 	_, err = f.svc.Move(f.ctx, requester, ch.ID, change.MoveClose)
 	testkit.RequireFields(t, err, "move")
+	assert.Equal(t, n, testkit.JournalLen(t, f.store), "nothing written")
 	bare, err := f.svc.Open(f.ctx, requester, change.NewChange{Title: "No dates yet"})
 	require.NoError(t, err)
 	n = testkit.JournalLen(t, f.store)
