@@ -154,14 +154,40 @@ func (s *Service) Move(ctx context.Context, actor itil.Actor, id itil.ID, move s
 		if err := s.fire(ch, move, nil); err != nil {
 			return event{}, err
 		}
-		if ch.State == StateImplement && ch.ActualStart.IsZero() {
-			ch.ActualStart = c.Now
-		}
-		if from == StateImplement && ch.ActualEnd.IsZero() {
-			ch.ActualEnd = c.Now
+		if err := s.entered(c, ch, from); err != nil {
+			return event{}, err
 		}
 		return event{Type: EventMoved, Summary: move + ": " + string(from) + " → " + string(ch.State)}, nil
 	})
+}
+
+// entered applies the rules of the state ch has just entered from from:
+// entering Implement starts the actual times and opens the change's tasks
+// (the first time); leaving Implement ends them; entering Review cancels
+// the tasks still open. The tasks' own times replace these once they have
+// them (see StartTask, CloseTask).
+func (s *Service) entered(c *cmd, ch *Change, from State) error {
+	if ch.State == StateImplement {
+		if ch.ActualStart.IsZero() {
+			ch.ActualStart = c.Now
+		}
+		ts, err := s.changeTasks(c, ch.ID)
+		if err != nil {
+			return err
+		}
+		if len(ts) == 0 {
+			if err := s.openTasks(c, ch); err != nil {
+				return err
+			}
+		}
+	}
+	if from == StateImplement && ch.ActualEnd.IsZero() {
+		ch.ActualEnd = c.Now
+	}
+	if ch.State == StateReview {
+		return s.cancelOpenTasks(c, ch)
+	}
+	return nil
 }
 
 // Close closes a change in Review with a close code (Successful,

@@ -22,6 +22,8 @@ func TestModelDiagramsInSync(t *testing.T) {
 		machinetest.InSync(t, machinetest.Diagram{File: "lifecycle-" + m.Name + ".md", Title: "Change model: " + m.Name,
 			Source: "change.DefaultModels()", Package: "./change", Mermaid: d})
 	}
+	machinetest.InSync(t, machinetest.Diagram{File: "task.md", Title: "Change task lifecycle",
+		Source: "change.TaskLifecycle()", Package: "./change", Mermaid: change.TaskDiagram()})
 }
 
 func TestDefaultModels(t *testing.T) {

@@ -32,6 +32,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Guards", func(t *testing.T) { testGuards(t, newStore) })
 	t.Run("BadInput", func(t *testing.T) { testBadInput(t, newStore) })
 	t.Run("CustomModel", func(t *testing.T) { testCustomModel(t, newStore) })
+	t.Run("Tasks", func(t *testing.T) { testTasks(t, newStore) })
 }
 
 var requester = itil.Actor{ID: "rita", Name: "Rita Requester"}
@@ -100,7 +101,14 @@ func testFlows(t *testing.T, newStore func(*testing.T) storage.Store) {
 			assert.Equal(t, ch, got)
 			h, err := f.svc.History(f.ctx, ch.ID)
 			require.NoError(t, err)
-			assert.Len(t, h, len(moves)+2, "opened, each move, closed")
+			own := 0
+			for _, e := range h {
+				if e.SubjectID == ch.ID {
+					own++
+				}
+			}
+			assert.Equal(t, len(moves)+2, own, "opened, each move, closed")
+			assert.Equal(t, 4, len(h)-own, "two tasks opened in Implement, canceled in Review")
 		})
 	}
 }
@@ -129,7 +137,7 @@ func testGuards(t *testing.T, newStore func(*testing.T) storage.Store) {
 	testkit.RequireFields(t, err, "close_code", "close_notes")
 	_, err = f.svc.Cancel(f.ctx, requester, std.ID, "too late")
 	require.ErrorIs(t, err, itil.ErrInvalidTransition, "no cancel from Review")
-	assert.Equal(t, n+4, testkit.JournalLen(t, f.store), "the open and three moves, nothing else")
+	assert.Equal(t, n+8, testkit.JournalLen(t, f.store), "the open, three moves, two tasks opened and canceled; nothing else")
 
 	c2 := f.open(change.ModelEmergency)
 	_, err = f.svc.Cancel(f.ctx, requester, c2.ID, " ")
@@ -189,4 +197,67 @@ func testCustomModel(t *testing.T, newStore func(*testing.T) storage.Store) {
 	m.Transitions[0].To = "elsewhere"
 	again, _ := f.svc.Model("routine")
 	assert.Equal(t, change.StateScheduled, again.Transitions[0].To, "a copy")
+}
+
+// testTasks: entering Implement opens an implement task and a test task;
+// the change's actual times come from them once they start and end; Review
+// cancels the tasks still open.
+func testTasks(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	ch := f.open(change.ModelStandard)
+	ch = f.move(ch.ID, change.MoveSchedule)
+	f.clock.Advance(time.Hour)
+	ch = f.move(ch.ID, change.MoveImplement)
+	entered := f.clock.Now()
+	assert.Equal(t, entered, ch.ActualStart, "from the move until a task starts")
+	var ts []*change.Task
+	for tk, err := range f.svc.Tasks(f.ctx, ch.ID) {
+		require.NoError(t, err)
+		ts = append(ts, tk)
+	}
+	require.Len(t, ts, 2)
+	assert.Equal(t, change.TaskImplement, ts[0].Type)
+	assert.Equal(t, change.TaskPostImplementationTest, ts[1].Type)
+	assert.Equal(t, "messaging", ts[0].AssignmentGroup)
+
+	f.clock.Advance(30 * time.Minute)
+	_, err := f.svc.StartTask(f.ctx, requester, ts[0].ID)
+	require.NoError(t, err)
+	got, err := f.svc.Get(f.ctx, ch.ID)
+	require.NoError(t, err)
+	assert.Equal(t, entered.Add(30*time.Minute), got.ActualStart, "the earliest task start")
+	f.clock.Advance(time.Hour)
+	_, err = f.svc.CloseTask(f.ctx, requester, ts[0].ID, "relay upgraded")
+	require.NoError(t, err)
+	got, err = f.svc.Get(f.ctx, ch.ID)
+	require.NoError(t, err)
+	assert.True(t, got.ActualEnd.IsZero(), "the test task is still open")
+	_, err = f.svc.CloseTask(f.ctx, requester, ts[0].ID, "again")
+	require.ErrorIs(t, err, itil.ErrInvalidTransition)
+	_, err = f.svc.CloseTask(f.ctx, requester, ts[1].ID, " ")
+	testkit.RequireFields(t, err, "close_notes")
+	f.clock.Advance(time.Hour)
+	_, err = f.svc.CloseTask(f.ctx, requester, ts[1].ID, "mail flows")
+	require.NoError(t, err)
+	got, err = f.svc.Get(f.ctx, ch.ID)
+	require.NoError(t, err)
+	assert.Equal(t, f.clock.Now(), got.ActualEnd, "the latest task close")
+
+	// Review cancels what is still open; a task of a change not in
+	// Implement does not start.
+	other := f.open(change.ModelStandard)
+	other = f.move(other.ID, change.MoveSchedule, change.MoveImplement, change.MoveReview)
+	var left []*change.Task
+	for tk, err := range f.svc.Tasks(f.ctx, other.ID) {
+		require.NoError(t, err)
+		left = append(left, tk)
+	}
+	require.Len(t, left, 2)
+	for _, tk := range left {
+		assert.Equal(t, change.TaskCanceled, tk.State)
+	}
+	_, err = f.svc.StartTask(f.ctx, requester, left[0].ID)
+	require.ErrorIs(t, err, itil.ErrInvalidTransition)
+	_, err = f.svc.StartTask(f.ctx, requester, itil.NewID())
+	require.ErrorIs(t, err, itil.ErrNotFound)
 }
