@@ -207,6 +207,9 @@ func (s *Service) Close(ctx context.Context, actor itil.Actor, id itil.ID, code 
 			return event{}, err
 		}
 		ch.CloseCode, ch.CloseNotes, ch.ClosedAt = code, notes, c.Now
+		if err := s.endFixes(c, ch); err != nil { // fixes.go
+			return event{}, err
+		}
 		return event{Type: EventClosed, Summary: "closed: " + string(code), Reason: notes}, nil
 	})
 }
@@ -224,6 +227,9 @@ func (s *Service) Cancel(ctx context.Context, actor itil.Actor, id itil.ID, reas
 			return event{}, err
 		}
 		ch.ClosedAt = c.Now
+		if err := s.endFixes(c, ch); err != nil { // fixes.go
+			return event{}, err
+		}
 		return event{Type: EventCanceled, Summary: "canceled", Reason: reason}, nil
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/internal/pipeline"
+	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -26,6 +27,7 @@ type config struct {
 	models    map[string]*compiled
 	authorize itil.Authorizer[Change]
 	hooks     []storage.Hook
+	problems  *problem.Service // fixes.go
 }
 
 // Option configures a Service; New reports every bad option together.

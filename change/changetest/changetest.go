@@ -18,6 +18,7 @@ import (
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/change"
 	"github.com/itilkit/itil/internal/testkit"
+	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/storagetest"
 )
@@ -33,6 +34,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("BadInput", func(t *testing.T) { testBadInput(t, newStore) })
 	t.Run("CustomModel", func(t *testing.T) { testCustomModel(t, newStore) })
 	t.Run("Tasks", func(t *testing.T) { testTasks(t, newStore) })
+	t.Run("FixesProblems", func(t *testing.T) { testFixesProblems(t, newStore) })
 }
 
 var requester = itil.Actor{ID: "rita", Name: "Rita Requester"}
@@ -260,4 +262,76 @@ func testTasks(t *testing.T, newStore func(*testing.T) storage.Store) {
 	require.ErrorIs(t, err, itil.ErrInvalidTransition)
 	_, err = f.svc.StartTask(f.ctx, requester, itil.NewID())
 	require.ErrorIs(t, err, itil.ErrNotFound)
+}
+
+// testFixesProblems: a change that fixes a problem is its fix record;
+// closing the change successfully completes the record (the problem's fix
+// is then ready), closing it unsuccessfully or canceling it cancels the
+// record; all in the change's transaction.
+func testFixesProblems(t *testing.T, newStore func(*testing.T) storage.Store) {
+	store := newStore(t)
+	clock := testkit.NewClock()
+	probs, err := problem.New(store, problem.WithClock(clock))
+	require.NoError(t, err)
+	f := &fixture{t: t, ctx: t.Context(), store: store, clock: clock}
+	f.svc, err = change.New(store, change.WithClock(clock), change.WithProblems(probs))
+	require.NoError(t, err)
+	openProblem := func(title string) *problem.Problem {
+		p, err := probs.Open(f.ctx, requester, problem.NewProblem{Title: title, Impact: 2, Urgency: 2})
+		require.NoError(t, err)
+		return p
+	}
+	record := func(p *problem.Problem, ch *change.Change) problem.FixRecord {
+		got, err := probs.Get(f.ctx, p.ID)
+		require.NoError(t, err)
+		for _, r := range got.FixRecords {
+			if r.Kind == change.Kind && r.ID == ch.ID {
+				return r
+			}
+		}
+		require.FailNow(t, "no fix record")
+		return problem.FixRecord{}
+	}
+	done := func(ch *change.Change) *change.Change {
+		return f.move(ch.ID, change.MoveSchedule, change.MoveImplement, change.MoveReview)
+	}
+
+	p := openProblem("Relay leaks memory")
+	ch := f.open(change.ModelStandard)
+	ch, err = f.svc.LinkProblem(f.ctx, requester, ch.ID, p.ID)
+	require.NoError(t, err)
+	assert.Equal(t, []itil.ID{p.ID}, ch.Fixes)
+	assert.Equal(t, problem.FixOpen, record(p, ch).State)
+	_, err = f.svc.LinkProblem(f.ctx, requester, ch.ID, p.ID)
+	testkit.RequireFields(t, err, "problem_id")
+	_, err = f.svc.LinkProblem(f.ctx, requester, ch.ID, itil.NewID())
+	require.ErrorIs(t, err, itil.ErrNotFound)
+	done(ch)
+	_, err = f.svc.Close(f.ctx, requester, ch.ID, change.Successful, "patched")
+	require.NoError(t, err)
+	assert.Equal(t, problem.FixComplete, record(p, ch).State)
+	got, err := probs.Get(f.ctx, p.ID)
+	require.NoError(t, err)
+	assert.True(t, got.FixReady())
+
+	q := openProblem("Disk fills up")
+	failed := f.open(change.ModelStandard)
+	_, err = f.svc.LinkProblem(f.ctx, requester, failed.ID, q.ID)
+	require.NoError(t, err)
+	done(failed)
+	_, err = f.svc.Close(f.ctx, requester, failed.ID, change.Unsuccessful, "rolled back")
+	require.NoError(t, err)
+	assert.Equal(t, problem.FixCanceled, record(q, failed).State)
+
+	dropped := f.open(change.ModelStandard)
+	_, err = f.svc.LinkProblem(f.ctx, requester, dropped.ID, q.ID)
+	require.NoError(t, err)
+	_, err = f.svc.Cancel(f.ctx, requester, dropped.ID, "superseded")
+	require.NoError(t, err)
+	assert.Equal(t, problem.FixCanceled, record(q, dropped).State)
+
+	// Without WithProblems nothing is linked.
+	bare := setup(t, func(*testing.T) storage.Store { return store })
+	_, err = bare.svc.LinkProblem(f.ctx, requester, bare.open(change.ModelNormal).ID, q.ID)
+	require.ErrorIs(t, err, change.ErrNoProblems)
 }
