@@ -93,6 +93,19 @@ func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewChange) (*Ch
 	})
 }
 
+// requireActive refuses a command on a change that has ended.
+func requireActive(ch *Change, action string) error {
+	if ch.State.Final() {
+		return itilTransition("cannot %s change %s while it is %s", action, ch.Number, ch.State)
+	}
+	return nil
+}
+
+// itilTransition is an error wrapping itil.ErrInvalidTransition.
+func itilTransition(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{itil.ErrInvalidTransition}, args...)...)
+}
+
 // model returns the compiled model of ch.
 func (s *Service) model(ch *Change) (*compiled, error) {
 	m, ok := s.cfg.models[ch.Model]

@@ -47,8 +47,8 @@ func (s *Service) LinkProblem(ctx context.Context, actor itil.Actor, id, problem
 		if s.cfg.problems == nil {
 			return event{}, ErrNoProblems
 		}
-		if ch.State.Final() {
-			return event{}, fmt.Errorf("%w: change %s is %s", itil.ErrInvalidTransition, ch.Number, ch.State)
+		if err := requireActive(ch, "link a problem to"); err != nil {
+			return event{}, err
 		}
 		if problemID == itil.NilID {
 			return event{}, itil.Invalid("problem_id", "is required")

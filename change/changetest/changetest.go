@@ -35,6 +35,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("CustomModel", func(t *testing.T) { testCustomModel(t, newStore) })
 	t.Run("Tasks", func(t *testing.T) { testTasks(t, newStore) })
 	t.Run("FixesProblems", func(t *testing.T) { testFixesProblems(t, newStore) })
+	t.Run("Update", func(t *testing.T) { testUpdate(t, newStore) })
 }
 
 var requester = itil.Actor{ID: "rita", Name: "Rita Requester"}
@@ -334,4 +335,41 @@ func testFixesProblems(t *testing.T, newStore func(*testing.T) storage.Store) {
 	bare := setup(t, func(*testing.T) storage.Store { return store })
 	_, err = bare.svc.LinkProblem(f.ctx, requester, bare.open(change.ModelNormal).ID, q.ID)
 	require.ErrorIs(t, err, change.ErrNoProblems)
+}
+
+// testUpdate: Update, Assign and SetModel change what they name, refuse
+// what the state forbids, and write nothing when refused.
+func testUpdate(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	ch := f.open(change.ModelNormal)
+	backout := "restore the previous relay image"
+	ch, err := f.svc.Update(f.ctx, requester, ch.ID, change.Patch{Backout: &backout})
+	require.NoError(t, err)
+	assert.Equal(t, backout, ch.Backout)
+	ch, err = f.svc.Assign(f.ctx, requester, ch.ID, "network", "nia")
+	require.NoError(t, err)
+	assert.Equal(t, "nia", ch.Assignee)
+	ch, err = f.svc.SetModel(f.ctx, requester, ch.ID, change.ModelEmergency)
+	require.NoError(t, err)
+	assert.Equal(t, change.ModelEmergency, ch.Model)
+
+	n := testkit.JournalLen(t, f.store)
+	_, err = f.svc.Update(f.ctx, requester, ch.ID, change.Patch{Backout: &backout})
+	testkit.RequireFields(t, err, "patch")
+	_, err = f.svc.Assign(f.ctx, requester, ch.ID, "network", "nia")
+	testkit.RequireFields(t, err, "group")
+	_, err = f.svc.SetModel(f.ctx, requester, ch.ID, "nope")
+	testkit.RequireFields(t, err, "model")
+	ch = f.move(ch.ID, change.MoveAuthorize, change.MoveSchedule)
+	n += 2
+	zero := time.Time{}
+	_, err = f.svc.Update(f.ctx, requester, ch.ID, change.Patch{PlannedStart: &zero})
+	testkit.RequireFields(t, err, "planned_start")
+	_, err = f.svc.SetModel(f.ctx, requester, ch.ID, change.ModelNormal)
+	require.ErrorIs(t, err, itil.ErrInvalidTransition)
+	assert.Equal(t, n, testkit.JournalLen(t, f.store), "refusals write nothing")
+	_, err = f.svc.Cancel(f.ctx, requester, ch.ID, "not needed")
+	require.NoError(t, err)
+	_, err = f.svc.Assign(f.ctx, requester, ch.ID, "desk", "")
+	require.ErrorIs(t, err, itil.ErrInvalidTransition)
 }

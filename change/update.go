@@ -1,0 +1,129 @@
+package change
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/internal/pipeline"
+)
+
+// Journal event types of Update, Assign and SetModel.
+const (
+	EventUpdated      = "change.updated"
+	EventAssigned     = "change.assigned"
+	EventModelChanged = "change.model_changed"
+)
+
+// CommandSetModel is the command name an Authorizer receives for SetModel.
+const CommandSetModel = "set_model"
+
+// Patch is the input of Update: nil fields stay as they are.
+type Patch struct {
+	Title, Description, Justification, Implementation, Backout, TestPlan *string
+	CIID                                                                 *itil.ID
+	// CIIDs, when not nil, replaces the list (an empty list clears it).
+	CIIDs                    *[]itil.ID
+	Impact                   *itil.Impact
+	PlannedStart, PlannedEnd *time.Time
+}
+
+// Update changes the descriptive fields, plans, CIs, impact and planned
+// times of a change that has not ended. A patch that alters nothing is
+// rejected, and so is one that clears the planned times of a change in a
+// state of its model's PlannedStates; bad fields give a
+// *itil.ValidationError naming them.
+func (s *Service) Update(ctx context.Context, actor itil.Actor, id itil.ID, patch Patch) (*Change, error) {
+	return s.run.Run(ctx, actor, id, CommandUpdate, func(c *cmd, ch *Change) (event, error) {
+		if err := requireActive(ch, "update"); err != nil {
+			return event{}, err
+		}
+		var changed []string
+		changed = pipeline.Set(changed, "title", &ch.Title, patch.Title)
+		changed = pipeline.Set(changed, "description", &ch.Description, patch.Description)
+		changed = pipeline.Set(changed, "justification", &ch.Justification, patch.Justification)
+		changed = pipeline.Set(changed, "implementation plan", &ch.Implementation, patch.Implementation)
+		changed = pipeline.Set(changed, "backout plan", &ch.Backout, patch.Backout)
+		changed = pipeline.Set(changed, "test plan", &ch.TestPlan, patch.TestPlan)
+		changed = pipeline.Set(changed, "primary CI", &ch.CIID, patch.CIID)
+		if patch.CIIDs != nil && !slices.Equal(*patch.CIIDs, ch.CIIDs) {
+			ch.CIIDs = slices.Clone(*patch.CIIDs)
+			if len(ch.CIIDs) == 0 {
+				ch.CIIDs = nil
+			}
+			changed = append(changed, "CIs")
+		}
+		changed = pipeline.Set(changed, "impact", &ch.Impact, patch.Impact)
+		changed = pipeline.Set(changed, "planned start", &ch.PlannedStart, patch.PlannedStart)
+		changed = pipeline.Set(changed, "planned end", &ch.PlannedEnd, patch.PlannedEnd)
+		var v itil.ValidationError
+		ch.validate(&v)
+		if patch.Impact != nil && *patch.Impact != 0 {
+			itil.DefaultPriorityMatrix().CheckImpact("impact", *patch.Impact, &v)
+		}
+		if m, err := s.model(ch); err == nil && slices.Contains(m.PlannedStates, ch.State) {
+			if ch.PlannedStart.IsZero() {
+				v.Add("planned_start", "is required while the change is "+string(ch.State))
+			}
+			if ch.PlannedEnd.IsZero() {
+				v.Add("planned_end", "is required while the change is "+string(ch.State))
+			}
+		}
+		if len(changed) == 0 {
+			v.Add("patch", "nothing differs from the change as it is")
+		}
+		if err := v.Err(); err != nil {
+			return event{}, err
+		}
+		return event{Type: EventUpdated, Summary: "updated " + strings.Join(changed, ", ")}, nil
+	})
+}
+
+// Assign gives a change that has not ended to an assignment group and,
+// optionally, one of its members.
+func (s *Service) Assign(ctx context.Context, actor itil.Actor, id itil.ID, group, assignee string) (*Change, error) {
+	return s.run.Run(ctx, actor, id, CommandAssign, func(c *cmd, ch *Change) (event, error) {
+		if err := requireActive(ch, "assign"); err != nil {
+			return event{}, err
+		}
+		var v itil.ValidationError
+		check.Text(&v, "group", group, true, check.Short)
+		check.Text(&v, "assignee", assignee, false, check.Short)
+		if group == ch.AssignmentGroup && assignee == ch.Assignee {
+			v.Add("group", "the change is already assigned so")
+		}
+		if err := v.Err(); err != nil {
+			return event{}, err
+		}
+		summary := "assigned to " + group
+		if assignee != "" {
+			summary += "/" + assignee
+		}
+		ch.AssignmentGroup, ch.Assignee = group, assignee
+		return event{Type: EventAssigned, Summary: summary}, nil
+	})
+}
+
+// SetModel changes the model of a change in New, as ServiceNow allows
+// only there (and, once approvals exist, only with none). An unknown
+// model, or the change's own, gives a *itil.ValidationError naming model;
+// another state an error wrapping itil.ErrInvalidTransition.
+func (s *Service) SetModel(ctx context.Context, actor itil.Actor, id itil.ID, model string) (*Change, error) {
+	return s.run.Run(ctx, actor, id, CommandSetModel, func(c *cmd, ch *Change) (event, error) {
+		if ch.State != StateNew {
+			return event{}, itilTransition("change %s is %s; its model changes only in new", ch.Number, ch.State)
+		}
+		if _, ok := s.cfg.models[model]; !ok {
+			return event{}, itil.Invalid("model", "not one of the Service's models ("+strings.Join(s.Models(), ", ")+")")
+		}
+		if model == ch.Model {
+			return event{}, itil.Invalid("model", "the change follows "+model+" already")
+		}
+		from := ch.Model
+		ch.Model = model
+		return event{Type: EventModelChanged, Summary: "model " + from + " → " + model}, nil
+	})
+}
