@@ -40,9 +40,12 @@ import (
 //     while any step waits, else accepted. A refused optional step does
 //     not refuse the policy.
 //
-// Responses form a set: the verdict does not depend on their order, and
-// a response added to an accepted step leaves it accepted or (a
-// rejection under RejectAtOnce) refuses it, never makes it wait again.
+// Responses form a set: the verdict does not depend on their order. A
+// response from an approver who had not decided yet leaves an accepted
+// step accepted or (a rejection under RejectAtOnce) refuses it; it never
+// makes the step wait again. Who counts is fixed by the resolved
+// approvers, not by the records: a canceled request, or one no longer
+// required, still counts its approver, who can no longer answer.
 
 // Limits of a policy's definition, the same on every backend.
 const (
@@ -253,8 +256,10 @@ const (
 	// in the step and can no longer approve.
 	ApprovalCanceled ApprovalState = "canceled"
 	// ApprovalNotRequired: the approver's answer is no longer needed (the
-	// step was decided, or the approver was released). The approver no
-	// longer counts in the step, as if never asked.
+	// step or the change was decided without it). For evaluation it is
+	// the same as canceled: the approver still counts in the step and can
+	// no longer answer. To stop counting someone (an approver who left),
+	// leave them out of the resolved approvers instead.
 	ApprovalNotRequired ApprovalState = "not_required"
 )
 

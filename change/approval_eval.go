@@ -25,9 +25,12 @@ type ApprovalFacts struct {
 	// Approvals are the change's approval records of the current request
 	// round (records of rounds before the change was last sent back to
 	// New must be left out), in any order. A record naming no step of the
-	// policy, or a user the step does not count, is ignored. When one
-	// approver has several records on a step, the strongest state holds:
-	// rejected, then approved, requested, canceled, not required.
+	// policy or a user the step does not count is ignored, and so is a
+	// decision made by a delegate who is excluded or counted in the step
+	// themselves (one person, one vote). An approver should have one
+	// record per step and round; when they have several, the strongest
+	// state holds: rejected, then approved, requested, canceled, not
+	// required.
 	Approvals []Approval `json:"approvals,omitempty"`
 }
 
@@ -55,7 +58,8 @@ type StepResult struct {
 	Step    string  `json:"step"`
 	Verdict Verdict `json:"verdict"`
 	// Total is the number of units counted: for people, the distinct
-	// users asked less the excluded ones and those not required.
+	// users the step asks (named, through its groups and its field) less
+	// the excluded ones.
 	Total int `json:"total"`
 	// Required is the number of accepted units that accepts the step; at
 	// least 1, so a step nobody can approve is refused.
@@ -65,8 +69,10 @@ type StepResult struct {
 	// Rejected is, for people, the counted rejections; for approver sets,
 	// the sets that can no longer be approved.
 	Rejected int `json:"rejected"`
-	// Pending is, for people, those still to answer; for approver sets,
-	// how many more sets the people still to answer can approve.
+	// Pending is, for people, those still to answer (requested, or no
+	// record yet); for approver sets, how many more sets the people still
+	// to answer can approve. People whose request was canceled or is no
+	// longer required are neither accepted, rejected nor pending.
 	Pending int `json:"pending"`
 	// Reason says the verdict in words, such as "waiting: 3 of 5
 	// approved, 1 pending, 4 required".
@@ -288,10 +294,10 @@ func (sc *evalScratch) evalStep(r *StepResult, s *ApprovalStep, i int, f *Approv
 		}
 		if decided && a.Delegate != "" && a.Delegate != a.Approver {
 			// A delegate who may not approve, or who is counted in the
-			// step already, decides nothing.
+			// step already, decides nothing: the record is ignored.
 			if _, counted := sc.index[a.Delegate]; counted || sc.isExcluded(f, a.Delegate) {
 				uncounted++
-				rank = rankRequested
+				continue
 			}
 		}
 		if rank > sc.people[p].rank {
@@ -315,11 +321,8 @@ func (sc *evalScratch) evalStep(r *StepResult, s *ApprovalStep, i int, f *Approv
 			r.Required = max(1, units)
 		}
 	} else {
-		n := 0
 		for k := range sc.people {
 			switch sc.people[k].rank {
-			case rankNotRequired:
-				continue
 			case rankNone, rankRequested:
 				r.Pending++
 			case rankApproved:
@@ -327,9 +330,9 @@ func (sc *evalScratch) evalStep(r *StepResult, s *ApprovalStep, i int, f *Approv
 			case rankRejected:
 				r.Rejected++
 			}
-			n++
 		}
 		rejectedAny = r.Rejected > 0
+		n := len(sc.people)
 		r.Total, r.Required = n, required(rule, s.WaitFor.Percent, n)
 		empty = ""
 	}
