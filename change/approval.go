@@ -9,44 +9,6 @@ import (
 	"github.com/itilkit/itil/internal/check"
 )
 
-// Approvals. A change that waits for authorization follows an approval
-// policy: ordered steps (a group approval in Assess, the change advisory
-// board in Authorize), each asking some people and saying how many of
-// their responses it waits for. The policy and the people's responses
-// are plain data, and ApprovalPolicy.Evaluate turns them into a verdict
-// without reading storage or the clock, so the same answer comes out on
-// every backend and in every replay.
-//
-// The rules, GLPI's generalized:
-//
-//   - A step counts units. For the rules first, all and percent a unit is
-//     a person: the distinct users the step names directly, through its
-//     groups and through its field, less the excluded ones. For the rules
-//     each_group and any_group a unit is one of the step's approver sets:
-//     each group, the directly named users together, and the users the
-//     field resolves to.
-//   - One person counts once, however many of the step's groups they are
-//     in: under a group rule one person's approval covers one unit only
-//     (counts are a maximum matching of units to distinct people).
-//   - Segregation of duties: the excluded users (the change's requester,
-//     assignee and implementer, unless the application turns it off) are
-//     not counted at all, and no decision they make, for themselves or as
-//     a delegate, counts.
-//   - A step is accepted when its accepted units reach the required
-//     number, waiting while accepted plus pending could still reach it,
-//     and refused otherwise. With RejectAtOnce, any counted rejection
-//     refuses the step, whatever else it holds.
-//   - A policy is refused when a mandatory step is refused, else waiting
-//     while any step waits, else accepted. A refused optional step does
-//     not refuse the policy.
-//
-// Responses form a set: the verdict does not depend on their order. A
-// response from an approver who had not decided yet leaves an accepted
-// step accepted or (a rejection under RejectAtOnce) refuses it; it never
-// makes the step wait again. Who counts is fixed by the resolved
-// approvers, not by the records: a canceled request, or one no longer
-// required, still counts its approver, who can no longer answer.
-
 // Limits of a policy's definition, the same on every backend.
 const (
 	maxApprovalSteps  = 50
@@ -204,9 +166,43 @@ func userID(v *itil.ValidationError, field, id string) {
 	check.Bytes(v, field, id, maxActorIDBytes)
 }
 
-// ApprovalPolicy is an ordered list of approval steps. Steps are asked in
+// ApprovalPolicy is an ordered list of approval steps: a group approval in
+// Assess, the change advisory board in Authorize, say. Steps are asked in
 // order (the command layer asks a step once the steps before it are
-// decided); the verdict reads all of them.
+// decided); the verdict reads all of them. The policy and the responses
+// are plain data, and Evaluate turns them into a verdict without reading
+// storage or the clock, so the same answer comes out on every backend
+// and in every replay.
+//
+// The rules, GLPI's generalized:
+//
+//   - A step counts units. For the rules first, all and percent a unit is
+//     a person: the distinct users the step names directly, through its
+//     groups and through its field, less the excluded ones. For the rules
+//     each_group and any_group a unit is one of the step's approver sets:
+//     each group, the directly named users together, and the users the
+//     field resolves to.
+//   - One person counts once, however many of the step's groups they are
+//     in: under a group rule one person's approval covers one unit only
+//     (counts are a maximum matching of units to distinct people).
+//   - Segregation of duties: the excluded users (the change's requester,
+//     assignee and implementer, unless the application turns it off) are
+//     not counted at all, and no decision they make, for themselves or as
+//     a delegate, counts.
+//   - A step is accepted when its accepted units reach the required
+//     number, waiting while accepted plus pending could still reach it,
+//     and refused otherwise. With RejectAtOnce, any counted rejection
+//     refuses the step, whatever else it holds.
+//   - A policy is refused when a mandatory step is refused, else waiting
+//     while any step waits, else accepted. A refused optional step does
+//     not refuse the policy.
+//
+// Responses form a set: the verdict does not depend on their order. A
+// response from an approver whose request is still open leaves an
+// accepted step accepted or (a rejection under RejectAtOnce) refuses it;
+// it never makes the step wait again. Who counts is fixed by the
+// resolved approvers, not by the records: a canceled request, or one no
+// longer required, still counts its approver, who can no longer answer.
 type ApprovalPolicy struct {
 	// Name identifies the policy; a required short text (check.Short).
 	Name  string         `json:"name"`

@@ -86,9 +86,10 @@ type ApprovalResult struct {
 	Steps   []StepResult `json:"steps"`
 }
 
-// Evaluate returns the verdict of p on the facts f (see the rules at the
-// top of this file). It reads nothing but its arguments, does not depend
-// on the order of f.Approvals, and is safe for concurrent use.
+// Evaluate returns the verdict of p on the facts f, by the rules given
+// with ApprovalPolicy. It reads nothing but its arguments, changes none
+// of them, does not depend on the order of f.Approvals, and is safe for
+// concurrent use.
 //
 // p should pass Validate. On a policy that does not, Evaluate still
 // answers, with the strictest reading: no steps is refused, an unknown
@@ -96,7 +97,7 @@ type ApprovalResult struct {
 // step with more than 64 approver sets is refused.
 func (p ApprovalPolicy) Evaluate(f ApprovalFacts) ApprovalResult {
 	sc := scratchPool.Get().(*evalScratch)
-	defer scratchPool.Put(sc)
+	defer sc.release()
 	sc.prepare(p.Steps, &f)
 
 	res := ApprovalResult{Verdict: VerdictAccepted, Steps: make([]StepResult, len(p.Steps))}
@@ -166,6 +167,13 @@ type evalScratch struct {
 var scratchPool = sync.Pool{New: func() any {
 	return &evalScratch{index: make(map[string]int32), excluded: make(map[string]struct{})}
 }}
+
+// release returns sc to the pool, keeping none of the caller's strings.
+func (sc *evalScratch) release() {
+	clear(sc.index)
+	clear(sc.excluded)
+	scratchPool.Put(sc)
+}
 
 // linearMax is the size up to which lists are searched by scanning
 // rather than through a map.
