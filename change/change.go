@@ -23,43 +23,6 @@ const (
 	MaxLinks = 100
 )
 
-// Risk is a change's risk, from low to very high; the zero Risk is not
-// assessed yet.
-type Risk int
-
-// The risk levels, in order.
-const (
-	RiskLow Risk = iota + 1
-	RiskModerate
-	RiskHigh
-	RiskVeryHigh
-)
-
-var riskNames = [...]string{"", "low", "moderate", "high", "very_high"}
-
-// String returns the level's name ("very_high"), or "" when not assessed.
-func (r Risk) String() string {
-	if r < 0 || int(r) >= len(riskNames) {
-		return "risk(" + strconv.Itoa(int(r)) + ")"
-	}
-	return riskNames[r]
-}
-
-// Valid reports whether r is one of the levels.
-func (r Risk) Valid() bool { return r >= RiskLow && r <= RiskVeryHigh }
-
-// CloseCode says how a change went.
-type CloseCode string
-
-// The close codes, as ServiceNow names them.
-const (
-	Successful           CloseCode = "successful"
-	SuccessfulWithIssues CloseCode = "successful_with_issues"
-	Unsuccessful         CloseCode = "unsuccessful"
-)
-
-var closeCodes = []CloseCode{Successful, SuccessfulWithIssues, Unsuccessful}
-
 // AffectedService is a business service a change affects, found through
 // the CMDB's impact analysis when the change is assessed.
 type AffectedService struct {
@@ -187,7 +150,7 @@ func (c *Change) validate(v *itil.ValidationError) {
 	if c.Risk != 0 && !c.Risk.Valid() {
 		v.Add("risk", "must be low, moderate, high or very_high")
 	}
-	if c.CloseCode != "" && !slices.Contains(closeCodes, c.CloseCode) {
+	if c.CloseCode != "" && !c.CloseCode.Valid() {
 		v.Add("close_code", "must be successful, successful_with_issues or unsuccessful")
 	}
 	for _, t := range []struct {

@@ -210,7 +210,7 @@ func (s *Service) Close(ctx context.Context, actor itil.Actor, id itil.ID, code 
 	return s.run.Run(ctx, actor, id, CommandClose, func(c *cmd, ch *Change) (event, error) {
 		err := s.fire(ch, MoveClose, func() error {
 			var v itil.ValidationError
-			if !slices.Contains(closeCodes, code) {
+			if !code.Valid() {
 				v.Add("close_code", "must be successful, successful_with_issues or unsuccessful")
 			}
 			check.Text(&v, "close_notes", notes, true, check.Long)
