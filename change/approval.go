@@ -270,7 +270,11 @@ func (s ApprovalState) valid() bool {
 // Approval is one approver's record on one step of a change's policy.
 type Approval struct {
 	ID       itil.ID `json:"id"`
+	Version  int64   `json:"version"`
 	ChangeID itil.ID `json:"change_id"`
+	// Round is the change's approval round the record belongs to (see
+	// ApprovalRound).
+	Round int `json:"round,omitempty"`
 	// Step is the name of the policy's step that asks.
 	Step string `json:"step"`
 	// Approver is the user asked (as itil.Actor.ID); the decision counts

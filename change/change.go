@@ -75,6 +75,11 @@ type Change struct {
 	ActualStart  time.Time `json:"actual_start,omitzero"`
 	ActualEnd    time.Time `json:"actual_end,omitzero"`
 
+	// Approval is the round of approvals of the change's current or
+	// last approval state; ApprovalRounds counts the rounds so far.
+	Approval       *ApprovalRound `json:"approval,omitempty"`
+	ApprovalRounds int            `json:"approval_rounds,omitempty"`
+
 	CABRequired bool      `json:"cab_required,omitempty"`
 	CABDate     time.Time `json:"cab_date,omitzero"`
 
@@ -109,6 +114,7 @@ func (c *Change) clone() *Change {
 	out.AffectedServices = slices.Clone(c.AffectedServices)
 	out.Fixes = slices.Clone(c.Fixes)
 	out.CausedIncidents = slices.Clone(c.CausedIncidents)
+	out.Approval = c.Approval.clone()
 	return &out
 }
 

@@ -164,6 +164,19 @@ func (s *Service) Move(ctx context.Context, actor itil.Actor, id itil.ID, move s
 	}
 	return s.run.Run(ctx, actor, id, move, func(c *cmd, ch *Change) (event, error) {
 		from := ch.State
+		m, err := s.model(ch)
+		if err != nil {
+			return event{}, err
+		}
+		// Whether the model has the move at all comes before the rules of
+		// leaving the state; the transaction undoes what they write when
+		// the move then fails.
+		if _, err := m.machine.Fire(from, move, nil); err != nil {
+			return event{}, fmt.Errorf("change %s (%s): %w", ch.Number, ch.Model, err)
+		}
+		if err := s.leaveApprovalState(c, ch, move, m); err != nil {
+			return event{}, err
+		}
 		if err := s.fire(ch, move, nil); err != nil {
 			return event{}, err
 		}
@@ -200,6 +213,9 @@ func (s *Service) entered(c *cmd, ch *Change, from State) error {
 	if ch.State == StateReview {
 		return s.cancelOpenTasks(c, ch)
 	}
+	if m, err := s.model(ch); err == nil && slices.Contains(m.ApprovalStates, ch.State) {
+		return s.requestApprovals(c, ch) // approving.go
+	}
 	return nil
 }
 
@@ -231,6 +247,11 @@ func (s *Service) Close(ctx context.Context, actor itil.Actor, id itil.ID, code 
 // models, any state before Review), with a reason.
 func (s *Service) Cancel(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*Change, error) {
 	return s.run.Run(ctx, actor, id, CommandCancel, func(c *cmd, ch *Change) (event, error) {
+		if m, err := s.model(ch); err == nil && !ch.State.Final() {
+			if err := s.leaveApprovalState(c, ch, MoveCancel, m); err != nil {
+				return event{}, err
+			}
+		}
 		err := s.fire(ch, MoveCancel, func() error {
 			var v itil.ValidationError
 			check.Text(&v, "reason", reason, true, check.Long)

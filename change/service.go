@@ -28,6 +28,9 @@ type config struct {
 	authorize itil.Authorizer[Change]
 	hooks     []storage.Hook
 	problems  *problem.Service // fixes.go
+	directory Directory        // approving.go
+	rules     ApprovalRules
+	noSoD     bool
 }
 
 // Option configures a Service; New reports every bad option together.
@@ -169,7 +172,7 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 	if store == nil {
 		v.Add("store", "must not be nil")
 	}
-	cfg := &config{clock: itil.SystemClock(), models: map[string]*compiled{}}
+	cfg := &config{clock: itil.SystemClock(), models: map[string]*compiled{}, rules: DefaultApprovalRules()}
 	for _, m := range DefaultModels() {
 		c, err := compile(m)
 		if err != nil {

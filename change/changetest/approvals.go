@@ -1,0 +1,107 @@
+package changetest
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/change"
+	"github.com/itilkit/itil/internal/testkit"
+	"github.com/itilkit/itil/storage"
+)
+
+func actor(id string) itil.Actor { return itil.Actor{ID: id, Name: id} }
+
+// states returns the records of round as approver → state.
+func states(t *testing.T, f *fixture, id itil.ID, round int) map[string]change.ApprovalState {
+	t.Helper()
+	recs, err := f.svc.Approvals(f.ctx, id)
+	require.NoError(t, err)
+	out := map[string]change.ApprovalState{}
+	for _, r := range recs {
+		if r.Round == round {
+			out[r.Approver] = r.State
+		}
+	}
+	return out
+}
+
+// testApprovals: the default policy asks the assignment group in Assess,
+// without the requester (segregation of duties); a rejection sends the
+// change back to New and cancels the open requests; the next round asks
+// again; a CAB step waits for its share; nobody to ask refuses the move.
+func testApprovals(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	ch := f.open(change.ModelNormal)
+	ch = f.move(ch.ID, change.MoveAssess)
+	require.NotNil(t, ch.Approval)
+	assert.Equal(t, change.VerdictWaiting, ch.Approval.Verdict)
+	assert.Equal(t, []string{"rita"}, ch.Approval.Facts.Excluded)
+	assert.Equal(t, map[string]change.ApprovalState{"mia": change.ApprovalRequested, "max": change.ApprovalRequested},
+		states(t, f, ch.ID, 1), "the requester is not asked")
+
+	n := testkit.JournalLen(t, f.store)
+	_, err := f.svc.Approve(f.ctx, requester, ch.ID, "")
+	require.ErrorIs(t, err, itil.ErrForbidden, "nothing is asked of the requester")
+	_, err = f.svc.Move(f.ctx, requester, ch.ID, change.MoveAuthorize)
+	require.ErrorIs(t, err, itil.ErrInvalidTransition, "still waiting")
+	_, err = f.svc.Reject(f.ctx, actor("max"), ch.ID, " ")
+	testkit.RequireFields(t, err, "comment")
+	assert.Equal(t, n, testkit.JournalLen(t, f.store), "refusals write nothing")
+
+	ch, err = f.svc.Reject(f.ctx, actor("max"), ch.ID, "no backout plan")
+	require.NoError(t, err)
+	assert.Equal(t, change.StateNew, ch.State, "a rejection sends the change back")
+	assert.Equal(t, change.VerdictRefused, ch.Approval.Verdict)
+	assert.Equal(t, map[string]change.ApprovalState{"mia": change.ApprovalCanceled, "max": change.ApprovalRejected},
+		states(t, f, ch.ID, 1))
+	_, err = f.svc.Approve(f.ctx, actor("mia"), ch.ID, "")
+	require.ErrorIs(t, err, itil.ErrInvalidTransition, "nothing to approve in New")
+
+	ch = f.move(ch.ID, change.MoveAssess, "approve:mia")
+	assert.Equal(t, 2, ch.Approval.Round)
+	assert.Equal(t, change.VerdictAccepted, ch.Approval.Verdict)
+	assert.Equal(t, map[string]change.ApprovalState{"mia": change.ApprovalApproved, "max": change.ApprovalNotRequired},
+		states(t, f, ch.ID, 2))
+	ch = f.move(ch.ID, change.MoveAuthorize)
+	assert.Equal(t, change.VerdictAccepted, ch.Approval.Verdict, "no CAB for a change of no assessed risk")
+
+	// A CAB that waits for half its members.
+	cab := change.ApprovalRules{Rules: []change.ApprovalRule{{Name: "cab", State: change.StateAuthorize,
+		Policy: change.ApprovalPolicy{Name: "cab", Steps: []change.ApprovalStep{{Name: "cab", Groups: []string{change.GroupCAB},
+			WaitFor: change.WaitFor{Rule: change.WaitPercent, Percent: 50}, OnReject: change.RejectWaitForRest}}}}}}
+	g := setup(t, newStore, change.WithApprovalRules(cab))
+	c2 := g.open(change.ModelNormal)
+	c2 = g.move(c2.ID, change.MoveAssess, change.MoveAuthorize, "approve:cara")
+	assert.Equal(t, change.VerdictWaiting, c2.Approval.Verdict)
+	c2, err = g.svc.Reject(g.ctx, actor("cruz"), c2.ID, "too risky before the release")
+	require.NoError(t, err)
+	assert.Equal(t, change.VerdictWaiting, c2.Approval.Verdict, "one rejection of four does not decide")
+	c2 = g.move(c2.ID, "approve:cole", change.MoveSchedule)
+	assert.Equal(t, change.StateScheduled, c2.State)
+
+	// Canceling while waiting cancels the requests.
+	c3 := g.open(change.ModelNormal)
+	c3 = g.move(c3.ID, change.MoveAssess, change.MoveAuthorize)
+	_, err = g.svc.Cancel(g.ctx, requester, c3.ID, "not needed")
+	require.NoError(t, err)
+	for who, st := range states(t, g, c3.ID, 1) {
+		assert.Equal(t, change.ApprovalCanceled, st, who)
+	}
+
+	// Without segregation of duties the requester counts.
+	h := setup(t, newStore, change.WithoutSegregationOfDuties())
+	c4 := h.open(change.ModelNormal)
+	c4 = h.move(c4.ID, change.MoveAssess, "approve:rita")
+	assert.Equal(t, change.VerdictAccepted, c4.Approval.Verdict)
+
+	// Nobody to ask: the move is refused and writes nothing.
+	bare := setup(t, newStore, change.WithDirectory(change.DirectoryMap{}))
+	c5 := bare.open(change.ModelNormal)
+	n = testkit.JournalLen(t, bare.store)
+	_, err = bare.svc.Move(bare.ctx, requester, c5.ID, change.MoveAssess)
+	testkit.RequireFields(t, err, "approvals")
+	assert.Equal(t, n, testkit.JournalLen(t, bare.store))
+}
