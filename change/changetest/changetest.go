@@ -375,6 +375,7 @@ func testUpdate(t *testing.T, newStore func(*testing.T) storage.Store) {
 	testkit.RequireFields(t, err, "group")
 	_, err = f.svc.SetModel(f.ctx, requester, ch.ID, "nope")
 	testkit.RequireFields(t, err, "model")
+	assert.Equal(t, n, testkit.JournalLen(t, f.store), "refusals write nothing")
 	ch = f.move(ch.ID, change.MoveAuthorize, "approve:erin", change.MoveSchedule)
 	n = testkit.JournalLen(t, f.store)
 	zero := time.Time{}
