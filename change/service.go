@@ -31,6 +31,7 @@ type config struct {
 	directory Directory        // approving.go
 	rules     ApprovalRules
 	noSoD     bool
+	risk      *RiskAssessor // assess.go
 }
 
 // Option configures a Service; New reports every bad option together.
@@ -179,6 +180,10 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 			panic(err) // the defaults are tested
 		}
 		cfg.models[m.Name] = c
+	}
+	var err error
+	if cfg.risk, err = DefaultRiskModel().Compile(); err != nil {
+		panic(err) // the default is tested
 	}
 	check.Options(&v, opts, func(o Option) bool {
 		if o.apply == nil {

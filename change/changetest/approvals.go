@@ -105,3 +105,32 @@ func testApprovals(t *testing.T, newStore func(*testing.T) storage.Store) {
 	testkit.RequireFields(t, err, "approvals")
 	assert.Equal(t, n, testkit.JournalLen(t, bare.store))
 }
+
+// testRisk: AssessRisk keeps the highest risk of the model's methods and
+// how it was reached; a moderate or higher risk sends a normal change to
+// the CAB under the default approval rules.
+func testRisk(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	ch := f.open(change.ModelNormal)
+	ch, err := f.svc.AssessRisk(f.ctx, requester, ch.ID, nil)
+	require.NoError(t, err)
+	assert.Equal(t, change.RiskLow, ch.Risk, "the default model's last condition")
+	assert.Contains(t, ch.RiskExplanation, "any other change")
+
+	questionnaire := change.RiskModel{
+		Questions: []change.Question{{Name: "backout tested", Weight: 10, Answers: []change.Answer{{Name: "yes", Value: 0}, {Name: "no", Value: 5}}}},
+		Thresholds: []change.RiskThreshold{{Score: 0, Risk: change.RiskLow}, {Score: 40, Risk: change.RiskHigh}},
+	}
+	g := setup(t, newStore, change.WithRiskModel(questionnaire))
+	c2 := g.open(change.ModelNormal)
+	_, err = g.svc.AssessRisk(g.ctx, requester, c2.ID, map[string]string{"backout tested": "maybe"})
+	testkit.RequireFields(t, err, "answers.backout tested")
+	c2, err = g.svc.AssessRisk(g.ctx, requester, c2.ID, map[string]string{"backout tested": "no"})
+	require.NoError(t, err)
+	assert.Equal(t, change.RiskHigh, c2.Risk)
+	c2 = g.move(c2.ID, change.MoveAssess, "approve:max", change.MoveAuthorize)
+	assert.Equal(t, change.VerdictWaiting, c2.Approval.Verdict, "a high-risk normal change waits for the CAB")
+	assert.Len(t, states(t, g, c2.ID, 2), 4, "the four CAB members")
+	_, err = change.New(g.store, change.WithRiskModel(change.RiskModel{Questions: []change.Question{{Name: ""}}}))
+	testkit.RequireInvalid(t, err, "risk_model.questions[0].name")
+}

@@ -38,6 +38,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("FixesProblems", func(t *testing.T) { testFixesProblems(t, newStore) })
 	t.Run("Update", func(t *testing.T) { testUpdate(t, newStore) })
 	t.Run("Approvals", func(t *testing.T) { testApprovals(t, newStore) })
+	t.Run("Risk", func(t *testing.T) { testRisk(t, newStore) })
 }
 
 var requester = itil.Actor{ID: "rita", Name: "Rita Requester"}

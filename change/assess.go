@@ -1,0 +1,73 @@
+package change
+
+import (
+	"context"
+
+	"github.com/itilkit/itil"
+)
+
+// CommandAssessRisk is the command name an Authorizer receives for
+// AssessRisk.
+const CommandAssessRisk = "assess_risk"
+
+// EventRiskAssessed is journaled when a change's risk is assessed; its
+// summary is the explanation.
+const EventRiskAssessed = "change.risk_assessed"
+
+// DefaultRiskModel returns the risk model a Service uses unless
+// WithRiskModel replaces it: a change touching a CI of criticality 1, or
+// five affected services or more, is high risk; any other is low; and
+// ServiceNow's impact × success-probability lookup (DefaultRiskLookup)
+// raises it when the success rating of who and what it touches is poor.
+func DefaultRiskModel() RiskModel {
+	lookup := DefaultRiskLookup()
+	return RiskModel{
+		Conditions: []RiskCondition{
+			{Name: "a most critical CI", When: Condition{Field: "ci_criticality", Op: OpEq, Value: 1}, Risk: RiskHigh},
+			{Name: "five affected services or more", When: Condition{Field: "affected_services", Op: OpGte, Value: 5}, Risk: RiskHigh},
+			{Name: "any other change", Risk: RiskLow},
+		},
+		Lookup: &lookup,
+	}
+}
+
+// WithRiskModel replaces DefaultRiskModel. A bad model is named under
+// "risk_model.".
+func WithRiskModel(m RiskModel) Option {
+	return Option{func(cfg *config, v *itil.ValidationError) {
+		a, err := m.Compile()
+		if err != nil {
+			nest(v, "risk_model.", err)
+			return
+		}
+		cfg.risk = a
+	}}
+}
+
+// AssessRisk assesses the risk of the change id by the Service's risk
+// model (see RiskModel): its conditions on the change's facts, the
+// questionnaire with answers (question name → answer name), and the
+// lookup of its impact against its success rating. The highest risk wins;
+// the change keeps it, the impact a condition set, and the explanation
+// (RiskExplanation), journaled. The change must not have reached
+// Implement. Answers the questionnaire does not have give a
+// *itil.ValidationError naming "answers.<question>".
+func (s *Service) AssessRisk(ctx context.Context, actor itil.Actor, id itil.ID, answers map[string]string) (*Change, error) {
+	return s.run.Run(ctx, actor, id, CommandAssessRisk, func(c *cmd, ch *Change) (event, error) {
+		if err := requireActive(ch, "assess the risk of"); err != nil {
+			return event{}, err
+		}
+		if ch.State == StateImplement || ch.State == StateReview {
+			return event{}, itilTransition("change %s is %s; its risk is assessed before it is implemented", ch.Number, ch.State)
+		}
+		a, err := s.cfg.risk.Assess(factsOf(ch), answers, 0)
+		if err != nil {
+			return event{}, err
+		}
+		ch.Risk, ch.RiskExplanation = a.Risk, a.Explain()
+		if a.Impact != 0 {
+			ch.Impact = a.Impact
+		}
+		return event{Type: EventRiskAssessed, Summary: "risk " + a.Risk.String() + ": " + ch.RiskExplanation}, nil
+	})
+}
