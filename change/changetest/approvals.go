@@ -118,7 +118,7 @@ func testRisk(t *testing.T, newStore func(*testing.T) storage.Store) {
 	assert.Contains(t, ch.RiskExplanation, "any other change")
 
 	questionnaire := change.RiskModel{
-		Questions: []change.Question{{Name: "backout tested", Weight: 10, Answers: []change.Answer{{Name: "yes", Value: 0}, {Name: "no", Value: 5}}}},
+		Questions:  []change.Question{{Name: "backout tested", Weight: 10, Answers: []change.Answer{{Name: "yes", Value: 0}, {Name: "no", Value: 5}}}},
 		Thresholds: []change.RiskThreshold{{Score: 0, Risk: change.RiskLow}, {Score: 40, Risk: change.RiskHigh}},
 	}
 	g := setup(t, newStore, change.WithRiskModel(questionnaire))
