@@ -39,6 +39,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Update", func(t *testing.T) { testUpdate(t, newStore) })
 	t.Run("Approvals", func(t *testing.T) { testApprovals(t, newStore) })
 	t.Run("Risk", func(t *testing.T) { testRisk(t, newStore) })
+	t.Run("Templates", func(t *testing.T) { testTemplates(t, instances) })
 }
 
 var requester = itil.Actor{ID: "rita", Name: "Rita Requester"}
