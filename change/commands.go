@@ -239,6 +239,9 @@ func (s *Service) Close(ctx context.Context, actor itil.Actor, id itil.ID, code 
 		if err := s.endFixes(c, ch); err != nil { // fixes.go
 			return event{}, err
 		}
+		if err := s.templateClosed(c, ch); err != nil { // template_change.go
+			return event{}, err
+		}
 		return event{Type: EventClosed, Summary: "closed: " + string(code), Reason: notes}, nil
 	})
 }
@@ -262,6 +265,9 @@ func (s *Service) Cancel(ctx context.Context, actor itil.Actor, id itil.ID, reas
 		}
 		ch.ClosedAt = c.Now
 		if err := s.endFixes(c, ch); err != nil { // fixes.go
+			return event{}, err
+		}
+		if err := s.templateClosed(c, ch); err != nil { // template_change.go
 			return event{}, err
 		}
 		return event{Type: EventCanceled, Summary: "canceled", Reason: reason}, nil

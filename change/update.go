@@ -41,6 +41,9 @@ func (s *Service) Update(ctx context.Context, actor itil.Actor, id itil.ID, patc
 		if err := requireActive(ch, "update"); err != nil {
 			return event{}, err
 		}
+		if err := templateFixed(ch, patch); err != nil { // template_change.go
+			return event{}, err
+		}
 		var changed []string
 		changed = pipeline.Set(changed, "title", &ch.Title, patch.Title)
 		changed = pipeline.Set(changed, "description", &ch.Description, patch.Description)
@@ -89,6 +92,11 @@ func (s *Service) Assign(ctx context.Context, actor itil.Actor, id itil.ID, grou
 		if err := requireActive(ch, "assign"); err != nil {
 			return event{}, err
 		}
+		if group != ch.AssignmentGroup {
+			if err := templateLocked(ch, "group"); err != nil {
+				return event{}, err
+			}
+		}
 		var v itil.ValidationError
 		check.Text(&v, "group", group, true, check.Short)
 		check.Text(&v, "assignee", assignee, false, check.Short)
@@ -115,6 +123,9 @@ func (s *Service) SetModel(ctx context.Context, actor itil.Actor, id itil.ID, mo
 	return s.run.Run(ctx, actor, id, CommandSetModel, func(c *cmd, ch *Change) (event, error) {
 		if ch.State != StateNew {
 			return event{}, itilTransition("change %s is %s; its model changes only in new", ch.Number, ch.State)
+		}
+		if err := templateLocked(ch, "model"); err != nil {
+			return event{}, err
 		}
 		if _, ok := s.cfg.models[model]; !ok {
 			return event{}, itil.Invalid("model", "not one of the Service's models ("+strings.Join(s.Models(), ", ")+")")

@@ -159,12 +159,22 @@ func testTemplateFlow(t *testing.T, newStore func(*testing.T) storage.Store) {
 	assert.Equal(t, ch, got)
 	assert.Equal(t, change.TemplateUsage{Opened: 1}, f.tmplGet(tp.ID).Usage)
 
+	// The fields the template fixes are read-only on the change.
+	n := testkit.JournalLen(t, f.store)
+	title := "restart it my way"
+	_, err = f.svc.Update(f.ctx, requester, ch.ID, change.Patch{Title: &title})
+	testkit.RequireFields(t, err, "title")
+	_, err = f.svc.SetModel(f.ctx, requester, ch.ID, change.ModelNormal)
+	testkit.RequireFields(t, err, "model")
+	assert.Equal(t, n, testkit.JournalLen(t, f.store), "refusals write nothing")
+
 	// Pre-approved: the standard model goes from New to Scheduled with no
-	// approval, and the change runs to Closed.
+	// approval, and the change runs to Closed, counted on its version.
 	ch = f.move(ch.ID, change.MoveSchedule, change.MoveImplement, change.MoveReview)
 	ch, err = f.svc.Close(f.ctx, requester, ch.ID, change.Successful, "web01 answers again")
 	require.NoError(t, err)
 	assert.Equal(t, change.StateClosed, ch.State)
+	assert.Equal(t, change.TemplateUsage{Opened: 1, Successful: 1}, f.tmplGet(tp.ID).Usage)
 
 	// Queries: by state, by name (case aside), by number; the history.
 	other := tmplRestart()
@@ -187,7 +197,7 @@ func testTemplateFlow(t *testing.T, newStore func(*testing.T) storage.Store) {
 	}
 	assert.Equal(t, []string{change.EventTemplateProposed, change.EventTemplateApproved, change.EventTemplateUpdated,
 		change.EventTemplateRequested, change.EventTemplateRejected, change.EventTemplateUpdated,
-		change.EventTemplateRequested, change.EventTemplatePublished, change.EventTemplateUsed}, types)
+		change.EventTemplateRequested, change.EventTemplatePublished, change.EventTemplateUsed, change.EventTemplateOutcome}, types)
 	assert.Equal(t, "say how to tell that the restart worked", h[4].Payload.Reason)
 }
 
