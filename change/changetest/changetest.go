@@ -36,6 +36,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Tasks", func(t *testing.T) { testTasks(t, newStore) })
 	t.Run("FixesProblems", func(t *testing.T) { testFixesProblems(t, newStore) })
 	t.Run("Update", func(t *testing.T) { testUpdate(t, newStore) })
+	t.Run("CAB", func(t *testing.T) { testCAB(t, instances) })
 }
 
 var requester = itil.Actor{ID: "rita", Name: "Rita Requester"}
