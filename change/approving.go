@@ -500,17 +500,3 @@ func (s *Service) Approvals(ctx context.Context, id itil.ID) ([]*Approval, error
 	}
 	return out, nil
 }
-
-// factsOf returns the facts conditions read about ch.
-func factsOf(ch *Change) *Facts {
-	f := &Facts{Model: ch.Model, Type: ch.Model, State: string(ch.State), AssignmentGroup: ch.AssignmentGroup,
-		Assignee: ch.Assignee, RequestedBy: ch.RequestedBy.ID, Risk: ch.Risk, Impact: ch.Impact,
-		CIs: len(ch.CIIDs), AffectedServices: len(ch.AffectedServices)}
-	if ch.CIID != itil.NilID {
-		f.CIs++
-	}
-	if !ch.PlannedStart.IsZero() && !ch.PlannedEnd.IsZero() {
-		f.PlannedDuration = ch.PlannedEnd.Sub(ch.PlannedStart)
-	}
-	return f
-}

@@ -40,6 +40,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Approvals", func(t *testing.T) { testApprovals(t, newStore) })
 	t.Run("Risk", func(t *testing.T) { testRisk(t, newStore) })
 	t.Run("Templates", func(t *testing.T) { testTemplates(t, instances) })
+	t.Run("CAB", func(t *testing.T) { testCAB(t, instances) })
 }
 
 var requester = itil.Actor{ID: "rita", Name: "Rita Requester"}
@@ -56,6 +57,7 @@ type fixture struct {
 // the assignment group, which segregation of duties must not count.
 var directory = change.DirectoryMap{
 	"messaging":              {"mia", "max", "rita"},
+	"network":                {"nia", "ned"},
 	change.GroupCAB:          {"cara", "cole", "cruz", "cyd"},
 	change.GroupEmergencyCAB: {"erin"},
 }
