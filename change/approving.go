@@ -375,7 +375,9 @@ func stepApprovers(st ApprovalStep, f *ApprovalFacts) []stepApprover {
 }
 
 // Approve records the actor's approval on every step of the change's
-// current round that asks them; Reject their rejection, with a comment
+// current round that asks them, or asks someone who named them delegate
+// for now (see Delegate; the record keeps who decided); Reject their
+// rejection, with a comment
 // (required). When the policy is then accepted, the change may move on
 // (the requests still open are no longer required); when it is refused,
 // the change returns to New and the requests still open are canceled.
@@ -406,11 +408,18 @@ func (s *Service) decide(ctx context.Context, actor itil.Actor, id itil.ID, comm
 		if err != nil {
 			return event{}, err
 		}
+		ds, err := s.delegationsTo(c, c.Actor.ID) // delegation.go
+		if err != nil {
+			return event{}, err
+		}
 		ac := pipeline.Other(c, s.approvalRunner())
 		mine := 0
 		for _, rec := range recs {
-			if rec.Approver != c.Actor.ID || rec.State != ApprovalRequested {
+			if rec.State != ApprovalRequested || !MayActFor(c.Actor.ID, rec.Approver, c.Now, ds) {
 				continue
+			}
+			if rec.Approver != c.Actor.ID {
+				rec.Delegate = c.Actor.ID
 			}
 			rec.State, rec.DecidedAt, rec.Comment = to, c.Now, comment
 			if err := ac.Save(rec, event{Type: EventApprovalDecided, Summary: string(to) + " (" + rec.Step + ")",

@@ -101,6 +101,11 @@ func requireActive(ch *Change, action string) error {
 	return nil
 }
 
+// itilForbidden is an error wrapping itil.ErrForbidden.
+func itilForbidden(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{itil.ErrForbidden}, args...)...)
+}
+
 // itilTransition is an error wrapping itil.ErrInvalidTransition.
 func itilTransition(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{itil.ErrInvalidTransition}, args...)...)

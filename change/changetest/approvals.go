@@ -2,6 +2,7 @@ package changetest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -96,6 +97,32 @@ func testApprovals(t *testing.T, newStore func(*testing.T) storage.Store) {
 	c4 := h.open(change.ModelNormal)
 	c4 = h.move(c4.ID, change.MoveAssess, "approve:rita")
 	assert.Equal(t, change.VerdictAccepted, c4.Approval.Verdict)
+
+	// A delegate decides in the approver's name, within the period only.
+	d := setup(t, newStore)
+	c6 := d.open(change.ModelNormal)
+	c6 = d.move(c6.ID, change.MoveAssess)
+	now := d.clock.Now()
+	err = d.svc.Delegate(d.ctx, actor("max"), change.Delegation{From: "mia", To: "nora", Start: now})
+	require.ErrorIs(t, err, itil.ErrForbidden, "only mia names her delegate")
+	err = d.svc.Delegate(d.ctx, actor("mia"), change.Delegation{From: "mia", To: "nora", Start: now.Add(time.Hour)})
+	require.NoError(t, err)
+	_, err = d.svc.Approve(d.ctx, actor("nora"), c6.ID, "")
+	require.ErrorIs(t, err, itil.ErrForbidden, "not yet")
+	d.clock.Advance(time.Hour)
+	c6, err = d.svc.Approve(d.ctx, actor("nora"), c6.ID, "for mia")
+	require.NoError(t, err)
+	assert.Equal(t, change.VerdictAccepted, c6.Approval.Verdict)
+	recs, err := d.svc.Approvals(d.ctx, c6.ID)
+	require.NoError(t, err)
+	for _, r := range recs {
+		if r.Approver == "mia" {
+			assert.Equal(t, "nora", r.Delegate)
+			assert.Equal(t, change.ApprovalApproved, r.State)
+		}
+	}
+	err = d.svc.Delegate(d.ctx, actor("mia"), change.Delegation{From: "mia", To: "mia", Start: now})
+	testkit.RequireFields(t, err, "to")
 
 	// Nobody to ask: the move is refused and writes nothing.
 	bare := setup(t, newStore, change.WithDirectory(change.DirectoryMap{}))

@@ -1,0 +1,88 @@
+package change
+
+import (
+	"context"
+	"time"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/pipeline"
+	"github.com/itilkit/itil/storage"
+)
+
+// KindDelegation is the storage kind and journal kind of approval
+// delegations.
+const KindDelegation = "change_delegation"
+
+// CommandDelegate is the command name an Authorizer receives for
+// Delegate (with a zero change: a delegation concerns no one change).
+const CommandDelegate = "delegate"
+
+// EventDelegated is journaled when an approver names a delegate.
+const EventDelegated = "change.delegated"
+
+// delegationRecord is a stored Delegation.
+type delegationRecord struct {
+	ID         itil.ID    `json:"id"`
+	Version    int64      `json:"version"`
+	Delegation Delegation `json:"delegation"`
+	CreatedAt  time.Time  `json:"created_at"`
+}
+
+var delegations = storage.NewCollection(storage.Schema[delegationRecord]{
+	Kind:    KindDelegation,
+	ID:      func(d *delegationRecord) itil.ID { return d.ID },
+	Version: func(d *delegationRecord) *int64 { return &d.Version },
+	SortKey: func(d *delegationRecord) string { return storage.TimeKey(d.Delegation.Start) },
+	Terms: func(d *delegationRecord, dst []string) []string {
+		return append(dst, storage.Term("from", d.Delegation.From), storage.Term("to", d.Delegation.To))
+	},
+	Clone: func(dst, src *delegationRecord) { *dst = *src },
+})
+
+var delegationSpec = (&pipeline.Spec[delegationRecord]{
+	Collection: delegations,
+	Clone:      func(d *delegationRecord) *delegationRecord { c := *d; return &c },
+	Skip:       []string{"version"},
+}).Init()
+
+func (s *Service) delegationRunner() pipeline.Runner[delegationRecord] {
+	return pipeline.Sibling(s.run, delegationSpec, nil, nil)
+}
+
+// Delegate records that d.To may decide the approvals asked of d.From
+// from d.Start until d.End (zero: no end). Only the approver names their
+// delegate: the actor must be d.From (itil.ErrForbidden otherwise). A bad
+// delegation gives a *itil.ValidationError naming its fields. A delegate
+// decides in the approver's name (Approval.Delegate records who), but not
+// when segregation of duties excludes them or the step counts them
+// already: one person, one vote.
+func (s *Service) Delegate(ctx context.Context, actor itil.Actor, d Delegation) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	return s.run.Do(ctx, actor, func(c *cmd) error {
+		if c.Actor.ID != d.From {
+			return itilForbidden("only %s may name a delegate for their approvals", d.From)
+		}
+		if err := c.Authorize(CommandDelegate, &Change{}); err != nil {
+			return err
+		}
+		rec := &delegationRecord{ID: itil.NewID(), Delegation: d, CreatedAt: c.Now}
+		return pipeline.Other(c, s.delegationRunner()).Save(rec, event{Type: EventDelegated,
+			Summary: d.From + " delegates approvals to " + d.To})
+	})
+}
+
+// delegationsTo reads the delegations naming user as the delegate, in the
+// command's transaction.
+func (s *Service) delegationsTo(c *cmd, user string) ([]Delegation, error) {
+	recs, err := pipeline.Other(c, s.delegationRunner()).Query(storage.Query{Terms: []string{storage.Term("to", user)}})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Delegation, len(recs))
+	for i, r := range recs {
+		out[i] = r.Delegation
+	}
+	return out, nil
+}
