@@ -83,6 +83,9 @@ type Change struct {
 	CABRequired bool      `json:"cab_required,omitempty"`
 	CABDate     time.Time `json:"cab_date,omitzero"`
 
+	// Review is the post-implementation review (RecordReview).
+	Review *Review `json:"review,omitempty"`
+
 	CloseCode  CloseCode `json:"close_code,omitempty"`
 	CloseNotes string    `json:"close_notes,omitempty"`
 	// Unauthorized marks a change recorded after the fact: a CI changed
@@ -115,6 +118,11 @@ func (c *Change) clone() *Change {
 	out.Fixes = slices.Clone(c.Fixes)
 	out.CausedIncidents = slices.Clone(c.CausedIncidents)
 	out.Approval = c.Approval.clone()
+	if c.Review != nil {
+		r := *c.Review
+		r.FollowUps = slices.Clone(c.Review.FollowUps)
+		out.Review = &r
+	}
 	return &out
 }
 

@@ -105,6 +105,11 @@ func TestTemplateClosed(t *testing.T) {
 		if code == "" {
 			_, err = svc.Cancel(ctx, who, ch.ID, "not needed")
 		} else {
+			if code != Successful {
+				if _, err := svc.RecordReview(ctx, who, ch.ID, ReviewInput{WhatHappened: "it did not go to plan"}); err != nil {
+					return err
+				}
+			}
 			_, err = svc.Close(ctx, who, ch.ID, code, "done")
 		}
 		return err

@@ -115,6 +115,10 @@ func testFlows(t *testing.T, newStore func(*testing.T) storage.Store) {
 			assert.Equal(t, change.StateReview, ch.State)
 			assert.False(t, ch.ActualStart.IsZero())
 			assert.False(t, ch.ActualEnd.IsZero())
+			if model == change.ModelEmergency { // every emergency change is reviewed
+				_, err := f.svc.RecordReview(f.ctx, requester, ch.ID, change.ReviewInput{WhatHappened: "patched under the ECAB's authority"})
+				require.NoError(t, err)
+			}
 			ch, err := f.svc.Close(f.ctx, requester, ch.ID, change.Successful, "relay upgraded; mail flows")
 			require.NoError(t, err)
 			assert.Equal(t, change.StateClosed, ch.State)
@@ -130,7 +134,11 @@ func testFlows(t *testing.T, newStore func(*testing.T) storage.Store) {
 					own++
 				}
 			}
-			assert.Equal(t, len(moves)+2, own, "opened, each move and approval, closed")
+			reviewed := 0
+			if model == change.ModelEmergency {
+				reviewed = 1
+			}
+			assert.Equal(t, len(moves)+2+reviewed, own, "opened, each move and approval, the review, closed")
 		})
 	}
 }
@@ -204,7 +212,12 @@ func testCustomModel(t *testing.T, newStore func(*testing.T) storage.Store) {
 	assert.Equal(t, []string{"emergency", "normal", "routine", "standard"}, f.svc.Models())
 	ch := f.open("routine")
 	ch = f.move(ch.ID, change.MoveSchedule, change.MoveImplement)
-	ch, err := f.svc.Close(f.ctx, requester, ch.ID, change.SuccessfulWithIssues, "one relay needed a second restart")
+	_, err := f.svc.Close(f.ctx, requester, ch.ID, change.SuccessfulWithIssues, "one relay needed a second restart")
+	testkit.RequireFields(t, err, "review")
+	_, err = f.svc.RecordReview(f.ctx, requester, ch.ID, change.ReviewInput{WhatHappened: "relay 2 hung on restart",
+		Lessons: "restart relays one at a time", FollowUps: []string{"script the restarts"}})
+	require.NoError(t, err)
+	ch, err = f.svc.Close(f.ctx, requester, ch.ID, change.SuccessfulWithIssues, "one relay needed a second restart")
 	require.NoError(t, err)
 	assert.Equal(t, change.StateClosed, ch.State)
 	f.open(change.ModelNormal)
@@ -339,8 +352,18 @@ func testFixesProblems(t *testing.T, newStore func(*testing.T) storage.Store) {
 	_, err = f.svc.LinkProblem(f.ctx, requester, failed.ID, q.ID)
 	require.NoError(t, err)
 	done(failed)
+	_, err = f.svc.RecordReview(f.ctx, requester, failed.ID, change.ReviewInput{WhatHappened: "the patch broke the relay"})
+	require.NoError(t, err)
 	_, err = f.svc.Close(f.ctx, requester, failed.ID, change.Unsuccessful, "rolled back")
 	require.NoError(t, err)
+	found, err := f.svc.ReviewToProblem(f.ctx, requester, failed.ID)
+	require.NoError(t, err, "a review's findings become a problem")
+	assert.Contains(t, found.Description, "the patch broke the relay")
+	got2, err := f.svc.Get(f.ctx, failed.ID)
+	require.NoError(t, err)
+	assert.Equal(t, found.ID, got2.Review.ProblemID)
+	_, err = f.svc.ReviewToProblem(f.ctx, requester, failed.ID)
+	require.ErrorIs(t, err, itil.ErrInvalidTransition, "once")
 	assert.Equal(t, problem.FixCanceled, record(q, failed).State)
 
 	dropped := f.open(change.ModelStandard)
