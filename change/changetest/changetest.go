@@ -40,6 +40,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Approvals", func(t *testing.T) { testApprovals(t, newStore) })
 	t.Run("Risk", func(t *testing.T) { testRisk(t, newStore) })
 	t.Run("Templates", func(t *testing.T) { testTemplates(t, instances) })
+	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, instances) }) // model.go
 	t.Run("CAB", func(t *testing.T) { testCAB(t, instances) })
 }
 
