@@ -1,11 +1,83 @@
 // Package change is ITIL change enablement: changes that follow a change
-// model (normal, standard, emergency, or one of the application's own),
-// their risk, the approvals a policy asks for, the change advisory board,
-// standard change templates and the post-implementation review.
+// model, their risk, the approvals a policy asks for, the change advisory
+// board, standard change templates and the post-implementation review.
 //
-// A change is how a service moves from one known state to another while
-// the risk of the move is understood and accepted by the people who
-// should accept it. Every outage review asks what changed, who approved
-// it and whether the risk was known; this package answers all three from
-// the journal.
+// A change moves one or more configuration items from one known state to
+// another, while the risk of the move is understood and accepted by the
+// people who should accept it. Every outage review asks what changed, who
+// approved it and whether the risk was known; this package answers all
+// three from the journal.
+//
+// # Models
+//
+// A [Model] is data: the lifecycle of its changes, the states in which
+// they wait for approvals, the states they enter only with planned times,
+// and the states in which their CIs may change. [DefaultModels] are
+// ServiceNow's: normal (New → Assess → Authorize → Scheduled → Implement →
+// Review → Closed), standard (pre-approved, from a template: New →
+// Scheduled → Implement → Review → Closed) and emergency (New → Authorize
+// → Scheduled → Implement → Review → Closed), each canceled in any state
+// before Review. [WithModels] adds the application's own, such as iTop's
+// routine change; [Model.Validate] refuses a model the state machine
+// could not run.
+//
+// # Commands
+//
+// [Service.Open] records a change; [Service.Move] takes it through a move
+// of its model; [Service.Close] needs a close code and notes (and a
+// post-implementation review for an unsuccessful change, one with issues
+// and every emergency change: [Service.RecordReview]); [Service.Cancel]
+// needs a reason. Entering Implement opens an implement task and a test
+// task ([Task]); their start and end become the change's actual times.
+// Every command runs through the pipeline every process shares: it loads,
+// authorizes, checks, writes with a version check and journals, in one
+// transaction, or does nothing.
+//
+// # Risk
+//
+// [Service.AssessRisk] applies the Service's [RiskModel]: risk conditions
+// on the change's [Facts] (the first that holds sets the risk or the
+// impact), a weighted questionnaire, and a lookup of impact against the
+// probability of success. The highest risk wins, and the change keeps how
+// it was reached ([Assessment.Explain]). [SuccessScores] learn from
+// history how changes by a group, of a model or on a CI went.
+//
+// # Approvals
+//
+// [ApprovalRules] say, by a [Condition] on the change's facts, which
+// [ApprovalPolicy] a change waits for in each approval state of its
+// model: by default the assignment group in Assess, the CAB in Authorize
+// when the risk is moderate or higher, the emergency CAB for an emergency
+// change. A policy's steps wait for the first response, all of them, a
+// share, each group or any group, and reject at once or wait for the
+// rest; [ApprovalPolicy.Evaluate] decides. Approvers are resolved through
+// a [Directory]; segregation of duties keeps the requester and the
+// assignee from approving, and counts a person once however many groups
+// they are in. [Service.Approve] and [Service.Reject] record decisions
+// (an approver may name a delegate: [Service.Delegate]); a rejection
+// sends the change back to New, and a change leaves an approval state
+// only once its round is approved.
+//
+// # The change advisory board
+//
+// A [Board] meets on a recurrence in its time zone, not on its holidays
+// ([Service.ScheduleMeetings], idempotent across instances).
+// [Service.BuildAgenda] puts on a [Meeting]'s agenda the changes its
+// condition selects within its rolling window, which sets their CAB date;
+// the meeting records minutes and decisions.
+//
+// # Standard changes
+//
+// A [Template] is proposed, approved by change management, drafted,
+// requested and published; editing a published one makes its next
+// version. [Service.OpenFromTemplate] makes a pre-approved standard change
+// whose fixed fields cannot be edited, and the template counts how the
+// changes made from each version went.
+//
+// # Problems
+//
+// With [WithProblems], a change that fixes a problem ([Service.LinkProblem])
+// is one of the problem's fix records: closing the change completes the
+// record, in the same transaction. [Service.ReviewToProblem] turns a
+// review's findings into a problem.
 package change
