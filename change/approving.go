@@ -336,6 +336,21 @@ func (s *Service) requestApprovals(c *cmd, ch *Change) error {
 	return nil
 }
 
+// mayDelegateIn reports whether user's decision as a delegate counts in
+// the step named step of round r: user is not excluded by segregation of
+// duties and not counted in the step already (one person, one vote).
+func mayDelegateIn(r *ApprovalRound, step, user string) bool {
+	if slices.Contains(r.Facts.Excluded, user) {
+		return false
+	}
+	for _, st := range r.Policy.Steps {
+		if st.Name == step {
+			return !slices.ContainsFunc(stepApprovers(st, &r.Facts), func(a stepApprover) bool { return a.user == user })
+		}
+	}
+	return false
+}
+
 type stepApprover struct {
 	user   string
 	groups []string
@@ -417,6 +432,9 @@ func (s *Service) decide(ctx context.Context, actor itil.Actor, id itil.ID, comm
 		for _, rec := range recs {
 			if rec.State != ApprovalRequested || !MayActFor(c.Actor.ID, rec.Approver, c.Now, ds) {
 				continue
+			}
+			if rec.Approver != c.Actor.ID && !mayDelegateIn(r, rec.Step, c.Actor.ID) {
+				continue // a decision evaluation would not count: leave the request to its approver
 			}
 			if rec.Approver != c.Actor.ID {
 				rec.Delegate = c.Actor.ID

@@ -176,8 +176,12 @@ func (s *Service) Move(ctx context.Context, actor itil.Actor, id itil.ID, move s
 		// Whether the model has the move at all comes before the rules of
 		// leaving the state; the transaction undoes what they write when
 		// the move then fails.
-		if _, err := m.machine.Fire(from, move, nil); err != nil {
+		to, err := m.machine.Fire(from, move, nil)
+		if err != nil {
 			return event{}, fmt.Errorf("change %s (%s): %w", ch.Number, ch.Model, err)
+		}
+		if to.Final() { // a model's own move into Closed or Canceled
+			return event{}, itil.Invalid("move", move+" ends the change: use Close or Cancel, which record why")
 		}
 		if err := s.leaveApprovalState(c, ch, move, m); err != nil {
 			return event{}, err
@@ -271,6 +275,12 @@ func (s *Service) Cancel(ctx context.Context, actor itil.Actor, id itil.ID, reas
 			return event{}, err
 		}
 		ch.ClosedAt = c.Now
+		if err := s.cancelOpenTasks(c, ch); err != nil { // task.go
+			return event{}, err
+		}
+		if !ch.ActualStart.IsZero() && ch.ActualEnd.IsZero() {
+			ch.ActualEnd = c.Now
+		}
 		if err := s.endFixes(c, ch); err != nil { // fixes.go
 			return event{}, err
 		}

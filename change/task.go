@@ -154,8 +154,13 @@ func (s *Service) changeTasks(c *cmd, id itil.ID) ([]*Task, error) {
 }
 
 // cancelOpenTasks cancels the change's tasks that are not closed, in the
-// command's transaction: Review ends the work.
+// command's transaction: Review, or the change's cancellation, ends the
+// work.
 func (s *Service) cancelOpenTasks(c *cmd, ch *Change) error {
+	why := "canceled: the change went to review"
+	if ch.State == StateCanceled {
+		why = "canceled with the change"
+	}
 	ts, err := s.changeTasks(c, ch.ID)
 	if err != nil {
 		return err
@@ -169,7 +174,7 @@ func (s *Service) cancelOpenTasks(c *cmd, ch *Change) error {
 			return err
 		}
 		t.State, t.ClosedAt = TaskCanceled, c.Now
-		if err := tc.Save(t, event{Type: EventTaskCanceled, Summary: "canceled: the change went to review",
+		if err := tc.Save(t, event{Type: EventTaskCanceled, Summary: why,
 			Refs: []itil.ID{ch.ID}}); err != nil {
 			return err
 		}
@@ -222,6 +227,9 @@ func (s *Service) taskCommand(ctx context.Context, actor itil.Actor, taskID itil
 		ch, err := c.Load(t.ChangeID)
 		if err != nil {
 			return err
+		}
+		if ch.State.Final() {
+			return itilTransition("change %s is %s; its tasks have ended", ch.Number, ch.State)
 		}
 		if err := c.Authorize(command, ch); err != nil {
 			return err

@@ -127,6 +127,9 @@ func (s *Service) SetModel(ctx context.Context, actor itil.Actor, id itil.ID, mo
 		if err := templateLocked(ch, "model"); err != nil {
 			return event{}, err
 		}
+		if ch.ApprovalRounds > 0 {
+			return event{}, itilTransition("change %s has been through approvals; its model no longer changes", ch.Number)
+		}
 		if _, ok := s.cfg.models[model]; !ok {
 			return event{}, itil.Invalid("model", "not one of the Service's models ("+strings.Join(s.Models(), ", ")+")")
 		}

@@ -124,6 +124,18 @@ func testApprovals(t *testing.T, newStore func(*testing.T) storage.Store) {
 	err = d.svc.Delegate(d.ctx, actor("mia"), change.Delegation{From: "mia", To: "mia", Start: now})
 	testkit.RequireFields(t, err, "to")
 
+	// The requester as delegate decides nothing: segregation of duties.
+	c7 := d.open(change.ModelNormal)
+	c7 = d.move(c7.ID, change.MoveAssess)
+	require.NoError(t, d.svc.Delegate(d.ctx, actor("max"), change.Delegation{From: "max", To: "rita", Start: d.clock.Now()}))
+	_, err = d.svc.Approve(d.ctx, requester, c7.ID, "")
+	require.ErrorIs(t, err, itil.ErrForbidden)
+	assert.Equal(t, change.ApprovalRequested, states(t, d, c7.ID, 1)["max"], "max can still answer")
+	_, err = d.svc.Reject(d.ctx, actor("max"), c7.ID, "not yet")
+	require.NoError(t, err)
+	_, err = d.svc.SetModel(d.ctx, requester, c7.ID, change.ModelStandard)
+	require.ErrorIs(t, err, itil.ErrInvalidTransition, "no way around a rejection by changing the model")
+
 	// Nobody to ask: the move is refused and writes nothing.
 	bare := setup(t, newStore, change.WithDirectory(change.DirectoryMap{}))
 	c5 := bare.open(change.ModelNormal)

@@ -208,12 +208,17 @@ func testCustomModel(t *testing.T, newStore func(*testing.T) storage.Store) {
 		{Event: change.MoveImplement, From: []change.State{change.StateScheduled}, To: change.StateImplement},
 		{Event: change.MoveClose, From: []change.State{change.StateImplement}, To: change.StateClosed},
 		{Event: change.MoveCancel, From: []change.State{change.StateNew, change.StateScheduled}, To: change.StateCanceled},
+		{Event: "done", From: []change.State{change.StateScheduled}, To: change.StateClosed},
 	}, PlannedStates: []change.State{change.StateScheduled}}
 	f := setup(t, newStore, change.WithModels(routine))
+	shortcut := f.open("routine")
+	f.move(shortcut.ID, change.MoveSchedule)
+	_, err := f.svc.Move(f.ctx, requester, shortcut.ID, "done")
+	testkit.RequireFields(t, err, "move") // Close records why a change ends
 	assert.Equal(t, []string{"emergency", "normal", "routine", "standard"}, f.svc.Models())
 	ch := f.open("routine")
 	ch = f.move(ch.ID, change.MoveSchedule, change.MoveImplement)
-	_, err := f.svc.Close(f.ctx, requester, ch.ID, change.SuccessfulWithIssues, "one relay needed a second restart")
+	_, err = f.svc.Close(f.ctx, requester, ch.ID, change.SuccessfulWithIssues, "one relay needed a second restart")
 	testkit.RequireFields(t, err, "review")
 	_, err = f.svc.RecordReview(f.ctx, requester, ch.ID, change.ReviewInput{WhatHappened: "relay 2 hung on restart",
 		Lessons: "restart relays one at a time", FollowUps: []string{"script the restarts"}})
@@ -227,7 +232,7 @@ func testCustomModel(t *testing.T, newStore func(*testing.T) storage.Store) {
 		require.NoError(t, err)
 		got = append(got, c.Number)
 	}
-	assert.Equal(t, []string{ch.Number}, got)
+	assert.Equal(t, []string{shortcut.Number, ch.Number}, got)
 	m, ok := f.svc.Model("routine")
 	require.True(t, ok)
 	m.Transitions[0].To = "elsewhere"
@@ -294,6 +299,19 @@ func testTasks(t *testing.T, newStore func(*testing.T) storage.Store) {
 	}
 	_, err = f.svc.StartTask(f.ctx, requester, left[0].ID)
 	require.ErrorIs(t, err, itil.ErrInvalidTransition)
+
+	// Canceling in Implement cancels the tasks; they stay ended.
+	gone := f.open(change.ModelStandard)
+	gone = f.move(gone.ID, change.MoveSchedule, change.MoveImplement)
+	gone, err = f.svc.Cancel(f.ctx, requester, gone.ID, "the vendor withdrew the patch")
+	require.NoError(t, err)
+	assert.False(t, gone.ActualEnd.IsZero())
+	for tk, err := range f.svc.Tasks(f.ctx, gone.ID) {
+		require.NoError(t, err)
+		assert.Equal(t, change.TaskCanceled, tk.State)
+		_, err = f.svc.CloseTask(f.ctx, requester, tk.ID, "done anyway")
+		require.ErrorIs(t, err, itil.ErrInvalidTransition)
+	}
 	_, err = f.svc.StartTask(f.ctx, requester, itil.NewID())
 	require.ErrorIs(t, err, itil.ErrNotFound)
 }
