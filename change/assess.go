@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
 )
 
 // CommandAssessRisk is the command name an Authorizer receives for
@@ -64,7 +65,7 @@ func (s *Service) AssessRisk(ctx context.Context, actor itil.Actor, id itil.ID, 
 		if err != nil {
 			return event{}, err
 		}
-		ch.Risk, ch.RiskExplanation = a.Risk, a.Explain()
+		ch.Risk, ch.RiskExplanation = a.Risk, check.Cut(a.Explain(), check.Long)
 		if a.Impact != 0 {
 			ch.Impact = a.Impact
 		}

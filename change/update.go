@@ -86,7 +86,9 @@ func (s *Service) Update(ctx context.Context, actor itil.Actor, id itil.ID, patc
 }
 
 // Assign gives a change that has not ended to an assignment group and,
-// optionally, one of its members.
+// optionally, one of its members; not while it waits for approvals, whose
+// segregation of duties was settled when they were asked (an error
+// wrapping itil.ErrInvalidTransition).
 func (s *Service) Assign(ctx context.Context, actor itil.Actor, id itil.ID, group, assignee string) (*Change, error) {
 	return s.run.Run(ctx, actor, id, CommandAssign, func(c *cmd, ch *Change) (event, error) {
 		if err := requireActive(ch, "assign"); err != nil {
@@ -96,6 +98,10 @@ func (s *Service) Assign(ctx context.Context, actor itil.Actor, id itil.ID, grou
 			if err := templateLocked(ch, "group"); err != nil {
 				return event{}, err
 			}
+		}
+		if r := ch.Approval; r != nil && r.State == ch.State && r.Verdict == VerdictWaiting {
+			// Segregation of duties was settled when the round began.
+			return event{}, itilTransition("change %s waits for its approvals; reassign it before or after", ch.Number)
 		}
 		var v itil.ValidationError
 		check.Text(&v, "group", group, true, check.Short)

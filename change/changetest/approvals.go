@@ -44,7 +44,9 @@ func testApprovals(t *testing.T, newStore func(*testing.T) storage.Store) {
 		states(t, f, ch.ID, 1), "the requester is not asked")
 
 	n := testkit.JournalLen(t, f.store)
-	_, err := f.svc.Approve(f.ctx, requester, ch.ID, "")
+	_, err := f.svc.Assign(f.ctx, requester, ch.ID, "messaging", "mia")
+	require.ErrorIs(t, err, itil.ErrInvalidTransition, "no reassignment while the round waits")
+	_, err = f.svc.Approve(f.ctx, requester, ch.ID, "")
 	require.ErrorIs(t, err, itil.ErrForbidden, "nothing is asked of the requester")
 	_, err = f.svc.Move(f.ctx, requester, ch.ID, change.MoveAuthorize)
 	require.ErrorIs(t, err, itil.ErrInvalidTransition, "still waiting")
