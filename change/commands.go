@@ -71,8 +71,10 @@ func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewChange) (*Ch
 	var v itil.ValidationError
 	actor.Validate("actor", &v)
 	in.RequestedBy.Validate("requested_by", &v)
-	if _, ok := s.cfg.models[in.Model]; !ok {
+	if m, ok := s.cfg.models[in.Model]; !ok {
 		v.Add("model", fmt.Sprintf("%q is not one of the Service's models (%v)", in.Model, s.Models()))
+	} else if m.TemplateOnly {
+		v.Add("model", in.Model+" changes are pre-approved: make them from a published template (OpenFromTemplate)")
 	}
 	tmpl.validate(&v)
 	if in.Impact != 0 {

@@ -72,6 +72,11 @@ type Model struct {
 	// CIChangeStates are the states in which the change's CIs may change
 	// (the others make a CI change unplanned).
 	CIChangeStates []State `json:"ci_change_states,omitempty"`
+	// TemplateOnly models are pre-approved: their changes are made from a
+	// published template only (OpenFromTemplate), never opened directly
+	// nor switched to (Open and SetModel refuse it), so that skipping
+	// approvals is always a decision change management made once.
+	TemplateOnly bool `json:"template_only,omitempty"`
 }
 
 // beforeReview lists the default states before Review, in lifecycle
@@ -122,6 +127,7 @@ func DefaultModels() []Model {
 			}, append(slices.Clone(tail), cancel(StateNew, StateScheduled, StateImplement))...),
 			PlannedStates:  []State{StateScheduled, StateImplement},
 			CIChangeStates: []State{StateImplement},
+			TemplateOnly:   true,
 		},
 		{
 			Name:        ModelEmergency,

@@ -167,7 +167,7 @@ func TestTemplateClosed(t *testing.T) {
 		return svc.templateClosed(c, ch)
 	})
 	require.ErrorIs(t, err, itil.ErrInvalidTransition)
-	plain, err := svc.Open(ctx, who, NewChange{Model: ModelStandard, Title: "By hand"})
+	plain, err := svc.Open(ctx, who, NewChange{Model: ModelNormal, Title: "By hand"})
 	require.NoError(t, err)
 	n++
 	require.NoError(t, svc.run.Do(context.Background(), who, func(c *cmd) error {

@@ -136,8 +136,12 @@ func (s *Service) SetModel(ctx context.Context, actor itil.Actor, id itil.ID, mo
 		if ch.ApprovalRounds > 0 {
 			return event{}, itilTransition("change %s has been through approvals; its model no longer changes", ch.Number)
 		}
-		if _, ok := s.cfg.models[model]; !ok {
+		m, ok := s.cfg.models[model]
+		if !ok {
 			return event{}, itil.Invalid("model", "not one of the Service's models ("+strings.Join(s.Models(), ", ")+")")
+		}
+		if m.TemplateOnly {
+			return event{}, itil.Invalid("model", model+" changes are made from a published template only")
 		}
 		if model == ch.Model {
 			return event{}, itil.Invalid("model", "the change follows "+model+" already")

@@ -84,7 +84,9 @@ func testModel(t *testing.T, instances storagetest.Instances) {
 				}
 			},
 			"open": func(t *rapid.T) {
-				model := rapid.SampledFrom([]string{change.ModelNormal, change.ModelStandard, change.ModelEmergency}).Draw(t, "model")
+				// Standard changes come from templates, which the model
+				// does not drive yet.
+				model := rapid.SampledFrom([]string{change.ModelNormal, change.ModelEmergency}).Draw(t, "model")
 				start := clock.Now().Add(24 * time.Hour)
 				ch, err := svc.Open(ctx, requester, change.NewChange{Model: model, Title: "a change", AssignmentGroup: "messaging",
 					Assignee: rapid.SampledFrom([]string{"", "max"}).Draw(t, "assignee"), PlannedStart: start, PlannedEnd: start.Add(time.Hour)})
