@@ -61,6 +61,9 @@ func ExampleService_BuildAgenda() {
 	if _, err := svc.Approve(ctx, itil.Actor{ID: "nils", Name: "Nils"}, ch.ID, "looks right"); err != nil {
 		panic(err)
 	}
+	if _, err := svc.AssessRisk(ctx, manager, ch.ID, nil); err != nil {
+		panic(err)
+	}
 	if _, err := svc.Move(ctx, manager, ch.ID, change.MoveAuthorize); err != nil {
 		panic(err)
 	}

@@ -144,6 +144,9 @@ func (s *Service) fire(ch *Change, move string, guard func() error) error {
 	if err != nil {
 		return err
 	}
+	if slices.Contains(m.RiskStates, to) && ch.Risk == 0 {
+		return itil.Invalid("risk", "is not assessed: assess the change's risk (AssessRisk) before it enters "+string(to))
+	}
 	if slices.Contains(m.PlannedStates, to) && (ch.PlannedStart.IsZero() || ch.PlannedEnd.IsZero()) {
 		var v itil.ValidationError
 		if ch.PlannedStart.IsZero() {

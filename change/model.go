@@ -72,6 +72,10 @@ type Model struct {
 	// CIChangeStates are the states in which the change's CIs may change
 	// (the others make a CI change unplanned).
 	CIChangeStates []State `json:"ci_change_states,omitempty"`
+	// RiskStates are the states a change enters only once its risk is
+	// assessed (AssessRisk): approvals that depend on the risk must not
+	// run on a change whose risk nobody judged.
+	RiskStates []State `json:"risk_states,omitempty"`
 	// TemplateOnly models are pre-approved: their changes are made from a
 	// published template only (OpenFromTemplate), never opened directly
 	// nor switched to (Open and SetModel refuse it), so that skipping
@@ -117,6 +121,7 @@ func DefaultModels() []Model {
 			}, append(slices.Clone(tail), cancel(beforeReview...))...),
 			ApprovalStates: []State{StateAssess, StateAuthorize},
 			PlannedStates:  []State{StateAssess, StateAuthorize, StateScheduled, StateImplement},
+			RiskStates:     []State{StateAuthorize, StateScheduled, StateImplement},
 			CIChangeStates: []State{StateImplement},
 		},
 		{
@@ -263,6 +268,7 @@ func (m *Model) validate(v *itil.ValidationError, prefix string) {
 	listed("approval_states", m.ApprovalStates)
 	listed("planned_states", m.PlannedStates)
 	listed("ci_change_states", m.CIChangeStates)
+	listed("risk_states", m.RiskStates)
 	for i, s := range m.ApprovalStates {
 		if s != StateNew && slices.Contains(states, s) && !slices.Contains(next[s], StateNew) {
 			v.Add(prefix+"approval_states["+strconv.Itoa(i)+"]", fmt.Sprintf("%s waits for approvals, so a rejection must be able to return it to new", s))
@@ -287,6 +293,7 @@ func compile(m Model) (*compiled, error) {
 	c.ApprovalStates = slices.Clone(m.ApprovalStates)
 	c.PlannedStates = slices.Clone(m.PlannedStates)
 	c.CIChangeStates = slices.Clone(m.CIChangeStates)
+	c.RiskStates = slices.Clone(m.RiskStates)
 	c.machine = machine.New(StateNew, c.Transitions)
 	return c, nil
 }

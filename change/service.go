@@ -230,5 +230,6 @@ func (s *Service) Model(name string) (Model, bool) {
 	m.ApprovalStates = slices.Clone(m.ApprovalStates)
 	m.PlannedStates = slices.Clone(m.PlannedStates)
 	m.CIChangeStates = slices.Clone(m.CIChangeStates)
+	m.RiskStates = slices.Clone(m.RiskStates)
 	return m, true
 }

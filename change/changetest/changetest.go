@@ -104,11 +104,25 @@ func (f *fixture) move(id itil.ID, moves ...string) *change.Change {
 		if who, ok := strings.CutPrefix(m, "approve:"); ok {
 			ch, err = f.svc.Approve(f.ctx, itil.Actor{ID: who, Name: who}, id, "")
 		} else {
+			if m == change.MoveAuthorize {
+				f.assessed(id) // the suite's normal changes are assessed before authorization
+			}
 			ch, err = f.svc.Move(f.ctx, requester, id, m)
 		}
 		require.NoError(f.t, err, m)
 	}
 	return ch
+}
+
+// assessed assesses the risk of the change id unless it has one.
+func (f *fixture) assessed(id itil.ID) {
+	f.t.Helper()
+	ch, err := f.svc.Get(f.ctx, id)
+	require.NoError(f.t, err)
+	if ch.Risk == 0 {
+		_, err = f.svc.AssessRisk(f.ctx, requester, id, nil)
+		require.NoError(f.t, err)
+	}
 }
 
 // testFlows takes a change of each default model through its textbook
@@ -151,11 +165,14 @@ func testFlows(t *testing.T, newStore func(*testing.T) storage.Store) {
 					own++
 				}
 			}
-			reviewed := 0
-			if model == change.ModelEmergency {
-				reviewed = 1
+			extra := 0
+			if model != change.ModelStandard {
+				extra++ // the risk, assessed before authorization
 			}
-			assert.Equal(t, len(moves)+2+reviewed, own, "opened, each move and approval, the review, closed")
+			if model == change.ModelEmergency {
+				extra++ // the review every emergency change gets
+			}
+			assert.Equal(t, len(moves)+2+extra, own, "opened, the risk, each move and approval, the review, closed")
 		})
 	}
 }
@@ -188,6 +205,14 @@ func testGuards(t *testing.T, newStore func(*testing.T) storage.Store) {
 	assert.Equal(t, n+7, testkit.JournalLen(t, f.store), "three moves, two tasks opened and canceled; nothing else")
 	_, err = f.svc.Open(f.ctx, requester, change.NewChange{Model: change.ModelStandard, Title: "by hand"})
 	testkit.RequireFields(t, err, "model") // pre-approved changes come from templates
+
+	// No authorization before the risk is assessed.
+	unjudged := f.open(change.ModelNormal)
+	unjudged = f.move(unjudged.ID, change.MoveAssess, "approve:mia")
+	n = testkit.JournalLen(t, f.store)
+	_, err = f.svc.Move(f.ctx, requester, unjudged.ID, change.MoveAuthorize)
+	testkit.RequireFields(t, err, "risk")
+	assert.Equal(t, n, testkit.JournalLen(t, f.store))
 
 	c2 := f.open(change.ModelEmergency)
 	_, err = f.svc.Cancel(f.ctx, requester, c2.ID, " ")
