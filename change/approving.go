@@ -116,6 +116,18 @@ func nest(v *itil.ValidationError, prefix string, err error) {
 	v.Add(prefix[:len(prefix)-1], err.Error())
 }
 
+// setRules installs r (valid) with its conditions compiled once.
+func (cfg *config) setRules(r ApprovalRules) {
+	cfg.rules, cfg.ruleWhen = r, make([]func(*Facts) bool, len(r.Rules))
+	for i, rule := range r.Rules {
+		when, err := rule.When.Compile()
+		if err != nil {
+			panic(err) // Validate compiled it
+		}
+		cfg.ruleWhen[i] = when
+	}
+}
+
 // Directory resolves approver groups into their members' user IDs (as
 // itil.Actor.ID). An unknown group has no members.
 type Directory interface {
@@ -149,7 +161,7 @@ func WithApprovalRules(r ApprovalRules) Option {
 			nest(v, "approval_rules.", err)
 			return
 		}
-		cfg.rules = r
+		cfg.setRules(r)
 	}}
 }
 
@@ -241,15 +253,8 @@ func (s *Service) roundRecords(c *cmd, ch *Change) ([]*Approval, error) {
 func (s *Service) requestApprovals(c *cmd, ch *Change) error {
 	facts := factsOf(ch)
 	policy := ApprovalPolicy{Name: string(ch.State)}
-	for _, rule := range s.cfg.rules.Rules {
-		if rule.State != ch.State {
-			continue
-		}
-		when, err := rule.When.Compile()
-		if err != nil {
-			return err
-		}
-		if !when(facts) {
+	for i, rule := range s.cfg.rules.Rules {
+		if rule.State != ch.State || !s.cfg.ruleWhen[i](facts) {
 			continue
 		}
 		for _, st := range rule.Policy.Steps {

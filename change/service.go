@@ -30,6 +30,7 @@ type config struct {
 	problems  *problem.Service // fixes.go
 	directory Directory        // approving.go
 	rules     ApprovalRules
+	ruleWhen  []func(*Facts) bool // rules' conditions, compiled
 	noSoD     bool
 	risk      *RiskAssessor // assess.go
 }
@@ -173,7 +174,8 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 	if store == nil {
 		v.Add("store", "must not be nil")
 	}
-	cfg := &config{clock: itil.SystemClock(), models: map[string]*compiled{}, rules: DefaultApprovalRules()}
+	cfg := &config{clock: itil.SystemClock(), models: map[string]*compiled{}}
+	cfg.setRules(DefaultApprovalRules())
 	for _, m := range DefaultModels() {
 		c, err := compile(m)
 		if err != nil {
