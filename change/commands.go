@@ -242,7 +242,7 @@ func (s *Service) Close(ctx context.Context, actor itil.Actor, id itil.ID, code 
 			var v itil.ValidationError
 			if !code.Valid() {
 				v.Add("close_code", "must be successful, successful_with_issues or unsuccessful")
-			} else if reviewRequired(ch, code) && ch.Review == nil { // review.go
+			} else if s.reviewRequired(ch, code) && ch.Review == nil { // review.go
 				v.Add("review", "a post-implementation review is required to close this change "+string(code)+": record it first")
 			}
 			check.Text(&v, "close_notes", notes, true, check.Long)

@@ -76,6 +76,10 @@ type Model struct {
 	// assessed (AssessRisk): approvals that depend on the risk must not
 	// run on a change whose risk nobody judged.
 	RiskStates []State `json:"risk_states,omitempty"`
+	// ReviewRequired: every change of the model closes only after a
+	// post-implementation review (RecordReview), whatever its close code
+	// (an unsuccessful change, or one with issues, always needs one).
+	ReviewRequired bool `json:"review_required,omitempty"`
 	// TemplateOnly models are pre-approved: their changes are made from a
 	// published template only (OpenFromTemplate), never opened directly
 	// nor switched to (Open and SetModel refuse it), so that skipping
@@ -145,6 +149,7 @@ func DefaultModels() []Model {
 			ApprovalStates: []State{StateAuthorize},
 			PlannedStates:  []State{StateScheduled, StateImplement},
 			CIChangeStates: []State{StateImplement},
+			ReviewRequired: true,
 		},
 	}
 }

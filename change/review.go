@@ -26,7 +26,8 @@ const MaxFollowUps = 20
 
 // Review is a change's post-implementation review: what happened, what
 // was learned, and what is to be done next. Close requires one for an
-// unsuccessful change, one closed with issues, and every emergency change.
+// unsuccessful change, one closed with issues, and every change of a model
+// that is ReviewRequired (the emergency model).
 type Review struct {
 	WhatHappened string     `json:"what_happened"`
 	Lessons      string     `json:"lessons,omitempty"`
@@ -45,9 +46,15 @@ type ReviewInput struct {
 	FollowUps    []string
 }
 
-// reviewRequired reports whether closing ch with code needs a review.
-func reviewRequired(ch *Change, code CloseCode) bool {
-	return code == Unsuccessful || code == SuccessfulWithIssues || ch.Model == ModelEmergency
+// reviewRequired reports whether closing ch with code needs a review:
+// when it did not go to plan, or when its model reviews every change (the
+// emergency model does).
+func (s *Service) reviewRequired(ch *Change, code CloseCode) bool {
+	if code == Unsuccessful || code == SuccessfulWithIssues {
+		return true
+	}
+	m, err := s.model(ch)
+	return err == nil && m.ReviewRequired
 }
 
 // reviewable reports whether ch may record its review now: in Review, or,

@@ -233,5 +233,5 @@ func (s *Service) Model(name string) (Model, bool) {
 	m.PlannedStates = slices.Clone(m.PlannedStates)
 	m.CIChangeStates = slices.Clone(m.CIChangeStates)
 	m.RiskStates = slices.Clone(m.RiskStates)
-	return m, true
+	return m, true // ReviewRequired and TemplateOnly copy with m
 }
