@@ -169,8 +169,8 @@ func (s *Service) fire(ch *Change, move string, guard func() error) error {
 // state of the model's PlannedStates without planned times gives a
 // *itil.ValidationError naming planned_start and planned_end.
 func (s *Service) Move(ctx context.Context, actor itil.Actor, id itil.ID, move string) (*Change, error) {
-	if move == MoveClose || move == MoveCancel {
-		return nil, itil.Invalid("move", move+" has its own command, which records why")
+	if move == MoveClose || move == MoveCancel || move == MoveRevert {
+		return nil, itil.Invalid("move", move+" has its own command (Close, Cancel, Withdraw), which records why")
 	}
 	return s.run.Run(ctx, actor, id, move, func(c *cmd, ch *Change) (event, error) {
 		from := ch.State
@@ -231,6 +231,43 @@ func (s *Service) entered(c *cmd, ch *Change, from State) error {
 		return s.requestApprovals(c, ch) // approving.go
 	}
 	return nil
+}
+
+// CommandWithdraw is the command name an Authorizer receives for
+// Withdraw, and EventWithdrawn its journal event type.
+const (
+	CommandWithdraw = "withdraw"
+	EventWithdrawn  = "change.withdrawn"
+)
+
+// Withdraw takes a change waiting in an approval state back to New, with
+// a reason (required), as a rejection does: the requests still open are
+// canceled, and the change asks again when it comes back. The model must
+// have the move MoveRevert from the state (an error wrapping
+// itil.ErrInvalidTransition otherwise).
+func (s *Service) Withdraw(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*Change, error) {
+	return s.run.Run(ctx, actor, id, CommandWithdraw, func(c *cmd, ch *Change) (event, error) {
+		var v itil.ValidationError
+		check.Text(&v, "reason", reason, true, check.Long)
+		if err := v.Err(); err != nil {
+			return event{}, err
+		}
+		m, err := s.model(ch)
+		if err != nil {
+			return event{}, err
+		}
+		from := ch.State
+		if _, err := m.machine.Fire(from, MoveRevert, nil); err != nil {
+			return event{}, fmt.Errorf("change %s (%s): %w", ch.Number, ch.Model, err)
+		}
+		if err := s.leaveApprovalState(c, ch, MoveRevert, m); err != nil {
+			return event{}, err
+		}
+		if err := s.fire(ch, MoveRevert, nil); err != nil {
+			return event{}, err
+		}
+		return event{Type: EventWithdrawn, Summary: "withdrawn from " + string(from) + " to new", Reason: reason}, nil
+	})
 }
 
 // Close closes a change in Review with a close code (Successful,

@@ -85,6 +85,23 @@ func testApprovals(t *testing.T, newStore func(*testing.T) storage.Store) {
 	c2 = g.move(c2.ID, "approve:cole", change.MoveSchedule)
 	assert.Equal(t, change.StateScheduled, c2.State)
 
+	// Withdrawing (with a reason) sends a waiting change back to New and
+	// cancels the open requests; Move does not.
+	w := g.open(change.ModelNormal)
+	w = g.move(w.ID, change.MoveAssess, change.MoveAuthorize)
+	_, err = g.svc.Move(g.ctx, requester, w.ID, change.MoveRevert)
+	testkit.RequireFields(t, err, "move")
+	_, err = g.svc.Withdraw(g.ctx, requester, w.ID, "")
+	testkit.RequireFields(t, err, "reason")
+	w, err = g.svc.Withdraw(g.ctx, requester, w.ID, "the vendor moved the date")
+	require.NoError(t, err)
+	assert.Equal(t, change.StateNew, w.State)
+	for who, st := range states(t, g, w.ID, w.Approval.Round) {
+		assert.Equal(t, change.ApprovalCanceled, st, who)
+	}
+	_, err = g.svc.Withdraw(g.ctx, requester, w.ID, "again")
+	require.ErrorIs(t, err, itil.ErrInvalidTransition, "nothing to withdraw from in New")
+
 	// Canceling while waiting cancels the requests.
 	c3 := g.open(change.ModelNormal)
 	c3 = g.move(c3.ID, change.MoveAssess, change.MoveAuthorize)

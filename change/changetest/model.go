@@ -98,7 +98,7 @@ func testModel(t *testing.T, instances storagetest.Instances) {
 			"move": func(t *rapid.T) {
 				id := pick(t)
 				move := rapid.SampledFrom([]string{change.MoveAssess, change.MoveAuthorize, change.MoveSchedule,
-					change.MoveImplement, change.MoveReview, change.MoveRevert}).Draw(t, "move")
+					change.MoveImplement, change.MoveReview}).Draw(t, "move")
 				run(t, func() error { _, err := svc.Move(ctx, requester, id, move); return err })
 			},
 			"approve": func(t *rapid.T) {
@@ -173,6 +173,10 @@ func testModel(t *testing.T, instances storagetest.Instances) {
 						return
 					}
 				}
+			},
+			"withdraw": func(t *rapid.T) {
+				id := pick(t)
+				run(t, func() error { _, err := svc.Withdraw(ctx, requester, id, "not ready"); return err })
 			},
 			"cancel": func(t *rapid.T) {
 				id := pick(t)
