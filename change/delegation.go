@@ -67,10 +67,73 @@ func (s *Service) Delegate(ctx context.Context, actor itil.Actor, d Delegation) 
 		if err := c.Authorize(CommandDelegate, &Change{}); err != nil {
 			return err
 		}
+		mine, err := s.delegationsFrom(c, d.From)
+		if err != nil {
+			return err
+		}
+		for _, o := range mine {
+			if o.Delegation.To == d.To && overlap(o.Delegation, d) {
+				return itil.Invalid("start", "overlaps a delegation to "+d.To+" already in place: end that one first (EndDelegation)")
+			}
+		}
 		rec := &delegationRecord{ID: itil.NewID(), Delegation: d, CreatedAt: c.Now}
 		return pipeline.Other(c, s.delegationRunner()).Save(rec, event{Type: EventDelegated,
 			Summary: d.From + " delegates approvals to " + d.To})
 	})
+}
+
+// overlap reports whether the periods of a and b meet.
+func overlap(a, b Delegation) bool {
+	endsAfter := func(d Delegation, t time.Time) bool { return d.End.IsZero() || d.End.After(t) }
+	return endsAfter(a, b.Start) && endsAfter(b, a.Start)
+}
+
+// CommandEndDelegation is the command name an Authorizer receives for
+// EndDelegation, and EventDelegationEnded its journal event type.
+const (
+	CommandEndDelegation = "end_delegation"
+	EventDelegationEnded = "change.delegation_ended"
+)
+
+// EndDelegation ends, now, the actor's delegations to the user to that
+// have not ended: later ones are ended before they begin. It returns how
+// many it ended; none is not an error.
+func (s *Service) EndDelegation(ctx context.Context, actor itil.Actor, to string) (int, error) {
+	n := 0
+	err := s.run.Do(ctx, actor, func(c *cmd) error {
+		n = 0
+		if err := c.Authorize(CommandEndDelegation, &Change{}); err != nil {
+			return err
+		}
+		mine, err := s.delegationsFrom(c, c.Actor.ID)
+		if err != nil {
+			return err
+		}
+		dc := pipeline.Other(c, s.delegationRunner())
+		for _, r := range mine {
+			d := &r.Delegation
+			if d.To != to || (!d.End.IsZero() && !d.End.After(c.Now)) {
+				continue
+			}
+			// An end at the start, for one not begun yet: never in force.
+			d.End = c.Now
+			if d.Start.After(c.Now) {
+				d.End = d.Start
+			}
+			if err := dc.Save(r, event{Type: EventDelegationEnded, Summary: d.From + " ends the delegation to " + d.To}); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// delegationsFrom reads the delegations of the approver user, in the
+// command's transaction.
+func (s *Service) delegationsFrom(c *cmd, user string) ([]*delegationRecord, error) {
+	return pipeline.Other(c, s.delegationRunner()).Query(storage.Query{Terms: []string{storage.Term("from", user)}})
 }
 
 // delegationsTo reads the delegations naming user as the delegate, in the

@@ -142,6 +142,17 @@ func testApprovals(t *testing.T, newStore func(*testing.T) storage.Store) {
 	}
 	err = d.svc.Delegate(d.ctx, actor("mia"), change.Delegation{From: "mia", To: "mia", Start: now})
 	testkit.RequireFields(t, err, "to")
+	err = d.svc.Delegate(d.ctx, actor("mia"), change.Delegation{From: "mia", To: "nora", Start: now.Add(3 * time.Hour)})
+	testkit.RequireFields(t, err, "start") // overlaps the one in force
+	ended, err := d.svc.EndDelegation(d.ctx, actor("mia"), "nora")
+	require.NoError(t, err)
+	assert.Equal(t, 1, ended)
+	c8 := d.open(change.ModelNormal)
+	c8 = d.move(c8.ID, change.MoveAssess)
+	_, err = d.svc.Approve(d.ctx, actor("nora"), c8.ID, "")
+	require.ErrorIs(t, err, itil.ErrForbidden, "the delegation has ended")
+	require.NoError(t, d.svc.Delegate(d.ctx, actor("mia"), change.Delegation{From: "mia", To: "nora", Start: d.clock.Now()}),
+		"a new one after the end")
 
 	// The requester as delegate decides nothing: segregation of duties.
 	c7 := d.open(change.ModelNormal)
