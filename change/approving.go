@@ -327,16 +327,33 @@ func (s *Service) requestApprovals(c *cmd, ch *Change) error {
 		return v.Err()
 	}
 	round.Verdict = res.Verdict
-	ac := pipeline.Other(c, s.approvalRunner())
-	for _, st := range policy.Steps {
-		for _, a := range stepApprovers(st, f) {
-			rec := &Approval{ID: itil.NewID(), ChangeID: ch.ID, Round: round.Round, Step: st.Name, Approver: a.user,
+	return s.askNext(c, ch, round, res, nil)
+}
+
+// askNext requests the approvers of the first step of round r still
+// waiting, unless they were asked already (asked lists the round's
+// records): steps are asked in order, each once the ones before it are
+// decided. People not asked yet count as pending, so the verdict does not
+// change with the asking.
+func (s *Service) askNext(c *cmd, ch *Change, r *ApprovalRound, res ApprovalResult, asked []*Approval) error {
+	for i, sr := range res.Steps {
+		if sr.Verdict != VerdictWaiting {
+			continue
+		}
+		st := r.Policy.Steps[i]
+		if slices.ContainsFunc(asked, func(a *Approval) bool { return a.Step == st.Name }) {
+			return nil
+		}
+		ac := pipeline.Other(c, s.approvalRunner())
+		for _, a := range stepApprovers(st, &r.Facts) {
+			rec := &Approval{ID: itil.NewID(), ChangeID: ch.ID, Round: r.Round, Step: st.Name, Approver: a.user,
 				Groups: a.groups, State: ApprovalRequested}
 			if err := ac.Save(rec, event{Type: EventApprovalRequested, Summary: "asked " + a.user + " (" + st.Name + ")",
 				Refs: []itil.ID{ch.ID}}); err != nil {
 				return err
 			}
 		}
+		return nil
 	}
 	return nil
 }
@@ -460,6 +477,9 @@ func (s *Service) decide(ctx context.Context, actor itil.Actor, id itil.ID, comm
 		}
 		res := r.Policy.Evaluate(facts)
 		if res.Verdict == VerdictWaiting {
+			if err := s.askNext(c, ch, r, res, recs); err != nil {
+				return event{}, err
+			}
 			return event{Type: EventApprovalDecided, Summary: string(to) + " by " + c.Actor.ID + "; waiting"}, nil
 		}
 		r.Verdict = res.Verdict

@@ -102,6 +102,24 @@ func testApprovals(t *testing.T, newStore func(*testing.T) storage.Store) {
 	_, err = g.svc.Withdraw(g.ctx, requester, w.ID, "again")
 	require.ErrorIs(t, err, itil.ErrInvalidTransition, "nothing to withdraw from in New")
 
+	// Steps are asked in order: the second once the first is decided.
+	twoSteps := change.ApprovalRules{Rules: []change.ApprovalRule{{Name: "auth", State: change.StateAuthorize,
+		Policy: change.ApprovalPolicy{Name: "two steps", Steps: []change.ApprovalStep{
+			{Name: "cab", Groups: []string{change.GroupCAB}, WaitFor: change.WaitFor{Rule: change.WaitFirst}, OnReject: change.RejectAtOnce},
+			{Name: "security", Users: []string{"erin"}, WaitFor: change.WaitFor{Rule: change.WaitFirst}, OnReject: change.RejectAtOnce},
+		}}}}}
+	o := setup(t, newStore, change.WithApprovalRules(twoSteps))
+	c9 := o.open(change.ModelNormal)
+	c9 = o.move(c9.ID, change.MoveAssess, change.MoveAuthorize)
+	_, asked := states(t, o, c9.ID, c9.Approval.Round)["erin"]
+	assert.False(t, asked, "the second step waits for the first")
+	_, err = o.svc.Approve(o.ctx, actor("erin"), c9.ID, "")
+	require.ErrorIs(t, err, itil.ErrForbidden)
+	c9 = o.move(c9.ID, "approve:cara")
+	assert.Equal(t, change.ApprovalRequested, states(t, o, c9.ID, c9.Approval.Round)["erin"])
+	c9 = o.move(c9.ID, "approve:erin")
+	assert.Equal(t, change.VerdictAccepted, c9.Approval.Verdict)
+
 	// Canceling while waiting cancels the requests.
 	c3 := g.open(change.ModelNormal)
 	c3 = g.move(c3.ID, change.MoveAssess, change.MoveAuthorize)
