@@ -1000,6 +1000,23 @@ func (s *Service) RecordMinutes(ctx context.Context, actor itil.Actor, meetingID
 			it.DecidedBy, it.DecidedAt = itil.Actor{}, time.Time{}
 			return event{Type: EventMinutesRecorded, Summary: "decision on " + it.Number + " withdrawn", Refs: []itil.ID{changeID, m.BoardID}}, nil
 		}
+		// A decision is the board's: its manager or a delegate records it,
+		// and the change keeps it.
+		b, err := pipeline.Other(c, s.boardRunner()).Load(m.BoardID)
+		if err != nil {
+			return event{}, err
+		}
+		if c.Actor.ID != b.Manager && !slices.Contains(b.Delegates, c.Actor.ID) {
+			return event{}, itilForbidden("only the board's manager or a delegate records its decisions")
+		}
+		ch, err := c.Load(changeID)
+		if err != nil {
+			return event{}, fmt.Errorf("change_id: %w", err)
+		}
+		ch.CABDecision, ch.CABMeetingID = decision, m.ID
+		if err := c.Save(ch, event{Type: EventCABDecision, Summary: "CAB decision: " + string(decision), Refs: []itil.ID{m.ID}}); err != nil {
+			return event{}, err
+		}
 		it.DecidedBy, it.DecidedAt = c.Actor, c.Now
 		return event{Type: EventCABDecision, Summary: "CAB decision on " + it.Number + ": " + string(decision), Refs: []itil.ID{changeID, m.BoardID}}, nil
 	})

@@ -80,6 +80,11 @@ type Change struct {
 	Approval       *ApprovalRound `json:"approval,omitempty"`
 	ApprovalRounds int            `json:"approval_rounds,omitempty"`
 
+	// CABDecision is the last decision a CAB meeting recorded on the
+	// change, and CABMeetingID that meeting.
+	CABDecision  Decision `json:"cab_decision,omitempty"`
+	CABMeetingID itil.ID  `json:"cab_meeting_id,omitzero"`
+
 	CABRequired bool      `json:"cab_required,omitempty"`
 	CABDate     time.Time `json:"cab_date,omitzero"`
 

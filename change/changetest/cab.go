@@ -276,6 +276,10 @@ func testCABAgenda(t *testing.T, newStore func(*testing.T) storage.Store) {
 	require.NoError(t, err)
 	_, err = f.svc.SetAttendees(f.ctx, cabManager, m1.ID, []string{"carla", "mia", "nils"})
 	require.NoError(t, err)
+	n = testkit.JournalLen(t, f.store)
+	_, err = f.svc.RecordMinutes(f.ctx, itil.Actor{ID: "mia", Name: "Mia"}, m1.ID, g.ID, "I approve", change.DecisionApproved)
+	require.ErrorIs(t, err, itil.ErrForbidden, "a member decides nothing alone")
+	assert.Equal(t, n, testkit.JournalLen(t, f.store))
 	_, err = f.svc.RecordMinutes(f.ctx, cabManager, m1.ID, g.ID, "Risk understood; backout tested.", change.DecisionApproved)
 	require.NoError(t, err)
 	_, err = f.svc.RecordMinutes(f.ctx, cabManager, m1.ID, a.ID, "No backout plan.", change.DecisionRejected)
@@ -298,7 +302,8 @@ func testCABAgenda(t *testing.T, newStore func(*testing.T) storage.Store) {
 		h.Number: change.DecisionDeferred, i.Number: change.DecisionApproved}, decisions)
 	assert.Equal(t, "Vendor to confirm the firmware.", m1.Items[2].Minutes)
 
-	// The decision is in the change's history, naming the meeting.
+	// The decision is on the change, naming the meeting, and in the
+	// meeting's journal, naming the change.
 	hist, err = f.svc.History(f.ctx, g.ID)
 	require.NoError(t, err)
 	var decided []itil.HistoryEntry
@@ -307,11 +312,17 @@ func testCABAgenda(t *testing.T, newStore func(*testing.T) storage.Store) {
 			decided = append(decided, e)
 		}
 	}
-	require.Len(t, decided, 1)
-	assert.Equal(t, change.KindMeeting, decided[0].Kind)
-	assert.Equal(t, m1.ID, decided[0].SubjectID)
-	assert.Contains(t, decided[0].Refs, g.ID)
-	assert.Equal(t, "CAB decision on "+g.Number+": approved", decided[0].Payload.Summary)
+	require.Len(t, decided, 2)
+	assert.Equal(t, change.Kind, decided[0].Kind)
+	assert.Equal(t, g.ID, decided[0].SubjectID)
+	assert.Contains(t, decided[0].Refs, m1.ID)
+	assert.Equal(t, change.KindMeeting, decided[1].Kind)
+	assert.Equal(t, m1.ID, decided[1].SubjectID)
+	assert.Contains(t, decided[1].Refs, g.ID)
+	assert.Equal(t, "CAB decision on "+g.Number+": approved", decided[1].Payload.Summary)
+	gotG := f.get(g.ID)
+	assert.Equal(t, change.DecisionApproved, gotG.CABDecision)
+	assert.Equal(t, m1.ID, gotG.CABMeetingID)
 	reviews, err := f.svc.CABReviews(f.ctx, g.ID)
 	require.NoError(t, err)
 	require.Len(t, reviews, 1)
