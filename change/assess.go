@@ -2,6 +2,7 @@ package change
 
 import (
 	"context"
+	"slices"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/internal/check"
@@ -45,13 +46,29 @@ func WithRiskModel(m RiskModel) Option {
 	}}
 }
 
+// riskSettled refuses to change what the risk rests on once approvals
+// have relied on it: while the change waits for a round of approvals, and
+// in the states its model enters only with an assessed risk. Withdraw the
+// change (back to New) to judge it again.
+func (s *Service) riskSettled(ch *Change) error {
+	if r := ch.Approval; r != nil && r.State == ch.State && r.Verdict == VerdictWaiting {
+		return itilTransition("change %s waits for its approvals, which rest on its risk: withdraw it to judge it again", ch.Number)
+	}
+	if m, err := s.model(ch); err == nil && slices.Contains(m.RiskStates, ch.State) {
+		return itilTransition("change %s is %s, approved on its risk: withdraw it to judge it again", ch.Number, ch.State)
+	}
+	return nil
+}
+
 // AssessRisk assesses the risk of the change id by the Service's risk
 // model (see RiskModel): its conditions on the change's facts, the
 // questionnaire with answers (question name → answer name), and the
 // lookup of its impact against its success rating. The highest risk wins;
 // the change keeps it, the impact a condition set, and the explanation
 // (RiskExplanation), journaled. The change must not have reached
-// Implement. Answers the questionnaire does not have give a
+// Implement, nor be waiting for approvals or in a state its model enters
+// only with a risk (an error wrapping itil.ErrInvalidTransition: approvals
+// rest on the risk). Answers the questionnaire does not have give a
 // *itil.ValidationError naming "answers.<question>".
 func (s *Service) AssessRisk(ctx context.Context, actor itil.Actor, id itil.ID, answers map[string]string) (*Change, error) {
 	return s.run.Run(ctx, actor, id, CommandAssessRisk, func(c *cmd, ch *Change) (event, error) {
@@ -60,6 +77,9 @@ func (s *Service) AssessRisk(ctx context.Context, actor itil.Actor, id itil.ID, 
 		}
 		if ch.State == StateImplement || ch.State == StateReview {
 			return event{}, itilTransition("change %s is %s; its risk is assessed before it is implemented", ch.Number, ch.State)
+		}
+		if err := s.riskSettled(ch); err != nil {
+			return event{}, err
 		}
 		a, err := s.cfg.risk.Assess(factsOf(ch), answers, 0)
 		if err != nil {

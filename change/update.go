@@ -44,6 +44,12 @@ func (s *Service) Update(ctx context.Context, actor itil.Actor, id itil.ID, patc
 		if err := templateFixed(ch, patch); err != nil { // template_change.go
 			return event{}, err
 		}
+		if (patch.Impact != nil && *patch.Impact != ch.Impact) || (patch.CIID != nil && *patch.CIID != ch.CIID) ||
+			(patch.CIIDs != nil && !slices.Equal(*patch.CIIDs, ch.CIIDs)) {
+			if err := s.riskSettled(ch); err != nil { // assess.go: the risk rests on them
+				return event{}, err
+			}
+		}
 		var changed []string
 		changed = pipeline.Set(changed, "title", &ch.Title, patch.Title)
 		changed = pipeline.Set(changed, "description", &ch.Description, patch.Description)

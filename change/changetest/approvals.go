@@ -217,6 +217,12 @@ func testRisk(t *testing.T, newStore func(*testing.T) storage.Store) {
 	assert.Equal(t, change.RiskHigh, c2.Risk)
 	c2 = g.move(c2.ID, change.MoveAssess, "approve:max", change.MoveAuthorize)
 	assert.Equal(t, change.VerdictWaiting, c2.Approval.Verdict, "a high-risk normal change waits for the CAB")
+	// What the CAB is asked to approve does not change under it.
+	_, err = g.svc.AssessRisk(g.ctx, requester, c2.ID, map[string]string{"backout tested": "yes"})
+	require.ErrorIs(t, err, itil.ErrInvalidTransition)
+	low := itil.Impact(3)
+	_, err = g.svc.Update(g.ctx, requester, c2.ID, change.Patch{Impact: &low})
+	require.ErrorIs(t, err, itil.ErrInvalidTransition)
 	assert.Len(t, states(t, g, c2.ID, 2), 4, "the four CAB members")
 	_, err = change.New(g.store, change.WithRiskModel(change.RiskModel{Questions: []change.Question{{Name: ""}}}))
 	testkit.RequireInvalid(t, err, "risk_model.questions[0].name")
