@@ -85,8 +85,11 @@ type Task struct {
 
 func (t *Task) clone() *Task { c := *t; return &c }
 
-// Journal event types of change tasks (kind KindTask).
+// Journal event types of change tasks (kind KindTask), and
+// EventActualTimes, journaled on the change when its tasks move its
+// actual start or end.
 const (
+	EventActualTimes  = "change.actual_times"
 	EventTaskOpened   = "change.task_opened"
 	EventTaskStarted  = "change.task_started"
 	EventTaskClosed   = "change.task_closed"
@@ -253,7 +256,7 @@ func (s *Service) taskCommand(ctx context.Context, actor itil.Actor, taskID itil
 		start, end := ch.ActualStart, ch.ActualEnd
 		actualTimes(ch, ts)
 		if !ch.ActualStart.Equal(start) || !ch.ActualEnd.Equal(end) {
-			if err := c.Save(ch, event{Type: EventMoved, Summary: "actual times from " + t.Number, Refs: []itil.ID{t.ID}}); err != nil {
+			if err := c.Save(ch, event{Type: EventActualTimes, Summary: "actual times from " + t.Number, Refs: []itil.ID{t.ID}}); err != nil {
 				return err
 			}
 		}
