@@ -185,8 +185,9 @@ func userID(v *itil.ValidationError, field, id string) {
 //   - One person counts once, however many of the step's groups they are
 //     in: under a group rule one person's approval covers one unit only
 //     (counts are a maximum matching of units to distinct people).
-//   - Segregation of duties: the excluded users (the change's requester,
-//     assignee and implementer, unless the application turns it off) are
+//   - Segregation of duties: the excluded users (the change's requester
+//     and its assignee, who implements it: the implement task is theirs;
+//     unless the application turns it off) are
 //     not counted at all, and no decision they make, for themselves or as
 //     a delegate, counts.
 //   - A step is accepted when its accepted units reach the required

@@ -18,7 +18,8 @@ type ApprovalFacts struct {
 	// group. A field missing from the map resolves to no one.
 	Fields map[string][]string `json:"fields,omitempty"`
 	// Excluded are the users who may not approve the change: with
-	// segregation of duties on, its requester, assignee and implementer.
+	// segregation of duties on, its requester and its assignee (who
+	// implements it).
 	// They are not counted in any step, and no decision they make, for
 	// themselves or as a delegate, counts.
 	Excluded []string `json:"excluded,omitempty"`

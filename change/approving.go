@@ -168,7 +168,10 @@ func WithApprovalRules(r ApprovalRules) Option {
 // WithoutSegregationOfDuties lets a change's requester and assignee
 // approve it. Segregation of duties is on by default: they are not
 // counted, and one person counts once however many of a step's groups
-// they belong to.
+// they belong to. The assignee is the implementer: the change's implement
+// task is assigned to them, and a change is not reassigned while it waits
+// for approvals (Assign refuses), so who implements it is who was
+// excluded when the approvals were asked.
 func WithoutSegregationOfDuties() Option {
 	return Option{func(cfg *config, _ *itil.ValidationError) { cfg.noSoD = true }}
 }
