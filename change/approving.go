@@ -254,7 +254,10 @@ func (s *Service) roundRecords(c *cmd, ch *Change) ([]*Approval, error) {
 // *itil.ValidationError naming approvals), so that the change does not
 // wait for ever. A state no rule applies to is approved at once.
 func (s *Service) requestApprovals(c *cmd, ch *Change) error {
-	facts := factsOf(ch)
+	facts, err := s.facts(c, ch) // cmdb.go
+	if err != nil {
+		return err
+	}
 	policy := ApprovalPolicy{Name: string(ch.State)}
 	for i, rule := range s.cfg.rules.Rules {
 		if rule.State != ch.State || !s.cfg.ruleWhen[i](facts) {

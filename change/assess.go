@@ -81,7 +81,16 @@ func (s *Service) AssessRisk(ctx context.Context, actor itil.Actor, id itil.ID, 
 		if err := s.riskSettled(ch); err != nil {
 			return event{}, err
 		}
-		a, err := s.cfg.risk.Assess(factsOf(ch), answers, 0)
+		services, err := s.affectedServices(c, ch) // cmdb.go
+		if err != nil {
+			return event{}, err
+		}
+		ch.AffectedServices = services
+		f, err := s.facts(c, ch)
+		if err != nil {
+			return event{}, err
+		}
+		a, err := s.cfg.risk.Assess(f, answers, 0)
 		if err != nil {
 			return event{}, err
 		}

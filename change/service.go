@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/cmdb"
 	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/problem"
@@ -33,6 +34,7 @@ type config struct {
 	ruleWhen  []func(*Facts) bool // rules' conditions, compiled
 	noSoD     bool
 	risk      *RiskAssessor // assess.go
+	cmdb      *cmdb.Service // cmdb.go
 }
 
 // Option configures a Service; New reports every bad option together.

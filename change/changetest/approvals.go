@@ -9,6 +9,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/change"
+	"github.com/itilkit/itil/cmdb"
 	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/storage"
 )
@@ -226,4 +227,32 @@ func testRisk(t *testing.T, newStore func(*testing.T) storage.Store) {
 	assert.Len(t, states(t, g, c2.ID, 2), 4, "the four CAB members")
 	_, err = change.New(g.store, change.WithRiskModel(change.RiskModel{Questions: []change.Question{{Name: ""}}}))
 	testkit.RequireInvalid(t, err, "risk_model.questions[0].name")
+
+	// With the CMDB: a change on a mission-critical CI is high risk by the
+	// default model, and records the business service its CI serves.
+	store := newStore(t)
+	cm, err := cmdb.New(store)
+	require.NoError(t, err)
+	server, err := cm.CreateCI(t.Context(), requester, cmdb.NewCI{Class: cmdb.ClassLinuxServer, Name: "mail-01",
+		Attributes: map[string]string{"serial_number": "SN1"}, Criticality: cmdb.MissionCritical})
+	require.NoError(t, err)
+	mail, err := cm.CreateCI(t.Context(), requester, cmdb.NewCI{Class: cmdb.ClassBusinessService, Name: "Mail",
+		Criticality: cmdb.High})
+	require.NoError(t, err)
+	app, err := cm.CreateCI(t.Context(), requester, cmdb.NewCI{Class: cmdb.ClassApplication, Name: "postfix"})
+	require.NoError(t, err)
+	_, err = cm.Relate(t.Context(), requester, cmdb.DependsOn, mail.ID, app.ID)
+	require.NoError(t, err)
+	_, err = cm.Relate(t.Context(), requester, cmdb.RunsOn, app.ID, server.ID)
+	require.NoError(t, err)
+	k := setup(t, func(*testing.T) storage.Store { return store }, change.WithCMDB(cm))
+	start := k.clock.Now().Add(24 * time.Hour)
+	c3, err := k.svc.Open(k.ctx, requester, change.NewChange{Title: "Kernel update", AssignmentGroup: "messaging",
+		CIID: server.ID, PlannedStart: start, PlannedEnd: start.Add(time.Hour)})
+	require.NoError(t, err)
+	c3, err = k.svc.AssessRisk(k.ctx, requester, c3.ID, nil)
+	require.NoError(t, err)
+	assert.Equal(t, change.RiskHigh, c3.Risk)
+	assert.Contains(t, c3.RiskExplanation, "a most critical CI")
+	assert.Equal(t, []change.AffectedService{{ServiceID: mail.ID, Criticality: int(cmdb.High)}}, c3.AffectedServices)
 }
