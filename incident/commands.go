@@ -488,7 +488,7 @@ func (s *Service) Reopen(ctx context.Context, actor itil.Actor, id itil.ID, reas
 // open children cannot be canceled.
 func (s *Service) Cancel(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*Incident, error) {
 	return s.run.Run(ctx, actor, id, CommandCancel, func(c *cmd, inc *Incident) (event, error) {
-		if err := fire(inc, evCancel, func() error { return requireReason(reason) }); err != nil {
+		if err := fire(inc, evCancel, func() error { return check.Required("reason", reason) }); err != nil {
 			return event{}, err
 		}
 		if inc.ChildCount > 0 {

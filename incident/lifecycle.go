@@ -106,11 +106,6 @@ func (c *config) guardReopen(inc *Incident, now time.Time, reason string, parent
 		return fmt.Errorf("%w: %s was resolved at %s, more than %s ago; open a new incident",
 			itil.ErrInvalidTransition, inc.Number, inc.ResolvedAt.Format(time.RFC3339), c.reopenWindow)
 	}
-	return requireReason(reason)
+	return check.Required("reason", reason)
 }
 
-func requireReason(reason string) error {
-	var v itil.ValidationError
-	check.Text(&v, "reason", reason, true, check.Long)
-	return v.Err()
-}

@@ -348,7 +348,7 @@ func (k *KnownErrors) Publish(ctx context.Context, actor itil.Actor, id itil.ID)
 // finds it only when asked for retired ones, and it is final.
 func (k *KnownErrors) Retire(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*KnownError, error) {
 	return k.run.Run(ctx, actor, id, CommandRetireKnownError, func(c *keCmd, ke *KnownError) (event, error) {
-		if err := fireKE(ke, evKERetire, func() error { return requireText("reason", reason) }); err != nil {
+		if err := fireKE(ke, evKERetire, func() error { return check.Required("reason", reason) }); err != nil {
 			return event{}, err
 		}
 		ke.RetiredAt, ke.RetiredReason = c.Now, reason

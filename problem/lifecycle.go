@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/itilkit/itil"
-	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/internal/machine"
 )
 
@@ -61,13 +60,6 @@ func fire(p *Problem, event string, guard func() error) error {
 	}
 	p.State = to
 	return nil
-}
-
-// requireText checks a required text of a command, such as a reason.
-func requireText(field, s string) error {
-	var v itil.ValidationError
-	check.Text(&v, field, s, true, check.Long)
-	return v.Err()
 }
 
 // guardConfirm: a problem is confirmed for analysis once someone owns it

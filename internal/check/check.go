@@ -46,6 +46,14 @@ func Text(v *itil.ValidationError, field, s string, required bool, max int) {
 	}
 }
 
+// Required checks a required long text a command takes, such as a
+// reason, and returns the *itil.ValidationError naming field, or nil.
+func Required(field, s string) error {
+	var v itil.ValidationError
+	Text(&v, field, s, true, Long)
+	return v.Err()
+}
+
 // Cut returns s when it has at most max characters (max ≥ 1), else its
 // first max-1 characters and "…": for a text built from checked ones (a
 // prefix and a note) that must itself meet a limit.
