@@ -108,4 +108,3 @@ func (c *config) guardReopen(inc *Incident, now time.Time, reason string, parent
 	}
 	return check.Required("reason", reason)
 }
-
