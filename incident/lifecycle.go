@@ -1,7 +1,6 @@
 package incident
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -49,17 +48,12 @@ func Diagram() string { return lifecycle.Diagram() }
 // not allow gives an error wrapping itil.ErrInvalidTransition that names
 // the incident.
 func fire(inc *Incident, event string, guard func() error) error {
-	to, err := lifecycle.Fire(inc.State, event, guard)
-	if errors.Is(err, machine.ErrNotAllowed) {
-		return fmt.Errorf("incident %s: %w", inc.Number, err)
-	}
-	if err != nil {
+	if err := lifecycle.Apply(&inc.State, "incident "+inc.Number, event, guard); err != nil {
 		return err
 	}
-	if to != StateOnHold {
+	if inc.State != StateOnHold {
 		inc.HoldReason = ""
 	}
-	inc.State = to
 	return nil
 }
 

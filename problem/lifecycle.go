@@ -1,9 +1,6 @@
 package problem
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/internal/machine"
 )
@@ -51,15 +48,7 @@ func Diagram() string { return lifecycle.Diagram() }
 // An event the state does not allow gives an error wrapping
 // itil.ErrInvalidTransition that names the problem.
 func fire(p *Problem, event string, guard func() error) error {
-	to, err := lifecycle.Fire(p.State, event, guard)
-	if errors.Is(err, machine.ErrNotAllowed) {
-		return fmt.Errorf("problem %s: %w", p.Number, err)
-	}
-	if err != nil {
-		return err
-	}
-	p.State = to
-	return nil
+	return lifecycle.Apply(&p.State, "problem "+p.Number, event, guard)
 }
 
 // guardConfirm: a problem is confirmed for analysis once someone owns it
