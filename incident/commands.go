@@ -42,11 +42,10 @@ func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewIncident) (*
 	tmpl.ID = itil.NewID()
 	return s.run.Create(ctx, actor, CommandOpen, tmpl, func(c *cmd, inc *Incident) (event, error) {
 		inc.OpenedAt = c.Now
-		n, err := c.Tx.NextSeq(c.Ctx, Kind)
-		if err != nil {
+		var err error
+		if inc.Number, err = c.Number(Kind, NumberPrefix); err != nil {
 			return event{}, err
 		}
-		inc.Number = itil.FormatNumber(NumberPrefix, n)
 		return event{Type: EventOpened, Summary: "opened " + inc.Number + " " + strconv.Quote(inc.Title) +
 			" via " + string(inc.Channel) + " with priority " + inc.Priority.String()}, nil
 	})

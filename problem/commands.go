@@ -60,11 +60,10 @@ func (s *Service) open(ctx context.Context, actor itil.Actor, tmpl *Problem,
 			}
 		}
 		p.OpenedAt = c.Now
-		n, err := c.Tx.NextSeq(c.Ctx, Kind)
-		if err != nil {
+		var err error
+		if p.Number, err = c.Number(Kind, NumberPrefix); err != nil {
 			return event{}, err
 		}
-		p.Number = itil.FormatNumber(NumberPrefix, n)
 		summary := "opened " + p.Number + " " + strconv.Quote(p.Title)
 		if p.Priority != 0 {
 			summary += " with priority " + p.Priority.String()

@@ -149,11 +149,11 @@ type keCmd = pipeline.Cmd[KnownError]
 
 // start numbers a new known error and sets its creation time.
 func (ke *KnownError) start(c *keCmd) error {
-	n, err := c.Tx.NextSeq(c.Ctx, KindKnownError)
+	number, err := c.Number(KindKnownError, KnownErrorPrefix)
 	if err != nil {
 		return err
 	}
-	ke.Number, ke.CreatedAt = itil.FormatNumber(KnownErrorPrefix, n), c.Now
+	ke.Number, ke.CreatedAt = number, c.Now
 	if !ke.ValidTo.IsZero() {
 		ke.ValidTo = ke.ValidTo.UTC()
 	}
