@@ -202,7 +202,7 @@ func (k *KnownError) validate(v *itil.ValidationError) {
 
 // publishable: a published known error tells the service desk what to do.
 func (k *KnownError) publishable(v *itil.ValidationError) {
-	if blank(k.Workaround) && blank(k.Solution) && !v.Has("workaround") && !v.Has("solution") {
+	if check.Blank(k.Workaround) && check.Blank(k.Solution) && !v.Has("workaround") && !v.Has("solution") {
 		v.Add("workaround", "a workaround or a solution is required to publish the known error")
 	}
 }

@@ -205,7 +205,7 @@ func (s *Service) PublishKnownError(ctx context.Context, actor itil.Actor, probl
 		ke := fromProblem(p, in, c.Actor)
 		ke.ID = itil.NewID()
 		var v itil.ValidationError
-		if ke.State == KnownErrorPublished && blank(ke.Workaround) && blank(ke.Solution) {
+		if ke.State == KnownErrorPublished && check.Blank(ke.Workaround) && check.Blank(ke.Solution) {
 			v.Add("workaround", "the problem has neither a workaround nor fix notes: record one (Update) or make a draft")
 		}
 		ke.validate(&v)
@@ -257,7 +257,7 @@ func fromProblem(p *Problem, in FromProblem, actor itil.Actor) *KnownError {
 	}
 	if ke.Symptom == "" {
 		ke.Symptom = p.Description
-		if blank(ke.Symptom) || utf8.RuneCountInString(ke.Symptom) > MaxSymptom {
+		if check.Blank(ke.Symptom) || utf8.RuneCountInString(ke.Symptom) > MaxSymptom {
 			ke.Symptom = p.Title
 		}
 	}

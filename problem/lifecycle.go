@@ -2,6 +2,7 @@ package problem
 
 import (
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/internal/machine"
 )
 
@@ -66,7 +67,7 @@ func guardConfirm(p *Problem) error {
 
 // guardFix: a fix starts from a known root cause.
 func guardFix(p *Problem) error {
-	if blank(p.CauseNotes) {
+	if check.Blank(p.CauseNotes) {
 		return itil.Invalid("cause_notes", "is required to start a fix: record the root cause first (Update)")
 	}
 	return nil
@@ -74,7 +75,7 @@ func guardFix(p *Problem) error {
 
 // guardResolve: a resolution says what was fixed.
 func guardResolve(p *Problem) error {
-	if blank(p.FixNotes) {
+	if check.Blank(p.FixNotes) {
 		return itil.Invalid("fix_notes", "is required to resolve the problem: record the fix first (Update)")
 	}
 	return nil

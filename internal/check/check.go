@@ -35,7 +35,7 @@ func Text(v *itil.ValidationError, field, s string, required bool, max int) {
 	switch {
 	case s == "" && required:
 		v.Add(field, "is required")
-	case required && strings.TrimFunc(s, unicode.IsSpace) == "":
+	case required && Blank(s):
 		v.Add(field, "must not be blank")
 	case !utf8.ValidString(s):
 		v.Add(field, "must be valid UTF-8")
@@ -45,6 +45,9 @@ func Text(v *itil.ValidationError, field, s string, required bool, max int) {
 		v.Add(field, fmt.Sprintf("must be at most %d characters", max))
 	}
 }
+
+// Blank reports whether s holds nothing but white space.
+func Blank(s string) bool { return strings.TrimFunc(s, unicode.IsSpace) == "" }
 
 // Required checks a required long text a command takes, such as a
 // reason, and returns the *itil.ValidationError naming field, or nil.
