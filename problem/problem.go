@@ -248,4 +248,3 @@ func (p *Problem) derivePriority(m *itil.PriorityMatrix) error {
 	p.Priority = pr
 	return nil
 }
-
