@@ -42,11 +42,10 @@ func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewIncident) (*
 	tmpl.ID = itil.NewID()
 	return s.run.Create(ctx, actor, CommandOpen, tmpl, func(c *cmd, inc *Incident) (event, error) {
 		inc.OpenedAt = c.Now
-		n, err := c.Tx.NextSeq(c.Ctx, Kind)
-		if err != nil {
+		var err error
+		if inc.Number, err = c.Number(Kind, NumberPrefix); err != nil {
 			return event{}, err
 		}
-		inc.Number = itil.FormatNumber(NumberPrefix, n)
 		return event{Type: EventOpened, Summary: "opened " + inc.Number + " " + strconv.Quote(inc.Title) +
 			" via " + string(inc.Channel) + " with priority " + inc.Priority.String()}, nil
 	})
@@ -488,7 +487,7 @@ func (s *Service) Reopen(ctx context.Context, actor itil.Actor, id itil.ID, reas
 // open children cannot be canceled.
 func (s *Service) Cancel(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*Incident, error) {
 	return s.run.Run(ctx, actor, id, CommandCancel, func(c *cmd, inc *Incident) (event, error) {
-		if err := fire(inc, evCancel, func() error { return requireReason(reason) }); err != nil {
+		if err := fire(inc, evCancel, func() error { return check.Required("reason", reason) }); err != nil {
 			return event{}, err
 		}
 		if inc.ChildCount > 0 {

@@ -1,7 +1,6 @@
 package incident
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -49,17 +48,12 @@ func Diagram() string { return lifecycle.Diagram() }
 // not allow gives an error wrapping itil.ErrInvalidTransition that names
 // the incident.
 func fire(inc *Incident, event string, guard func() error) error {
-	to, err := lifecycle.Fire(inc.State, event, guard)
-	if errors.Is(err, machine.ErrNotAllowed) {
-		return fmt.Errorf("incident %s: %w", inc.Number, err)
-	}
-	if err != nil {
+	if err := lifecycle.Apply(&inc.State, "incident "+inc.Number, event, guard); err != nil {
 		return err
 	}
-	if to != StateOnHold {
+	if inc.State != StateOnHold {
 		inc.HoldReason = ""
 	}
-	inc.State = to
 	return nil
 }
 
@@ -106,11 +100,5 @@ func (c *config) guardReopen(inc *Incident, now time.Time, reason string, parent
 		return fmt.Errorf("%w: %s was resolved at %s, more than %s ago; open a new incident",
 			itil.ErrInvalidTransition, inc.Number, inc.ResolvedAt.Format(time.RFC3339), c.reopenWindow)
 	}
-	return requireReason(reason)
-}
-
-func requireReason(reason string) error {
-	var v itil.ValidationError
-	check.Text(&v, "reason", reason, true, check.Long)
-	return v.Err()
+	return check.Required("reason", reason)
 }

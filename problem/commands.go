@@ -60,11 +60,10 @@ func (s *Service) open(ctx context.Context, actor itil.Actor, tmpl *Problem,
 			}
 		}
 		p.OpenedAt = c.Now
-		n, err := c.Tx.NextSeq(c.Ctx, Kind)
-		if err != nil {
+		var err error
+		if p.Number, err = c.Number(Kind, NumberPrefix); err != nil {
 			return event{}, err
 		}
-		p.Number = itil.FormatNumber(NumberPrefix, n)
 		summary := "opened " + p.Number + " " + strconv.Quote(p.Title)
 		if p.Priority != 0 {
 			summary += " with priority " + p.Priority.String()
@@ -179,7 +178,7 @@ func (s *Service) note(ctx context.Context, actor itil.Actor, id itil.ID, comman
 		if err := requireActive(p, "add a "+strings.ReplaceAll(string(vis), "_", " ")+" to"); err != nil {
 			return event{}, err
 		}
-		if err := requireText("text", text); err != nil {
+		if err := check.Required("text", text); err != nil {
 			return event{}, err
 		}
 		typ, summary := EventCommented, "commented"
@@ -330,7 +329,7 @@ func (s *Service) takesKnownError(c *cmd, survivor, dup *Problem) (bool, error) 
 // Progress): no fix is coming.
 func (s *Service) Cancel(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*Problem, error) {
 	return s.run.Run(ctx, actor, id, CommandCancel, func(c *cmd, p *Problem) (event, error) {
-		if err := fire(p, evCancel, func() error { return requireText("reason", reason) }); err != nil {
+		if err := fire(p, evCancel, func() error { return check.Required("reason", reason) }); err != nil {
 			return event{}, err
 		}
 		p.ResolutionCode, p.ClosedAt = Canceled, c.Now
@@ -361,7 +360,7 @@ func (s *Service) Fix(ctx context.Context, actor itil.Actor, id itil.ID) (*Probl
 // Progress): no fix is coming.
 func (s *Service) AcceptRisk(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*Problem, error) {
 	return s.run.Run(ctx, actor, id, CommandAcceptRisk, func(c *cmd, p *Problem) (event, error) {
-		if err := fire(p, evAcceptRisk, func() error { return requireText("reason", reason) }); err != nil {
+		if err := fire(p, evAcceptRisk, func() error { return check.Required("reason", reason) }); err != nil {
 			return event{}, err
 		}
 		p.ResolutionCode, p.RiskAcceptedReason, p.ClosedAt = RiskAccepted, reason, c.Now
@@ -396,7 +395,7 @@ func (s *Service) Reanalyze(ctx context.Context, actor itil.Actor, id itil.ID, r
 					itil.ErrInvalidTransition, p.Number)
 			}
 		}
-		if err := fire(p, ev, func() error { return requireText("reason", reason) }); err != nil {
+		if err := fire(p, ev, func() error { return check.Required("reason", reason) }); err != nil {
 			return event{}, err
 		}
 		p.ResolutionCode, p.RiskAcceptedReason = "", ""

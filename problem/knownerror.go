@@ -1,7 +1,6 @@
 package problem
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -203,7 +202,7 @@ func (k *KnownError) validate(v *itil.ValidationError) {
 
 // publishable: a published known error tells the service desk what to do.
 func (k *KnownError) publishable(v *itil.ValidationError) {
-	if blank(k.Workaround) && blank(k.Solution) && !v.Has("workaround") && !v.Has("solution") {
+	if check.Blank(k.Workaround) && check.Blank(k.Solution) && !v.Has("workaround") && !v.Has("solution") {
 		v.Add("workaround", "a workaround or a solution is required to publish the known error")
 	}
 }
@@ -234,15 +233,7 @@ func KnownErrorLifecycle() []itil.Transition[KnownErrorState] {
 func KnownErrorDiagram() string { return knownErrorLifecycle.Diagram() }
 
 func fireKE(k *KnownError, event string, guard func() error) error {
-	to, err := knownErrorLifecycle.Fire(k.State, event, guard)
-	if errors.Is(err, machine.ErrNotAllowed) {
-		return fmt.Errorf("known error %s: %w", k.Number, err)
-	}
-	if err != nil {
-		return err
-	}
-	k.State = to
-	return nil
+	return knownErrorLifecycle.Apply(&k.State, "known error "+k.Number, event, guard)
 }
 
 // knownErrors is how known errors are stored. The sort key ranks them as

@@ -149,11 +149,11 @@ type keCmd = pipeline.Cmd[KnownError]
 
 // start numbers a new known error and sets its creation time.
 func (ke *KnownError) start(c *keCmd) error {
-	n, err := c.Tx.NextSeq(c.Ctx, KindKnownError)
+	number, err := c.Number(KindKnownError, KnownErrorPrefix)
 	if err != nil {
 		return err
 	}
-	ke.Number, ke.CreatedAt = itil.FormatNumber(KnownErrorPrefix, n), c.Now
+	ke.Number, ke.CreatedAt = number, c.Now
 	if !ke.ValidTo.IsZero() {
 		ke.ValidTo = ke.ValidTo.UTC()
 	}
@@ -205,7 +205,7 @@ func (s *Service) PublishKnownError(ctx context.Context, actor itil.Actor, probl
 		ke := fromProblem(p, in, c.Actor)
 		ke.ID = itil.NewID()
 		var v itil.ValidationError
-		if ke.State == KnownErrorPublished && blank(ke.Workaround) && blank(ke.Solution) {
+		if ke.State == KnownErrorPublished && check.Blank(ke.Workaround) && check.Blank(ke.Solution) {
 			v.Add("workaround", "the problem has neither a workaround nor fix notes: record one (Update) or make a draft")
 		}
 		ke.validate(&v)
@@ -257,7 +257,7 @@ func fromProblem(p *Problem, in FromProblem, actor itil.Actor) *KnownError {
 	}
 	if ke.Symptom == "" {
 		ke.Symptom = p.Description
-		if blank(ke.Symptom) || utf8.RuneCountInString(ke.Symptom) > MaxSymptom {
+		if check.Blank(ke.Symptom) || utf8.RuneCountInString(ke.Symptom) > MaxSymptom {
 			ke.Symptom = p.Title
 		}
 	}
@@ -348,7 +348,7 @@ func (k *KnownErrors) Publish(ctx context.Context, actor itil.Actor, id itil.ID)
 // finds it only when asked for retired ones, and it is final.
 func (k *KnownErrors) Retire(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*KnownError, error) {
 	return k.run.Run(ctx, actor, id, CommandRetireKnownError, func(c *keCmd, ke *KnownError) (event, error) {
-		if err := fireKE(ke, evKERetire, func() error { return requireText("reason", reason) }); err != nil {
+		if err := fireKE(ke, evKERetire, func() error { return check.Required("reason", reason) }); err != nil {
 			return event{}, err
 		}
 		ke.RetiredAt, ke.RetiredReason = c.Now, reason

@@ -1,9 +1,6 @@
 package problem
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/internal/machine"
@@ -52,22 +49,7 @@ func Diagram() string { return lifecycle.Diagram() }
 // An event the state does not allow gives an error wrapping
 // itil.ErrInvalidTransition that names the problem.
 func fire(p *Problem, event string, guard func() error) error {
-	to, err := lifecycle.Fire(p.State, event, guard)
-	if errors.Is(err, machine.ErrNotAllowed) {
-		return fmt.Errorf("problem %s: %w", p.Number, err)
-	}
-	if err != nil {
-		return err
-	}
-	p.State = to
-	return nil
-}
-
-// requireText checks a required text of a command, such as a reason.
-func requireText(field, s string) error {
-	var v itil.ValidationError
-	check.Text(&v, field, s, true, check.Long)
-	return v.Err()
+	return lifecycle.Apply(&p.State, "problem "+p.Number, event, guard)
 }
 
 // guardConfirm: a problem is confirmed for analysis once someone owns it
@@ -85,7 +67,7 @@ func guardConfirm(p *Problem) error {
 
 // guardFix: a fix starts from a known root cause.
 func guardFix(p *Problem) error {
-	if blank(p.CauseNotes) {
+	if check.Blank(p.CauseNotes) {
 		return itil.Invalid("cause_notes", "is required to start a fix: record the root cause first (Update)")
 	}
 	return nil
@@ -93,7 +75,7 @@ func guardFix(p *Problem) error {
 
 // guardResolve: a resolution says what was fixed.
 func guardResolve(p *Problem) error {
-	if blank(p.FixNotes) {
+	if check.Blank(p.FixNotes) {
 		return itil.Invalid("fix_notes", "is required to resolve the problem: record the fix first (Update)")
 	}
 	return nil

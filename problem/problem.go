@@ -3,9 +3,7 @@ package problem
 import (
 	"slices"
 	"strconv"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/internal/check"
@@ -227,11 +225,11 @@ func (p *Problem) validate(m *itil.PriorityMatrix, v *itil.ValidationError) {
 	}
 	// What a state was entered with stays.
 	if p.State == StateFixInProgress || p.State == StateResolved {
-		if blank(p.CauseNotes) && !v.Has("cause_notes") {
+		if check.Blank(p.CauseNotes) && !v.Has("cause_notes") {
 			v.Add("cause_notes", "is required while a fix is in progress or resolved")
 		}
 	}
-	if p.State == StateResolved && blank(p.FixNotes) && !v.Has("fix_notes") {
+	if p.State == StateResolved && check.Blank(p.FixNotes) && !v.Has("fix_notes") {
 		v.Add("fix_notes", "is required while the problem is resolved")
 	}
 }
@@ -250,6 +248,3 @@ func (p *Problem) derivePriority(m *itil.PriorityMatrix) error {
 	p.Priority = pr
 	return nil
 }
-
-// blank reports whether s is empty or only white space.
-func blank(s string) bool { return strings.TrimFunc(s, unicode.IsSpace) == "" }

@@ -35,7 +35,7 @@ func Text(v *itil.ValidationError, field, s string, required bool, max int) {
 	switch {
 	case s == "" && required:
 		v.Add(field, "is required")
-	case required && strings.TrimFunc(s, unicode.IsSpace) == "":
+	case required && Blank(s):
 		v.Add(field, "must not be blank")
 	case !utf8.ValidString(s):
 		v.Add(field, "must be valid UTF-8")
@@ -44,6 +44,17 @@ func Text(v *itil.ValidationError, field, s string, required bool, max int) {
 	case len(s) > max && utf8.RuneCountInString(s) > max:
 		v.Add(field, fmt.Sprintf("must be at most %d characters", max))
 	}
+}
+
+// Blank reports whether s holds nothing but white space.
+func Blank(s string) bool { return strings.TrimFunc(s, unicode.IsSpace) == "" }
+
+// Required checks a required long text a command takes, such as a
+// reason, and returns the *itil.ValidationError naming field, or nil.
+func Required(field, s string) error {
+	var v itil.ValidationError
+	Text(&v, field, s, true, Long)
+	return v.Err()
 }
 
 // Cut returns s when it has at most max characters (max ≥ 1), else its

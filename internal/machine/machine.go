@@ -142,6 +142,23 @@ func (m *Machine[S]) Fire(from S, event string, guard func() error) (S, error) {
 	}
 }
 
+// Apply fires event from *state and sets *state to where it leads. An
+// event the state does not allow gives an error wrapping
+// itil.ErrInvalidTransition that names subject (such as "problem
+// PRB0001001"); the guard's error is returned as is. On an error *state
+// is unchanged.
+func (m *Machine[S]) Apply(state *S, subject, event string, guard func() error) error {
+	to, err := m.Fire(*state, event, guard)
+	if errors.Is(err, ErrNotAllowed) {
+		return fmt.Errorf("%s: %w", subject, err)
+	}
+	if err != nil {
+		return err
+	}
+	*state = to
+	return nil
+}
+
 // Diagram returns the lifecycle as a Mermaid state diagram, final states
 // marked, as committed in each process's lifecycle.md.
 func (m *Machine[S]) Diagram() string {

@@ -163,6 +163,16 @@ func (r Runner[T]) Get(ctx context.Context, id itil.ID) (*T, error) {
 	return out, err
 }
 
+// Number draws the next number of kind's sequence in the command's
+// transaction and formats it with prefix (INC0001001).
+func (c *Cmd[T]) Number(kind, prefix string) (string, error) {
+	n, err := c.Tx.NextSeq(c.Ctx, kind)
+	if err != nil {
+		return "", err
+	}
+	return itil.FormatNumber(prefix, n), nil
+}
+
 // GetByNumber returns the entity whose reference number (index term
 // "number") is number, which must parse with prefix (itil.ParseNumber's
 // error otherwise); an error wrapping itil.ErrNotFound, saying "noun
