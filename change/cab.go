@@ -623,18 +623,6 @@ func (s *Service) meetingCommand(ctx context.Context, actor itil.Actor, id itil.
 	return out, nil
 }
 
-func fireMeeting(m *Meeting, move string, guard func() error) error {
-	to, err := meetingLifecycle.Fire(m.State, move, guard)
-	if errors.Is(err, machine.ErrNotAllowed) {
-		return fmt.Errorf("meeting of %s: %w", m.Start.Format(time.RFC3339), err)
-	}
-	if err != nil {
-		return err
-	}
-	m.State = to
-	return nil
-}
-
 // requireOpen refuses to change the agenda of a meeting that has ended.
 func requireOpen(m *Meeting, action string) error {
 	if m.State != MeetingPending && m.State != MeetingInProgress {
@@ -929,7 +917,7 @@ func (s *Service) RemoveFromAgenda(ctx context.Context, actor itil.Actor, meetin
 // StartMeeting starts a pending meeting.
 func (s *Service) StartMeeting(ctx context.Context, actor itil.Actor, id itil.ID) (*Meeting, error) {
 	return s.meetingCommand(ctx, actor, id, func(c *cmd, _ *pipeline.Cmd[Meeting], m *Meeting) (event, error) {
-		if err := fireMeeting(m, meetingStart, nil); err != nil {
+		if err := meetingLifecycle.Apply(&m.State, "meeting of "+m.Start.Format(time.RFC3339), meetingStart, nil); err != nil {
 			return event{}, err
 		}
 		m.StartedAt = c.Now
@@ -1027,7 +1015,7 @@ func (s *Service) RecordMinutes(ctx context.Context, actor itil.Actor, meetingID
 // so that BuildAgenda puts them on a later agenda.
 func (s *Service) CompleteMeeting(ctx context.Context, actor itil.Actor, id itil.ID) (*Meeting, error) {
 	return s.meetingCommand(ctx, actor, id, func(c *cmd, _ *pipeline.Cmd[Meeting], m *Meeting) (event, error) {
-		if err := fireMeeting(m, meetingComplete, nil); err != nil {
+		if err := meetingLifecycle.Apply(&m.State, "meeting of "+m.Start.Format(time.RFC3339), meetingComplete, nil); err != nil {
 			return event{}, err
 		}
 		m.EndedAt = c.Now
@@ -1053,13 +1041,11 @@ func (s *Service) CompleteMeeting(ctx context.Context, actor itil.Actor, id itil
 // for CommandCABReschedule on each); changes that have ended are left as
 // they are.
 func (s *Service) CancelMeeting(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*Meeting, error) {
-	var v itil.ValidationError
-	check.Text(&v, "reason", reason, true, check.Long)
-	if err := v.Err(); err != nil {
+	if err := check.Required("reason", reason); err != nil {
 		return nil, err
 	}
 	return s.meetingCommand(ctx, actor, id, func(c *cmd, _ *pipeline.Cmd[Meeting], m *Meeting) (event, error) {
-		if err := fireMeeting(m, meetingCancel, nil); err != nil {
+		if err := meetingLifecycle.Apply(&m.State, "meeting of "+m.Start.Format(time.RFC3339), meetingCancel, nil); err != nil {
 			return event{}, err
 		}
 		m.EndedAt, m.CancelReason = c.Now, reason

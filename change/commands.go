@@ -2,7 +2,6 @@ package change
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/internal/check"
-	"github.com/itilkit/itil/internal/machine"
 	"github.com/itilkit/itil/internal/pipeline"
 )
 
@@ -86,11 +84,11 @@ func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewChange) (*Ch
 	tmpl.ID = itil.NewID()
 	return s.run.Create(ctx, actor, CommandOpen, tmpl, func(c *cmd, ch *Change) (event, error) {
 		ch.OpenedAt = c.Now
-		n, err := c.Tx.NextSeq(c.Ctx, Kind)
+		num, err := c.Number(Kind, NumberPrefix)
 		if err != nil {
 			return event{}, err
 		}
-		ch.Number = itil.FormatNumber(NumberPrefix, n)
+		ch.Number = num
 		return event{Type: EventOpened, Summary: "opened " + ch.Number + " (" + ch.Model + ") " + strconv.Quote(ch.Title)}, nil
 	})
 }
@@ -130,18 +128,8 @@ func (s *Service) fire(ch *Change, move string, guard func() error) error {
 	if err != nil {
 		return err
 	}
-	to, err := m.machine.Fire(ch.State, move, func() error {
-		if guard != nil {
-			if err := guard(); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if errors.Is(err, machine.ErrNotAllowed) {
-		return fmt.Errorf("change %s (%s): %w", ch.Number, ch.Model, err)
-	}
-	if err != nil {
+	to := ch.State
+	if err := m.machine.Apply(&to, "change "+ch.Number+" ("+ch.Model+")", move, guard); err != nil {
 		return err
 	}
 	if slices.Contains(m.RiskStates, to) && ch.Risk == 0 {
@@ -247,9 +235,7 @@ const (
 // itil.ErrInvalidTransition otherwise).
 func (s *Service) Withdraw(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*Change, error) {
 	return s.run.Run(ctx, actor, id, CommandWithdraw, func(c *cmd, ch *Change) (event, error) {
-		var v itil.ValidationError
-		check.Text(&v, "reason", reason, true, check.Long)
-		if err := v.Err(); err != nil {
+		if err := check.Required("reason", reason); err != nil {
 			return event{}, err
 		}
 		m, err := s.model(ch)
@@ -308,11 +294,7 @@ func (s *Service) Cancel(ctx context.Context, actor itil.Actor, id itil.ID, reas
 				return event{}, err
 			}
 		}
-		err := s.fire(ch, MoveCancel, func() error {
-			var v itil.ValidationError
-			check.Text(&v, "reason", reason, true, check.Long)
-			return v.Err()
-		})
+		err := s.fire(ch, MoveCancel, func() error { return check.Required("reason", reason) })
 		if err != nil {
 			return event{}, err
 		}

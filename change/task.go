@@ -2,7 +2,6 @@ package change
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 	"time"
@@ -135,11 +134,11 @@ func (s *Service) openTasks(c *cmd, ch *Change) error {
 		t     TaskType
 		title string
 	}{{TaskImplement, "Implement " + ch.Number}, {TaskPostImplementationTest, "Test " + ch.Number + " after implementation"}} {
-		n, err := c.Tx.NextSeq(c.Ctx, KindTask)
+		num, err := tc.Number(KindTask, TaskNumberPrefix)
 		if err != nil {
 			return err
 		}
-		t := &Task{ID: itil.NewID(), Number: itil.FormatNumber(TaskNumberPrefix, n), ChangeID: ch.ID, Type: typ.t,
+		t := &Task{ID: itil.NewID(), Number: num, ChangeID: ch.ID, Type: typ.t,
 			Title: typ.title, State: TaskOpen, AssignmentGroup: ch.AssignmentGroup, Assignee: ch.Assignee, OpenedAt: c.Now}
 		if err := tc.Save(t, event{Type: EventTaskOpened, Summary: "opened " + t.Number + " (" + string(t.Type) + ")",
 			Refs: []itil.ID{ch.ID}}); err != nil {
@@ -269,18 +268,6 @@ func (s *Service) taskCommand(ctx context.Context, actor itil.Actor, taskID itil
 	return out, nil
 }
 
-func fireTask(t *Task, ev string, guard func() error) error {
-	to, err := taskLifecycle.Fire(t.State, ev, guard)
-	if errors.Is(err, machine.ErrNotAllowed) {
-		return fmt.Errorf("task %s: %w", t.Number, err)
-	}
-	if err != nil {
-		return err
-	}
-	t.State = to
-	return nil
-}
-
 // StartTask starts an open task of a change in Implement: the change's
 // actual start is its tasks' earliest start.
 func (s *Service) StartTask(ctx context.Context, actor itil.Actor, taskID itil.ID) (*Task, error) {
@@ -288,7 +275,7 @@ func (s *Service) StartTask(ctx context.Context, actor itil.Actor, taskID itil.I
 		if ch.State != StateImplement {
 			return event{}, fmt.Errorf("%w: change %s is %s; its tasks start in implement", itil.ErrInvalidTransition, ch.Number, ch.State)
 		}
-		if err := fireTask(t, taskStart, nil); err != nil {
+		if err := taskLifecycle.Apply(&t.State, "task "+t.Number, taskStart, nil); err != nil {
 			return event{}, err
 		}
 		t.StartedAt = c.Now
@@ -300,7 +287,7 @@ func (s *Service) StartTask(ctx context.Context, actor itil.Actor, taskID itil.I
 // is its tasks' latest close once none is left open.
 func (s *Service) CloseTask(ctx context.Context, actor itil.Actor, taskID itil.ID, notes string) (*Task, error) {
 	return s.taskCommand(ctx, actor, taskID, CommandCloseTask, func(c *cmd, ch *Change, t *Task) (event, error) {
-		err := fireTask(t, taskClose, func() error {
+		err := taskLifecycle.Apply(&t.State, "task "+t.Number, taskClose, func() error {
 			var v itil.ValidationError
 			check.Text(&v, "close_notes", notes, true, check.Long)
 			return v.Err()
@@ -319,11 +306,7 @@ func (s *Service) CloseTask(ctx context.Context, actor itil.Actor, taskID itil.I
 // CancelTask cancels a task that is not closed, with a reason.
 func (s *Service) CancelTask(ctx context.Context, actor itil.Actor, taskID itil.ID, reason string) (*Task, error) {
 	return s.taskCommand(ctx, actor, taskID, CommandCancelTask, func(c *cmd, ch *Change, t *Task) (event, error) {
-		err := fireTask(t, taskCancel, func() error {
-			var v itil.ValidationError
-			check.Text(&v, "reason", reason, true, check.Long)
-			return v.Err()
-		})
+		err := taskLifecycle.Apply(&t.State, "task "+t.Number, taskCancel, func() error { return check.Required("reason", reason) })
 		if err != nil {
 			return event{}, err
 		}

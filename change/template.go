@@ -2,7 +2,6 @@ package change
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -191,8 +190,6 @@ func (t *Template) change() *Change {
 	}
 }
 
-func blank(s string) bool { return strings.TrimSpace(s) == "" }
-
 // validate checks the fields every template must satisfy, whatever its
 // state; Service.templateModel checks its model against the Service's.
 func (t *Template) validate(v *itil.ValidationError) {
@@ -222,7 +219,7 @@ func (t *Template) publishable(v *itil.ValidationError) {
 	for _, f := range []struct{ name, s string }{
 		{"title", t.Title}, {"implementation_plan", t.Implementation}, {"backout_plan", t.Backout},
 	} {
-		if blank(f.s) && !v.Has(f.name) {
+		if check.Blank(f.s) && !v.Has(f.name) {
 			v.Add(f.name, "is required to request or publish the template")
 		}
 	}
@@ -244,18 +241,6 @@ func (s *Service) templateModel(v *itil.ValidationError, model string) {
 	case len(m.ApprovalStates) > 0:
 		v.Add("model", fmt.Sprintf("%s waits for approvals (in %v); a template's changes are pre-approved, so its model must have no approval states", model, m.ApprovalStates))
 	}
-}
-
-func fireTemplate(t *Template, ev string, guard func() error) error {
-	to, err := templateLifecycle.Fire(t.State, ev, guard)
-	if errors.Is(err, machine.ErrNotAllowed) {
-		return fmt.Errorf("template %s: %w", t.label(), err)
-	}
-	if err != nil {
-		return err
-	}
-	t.State = to
-	return nil
 }
 
 // templates is how templates are stored, in creation order.

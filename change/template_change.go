@@ -109,11 +109,11 @@ func (s *Service) OpenFromTemplate(ctx context.Context, actor itil.Actor, templa
 		if err := v.Err(); err != nil {
 			return err
 		}
-		n, err := c.Tx.NextSeq(c.Ctx, Kind)
+		num, err := c.Number(Kind, NumberPrefix)
 		if err != nil {
 			return err
 		}
-		ch.Number, ch.OpenedAt = itil.FormatNumber(NumberPrefix, n), c.Now
+		ch.Number, ch.OpenedAt = num, c.Now
 		if err := c.Save(ch, event{Type: EventOpened, Refs: []itil.ID{t.ID},
 			Summary: "opened " + ch.Number + " (" + ch.Model + ") from " + t.label() + " " + strconv.Quote(ch.Title)}); err != nil {
 			return err

@@ -112,11 +112,11 @@ func (s *Service) ProposeTemplate(ctx context.Context, actor itil.Actor, in NewT
 	t.ID = itil.NewID()
 	r := s.templateRunner()
 	return r.Create(ctx, actor, CommandProposeTemplate, t, func(c *tcmd, t *Template) (event, error) {
-		n, err := c.Tx.NextSeq(c.Ctx, KindTemplate)
+		num, err := c.Number(KindTemplate, TemplateNumberPrefix)
 		if err != nil {
 			return event{}, err
 		}
-		t.Number, t.CreatedAt = itil.FormatNumber(TemplateNumberPrefix, n), c.Now
+		t.Number, t.CreatedAt = num, c.Now
 		return event{Type: EventTemplateProposed, Summary: "proposed " + t.Number + " " + strconv.Quote(t.Name)}, nil
 	})
 }
@@ -126,7 +126,7 @@ func (s *Service) ProposeTemplate(ctx context.Context, actor itil.Actor, in NewT
 func (s *Service) ApproveTemplate(ctx context.Context, actor itil.Actor, id itil.ID) (*Template, error) {
 	r := s.templateRunner()
 	return r.Run(ctx, actor, id, CommandApproveTemplate, func(c *tcmd, t *Template) (event, error) {
-		if err := fireTemplate(t, templateApprove, nil); err != nil {
+		if err := templateLifecycle.Apply(&t.State, "template "+t.label(), templateApprove, nil); err != nil {
 			return event{}, err
 		}
 		t.ApprovedBy, t.ApprovedAt = c.Actor, c.Now
@@ -247,7 +247,7 @@ func (s *Service) ready(t *Template) func() error {
 func (s *Service) RequestTemplate(ctx context.Context, actor itil.Actor, id itil.ID) (*Template, error) {
 	r := s.templateRunner()
 	return r.Run(ctx, actor, id, CommandRequestTemplate, func(c *tcmd, t *Template) (event, error) {
-		if err := fireTemplate(t, templateRequest, s.ready(t)); err != nil {
+		if err := templateLifecycle.Apply(&t.State, "template "+t.label(), templateRequest, s.ready(t)); err != nil {
 			return event{}, err
 		}
 		return event{Type: EventTemplateRequested, Summary: "publication of " + t.label() + " requested"}, nil
@@ -262,7 +262,7 @@ func (s *Service) RequestTemplate(ctx context.Context, actor itil.Actor, id itil
 func (s *Service) PublishTemplate(ctx context.Context, actor itil.Actor, id itil.ID) (*Template, error) {
 	r := s.templateRunner()
 	return r.Run(ctx, actor, id, CommandPublishTemplate, func(c *tcmd, t *Template) (event, error) {
-		if err := fireTemplate(t, templatePublish, s.ready(t)); err != nil {
+		if err := templateLifecycle.Apply(&t.State, "template "+t.label(), templatePublish, s.ready(t)); err != nil {
 			return event{}, err
 		}
 		t.PublishedBy, t.PublishedAt = c.Actor, c.Now
@@ -273,7 +273,7 @@ func (s *Service) PublishTemplate(ctx context.Context, actor itil.Actor, id itil
 				return event{}, fmt.Errorf("previous version of %s: %w", t.label(), err)
 			}
 			if prev.State == TemplatePublished {
-				if err := fireTemplate(prev, templateRetire, nil); err != nil {
+				if err := templateLifecycle.Apply(&prev.State, "template "+prev.label(), templateRetire, nil); err != nil {
 					return event{}, err
 				}
 				prev.RetiredAt, prev.RetiredReason = c.Now, "superseded by "+t.label()
@@ -294,7 +294,7 @@ func (s *Service) PublishTemplate(ctx context.Context, actor itil.Actor, id itil
 func (s *Service) RejectTemplate(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*Template, error) {
 	r := s.templateRunner()
 	return r.Run(ctx, actor, id, CommandRejectTemplate, func(c *tcmd, t *Template) (event, error) {
-		if err := fireTemplate(t, templateReject, func() error { return requireReason(reason) }); err != nil {
+		if err := templateLifecycle.Apply(&t.State, "template "+t.label(), templateReject, func() error { return check.Required("reason", reason) }); err != nil {
 			return event{}, err
 		}
 		return event{Type: EventTemplateRejected, Summary: "publication of " + t.label() + " rejected", Reason: reason}, nil
@@ -310,16 +310,10 @@ func (s *Service) RejectTemplate(ctx context.Context, actor itil.Actor, id itil.
 func (s *Service) RetireTemplate(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*Template, error) {
 	r := s.templateRunner()
 	return r.Run(ctx, actor, id, CommandRetireTemplate, func(c *tcmd, t *Template) (event, error) {
-		if err := fireTemplate(t, templateRetire, func() error { return requireReason(reason) }); err != nil {
+		if err := templateLifecycle.Apply(&t.State, "template "+t.label(), templateRetire, func() error { return check.Required("reason", reason) }); err != nil {
 			return event{}, err
 		}
 		t.RetiredAt, t.RetiredReason = c.Now, reason
 		return event{Type: EventTemplateRetired, Summary: "retired " + t.label(), Reason: reason}, nil
 	})
-}
-
-func requireReason(reason string) error {
-	var v itil.ValidationError
-	check.Text(&v, "reason", reason, true, check.Long)
-	return v.Err()
 }
