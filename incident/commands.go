@@ -157,7 +157,9 @@ func (s *Service) Escalate(ctx context.Context, actor itil.Actor, id itil.ID, le
 // still worked on: a problem already Resolved, Closed or Canceled is
 // refused with an error wrapping itil.ErrInvalidTransition (the problem is
 // read in the hold's transaction, so a hold and the problem's resolution
-// never interleave). A comment is added as a note visible to the caller.
+// never interleave). Awaiting a change likewise requires the change the
+// incident awaits (ChangeID, set by change.Service.LinkIncident), not yet
+// ended. A comment is added as a note visible to the caller.
 func (s *Service) Hold(ctx context.Context, actor itil.Actor, id itil.ID, reason HoldReason, comment string) (*Incident, error) {
 	return s.run.Run(ctx, actor, id, CommandHold, func(c *cmd, inc *Incident) (event, error) {
 		if err := fire(inc, evHold, func() error {
@@ -166,6 +168,9 @@ func (s *Service) Hold(ctx context.Context, actor itil.Actor, id itil.ID, reason
 			}
 			if reason == AwaitingProblem && xref.ProblemAwaitable != nil {
 				return xref.ProblemAwaitable(c.Ctx, c.Tx, inc.ProblemID)
+			}
+			if reason == AwaitingChange && xref.ChangeAwaitable != nil {
+				return xref.ChangeAwaitable(c.Ctx, c.Tx, inc.ChangeID)
 			}
 			return nil
 		}); err != nil {

@@ -142,6 +142,14 @@ type Incident struct {
 	// ProblemID is the problem the incident belongs to (at most one),
 	// NilID when none; set by SetProblem.
 	ProblemID itil.ID `json:"problem_id,omitzero"`
+	// ChangeID is the change the incident awaits, whose implementation
+	// should restore the service (ServiceNow's "Change Request"), NilID
+	// when none; set by SetChange. An incident On Hold awaiting change
+	// names it, and resumes when it ends.
+	ChangeID itil.ID `json:"change_id,omitzero"`
+	// CausedBy is the change that caused the incident, NilID when none;
+	// set by SetCausedBy. It counts against the change's success score.
+	CausedBy itil.ID `json:"caused_by,omitzero"`
 
 	ResolutionCode  string `json:"resolution_code,omitempty"`
 	ResolutionNotes string `json:"resolution_notes,omitempty"`

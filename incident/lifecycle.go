@@ -57,9 +57,9 @@ func fire(inc *Incident, event string, guard func() error) error {
 	return nil
 }
 
-// guardHold checks a hold: a known reason, a problem to await when
-// awaiting a problem, a change of reason when already On Hold, and a comment telling the caller what is needed when awaiting
-// the caller.
+// guardHold checks a hold: a known reason, a problem or change to await
+// when awaiting one, a change of reason when already On Hold, and a
+// comment telling the caller what is needed when awaiting the caller.
 func guardHold(inc *Incident, reason HoldReason, comment string) error {
 	var v itil.ValidationError
 	if !reason.valid() {
@@ -67,6 +67,9 @@ func guardHold(inc *Incident, reason HoldReason, comment string) error {
 	}
 	if reason == AwaitingProblem && inc.ProblemID == itil.NilID {
 		v.Add("reason", "awaiting_problem names the problem: link the incident to one first (problem.Service.LinkIncident)")
+	}
+	if reason == AwaitingChange && inc.ChangeID == itil.NilID {
+		v.Add("reason", "awaiting_change names the change: link the incident to one first (change.Service.LinkIncident)")
 	}
 	if inc.State == StateOnHold && reason == inc.HoldReason {
 		v.Add("reason", "the incident is already on hold for this reason")

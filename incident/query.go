@@ -34,6 +34,10 @@ type Filter struct {
 	ServiceID        itil.ID
 	// ProblemID keeps the incidents that belong to the problem.
 	ProblemID itil.ID
+	// ChangeID keeps the incidents that await the change.
+	ChangeID itil.ID
+	// CausedBy keeps the incidents the change caused.
+	CausedBy itil.ID
 	// ParentID keeps the children of the incident.
 	ParentID itil.ID
 	// Major, when set, keeps only major (true) or only other (false)
@@ -73,6 +77,8 @@ func (f Filter) query() (pipeline.Query[Incident], error) {
 	b.ID("ci", f.CIID)
 	b.ID("service", f.ServiceID)
 	b.ID("problem", f.ProblemID)
+	b.ID("change", f.ChangeID)
+	b.ID("caused_by", f.CausedBy)
 	b.ID("parent", f.ParentID)
 	if f.Major != nil {
 		if *f.Major {

@@ -185,12 +185,20 @@ var spec = (&pipeline.Spec[Incident]{
 // so a save allocates once for all of them.
 func terms(i *Incident, dst []string) []string {
 	var buf [384]byte
-	var endBuf [12]int
+	var endBuf [14]int
 	b, ends := buf[:0], endBuf[:0]
 	cut := func() { ends = append(ends, len(b)) }
 	if i.Assignee != "" {
 		b = append(b, "assignee="...)
 		b = append(b, i.Assignee...)
+		cut()
+	}
+	if i.CausedBy != itil.NilID {
+		b = pipeline.AppendID(append(b, "caused_by="...), i.CausedBy)
+		cut()
+	}
+	if i.ChangeID != itil.NilID {
+		b = pipeline.AppendID(append(b, "change="...), i.ChangeID)
 		cut()
 	}
 	if i.CIID != itil.NilID {

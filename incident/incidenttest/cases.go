@@ -128,6 +128,14 @@ func testGuards(t *testing.T, newStore NewStore) {
 			_, err := f.svc.Hold(f.ctx, agent, id, "awaiting_godot", "")
 			return err
 		}, field: "reason"},
+		{name: "awaiting a change needs the change", do: func(id itil.ID) error {
+			_, err := f.svc.Hold(f.ctx, agent, id, incident.AwaitingChange, "")
+			return err
+		}, field: "reason"},
+		{name: "awaiting a problem needs the problem", do: func(id itil.ID) error {
+			_, err := f.svc.Hold(f.ctx, agent, id, incident.AwaitingProblem, "")
+			return err
+		}, field: "reason"},
 		{name: "awaiting caller needs a comment", do: func(id itil.ID) error {
 			_, err := f.svc.Hold(f.ctx, agent, id, incident.AwaitingCaller, "")
 			return err

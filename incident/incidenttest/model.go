@@ -214,7 +214,7 @@ func testModel(t *testing.T, newStore NewStore, instances storagetest.Instances)
 				c := rapid.SampledFrom(texts).Draw(t, "comment")
 				ok := i.open() && !(i.state == incident.StateOnHold && r == i.hold) &&
 					slices.Contains(holds[:4], r) && (r != incident.AwaitingCaller || c != "") &&
-					r != incident.AwaitingProblem // no incident of the model belongs to a problem
+					r != incident.AwaitingProblem && r != incident.AwaitingChange // no incident of the model awaits a problem or change
 				_, err := f.svc.Hold(f.ctx, agent, i.id, r, c)
 				if expect(t, ok, err) {
 					i.state, i.hold, i.responded = incident.StateOnHold, r, true

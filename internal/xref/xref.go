@@ -20,3 +20,8 @@ import (
 // worked on. Package problem sets it in an init function; it is not
 // changed afterwards.
 var ProblemAwaitable func(ctx context.Context, tx storage.Tx, id itil.ID) error
+
+// ChangeAwaitable, when set, refuses (with a typed error) an incident's
+// hold awaiting the change id, read in tx, unless the change has not
+// ended. Package change sets it in an init function.
+var ChangeAwaitable func(ctx context.Context, tx storage.Tx, id itil.ID) error
