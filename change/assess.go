@@ -90,7 +90,11 @@ func (s *Service) AssessRisk(ctx context.Context, actor itil.Actor, id itil.ID, 
 		if err != nil {
 			return event{}, err
 		}
-		a, err := s.cfg.risk.Assess(f, answers, 0)
+		rating, err := s.successRating(c, ch) // success.go
+		if err != nil {
+			return event{}, err
+		}
+		a, err := s.cfg.risk.Assess(f, answers, rating)
 		if err != nil {
 			return event{}, err
 		}

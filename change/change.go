@@ -106,6 +106,8 @@ type Change struct {
 	// incidents it caused.
 	Fixes           []itil.ID `json:"fixes,omitempty"`
 	CausedIncidents []itil.ID `json:"caused_incidents,omitempty"`
+	// IncidentCount counts the incidents awaiting the change (LinkIncident).
+	IncidentCount int `json:"incident_count,omitempty"`
 
 	OpenedBy  itil.Actor `json:"opened_by"`
 	OpenedAt  time.Time  `json:"opened_at"`

@@ -275,14 +275,31 @@ func (s *Service) Close(ctx context.Context, actor itil.Actor, id itil.ID, code 
 			return event{}, err
 		}
 		ch.CloseCode, ch.CloseNotes, ch.ClosedAt = code, notes, c.Now
-		if err := s.endFixes(c, ch); err != nil { // fixes.go
-			return event{}, err
-		}
-		if err := s.templateClosed(c, ch); err != nil { // template_change.go
+		if err := s.ended(c, ch); err != nil {
 			return event{}, err
 		}
 		return event{Type: EventClosed, Summary: "closed: " + string(code), Reason: notes}, nil
 	})
+}
+
+// ended is what the end of ch (closed or canceled) does elsewhere, in
+// the command's transaction: the problems it fixes end its fix records,
+// its template version counts how it ended, the incidents awaiting it are
+// released, and a closed change counts on its success scores.
+func (s *Service) ended(c *cmd, ch *Change) error {
+	if err := s.endFixes(c, ch); err != nil { // fixes.go
+		return err
+	}
+	if err := s.templateClosed(c, ch); err != nil { // template_change.go
+		return err
+	}
+	if err := s.releaseIncidents(c, ch); err != nil { // incidents.go
+		return err
+	}
+	if ch.State == StateClosed {
+		return s.countClosed(c, ch) // success.go
+	}
+	return nil
 }
 
 // Cancel cancels a change its model lets end early (in the default
@@ -305,10 +322,7 @@ func (s *Service) Cancel(ctx context.Context, actor itil.Actor, id itil.ID, reas
 		if !ch.ActualStart.IsZero() && ch.ActualEnd.IsZero() {
 			ch.ActualEnd = c.Now
 		}
-		if err := s.endFixes(c, ch); err != nil { // fixes.go
-			return event{}, err
-		}
-		if err := s.templateClosed(c, ch); err != nil { // template_change.go
+		if err := s.ended(c, ch); err != nil {
 			return event{}, err
 		}
 		return event{Type: EventCanceled, Summary: "canceled", Reason: reason}, nil

@@ -311,9 +311,6 @@ func ScoreHistory(s SuccessScoring, history []SuccessEvent) (*SuccessScores, err
 	if err != nil {
 		return nil, err
 	}
-	// tally counts events per kind: the three close codes, then the
-	// caused incidents by priority.
-	type tally [8]int
 	groups, models, cis := map[string]*tally{}, map[string]*tally{}, map[itil.ID]*tally{}
 	count := func(m map[string]*tally, key string, kind int) {
 		t := m[key]
@@ -367,15 +364,7 @@ func ScoreHistory(s SuccessScoring, history []SuccessEvent) (*SuccessScores, err
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	points := tally{s.Successful, s.SuccessfulWithIssues, s.Unsuccessful}
-	copy(points[3:], s.CausedIncident[:])
-	score := func(t *tally) int {
-		n := 0
-		for k, c := range t {
-			n += c * points[k]
-		}
-		return n
-	}
+	score := func(t *tally) int { return t.score(&s) }
 	for k, t := range groups {
 		out.groups[k] = score(t)
 	}

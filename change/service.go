@@ -7,6 +7,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
+	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/problem"
@@ -33,8 +34,10 @@ type config struct {
 	rules     ApprovalRules
 	ruleWhen  []func(*Facts) bool // rules' conditions, compiled
 	noSoD     bool
-	risk      *RiskAssessor // assess.go
-	cmdb      *cmdb.Service // cmdb.go
+	risk      *RiskAssessor     // assess.go
+	cmdb      *cmdb.Service     // cmdb.go
+	incidents *incident.Service // incidents.go
+	scoring   SuccessScoring    // success.go
 }
 
 // Option configures a Service; New reports every bad option together.
@@ -176,7 +179,7 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 	if store == nil {
 		v.Add("store", "must not be nil")
 	}
-	cfg := &config{clock: itil.SystemClock(), models: map[string]*compiled{}}
+	cfg := &config{clock: itil.SystemClock(), models: map[string]*compiled{}, scoring: DefaultSuccessScoring()}
 	cfg.setRules(DefaultApprovalRules())
 	for _, m := range DefaultModels() {
 		c, err := compile(m)

@@ -42,6 +42,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Templates", func(t *testing.T) { testTemplates(t, instances) })
 	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, instances) }) // model.go
 	t.Run("CAB", func(t *testing.T) { testCAB(t, instances) })
+	runIncidents(t, newStore, instances) // incidents.go
 }
 
 var requester = itil.Actor{ID: "rita", Name: "Rita Requester"}
