@@ -119,18 +119,26 @@ type Change struct {
 func (s State) Final() bool { return s == StateClosed || s == StateCanceled }
 
 func (c *Change) clone() *Change {
-	out := *c
-	out.CIIDs = slices.Clone(c.CIIDs)
-	out.AffectedServices = slices.Clone(c.AffectedServices)
-	out.Fixes = slices.Clone(c.Fixes)
-	out.CausedIncidents = slices.Clone(c.CausedIncidents)
-	out.Approval = c.Approval.clone()
-	if c.Review != nil {
-		r := *c.Review
-		r.FollowUps = slices.Clone(c.Review.FollowUps)
-		out.Review = &r
+	out := new(Change)
+	copyChange(out, c)
+	return out
+}
+
+// copyChange deep-copies src into dst: the collection's decode cache
+// copies into a Change it has already, without a clone of its own to
+// copy from.
+func copyChange(dst, src *Change) {
+	*dst = *src
+	dst.CIIDs = slices.Clone(src.CIIDs)
+	dst.AffectedServices = slices.Clone(src.AffectedServices)
+	dst.Fixes = slices.Clone(src.Fixes)
+	dst.CausedIncidents = slices.Clone(src.CausedIncidents)
+	dst.Approval = src.Approval.clone()
+	if src.Review != nil {
+		r := *src.Review
+		r.FollowUps = slices.Clone(src.Review.FollowUps)
+		dst.Review = &r
 	}
-	return &out
 }
 
 // ids checks a list of IDs: none nil, none twice, at most max.

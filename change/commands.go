@@ -121,8 +121,8 @@ func (s *Service) model(ch *Change) (*compiled, error) {
 	return m, nil
 }
 
-// fire runs move on ch under its model, with the rules every move obeys:
-// a state of PlannedStates is entered only with planned times.
+// fire runs move on ch under its model and enters the state it leads to
+// (enter).
 func (s *Service) fire(ch *Change, move string, guard func() error) error {
 	m, err := s.model(ch)
 	if err != nil {
@@ -132,6 +132,16 @@ func (s *Service) fire(ch *Change, move string, guard func() error) error {
 	if err := m.machine.Apply(&to, "change "+ch.Number+" ("+ch.Model+")", move, guard); err != nil {
 		return err
 	}
+	return enter(ch, m, to)
+}
+
+// enter sets ch, which the machine of its model m has taken to the state
+// to, in that state, under the rules every move obeys: a state of
+// RiskStates is entered only once the risk is assessed, one of
+// PlannedStates only with planned times. A command that has fired the
+// machine already (Move, Withdraw) enters the state it got instead of
+// firing it again.
+func enter(ch *Change, m *compiled, to State) error {
 	if slices.Contains(m.RiskStates, to) && ch.Risk == 0 {
 		return itil.Invalid("risk", "is not assessed: assess the change's risk (AssessRisk) before it enters "+string(to))
 	}
@@ -179,7 +189,7 @@ func (s *Service) Move(ctx context.Context, actor itil.Actor, id itil.ID, move s
 		if err := s.leaveApprovalState(c, ch, move, m); err != nil {
 			return event{}, err
 		}
-		if err := s.fire(ch, move, nil); err != nil {
+		if err := enter(ch, m, to); err != nil {
 			return event{}, err
 		}
 		if err := s.entered(c, ch, from); err != nil {
@@ -243,13 +253,14 @@ func (s *Service) Withdraw(ctx context.Context, actor itil.Actor, id itil.ID, re
 			return event{}, err
 		}
 		from := ch.State
-		if _, err := m.machine.Fire(from, MoveRevert, nil); err != nil {
+		to, err := m.machine.Fire(from, MoveRevert, nil)
+		if err != nil {
 			return event{}, fmt.Errorf("change %s (%s): %w", ch.Number, ch.Model, err)
 		}
 		if err := s.leaveApprovalState(c, ch, MoveRevert, m); err != nil {
 			return event{}, err
 		}
-		if err := s.fire(ch, MoveRevert, nil); err != nil {
+		if err := enter(ch, m, to); err != nil {
 			return event{}, err
 		}
 		return event{Type: EventWithdrawn, Summary: "withdrawn from " + string(from) + " to new", Reason: reason}, nil

@@ -113,7 +113,7 @@ var changes = storage.NewCollection(storage.Schema[Change]{
 	Version: func(c *Change) *int64 { return &c.Version },
 	SortKey: func(c *Change) string { return storage.TimeKey(c.OpenedAt) },
 	Terms:   terms,
-	Clone:   func(dst, src *Change) { *dst = *src.clone() }, // a few slices: plain copies
+	Clone:   copyChange,
 })
 
 var spec = (&pipeline.Spec[Change]{

@@ -2,7 +2,6 @@ package incident_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/incident/incidenttest"
+	"github.com/itilkit/itil/internal/benchkit"
 	"github.com/itilkit/itil/storage/memory"
 )
 
@@ -34,76 +34,18 @@ func benchService(b *testing.B) *incident.Service {
 	return svc
 }
 
-// writesOf runs op once and returns the incidents it wrote, in order.
-func writesOf(b *testing.B, op func(ctx context.Context, svc *incident.Service) error) []*incident.Incident {
-	var out []*incident.Incident
-	for _, w := range incidenttest.Writes(b, op) {
-		for _, p := range w.Puts {
-			inc := new(incident.Incident)
-			if err := json.Unmarshal([]byte(p.Data), inc); err != nil {
-				b.Fatal(err)
-			}
-			out = append(out, inc)
-		}
-	}
-	return out
-}
-
-// rawLimit returns the raw limit of an operation: JSON-encode each record
-// it writes, as the Service stores it, and put it in a map.
-func rawLimit(writes []*incident.Incident) func() {
-	m := make(map[itil.ID][]byte)
-	records := make([]incident.Incident, len(writes))
-	for i, w := range writes {
-		records[i] = *w
-	}
-	return func() {
-		id := itil.NewID() // a new incident each time, as Open makes
-		for i := range records {
-			records[i].ID = id
-			data, err := json.Marshal(&records[i])
-			if err != nil {
-				panic(err)
-			}
-			m[id] = data
-		}
-	}
-}
-
-// compare runs the raw limit and the service operation alternately in one
-// loop, timing each, so that both see the same machine state (a noisy
-// neighbour, the garbage collector) and the ratio stays stable. It reports
-// ns/op of each and x-limit, the service's time divided by the limit's.
-// The limit alone is also run as a sub-benchmark for its allocations.
+// compare times op beside its raw limit (benchkit.Compare): each run of
+// the limit encodes the incidents op wrote, under a new ID, as Open makes.
 func compare(b *testing.B, op func(ctx context.Context, svc *incident.Service) error) {
-	ctx := context.Background()
-	writes := writesOf(b, op)
-	b.Run("limit", func(b *testing.B) {
-		raw := rawLimit(writes)
-		b.ReportAllocs()
-		for range b.N {
-			raw()
-		}
-	})
-	b.Run("service", func(b *testing.B) {
-		svc, raw := benchService(b), rawLimit(writes)
-		var inLimit, inService time.Duration
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			t0 := time.Now()
-			raw()
-			t1 := time.Now()
-			if err := op(ctx, svc); err != nil {
-				b.Fatal(err)
-			}
-			inLimit += t1.Sub(t0)
-			inService += time.Since(t1)
-		}
-		b.ReportMetric(float64(inLimit.Nanoseconds())/float64(b.N), "limit-ns/op")
-		b.ReportMetric(float64(inService.Nanoseconds())/float64(b.N), "service-ns/op")
-		b.ReportMetric(float64(inService)/float64(inLimit), "x-limit")
-	})
+	writes := benchkit.Records[incident.Incident](b, incidenttest.Writes(b, op), incident.Kind)
+	benchkit.Compare(b,
+		func() func() {
+			return benchkit.Limit(writes, func(inc *incident.Incident) *itil.ID { return &inc.ID }, itil.NewID)
+		},
+		func(b *testing.B) func(context.Context) error {
+			svc := benchService(b)
+			return func(ctx context.Context) error { return op(ctx, svc) }
+		})
 }
 
 func BenchmarkOpen(b *testing.B) {

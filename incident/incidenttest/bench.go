@@ -6,7 +6,8 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
-	"github.com/itilkit/itil/storage/memory"
+	"github.com/itilkit/itil/internal/benchkit"
+	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/storagetest"
 )
 
@@ -39,19 +40,11 @@ func OpenAndAssign(ctx context.Context, svc *incident.Service) error {
 // benchmark's raw side replays.
 func Writes(tb testing.TB, op func(context.Context, *incident.Service) error) []storagetest.Written {
 	tb.Helper()
-	var log []storagetest.Written
-	svc, err := incident.New(storagetest.Recording(memory.NewStore(), &log))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := op(context.Background(), svc); err != nil {
-		tb.Fatal(err)
-	}
-	txs := log[:0]
-	for _, w := range log {
-		if len(w.Puts) > 0 || len(w.Events) > 0 || len(w.Seqs) > 0 {
-			txs = append(txs, w)
+	return benchkit.Writes(tb, func(tb testing.TB, store storage.Store) func(context.Context) error {
+		svc, err := incident.New(store)
+		if err != nil {
+			tb.Fatal(err)
 		}
-	}
-	return txs
+		return func(ctx context.Context) error { return op(ctx, svc) }
+	})
 }
