@@ -42,7 +42,8 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Templates", func(t *testing.T) { testTemplates(t, instances) })
 	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, instances) }) // model.go
 	t.Run("CAB", func(t *testing.T) { testCAB(t, instances) })
-	runIncidents(t, newStore, instances) // incidents.go
+	runIncidents(t, newStore, instances)    // incidents.go
+	runUnauthorized(t, newStore, instances) // unauthorized.go
 }
 
 var requester = itil.Actor{ID: "rita", Name: "Rita Requester"}
