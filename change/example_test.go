@@ -14,12 +14,11 @@ import (
 )
 
 // The people of the examples: a requester, the DBAs (Dan implements),
-// and two members of the CAB.
+// and a member of the CAB.
 var (
 	exRita  = itil.Actor{ID: "rita", Name: "Rita"}
 	exDan   = itil.Actor{ID: "dan", Name: "Dan"}
 	exDora  = itil.Actor{ID: "dora", Name: "Dora"}
-	exMia   = itil.Actor{ID: "mia", Name: "Mia"}
 	exNils  = itil.Actor{ID: "nils", Name: "Nils"}
 	exStart = time.Date(2026, 3, 5, 22, 0, 0, 0, time.UTC)
 )
