@@ -13,14 +13,15 @@ import (
 	"github.com/itilkit/itil/internal/testkit"
 )
 
-// TestModelDiagramsInSync fails when a default model's committed diagram
-// no longer matches it. Run `go test ./change -update` to regenerate.
+// TestModelDiagramsInSync fails when a default model's committed diagram,
+// or the README's copy, no longer matches it. Run `go test ./change
+// -update` to regenerate them.
 func TestModelDiagramsInSync(t *testing.T) {
 	for _, m := range change.DefaultModels() {
 		d, err := m.Diagram()
 		require.NoError(t, err)
 		machinetest.InSync(t, machinetest.Diagram{File: "lifecycle-" + m.Name + ".md", Title: "Change model: " + m.Name,
-			Source: "change.DefaultModels()", Package: "./change", Mermaid: d})
+			Source: "change.DefaultModels()", Package: "./change", Mermaid: d, README: "change-" + m.Name})
 	}
 	machinetest.InSync(t, machinetest.Diagram{File: "task.md", Title: "Change task lifecycle",
 		Source: "change.TaskLifecycle()", Package: "./change", Mermaid: change.TaskDiagram()})
