@@ -477,38 +477,50 @@ func (s *Service) decide(ctx context.Context, actor itil.Actor, id itil.ID, comm
 		if mine == 0 {
 			return event{}, fmt.Errorf("%w: no approval of change %s is asked of %s", itil.ErrForbidden, ch.Number, c.Actor.ID)
 		}
-		facts := r.Facts
-		for _, rec := range recs {
-			facts.Approvals = append(facts.Approvals, *rec)
-		}
-		res := r.Policy.Evaluate(facts)
-		if res.Verdict == VerdictWaiting {
-			if err := s.askNext(c, ch, r, res, recs); err != nil {
-				return event{}, err
-			}
-			return event{Type: EventApprovalDecided, Summary: string(to) + " by " + c.Actor.ID + "; waiting"}, nil
-		}
-		r.Verdict = res.Verdict
-		left := ApprovalNotRequired
-		typ, summary := EventApproved, "approved in "+string(ch.State)
-		if res.Verdict == VerdictRefused {
-			left, typ, summary = ApprovalCanceled, EventRejected, "rejected in "+string(ch.State)+": back to new"
-			if err := s.fire(ch, MoveRevert, nil); err != nil {
-				return event{}, err
-			}
-		}
-		for _, rec := range recs {
-			if rec.State != ApprovalRequested {
-				continue
-			}
-			rec.State, rec.DecidedAt = left, c.Now
-			if err := ac.Save(rec, event{Type: EventApprovalDecided, Summary: string(left) + " (" + rec.Step + ")",
-				Refs: []itil.ID{ch.ID}}); err != nil {
-				return event{}, err
-			}
-		}
-		return event{Type: typ, Summary: summary, Reason: comment}, nil
+		return s.evaluateRound(c, ch, recs, to, comment)
 	})
+}
+
+// evaluateRound evaluates the current round of ch once decisions have been
+// recorded on recs (the round's records) and applies the verdict: still
+// waiting, the next step is asked; accepted, the requests still open are
+// no longer required; refused, the change returns to New and they are
+// canceled. It returns the change's event; to and comment are the
+// decision's.
+func (s *Service) evaluateRound(c *cmd, ch *Change, recs []*Approval, to ApprovalState, comment string) (event, error) {
+	r := ch.Approval
+	ac := pipeline.Other(c, s.approvalRunner())
+	facts := r.Facts
+	for _, rec := range recs {
+		facts.Approvals = append(facts.Approvals, *rec)
+	}
+	res := r.Policy.Evaluate(facts)
+	if res.Verdict == VerdictWaiting {
+		if err := s.askNext(c, ch, r, res, recs); err != nil {
+			return event{}, err
+		}
+		return event{Type: EventApprovalDecided, Summary: string(to) + " by " + c.Actor.ID + "; waiting"}, nil
+	}
+	r.Verdict = res.Verdict
+	left := ApprovalNotRequired
+	typ, summary := EventApproved, "approved in "+string(ch.State)
+	if res.Verdict == VerdictRefused {
+		left, typ, summary = ApprovalCanceled, EventRejected, "rejected in "+string(ch.State)+": back to new"
+		if err := s.fire(ch, MoveRevert, nil); err != nil {
+			return event{}, err
+		}
+	}
+	for _, rec := range recs {
+		if rec.State != ApprovalRequested {
+			continue
+		}
+		rec.State, rec.DecidedAt = left, c.Now
+		if err := ac.Save(rec, event{Type: EventApprovalDecided, Summary: string(left) + " (" + rec.Step + ")",
+			Refs: []itil.ID{ch.ID}}); err != nil {
+			return event{}, err
+		}
+	}
+	return event{Type: typ, Summary: summary, Reason: comment}, nil
 }
 
 // leaveApprovalState checks that ch may leave its approval state by move:

@@ -951,8 +951,11 @@ func (s *Service) SetAttendees(ctx context.Context, actor itil.Actor, id itil.ID
 // what the item held: the journal keeps the earlier values. A decision is
 // journaled as the meeting's EventCABDecision with the change and the
 // board in Refs, so the change's History shows it; it is exposed on the
-// meeting (Items) and by CABReviews. It is not an approval: the approval
-// engine turns it into one. Bad input, a change not on the agenda, or
+// meeting (Items) and by CABReviews. An approved or rejected decision
+// decides, in the approvers' names, the requests still open in the
+// change's current round on the steps that ask the board's groups, and
+// the round is evaluated as after Approve or Reject (see cabDecides): a
+// rejection returns the change to New. Bad input, a change not on the agenda, or
 // nothing to change give a *itil.ValidationError; a meeting not in
 // progress an error wrapping itil.ErrInvalidTransition.
 func (s *Service) RecordMinutes(ctx context.Context, actor itil.Actor, meetingID, changeID itil.ID, text string, decision Decision) (*Meeting, error) {
@@ -1002,12 +1005,76 @@ func (s *Service) RecordMinutes(ctx context.Context, actor itil.Actor, meetingID
 			return event{}, fmt.Errorf("change_id: %w", err)
 		}
 		ch.CABDecision, ch.CABMeetingID = decision, m.ID
-		if err := c.Save(ch, event{Type: EventCABDecision, Summary: "CAB decision: " + string(decision), Refs: []itil.ID{m.ID}}); err != nil {
+		summary, err := s.cabDecides(c, ch, b, m, decision)
+		if err != nil {
+			return event{}, err
+		}
+		if err := c.Save(ch, event{Type: EventCABDecision, Summary: "CAB decision: " + string(decision) + summary, Refs: []itil.ID{m.ID}}); err != nil {
 			return event{}, err
 		}
 		it.DecidedBy, it.DecidedAt = c.Actor, c.Now
 		return event{Type: EventCABDecision, Summary: "CAB decision on " + it.Number + ": " + string(decision), Refs: []itil.ID{changeID, m.BoardID}}, nil
 	})
+}
+
+// cabDecides turns the board's decision on ch (approved or rejected) into
+// the decision of the requests still open in the change's current round
+// on the steps that ask the board's groups (Board.Groups): recorded in the
+// approvers' names, by the manager or delegate who recorded it (Approval.Delegate),
+// with the meeting in the comment. The round is then evaluated as after
+// Approve or Reject, and what it did is returned for the change's event.
+// A change that waits for nothing from the board is left as it is; a
+// decider whom segregation of duties excludes from the round is refused.
+func (s *Service) cabDecides(c *cmd, ch *Change, b *Board, m *Meeting, decision Decision) (string, error) {
+	r := ch.Approval
+	if (decision != DecisionApproved && decision != DecisionRejected) || r == nil || r.State != ch.State || r.Verdict != VerdictWaiting {
+		return "", nil
+	}
+	steps := map[string]bool{}
+	for _, st := range r.Policy.Steps {
+		if slices.ContainsFunc(st.Groups, func(g string) bool { return slices.Contains(b.Groups, g) }) {
+			steps[st.Name] = true
+		}
+	}
+	if len(steps) == 0 {
+		return "", nil
+	}
+	if slices.Contains(r.Facts.Excluded, c.Actor.ID) {
+		return "", itilForbidden("%s requested or is assigned change %s, so the board's decision on it is recorded by another of its delegates", c.Actor.ID, ch.Number)
+	}
+	recs, err := s.roundRecords(c, ch)
+	if err != nil {
+		return "", err
+	}
+	to := ApprovalApproved
+	if decision == DecisionRejected {
+		to = ApprovalRejected
+	}
+	comment := "decision of " + b.Name + " at the meeting of " + m.Start.UTC().Format(time.RFC3339)
+	ac := pipeline.Other(c, s.approvalRunner())
+	n := 0
+	for _, rec := range recs {
+		if rec.State != ApprovalRequested || !steps[rec.Step] {
+			continue
+		}
+		rec.State, rec.DecidedAt, rec.Comment = to, c.Now, comment
+		if rec.Approver != c.Actor.ID {
+			rec.Delegate = c.Actor.ID
+		}
+		if err := ac.Save(rec, event{Type: EventApprovalDecided, Summary: string(to) + " (" + rec.Step + ", " + b.Name + ")",
+			Reason: comment, Refs: []itil.ID{ch.ID}}); err != nil {
+			return "", err
+		}
+		n++
+	}
+	if n == 0 {
+		return "", nil
+	}
+	ev, err := s.evaluateRound(c, ch, recs, to, comment) // approving.go
+	if err != nil {
+		return "", err
+	}
+	return "; " + ev.Summary, nil
 }
 
 // CompleteMeeting completes a meeting in progress; the items it left

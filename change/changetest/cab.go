@@ -108,6 +108,7 @@ func testCAB(t *testing.T, instances storagetest.Instances) {
 	t.Run("TwoInstances", func(t *testing.T) { testCABTwoInstances(t, instances) })
 	t.Run("Agenda", func(t *testing.T) { testCABAgenda(t, newStore) })
 	t.Run("Refusals", func(t *testing.T) { testCABRefusals(t, newStore) })
+	t.Run("Decides", func(t *testing.T) { testCABDecides(t, newStore) })
 }
 
 // testCABRecurrence: meetings fall on the recurrence's days at its wall
@@ -540,4 +541,60 @@ func ofType(t *testing.T, h []itil.HistoryEntry, typ string) itil.HistoryEntry {
 	}
 	require.FailNow(t, "no "+typ+" event")
 	return itil.HistoryEntry{}
+}
+
+// testCABDecides: the board's decision decides the requests its groups
+// were asked in the change's round: approved, the change moves on;
+// rejected, it returns to New.
+func testCABDecides(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	in := cabBoard()
+	in.Groups, in.Delegates = []string{change.GroupCAB}, []string{"dave", requester.ID}
+	b := f.board(in)
+	ms := f.schedule(b, utc(2026, 3, 9, 0, 0), utc(2026, 3, 11, 0, 0))
+	require.Len(t, ms, 1)
+	auth := []string{change.MoveAssess, change.MoveAuthorize}
+	yes := f.plannedChange(change.ModelNormal, 2, utc(2026, 3, 11, 8, 0), auth...)
+	no := f.plannedChange(change.ModelNormal, 2, utc(2026, 3, 11, 12, 0), auth...)
+	require.Equal(t, change.StateAuthorize, yes.State)
+	require.Equal(t, change.VerdictWaiting, yes.Approval.Verdict, "the CAB is asked: risk moderate")
+	m, err := f.svc.BuildAgenda(f.ctx, cabManager, ms[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, []string{yes.Number, no.Number}, numbers(m))
+	_, err = f.svc.StartMeeting(f.ctx, cabManager, m.ID)
+	require.NoError(t, err)
+
+	n := testkit.JournalLen(t, f.store)
+	_, err = f.svc.RecordMinutes(f.ctx, requester, m.ID, yes.ID, "", change.DecisionApproved)
+	require.ErrorIs(t, err, itil.ErrForbidden, "a delegate who requested the change does not decide it")
+	assert.Equal(t, n, testkit.JournalLen(t, f.store))
+
+	_, err = f.svc.RecordMinutes(f.ctx, cabManager, m.ID, yes.ID, "Go.", change.DecisionApproved)
+	require.NoError(t, err)
+	got := f.get(yes.ID)
+	assert.Equal(t, change.VerdictAccepted, got.Approval.Verdict)
+	assert.Equal(t, change.StateAuthorize, got.State)
+	recs, err := f.svc.Approvals(f.ctx, yes.ID)
+	require.NoError(t, err)
+	var byBoard int
+	for _, a := range recs {
+		if a.Round == got.Approval.Round && a.State == change.ApprovalApproved {
+			assert.Equal(t, cabManager.ID, a.Delegate, "recorded as the board's decision")
+			assert.Contains(t, a.Comment, "Weekly CAB")
+			byBoard++
+		}
+	}
+	assert.Positive(t, byBoard)
+	f.move(yes.ID, change.MoveSchedule)
+
+	_, err = f.svc.RecordMinutes(f.ctx, cabManager, m.ID, no.ID, "Not this week.", change.DecisionRejected)
+	require.NoError(t, err)
+	got = f.get(no.ID)
+	assert.Equal(t, change.StateNew, got.State, "a rejection returns the change to New")
+	assert.Equal(t, change.DecisionRejected, got.CABDecision)
+	recs, err = f.svc.Approvals(f.ctx, no.ID)
+	require.NoError(t, err)
+	for _, a := range recs {
+		assert.NotEqual(t, change.ApprovalRequested, a.State, "nothing left open")
+	}
 }
