@@ -169,9 +169,9 @@ func WithApprovalRules(r ApprovalRules) Option {
 // approve it. Segregation of duties is on by default: they are not
 // counted, and one person counts once however many of a step's groups
 // they belong to. The assignee is the implementer: the change's implement
-// task is assigned to them, and a change is not reassigned while it waits
-// for approvals (Assign refuses), so who implements it is who was
-// excluded when the approvals were asked.
+// task is assigned to them; a change is not reassigned while it waits for
+// approvals, nor afterwards to someone who approved it (Assign refuses),
+// so whoever implements a change did not approve it.
 func WithoutSegregationOfDuties() Option {
 	return Option{func(cfg *config, _ *itil.ValidationError) { cfg.noSoD = true }}
 }
@@ -238,6 +238,19 @@ var approvalSpec = (&pipeline.Spec[Approval]{
 
 func (s *Service) approvalRunner() pipeline.Runner[Approval] {
 	return pipeline.Sibling(s.run, approvalSpec, nil, nil)
+}
+
+// approvedBy reports whether user approved ch in any round: as the
+// approver, or as the delegate who decided in an approver's name.
+func (s *Service) approvedBy(c *cmd, ch *Change, user string) (bool, error) {
+	ac := pipeline.Other(c, s.approvalRunner())
+	recs, err := ac.Query(storage.Query{Terms: []string{storage.Term("change", ch.ID.String()), storage.Term("state", string(ApprovalApproved))}})
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(recs, func(a *Approval) bool {
+		return a.Delegate == user || (a.Approver == user && a.Delegate == "")
+	}), nil
 }
 
 // roundRecords reads the approval records of ch's current round in the

@@ -3,6 +3,7 @@ package change
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/internal/check"
@@ -13,7 +14,7 @@ import (
 const CommandAssessRisk = "assess_risk"
 
 // EventRiskAssessed is journaled when a change's risk is assessed; its
-// summary is the explanation.
+// summary is the first line of the explanation (the risk and its methods).
 const EventRiskAssessed = "change.risk_assessed"
 
 // DefaultRiskModel returns the risk model a Service uses unless
@@ -102,6 +103,9 @@ func (s *Service) AssessRisk(ctx context.Context, actor itil.Actor, id itil.ID, 
 		if a.Impact != 0 {
 			ch.Impact = a.Impact
 		}
-		return event{Type: EventRiskAssessed, Summary: "risk " + a.Risk.String() + ": " + ch.RiskExplanation}, nil
+		// The explanation's first line says the risk and its methods; the
+		// rest is in the change's risk_explanation, journaled as a field.
+		summary, _, _ := strings.Cut(ch.RiskExplanation, "\n")
+		return event{Type: EventRiskAssessed, Summary: summary}, nil
 	})
 }

@@ -94,7 +94,10 @@ func (s *Service) Update(ctx context.Context, actor itil.Actor, id itil.ID, patc
 // Assign gives a change that has not ended to an assignment group and,
 // optionally, one of its members; not while it waits for approvals, whose
 // segregation of duties was settled when they were asked (an error
-// wrapping itil.ErrInvalidTransition).
+// wrapping itil.ErrInvalidTransition). The assignee implements the change
+// (its implement task is theirs), so with segregation of duties someone
+// who approved it, or decided an approval of it as a delegate, is not
+// made its assignee (a *itil.ValidationError naming assignee).
 func (s *Service) Assign(ctx context.Context, actor itil.Actor, id itil.ID, group, assignee string) (*Change, error) {
 	return s.run.Run(ctx, actor, id, CommandAssign, func(c *cmd, ch *Change) (event, error) {
 		if err := requireActive(ch, "assign"); err != nil {
@@ -114,6 +117,15 @@ func (s *Service) Assign(ctx context.Context, actor itil.Actor, id itil.ID, grou
 		check.Text(&v, "assignee", assignee, false, check.Short)
 		if group == ch.AssignmentGroup && assignee == ch.Assignee {
 			v.Add("group", "the change is already assigned so")
+		}
+		if !s.cfg.noSoD && assignee != "" && assignee != ch.Assignee && ch.ApprovalRounds > 0 {
+			approved, err := s.approvedBy(c, ch, assignee) // approving.go
+			if err != nil {
+				return event{}, err
+			}
+			if approved {
+				v.Add("assignee", assignee+" approved this change, and segregation of duties keeps its approvers from implementing it")
+			}
 		}
 		if err := v.Err(); err != nil {
 			return event{}, err

@@ -42,8 +42,9 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Templates", func(t *testing.T) { testTemplates(t, instances) })
 	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, instances) }) // model.go
 	t.Run("CAB", func(t *testing.T) { testCAB(t, instances) })
-	runIncidents(t, newStore, instances)    // incidents.go
-	runUnauthorized(t, newStore, instances) // unauthorized.go
+	runIncidents(t, newStore, instances)                                            // incidents.go
+	runUnauthorized(t, newStore, instances)                                         // unauthorized.go
+	t.Run("ImplementerSoD", func(t *testing.T) { testImplementerSoD(t, newStore) }) // sod.go
 }
 
 var requester = itil.Actor{ID: "rita", Name: "Rita Requester"}
