@@ -33,6 +33,7 @@ import (
 	"github.com/itilkit/itil/change"
 	"github.com/itilkit/itil/cmdb"
 	"github.com/itilkit/itil/examples/internal/store"
+	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/slm/calendar"
 )
@@ -62,13 +63,14 @@ var (
 // world is what every scenario works with: the services on one store,
 // the simulated clock and the CIs.
 type world struct {
-	now      time.Time
-	changes  *change.Service
-	problems *problem.Service
-	cis      *cmdb.Service
-	db       *cmdb.CI // db-01, mission critical: the shop's database
-	web      *cmdb.CI // web-01, the shop's web server
-	gateway  *cmdb.CI // pay-gw-01, the payment gateway
+	now       time.Time
+	changes   *change.Service
+	problems  *problem.Service
+	incidents *incident.Service
+	cis       *cmdb.Service
+	db        *cmdb.CI // db-01, mission critical: the shop's database
+	web       *cmdb.CI // web-01, the shop's web server
+	gateway   *cmdb.CI // pay-gw-01, the payment gateway
 }
 
 // say prints a line stamped with the simulated time.
@@ -89,13 +91,17 @@ func run(ctx context.Context, spec string) (err error) {
 	if w.cis, err = cmdb.New(st, cmdb.WithClock(clock)); err != nil {
 		return err
 	}
-	if w.problems, err = problem.New(st, problem.WithClock(clock)); err != nil {
+	if w.incidents, err = incident.New(st, incident.WithClock(clock)); err != nil {
+		return err
+	}
+	if w.problems, err = problem.New(st, problem.WithClock(clock), problem.WithIncidents(w.incidents)); err != nil {
 		return err
 	}
 	// The change Service reads the CIs' criticality and the services
 	// they support from the CMDB, resolves approver groups through the
-	// Directory, and records the problems its changes fix through the
-	// problem Service, all on the same store. The default approval rules
+	// Directory, records the problems its changes fix through the
+	// problem Service and releases the incidents awaiting a change through
+	// the incident Service, all on the same store. The default approval rules
 	// ask the assignment group in Assess, the CAB (group "cab") in
 	// Authorize when the risk is moderate or higher, and the emergency
 	// CAB (group "ecab") for an emergency change.
@@ -106,7 +112,7 @@ func run(ctx context.Context, spec string) (err error) {
 		change.GroupEmergencyCAB: {"erin", "carla"},
 	}
 	w.changes, err = change.New(st, change.WithClock(clock), change.WithDirectory(directory),
-		change.WithCMDB(w.cis), change.WithProblems(w.problems))
+		change.WithCMDB(w.cis), change.WithProblems(w.problems), change.WithIncidents(w.incidents))
 	if err != nil {
 		return err
 	}
@@ -126,6 +132,9 @@ func run(ctx context.Context, spec string) (err error) {
 	}
 	if err := fixProblem(ctx, w, prb); err != nil {
 		return fmt.Errorf("change that fixes a problem: %w", err)
+	}
+	if err := history(ctx, w); err != nil {
+		return fmt.Errorf("what changed: %w", err)
 	}
 	return nil
 }
@@ -540,6 +549,21 @@ func fixProblem(ctx context.Context, w *world, p *problem.Problem) error {
 	}
 	w.say("%s fixes %s; fix record %s, fix ready: %t", ch.Number, p.Number, p.FixRecords[0].State, p.FixReady())
 
+	// A customer's incident waits for the change: linked to it and On
+	// Hold awaiting change, its clock stops until the change ends.
+	inc, err := w.incidents.Open(ctx, wes, incident.NewIncident{Title: "Card payments refused: gateway certificate warnings",
+		Caller: rita, Channel: incident.Email, Impact: 3, Urgency: 2, CIID: w.gateway.ID})
+	if err != nil {
+		return err
+	}
+	if _, err = cs.LinkIncident(ctx, wes, ch.ID, inc.ID); err != nil {
+		return err
+	}
+	if inc, err = w.incidents.Hold(ctx, wes, inc.ID, incident.AwaitingChange, "waiting for the expiry probe of "+ch.Number); err != nil {
+		return err
+	}
+	w.say("%s %s %s, awaiting %s", inc.Number, inc.State, inc.HoldReason, ch.Number)
+
 	// A low risk (the gateway is not mission critical) needs no CAB: the
 	// group approves in Assess, and Authorize asks no one.
 	if ch, err = cs.AssessRisk(ctx, wes, ch.ID, nil); err != nil {
@@ -583,6 +607,10 @@ func fixProblem(ctx context.Context, w *world, p *problem.Problem) error {
 	}
 	w.say("%s %s %s: %s's fix record %s, fix ready: %t", ch.Number, ch.State, ch.CloseCode, p.Number,
 		p.FixRecords[0].State, p.FixReady())
+	if inc, err = w.incidents.Get(ctx, inc.ID); err != nil {
+		return err
+	}
+	w.say("%s resumed by the change's close: %s", inc.Number, inc.State)
 
 	w.now = w.now.Add(12 * time.Hour)
 	fix := "certificate expiry probed on every gateway by " + ch.Number
@@ -652,5 +680,53 @@ func workTasks(ctx context.Context, w *world, ch *change.Change, took time.Durat
 		}
 		w.say("%s %-24s %s %s: %s", t.Number, t.Type, t.State, t.ClosedAt.Format("15:04"), notes)
 	}
+	return nil
+}
+
+// history asks the outage review's question, "what changed?": an
+// incident the normal change caused teaches the success scores of its
+// group, model and CI, which the next risk assessment reads; and a change
+// discovery saw on a CI, with no change being implemented there, becomes
+// an unauthorized emergency change.
+func history(ctx context.Context, w *world) error {
+	fmt.Println("\n== What changed: caused incidents, success scores, unauthorized changes")
+	cs := w.changes
+	w.now = w.now.Add(24 * time.Hour)
+	upgrade, err := cs.GetByNumber(ctx, "CHG0001001")
+	if err != nil {
+		return err
+	}
+	inc, err := w.incidents.Open(ctx, wes, incident.NewIncident{Title: "Shop search is slow since the database upgrade",
+		Caller: rita, Channel: incident.Phone, Impact: 2, Urgency: 2, CIID: w.db.ID})
+	if err != nil {
+		return err
+	}
+	if _, err = cs.LinkCausedIncident(ctx, dan, upgrade.ID, inc.ID); err != nil {
+		return err
+	}
+	for _, k := range []struct {
+		of   change.ScoreOf
+		name string
+	}{{change.ScoreOfGroup, upgrade.AssignmentGroup}, {change.ScoreOfModel, upgrade.Model}, {change.ScoreOfCI, w.db.ID.String()}} {
+		s, err := cs.SuccessScore(ctx, k.of, k.name)
+		if err != nil {
+			return err
+		}
+		label := k.name
+		if k.of == change.ScoreOfCI {
+			label = w.db.Name
+		}
+		w.say("success score of %s %s: %d (%d successful, %d caused %s), rated %s", k.of, label, s.Score,
+			s.Successful, s.Caused[inc.Priority-1], inc.Priority, s.Rating)
+	}
+
+	seen := w.now.Add(-2 * time.Hour)
+	un, err := cs.RecordUnplanned(ctx, itil.Actor{ID: "discovery", Name: "Discovery"}, change.Unplanned{
+		CIID: w.web.ID, At: seen, Description: "nginx 1.24 → 1.26 on web-01", Source: "discovery"})
+	if err != nil {
+		return err
+	}
+	w.say("discovery saw nginx upgraded on %s at %s: %s, %s, unauthorized: %t", w.web.Name, seen.Format("15:04"),
+		un.Number, un.Model, un.Unauthorized)
 	return nil
 }
