@@ -39,8 +39,15 @@
 // on the change's [Facts] (the first that holds sets the risk or the
 // impact), a weighted questionnaire, and a lookup of impact against the
 // probability of success. The highest risk wins, and the change keeps how
-// it was reached ([Assessment.Explain]). [SuccessScores] learn from
-// history how changes by a group, of a model or on a CI went.
+// it was reached ([Assessment.Explain]).
+//
+// The probability of success is learned: every closed change, and every
+// incident linked to the change that caused it
+// ([Service.LinkCausedIncident]), adds points to the success score of the
+// change's assignment group, its model and each of its CIs
+// ([SuccessScoring]; [Service.SuccessScore] reads one). A group whose
+// changes keep failing makes its next change riskier; one with a clean
+// record earns trust. [SuccessScores] are the same fold, pure.
 //
 // # Approvals
 //
@@ -53,7 +60,8 @@
 // rest; [ApprovalPolicy.Evaluate] decides. Approvers are resolved through
 // a [Directory]; segregation of duties keeps the requester and the
 // assignee from approving, and counts a person once however many groups
-// they are in. [Service.Approve] and [Service.Reject] record decisions
+// they are in; whoever approved a change is not made its assignee, who
+// implements it. [Service.Approve] and [Service.Reject] record decisions
 // (an approver may name a delegate: [Service.Delegate]); a rejection
 // sends the change back to New, and a change leaves an approval state
 // only once its round is approved.
@@ -64,7 +72,8 @@
 // ([Service.ScheduleMeetings], idempotent across instances).
 // [Service.BuildAgenda] puts on a [Meeting]'s agenda the changes its
 // condition selects within its rolling window, which sets their CAB date;
-// the meeting records minutes and decisions.
+// the meeting records minutes and decisions, and a decision decides the
+// requests the board's groups were asked.
 //
 // # Standard changes
 //
@@ -80,4 +89,19 @@
 // is one of the problem's fix records: closing the change completes the
 // record, in the same transaction. [Service.ReviewToProblem] turns a
 // review's findings into a problem.
+//
+// # Incidents
+//
+// With [WithIncidents], an incident can await a change
+// ([Service.LinkIncident], then On Hold awaiting change): when the change
+// ends, the incident is told how and resumes, in the same transaction. An
+// incident the change caused counts against its success score.
+//
+// # Unauthorized changes
+//
+// Not every change asks first. [Service.RecordUnplanned] takes what
+// discovery or an import saw change on a CI: the change being implemented
+// there at that moment covers it; otherwise it is recorded as an
+// emergency change flagged unauthorized, to be approved after the fact and
+// reviewed, so that the outage review's "what changed?" has an answer.
 package change
