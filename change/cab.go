@@ -332,11 +332,20 @@ const (
 	CommandCABReschedule = "cab_reschedule"
 )
 
-// Command names of the board commands (no Authorizer is asked for them:
-// a Service has none for boards and meetings).
+// Command names of the board and meeting commands, as the Service's
+// Authorizer receives them, with the zero Change: they concern no one
+// change (those that write changes ask for CommandAddToAgenda,
+// CommandRemoveFromAgenda or CommandCABReschedule on each change too).
 const (
-	commandCreateBoard = "create_board"
-	commandUpdateBoard = "update_board"
+	CommandCreateBoard      = "create_board"
+	CommandUpdateBoard      = "update_board"
+	CommandScheduleMeetings = "schedule_meetings"
+	CommandBuildAgenda      = "build_agenda"
+	CommandStartMeeting     = "start_meeting"
+	CommandSetAttendees     = "set_attendees"
+	CommandRecordMinutes    = "record_minutes"
+	CommandCompleteMeeting  = "complete_meeting"
+	CommandCancelMeeting    = "cancel_meeting"
 )
 
 var boards = storage.NewCollection(storage.Schema[Board]{
@@ -378,11 +387,23 @@ var meetingSpec = (&pipeline.Spec[Meeting]{
 }).Init()
 
 func (s *Service) boardRunner() pipeline.Runner[Board] {
-	return pipeline.Sibling(s.run, boardSpec, nil, nil)
+	return pipeline.Sibling(s.run, boardSpec, zeroChange[Board](s.cfg.authorize), nil)
 }
 
 func (s *Service) meetingRunner() pipeline.Runner[Meeting] {
-	return pipeline.Sibling(s.run, meetingSpec, nil, nil)
+	return pipeline.Sibling(s.run, meetingSpec, zeroChange[Meeting](s.cfg.authorize), nil)
+}
+
+// zeroChange makes the Service's Authorizer that of records which concern
+// no one change (boards, meetings): it is asked with the command and the
+// zero Change.
+func zeroChange[T any](a itil.Authorizer[Change]) itil.Authorizer[T] {
+	if a == nil {
+		return nil
+	}
+	return func(ctx context.Context, actor itil.Actor, command string, _ *T) error {
+		return a(ctx, actor, command, &Change{})
+	}
 }
 
 // NewBoard is what CreateBoard needs to record a board.
@@ -433,7 +454,7 @@ func (s *Service) CreateBoard(ctx context.Context, actor itil.Actor, in NewBoard
 	}
 	b.ID = itil.NewID()
 	r := s.boardRunner()
-	return r.Create(ctx, actor, commandCreateBoard, b, func(c *pipeline.Cmd[Board], b *Board) (event, error) {
+	return r.Create(ctx, actor, CommandCreateBoard, b, func(c *pipeline.Cmd[Board], b *Board) (event, error) {
 		b.CreatedAt = c.Now
 		return event{Type: EventBoardCreated, Summary: "created board " + strconv.Quote(b.Name)}, nil
 	})
@@ -470,7 +491,7 @@ func (s *Service) UpdateBoard(ctx context.Context, actor itil.Actor, id itil.ID,
 		}
 	}
 	r := s.boardRunner()
-	out, err := r.Run(ctx, actor, id, commandUpdateBoard, func(c *pipeline.Cmd[Board], b *Board) (event, error) {
+	out, err := r.Run(ctx, actor, id, CommandUpdateBoard, func(c *pipeline.Cmd[Board], b *Board) (event, error) {
 		before := b.clone()
 		var changed []string
 		changed = pipeline.Set(changed, "name", &b.Name, patch.Name)
@@ -560,6 +581,9 @@ func (s *Service) ScheduleMeetings(ctx context.Context, actor itil.Actor, boardI
 	r := s.meetingRunner()
 	err := r.Do(ctx, actor, func(c *pipeline.Cmd[Meeting]) error {
 		out = out[:0]
+		if err := c.Authorize(CommandScheduleMeetings, &Meeting{BoardID: boardID}); err != nil {
+			return err
+		}
 		b, err := pipeline.Other(c, s.boardRunner()).Load(boardID)
 		if err != nil {
 			return notFound("board", boardID, err)
@@ -596,8 +620,9 @@ func (s *Service) ScheduleMeetings(ctx context.Context, actor itil.Actor, boardI
 // meetingCommand runs a command on the meeting id in one transaction with
 // the changes it writes (through c, the change pipeline): fn changes m
 // and returns the meeting's event; the meeting is saved when a journaled
-// field changed.
-func (s *Service) meetingCommand(ctx context.Context, actor itil.Actor, id itil.ID,
+// field changed. The Authorizer is asked for command ("" for none: the
+// agenda commands ask on each change instead).
+func (s *Service) meetingCommand(ctx context.Context, actor itil.Actor, id itil.ID, command string,
 	fn func(c *cmd, mc *pipeline.Cmd[Meeting], m *Meeting) (event, error)) (*Meeting, error) {
 	var out *Meeting
 	err := s.run.Do(ctx, actor, func(c *cmd) error {
@@ -606,6 +631,11 @@ func (s *Service) meetingCommand(ctx context.Context, actor itil.Actor, id itil.
 		m, err := mc.Load(id)
 		if err != nil {
 			return notFound("meeting", id, err)
+		}
+		if command != "" {
+			if err := mc.Authorize(command, m); err != nil {
+				return err
+			}
 		}
 		ev, err := fn(c, mc, m)
 		if err != nil {
@@ -731,7 +761,7 @@ func (s *Service) AddToAgenda(ctx context.Context, actor itil.Actor, meetingID, 
 	if changeID == itil.NilID {
 		return nil, itil.Invalid("change_id", "must not be the nil ID")
 	}
-	return s.meetingCommand(ctx, actor, meetingID, func(c *cmd, _ *pipeline.Cmd[Meeting], m *Meeting) (event, error) {
+	return s.meetingCommand(ctx, actor, meetingID, "", func(c *cmd, _ *pipeline.Cmd[Meeting], m *Meeting) (event, error) {
 		if err := requireOpen(m, "add to the agenda"); err != nil {
 			return event{}, err
 		}
@@ -776,7 +806,7 @@ func (s *Service) AddToAgenda(ctx context.Context, actor itil.Actor, meetingID, 
 // itil.ErrNotFound; an ended meeting one wrapping
 // itil.ErrInvalidTransition.
 func (s *Service) BuildAgenda(ctx context.Context, actor itil.Actor, meetingID itil.ID) (*Meeting, error) {
-	return s.meetingCommand(ctx, actor, meetingID, func(c *cmd, _ *pipeline.Cmd[Meeting], m *Meeting) (event, error) {
+	return s.meetingCommand(ctx, actor, meetingID, CommandBuildAgenda, func(c *cmd, _ *pipeline.Cmd[Meeting], m *Meeting) (event, error) {
 		if err := requireOpen(m, "build the agenda"); err != nil {
 			return event{}, err
 		}
@@ -887,7 +917,7 @@ func (s *Service) RemoveFromAgenda(ctx context.Context, actor itil.Actor, meetin
 	if changeID == itil.NilID {
 		return nil, itil.Invalid("change_id", "must not be the nil ID")
 	}
-	return s.meetingCommand(ctx, actor, meetingID, func(c *cmd, _ *pipeline.Cmd[Meeting], m *Meeting) (event, error) {
+	return s.meetingCommand(ctx, actor, meetingID, "", func(c *cmd, _ *pipeline.Cmd[Meeting], m *Meeting) (event, error) {
 		if err := requireOpen(m, "remove from the agenda"); err != nil {
 			return event{}, err
 		}
@@ -916,7 +946,7 @@ func (s *Service) RemoveFromAgenda(ctx context.Context, actor itil.Actor, meetin
 
 // StartMeeting starts a pending meeting.
 func (s *Service) StartMeeting(ctx context.Context, actor itil.Actor, id itil.ID) (*Meeting, error) {
-	return s.meetingCommand(ctx, actor, id, func(c *cmd, _ *pipeline.Cmd[Meeting], m *Meeting) (event, error) {
+	return s.meetingCommand(ctx, actor, id, CommandStartMeeting, func(c *cmd, _ *pipeline.Cmd[Meeting], m *Meeting) (event, error) {
 		if err := meetingLifecycle.Apply(&m.State, "meeting of "+m.Start.Format(time.RFC3339), meetingStart, nil); err != nil {
 			return event{}, err
 		}
@@ -934,7 +964,7 @@ func (s *Service) SetAttendees(ctx context.Context, actor itil.Actor, id itil.ID
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	return s.meetingCommand(ctx, actor, id, func(c *cmd, _ *pipeline.Cmd[Meeting], m *Meeting) (event, error) {
+	return s.meetingCommand(ctx, actor, id, CommandSetAttendees, func(c *cmd, _ *pipeline.Cmd[Meeting], m *Meeting) (event, error) {
 		if err := requireOpen(m, "record attendees"); err != nil {
 			return event{}, err
 		}
@@ -970,7 +1000,7 @@ func (s *Service) RecordMinutes(ctx context.Context, actor itil.Actor, meetingID
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	return s.meetingCommand(ctx, actor, meetingID, func(c *cmd, _ *pipeline.Cmd[Meeting], m *Meeting) (event, error) {
+	return s.meetingCommand(ctx, actor, meetingID, CommandRecordMinutes, func(c *cmd, _ *pipeline.Cmd[Meeting], m *Meeting) (event, error) {
 		if m.State != MeetingInProgress {
 			return event{}, itilTransition("cannot record minutes: the meeting of %s is %s, not in progress", m.Start.Format(time.RFC3339), m.State)
 		}
@@ -1081,7 +1111,7 @@ func (s *Service) cabDecides(c *cmd, ch *Change, b *Board, m *Meeting, decision 
 // without a decision are deferred (recorded as the completing actor's),
 // so that BuildAgenda puts them on a later agenda.
 func (s *Service) CompleteMeeting(ctx context.Context, actor itil.Actor, id itil.ID) (*Meeting, error) {
-	return s.meetingCommand(ctx, actor, id, func(c *cmd, _ *pipeline.Cmd[Meeting], m *Meeting) (event, error) {
+	return s.meetingCommand(ctx, actor, id, CommandCompleteMeeting, func(c *cmd, _ *pipeline.Cmd[Meeting], m *Meeting) (event, error) {
 		if err := meetingLifecycle.Apply(&m.State, "meeting of "+m.Start.Format(time.RFC3339), meetingComplete, nil); err != nil {
 			return event{}, err
 		}
@@ -1111,7 +1141,7 @@ func (s *Service) CancelMeeting(ctx context.Context, actor itil.Actor, id itil.I
 	if err := check.Required("reason", reason); err != nil {
 		return nil, err
 	}
-	return s.meetingCommand(ctx, actor, id, func(c *cmd, _ *pipeline.Cmd[Meeting], m *Meeting) (event, error) {
+	return s.meetingCommand(ctx, actor, id, CommandCancelMeeting, func(c *cmd, _ *pipeline.Cmd[Meeting], m *Meeting) (event, error) {
 		if err := meetingLifecycle.Apply(&m.State, "meeting of "+m.Start.Format(time.RFC3339), meetingCancel, nil); err != nil {
 			return event{}, err
 		}

@@ -77,7 +77,11 @@ func WithModels(models ...Model) Option {
 }
 
 // WithAuthorizer installs a check run before every command, on a copy of
-// the change as loaded (for Open: as it would be created).
+// the change as loaded (for Open: as it would be created). Template
+// commands give it the change a template would make; the commands that
+// concern no one change (boards, meetings, delegations) give it the zero
+// Change, with their own command names (CommandCreateBoard,
+// CommandRecordMinutes, CommandDelegate, ...).
 func WithAuthorizer(a itil.Authorizer[Change]) Option {
 	return Option{func(cfg *config, v *itil.ValidationError) {
 		if a == nil {

@@ -109,6 +109,7 @@ func testCAB(t *testing.T, instances storagetest.Instances) {
 	t.Run("Agenda", func(t *testing.T) { testCABAgenda(t, newStore) })
 	t.Run("Refusals", func(t *testing.T) { testCABRefusals(t, newStore) })
 	t.Run("Decides", func(t *testing.T) { testCABDecides(t, newStore) })
+	t.Run("Authorizer", func(t *testing.T) { testCABAuthorizer(t, newStore) })
 }
 
 // testCABRecurrence: meetings fall on the recurrence's days at its wall
@@ -597,4 +598,49 @@ func testCABDecides(t *testing.T, newStore func(*testing.T) storage.Store) {
 	for _, a := range recs {
 		assert.NotEqual(t, change.ApprovalRequested, a.State, "nothing left open")
 	}
+}
+
+// testCABAuthorizer: the Service's Authorizer is asked for every board and
+// meeting command, with the zero Change; a refusal writes nothing.
+func testCABAuthorizer(t *testing.T, newStore func(*testing.T) storage.Store) {
+	var refuse string
+	var asked []string
+	f := setup(t, newStore, change.WithAuthorizer(func(_ context.Context, _ itil.Actor, command string, ch *change.Change) error {
+		if ch.ID == itil.NilID {
+			asked = append(asked, command)
+		}
+		if command == refuse {
+			return itil.ErrForbidden
+		}
+		return nil
+	}))
+	b := f.board(cabBoard())
+	ms := f.schedule(b, utc(2026, 3, 9, 0, 0), utc(2026, 3, 11, 0, 0))
+	m := ms[0]
+	for _, c := range []struct {
+		command string
+		do      func() error
+	}{
+		{change.CommandCreateBoard, func() error { _, err := f.svc.CreateBoard(f.ctx, cabManager, cabBoard()); return err }},
+		{change.CommandUpdateBoard, func() error {
+			name := "Renamed"
+			_, err := f.svc.UpdateBoard(f.ctx, cabManager, b.ID, change.BoardPatch{Name: &name})
+			return err
+		}},
+		{change.CommandScheduleMeetings, func() error {
+			_, err := f.svc.ScheduleMeetings(f.ctx, cabManager, b.ID, utc(2026, 3, 11, 0, 0), utc(2026, 3, 20, 0, 0))
+			return err
+		}},
+		{change.CommandBuildAgenda, func() error { _, err := f.svc.BuildAgenda(f.ctx, cabManager, m.ID); return err }},
+		{change.CommandStartMeeting, func() error { _, err := f.svc.StartMeeting(f.ctx, cabManager, m.ID); return err }},
+		{change.CommandCancelMeeting, func() error { _, err := f.svc.CancelMeeting(f.ctx, cabManager, m.ID, "no quorum"); return err }},
+	} {
+		refuse = c.command
+		n := testkit.JournalLen(t, f.store)
+		require.ErrorIs(t, c.do(), itil.ErrForbidden, c.command)
+		assert.Equal(t, n, testkit.JournalLen(t, f.store), c.command)
+		refuse = ""
+	}
+	assert.Contains(t, asked, change.CommandCreateBoard)
+	assert.Contains(t, asked, change.CommandScheduleMeetings)
 }
