@@ -15,7 +15,7 @@ import (
 
 // Command names of a change's links to incidents, as an Authorizer
 // receives them. The incident commands they run (incident.Service's
-// SetChange, SetCausedBy, WorkNote and Resume) are authorized by the
+// SetChange, SetCausedBy and Release) are authorized by the
 // incident Service's own Authorizer too, for the same actor.
 const (
 	CommandLinkIncident       = "link_incident"
@@ -226,16 +226,8 @@ func (s *Service) releaseIncidents(c *cmd, ch *Change) error {
 	}
 	note = check.Cut(note, check.Long)
 	for _, inc := range incs {
-		if !inc.State.Open() {
-			continue
-		}
-		if _, err := svc.WorkNote(c.Ctx, c.Actor, inc.ID, note); err != nil {
+		if _, err := svc.Release(c.Ctx, c.Actor, inc.ID, incident.AwaitingChange, note); err != nil {
 			return fmt.Errorf("incident %s: %w", inc.Number, err)
-		}
-		if inc.State == incident.StateOnHold && inc.HoldReason == incident.AwaitingChange {
-			if _, err := svc.Resume(c.Ctx, c.Actor, inc.ID); err != nil {
-				return fmt.Errorf("incident %s: %w", inc.Number, err)
-			}
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
 )
 
 // Command names of an incident's links, as an Authorizer receives them.
@@ -12,6 +13,7 @@ const (
 	CommandSetProblem  = "set_problem"
 	CommandSetChange   = "set_change"
 	CommandSetCausedBy = "set_caused_by"
+	CommandRelease     = "release"
 )
 
 // Journal event types of an incident's links: to its problem, to the
@@ -143,4 +145,40 @@ func (s *Service) ResolveKnownError(ctx context.Context, actor itil.Actor, id, k
 		return nil, itil.Invalid("known_error_id", "is required")
 	}
 	return s.resolveCmd(ctx, actor, id, KnownErrorCode, notes, knownErrorID)
+}
+
+// Release tells the incident id, with a work note, that the problem or
+// change it awaited has ended, and resumes it (In Progress) when it is On
+// Hold for reason (AwaitingProblem or AwaitingChange): nothing more is
+// coming, or the fix is in and the agent checks it. An incident that is
+// not open (resolved, closed, canceled) is left as it is.
+//
+// It is the incident's half of the end of a problem or a change, which
+// call it inside their own transaction (through In). Call those rather
+// than this.
+func (s *Service) Release(ctx context.Context, actor itil.Actor, id itil.ID, reason HoldReason, note string) (*Incident, error) {
+	return s.run.Run(ctx, actor, id, CommandRelease, func(c *cmd, inc *Incident) (event, error) {
+		if !inc.State.Open() {
+			return event{}, nil // unchanged: nothing is written
+		}
+		var v itil.ValidationError
+		check.Text(&v, "note", note, true, check.Long)
+		if reason != AwaitingProblem && reason != AwaitingChange {
+			v.Add("reason", "must be awaiting_problem or awaiting_change")
+		}
+		if err := v.Err(); err != nil {
+			return event{}, err
+		}
+		if _, err := c.AddNote(inc.ID, itil.WorkNote, note, EventWorkNoted, "added a work note"); err != nil {
+			return event{}, err
+		}
+		if inc.State != StateOnHold || inc.HoldReason != reason {
+			return event{}, nil
+		}
+		if err := fire(inc, evResume, nil); err != nil {
+			return event{}, err
+		}
+		inc.respond(c.Actor, c.Now)
+		return event{Type: EventResumed, Summary: "resumed: no longer " + string(reason)}, nil
+	})
 }

@@ -17,7 +17,7 @@ import (
 
 // Command names of the incident links, as an Authorizer receives them.
 // The incident commands they run (incident.Service.SetProblem, Comment,
-// WorkNote, Resolve) are authorized by the incident Service's own
+// WorkNote, Resolve, Release) are authorized by the incident Service's own
 // Authorizer too, for the same actor.
 const (
 	CommandLinkIncident          = "link_incident"
@@ -362,13 +362,10 @@ func (s *Service) settle(c *cmd, svc *incident.Service, p *Problem, incs []*inci
 			}
 			continue
 		}
-		if _, err := svc.WorkNote(c.Ctx, c.Actor, inc.ID, note); err != nil {
+		// Not resolved: told, and resumed when awaiting the problem (with
+		// the fix applied, those awaiting it were resolved above).
+		if _, err := svc.Release(c.Ctx, c.Actor, inc.ID, incident.AwaitingProblem, note); err != nil {
 			return fmt.Errorf("incident %s: %w", inc.Number, err)
-		}
-		if awaiting && p.ResolutionCode != FixApplied {
-			if _, err := svc.Resume(c.Ctx, c.Actor, inc.ID); err != nil {
-				return fmt.Errorf("incident %s: %w", inc.Number, err)
-			}
 		}
 	}
 	return nil

@@ -136,6 +136,14 @@ func testGuards(t *testing.T, newStore NewStore) {
 			_, err := f.svc.Hold(f.ctx, agent, id, incident.AwaitingProblem, "")
 			return err
 		}, field: "reason"},
+		{name: "release names a problem or change", do: func(id itil.ID) error {
+			_, err := f.svc.Release(f.ctx, agent, id, incident.AwaitingVendor, "the vendor shipped")
+			return err
+		}, field: "reason"},
+		{name: "release needs a note", do: func(id itil.ID) error {
+			_, err := f.svc.Release(f.ctx, agent, id, incident.AwaitingChange, "")
+			return err
+		}, field: "note"},
 		{name: "awaiting caller needs a comment", do: func(id itil.ID) error {
 			_, err := f.svc.Hold(f.ctx, agent, id, incident.AwaitingCaller, "")
 			return err

@@ -439,7 +439,7 @@ func testDuplicateMovesIncidents(t *testing.T, newStore NewStore) {
 func testCascadeAtomic(t *testing.T, newStore NewStore) {
 	var stubborn itil.ID
 	deny := func(_ context.Context, _ itil.Actor, command string, i *incident.Incident) error {
-		if i.ID == stubborn && (command == incident.CommandResolve || command == incident.CommandWorkNote ||
+		if i.ID == stubborn && (command == incident.CommandResolve || command == incident.CommandWorkNote || command == incident.CommandRelease ||
 			command == incident.CommandComment || command == incident.CommandSetProblem) {
 			return errors.New("this incident is frozen for an audit")
 		}
