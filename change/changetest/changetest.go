@@ -39,6 +39,11 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Update", func(t *testing.T) { testUpdate(t, newStore) })
 	t.Run("Approvals", func(t *testing.T) { testApprovals(t, newStore) })
 	t.Run("Risk", func(t *testing.T) { testRisk(t, newStore) })
+	t.Run("Authorizer", func(t *testing.T) { testAuthorizer(t, newStore) })           // breadth.go
+	t.Run("UnknownIDs", func(t *testing.T) { testUnknownIDs(t, newStore) })           // breadth.go
+	t.Run("TimesOutOfRange", func(t *testing.T) { testTimesOutOfRange(t, newStore) }) // breadth.go
+	t.Run("VersionAndTx", func(t *testing.T) { testVersionAndTx(t, newStore) })       // breadth.go
+	t.Run("List", func(t *testing.T) { testList(t, newStore) })                       // breadth.go
 	t.Run("Templates", func(t *testing.T) { testTemplates(t, instances) })
 	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, instances) }) // model.go
 	t.Run("CAB", func(t *testing.T) { testCAB(t, instances) })
