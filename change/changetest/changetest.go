@@ -44,6 +44,8 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("TimesOutOfRange", func(t *testing.T) { testTimesOutOfRange(t, newStore) }) // breadth.go
 	t.Run("VersionAndTx", func(t *testing.T) { testVersionAndTx(t, newStore) })       // breadth.go
 	t.Run("List", func(t *testing.T) { testList(t, newStore) })                       // breadth.go
+	t.Run("Limits", func(t *testing.T) { testLimits(t, newStore) })                   // limits.go
+	t.Run("LongTexts", func(t *testing.T) { testLongTexts(t, newStore) })             // limits.go
 	t.Run("Templates", func(t *testing.T) { testTemplates(t, instances) })
 	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, instances) }) // model.go
 	t.Run("CAB", func(t *testing.T) { testCAB(t, instances) })
