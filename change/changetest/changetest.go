@@ -47,7 +47,8 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Limits", func(t *testing.T) { testLimits(t, newStore) })                   // limits.go
 	t.Run("LongTexts", func(t *testing.T) { testLongTexts(t, newStore) })             // limits.go
 	t.Run("Templates", func(t *testing.T) { testTemplates(t, instances) })
-	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, instances) }) // model.go
+	t.Run("TwoInstances/Concurrency", func(t *testing.T) { testTwoInstances(t, instances) }) // concurrency.go
+	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, instances) })              // model.go
 	t.Run("CAB", func(t *testing.T) { testCAB(t, instances) })
 }
 
