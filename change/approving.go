@@ -488,6 +488,15 @@ func (s *Service) decide(ctx context.Context, actor itil.Actor, id itil.ID, comm
 			mine++
 		}
 		if mine == 0 {
+			// A record of the round ended with it while the change read
+			// still waits: the round ended in a transaction that committed
+			// after the change was read and before the records were. Run
+			// again, the command sees it ended.
+			if slices.ContainsFunc(recs, func(a *Approval) bool {
+				return a.State == ApprovalNotRequired || a.State == ApprovalCanceled
+			}) {
+				return event{}, fmt.Errorf("%w: the approvals of change %s were decided meanwhile", itil.ErrConflict, ch.Number)
+			}
 			return event{}, fmt.Errorf("%w: no approval of change %s is asked of %s", itil.ErrForbidden, ch.Number, c.Actor.ID)
 		}
 		return s.evaluateRound(c, ch, recs, to, comment)
