@@ -49,6 +49,7 @@ func modelRisk() change.RiskModel {
 type assessment struct {
 	facts   change.Facts
 	answers map[string]string
+	rating  change.Rating
 }
 
 // basis is what a change's risk rests on: its impact and CIs.
@@ -185,8 +186,23 @@ func testModel(t *testing.T, instances storagetest.Instances, two bool) {
 		}
 		// assessedNow records the assessment of ch, read just before, with
 		// answers.
-		assessedNow := func(ch *change.Change, answers map[string]string) {
-			assessed[ch.ID] = &assessment{facts: factsOf(ch), answers: answers}
+		// The success rating is the pure scores' of every change closed
+		// so far (final, so as it was when it closed) by the default
+		// scoring.
+		assessedNow := func(t *rapid.T, ch *change.Change, answers map[string]string) {
+			scores, err := change.NewSuccessScores(change.DefaultSuccessScoring())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range ids {
+				if c := get(t, id); c.State == change.StateClosed {
+					if err := scores.Closed(c.CloseCode, c.AssignmentGroup, c.Model, append([]itil.ID{c.CIID}, c.CIIDs...)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			rating := scores.Rating(ch.AssignmentGroup, ch.Model, append([]itil.ID{ch.CIID}, ch.CIIDs...))
+			assessed[ch.ID] = &assessment{facts: factsOf(ch), answers: answers, rating: rating}
 		}
 		pick := func(t *rapid.T) *change.Change { return get(t, rapid.SampledFrom(ids).Draw(t, "change")) }
 		// A published template for the standard changes.
@@ -301,7 +317,7 @@ func testModel(t *testing.T, instances storagetest.Instances, two bool) {
 				// A move refused for want of a risk: assess it.
 				answers := map[string]string{"outage": "no"}
 				if run(t, func() error { return errOf(svc.AssessRisk(ctx, requester, id, answers)) }) == nil {
-					assessedNow(ch, answers)
+					assessedNow(t, ch, answers)
 					return true
 				}
 			}
@@ -348,7 +364,7 @@ func testModel(t *testing.T, instances storagetest.Instances, two bool) {
 				ok = ok && !ch.State.Final() && ch.State != change.StateImplement && ch.State != change.StateReview &&
 					!waiting(ch) && !slices.Contains(m.RiskStates, ch.State)
 				if expect(t, ok, func() error { return errOf(svc.AssessRisk(ctx, requester, ch.ID, answers)) }) {
-					assessedNow(ch, answers)
+					assessedNow(t, ch, answers)
 				}
 			},
 			"assign": func(t *rapid.T) {
@@ -357,6 +373,17 @@ func testModel(t *testing.T, instances storagetest.Instances, two bool) {
 				assignee := rapid.SampledFrom([]string{"", "max", "nia", "rita"}).Draw(t, "assignee")
 				ok := !ch.State.Final() && group != "" && !(group != ch.AssignmentGroup && ch.TemplateID != itil.NilID) &&
 					!waiting(ch) && !(group == ch.AssignmentGroup && assignee == ch.Assignee)
+				if ok && assignee != "" && assignee != ch.Assignee {
+					// Segregation of duties: an approver does not become
+					// the assignee, who implements the change.
+					recs, err := svc.Approvals(ctx, ch.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ok = !slices.ContainsFunc(recs, func(a *change.Approval) bool {
+						return a.State == change.ApprovalApproved && (a.Delegate == assignee || (a.Approver == assignee && a.Delegate == ""))
+					})
+				}
 				if expect(t, ok, func() error { return errOf(svc.Assign(ctx, requester, ch.ID, group, assignee)) }) {
 					if got := get(t, ch.ID); got.AssignmentGroup != group || got.Assignee != assignee || got.Version != ch.Version+1 {
 						t.Fatalf("%s assigned to %s/%s at version %d", got.Number, got.AssignmentGroup, got.Assignee, got.Version)
@@ -580,7 +607,7 @@ func checkRisk(t *rapid.T, svc *change.Service, assessor *change.RiskAssessor, c
 			t.Fatalf("%s has risk %s (%q) though never assessed", ch.Number, ch.Risk, ch.RiskExplanation)
 		}
 	} else {
-		a, err := assessor.Assess(&as.facts, as.answers, 0)
+		a, err := assessor.Assess(&as.facts, as.answers, as.rating)
 		if err != nil {
 			t.Fatalf("%s: the assessment the Service made fails in the pure core: %v", ch.Number, err)
 		}
