@@ -61,6 +61,12 @@ func (s *Service) riskSettled(ch *Change) error {
 	return nil
 }
 
+// clearRisk forgets the risk of ch and what it was judged on: the
+// change's impact, CIs or model changed, so its risk is assessed again.
+func (ch *Change) clearRisk() {
+	ch.Risk, ch.RiskExplanation, ch.AffectedServices = 0, "", nil
+}
+
 // AssessRisk assesses the risk of the change id by the Service's risk
 // model (see RiskModel): its conditions on the change's facts, the
 // questionnaire with answers (question name → answer name), and the

@@ -35,7 +35,9 @@ type Patch struct {
 // times of a change that has not ended. A patch that alters nothing is
 // rejected, and so is one that clears the planned times of a change in a
 // state of its model's PlannedStates; bad fields give a
-// *itil.ValidationError naming them.
+// *itil.ValidationError naming them. The risk rests on the impact and the
+// CIs: they do not change while approvals rely on it (see AssessRisk),
+// and changing them otherwise clears an assessed risk, to assess again.
 func (s *Service) Update(ctx context.Context, actor itil.Actor, id itil.ID, patch Patch) (*Change, error) {
 	return s.run.Run(ctx, actor, id, CommandUpdate, func(c *cmd, ch *Change) (event, error) {
 		if err := requireActive(ch, "update"); err != nil {
@@ -44,8 +46,9 @@ func (s *Service) Update(ctx context.Context, actor itil.Actor, id itil.ID, patc
 		if err := templateFixed(ch, patch); err != nil { // template_change.go
 			return event{}, err
 		}
-		if (patch.Impact != nil && *patch.Impact != ch.Impact) || (patch.CIID != nil && *patch.CIID != ch.CIID) ||
-			(patch.CIIDs != nil && !slices.Equal(*patch.CIIDs, ch.CIIDs)) {
+		rests := (patch.Impact != nil && *patch.Impact != ch.Impact) || (patch.CIID != nil && *patch.CIID != ch.CIID) ||
+			(patch.CIIDs != nil && !slices.Equal(*patch.CIIDs, ch.CIIDs))
+		if rests {
 			if err := s.riskSettled(ch); err != nil { // assess.go: the risk rests on them
 				return event{}, err
 			}
@@ -86,6 +89,11 @@ func (s *Service) Update(ctx context.Context, actor itil.Actor, id itil.ID, patc
 		}
 		if err := v.Err(); err != nil {
 			return event{}, err
+		}
+		if rests && ch.Risk != 0 {
+			// The risk was judged on what changed: it is judged again.
+			ch.clearRisk()
+			changed = append(changed, "risk cleared (assess it again)")
 		}
 		return event{Type: EventUpdated, Summary: "updated " + strings.Join(changed, ", ")}, nil
 	})
@@ -142,7 +150,8 @@ func (s *Service) Assign(ctx context.Context, actor itil.Actor, id itil.ID, grou
 // SetModel changes the model of a change in New, as ServiceNow allows
 // only there (and, once approvals exist, only with none). An unknown
 // model, or the change's own, gives a *itil.ValidationError naming model;
-// another state an error wrapping itil.ErrInvalidTransition.
+// another state an error wrapping itil.ErrInvalidTransition. A risk
+// assessed under the old model is cleared: assess it again.
 func (s *Service) SetModel(ctx context.Context, actor itil.Actor, id itil.ID, model string) (*Change, error) {
 	return s.run.Run(ctx, actor, id, CommandSetModel, func(c *cmd, ch *Change) (event, error) {
 		if ch.State != StateNew {
@@ -166,6 +175,11 @@ func (s *Service) SetModel(ctx context.Context, actor itil.Actor, id itil.ID, mo
 		}
 		from := ch.Model
 		ch.Model = model
-		return event{Type: EventModelChanged, Summary: "model " + from + " → " + model}, nil
+		summary := "model " + from + " → " + model
+		if ch.Risk != 0 {
+			ch.clearRisk() // judged on the model too
+			summary += "; risk cleared (assess it again)"
+		}
+		return event{Type: EventModelChanged, Summary: summary}, nil
 	})
 }

@@ -490,4 +490,16 @@ func testUpdate(t *testing.T, newStore func(*testing.T) storage.Store) {
 	require.NoError(t, err)
 	_, err = f.svc.Assign(f.ctx, requester, ch.ID, "desk", "")
 	require.ErrorIs(t, err, itil.ErrInvalidTransition)
+
+	// The risk rests on the impact, the CIs and the model: changing them
+	// clears an assessed risk, to assess again.
+	r := f.open(change.ModelNormal)
+	f.assessed(r.ID)
+	impact := itil.Impact(1)
+	got, err := f.svc.Update(f.ctx, requester, r.ID, change.Patch{Impact: &impact})
+	require.NoError(t, err)
+	assert.Equal(t, change.Risk(0), got.Risk)
+	assert.Empty(t, got.RiskExplanation)
+	f.assessed(r.ID)
+	assert.Equal(t, change.RiskHigh, f.get(r.ID).Risk, "judged again on impact 1")
 }

@@ -395,6 +395,9 @@ func testModel(t *testing.T, instances storagetest.Instances, two bool) {
 				p, next := drawPatch(t, ch, cis)
 				if expect(t, updateOK(svc, ch, p, next), func() error { return errOf(svc.Update(ctx, requester, ch.ID, p)) }) {
 					got := get(t, ch.ID)
+					if next.Impact != ch.Impact || next.CIID != ch.CIID || !slices.Equal(next.CIIDs, ch.CIIDs) {
+						delete(assessed, ch.ID) // the risk rested on them: cleared
+					}
 					if got.Title != next.Title || got.Impact != next.Impact || !slices.Equal(got.CIIDs, next.CIIDs) ||
 						!got.PlannedStart.Equal(next.PlannedStart) || !got.PlannedEnd.Equal(next.PlannedEnd) || got.Version != ch.Version+1 {
 						t.Fatalf("%s updated to %+v, not %+v", got.Number, got, next)
@@ -411,6 +414,7 @@ func testModel(t *testing.T, instances storagetest.Instances, two bool) {
 					if got := get(t, ch.ID); got.Model != model || got.State != change.StateNew {
 						t.Fatalf("%s follows %s in %s, not %s", got.Number, got.Model, got.State, model)
 					}
+					delete(assessed, ch.ID) // judged on the model too: cleared
 				}
 			},
 			"task": func(t *rapid.T) {
