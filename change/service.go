@@ -216,7 +216,10 @@ func (s *Service) In(tx storage.Tx) *Service { return &Service{cfg: s.cfg, run: 
 
 // IfVersion returns the Service for one command that must find the change
 // at version v; otherwise the command returns itil.ErrConflict and writes
-// nothing.
+// nothing. It applies to the commands that run on a change (those taking
+// the change's ID, such as Move, Update, Approve or LinkIncident); the
+// commands on tasks, templates, boards, meetings and delegations have
+// versions of their own and do not read it.
 func (s *Service) IfVersion(v int64) *Service { return &Service{cfg: s.cfg, run: s.run.IfVersion(v)} }
 
 // Models returns the names of the Service's change models, sorted.
