@@ -294,6 +294,10 @@ type Approval struct {
 	// Delegate is the user who decided on the approver's behalf under a
 	// Delegation (see MayActFor); empty when the approver decided.
 	Delegate string `json:"delegate,omitempty"`
+	// MeetingID names the CAB meeting whose decision this is: the board
+	// decided for its groups' members (RecordMinutes), recorded by its
+	// manager or a delegate, whom the meeting's item names.
+	MeetingID itil.ID `json:"meeting_id,omitzero"`
 }
 
 // Validate returns a *itil.ValidationError naming every bad field of a

@@ -158,7 +158,8 @@ type approver struct {
 
 // evalScratch is the working memory of one evaluation, pooled.
 type evalScratch struct {
-	index    map[string]int32 // user ID -> position in people, for one step
+	index    map[string]int32  // user ID -> position in people, for one step
+	votesFor map[string]string // delegate -> the one approver they count for, for one step
 	people   []approver
 	recStep  []int32 // per record, the index of its step or -1
 	excluded map[string]struct{}
@@ -166,7 +167,7 @@ type evalScratch struct {
 }
 
 var scratchPool = sync.Pool{New: func() any {
-	return &evalScratch{index: make(map[string]int32), excluded: make(map[string]struct{})}
+	return &evalScratch{index: make(map[string]int32), votesFor: make(map[string]string), excluded: make(map[string]struct{})}
 }}
 
 // release returns sc to the pool, keeping none of the caller's strings.
@@ -249,6 +250,16 @@ func (sc *evalScratch) add(f *ApprovalFacts, users []string, unit int) bool {
 	return counted
 }
 
+// mayDelegate reports whether a's delegate may decide in a's step: they
+// are not excluded and not counted in the step themselves.
+func (sc *evalScratch) mayDelegate(f *ApprovalFacts, a *Approval) bool {
+	if a.Delegate == "" || a.Delegate == a.Approver {
+		return false
+	}
+	_, counted := sc.index[a.Delegate]
+	return !counted && !sc.isExcluded(f, a.Delegate)
+}
+
 // evalStep sets r to the verdict on step s, the i-th of the policy.
 func (sc *evalScratch) evalStep(r *StepResult, s *ApprovalStep, i int, f *ApprovalFacts) {
 	clear(sc.index)
@@ -285,6 +296,22 @@ func (sc *evalScratch) evalStep(r *StepResult, s *ApprovalStep, i int, f *Approv
 		}
 	}
 
+	// One person, one vote: a delegate who decided for several approvers
+	// of the step counts for the least of them (by ID) only, whatever the
+	// order of the records.
+	clear(sc.votesFor)
+	for k, at := range sc.recStep {
+		if at != int32(i) {
+			continue
+		}
+		a := &f.Approvals[k]
+		if _, ok := sc.index[a.Approver]; ok && rankOf(a.State) >= rankApproved && sc.mayDelegate(f, a) {
+			if cur, ok := sc.votesFor[a.Delegate]; !ok || a.Approver < cur {
+				sc.votesFor[a.Delegate] = a.Approver
+			}
+		}
+	}
+
 	// The records: each approver's strongest state.
 	uncounted := 0
 	for k, at := range sc.recStep {
@@ -302,9 +329,10 @@ func (sc *evalScratch) evalStep(r *StepResult, s *ApprovalStep, i int, f *Approv
 			continue
 		}
 		if decided && a.Delegate != "" && a.Delegate != a.Approver {
-			// A delegate who may not approve, or who is counted in the
-			// step already, decides nothing: the record is ignored.
-			if _, counted := sc.index[a.Delegate]; counted || sc.isExcluded(f, a.Delegate) {
+			// A delegate who may not approve, who is counted in the step
+			// already, or whose vote counts for another approver decides
+			// nothing: the record is ignored.
+			if !sc.mayDelegate(f, a) || sc.votesFor[a.Delegate] != a.Approver {
 				uncounted++
 				continue
 			}

@@ -102,12 +102,24 @@ func modelStep(s change.ApprovalStep, f change.ApprovalFacts) change.StepResult 
 		sets[i] = kept
 	}
 	state := map[string]change.ApprovalState{}
+	// One person, one vote: a delegate who decided for several approvers
+	// of the step counts for the least of them only.
+	votesFor := map[string]string{}
+	for _, a := range f.Approvals {
+		if a.Step == s.Name && counted[a.Approver] && (a.State == approved || a.State == rejected) &&
+			a.Delegate != "" && a.Delegate != a.Approver && !excluded[a.Delegate] && !counted[a.Delegate] {
+			if cur, ok := votesFor[a.Delegate]; !ok || a.Approver < cur {
+				votesFor[a.Delegate] = a.Approver
+			}
+		}
+	}
 	for _, a := range f.Approvals {
 		if a.Step != s.Name || !counted[a.Approver] {
 			continue
 		}
 		decision := a.State == approved || a.State == rejected
-		if decision && a.Delegate != "" && a.Delegate != a.Approver && (excluded[a.Delegate] || counted[a.Delegate]) {
+		if decision && a.Delegate != "" && a.Delegate != a.Approver &&
+			(excluded[a.Delegate] || counted[a.Delegate] || votesFor[a.Delegate] != a.Approver) {
 			continue
 		}
 		if slices.Index(modelStrength, a.State) > slices.Index(modelStrength, state[a.Approver]) {

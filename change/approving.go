@@ -285,6 +285,9 @@ func (s *Service) requestApprovals(c *cmd, ch *Change) error {
 		}
 	}
 	ch.ApprovalRounds++
+	// A CAB decision settled an earlier round: the new one is decided
+	// afresh.
+	ch.CABDecision, ch.CABMeetingID = "", itil.NilID
 	round := &ApprovalRound{Round: ch.ApprovalRounds, State: ch.State, Policy: policy}
 	ch.Approval = round
 	if len(policy.Steps) == 0 {
@@ -469,12 +472,30 @@ func (s *Service) decide(ctx context.Context, actor itil.Actor, id itil.ID, comm
 			return event{}, err
 		}
 		ac := pipeline.Other(c, s.approvalRunner())
+		// One person, one vote: as a delegate, the actor decides one
+		// request per step (the least approver's), and none in a step
+		// where they decided one already.
+		voted := map[string]string{} // step -> the approver the actor decides for
+		for _, rec := range recs {
+			if rec.Delegate == c.Actor.ID && rec.State != ApprovalRequested {
+				voted[rec.Step] = ""
+			}
+		}
+		for _, rec := range recs {
+			if rec.State != ApprovalRequested || rec.Approver == c.Actor.ID || !MayActFor(c.Actor.ID, rec.Approver, c.Now, ds) ||
+				!mayDelegateIn(r, rec.Step, c.Actor.ID) {
+				continue
+			}
+			if cur, ok := voted[rec.Step]; !ok || (cur != "" && rec.Approver < cur) {
+				voted[rec.Step] = rec.Approver
+			}
+		}
 		mine := 0
 		for _, rec := range recs {
 			if rec.State != ApprovalRequested || !MayActFor(c.Actor.ID, rec.Approver, c.Now, ds) {
 				continue
 			}
-			if rec.Approver != c.Actor.ID && !mayDelegateIn(r, rec.Step, c.Actor.ID) {
+			if rec.Approver != c.Actor.ID && (!mayDelegateIn(r, rec.Step, c.Actor.ID) || voted[rec.Step] != rec.Approver) {
 				continue // a decision evaluation would not count: leave the request to its approver
 			}
 			if rec.Approver != c.Actor.ID {

@@ -255,7 +255,11 @@ type AgendaItem struct {
 	// Number is the change's reference number, for people.
 	Number string `json:"number"`
 	// Order is the item's place on the agenda, from 1.
-	Order    int      `json:"order"`
+	Order int `json:"order"`
+	// Round is the change's approval round the decision was recorded in
+	// (Change.ApprovalRounds): it settles that round only, so a change
+	// that comes back after a rejection is reviewed again.
+	Round    int      `json:"round,omitempty"`
 	Minutes  string   `json:"minutes,omitempty"`
 	Decision Decision `json:"decision"`
 	// DecidedBy and DecidedAt say who recorded the decision, and when.
@@ -838,7 +842,7 @@ func (s *Service) BuildAgenda(ctx context.Context, actor itil.Actor, meetingID i
 		})
 		var add []itil.ID
 		for _, ch := range found {
-			taken, err := reviewedElsewhere(c, m, ch.ID)
+			taken, err := reviewedElsewhere(c, m, ch)
 			if err != nil {
 				return event{}, err
 			}
@@ -882,9 +886,10 @@ func (s *Service) activeStateTerms() []string {
 }
 
 // reviewedElsewhere reports whether another meeting of m's board will
-// review the change (it is on the agenda of one pending or in progress)
-// or has settled it (approved or rejected it).
-func reviewedElsewhere(c *cmd, m *Meeting, changeID itil.ID) (bool, error) {
+// review the change ch (it is on the agenda of one pending or in
+// progress) or has settled its current round (approved or rejected it).
+func reviewedElsewhere(c *cmd, m *Meeting, ch *Change) (bool, error) {
+	changeID := ch.ID
 	q := pipeline.Query[Meeting]{Terms: []string{storage.Term("board", m.BoardID.String()), storage.Term("change", changeID.String())}}
 	for other, err := range pipeline.Matching(c.Ctx, c.Tx, meetings, q, nil) {
 		if err != nil {
@@ -897,7 +902,7 @@ func reviewedElsewhere(c *cmd, m *Meeting, changeID itil.ID) (bool, error) {
 		case MeetingPending, MeetingInProgress:
 			return true, nil
 		case MeetingComplete:
-			if i := other.item(changeID); i >= 0 && other.Items[i].Decision.decided() {
+			if i := other.item(changeID); i >= 0 && other.Items[i].Decision.decided() && other.Items[i].Round == ch.ApprovalRounds {
 				return true, nil
 			}
 		}
@@ -1012,6 +1017,9 @@ func (s *Service) RecordMinutes(ctx context.Context, actor itil.Actor, meetingID
 		if it.Minutes == text && it.Decision == decision {
 			return event{}, itil.Invalid("minutes", "nothing differs from the item as recorded")
 		}
+		if (it.Decision == DecisionApproved || it.Decision == DecisionRejected) && decision != it.Decision {
+			return event{}, itilTransition("the board's decision on %s (%s) stands: the approvals followed it", it.Number, it.Decision)
+		}
 		it.Minutes = text
 		if it.Decision == decision {
 			return event{Type: EventMinutesRecorded, Summary: "minutes on " + it.Number, Refs: []itil.ID{changeID, m.BoardID}}, nil
@@ -1019,6 +1027,16 @@ func (s *Service) RecordMinutes(ctx context.Context, actor itil.Actor, meetingID
 		it.Decision = decision
 		if decision == DecisionNone {
 			it.DecidedBy, it.DecidedAt = itil.Actor{}, time.Time{}
+			ch, err := c.Load(changeID)
+			if err != nil {
+				return event{}, fmt.Errorf("change_id: %w", err)
+			}
+			if ch.CABMeetingID == m.ID {
+				ch.CABDecision, ch.CABMeetingID = "", itil.NilID
+				if err := c.Save(ch, event{Type: EventCABDecision, Summary: "CAB decision withdrawn", Refs: []itil.ID{m.ID}}); err != nil {
+					return event{}, err
+				}
+			}
 			return event{Type: EventMinutesRecorded, Summary: "decision on " + it.Number + " withdrawn", Refs: []itil.ID{changeID, m.BoardID}}, nil
 		}
 		// A decision is the board's: its manager or a delegate records it,
@@ -1034,7 +1052,7 @@ func (s *Service) RecordMinutes(ctx context.Context, actor itil.Actor, meetingID
 		if err != nil {
 			return event{}, fmt.Errorf("change_id: %w", err)
 		}
-		ch.CABDecision, ch.CABMeetingID = decision, m.ID
+		ch.CABDecision, ch.CABMeetingID, it.Round = decision, m.ID, ch.ApprovalRounds
 		summary, err := s.cabDecides(c, ch, b, m, decision)
 		if err != nil {
 			return event{}, err
@@ -1049,9 +1067,9 @@ func (s *Service) RecordMinutes(ctx context.Context, actor itil.Actor, meetingID
 
 // cabDecides turns the board's decision on ch (approved or rejected) into
 // the decision of the requests still open in the change's current round
-// on the steps that ask the board's groups (Board.Groups): recorded in the
-// approvers' names, by the manager or delegate who recorded it (Approval.Delegate),
-// with the meeting in the comment. The round is then evaluated as after
+// through the board's groups (Board.Groups): recorded in the approvers'
+// names as the board's (Approval.MeetingID), with the meeting in the
+// comment; the meeting's item names who recorded it. The round is then evaluated as after
 // Approve or Reject, and what it did is returned for the change's event.
 // A change that waits for nothing from the board is left as it is; a
 // decider whom segregation of duties excludes from the round is refused.
@@ -1084,13 +1102,13 @@ func (s *Service) cabDecides(c *cmd, ch *Change, b *Board, m *Meeting, decision 
 	ac := pipeline.Other(c, s.approvalRunner())
 	n := 0
 	for _, rec := range recs {
-		if rec.State != ApprovalRequested || !steps[rec.Step] {
+		// Only the requests made through the board's groups: a step may
+		// name other groups or people, who decide for themselves.
+		if rec.State != ApprovalRequested || !steps[rec.Step] ||
+			!slices.ContainsFunc(rec.Groups, func(g string) bool { return slices.Contains(b.Groups, g) }) {
 			continue
 		}
-		rec.State, rec.DecidedAt, rec.Comment = to, c.Now, comment
-		if rec.Approver != c.Actor.ID {
-			rec.Delegate = c.Actor.ID
-		}
+		rec.State, rec.DecidedAt, rec.Comment, rec.MeetingID = to, c.Now, comment, m.ID
 		if err := ac.Save(rec, event{Type: EventApprovalDecided, Summary: string(to) + " (" + rec.Step + ", " + b.Name + ")",
 			Reason: comment, Refs: []itil.ID{ch.ID}}); err != nil {
 			return "", err

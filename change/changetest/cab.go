@@ -552,11 +552,11 @@ func testCABDecides(t *testing.T, newStore func(*testing.T) storage.Store) {
 	in := cabBoard()
 	in.Groups, in.Delegates = []string{change.GroupCAB}, []string{"dave", requester.ID}
 	b := f.board(in)
-	ms := f.schedule(b, utc(2026, 3, 9, 0, 0), utc(2026, 3, 11, 0, 0))
-	require.Len(t, ms, 1)
+	ms := f.schedule(b, utc(2026, 3, 9, 0, 0), utc(2026, 3, 13, 0, 0))
+	require.Len(t, ms, 2) // Tuesday 10 and Thursday 12 March
 	auth := []string{change.MoveAssess, change.MoveAuthorize}
 	yes := f.plannedChange(change.ModelNormal, 2, utc(2026, 3, 11, 8, 0), auth...)
-	no := f.plannedChange(change.ModelNormal, 2, utc(2026, 3, 11, 12, 0), auth...)
+	no := f.plannedChange(change.ModelNormal, 2, utc(2026, 3, 13, 12, 0), auth...)
 	require.Equal(t, change.StateAuthorize, yes.State)
 	require.Equal(t, change.VerdictWaiting, yes.Approval.Verdict, "the CAB is asked: risk moderate")
 	m, err := f.svc.BuildAgenda(f.ctx, cabManager, ms[0].ID)
@@ -580,7 +580,8 @@ func testCABDecides(t *testing.T, newStore func(*testing.T) storage.Store) {
 	var byBoard int
 	for _, a := range recs {
 		if a.Round == got.Approval.Round && a.State == change.ApprovalApproved {
-			assert.Equal(t, cabManager.ID, a.Delegate, "recorded as the board's decision")
+			assert.Equal(t, m.ID, a.MeetingID, "recorded as the board's decision")
+			assert.Empty(t, a.Delegate)
 			assert.Contains(t, a.Comment, "Weekly CAB")
 			byBoard++
 		}
@@ -598,6 +599,23 @@ func testCABDecides(t *testing.T, newStore func(*testing.T) storage.Store) {
 	for _, a := range recs {
 		assert.NotEqual(t, change.ApprovalRequested, a.State, "nothing left open")
 	}
+
+	// The board's decision stands: the approvals followed it.
+	_, err = f.svc.RecordMinutes(f.ctx, cabManager, m.ID, no.ID, "On second thoughts.", change.DecisionApproved)
+	require.ErrorIs(t, err, itil.ErrInvalidTransition)
+	_, err = f.svc.RecordMinutes(f.ctx, cabManager, m.ID, no.ID, "Not this week; backout untested.", change.DecisionRejected)
+	require.NoError(t, err, "the minutes may still be edited")
+	_, err = f.svc.CompleteMeeting(f.ctx, cabManager, m.ID)
+	require.NoError(t, err)
+
+	// Resubmitted, the change waits for the CAB in a new round, and the
+	// next meeting reviews it again.
+	back := f.move(no.ID, change.MoveAssess, "approve:nia", change.MoveAuthorize)
+	assert.Equal(t, change.VerdictWaiting, back.Approval.Verdict)
+	assert.Empty(t, back.CABDecision, "the earlier round's decision is not this round's")
+	m2, err := f.svc.BuildAgenda(f.ctx, cabManager, ms[1].ID)
+	require.NoError(t, err)
+	assert.Equal(t, []string{no.Number}, numbers(m2))
 }
 
 // testCABAuthorizer: the Service's Authorizer is asked for every board and

@@ -54,6 +54,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	runIncidents(t, newStore, instances)                                            // incidents.go
 	runUnauthorized(t, newStore, instances)                                         // unauthorized.go
 	t.Run("ImplementerSoD", func(t *testing.T) { testImplementerSoD(t, newStore) }) // sod.go
+	t.Run("OneVote", func(t *testing.T) { testOneVote(t, newStore) })               // sod.go
 }
 
 var requester = itil.Actor{ID: "rita", Name: "Rita Requester"}

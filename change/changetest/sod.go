@@ -2,6 +2,7 @@ package changetest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -43,4 +44,33 @@ func testImplementerSoD(t *testing.T, newStore func(*testing.T) storage.Store) {
 		_, err = f.svc.Assign(f.ctx, requester, other.ID, "network", "ned")
 		testkit.RequireFields(t, err, "assignee")
 	}
+}
+
+// testOneVote: a delegate for several approvers of a step decides once in
+// it; the others' requests stay theirs.
+func testOneVote(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	ch := f.plannedChange(change.ModelNormal, 2, f.clock.Now().Add(48*time.Hour), change.MoveAssess, change.MoveAuthorize)
+	require.Equal(t, change.VerdictWaiting, ch.Approval.Verdict, "half of the CAB is asked")
+	for _, from := range []string{"cara", "cole"} {
+		require.NoError(t, f.svc.Delegate(f.ctx, itil.Actor{ID: from, Name: from},
+			change.Delegation{From: from, To: "dan", Start: f.clock.Now()}))
+	}
+	got, err := f.svc.Approve(f.ctx, itil.Actor{ID: "dan", Name: "dan"}, ch.ID, "for both")
+	require.NoError(t, err)
+	assert.Equal(t, change.VerdictWaiting, got.Approval.Verdict, "one person, one vote: 1 of 4 is not half")
+	recs, err := f.svc.Approvals(f.ctx, ch.ID)
+	require.NoError(t, err)
+	var byDan []string
+	for _, a := range recs {
+		if a.Delegate == "dan" {
+			byDan = append(byDan, a.Approver)
+		}
+	}
+	assert.Equal(t, []string{"cara"}, byDan, "decided for the least approver only")
+	_, err = f.svc.Approve(f.ctx, itil.Actor{ID: "dan", Name: "dan"}, ch.ID, "again")
+	require.ErrorIs(t, err, itil.ErrForbidden, "nothing more is asked of dan in the step")
+	got, err = f.svc.Approve(f.ctx, itil.Actor{ID: "cole", Name: "cole"}, ch.ID, "")
+	require.NoError(t, err)
+	assert.Equal(t, change.VerdictAccepted, got.Approval.Verdict)
 }
