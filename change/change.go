@@ -106,7 +106,9 @@ type Change struct {
 	// incidents it caused.
 	Fixes           []itil.ID `json:"fixes,omitempty"`
 	CausedIncidents []itil.ID `json:"caused_incidents,omitempty"`
-	// IncidentCount counts the incidents awaiting the change (LinkIncident).
+	// IncidentCount counts the incidents awaiting the change
+	// (LinkIncident); the change is written with every link, so that its
+	// history shows them and a link never interleaves with its end.
 	IncidentCount int `json:"incident_count,omitempty"`
 
 	OpenedBy  itil.Actor `json:"opened_by"`

@@ -75,10 +75,11 @@ func (s *Service) incidentsIn(c *cmd) (*incident.Service, error) {
 // work note saying how the change ended, and those On Hold awaiting it are
 // resumed (In Progress), in the change's transaction.
 //
-// The change must not have ended. An incident awaiting another change is
-// refused (unlink it there first), and so is a canceled one; both give a
-// *itil.ValidationError naming incident_id, and an unknown incident an
-// error wrapping itil.ErrNotFound that names incident_id.
+// The change must not have ended. An incident awaiting another change
+// gives a *itil.ValidationError naming incident_id (unlink it there
+// first), a canceled one an error wrapping itil.ErrInvalidTransition, and
+// an unknown incident an error wrapping itil.ErrNotFound that names
+// incident_id.
 func (s *Service) LinkIncident(ctx context.Context, actor itil.Actor, id, incidentID itil.ID) (*Change, error) {
 	return s.incidentLink(ctx, actor, id, incidentID, CommandLinkIncident, func(c *cmd, svc *incident.Service, ch *Change) (event, error) {
 		if err := requireActive(ch, "link an incident to"); err != nil {
@@ -93,14 +94,15 @@ func (s *Service) LinkIncident(ctx context.Context, actor itil.Actor, id, incide
 	})
 }
 
-// The change counts the incidents awaiting it (IncidentCount) and is
-// written with every link, so that its history shows them.
-//
 // UnlinkIncident removes the incident incidentID from the change id: it
 // no longer awaits it. An incident On Hold awaiting the change is not
-// unlinked: resume it, or hold it for another reason, first.
+// unlinked: resume it, or hold it for another reason, first. The change
+// must not have ended.
 func (s *Service) UnlinkIncident(ctx context.Context, actor itil.Actor, id, incidentID itil.ID) (*Change, error) {
 	return s.incidentLink(ctx, actor, id, incidentID, CommandUnlinkIncident, func(c *cmd, svc *incident.Service, ch *Change) (event, error) {
+		if err := requireActive(ch, "unlink an incident from"); err != nil {
+			return event{}, err
+		}
 		inc, err := svc.SetChange(c.Ctx, c.Actor, incidentID, ch.ID, itil.NilID)
 		if err != nil {
 			return event{}, incidentErr(err, "change_id")
@@ -121,7 +123,8 @@ func (s *Service) UnlinkIncident(ctx context.Context, actor itil.Actor, id, inci
 // that never ran caused nothing, and an error wrapping
 // itil.ErrInvalidTransition says so. An incident with another cause, or a
 // canceled one, gives a *itil.ValidationError naming incident_id; one the
-// change lists already, too. A change lists at most MaxLinks incidents.
+// change lists already, too; a canceled incident gives an error wrapping
+// itil.ErrInvalidTransition. A change lists at most MaxLinks incidents.
 func (s *Service) LinkCausedIncident(ctx context.Context, actor itil.Actor, id, incidentID itil.ID) (*Change, error) {
 	return s.incidentLink(ctx, actor, id, incidentID, CommandLinkCausedIncident, func(c *cmd, svc *incident.Service, ch *Change) (event, error) {
 		if ch.ActualStart.IsZero() {
@@ -212,10 +215,15 @@ func awaiting(ctx context.Context, svc *incident.Service, id itil.ID) ([]*incide
 // are resumed (In Progress), whether it succeeded (the service should be
 // back: check and resolve) or not (nothing more is coming from it).
 func (s *Service) releaseIncidents(c *cmd, ch *Change) error {
-	if s.cfg.incidents == nil {
-		return nil // no incident can await a change without one
+	if ch.IncidentCount == 0 && s.cfg.incidents == nil {
+		return nil
 	}
-	svc := s.cfg.incidents.In(c.Tx)
+	// An instance without the incident Service must not end a change
+	// that incidents await: they would wait for ever.
+	svc, err := s.incidentsIn(c)
+	if err != nil {
+		return err
+	}
 	incs, err := awaiting(c.Ctx, svc, ch.ID)
 	if err != nil {
 		return err

@@ -212,6 +212,13 @@ func (m *Model) validate(v *itil.ValidationError, prefix string) {
 			v.Add(at+"to", fmt.Sprintf("event %q leads to %s elsewhere; an event has one target", t.Event, to))
 		}
 		targets[t.Event] = t.To
+		// Close and Cancel fire these events by name.
+		if t.To == StateClosed && t.Event != MoveClose {
+			v.Add(at+"event", "a move to closed is named "+MoveClose+": Close fires it")
+		}
+		if t.To == StateCanceled && t.Event != MoveCancel {
+			v.Add(at+"event", "a move to canceled is named "+MoveCancel+": Cancel fires it")
+		}
 		if len(t.From) == 0 {
 			v.Add(at+"from", "must name at least one state")
 		}
@@ -275,8 +282,8 @@ func (m *Model) validate(v *itil.ValidationError, prefix string) {
 	listed("ci_change_states", m.CIChangeStates)
 	listed("risk_states", m.RiskStates)
 	for i, s := range m.ApprovalStates {
-		if s != StateNew && slices.Contains(states, s) && !slices.Contains(next[s], StateNew) {
-			v.Add(prefix+"approval_states["+strconv.Itoa(i)+"]", fmt.Sprintf("%s waits for approvals, so a rejection must be able to return it to new", s))
+		if s != StateNew && slices.Contains(states, s) && moves[move{s, StateNew}] != MoveRevert {
+			v.Add(prefix+"approval_states["+strconv.Itoa(i)+"]", fmt.Sprintf("%s waits for approvals, so a rejection must be able to return it to new by the move %s", s, MoveRevert))
 		}
 	}
 }

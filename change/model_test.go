@@ -78,9 +78,22 @@ func TestModelValidate(t *testing.T) {
 				From: []change.State{change.StateNew}, To: change.StateScheduled})
 		}, []string{"transitions[4].from[0]"}},
 		{"unreachable state", func(m *change.Model) {
-			m.Transitions = append(m.Transitions, itil.Transition[change.State]{Event: "audit",
+			m.Transitions = append(m.Transitions, itil.Transition[change.State]{Event: change.MoveClose,
 				From: []change.State{"audit"}, To: change.StateClosed})
 		}, []string{"transitions"}},
+		{"close by another name", func(m *change.Model) {
+			m.Transitions = append(m.Transitions, itil.Transition[change.State]{Event: "done",
+				From: []change.State{change.StateScheduled}, To: change.StateClosed})
+		}, []string{"transitions[4].event"}},
+		{"cancel by another name", func(m *change.Model) {
+			m.Transitions = append(m.Transitions, itil.Transition[change.State]{Event: "drop",
+				From: []change.State{change.StateImplement}, To: change.StateCanceled})
+		}, []string{"transitions[4].event"}},
+		{"a rejection by another name", func(m *change.Model) {
+			m.ApprovalStates = []change.State{change.StateScheduled}
+			m.Transitions = append(m.Transitions, itil.Transition[change.State]{Event: "rework",
+				From: []change.State{change.StateScheduled}, To: change.StateNew})
+		}, []string{"approval_states[0]"}},
 		{"closed not final", func(m *change.Model) {
 			m.Transitions = append(m.Transitions, itil.Transition[change.State]{Event: "reopen",
 				From: []change.State{change.StateClosed}, To: change.StateImplement})

@@ -186,8 +186,12 @@ func (s *Service) cancelOpenTasks(c *cmd, ch *Change) error {
 
 // actualTimes sets the change's actual start and end from its tasks: the
 // earliest start, and, once every task has ended (closed or canceled) and
-// one closed, the latest close.
+// one closed, the latest close. An unauthorized change keeps its own: it
+// happened when it was seen (RecordUnplanned), before any task.
 func actualTimes(ch *Change, ts []*Task) {
+	if ch.Unauthorized {
+		return
+	}
 	var start, end time.Time
 	done := len(ts) > 0
 	closed := false

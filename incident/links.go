@@ -158,9 +158,6 @@ func (s *Service) ResolveKnownError(ctx context.Context, actor itil.Actor, id, k
 // than this.
 func (s *Service) Release(ctx context.Context, actor itil.Actor, id itil.ID, reason HoldReason, note string) (*Incident, error) {
 	return s.run.Run(ctx, actor, id, CommandRelease, func(c *cmd, inc *Incident) (event, error) {
-		if !inc.State.Open() {
-			return event{}, nil // unchanged: nothing is written
-		}
 		var v itil.ValidationError
 		check.Text(&v, "note", note, true, check.Long)
 		if reason != AwaitingProblem && reason != AwaitingChange {
@@ -168,6 +165,9 @@ func (s *Service) Release(ctx context.Context, actor itil.Actor, id itil.ID, rea
 		}
 		if err := v.Err(); err != nil {
 			return event{}, err
+		}
+		if !inc.State.Open() {
+			return event{}, nil // unchanged: nothing is written
 		}
 		if _, err := c.AddNote(inc.ID, itil.WorkNote, note, EventWorkNoted, "added a work note"); err != nil {
 			return event{}, err

@@ -22,8 +22,8 @@ var cabManager = itil.Actor{ID: "carla", Name: "Carla CAB Manager"}
 
 // cabBoard is a board that meets on Tuesdays and Thursdays at 10:00 in
 // Paris for an hour, with a rolling window of a week and the agenda
-// condition normal changes in Authorize of impact 2 or higher (risk has
-// no command yet that sets it, so impact stands in for it).
+// condition normal changes in Authorize of impact 2 or higher (impact
+// rather than risk, so that a test sets it directly).
 func cabBoard() change.NewBoard {
 	return change.NewBoard{
 		Name: "Weekly CAB", Manager: cabManager.ID, Delegates: []string{"dave"}, Members: []string{"mia", "nils"},

@@ -157,10 +157,26 @@ func testAwaitingChange(t *testing.T, newStore func(*testing.T) storage.Store) {
 	require.NoError(t, err)
 	assert.Equal(t, itil.NilID, f.incident(free.ID).ChangeID)
 
-	// Without WithIncidents nothing is linked.
+	// An ended change keeps its links; a canceled incident awaits nothing.
+	_, err = f.svc.UnlinkIncident(f.ctx, requester, ch.ID, held.ID)
+	require.ErrorIs(t, err, itil.ErrInvalidTransition)
+	gone := f.openIncident("Opened by mistake", 3, 3)
+	_, err = f.inc.Cancel(f.ctx, agent, gone.ID, "duplicate")
+	require.NoError(t, err)
+	_, err = f.svc.LinkIncident(f.ctx, requester, third.ID, gone.ID)
+	require.ErrorIs(t, err, itil.ErrInvalidTransition)
+
+	// Without WithIncidents nothing is linked, and a change incidents
+	// await does not end: they would wait for ever.
 	bare := setup(t, func(*testing.T) storage.Store { return f.store })
 	_, err = bare.svc.LinkIncident(f.ctx, requester, third.ID, free.ID)
 	require.ErrorIs(t, err, change.ErrNoIncidents)
+	_, err = f.svc.LinkIncident(f.ctx, requester, third.ID, free.ID)
+	require.NoError(t, err)
+	_, err = bare.svc.Cancel(f.ctx, requester, third.ID, "not needed")
+	require.ErrorIs(t, err, change.ErrNoIncidents)
+	_, err = bare.svc.Cancel(f.ctx, requester, f.open(change.ModelStandard).ID, "not needed")
+	require.NoError(t, err, "one no incident awaits ends")
 }
 
 // testCausedIncidents: an implemented change lists the incidents it
