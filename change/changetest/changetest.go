@@ -48,8 +48,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("LongTexts", func(t *testing.T) { testLongTexts(t, newStore) })             // limits.go
 	t.Run("Templates", func(t *testing.T) { testTemplates(t, instances) })
 	t.Run("TwoInstances/Concurrency", func(t *testing.T) { testTwoInstances(t, instances) }) // concurrency.go
-	t.Run("Model", func(t *testing.T) { testModel(t, instances, false) })                    // model.go
-	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, instances, true) })        // model.go
+	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, instances) })              // model.go
 	t.Run("CAB", func(t *testing.T) { testCAB(t, instances) })
 	runIncidents(t, newStore, instances)                                            // incidents.go
 	runUnauthorized(t, newStore, instances)                                         // unauthorized.go

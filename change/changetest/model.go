@@ -116,7 +116,7 @@ func waiting(ch *change.Change) bool {
 //     once it has left; its actual start is its tasks' earliest start,
 //     and in Implement its actual end is their latest close once all have
 //     ended.
-func testModel(t *testing.T, instances storagetest.Instances, two bool) {
+func testModel(t *testing.T, instances storagetest.Instances) {
 	risk := modelRisk()
 	assessor, err := risk.Compile()
 	if err != nil {
@@ -126,10 +126,7 @@ func testModel(t *testing.T, instances storagetest.Instances, two bool) {
 		a, b := instances(t)
 		clock := testkit.NewClock()
 		var svcs []*change.Service
-		stores := []storage.Store{a}
-		if two {
-			stores = append(stores, b)
-		}
+		stores := []storage.Store{a, b}
 		for _, s := range stores {
 			svc, err := change.New(s, change.WithClock(clock), change.WithDirectory(directory), change.WithRiskModel(risk))
 			if err != nil {
