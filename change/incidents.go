@@ -87,7 +87,7 @@ func (s *Service) LinkIncident(ctx context.Context, actor itil.Actor, id, incide
 		}
 		inc, err := svc.SetChange(c.Ctx, c.Actor, incidentID, itil.NilID, ch.ID)
 		if err != nil {
-			return event{}, incidentErr(err, "change_id")
+			return event{}, check.Rename(err, "change_id", "incident_id")
 		}
 		ch.IncidentCount++
 		return event{Type: EventIncidentLinked, Summary: "awaited by incident " + inc.Number, Refs: []itil.ID{inc.ID}}, nil
@@ -105,7 +105,7 @@ func (s *Service) UnlinkIncident(ctx context.Context, actor itil.Actor, id, inci
 		}
 		inc, err := svc.SetChange(c.Ctx, c.Actor, incidentID, ch.ID, itil.NilID)
 		if err != nil {
-			return event{}, incidentErr(err, "change_id")
+			return event{}, check.Rename(err, "change_id", "incident_id")
 		}
 		ch.IncidentCount--
 		return event{Type: EventIncidentUnlinked, Summary: "no longer awaited by incident " + inc.Number, Refs: []itil.ID{inc.ID}}, nil
@@ -138,7 +138,7 @@ func (s *Service) LinkCausedIncident(ctx context.Context, actor itil.Actor, id, 
 		}
 		inc, err := svc.SetCausedBy(c.Ctx, c.Actor, incidentID, itil.NilID, ch.ID)
 		if err != nil {
-			return event{}, incidentErr(err, "caused_by")
+			return event{}, check.Rename(err, "caused_by", "incident_id")
 		}
 		ch.CausedIncidents = append(ch.CausedIncidents, inc.ID)
 		if err := s.countCaused(c, ch, inc.Priority); err != nil { // success.go
@@ -163,23 +163,6 @@ func (s *Service) incidentLink(ctx context.Context, actor itil.Actor, id, incide
 		}
 		return fn(c, svc, ch)
 	})
-}
-
-// incidentErr names incident_id in an error about the incident a link
-// names: not found, or refused by the incident's rules (which name their
-// own field, the link's).
-func incidentErr(err error, field string) error {
-	var v *itil.ValidationError
-	if errors.As(err, &v) {
-		out := &itil.ValidationError{Fields: slices.Clone(v.Fields)}
-		for i := range out.Fields {
-			if out.Fields[i].Field == field {
-				out.Fields[i].Field = "incident_id"
-			}
-		}
-		return out
-	}
-	return fmt.Errorf("incident_id: %w", err)
 }
 
 // Incidents returns the incidents that await the change id, ordered by

@@ -129,7 +129,7 @@ func (s *Service) LinkIncident(ctx context.Context, actor itil.Actor, problemID,
 		}
 		inc, err := svc.SetProblem(c.Ctx, c.Actor, incidentID, itil.NilID, p.ID)
 		if err != nil {
-			return event{}, incidentErr(err)
+			return event{}, check.Rename(err, "problem_id", "incident_id")
 		}
 		p.IncidentCount++
 		return event{Type: EventIncidentLinked, Summary: "linked incident " + inc.Number, Refs: []itil.ID{inc.ID}}, nil
@@ -155,29 +155,11 @@ func (s *Service) UnlinkIncident(ctx context.Context, actor itil.Actor, problemI
 		}
 		inc, err := svc.SetProblem(c.Ctx, c.Actor, incidentID, p.ID, itil.NilID)
 		if err != nil {
-			return event{}, incidentErr(err)
+			return event{}, check.Rename(err, "problem_id", "incident_id")
 		}
 		p.IncidentCount--
 		return event{Type: EventIncidentUnlinked, Summary: "unlinked incident " + inc.Number, Refs: []itil.ID{inc.ID}}, nil
 	})
-}
-
-// incidentErr names incident_id in an error about the incident a link
-// names: not found, or refused by the incident's rules.
-func incidentErr(err error) error {
-	var v *itil.ValidationError
-	if errors.As(err, &v) {
-		// The incident's refusal names its own field, problem_id; the
-		// caller named the incident.
-		out := &itil.ValidationError{Fields: slices.Clone(v.Fields)}
-		for i := range out.Fields {
-			if out.Fields[i].Field == "problem_id" {
-				out.Fields[i].Field = "incident_id"
-			}
-		}
-		return out
-	}
-	return fmt.Errorf("incident_id: %w", err)
 }
 
 // Incidents returns the incidents that belong to the problem id, ordered

@@ -6,6 +6,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/internal/pipeline"
 )
 
@@ -157,7 +158,7 @@ func (s *Service) linkForKnownError(c *cmd, svc *incident.Service, incs []*incid
 			return err
 		}
 		if _, err := svc.SetProblem(c.Ctx, c.Actor, inc.ID, itil.NilID, p.ID); err != nil {
-			return incidentErr(err)
+			return check.Rename(err, "problem_id", "incident_id")
 		}
 		p.IncidentCount++
 		if err := c.Save(p, event{Type: EventIncidentLinked, Summary: "linked incident " + inc.Number + ", resolved with known error " + ke.Number,

@@ -3,7 +3,9 @@
 package check
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -133,4 +135,23 @@ func yearOutside(t time.Time) int {
 		return y
 	}
 	return t.UTC().Year()
+}
+
+// Rename returns err as the caller of a command on another process's
+// record sees it, naming the record by the caller's field to: a
+// *itil.ValidationError has its field from renamed to (the other
+// command's refusal names its own field, the link's), and any other
+// error is wrapped as "to: err" (itil.ErrNotFound for an unknown record).
+func Rename(err error, from, to string) error {
+	var v *itil.ValidationError
+	if errors.As(err, &v) {
+		out := &itil.ValidationError{Fields: slices.Clone(v.Fields)}
+		for i := range out.Fields {
+			if out.Fields[i].Field == from {
+				out.Fields[i].Field = to
+			}
+		}
+		return out
+	}
+	return fmt.Errorf("%s: %w", to, err)
 }
