@@ -75,3 +75,29 @@ func ExampleService_RecordUnplanned() {
 	// Output:
 	// CHG0001001 emergency new unauthorized: true
 }
+
+// AssessRisk judges a change by the Service's risk model: conditions on
+// its facts, a questionnaire, and (in DefaultRiskModel; not in this one)
+// the impact × success-probability lookup fed by what the Service has
+// learned of its group, model and CIs. The highest method wins, and the
+// change keeps how.
+func ExampleService_AssessRisk() {
+	ctx := context.Background()
+	svc := exService(change.WithRiskModel(change.RiskModel{
+		Conditions: []change.RiskCondition{
+			{Name: "database changes", When: change.Condition{Field: "assignment_group", Op: change.OpEq, Value: "dba"}, Risk: change.RiskModerate},
+		},
+		Questions:  []change.Question{{Name: "outage", Weight: 10, Answers: []change.Answer{{Name: "yes", Value: 3}, {Name: "no", Value: 0}}}},
+		Thresholds: []change.RiskThreshold{{Score: 0, Risk: change.RiskLow}, {Score: 30, Risk: change.RiskHigh}},
+	}))
+	ch := exChange(svc, "Upgrade PostgreSQL 15 to 16 on db-07")
+	ch = exMust(svc.AssessRisk(ctx, exDan, ch.ID, map[string]string{"outage": "yes"}))
+	fmt.Println(ch.Risk)
+	fmt.Println(ch.RiskExplanation)
+	// Output:
+	// high
+	// risk high: the highest of conditions (moderate), questionnaire (high)
+	// conditions: "database changes" (conditions[0]) matched: risk moderate
+	// questionnaire: score 30, at least 30: high
+	//   outage "yes": 3 × 10 = 30
+}
