@@ -305,6 +305,9 @@ func (sc *evalScratch) evalStep(r *StepResult, s *ApprovalStep, i int, f *Approv
 			continue
 		}
 		a := &f.Approvals[k]
+		if a.Delegate == "" || a.Delegate == a.Approver {
+			continue
+		}
 		if _, ok := sc.index[a.Approver]; ok && rankOf(a.State) >= rankApproved && sc.mayDelegate(f, a) {
 			if cur, ok := sc.votesFor[a.Delegate]; !ok || a.Approver < cur {
 				sc.votesFor[a.Delegate] = a.Approver
