@@ -1,0 +1,293 @@
+package change
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/itilkit/itil"
+)
+
+// ConflictKind says why two changes, or a change and a window, conflict.
+type ConflictKind string
+
+// The kinds of conflict, as ServiceNow's conflict detection names them.
+const (
+	// ConflictCI: a CI of the change is in another change whose planned
+	// window overlaps.
+	ConflictCI ConflictKind = "ci_scheduled"
+	// ConflictRelatedCI: a parent or child of a CI of the change (through
+	// CMDB relationships) is in another overlapping change.
+	ConflictRelatedCI ConflictKind = "related_ci_scheduled"
+	// ConflictService: a business service both changes affect.
+	ConflictService ConflictKind = "service_affected"
+	// ConflictAssignee: the assignee is booked on another overlapping
+	// change.
+	ConflictAssignee ConflictKind = "assignee_booked"
+	// ConflictOutsideWindow: a CI of the change, or a related CI, has a
+	// maintenance window, and part of the planned window lies outside it.
+	ConflictOutsideWindow ConflictKind = "outside_maintenance_window"
+	// ConflictBlackout: part of the planned window lies in an enforced
+	// blackout that covers a CI of the change.
+	ConflictBlackout ConflictKind = "blackout"
+)
+
+// Conflict is one reason a change's planned window is not clear: its
+// kind, the other change or the window, the CI (or service) concerned,
+// and when.
+type Conflict struct {
+	Kind ConflictKind `json:"kind"`
+	// ChangeID and Number name the other change (none for windows).
+	ChangeID itil.ID `json:"change_id,omitzero"`
+	Number   string  `json:"number,omitempty"`
+	// CIID is the change's CI concerned; RelatedCIID the related CI in the
+	// other change (ConflictRelatedCI) or whose window it is.
+	CIID        itil.ID `json:"ci_id,omitzero"`
+	RelatedCIID itil.ID `json:"related_ci_id,omitzero"`
+	// ServiceID is the business service both changes affect
+	// (ConflictService).
+	ServiceID itil.ID `json:"service_id,omitzero"`
+	// Assignee is the person booked twice (ConflictAssignee).
+	Assignee string `json:"assignee,omitempty"`
+	// ScheduleID names the maintenance or blackout schedule.
+	ScheduleID itil.ID `json:"schedule_id,omitzero"`
+	// Start and End bound the part of the planned window in conflict.
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// slot is a planned window as the index keeps it: UTC nanoseconds.
+type slot struct{ start, end int64 }
+
+func slotOf(start, end time.Time) slot { return slot{start.UnixNano(), end.UnixNano()} }
+
+// overlaps reports whether a and b share time; touching ends share time
+// only when touching.
+func (a slot) overlaps(b slot, touching bool) bool {
+	if touching {
+		return a.start <= b.end && b.start <= a.end
+	}
+	return a.start < b.end && b.start < a.end
+}
+
+// booking is one change's planned window on one key of the index.
+type booking struct {
+	slot
+	change itil.ID
+}
+
+// bookings is a per-key sorted interval array: sorted by start (then
+// change), with the longest booking's length, so that the bookings
+// overlapping [s, e) are those from the first whose start is at least
+// s − longest to the last whose start is before e: a binary search and a
+// short scan.
+type bookings struct {
+	items   []booking
+	longest int64
+}
+
+func (b *bookings) insert(x booking) {
+	i, _ := slices.BinarySearchFunc(b.items, x, compareBooking)
+	b.items = slices.Insert(b.items, i, x)
+	b.longest = max(b.longest, x.end-x.start)
+}
+
+func (b *bookings) remove(x booking) {
+	if i, ok := slices.BinarySearchFunc(b.items, x, compareBooking); ok {
+		b.items = slices.Delete(b.items, i, i+1)
+	}
+	// longest stays an upper bound: the scan is still exact.
+}
+
+func compareBooking(a, b booking) int {
+	if c := cmp.Compare(a.start, b.start); c != 0 {
+		return c
+	}
+	return slices.Compare(a.change[:], b.change[:])
+}
+
+// overlapping calls fn for each booking overlapping s, in start order,
+// until fn returns false.
+func (b *bookings) overlapping(s slot, touching bool, fn func(booking) bool) {
+	from := s.start - b.longest
+	i, _ := slices.BinarySearchFunc(b.items, from, func(x booking, t int64) int { return cmp.Compare(x.start, t) })
+	for ; i < len(b.items); i++ {
+		x := b.items[i]
+		if x.start > s.end || (!touching && x.start == s.end) {
+			return
+		}
+		if x.overlaps(s, touching) && !fn(x) {
+			return
+		}
+	}
+}
+
+// planned is what the index knows of a change: its window and what it
+// books (its CIs, the services they affect, its assignee).
+type planned struct {
+	ID       itil.ID
+	Number   string
+	Slot     slot
+	CIs      []itil.ID // the primary CI first
+	Services []itil.ID
+	Assignee string
+}
+
+// scheduleIndex answers "who else is scheduled here, then" for the
+// changes in an active state with planned times: per CI, per service and
+// per assignee, a sorted interval array.
+type scheduleIndex struct {
+	byCI       map[itil.ID]*bookings
+	byService  map[itil.ID]*bookings
+	byAssignee map[string]*bookings
+	changes    map[itil.ID]*planned
+}
+
+func newScheduleIndex() *scheduleIndex {
+	return &scheduleIndex{byCI: map[itil.ID]*bookings{}, byService: map[itil.ID]*bookings{},
+		byAssignee: map[string]*bookings{}, changes: map[itil.ID]*planned{}}
+}
+
+func book[K comparable](m map[K]*bookings, k K, x booking) {
+	b := m[k]
+	if b == nil {
+		b = &bookings{}
+		m[k] = b
+	}
+	b.insert(x)
+}
+
+func unbook[K comparable](m map[K]*bookings, k K, x booking) {
+	if b := m[k]; b != nil {
+		b.remove(x)
+		if len(b.items) == 0 {
+			delete(m, k)
+		}
+	}
+}
+
+// put books p, replacing what its change booked before.
+func (x *scheduleIndex) put(p *planned) {
+	x.remove(p.ID)
+	x.changes[p.ID] = p
+	bk := booking{p.Slot, p.ID}
+	forEachCI(p.CIs, func(id itil.ID) { book(x.byCI, id, bk) })
+	forEachCI(p.Services, func(id itil.ID) { book(x.byService, id, bk) })
+	if p.Assignee != "" {
+		book(x.byAssignee, p.Assignee, bk)
+	}
+}
+
+// remove forgets the change id.
+func (x *scheduleIndex) remove(id itil.ID) {
+	p, ok := x.changes[id]
+	if !ok {
+		return
+	}
+	delete(x.changes, id)
+	bk := booking{p.Slot, p.ID}
+	forEachCI(p.CIs, func(id itil.ID) { unbook(x.byCI, id, bk) })
+	forEachCI(p.Services, func(id itil.ID) { unbook(x.byService, id, bk) })
+	if p.Assignee != "" {
+		unbook(x.byAssignee, p.Assignee, bk)
+	}
+}
+
+// conflictOptions say what a conflict check looks at.
+type conflictOptions struct {
+	// advanced checks every CI of the change; basic, the primary one.
+	advanced bool
+	// touching counts changes that end as the other starts.
+	touching bool
+	// related returns the parents and children of a CI (to the
+	// configured depth); nil for none.
+	related func(itil.ID) []itil.ID
+}
+
+// conflicts returns the changes in the index that conflict with p (p's
+// own bookings excluded), in a stable order: by kind, then the other
+// change's start, then the CIs.
+func (x *scheduleIndex) conflicts(p *planned, o conflictOptions) []Conflict {
+	var out []Conflict
+	at := func(other booking) (time.Time, time.Time) {
+		s, e := max(p.Slot.start, other.start), min(p.Slot.end, other.end)
+		return time.Unix(0, s).UTC(), time.Unix(0, e).UTC()
+	}
+	add := func(k ConflictKind, other booking, f func(*Conflict)) {
+		s, e := at(other)
+		c := Conflict{Kind: k, ChangeID: other.change, Start: s, End: e}
+		if q := x.changes[other.change]; q != nil {
+			c.Number = q.Number
+		}
+		f(&c)
+		out = append(out, c)
+	}
+	cis := p.CIs
+	if !o.advanced && len(cis) > 1 {
+		cis = cis[:1]
+	}
+	forEachCI(cis, func(ci itil.ID) {
+		if b := x.byCI[ci]; b != nil {
+			b.overlapping(p.Slot, o.touching, func(other booking) bool {
+				if other.change != p.ID {
+					add(ConflictCI, other, func(c *Conflict) { c.CIID = ci })
+				}
+				return true
+			})
+		}
+		if o.related == nil {
+			return
+		}
+		forEachCI(o.related(ci), func(rel itil.ID) {
+			if rel == ci {
+				return
+			}
+			if b := x.byCI[rel]; b != nil {
+				b.overlapping(p.Slot, o.touching, func(other booking) bool {
+					if other.change != p.ID {
+						add(ConflictRelatedCI, other, func(c *Conflict) { c.CIID, c.RelatedCIID = ci, rel })
+					}
+					return true
+				})
+			}
+		})
+	})
+	forEachCI(p.Services, func(svc itil.ID) {
+		if b := x.byService[svc]; b != nil {
+			b.overlapping(p.Slot, o.touching, func(other booking) bool {
+				if other.change != p.ID {
+					add(ConflictService, other, func(c *Conflict) { c.ServiceID = svc })
+				}
+				return true
+			})
+		}
+	})
+	if p.Assignee != "" {
+		if b := x.byAssignee[p.Assignee]; b != nil {
+			b.overlapping(p.Slot, o.touching, func(other booking) bool {
+				if other.change != p.ID {
+					add(ConflictAssignee, other, func(c *Conflict) { c.Assignee = p.Assignee })
+				}
+				return true
+			})
+		}
+	}
+	sortConflicts(out)
+	return out
+}
+
+// sortConflicts orders conflicts by kind, start, other change, CIs,
+// service and schedule: one order whatever found them.
+func sortConflicts(cs []Conflict) {
+	slices.SortFunc(cs, func(a, b Conflict) int {
+		return cmp.Or(
+			cmp.Compare(a.Kind, b.Kind),
+			a.Start.Compare(b.Start),
+			slices.Compare(a.ChangeID[:], b.ChangeID[:]),
+			slices.Compare(a.CIID[:], b.CIID[:]),
+			slices.Compare(a.RelatedCIID[:], b.RelatedCIID[:]),
+			slices.Compare(a.ServiceID[:], b.ServiceID[:]),
+			slices.Compare(a.ScheduleID[:], b.ScheduleID[:]),
+		)
+	})
+}
