@@ -134,3 +134,50 @@ func TestScheduleRangesAndWeek(t *testing.T) {
 	assert.True(t, got[1].Start.Equal(time.Date(2026, 3, 2, 0, 0, 0, 0, ny)) && got[1].End.Equal(time.Date(2026, 3, 4, 0, 0, 0, 0, ny)))
 	assert.Equal(t, time.Hour, got[2].Duration(), "spring forward")
 }
+
+func TestWindowConflicts(t *testing.T) {
+	db, web := idOf("ci", 0), idOf("ci", 1)
+	maint, err := compileSchedule(sundayNights()) // databases: Sundays 01:30–03:30 New York
+	require.NoError(t, err)
+	freeze, err := compileSchedule(ScheduleSpec{Name: "Freeze", Type: ScheduleBlackout, Windows: calendar.Spec{Zone: "America/New_York"},
+		Ranges: []DateRange{{From: calendar.Date{Year: 2026, Month: 3, Day: 8}, To: calendar.Date{Year: 2026, Month: 3, Day: 8}}},
+		Scope:  Scope{CIs: []itil.ID{web}}})
+	require.NoError(t, err)
+	w := &windowSet{schedules: []scheduleRef{{idOf("sched", 0), maint}, {idOf("sched", 1), freeze}},
+		ci: func(id itil.ID) *scopedCI {
+			if id == db {
+				return &scopedCI{ID: db, Classes: []string{"postgresql", "database"}}
+			}
+			return nil
+		}}
+	ny, _ := time.LoadLocation("America/New_York")
+	at := func(d, h, m int) int64 { return time.Date(2026, 3, d, h, m, 0, 0, ny).UnixNano() }
+	check := func(s slot, cis []itil.ID, o conflictOptions) []Conflict {
+		return w.windowConflicts(&planned{ID: idOf("change", 0), Slot: s, CIs: cis}, o)
+	}
+	assert.Empty(t, check(slot{at(1, 2, 0), at(1, 3, 0)}, []itil.ID{db}, conflictOptions{}), "inside Sunday's window")
+	got := check(slot{at(1, 3, 0), at(1, 4, 0)}, []itil.ID{db}, conflictOptions{})
+	if assert.Len(t, got, 1) {
+		assert.Equal(t, ConflictOutsideWindow, got[0].Kind)
+		assert.Equal(t, db, got[0].CIID)
+		assert.True(t, got[0].Start.Equal(time.Unix(0, at(1, 3, 30))) && got[0].End.Equal(time.Unix(0, at(1, 4, 0))), "the part outside")
+	}
+	assert.Empty(t, check(slot{at(1, 3, 0), at(1, 4, 0)}, []itil.ID{web, db}, conflictOptions{}), "basic mode: the primary CI only")
+	assert.Len(t, check(slot{at(1, 3, 0), at(1, 4, 0)}, []itil.ID{web, db}, conflictOptions{advanced: true}), 1)
+
+	// The web server is frozen on 8 March; a related database outside its
+	// window conflicts too.
+	got = check(slot{at(8, 1, 0), at(8, 4, 0)}, []itil.ID{web}, conflictOptions{
+		related: func(id itil.ID) []itil.ID { return []itil.ID{db} }})
+	if assert.Len(t, got, 2) {
+		assert.Equal(t, ConflictBlackout, got[0].Kind)
+		assert.Equal(t, ConflictOutsideWindow, got[1].Kind)
+		assert.Equal(t, web, got[1].CIID)
+		assert.Equal(t, db, got[1].RelatedCIID)
+	}
+	// Ending as the freeze starts touches it: a conflict only if touching
+	// ends count.
+	edge := slot{at(7, 23, 0), at(8, 0, 0)}
+	assert.Empty(t, check(edge, []itil.ID{web}, conflictOptions{}))
+	assert.Len(t, check(edge, []itil.ID{web}, conflictOptions{touching: true}), 1)
+}
