@@ -25,6 +25,8 @@ func TestModelDiagramsInSync(t *testing.T) {
 	}
 	machinetest.InSync(t, machinetest.Diagram{File: "task.md", Title: "Change task lifecycle",
 		Source: "change.TaskLifecycle()", Package: "./change", Mermaid: change.TaskDiagram()})
+	machinetest.InSync(t, machinetest.Diagram{File: "schedule.md", Title: "Maintenance and blackout schedule lifecycle",
+		Source: "change.ScheduleDiagram()", Package: "./change", Mermaid: change.ScheduleDiagram()})
 }
 
 func TestDefaultModels(t *testing.T) {

@@ -52,6 +52,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("CAB", func(t *testing.T) { testCAB(t, instances) })
 	runIncidents(t, newStore, instances)                                            // incidents.go
 	runUnauthorized(t, newStore, instances)                                         // unauthorized.go
+	runSchedules(t, newStore, instances)                                            // schedule.go
 	t.Run("ImplementerSoD", func(t *testing.T) { testImplementerSoD(t, newStore) }) // sod.go
 	t.Run("OneVote", func(t *testing.T) { testOneVote(t, newStore) })               // sod.go
 }
