@@ -83,7 +83,7 @@ func DefaultSuccessScoring() SuccessScoring {
 const (
 	maxPoints         = 1000
 	maxRatingFrom     = 1_000_000_000
-	smallCIsDedupScan = 8
+	smallCIsDedupScan = 32
 )
 
 // Validate returns a *itil.ValidationError naming every bad field of s,

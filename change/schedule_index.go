@@ -59,7 +59,6 @@ type Conflict struct {
 // slot is a planned window as the index keeps it: UTC nanoseconds.
 type slot struct{ start, end int64 }
 
-func slotOf(start, end time.Time) slot { return slot{start.UnixNano(), end.UnixNano()} }
 
 // overlaps reports whether a and b share time; touching ends share time
 // only when touching.
@@ -106,20 +105,21 @@ func compareBooking(a, b booking) int {
 	return slices.Compare(a.change[:], b.change[:])
 }
 
-// overlapping calls fn for each booking overlapping s, in start order,
-// until fn returns false.
-func (b *bookings) overlapping(s slot, touching bool, fn func(booking) bool) {
+// around returns the bookings that may overlap s, in start order: those
+// from the first starting at or after s.start − longest to the last
+// starting before s.end (at s.end too when touching). The caller keeps
+// those that overlap (slot.overlaps).
+func (b *bookings) around(s slot, touching bool) []booking {
+	if b == nil {
+		return nil
+	}
 	from := s.start - b.longest
 	i, _ := slices.BinarySearchFunc(b.items, from, func(x booking, t int64) int { return cmp.Compare(x.start, t) })
-	for ; i < len(b.items); i++ {
-		x := b.items[i]
-		if x.start > s.end || (!touching && x.start == s.end) {
-			return
-		}
-		if x.overlaps(s, touching) && !fn(x) {
-			return
-		}
+	j := i
+	for j < len(b.items) && (b.items[j].start < s.end || (touching && b.items[j].start == s.end)) {
+		j++
 	}
+	return b.items[i:j]
 }
 
 // planned is what the index knows of a change: its window and what it
@@ -213,13 +213,12 @@ func (x *scheduleIndex) conflicts(p *planned, o conflictOptions) []Conflict {
 		s, e := max(p.Slot.start, other.start), min(p.Slot.end, other.end)
 		return time.Unix(0, s).UTC(), time.Unix(0, e).UTC()
 	}
-	add := func(k ConflictKind, other booking, f func(*Conflict)) {
+	add := func(k ConflictKind, other booking, ci, rel, svc itil.ID, assignee string) {
 		s, e := at(other)
-		c := Conflict{Kind: k, ChangeID: other.change, Start: s, End: e}
+		c := Conflict{Kind: k, ChangeID: other.change, CIID: ci, RelatedCIID: rel, ServiceID: svc, Assignee: assignee, Start: s, End: e}
 		if q := x.changes[other.change]; q != nil {
 			c.Number = q.Number
 		}
-		f(&c)
 		out = append(out, c)
 	}
 	cis := p.CIs
@@ -227,13 +226,10 @@ func (x *scheduleIndex) conflicts(p *planned, o conflictOptions) []Conflict {
 		cis = cis[:1]
 	}
 	forEachCI(cis, func(ci itil.ID) {
-		if b := x.byCI[ci]; b != nil {
-			b.overlapping(p.Slot, o.touching, func(other booking) bool {
-				if other.change != p.ID {
-					add(ConflictCI, other, func(c *Conflict) { c.CIID = ci })
-				}
-				return true
-			})
+		for _, other := range x.byCI[ci].around(p.Slot, o.touching) {
+			if other.change != p.ID && other.overlaps(p.Slot, o.touching) {
+				add(ConflictCI, other, ci, itil.NilID, itil.NilID, "")
+			}
 		}
 		if o.related == nil {
 			return
@@ -242,34 +238,25 @@ func (x *scheduleIndex) conflicts(p *planned, o conflictOptions) []Conflict {
 			if rel == ci {
 				return
 			}
-			if b := x.byCI[rel]; b != nil {
-				b.overlapping(p.Slot, o.touching, func(other booking) bool {
-					if other.change != p.ID {
-						add(ConflictRelatedCI, other, func(c *Conflict) { c.CIID, c.RelatedCIID = ci, rel })
-					}
-					return true
-				})
+			for _, other := range x.byCI[rel].around(p.Slot, o.touching) {
+				if other.change != p.ID && other.overlaps(p.Slot, o.touching) {
+					add(ConflictRelatedCI, other, ci, rel, itil.NilID, "")
+				}
 			}
 		})
 	})
 	forEachCI(p.Services, func(svc itil.ID) {
-		if b := x.byService[svc]; b != nil {
-			b.overlapping(p.Slot, o.touching, func(other booking) bool {
-				if other.change != p.ID {
-					add(ConflictService, other, func(c *Conflict) { c.ServiceID = svc })
-				}
-				return true
-			})
+		for _, other := range x.byService[svc].around(p.Slot, o.touching) {
+			if other.change != p.ID && other.overlaps(p.Slot, o.touching) {
+				add(ConflictService, other, itil.NilID, itil.NilID, svc, "")
+			}
 		}
 	})
 	if p.Assignee != "" {
-		if b := x.byAssignee[p.Assignee]; b != nil {
-			b.overlapping(p.Slot, o.touching, func(other booking) bool {
-				if other.change != p.ID {
-					add(ConflictAssignee, other, func(c *Conflict) { c.Assignee = p.Assignee })
-				}
-				return true
-			})
+		for _, other := range x.byAssignee[p.Assignee].around(p.Slot, o.touching) {
+			if other.change != p.ID && other.overlaps(p.Slot, o.touching) {
+				add(ConflictAssignee, other, itil.NilID, itil.NilID, itil.NilID, p.Assignee)
+			}
 		}
 	}
 	sortConflicts(out)

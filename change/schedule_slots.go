@@ -127,16 +127,12 @@ func (x *scheduleIndex) blockedFrom(p *planned, w *windowSet, s, end int64, o co
 		gap = touchGap
 	}
 	nextStart := func(b *bookings) {
-		if b == nil {
-			return
-		}
-		b.overlapping(slot{s, t}, false, func(x booking) bool {
+		for _, x := range b.around(slot{s, t}, false) {
 			if x.change != p.ID && x.start >= s {
 				t = min(t, x.start-gap)
-				return false
+				return
 			}
-			return true
-		})
+		}
 	}
 	cis := p.CIs
 	if !o.advanced && len(cis) > 1 {
