@@ -59,7 +59,6 @@ type Conflict struct {
 // slot is a planned window as the index keeps it: UTC nanoseconds.
 type slot struct{ start, end int64 }
 
-
 // overlaps reports whether a and b share time; touching ends share time
 // only when touching.
 func (a slot) overlaps(b slot, touching bool) bool {
