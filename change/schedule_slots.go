@@ -45,95 +45,22 @@ func (x *scheduleIndex) conflictsAt(p *planned, w *windowSet, s slot, o conflict
 // freeSlots returns up to n free slots for p's CIs, services and assignee
 // (its own bookings aside) that hold a planned window of length d, from
 // notBefore until until, earliest first. It does not step through time:
-// from a start in conflict it jumps to the latest instant a conflict
-// releases (the other change's end, the next maintenance window, the
-// blackout's end), and from a free start to the first instant something
-// blocks, so its cost grows with the bookings and windows met, not with
-// the length of the search.
+// it merges, in start order, the busy intervals of every key the change
+// books (each key's bookings are sorted already) with the times the
+// schedules forbid (outside a maintenance window, inside a blackout), and
+// reports the gaps long enough; it stops at the n-th, so its cost grows
+// with the busy intervals met, not with the length of the search.
 func (x *scheduleIndex) freeSlots(p *planned, w *windowSet, d time.Duration, notBefore, until time.Time, n int, o conflictOptions) []FreeSlot {
-	var out []FreeSlot
-	s, end, dur := notBefore.UnixNano(), until.UnixNano(), int64(d)
-	if dur <= 0 {
+	s0, end, dur := notBefore.UnixNano(), until.UnixNano(), int64(d)
+	if dur <= 0 || n <= 0 || s0 >= end {
 		return nil
 	}
-	for len(out) < n && s+dur <= end {
-		cs := x.conflictsAt(p, w, slot{s, s + dur}, o)
-		if len(cs) == 0 {
-			t := x.blockedFrom(p, w, s, end, o)
-			out = append(out, FreeSlot{time.Unix(0, s).UTC(), time.Unix(0, t).UTC()})
-			if t >= end {
-				break
-			}
-			s = t
-			continue
-		}
-		next := s
-		for _, c := range cs {
-			r, ok := x.release(p, w, c, s, end, o)
-			if !ok {
-				return out
-			}
-			next = max(next, r)
-		}
-		if next <= s { // cannot happen: every release lies after s
-			next = s + touchGap
-		}
-		s = next
-	}
-	return out
-}
-
-// release returns the first instant from which conflict c, found for a
-// window starting at s, no longer holds; false when nothing releases it
-// before end.
-func (x *scheduleIndex) release(p *planned, w *windowSet, c Conflict, s, end int64, o conflictOptions) (int64, bool) {
 	gap := int64(0)
 	if o.touching {
 		gap = touchGap
 	}
-	switch c.Kind {
-	case ConflictOutsideWindow:
-		// The next window of that schedule from the gap on.
-		sc := w.schedule(c.ScheduleID)
-		for iv := range sc.inForce(c.Start, time.Unix(0, end)) {
-			if st := iv.Start.UnixNano(); st > c.Start.UnixNano() {
-				return st, true
-			}
-		}
-		return 0, false
-	case ConflictBlackout:
-		// The end of the blackout's run that the window meets.
-		sc := w.schedule(c.ScheduleID)
-		for iv := range sc.inForce(c.Start, time.Unix(0, end)) {
-			return iv.End.UnixNano() + gap, true
-		}
-		return c.End.UnixNano() + gap, true
-	default:
-		q := x.changes[c.ChangeID]
-		if q == nil {
-			return s + touchGap, true
-		}
-		return q.Slot.end + gap, true
-	}
-}
-
-// blockedFrom returns the first instant after the free start s at which
-// something blocks p's CIs, services or assignee (another change begins,
-// a maintenance window ends, a blackout begins), or end.
-func (x *scheduleIndex) blockedFrom(p *planned, w *windowSet, s, end int64, o conflictOptions) int64 {
-	t := end
-	gap := int64(0)
-	if o.touching {
-		gap = touchGap
-	}
-	nextStart := func(b *bookings) {
-		for _, x := range b.around(slot{s, t}, false) {
-			if x.change != p.ID && x.start >= s {
-				t = min(t, x.start-gap)
-				return
-			}
-		}
-	}
+	m := merger{own: p.ID, gap: gap}
+	span := slot{s0, end}
 	cis := p.CIs
 	if !o.advanced && len(cis) > 1 {
 		cis = cis[:1]
@@ -141,53 +68,167 @@ func (x *scheduleIndex) blockedFrom(p *planned, w *windowSet, s, end int64, o co
 	var checked []itil.ID
 	forEachCI(cis, func(ci itil.ID) {
 		checked = append(checked, ci)
-		nextStart(x.byCI[ci])
+		m.add(x.byCI[ci].around(span, true))
 		if o.related != nil {
 			forEachCI(o.related(ci), func(rel itil.ID) {
 				if rel != ci {
 					checked = append(checked, rel)
-					nextStart(x.byCI[rel])
+					m.add(x.byCI[rel].around(span, true))
 				}
 			})
 		}
 	})
-	forEachCI(p.Services, func(svc itil.ID) { nextStart(x.byService[svc]) })
+	forEachCI(p.Services, func(svc itil.ID) { m.add(x.byService[svc].around(span, true)) })
 	if p.Assignee != "" {
-		nextStart(x.byAssignee[p.Assignee])
+		m.add(x.byAssignee[p.Assignee].around(span, true))
 	}
-	if w == nil {
-		return t
-	}
-	from, to := time.Unix(0, s), time.Unix(0, end)
-	for _, sc := range w.schedules {
-		covered, own := false, false
-		for i, id := range checked {
-			if sc.covers(w.info(id)) {
-				covered = true
-				// Blackouts count on the change's own CIs only.
-				own = own || !isRelated(checked, cis, i)
+	if w != nil {
+		from, to := time.Unix(0, s0), time.Unix(0, end)
+		for _, sc := range w.schedules {
+			covered, own := false, false
+			for i, id := range checked {
+				if sc.covers(w.info(id)) {
+					covered = true
+					// Blackouts count on the change's own CIs only.
+					own = own || !isRelated(checked, cis, i)
+				}
 			}
-		}
-		if !covered {
-			continue
-		}
-		switch sc.spec.Type {
-		case ScheduleMaintenance:
-			for iv := range sc.inForce(from, to) {
-				t = min(t, iv.End.UnixNano()) // the run holding s
-				break
-			}
-		case ScheduleBlackout:
-			if !own {
+			if !covered {
 				continue
 			}
-			for iv := range sc.inForce(from, to) {
-				t = min(t, iv.Start.UnixNano()-gap)
-				break
+			var busy []booking
+			switch sc.spec.Type {
+			case ScheduleMaintenance:
+				at := s0 // outside the windows is busy
+				for iv := range sc.inForce(from, to) {
+					if st := iv.Start.UnixNano(); st > at {
+						busy = append(busy, booking{slot: slot{at, st}})
+					}
+					at = iv.End.UnixNano()
+				}
+				if at < end {
+					busy = append(busy, booking{slot: slot{at, end}})
+				}
+				m.addWindows(busy)
+			case ScheduleBlackout:
+				if !own {
+					continue
+				}
+				for iv := range sc.inForce(from.Add(-time.Duration(gap)), to) {
+					busy = append(busy, booking{slot: slot{iv.Start.UnixNano(), iv.End.UnixNano()}})
+				}
+				m.add(busy)
 			}
 		}
 	}
-	return t
+	var out []FreeSlot
+	cursor := s0
+	for {
+		b, ok := m.next()
+		if !ok || b.start >= end {
+			break
+		}
+		if b.start > cursor && b.start-cursor >= dur {
+			out = append(out, FreeSlot{time.Unix(0, cursor).UTC(), time.Unix(0, b.start).UTC()})
+			if len(out) == n {
+				return out
+			}
+		}
+		cursor = max(cursor, b.end)
+		if cursor >= end {
+			return out
+		}
+	}
+	if end-cursor >= dur {
+		out = append(out, FreeSlot{time.Unix(0, cursor).UTC(), time.Unix(0, end).UTC()})
+	}
+	return out
+}
+
+// merger yields, in start order, the busy intervals of several sorted
+// lists: a k-way merge over a small heap of list heads. Bookings of the
+// change itself are skipped; with touching ends counted, bookings and
+// blackouts are widened by gap on both sides (a window that ends where
+// another starts touches it), while the gaps outside maintenance windows
+// are not: a change may end as its window does.
+type merger struct {
+	own   itil.ID
+	gap   int64
+	lists []mergeList
+	heap  []int // indexes into lists, by the start of their head
+}
+
+type mergeList struct {
+	items []booking
+	gap   int64
+}
+
+func (m *merger) add(items []booking)        { m.push(mergeList{items, m.gap}) }
+func (m *merger) addWindows(items []booking) { m.push(mergeList{items, 0}) }
+
+func (m *merger) push(l mergeList) {
+	for len(l.items) > 0 && l.items[0].change == m.own && m.own != itil.NilID {
+		l.items = l.items[1:]
+	}
+	if len(l.items) == 0 {
+		return
+	}
+	m.lists = append(m.lists, l)
+	m.heap = append(m.heap, len(m.lists)-1)
+	m.up(len(m.heap) - 1)
+}
+
+func (m *merger) head(i int) int64 { l := &m.lists[m.heap[i]]; return l.items[0].start - l.gap }
+
+func (m *merger) up(i int) {
+	for i > 0 {
+		parent := (i - 1) / 2
+		if m.head(parent) <= m.head(i) {
+			return
+		}
+		m.heap[parent], m.heap[i] = m.heap[i], m.heap[parent]
+		i = parent
+	}
+}
+
+func (m *merger) down(i int) {
+	for {
+		l, r, least := 2*i+1, 2*i+2, i
+		if l < len(m.heap) && m.head(l) < m.head(least) {
+			least = l
+		}
+		if r < len(m.heap) && m.head(r) < m.head(least) {
+			least = r
+		}
+		if least == i {
+			return
+		}
+		m.heap[least], m.heap[i] = m.heap[i], m.heap[least]
+		i = least
+	}
+}
+
+// next returns the busy interval that starts first.
+func (m *merger) next() (slot, bool) {
+	if len(m.heap) == 0 {
+		return slot{}, false
+	}
+	l := &m.lists[m.heap[0]]
+	b := l.items[0]
+	out := slot{b.start - l.gap, b.end + l.gap}
+	l.items = l.items[1:]
+	for len(l.items) > 0 && l.items[0].change == m.own && m.own != itil.NilID {
+		l.items = l.items[1:]
+	}
+	if len(l.items) == 0 {
+		last := len(m.heap) - 1
+		m.heap[0] = m.heap[last]
+		m.heap = m.heap[:last]
+	}
+	if len(m.heap) > 0 {
+		m.down(0)
+	}
+	return out, true
 }
 
 // isRelated reports whether checked[i] is a related CI rather than one of
