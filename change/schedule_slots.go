@@ -241,13 +241,3 @@ func isRelated(checked, cis []itil.ID, i int) bool {
 	}
 	return true
 }
-
-// schedule returns the schedule id of w.
-func (w *windowSet) schedule(id itil.ID) *compiledSchedule {
-	for _, sc := range w.schedules {
-		if sc.ID == id {
-			return sc.compiledSchedule
-		}
-	}
-	return nil
-}
