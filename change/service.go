@@ -38,6 +38,7 @@ type config struct {
 	cmdb      *cmdb.Service     // cmdb.go
 	incidents *incident.Service // incidents.go
 	scoring   SuccessScoring    // success.go
+	detection ConflictDetection // schedule_check.go
 }
 
 // Option configures a Service; New reports every bad option together.
@@ -147,6 +148,9 @@ func terms(c *Change, dst []string) []string {
 	dst = append(dst, storage.Term("number", c.Number))
 	for _, p := range c.Fixes {
 		dst = append(dst, storage.Term("fixes", p.String()))
+	}
+	for _, a := range c.AffectedServices {
+		dst = append(dst, storage.Term("service", a.ServiceID.String()))
 	}
 	dst = append(dst, storage.Term("state", string(c.State)))
 	slices.Sort(dst[start:])

@@ -53,6 +53,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	runIncidents(t, newStore, instances)                                            // incidents.go
 	runUnauthorized(t, newStore, instances)                                         // unauthorized.go
 	runSchedules(t, newStore, instances)                                            // schedule.go
+	t.Run("Conflicts", func(t *testing.T) { testConflicts(t, newStore) })           // conflicts.go
 	t.Run("ImplementerSoD", func(t *testing.T) { testImplementerSoD(t, newStore) }) // sod.go
 	t.Run("OneVote", func(t *testing.T) { testOneVote(t, newStore) })               // sod.go
 }

@@ -1,0 +1,278 @@
+package change
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/cmdb"
+	"github.com/itilkit/itil/storage"
+)
+
+// ConflictDetection says what a conflict check looks at. The zero value
+// is the default: advanced mode (every CI of the change), related CIs one
+// relationship away (with WithCMDB), and touching ends not overlapping.
+type ConflictDetection struct {
+	// Basic checks the change's primary CI only, as ServiceNow's basic
+	// mode does; by default every CI of the change is checked.
+	Basic bool `json:"basic,omitempty"`
+	// Touching counts a change that ends as another starts as an
+	// overlap.
+	Touching bool `json:"touching,omitempty"`
+	// RelationDepth is how many relationships away a parent or child CI
+	// is looked for: 0 means the default, 1; -1 turns related CIs off.
+	// At most 5.
+	RelationDepth int `json:"relation_depth,omitempty"`
+}
+
+// maxRelationDepth bounds ConflictDetection.RelationDepth.
+const maxRelationDepth = 5
+
+// WithConflictDetection replaces the default conflict detection. A bad
+// one is named under "conflict_detection.".
+func WithConflictDetection(d ConflictDetection) Option {
+	return Option{func(cfg *config, v *itil.ValidationError) {
+		if d.RelationDepth < -1 || d.RelationDepth > maxRelationDepth {
+			v.Add("conflict_detection.relation_depth", fmt.Sprintf("must be from -1 to %d", maxRelationDepth))
+		}
+		cfg.detection = d
+	}}
+}
+
+// Conflicts returns what conflicts with the change id at its planned
+// window now: other changes in an active state on its CIs, on CIs one or
+// more relationships away (WithCMDB), on the business services its CIs
+// support, or with its assignee, whose planned windows overlap it; and
+// the enforced schedules it breaks (outside a maintenance window of its
+// CIs or related CIs, inside a blackout on its CIs). A change that has
+// ended, or has no planned window, has none. An unknown change gives an
+// error wrapping itil.ErrNotFound.
+func (s *Service) Conflicts(ctx context.Context, id itil.ID) ([]Conflict, error) {
+	var out []Conflict
+	err := s.run.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
+		ch, err := changes.Get(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		out, err = s.conflictsOf(ctx, tx, ch)
+		return err
+	})
+	return out, err
+}
+
+// activeStates are the states of the Service's models but closed and
+// canceled, in a stable order.
+func (s *Service) activeStates() []State {
+	var out []State
+	for _, name := range s.Models() {
+		for _, st := range s.cfg.models[name].machine.States() {
+			if !st.Final() && !slices.Contains(out, st) {
+				out = append(out, st)
+			}
+		}
+	}
+	return out
+}
+
+// plannedOf returns what the index keeps of ch, or nil when ch is not
+// scheduled (ended, or without a planned window).
+func plannedOf(ch *Change) *planned {
+	if ch.State.Final() || ch.PlannedStart.IsZero() || ch.PlannedEnd.IsZero() {
+		return nil
+	}
+	p := &planned{ID: ch.ID, Number: ch.Number, Slot: slot{ch.PlannedStart.UnixNano(), ch.PlannedEnd.UnixNano()},
+		CIs: changeCIs(ch), Assignee: ch.Assignee}
+	for _, a := range ch.AffectedServices {
+		p.Services = append(p.Services, a.ServiceID)
+	}
+	return p
+}
+
+// conflictsOf computes ch's conflicts in tx.
+func (s *Service) conflictsOf(ctx context.Context, tx storage.Tx, ch *Change) ([]Conflict, error) {
+	p := plannedOf(ch)
+	if p == nil {
+		return nil, nil
+	}
+	d := s.cfg.detection
+	o := conflictOptions{advanced: !d.Basic, touching: d.Touching}
+	var cm *cmdb.Service
+	if s.cfg.cmdb != nil {
+		cm = s.cfg.cmdb.In(tx)
+	}
+	depth := d.RelationDepth
+	if depth == 0 {
+		depth = 1
+	}
+	related := map[itil.ID][]itil.ID{}
+	var relErr error
+	if cm != nil && depth > 0 {
+		o.related = func(ci itil.ID) []itil.ID {
+			if r, ok := related[ci]; ok {
+				return r
+			}
+			r, err := relatedCIs(ctx, cm, ci, depth)
+			if err != nil && relErr == nil {
+				relErr = err
+			}
+			related[ci] = r
+			return r
+		}
+	}
+
+	// The candidates: the active changes on every key the check reads.
+	x := newScheduleIndex()
+	seen := map[itil.ID]bool{ch.ID: true}
+	find := func(term string) error {
+		for _, st := range s.activeStates() {
+			for other, err := range changes.Query(ctx, tx, storage.Query{Kind: Kind,
+				Terms: []string{term, storage.Term("state", string(st))}}) {
+				if err != nil {
+					return err
+				}
+				if seen[other.ID] {
+					continue
+				}
+				seen[other.ID] = true
+				if q := plannedOf(other); q != nil && q.Slot.overlaps(p.Slot, o.touching) {
+					x.put(q)
+				}
+			}
+		}
+		return nil
+	}
+	cis := p.CIs
+	if !o.advanced && len(cis) > 1 {
+		cis = cis[:1]
+	}
+	var keys []string
+	forEachCI(cis, func(ci itil.ID) {
+		keys = append(keys, storage.Term("ci", ci.String()))
+		if o.related != nil {
+			forEachCI(o.related(ci), func(rel itil.ID) { keys = append(keys, storage.Term("ci", rel.String())) })
+		}
+	})
+	if relErr != nil {
+		return nil, relErr
+	}
+	forEachCI(p.Services, func(svc itil.ID) { keys = append(keys, storage.Term("service", svc.String())) })
+	if p.Assignee != "" {
+		keys = append(keys, storage.Term("assignee", p.Assignee))
+	}
+	for _, k := range slices.Compact(keys) {
+		if err := find(k); err != nil {
+			return nil, err
+		}
+	}
+	out := x.conflicts(p, o)
+
+	// The enforced schedules.
+	w := &windowSet{}
+	for sc, err := range schedules.Query(ctx, tx, storage.Query{Kind: KindSchedule,
+		Terms: []string{storage.Term("state", string(ScheduleEnforced))}}) {
+		if err != nil {
+			return nil, err
+		}
+		c, err := compileSchedule(sc.Spec)
+		if err != nil {
+			return nil, fmt.Errorf("schedule %s: %w", sc.label(), err)
+		}
+		w.schedules = append(w.schedules, scheduleRef{sc.ID, c})
+	}
+	if len(w.schedules) > 0 {
+		infos := map[itil.ID]*scopedCI{}
+		var infoErr error
+		w.ci = func(id itil.ID) *scopedCI {
+			if c, ok := infos[id]; ok {
+				return c
+			}
+			c, err := ciScope(ctx, cm, id)
+			if err != nil && infoErr == nil {
+				infoErr = err
+			}
+			infos[id] = c
+			return c
+		}
+		out = append(out, w.windowConflicts(p, o)...)
+		if infoErr != nil {
+			return nil, infoErr
+		}
+		sortConflicts(out)
+	}
+	return out, nil
+}
+
+// relatedCIs returns the CIs within depth relationships of ci, either
+// way, nearest first (ci itself not listed; a CI the CMDB does not hold
+// has none).
+func relatedCIs(ctx context.Context, cm *cmdb.Service, ci itil.ID, depth int) ([]itil.ID, error) {
+	var out []itil.ID
+	seen := map[itil.ID]bool{ci: true}
+	level := []itil.ID{ci}
+	for range depth {
+		var next []itil.ID
+		for _, id := range level {
+			rels, err := cm.Relationships(ctx, id)
+			if errors.Is(err, itil.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("relationships of %s: %w", id, err)
+			}
+			for _, r := range rels {
+				for _, other := range []itil.ID{r.Parent, r.Child} {
+					if !seen[other] {
+						seen[other] = true
+						next = append(next, other)
+						out = append(out, other)
+					}
+				}
+			}
+		}
+		level = next
+	}
+	return out, nil
+}
+
+// ciScope returns what a schedule's scope reads of the CI id: with the
+// CMDB, its class and the classes above it, its criticality, attributes
+// and the business services its failure affects; without it, or for a CI
+// it does not hold, the ID alone.
+func ciScope(ctx context.Context, cm *cmdb.Service, id itil.ID) (*scopedCI, error) {
+	out := &scopedCI{ID: id}
+	if cm == nil {
+		return out, nil
+	}
+	ci, err := cm.Get(ctx, id)
+	if errors.Is(err, itil.ErrNotFound) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ci %s: %w", id, err)
+	}
+	classes := cm.Classes()
+	for class := ci.Class; class != ""; {
+		out.Classes = append(out.Classes, class)
+		cl, ok := classes.Get(class)
+		if !ok {
+			break
+		}
+		class = cl.Parent
+	}
+	out.Criticality, out.Attributes = ci.Criticality, ci.Attributes
+	res, err := cm.Impact(ctx, id, cmdb.ImpactOptions{Direction: cmdb.Upstream})
+	if err != nil {
+		return nil, fmt.Errorf("impact of %s: %w", id, err)
+	}
+	for _, a := range res.Affected {
+		if classes.IsA(a.Class, cmdb.ClassBusinessService) {
+			out.Services = append(out.Services, a.CI)
+		}
+	}
+	if classes.IsA(ci.Class, cmdb.ClassBusinessService) {
+		out.Services = append(out.Services, id)
+	}
+	return out, nil
+}
