@@ -54,6 +54,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	runUnauthorized(t, newStore, instances)                                         // unauthorized.go
 	runSchedules(t, newStore, instances)                                            // schedule.go
 	t.Run("Conflicts", func(t *testing.T) { testConflicts(t, newStore) })           // conflicts.go
+	t.Run("ConflictsCMDB", func(t *testing.T) { testConflictsCMDB(t, newStore) })   // conflicts.go
 	t.Run("ImplementerSoD", func(t *testing.T) { testImplementerSoD(t, newStore) }) // sod.go
 	t.Run("OneVote", func(t *testing.T) { testOneVote(t, newStore) })               // sod.go
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/change"
+	"github.com/itilkit/itil/cmdb"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/slm/calendar"
 	"github.com/itilkit/itil/storage"
 )
@@ -79,4 +81,90 @@ func testConflicts(t *testing.T, newStore func(*testing.T) storage.Store) {
 	assert.Empty(t, got)
 	_, err = f.svc.Conflicts(f.ctx, itil.NewID())
 	require.ErrorIs(t, err, itil.ErrNotFound)
+}
+
+// testConflictsCMDB: with the CMDB, a change on a CI conflicts with one
+// on a CI a relationship away and with one affecting the same business
+// service; a maintenance schedule scoped by class (the server class
+// covers Linux servers) finds a change outside its windows; basic mode
+// checks the primary CI only.
+func testConflictsCMDB(t *testing.T, newStore func(*testing.T) storage.Store) {
+	store := newStore(t)
+	cm, err := cmdb.New(store)
+	require.NoError(t, err)
+	ctx := t.Context()
+	server, err := cm.CreateCI(ctx, requester, cmdb.NewCI{Class: cmdb.ClassLinuxServer, Name: "mail-01",
+		Attributes: map[string]string{"serial_number": "SN1"}})
+	require.NoError(t, err)
+	mail, err := cm.CreateCI(ctx, requester, cmdb.NewCI{Class: cmdb.ClassBusinessService, Name: "Mail"})
+	require.NoError(t, err)
+	app, err := cm.CreateCI(ctx, requester, cmdb.NewCI{Class: cmdb.ClassApplication, Name: "postfix"})
+	require.NoError(t, err)
+	spam, err := cm.CreateCI(ctx, requester, cmdb.NewCI{Class: cmdb.ClassApplication, Name: "spamd"})
+	require.NoError(t, err)
+	for _, r := range [][2]itil.ID{{mail.ID, app.ID}, {mail.ID, spam.ID}} {
+		_, err = cm.Relate(ctx, requester, cmdb.DependsOn, r[0], r[1])
+		require.NoError(t, err)
+	}
+	_, err = cm.Relate(ctx, requester, cmdb.RunsOn, app.ID, server.ID)
+	require.NoError(t, err)
+
+	f := setup(t, func(*testing.T) storage.Store { return store }, change.WithCMDB(cm))
+	start := time.Date(2026, 6, 3, 22, 0, 0, 0, time.UTC) // a Wednesday
+	open := func(title string, ci itil.ID, more ...itil.ID) *change.Change {
+		ch, err := f.svc.Open(f.ctx, requester, change.NewChange{Title: title, AssignmentGroup: "messaging",
+			CIID: ci, CIIDs: more, PlannedStart: start, PlannedEnd: start.Add(2 * time.Hour)})
+		require.NoError(t, err)
+		ch, err = f.svc.AssessRisk(f.ctx, requester, ch.ID, nil) // records the services it affects
+		require.NoError(t, err)
+		return ch
+	}
+	onApp := open("Upgrade postfix", app.ID)
+	onServer := open("Patch the kernel", server.ID)
+	onSpam := open("Retrain spamd", spam.ID)
+	got, err := f.svc.Conflicts(f.ctx, onApp.ID)
+	require.NoError(t, err)
+	byKind := map[change.ConflictKind][]itil.ID{}
+	for _, c := range got {
+		byKind[c.Kind] = append(byKind[c.Kind], c.ChangeID)
+	}
+	assert.ElementsMatch(t, []itil.ID{onServer.ID}, byKind[change.ConflictRelatedCI], "the server postfix runs on")
+	assert.ElementsMatch(t, []itil.ID{onServer.ID, onSpam.ID}, byKind[change.ConflictService], "both affect Mail")
+
+	// Servers are maintained on Sunday nights only.
+	var week calendar.Week
+	week[time.Sunday] = []calendar.Window{calendar.Hours(1, 0, 5, 0)}
+	sc, err := f.svc.CreateSchedule(f.ctx, changeManager, change.ScheduleSpec{Name: "Server maintenance",
+		Type: change.ScheduleMaintenance, Windows: calendar.Spec{Zone: "UTC", Week: week},
+		Scope: change.Scope{Classes: []string{cmdb.ClassServer}}})
+	require.NoError(t, err)
+	_, err = f.svc.ApproveSchedule(f.ctx, changeManager, sc.ID)
+	require.NoError(t, err)
+	_, err = f.svc.EnforceSchedule(f.ctx, changeManager, sc.ID)
+	require.NoError(t, err)
+	got, err = f.svc.Conflicts(f.ctx, onServer.ID)
+	require.NoError(t, err)
+	var outside []change.Conflict
+	for _, c := range got {
+		if c.Kind == change.ConflictOutsideWindow {
+			outside = append(outside, c)
+		}
+	}
+	if assert.Len(t, outside, 1) {
+		assert.Equal(t, server.ID, outside[0].CIID)
+		assert.Equal(t, sc.ID, outside[0].ScheduleID)
+	}
+
+	// Basic mode reads the primary CI only; relations can be turned off.
+	basic := setup(t, func(*testing.T) storage.Store { return store }, change.WithCMDB(cm),
+		change.WithConflictDetection(change.ConflictDetection{Basic: true, RelationDepth: -1}))
+	both := open("Move the relay", spam.ID, server.ID)
+	got, err = basic.svc.Conflicts(f.ctx, both.ID)
+	require.NoError(t, err)
+	for _, c := range got {
+		assert.NotEqual(t, change.ConflictRelatedCI, c.Kind)
+		assert.NotEqual(t, server.ID, c.CIID, "the second CI is not checked")
+	}
+	_, err = change.New(store, change.WithConflictDetection(change.ConflictDetection{RelationDepth: 9}))
+	testkit.RequireFields(t, err, "conflict_detection.relation_depth")
 }
