@@ -78,7 +78,7 @@ func (ch *Change) clearRisk() {
 // rest on the risk). Answers the questionnaire does not have give a
 // *itil.ValidationError naming "answers.<question>".
 func (s *Service) AssessRisk(ctx context.Context, actor itil.Actor, id itil.ID, answers map[string]string) (*Change, error) {
-	return s.run.Run(ctx, actor, id, CommandAssessRisk, func(c *cmd, ch *Change) (event, error) {
+	return s.runBooking(ctx, actor, id, CommandAssessRisk, func(c *cmd, ch *Change) (event, error) {
 		if err := requireActive(ch, "assess the risk of"); err != nil {
 			return event{}, err
 		}

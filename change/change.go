@@ -111,6 +111,11 @@ type Change struct {
 	// history shows them and a link never interleaves with its end.
 	IncidentCount int `json:"incident_count,omitempty"`
 
+	// Conflicts are what conflicted with the change's planned window when
+	// it, or a change or schedule it meets, last changed (see Conflicts);
+	// kept current in those commands' transactions, and journaled.
+	Conflicts []Conflict `json:"conflicts,omitempty"`
+
 	OpenedBy  itil.Actor `json:"opened_by"`
 	OpenedAt  time.Time  `json:"opened_at"`
 	ClosedAt  time.Time  `json:"closed_at,omitzero"`
@@ -135,6 +140,7 @@ func copyChange(dst, src *Change) {
 	dst.AffectedServices = slices.Clone(src.AffectedServices)
 	dst.Fixes = slices.Clone(src.Fixes)
 	dst.CausedIncidents = slices.Clone(src.CausedIncidents)
+	dst.Conflicts = slices.Clone(src.Conflicts)
 	dst.Approval = src.Approval.clone()
 	if src.Review != nil {
 		r := *src.Review

@@ -89,6 +89,11 @@ func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewChange) (*Ch
 			return event{}, err
 		}
 		ch.Number = num
+		if plannedOf(ch) != nil {
+			if err := s.rebook(c, ch); err != nil { // schedule_check.go
+				return event{}, err
+			}
+		}
 		return event{Type: EventOpened, Summary: "opened " + ch.Number + " (" + ch.Model + ") " + strconv.Quote(ch.Title)}, nil
 	})
 }
@@ -271,7 +276,7 @@ func (s *Service) Withdraw(ctx context.Context, actor itil.Actor, id itil.ID, re
 // SuccessfulWithIssues, Unsuccessful) and close notes, which are required
 // (a *itil.ValidationError names close_code or close_notes).
 func (s *Service) Close(ctx context.Context, actor itil.Actor, id itil.ID, code CloseCode, notes string) (*Change, error) {
-	return s.run.Run(ctx, actor, id, CommandClose, func(c *cmd, ch *Change) (event, error) {
+	return s.runBooking(ctx, actor, id, CommandClose, func(c *cmd, ch *Change) (event, error) {
 		err := s.fire(ch, MoveClose, func() error {
 			var v itil.ValidationError
 			if !code.Valid() {
@@ -316,7 +321,7 @@ func (s *Service) ended(c *cmd, ch *Change) error {
 // Cancel cancels a change its model lets end early (in the default
 // models, any state before Review), with a reason.
 func (s *Service) Cancel(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*Change, error) {
-	return s.run.Run(ctx, actor, id, CommandCancel, func(c *cmd, ch *Change) (event, error) {
+	return s.runBooking(ctx, actor, id, CommandCancel, func(c *cmd, ch *Change) (event, error) {
 		if m, err := s.model(ch); err == nil && !ch.State.Final() {
 			if err := s.leaveApprovalState(c, ch, MoveCancel, m); err != nil {
 				return event{}, err

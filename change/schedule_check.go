@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
@@ -56,7 +57,7 @@ func (s *Service) Conflicts(ctx context.Context, id itil.ID) ([]Conflict, error)
 		if err != nil {
 			return err
 		}
-		out, err = s.conflictsOf(ctx, tx, ch)
+		out, err = s.conflictsWith(ctx, tx, ch, nil)
 		return err
 	})
 	return out, err
@@ -90,8 +91,10 @@ func plannedOf(ch *Change) *planned {
 	return p
 }
 
-// conflictsOf computes ch's conflicts in tx.
-func (s *Service) conflictsOf(ctx context.Context, tx storage.Tx, ch *Change) ([]Conflict, error) {
+// conflictsWith computes ch's conflicts in tx; fresh, when not nil, is a
+// change a command has just altered and not yet saved, read instead of
+// its stored version.
+func (s *Service) conflictsWith(ctx context.Context, tx storage.Tx, ch, fresh *Change) ([]Conflict, error) {
 	p := plannedOf(ch)
 	if p == nil {
 		return nil, nil
@@ -125,6 +128,12 @@ func (s *Service) conflictsOf(ctx context.Context, tx storage.Tx, ch *Change) ([
 	// The candidates: the active changes on every key the check reads.
 	x := newScheduleIndex()
 	seen := map[itil.ID]bool{ch.ID: true}
+	if fresh != nil && fresh.ID != ch.ID {
+		seen[fresh.ID] = true
+		if q := plannedOf(fresh); q != nil && q.Slot.overlaps(p.Slot, o.touching) {
+			x.put(q)
+		}
+	}
 	find := func(term string) error {
 		for _, st := range s.activeStates() {
 			for other, err := range changes.Query(ctx, tx, storage.Query{Kind: Kind,
@@ -275,4 +284,95 @@ func ciScope(ctx context.Context, cm *cmdb.Service, id itil.ID) (*scopedCI, erro
 		out.Services = append(out.Services, id)
 	}
 	return out, nil
+}
+
+// EventConflictsChanged is journaled on a change whose conflicts changed
+// because another change did (its Refs name it).
+const EventConflictsChanged = "change.conflicts_changed"
+
+// booked is what a change books in the schedule: its conflicts change
+// only when it does (or when another change or a schedule does).
+type booked struct {
+	active     bool
+	start, end time.Time
+	cis        string
+	assignee   string
+	services   string
+}
+
+func bookedOf(ch *Change) booked {
+	b := booked{active: !ch.State.Final(), start: ch.PlannedStart, end: ch.PlannedEnd, assignee: ch.Assignee}
+	for _, id := range changeCIs(ch) {
+		b.cis += id.String()
+	}
+	for _, a := range ch.AffectedServices {
+		b.services += a.ServiceID.String()
+	}
+	return b
+}
+
+// sameConflicts reports whether a and b list the same conflicts.
+func sameConflicts(a, b []Conflict) bool {
+	return slices.EqualFunc(a, b, func(x, y Conflict) bool {
+		return x.Kind == y.Kind && x.ChangeID == y.ChangeID && x.Number == y.Number && x.CIID == y.CIID &&
+			x.RelatedCIID == y.RelatedCIID && x.ServiceID == y.ServiceID && x.Assignee == y.Assignee &&
+			x.ScheduleID == y.ScheduleID && x.Start.Equal(y.Start) && x.End.Equal(y.End)
+	})
+}
+
+// runBooking runs a change command whose body may change what the change
+// books (its planned window, CIs, assignee, services, or its end): when it
+// did, the change's conflicts are computed again, and so are those of the
+// other changes it conflicted with before or conflicts with now, in the
+// same transaction: conflicts are kept current both ways without a
+// rescan.
+func (s *Service) runBooking(ctx context.Context, actor itil.Actor, id itil.ID, command string,
+	fn func(c *cmd, ch *Change) (event, error)) (*Change, error) {
+	return s.run.Run(ctx, actor, id, command, func(c *cmd, ch *Change) (event, error) {
+		was := bookedOf(ch)
+		ev, err := fn(c, ch)
+		if err != nil || bookedOf(ch) == was {
+			return ev, err
+		}
+		return ev, s.rebook(c, ch)
+	})
+}
+
+// rebook computes ch's conflicts again in the command's transaction (ch
+// as the command left it, not yet saved), and those of every change named
+// in its old or new conflicts, saving each whose conflicts changed.
+func (s *Service) rebook(c *cmd, ch *Change) error {
+	old := ch.Conflicts
+	cs, err := s.conflictsWith(c.Ctx, c.Tx, ch, nil)
+	if err != nil {
+		return err
+	}
+	ch.Conflicts = cs
+	var others []itil.ID
+	for _, list := range [][]Conflict{old, cs} {
+		for _, cf := range list {
+			if cf.ChangeID != itil.NilID && cf.ChangeID != ch.ID && !slices.Contains(others, cf.ChangeID) {
+				others = append(others, cf.ChangeID)
+			}
+		}
+	}
+	for _, oid := range others {
+		o, err := c.Load(oid)
+		if err != nil {
+			return fmt.Errorf("change %s: %w", oid, err)
+		}
+		ocs, err := s.conflictsWith(c.Ctx, c.Tx, o, ch)
+		if err != nil {
+			return err
+		}
+		if sameConflicts(o.Conflicts, ocs) {
+			continue
+		}
+		o.Conflicts = ocs
+		if err := c.Save(o, event{Type: EventConflictsChanged, Summary: "conflicts re-evaluated: " + ch.Number + " changed",
+			Refs: []itil.ID{ch.ID}}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -114,6 +114,11 @@ func (s *Service) OpenFromTemplate(ctx context.Context, actor itil.Actor, templa
 			return err
 		}
 		ch.Number, ch.OpenedAt = num, c.Now
+		if plannedOf(ch) != nil {
+			if err := s.rebook(c, ch); err != nil { // schedule_check.go
+				return err
+			}
+		}
 		if err := c.Save(ch, event{Type: EventOpened, Refs: []itil.ID{t.ID},
 			Summary: "opened " + ch.Number + " (" + ch.Model + ") from " + t.label() + " " + strconv.Quote(ch.Title)}); err != nil {
 			return err

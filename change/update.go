@@ -39,7 +39,7 @@ type Patch struct {
 // CIs: they do not change while approvals rely on it (see AssessRisk),
 // and changing them otherwise clears an assessed risk, to assess again.
 func (s *Service) Update(ctx context.Context, actor itil.Actor, id itil.ID, patch Patch) (*Change, error) {
-	return s.run.Run(ctx, actor, id, CommandUpdate, func(c *cmd, ch *Change) (event, error) {
+	return s.runBooking(ctx, actor, id, CommandUpdate, func(c *cmd, ch *Change) (event, error) {
 		if err := requireActive(ch, "update"); err != nil {
 			return event{}, err
 		}
@@ -107,7 +107,7 @@ func (s *Service) Update(ctx context.Context, actor itil.Actor, id itil.ID, patc
 // who approved it, or decided an approval of it as a delegate, is not
 // made its assignee (a *itil.ValidationError naming assignee).
 func (s *Service) Assign(ctx context.Context, actor itil.Actor, id itil.ID, group, assignee string) (*Change, error) {
-	return s.run.Run(ctx, actor, id, CommandAssign, func(c *cmd, ch *Change) (event, error) {
+	return s.runBooking(ctx, actor, id, CommandAssign, func(c *cmd, ch *Change) (event, error) {
 		if err := requireActive(ch, "assign"); err != nil {
 			return event{}, err
 		}

@@ -168,3 +168,50 @@ func testConflictsCMDB(t *testing.T, newStore func(*testing.T) storage.Store) {
 	_, err = change.New(store, change.WithConflictDetection(change.ConflictDetection{RelationDepth: 9}))
 	testkit.RequireFields(t, err, "conflict_detection.relation_depth")
 }
+
+// testStoredConflicts: a change keeps its conflicts, journaled, and the
+// changes it meets are re-evaluated in the same transaction, both ways.
+func testStoredConflicts(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	db := itil.NewID()
+	start := time.Date(2026, 9, 9, 21, 0, 0, 0, time.UTC)
+	open := func(title string, from time.Time) *change.Change {
+		ch, err := f.svc.Open(f.ctx, requester, change.NewChange{Title: title, AssignmentGroup: "messaging",
+			CIID: db, PlannedStart: from, PlannedEnd: from.Add(2 * time.Hour)})
+		require.NoError(t, err)
+		return ch
+	}
+	numbers := func(id itil.ID) []string {
+		var out []string
+		for _, c := range f.get(id).Conflicts {
+			out = append(out, c.Number)
+		}
+		return out
+	}
+	a := open("Patch the database", start)
+	assert.Empty(t, a.Conflicts)
+	b := open("Reindex the database", start.Add(time.Hour))
+	assert.Equal(t, []string{a.Number}, numbers(b.ID))
+	assert.Equal(t, []string{b.Number}, numbers(a.ID), "a was re-evaluated when b was opened")
+	hist, err := f.svc.History(f.ctx, a.ID)
+	require.NoError(t, err)
+	assert.Equal(t, change.EventConflictsChanged, hist[len(hist)-1].Type)
+	assert.Contains(t, hist[len(hist)-1].Refs, b.ID)
+
+	// Moved apart, both are clear; moved back, both conflict again.
+	later, laterEnd := start.Add(5*time.Hour), start.Add(7*time.Hour)
+	_, err = f.svc.Update(f.ctx, requester, b.ID, change.Patch{PlannedStart: &later, PlannedEnd: &laterEnd})
+	require.NoError(t, err)
+	assert.Empty(t, numbers(a.ID))
+	assert.Empty(t, numbers(b.ID))
+	back, backEnd := start.Add(time.Hour), start.Add(3*time.Hour)
+	_, err = f.svc.Update(f.ctx, requester, b.ID, change.Patch{PlannedStart: &back, PlannedEnd: &backEnd})
+	require.NoError(t, err)
+	assert.Equal(t, []string{b.Number}, numbers(a.ID))
+
+	// An ended change frees the others.
+	_, err = f.svc.Cancel(f.ctx, requester, a.ID, "merged into b")
+	require.NoError(t, err)
+	assert.Empty(t, numbers(b.ID))
+	assert.Empty(t, numbers(a.ID))
+}
