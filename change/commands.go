@@ -197,6 +197,9 @@ func (s *Service) Move(ctx context.Context, actor itil.Actor, id itil.ID, move s
 		if err := enter(ch, m, to); err != nil {
 			return event{}, err
 		}
+		if err := s.checkEntering(c, ch, to); err != nil { // schedule_enforce.go
+			return event{}, err
+		}
 		if err := s.entered(c, ch, from); err != nil {
 			return event{}, err
 		}

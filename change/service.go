@@ -25,20 +25,22 @@ const (
 )
 
 type config struct {
-	clock     itil.Clock
-	models    map[string]*compiled
-	authorize itil.Authorizer[Change]
-	hooks     []storage.Hook
-	problems  *problem.Service // fixes.go
-	directory Directory        // approving.go
-	rules     ApprovalRules
-	ruleWhen  []func(*Facts) bool // rules' conditions, compiled
-	noSoD     bool
-	risk      *RiskAssessor     // assess.go
-	cmdb      *cmdb.Service     // cmdb.go
-	incidents *incident.Service // incidents.go
-	scoring   SuccessScoring    // success.go
-	detection ConflictDetection // schedule_check.go
+	clock         itil.Clock
+	models        map[string]*compiled
+	authorize     itil.Authorizer[Change]
+	hooks         []storage.Hook
+	problems      *problem.Service // fixes.go
+	directory     Directory        // approving.go
+	rules         ApprovalRules
+	ruleWhen      []func(*Facts) bool // rules' conditions, compiled
+	noSoD         bool
+	risk          *RiskAssessor     // assess.go
+	cmdb          *cmdb.Service     // cmdb.go
+	incidents     *incident.Service // incidents.go
+	scoring       SuccessScoring    // success.go
+	detection     ConflictDetection // schedule_check.go
+	conflictRules []ConflictRule    // schedule_enforce.go
+	checkRules    bool
 }
 
 // Option configures a Service; New reports every bad option together.
@@ -189,6 +191,7 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 	}
 	cfg := &config{clock: itil.SystemClock(), models: map[string]*compiled{}, scoring: DefaultSuccessScoring()}
 	cfg.setRules(DefaultApprovalRules())
+	cfg.conflictRules = DefaultConflictRules()
 	for _, m := range DefaultModels() {
 		c, err := compile(m)
 		if err != nil {
@@ -207,6 +210,9 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 		o.apply(cfg, &v)
 		return true
 	})
+	if cfg.checkRules {
+		cfg.checkConflictRules(&v) // once every model is known
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

@@ -56,6 +56,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Conflicts", func(t *testing.T) { testConflicts(t, newStore) })             // conflicts.go
 	t.Run("ConflictsCMDB", func(t *testing.T) { testConflictsCMDB(t, newStore) })     // conflicts.go
 	t.Run("StoredConflicts", func(t *testing.T) { testStoredConflicts(t, newStore) }) // conflicts.go
+	t.Run("Enforcement", func(t *testing.T) { testEnforcement(t, newStore) })         // conflicts.go
 	t.Run("ImplementerSoD", func(t *testing.T) { testImplementerSoD(t, newStore) })   // sod.go
 	t.Run("OneVote", func(t *testing.T) { testOneVote(t, newStore) })                 // sod.go
 }

@@ -215,3 +215,66 @@ func testStoredConflicts(t *testing.T, newStore func(*testing.T) storage.Store) 
 	assert.Empty(t, numbers(b.ID))
 	assert.Empty(t, numbers(a.ID))
 }
+
+// testEnforcement: an enforced blackout blocks a change from entering
+// Scheduled with a typed error listing the conflicts, and nothing is
+// written; an override with a reason lets it through and stays on the
+// change; rules can make other conflicts block.
+func testEnforcement(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore, change.WithConflictRules(append(change.DefaultConflictRules(),
+		change.ConflictRule{Model: change.ModelStandard, State: change.StateScheduled, Kinds: []change.ConflictKind{change.ConflictCI}})))
+	db := itil.NewID()
+	freeze := yearEndFreeze()
+	freeze.Scope = change.Scope{CIs: []itil.ID{db}}
+	sc, err := f.svc.CreateSchedule(f.ctx, changeManager, freeze)
+	require.NoError(t, err)
+	_, err = f.svc.ApproveSchedule(f.ctx, changeManager, sc.ID)
+	require.NoError(t, err)
+	_, err = f.svc.EnforceSchedule(f.ctx, changeManager, sc.ID)
+	require.NoError(t, err)
+
+	start := time.Date(2026, 12, 22, 22, 0, 0, 0, time.UTC) // inside the freeze
+	ch, err := f.svc.Open(f.ctx, requester, change.NewChange{Model: change.ModelEmergency, Title: "Replace the failed disk",
+		AssignmentGroup: "messaging", CIID: db, PlannedStart: start, PlannedEnd: start.Add(time.Hour)})
+	require.NoError(t, err)
+	require.Len(t, ch.Conflicts, 1, "advised at once")
+	assert.Equal(t, change.ConflictBlackout, ch.Conflicts[0].Kind)
+	f.move(ch.ID, change.MoveAuthorize, "approve:erin")
+	n := testkit.JournalLen(t, f.store)
+	_, err = f.svc.Move(f.ctx, requester, ch.ID, change.MoveSchedule)
+	require.ErrorIs(t, err, itil.ErrInvalidTransition)
+	var ce *change.ConflictError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, change.StateScheduled, ce.State)
+	if assert.Len(t, ce.Conflicts, 1) {
+		assert.Equal(t, sc.ID, ce.Conflicts[0].ScheduleID)
+	}
+	assert.Equal(t, n, testkit.JournalLen(t, f.store), "a blocked move writes nothing")
+
+	_, err = f.svc.OverrideConflicts(f.ctx, changeManager, ch.ID, " ")
+	testkit.RequireFields(t, err, "reason")
+	got, err := f.svc.OverrideConflicts(f.ctx, changeManager, ch.ID, "the disk has failed: the service is down without it")
+	require.NoError(t, err)
+	require.NotNil(t, got.Override)
+	assert.Equal(t, changeManager, got.Override.By)
+	got = f.move(ch.ID, change.MoveSchedule)
+	assert.Equal(t, change.StateScheduled, got.State)
+	assert.Equal(t, "the disk has failed: the service is down without it", got.Override.Reason)
+
+	// A rule of the standard model blocks two changes on one CI.
+	calm := time.Date(2026, 11, 3, 22, 0, 0, 0, time.UTC)
+	tp := f.tmplPublished(change.NewTemplate{Name: "Vacuum", Title: "Vacuum", Implementation: "vacuumdb",
+		Backout: "none needed", AssignmentGroup: "messaging", PlannedDuration: time.Hour, CIID: db})
+	first, err := f.svc.OpenFromTemplate(f.ctx, requester, tp.ID, change.FromTemplate{PlannedStart: calm})
+	require.NoError(t, err)
+	f.move(first.ID, change.MoveSchedule)
+	second, err := f.svc.OpenFromTemplate(f.ctx, requester, tp.ID, change.FromTemplate{PlannedStart: calm.Add(30 * time.Minute)})
+	require.NoError(t, err)
+	_, err = f.svc.Move(f.ctx, requester, second.ID, change.MoveSchedule)
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, first.Number, ce.Conflicts[0].Number)
+
+	_, err = change.New(f.store, change.WithConflictRules([]change.ConflictRule{
+		{Model: "nope", State: change.StateScheduled}, {State: "parked"}, {State: change.StateScheduled, Kinds: []change.ConflictKind{"meteor"}}}))
+	testkit.RequireFields(t, err, "conflict_rules[0].model", "conflict_rules[1].state", "conflict_rules[2].kinds[0]")
+}
