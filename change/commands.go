@@ -90,7 +90,7 @@ func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewChange) (*Ch
 		}
 		ch.Number = num
 		if plannedOf(ch) != nil {
-			if err := s.rebook(c, ch); err != nil { // schedule_check.go
+			if err := s.rebook(c, ch, nil); err != nil { // schedule_check.go
 				return event{}, err
 			}
 		}

@@ -170,6 +170,11 @@ func (s *Service) conflictsWith(ctx context.Context, tx storage.Tx, ch, fresh *C
 	if p.Assignee != "" {
 		keys = append(keys, storage.Term("assignee", p.Assignee))
 	}
+	// The claims first: a change arriving on a key, or a schedule put in
+	// force, while this check runs makes its transaction conflict.
+	if err := readClaims(ctx, tx, append(slices.Clone(keys), schedulesKey)); err != nil {
+		return nil, err
+	}
 	for _, k := range slices.Compact(keys) {
 		if err := find(k); err != nil {
 			return nil, err
@@ -325,23 +330,36 @@ func sameConflicts(a, b []Conflict) bool {
 // did, the change's conflicts are computed again, and so are those of the
 // other changes it conflicted with before or conflicts with now, in the
 // same transaction: conflicts are kept current both ways without a
-// rescan.
+// rescan. A change in a state whose rules block its new conflicts is
+// refused with a *ConflictError, and nothing is written.
 func (s *Service) runBooking(ctx context.Context, actor itil.Actor, id itil.ID, command string,
 	fn func(c *cmd, ch *Change) (event, error)) (*Change, error) {
 	return s.run.Run(ctx, actor, id, command, func(c *cmd, ch *Change) (event, error) {
-		was := bookedOf(ch)
+		was, wasKeys := bookedOf(ch), bookingKeys(ch)
 		ev, err := fn(c, ch)
 		if err != nil || bookedOf(ch) == was {
 			return ev, err
 		}
-		return ev, s.rebook(c, ch)
+		if err := s.rebook(c, ch, wasKeys); err != nil {
+			return event{}, err
+		}
+		// A change stays clear of the conflicts that block the state it is
+		// in: moving it into one is refused as entering the state would be.
+		if b := s.blocking(ch, ch.State, ch.Conflicts); len(b) > 0 {
+			return event{}, &ConflictError{Number: ch.Number, State: ch.State, Conflicts: b}
+		}
+		return ev, nil
 	})
 }
 
 // rebook computes ch's conflicts again in the command's transaction (ch
 // as the command left it, not yet saved), and those of every change named
-// in its old or new conflicts, saving each whose conflicts changed.
-func (s *Service) rebook(c *cmd, ch *Change) error {
+// in its old or new conflicts, saving each whose conflicts changed; it
+// writes the claims of the keys ch booked before (was) and books now.
+func (s *Service) rebook(c *cmd, ch *Change, was []string) error {
+	if err := touchClaims(c.Ctx, c.Tx, append(was, bookingKeys(ch)...)); err != nil {
+		return err
+	}
 	old := ch.Conflicts
 	cs, err := s.conflictsWith(c.Ctx, c.Tx, ch, nil)
 	if err != nil {

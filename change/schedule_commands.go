@@ -173,6 +173,9 @@ func (s *Service) UpdateSchedule(ctx context.Context, actor itil.Actor, id itil.
 			return event{}, itil.Invalid("spec", "nothing differs from the schedule as it is")
 		}
 		sc.Spec = next
+		if err := touchClaims(c.Ctx, c.Tx, []string{schedulesKey}); err != nil {
+			return event{}, err
+		}
 		return event{Type: EventScheduleUpdated, Summary: "updated " + sc.label()}, nil
 	})
 }
@@ -212,6 +215,9 @@ func (s *Service) scheduleStep(ctx context.Context, actor itil.Actor, id itil.ID
 	r := s.scheduleRunner()
 	return r.Run(ctx, actor, id, command, func(c *pipeline.Cmd[Schedule], sc *Schedule) (event, error) {
 		if err := scheduleLifecycle.Apply(&sc.State, "schedule "+sc.label(), move, nil); err != nil {
+			return event{}, err
+		}
+		if err := touchClaims(c.Ctx, c.Tx, []string{schedulesKey}); err != nil {
 			return event{}, err
 		}
 		return done(c, sc), nil

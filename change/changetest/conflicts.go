@@ -1,6 +1,7 @@
 package changetest
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/slm/calendar"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/storagetest"
 )
 
 // testConflicts: a change's conflicts, read from the store: the CI in
@@ -277,4 +279,49 @@ func testEnforcement(t *testing.T, newStore func(*testing.T) storage.Store) {
 	_, err = change.New(f.store, change.WithConflictRules([]change.ConflictRule{
 		{Model: "nope", State: change.StateScheduled}, {State: "parked"}, {State: change.StateScheduled, Kinds: []change.ConflictKind{"meteor"}}}))
 	testkit.RequireFields(t, err, "conflict_rules[0].model", "conflict_rules[1].state", "conflict_rules[2].kinds[0]")
+}
+
+// testTwoInstanceBlocking: two scheduled changes moved onto one CI at the
+// same moment from two instances, under a rule that blocks CI conflicts
+// in Scheduled: one moves, the other is refused with a *ConflictError
+// (the claims make the checks meet); never both.
+func testTwoInstanceBlocking(t *testing.T, instances storagetest.Instances) {
+	s1, s2 := instances(t)
+	rules := change.WithConflictRules([]change.ConflictRule{{State: change.StateScheduled, Kinds: []change.ConflictKind{change.ConflictCI}}})
+	a := setup(t, func(*testing.T) storage.Store { return s1 }, rules)
+	b := setup(t, func(*testing.T) storage.Store { return s2 }, rules, change.WithClock(a.clock))
+	start := time.Date(2026, 10, 7, 22, 0, 0, 0, time.UTC)
+	for round := range 5 {
+		db := itil.NewID()
+		var ids []itil.ID
+		for i := range 2 {
+			ch, err := a.svc.Open(a.ctx, requester, change.NewChange{Model: change.ModelEmergency, Title: "Fix " + string(rune('A'+i)),
+				AssignmentGroup: "messaging", CIID: itil.NewID(), PlannedStart: start, PlannedEnd: start.Add(time.Hour)})
+			require.NoError(t, err)
+			a.move(ch.ID, change.MoveAuthorize, "approve:erin", change.MoveSchedule)
+			ids = append(ids, ch.ID)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, svc := range []*change.Service{a.svc, b.svc} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cis := []itil.ID{db}
+				_, errs[i] = svc.Update(t.Context(), requester, ids[i], change.Patch{CIIDs: &cis})
+			}()
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			if err == nil {
+				ok++
+				continue
+			}
+			var ce *change.ConflictError
+			require.ErrorAs(t, err, &ce, "round %d", round)
+		}
+		assert.Equal(t, 1, ok, "round %d: one change moves onto the CI, the other is refused", round)
+		start = start.Add(24 * time.Hour)
+	}
 }
