@@ -360,6 +360,9 @@ func (s *Service) rebook(c *cmd, ch *Change, was []string) error {
 	if err := touchClaims(c.Ctx, c.Tx, append(was, bookingKeys(ch)...)); err != nil {
 		return err
 	}
+	if err := putSlot(c.Ctx, c.Tx, ch); err != nil { // calendar.go
+		return err
+	}
 	old := ch.Conflicts
 	cs, err := s.conflictsWith(c.Ctx, c.Tx, ch, nil)
 	if err != nil {

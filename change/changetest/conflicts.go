@@ -325,3 +325,65 @@ func testTwoInstanceBlocking(t *testing.T, instances storagetest.Instances) {
 		start = start.Add(24 * time.Hour)
 	}
 }
+
+// testCalendar: the changes overlapping a range, by planned start, with
+// filters; the windows in force beside them; bad ranges refused.
+func testCalendar(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	db, web := itil.NewID(), itil.NewID()
+	day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	open := func(title, group string, from time.Time, d time.Duration, ci itil.ID) *change.Change {
+		ch, err := f.svc.Open(f.ctx, requester, change.NewChange{Title: title, AssignmentGroup: group,
+			CIID: ci, PlannedStart: from, PlannedEnd: from.Add(d)})
+		require.NoError(t, err)
+		return ch
+	}
+	long := open("Migrate the storage", "storage", day.Add(-10*24*time.Hour), 12*24*time.Hour, db) // from 21 Nov to 3 Dec
+	a := open("Patch the database", "messaging", day.Add(22*time.Hour), 2*time.Hour, db)
+	b := open("Restart the web server", "web", day.Add(3*24*time.Hour), time.Hour, web)
+	_ = open("Later", "web", day.Add(40*24*time.Hour), time.Hour, web)
+	gone := open("Dropped", "web", day.Add(2*24*time.Hour), time.Hour, web)
+	_, err := f.svc.Cancel(f.ctx, requester, gone.ID, "not needed")
+	require.NoError(t, err)
+	list := func(flt change.CalendarFilter) []string {
+		var out []string
+		for ch, err := range f.svc.Calendar(f.ctx, flt) {
+			require.NoError(t, err)
+			out = append(out, ch.Number)
+		}
+		return out
+	}
+	week := change.CalendarFilter{From: day, To: day.Add(7 * 24 * time.Hour)}
+	assert.Equal(t, []string{long.Number, a.Number, b.Number}, list(week), "by planned start; the long one began before the range")
+	onDB := week
+	onDB.CIID = db
+	assert.Equal(t, []string{long.Number, a.Number}, list(onDB))
+	web2 := week
+	web2.AssignmentGroups = []string{"web"}
+	assert.Equal(t, []string{b.Number}, list(web2))
+	moved := day.Add(8 * 24 * time.Hour)
+	movedEnd := moved.Add(time.Hour)
+	_, err = f.svc.Update(f.ctx, requester, b.ID, change.Patch{PlannedStart: &moved, PlannedEnd: &movedEnd})
+	require.NoError(t, err)
+	assert.Equal(t, []string{long.Number, a.Number}, list(week), "moved out of the range")
+
+	for _, err := range f.svc.Calendar(f.ctx, change.CalendarFilter{From: day, To: day.AddDate(10, 0, 0), Models: []string{"nope"}}) {
+		testkit.RequireFields(t, err, "to", "models[0]")
+	}
+
+	freeze := yearEndFreeze()
+	sc, err := f.svc.CreateSchedule(f.ctx, changeManager, freeze)
+	require.NoError(t, err)
+	_, err = f.svc.ApproveSchedule(f.ctx, changeManager, sc.ID)
+	require.NoError(t, err)
+	_, err = f.svc.EnforceSchedule(f.ctx, changeManager, sc.ID)
+	require.NoError(t, err)
+	ws, err := f.svc.Windows(f.ctx, day, day.AddDate(0, 1, 0))
+	require.NoError(t, err)
+	if assert.Len(t, ws, 1) {
+		assert.Equal(t, sc.ID, ws[0].ScheduleID)
+		assert.Equal(t, change.ScheduleBlackout, ws[0].Type)
+	}
+	_, err = f.svc.Windows(f.ctx, day, day)
+	testkit.RequireFields(t, err, "to")
+}
