@@ -9,6 +9,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
+	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -396,4 +397,114 @@ func (s *Service) rebook(c *cmd, ch *Change, was []string) error {
 		}
 	}
 	return nil
+}
+
+// scheduleChanged judges again, in the schedule command's transaction,
+// the scheduled changes the schedule sc can affect: it is saved first (so
+// that the checks read it as the command leaves it), then every change
+// whose planned window meets its range (the whole future for weekly
+// windows; its dates, before or after the edit, for ranges only) and one
+// of whose CIs its scope covers, before or after (prev: the spec before
+// an edit), gets its conflicts computed again and saved when they
+// changed, naming the schedule. The others are not read.
+func (s *Service) scheduleChanged(c *pipeline.Cmd[Schedule], sc *Schedule, ev event, prev *ScheduleSpec) error {
+	if err := touchClaims(c.Ctx, c.Tx, []string{schedulesKey}); err != nil {
+		return err
+	}
+	if err := c.Save(sc, ev); err != nil {
+		return err
+	}
+	specs := []ScheduleSpec{sc.Spec}
+	if prev != nil {
+		specs = append(specs, *prev)
+	}
+	var compiled []*compiledSchedule
+	from, to := time.Time{}, time.Time{}
+	weekly := false
+	for _, sp := range specs {
+		cs, err := compileSchedule(sp)
+		if err != nil {
+			return err
+		}
+		compiled = append(compiled, cs)
+		if !weekless(sp.Windows.Week) {
+			weekly = true
+		}
+		for _, r := range cs.ranges {
+			if from.IsZero() || r.Start.Before(from) {
+				from = r.Start
+			}
+			to = maxTime(to, r.End)
+		}
+	}
+	if weekly {
+		from = c.Now // weekly windows: every change still to come
+	}
+	q := storage.Query{Kind: KindSlot}
+	span, err := slots.Get(c.Ctx, c.Tx, spanID)
+	if err != nil && !errors.Is(err, itil.ErrNotFound) {
+		return err
+	}
+	longest := time.Duration(0)
+	if span != nil {
+		longest = span.End.Sub(span.Start)
+	}
+	q.Min = storage.TimeKey(from.Add(-longest))
+	if !weekly {
+		q.Max = storage.TimeKey(to)
+	}
+	var cm *cmdb.Service
+	if s.cfg.cmdb != nil {
+		cm = s.cfg.cmdb.In(c.Tx)
+	}
+	cc := pipeline.Other(c, s.run)
+	infos := map[itil.ID]*scopedCI{}
+	for sl, err := range slots.Query(c.Ctx, c.Tx, q) {
+		if err != nil {
+			return err
+		}
+		if sl.ID == spanID || !sl.End.After(from) {
+			continue
+		}
+		ch, err := cc.Load(sl.ID)
+		if err != nil {
+			return fmt.Errorf("change %s: %w", sl.ID, err)
+		}
+		covered := false
+		for _, id := range changeCIs(ch) {
+			info, ok := infos[id]
+			if !ok {
+				if info, err = ciScope(c.Ctx, cm, id); err != nil {
+					return err
+				}
+				infos[id] = info
+			}
+			for _, cs := range compiled {
+				covered = covered || cs.covers(info)
+			}
+		}
+		if !covered {
+			continue
+		}
+		cfs, err := s.conflictsWith(c.Ctx, c.Tx, ch, nil)
+		if err != nil {
+			return err
+		}
+		if sameConflicts(ch.Conflicts, cfs) {
+			continue
+		}
+		ch.Conflicts = cfs
+		if err := cc.Save(ch, event{Type: EventConflictsChanged, Summary: "conflicts re-evaluated: schedule " + sc.label() + " changed",
+			Refs: []itil.ID{sc.ID}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

@@ -172,11 +172,13 @@ func (s *Service) UpdateSchedule(ctx context.Context, actor itil.Actor, id itil.
 		if string(before) == string(after) {
 			return event{}, itil.Invalid("spec", "nothing differs from the schedule as it is")
 		}
+		prev := sc.Spec
 		sc.Spec = next
-		if err := touchClaims(c.Ctx, c.Tx, []string{schedulesKey}); err != nil {
-			return event{}, err
+		ev := event{Type: EventScheduleUpdated, Summary: "updated " + sc.label()}
+		if sc.State != ScheduleEnforced {
+			return ev, touchClaims(c.Ctx, c.Tx, []string{schedulesKey})
 		}
-		return event{Type: EventScheduleUpdated, Summary: "updated " + sc.label()}, nil
+		return ev, s.scheduleChanged(c, sc, ev, &prev)
 	})
 }
 
@@ -214,8 +216,15 @@ func (s *Service) scheduleStep(ctx context.Context, actor itil.Actor, id itil.ID
 	done func(c *pipeline.Cmd[Schedule], sc *Schedule) event) (*Schedule, error) {
 	r := s.scheduleRunner()
 	return r.Run(ctx, actor, id, command, func(c *pipeline.Cmd[Schedule], sc *Schedule) (event, error) {
+		was := sc.State
 		if err := scheduleLifecycle.Apply(&sc.State, "schedule "+sc.label(), move, nil); err != nil {
 			return event{}, err
+		}
+		if was == ScheduleEnforced || sc.State == ScheduleEnforced {
+			// In force before or after: the changes it covers are judged
+			// again.
+			ev := done(c, sc)
+			return ev, s.scheduleChanged(c, sc, ev, nil)
 		}
 		if err := touchClaims(c.Ctx, c.Tx, []string{schedulesKey}); err != nil {
 			return event{}, err

@@ -387,3 +387,50 @@ func testCalendar(t *testing.T, newStore func(*testing.T) storage.Store) {
 	_, err = f.svc.Windows(f.ctx, day, day)
 	testkit.RequireFields(t, err, "to")
 }
+
+// testScheduleReevaluation: enforcing, moving and retiring a freeze judge
+// again the changes it covers in its range, and only those.
+func testScheduleReevaluation(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	db, web := itil.NewID(), itil.NewID()
+	open := func(title string, ci itil.ID, from time.Time) *change.Change {
+		ch, err := f.svc.Open(f.ctx, requester, change.NewChange{Title: title, AssignmentGroup: "messaging",
+			CIID: ci, PlannedStart: from, PlannedEnd: from.Add(time.Hour)})
+		require.NoError(t, err)
+		return ch
+	}
+	inside := open("Patch the database", db, time.Date(2026, 12, 22, 22, 0, 0, 0, time.UTC))
+	otherCI := open("Patch the web server", web, time.Date(2026, 12, 22, 22, 0, 0, 0, time.UTC))
+	outside := open("Patch the database in March", db, time.Date(2027, 3, 2, 22, 0, 0, 0, time.UTC))
+	freeze := yearEndFreeze()
+	freeze.Scope = change.Scope{CIs: []itil.ID{db}}
+	sc, err := f.svc.CreateSchedule(f.ctx, changeManager, freeze)
+	require.NoError(t, err)
+	_, err = f.svc.ApproveSchedule(f.ctx, changeManager, sc.ID)
+	require.NoError(t, err)
+	assert.Empty(t, f.get(inside.ID).Conflicts, "approved is not enforced")
+	_, err = f.svc.EnforceSchedule(f.ctx, changeManager, sc.ID)
+	require.NoError(t, err)
+	got := f.get(inside.ID)
+	if assert.Len(t, got.Conflicts, 1) {
+		assert.Equal(t, change.ConflictBlackout, got.Conflicts[0].Kind)
+	}
+	hist, err := f.svc.History(f.ctx, inside.ID)
+	require.NoError(t, err)
+	assert.Contains(t, hist[len(hist)-1].Refs, sc.ID)
+	assert.Equal(t, otherCI.Version, f.get(otherCI.ID).Version, "another CI: not touched")
+	assert.Equal(t, outside.Version, f.get(outside.ID).Version, "outside the range: not touched")
+
+	// Moved off the change's dates, the freeze no longer conflicts.
+	moved := freeze
+	moved.Ranges = []change.DateRange{{From: calendar.Date{Year: 2026, Month: 12, Day: 24}, To: calendar.Date{Year: 2027, Month: 1, Day: 3}}}
+	_, err = f.svc.UpdateSchedule(f.ctx, changeManager, sc.ID, moved)
+	require.NoError(t, err)
+	assert.Empty(t, f.get(inside.ID).Conflicts)
+	_, err = f.svc.UpdateSchedule(f.ctx, changeManager, sc.ID, freeze)
+	require.NoError(t, err)
+	assert.Len(t, f.get(inside.ID).Conflicts, 1)
+	_, err = f.svc.RetireSchedule(f.ctx, changeManager, sc.ID, "lifted early")
+	require.NoError(t, err)
+	assert.Empty(t, f.get(inside.ID).Conflicts)
+}
