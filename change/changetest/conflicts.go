@@ -1,10 +1,12 @@
 package changetest
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	ics "github.com/arran4/golang-ical"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -433,4 +435,46 @@ func testScheduleReevaluation(t *testing.T, newStore func(*testing.T) storage.St
 	_, err = f.svc.RetireSchedule(f.ctx, changeManager, sc.ID, "lifted early")
 	require.NoError(t, err)
 	assert.Empty(t, f.get(inside.ID).Conflicts)
+}
+
+// testICalendar: the calendar as an iCalendar stream, read back by the
+// same library: one event per change and per window in force.
+func testICalendar(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	start := time.Date(2026, 12, 22, 22, 0, 0, 0, time.UTC)
+	ch, err := f.svc.Open(f.ctx, requester, change.NewChange{Title: "Patch the database; then, reboot", AssignmentGroup: "messaging",
+		CIID: itil.NewID(), PlannedStart: start, PlannedEnd: start.Add(90 * time.Minute)})
+	require.NoError(t, err)
+	sc, err := f.svc.CreateSchedule(f.ctx, changeManager, yearEndFreeze())
+	require.NoError(t, err)
+	_, err = f.svc.ApproveSchedule(f.ctx, changeManager, sc.ID)
+	require.NoError(t, err)
+	_, err = f.svc.EnforceSchedule(f.ctx, changeManager, sc.ID)
+	require.NoError(t, err)
+	var b strings.Builder
+	require.NoError(t, f.svc.ICalendar(f.ctx, change.CalendarFilter{From: start.AddDate(0, 0, -7), To: start.AddDate(0, 0, 7)}, &b))
+	assert.Contains(t, b.String(), "BEGIN:VCALENDAR")
+	cal, err := ics.ParseCalendar(strings.NewReader(b.String()))
+	require.NoError(t, err)
+	evs := cal.Events()
+	require.Len(t, evs, 2)
+	byID := map[string]*ics.VEvent{}
+	for _, e := range evs {
+		byID[e.Id()] = e
+	}
+	e := byID[ch.ID.String()+"@change.itil"]
+	require.NotNil(t, e)
+	assert.Equal(t, ch.Number+" Patch the database; then, reboot", e.GetProperty(ics.ComponentPropertySummary).Value)
+	got, err := e.GetStartAt()
+	require.NoError(t, err)
+	assert.True(t, got.Equal(start))
+	got, err = e.GetEndAt()
+	require.NoError(t, err)
+	assert.True(t, got.Equal(start.Add(90*time.Minute)))
+	assert.Equal(t, "TENTATIVE", e.GetProperty(ics.ComponentPropertyStatus).Value)
+
+	var bad strings.Builder
+	err = f.svc.ICalendar(f.ctx, change.CalendarFilter{}, &bad)
+	testkit.RequireFields(t, err, "from", "to")
+	assert.Empty(t, bad.String(), "nothing written")
 }
