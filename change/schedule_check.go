@@ -100,8 +100,36 @@ func (s *Service) conflictsWith(ctx context.Context, tx storage.Tx, ch, fresh *C
 	if p == nil {
 		return nil, nil
 	}
+	v, err := s.view(ctx, tx, p, p.Slot, fresh)
+	if err != nil {
+		return nil, err
+	}
+	out := v.x.conflicts(p, v.o)
+	if len(v.w.schedules) > 0 {
+		out = append(out, v.w.windowConflicts(p, v.o)...)
+		if v.ciErr != nil {
+			return nil, v.ciErr
+		}
+		sortConflicts(out)
+	}
+	return out, nil
+}
+
+// scheduleView is what a check of p reads from the store: the active
+// changes on the keys p books (its CIs or the primary one, related CIs,
+// services, assignee) whose windows meet a span, indexed; the enforced
+// schedules; and the options.
+type scheduleView struct {
+	x     *scheduleIndex
+	w     *windowSet
+	o     conflictOptions
+	ciErr error // a CI's scope could not be read (windowSet.ci)
+}
+
+// view reads p's scheduleView over span in tx.
+func (s *Service) view(ctx context.Context, tx storage.Tx, p *planned, span slot, fresh *Change) (*scheduleView, error) {
 	d := s.cfg.detection
-	o := conflictOptions{advanced: !d.Basic, touching: d.Touching}
+	v := &scheduleView{x: newScheduleIndex(), w: &windowSet{}, o: conflictOptions{advanced: !d.Basic, touching: d.Touching}}
 	var cm *cmdb.Service
 	if s.cfg.cmdb != nil {
 		cm = s.cfg.cmdb.In(tx)
@@ -113,7 +141,7 @@ func (s *Service) conflictsWith(ctx context.Context, tx storage.Tx, ch, fresh *C
 	related := map[itil.ID][]itil.ID{}
 	var relErr error
 	if cm != nil && depth > 0 {
-		o.related = func(ci itil.ID) []itil.ID {
+		v.o.related = func(ci itil.ID) []itil.ID {
 			if r, ok := related[ci]; ok {
 				return r
 			}
@@ -127,12 +155,11 @@ func (s *Service) conflictsWith(ctx context.Context, tx storage.Tx, ch, fresh *C
 	}
 
 	// The candidates: the active changes on every key the check reads.
-	x := newScheduleIndex()
-	seen := map[itil.ID]bool{ch.ID: true}
-	if fresh != nil && fresh.ID != ch.ID {
+	seen := map[itil.ID]bool{p.ID: true}
+	if fresh != nil && fresh.ID != p.ID {
 		seen[fresh.ID] = true
-		if q := plannedOf(fresh); q != nil && q.Slot.overlaps(p.Slot, o.touching) {
-			x.put(q)
+		if q := plannedOf(fresh); q != nil && q.Slot.overlaps(span, true) {
+			v.x.put(q)
 		}
 	}
 	find := func(term string) error {
@@ -146,22 +173,22 @@ func (s *Service) conflictsWith(ctx context.Context, tx storage.Tx, ch, fresh *C
 					continue
 				}
 				seen[other.ID] = true
-				if q := plannedOf(other); q != nil && q.Slot.overlaps(p.Slot, o.touching) {
-					x.put(q)
+				if q := plannedOf(other); q != nil && q.Slot.overlaps(span, true) {
+					v.x.put(q)
 				}
 			}
 		}
 		return nil
 	}
 	cis := p.CIs
-	if !o.advanced && len(cis) > 1 {
+	if !v.o.advanced && len(cis) > 1 {
 		cis = cis[:1]
 	}
 	var keys []string
 	forEachCI(cis, func(ci itil.ID) {
 		keys = append(keys, storage.Term("ci", ci.String()))
-		if o.related != nil {
-			forEachCI(o.related(ci), func(rel itil.ID) { keys = append(keys, storage.Term("ci", rel.String())) })
+		if v.o.related != nil {
+			forEachCI(v.o.related(ci), func(rel itil.ID) { keys = append(keys, storage.Term("ci", rel.String())) })
 		}
 	})
 	if relErr != nil {
@@ -181,10 +208,8 @@ func (s *Service) conflictsWith(ctx context.Context, tx storage.Tx, ch, fresh *C
 			return nil, err
 		}
 	}
-	out := x.conflicts(p, o)
 
 	// The enforced schedules.
-	w := &windowSet{}
 	for sc, err := range schedules.Query(ctx, tx, storage.Query{Kind: KindSchedule,
 		Terms: []string{storage.Term("state", string(ScheduleEnforced))}}) {
 		if err != nil {
@@ -194,29 +219,21 @@ func (s *Service) conflictsWith(ctx context.Context, tx storage.Tx, ch, fresh *C
 		if err != nil {
 			return nil, fmt.Errorf("schedule %s: %w", sc.label(), err)
 		}
-		w.schedules = append(w.schedules, scheduleRef{sc.ID, c})
+		v.w.schedules = append(v.w.schedules, scheduleRef{sc.ID, c})
 	}
-	if len(w.schedules) > 0 {
-		infos := map[itil.ID]*scopedCI{}
-		var infoErr error
-		w.ci = func(id itil.ID) *scopedCI {
-			if c, ok := infos[id]; ok {
-				return c
-			}
-			c, err := ciScope(ctx, cm, id)
-			if err != nil && infoErr == nil {
-				infoErr = err
-			}
-			infos[id] = c
+	infos := map[itil.ID]*scopedCI{}
+	v.w.ci = func(id itil.ID) *scopedCI {
+		if c, ok := infos[id]; ok {
 			return c
 		}
-		out = append(out, w.windowConflicts(p, o)...)
-		if infoErr != nil {
-			return nil, infoErr
+		c, err := ciScope(ctx, cm, id)
+		if err != nil && v.ciErr == nil {
+			v.ciErr = err
 		}
-		sortConflicts(out)
+		infos[id] = c
+		return c
 	}
-	return out, nil
+	return v, nil
 }
 
 // relatedCIs returns the CIs within depth relationships of ci, either

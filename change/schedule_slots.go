@@ -1,9 +1,13 @@
 package change
 
 import (
+	"context"
+	"fmt"
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/storage"
 )
 
 // FreeSlot is a free period for a change: any start from Start on whose
@@ -240,4 +244,119 @@ func isRelated(checked, cis []itil.ID, i int) bool {
 		}
 	}
 	return true
+}
+
+// SlotRequest asks NextSlots for free slots: for an existing change (its
+// CIs, services and assignee, its own bookings aside) or for a set of CIs
+// and an assignee.
+type SlotRequest struct {
+	ChangeID itil.ID
+	CIIDs    []itil.ID
+	Assignee string
+	// Duration is the planned window's length; for a change with planned
+	// times, zero means theirs.
+	Duration time.Duration
+	// NotBefore is the earliest start (zero: now); Within how far from it
+	// the search looks (zero: DefaultSearchWindow; at most
+	// MaxSearchWindow); Count how many slots it returns (zero:
+	// DefaultSlots; at most MaxSlots).
+	NotBefore time.Time
+	Within    time.Duration
+	Count     int
+}
+
+// NextSlots returns the earliest free slots for r, earliest first: the
+// periods, exact to the second and across DST nights, in which a planned
+// window of r's duration lies inside the maintenance windows of every CI
+// (and related CI) that has them, outside every enforced blackout on its
+// CIs, and free of the other changes on its CIs, related CIs, services and
+// assignee. Bad input (no CI nor change, both, a duration that is not
+// positive or does not fit the search window, a window over
+// MaxSearchWindow, a count over MaxSlots) gives a *itil.ValidationError
+// naming the fields; an unknown change an error wrapping
+// itil.ErrNotFound.
+func (s *Service) NextSlots(ctx context.Context, r SlotRequest) ([]FreeSlot, error) {
+	var v itil.ValidationError
+	switch {
+	case r.ChangeID == itil.NilID && len(r.CIIDs) == 0:
+		v.Add("ci_ids", "name the CIs, or the change (change_id)")
+	case r.ChangeID != itil.NilID && (len(r.CIIDs) > 0 || r.Assignee != ""):
+		v.Add("change_id", "the change's CIs and assignee are used: give the change or the CIs, not both")
+	}
+	ids(&v, "ci_ids", r.CIIDs, MaxCIs)
+	check.Text(&v, "assignee", r.Assignee, false, check.Short)
+	if r.Within == 0 {
+		r.Within = DefaultSearchWindow
+	}
+	if r.Within < 0 || r.Within > MaxSearchWindow {
+		v.Add("within", "must be from a second to "+MaxSearchWindow.String())
+	}
+	if r.Duration < 0 || (r.Duration == 0 && r.ChangeID == itil.NilID) {
+		v.Add("duration", "must be positive")
+	} else if r.Duration > r.Within {
+		v.Add("duration", "is longer than the search window")
+	}
+	if r.Count == 0 {
+		r.Count = DefaultSlots
+	}
+	if r.Count < 0 || r.Count > MaxSlots {
+		v.Add("count", fmt.Sprintf("must be from 1 to %d", MaxSlots))
+	}
+	if !r.NotBefore.IsZero() {
+		check.Time(&v, "not_before", r.NotBefore)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var out []FreeSlot
+	err := s.run.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
+		now, err := s.run.Clock()
+		if err != nil {
+			return err
+		}
+		from := r.NotBefore
+		if from.IsZero() {
+			from = now
+		}
+		until := from.Add(r.Within)
+		if !check.TimeOK(until) {
+			return itil.Invalid("not_before", "the search window ends past the year 9999")
+		}
+		p := &planned{CIs: r.CIIDs, Assignee: r.Assignee}
+		d := r.Duration
+		if r.ChangeID != itil.NilID {
+			ch, err := changes.Get(ctx, tx, r.ChangeID)
+			if err != nil {
+				return fmt.Errorf("change_id: %w", err)
+			}
+			p = &planned{ID: ch.ID, Number: ch.Number, CIs: changeCIs(ch), Assignee: ch.Assignee}
+			for _, a := range ch.AffectedServices {
+				p.Services = append(p.Services, a.ServiceID)
+			}
+			if d == 0 {
+				if ch.PlannedStart.IsZero() || ch.PlannedEnd.IsZero() {
+					return itil.Invalid("duration", "is required: the change has no planned times")
+				}
+				d = ch.PlannedEnd.Sub(ch.PlannedStart)
+			}
+		} else if s.cfg.cmdb != nil {
+			for _, id := range r.CIIDs {
+				info, err := ciScope(ctx, s.cfg.cmdb.In(tx), id)
+				if err != nil {
+					return err
+				}
+				p.Services = append(p.Services, info.Services...)
+			}
+		}
+		view, err := s.view(ctx, tx, p, slot{from.UnixNano(), until.UnixNano()}, nil)
+		if err != nil {
+			return err
+		}
+		out = view.x.freeSlots(p, view.w, d, from, until, r.Count, view.o)
+		return view.ciErr
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -478,3 +478,48 @@ func testICalendar(t *testing.T, newStore func(*testing.T) storage.Store) {
 	testkit.RequireFields(t, err, "from", "to")
 	assert.Empty(t, bad.String(), "nothing written")
 }
+
+// testNextSlots: the earliest free slots inside the maintenance windows
+// of the CIs and free of the other changes on them; for a change, its own
+// booking aside; bad requests refused.
+func testNextSlots(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	db := itil.NewID()
+	maint := sundayMaintenance() // Sundays 01:00–05:00, Paris
+	maint.Scope = change.Scope{CIs: []itil.ID{db}}
+	sc, err := f.svc.CreateSchedule(f.ctx, changeManager, maint)
+	require.NoError(t, err)
+	_, err = f.svc.ApproveSchedule(f.ctx, changeManager, sc.ID)
+	require.NoError(t, err)
+	_, err = f.svc.EnforceSchedule(f.ctx, changeManager, sc.ID)
+	require.NoError(t, err)
+	paris, _ := time.LoadLocation("Europe/Paris")
+	sunday := time.Date(2026, 6, 7, 1, 0, 0, 0, paris)
+	booked, err := f.svc.Open(f.ctx, requester, change.NewChange{Title: "Patch", AssignmentGroup: "messaging",
+		CIID: db, PlannedStart: sunday, PlannedEnd: sunday.Add(time.Hour)})
+	require.NoError(t, err)
+
+	got, err := f.svc.NextSlots(f.ctx, change.SlotRequest{CIIDs: []itil.ID{db}, Duration: 2 * time.Hour,
+		NotBefore: time.Date(2026, 6, 1, 9, 0, 0, 0, paris), Count: 2})
+	require.NoError(t, err)
+	if assert.Len(t, got, 2) {
+		assert.True(t, got[0].Start.Equal(sunday.Add(time.Hour)) && got[0].End.Equal(sunday.Add(4*time.Hour)), "after the booked hour, to the window's end: %v", got[0])
+		next := time.Date(2026, 6, 14, 1, 0, 0, 0, paris)
+		assert.True(t, got[1].Start.Equal(next) && got[1].End.Equal(next.Add(4*time.Hour)), "%v", got[1])
+	}
+	// For the booked change itself, its own hour is free.
+	got, err = f.svc.NextSlots(f.ctx, change.SlotRequest{ChangeID: booked.ID, NotBefore: time.Date(2026, 6, 1, 9, 0, 0, 0, paris), Count: 1})
+	require.NoError(t, err)
+	if assert.Len(t, got, 1) {
+		assert.True(t, got[0].Start.Equal(sunday), "%v", got[0])
+	}
+
+	_, err = f.svc.NextSlots(f.ctx, change.SlotRequest{})
+	testkit.RequireFields(t, err, "ci_ids", "duration")
+	_, err = f.svc.NextSlots(f.ctx, change.SlotRequest{CIIDs: []itil.ID{db}, Duration: -time.Hour, Within: 10 * 365 * 24 * time.Hour, Count: 101})
+	testkit.RequireFields(t, err, "duration", "within", "count")
+	_, err = f.svc.NextSlots(f.ctx, change.SlotRequest{ChangeID: booked.ID, CIIDs: []itil.ID{db}})
+	testkit.RequireFields(t, err, "change_id")
+	_, err = f.svc.NextSlots(f.ctx, change.SlotRequest{ChangeID: itil.NewID()})
+	require.ErrorIs(t, err, itil.ErrNotFound)
+}
