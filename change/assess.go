@@ -61,10 +61,11 @@ func (s *Service) riskSettled(ch *Change) error {
 	return nil
 }
 
-// clearRisk forgets the risk of ch and what it was judged on: the
-// change's impact, CIs or model changed, so its risk is assessed again.
+// clearRisk forgets the risk of ch: the change's impact, CIs or model
+// changed, so its risk is assessed again. The affected services stay:
+// they follow the CIs (see Update).
 func (ch *Change) clearRisk() {
-	ch.Risk, ch.RiskExplanation, ch.AffectedServices = 0, "", nil
+	ch.Risk, ch.RiskExplanation = 0, ""
 }
 
 // AssessRisk assesses the risk of the change id by the Service's risk

@@ -89,6 +89,13 @@ func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewChange) (*Ch
 			return event{}, err
 		}
 		ch.Number = num
+		if s.cfg.cmdb != nil && len(changeCIs(ch)) > 0 {
+			services, err := s.affectedServices(c, ch) // cmdb.go
+			if err != nil {
+				return event{}, err
+			}
+			ch.AffectedServices = services
+		}
 		if plannedOf(ch) != nil {
 			if err := s.rebook(c, ch, nil); err != nil { // schedule_check.go
 				return event{}, err

@@ -180,8 +180,11 @@ func oracleSlots(x *scheduleIndex, p *planned, w *windowSet, d time.Duration, fr
 func TestFreeSlotsMatchOracle(t *testing.T) {
 	ny, _ := time.LoadLocation("America/New_York")
 	rapid.Check(t, func(t *rapid.T) {
-		// Around the spring-forward night, in New York.
+		// Around the spring-forward or the fall-back night, in New York.
 		base := time.Date(2026, 3, 7, 0, 0, 0, 0, ny)
+		if rapid.Bool().Draw(t, "fall back") {
+			base = time.Date(2026, 10, 31, 0, 0, 0, 0, ny)
+		}
 		x := newScheduleIndex()
 		ci := rapid.Custom(func(t *rapid.T) itil.ID { return idOf("ci", rapid.IntRange(0, 3).Draw(t, "ci")) })
 		for i := range rapid.IntRange(0, 8).Draw(t, "bookings") {
@@ -206,7 +209,8 @@ func TestFreeSlotsMatchOracle(t *testing.T) {
 				Windows: calendar.Spec{Zone: "America/New_York", Week: week},
 				Scope:   Scope{CIs: rapid.SliceOfN(ci, 1, 2).Draw(t, "scope")}}
 			if rapid.Bool().Draw(t, "range") {
-				spec.Ranges = []DateRange{{From: calendar.Date{Year: 2026, Month: 3, Day: 8}, To: calendar.Date{Year: 2026, Month: 3, Day: 8}}}
+				d := calendar.DateOf(base.AddDate(0, 0, 1))
+				spec.Ranges = []DateRange{{From: d, To: d}}
 			}
 			sc, err := compileSchedule(spec)
 			if err != nil {

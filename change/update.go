@@ -95,6 +95,15 @@ func (s *Service) Update(ctx context.Context, actor itil.Actor, id itil.ID, patc
 			ch.clearRisk()
 			changed = append(changed, "risk cleared (assess it again)")
 		}
+		if patch.CIID != nil || patch.CIIDs != nil {
+			// The services the CIs support follow them: conflict checks
+			// read them.
+			services, err := s.affectedServices(c, ch) // cmdb.go
+			if err != nil {
+				return event{}, err
+			}
+			ch.AffectedServices = services
+		}
 		return event{Type: EventUpdated, Summary: "updated " + strings.Join(changed, ", ")}, nil
 	})
 }

@@ -123,6 +123,12 @@ func testConflictsCMDB(t *testing.T, newStore func(*testing.T) storage.Store) {
 		require.NoError(t, err)
 		return ch
 	}
+	plain, err := f.svc.Open(f.ctx, requester, change.NewChange{Title: "Tune spamd", CIID: spam.ID})
+	require.NoError(t, err)
+	assert.Equal(t, []change.AffectedService{{ServiceID: mail.ID}}, plain.AffectedServices, "the services follow the CIs from Open on")
+	plain, err = f.svc.Update(f.ctx, requester, plain.ID, change.Patch{CIID: &server.ID})
+	require.NoError(t, err)
+	assert.Equal(t, []change.AffectedService{{ServiceID: mail.ID}}, plain.AffectedServices, "through postfix")
 	onApp := open("Upgrade postfix", app.ID)
 	onServer := open("Patch the kernel", server.ID)
 	onSpam := open("Retrain spamd", spam.ID)
