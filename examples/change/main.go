@@ -25,6 +25,8 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -135,6 +137,9 @@ func run(ctx context.Context, spec string) (err error) {
 	}
 	if err := history(ctx, w); err != nil {
 		return fmt.Errorf("what changed: %w", err)
+	}
+	if err := schedule(ctx, w); err != nil {
+		return fmt.Errorf("the change schedule: %w", err)
 	}
 	return nil
 }
@@ -729,4 +734,118 @@ func history(ctx context.Context, w *world) error {
 	w.say("discovery saw nginx upgraded on %s at %s: %s, %s, unauthorized: %t", w.web.Name, seen.Format("15:04"),
 		un.Number, un.Model, un.Unauthorized)
 	return nil
+}
+
+// schedule is the change schedule: a year-end freeze on the shop's
+// database and its Sunday maintenance window, a change that conflicts
+// with both and with another change, a freeze that blocks until change
+// management overrides it with a reason, the next free slots, and the
+// calendar, printed and written as an iCalendar file.
+func schedule(ctx context.Context, w *world) error {
+	fmt.Println("\n== The change schedule: windows, conflicts, the next free slot, the calendar")
+	cs := w.changes
+	enforce := func(spec change.ScheduleSpec) (*change.Schedule, error) {
+		sc, err := cs.CreateSchedule(ctx, carla, spec)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := cs.ApproveSchedule(ctx, carla, sc.ID); err != nil {
+			return nil, err
+		}
+		return cs.EnforceSchedule(ctx, carla, sc.ID)
+	}
+	var sundays calendar.Week
+	sundays[time.Sunday] = []calendar.Window{calendar.Hours(1, 0, 5, 0)}
+	if _, err := enforce(change.ScheduleSpec{Name: "Database maintenance", Type: change.ScheduleMaintenance,
+		Windows: calendar.Spec{Zone: "Europe/Paris", Week: sundays},
+		Scope:   change.Scope{CIs: []itil.ID{w.db.ID}}}); err != nil {
+		return err
+	}
+	freeze, err := enforce(change.ScheduleSpec{Name: "Year-end freeze", Type: change.ScheduleBlackout,
+		Windows: calendar.Spec{Zone: "Europe/Paris"},
+		Ranges:  []change.DateRange{{From: calendar.Date{Year: 2026, Month: 12, Day: 18}, To: calendar.Date{Year: 2027, Month: 1, Day: 3}}},
+		Scope:   change.Scope{Classes: []string{cmdb.ClassServer}}})
+	if err != nil {
+		return err
+	}
+	w.say("enforced: Sunday 01:00-05:00 maintenance on %s; %q on every server, 18 Dec to 3 Jan", w.db.Name, freeze.Spec.Name)
+
+	paris, _ := time.LoadLocation("Europe/Paris")
+	at := time.Date(2026, 12, 22, 23, 0, 0, 0, paris) // a Tuesday, inside the freeze
+	web, err := cs.Open(ctx, wes, change.NewChange{Model: change.ModelEmergency, Title: "Renew the TLS certificate of web-01",
+		AssignmentGroup: "web-ops", Assignee: "wes", CIID: w.web.ID, PlannedStart: at, PlannedEnd: at.Add(time.Hour)})
+	if err != nil {
+		return err
+	}
+	ch, err := cs.Open(ctx, dan, change.NewChange{Model: change.ModelEmergency, Title: "Replace the failing disk of db-01",
+		AssignmentGroup: "dba", Assignee: "dan", CIID: w.db.ID, PlannedStart: at, PlannedEnd: at.Add(2 * time.Hour)})
+	if err != nil {
+		return err
+	}
+	w.say("%s planned %s: %d conflicts", ch.Number, at.Format("Mon 02 Jan 15:04 MST"), len(ch.Conflicts))
+	for _, c := range ch.Conflicts {
+		what := c.Number
+		if c.ScheduleID != itil.NilID {
+			what = "schedule"
+		}
+		w.say("  %-27s %-10s %s to %s", c.Kind, what, c.Start.In(paris).Format("Mon 02 15:04"), c.End.In(paris).Format("15:04"))
+	}
+	w.say("%s was judged again at the same time: %d conflict(s)", web.Number, len(mustGet(ctx, cs, web.ID).Conflicts))
+
+	if _, err := cs.Move(ctx, dan, ch.ID, change.MoveAuthorize); err != nil {
+		return err
+	}
+	if _, err := cs.Approve(ctx, erin, ch.ID, "the disk is failing"); err != nil {
+		return err
+	}
+	_, err = cs.Move(ctx, dan, ch.ID, change.MoveSchedule)
+	var blocked *change.ConflictError
+	if !errors.As(err, &blocked) {
+		return fmt.Errorf("the freeze should block: %v", err)
+	}
+	w.say("scheduling is refused: %d blocking conflict (%s)", len(blocked.Conflicts), blocked.Conflicts[0].Kind)
+	if _, err := cs.OverrideConflicts(ctx, carla, ch.ID, "a failing disk puts the shop at risk: replace it now"); err != nil {
+		return err
+	}
+	if ch, err = cs.Move(ctx, dan, ch.ID, change.MoveSchedule); err != nil {
+		return err
+	}
+	w.say("%s %s after %s overrode the freeze: %q", ch.Number, ch.State, carla.Name, ch.Override.Reason)
+
+	// The routine reindex waits for a free Sunday window after the freeze.
+	slots, err := cs.NextSlots(ctx, change.SlotRequest{CIIDs: []itil.ID{w.db.ID}, Duration: 3 * time.Hour,
+		NotBefore: time.Date(2026, 12, 1, 0, 0, 0, 0, paris), Count: 3})
+	if err != nil {
+		return err
+	}
+	for _, sl := range slots {
+		w.say("free for 3 h on %s: %s to %s", w.db.Name, sl.Start.In(paris).Format("Mon 02 Jan 15:04"), sl.End.In(paris).Format("15:04"))
+	}
+
+	// The calendar of the week, and the same as an iCalendar file.
+	week := change.CalendarFilter{From: time.Date(2026, 12, 21, 0, 0, 0, 0, paris), To: time.Date(2026, 12, 28, 0, 0, 0, 0, paris)}
+	for c, err := range cs.Calendar(ctx, week) {
+		if err != nil {
+			return err
+		}
+		w.say("calendar: %s %s %s %q", c.PlannedStart.In(paris).Format("Mon 02 15:04"), c.Number, c.State, c.Title)
+	}
+	var ical strings.Builder
+	if err := cs.ICalendar(ctx, week, &ical); err != nil {
+		return err
+	}
+	file := filepath.Join(os.TempDir(), "itil-change-calendar.ics")
+	if err := os.WriteFile(file, []byte(ical.String()), 0o644); err != nil {
+		return err
+	}
+	w.say("wrote %d events to %s (subscribe to it from a calendar app)", strings.Count(ical.String(), "BEGIN:VEVENT"), filepath.Base(file))
+	return nil
+}
+
+func mustGet(ctx context.Context, cs *change.Service, id itil.ID) *change.Change {
+	ch, err := cs.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return ch
 }
