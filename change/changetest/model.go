@@ -259,6 +259,7 @@ func testModel(t *testing.T, instances storagetest.Instances) {
 			checkHistory(t, svc, ch, recs, tks)
 			checkTasks(t, ch, tks)
 			checkDelegates(t, ch, recs, delegations)
+			checkConflicts(t, svc, ch)
 		}
 		// advance takes the change id one step along its happy path and
 		// reports whether it did.
@@ -810,5 +811,27 @@ func checkChange(t *rapid.T, svc *change.Service, ch *change.Change, recs []*cha
 	past := ch.State != change.StateNew && ch.State != change.StateCanceled && !waiting
 	if past && len(m.ApprovalStates) > 0 && ch.Approval != nil && ch.Approval.Verdict != change.VerdictAccepted {
 		t.Fatalf("%s is %s though its last round (%s) is %s", ch.Number, ch.State, ch.Approval.State, ch.Approval.Verdict)
+	}
+}
+
+// checkConflicts checks that the conflicts kept on ch are those a fresh
+// check finds now: the commands that changed it, or a change it meets,
+// kept them current.
+func checkConflicts(t *rapid.T, svc *change.Service, ch *change.Change) {
+	fresh, err := svc.Conflicts(t.Context(), ch.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.State.Final() {
+		return // kept as they were when it ended
+	}
+	same := len(fresh) == len(ch.Conflicts)
+	for i := 0; same && i < len(fresh); i++ {
+		a, b := fresh[i], ch.Conflicts[i]
+		same = a.Kind == b.Kind && a.ChangeID == b.ChangeID && a.CIID == b.CIID && a.Assignee == b.Assignee &&
+			a.Start.Equal(b.Start) && a.End.Equal(b.End)
+	}
+	if !same {
+		t.Fatalf("%s keeps conflicts %+v; a fresh check finds %+v", ch.Number, ch.Conflicts, fresh)
 	}
 }
