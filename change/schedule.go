@@ -73,7 +73,12 @@ type ScheduleSpec struct {
 	Windows calendar.Spec `json:"windows"`
 	// Ranges adds whole dates in force, in the windows' zone.
 	Ranges []DateRange `json:"ranges,omitempty"`
-	Scope  Scope       `json:"scope"`
+	// Floating reads the windows and ranges in the zone of each CI's
+	// location (its location's time_zone attribute), such as "01:00–05:00
+	// local time" on servers around the world; a CI with no location, or
+	// no valid zone there, is read in the windows' own zone.
+	Floating bool  `json:"floating,omitempty"`
+	Scope    Scope `json:"scope"`
 }
 
 // compiledSchedule is a ScheduleSpec ready to answer when it is in force.
@@ -81,7 +86,32 @@ type compiledSchedule struct {
 	spec   ScheduleSpec
 	cal    *calendar.Calendar // nil when the week has no window
 	ranges []calendar.Interval
-	scope  func(*Facts) bool // nil when the scope has no condition
+	scope  func(*Facts) bool            // nil when the scope has no condition
+	zones  map[string]*compiledSchedule // a floating schedule read in other zones
+}
+
+// in returns the schedule as read for a CI in zone: itself unless it is
+// floating and zone is another valid zone.
+func (c *compiledSchedule) in(zone string) *compiledSchedule {
+	if !c.spec.Floating || zone == "" || zone == c.spec.Windows.Zone {
+		return c
+	}
+	if z, ok := c.zones[zone]; ok {
+		return z
+	}
+	spec := c.spec
+	spec.Windows = spec.Windows.Clone()
+	spec.Windows.Zone = zone
+	spec.Floating = false
+	z, err := compileSchedule(spec)
+	if err != nil {
+		z = c // not a zone the calendar knows: the schedule's own
+	}
+	if c.zones == nil {
+		c.zones = map[string]*compiledSchedule{}
+	}
+	c.zones[zone] = z
+	return z
 }
 
 // weekless reports whether w has no window on any day.
@@ -275,6 +305,7 @@ func (c *compiledSchedule) inForce(from, to time.Time) iter.Seq[calendar.Interva
 // scopedCI is what a schedule's scope reads of a CI.
 type scopedCI struct {
 	ID          itil.ID
+	Zone        string   // its location's time zone, "" when unknown
 	Classes     []string // the CI's class and its ancestors
 	Criticality cmdb.Criticality
 	Attributes  map[string]string

@@ -294,6 +294,15 @@ func ciScope(ctx context.Context, cm *cmdb.Service, id itil.ID) (*scopedCI, erro
 		class = cl.Parent
 	}
 	out.Criticality, out.Attributes = ci.Criticality, ci.Attributes
+	if ci.LocationID != itil.NilID {
+		loc, err := cm.Get(ctx, ci.LocationID)
+		if err != nil && !errors.Is(err, itil.ErrNotFound) {
+			return nil, fmt.Errorf("location of %s: %w", id, err)
+		}
+		if loc != nil {
+			out.Zone = loc.Attributes["time_zone"]
+		}
+	}
 	res, err := cm.Impact(ctx, id, cmdb.ImpactOptions{Direction: cmdb.Upstream})
 	if err != nil {
 		return nil, fmt.Errorf("impact of %s: %w", id, err)

@@ -84,7 +84,7 @@ func (w *windowSet) windowConflicts(p *planned, o conflictOptions) []Conflict {
 			if sc.spec.Type != ScheduleMaintenance || !sc.covers(info) {
 				continue
 			}
-			if gap, ok := firstGap(sc.compiledSchedule, p.Slot); ok {
+			if gap, ok := firstGap(sc.in(info.Zone), p.Slot); ok {
 				c := Conflict{Kind: ConflictOutsideWindow, CIID: ci, ScheduleID: sc.ID}
 				if rel != ci {
 					c.RelatedCIID = rel
@@ -108,7 +108,7 @@ func (w *windowSet) windowConflicts(p *planned, o conflictOptions) []Conflict {
 			if sc.spec.Type != ScheduleBlackout || !sc.covers(info) {
 				continue
 			}
-			if in, ok := firstOverlap(sc.compiledSchedule, p.Slot, o.touching); ok {
+			if in, ok := firstOverlap(sc.in(info.Zone), p.Slot, o.touching); ok {
 				c := Conflict{Kind: ConflictBlackout, CIID: ci, ScheduleID: sc.ID}
 				c.Start, c.End = span(in)
 				out = append(out, c)

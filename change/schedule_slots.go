@@ -3,6 +3,7 @@ package change
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/itilkit/itil"
@@ -89,39 +90,41 @@ func (x *scheduleIndex) freeSlots(p *planned, w *windowSet, d time.Duration, not
 	if w != nil {
 		from, to := time.Unix(0, s0), time.Unix(0, end)
 		for _, sc := range w.schedules {
-			covered, own := false, false
+			// The zones the schedule is read in for the CIs it covers (one
+			// unless it floats); blackouts count on the change's own CIs.
+			var zones []string
 			for i, id := range checked {
-				if sc.covers(w.info(id)) {
-					covered = true
-					// Blackouts count on the change's own CIs only.
-					own = own || !isRelated(checked, cis, i)
-				}
-			}
-			if !covered {
-				continue
-			}
-			var busy []booking
-			switch sc.spec.Type {
-			case ScheduleMaintenance:
-				at := s0 // outside the windows is busy
-				for iv := range sc.inForce(from, to) {
-					if st := iv.Start.UnixNano(); st > at {
-						busy = append(busy, booking{slot: slot{at, st}})
-					}
-					at = iv.End.UnixNano()
-				}
-				if at < end {
-					busy = append(busy, booking{slot: slot{at, end}})
-				}
-				m.addWindows(busy)
-			case ScheduleBlackout:
-				if !own {
+				info := w.info(id)
+				if !sc.covers(info) || (sc.spec.Type == ScheduleBlackout && isRelated(checked, cis, i)) {
 					continue
 				}
-				for iv := range sc.inForce(from.Add(-time.Duration(gap)), to) {
-					busy = append(busy, booking{slot: slot{iv.Start.UnixNano(), iv.End.UnixNano()}})
+				z := sc.in(info.Zone).spec.Windows.Zone
+				if !slices.Contains(zones, z) {
+					zones = append(zones, z)
 				}
-				m.add(busy)
+			}
+			for _, z := range zones {
+				zc := sc.in(z)
+				var busy []booking
+				switch sc.spec.Type {
+				case ScheduleMaintenance:
+					at := s0 // outside the windows is busy
+					for iv := range zc.inForce(from, to) {
+						if st := iv.Start.UnixNano(); st > at {
+							busy = append(busy, booking{slot: slot{at, st}})
+						}
+						at = iv.End.UnixNano()
+					}
+					if at < end {
+						busy = append(busy, booking{slot: slot{at, end}})
+					}
+					m.addWindows(busy)
+				case ScheduleBlackout:
+					for iv := range zc.inForce(from.Add(-time.Duration(gap)), to) {
+						busy = append(busy, booking{slot: slot{iv.Start.UnixNano(), iv.End.UnixNano()}})
+					}
+					m.add(busy)
+				}
 			}
 		}
 	}

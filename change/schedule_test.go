@@ -181,3 +181,43 @@ func TestWindowConflicts(t *testing.T) {
 	assert.Empty(t, check(edge, []itil.ID{web}, conflictOptions{}))
 	assert.Len(t, check(edge, []itil.ID{web}, conflictOptions{touching: true}), 1)
 }
+
+// TestFloatingWindows: a floating maintenance window, 01:00–05:00, is
+// read in each CI's zone: 01:00 in Paris is not 01:00 in Tokyo.
+func TestFloatingWindows(t *testing.T) {
+	paris, tokyo := idOf("ci", 0), idOf("ci", 1)
+	var week calendar.Week
+	for d := range 7 {
+		week[d] = []calendar.Window{calendar.Hours(1, 0, 5, 0)}
+	}
+	spec := ScheduleSpec{Name: "Nights, local time", Type: ScheduleMaintenance, Floating: true,
+		Windows: calendar.Spec{Zone: "UTC", Week: week}, Scope: Scope{CIs: []itil.ID{paris, tokyo}}}
+	c, err := compileSchedule(spec)
+	require.NoError(t, err)
+	zones := map[itil.ID]string{paris: "Europe/Paris", tokyo: "Asia/Tokyo"}
+	w := &windowSet{schedules: []scheduleRef{{idOf("sched", 0), c}},
+		ci: func(id itil.ID) *scopedCI { return &scopedCI{ID: id, Zone: zones[id]} }}
+	pz, _ := time.LoadLocation("Europe/Paris")
+	night := time.Date(2026, 6, 3, 1, 0, 0, 0, pz) // 01:00 in Paris is 08:00 in Tokyo
+	s := slot{night.UnixNano(), night.Add(2 * time.Hour).UnixNano()}
+	assert.Empty(t, w.windowConflicts(&planned{ID: idOf("change", 0), Slot: s, CIs: []itil.ID{paris}}, conflictOptions{}))
+	got := w.windowConflicts(&planned{ID: idOf("change", 0), Slot: s, CIs: []itil.ID{tokyo}}, conflictOptions{})
+	if assert.Len(t, got, 1) {
+		assert.Equal(t, ConflictOutsideWindow, got[0].Kind)
+	}
+	zones[tokyo] = "Nowhere/Atlantis" // not a zone: the schedule's own (UTC)
+	utcNight := time.Date(2026, 6, 3, 1, 0, 0, 0, time.UTC)
+	assert.Empty(t, w.windowConflicts(&planned{ID: idOf("change", 0), Slot: slot{utcNight.UnixNano(), utcNight.Add(time.Hour).UnixNano()},
+		CIs: []itil.ID{tokyo}}, conflictOptions{}))
+
+	// The slot search reads each CI in its zone too: for both CIs, the
+	// nights of Paris and Tokyo never meet, so no slot of an hour.
+	zones[tokyo] = "Asia/Tokyo"
+	x := newScheduleIndex()
+	assert.Empty(t, x.freeSlots(&planned{CIs: []itil.ID{paris, tokyo}}, w, time.Hour, night, night.Add(72*time.Hour), 3, conflictOptions{advanced: true}))
+	got2 := x.freeSlots(&planned{CIs: []itil.ID{tokyo}}, w, time.Hour, night, night.Add(24*time.Hour), 1, conflictOptions{})
+	tz, _ := time.LoadLocation("Asia/Tokyo")
+	if assert.Len(t, got2, 1) {
+		assert.True(t, got2[0].Start.Equal(time.Date(2026, 6, 4, 1, 0, 0, 0, tz)), "%v", got2[0])
+	}
+}

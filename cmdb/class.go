@@ -157,7 +157,10 @@ func DefaultClasses() *Classes {
 			{Name: "vm_uuid", Type: String, Unique: true}, {Name: "ip_address", Type: String}},
 			Identify: [][]string{{"vm_uuid"}, {"host_name", "domain"}}},
 		{Name: ClassCluster, Attributes: []Attribute{{Name: "min_up", Type: Int}, {Name: "min_up_percent", Type: Int}}, Identify: [][]string{{"name"}}},
-		{Name: ClassLocation, Attributes: []Attribute{{Name: "address", Type: String}}, Identify: [][]string{{"name"}}, Standalone: true},
+		// A location's time_zone (an IANA name) is where floating
+		// maintenance windows are read for the CIs there.
+		{Name: ClassLocation, Attributes: []Attribute{{Name: "address", Type: String}, {Name: "time_zone", Type: String}},
+			Identify: [][]string{{"name"}}, Standalone: true},
 	} {
 		if err := cs.Add(c); err != nil {
 			panic(err) // the default tree is valid; a test checks it

@@ -62,6 +62,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("ScheduleReevaluation", func(t *testing.T) { testScheduleReevaluation(t, newStore) })  // conflicts.go
 	t.Run("ICalendar", func(t *testing.T) { testICalendar(t, newStore) })                        // conflicts.go
 	t.Run("NextSlots", func(t *testing.T) { testNextSlots(t, newStore) })                        // conflicts.go
+	t.Run("FloatingWindows", func(t *testing.T) { testFloatingWindows(t, newStore) })            // conflicts.go
 	t.Run("ImplementerSoD", func(t *testing.T) { testImplementerSoD(t, newStore) })              // sod.go
 	t.Run("OneVote", func(t *testing.T) { testOneVote(t, newStore) })                            // sod.go
 }

@@ -529,3 +529,43 @@ func testNextSlots(t *testing.T, newStore func(*testing.T) storage.Store) {
 	_, err = f.svc.NextSlots(f.ctx, change.SlotRequest{ChangeID: itil.NewID()})
 	require.ErrorIs(t, err, itil.ErrNotFound)
 }
+
+// testFloatingWindows: a floating maintenance window is read in the zone
+// of each CI's location (its time_zone attribute).
+func testFloatingWindows(t *testing.T, newStore func(*testing.T) storage.Store) {
+	store := newStore(t)
+	cm, err := cmdb.New(store)
+	require.NoError(t, err)
+	ctx := t.Context()
+	tokyo, err := cm.CreateCI(ctx, requester, cmdb.NewCI{Class: cmdb.ClassLocation, Name: "Tokyo DC",
+		Attributes: map[string]string{"time_zone": "Asia/Tokyo"}})
+	require.NoError(t, err)
+	srv, err := cm.CreateCI(ctx, requester, cmdb.NewCI{Class: cmdb.ClassLinuxServer, Name: "tyo-01",
+		Attributes: map[string]string{"serial_number": "T1"}, LocationID: tokyo.ID})
+	require.NoError(t, err)
+	f := setup(t, func(*testing.T) storage.Store { return store }, change.WithCMDB(cm))
+	var week calendar.Week
+	for d := range 7 {
+		week[d] = []calendar.Window{calendar.Hours(1, 0, 5, 0)}
+	}
+	sc, err := f.svc.CreateSchedule(f.ctx, changeManager, change.ScheduleSpec{Name: "Nights, local time", Type: change.ScheduleMaintenance,
+		Floating: true, Windows: calendar.Spec{Zone: "Europe/Paris", Week: week}, Scope: change.Scope{Classes: []string{cmdb.ClassServer}}})
+	require.NoError(t, err)
+	_, err = f.svc.ApproveSchedule(f.ctx, changeManager, sc.ID)
+	require.NoError(t, err)
+	_, err = f.svc.EnforceSchedule(f.ctx, changeManager, sc.ID)
+	require.NoError(t, err)
+	tz, _ := time.LoadLocation("Asia/Tokyo")
+	paris, _ := time.LoadLocation("Europe/Paris")
+	open := func(at time.Time) []change.Conflict {
+		ch, err := f.svc.Open(f.ctx, requester, change.NewChange{Title: "Patch tyo-01", AssignmentGroup: "messaging",
+			CIID: srv.ID, PlannedStart: at, PlannedEnd: at.Add(time.Hour)})
+		require.NoError(t, err)
+		return ch.Conflicts
+	}
+	assert.Empty(t, open(time.Date(2026, 6, 3, 2, 0, 0, 0, tz)), "02:00 in Tokyo: inside its night")
+	got := open(time.Date(2026, 6, 10, 2, 0, 0, 0, paris))
+	if assert.Len(t, got, 1, "02:00 in Paris is 09:00 in Tokyo") {
+		assert.Equal(t, change.ConflictOutsideWindow, got[0].Kind)
+	}
+}
