@@ -224,33 +224,34 @@ func (x *scheduleIndex) conflicts(p *planned, o conflictOptions) []Conflict {
 	if !o.advanced && len(cis) > 1 {
 		cis = cis[:1]
 	}
-	forEachCI(cis, func(ci itil.ID) {
+	var buf, rbuf [32]itil.ID
+	for _, ci := range distinct(cis, buf[:0]) {
 		for _, other := range x.byCI[ci].around(p.Slot, o.touching) {
 			if other.change != p.ID && other.overlaps(p.Slot, o.touching) {
 				add(ConflictCI, other, ci, itil.NilID, itil.NilID, "")
 			}
 		}
 		if o.related == nil {
-			return
+			continue
 		}
-		forEachCI(o.related(ci), func(rel itil.ID) {
+		for _, rel := range distinct(o.related(ci), rbuf[:0]) {
 			if rel == ci {
-				return
+				continue
 			}
 			for _, other := range x.byCI[rel].around(p.Slot, o.touching) {
 				if other.change != p.ID && other.overlaps(p.Slot, o.touching) {
 					add(ConflictRelatedCI, other, ci, rel, itil.NilID, "")
 				}
 			}
-		})
-	})
-	forEachCI(p.Services, func(svc itil.ID) {
+		}
+	}
+	for _, svc := range distinct(p.Services, rbuf[:0]) {
 		for _, other := range x.byService[svc].around(p.Slot, o.touching) {
 			if other.change != p.ID && other.overlaps(p.Slot, o.touching) {
 				add(ConflictService, other, itil.NilID, itil.NilID, svc, "")
 			}
 		}
-	})
+	}
 	if p.Assignee != "" {
 		for _, other := range x.byAssignee[p.Assignee].around(p.Slot, o.touching) {
 			if other.change != p.ID && other.overlaps(p.Slot, o.touching) {
@@ -276,4 +277,16 @@ func sortConflicts(cs []Conflict) {
 			slices.Compare(a.ScheduleID[:], b.ScheduleID[:]),
 		)
 	})
+}
+
+// distinct returns ids without the nil ID and without repeats, in order,
+// in buf's storage while it fits: no allocation for a change's few CIs.
+func distinct(ids, buf []itil.ID) []itil.ID {
+	out := buf[:0]
+	for _, id := range ids {
+		if id != itil.NilID && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }
