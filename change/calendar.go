@@ -29,6 +29,9 @@ type changeSlot struct {
 	Version int64     `json:"version"`
 	Start   time.Time `json:"start"`
 	End     time.Time `json:"end"`
+	// Active is false once the change has ended: the calendar still shows
+	// it, the schedule no longer books it.
+	Active bool `json:"active"`
 }
 
 var slots = storage.NewCollection(storage.Schema[changeSlot]{
@@ -36,8 +39,10 @@ var slots = storage.NewCollection(storage.Schema[changeSlot]{
 	ID:      func(s *changeSlot) itil.ID { return s.ID },
 	Version: func(s *changeSlot) *int64 { return &s.Version },
 	SortKey: func(s *changeSlot) string { return storage.TimeKey(s.Start) },
-	Terms:   func(_ *changeSlot, dst []string) []string { return dst },
-	Clone:   func(dst, src *changeSlot) { *dst = *src },
+	Terms: func(s *changeSlot, dst []string) []string {
+		return append(dst, storage.Term("active", strconv.FormatBool(s.Active)))
+	},
+	Clone: func(dst, src *changeSlot) { *dst = *src },
 })
 
 // spanID names the slot index's record of the longest window: a slot
@@ -45,13 +50,13 @@ var slots = storage.NewCollection(storage.Schema[changeSlot]{
 var spanID = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/itilkit/itil/change#longest_slot"))
 
 // putSlot keeps ch's slot as its planned window stands, in tx: written
-// while it is scheduled, deleted once it is not.
+// while it has planned times (active or not), deleted once it has none.
 func putSlot(ctx context.Context, tx storage.Tx, ch *Change) error {
 	cur, err := slots.Get(ctx, tx, ch.ID)
 	if err != nil && !errors.Is(err, itil.ErrNotFound) {
 		return err
 	}
-	if plannedOf(ch) == nil {
+	if ch.PlannedStart.IsZero() || ch.PlannedEnd.IsZero() {
 		if cur != nil {
 			return slots.Delete(ctx, tx, cur)
 		}
@@ -60,7 +65,7 @@ func putSlot(ctx context.Context, tx storage.Tx, ch *Change) error {
 	if cur == nil {
 		cur = &changeSlot{ID: ch.ID}
 	}
-	cur.Start, cur.End = ch.PlannedStart.UTC(), ch.PlannedEnd.UTC()
+	cur.Start, cur.End, cur.Active = ch.PlannedStart.UTC(), ch.PlannedEnd.UTC(), !ch.State.Final()
 	if err := slots.Put(ctx, tx, cur); err != nil {
 		return err
 	}

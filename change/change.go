@@ -7,6 +7,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/slm/calendar"
 )
 
 // Kind is the storage kind and journal kind of changes.
@@ -21,6 +22,8 @@ const NumberPrefix = "CHG"
 const (
 	MaxCIs   = 100
 	MaxLinks = 100
+	// MaxPlannedWindow is the longest planned window.
+	MaxPlannedWindow = 366 * 24 * time.Hour
 )
 
 // AffectedService is a business service a change affects, found through
@@ -207,8 +210,22 @@ func (c *Change) validate(v *itil.ValidationError) {
 			check.Time(v, t.name, t.at)
 		}
 	}
-	if !c.PlannedStart.IsZero() && !c.PlannedEnd.IsZero() && !c.PlannedEnd.After(c.PlannedStart) {
+	// The schedule computes planned windows exactly only within the
+	// calendar's years, and a window of more than a year is not a change
+	// but a programme.
+	for _, t := range []struct {
+		name string
+		at   time.Time
+	}{{"planned_start", c.PlannedStart}, {"planned_end", c.PlannedEnd}} {
+		if !t.at.IsZero() && check.TimeOK(t.at) && (t.at.Before(calendar.Earliest) || !t.at.Before(calendar.Latest)) {
+			v.Add(t.name, "must lie from 1910 to 2189")
+		}
+	}
+	switch {
+	case !c.PlannedStart.IsZero() && !c.PlannedEnd.IsZero() && !c.PlannedEnd.After(c.PlannedStart):
 		v.Add("planned_end", "must be after planned_start")
+	case !c.PlannedStart.IsZero() && !c.PlannedEnd.IsZero() && c.PlannedEnd.Sub(c.PlannedStart) > MaxPlannedWindow:
+		v.Add("planned_end", "the planned window is longer than a year and a day")
 	}
 	if !c.ActualStart.IsZero() && !c.ActualEnd.IsZero() && c.ActualEnd.Before(c.ActualStart) {
 		v.Add("actual_end", "must not be before actual_start")

@@ -10,6 +10,7 @@ import (
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
 	"github.com/itilkit/itil/internal/pipeline"
+	"github.com/itilkit/itil/slm/calendar"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -217,7 +218,9 @@ func (s *Service) view(ctx context.Context, tx storage.Tx, p *planned, span slot
 		}
 		c, err := compileSchedule(sc.Spec)
 		if err != nil {
-			return nil, fmt.Errorf("schedule %s: %w", sc.label(), err)
+			// Stored valid; a calendar rule changed since (a zone
+			// withdrawn): it cannot count, and must not stop every change.
+			continue
 		}
 		v.w.schedules = append(v.w.schedules, scheduleRef{sc.ID, c})
 	}
@@ -367,13 +370,22 @@ func (s *Service) runBooking(ctx context.Context, actor itil.Actor, id itil.ID, 
 		if err != nil || bookedOf(ch) == was {
 			return ev, err
 		}
+		old := ch.Conflicts
 		if err := s.rebook(c, ch, wasKeys); err != nil {
 			return event{}, err
 		}
 		// A change stays clear of the conflicts that block the state it is
-		// in: moving it into one is refused as entering the state would be.
-		if b := s.blocking(ch, ch.State, ch.Conflicts); len(b) > 0 {
-			return event{}, &ConflictError{Number: ch.Number, State: ch.State, Conflicts: b}
+		// in: moving it into a new one is refused as entering the state
+		// would be (those it had already, such as a freeze enforced over
+		// it, do not stop other edits).
+		var added []Conflict
+		for _, b := range s.blocking(ch, ch.State, ch.Conflicts) {
+			if !slices.ContainsFunc(old, func(o Conflict) bool { return sameConflict(o, b) }) {
+				added = append(added, b)
+			}
+		}
+		if len(added) > 0 {
+			return event{}, &ConflictError{Number: ch.Number, State: ch.State, Conflicts: added}
 		}
 		return ev, nil
 	})
@@ -446,8 +458,9 @@ func (s *Service) scheduleChanged(c *pipeline.Cmd[Schedule], sc *Schedule, ev ev
 	}
 	var compiled []*compiledSchedule
 	from, to := time.Time{}, time.Time{}
-	weekly := false
+	weekly, floating := false, false
 	for _, sp := range specs {
+		floating = floating || sp.Floating
 		cs, err := compileSchedule(sp)
 		if err != nil {
 			return err
@@ -464,9 +477,12 @@ func (s *Service) scheduleChanged(c *pipeline.Cmd[Schedule], sc *Schedule, ev ev
 		}
 	}
 	if weekly {
-		from = c.Now // weekly windows: every change still to come
+		from = calendar.Earliest // weekly windows: every active change
+	} else if floating {
+		// Ranges read in other zones start and end up to a day apart.
+		from, to = from.Add(-26*time.Hour), to.Add(26*time.Hour)
 	}
-	q := storage.Query{Kind: KindSlot}
+	q := storage.Query{Kind: KindSlot, Terms: []string{storage.Term("active", "true")}}
 	span, err := slots.Get(c.Ctx, c.Tx, spanID)
 	if err != nil && !errors.Is(err, itil.ErrNotFound) {
 		return err
@@ -475,13 +491,17 @@ func (s *Service) scheduleChanged(c *pipeline.Cmd[Schedule], sc *Schedule, ev ev
 	if span != nil {
 		longest = span.End.Sub(span.Start)
 	}
-	q.Min = storage.TimeKey(from.Add(-longest))
 	if !weekly {
-		q.Max = storage.TimeKey(to)
+		q.Min, q.Max = storage.TimeKey(from.Add(-longest)), storage.TimeKey(to)
 	}
 	var cm *cmdb.Service
 	if s.cfg.cmdb != nil {
 		cm = s.cfg.cmdb.In(c.Tx)
+	}
+	maintenance := slices.ContainsFunc(specs, func(sp ScheduleSpec) bool { return sp.Type == ScheduleMaintenance })
+	depth := s.cfg.detection.RelationDepth
+	if depth == 0 {
+		depth = 1
 	}
 	cc := pipeline.Other(c, s.run)
 	infos := map[itil.ID]*scopedCI{}
@@ -496,8 +516,23 @@ func (s *Service) scheduleChanged(c *pipeline.Cmd[Schedule], sc *Schedule, ev ev
 		if err != nil {
 			return fmt.Errorf("change %s: %w", sl.ID, err)
 		}
+		if ch.State.Final() {
+			continue
+		}
+		// The CIs a schedule reaches the change through: its own, and for
+		// maintenance windows the related CIs too (windowConflicts).
+		reach := changeCIs(ch)
+		if maintenance && cm != nil && depth > 0 {
+			for _, id := range changeCIs(ch) {
+				rel, err := relatedCIs(c.Ctx, cm, id, depth)
+				if err != nil {
+					return err
+				}
+				reach = append(reach, rel...)
+			}
+		}
 		covered := false
-		for _, id := range changeCIs(ch) {
+		for _, id := range reach {
 			info, ok := infos[id]
 			if !ok {
 				if info, err = ciScope(c.Ctx, cm, id); err != nil {

@@ -63,8 +63,11 @@ func (cfg *config) checkConflictRules(v *itil.ValidationError) {
 				states = append(states, m.machine.States()...)
 			}
 		}
-		if !slices.Contains(states, r.State) {
+		switch {
+		case !slices.Contains(states, r.State):
 			v.Add(at+"state", fmt.Sprintf("%q is not a state of the model", r.State))
+		case r.State == StateNew || r.State.Final():
+			v.Add(at+"state", fmt.Sprintf("%s is not entered by a move (Move checks the state it enters)", r.State))
 		}
 		for j, k := range r.Kinds {
 			if !slices.Contains(conflictKinds, k) {

@@ -441,11 +441,11 @@ func testTimesOutOfRange(t *testing.T, newStore func(*testing.T) storage.Store) 
 	}
 	f.t = t
 	// A planned start in range whose end, by the template's duration, is
-	// not: the end is named.
+	// not: the end is named (and the start, past the schedule's years).
 	last := time.Date(9999, 12, 31, 23, 45, 0, 0, time.UTC)
 	n := f.journalLen()
 	_, err := f.svc.OpenFromTemplate(f.ctx, requester, tp.ID, change.FromTemplate{PlannedStart: last})
-	testkit.RequireFields(t, err, "planned_end")
+	testkit.RequireFields(t, err, "planned_end", "planned_start")
 	assert.Equal(t, n, f.journalLen())
 	assert.Equal(t, ch, f.get(ch.ID))
 }

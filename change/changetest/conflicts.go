@@ -85,6 +85,13 @@ func testConflicts(t *testing.T, newStore func(*testing.T) storage.Store) {
 	assert.Empty(t, got)
 	_, err = f.svc.Conflicts(f.ctx, itil.NewID())
 	require.ErrorIs(t, err, itil.ErrNotFound)
+
+	// Planned windows the schedule cannot compute exactly are refused.
+	far := time.Date(2610, 12, 23, 21, 0, 0, 0, time.UTC)
+	_, err = f.svc.Open(f.ctx, requester, change.NewChange{Title: "Far", CIID: db, PlannedStart: far, PlannedEnd: far.Add(time.Hour)})
+	testkit.RequireFields(t, err, "planned_start", "planned_end")
+	_, err = f.svc.Open(f.ctx, requester, change.NewChange{Title: "Long", CIID: db, PlannedStart: start, PlannedEnd: start.AddDate(2, 0, 0)})
+	testkit.RequireFields(t, err, "planned_end")
 }
 
 // testConflictsCMDB: with the CMDB, a change on a CI conflicts with one
@@ -362,18 +369,21 @@ func testCalendar(t *testing.T, newStore func(*testing.T) storage.Store) {
 		return out
 	}
 	week := change.CalendarFilter{From: day, To: day.Add(7 * 24 * time.Hour)}
-	assert.Equal(t, []string{long.Number, a.Number, b.Number}, list(week), "by planned start; the long one began before the range")
+	assert.Equal(t, []string{long.Number, a.Number, gone.Number, b.Number}, list(week), "by planned start; the long one began before the range; ended ones too")
+	active := week
+	active.States = []change.State{change.StateNew}
+	assert.Equal(t, []string{long.Number, a.Number, b.Number}, list(active))
 	onDB := week
 	onDB.CIID = db
 	assert.Equal(t, []string{long.Number, a.Number}, list(onDB))
 	web2 := week
 	web2.AssignmentGroups = []string{"web"}
-	assert.Equal(t, []string{b.Number}, list(web2))
+	assert.Equal(t, []string{gone.Number, b.Number}, list(web2))
 	moved := day.Add(8 * 24 * time.Hour)
 	movedEnd := moved.Add(time.Hour)
 	_, err = f.svc.Update(f.ctx, requester, b.ID, change.Patch{PlannedStart: &moved, PlannedEnd: &movedEnd})
 	require.NoError(t, err)
-	assert.Equal(t, []string{long.Number, a.Number}, list(week), "moved out of the range")
+	assert.Equal(t, []string{long.Number, a.Number, gone.Number}, list(week), "moved out of the range")
 
 	for _, err := range f.svc.Calendar(f.ctx, change.CalendarFilter{From: day, To: day.AddDate(10, 0, 0), Models: []string{"nope"}}) {
 		testkit.RequireFields(t, err, "to", "models[0]")

@@ -16,6 +16,7 @@ import (
 	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/internal/testkit"
+	"github.com/itilkit/itil/slm/calendar"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/storagetest"
 )
@@ -588,6 +589,14 @@ func updateOK(svc *change.Service, ch *change.Change, p change.Patch, next chang
 		return false
 	}
 	if !next.PlannedStart.IsZero() && !next.PlannedEnd.IsZero() && !next.PlannedEnd.After(next.PlannedStart) {
+		return false
+	}
+	for _, at := range []time.Time{next.PlannedStart, next.PlannedEnd} {
+		if !at.IsZero() && (at.Before(calendar.Earliest) || !at.Before(calendar.Latest)) {
+			return false // outside the schedule's years
+		}
+	}
+	if !next.PlannedStart.IsZero() && !next.PlannedEnd.IsZero() && next.PlannedEnd.Sub(next.PlannedStart) > change.MaxPlannedWindow {
 		return false
 	}
 	if slices.Contains(m.PlannedStates, ch.State) && (next.PlannedStart.IsZero() || next.PlannedEnd.IsZero()) {

@@ -447,7 +447,7 @@ func testTemplateRefusals(t *testing.T, newStore func(*testing.T) storage.Store)
 			_, err := f.svc.OpenFromTemplate(f.ctx, requester, published.ID,
 				change.FromTemplate{PlannedStart: time.Date(9999, 12, 31, 23, 59, 0, 0, time.UTC)})
 			return err
-		}, []string{"planned_end"}, nil},
+		}, []string{"planned_end", "planned_start"}, nil},
 	}
 	for _, c := range cases {
 		err := c.run()
