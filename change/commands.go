@@ -97,7 +97,7 @@ func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewChange) (*Ch
 			ch.AffectedServices = services
 		}
 		if plannedOf(ch) != nil {
-			if err := s.rebook(c, ch, nil); err != nil { // schedule_check.go
+			if err := s.rebook(c, ch, nil, slot{}); err != nil { // schedule_check.go
 				return event{}, err
 			}
 		}

@@ -366,12 +366,16 @@ func (s *Service) runBooking(ctx context.Context, actor itil.Actor, id itil.ID, 
 	fn func(c *cmd, ch *Change) (event, error)) (*Change, error) {
 	return s.run.Run(ctx, actor, id, command, func(c *cmd, ch *Change) (event, error) {
 		was, wasKeys := bookedOf(ch), bookingKeys(ch)
+		var wasSlot slot
+		if p := plannedOf(ch); p != nil {
+			wasSlot = p.Slot
+		}
 		ev, err := fn(c, ch)
 		if err != nil || bookedOf(ch) == was {
 			return ev, err
 		}
 		old := ch.Conflicts
-		if err := s.rebook(c, ch, wasKeys); err != nil {
+		if err := s.rebook(c, ch, wasKeys, wasSlot); err != nil {
 			return event{}, err
 		}
 		// A change stays clear of the conflicts that block the state it is
@@ -395,7 +399,7 @@ func (s *Service) runBooking(ctx context.Context, actor itil.Actor, id itil.ID, 
 // as the command left it, not yet saved), and those of every change named
 // in its old or new conflicts, saving each whose conflicts changed; it
 // writes the claims of the keys ch booked before (was) and books now.
-func (s *Service) rebook(c *cmd, ch *Change, was []string) error {
+func (s *Service) rebook(c *cmd, ch *Change, was []string, wasSlot slot) error {
 	if err := touchClaims(c.Ctx, c.Tx, append(was, bookingKeys(ch)...)); err != nil {
 		return err
 	}
@@ -413,6 +417,35 @@ func (s *Service) rebook(c *cmd, ch *Change, was []string) error {
 		for _, cf := range list {
 			if cf.ChangeID != itil.NilID && cf.ChangeID != ch.ID && !slices.Contains(others, cf.ChangeID) {
 				others = append(others, cf.ChangeID)
+			}
+		}
+	}
+	if s.cfg.detection.Basic {
+		// Basic mode is not symmetric: another change's primary CI may be
+		// one of ch's other CIs, which ch's own check does not read. So
+		// the active changes on every key ch booked or books, whose
+		// windows meet its old or new one, are judged again too.
+		var spans []slot
+		if wasSlot != (slot{}) {
+			spans = append(spans, wasSlot)
+		}
+		if p := plannedOf(ch); p != nil {
+			spans = append(spans, p.Slot)
+		}
+		for _, k := range slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(was), bookingKeys(ch)...)))) {
+			for _, st := range s.activeStates() {
+				for other, err := range changes.Query(c.Ctx, c.Tx, storage.Query{Kind: Kind,
+					Terms: []string{k, storage.Term("state", string(st))}}) {
+					if err != nil {
+						return err
+					}
+					q := plannedOf(other)
+					if q == nil || other.ID == ch.ID || slices.Contains(others, other.ID) ||
+						!slices.ContainsFunc(spans, func(sp slot) bool { return q.Slot.overlaps(sp, true) }) {
+						continue
+					}
+					others = append(others, other.ID)
+				}
 			}
 		}
 	}

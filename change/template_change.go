@@ -115,7 +115,7 @@ func (s *Service) OpenFromTemplate(ctx context.Context, actor itil.Actor, templa
 		}
 		ch.Number, ch.OpenedAt = num, c.Now
 		if plannedOf(ch) != nil {
-			if err := s.rebook(c, ch, nil); err != nil { // schedule_check.go
+			if err := s.rebook(c, ch, nil, slot{}); err != nil { // schedule_check.go
 				return err
 			}
 		}

@@ -63,6 +63,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("ICalendar", func(t *testing.T) { testICalendar(t, newStore) })                        // conflicts.go
 	t.Run("NextSlots", func(t *testing.T) { testNextSlots(t, newStore) })                        // conflicts.go
 	t.Run("FloatingWindows", func(t *testing.T) { testFloatingWindows(t, newStore) })            // conflicts.go
+	t.Run("BasicMode", func(t *testing.T) { testBasicMode(t, newStore) })                        // conflicts.go
 	t.Run("ImplementerSoD", func(t *testing.T) { testImplementerSoD(t, newStore) })              // sod.go
 	t.Run("OneVote", func(t *testing.T) { testOneVote(t, newStore) })                            // sod.go
 }

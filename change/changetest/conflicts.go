@@ -579,3 +579,24 @@ func testFloatingWindows(t *testing.T, newStore func(*testing.T) storage.Store) 
 		assert.Equal(t, change.ConflictOutsideWindow, got[0].Kind)
 	}
 }
+
+// testBasicMode: in basic mode conflicts are one-sided (a change lists
+// another whose CIs hold its primary CI, not the other way round), and
+// moving the other change still clears them.
+func testBasicMode(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore, change.WithConflictDetection(change.ConflictDetection{Basic: true}))
+	x, z := itil.NewID(), itil.NewID()
+	start := time.Date(2026, 9, 16, 21, 0, 0, 0, time.UTC)
+	a, err := f.svc.Open(f.ctx, requester, change.NewChange{Title: "A on x and z", CIID: x, CIIDs: []itil.ID{z},
+		PlannedStart: start, PlannedEnd: start.Add(2 * time.Hour)})
+	require.NoError(t, err)
+	b, err := f.svc.Open(f.ctx, requester, change.NewChange{Title: "B on z", CIID: z,
+		PlannedStart: start.Add(time.Hour), PlannedEnd: start.Add(3 * time.Hour)})
+	require.NoError(t, err)
+	require.Len(t, b.Conflicts, 1, "B's primary CI is in A")
+	assert.Empty(t, f.get(a.ID).Conflicts, "A's primary CI is in no other change")
+	later, laterEnd := start.Add(10*time.Hour), start.Add(12*time.Hour)
+	_, err = f.svc.Update(f.ctx, requester, a.ID, change.Patch{PlannedStart: &later, PlannedEnd: &laterEnd})
+	require.NoError(t, err)
+	assert.Empty(t, f.get(b.ID).Conflicts, "A moved away: B was judged again though A did not list it")
+}

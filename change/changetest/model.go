@@ -128,8 +128,12 @@ func testModel(t *testing.T, instances storagetest.Instances) {
 		clock := testkit.NewClock()
 		var svcs []*change.Service
 		stores := []storage.Store{a, b}
+		// Basic mode checks the primary CI only, which makes conflicts
+		// one-sided: kept current all the same.
+		detection := change.ConflictDetection{Basic: rapid.Bool().Draw(rt, "basic mode")}
 		for _, s := range stores {
-			svc, err := change.New(s, change.WithClock(clock), change.WithDirectory(directory), change.WithRiskModel(risk))
+			svc, err := change.New(s, change.WithClock(clock), change.WithDirectory(directory), change.WithRiskModel(risk),
+				change.WithConflictDetection(detection))
 			if err != nil {
 				rt.Fatal(err)
 			}
