@@ -85,7 +85,7 @@ func (w *windowSet) windowConflicts(p *planned, o conflictOptions) []Conflict {
 				continue
 			}
 			if gap, ok := firstGap(sc.in(info.Zone), p.Slot); ok {
-				c := Conflict{Kind: ConflictOutsideWindow, CIID: ci, ScheduleID: sc.ID}
+				c := Conflict{Kind: ConflictOutsideWindow, CIID: ci, ScheduleID: sc.ID, ScheduleName: sc.spec.Name}
 				if rel != ci {
 					c.RelatedCIID = rel
 				}
@@ -109,7 +109,7 @@ func (w *windowSet) windowConflicts(p *planned, o conflictOptions) []Conflict {
 				continue
 			}
 			if in, ok := firstOverlap(sc.in(info.Zone), p.Slot, o.touching); ok {
-				c := Conflict{Kind: ConflictBlackout, CIID: ci, ScheduleID: sc.ID}
+				c := Conflict{Kind: ConflictBlackout, CIID: ci, ScheduleID: sc.ID, ScheduleName: sc.spec.Name}
 				c.Start, c.End = span(in)
 				out = append(out, c)
 			}

@@ -97,14 +97,7 @@ func (e *ConflictError) Error() string {
 		if i == 0 {
 			sep = ": "
 		}
-		b.WriteString(sep + string(c.Kind))
-		if c.Number != "" {
-			b.WriteString(" with " + c.Number)
-		}
-		if c.ScheduleID != itil.NilID {
-			b.WriteString(" (schedule " + c.ScheduleID.String() + ")")
-		}
-		b.WriteString(" from " + c.Start.UTC().Format(time.RFC3339))
+		b.WriteString(sep + c.Explain())
 	}
 	b.WriteString(" (override with a reason: OverrideConflicts)")
 	return b.String()

@@ -3,6 +3,7 @@ package change
 import (
 	"cmp"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/itilkit/itil"
@@ -49,8 +50,10 @@ type Conflict struct {
 	ServiceID itil.ID `json:"service_id,omitzero"`
 	// Assignee is the person booked twice (ConflictAssignee).
 	Assignee string `json:"assignee,omitempty"`
-	// ScheduleID names the maintenance or blackout schedule.
-	ScheduleID itil.ID `json:"schedule_id,omitzero"`
+	// ScheduleID and ScheduleName name the maintenance or blackout
+	// schedule.
+	ScheduleID   itil.ID `json:"schedule_id,omitzero"`
+	ScheduleName string  `json:"schedule_name,omitempty"`
 	// Start and End bound the part of the planned window in conflict.
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
@@ -289,4 +292,33 @@ func distinct(ids, buf []itil.ID) []itil.ID {
 		}
 	}
 	return out
+}
+
+// Explain says in a sentence why c is a conflict, for people: what meets
+// what, and when (UTC).
+func (c Conflict) Explain() string {
+	when := c.Start.UTC().Format("2006-01-02 15:04") + " to " + c.End.UTC().Format("2006-01-02 15:04") + " UTC"
+	other := c.Number
+	if other == "" {
+		other = "change " + c.ChangeID.String()
+	}
+	switch c.Kind {
+	case ConflictCI:
+		return "CI " + c.CIID.String() + " is also in " + other + " from " + when
+	case ConflictRelatedCI:
+		return "CI " + c.RelatedCIID.String() + ", related to CI " + c.CIID.String() + ", is in " + other + " from " + when
+	case ConflictService:
+		return "business service " + c.ServiceID.String() + " is also affected by " + other + " from " + when
+	case ConflictAssignee:
+		return c.Assignee + " is also booked on " + other + " from " + when
+	case ConflictOutsideWindow:
+		ci := "CI " + c.CIID.String()
+		if c.RelatedCIID != itil.NilID {
+			ci = "CI " + c.RelatedCIID.String() + " (related to CI " + c.CIID.String() + ")"
+		}
+		return ci + " is outside its maintenance window " + strconv.Quote(c.ScheduleName) + " from " + when
+	case ConflictBlackout:
+		return "CI " + c.CIID.String() + " is in the blackout " + strconv.Quote(c.ScheduleName) + " from " + when
+	}
+	return string(c.Kind) + " from " + when
 }

@@ -265,7 +265,10 @@ func testEnforcement(t *testing.T, newStore func(*testing.T) storage.Store) {
 	assert.Equal(t, change.StateScheduled, ce.State)
 	if assert.Len(t, ce.Conflicts, 1) {
 		assert.Equal(t, sc.ID, ce.Conflicts[0].ScheduleID)
+		assert.Equal(t, "CI "+db.String()+` is in the blackout "Year-end freeze" from 2026-12-22 22:00 to 2026-12-22 23:00 UTC`,
+			ce.Conflicts[0].Explain())
 	}
+	assert.Contains(t, err.Error(), `the blackout "Year-end freeze"`)
 	assert.Equal(t, n, testkit.JournalLen(t, f.store), "a blocked move writes nothing")
 
 	_, err = f.svc.OverrideConflicts(f.ctx, changeManager, ch.ID, " ")

@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -786,9 +787,9 @@ func schedule(ctx context.Context, w *world) error {
 	for _, c := range ch.Conflicts {
 		what := c.Number
 		if c.ScheduleID != itil.NilID {
-			what = "schedule"
+			what = strconv.Quote(c.ScheduleName)
 		}
-		w.say("  %-27s %-10s %s to %s", c.Kind, what, c.Start.In(paris).Format("Mon 02 15:04"), c.End.In(paris).Format("15:04"))
+		w.say("  %-27s %-24s %s to %s", c.Kind, what, c.Start.In(paris).Format("Mon 02 15:04"), c.End.In(paris).Format("15:04"))
 	}
 	w.say("%s was judged again at the same time: %d conflict(s)", web.Number, len(mustGet(ctx, cs, web.ID).Conflicts))
 
