@@ -17,9 +17,9 @@ import (
 	"github.com/itilkit/itil/storage"
 )
 
-// KindSlot is the storage kind of the index of scheduled changes by
+// kindSlot is the storage kind of the index of scheduled changes by
 // planned start, which the change calendar reads.
-const KindSlot = "change_slot"
+const kindSlot = "change_slot"
 
 // changeSlot is a scheduled change's planned window, sorted by its start;
 // spanRecord keeps the longest window, so that the changes overlapping a
@@ -35,7 +35,7 @@ type changeSlot struct {
 }
 
 var slots = storage.NewCollection(storage.Schema[changeSlot]{
-	Kind:    KindSlot,
+	Kind:    kindSlot,
 	ID:      func(s *changeSlot) itil.ID { return s.ID },
 	Version: func(s *changeSlot) *int64 { return &s.Version },
 	SortKey: func(s *changeSlot) string { return storage.TimeKey(s.Start) },
@@ -186,7 +186,7 @@ func (s *Service) calendar(ctx context.Context, tx storage.Tx, f CalendarFilter)
 		}
 	}
 	var out []*Change
-	q := storage.Query{Kind: KindSlot, Min: storage.TimeKey(f.From.Add(-longest)), Max: storage.TimeKey(f.To)}
+	q := storage.Query{Kind: kindSlot, Min: storage.TimeKey(f.From.Add(-longest)), Max: storage.TimeKey(f.To)}
 	for sl, err := range slots.Query(ctx, tx, q) {
 		if err != nil {
 			return nil, err

@@ -118,9 +118,9 @@ type Change struct {
 	// it, or a change or schedule it meets, last changed (see Conflicts);
 	// kept current in those commands' transactions, and journaled.
 	Conflicts []Conflict `json:"conflicts,omitempty"`
-	// Override is the last acceptance of the change's conflicts
+	// ConflictOverride is the last acceptance of the change's conflicts
 	// (OverrideConflicts), with its reason.
-	Override *ConflictOverride `json:"conflict_override,omitempty"`
+	ConflictOverride *ConflictOverride `json:"conflict_override,omitempty"`
 
 	OpenedBy  itil.Actor `json:"opened_by"`
 	OpenedAt  time.Time  `json:"opened_at"`
@@ -147,10 +147,10 @@ func copyChange(dst, src *Change) {
 	dst.Fixes = slices.Clone(src.Fixes)
 	dst.CausedIncidents = slices.Clone(src.CausedIncidents)
 	dst.Conflicts = slices.Clone(src.Conflicts)
-	if src.Override != nil {
-		o := *src.Override
-		o.Conflicts = slices.Clone(src.Override.Conflicts)
-		dst.Override = &o
+	if src.ConflictOverride != nil {
+		o := *src.ConflictOverride
+		o.Conflicts = slices.Clone(src.ConflictOverride.Conflicts)
+		dst.ConflictOverride = &o
 	}
 	dst.Approval = src.Approval.clone()
 	if src.Review != nil {

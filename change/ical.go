@@ -73,7 +73,7 @@ func (s *Service) ICalendar(ctx context.Context, f CalendarFilter, w io.Writer) 
 		ev.SetEndAt(win.End)
 		ev.SetSummary(string(win.Type) + ": " + win.Name)
 		ev.AddCategory(string(win.Type))
-		if win.Type == ScheduleBlackout {
+		if win.Type == BlackoutSchedule {
 			ev.SetTimeTransparency(ics.TransparencyOpaque)
 		} else {
 			ev.SetTimeTransparency(ics.TransparencyTransparent)

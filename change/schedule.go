@@ -19,12 +19,12 @@ type ScheduleType string
 
 // The schedule types.
 const (
-	// ScheduleMaintenance: the windows in which the CIs in scope may be
+	// MaintenanceSchedule: the windows in which the CIs in scope may be
 	// changed; a change on them outside is a conflict.
-	ScheduleMaintenance ScheduleType = "maintenance"
-	// ScheduleBlackout: the windows in which the CIs in scope must not be
+	MaintenanceSchedule ScheduleType = "maintenance"
+	// BlackoutSchedule: the windows in which the CIs in scope must not be
 	// changed (a freeze); a change on them inside is a conflict.
-	ScheduleBlackout ScheduleType = "blackout"
+	BlackoutSchedule ScheduleType = "blackout"
 )
 
 // DateRange is a run of whole dates, From to To inclusive, read in the
@@ -131,7 +131,7 @@ func compileSchedule(s ScheduleSpec) (*compiledSchedule, error) {
 	var v itil.ValidationError
 	check.Text(&v, "name", s.Name, true, check.Short)
 	check.Text(&v, "description", s.Description, false, check.Long)
-	if s.Type != ScheduleMaintenance && s.Type != ScheduleBlackout {
+	if s.Type != MaintenanceSchedule && s.Type != BlackoutSchedule {
 		v.Add("type", "must be maintenance or blackout")
 	}
 	out := &compiledSchedule{spec: s}

@@ -515,7 +515,7 @@ func (s *Service) scheduleChanged(c *pipeline.Cmd[Schedule], sc *Schedule, ev ev
 		// Ranges read in other zones start and end up to a day apart.
 		from, to = from.Add(-26*time.Hour), to.Add(26*time.Hour)
 	}
-	q := storage.Query{Kind: KindSlot, Terms: []string{storage.Term("active", "true")}}
+	q := storage.Query{Kind: kindSlot, Terms: []string{storage.Term("active", "true")}}
 	span, err := slots.Get(c.Ctx, c.Tx, spanID)
 	if err != nil && !errors.Is(err, itil.ErrNotFound) {
 		return err
@@ -531,7 +531,7 @@ func (s *Service) scheduleChanged(c *pipeline.Cmd[Schedule], sc *Schedule, ev ev
 	if s.cfg.cmdb != nil {
 		cm = s.cfg.cmdb.In(c.Tx)
 	}
-	maintenance := slices.ContainsFunc(specs, func(sp ScheduleSpec) bool { return sp.Type == ScheduleMaintenance })
+	maintenance := slices.ContainsFunc(specs, func(sp ScheduleSpec) bool { return sp.Type == MaintenanceSchedule })
 	depth := s.cfg.detection.RelationDepth
 	if depth == 0 {
 		depth = 1

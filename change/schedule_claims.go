@@ -11,10 +11,10 @@ import (
 	"github.com/itilkit/itil/storage"
 )
 
-// KindBookingClaim is the storage kind of the records that make two
+// kindBookingClaim is the storage kind of the records that make two
 // instances' conflict checks meet: one per key a change books (a CI, a
 // service, an assignee) and one for the schedules in force.
-const KindBookingClaim = "change_booking_claim"
+const kindBookingClaim = "change_booking_claim"
 
 // bookingClaim is written by every command that changes what is booked
 // on its key, and read by every conflict check that reads the key: a
@@ -30,7 +30,7 @@ type bookingClaim struct {
 }
 
 var bookingClaims = storage.NewCollection(storage.Schema[bookingClaim]{
-	Kind:    KindBookingClaim,
+	Kind:    kindBookingClaim,
 	ID:      func(b *bookingClaim) itil.ID { return b.ID },
 	Version: func(b *bookingClaim) *int64 { return &b.Version },
 	SortKey: func(b *bookingClaim) string { return b.Key },

@@ -254,7 +254,7 @@ func (s *Service) Schedules(ctx context.Context, f ScheduleFilter) iter.Seq2[*Sc
 	var types []string
 	var v itil.ValidationError
 	for i, t := range f.Types {
-		if t != ScheduleMaintenance && t != ScheduleBlackout {
+		if t != MaintenanceSchedule && t != BlackoutSchedule {
 			v.Add("types["+strconv.Itoa(i)+"]", "must be maintenance or blackout")
 		}
 		types = append(types, string(t))

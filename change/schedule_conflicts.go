@@ -81,11 +81,11 @@ func (w *windowSet) windowConflicts(p *planned, o conflictOptions) []Conflict {
 	maintenance := func(ci, rel itil.ID) {
 		info := w.info(rel)
 		for _, sc := range w.schedules {
-			if sc.spec.Type != ScheduleMaintenance || !sc.covers(info) {
+			if sc.spec.Type != MaintenanceSchedule || !sc.covers(info) {
 				continue
 			}
 			if gap, ok := firstGap(sc.in(info.Zone), p.Slot); ok {
-				c := Conflict{Kind: ConflictOutsideWindow, CIID: ci, ScheduleID: sc.ID, ScheduleName: sc.spec.Name}
+				c := Conflict{Kind: ConflictOutsideMaintenanceWindow, CIID: ci, ScheduleID: sc.ID, ScheduleName: sc.spec.Name}
 				if rel != ci {
 					c.RelatedCIID = rel
 				}
@@ -105,7 +105,7 @@ func (w *windowSet) windowConflicts(p *planned, o conflictOptions) []Conflict {
 		}
 		info := w.info(ci)
 		for _, sc := range w.schedules {
-			if sc.spec.Type != ScheduleBlackout || !sc.covers(info) {
+			if sc.spec.Type != BlackoutSchedule || !sc.covers(info) {
 				continue
 			}
 			if in, ok := firstOverlap(sc.in(info.Zone), p.Slot, o.touching); ok {

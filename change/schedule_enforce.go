@@ -31,8 +31,8 @@ func DefaultConflictRules() []ConflictRule {
 	return []ConflictRule{{State: StateScheduled, Kinds: []ConflictKind{ConflictBlackout}}}
 }
 
-var conflictKinds = []ConflictKind{ConflictCI, ConflictRelatedCI, ConflictService, ConflictAssignee,
-	ConflictOutsideWindow, ConflictBlackout}
+var conflictKinds = []ConflictKind{ConflictCIScheduled, ConflictRelatedCIScheduled, ConflictServiceAffected, ConflictAssigneeBooked,
+	ConflictOutsideMaintenanceWindow, ConflictBlackout}
 
 // WithConflictRules replaces DefaultConflictRules (an empty list: every
 // conflict advises). A rule naming a model the Service does not have, a
@@ -125,7 +125,7 @@ const (
 
 // OverrideConflicts accepts the change's current conflicts with a reason
 // (required): moves the rules block for them then go through, and the
-// override stays on the change (Change.Override) and in its journal. A
+// override stays on the change (Change.ConflictOverride) and in its journal. A
 // change that has ended, or has no conflict now, gives an error wrapping
 // itil.ErrInvalidTransition.
 func (s *Service) OverrideConflicts(ctx context.Context, actor itil.Actor, id itil.ID, reason string) (*Change, error) {
@@ -144,7 +144,7 @@ func (s *Service) OverrideConflicts(ctx context.Context, actor itil.Actor, id it
 			return event{}, itilTransition("change %s has no conflict to override", ch.Number)
 		}
 		ch.Conflicts = cs
-		ch.Override = &ConflictOverride{Reason: reason, By: c.Actor, At: c.Now, Conflicts: cs}
+		ch.ConflictOverride = &ConflictOverride{Reason: reason, By: c.Actor, At: c.Now, Conflicts: cs}
 		return event{Type: EventConflictsOverridden, Summary: strconv.Itoa(len(cs)) + " conflicts accepted", Reason: reason}, nil
 	})
 }
@@ -171,7 +171,7 @@ func (s *Service) blocking(ch *Change, to State, cs []Conflict) []Conflict {
 		if !blocks {
 			continue
 		}
-		if ch.Override != nil && slices.ContainsFunc(ch.Override.Conflicts, func(o Conflict) bool { return sameConflict(o, c) }) {
+		if ch.ConflictOverride != nil && slices.ContainsFunc(ch.ConflictOverride.Conflicts, func(o Conflict) bool { return sameConflict(o, c) }) {
 			continue
 		}
 		out = append(out, c)

@@ -14,20 +14,20 @@ type ConflictKind string
 
 // The kinds of conflict, as ServiceNow's conflict detection names them.
 const (
-	// ConflictCI: a CI of the change is in another change whose planned
+	// ConflictCIScheduled: a CI of the change is in another change whose planned
 	// window overlaps.
-	ConflictCI ConflictKind = "ci_scheduled"
-	// ConflictRelatedCI: a parent or child of a CI of the change (through
+	ConflictCIScheduled ConflictKind = "ci_scheduled"
+	// ConflictRelatedCIScheduled: a parent or child of a CI of the change (through
 	// CMDB relationships) is in another overlapping change.
-	ConflictRelatedCI ConflictKind = "related_ci_scheduled"
-	// ConflictService: a business service both changes affect.
-	ConflictService ConflictKind = "service_affected"
-	// ConflictAssignee: the assignee is booked on another overlapping
+	ConflictRelatedCIScheduled ConflictKind = "related_ci_scheduled"
+	// ConflictServiceAffected: a business service both changes affect.
+	ConflictServiceAffected ConflictKind = "service_affected"
+	// ConflictAssigneeBooked: the assignee is booked on another overlapping
 	// change.
-	ConflictAssignee ConflictKind = "assignee_booked"
-	// ConflictOutsideWindow: a CI of the change, or a related CI, has a
+	ConflictAssigneeBooked ConflictKind = "assignee_booked"
+	// ConflictOutsideMaintenanceWindow: a CI of the change, or a related CI, has a
 	// maintenance window, and part of the planned window lies outside it.
-	ConflictOutsideWindow ConflictKind = "outside_maintenance_window"
+	ConflictOutsideMaintenanceWindow ConflictKind = "outside_maintenance_window"
 	// ConflictBlackout: part of the planned window lies in an enforced
 	// blackout that covers a CI of the change.
 	ConflictBlackout ConflictKind = "blackout"
@@ -42,13 +42,13 @@ type Conflict struct {
 	ChangeID itil.ID `json:"change_id,omitzero"`
 	Number   string  `json:"number,omitempty"`
 	// CIID is the change's CI concerned; RelatedCIID the related CI in the
-	// other change (ConflictRelatedCI) or whose window it is.
+	// other change (ConflictRelatedCIScheduled) or whose window it is.
 	CIID        itil.ID `json:"ci_id,omitzero"`
 	RelatedCIID itil.ID `json:"related_ci_id,omitzero"`
 	// ServiceID is the business service both changes affect
-	// (ConflictService).
+	// (ConflictServiceAffected).
 	ServiceID itil.ID `json:"service_id,omitzero"`
-	// Assignee is the person booked twice (ConflictAssignee).
+	// Assignee is the person booked twice (ConflictAssigneeBooked).
 	Assignee string `json:"assignee,omitempty"`
 	// ScheduleID and ScheduleName name the maintenance or blackout
 	// schedule.
@@ -231,7 +231,7 @@ func (x *scheduleIndex) conflicts(p *planned, o conflictOptions) []Conflict {
 	for _, ci := range distinct(cis, buf[:0]) {
 		for _, other := range x.byCI[ci].around(p.Slot, o.touching) {
 			if other.change != p.ID && other.overlaps(p.Slot, o.touching) {
-				add(ConflictCI, other, ci, itil.NilID, itil.NilID, "")
+				add(ConflictCIScheduled, other, ci, itil.NilID, itil.NilID, "")
 			}
 		}
 		if o.related == nil {
@@ -243,7 +243,7 @@ func (x *scheduleIndex) conflicts(p *planned, o conflictOptions) []Conflict {
 			}
 			for _, other := range x.byCI[rel].around(p.Slot, o.touching) {
 				if other.change != p.ID && other.overlaps(p.Slot, o.touching) {
-					add(ConflictRelatedCI, other, ci, rel, itil.NilID, "")
+					add(ConflictRelatedCIScheduled, other, ci, rel, itil.NilID, "")
 				}
 			}
 		}
@@ -251,14 +251,14 @@ func (x *scheduleIndex) conflicts(p *planned, o conflictOptions) []Conflict {
 	for _, svc := range distinct(p.Services, rbuf[:0]) {
 		for _, other := range x.byService[svc].around(p.Slot, o.touching) {
 			if other.change != p.ID && other.overlaps(p.Slot, o.touching) {
-				add(ConflictService, other, itil.NilID, itil.NilID, svc, "")
+				add(ConflictServiceAffected, other, itil.NilID, itil.NilID, svc, "")
 			}
 		}
 	}
 	if p.Assignee != "" {
 		for _, other := range x.byAssignee[p.Assignee].around(p.Slot, o.touching) {
 			if other.change != p.ID && other.overlaps(p.Slot, o.touching) {
-				add(ConflictAssignee, other, itil.NilID, itil.NilID, itil.NilID, p.Assignee)
+				add(ConflictAssigneeBooked, other, itil.NilID, itil.NilID, itil.NilID, p.Assignee)
 			}
 		}
 	}
@@ -303,15 +303,15 @@ func (c Conflict) Explain() string {
 		other = "change " + c.ChangeID.String()
 	}
 	switch c.Kind {
-	case ConflictCI:
+	case ConflictCIScheduled:
 		return "CI " + c.CIID.String() + " is also in " + other + " from " + when
-	case ConflictRelatedCI:
+	case ConflictRelatedCIScheduled:
 		return "CI " + c.RelatedCIID.String() + ", related to CI " + c.CIID.String() + ", is in " + other + " from " + when
-	case ConflictService:
+	case ConflictServiceAffected:
 		return "business service " + c.ServiceID.String() + " is also affected by " + other + " from " + when
-	case ConflictAssignee:
+	case ConflictAssigneeBooked:
 		return c.Assignee + " is also booked on " + other + " from " + when
-	case ConflictOutsideWindow:
+	case ConflictOutsideMaintenanceWindow:
 		ci := "CI " + c.CIID.String()
 		if c.RelatedCIID != itil.NilID {
 			ci = "CI " + c.RelatedCIID.String() + " (related to CI " + c.CIID.String() + ")"

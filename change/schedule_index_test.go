@@ -36,7 +36,7 @@ func naiveConflicts(all map[itil.ID]*planned, p *planned, o conflictOptions) []C
 		for _, ci := range mine {
 			if slices.Contains(q.CIs, ci) {
 				c := base
-				c.Kind, c.CIID = ConflictCI, ci
+				c.Kind, c.CIID = ConflictCIScheduled, ci
 				out = append(out, c)
 			}
 			if o.related == nil {
@@ -51,7 +51,7 @@ func naiveConflicts(all map[itil.ID]*planned, p *planned, o conflictOptions) []C
 			for _, r := range rels {
 				if slices.Contains(q.CIs, r) {
 					c := base
-					c.Kind, c.CIID, c.RelatedCIID = ConflictRelatedCI, ci, r
+					c.Kind, c.CIID, c.RelatedCIID = ConflictRelatedCIScheduled, ci, r
 					out = append(out, c)
 				}
 			}
@@ -65,13 +65,13 @@ func naiveConflicts(all map[itil.ID]*planned, p *planned, o conflictOptions) []C
 		for _, sv := range svcs {
 			if slices.Contains(q.Services, sv) {
 				c := base
-				c.Kind, c.ServiceID = ConflictService, sv
+				c.Kind, c.ServiceID = ConflictServiceAffected, sv
 				out = append(out, c)
 			}
 		}
 		if p.Assignee != "" && p.Assignee == q.Assignee {
 			c := base
-			c.Kind, c.Assignee = ConflictAssignee, p.Assignee
+			c.Kind, c.Assignee = ConflictAssigneeBooked, p.Assignee
 			out = append(out, c)
 		}
 	}
@@ -141,7 +141,7 @@ func TestScheduleIndexTouching(t *testing.T) {
 	assert.Empty(t, x.conflicts(next, conflictOptions{}), "touching ends are not overlaps")
 	got := x.conflicts(next, conflictOptions{touching: true})
 	if assert.Len(t, got, 1) {
-		assert.Equal(t, ConflictCI, got[0].Kind)
+		assert.Equal(t, ConflictCIScheduled, got[0].Kind)
 		assert.Equal(t, "CHG0001001", got[0].Number)
 		assert.True(t, got[0].Start.Equal(got[0].End), "they share an instant")
 	}
@@ -205,7 +205,7 @@ func TestFreeSlotsMatchOracle(t *testing.T) {
 					week[day] = []calendar.Window{w}
 				}
 			}
-			spec := ScheduleSpec{Name: "s", Type: rapid.SampledFrom([]ScheduleType{ScheduleMaintenance, ScheduleBlackout}).Draw(t, "type"),
+			spec := ScheduleSpec{Name: "s", Type: rapid.SampledFrom([]ScheduleType{MaintenanceSchedule, BlackoutSchedule}).Draw(t, "type"),
 				Windows: calendar.Spec{Zone: "America/New_York", Week: week},
 				Scope:   Scope{CIs: rapid.SliceOfN(ci, 1, 2).Draw(t, "scope")}}
 			if rapid.Bool().Draw(t, "range") {

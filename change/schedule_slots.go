@@ -95,7 +95,7 @@ func (x *scheduleIndex) freeSlots(p *planned, w *windowSet, d time.Duration, not
 			var zones []string
 			for i, id := range checked {
 				info := w.info(id)
-				if !sc.covers(info) || (sc.spec.Type == ScheduleBlackout && isRelated(checked, cis, i)) {
+				if !sc.covers(info) || (sc.spec.Type == BlackoutSchedule && isRelated(checked, cis, i)) {
 					continue
 				}
 				z := sc.in(info.Zone).spec.Windows.Zone
@@ -107,7 +107,7 @@ func (x *scheduleIndex) freeSlots(p *planned, w *windowSet, d time.Duration, not
 				zc := sc.in(z)
 				var busy []booking
 				switch sc.spec.Type {
-				case ScheduleMaintenance:
+				case MaintenanceSchedule:
 					at := s0 // outside the windows is busy
 					for iv := range zc.inForce(from, to) {
 						if st := iv.Start.UnixNano(); st > at {
@@ -119,7 +119,7 @@ func (x *scheduleIndex) freeSlots(p *planned, w *windowSet, d time.Duration, not
 						busy = append(busy, booking{slot: slot{at, end}})
 					}
 					m.addWindows(busy)
-				case ScheduleBlackout:
+				case BlackoutSchedule:
 					for iv := range zc.inForce(from.Add(-time.Duration(gap)), to) {
 						busy = append(busy, booking{slot: slot{iv.Start.UnixNano(), iv.End.UnixNano()}})
 					}

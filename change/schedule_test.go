@@ -16,7 +16,7 @@ import (
 func sundayNights() ScheduleSpec {
 	var week calendar.Week
 	week[time.Sunday] = []calendar.Window{{Start: calendar.At(1, 30), End: calendar.At(3, 30)}}
-	return ScheduleSpec{Name: "Sunday nights", Type: ScheduleMaintenance,
+	return ScheduleSpec{Name: "Sunday nights", Type: MaintenanceSchedule,
 		Windows: calendar.Spec{Zone: "America/New_York", Week: week}, Scope: Scope{Classes: []string{"database"}}}
 }
 
@@ -84,7 +84,7 @@ func TestScheduleDST(t *testing.T) {
 }
 
 func TestScheduleRanges(t *testing.T) {
-	s := ScheduleSpec{Name: "Year-end freeze", Type: ScheduleBlackout, Windows: calendar.Spec{Zone: "Europe/Paris"},
+	s := ScheduleSpec{Name: "Year-end freeze", Type: BlackoutSchedule, Windows: calendar.Spec{Zone: "Europe/Paris"},
 		Ranges: []DateRange{{From: calendar.Date{Year: 2026, Month: 12, Day: 20}, To: calendar.Date{Year: 2027, Month: 1, Day: 3}}},
 		Scope:  Scope{Services: []itil.ID{idOf("svc", 0)}}}
 	c, err := compileSchedule(s)
@@ -101,7 +101,7 @@ func TestScheduleRanges(t *testing.T) {
 
 func TestScheduleCovers(t *testing.T) {
 	db, web, shop := idOf("ci", 0), idOf("ci", 1), idOf("svc", 0)
-	s := ScheduleSpec{Name: "Scoped", Type: ScheduleMaintenance, Windows: calendar.AlwaysOpen(), Scope: Scope{
+	s := ScheduleSpec{Name: "Scoped", Type: MaintenanceSchedule, Windows: calendar.AlwaysOpen(), Scope: Scope{
 		CIs: []itil.ID{web}, Classes: []string{"database"}, Services: []itil.ID{shop},
 		When: Condition{Field: "u_environment", Op: OpEq, Value: "test"},
 	}}
@@ -112,7 +112,7 @@ func TestScheduleCovers(t *testing.T) {
 	assert.True(t, c.covers(&scopedCI{ID: idOf("ci", 2), Services: []itil.ID{shop}}), "supports a listed service")
 	assert.True(t, c.covers(&scopedCI{ID: idOf("ci", 3), Attributes: map[string]string{"environment": "test"}}), "by condition")
 	assert.False(t, c.covers(&scopedCI{ID: idOf("ci", 4), Classes: []string{"server"}, Attributes: map[string]string{"environment": "prod"}}))
-	none, err := compileSchedule(ScheduleSpec{Name: "Empty", Type: ScheduleBlackout, Windows: calendar.AlwaysOpen()})
+	none, err := compileSchedule(ScheduleSpec{Name: "Empty", Type: BlackoutSchedule, Windows: calendar.AlwaysOpen()})
 	require.NoError(t, err)
 	assert.False(t, none.covers(&scopedCI{ID: db}), "an empty scope covers no CI")
 }
@@ -139,7 +139,7 @@ func TestWindowConflicts(t *testing.T) {
 	db, web := idOf("ci", 0), idOf("ci", 1)
 	maint, err := compileSchedule(sundayNights()) // databases: Sundays 01:30–03:30 New York
 	require.NoError(t, err)
-	freeze, err := compileSchedule(ScheduleSpec{Name: "Freeze", Type: ScheduleBlackout, Windows: calendar.Spec{Zone: "America/New_York"},
+	freeze, err := compileSchedule(ScheduleSpec{Name: "Freeze", Type: BlackoutSchedule, Windows: calendar.Spec{Zone: "America/New_York"},
 		Ranges: []DateRange{{From: calendar.Date{Year: 2026, Month: 3, Day: 8}, To: calendar.Date{Year: 2026, Month: 3, Day: 8}}},
 		Scope:  Scope{CIs: []itil.ID{web}}})
 	require.NoError(t, err)
@@ -158,7 +158,7 @@ func TestWindowConflicts(t *testing.T) {
 	assert.Empty(t, check(slot{at(1, 2, 0), at(1, 3, 0)}, []itil.ID{db}, conflictOptions{}), "inside Sunday's window")
 	got := check(slot{at(1, 3, 0), at(1, 4, 0)}, []itil.ID{db}, conflictOptions{})
 	if assert.Len(t, got, 1) {
-		assert.Equal(t, ConflictOutsideWindow, got[0].Kind)
+		assert.Equal(t, ConflictOutsideMaintenanceWindow, got[0].Kind)
 		assert.Equal(t, db, got[0].CIID)
 		assert.True(t, got[0].Start.Equal(time.Unix(0, at(1, 3, 30))) && got[0].End.Equal(time.Unix(0, at(1, 4, 0))), "the part outside")
 	}
@@ -171,7 +171,7 @@ func TestWindowConflicts(t *testing.T) {
 		related: func(id itil.ID) []itil.ID { return []itil.ID{db} }})
 	if assert.Len(t, got, 2) {
 		assert.Equal(t, ConflictBlackout, got[0].Kind)
-		assert.Equal(t, ConflictOutsideWindow, got[1].Kind)
+		assert.Equal(t, ConflictOutsideMaintenanceWindow, got[1].Kind)
 		assert.Equal(t, web, got[1].CIID)
 		assert.Equal(t, db, got[1].RelatedCIID)
 	}
@@ -190,7 +190,7 @@ func TestFloatingWindows(t *testing.T) {
 	for d := range 7 {
 		week[d] = []calendar.Window{calendar.Hours(1, 0, 5, 0)}
 	}
-	spec := ScheduleSpec{Name: "Nights, local time", Type: ScheduleMaintenance, Floating: true,
+	spec := ScheduleSpec{Name: "Nights, local time", Type: MaintenanceSchedule, Floating: true,
 		Windows: calendar.Spec{Zone: "UTC", Week: week}, Scope: Scope{CIs: []itil.ID{paris, tokyo}}}
 	c, err := compileSchedule(spec)
 	require.NoError(t, err)
@@ -203,7 +203,7 @@ func TestFloatingWindows(t *testing.T) {
 	assert.Empty(t, w.windowConflicts(&planned{ID: idOf("change", 0), Slot: s, CIs: []itil.ID{paris}}, conflictOptions{}))
 	got := w.windowConflicts(&planned{ID: idOf("change", 0), Slot: s, CIs: []itil.ID{tokyo}}, conflictOptions{})
 	if assert.Len(t, got, 1) {
-		assert.Equal(t, ConflictOutsideWindow, got[0].Kind)
+		assert.Equal(t, ConflictOutsideMaintenanceWindow, got[0].Kind)
 	}
 	zones[tokyo] = "Nowhere/Atlantis" // not a zone: the schedule's own (UTC)
 	utcNight := time.Date(2026, 6, 3, 1, 0, 0, 0, time.UTC)

@@ -46,9 +46,9 @@ func testConflicts(t *testing.T, newStore func(*testing.T) storage.Store) {
 		}
 		return out
 	}
-	assert.Equal(t, map[change.ConflictKind][]string{change.ConflictCI: {b.Number}, change.ConflictAssignee: {c.Number}}, kinds(got))
+	assert.Equal(t, map[change.ConflictKind][]string{change.ConflictCIScheduled: {b.Number}, change.ConflictAssigneeBooked: {c.Number}}, kinds(got))
 	for _, cf := range got {
-		if cf.Kind == change.ConflictCI {
+		if cf.Kind == change.ConflictCIScheduled {
 			assert.Equal(t, db, cf.CIID)
 			assert.True(t, cf.Start.Equal(start.Add(time.Hour)) && cf.End.Equal(start.Add(2*time.Hour)), "the overlap")
 		}
@@ -72,14 +72,14 @@ func testConflicts(t *testing.T, newStore func(*testing.T) storage.Store) {
 	require.NoError(t, err)
 	got, err = f.svc.Conflicts(f.ctx, b.ID)
 	require.NoError(t, err)
-	assert.Equal(t, map[change.ConflictKind][]string{change.ConflictBlackout: {""}, change.ConflictCI: {a.Number}}, kinds(got))
+	assert.Equal(t, map[change.ConflictKind][]string{change.ConflictBlackout: {""}, change.ConflictCIScheduled: {a.Number}}, kinds(got))
 
 	// An ended change conflicts with nothing, and nothing with it.
 	_, err = f.svc.Cancel(f.ctx, requester, b.ID, "not needed")
 	require.NoError(t, err)
 	got, err = f.svc.Conflicts(f.ctx, a.ID)
 	require.NoError(t, err)
-	assert.Equal(t, map[change.ConflictKind][]string{change.ConflictAssignee: {c.Number}, change.ConflictBlackout: {""}}, kinds(got))
+	assert.Equal(t, map[change.ConflictKind][]string{change.ConflictAssigneeBooked: {c.Number}, change.ConflictBlackout: {""}}, kinds(got))
 	got, err = f.svc.Conflicts(f.ctx, b.ID)
 	require.NoError(t, err)
 	assert.Empty(t, got)
@@ -145,14 +145,14 @@ func testConflictsCMDB(t *testing.T, newStore func(*testing.T) storage.Store) {
 	for _, c := range got {
 		byKind[c.Kind] = append(byKind[c.Kind], c.ChangeID)
 	}
-	assert.ElementsMatch(t, []itil.ID{onServer.ID}, byKind[change.ConflictRelatedCI], "the server postfix runs on")
-	assert.ElementsMatch(t, []itil.ID{onServer.ID, onSpam.ID}, byKind[change.ConflictService], "both affect Mail")
+	assert.ElementsMatch(t, []itil.ID{onServer.ID}, byKind[change.ConflictRelatedCIScheduled], "the server postfix runs on")
+	assert.ElementsMatch(t, []itil.ID{onServer.ID, onSpam.ID}, byKind[change.ConflictServiceAffected], "both affect Mail")
 
 	// Servers are maintained on Sunday nights only.
 	var week calendar.Week
 	week[time.Sunday] = []calendar.Window{calendar.Hours(1, 0, 5, 0)}
 	sc, err := f.svc.CreateSchedule(f.ctx, changeManager, change.ScheduleSpec{Name: "Server maintenance",
-		Type: change.ScheduleMaintenance, Windows: calendar.Spec{Zone: "UTC", Week: week},
+		Type: change.MaintenanceSchedule, Windows: calendar.Spec{Zone: "UTC", Week: week},
 		Scope: change.Scope{Classes: []string{cmdb.ClassServer}}})
 	require.NoError(t, err)
 	_, err = f.svc.ApproveSchedule(f.ctx, changeManager, sc.ID)
@@ -163,7 +163,7 @@ func testConflictsCMDB(t *testing.T, newStore func(*testing.T) storage.Store) {
 	require.NoError(t, err)
 	var outside []change.Conflict
 	for _, c := range got {
-		if c.Kind == change.ConflictOutsideWindow {
+		if c.Kind == change.ConflictOutsideMaintenanceWindow {
 			outside = append(outside, c)
 		}
 	}
@@ -179,7 +179,7 @@ func testConflictsCMDB(t *testing.T, newStore func(*testing.T) storage.Store) {
 	got, err = basic.svc.Conflicts(f.ctx, both.ID)
 	require.NoError(t, err)
 	for _, c := range got {
-		assert.NotEqual(t, change.ConflictRelatedCI, c.Kind)
+		assert.NotEqual(t, change.ConflictRelatedCIScheduled, c.Kind)
 		assert.NotEqual(t, server.ID, c.CIID, "the second CI is not checked")
 	}
 	_, err = change.New(store, change.WithConflictDetection(change.ConflictDetection{RelationDepth: 9}))
@@ -239,7 +239,7 @@ func testStoredConflicts(t *testing.T, newStore func(*testing.T) storage.Store) 
 // change; rules can make other conflicts block.
 func testEnforcement(t *testing.T, newStore func(*testing.T) storage.Store) {
 	f := setup(t, newStore, change.WithConflictRules(append(change.DefaultConflictRules(),
-		change.ConflictRule{Model: change.ModelStandard, State: change.StateScheduled, Kinds: []change.ConflictKind{change.ConflictCI}})))
+		change.ConflictRule{Model: change.ModelStandard, State: change.StateScheduled, Kinds: []change.ConflictKind{change.ConflictCIScheduled}})))
 	db := itil.NewID()
 	freeze := yearEndFreeze()
 	freeze.Scope = change.Scope{CIs: []itil.ID{db}}
@@ -275,11 +275,11 @@ func testEnforcement(t *testing.T, newStore func(*testing.T) storage.Store) {
 	testkit.RequireFields(t, err, "reason")
 	got, err := f.svc.OverrideConflicts(f.ctx, changeManager, ch.ID, "the disk has failed: the service is down without it")
 	require.NoError(t, err)
-	require.NotNil(t, got.Override)
-	assert.Equal(t, changeManager, got.Override.By)
+	require.NotNil(t, got.ConflictOverride)
+	assert.Equal(t, changeManager, got.ConflictOverride.By)
 	got = f.move(ch.ID, change.MoveSchedule)
 	assert.Equal(t, change.StateScheduled, got.State)
-	assert.Equal(t, "the disk has failed: the service is down without it", got.Override.Reason)
+	assert.Equal(t, "the disk has failed: the service is down without it", got.ConflictOverride.Reason)
 
 	// A rule of the standard model blocks two changes on one CI.
 	calm := time.Date(2026, 11, 3, 22, 0, 0, 0, time.UTC)
@@ -305,7 +305,7 @@ func testEnforcement(t *testing.T, newStore func(*testing.T) storage.Store) {
 // (the claims make the checks meet); never both.
 func testTwoInstanceBlocking(t *testing.T, instances storagetest.Instances) {
 	s1, s2 := instances(t)
-	rules := change.WithConflictRules([]change.ConflictRule{{State: change.StateScheduled, Kinds: []change.ConflictKind{change.ConflictCI}}})
+	rules := change.WithConflictRules([]change.ConflictRule{{State: change.StateScheduled, Kinds: []change.ConflictKind{change.ConflictCIScheduled}}})
 	a := setup(t, func(*testing.T) storage.Store { return s1 }, rules)
 	b := setup(t, func(*testing.T) storage.Store { return s2 }, rules, change.WithClock(a.clock))
 	start := time.Date(2026, 10, 7, 22, 0, 0, 0, time.UTC)
@@ -403,7 +403,7 @@ func testCalendar(t *testing.T, newStore func(*testing.T) storage.Store) {
 	require.NoError(t, err)
 	if assert.Len(t, ws, 1) {
 		assert.Equal(t, sc.ID, ws[0].ScheduleID)
-		assert.Equal(t, change.ScheduleBlackout, ws[0].Type)
+		assert.Equal(t, change.BlackoutSchedule, ws[0].Type)
 	}
 	_, err = f.svc.Windows(f.ctx, day, day)
 	testkit.RequireFields(t, err, "to")
@@ -561,7 +561,7 @@ func testFloatingWindows(t *testing.T, newStore func(*testing.T) storage.Store) 
 	for d := range 7 {
 		week[d] = []calendar.Window{calendar.Hours(1, 0, 5, 0)}
 	}
-	sc, err := f.svc.CreateSchedule(f.ctx, changeManager, change.ScheduleSpec{Name: "Nights, local time", Type: change.ScheduleMaintenance,
+	sc, err := f.svc.CreateSchedule(f.ctx, changeManager, change.ScheduleSpec{Name: "Nights, local time", Type: change.MaintenanceSchedule,
 		Floating: true, Windows: calendar.Spec{Zone: "Europe/Paris", Week: week}, Scope: change.Scope{Classes: []string{cmdb.ClassServer}}})
 	require.NoError(t, err)
 	_, err = f.svc.ApproveSchedule(f.ctx, changeManager, sc.ID)
@@ -579,7 +579,7 @@ func testFloatingWindows(t *testing.T, newStore func(*testing.T) storage.Store) 
 	assert.Empty(t, open(time.Date(2026, 6, 3, 2, 0, 0, 0, tz)), "02:00 in Tokyo: inside its night")
 	got := open(time.Date(2026, 6, 10, 2, 0, 0, 0, paris))
 	if assert.Len(t, got, 1, "02:00 in Paris is 09:00 in Tokyo") {
-		assert.Equal(t, change.ConflictOutsideWindow, got[0].Kind)
+		assert.Equal(t, change.ConflictOutsideMaintenanceWindow, got[0].Kind)
 	}
 }
 

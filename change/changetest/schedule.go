@@ -22,7 +22,7 @@ var changeManager = itil.Actor{ID: "carla", Name: "Carla Change Manager"}
 // yearEndFreeze is a blackout: 20 December to 3 January, Paris, on the
 // databases.
 func yearEndFreeze() change.ScheduleSpec {
-	return change.ScheduleSpec{Name: "Year-end freeze", Type: change.ScheduleBlackout,
+	return change.ScheduleSpec{Name: "Year-end freeze", Type: change.BlackoutSchedule,
 		Windows: calendar.Spec{Zone: "Europe/Paris"},
 		Ranges: []change.DateRange{{From: calendar.Date{Year: 2026, Month: 12, Day: 20},
 			To: calendar.Date{Year: 2027, Month: 1, Day: 3}}},
@@ -34,7 +34,7 @@ func yearEndFreeze() change.ScheduleSpec {
 func sundayMaintenance() change.ScheduleSpec {
 	var week calendar.Week
 	week[time.Sunday] = []calendar.Window{calendar.Hours(1, 0, 5, 0)}
-	return change.ScheduleSpec{Name: "Database maintenance", Type: change.ScheduleMaintenance,
+	return change.ScheduleSpec{Name: "Database maintenance", Type: change.MaintenanceSchedule,
 		Windows: calendar.Spec{Zone: "Europe/Paris", Week: week}, Scope: change.Scope{Classes: []string{"database"}}}
 }
 
@@ -108,7 +108,7 @@ func testSchedules(t *testing.T, newStore func(*testing.T) storage.Store) {
 	}
 	assert.Equal(t, []itil.ID{freeze.ID, maint.ID}, list(change.ScheduleFilter{}))
 	assert.Equal(t, []itil.ID{freeze.ID}, list(change.ScheduleFilter{States: []change.ScheduleState{change.ScheduleEnforced}}))
-	assert.Equal(t, []itil.ID{maint.ID}, list(change.ScheduleFilter{Types: []change.ScheduleType{change.ScheduleMaintenance}}))
+	assert.Equal(t, []itil.ID{maint.ID}, list(change.ScheduleFilter{Types: []change.ScheduleType{change.MaintenanceSchedule}}))
 	for _, err := range f.svc.Schedules(f.ctx, change.ScheduleFilter{Types: []change.ScheduleType{"freeze"}, States: []change.ScheduleState{"gone"}}) {
 		testkit.RequireFields(t, err, "states[0]", "types[0]")
 	}

@@ -757,12 +757,12 @@ func schedule(ctx context.Context, w *world) error {
 	}
 	var sundays calendar.Week
 	sundays[time.Sunday] = []calendar.Window{calendar.Hours(1, 0, 5, 0)}
-	if _, err := enforce(change.ScheduleSpec{Name: "Database maintenance", Type: change.ScheduleMaintenance,
+	if _, err := enforce(change.ScheduleSpec{Name: "Database maintenance", Type: change.MaintenanceSchedule,
 		Windows: calendar.Spec{Zone: "Europe/Paris", Week: sundays},
 		Scope:   change.Scope{CIs: []itil.ID{w.db.ID}}}); err != nil {
 		return err
 	}
-	freeze, err := enforce(change.ScheduleSpec{Name: "Year-end freeze", Type: change.ScheduleBlackout,
+	freeze, err := enforce(change.ScheduleSpec{Name: "Year-end freeze", Type: change.BlackoutSchedule,
 		Windows: calendar.Spec{Zone: "Europe/Paris"},
 		Ranges:  []change.DateRange{{From: calendar.Date{Year: 2026, Month: 12, Day: 18}, To: calendar.Date{Year: 2027, Month: 1, Day: 3}}},
 		Scope:   change.Scope{Classes: []string{cmdb.ClassServer}}})
@@ -811,7 +811,7 @@ func schedule(ctx context.Context, w *world) error {
 	if ch, err = cs.Move(ctx, dan, ch.ID, change.MoveSchedule); err != nil {
 		return err
 	}
-	w.say("%s %s after %s overrode the freeze: %q", ch.Number, ch.State, carla.Name, ch.Override.Reason)
+	w.say("%s %s after %s overrode the freeze: %q", ch.Number, ch.State, carla.Name, ch.ConflictOverride.Reason)
 
 	// The routine reindex waits for a free Sunday window after the freeze.
 	slots, err := cs.NextSlots(ctx, change.SlotRequest{CIIDs: []itil.ID{w.db.ID}, Duration: 3 * time.Hour,
