@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/cmdb"
 	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/slm/calendar"
 	"github.com/itilkit/itil/storage"
@@ -219,34 +220,92 @@ type WindowInForce struct {
 	End        time.Time    `json:"end"`
 }
 
-// Windows returns the intervals of from to to in which the enforced
-// schedules are in force, by start: the windows the change calendar
-// shows beside the changes. A bad range is a *itil.ValidationError naming
-// from or to.
-func (s *Service) Windows(ctx context.Context, from, to time.Time) ([]WindowInForce, error) {
-	var v itil.ValidationError
-	checkRange(&v, from, to)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	var out []WindowInForce
-	err := s.run.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
-		for sc, err := range schedules.Query(ctx, tx, storage.Query{Kind: KindSchedule,
-			Terms: []string{storage.Term("state", string(ScheduleEnforced))}}) {
-			if err != nil {
-				return err
+// Windows returns the intervals of f's range in which the enforced
+// schedules are in force, by start: the windows the change calendar shows
+// beside the changes. With f.CIID set, only the schedules that cover the
+// CI (read in its zone when they float; maintenance windows of its
+// related CIs too, with Related); the other fields of f do not apply to
+// windows. A bad range is yielded as a *itil.ValidationError naming from
+// or to.
+func (s *Service) Windows(ctx context.Context, f CalendarFilter) iter.Seq2[WindowInForce, error] {
+	return func(yield func(WindowInForce, error) bool) {
+		var v itil.ValidationError
+		checkRange(&v, f.From, f.To)
+		if err := v.Err(); err != nil {
+			yield(WindowInForce{}, err)
+			return
+		}
+		var out []WindowInForce
+		err := s.run.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
+			var cm *cmdb.Service
+			if s.cfg.cmdb != nil {
+				cm = s.cfg.cmdb.In(tx)
 			}
-			c, err := compileSchedule(sc.Spec)
-			if err != nil {
-				return fmt.Errorf("schedule %s: %w", sc.label(), err)
+			// The CIs the windows are for, and whether each is the CI
+			// itself (a blackout counts on it alone).
+			type target struct {
+				info *scopedCI
+				own  bool
 			}
-			for iv := range c.inForce(from, to) {
-				out = append(out, WindowInForce{ScheduleID: sc.ID, Name: sc.Spec.Name, Type: sc.Spec.Type,
-					Start: iv.Start.UTC(), End: iv.End.UTC()})
+			var targets []target
+			if f.CIID != itil.NilID {
+				info, err := ciScope(ctx, cm, f.CIID)
+				if err != nil {
+					return err
+				}
+				targets = append(targets, target{info, true})
+				if f.Related && cm != nil && s.cfg.detection.RelationDepth >= 0 {
+					rel, err := relatedCIs(ctx, cm, f.CIID, max(s.cfg.detection.RelationDepth, 1))
+					if err != nil {
+						return err
+					}
+					for _, id := range rel {
+						info, err := ciScope(ctx, cm, id)
+						if err != nil {
+							return err
+						}
+						targets = append(targets, target{info, false})
+					}
+				}
+			}
+			for sc, err := range schedules.Query(ctx, tx, storage.Query{Kind: KindSchedule,
+				Terms: []string{storage.Term("state", string(ScheduleEnforced))}}) {
+				if err != nil {
+					return err
+				}
+				c, err := compileSchedule(sc.Spec)
+				if err != nil {
+					continue // see view: a stored schedule that no longer compiles
+				}
+				zones := []string{sc.Spec.Windows.Zone}
+				if f.CIID != itil.NilID {
+					zones = zones[:0]
+					for _, t := range targets {
+						if c.covers(t.info) && (t.own || sc.Spec.Type == MaintenanceSchedule) {
+							if z := c.in(t.info.Zone).spec.Windows.Zone; !slices.Contains(zones, z) {
+								zones = append(zones, z)
+							}
+						}
+					}
+				}
+				for _, z := range zones {
+					for iv := range c.in(z).inForce(f.From, f.To) {
+						out = append(out, WindowInForce{ScheduleID: sc.ID, Name: sc.Spec.Name, Type: sc.Spec.Type,
+							Start: iv.Start.UTC(), End: iv.End.UTC()})
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			yield(WindowInForce{}, err)
+			return
+		}
+		slices.SortStableFunc(out, func(a, b WindowInForce) int { return a.Start.Compare(b.Start) })
+		for _, w := range out {
+			if !yield(w, nil) {
+				return
 			}
 		}
-		return nil
-	})
-	slices.SortStableFunc(out, func(a, b WindowInForce) int { return a.Start.Compare(b.Start) })
-	return out, err
+	}
 }

@@ -14,7 +14,8 @@ import (
 // one VEVENT per change (UID: the change's ID; SUMMARY: its number and
 // title; its planned window, state, model and group; TENTATIVE until it
 // is scheduled, CONFIRMED from then on, CANCELLED when canceled), and one
-// per interval of an enforced schedule in force over the range
+// per interval of an enforced schedule in force over the range (those of
+// the filter's CI when it names one; see Windows)
 // (CATEGORIES maintenance or blackout; blackouts opaque, maintenance
 // windows transparent). The stream is written by
 // github.com/arran4/golang-ical, which folds lines and escapes text as
@@ -28,9 +29,12 @@ func (s *Service) ICalendar(ctx context.Context, f CalendarFilter, w io.Writer) 
 		}
 		list = append(list, ch)
 	}
-	windows, err := s.Windows(ctx, f.From, f.To)
-	if err != nil {
-		return err
+	var windows []WindowInForce
+	for w, err := range s.Windows(ctx, f) {
+		if err != nil {
+			return err
+		}
+		windows = append(windows, w)
 	}
 	now, err := s.run.Clock()
 	if err != nil {

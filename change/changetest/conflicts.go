@@ -399,14 +399,24 @@ func testCalendar(t *testing.T, newStore func(*testing.T) storage.Store) {
 	require.NoError(t, err)
 	_, err = f.svc.EnforceSchedule(f.ctx, changeManager, sc.ID)
 	require.NoError(t, err)
-	ws, err := f.svc.Windows(f.ctx, day, day.AddDate(0, 1, 0))
-	require.NoError(t, err)
+	windows := func(flt change.CalendarFilter) []change.WindowInForce {
+		var out []change.WindowInForce
+		for w, err := range f.svc.Windows(f.ctx, flt) {
+			require.NoError(t, err)
+			out = append(out, w)
+		}
+		return out
+	}
+	ws := windows(change.CalendarFilter{From: day, To: day.AddDate(0, 1, 0)})
 	if assert.Len(t, ws, 1) {
 		assert.Equal(t, sc.ID, ws[0].ScheduleID)
 		assert.Equal(t, change.BlackoutSchedule, ws[0].Type)
 	}
-	_, err = f.svc.Windows(f.ctx, day, day)
-	testkit.RequireFields(t, err, "to")
+	assert.Empty(t, windows(change.CalendarFilter{From: day, To: day.AddDate(0, 1, 0), CIID: db}),
+		"the freeze covers databases by class; without the CMDB db has none")
+	for _, err := range f.svc.Windows(f.ctx, change.CalendarFilter{From: day, To: day}) {
+		testkit.RequireFields(t, err, "to")
+	}
 }
 
 // testScheduleReevaluation: enforcing, moving and retiring a freeze judge
