@@ -400,7 +400,14 @@ func (s *Service) runBooking(ctx context.Context, actor itil.Actor, id itil.ID, 
 // in its old or new conflicts, saving each whose conflicts changed; it
 // writes the claims of the keys ch booked before (was) and books now.
 func (s *Service) rebook(c *cmd, ch *Change, was []string, wasSlot slot) error {
-	if err := touchClaims(c.Ctx, c.Tx, append(was, bookingKeys(ch)...)); err != nil {
+	keys := append(append(slices.Clone(was), bookingKeys(ch)...), weekKeys(wasSlot)...)
+	if p := plannedOf(ch); p != nil {
+		keys = append(keys, weekKeys(p.Slot)...)
+		if err := raiseHorizon(c.Ctx, c.Tx, p.Slot.end); err != nil {
+			return err
+		}
+	}
+	if err := touchClaims(c.Ctx, c.Tx, keys); err != nil {
 		return err
 	}
 	if err := putSlot(c.Ctx, c.Tx, ch); err != nil { // calendar.go
@@ -526,6 +533,13 @@ func (s *Service) scheduleChanged(c *pipeline.Cmd[Schedule], sc *Schedule, ev ev
 	}
 	if !weekly {
 		q.Min, q.Max = storage.TimeKey(from.Add(-longest)), storage.TimeKey(to)
+		if err := readWeeks(c.Ctx, c.Tx, from.Add(-longest).UnixNano(), to.UnixNano()); err != nil {
+			return err
+		}
+	} else if err := readWeeks(c.Ctx, c.Tx, c.Now.Add(-longest).UnixNano(), 0); err != nil {
+		// Every active change is judged again; bookings from now on are
+		// claimed by week (one into the past races only its own check).
+		return err
 	}
 	var cm *cmdb.Service
 	if s.cfg.cmdb != nil {

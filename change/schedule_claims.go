@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 
 	"github.com/google/uuid"
 
@@ -89,4 +90,77 @@ func touchClaims(ctx context.Context, tx storage.Tx, keys []string) error {
 		}
 	}
 	return nil
+}
+
+// A booking also writes a claim per UTC week its old and new windows
+// touch, and the horizon (the latest planned end ever booked); a schedule
+// command reads the week claims over the range it judges again. A booking
+// committed while the schedule command's range query ran is a phantom to
+// that query, but not to these reads: one of the two commands conflicts
+// and runs again.
+const (
+	horizonKey = "horizon"
+	week       = int64(7 * 24 * 3600)
+	// mondayEpoch is a Monday 00:00 UTC (5 January 1970).
+	mondayEpoch = int64(4 * 24 * 3600)
+)
+
+func weekOf(unixNano int64) int64 {
+	s := unixNano/1e9 - mondayEpoch
+	if s < 0 {
+		return (s - week + 1) / week
+	}
+	return s / week
+}
+
+func weekKey(n int64) string { return "week=" + strconv.FormatInt(n, 10) }
+
+// weekKeys returns the claims of the weeks s touches.
+func weekKeys(s slot) []string {
+	if s == (slot{}) {
+		return nil
+	}
+	var out []string
+	for w := weekOf(s.start); w <= weekOf(s.end-1); w++ {
+		out = append(out, weekKey(w))
+	}
+	return out
+}
+
+// raiseHorizon writes the horizon claim when end lies past it.
+func raiseHorizon(ctx context.Context, tx storage.Tx, end int64) error {
+	id := bookingClaimID(horizonKey)
+	b, err := bookingClaims.Get(ctx, tx, id)
+	if errors.Is(err, itil.ErrNotFound) {
+		b, err = &bookingClaim{ID: id, Key: horizonKey}, nil
+	}
+	if err != nil {
+		return err
+	}
+	if b.Writes >= end {
+		return nil
+	}
+	b.Writes = end
+	return bookingClaims.Put(ctx, tx, b)
+}
+
+// readWeeks reads the week claims from the week of from to the week of
+// to (to: zero for the horizon), so that a booking in that range
+// committed meanwhile makes the caller conflict.
+func readWeeks(ctx context.Context, tx storage.Tx, from, to int64) error {
+	if to == 0 {
+		h, err := bookingClaims.Get(ctx, tx, bookingClaimID(horizonKey))
+		if errors.Is(err, itil.ErrNotFound) {
+			return nil // nothing was ever booked
+		}
+		if err != nil {
+			return err
+		}
+		to = h.Writes
+	}
+	var keys []string
+	for w := weekOf(from); w <= weekOf(to); w++ {
+		keys = append(keys, weekKey(w))
+	}
+	return readClaims(ctx, tx, keys)
 }

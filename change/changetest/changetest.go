@@ -50,22 +50,23 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("TwoInstances/Concurrency", func(t *testing.T) { testTwoInstances(t, instances) }) // concurrency.go
 	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, instances) })              // model.go
 	t.Run("CAB", func(t *testing.T) { testCAB(t, instances) })
-	runIncidents(t, newStore, instances)                                                         // incidents.go
-	runUnauthorized(t, newStore, instances)                                                      // unauthorized.go
-	runSchedules(t, newStore, instances)                                                         // schedule.go
-	t.Run("Conflicts", func(t *testing.T) { testConflicts(t, newStore) })                        // conflicts.go
-	t.Run("ConflictsCMDB", func(t *testing.T) { testConflictsCMDB(t, newStore) })                // conflicts.go
-	t.Run("StoredConflicts", func(t *testing.T) { testStoredConflicts(t, newStore) })            // conflicts.go
-	t.Run("Enforcement", func(t *testing.T) { testEnforcement(t, newStore) })                    // conflicts.go
-	t.Run("TwoInstances/Blocking", func(t *testing.T) { testTwoInstanceBlocking(t, instances) }) // conflicts.go
-	t.Run("Calendar", func(t *testing.T) { testCalendar(t, newStore) })                          // conflicts.go
-	t.Run("ScheduleReevaluation", func(t *testing.T) { testScheduleReevaluation(t, newStore) })  // conflicts.go
-	t.Run("ICalendar", func(t *testing.T) { testICalendar(t, newStore) })                        // conflicts.go
-	t.Run("NextSlots", func(t *testing.T) { testNextSlots(t, newStore) })                        // conflicts.go
-	t.Run("FloatingWindows", func(t *testing.T) { testFloatingWindows(t, newStore) })            // conflicts.go
-	t.Run("BasicMode", func(t *testing.T) { testBasicMode(t, newStore) })                        // conflicts.go
-	t.Run("ImplementerSoD", func(t *testing.T) { testImplementerSoD(t, newStore) })              // sod.go
-	t.Run("OneVote", func(t *testing.T) { testOneVote(t, newStore) })                            // sod.go
+	runIncidents(t, newStore, instances)                                                                 // incidents.go
+	runUnauthorized(t, newStore, instances)                                                              // unauthorized.go
+	runSchedules(t, newStore, instances)                                                                 // schedule.go
+	t.Run("Conflicts", func(t *testing.T) { testConflicts(t, newStore) })                                // conflicts.go
+	t.Run("ConflictsCMDB", func(t *testing.T) { testConflictsCMDB(t, newStore) })                        // conflicts.go
+	t.Run("StoredConflicts", func(t *testing.T) { testStoredConflicts(t, newStore) })                    // conflicts.go
+	t.Run("Enforcement", func(t *testing.T) { testEnforcement(t, newStore) })                            // conflicts.go
+	t.Run("TwoInstances/Blocking", func(t *testing.T) { testTwoInstanceBlocking(t, instances) })         // conflicts.go
+	t.Run("Calendar", func(t *testing.T) { testCalendar(t, newStore) })                                  // conflicts.go
+	t.Run("ScheduleReevaluation", func(t *testing.T) { testScheduleReevaluation(t, newStore) })          // conflicts.go
+	t.Run("ICalendar", func(t *testing.T) { testICalendar(t, newStore) })                                // conflicts.go
+	t.Run("NextSlots", func(t *testing.T) { testNextSlots(t, newStore) })                                // conflicts.go
+	t.Run("FloatingWindows", func(t *testing.T) { testFloatingWindows(t, newStore) })                    // conflicts.go
+	t.Run("BasicMode", func(t *testing.T) { testBasicMode(t, newStore) })                                // conflicts.go
+	t.Run("TwoInstances/ScheduleRace", func(t *testing.T) { testTwoInstanceScheduleRace(t, instances) }) // conflicts.go
+	t.Run("ImplementerSoD", func(t *testing.T) { testImplementerSoD(t, newStore) })                      // sod.go
+	t.Run("OneVote", func(t *testing.T) { testOneVote(t, newStore) })                                    // sod.go
 }
 
 var requester = itil.Actor{ID: "rita", Name: "Rita Requester"}

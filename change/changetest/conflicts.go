@@ -613,3 +613,43 @@ func testBasicMode(t *testing.T, newStore func(*testing.T) storage.Store) {
 	require.NoError(t, err)
 	assert.Empty(t, f.get(b.ID).Conflicts, "A moved away: B was judged again though A did not list it")
 }
+
+// testTwoInstanceScheduleRace: a freeze enforced on one instance while a
+// change moves into it on the other: whichever commits first, the change
+// ends with the conflicts a fresh check finds.
+func testTwoInstanceScheduleRace(t *testing.T, instances storagetest.Instances) {
+	s1, s2 := instances(t)
+	a := setup(t, func(*testing.T) storage.Store { return s1 })
+	b := setup(t, func(*testing.T) storage.Store { return s2 }, change.WithClock(a.clock))
+	for round := range 8 {
+		db := itil.NewID()
+		freeze := yearEndFreeze()
+		freeze.Scope = change.Scope{CIs: []itil.ID{db}}
+		sc, err := a.svc.CreateSchedule(a.ctx, changeManager, freeze)
+		require.NoError(t, err)
+		_, err = a.svc.ApproveSchedule(a.ctx, changeManager, sc.ID)
+		require.NoError(t, err)
+		march := time.Date(2027, 3, 2, 22, 0, 0, 0, time.UTC)
+		ch, err := b.svc.Open(b.ctx, requester, change.NewChange{Title: "Patch", CIID: db, PlannedStart: march, PlannedEnd: march.Add(time.Hour)})
+		require.NoError(t, err)
+		into, intoEnd := time.Date(2026, 12, 22, 22, 0, 0, 0, time.UTC), time.Date(2026, 12, 22, 23, 0, 0, 0, time.UTC)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, errs[0] = a.svc.EnforceSchedule(t.Context(), changeManager, sc.ID)
+		}()
+		go func() {
+			defer wg.Done()
+			_, errs[1] = b.svc.Update(t.Context(), requester, ch.ID, change.Patch{PlannedStart: &into, PlannedEnd: &intoEnd})
+		}()
+		wg.Wait()
+		require.NoError(t, errs[0], "round %d", round)
+		require.NoError(t, errs[1], "round %d", round)
+		fresh, err := a.svc.Conflicts(a.ctx, ch.ID)
+		require.NoError(t, err)
+		assert.Len(t, fresh, 1, "round %d: inside the freeze", round)
+		assert.Len(t, a.get(ch.ID).Conflicts, len(fresh), "round %d: kept as a fresh check finds", round)
+	}
+}
