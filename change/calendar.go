@@ -228,6 +228,15 @@ type WindowInForce struct {
 // windows. A bad range is yielded as a *itil.ValidationError naming from
 // or to.
 func (s *Service) Windows(ctx context.Context, f CalendarFilter) iter.Seq2[WindowInForce, error] {
+	return s.windows(ctx, f, false)
+}
+
+// windows is Windows; byDay splits the intervals at midnight in the
+// schedule's zone (as read for the CI) and starts them from the first
+// midnight of the range, so that a day's window is the same, start
+// included, whatever range asks for it: what a calendar subscription
+// needs to recognise an event it has seen.
+func (s *Service) windows(ctx context.Context, f CalendarFilter, byDay bool) iter.Seq2[WindowInForce, error] {
 	return func(yield func(WindowInForce, error) bool) {
 		var v itil.ValidationError
 		checkRange(&v, f.From, f.To)
@@ -289,9 +298,20 @@ func (s *Service) Windows(ctx context.Context, f CalendarFilter) iter.Seq2[Windo
 					}
 				}
 				for _, z := range zones {
-					for iv := range c.in(z).inForce(f.From, f.To) {
-						out = append(out, WindowInForce{ScheduleID: sc.ID, Name: sc.Spec.Name, Type: sc.Spec.Type,
-							Start: iv.Start.UTC(), End: iv.End.UTC()})
+					zc := c.in(z)
+					from := f.From
+					loc, err := time.LoadLocation(zc.spec.Windows.Zone)
+					if byDay && err == nil {
+						l := f.From.In(loc)
+						from = time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
+					}
+					for iv := range zc.inForce(from, f.To) {
+						for _, piece := range split(iv, loc, byDay && err == nil) {
+							if piece.End.After(f.From) {
+								out = append(out, WindowInForce{ScheduleID: sc.ID, Name: sc.Spec.Name, Type: sc.Spec.Type,
+									Start: piece.Start.UTC(), End: piece.End.UTC()})
+							}
+						}
 					}
 				}
 			}
@@ -308,4 +328,23 @@ func (s *Service) Windows(ctx context.Context, f CalendarFilter) iter.Seq2[Windo
 			}
 		}
 	}
+}
+
+// split cuts iv at each midnight in loc when byDay, else returns it.
+func split(iv calendar.Interval, loc *time.Location, byDay bool) []calendar.Interval {
+	if !byDay {
+		return []calendar.Interval{iv}
+	}
+	var out []calendar.Interval
+	for start := iv.Start; start.Before(iv.End); {
+		l := start.In(loc)
+		next := time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, loc)
+		end := iv.End
+		if next.Before(end) {
+			end = next
+		}
+		out = append(out, calendar.Interval{Start: start, End: end})
+		start = end
+	}
+	return out
 }

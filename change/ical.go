@@ -30,7 +30,7 @@ func (s *Service) ICalendar(ctx context.Context, f CalendarFilter, w io.Writer) 
 		list = append(list, ch)
 	}
 	var windows []WindowInForce
-	for w, err := range s.Windows(ctx, f) {
+	for w, err := range s.windows(ctx, f, true) {
 		if err != nil {
 			return err
 		}
@@ -71,6 +71,8 @@ func (s *Service) ICalendar(ctx context.Context, f CalendarFilter, w io.Writer) 
 		ev.SetStatus(icalStatus(ch))
 	}
 	for _, win := range windows {
+		// One event per day of a window, named by its start: the same
+		// whatever range a subscription asks for.
 		ev := cal.AddEvent(win.ScheduleID.String() + "-" + win.Start.UTC().Format("20060102T150405Z") + "@schedule.itil")
 		ev.SetDtStampTime(now)
 		ev.SetStartAt(win.Start)

@@ -486,11 +486,27 @@ func testICalendar(t *testing.T, newStore func(*testing.T) storage.Store) {
 	cal, err := ics.ParseCalendar(strings.NewReader(b.String()))
 	require.NoError(t, err)
 	evs := cal.Events()
-	require.Len(t, evs, 2)
+	require.Len(t, evs, 1+10, "the change, and the freeze's days from 20 to 29 December (Paris)")
 	byID := map[string]*ics.VEvent{}
 	for _, e := range evs {
 		byID[e.Id()] = e
 	}
+	// A day's window is the same event whatever range asks for it.
+	var later strings.Builder
+	require.NoError(t, f.svc.ICalendar(f.ctx, change.CalendarFilter{From: start.Add(-30 * time.Hour), To: start.AddDate(0, 0, 9)}, &later))
+	cal2, err := ics.ParseCalendar(strings.NewReader(later.String()))
+	require.NoError(t, err)
+	seen := map[string]bool{}
+	for _, e := range cal2.Events() {
+		seen[e.Id()] = true
+	}
+	shared := 0
+	for id := range byID {
+		if strings.HasSuffix(id, "@schedule.itil") && seen[id] {
+			shared++
+		}
+	}
+	assert.Equal(t, 9, shared, "21 to 29 December in both")
 	e := byID[ch.ID.String()+"@change.itil"]
 	require.NotNil(t, e)
 	assert.Equal(t, ch.Number+" Patch the database; then, reboot", e.GetProperty(ics.ComponentPropertySummary).Value)
