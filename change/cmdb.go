@@ -1,6 +1,7 @@
 package change
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -77,39 +78,51 @@ func (s *Service) affectedServices(c *cmd, ch *Change) ([]AffectedService, error
 		return ch.AffectedServices, nil
 	}
 	cm := s.cfg.cmdb.In(c.Tx)
-	classes := cm.Classes()
 	var out []AffectedService
-	seen := map[itil.ID]bool{}
-	add := func(id itil.ID) error {
-		if seen[id] {
-			return nil
-		}
-		seen[id] = true
-		ci, err := cm.Get(c.Ctx, id)
-		if err != nil {
-			return err
-		}
-		if classes.IsA(ci.Class, cmdb.ClassBusinessService) {
-			out = append(out, AffectedService{ServiceID: id, Criticality: int(ci.Criticality)})
-		}
-		return nil
-	}
 	for _, id := range changeCIs(ch) {
-		res, err := cm.Impact(c.Ctx, id, cmdb.ImpactOptions{Direction: cmdb.Upstream})
-		if errors.Is(err, itil.ErrNotFound) {
-			continue
-		}
+		found, err := businessServices(c.Ctx, cm, id)
 		if err != nil {
-			return nil, fmt.Errorf("ci %s: %w", id, err)
-		}
-		if err := add(id); err != nil {
 			return nil, err
 		}
-		for _, a := range res.Affected {
-			if err := add(a.CI); err != nil {
-				return nil, err
+		for _, a := range found {
+			if !slices.ContainsFunc(out, func(o AffectedService) bool { return o.ServiceID == a.ServiceID }) {
+				out = append(out, a)
 			}
 		}
 	}
 	return out, nil
+}
+
+// businessServices returns the business services a failure of the CI id
+// affects (itself included when it is one), with their criticality, in
+// the order the impact analysis found them; none for a CI the CMDB does
+// not hold.
+func businessServices(ctx context.Context, cm *cmdb.Service, id itil.ID) ([]AffectedService, error) {
+	res, err := cm.Impact(ctx, id, cmdb.ImpactOptions{Direction: cmdb.Upstream})
+	if errors.Is(err, itil.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ci %s: %w", id, err)
+	}
+	classes := cm.Classes()
+	var out []AffectedService
+	for _, cid := range append([]itil.ID{id}, affectedIDs(res)...) {
+		ci, err := cm.Get(ctx, cid)
+		if err != nil {
+			return nil, err
+		}
+		if classes.IsA(ci.Class, cmdb.ClassBusinessService) {
+			out = append(out, AffectedService{ServiceID: cid, Criticality: int(ci.Criticality)})
+		}
+	}
+	return out, nil
+}
+
+func affectedIDs(res *cmdb.ImpactResult) []itil.ID {
+	out := make([]itil.ID, len(res.Affected))
+	for i, a := range res.Affected {
+		out[i] = a.CI
+	}
+	return out
 }

@@ -306,17 +306,12 @@ func ciScope(ctx context.Context, cm *cmdb.Service, id itil.ID) (*scopedCI, erro
 			out.Zone = loc.Attributes["time_zone"]
 		}
 	}
-	res, err := cm.Impact(ctx, id, cmdb.ImpactOptions{Direction: cmdb.Upstream})
+	found, err := businessServices(ctx, cm, id) // cmdb.go
 	if err != nil {
-		return nil, fmt.Errorf("impact of %s: %w", id, err)
+		return nil, err
 	}
-	for _, a := range res.Affected {
-		if classes.IsA(a.Class, cmdb.ClassBusinessService) {
-			out.Services = append(out.Services, a.CI)
-		}
-	}
-	if classes.IsA(ci.Class, cmdb.ClassBusinessService) {
-		out.Services = append(out.Services, id)
+	for _, a := range found {
+		out.Services = append(out.Services, a.ServiceID)
 	}
 	return out, nil
 }
