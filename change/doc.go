@@ -97,6 +97,28 @@
 // ends, the incident is told how and resumes, in the same transaction. An
 // incident the change caused counts against its success score.
 //
+// # The change schedule
+//
+// Most outages that follow a change come from two changes on related CIs
+// at the same time, or a change inside a freeze. A [ScheduleSpec] says
+// when the CIs in its scope may change (a maintenance schedule) or may
+// not (a blackout, a freeze); once enforced, it counts. Every change with
+// planned times is checked as it is booked ([Service.Conflicts], kept on
+// [Change.Conflicts]): another change on the same CI, on a parent or
+// child CI, on a business service both affect, or with the same assignee
+// at the same time; outside a maintenance window; inside a blackout.
+// [ConflictRule]s turn conflicts into blocks (a freeze blocks scheduling
+// by default), which change management may override with a reason
+// ([Service.OverrideConflicts]). [Service.NextSlots] finds when a change
+// could run instead, and [Service.Calendar] and [Service.ICalendar] show
+// the schedule to people.
+//
+// Conflicts are kept current by the commands that change what a change
+// books and by the schedule commands, in their transactions. A change
+// stored before this was built, and a change of the CMDB (relationships,
+// classes, attributes, a location's time zone), are taken into account
+// at the change's next booking command.
+//
 // # Unauthorized changes
 //
 // Not every change asks first. [Service.RecordUnplanned] takes what
