@@ -243,12 +243,7 @@ func testEnforcement(t *testing.T, newStore func(*testing.T) storage.Store) {
 	db := itil.NewID()
 	freeze := yearEndFreeze()
 	freeze.Scope = change.Scope{CIs: []itil.ID{db}}
-	sc, err := f.svc.CreateSchedule(f.ctx, changeManager, freeze)
-	require.NoError(t, err)
-	_, err = f.svc.ApproveSchedule(f.ctx, changeManager, sc.ID)
-	require.NoError(t, err)
-	_, err = f.svc.EnforceSchedule(f.ctx, changeManager, sc.ID)
-	require.NoError(t, err)
+	sc := f.enforced(freeze)
 
 	start := time.Date(2026, 12, 22, 22, 0, 0, 0, time.UTC) // inside the freeze
 	ch, err := f.svc.Open(f.ctx, requester, change.NewChange{Model: change.ModelEmergency, Title: "Replace the failed disk",
@@ -393,12 +388,7 @@ func testCalendar(t *testing.T, newStore func(*testing.T) storage.Store) {
 	}
 
 	freeze := yearEndFreeze()
-	sc, err := f.svc.CreateSchedule(f.ctx, changeManager, freeze)
-	require.NoError(t, err)
-	_, err = f.svc.ApproveSchedule(f.ctx, changeManager, sc.ID)
-	require.NoError(t, err)
-	_, err = f.svc.EnforceSchedule(f.ctx, changeManager, sc.ID)
-	require.NoError(t, err)
+	sc := f.enforced(freeze)
 	windows := func(flt change.CalendarFilter) []change.WindowInForce {
 		var out []change.WindowInForce
 		for w, err := range f.svc.Windows(f.ctx, flt) {
@@ -474,12 +464,7 @@ func testICalendar(t *testing.T, newStore func(*testing.T) storage.Store) {
 	ch, err := f.svc.Open(f.ctx, requester, change.NewChange{Title: "Patch the database; then, reboot", AssignmentGroup: "messaging",
 		CIID: itil.NewID(), PlannedStart: start, PlannedEnd: start.Add(90 * time.Minute)})
 	require.NoError(t, err)
-	sc, err := f.svc.CreateSchedule(f.ctx, changeManager, yearEndFreeze())
-	require.NoError(t, err)
-	_, err = f.svc.ApproveSchedule(f.ctx, changeManager, sc.ID)
-	require.NoError(t, err)
-	_, err = f.svc.EnforceSchedule(f.ctx, changeManager, sc.ID)
-	require.NoError(t, err)
+	f.enforced(yearEndFreeze())
 	var b strings.Builder
 	require.NoError(t, f.svc.ICalendar(f.ctx, change.CalendarFilter{From: start.AddDate(0, 0, -7), To: start.AddDate(0, 0, 7)}, &b))
 	assert.Contains(t, b.String(), "BEGIN:VCALENDAR")
@@ -532,12 +517,7 @@ func testNextSlots(t *testing.T, newStore func(*testing.T) storage.Store) {
 	db := itil.NewID()
 	maint := sundayMaintenance() // Sundays 01:00–05:00, Paris
 	maint.Scope = change.Scope{CIs: []itil.ID{db}}
-	sc, err := f.svc.CreateSchedule(f.ctx, changeManager, maint)
-	require.NoError(t, err)
-	_, err = f.svc.ApproveSchedule(f.ctx, changeManager, sc.ID)
-	require.NoError(t, err)
-	_, err = f.svc.EnforceSchedule(f.ctx, changeManager, sc.ID)
-	require.NoError(t, err)
+	f.enforced(maint)
 	paris, _ := time.LoadLocation("Europe/Paris")
 	sunday := time.Date(2026, 6, 7, 1, 0, 0, 0, paris)
 	booked, err := f.svc.Open(f.ctx, requester, change.NewChange{Title: "Patch", AssignmentGroup: "messaging",

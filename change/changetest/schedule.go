@@ -151,3 +151,15 @@ func testTwoInstanceSchedules(t *testing.T, instances storagetest.Instances) {
 	require.NoError(t, err)
 	assert.Len(t, hist, 2, "created, approved")
 }
+
+// enforced creates, approves and enforces a schedule.
+func (f *fixture) enforced(spec change.ScheduleSpec) *change.Schedule {
+	f.t.Helper()
+	sc, err := f.svc.CreateSchedule(f.ctx, changeManager, spec)
+	require.NoError(f.t, err)
+	_, err = f.svc.ApproveSchedule(f.ctx, changeManager, sc.ID)
+	require.NoError(f.t, err)
+	sc, err = f.svc.EnforceSchedule(f.ctx, changeManager, sc.ID)
+	require.NoError(f.t, err)
+	return sc
+}
