@@ -2,6 +2,9 @@ package change
 
 import (
 	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -10,6 +13,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/memory"
 )
 
 // A generated year: 100k changes, each on 1 to 20 CIs drawn (Zipf) from an
@@ -57,8 +62,8 @@ func genYear() *benchYear {
 		p := &planned{ID: id, Number: "CHG", Slot: slot{start, start + int64(1+r.IntN(8))*int64(time.Hour)}, CIs: cis,
 			Assignee: "agent" + string(rune('A'+r.IntN(benchAssignees)%26)) + string(rune('a'+r.IntN(benchAssignees)/26))}
 		y.all = append(y.all, p)
-		y.x.put(p)
 	}
+	y.x.load(y.all)
 	benchYearData = y
 	return y
 }
@@ -210,4 +215,123 @@ func BenchmarkFreeSlots(b *testing.B) {
 	b.ReportMetric(search/float64(b.N), "search-ns/op")
 	b.ReportMetric(step/search, "step/search")
 	b.ReportMetric(search/check, "x-check")
+}
+
+// serviceYear is the generated year opened through a Service on the
+// memory backend, and the probe opened last.
+type serviceYear struct {
+	svc   *Service
+	probe *Change
+}
+
+var serviceYearData *serviceYear
+
+// genServiceYear stores the year's changes (in New, scheduled) with their
+// creation events straight into a memory store, as Open would have
+// journaled them, without each Open's rebooking of the changes it
+// conflicts with: on this estate most changes share the hottest CI, so
+// every Open would judge again the fifty or so it overlaps. The probe is
+// opened through the Service.
+func genServiceYear(b *testing.B, y *benchYear) *serviceYear {
+	if serviceYearData != nil {
+		return serviceYearData
+	}
+	ctx := context.Background()
+	now := time.Unix(0, y.start).UTC().Add(-24 * time.Hour)
+	store := memory.NewStore()
+	svc, err := New(store, WithClock(itil.ClockFunc(func() time.Time { return now })))
+	if err != nil {
+		b.Fatal(err)
+	}
+	actor := itil.Actor{ID: "bench"}
+	distinctCIs := func(p *planned) []itil.ID {
+		var cis []itil.ID // Zipf draws a CI more than once
+		for _, id := range p.CIs {
+			if !slices.Contains(cis, id) {
+				cis = append(cis, id)
+			}
+		}
+		return cis
+	}
+	for from := 0; from < len(y.all); from += 5000 {
+		err := store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+			for i, p := range y.all[from:min(from+5000, len(y.all))] {
+				cis := distinctCIs(p)
+				ch := &Change{ID: p.ID, Number: fmt.Sprintf("CHG%07d", from+i+1), Model: ModelNormal, State: StateNew,
+					Title: "generated", RequestedBy: actor, Assignee: p.Assignee, CIID: cis[0], CIIDs: cis[1:],
+					PlannedStart: time.Unix(0, p.Slot.start).UTC(), PlannedEnd: time.Unix(0, p.Slot.end).UTC(), OpenedAt: now}
+				data, err := changes.PutJSON(ctx, tx, ch)
+				if err != nil {
+					return err
+				}
+				pl, err := json.Marshal(itil.Payload{Summary: "opened", Created: json.RawMessage(data)})
+				if err != nil {
+					return err
+				}
+				if err := tx.Append(ctx, itil.Event{Kind: Kind, SubjectID: ch.ID, SubjectVersion: ch.Version, Actor: actor,
+					Time: now, Type: EventOpened, Payload: pl}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	p := y.probe()
+	probe, err := svc.Open(ctx, actor, NewChange{Title: "probe", Assignee: p.Assignee, CIID: p.CIs[0], CIIDs: p.CIs[1:],
+		PlannedStart: time.Unix(0, p.Slot.start).UTC(), PlannedEnd: time.Unix(0, p.Slot.end).UTC()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	serviceYearData = &serviceYear{svc: svc, probe: probe}
+	return serviceYearData
+}
+
+// BenchmarkConflictCheckService times Service.Conflicts for the probe
+// (20 CIs, advanced mode) on the generated year stored through a Service
+// on the memory backend: a read transaction, the change read, the
+// schedule index caught up, the schedules read, and the check. Beside it,
+// on the same data: Service.Get of the probe (the floor of any call that
+// reads the change), the hand-written limit, the pure index and the scan
+// of all changes:
+//
+//	go test ./change -run '^$' -bench ConflictCheckService -benchtime 2000x
+func BenchmarkConflictCheckService(b *testing.B) {
+	y := genYear()
+	sy := genServiceYear(b, y)
+	p := plannedOf(sy.probe)
+	limit := buildLimit(y.all)
+	ctx := context.Background()
+	var ids []itil.ID
+	var svcNs, get, lim, idx, scan float64
+	timeIt := func(n int, f func()) float64 { // n in a row, per call
+		t0 := time.Now()
+		for range n {
+			f()
+		}
+		return float64(time.Since(t0).Nanoseconds()) / float64(n)
+	}
+	for b.Loop() {
+		svcNs += timeIt(20, func() {
+			if _, err := sy.svc.Conflicts(ctx, sy.probe.ID); err != nil {
+				b.Fatal(err)
+			}
+		})
+		get += timeIt(20, func() {
+			if _, err := sy.svc.Get(ctx, sy.probe.ID); err != nil {
+				b.Fatal(err)
+			}
+		})
+		lim += timeIt(20, func() { ids = limit.conflicts(p, ids[:0]) })
+		idx += timeIt(20, func() { _ = y.x.conflicts(p, conflictOptions{advanced: true}) })
+		scan += timeIt(1, func() { ids = scanConflicts(y.all, p, ids[:0]) })
+	}
+	b.ReportMetric(svcNs/float64(b.N), "service-ns/op")
+	b.ReportMetric(get/float64(b.N), "get-ns/op")
+	b.ReportMetric(svcNs/get, "service/get")
+	b.ReportMetric(svcNs/lim, "service/limit")
+	b.ReportMetric(svcNs/idx, "service/index")
+	b.ReportMetric(scan/svcNs, "scan/service")
 }

@@ -59,24 +59,12 @@ func (s *Service) Conflicts(ctx context.Context, id itil.ID) ([]Conflict, error)
 		if err != nil {
 			return err
 		}
-		out, err = s.conflictsWith(ctx, tx, ch, nil)
+		// A read alone decides nothing: the claims matter only in the
+		// caller's transaction.
+		out, err = s.conflictsWith(ctx, tx, ch, nil, s.run.Bound())
 		return err
 	})
 	return out, err
-}
-
-// activeStates are the states of the Service's models but closed and
-// canceled, in a stable order.
-func (s *Service) activeStates() []State {
-	var out []State
-	for _, name := range s.Models() {
-		for _, st := range s.cfg.models[name].machine.States() {
-			if !st.Final() && !slices.Contains(out, st) {
-				out = append(out, st)
-			}
-		}
-	}
-	return out
 }
 
 // plannedOf returns what the index keeps of ch, or nil when ch is not
@@ -95,16 +83,18 @@ func plannedOf(ch *Change) *planned {
 
 // conflictsWith computes ch's conflicts in tx; fresh, when not nil, is a
 // change a command has just altered and not yet saved, read instead of
-// its stored version.
-func (s *Service) conflictsWith(ctx context.Context, tx storage.Tx, ch, fresh *Change) ([]Conflict, error) {
+// its stored version. claims says whether the check reads the claims of
+// the keys it reads: a check whose outcome is written must.
+func (s *Service) conflictsWith(ctx context.Context, tx storage.Tx, ch, fresh *Change, claims bool) ([]Conflict, error) {
 	p := plannedOf(ch)
 	if p == nil {
 		return nil, nil
 	}
-	v, err := s.view(ctx, tx, p, p.Slot, fresh)
+	v, err := s.view(ctx, tx, p, p.Slot, fresh, claims)
 	if err != nil {
 		return nil, err
 	}
+	defer v.release()
 	out := v.x.conflicts(p, v.o)
 	if len(v.w.schedules) > 0 {
 		out = append(out, v.w.windowConflicts(p, v.o)...)
@@ -116,21 +106,24 @@ func (s *Service) conflictsWith(ctx context.Context, tx storage.Tx, ch, fresh *C
 	return out, nil
 }
 
-// scheduleView is what a check of p reads from the store: the active
-// changes on the keys p books (its CIs or the primary one, related CIs,
-// services, assignee) whose windows meet a span, indexed; the enforced
-// schedules; and the options.
+// scheduleView is what a check of p reads: the changes booked (the
+// Service's schedule index, or, when a command has altered another change
+// than p, the changes on the keys p books whose windows meet a span, that
+// one as altered); the enforced schedules; and the options. The caller
+// calls release when done with x.
 type scheduleView struct {
-	x     *scheduleIndex
-	w     *windowSet
-	o     conflictOptions
-	ciErr error // a CI's scope could not be read (windowSet.ci)
+	x       *scheduleIndex
+	w       *windowSet
+	o       conflictOptions
+	ciErr   error // a CI's scope could not be read (windowSet.ci)
+	release func()
 }
 
-// view reads p's scheduleView over span in tx.
-func (s *Service) view(ctx context.Context, tx storage.Tx, p *planned, span slot, fresh *Change) (*scheduleView, error) {
+// view reads p's scheduleView over span in tx; with claims, it reads the
+// claims of the keys p's check reads first.
+func (s *Service) view(ctx context.Context, tx storage.Tx, p *planned, span slot, fresh *Change, claims bool) (*scheduleView, error) {
 	d := s.cfg.detection
-	v := &scheduleView{x: newScheduleIndex(), w: &windowSet{}, o: conflictOptions{advanced: !d.Basic, touching: d.Touching}}
+	v := &scheduleView{w: &windowSet{}, o: conflictOptions{advanced: !d.Basic, touching: d.Touching}, release: func() {}}
 	var cm *cmdb.Service
 	if s.cfg.cmdb != nil {
 		cm = s.cfg.cmdb.In(tx)
@@ -155,59 +148,69 @@ func (s *Service) view(ctx context.Context, tx storage.Tx, p *planned, span slot
 		}
 	}
 
-	// The candidates: the active changes on every key the check reads.
-	seen := map[itil.ID]bool{p.ID: true}
-	if fresh != nil && fresh.ID != p.ID {
-		seen[fresh.ID] = true
-		if q := plannedOf(fresh); q != nil && q.Slot.overlaps(span, true) {
-			v.x.put(q)
-		}
-	}
-	find := func(term string) error {
-		for _, st := range s.activeStates() {
-			for other, err := range changes.Query(ctx, tx, storage.Query{Kind: Kind,
-				Terms: []string{term, storage.Term("state", string(st))}}) {
-				if err != nil {
-					return err
-				}
-				if seen[other.ID] {
-					continue
-				}
-				seen[other.ID] = true
-				if q := plannedOf(other); q != nil && q.Slot.overlaps(span, true) {
-					v.x.put(q)
-				}
-			}
-		}
-		return nil
-	}
 	cis := p.CIs
 	if !v.o.advanced && len(cis) > 1 {
 		cis = cis[:1]
 	}
+	// The keys the check reads, as index terms: for the claims, and to
+	// find the candidates when the Service's index cannot serve as is.
+	// The related CIs are read here either way, so that an error reading
+	// them is returned before the check.
+	shared := fresh == nil || fresh.ID == p.ID
+	needKeys := claims || !shared
 	var keys []string
 	forEachCI(cis, func(ci itil.ID) {
-		keys = append(keys, storage.Term("ci", ci.String()))
+		if needKeys {
+			keys = append(keys, storage.Term("ci", ci.String()))
+		}
 		if v.o.related != nil {
-			forEachCI(v.o.related(ci), func(rel itil.ID) { keys = append(keys, storage.Term("ci", rel.String())) })
+			rels := v.o.related(ci)
+			if needKeys {
+				forEachCI(rels, func(rel itil.ID) { keys = append(keys, storage.Term("ci", rel.String())) })
+			}
 		}
 	})
 	if relErr != nil {
 		return nil, relErr
 	}
-	forEachCI(p.Services, func(svc itil.ID) { keys = append(keys, storage.Term("service", svc.String())) })
-	if p.Assignee != "" {
-		keys = append(keys, storage.Term("assignee", p.Assignee))
+	if needKeys {
+		forEachCI(p.Services, func(svc itil.ID) { keys = append(keys, storage.Term("service", svc.String())) })
+		if p.Assignee != "" {
+			keys = append(keys, storage.Term("assignee", p.Assignee))
+		}
 	}
 	// The claims first: a change arriving on a key, or a schedule put in
 	// force, while this check runs makes its transaction conflict.
-	if err := readClaims(ctx, tx, append(slices.Clone(keys), schedulesKey)); err != nil {
-		return nil, err
-	}
-	for _, k := range slices.Compact(keys) {
-		if err := find(k); err != nil {
+	if claims {
+		if err := readClaims(ctx, tx, append(slices.Clone(keys), schedulesKey)); err != nil {
 			return nil, err
 		}
+	}
+	live, err := s.live(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	live.mu.RLock()
+	if shared {
+		// p's own stored bookings are in the index: the check skips them.
+		v.x, v.release = live.x, live.mu.RUnlock
+	} else {
+		// Another change altered in this transaction: its stored bookings
+		// give way to what the command left.
+		v.x = newScheduleIndex()
+		if q := plannedOf(fresh); q != nil && q.Slot.overlaps(span, true) {
+			v.x.put(q)
+		}
+		seen := map[itil.ID]bool{p.ID: true, fresh.ID: true}
+		for _, k := range slices.Compact(keys) {
+			live.around(k, span, func(q *planned) {
+				if !seen[q.ID] {
+					seen[q.ID] = true
+					v.x.put(q)
+				}
+			})
+		}
+		live.mu.RUnlock()
 	}
 
 	// The enforced schedules.
@@ -409,7 +412,7 @@ func (s *Service) rebook(c *cmd, ch *Change, was []string, wasSlot slot) error {
 		return err
 	}
 	old := ch.Conflicts
-	cs, err := s.conflictsWith(c.Ctx, c.Tx, ch, nil)
+	cs, err := s.conflictsWith(c.Ctx, c.Tx, ch, nil, true)
 	if err != nil {
 		return err
 	}
@@ -434,29 +437,28 @@ func (s *Service) rebook(c *cmd, ch *Change, was []string, wasSlot slot) error {
 		if p := plannedOf(ch); p != nil {
 			spans = append(spans, p.Slot)
 		}
+		live, err := s.live(c.Ctx, c.Tx)
+		if err != nil {
+			return err
+		}
+		live.mu.RLock()
 		for _, k := range slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(was), bookingKeys(ch)...)))) {
-			for _, st := range s.activeStates() {
-				for other, err := range changes.Query(c.Ctx, c.Tx, storage.Query{Kind: Kind,
-					Terms: []string{k, storage.Term("state", string(st))}}) {
-					if err != nil {
-						return err
+			for _, sp := range spans {
+				live.around(k, sp, func(q *planned) {
+					if q.ID != ch.ID && !slices.Contains(others, q.ID) {
+						others = append(others, q.ID)
 					}
-					q := plannedOf(other)
-					if q == nil || other.ID == ch.ID || slices.Contains(others, other.ID) ||
-						!slices.ContainsFunc(spans, func(sp slot) bool { return q.Slot.overlaps(sp, true) }) {
-						continue
-					}
-					others = append(others, other.ID)
-				}
+				})
 			}
 		}
+		live.mu.RUnlock()
 	}
 	for _, oid := range others {
 		o, err := c.Load(oid)
 		if err != nil {
 			return fmt.Errorf("change %s: %w", oid, err)
 		}
-		ocs, err := s.conflictsWith(c.Ctx, c.Tx, o, ch)
+		ocs, err := s.conflictsWith(c.Ctx, c.Tx, o, ch, true)
 		if err != nil {
 			return err
 		}
@@ -589,7 +591,7 @@ func (s *Service) scheduleChanged(c *pipeline.Cmd[Schedule], sc *Schedule, ev ev
 		if !covered {
 			continue
 		}
-		cfs, err := s.conflictsWith(c.Ctx, c.Tx, ch, nil)
+		cfs, err := s.conflictsWith(c.Ctx, c.Tx, ch, nil, true)
 		if err != nil {
 			return err
 		}

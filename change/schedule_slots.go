@@ -351,10 +351,11 @@ func (s *Service) NextSlots(ctx context.Context, r SlotRequest) ([]FreeSlot, err
 				p.Services = append(p.Services, info.Services...)
 			}
 		}
-		view, err := s.view(ctx, tx, p, slot{from.UnixNano(), until.UnixNano()}, nil)
+		view, err := s.view(ctx, tx, p, slot{from.UnixNano(), until.UnixNano()}, nil, s.run.Bound())
 		if err != nil {
 			return err
 		}
+		defer view.release()
 		out = view.x.freeSlots(p, view.w, d, from, until, r.Count, view.o)
 		return view.ciErr
 	})

@@ -41,6 +41,7 @@ type config struct {
 	detection     ConflictDetection // schedule_check.go
 	conflictRules []ConflictRule    // schedule_enforce.go
 	checkRules    bool
+	live          *liveHolder // schedule_live.go
 }
 
 // Option configures a Service; New reports every bad option together.
@@ -189,7 +190,7 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 	if store == nil {
 		v.Add("store", "must not be nil")
 	}
-	cfg := &config{clock: itil.SystemClock(), models: map[string]*compiled{}, scoring: DefaultSuccessScoring()}
+	cfg := &config{clock: itil.SystemClock(), models: map[string]*compiled{}, scoring: DefaultSuccessScoring(), live: &liveHolder{}}
 	cfg.setRules(DefaultApprovalRules())
 	cfg.conflictRules = DefaultConflictRules()
 	for _, m := range DefaultModels() {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -265,6 +266,11 @@ func testModel(t *testing.T, instances storagetest.Instances) {
 			checkTasks(t, ch, tks)
 			checkDelegates(t, ch, recs, delegations)
 			checkConflicts(t, svc, ch)
+			var all []*change.Change
+			for _, other := range ids {
+				all = append(all, get(t, other))
+			}
+			checkConflictsOracle(t, ch, all, detection.Basic)
 		}
 		// advance takes the change id one step along its happy path and
 		// reports whether it did.
@@ -846,5 +852,67 @@ func checkConflicts(t *rapid.T, svc *change.Service, ch *change.Change) {
 	}
 	if !same {
 		t.Fatalf("%s keeps conflicts %+v; a fresh check finds %+v", ch.Number, ch.Conflicts, fresh)
+	}
+}
+
+// checkConflictsOracle checks ch's stored conflicts with other changes
+// against every pair of the stored changes: in an active state with a
+// planned window overlapping ch's (touching ends do not), a CI of the
+// other on a CI ch checks (the primary only in basic mode), or the same
+// assignee. It does not read the Service's schedule index, so it catches
+// an index that went astray on either instance.
+func checkConflictsOracle(t *rapid.T, ch *change.Change, all []*change.Change, basic bool) {
+	if ch.State.Final() {
+		return
+	}
+	type key struct {
+		kind     change.ConflictKind
+		other    itil.ID
+		ci       itil.ID
+		assignee string
+	}
+	scheduled := func(c *change.Change) bool {
+		return !c.State.Final() && !c.PlannedStart.IsZero() && !c.PlannedEnd.IsZero()
+	}
+	cisOf := func(c *change.Change) []itil.ID {
+		var out []itil.ID
+		if c.CIID != itil.NilID {
+			out = append(out, c.CIID)
+		}
+		for _, id := range c.CIIDs {
+			if !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
+		return out
+	}
+	want := map[key]bool{}
+	if scheduled(ch) {
+		mine := cisOf(ch)
+		if basic && len(mine) > 1 {
+			mine = mine[:1]
+		}
+		for _, o := range all {
+			if o.ID == ch.ID || !scheduled(o) || !o.PlannedStart.Before(ch.PlannedEnd) || !ch.PlannedStart.Before(o.PlannedEnd) {
+				continue
+			}
+			for _, ci := range cisOf(o) {
+				if slices.Contains(mine, ci) {
+					want[key{change.ConflictCIScheduled, o.ID, ci, ""}] = true
+				}
+			}
+			if ch.Assignee != "" && o.Assignee == ch.Assignee {
+				want[key{change.ConflictAssigneeBooked, o.ID, itil.NilID, ch.Assignee}] = true
+			}
+		}
+	}
+	got := map[key]bool{}
+	for _, c := range ch.Conflicts {
+		if c.ChangeID != itil.NilID {
+			got[key{c.Kind, c.ChangeID, c.CIID, c.Assignee}] = true
+		}
+	}
+	if !maps.Equal(want, got) {
+		t.Fatalf("%s keeps conflicts with changes %v; every pair gives %v", ch.Number, got, want)
 	}
 }

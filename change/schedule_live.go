@@ -1,0 +1,258 @@
+package change
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/storage"
+)
+
+// liveIndex is the Service's in-memory schedule: every change in an
+// active state with its booking facts, and a scheduleIndex of those with a
+// planned window. Conflict checks and the free-slot search find their
+// candidates in it instead of querying the store per key and state.
+//
+// It is built once from storage (on first use) and then follows the
+// journal, like the CMDB's impact index: before each use it reads the
+// change events committed after its position, as the caller's transaction
+// sees them, and applies their field values. The journal returns committed
+// events only, so a transaction's own writes never reach it; the one
+// change a booking command alters in its transaction is read from the
+// command (view's fresh). It may be ahead of a transaction's snapshot (the
+// events another check read); a change that moved onto or off a key since
+// then wrote that key's claim, which the check reads, so the transaction
+// conflicts and runs again.
+type liveIndex struct {
+	mu   sync.RWMutex
+	pos  atomic.Int64
+	recs map[itil.ID]*liveRec // changes in an active state
+	x    *scheduleIndex       // those of recs with a planned window
+}
+
+// liveRec is what the index keeps of one change: the fields that decide
+// what it books.
+type liveRec struct {
+	Number           string            `json:"number"`
+	State            State             `json:"state"`
+	Assignee         string            `json:"assignee"`
+	CIID             itil.ID           `json:"ci_id"`
+	CIIDs            []itil.ID         `json:"ci_ids"`
+	AffectedServices []AffectedService `json:"affected_services"`
+	PlannedStart     time.Time         `json:"planned_start"`
+	PlannedEnd       time.Time         `json:"planned_end"`
+}
+
+// liveFields are the journaled fields a liveRec keeps.
+var liveFields = []string{"number", "state", "assignee", "ci_id", "ci_ids", "affected_services", "planned_start", "planned_end"}
+
+// planned returns what r books, nil when nothing (see plannedOf).
+func (r *liveRec) planned(id itil.ID) *planned {
+	return plannedOf(&Change{ID: id, Number: r.Number, State: r.State, Assignee: r.Assignee, CIID: r.CIID, CIIDs: r.CIIDs,
+		AffectedServices: r.AffectedServices, PlannedStart: r.PlannedStart, PlannedEnd: r.PlannedEnd})
+}
+
+// liveHolder builds the index once for the copies of a Service.
+type liveHolder struct {
+	mu sync.Mutex
+	ix atomic.Pointer[liveIndex]
+}
+
+// live returns the Service's schedule, built on first use and caught up
+// with the journal as tx sees it.
+func (s *Service) live(ctx context.Context, tx storage.Tx) (*liveIndex, error) {
+	h := s.cfg.live
+	ix := h.ix.Load()
+	if ix == nil {
+		h.mu.Lock()
+		if ix = h.ix.Load(); ix == nil {
+			var err error
+			if ix, err = s.buildLive(ctx, tx); err != nil {
+				h.mu.Unlock()
+				return nil, err
+			}
+			h.ix.Store(ix)
+		}
+		h.mu.Unlock()
+	}
+	if err := ix.catchUp(ctx, tx); err != nil {
+		return nil, err
+	}
+	return ix, nil
+}
+
+// buildLive replays the change events of the journal. The index is not
+// built from the records: a transaction reads its own writes, and a
+// record it wrote and then rolled back would stay in the index.
+func (s *Service) buildLive(ctx context.Context, tx storage.Tx) (*liveIndex, error) {
+	ix := &liveIndex{recs: map[itil.ID]*liveRec{}, x: newScheduleIndex()}
+	if err := ix.readSince(ctx, tx, 0, true); err != nil {
+		return nil, err
+	}
+	return ix, nil
+}
+
+// changeKinds selects the events catch-up reads.
+var changeKinds = []string{Kind}
+
+// catchUp applies the change events committed after the index's position.
+// When nothing was committed since, it costs one LastSeq call.
+func (ix *liveIndex) catchUp(ctx context.Context, tx storage.Tx) error {
+	return ix.readSince(ctx, tx, ix.pos.Load(), false)
+}
+
+// readSince applies the change events after from, as tx sees them; bulk
+// books the scheduled changes once at the end (the build).
+func (ix *liveIndex) readSince(ctx context.Context, tx storage.Tx, from int64, bulk bool) error {
+	last, err := tx.LastSeq(ctx)
+	if err != nil || last <= from {
+		return err
+	}
+	var evs []itil.Event
+	for ev, err := range tx.Journal(ctx, storage.JournalQuery{After: from, Kinds: changeKinds}) {
+		if err != nil {
+			return err
+		}
+		evs = append(evs, ev)
+		last = max(last, ev.Seq)
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	at := ix.pos.Load()
+	for i := range evs {
+		if evs[i].Seq > at {
+			if err := ix.apply(&evs[i], !bulk); err != nil {
+				return err
+			}
+		}
+	}
+	if bulk {
+		ps := make([]*planned, 0, len(ix.recs))
+		for id, r := range ix.recs {
+			if p := r.planned(id); p != nil {
+				ps = append(ps, p)
+			}
+		}
+		ix.x.load(ps)
+	}
+	if last > at {
+		ix.pos.Store(last)
+	}
+	return nil
+}
+
+// apply changes the index by one change event: the change as created, or
+// the new values of the fields it changed (as pipeline.Replay applies
+// them). A change that reaches a final state leaves the index; one the
+// index does not hold was final already. book says whether to book the
+// change in x too. The caller holds mu.
+func (ix *liveIndex) apply(ev *itil.Event, book bool) error {
+	if len(ev.Payload) == 0 {
+		return nil
+	}
+	var pl itil.Payload
+	if err := json.Unmarshal(ev.Payload, &pl); err != nil {
+		return fmt.Errorf("change schedule: event %d: %w", ev.Seq, err)
+	}
+	id := ev.SubjectID
+	r := ix.recs[id]
+	switch {
+	case pl.Deleted:
+		r = nil
+	case pl.Created != nil:
+		r = &liveRec{}
+		if err := json.Unmarshal(pl.Created, r); err != nil {
+			return fmt.Errorf("change schedule: event %d: %w", ev.Seq, err)
+		}
+	case r != nil:
+		changed := false
+		for _, f := range pl.Fields {
+			if slices.Contains(liveFields, f.Field) {
+				changed = true
+				// Unmarshal into a record of the field alone, so that a
+				// null clears it.
+				obj := append(append(append([]byte(`{"`), f.Field...), `":`...), f.To...)
+				obj = append(obj, '}')
+				n := *r
+				clearField(&n, f.Field)
+				if err := json.Unmarshal(obj, &n); err != nil {
+					return fmt.Errorf("change schedule: event %d: %w", ev.Seq, err)
+				}
+				r = &n
+			}
+		}
+		if !changed {
+			return nil
+		}
+	default:
+		return nil
+	}
+	if book {
+		ix.x.remove(id)
+	}
+	if r == nil || r.State.Final() {
+		delete(ix.recs, id)
+		return nil
+	}
+	ix.recs[id] = r
+	if p := r.planned(id); book && p != nil {
+		ix.x.put(p)
+	}
+	return nil
+}
+
+// clearField zeroes r's field named by its JSON name, which a JSON null
+// leaves unchanged.
+func clearField(r *liveRec, name string) {
+	switch name {
+	case "number":
+		r.Number = ""
+	case "state":
+		r.State = ""
+	case "assignee":
+		r.Assignee = ""
+	case "ci_id":
+		r.CIID = itil.NilID
+	case "ci_ids":
+		r.CIIDs = nil
+	case "affected_services":
+		r.AffectedServices = nil
+	case "planned_start":
+		r.PlannedStart = time.Time{}
+	case "planned_end":
+		r.PlannedEnd = time.Time{}
+	}
+}
+
+// around calls fn with each change booked on the key (an index term of a
+// CI, a service or an assignee) whose window meets span, touching ends
+// included. The caller holds mu for reading.
+func (ix *liveIndex) around(key string, span slot, fn func(*planned)) {
+	field, value, _ := strings.Cut(key, "=")
+	var b *bookings
+	switch field {
+	case "ci", "service":
+		id, err := itil.ParseID(value)
+		if err != nil {
+			return
+		}
+		if field == "ci" {
+			b = ix.x.byCI[id]
+		} else {
+			b = ix.x.byService[id]
+		}
+	case "assignee":
+		b = ix.x.byAssignee[value]
+	}
+	for _, bk := range b.around(span, true) {
+		if bk.overlaps(span, true) {
+			fn(ix.x.changes[bk.change])
+		}
+	}
+}
