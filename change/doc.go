@@ -113,8 +113,13 @@
 // could run instead, and [Service.Calendar] and [Service.ICalendar] show
 // the schedule to people.
 //
-// Conflicts are kept current by the commands that change what a change
-// books and by the schedule commands, in their transactions. A change
+// A Service keeps the schedule in memory (per CI, service and assignee, a
+// sorted array of planned windows), replayed from the journal on first
+// use and caught up with it before each check, so that a check costs a
+// few binary searches whatever the size of the year; claims records make
+// checks on several instances meet. Conflicts are kept current by the
+// commands that change what a change books and by the schedule commands,
+// in their transactions. A change
 // stored before this was built, and a change of the CMDB (relationships,
 // classes, attributes, a location's time zone), are taken into account
 // at the change's next booking command.
