@@ -5,6 +5,7 @@ import (
 	"iter"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/itilkit/itil"
@@ -86,8 +87,13 @@ type compiledSchedule struct {
 	spec   ScheduleSpec
 	cal    *calendar.Calendar // nil when the week has no window
 	ranges []calendar.Interval
-	scope  func(*Facts) bool            // nil when the scope has no condition
-	zones  map[string]*compiledSchedule // a floating schedule read in other zones
+	scope  func(*Facts) bool // nil when the scope has no condition
+
+	// zones holds a floating schedule as read in other zones, compiled
+	// on first use; a compiled schedule is shared by the checks of a
+	// Service (schedule_live.go).
+	mu    sync.Mutex
+	zones map[string]*compiledSchedule
 }
 
 // in returns the schedule as read for a CI in zone: itself unless it is
@@ -96,6 +102,8 @@ func (c *compiledSchedule) in(zone string) *compiledSchedule {
 	if !c.spec.Floating || zone == "" || zone == c.spec.Windows.Zone {
 		return c
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if z, ok := c.zones[zone]; ok {
 		return z
 	}

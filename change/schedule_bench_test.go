@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/slm/calendar"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/memory"
 )
@@ -226,6 +227,54 @@ type serviceYear struct {
 
 var serviceYearData *serviceYear
 
+// benchSchedules is how many schedules the year has: four maintenance
+// schedules (a weekly overnight window, on 1 to 20 CIs, in one of three
+// zones) to one blackout (1 to 14 days, on 1 to 100 CIs). The first
+// maintenance schedule covers the probe's first CI, and the first
+// blackout its second CI over the probe's days.
+const benchSchedules = 1000
+
+func (y *benchYear) schedules() []ScheduleSpec {
+	r := rand.New(rand.NewPCG(3, 4))
+	zones := []string{"UTC", "Europe/Berlin", "America/New_York"}
+	probe := y.probe()
+	pick := func(n int) []itil.ID {
+		out := make([]itil.ID, 0, n)
+		for range n {
+			if id := y.cis[r.IntN(len(y.cis))]; !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
+		return out
+	}
+	var out []ScheduleSpec
+	for i := range benchSchedules {
+		if i%5 != 4 {
+			var week calendar.Week
+			week[time.Saturday] = []calendar.Window{{Start: calendar.At(22, 0), End: calendar.At(6, 0), Overnight: true}}
+			spec := ScheduleSpec{Name: fmt.Sprint("maintenance ", i), Type: MaintenanceSchedule,
+				Windows: calendar.Spec{Zone: zones[r.IntN(len(zones))], Week: week}, Scope: Scope{CIs: pick(1 + r.IntN(20))}}
+			if i == 0 {
+				spec.Scope.CIs = append(spec.Scope.CIs, probe.CIs[0])
+			}
+			out = append(out, spec)
+			continue
+		}
+		from := time.Unix(0, y.start).UTC().AddDate(0, 0, r.IntN(365))
+		if i == 4 {
+			from = time.Unix(0, probe.Slot.start).UTC().AddDate(0, 0, -1)
+		}
+		spec := ScheduleSpec{Name: fmt.Sprint("freeze ", i), Type: BlackoutSchedule, Windows: calendar.Spec{Zone: "UTC"},
+			Ranges: []DateRange{{From: calendar.DateOf(from), To: calendar.DateOf(from.AddDate(0, 0, r.IntN(14)))}},
+			Scope:  Scope{CIs: pick(1 + r.IntN(100))}}
+		if i == 4 {
+			spec.Scope.CIs = append(spec.Scope.CIs, probe.CIs[1])
+		}
+		out = append(out, spec)
+	}
+	return out
+}
+
 // genServiceYear stores the year's changes (in New, scheduled) with their
 // creation events straight into a memory store, as Open would have
 // journaled them, without each Open's rebooking of the changes it
@@ -272,12 +321,37 @@ func genServiceYear(b *testing.B, y *benchYear) *serviceYear {
 					Time: now, Type: EventOpened, Payload: pl}); err != nil {
 					return err
 				}
+				if err := putSlot(ctx, tx, ch); err != nil {
+					return err
+				}
 			}
 			return nil
 		})
 		if err != nil {
 			b.Fatal(err)
 		}
+	}
+	err = store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+		for _, spec := range y.schedules() {
+			sc := &Schedule{ID: itil.NewID(), Spec: spec, State: ScheduleEnforced, CreatedBy: actor, CreatedAt: now,
+				EnforcedBy: actor, EnforcedAt: now, UpdatedAt: now}
+			data, err := schedules.PutJSON(ctx, tx, sc)
+			if err != nil {
+				return err
+			}
+			pl, err := json.Marshal(itil.Payload{Summary: "created", Created: json.RawMessage(data)})
+			if err != nil {
+				return err
+			}
+			if err := tx.Append(ctx, itil.Event{Kind: KindSchedule, SubjectID: sc.ID, SubjectVersion: sc.Version, Actor: actor,
+				Time: now, Type: EventScheduleEnforced, Payload: pl}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
 	}
 	p := y.probe()
 	probe, err := svc.Open(ctx, actor, NewChange{Title: "probe", Assignee: p.Assignee, CIID: p.CIs[0], CIIDs: p.CIs[1:],
@@ -334,4 +408,53 @@ func BenchmarkConflictCheckService(b *testing.B) {
 	b.ReportMetric(svcNs/lim, "service/limit")
 	b.ReportMetric(svcNs/idx, "service/index")
 	b.ReportMetric(scan/svcNs, "scan/service")
+}
+
+// BenchmarkMoveBlackout moves an enforced seven-day blackout on 100 CIs
+// (the hottest among them) by a week and back, on the generated year
+// stored through a Service: each move judges again, in its transaction,
+// the changes in the old and new dates on the CIs it covers, and no
+// others. It reports the changes the move read and judged against all
+// changes:
+//
+//	go test ./change -run '^$' -bench MoveBlackout -benchtime 6x
+func BenchmarkMoveBlackout(b *testing.B) {
+	y := genYear()
+	sy := genServiceYear(b, y)
+	ctx := context.Background()
+	actor := itil.Actor{ID: "bench"}
+	cis := []itil.ID{y.cis[0]}
+	for i := 1; len(cis) < 100; i++ {
+		cis = append(cis, y.cis[i*9973])
+	}
+	week := func(n int) ScheduleSpec {
+		from := time.Unix(0, y.start).UTC().AddDate(0, 0, 7*n)
+		return ScheduleSpec{Name: "moved freeze", Type: BlackoutSchedule, Windows: calendar.Spec{Zone: "UTC"},
+			Ranges: []DateRange{{From: calendar.DateOf(from), To: calendar.DateOf(from.AddDate(0, 0, 6))}}, Scope: Scope{CIs: cis}}
+	}
+	sc, err := sy.svc.CreateSchedule(ctx, actor, week(20))
+	if err == nil {
+		_, err = sy.svc.ApproveSchedule(ctx, actor, sc.ID)
+	}
+	if err == nil {
+		_, err = sy.svc.EnforceSchedule(ctx, actor, sc.ID)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	var read, judged int
+	onScheduleJudged = func(r, j int) { read, judged = read+r, judged+j }
+	defer func() { onScheduleJudged = nil }()
+	n := 0
+	for b.Loop() {
+		n++
+		if _, err := sy.svc.UpdateSchedule(ctx, actor, sc.ID, week(20+n%2)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	all := float64(len(y.all) + 1)
+	b.ReportMetric(float64(read)/float64(n), "read/op")
+	b.ReportMetric(float64(judged)/float64(n), "judged/op")
+	b.ReportMetric(float64(read)/float64(n)/all, "read/all")
+	b.ReportMetric(float64(judged)/float64(n)/all, "judged/all")
 }

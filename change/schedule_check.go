@@ -61,7 +61,7 @@ func (s *Service) Conflicts(ctx context.Context, id itil.ID) ([]Conflict, error)
 		}
 		// A read alone decides nothing: the claims matter only in the
 		// caller's transaction.
-		out, err = s.conflictsWith(ctx, tx, ch, nil, s.run.Bound())
+		out, err = s.conflictsWith(ctx, tx, ch, checkWith{claims: s.run.Bound()})
 		return err
 	})
 	return out, err
@@ -81,16 +81,26 @@ func plannedOf(ch *Change) *planned {
 	return p
 }
 
-// conflictsWith computes ch's conflicts in tx; fresh, when not nil, is a
-// change a command has just altered and not yet saved, read instead of
-// its stored version. claims says whether the check reads the claims of
-// the keys it reads: a check whose outcome is written must.
-func (s *Service) conflictsWith(ctx context.Context, tx storage.Tx, ch, fresh *Change, claims bool) ([]Conflict, error) {
+// checkWith is what a check reads besides the Service's schedule index.
+type checkWith struct {
+	// fresh is a change the command has just altered and not yet saved
+	// (or saved in its transaction), read instead of its stored version.
+	fresh *Change
+	// windows, when not nil, are the schedules in force as a schedule
+	// command left them, read instead of the index's.
+	windows *windowSet
+	// claims says whether the check reads the claims of the keys it
+	// reads: a check whose outcome is written must.
+	claims bool
+}
+
+// conflictsWith computes ch's conflicts in tx.
+func (s *Service) conflictsWith(ctx context.Context, tx storage.Tx, ch *Change, with checkWith) ([]Conflict, error) {
 	p := plannedOf(ch)
 	if p == nil {
 		return nil, nil
 	}
-	v, err := s.view(ctx, tx, p, p.Slot, fresh, claims)
+	v, err := s.view(ctx, tx, p, p.Slot, with)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +131,8 @@ type scheduleView struct {
 
 // view reads p's scheduleView over span in tx; with claims, it reads the
 // claims of the keys p's check reads first.
-func (s *Service) view(ctx context.Context, tx storage.Tx, p *planned, span slot, fresh *Change, claims bool) (*scheduleView, error) {
+func (s *Service) view(ctx context.Context, tx storage.Tx, p *planned, span slot, with checkWith) (*scheduleView, error) {
+	fresh, claims := with.fresh, with.claims
 	d := s.cfg.detection
 	v := &scheduleView{w: &windowSet{}, o: conflictOptions{advanced: !d.Basic, touching: d.Touching}, release: func() {}}
 	var cm *cmdb.Service
@@ -191,6 +202,11 @@ func (s *Service) view(ctx context.Context, tx storage.Tx, p *planned, span slot
 		return nil, err
 	}
 	live.mu.RLock()
+	ws := live.ws // replaced, never changed: usable after the lock
+	if with.windows != nil {
+		ws = with.windows
+	}
+	v.w.schedules, v.w.scope = ws.schedules, ws.scope
 	if shared {
 		// p's own stored bookings are in the index: the check skips them.
 		v.x, v.release = live.x, live.mu.RUnlock
@@ -213,20 +229,6 @@ func (s *Service) view(ctx context.Context, tx storage.Tx, p *planned, span slot
 		live.mu.RUnlock()
 	}
 
-	// The enforced schedules.
-	for sc, err := range schedules.Query(ctx, tx, storage.Query{Kind: KindSchedule,
-		Terms: []string{storage.Term("state", string(ScheduleEnforced))}}) {
-		if err != nil {
-			return nil, err
-		}
-		c, err := compileSchedule(sc.Spec)
-		if err != nil {
-			// Stored valid; a calendar rule changed since (a zone
-			// withdrawn): it cannot count, and must not stop every change.
-			continue
-		}
-		v.w.schedules = append(v.w.schedules, scheduleRef{sc.ID, c})
-	}
 	infos := map[itil.ID]*scopedCI{}
 	v.w.ci = func(id itil.ID) *scopedCI {
 		if c, ok := infos[id]; ok {
@@ -412,7 +414,7 @@ func (s *Service) rebook(c *cmd, ch *Change, was []string, wasSlot slot) error {
 		return err
 	}
 	old := ch.Conflicts
-	cs, err := s.conflictsWith(c.Ctx, c.Tx, ch, nil, true)
+	cs, err := s.conflictsWith(c.Ctx, c.Tx, ch, checkWith{claims: true})
 	if err != nil {
 		return err
 	}
@@ -458,7 +460,7 @@ func (s *Service) rebook(c *cmd, ch *Change, was []string, wasSlot slot) error {
 		if err != nil {
 			return fmt.Errorf("change %s: %w", oid, err)
 		}
-		ocs, err := s.conflictsWith(c.Ctx, c.Tx, o, ch, true)
+		ocs, err := s.conflictsWith(c.Ctx, c.Tx, o, checkWith{fresh: ch, claims: true})
 		if err != nil {
 			return err
 		}
@@ -474,9 +476,13 @@ func (s *Service) rebook(c *cmd, ch *Change, was []string, wasSlot slot) error {
 	return nil
 }
 
+// onScheduleJudged, when set (by a benchmark), hears how many changes a
+// schedule command read and how many of them it judged again.
+var onScheduleJudged func(read, judged int)
+
 // scheduleChanged judges again, in the schedule command's transaction,
-// the scheduled changes the schedule sc can affect: it is saved first (so
-// that the checks read it as the command leaves it), then every change
+// the scheduled changes the schedule sc can affect: it is saved first, and
+// the checks read the schedules as the command leaves them; then every change
 // whose planned window meets its range (the whole future for weekly
 // windows; its dates, before or after the edit, for ranges only) and one
 // of whose CIs its scope covers, before or after (prev: the spec before
@@ -487,6 +493,10 @@ func (s *Service) scheduleChanged(c *pipeline.Cmd[Schedule], sc *Schedule, ev ev
 		return err
 	}
 	if err := c.Save(sc, ev); err != nil {
+		return err
+	}
+	ws, err := s.windowsWith(c.Ctx, c.Tx, sc)
+	if err != nil {
 		return err
 	}
 	specs := []ScheduleSpec{sc.Spec}
@@ -549,6 +559,10 @@ func (s *Service) scheduleChanged(c *pipeline.Cmd[Schedule], sc *Schedule, ev ev
 	}
 	cc := pipeline.Other(c, s.run)
 	infos := map[itil.ID]*scopedCI{}
+	read, judged := 0, 0
+	if onScheduleJudged != nil {
+		defer func() { onScheduleJudged(read, judged) }()
+	}
 	for sl, err := range slots.Query(c.Ctx, c.Tx, q) {
 		if err != nil {
 			return err
@@ -556,6 +570,7 @@ func (s *Service) scheduleChanged(c *pipeline.Cmd[Schedule], sc *Schedule, ev ev
 		if sl.ID == spanID || !sl.End.After(from) {
 			continue
 		}
+		read++
 		ch, err := cc.Load(sl.ID)
 		if err != nil {
 			return fmt.Errorf("change %s: %w", sl.ID, err)
@@ -591,7 +606,8 @@ func (s *Service) scheduleChanged(c *pipeline.Cmd[Schedule], sc *Schedule, ev ev
 		if !covered {
 			continue
 		}
-		cfs, err := s.conflictsWith(c.Ctx, c.Tx, ch, nil, true)
+		judged++
+		cfs, err := s.conflictsWith(c.Ctx, c.Tx, ch, checkWith{windows: ws, claims: true})
 		if err != nil {
 			return err
 		}

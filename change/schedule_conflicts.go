@@ -1,6 +1,7 @@
 package change
 
 import (
+	"slices"
 	"time"
 
 	"github.com/itilkit/itil"
@@ -16,9 +17,75 @@ type scheduleRef struct {
 // check reads, and what it knows of the CIs.
 type windowSet struct {
 	schedules []scheduleRef
+	// scope finds the schedules that may cover a CI; nil: every one may.
+	scope *scopeIndex
 	// ci returns what a schedule's scope reads of a CI (nil for an
 	// unknown CI: no schedule covers it but by its ID).
 	ci func(itil.ID) *scopedCI
+}
+
+// scopeIndex finds, among many schedules, those whose scope may cover a
+// CI: those naming it, one of its classes or one of its services, and
+// those with a condition. covers decides.
+type scopeIndex struct {
+	byCI      map[itil.ID][]int32
+	byClass   map[string][]int32
+	byService map[itil.ID][]int32
+	cond      []int32
+}
+
+func newScopeIndex(ss []scheduleRef) *scopeIndex {
+	x := &scopeIndex{byCI: map[itil.ID][]int32{}, byClass: map[string][]int32{}, byService: map[itil.ID][]int32{}}
+	for i, sc := range ss {
+		n := int32(i)
+		sp := &sc.spec.Scope
+		for _, id := range sp.CIs {
+			x.byCI[id] = append(x.byCI[id], n)
+		}
+		for _, cl := range sp.Classes {
+			x.byClass[cl] = append(x.byClass[cl], n)
+		}
+		for _, id := range sp.Services {
+			x.byService[id] = append(x.byService[id], n)
+		}
+		if sc.scope != nil {
+			x.cond = append(x.cond, n)
+		}
+	}
+	return x
+}
+
+// candidates appends to buf the positions in w.schedules of the schedules
+// that may cover info, in order, each once.
+func (w *windowSet) candidates(info *scopedCI, buf []int32) []int32 {
+	if w.scope == nil {
+		for i := range w.schedules {
+			buf = append(buf, int32(i))
+		}
+		return buf
+	}
+	x := w.scope
+	buf = append(buf, x.byCI[info.ID]...)
+	for _, cl := range info.Classes {
+		buf = append(buf, x.byClass[cl]...)
+	}
+	for _, id := range info.Services {
+		buf = append(buf, x.byService[id]...)
+	}
+	buf = append(buf, x.cond...)
+	slices.Sort(buf)
+	return slices.Compact(buf)
+}
+
+// covering calls fn with each schedule of the type that covers info, in
+// order.
+func (w *windowSet) covering(info *scopedCI, typ ScheduleType, fn func(*scheduleRef)) {
+	var buf [16]int32
+	for _, i := range w.candidates(info, buf[:0]) {
+		if sc := &w.schedules[i]; sc.spec.Type == typ && sc.covers(info) {
+			fn(sc)
+		}
+	}
 }
 
 func (w *windowSet) info(id itil.ID) *scopedCI {
@@ -80,10 +147,7 @@ func (w *windowSet) windowConflicts(p *planned, o conflictOptions) []Conflict {
 	span := func(s slot) (time.Time, time.Time) { return time.Unix(0, s.start).UTC(), time.Unix(0, s.end).UTC() }
 	maintenance := func(ci, rel itil.ID) {
 		info := w.info(rel)
-		for _, sc := range w.schedules {
-			if sc.spec.Type != MaintenanceSchedule || !sc.covers(info) {
-				continue
-			}
+		w.covering(info, MaintenanceSchedule, func(sc *scheduleRef) {
 			if gap, ok := firstGap(sc.in(info.Zone), p.Slot); ok {
 				c := Conflict{Kind: ConflictOutsideMaintenanceWindow, CIID: ci, ScheduleID: sc.ID, ScheduleName: sc.spec.Name}
 				if rel != ci {
@@ -92,7 +156,7 @@ func (w *windowSet) windowConflicts(p *planned, o conflictOptions) []Conflict {
 				c.Start, c.End = span(gap)
 				out = append(out, c)
 			}
-		}
+		})
 	}
 	forEachCI(cis, func(ci itil.ID) {
 		maintenance(ci, ci)
@@ -104,16 +168,13 @@ func (w *windowSet) windowConflicts(p *planned, o conflictOptions) []Conflict {
 			})
 		}
 		info := w.info(ci)
-		for _, sc := range w.schedules {
-			if sc.spec.Type != BlackoutSchedule || !sc.covers(info) {
-				continue
-			}
+		w.covering(info, BlackoutSchedule, func(sc *scheduleRef) {
 			if in, ok := firstOverlap(sc.in(info.Zone), p.Slot, o.touching); ok {
 				c := Conflict{Kind: ConflictBlackout, CIID: ci, ScheduleID: sc.ID, ScheduleName: sc.spec.Name}
 				c.Start, c.End = span(in)
 				out = append(out, c)
 			}
-		}
+		})
 	})
 	sortConflicts(out)
 	return out

@@ -136,7 +136,7 @@ func (s *Service) OverrideConflicts(ctx context.Context, actor itil.Actor, id it
 		if err := requireActive(ch, "override the conflicts of"); err != nil {
 			return event{}, err
 		}
-		cs, err := s.conflictsWith(c.Ctx, c.Tx, ch, nil, true)
+		cs, err := s.conflictsWith(c.Ctx, c.Tx, ch, checkWith{claims: true})
 		if err != nil {
 			return event{}, err
 		}
@@ -186,7 +186,7 @@ func (s *Service) checkEntering(c *cmd, ch *Change, to State) error {
 	if plannedOf(ch) == nil {
 		return nil
 	}
-	cs, err := s.conflictsWith(c.Ctx, c.Tx, ch, nil, true)
+	cs, err := s.conflictsWith(c.Ctx, c.Tx, ch, checkWith{claims: true})
 	if err != nil {
 		return err
 	}

@@ -232,8 +232,12 @@ func TestFreeSlotsMatchOracle(t *testing.T) {
 		from := base.Add(time.Duration(rapid.IntRange(0, 24*60).Draw(t, "not before")) * time.Minute)
 		until := base.Add(3 * 24 * time.Hour)
 		n := rapid.IntRange(1, 6).Draw(t, "n")
+		plain := &windowSet{schedules: w.schedules} // every schedule checked
+		if rapid.Bool().Draw(t, "scope index") {
+			w.scope = newScopeIndex(w.schedules)
+		}
 		got := x.freeSlots(p, w, d, from, until, n, o)
-		want := oracleSlots(x, p, w, d, from, until, n, o)
+		want := oracleSlots(x, p, plain, d, from, until, n, o)
 		if len(got) != len(want) {
 			t.Fatalf("search %v\noracle %v", got, want)
 		}

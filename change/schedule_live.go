@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -34,6 +35,18 @@ type liveIndex struct {
 	pos  atomic.Int64
 	recs map[itil.ID]*liveRec // changes in an active state
 	x    *scheduleIndex       // those of recs with a planned window
+
+	// The schedules not retired, and those enforced compiled, with the
+	// index of their scopes (ws, rebuilt when one changes; its ci is
+	// set per check).
+	scheds map[itil.ID]*liveSched
+	ws     *windowSet
+}
+
+// liveSched is what the index keeps of a schedule.
+type liveSched struct {
+	State ScheduleState `json:"state"`
+	Spec  ScheduleSpec  `json:"spec"`
 }
 
 // liveRec is what the index keeps of one change: the fields that decide
@@ -51,6 +64,18 @@ type liveRec struct {
 
 // liveFields are the journaled fields a liveRec keeps.
 var liveFields = []string{"number", "state", "assignee", "ci_id", "ci_ids", "affected_services", "planned_start", "planned_end"}
+
+// payloadOf decodes ev's payload; nil when it has none.
+func payloadOf(ev *itil.Event) (*itil.Payload, error) {
+	if len(ev.Payload) == 0 {
+		return nil, nil
+	}
+	var pl itil.Payload
+	if err := json.Unmarshal(ev.Payload, &pl); err != nil {
+		return nil, fmt.Errorf("change schedule: event %d: %w", ev.Seq, err)
+	}
+	return &pl, nil
+}
 
 // planned returns what r books, nil when nothing (see plannedOf).
 func (r *liveRec) planned(id itil.ID) *planned {
@@ -91,7 +116,7 @@ func (s *Service) live(ctx context.Context, tx storage.Tx) (*liveIndex, error) {
 // built from the records: a transaction reads its own writes, and a
 // record it wrote and then rolled back would stay in the index.
 func (s *Service) buildLive(ctx context.Context, tx storage.Tx) (*liveIndex, error) {
-	ix := &liveIndex{recs: map[itil.ID]*liveRec{}, x: newScheduleIndex()}
+	ix := &liveIndex{recs: map[itil.ID]*liveRec{}, x: newScheduleIndex(), scheds: map[itil.ID]*liveSched{}, ws: &windowSet{}}
 	if err := ix.readSince(ctx, tx, 0, true); err != nil {
 		return nil, err
 	}
@@ -99,7 +124,7 @@ func (s *Service) buildLive(ctx context.Context, tx storage.Tx) (*liveIndex, err
 }
 
 // changeKinds selects the events catch-up reads.
-var changeKinds = []string{Kind}
+var changeKinds = []string{Kind, KindSchedule}
 
 // catchUp applies the change events committed after the index's position.
 // When nothing was committed since, it costs one LastSeq call.
@@ -119,18 +144,33 @@ func (ix *liveIndex) readSince(ctx context.Context, tx storage.Tx, from int64, b
 		if err != nil {
 			return err
 		}
-		evs = append(evs, ev)
 		last = max(last, ev.Seq)
+		if ev.Type == EventConflictsChanged {
+			continue // saves the conflicts alone: nothing the index keeps
+		}
+		evs = append(evs, ev)
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	at := ix.pos.Load()
+	scheds := false
 	for i := range evs {
-		if evs[i].Seq > at {
-			if err := ix.apply(&evs[i], !bulk); err != nil {
-				return err
-			}
+		if evs[i].Seq <= at {
+			continue
 		}
+		var err error
+		if evs[i].Kind == KindSchedule {
+			scheds = true
+			err = ix.applySchedule(&evs[i])
+		} else {
+			err = ix.apply(&evs[i], !bulk)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if scheds {
+		ix.compileSchedules()
 	}
 	if bulk {
 		ps := make([]*planned, 0, len(ix.recs))
@@ -153,12 +193,9 @@ func (ix *liveIndex) readSince(ctx context.Context, tx storage.Tx, from int64, b
 // index does not hold was final already. book says whether to book the
 // change in x too. The caller holds mu.
 func (ix *liveIndex) apply(ev *itil.Event, book bool) error {
-	if len(ev.Payload) == 0 {
-		return nil
-	}
-	var pl itil.Payload
-	if err := json.Unmarshal(ev.Payload, &pl); err != nil {
-		return fmt.Errorf("change schedule: event %d: %w", ev.Seq, err)
+	pl, err := payloadOf(ev)
+	if err != nil || pl == nil {
+		return err
 	}
 	id := ev.SubjectID
 	r := ix.recs[id]
@@ -205,6 +242,71 @@ func (ix *liveIndex) apply(ev *itil.Event, book bool) error {
 		ix.x.put(p)
 	}
 	return nil
+}
+
+// applySchedule changes the index by one schedule event, as apply does
+// for a change. The caller holds mu.
+func (ix *liveIndex) applySchedule(ev *itil.Event) error {
+	pl, err := payloadOf(ev)
+	if err != nil || pl == nil {
+		return err
+	}
+	id := ev.SubjectID
+	r := ix.scheds[id]
+	switch {
+	case pl.Deleted:
+		r = nil
+	case pl.Created != nil:
+		r = &liveSched{}
+		if err := json.Unmarshal(pl.Created, r); err != nil {
+			return fmt.Errorf("change schedule: event %d: %w", ev.Seq, err)
+		}
+	case r != nil:
+		n := *r
+		for _, f := range pl.Fields {
+			switch f.Field {
+			case "state":
+				n.State = ""
+			case "spec":
+				n.Spec = ScheduleSpec{}
+			default:
+				continue
+			}
+			obj := append(append(append([]byte(`{"`), f.Field...), `":`...), f.To...)
+			if err := json.Unmarshal(append(obj, '}'), &n); err != nil {
+				return fmt.Errorf("change schedule: event %d: %w", ev.Seq, err)
+			}
+		}
+		r = &n
+	default:
+		return nil
+	}
+	if r == nil || r.State == ScheduleRetired {
+		delete(ix.scheds, id)
+		return nil
+	}
+	ix.scheds[id] = r
+	return nil
+}
+
+// compileSchedules compiles the enforced schedules into a new ws, in ID
+// order. A schedule that no longer compiles (a zone withdrawn since it
+// was stored) cannot count, and must not stop every change: it is left
+// out. The caller holds mu for writing.
+func (ix *liveIndex) compileSchedules() {
+	var list []scheduleRef
+	for _, id := range slices.SortedFunc(maps.Keys(ix.scheds), func(a, b itil.ID) int { return slices.Compare(a[:], b[:]) }) {
+		r := ix.scheds[id]
+		if r.State != ScheduleEnforced {
+			continue
+		}
+		c, err := compileSchedule(r.Spec)
+		if err != nil {
+			continue
+		}
+		list = append(list, scheduleRef{id, c})
+	}
+	ix.ws = &windowSet{schedules: list, scope: newScopeIndex(list)}
 }
 
 // clearField zeroes r's field named by its JSON name, which a JSON null
@@ -255,4 +357,29 @@ func (ix *liveIndex) around(key string, span slot, fn func(*planned)) {
 			fn(ix.x.changes[bk.change])
 		}
 	}
+}
+
+// windowsWith returns the schedules in force as a schedule command leaves
+// them: the index's, with sc as the command altered it (its transaction's
+// write, which the index does not see before it commits).
+func (s *Service) windowsWith(ctx context.Context, tx storage.Tx, sc *Schedule) (*windowSet, error) {
+	live, err := s.live(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	live.mu.RLock()
+	base := live.ws
+	live.mu.RUnlock()
+	var list []scheduleRef
+	for _, r := range base.schedules {
+		if r.ID != sc.ID {
+			list = append(list, r)
+		}
+	}
+	if sc.State == ScheduleEnforced {
+		if c, err := compileSchedule(sc.Spec); err == nil {
+			list = append(list, scheduleRef{sc.ID, c})
+		}
+	}
+	return &windowSet{schedules: list, scope: newScopeIndex(list)}, nil
 }

@@ -89,7 +89,13 @@ func (x *scheduleIndex) freeSlots(p *planned, w *windowSet, d time.Duration, not
 	}
 	if w != nil {
 		from, to := time.Unix(0, s0), time.Unix(0, end)
-		for _, sc := range w.schedules {
+		var cand []int32 // the schedules that may cover a CI checked
+		for _, id := range checked {
+			cand = w.candidates(w.info(id), cand)
+		}
+		slices.Sort(cand)
+		for _, i := range slices.Compact(cand) {
+			sc := &w.schedules[i]
 			// The zones the schedule is read in for the CIs it covers (one
 			// unless it floats); blackouts count on the change's own CIs.
 			var zones []string
@@ -351,7 +357,7 @@ func (s *Service) NextSlots(ctx context.Context, r SlotRequest) ([]FreeSlot, err
 				p.Services = append(p.Services, info.Services...)
 			}
 		}
-		view, err := s.view(ctx, tx, p, slot{from.UnixNano(), until.UnixNano()}, nil, s.run.Bound())
+		view, err := s.view(ctx, tx, p, slot{from.UnixNano(), until.UnixNano()}, checkWith{claims: s.run.Bound()})
 		if err != nil {
 			return err
 		}
