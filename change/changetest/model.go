@@ -149,6 +149,7 @@ func testModel(t *testing.T, instances storagetest.Instances) {
 		var delegations []*delegation
 		users := []string{"rita", "mia", "max", "nia", "cara", "cole", "cruz", "cyd", "erin", "nora", "nobody"}
 		cis := []itil.ID{itil.NewID(), itil.NewID(), itil.NewID()}
+		var freezes []itil.ID // blackout schedules, in any state
 
 		// run runs one command and checks that a refusal is typed and
 		// writes nothing.
@@ -172,6 +173,27 @@ func testModel(t *testing.T, instances storagetest.Instances) {
 		// when ok.
 		expect := func(t *rapid.T, ok bool, do func() error) bool {
 			err := run(t, do)
+			if ok && err != nil {
+				t.Fatalf("the model expected success, got %v", err)
+			}
+			if !ok && err == nil {
+				t.Fatalf("the model expected a refusal, the command succeeded")
+			}
+			return ok
+		}
+		// expectBooking is expect for a command that may change what ch
+		// books: it may also be refused for new conflicts that block the
+		// state ch is in (a freeze on a CI it gains, or over its new
+		// window, when it is Scheduled).
+		expectBooking := func(t *rapid.T, ok bool, ch *change.Change, do func() error) bool {
+			err := run(t, do)
+			var ce *change.ConflictError
+			if ok && errors.As(err, &ce) {
+				if ch.State != change.StateScheduled || ce.State != ch.State || !blockedByFreeze(ce.Conflicts, ch.ConflictOverride) {
+					t.Fatalf("%s in %s refused for %+v", ch.Number, ch.State, ce.Conflicts)
+				}
+				return false
+			}
 			if ok && err != nil {
 				t.Fatalf("the model expected success, got %v", err)
 			}
@@ -233,8 +255,9 @@ func testModel(t *testing.T, instances storagetest.Instances) {
 			if model == change.ModelStandard {
 				ch, err = svc.OpenFromTemplate(ctx, requester, tp.ID, change.FromTemplate{PlannedStart: start, Assignee: assignee})
 			} else {
+				on := rapid.SliceOfNDistinct(rapid.SampledFrom(cis), 0, 2, func(id itil.ID) itil.ID { return id }).Draw(t, "cis")
 				ch, err = svc.Open(ctx, requester, change.NewChange{Model: model, Title: "a change", AssignmentGroup: "messaging",
-					Assignee: assignee, PlannedStart: start, PlannedEnd: start.Add(time.Hour)})
+					Assignee: assignee, CIIDs: on, PlannedStart: start, PlannedEnd: start.Add(time.Hour)})
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -270,7 +293,15 @@ func testModel(t *testing.T, instances storagetest.Instances) {
 			for _, other := range ids {
 				all = append(all, get(t, other))
 			}
-			checkConflictsOracle(t, ch, all, detection.Basic)
+			var scheds []*change.Schedule
+			for _, id := range freezes {
+				sc, err := svc.GetSchedule(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				scheds = append(scheds, sc)
+			}
+			checkConflictsOracle(t, ch, all, scheds, detection.Basic)
 		}
 		// advance takes the change id one step along its happy path and
 		// reports whether it did.
@@ -318,7 +349,9 @@ func testModel(t *testing.T, instances storagetest.Instances) {
 				}
 			}
 			for _, move := range []string{change.MoveAssess, change.MoveAuthorize, change.MoveSchedule, change.MoveImplement, change.MoveReview} {
-				if _, err := svc.Move(ctx, requester, id, move); err == nil {
+				_, err := svc.Move(ctx, requester, id, move)
+				checkFreezeRule(t, ch, get(t, id), err)
+				if err == nil {
 					return true
 				}
 			}
@@ -343,7 +376,9 @@ func testModel(t *testing.T, instances storagetest.Instances) {
 				id := pick(t).ID
 				move := rapid.SampledFrom([]string{change.MoveAssess, change.MoveAuthorize, change.MoveSchedule,
 					change.MoveImplement, change.MoveReview}).Draw(t, "move")
-				run(t, func() error { return errOf(svc.Move(ctx, requester, id, move)) })
+				before := get(t, id)
+				err := run(t, func() error { return errOf(svc.Move(ctx, requester, id, move)) })
+				checkFreezeRule(t, before, get(t, id), err)
 			},
 			"approve": func(t *rapid.T) {
 				id, who := pick(t).ID, rapid.SampledFrom(users).Draw(t, "approver")
@@ -402,7 +437,7 @@ func testModel(t *testing.T, instances storagetest.Instances) {
 			"update": func(t *rapid.T) {
 				ch := pick(t)
 				p, next := drawPatch(t, ch, cis)
-				if expect(t, updateOK(svc, ch, p, next), func() error { return errOf(svc.Update(ctx, requester, ch.ID, p)) }) {
+				if expectBooking(t, updateOK(svc, ch, p, next), ch, func() error { return errOf(svc.Update(ctx, requester, ch.ID, p)) }) {
 					got := get(t, ch.ID)
 					if next.Impact != ch.Impact || next.CIID != ch.CIID || !slices.Equal(next.CIIDs, ch.CIIDs) {
 						delete(assessed, ch.ID) // the risk rested on them: cleared
@@ -527,6 +562,45 @@ func testModel(t *testing.T, instances storagetest.Instances) {
 			"cancel": func(t *rapid.T) {
 				id := pick(t).ID
 				run(t, func() error { return errOf(svc.Cancel(ctx, requester, id, "not needed")) })
+			},
+			// A freeze on some of the CIs over a day or two around the
+			// changes' planned times, enforced at once or later.
+			"freeze": func(t *rapid.T) {
+				sc, err := svc.CreateSchedule(ctx, requester, drawFreeze(t, clock.Now(), cis))
+				if err != nil {
+					t.Fatal(err)
+				}
+				freezes = append(freezes, sc.ID)
+				if rapid.Bool().Draw(t, "enforce now") {
+					expect(t, true, func() error { return errOf(svc.ApproveSchedule(ctx, requester, sc.ID)) })
+					expect(t, true, func() error { return errOf(svc.EnforceSchedule(ctx, requester, sc.ID)) })
+				}
+			},
+			"enforce freeze": func(t *rapid.T) {
+				if len(freezes) == 0 {
+					t.Skip("no freeze")
+				}
+				id := rapid.SampledFrom(freezes).Draw(t, "freeze")
+				run(t, func() error { return errOf(svc.ApproveSchedule(ctx, requester, id)) })
+				run(t, func() error { return errOf(svc.EnforceSchedule(ctx, requester, id)) })
+			},
+			"move freeze": func(t *rapid.T) {
+				if len(freezes) == 0 {
+					t.Skip("no freeze")
+				}
+				id := rapid.SampledFrom(freezes).Draw(t, "freeze")
+				run(t, func() error { return errOf(svc.UpdateSchedule(ctx, requester, id, drawFreeze(t, clock.Now(), cis))) })
+			},
+			"retire freeze": func(t *rapid.T) {
+				if len(freezes) == 0 {
+					t.Skip("no freeze")
+				}
+				id := rapid.SampledFrom(freezes).Draw(t, "freeze")
+				run(t, func() error { return errOf(svc.RetireSchedule(ctx, requester, id, "lifted")) })
+			},
+			"override": func(t *rapid.T) {
+				id := pick(t).ID
+				run(t, func() error { return errOf(svc.OverrideConflicts(ctx, requester, id, "accepted by the manager")) })
 			},
 		}
 		storagetest.Spread(actions, svcs, func(s *change.Service) { svc = s })
@@ -861,13 +935,13 @@ func checkConflicts(t *rapid.T, svc *change.Service, ch *change.Change) {
 // other on a CI ch checks (the primary only in basic mode), or the same
 // assignee. It does not read the Service's schedule index, so it catches
 // an index that went astray on either instance.
-func checkConflictsOracle(t *rapid.T, ch *change.Change, all []*change.Change, basic bool) {
+func checkConflictsOracle(t *rapid.T, ch *change.Change, all []*change.Change, freezes []*change.Schedule, basic bool) {
 	if ch.State.Final() {
 		return
 	}
 	type key struct {
 		kind     change.ConflictKind
-		other    itil.ID
+		other    itil.ID // a change or a schedule
 		ci       itil.ID
 		assignee string
 	}
@@ -888,7 +962,7 @@ func checkConflictsOracle(t *rapid.T, ch *change.Change, all []*change.Change, b
 	}
 	want := map[key]bool{}
 	if scheduled(ch) {
-		mine := cisOf(ch)
+		mine := cisOf(ch) // the CIs ch checks
 		if basic && len(mine) > 1 {
 			mine = mine[:1]
 		}
@@ -905,14 +979,86 @@ func checkConflictsOracle(t *rapid.T, ch *change.Change, all []*change.Change, b
 				want[key{change.ConflictAssigneeBooked, o.ID, itil.NilID, ch.Assignee}] = true
 			}
 		}
+		// An enforced freeze (dates in UTC, each from midnight to
+		// midnight) over the window on a CI ch checks.
+		for _, sc := range freezes {
+			if sc.State != change.ScheduleEnforced {
+				continue
+			}
+			for _, r := range sc.Spec.Ranges {
+				from := time.Date(r.From.Year, r.From.Month, r.From.Day, 0, 0, 0, 0, time.UTC)
+				to := time.Date(r.To.Year, r.To.Month, r.To.Day, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+				if !from.Before(ch.PlannedEnd) || !ch.PlannedStart.Before(to) {
+					continue
+				}
+				for _, ci := range mine {
+					if slices.Contains(sc.Spec.Scope.CIs, ci) {
+						want[key{change.ConflictBlackout, sc.ID, ci, ""}] = true
+					}
+				}
+			}
+		}
 	}
 	got := map[key]bool{}
 	for _, c := range ch.Conflicts {
-		if c.ChangeID != itil.NilID {
+		switch {
+		case c.ChangeID != itil.NilID:
 			got[key{c.Kind, c.ChangeID, c.CIID, c.Assignee}] = true
+		case c.Kind == change.ConflictBlackout:
+			got[key{c.Kind, c.ScheduleID, c.CIID, ""}] = true
 		}
 	}
 	if !maps.Equal(want, got) {
 		t.Fatalf("%s keeps conflicts with changes %v; every pair gives %v", ch.Number, got, want)
+	}
+}
+
+// drawFreeze draws a blackout on some of cis over one to three days from
+// the day before now to two days after (the model's changes are planned a
+// day ahead, for an hour), in UTC.
+func drawFreeze(t *rapid.T, now time.Time, cis []itil.ID) change.ScheduleSpec {
+	from := now.UTC().AddDate(0, 0, rapid.IntRange(-1, 2).Draw(t, "freeze from"))
+	to := from.AddDate(0, 0, rapid.IntRange(0, 2).Draw(t, "freeze days"))
+	scope := rapid.SliceOfNDistinct(rapid.SampledFrom(cis), 1, len(cis), func(id itil.ID) itil.ID { return id }).Draw(t, "freeze cis")
+	return change.ScheduleSpec{Name: "freeze", Type: change.BlackoutSchedule, Windows: calendar.Spec{Zone: "UTC"},
+		Ranges: []change.DateRange{{From: calendar.DateOf(from), To: calendar.DateOf(to)}}, Scope: change.Scope{CIs: scope}}
+}
+
+// accepted reports whether the override accepted the conflict c.
+func accepted(o *change.ConflictOverride, c change.Conflict) bool {
+	return o != nil && slices.ContainsFunc(o.Conflicts, func(x change.Conflict) bool {
+		return x.Kind == c.Kind && x.ScheduleID == c.ScheduleID && x.CIID == c.CIID && x.ChangeID == c.ChangeID
+	})
+}
+
+// blockedByFreeze reports whether cs, the conflicts a refusal listed, are
+// what the default rules block on: freezes, none accepted by the override.
+func blockedByFreeze(cs []change.Conflict, o *change.ConflictOverride) bool {
+	for _, c := range cs {
+		if c.Kind != change.ConflictBlackout || accepted(o, c) {
+			return false
+		}
+	}
+	return len(cs) > 0
+}
+
+// checkFreezeRule checks a move of a change (before and after it, and
+// the move's error) against the default conflict rules: a move refused
+// for conflicts names freezes in force over the change on CIs it checks,
+// which no override accepted, and a change that entered Scheduled has no
+// such freeze but those an override accepted.
+func checkFreezeRule(t *rapid.T, before, after *change.Change, err error) {
+	var ce *change.ConflictError
+	switch {
+	case errors.As(err, &ce):
+		if ce.State != change.StateScheduled || !blockedByFreeze(ce.Conflicts, before.ConflictOverride) {
+			t.Fatalf("%s refused for %+v (override %+v)", before.Number, ce.Conflicts, before.ConflictOverride)
+		}
+	case err == nil && after.State == change.StateScheduled && before.State != change.StateScheduled:
+		for _, c := range after.Conflicts {
+			if c.Kind == change.ConflictBlackout && !accepted(after.ConflictOverride, c) {
+				t.Fatalf("%s entered Scheduled inside a freeze: %+v", after.Number, after.Conflicts)
+			}
+		}
 	}
 }
