@@ -259,14 +259,6 @@ func (c *compiledSchedule) inForce(from, to time.Time) iter.Seq[calendar.Interva
 		if !from.Before(to) {
 			return
 		}
-		var weekly iter.Seq[calendar.Interval] = func(func(calendar.Interval) bool) {}
-		if c.cal != nil {
-			weekly = c.cal.Open(from, to)
-		}
-		next, stop := iter.Pull(weekly)
-		defer stop()
-		w, wok := next()
-		ri := 0
 		var cur calendar.Interval
 		have := false
 		emit := func(iv calendar.Interval) bool {
@@ -291,6 +283,38 @@ func (c *compiledSchedule) inForce(from, to time.Time) iter.Seq[calendar.Interva
 			cur, have = iv, true
 			return true
 		}
+		// A schedule of weekly windows alone, or of ranges alone (most
+		// are), is merged without pulling from the calendar's iterator,
+		// which costs a coroutine switch per window.
+		switch {
+		case c.cal == nil:
+			for _, iv := range c.ranges {
+				if !iv.Start.Before(to) {
+					break
+				}
+				if iv.End.After(from) && !emit(iv) {
+					return
+				}
+			}
+			if have {
+				yield(cur)
+			}
+			return
+		case len(c.ranges) == 0:
+			for iv := range c.cal.Open(from, to) {
+				if !emit(iv) {
+					return
+				}
+			}
+			if have {
+				yield(cur)
+			}
+			return
+		}
+		next, stop := iter.Pull(c.cal.Open(from, to))
+		defer stop()
+		w, wok := next()
+		ri := 0
 		for wok || ri < len(c.ranges) {
 			var iv calendar.Interval
 			if ri < len(c.ranges) && (!wok || c.ranges[ri].Start.Before(w.Start)) {

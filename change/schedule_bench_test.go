@@ -19,19 +19,43 @@ import (
 )
 
 // A generated year: 100k changes, each on 1 to 20 CIs drawn (Zipf) from an
-// estate of 1M CIs, planned over a year for 1 to 8 hours, with one of 200
+// estate of 1M CIs, each CI supporting one of 5k business services (the
+// precomputed CI-to-services map a change keeps as its affected
+// services), planned over a year for 1 to 8 hours, with one of 200
 // assignees.
 const (
 	benchChanges   = 100_000
 	benchCIs       = 1_000_000
+	benchServices  = 5_000
 	benchAssignees = 200
 )
 
 type benchYear struct {
-	x     *scheduleIndex
-	all   []*planned
-	cis   []itil.ID
-	start int64
+	x        *scheduleIndex
+	all      []*planned
+	cis      []itil.ID
+	services []itil.ID // of cis[k]: services[serviceOf(k)]
+	start    int64
+}
+
+// serviceOf spreads the CIs over the services by a hash of their rank
+// (splitmix64's finalizer), so that a service's CIs are of every rank,
+// hot and cold.
+func serviceOf(k uint64) uint64 {
+	k = (k ^ k>>30) * 0xbf58476d1ce4e5b9
+	k = (k ^ k>>27) * 0x94d049bb133111eb
+	return (k ^ k>>31) % benchServices
+}
+
+// servicesOf returns the distinct services of the CIs cis[k] for k in ks.
+func (y *benchYear) servicesOf(ks []uint64) []itil.ID {
+	var out []itil.ID
+	for _, k := range ks {
+		if s := y.services[serviceOf(k)]; !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 var benchYearData *benchYear
@@ -49,6 +73,13 @@ func genYear() *benchYear {
 		id[6] = 0x40
 		y.cis[i] = id
 	}
+	y.services = make([]itil.ID, benchServices)
+	for i := range y.services {
+		var id uuid.UUID
+		id[4], id[5] = byte(i>>8), byte(i)
+		id[6], id[15] = 0x40, 0x5e
+		y.services[i] = id
+	}
 	zipf := rand.NewZipf(r, 1.2, 1, benchCIs-1)
 	year := int64(365 * 24 * time.Hour)
 	for i := range benchChanges {
@@ -56,11 +87,13 @@ func genYear() *benchYear {
 		id[8], id[9], id[10], id[11] = 0x80, byte(i>>16), byte(i>>8), byte(i)
 		n := 1 + r.IntN(20)
 		cis := make([]itil.ID, n)
+		ks := make([]uint64, n)
 		for k := range cis {
-			cis[k] = y.cis[zipf.Uint64()]
+			ks[k] = zipf.Uint64()
+			cis[k] = y.cis[ks[k]]
 		}
 		start := y.start + r.Int64N(year)/int64(15*time.Minute)*int64(15*time.Minute)
-		p := &planned{ID: id, Number: "CHG", Slot: slot{start, start + int64(1+r.IntN(8))*int64(time.Hour)}, CIs: cis,
+		p := &planned{ID: id, Number: "CHG", Slot: slot{start, start + int64(1+r.IntN(8))*int64(time.Hour)}, CIs: cis, Services: y.servicesOf(ks),
 			Assignee: "agent" + string(rune('A'+r.IntN(benchAssignees)%26)) + string(rune('a'+r.IntN(benchAssignees)/26))}
 		y.all = append(y.all, p)
 	}
@@ -73,27 +106,34 @@ func genYear() *benchYear {
 // the middle of the year.
 func (y *benchYear) probe() *planned {
 	cis := make([]itil.ID, 20)
+	ks := make([]uint64, 20)
 	for i := range cis {
-		cis[i] = y.cis[50+i*4999]
+		ks[i] = uint64(50 + i*4999)
+		cis[i] = y.cis[ks[i]]
 	}
 	start := y.start + int64(182*24*time.Hour)
-	return &planned{ID: itil.NewID(), Slot: slot{start, start + int64(4*time.Hour)}, CIs: cis, Assignee: "agentBa"}
+	return &planned{ID: itil.NewID(), Slot: slot{start, start + int64(4*time.Hour)}, CIs: cis, Services: y.servicesOf(ks),
+		Assignee: "agentBa"}
 }
 
-// limitIndex is the hand-written limit: per CI (and assignee), the
+// limitIndex is the hand-written limit: per CI, service and assignee, the
 // bookings sorted by start, and a binary search each; it only collects
 // the other changes' IDs.
 type limitIndex struct {
 	byCI       map[itil.ID][]booking
+	byService  map[itil.ID][]booking
 	byAssignee map[string][]booking
 	longest    int64
 }
 
 func buildLimit(all []*planned) *limitIndex {
-	l := &limitIndex{byCI: map[itil.ID][]booking{}, byAssignee: map[string][]booking{}}
+	l := &limitIndex{byCI: map[itil.ID][]booking{}, byService: map[itil.ID][]booking{}, byAssignee: map[string][]booking{}}
 	for _, p := range all {
 		for _, ci := range p.CIs {
 			l.byCI[ci] = append(l.byCI[ci], booking{p.Slot, p.ID})
+		}
+		for _, svc := range p.Services {
+			l.byService[svc] = append(l.byService[svc], booking{p.Slot, p.ID})
 		}
 		l.byAssignee[p.Assignee] = append(l.byAssignee[p.Assignee], booking{p.Slot, p.ID})
 		l.longest = max(l.longest, p.Slot.end-p.Slot.start)
@@ -102,42 +142,63 @@ func buildLimit(all []*planned) *limitIndex {
 	for _, b := range l.byCI {
 		sortAll(b)
 	}
+	for _, b := range l.byService {
+		sortAll(b)
+	}
 	for _, b := range l.byAssignee {
 		sortAll(b)
 	}
 	return l
 }
 
-func (l *limitIndex) hits(bs []booking, s slot, out []itil.ID) []itil.ID {
+// found appends the conflict of p with the booking q, on the key.
+func found(out []Conflict, kind ConflictKind, p *planned, q booking, ci, svc itil.ID, assignee string) []Conflict {
+	return append(out, Conflict{Kind: kind, ChangeID: q.change, CIID: ci, ServiceID: svc, Assignee: assignee,
+		Start: time.Unix(0, max(p.Slot.start, q.start)).UTC(), End: time.Unix(0, min(p.Slot.end, q.end)).UTC()})
+}
+
+func (l *limitIndex) hits(bs []booking, p *planned, kind ConflictKind, ci, svc itil.ID, assignee string, out []Conflict) []Conflict {
+	s := p.Slot
 	i, _ := slices.BinarySearchFunc(bs, s.start-l.longest, func(b booking, t int64) int { return cmp.Compare(b.start, t) })
 	for ; i < len(bs) && bs[i].start < s.end; i++ {
-		if bs[i].end > s.start {
-			out = append(out, bs[i].change)
+		if bs[i].end > s.start && bs[i].change != p.ID {
+			out = found(out, kind, p, bs[i], ci, svc, assignee)
 		}
 	}
 	return out
 }
 
-func (l *limitIndex) conflicts(p *planned, out []itil.ID) []itil.ID {
+// conflicts finds the same conflicts as the index (for CIs, services and
+// the assignee), typed, in the order found: no sort, no numbers.
+func (l *limitIndex) conflicts(p *planned, out []Conflict) []Conflict {
 	for _, ci := range p.CIs {
-		out = l.hits(l.byCI[ci], p.Slot, out)
+		out = l.hits(l.byCI[ci], p, ConflictCIScheduled, ci, itil.NilID, "", out)
 	}
-	return l.hits(l.byAssignee[p.Assignee], p.Slot, out)
+	for _, svc := range p.Services {
+		out = l.hits(l.byService[svc], p, ConflictServiceAffected, itil.NilID, svc, "", out)
+	}
+	return l.hits(l.byAssignee[p.Assignee], p, ConflictAssigneeBooked, itil.NilID, itil.NilID, p.Assignee, out)
 }
 
-// scanConflicts is the peer: every change, every CI.
-func scanConflicts(all []*planned, p *planned, out []itil.ID) []itil.ID {
+// scanConflicts is the peer: every change, every key.
+func scanConflicts(all []*planned, p *planned, out []Conflict) []Conflict {
 	for _, q := range all {
-		if !q.Slot.overlaps(p.Slot, false) {
+		if q.ID == p.ID || !q.Slot.overlaps(p.Slot, false) {
 			continue
 		}
+		bk := booking{q.Slot, q.ID}
 		for _, ci := range p.CIs {
 			if slices.Contains(q.CIs, ci) {
-				out = append(out, q.ID)
+				out = found(out, ConflictCIScheduled, p, bk, ci, itil.NilID, "")
+			}
+		}
+		for _, svc := range p.Services {
+			if slices.Contains(q.Services, svc) {
+				out = found(out, ConflictServiceAffected, p, bk, itil.NilID, svc, "")
 			}
 		}
 		if q.Assignee == p.Assignee {
-			out = append(out, q.ID)
+			out = found(out, ConflictAssigneeBooked, p, bk, itil.NilID, itil.NilID, p.Assignee)
 		}
 	}
 	return out
@@ -153,7 +214,7 @@ func BenchmarkConflictCheck(b *testing.B) {
 	p := y.probe()
 	limit := buildLimit(y.all)
 	o := conflictOptions{advanced: true}
-	var ids []itil.ID
+	var ids []Conflict
 	timeIt := func(f func()) float64 {
 		const n = 200
 		t0 := time.Now()
@@ -165,7 +226,7 @@ func BenchmarkConflictCheck(b *testing.B) {
 	var idx, lim, scan float64
 	for b.Loop() {
 		idx += timeIt(func() { _ = y.x.conflicts(p, o) })
-		lim += timeIt(func() { ids = limit.conflicts(p, ids[:0]) })
+		lim += timeIt(func() { ids = limit.conflicts(p, nil) })
 		t0 := time.Now()
 		ids = scanConflicts(y.all, p, ids[:0])
 		scan += float64(time.Since(t0).Nanoseconds())
@@ -275,12 +336,13 @@ func (y *benchYear) schedules() []ScheduleSpec {
 	return out
 }
 
-// genServiceYear stores the year's changes (in New, scheduled) with their
-// creation events straight into a memory store, as Open would have
-// journaled them, without each Open's rebooking of the changes it
-// conflicts with: on this estate most changes share the hottest CI, so
-// every Open would judge again the fifty or so it overlaps. The probe is
-// opened through the Service.
+// genServiceYear stores the year's changes and the probe (in New,
+// scheduled, with their affected services), their calendar slots and the
+// schedules, with their creation events, straight into a memory store, as
+// Open and CreateSchedule would have journaled them, but without each
+// Open's rebooking of the changes it conflicts with: on this estate most
+// changes share the hottest CI, so every Open would judge again the fifty
+// or so it overlaps.
 func genServiceYear(b *testing.B, y *benchYear) *serviceYear {
 	if serviceYearData != nil {
 		return serviceYearData
@@ -302,13 +364,19 @@ func genServiceYear(b *testing.B, y *benchYear) *serviceYear {
 		}
 		return cis
 	}
-	for from := 0; from < len(y.all); from += 5000 {
+	all := append(slices.Clone(y.all), y.probe()) // the probe last
+	for from := 0; from < len(all); from += 5000 {
 		err := store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-			for i, p := range y.all[from:min(from+5000, len(y.all))] {
+			for i, p := range all[from:min(from+5000, len(all))] {
 				cis := distinctCIs(p)
+				var services []AffectedService
+				for _, id := range p.Services {
+					services = append(services, AffectedService{ServiceID: id})
+				}
 				ch := &Change{ID: p.ID, Number: fmt.Sprintf("CHG%07d", from+i+1), Model: ModelNormal, State: StateNew,
 					Title: "generated", RequestedBy: actor, Assignee: p.Assignee, CIID: cis[0], CIIDs: cis[1:],
-					PlannedStart: time.Unix(0, p.Slot.start).UTC(), PlannedEnd: time.Unix(0, p.Slot.end).UTC(), OpenedAt: now}
+					AffectedServices: services, PlannedStart: time.Unix(0, p.Slot.start).UTC(),
+					PlannedEnd: time.Unix(0, p.Slot.end).UTC(), OpenedAt: now}
 				data, err := changes.PutJSON(ctx, tx, ch)
 				if err != nil {
 					return err
@@ -353,9 +421,7 @@ func genServiceYear(b *testing.B, y *benchYear) *serviceYear {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := y.probe()
-	probe, err := svc.Open(ctx, actor, NewChange{Title: "probe", Assignee: p.Assignee, CIID: p.CIs[0], CIIDs: p.CIs[1:],
-		PlannedStart: time.Unix(0, p.Slot.start).UTC(), PlannedEnd: time.Unix(0, p.Slot.end).UTC()})
+	probe, err := svc.Get(ctx, all[len(all)-1].ID)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -378,7 +444,7 @@ func BenchmarkConflictCheckService(b *testing.B) {
 	p := plannedOf(sy.probe)
 	limit := buildLimit(y.all)
 	ctx := context.Background()
-	var ids []itil.ID
+	var ids []Conflict
 	var svcNs, get, lim, idx, scan float64
 	timeIt := func(n int, f func()) float64 { // n in a row, per call
 		t0 := time.Now()
@@ -386,6 +452,10 @@ func BenchmarkConflictCheckService(b *testing.B) {
 			f()
 		}
 		return float64(time.Since(t0).Nanoseconds()) / float64(n)
+	}
+	// The first check builds the Service's index from the journal.
+	if _, err := sy.svc.Conflicts(ctx, sy.probe.ID); err != nil {
+		b.Fatal(err)
 	}
 	for b.Loop() {
 		svcNs += timeIt(20, func() {
@@ -398,7 +468,7 @@ func BenchmarkConflictCheckService(b *testing.B) {
 				b.Fatal(err)
 			}
 		})
-		lim += timeIt(20, func() { ids = limit.conflicts(p, ids[:0]) })
+		lim += timeIt(20, func() { ids = limit.conflicts(p, nil) })
 		idx += timeIt(20, func() { _ = y.x.conflicts(p, conflictOptions{advanced: true}) })
 		scan += timeIt(1, func() { ids = scanConflicts(y.all, p, ids[:0]) })
 	}

@@ -229,6 +229,9 @@ func (s *Service) view(ctx context.Context, tx storage.Tx, p *planned, span slot
 		live.mu.RUnlock()
 	}
 
+	if cm == nil {
+		return v, nil // a CI is its ID alone (windowSet.info)
+	}
 	infos := map[itil.ID]*scopedCI{}
 	v.w.ci = func(id itil.ID) *scopedCI {
 		if c, ok := infos[id]; ok {

@@ -1,9 +1,11 @@
 package change
 
 import (
+	"bytes"
 	"cmp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/itilkit/itil"
@@ -303,17 +305,25 @@ func (x *scheduleIndex) conflicts(p *planned, o conflictOptions) []Conflict {
 // sortConflicts orders conflicts by kind, start, other change, CIs,
 // service and schedule: one order whatever found them.
 func sortConflicts(cs []Conflict) {
-	slices.SortFunc(cs, func(a, b Conflict) int {
-		return cmp.Or(
-			cmp.Compare(a.Kind, b.Kind),
-			a.Start.Compare(b.Start),
-			slices.Compare(a.ChangeID[:], b.ChangeID[:]),
-			slices.Compare(a.CIID[:], b.CIID[:]),
-			slices.Compare(a.RelatedCIID[:], b.RelatedCIID[:]),
-			slices.Compare(a.ServiceID[:], b.ServiceID[:]),
-			slices.Compare(a.ScheduleID[:], b.ScheduleID[:]),
-		)
-	})
+	slices.SortFunc(cs, compareConflicts)
+}
+
+// compareConflicts orders a and b as sortConflicts says, comparing no
+// more fields than it needs (a check sorts every conflict it finds).
+func compareConflicts(a, b Conflict) int {
+	if c := strings.Compare(string(a.Kind), string(b.Kind)); c != 0 {
+		return c
+	}
+	if c := a.Start.Compare(b.Start); c != 0 {
+		return c
+	}
+	for _, ids := range [...][2]*itil.ID{{&a.ChangeID, &b.ChangeID}, {&a.CIID, &b.CIID}, {&a.RelatedCIID, &b.RelatedCIID},
+		{&a.ServiceID, &b.ServiceID}, {&a.ScheduleID, &b.ScheduleID}} {
+		if c := bytes.Compare(ids[0][:], ids[1][:]); c != 0 {
+			return c
+		}
+	}
+	return 0
 }
 
 // distinct returns ids without the nil ID and without repeats, in order,
