@@ -89,11 +89,9 @@ func (s *Service) AssessRisk(ctx context.Context, actor itil.Actor, id itil.ID, 
 		if err := s.riskSettled(ch); err != nil {
 			return event{}, err
 		}
-		services, err := s.affectedServices(c, ch) // cmdb.go
-		if err != nil {
+		if err := s.setAffectedServices(c, ch); err != nil { // cmdb.go
 			return event{}, err
 		}
-		ch.AffectedServices = services
 		f, err := s.facts(c, ch)
 		if err != nil {
 			return event{}, err

@@ -64,7 +64,9 @@ type Change struct {
 	// touches.
 	CIID  itil.ID   `json:"ci_id,omitzero"`
 	CIIDs []itil.ID `json:"ci_ids,omitempty"`
-	// AffectedServices are recorded when the change is assessed.
+	// AffectedServices are the business services a failure of its CIs
+	// affects, found with WithCMDB when the change is opened, updated or
+	// assessed.
 	AffectedServices []AffectedService `json:"affected_services,omitempty"`
 
 	Impact itil.Impact `json:"impact,omitempty"`
@@ -217,8 +219,8 @@ func (c *Change) validate(v *itil.ValidationError) {
 		name string
 		at   time.Time
 	}{{"planned_start", c.PlannedStart}, {"planned_end", c.PlannedEnd}} {
-		if !t.at.IsZero() && check.TimeOK(t.at) && (t.at.Before(calendar.Earliest) || !t.at.Before(calendar.Latest)) {
-			v.Add(t.name, "must lie from 1910 to 2189")
+		if !t.at.IsZero() {
+			inScheduleYears(v, t.name, t.at)
 		}
 	}
 	switch {
@@ -229,5 +231,13 @@ func (c *Change) validate(v *itil.ValidationError) {
 	}
 	if !c.ActualStart.IsZero() && !c.ActualEnd.IsZero() && c.ActualEnd.Before(c.ActualStart) {
 		v.Add("actual_end", "must not be before actual_start")
+	}
+}
+
+// inScheduleYears names field in v when t, a valid time, lies outside the
+// years the schedule computes exactly (the calendar's).
+func inScheduleYears(v *itil.ValidationError, field string, t time.Time) {
+	if check.TimeOK(t) && (t.Before(calendar.Earliest) || !t.Before(calendar.Latest)) {
+		v.Add(field, "must lie from 1910 to 2189")
 	}
 }

@@ -70,19 +70,20 @@ func changeCIs(ch *Change) []itil.ID {
 	return append(out, ch.CIIDs...)
 }
 
-// affectedServices returns the business services a failure of ch's CIs
-// affects (the CIs themselves included when they are services), by the
-// CMDB's impact analysis in the command's transaction, in the order found.
-func (s *Service) affectedServices(c *cmd, ch *Change) ([]AffectedService, error) {
+// setAffectedServices sets ch.AffectedServices to the business services a
+// failure of its CIs affects (the CIs themselves included when they are
+// services), by the CMDB's impact analysis in the command's transaction,
+// in the order found; without the CMDB it leaves them as they are.
+func (s *Service) setAffectedServices(c *cmd, ch *Change) error {
 	if s.cfg.cmdb == nil {
-		return ch.AffectedServices, nil
+		return nil
 	}
 	cm := s.cfg.cmdb.In(c.Tx)
 	var out []AffectedService
 	for _, id := range changeCIs(ch) {
 		found, err := businessServices(c.Ctx, cm, id)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, a := range found {
 			if !slices.ContainsFunc(out, func(o AffectedService) bool { return o.ServiceID == a.ServiceID }) {
@@ -90,7 +91,8 @@ func (s *Service) affectedServices(c *cmd, ch *Change) ([]AffectedService, error
 			}
 		}
 	}
-	return out, nil
+	ch.AffectedServices = out
+	return nil
 }
 
 // businessServices returns the business services a failure of the CI id

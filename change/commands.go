@@ -89,12 +89,8 @@ func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewChange) (*Ch
 			return event{}, err
 		}
 		ch.Number = num
-		if s.cfg.cmdb != nil && len(changeCIs(ch)) > 0 {
-			services, err := s.affectedServices(c, ch) // cmdb.go
-			if err != nil {
-				return event{}, err
-			}
-			ch.AffectedServices = services
+		if err := s.setAffectedServices(c, ch); err != nil { // cmdb.go
+			return event{}, err
 		}
 		if plannedOf(ch) != nil {
 			if err := s.rebook(c, ch, nil, slot{}); err != nil { // schedule_check.go

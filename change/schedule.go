@@ -113,7 +113,7 @@ func (c *compiledSchedule) in(zone string) *compiledSchedule {
 	spec.Floating = false
 	z, err := compileSchedule(spec)
 	if err != nil {
-		z = c // not a zone the calendar knows: the schedule's own
+		return c // not a zone the calendar knows: the schedule's own (not kept: zones is bounded by the valid ones)
 	}
 	if c.zones == nil {
 		c.zones = map[string]*compiledSchedule{}

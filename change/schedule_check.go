@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/itilkit/itil"
@@ -167,7 +168,8 @@ func (s *Service) view(ctx context.Context, tx storage.Tx, p *planned, span slot
 	// find the candidates when the Service's index cannot serve as is.
 	// The related CIs are read here either way, so that an error reading
 	// them is returned before the check.
-	shared := fresh == nil || fresh.ID == p.ID
+	bound := s.run.Bound()
+	shared := !bound && (fresh == nil || fresh.ID == p.ID)
 	needKeys := claims || !shared
 	var keys []string
 	forEachCI(cis, func(ci itil.ID) {
@@ -197,52 +199,74 @@ func (s *Service) view(ctx context.Context, tx storage.Tx, p *planned, span slot
 			return nil, err
 		}
 	}
-	live, err := s.live(ctx, tx)
-	if err != nil {
-		return nil, err
-	}
-	live.mu.RLock()
-	ws := live.ws // replaced, never changed: usable after the lock
-	if with.windows != nil {
-		ws = with.windows
+
+	// The schedules in force, and what their scopes read of p's CIs and
+	// related CIs (read now, from the CMDB: not under the index's lock).
+	ws := with.windows
+	var live *liveIndex
+	var err error
+	if bound {
+		if ws == nil {
+			if ws, err = storedWindows(ctx, tx); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		if live, err = s.live(ctx, tx); err != nil {
+			return nil, err
+		}
+		if ws == nil {
+			live.mu.RLock()
+			ws = live.ws // replaced, never changed: usable after the lock
+			live.mu.RUnlock()
+		}
 	}
 	v.w.schedules, v.w.scope = ws.schedules, ws.scope
+	if cm != nil && len(ws.schedules) > 0 {
+		infos := map[itil.ID]*scopedCI{}
+		add := func(id itil.ID) {
+			if _, ok := infos[id]; !ok && v.ciErr == nil {
+				infos[id], v.ciErr = ciScope(ctx, cm, id)
+			}
+		}
+		forEachCI(cis, func(ci itil.ID) {
+			add(ci)
+			if v.o.related != nil {
+				forEachCI(v.o.related(ci), add)
+			}
+		})
+		if v.ciErr != nil {
+			return nil, v.ciErr
+		}
+		v.w.ci = func(id itil.ID) *scopedCI { return infos[id] } // nil: the ID alone
+	}
+
+	// The changes booked.
 	if shared {
 		// p's own stored bookings are in the index: the check skips them.
+		live.mu.RLock()
 		v.x, v.release = live.x, live.mu.RUnlock
-	} else {
-		// Another change altered in this transaction: its stored bookings
-		// give way to what the command left.
-		v.x = newScheduleIndex()
+		return v, nil
+	}
+	// In a caller's transaction (In), or when another change was altered
+	// in this one, the candidates are copied: the altered change's stored
+	// bookings give way to what the command left.
+	v.x = newScheduleIndex()
+	seen := map[itil.ID]bool{p.ID: true}
+	if fresh != nil && fresh.ID != p.ID {
+		seen[fresh.ID] = true
 		if q := plannedOf(fresh); q != nil && q.Slot.overlaps(span, true) {
 			v.x.put(q)
 		}
-		seen := map[itil.ID]bool{p.ID: true, fresh.ID: true}
-		for _, k := range slices.Compact(keys) {
-			live.around(k, span, func(q *planned) {
-				if !seen[q.ID] {
-					seen[q.ID] = true
-					v.x.put(q)
-				}
-			})
-		}
-		live.mu.RUnlock()
 	}
-
-	if cm == nil {
-		return v, nil // a CI is its ID alone (windowSet.info)
-	}
-	infos := map[itil.ID]*scopedCI{}
-	v.w.ci = func(id itil.ID) *scopedCI {
-		if c, ok := infos[id]; ok {
-			return c
+	err = s.bookedOn(ctx, tx, live, keys, []slot{span}, func(q *planned) {
+		if !seen[q.ID] {
+			seen[q.ID] = true
+			v.x.put(q)
 		}
-		c, err := ciScope(ctx, cm, id)
-		if err != nil && v.ciErr == nil {
-			v.ciErr = err
-		}
-		infos[id] = c
-		return c
+	})
+	if err != nil {
+		return nil, err
 	}
 	return v, nil
 }
@@ -354,7 +378,7 @@ func sameConflicts(a, b []Conflict) bool {
 	return slices.EqualFunc(a, b, func(x, y Conflict) bool {
 		return x.Kind == y.Kind && x.ChangeID == y.ChangeID && x.Number == y.Number && x.CIID == y.CIID &&
 			x.RelatedCIID == y.RelatedCIID && x.ServiceID == y.ServiceID && x.Assignee == y.Assignee &&
-			x.ScheduleID == y.ScheduleID && x.Start.Equal(y.Start) && x.End.Equal(y.End)
+			x.ScheduleID == y.ScheduleID && x.ScheduleName == y.ScheduleName && x.Start.Equal(y.Start) && x.End.Equal(y.End)
 	})
 }
 
@@ -432,8 +456,9 @@ func (s *Service) rebook(c *cmd, ch *Change, was []string, wasSlot slot) error {
 	}
 	if s.cfg.detection.Basic {
 		// Basic mode is not symmetric: another change's primary CI may be
-		// one of ch's other CIs, which ch's own check does not read. So
-		// the active changes on every key ch booked or books, whose
+		// one of ch's other CIs, or a CI related to one, which ch's own
+		// check does not read. So the active changes on every key ch
+		// booked or books, and on the CIs related to its CIs, whose
 		// windows meet its old or new one, are judged again too.
 		var spans []slot
 		if wasSlot != (slot{}) {
@@ -442,21 +467,38 @@ func (s *Service) rebook(c *cmd, ch *Change, was []string, wasSlot slot) error {
 		if p := plannedOf(ch); p != nil {
 			spans = append(spans, p.Slot)
 		}
-		live, err := s.live(c.Ctx, c.Tx)
+		keys := append(slices.Clone(was), bookingKeys(ch)...)
+		if depth := s.cfg.detection.RelationDepth; s.cfg.cmdb != nil && depth >= 0 {
+			cm := s.cfg.cmdb.In(c.Tx)
+			for _, k := range slices.Clone(keys) {
+				id, err := itil.ParseID(strings.TrimPrefix(k, "ci="))
+				if !strings.HasPrefix(k, "ci=") || err != nil {
+					continue
+				}
+				rel, err := relatedCIs(c.Ctx, cm, id, max(depth, 1))
+				if err != nil {
+					return err
+				}
+				for _, r := range rel {
+					keys = append(keys, storage.Term("ci", r.String()))
+				}
+			}
+		}
+		var live *liveIndex
+		if !s.run.Bound() {
+			var err error
+			if live, err = s.live(c.Ctx, c.Tx); err != nil {
+				return err
+			}
+		}
+		err := s.bookedOn(c.Ctx, c.Tx, live, keys, spans, func(q *planned) {
+			if q.ID != ch.ID && !slices.Contains(others, q.ID) {
+				others = append(others, q.ID)
+			}
+		})
 		if err != nil {
 			return err
 		}
-		live.mu.RLock()
-		for _, k := range slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(was), bookingKeys(ch)...)))) {
-			for _, sp := range spans {
-				live.around(k, sp, func(q *planned) {
-					if q.ID != ch.ID && !slices.Contains(others, q.ID) {
-						others = append(others, q.ID)
-					}
-				})
-			}
-		}
-		live.mu.RUnlock()
 	}
 	for _, oid := range others {
 		o, err := c.Load(oid)
@@ -485,12 +527,13 @@ var onScheduleJudged func(read, judged int)
 
 // scheduleChanged judges again, in the schedule command's transaction,
 // the scheduled changes the schedule sc can affect: it is saved first, and
-// the checks read the schedules as the command leaves them; then every change
-// whose planned window meets its range (the whole future for weekly
-// windows; its dates, before or after the edit, for ranges only) and one
-// of whose CIs its scope covers, before or after (prev: the spec before
-// an edit), gets its conflicts computed again and saved when they
-// changed, naming the schedule. The others are not read.
+// the checks read the schedules as the command leaves them; then every
+// change whose planned window meets its range (every active change for a
+// maintenance schedule or weekly windows; for a blackout of dates alone,
+// those dates, before or after the edit) and one of whose CIs its scope
+// covers, before or after (prev: the spec before an edit), gets its
+// conflicts computed again and saved when they changed, naming the
+// schedule. The others are not read.
 func (s *Service) scheduleChanged(c *pipeline.Cmd[Schedule], sc *Schedule, ev event, prev *ScheduleSpec) error {
 	if err := touchClaims(c.Ctx, c.Tx, []string{schedulesKey}); err != nil {
 		return err
@@ -510,13 +553,19 @@ func (s *Service) scheduleChanged(c *pipeline.Cmd[Schedule], sc *Schedule, ev ev
 	from, to := time.Time{}, time.Time{}
 	weekly, floating := false, false
 	for _, sp := range specs {
-		floating = floating || sp.Floating
 		cs, err := compileSchedule(sp)
 		if err != nil {
-			return err
+			// Stored valid, no longer compiles (a zone withdrawn): it
+			// counts for nothing (compileSchedules), so it reaches no
+			// change, and must not stop the schedule being fixed or
+			// retired.
+			continue
 		}
+		floating = floating || sp.Floating
 		compiled = append(compiled, cs)
-		if !weekless(sp.Windows.Week) {
+		// Outside a maintenance window is a conflict, so one reaches
+		// every change on its CIs, whatever its dates: as weekly windows.
+		if !weekless(sp.Windows.Week) || sp.Type == MaintenanceSchedule {
 			weekly = true
 		}
 		for _, r := range cs.ranges {
@@ -527,7 +576,7 @@ func (s *Service) scheduleChanged(c *pipeline.Cmd[Schedule], sc *Schedule, ev ev
 		}
 	}
 	if weekly {
-		from = calendar.Earliest // weekly windows: every active change
+		from = calendar.Earliest // every active change
 	} else if floating {
 		// Ranges read in other zones start and end up to a day apart.
 		from, to = from.Add(-26*time.Hour), to.Add(26*time.Hour)

@@ -176,7 +176,7 @@ func (s *Service) UpdateSchedule(ctx context.Context, actor itil.Actor, id itil.
 		sc.Spec = next
 		ev := event{Type: EventScheduleUpdated, Summary: "updated " + sc.label()}
 		if sc.State != ScheduleEnforced {
-			return ev, touchClaims(c.Ctx, c.Tx, []string{schedulesKey})
+			return ev, nil // it counts for nothing yet: no change to judge
 		}
 		return ev, s.scheduleChanged(c, sc, ev, &prev)
 	})
@@ -225,9 +225,6 @@ func (s *Service) scheduleStep(ctx context.Context, actor itil.Actor, id itil.ID
 			// again.
 			ev := done(c, sc)
 			return ev, s.scheduleChanged(c, sc, ev, nil)
-		}
-		if err := touchClaims(c.Ctx, c.Tx, []string{schedulesKey}); err != nil {
-			return event{}, err
 		}
 		return done(c, sc), nil
 	})

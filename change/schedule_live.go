@@ -139,34 +139,42 @@ func (ix *liveIndex) readSince(ctx context.Context, tx storage.Tx, from int64, b
 	if err != nil || last <= from {
 		return err
 	}
+	// The build applies the events as it reads them (the index is not
+	// shared yet): memory does not grow with the journal. A catch-up
+	// reads first and applies under the lock, briefly.
 	var evs []itil.Event
+	scheds := false
+	apply := func(ev *itil.Event) error {
+		if ev.Kind == KindSchedule {
+			scheds = true
+			return ix.applySchedule(ev)
+		}
+		return ix.apply(ev, !bulk)
+	}
 	for ev, err := range tx.Journal(ctx, storage.JournalQuery{After: from, Kinds: changeKinds}) {
 		if err != nil {
 			return err
 		}
 		last = max(last, ev.Seq)
-		if ev.Type == EventConflictsChanged {
-			continue // saves the conflicts alone: nothing the index keeps
+		switch {
+		case ev.Type == EventConflictsChanged:
+			// Saves the conflicts alone: nothing the index keeps.
+		case bulk:
+			if err := apply(&ev); err != nil {
+				return err
+			}
+		default:
+			evs = append(evs, ev)
 		}
-		evs = append(evs, ev)
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	at := ix.pos.Load()
-	scheds := false
 	for i := range evs {
-		if evs[i].Seq <= at {
-			continue
-		}
-		var err error
-		if evs[i].Kind == KindSchedule {
-			scheds = true
-			err = ix.applySchedule(&evs[i])
-		} else {
-			err = ix.apply(&evs[i], !bulk)
-		}
-		if err != nil {
-			return err
+		if evs[i].Seq > at {
+			if err := apply(&evs[i]); err != nil {
+				return err
+			}
 		}
 	}
 	if scheds {
@@ -363,6 +371,9 @@ func (ix *liveIndex) around(key string, span slot, fn func(*planned)) {
 // them: the index's, with sc as the command altered it (its transaction's
 // write, which the index does not see before it commits).
 func (s *Service) windowsWith(ctx context.Context, tx storage.Tx, sc *Schedule) (*windowSet, error) {
+	if s.run.Bound() {
+		return storedWindows(ctx, tx) // sc is saved in tx already
+	}
 	live, err := s.live(ctx, tx)
 	if err != nil {
 		return nil, err
@@ -381,5 +392,70 @@ func (s *Service) windowsWith(ctx context.Context, tx storage.Tx, sc *Schedule) 
 			list = append(list, scheduleRef{sc.ID, c})
 		}
 	}
+	return &windowSet{schedules: list, scope: newScopeIndex(list)}, nil
+}
+
+// bookedOn calls fn with each change booked on one of the keys (index
+// terms of CIs, services, an assignee) whose window meets one of the
+// spans, each once per key and span: from the Service's index (live), or,
+// in a caller's transaction (In), from the store, which holds what the
+// transaction's earlier commands wrote and the index does not.
+func (s *Service) bookedOn(ctx context.Context, tx storage.Tx, live *liveIndex, keys []string, spans []slot, fn func(*planned)) error {
+	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
+	if live != nil && !s.run.Bound() {
+		live.mu.RLock()
+		defer live.mu.RUnlock()
+		for _, k := range keys {
+			for _, sp := range spans {
+				live.around(k, sp, fn)
+			}
+		}
+		return nil
+	}
+	for _, k := range keys {
+		for _, st := range s.activeStates() {
+			for other, err := range changes.Query(ctx, tx, storage.Query{Kind: Kind, Terms: []string{k, storage.Term("state", string(st))}}) {
+				if err != nil {
+					return err
+				}
+				if q := plannedOf(other); q != nil && slices.ContainsFunc(spans, func(sp slot) bool { return q.Slot.overlaps(sp, true) }) {
+					fn(q)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// activeStates are the states of the Service's models but closed and
+// canceled, in a stable order.
+func (s *Service) activeStates() []State {
+	var out []State
+	for _, name := range s.Models() {
+		for _, st := range s.cfg.models[name].machine.States() {
+			if !st.Final() && !slices.Contains(out, st) {
+				out = append(out, st)
+			}
+		}
+	}
+	return out
+}
+
+// storedWindows reads the schedules in force from the store, as tx sees
+// them: a caller's transaction (In) may have enforced, moved or retired
+// one the index does not see yet. A schedule that no longer compiles is
+// left out, as compileSchedules leaves it.
+func storedWindows(ctx context.Context, tx storage.Tx) (*windowSet, error) {
+	var list []scheduleRef
+	for sc, err := range schedules.Query(ctx, tx, storage.Query{Kind: KindSchedule,
+		Terms: []string{storage.Term("state", string(ScheduleEnforced))}}) {
+		if err != nil {
+			return nil, err
+		}
+		if c, err := compileSchedule(sc.Spec); err == nil {
+			list = append(list, scheduleRef{sc.ID, c})
+		}
+	}
+	slices.SortFunc(list, func(a, b scheduleRef) int { return slices.Compare(a.ID[:], b.ID[:]) })
 	return &windowSet{schedules: list, scope: newScopeIndex(list)}, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/slm/calendar"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -297,7 +298,7 @@ func (s *Service) NextSlots(ctx context.Context, r SlotRequest) ([]FreeSlot, err
 	if r.Within == 0 {
 		r.Within = DefaultSearchWindow
 	}
-	if r.Within < 0 || r.Within > MaxSearchWindow {
+	if r.Within < time.Second || r.Within > MaxSearchWindow {
 		v.Add("within", "must be from a second to "+MaxSearchWindow.String())
 	}
 	if r.Duration < 0 || (r.Duration == 0 && r.ChangeID == itil.NilID) {
@@ -313,6 +314,10 @@ func (s *Service) NextSlots(ctx context.Context, r SlotRequest) ([]FreeSlot, err
 	}
 	if !r.NotBefore.IsZero() {
 		check.Time(&v, "not_before", r.NotBefore)
+		inScheduleYears(&v, "not_before", r.NotBefore)
+		if !v.Has("not_before") && !v.Has("within") && !r.NotBefore.Add(r.Within).Before(calendar.Latest) {
+			v.Add("within", "reaches past 2189, where the schedule ends")
+		}
 	}
 	if err := v.Err(); err != nil {
 		return nil, err

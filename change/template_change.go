@@ -114,6 +114,9 @@ func (s *Service) OpenFromTemplate(ctx context.Context, actor itil.Actor, templa
 			return err
 		}
 		ch.Number, ch.OpenedAt = num, c.Now
+		if err := s.setAffectedServices(c, ch); err != nil { // cmdb.go
+			return err
+		}
 		if plannedOf(ch) != nil {
 			if err := s.rebook(c, ch, nil, slot{}); err != nil { // schedule_check.go
 				return err

@@ -98,11 +98,9 @@ func (s *Service) Update(ctx context.Context, actor itil.Actor, id itil.ID, patc
 		if patch.CIID != nil || patch.CIIDs != nil {
 			// The services the CIs support follow them: conflict checks
 			// read them.
-			services, err := s.affectedServices(c, ch) // cmdb.go
-			if err != nil {
+			if err := s.setAffectedServices(c, ch); err != nil { // cmdb.go
 				return event{}, err
 			}
-			ch.AffectedServices = services
 		}
 		return event{Type: EventUpdated, Summary: "updated " + strings.Join(changed, ", ")}, nil
 	})

@@ -916,7 +916,12 @@ func checkConflicts(t *rapid.T, svc *change.Service, ch *change.Change) {
 		t.Fatal(err)
 	}
 	if ch.State.Final() {
-		return // kept as they were when it ended
+		// An ended change books nothing: its conflicts were cleared as
+		// it ended.
+		if len(ch.Conflicts) > 0 || len(fresh) > 0 {
+			t.Fatalf("%s ended with conflicts %+v (fresh %+v)", ch.Number, ch.Conflicts, fresh)
+		}
+		return
 	}
 	same := len(fresh) == len(ch.Conflicts)
 	for i := 0; same && i < len(fresh); i++ {
