@@ -66,6 +66,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("BasicMode", func(t *testing.T) { testBasicMode(t, newStore) })                                // conflicts.go
 	t.Run("TwoInstances/ScheduleRace", func(t *testing.T) { testTwoInstanceScheduleRace(t, instances) }) // conflicts.go
 	t.Run("ScheduleEdges", func(t *testing.T) { testScheduleEdges(t, newStore) })                        // schedule_edges.go
+	t.Run("TwoInstances/FreezeRace", func(t *testing.T) { testTwoInstanceFreezeRace(t, instances) })     // schedule_edges.go
 	t.Run("ImplementerSoD", func(t *testing.T) { testImplementerSoD(t, newStore) })                      // sod.go
 	t.Run("OneVote", func(t *testing.T) { testOneVote(t, newStore) })                                    // sod.go
 }

@@ -2,6 +2,8 @@ package changetest
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/slm/calendar"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/storagetest"
 )
 
 // testScheduleEdges: the cases where keeping conflicts current needs more
@@ -24,6 +27,7 @@ func testScheduleEdges(t *testing.T, newStore func(*testing.T) storage.Store) {
 	t.Run("BasicModeRelated", func(t *testing.T) { testBasicModeRelated(t, newStore) })
 	t.Run("TemplateServices", func(t *testing.T) { testTemplateServices(t, newStore) })
 	t.Run("NextSlotsBounds", func(t *testing.T) { testNextSlotsBounds(t, newStore) })
+	t.Run("OneServiceConcurrent", func(t *testing.T) { testOneServiceConcurrent(t, newStore) })
 }
 
 // sameAsFresh asserts that the change id keeps the conflicts a fresh
@@ -191,5 +195,123 @@ func testNextSlotsBounds(t *testing.T, newStore func(*testing.T) storage.Store) 
 	} {
 		_, err := f.svc.NextSlots(f.ctx, c.req)
 		testkit.RequireFields(t, err, c.field)
+	}
+}
+
+// testTwoInstanceFreezeRace: a freeze enforced on one instance while the
+// other moves a change inside it into a state the freeze blocks: either
+// the move is refused, or it committed before the freeze was enforced
+// (the journal says which came first); never both passing on stale reads.
+func testTwoInstanceFreezeRace(t *testing.T, instances storagetest.Instances) {
+	s1, s2 := instances(t)
+	rules := change.WithConflictRules([]change.ConflictRule{{State: change.StateAssess, Kinds: []change.ConflictKind{change.ConflictBlackout}}})
+	a := setup(t, func(*testing.T) storage.Store { return s1 }, rules)
+	b := setup(t, func(*testing.T) storage.Store { return s2 }, change.WithClock(a.clock), rules)
+	refused, moved := 0, 0
+	for round := range 8 {
+		db := itil.NewID()
+		freeze := yearEndFreeze()
+		freeze.Scope = change.Scope{CIs: []itil.ID{db}}
+		sc, err := a.svc.CreateSchedule(a.ctx, changeManager, freeze)
+		require.NoError(t, err)
+		_, err = a.svc.ApproveSchedule(a.ctx, changeManager, sc.ID)
+		require.NoError(t, err)
+		into := time.Date(2026, 12, 22, 22, 0, 0, 0, time.UTC)
+		ch, err := b.svc.Open(b.ctx, requester, change.NewChange{Title: "Patch", CIID: db, AssignmentGroup: "messaging",
+			PlannedStart: into, PlannedEnd: into.Add(time.Hour)})
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, errs[0] = a.svc.EnforceSchedule(t.Context(), changeManager, sc.ID)
+		}()
+		go func() {
+			defer wg.Done()
+			// Let the freeze go first now and then: both orders, and
+			// overlaps between.
+			time.Sleep(time.Duration(round%4) * time.Millisecond)
+			_, errs[1] = b.svc.Move(t.Context(), requester, ch.ID, change.MoveAssess)
+		}()
+		wg.Wait()
+		require.NoError(t, errs[0], "round %d", round)
+		var ce *change.ConflictError
+		if errors.As(errs[1], &ce) {
+			refused++
+			assert.Equal(t, change.StateNew, a.get(ch.ID).State, "round %d", round)
+			continue
+		}
+		require.NoError(t, errs[1], "round %d", round)
+		moved++
+		// It moved: then before the freeze was in force.
+		var movedAt, enforcedAt int64
+		hist, err := a.svc.History(a.ctx, ch.ID)
+		require.NoError(t, err)
+		for _, e := range hist {
+			if e.Type == change.EventMoved {
+				movedAt = e.Seq
+			}
+		}
+		shist, err := a.svc.ScheduleHistory(a.ctx, sc.ID)
+		require.NoError(t, err)
+		for _, e := range shist {
+			if e.Type == change.EventScheduleEnforced {
+				enforcedAt = e.Seq
+			}
+		}
+		require.NotZero(t, movedAt, "round %d", round)
+		assert.Less(t, movedAt, enforcedAt, "round %d: moved into Assess inside an enforced freeze", round)
+		a.sameAsFresh(ch.ID)
+	}
+	t.Logf("%d moves refused, %d before the freeze", refused, moved)
+}
+
+// testOneServiceConcurrent: one Service, several goroutines booking
+// changes onto one CI and searching for slots at once: its schedule,
+// shared by them, keeps every change's conflicts as a fresh check finds
+// them.
+func testOneServiceConcurrent(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	db := itil.NewID()
+	start := time.Date(2027, 10, 7, 22, 0, 0, 0, time.UTC)
+	end := start.Add(time.Hour)
+	var ids []itil.ID
+	for range 6 {
+		ch, err := f.svc.Open(f.ctx, requester, change.NewChange{Title: "Fix", CIID: itil.NewID(), AssignmentGroup: "messaging"})
+		require.NoError(t, err)
+		ids = append(ids, ch.ID)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(ids)+3)
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cis := []itil.ID{db}
+			var err error
+			for range 20 { // a conflict between the goroutines is retried
+				if _, err = f.svc.Update(f.ctx, requester, id, change.Patch{CIIDs: &cis, PlannedStart: &start, PlannedEnd: &end}); !errors.Is(err, itil.ErrConflict) {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := f.svc.NextSlots(f.ctx, change.SlotRequest{CIIDs: []itil.ID{db}, Duration: time.Hour, NotBefore: start})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	for _, id := range ids {
+		assert.Len(t, f.sameAsFresh(id), len(ids)-1, "each meets the others on the CI")
 	}
 }
