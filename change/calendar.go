@@ -163,6 +163,13 @@ func checkRange(v *itil.ValidationError, from, to time.Time) {
 	case !from.IsZero() && to.Sub(from) > MaxCalendarRange:
 		v.Add("to", "the range is longer than a year and a day")
 	}
+	// The schedule's years, as for planned windows.
+	if !from.IsZero() && !v.Has("from") {
+		inScheduleYears(v, "from", from)
+	}
+	if !to.IsZero() && !v.Has("to") {
+		inScheduleYears(v, "to", to)
+	}
 }
 
 func (s *Service) calendar(ctx context.Context, tx storage.Tx, f CalendarFilter) ([]*Change, error) {

@@ -117,7 +117,9 @@
 // sorted array of planned windows), replayed from the journal on first
 // use and caught up with it before each check, so that a check costs a
 // few binary searches whatever the size of the year; claims records make
-// checks on several instances meet. Conflicts are kept current by the
+// checks on several instances meet. In a caller's transaction ([Service.In])
+// a check reads the store instead, which holds what the transaction's
+// earlier commands wrote and the journal does not show until it commits. Conflicts are kept current by the
 // commands that change what a change books and by the schedule commands,
 // in their transactions. A change
 // stored before this was built, and a change of the CMDB (relationships,

@@ -407,6 +407,19 @@ func testCalendar(t *testing.T, newStore func(*testing.T) storage.Store) {
 	for _, err := range f.svc.Windows(f.ctx, change.CalendarFilter{From: day, To: day}) {
 		testkit.RequireFields(t, err, "to")
 	}
+	// Outside the schedule's years (1910 to 2189): refused, not guessed.
+	old := time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)
+	n := 0
+	for _, err := range f.svc.Windows(f.ctx, change.CalendarFilter{From: old, To: old.AddDate(0, 1, 0)}) {
+		testkit.RequireFields(t, err, "from", "to")
+		n++
+	}
+	far := time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, err := range f.svc.Calendar(f.ctx, change.CalendarFilter{From: far, To: far.AddDate(0, 1, 0)}) {
+		testkit.RequireFields(t, err, "from", "to")
+		n++
+	}
+	assert.Equal(t, 2, n, "one error each")
 }
 
 // testScheduleReevaluation: enforcing, moving and retiring a freeze judge
