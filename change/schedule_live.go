@@ -83,33 +83,11 @@ func (r *liveRec) planned(id itil.ID) *planned {
 		AffectedServices: r.AffectedServices, PlannedStart: r.PlannedStart, PlannedEnd: r.PlannedEnd})
 }
 
-// liveHolder builds the index once for the copies of a Service.
-type liveHolder struct {
-	mu sync.Mutex
-	ix atomic.Pointer[liveIndex]
-}
-
 // live returns the Service's schedule, built on first use and caught up
 // with the journal as tx sees it.
 func (s *Service) live(ctx context.Context, tx storage.Tx) (*liveIndex, error) {
-	h := s.cfg.live
-	ix := h.ix.Load()
-	if ix == nil {
-		h.mu.Lock()
-		if ix = h.ix.Load(); ix == nil {
-			var err error
-			if ix, err = s.buildLive(ctx, tx); err != nil {
-				h.mu.Unlock()
-				return nil, err
-			}
-			h.ix.Store(ix)
-		}
-		h.mu.Unlock()
-	}
-	if err := ix.catchUp(ctx, tx); err != nil {
-		return nil, err
-	}
-	return ix, nil
+	return s.cfg.live.Get(func() (*liveIndex, error) { return s.buildLive(ctx, tx) },
+		func(ix *liveIndex) error { return ix.catchUp(ctx, tx) })
 }
 
 // buildLive replays the change events of the journal. The index is not

@@ -9,6 +9,7 @@ import (
 	"github.com/itilkit/itil/cmdb"
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/internal/follow"
 	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/storage"
@@ -41,7 +42,7 @@ type config struct {
 	detection     ConflictDetection // schedule_check.go
 	conflictRules []ConflictRule    // schedule_enforce.go
 	checkRules    bool
-	live          *liveHolder // schedule_live.go
+	live          *follow.Index[liveIndex] // schedule_live.go
 }
 
 // Option configures a Service; New reports every bad option together.
@@ -190,7 +191,7 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 	if store == nil {
 		v.Add("store", "must not be nil")
 	}
-	cfg := &config{clock: itil.SystemClock(), models: map[string]*compiled{}, scoring: DefaultSuccessScoring(), live: &liveHolder{}}
+	cfg := &config{clock: itil.SystemClock(), models: map[string]*compiled{}, scoring: DefaultSuccessScoring(), live: &follow.Index[liveIndex]{}}
 	cfg.setRules(DefaultApprovalRules())
 	cfg.conflictRules = DefaultConflictRules()
 	for _, m := range DefaultModels() {

@@ -263,13 +263,6 @@ func fixTypeOrder(c *csr) {
 	}
 }
 
-// indexHolder is a Service's impact index, built on first use and shared
-// by the copies In and IfVersion make of the Service.
-type indexHolder struct {
-	mu sync.Mutex // held while the index is built
-	ix atomic.Pointer[adjIndex]
-}
-
 // buildIndex reads every relationship from storage and builds the index
 // at the journal position tx sees. The position is read first: a
 // relationship committed after it is then both in the build (perhaps)
@@ -297,24 +290,8 @@ func (s *Service) buildIndex(ctx context.Context, tx storage.Tx) (*adjIndex, err
 // this way, whichever Service (in this process or another) made it, and
 // only once its transaction committed.
 func (s *Service) index(ctx context.Context, tx storage.Tx) (*adjIndex, error) {
-	h := s.idx
-	ix := h.ix.Load()
-	if ix == nil {
-		h.mu.Lock()
-		if ix = h.ix.Load(); ix == nil {
-			var err error
-			if ix, err = s.buildIndex(ctx, tx); err != nil {
-				h.mu.Unlock()
-				return nil, err
-			}
-			h.ix.Store(ix)
-		}
-		h.mu.Unlock()
-	}
-	if err := ix.catchUp(ctx, tx); err != nil {
-		return nil, err
-	}
-	return ix, nil
+	return s.idx.Get(func() (*adjIndex, error) { return s.buildIndex(ctx, tx) },
+		func(ix *adjIndex) error { return ix.catchUp(ctx, tx) })
 }
 
 // relationshipKinds selects the events catch-up reads.

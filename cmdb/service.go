@@ -9,6 +9,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/internal/follow"
 	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/storage"
 )
@@ -125,7 +126,7 @@ type Service struct {
 	rel   pipeline.Runner[Relationship]
 	base  pipeline.Runner[Baseline]
 	// idx is the impact index, shared by the copies In and IfVersion make.
-	idx *indexHolder
+	idx *follow.Index[adjIndex]
 }
 
 var cis = storage.NewCollection(storage.Schema[CI]{
@@ -229,7 +230,7 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 		ci:   pipeline.New(ciSpec, store, cfg.clock, cfg.authorize, nil),
 		rel:  pipeline.New(relSpec, store, cfg.clock, nil, nil),
 		base: pipeline.New(baselineSpec, store, cfg.clock, nil, nil),
-		idx:  &indexHolder{},
+		idx:  &follow.Index[adjIndex]{},
 	}, nil
 }
 
