@@ -99,26 +99,41 @@ func testConflicts(t *testing.T, newStore func(*testing.T) storage.Store) {
 // service; a maintenance schedule scoped by class (the server class
 // covers Linux servers) finds a change outside its windows; basic mode
 // checks the primary CI only.
-func testConflictsCMDB(t *testing.T, newStore func(*testing.T) storage.Store) {
-	store := newStore(t)
+// mailEstate is the CMDB the schedule's CMDB cases share: the business
+// service Mail depends on postfix and spamd; postfix runs on the Linux
+// server mail-01.
+type mailEstate struct {
+	cm                      *cmdb.Service
+	server, mail, app, spam *cmdb.CI
+}
+
+func newMailEstate(t *testing.T, store storage.Store) *mailEstate {
+	t.Helper()
 	cm, err := cmdb.New(store)
 	require.NoError(t, err)
 	ctx := t.Context()
-	server, err := cm.CreateCI(ctx, requester, cmdb.NewCI{Class: cmdb.ClassLinuxServer, Name: "mail-01",
-		Attributes: map[string]string{"serial_number": "SN1"}})
-	require.NoError(t, err)
-	mail, err := cm.CreateCI(ctx, requester, cmdb.NewCI{Class: cmdb.ClassBusinessService, Name: "Mail"})
-	require.NoError(t, err)
-	app, err := cm.CreateCI(ctx, requester, cmdb.NewCI{Class: cmdb.ClassApplication, Name: "postfix"})
-	require.NoError(t, err)
-	spam, err := cm.CreateCI(ctx, requester, cmdb.NewCI{Class: cmdb.ClassApplication, Name: "spamd"})
-	require.NoError(t, err)
-	for _, r := range [][2]itil.ID{{mail.ID, app.ID}, {mail.ID, spam.ID}} {
-		_, err = cm.Relate(ctx, requester, cmdb.DependsOn, r[0], r[1])
+	ci := func(class, name string, attrs map[string]string) *cmdb.CI {
+		c, err := cm.CreateCI(ctx, requester, cmdb.NewCI{Class: class, Name: name, Attributes: attrs})
+		require.NoError(t, err)
+		return c
+	}
+	e := &mailEstate{cm: cm, server: ci(cmdb.ClassLinuxServer, "mail-01", map[string]string{"serial_number": "SN1"}),
+		mail: ci(cmdb.ClassBusinessService, "Mail", nil), app: ci(cmdb.ClassApplication, "postfix", nil),
+		spam: ci(cmdb.ClassApplication, "spamd", nil)}
+	for _, r := range []struct {
+		typ      string
+		from, to itil.ID
+	}{{cmdb.DependsOn, e.mail.ID, e.app.ID}, {cmdb.DependsOn, e.mail.ID, e.spam.ID}, {cmdb.RunsOn, e.app.ID, e.server.ID}} {
+		_, err = cm.Relate(ctx, requester, r.typ, r.from, r.to)
 		require.NoError(t, err)
 	}
-	_, err = cm.Relate(ctx, requester, cmdb.RunsOn, app.ID, server.ID)
-	require.NoError(t, err)
+	return e
+}
+
+func testConflictsCMDB(t *testing.T, newStore func(*testing.T) storage.Store) {
+	store := newStore(t)
+	e := newMailEstate(t, store)
+	cm, server, mail, app, spam := e.cm, e.server, e.mail, e.app, e.spam
 
 	f := setup(t, func(*testing.T) storage.Store { return store }, change.WithCMDB(cm))
 	start := time.Date(2026, 6, 3, 22, 0, 0, 0, time.UTC) // a Wednesday

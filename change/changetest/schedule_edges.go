@@ -122,15 +122,13 @@ func testMaintenanceRanges(t *testing.T, newStore func(*testing.T) storage.Store
 // is booked.
 func testBasicModeRelated(t *testing.T, newStore func(*testing.T) storage.Store) {
 	store := newStore(t)
-	cm, err := cmdb.New(store)
+	e := newMailEstate(t, store)
+	cm, server := e.cm, e.server
+	// An agent on the server that no service depends on: the changes on
+	// it and on the server share no service, only the relationship.
+	app, err := cm.CreateCI(t.Context(), requester, cmdb.NewCI{Class: cmdb.ClassApplication, Name: "backup-agent"})
 	require.NoError(t, err)
-	ctx := t.Context()
-	server, err := cm.CreateCI(ctx, requester, cmdb.NewCI{Class: cmdb.ClassLinuxServer, Name: "mail-01",
-		Attributes: map[string]string{"serial_number": "SN1"}})
-	require.NoError(t, err)
-	app, err := cm.CreateCI(ctx, requester, cmdb.NewCI{Class: cmdb.ClassApplication, Name: "postfix"})
-	require.NoError(t, err)
-	_, err = cm.Relate(ctx, requester, cmdb.RunsOn, app.ID, server.ID)
+	_, err = cm.Relate(t.Context(), requester, cmdb.RunsOn, app.ID, server.ID)
 	require.NoError(t, err)
 	f := setup(t, func(*testing.T) storage.Store { return store }, change.WithCMDB(cm),
 		change.WithConflictDetection(change.ConflictDetection{Basic: true}))
@@ -138,11 +136,11 @@ func testBasicModeRelated(t *testing.T, newStore func(*testing.T) storage.Store)
 	q, err := f.svc.Open(f.ctx, requester, change.NewChange{Title: "Patch the kernel", CIID: server.ID,
 		AssignmentGroup: "messaging", PlannedStart: start, PlannedEnd: start.Add(time.Hour)})
 	require.NoError(t, err)
-	_, err = f.svc.Open(f.ctx, requester, change.NewChange{Title: "Upgrade postfix and the relay", CIID: itil.NewID(),
+	_, err = f.svc.Open(f.ctx, requester, change.NewChange{Title: "Upgrade the relay and the backup agent", CIID: itil.NewID(),
 		CIIDs: []itil.ID{app.ID}, AssignmentGroup: "messaging", PlannedStart: start, PlannedEnd: start.Add(time.Hour)})
 	require.NoError(t, err)
 	assert.Equal(t, []change.ConflictKind{change.ConflictRelatedCIScheduled}, kindsOf(f.sameAsFresh(q.ID)),
-		"the server's change meets postfix's, which the other change books")
+		"the server's change meets the agent's, which the other change books")
 }
 
 // testTemplateServices: a change opened from a template records the
@@ -150,20 +148,8 @@ func testBasicModeRelated(t *testing.T, newStore func(*testing.T) storage.Store)
 // them.
 func testTemplateServices(t *testing.T, newStore func(*testing.T) storage.Store) {
 	store := newStore(t)
-	cm, err := cmdb.New(store)
-	require.NoError(t, err)
-	ctx := t.Context()
-	server, err := cm.CreateCI(ctx, requester, cmdb.NewCI{Class: cmdb.ClassLinuxServer, Name: "web-01",
-		Attributes: map[string]string{"serial_number": "SN2"}})
-	require.NoError(t, err)
-	shop, err := cm.CreateCI(ctx, requester, cmdb.NewCI{Class: cmdb.ClassBusinessService, Name: "Shop"})
-	require.NoError(t, err)
-	app, err := cm.CreateCI(ctx, requester, cmdb.NewCI{Class: cmdb.ClassApplication, Name: "shop-web"})
-	require.NoError(t, err)
-	_, err = cm.Relate(ctx, requester, cmdb.DependsOn, shop.ID, app.ID)
-	require.NoError(t, err)
-	_, err = cm.Relate(ctx, requester, cmdb.RunsOn, app.ID, server.ID)
-	require.NoError(t, err)
+	e := newMailEstate(t, store)
+	cm, server, shop := e.cm, e.server, e.mail
 	f := setup(t, func(*testing.T) storage.Store { return store }, change.WithCMDB(cm))
 	in := tmplRestart()
 	in.CIID = server.ID
@@ -172,7 +158,7 @@ func testTemplateServices(t *testing.T, newStore func(*testing.T) storage.Store)
 	ch, err := f.svc.OpenFromTemplate(f.ctx, requester, tp.ID, change.FromTemplate{PlannedStart: start})
 	require.NoError(t, err)
 	assert.Equal(t, []change.AffectedService{{ServiceID: shop.ID}}, ch.AffectedServices)
-	other, err := f.svc.Open(f.ctx, requester, change.NewChange{Title: "Reprice the shop", CIID: shop.ID,
+	other, err := f.svc.Open(f.ctx, requester, change.NewChange{Title: "Reconfigure Mail", CIID: shop.ID,
 		AssignmentGroup: "messaging", PlannedStart: start, PlannedEnd: start.Add(time.Hour)})
 	require.NoError(t, err)
 	assert.Contains(t, kindsOf(f.sameAsFresh(ch.ID)), change.ConflictServiceAffected)
