@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -61,9 +61,6 @@ type liveRec struct {
 	PlannedStart     time.Time         `json:"planned_start"`
 	PlannedEnd       time.Time         `json:"planned_end"`
 }
-
-// liveFields are the journaled fields a liveRec keeps.
-var liveFields = []string{"number", "state", "assignee", "ci_id", "ci_ids", "affected_services", "planned_start", "planned_end"}
 
 // payloadOf decodes ev's payload; nil when it has none.
 func payloadOf(ev *itil.Event) (*itil.Payload, error) {
@@ -173,48 +170,20 @@ func (ix *liveIndex) readSince(ctx context.Context, tx storage.Tx, from int64, b
 	return nil
 }
 
-// apply changes the index by one change event: the change as created, or
-// the new values of the fields it changed (as pipeline.Replay applies
-// them). A change that reaches a final state leaves the index; one the
-// index does not hold was final already. book says whether to book the
-// change in x too. The caller holds mu.
+// apply changes the index by one change event (pipeline.Apply: the change
+// as created, or the new values of the fields it changed). A change that
+// reaches a final state leaves the index; one the index does not hold was
+// final already. book says whether to book the change in x too. The
+// caller holds mu.
 func (ix *liveIndex) apply(ev *itil.Event, book bool) error {
 	pl, err := payloadOf(ev)
-	if err != nil || pl == nil {
+	if err != nil {
 		return err
 	}
 	id := ev.SubjectID
-	r := ix.recs[id]
-	switch {
-	case pl.Deleted:
-		r = nil
-	case pl.Created != nil:
-		r = &liveRec{}
-		if err := json.Unmarshal(pl.Created, r); err != nil {
-			return fmt.Errorf("change schedule: event %d: %w", ev.Seq, err)
-		}
-	case r != nil:
-		changed := false
-		for _, f := range pl.Fields {
-			if slices.Contains(liveFields, f.Field) {
-				changed = true
-				// Unmarshal into a record of the field alone, so that a
-				// null clears it.
-				obj := append(append(append([]byte(`{"`), f.Field...), `":`...), f.To...)
-				obj = append(obj, '}')
-				n := *r
-				clearField(&n, f.Field)
-				if err := json.Unmarshal(obj, &n); err != nil {
-					return fmt.Errorf("change schedule: event %d: %w", ev.Seq, err)
-				}
-				r = &n
-			}
-		}
-		if !changed {
-			return nil
-		}
-	default:
-		return nil
+	r, changed, err := pipeline.Apply(ix.recs[id], pl)
+	if err != nil || !changed {
+		return err
 	}
 	if book {
 		ix.x.remove(id)
@@ -234,38 +203,13 @@ func (ix *liveIndex) apply(ev *itil.Event, book bool) error {
 // for a change. The caller holds mu.
 func (ix *liveIndex) applySchedule(ev *itil.Event) error {
 	pl, err := payloadOf(ev)
-	if err != nil || pl == nil {
+	if err != nil {
 		return err
 	}
 	id := ev.SubjectID
-	r := ix.scheds[id]
-	switch {
-	case pl.Deleted:
-		r = nil
-	case pl.Created != nil:
-		r = &liveSched{}
-		if err := json.Unmarshal(pl.Created, r); err != nil {
-			return fmt.Errorf("change schedule: event %d: %w", ev.Seq, err)
-		}
-	case r != nil:
-		n := *r
-		for _, f := range pl.Fields {
-			switch f.Field {
-			case "state":
-				n.State = ""
-			case "spec":
-				n.Spec = ScheduleSpec{}
-			default:
-				continue
-			}
-			obj := append(append(append([]byte(`{"`), f.Field...), `":`...), f.To...)
-			if err := json.Unmarshal(append(obj, '}'), &n); err != nil {
-				return fmt.Errorf("change schedule: event %d: %w", ev.Seq, err)
-			}
-		}
-		r = &n
-	default:
-		return nil
+	r, changed, err := pipeline.Apply(ix.scheds[id], pl)
+	if err != nil || !changed {
+		return err
 	}
 	if r == nil || r.State == ScheduleRetired {
 		delete(ix.scheds, id)
@@ -275,14 +219,12 @@ func (ix *liveIndex) applySchedule(ev *itil.Event) error {
 	return nil
 }
 
-// compileSchedules compiles the enforced schedules into a new ws, in ID
-// order. A schedule that no longer compiles (a zone withdrawn since it
+// compileSchedules compiles the enforced schedules into a new ws. A schedule that no longer compiles (a zone withdrawn since it
 // was stored) cannot count, and must not stop every change: it is left
 // out. The caller holds mu for writing.
 func (ix *liveIndex) compileSchedules() {
 	var list []scheduleRef
-	for _, id := range slices.SortedFunc(maps.Keys(ix.scheds), func(a, b itil.ID) int { return slices.Compare(a[:], b[:]) }) {
-		r := ix.scheds[id]
+	for id, r := range ix.scheds {
 		if r.State != ScheduleEnforced {
 			continue
 		}
@@ -292,30 +234,7 @@ func (ix *liveIndex) compileSchedules() {
 		}
 		list = append(list, scheduleRef{id, c})
 	}
-	ix.ws = &windowSet{schedules: list, scope: newScopeIndex(list)}
-}
-
-// clearField zeroes r's field named by its JSON name, which a JSON null
-// leaves unchanged.
-func clearField(r *liveRec, name string) {
-	switch name {
-	case "number":
-		r.Number = ""
-	case "state":
-		r.State = ""
-	case "assignee":
-		r.Assignee = ""
-	case "ci_id":
-		r.CIID = itil.NilID
-	case "ci_ids":
-		r.CIIDs = nil
-	case "affected_services":
-		r.AffectedServices = nil
-	case "planned_start":
-		r.PlannedStart = time.Time{}
-	case "planned_end":
-		r.PlannedEnd = time.Time{}
-	}
+	ix.ws = windowsOf(list)
 }
 
 // around calls fn with each change booked on the key (an index term of a
@@ -370,7 +289,7 @@ func (s *Service) windowsWith(ctx context.Context, tx storage.Tx, sc *Schedule) 
 			list = append(list, scheduleRef{sc.ID, c})
 		}
 	}
-	return &windowSet{schedules: list, scope: newScopeIndex(list)}, nil
+	return windowsOf(list), nil
 }
 
 // bookedOn calls fn with each change booked on one of the keys (index
@@ -390,8 +309,9 @@ func (s *Service) bookedOn(ctx context.Context, tx storage.Tx, live *liveIndex, 
 		}
 		return nil
 	}
+	states := s.activeStates()
 	for _, k := range keys {
-		for _, st := range s.activeStates() {
+		for _, st := range states {
 			for other, err := range changes.Query(ctx, tx, storage.Query{Kind: Kind, Terms: []string{k, storage.Term("state", string(st))}}) {
 				if err != nil {
 					return err
@@ -434,6 +354,12 @@ func storedWindows(ctx context.Context, tx storage.Tx) (*windowSet, error) {
 			list = append(list, scheduleRef{sc.ID, c})
 		}
 	}
+	return windowsOf(list), nil
+}
+
+// windowsOf is the windowSet of the schedules in force, in ID order (a
+// stable order, whichever builds it), with the index of their scopes.
+func windowsOf(list []scheduleRef) *windowSet {
 	slices.SortFunc(list, func(a, b scheduleRef) int { return slices.Compare(a.ID[:], b.ID[:]) })
-	return &windowSet{schedules: list, scope: newScopeIndex(list)}, nil
+	return &windowSet{schedules: list, scope: newScopeIndex(list)}
 }

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"reflect"
+	"strings"
+	"sync"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/storage"
@@ -101,6 +104,87 @@ func History(ctx context.Context, tx storage.Tx, id itil.ID) ([]itil.HistoryEntr
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// Apply returns v as one journal event with payload pl leaves it, by the
+// rule Replay applies: the entity as created, or v with the new values of
+// the fields the event changed; nil after a deletion. T is an entity type
+// or a projection of one (a struct of some of its JSON fields, as an
+// in-memory index keeps): fields T does not have are ignored. changed
+// reports whether the event created, deleted or set a field T has; when
+// it did not, v itself is returned. An event on an entity v does not hold
+// (nil) that does not create it returns nil, false.
+func Apply[T any](v *T, pl *itil.Payload) (next *T, changed bool, err error) {
+	switch {
+	case pl == nil:
+		return v, false, nil
+	case pl.Deleted:
+		return nil, true, nil
+	case pl.Created != nil:
+		out := new(T)
+		if err := json.Unmarshal(pl.Created, out); err != nil {
+			return nil, false, fmt.Errorf("apply %T: %w", out, err)
+		}
+		return out, true, nil
+	case v == nil:
+		return nil, false, nil
+	}
+	names := jsonNames[T]()
+	var obj map[string]json.RawMessage
+	for _, f := range pl.Fields {
+		if !names[f.Field] {
+			continue
+		}
+		if obj == nil {
+			data, err := json.Marshal(v)
+			if err != nil {
+				return nil, false, fmt.Errorf("apply %T: %w", v, err)
+			}
+			if err := json.Unmarshal(data, &obj); err != nil {
+				return nil, false, fmt.Errorf("apply %T: %w", v, err)
+			}
+		}
+		obj[f.Field] = f.To
+	}
+	if obj == nil {
+		return v, false, nil
+	}
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return nil, false, fmt.Errorf("apply %T: %w", v, err)
+	}
+	out := new(T) // fresh: a null To leaves the zero value, as Replay does
+	if err := json.Unmarshal(data, out); err != nil {
+		return nil, false, fmt.Errorf("apply %T: %w", out, err)
+	}
+	return out, true, nil
+}
+
+// jsonNameSets caches, per type, the JSON names of its fields.
+var jsonNameSets sync.Map // reflect.Type → map[string]bool
+
+func jsonNames[T any]() map[string]bool {
+	t := reflect.TypeFor[T]()
+	if m, ok := jsonNameSets.Load(t); ok {
+		return m.(map[string]bool)
+	}
+	m := map[string]bool{}
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		m[name] = true
+	}
+	jsonNameSets.Store(t, m)
+	return m
 }
 
 // Replay rebuilds an entity of the kind from its history: the entity as

@@ -446,3 +446,56 @@ func TestAnyOfYieldsOnce(t *testing.T) {
 	}
 	assert.Equal(t, []string{"w4", "w3", "w2", "w1"}, names)
 }
+
+// TestApplyFollowsReplay: folding a widget's journal with Apply, into the
+// widget or into a projection of some of its fields, gives what Replay
+// gives; an event that sets no field of the projection changes nothing;
+// a null clears a field; a deletion removes the value.
+func TestApplyFollowsReplay(t *testing.T) {
+	type colour struct {
+		Color string   `json:"color"`
+		Parts []string `json:"parts"`
+	}
+	store := memory.NewStore()
+	r := newRunner(t, store, nil)
+	w := create(t, r, "gear", "red")
+	_, err := paint(r, t.Context(), w.ID, "blue")
+	require.NoError(t, err)
+	_, err = r.Run(t.Context(), tester, w.ID, "rename", func(c *Cmd[widget], v *widget) (Event, error) {
+		v.Name = "cog"
+		return Event{Type: "widget.renamed", Summary: "renamed"}, nil
+	})
+	require.NoError(t, err)
+	h, err := r.History(t.Context(), w.ID)
+	require.NoError(t, err)
+	require.Len(t, h, 3)
+	var full *widget
+	var proj *colour
+	var changed []bool
+	for _, e := range h {
+		var ch bool
+		full, _, err = Apply(full, &e.Payload)
+		require.NoError(t, err)
+		proj, ch, err = Apply(proj, &e.Payload)
+		require.NoError(t, err)
+		changed = append(changed, ch)
+	}
+	replayed, err := Replay[widget]("widget", w.ID, h, 0)
+	require.NoError(t, err)
+	assert.Equal(t, replayed, full)
+	assert.Equal(t, &colour{Color: "blue"}, proj)
+	assert.Equal(t, []bool{true, true, false}, changed, "the rename sets no field of the projection")
+
+	proj, ch, err := Apply(proj, &itil.Payload{Fields: []itil.FieldChange{{Field: "color", To: []byte("null")}}})
+	require.NoError(t, err)
+	assert.True(t, ch)
+	assert.Equal(t, &colour{}, proj, "a null clears")
+	proj, ch, err = Apply(proj, &itil.Payload{Deleted: true})
+	require.NoError(t, err)
+	assert.True(t, ch)
+	assert.Nil(t, proj)
+	none, ch, err := Apply[colour](nil, &itil.Payload{Fields: []itil.FieldChange{{Field: "color", To: []byte(`"red"`)}}})
+	require.NoError(t, err)
+	assert.False(t, ch)
+	assert.Nil(t, none, "an entity the fold does not hold stays unheld")
+}
