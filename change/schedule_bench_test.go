@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/slm/calendar"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/memory"
@@ -377,16 +378,7 @@ func genServiceYear(b *testing.B, y *benchYear) *serviceYear {
 					Title: "generated", RequestedBy: actor, Assignee: p.Assignee, CIID: cis[0], CIIDs: cis[1:],
 					AffectedServices: services, PlannedStart: time.Unix(0, p.Slot.start).UTC(),
 					PlannedEnd: time.Unix(0, p.Slot.end).UTC(), OpenedAt: now}
-				data, err := changes.PutJSON(ctx, tx, ch)
-				if err != nil {
-					return err
-				}
-				pl, err := json.Marshal(itil.Payload{Summary: "opened", Created: json.RawMessage(data)})
-				if err != nil {
-					return err
-				}
-				if err := tx.Append(ctx, itil.Event{Kind: Kind, SubjectID: ch.ID, SubjectVersion: ch.Version, Actor: actor,
-					Time: now, Type: EventOpened, Payload: pl}); err != nil {
+				if err := storeCreated(ctx, tx, changes, ch, ch.ID, &ch.Version, Kind, EventOpened, actor, now); err != nil {
 					return err
 				}
 				if err := putSlot(ctx, tx, ch); err != nil {
@@ -403,16 +395,7 @@ func genServiceYear(b *testing.B, y *benchYear) *serviceYear {
 		for _, spec := range y.schedules() {
 			sc := &Schedule{ID: itil.NewID(), Spec: spec, State: ScheduleEnforced, CreatedBy: actor, CreatedAt: now,
 				EnforcedBy: actor, EnforcedAt: now, UpdatedAt: now}
-			data, err := schedules.PutJSON(ctx, tx, sc)
-			if err != nil {
-				return err
-			}
-			pl, err := json.Marshal(itil.Payload{Summary: "created", Created: json.RawMessage(data)})
-			if err != nil {
-				return err
-			}
-			if err := tx.Append(ctx, itil.Event{Kind: KindSchedule, SubjectID: sc.ID, SubjectVersion: sc.Version, Actor: actor,
-				Time: now, Type: EventScheduleEnforced, Payload: pl}); err != nil {
+			if err := storeCreated(ctx, tx, schedules, sc, sc.ID, &sc.Version, KindSchedule, EventScheduleEnforced, actor, now); err != nil {
 				return err
 			}
 		}
@@ -427,6 +410,18 @@ func genServiceYear(b *testing.B, y *benchYear) *serviceYear {
 	}
 	serviceYearData = &serviceYear{svc: svc, probe: probe}
 	return serviceYearData
+}
+
+// storeCreated puts v and journals its creation as a command would
+// (pipeline.Journal, the entity as created in the payload).
+func storeCreated[T any](ctx context.Context, tx storage.Tx, c *storage.Collection[T], v *T, id itil.ID, version *int64,
+	kind, typ string, actor itil.Actor, now time.Time) error {
+	data, err := c.PutJSON(ctx, tx, v)
+	if err != nil {
+		return err
+	}
+	return pipeline.Journal(ctx, tx, actor, now, kind, id, *version, pipeline.Event{Type: typ},
+		itil.Payload{Summary: "created", Created: json.RawMessage(data)})
 }
 
 // BenchmarkConflictCheckService times Service.Conflicts for the probe

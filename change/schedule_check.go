@@ -533,7 +533,8 @@ var onScheduleJudged func(read, judged int)
 // those dates, before or after the edit) and one of whose CIs its scope
 // covers, before or after (prev: the spec before an edit), gets its
 // conflicts computed again and saved when they changed, naming the
-// schedule. The others are not read.
+// schedule. Changes outside its range are not read; those in it are read
+// to learn their CIs, and judged again only when the scope covers one.
 func (s *Service) scheduleChanged(c *pipeline.Cmd[Schedule], sc *Schedule, ev event, prev *ScheduleSpec) error {
 	if err := touchClaims(c.Ctx, c.Tx, []string{schedulesKey}); err != nil {
 		return err
