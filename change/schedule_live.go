@@ -83,16 +83,16 @@ func (r *liveRec) planned(id itil.ID) *planned {
 // live returns the Service's schedule, built on first use and caught up
 // with the journal as tx sees it.
 func (s *Service) live(ctx context.Context, tx storage.Tx) (*liveIndex, error) {
-	return s.cfg.live.Get(func() (*liveIndex, error) { return s.buildLive(ctx, tx) },
-		func(ix *liveIndex) error { return ix.catchUp(ctx, tx) })
+	return s.cfg.live.Get(ctx, tx, func(head int64) (*liveIndex, error) { return s.buildLive(ctx, tx, head) },
+		func(ix *liveIndex, head int64) error { return ix.catchUp(ctx, tx, head) })
 }
 
 // buildLive replays the change events of the journal. The index is not
 // built from the records: a transaction reads its own writes, and a
 // record it wrote and then rolled back would stay in the index.
-func (s *Service) buildLive(ctx context.Context, tx storage.Tx) (*liveIndex, error) {
+func (s *Service) buildLive(ctx context.Context, tx storage.Tx, head int64) (*liveIndex, error) {
 	ix := &liveIndex{recs: map[itil.ID]*liveRec{}, x: newScheduleIndex(), scheds: map[itil.ID]*liveSched{}, ws: &windowSet{}}
-	if err := ix.readSince(ctx, tx, 0, true); err != nil {
+	if err := ix.readSince(ctx, tx, 0, head, true); err != nil {
 		return nil, err
 	}
 	return ix, nil
@@ -101,18 +101,19 @@ func (s *Service) buildLive(ctx context.Context, tx storage.Tx) (*liveIndex, err
 // changeKinds selects the events catch-up reads.
 var changeKinds = []string{Kind, KindSchedule}
 
-// catchUp applies the change events committed after the index's position.
-// When nothing was committed since, it costs one LastSeq call.
-func (ix *liveIndex) catchUp(ctx context.Context, tx storage.Tx) error {
-	return ix.readSince(ctx, tx, ix.pos.Load(), false)
+// catchUp applies the change events committed after the index's position,
+// up to at least last (the head tx saw). When nothing was committed since,
+// it costs nothing.
+func (ix *liveIndex) catchUp(ctx context.Context, tx storage.Tx, last int64) error {
+	return ix.readSince(ctx, tx, ix.pos.Load(), last, false)
 }
 
-// readSince applies the change events after from, as tx sees them; bulk
-// books the scheduled changes once at the end (the build).
-func (ix *liveIndex) readSince(ctx context.Context, tx storage.Tx, from int64, bulk bool) error {
-	last, err := tx.LastSeq(ctx)
-	if err != nil || last <= from {
-		return err
+// readSince applies the change events after from, as tx sees them (up to
+// at least last); bulk books the scheduled changes once at the end (the
+// build).
+func (ix *liveIndex) readSince(ctx context.Context, tx storage.Tx, from, last int64, bulk bool) error {
+	if last <= from {
+		return nil
 	}
 	// The build applies the events as it reads them (the index is not
 	// shared yet): memory does not grow with the journal. A catch-up

@@ -346,7 +346,7 @@ func (l *large) inTx(fn func(ctx context.Context, tx storage.Tx)) {
 // ours catches the index up with the journal, as a Service query does,
 // runs our index walk and returns the number of CIs reached.
 func (l *large) ours(ctx context.Context, tx storage.Tx, origin int32, dir, maxDepth, limit int) int {
-	if err := l.ix.catchUp(ctx, tx); err != nil {
+	if err := catchUpNow(ctx, tx, l.ix); err != nil {
 		panic(err)
 	}
 	sp := &walkSpec{dir: dir, maxDepth: maxDepth, limit: limit, every: true}
@@ -522,7 +522,7 @@ func BenchmarkServiceImpact(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if err := svc.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-				_, err := svc.buildIndex(ctx, tx)
+				_, err := buildNow(ctx, tx, svc)
 				return err
 			}); err != nil {
 				b.Fatal(err)
@@ -612,7 +612,7 @@ func BenchmarkIndexCatchUp(b *testing.B) {
 					return err
 				}
 				t1 := time.Now()
-				if err := ix.catchUp(ctx, tx); err != nil {
+				if err := catchUpNow(ctx, tx, ix); err != nil {
 					return err
 				}
 				tLimit, tOurs = tLimit+t1.Sub(t0), tOurs+time.Since(t1)
@@ -645,12 +645,12 @@ func BenchmarkIndexCatchUp(b *testing.B) {
 			}
 			b.StartTimer()
 			t0 := time.Now()
-			if err := store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error { return ix.catchUp(ctx, tx) }); err != nil {
+			if err := store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error { return catchUpNow(ctx, tx, ix) }); err != nil {
 				b.Fatal(err)
 			}
 			t1 := time.Now()
 			if err := store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-				_, err := reader.buildIndex(ctx, tx)
+				_, err := buildNow(ctx, tx, reader)
 				return err
 			}); err != nil {
 				b.Fatal(err)

@@ -774,8 +774,9 @@ func (s *Service) Propagate(ctx context.Context, downIDs, degradedIDs []itil.ID)
 		var ix *adjIndex
 		var err error
 		if s.ci.Bound() {
-			// The transaction's own view: a throwaway index of it.
-			ix, err = s.buildIndex(ctx, tx)
+			// The transaction's own view: a throwaway index of it,
+			// never caught up (so no journal position).
+			ix, err = s.buildIndex(ctx, tx, 0)
 		} else {
 			ix, err = s.index(ctx, tx)
 		}

@@ -317,13 +317,31 @@ func indexEdges(ix *adjIndex) []string {
 
 // indexNow returns svc's index, caught up with the journal, and a fresh
 // one built from storage.
+// buildNow and catchUpNow build and catch up an index as Service.index
+// does: at the journal's head as tx sees it.
+func buildNow(ctx context.Context, tx storage.Tx, svc *Service) (*adjIndex, error) {
+	head, err := tx.LastSeq(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return svc.buildIndex(ctx, tx, head)
+}
+
+func catchUpNow(ctx context.Context, tx storage.Tx, ix *adjIndex) error {
+	head, err := tx.LastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	return ix.catchUp(ctx, tx, head)
+}
+
 func indexNow(t require.TestingT, svc *Service) (current, fresh *adjIndex) {
 	require.NoError(t, svc.store.RunInTx(context.Background(), func(ctx context.Context, tx storage.Tx) error {
 		var err error
 		if current, err = svc.index(ctx, tx); err != nil {
 			return err
 		}
-		fresh, err = svc.buildIndex(ctx, tx)
+		fresh, err = buildNow(ctx, tx, svc)
 		return err
 	}))
 	return current, fresh

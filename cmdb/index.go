@@ -264,15 +264,11 @@ func fixTypeOrder(c *csr) {
 }
 
 // buildIndex reads every relationship from storage and builds the index
-// at the journal position tx sees. The position is read first: a
+// at the journal position pos that tx sees. The position is read first: a
 // relationship committed after it is then both in the build (perhaps)
 // and in the catch-up's events, which apply idempotently; one committed
 // before it is in the build.
-func (s *Service) buildIndex(ctx context.Context, tx storage.Tx) (*adjIndex, error) {
-	pos, err := tx.LastSeq(ctx)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) buildIndex(ctx context.Context, tx storage.Tx, pos int64) (*adjIndex, error) {
 	bd := newIndexBuilder(s.types, 0)
 	for r, err := range relationships.Query(ctx, tx, storage.Query{}) {
 		if err != nil {
@@ -290,25 +286,24 @@ func (s *Service) buildIndex(ctx context.Context, tx storage.Tx) (*adjIndex, err
 // this way, whichever Service (in this process or another) made it, and
 // only once its transaction committed.
 func (s *Service) index(ctx context.Context, tx storage.Tx) (*adjIndex, error) {
-	return s.idx.Get(func() (*adjIndex, error) { return s.buildIndex(ctx, tx) },
-		func(ix *adjIndex) error { return ix.catchUp(ctx, tx) })
+	return s.idx.Get(ctx, tx, func(head int64) (*adjIndex, error) { return s.buildIndex(ctx, tx, head) },
+		func(ix *adjIndex, head int64) error { return ix.catchUp(ctx, tx, head) })
 }
 
 // relationshipKinds selects the events catch-up reads.
 var relationshipKinds = []string{KindRelationship}
 
 // catchUp applies the relationship events committed after the index's
-// journal position and advances it. When nothing was committed since, it
-// costs one LastSeq call. The position read first bounds what the journal
+// journal position, up to at least last (the head tx saw), and advances
+// it. When nothing was committed since, it costs nothing. The head bounds what the journal
 // read must cover, so the position moves past other kinds of events too
 // (CI updates, other processes' events) and they are never read again.
 // Several queries may catch up at once: each applies, under the index's
 // lock, only the events past the position it finds there, in order.
-func (ix *adjIndex) catchUp(ctx context.Context, tx storage.Tx) error {
+func (ix *adjIndex) catchUp(ctx context.Context, tx storage.Tx, last int64) error {
 	from := ix.pos.Load()
-	last, err := tx.LastSeq(ctx)
-	if err != nil || last <= from {
-		return err
+	if last <= from {
+		return nil
 	}
 	return ix.readSince(ctx, tx, from, last)
 }

@@ -6,8 +6,11 @@
 package follow
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
+
+	"github.com/itilkit/itil/storage"
 )
 
 // Index is one such index, shared by the copies of a Service (In and
@@ -17,16 +20,27 @@ type Index[T any] struct {
 	v  atomic.Pointer[T]
 }
 
-// Get returns the index: built by build on first use (once, whichever
-// caller comes first; a failed build is tried again by the next call),
-// then caught up by catchUp, whose error it returns.
-func (x *Index[T]) Get(build func() (*T, error), catchUp func(*T) error) (*T, error) {
+// Get returns the index as tx sees the journal. It reads the journal's
+// head (tx.LastSeq) first, then builds the index on first use (once,
+// whichever caller comes first; a failed build is tried again by the next
+// call) and catches it up; it returns their errors.
+//
+// The head is read before the build's lock is taken because the callers
+// that wait for a build hold their transactions open, and a transaction
+// can hold something the builder's would need: on PostgreSQL, a
+// connection from a pool that several waiters can empty. A transaction
+// takes its connection with its first read, so the builder's has it
+// before the others can wait on it.
+func (x *Index[T]) Get(ctx context.Context, tx storage.Tx, build func(head int64) (*T, error), catchUp func(v *T, head int64) error) (*T, error) {
+	head, err := tx.LastSeq(ctx)
+	if err != nil {
+		return nil, err
+	}
 	v := x.v.Load()
 	if v == nil {
 		x.mu.Lock()
 		if v = x.v.Load(); v == nil {
-			var err error
-			if v, err = build(); err != nil {
+			if v, err = build(head); err != nil {
 				x.mu.Unlock()
 				return nil, err
 			}
@@ -34,7 +48,7 @@ func (x *Index[T]) Get(build func() (*T, error), catchUp func(*T) error) (*T, er
 		}
 		x.mu.Unlock()
 	}
-	if err := catchUp(v); err != nil {
+	if err := catchUp(v, head); err != nil {
 		return nil, err
 	}
 	return v, nil
