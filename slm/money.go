@@ -65,6 +65,10 @@ func isCurrencyCode(code string) bool {
 	return true
 }
 
+// MinorUnits returns the number of decimal places of currency's minor
+// unit (ISO 4217), as Round rounds to: 0 for JPY, 3 for KWD, 2 for most.
+func MinorUnits(currency string) int32 { return minorUnits(currency) }
+
 // minorUnits returns the number of decimal places of currency's minor unit
 // (ISO 4217): 0 for JPY, KRW and the other currencies without a minor unit,
 // 3 for BHD, IQD, JOD, KWD, LYD, OMR and TND, 4 for the CLF and UYW units
