@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
-	"math/big"
+	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 
@@ -90,6 +91,15 @@ type Allocation struct {
 const (
 	// MaxAllocationNodes bounds the nodes of one allocation.
 	MaxAllocationNodes = 5_000_000
+	// FineDigits is the resolution of the arithmetic: every amount is
+	// held in millionths of the currency's minor unit (of a cent, for
+	// EUR), in 64 bits, so the costs of one allocation may add up to
+	// about 46 billion EUR in magnitude; a cost finer than a millionth
+	// of the minor unit is refused.
+	FineDigits = 6
+	// MaxUnitPlaces is the finest units and capacities may be given in:
+	// six decimal places.
+	MaxUnitPlaces = 6
 )
 
 // Allocate allocates the period's costs along the consumption graph:
@@ -97,21 +107,25 @@ const (
 // goes to its consumers in proportion to the units they use, by the
 // method; what reaches a final node that nothing consumes stays there,
 // and what cannot go further (unused capacity under OverCapacity, a node
-// that nothing consumes and is not final, a provider whose consumers use
-// no unit) is overhead.
+// that nothing consumes and is not final) is overhead.
 //
-// The arithmetic is exact (rational) until the statement. Then the total
-// of the costs entered is rounded to the currency's minor unit, half away
-// from zero, and shared out by the largest remainder method: each amount
-// gets its exact value rounded down to the minor unit, and the minor
-// units left go one each to the largest remainders (ties by ID). So the
-// allocated amounts and the overhead sum to the total to the cent,
-// whatever the graph.
+// Rounding, stated: amounts are held in millionths of the minor unit
+// (FineDigits). Each split of a node's cost is apportioned by the largest
+// remainder method at that resolution (each share its exact value
+// rounded down, the millionths left one each to the largest remainders,
+// the idle capacity's share among them), so every split hands on exactly
+// what the node held. The statement then rounds the total of the costs
+// entered to the minor unit, half away from zero (slm.Money.Round), and
+// apportions it over the allocated amounts and the overhead by the same
+// method in minor units (ties by ID). So the allocated amounts and the
+// overhead sum to the total to the cent, whatever the graph, and each is
+// within a cent of its exact share.
 //
 // A bad input (an unknown method or currency, a node listed twice, a use
 // of an unknown node or with units that are not positive, a cycle, a
-// capacity that is negative, or smaller than what OverCapacity splits)
-// gives a *itil.ValidationError naming the field.
+// capacity that is negative, or smaller than what OverCapacity splits, a
+// cost finer than FineDigits or costs too large to hold) gives a
+// *itil.ValidationError naming the field.
 func Allocate(in AllocationInput) (*Allocation, error) {
 	g, err := compileGraph(in)
 	if err != nil {
@@ -120,18 +134,20 @@ func Allocate(in AllocationInput) (*Allocation, error) {
 	return g.allocate(), nil
 }
 
-// graph is an allocation input in dense arrays: nodes numbered in
-// topological order (providers before consumers), each node's consumers
-// with their units as a CSR row.
+// graph is an allocation input in dense arrays: node i's consumers with
+// the units they use are cons[off[i]:off[i+1]] (CSR), amounts are in
+// millionths of the minor unit, units scaled to integers.
 type graph struct {
 	in       *AllocationInput
 	order    []int32 // topological: providers first
-	off      []int32 // consumers of node i: cons[off[i]:off[i+1]]
+	off      []int32
 	cons     []int32
-	units    []*big.Rat
-	cost     []*big.Rat
-	capacity []*big.Rat
-	used     []*big.Rat // total units each node's consumers use
+	units    []uint64
+	cost     []int64
+	capacity []uint64
+	used     []uint64
+	total    decimal.Decimal // the costs entered, exactly
+	fine     decimal.Decimal // 10^(minor units + FineDigits)
 }
 
 func compileGraph(in AllocationInput) (*graph, error) {
@@ -149,8 +165,34 @@ func compileGraph(in AllocationInput) (*graph, error) {
 		return nil, err
 	}
 	n := len(in.Nodes)
+	g := &graph{in: &in, cost: make([]int64, n), capacity: make([]uint64, n), used: make([]uint64, n),
+		fine: decimal.New(1, slm.MinorUnits(in.Currency)+FineDigits)}
+
+	// Units and capacities in one integer scale: the finest given.
+	places := int32(0)
+	for _, nd := range in.Nodes {
+		places = max(places, -nd.Capacity.Exponent())
+	}
+	for _, u := range in.Uses {
+		places = max(places, -u.Units.Exponent())
+	}
+	places = min(places, MaxUnitPlaces)
+	unitScale := decimal.New(1, places)
+	scaled := func(field string, d decimal.Decimal) uint64 {
+		x := d.Mul(unitScale)
+		if !x.IsInteger() {
+			v.Add(field, "is finer than "+strconv.Itoa(MaxUnitPlaces)+" decimal places")
+			return 0
+		}
+		if x.Cmp(decimal.New(1, 15)) > 0 {
+			v.Add(field, "is more than a million billion units")
+			return 0
+		}
+		return uint64(x.IntPart())
+	}
+
 	index := make(map[itil.ID]int32, n)
-	g := &graph{in: &in, cost: make([]*big.Rat, n), capacity: make([]*big.Rat, n), used: make([]*big.Rat, n)}
+	var magnitude decimal.Decimal
 	for i, nd := range in.Nodes {
 		field := "nodes[" + strconv.Itoa(i) + "]"
 		if nd.ID == itil.NilID {
@@ -162,13 +204,23 @@ func compileGraph(in AllocationInput) (*graph, error) {
 		}
 		if nd.Capacity.Sign() < 0 {
 			v.Add(field+".capacity", "must not be negative")
+		} else {
+			g.capacity[i] = scaled(field+".capacity", nd.Capacity)
 		}
-		g.cost[i], g.capacity[i], g.used[i] = nd.Cost.Rat(), nd.Capacity.Rat(), new(big.Rat)
+		c := nd.Cost.Mul(g.fine)
+		if !c.IsInteger() {
+			v.Add(field+".cost", "is finer than a millionth of the minor unit")
+			continue
+		}
+		g.total = g.total.Add(nd.Cost)
+		magnitude = magnitude.Add(c.Abs())
+		if magnitude.Cmp(decimal.New(math.MaxInt64/2, 0)) > 0 {
+			v.Add(field+".cost", "brings the costs past what one allocation holds (see FineDigits)")
+			return nil, v.Err()
+		}
+		g.cost[i] = c.IntPart()
 	}
-	// Consumers per provider, counted then placed (CSR).
 	g.off = make([]int32, n+1)
-	type edge struct{ p, c int32 }
-	edges := make([]edge, 0, len(in.Uses))
 	for i, u := range in.Uses {
 		field := "uses[" + strconv.Itoa(i) + "]"
 		p, okP := index[u.Provider]
@@ -184,9 +236,12 @@ func compileGraph(in AllocationInput) (*graph, error) {
 		}
 		if u.Units.Sign() <= 0 {
 			v.Add(field+".units", "must be positive")
+		} else if units := scaled(field+".units", u.Units); okP && units > 0 {
+			if g.used[p] += units; g.used[p] > 1<<62 {
+				v.Add(field+".units", "bring the units used of the provider past what one allocation holds")
+			}
 		}
 		if okP && okC && p != c {
-			edges = append(edges, edge{p, c})
 			g.off[p+1]++
 		}
 	}
@@ -196,14 +251,38 @@ func compileGraph(in AllocationInput) (*graph, error) {
 	for i := range n {
 		g.off[i+1] += g.off[i]
 	}
-	g.cons = make([]int32, len(edges))
-	g.units = make([]*big.Rat, len(edges))
+	g.cons = make([]int32, g.off[n])
+	g.units = make([]uint64, g.off[n])
 	at := slices.Clone(g.off[:n])
 	for _, u := range in.Uses {
 		p, c := index[u.Provider], index[u.Consumer]
-		g.cons[at[p]], g.units[at[p]] = c, u.Units.Rat()
-		g.used[p].Add(g.used[p], g.units[at[p]])
+		g.cons[at[p]], g.units[at[p]] = c, scaled("", u.Units)
 		at[p]++
+	}
+	// Each row by consumer ID, so that a split's ties go the same way
+	// whatever the order of the uses; a pair listed twice is refused.
+	type use struct {
+		c int32
+		u uint64
+	}
+	var row []use
+	for p := range n {
+		lo, hi := g.off[p], g.off[p+1]
+		if hi-lo < 2 {
+			continue
+		}
+		row = row[:0]
+		for e := lo; e < hi; e++ {
+			row = append(row, use{g.cons[e], g.units[e]})
+		}
+		slices.SortFunc(row, func(a, b use) int { return bytes.Compare(in.Nodes[a.c].ID[:], in.Nodes[b.c].ID[:]) })
+		for k, x := range row {
+			if k > 0 && row[k-1].c == x.c {
+				v.Add("uses", "list "+in.Nodes[x.c].ID.String()+" using "+in.Nodes[p].ID.String()+" twice")
+				return nil, v.Err()
+			}
+			g.cons[lo+int32(k)], g.units[lo+int32(k)] = x.c, x.u
+		}
 	}
 	// Kahn's algorithm from the nodes nothing provides to: a provider
 	// comes before its consumers.
@@ -236,27 +315,22 @@ func compileGraph(in AllocationInput) (*graph, error) {
 	g.order = queue
 	if in.Method == OverCapacity {
 		for i := range n {
-			if g.off[i+1] > g.off[i] && g.capacity[i].Cmp(g.used[i]) < 0 {
+			if g.off[i+1] > g.off[i] && g.capacity[i] < g.used[i] {
 				v.Add("nodes["+strconv.Itoa(i)+"].capacity", fmt.Sprintf("is %s units, less than the %s its consumers use",
-					in.Nodes[i].Capacity, g.used[i].FloatString(6)))
+					in.Nodes[i].Capacity, decimal.New(int64(g.used[i]), -places)))
 			}
 		}
 	}
 	return g, v.Err()
 }
 
-// allocate runs the exact allocation, then rounds it for the statement.
+// allocate runs the allocation, then rounds it for the statement.
 func (g *graph) allocate() *Allocation {
 	n := len(g.in.Nodes)
-	var total decimal.Decimal   // exact: decimals add exactly
-	held := make([]*big.Rat, n) // what reaches each node: its cost, then what its providers pass on
-	for i := range n {
-		held[i] = new(big.Rat).Set(g.cost[i])
-		total = total.Add(g.in.Nodes[i].Cost)
-	}
-	final := make([]*big.Rat, n)
-	overhead := make([]*big.Rat, n)
-	share := new(big.Rat)
+	held := slices.Clone(g.cost) // what reaches each node: its cost, then what its providers hand on
+	final := make([]int64, n)
+	overhead := make([]int64, n)
+	var sp splitter
 	for _, p := range g.order {
 		c := held[p]
 		lo, hi := g.off[p], g.off[p+1]
@@ -264,94 +338,130 @@ func (g *graph) allocate() *Allocation {
 		case lo == hi && g.in.Nodes[p].Final:
 			final[p] = c
 			continue
-		case lo == hi, g.used[p].Sign() == 0:
+		case lo == hi:
 			overhead[p] = c
 			continue
+		case c == 0:
+			continue
 		}
-		div := g.used[p]
+		div, idle := g.used[p], uint64(0)
 		if g.in.Method == OverCapacity {
-			div = g.capacity[p]
+			div, idle = g.capacity[p], g.capacity[p]-g.used[p]
 		}
-		passed := new(big.Rat)
-		for e := lo; e < hi; e++ {
-			share.Mul(c, g.units[e])
-			share.Quo(share, div)
-			held[g.cons[e]].Add(held[g.cons[e]], share)
-			passed.Add(passed, share)
+		shares := sp.split(c, g.units[lo:hi], idle, div)
+		for k, e := 0, lo; e < hi; k, e = k+1, e+1 {
+			held[g.cons[e]] += shares[k]
 		}
-		if rest := new(big.Rat).Sub(c, passed); rest.Sign() != 0 {
-			overhead[p] = rest // unused capacity's share
-		}
+		overhead[p] = shares[hi-lo] // the idle capacity's
 	}
-	return g.statement(total, final, overhead)
+	return g.statement(final, overhead)
 }
 
-// statement rounds the exact amounts by the largest remainder method (see
-// Allocate).
-func (g *graph) statement(total decimal.Decimal, final, overhead []*big.Rat) *Allocation {
+// splitter apportions amounts, reusing its buffers.
+type splitter struct {
+	shares []int64
+	rems   []uint64
+	byRem  []int
+}
+
+// split apportions c over the weights ws and idle (the last share) out of
+// div (which must equal their sum), by the largest remainder method in
+// the amounts' unit: the shares sum to c exactly. Ties go to the earlier
+// weight (rows are sorted by consumer ID).
+func (sp *splitter) split(c int64, ws []uint64, idle, div uint64) []int64 {
+	m := uint64(c)
+	if c < 0 {
+		m = uint64(-c)
+	}
+	k := len(ws) + 1
+	sp.shares, sp.rems = slices.Grow(sp.shares[:0], k)[:k], slices.Grow(sp.rems[:0], k)[:k]
+	var sum uint64
+	for i := range k {
+		w := idle
+		if i < len(ws) {
+			w = ws[i]
+		}
+		hi, lo := bits.Mul64(m, w)
+		q, r := bits.Div64(hi, lo, div) // hi < div: w ≤ div, so m·w < 2^64·div
+		sp.shares[i], sp.rems[i] = int64(q), r
+		sum += q
+	}
+	if left := m - sum; left > 0 { // fewer than k: each share lost less than one
+		sp.byRem = slices.Grow(sp.byRem[:0], k)[:k]
+		for i := range k {
+			sp.byRem[i] = i
+		}
+		slices.SortStableFunc(sp.byRem, func(a, b int) int { return cmp.Compare(sp.rems[b], sp.rems[a]) })
+		for _, i := range sp.byRem[:left] {
+			sp.shares[i]++
+		}
+	}
+	if c < 0 {
+		for i := range sp.shares {
+			sp.shares[i] = -sp.shares[i]
+		}
+	}
+	return sp.shares
+}
+
+// statement rounds the amounts to the minor unit by the largest remainder
+// method (see Allocate).
+func (g *graph) statement(final, overhead []int64) *Allocation {
 	cur := g.in.Currency
 	places := slm.MinorUnits(cur)
-	scale := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(places)), nil))
+	const perMinor = 1_000_000 // 10^FineDigits
 	type item struct {
 		node     int32
 		overhead bool
-		floor    *big.Int // in minor units
-		rem      *big.Rat // in [0, 1)
+		floor    int64 // in minor units
+		rem      int64 // in millionths, in [0, perMinor)
 	}
 	var items []item
-	sumFloor := new(big.Int)
-	for k, kind := range [2][]*big.Rat{final, overhead} {
+	var sumFloor int64
+	for k, kind := range [2][]int64{final, overhead} {
 		for i, x := range kind {
-			if x == nil || x.Sign() == 0 {
+			if x == 0 {
 				continue
 			}
-			m := new(big.Rat).Mul(x, scale)
-			fl := floorRat(m)
-			rem := new(big.Rat).Sub(m, new(big.Rat).SetInt(fl))
+			fl, rem := x/perMinor, x%perMinor
+			if rem < 0 { // round toward minus infinity
+				fl, rem = fl-1, rem+perMinor
+			}
 			items = append(items, item{node: int32(i), overhead: k == 1, floor: fl, rem: rem})
-			sumFloor.Add(sumFloor, fl)
+			sumFloor += fl
 		}
 	}
-	rounded := slm.Money{Amount: total, Currency: cur}.Round()
-	totalMinor := rounded.Amount.Shift(places).BigInt()
-	left := new(big.Int).Sub(totalMinor, sumFloor).Int64() // 0 ≤ left ≤ len(items): see Allocate
+	rounded := slm.Money{Amount: g.total, Currency: cur}.Round()
+	left := rounded.Amount.Shift(places).IntPart() - sumFloor // 0 ≤ left ≤ len(items)
 	if left > 0 {
 		byRem := make([]int, len(items))
 		for i := range byRem {
 			byRem[i] = i
 		}
 		slices.SortFunc(byRem, func(a, b int) int {
-			if c := items[b].rem.Cmp(items[a].rem); c != 0 {
+			if c := cmp.Compare(items[b].rem, items[a].rem); c != 0 {
 				return c
 			}
 			return bytes.Compare(g.in.Nodes[items[a].node].ID[:], g.in.Nodes[items[b].node].ID[:])
 		})
 		for _, i := range byRem[:left] {
-			items[i].floor.Add(items[i].floor, big.NewInt(1))
+			items[i].floor++
 		}
 	}
 	out := &Allocation{Method: g.in.Method, Total: rounded}
 	for _, it := range items {
-		if it.floor.Sign() == 0 {
+		if it.floor == 0 {
 			continue
 		}
-		a := Allocated{ID: g.in.Nodes[it.node].ID, Amount: slm.Money{Amount: decimal.NewFromBigInt(it.floor, -places), Currency: cur}}
+		a := Allocated{ID: g.in.Nodes[it.node].ID, Amount: slm.Money{Amount: decimal.New(it.floor, -places), Currency: cur}}
 		if it.overhead {
 			out.Overhead = append(out.Overhead, a)
 		} else {
 			out.Allocated = append(out.Allocated, a)
 		}
 	}
-	byID := func(a, b Allocated) int { return cmp.Compare(a.ID.String(), b.ID.String()) }
+	byID := func(a, b Allocated) int { return bytes.Compare(a.ID[:], b.ID[:]) }
 	slices.SortFunc(out.Allocated, byID)
 	slices.SortFunc(out.Overhead, byID)
 	return out
-}
-
-// floorRat returns the largest integer not above x.
-func floorRat(x *big.Rat) *big.Int {
-	// Euclidean division: the remainder is not negative, the denominator
-	// positive, so the quotient is the floor.
-	q, _ := new(big.Int).DivMod(x.Num(), x.Denom(), new(big.Int))
-	return q
 }

@@ -117,6 +117,12 @@ func TestAllocateRefusesBadInput(t *testing.T) {
 		}, []string{"uses"}},
 		{"capacity", func(in *strategy.AllocationInput) { in.Nodes[0].Capacity = dec("7") }, []string{"nodes[0].capacity"}},
 		{"negative capacity", func(in *strategy.AllocationInput) { in.Nodes[3].Capacity = dec("-1") }, []string{"nodes[3].capacity"}},
+		{"pair twice", func(in *strategy.AllocationInput) { in.Uses = append(in.Uses, in.Uses[2]) }, []string{"uses"}},
+		{"too fine", func(in *strategy.AllocationInput) { in.Nodes[0].Cost = dec("0.000000001") }, []string{"nodes[0].cost"}},
+		{"units too fine", func(in *strategy.AllocationInput) { in.Uses[0].Units = dec("0.0000001") }, []string{"uses[0].units"}},
+		{"too large", func(in *strategy.AllocationInput) {
+			in.Nodes[0].Cost, in.Nodes[1].Cost = dec("30000000000"), dec("30000000000")
+		}, []string{"nodes[1].cost"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			in := base
@@ -182,6 +188,17 @@ func TestBooksBalance(t *testing.T) {
 		}
 		if method == strategy.OverUsage && allFinal && len(got.Overhead) > 0 {
 			t.Fatalf("overhead %v over usage with every sink final", got.Overhead)
+		}
+		// The order of the nodes and uses changes nothing.
+		shuffled := in
+		shuffled.Nodes = rapid.Permutation(in.Nodes).Draw(t, "nodes order")
+		shuffled.Uses = rapid.Permutation(in.Uses).Draw(t, "uses order")
+		again, err := strategy.Allocate(shuffled)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(again) != fmt.Sprint(got) {
+			t.Fatalf("in another order: %v, not %v", again, got)
 		}
 	})
 }
