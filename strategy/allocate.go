@@ -147,7 +147,6 @@ type graph struct {
 	capacity []uint64
 	used     []uint64
 	total    decimal.Decimal // the costs entered, exactly
-	fine     decimal.Decimal // 10^(minor units + FineDigits)
 }
 
 func compileGraph(in AllocationInput) (*graph, error) {
@@ -165,8 +164,7 @@ func compileGraph(in AllocationInput) (*graph, error) {
 		return nil, err
 	}
 	n := len(in.Nodes)
-	g := &graph{in: &in, cost: make([]int64, n), capacity: make([]uint64, n), used: make([]uint64, n),
-		fine: decimal.New(1, slm.MinorUnits(in.Currency)+FineDigits)}
+	g := &graph{in: &in, cost: make([]int64, n), capacity: make([]uint64, n), used: make([]uint64, n)}
 
 	// Units and capacities in one integer scale: the finest given.
 	places := int32(0)
@@ -177,22 +175,21 @@ func compileGraph(in AllocationInput) (*graph, error) {
 		places = max(places, -u.Units.Exponent())
 	}
 	places = min(places, MaxUnitPlaces)
-	unitScale := decimal.New(1, places)
 	scaled := func(field string, d decimal.Decimal) uint64 {
-		x := d.Mul(unitScale)
-		if !x.IsInteger() {
+		x, exact := scaleInt(d, places)
+		switch {
+		case !exact:
 			v.Add(field, "is finer than "+strconv.Itoa(MaxUnitPlaces)+" decimal places")
-			return 0
-		}
-		if x.Cmp(decimal.New(1, 15)) > 0 {
+		case x > 1e15 || x < 0:
 			v.Add(field, "is more than a million billion units")
-			return 0
+		default:
+			return uint64(x)
 		}
-		return uint64(x.IntPart())
+		return 0
 	}
 
 	index := make(map[itil.ID]int32, n)
-	var magnitude decimal.Decimal
+	var magnitude int64 // of the costs, in millionths of the minor unit
 	for i, nd := range in.Nodes {
 		field := "nodes[" + strconv.Itoa(i) + "]"
 		if nd.ID == itil.NilID {
@@ -207,18 +204,22 @@ func compileGraph(in AllocationInput) (*graph, error) {
 		} else {
 			g.capacity[i] = scaled(field+".capacity", nd.Capacity)
 		}
-		c := nd.Cost.Mul(g.fine)
-		if !c.IsInteger() {
-			v.Add(field+".cost", "is finer than a millionth of the minor unit")
+		c, exact := scaleInt(nd.Cost, slm.MinorUnits(in.Currency)+FineDigits)
+		if !exact {
+			v.Add(field+".cost", "is finer than a millionth of the minor unit, or too large to hold")
 			continue
 		}
-		g.total = g.total.Add(nd.Cost)
-		magnitude = magnitude.Add(c.Abs())
-		if magnitude.Cmp(decimal.New(math.MaxInt64/2, 0)) > 0 {
+		if c < 0 {
+			magnitude -= c
+		} else {
+			magnitude += c
+		}
+		if c < -math.MaxInt64/2 || c > math.MaxInt64/2 || magnitude > math.MaxInt64/2 {
 			v.Add(field+".cost", "brings the costs past what one allocation holds (see FineDigits)")
 			return nil, v.Err()
 		}
-		g.cost[i] = c.IntPart()
+		g.total = g.total.Add(nd.Cost)
+		g.cost[i] = c
 	}
 	g.off = make([]int32, n+1)
 	for i, u := range in.Uses {
@@ -464,4 +465,47 @@ func (g *graph) statement(final, overhead []int64) *Allocation {
 	slices.SortFunc(out.Allocated, byID)
 	slices.SortFunc(out.Overhead, byID)
 	return out
+}
+
+// pow10 are the powers of ten an int64 holds.
+var pow10 = func() (p [19]int64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
+
+// scaleInt returns d × 10^places as an int64; exact is false when that is
+// not a whole number or does not fit. It reads the decimal's coefficient
+// and exponent rather than multiplying decimals: the allocation converts
+// millions of them.
+func scaleInt(d decimal.Decimal, places int32) (x int64, exact bool) {
+	c := d.Coefficient()
+	if !c.IsInt64() {
+		return 0, false
+	}
+	v, e := c.Int64(), d.Exponent()+places
+	switch {
+	case v == 0:
+		return 0, true
+	case e >= int32(len(pow10)):
+		return 0, false
+	case e >= 0:
+		hi, lo := bits.Mul64(uint64(max(v, -v)), uint64(pow10[e]))
+		if hi != 0 || lo > math.MaxInt64 {
+			return 0, false
+		}
+		if v < 0 {
+			return -int64(lo), true
+		}
+		return int64(lo), true
+	case -e >= int32(len(pow10)):
+		return 0, false // finer than the scale, v being non-zero
+	default:
+		if v%pow10[-e] != 0 {
+			return 0, false
+		}
+		return v / pow10[-e], true
+	}
 }
