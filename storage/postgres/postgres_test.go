@@ -18,6 +18,7 @@ import (
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/feed/feedtest"
 	"github.com/itilkit/itil/storage/storagetest"
+	"github.com/itilkit/itil/strategy/strategytest"
 )
 
 // dsnEnv names the variable the tests read the server's DSN from.
@@ -105,6 +106,11 @@ func TestProblem(t *testing.T) {
 func TestChange(t *testing.T) {
 	serverDSN(t)
 	changetest.Run(t, instances)
+}
+
+func TestStrategy(t *testing.T) {
+	serverDSN(t)
+	strategytest.Run(t, instances)
 }
 
 func TestSLM(t *testing.T) {

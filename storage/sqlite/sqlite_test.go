@@ -13,6 +13,7 @@ import (
 	"github.com/itilkit/itil/storage/feed/feedtest"
 	"github.com/itilkit/itil/storage/sqlite"
 	"github.com/itilkit/itil/storage/storagetest"
+	"github.com/itilkit/itil/strategy/strategytest"
 )
 
 // open opens a fresh database in a temporary directory of t and closes it
@@ -78,6 +79,10 @@ func TestProblem(t *testing.T) {
 
 func TestChange(t *testing.T) {
 	changetest.Run(t, instances)
+}
+
+func TestStrategy(t *testing.T) {
+	strategytest.Run(t, instances)
 }
 
 func TestSLM(t *testing.T) {

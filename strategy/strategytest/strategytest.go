@@ -1,0 +1,225 @@
+// Package strategytest is the service strategy suite, run against any
+// storage backend: the in-memory backend runs it in package strategy's
+// tests, and every other backend runs it beside storagetest.Run.
+//
+//	func TestStrategy(t *testing.T) {
+//		strategytest.Run(t, instances)
+//	}
+package strategytest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/testkit"
+	"github.com/itilkit/itil/slm"
+	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/storagetest"
+	"github.com/itilkit/itil/strategy"
+)
+
+// Run runs the whole strategy suite on stores made by instances.
+func Run(t *testing.T, instances storagetest.Instances) {
+	newStore := func(t *testing.T) storage.Store {
+		s, _ := instances(t)
+		return s
+	}
+	t.Run("Portfolio", func(t *testing.T) { testPortfolio(t, newStore) })
+	t.Run("Views", func(t *testing.T) { testViews(t, newStore) })
+	t.Run("BadInput", func(t *testing.T) { testBadInput(t, newStore) })
+	t.Run("TwoInstances/Versions", func(t *testing.T) { testTwoInstances(t, instances) })
+}
+
+var (
+	planner = itil.Actor{ID: "paula", Name: "Paula Planner"}
+	board   = itil.Actor{ID: "bert", Name: "Bert Board"}
+)
+
+type fixture struct {
+	t     *testing.T
+	ctx   context.Context
+	store storage.Store
+	svc   *strategy.Service
+	clock *testkit.Clock
+}
+
+func setup(t *testing.T, newStore func(*testing.T) storage.Store, opts ...strategy.Option) *fixture {
+	f := &fixture{t: t, ctx: t.Context(), store: newStore(t), clock: testkit.NewClock()}
+	svc, err := strategy.New(f.store, append([]strategy.Option{strategy.WithClock(f.clock)}, opts...)...)
+	require.NoError(t, err)
+	f.svc = svc
+	return f
+}
+
+func eur(s string) slm.Money { return slm.Money{Amount: decimal.RequireFromString(s), Currency: "EUR"} }
+
+func mailCase() strategy.BusinessCase {
+	return strategy.BusinessCase{ExpectedOutcomes: []string{"staff reach customers by mail within a minute"},
+		ExpectedValue: eur("900000"), ExpectedCost: eur("300000"), Horizon: "3 years"}
+}
+
+func (f *fixture) propose(name string) *strategy.Entry {
+	f.t.Helper()
+	e, err := f.svc.Propose(f.ctx, planner, strategy.NewEntry{Name: name, Type: strategy.BusinessService, Owner: "olga",
+		BusinessCase: mailCase()})
+	require.NoError(f.t, err)
+	return e
+}
+
+func (f *fixture) move(id itil.ID, moves ...string) *strategy.Entry {
+	f.t.Helper()
+	var e *strategy.Entry
+	var err error
+	for _, m := range moves {
+		e, err = f.svc.Move(f.ctx, board, id, m, "")
+		require.NoError(f.t, err, m)
+	}
+	return e
+}
+
+// testPortfolio: a service goes through the pipeline by the lifecycle's
+// moves; charter waits for an approved business case; entering the
+// catalogue needs an owner and an offering; a pipeline service can be
+// withdrawn and a retired one declared obsolete; every step journaled.
+func testPortfolio(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	e := f.propose("Mail")
+	assert.Equal(t, strategy.StatusRequirements, e.Status)
+	assert.Equal(t, strategy.PhasePipeline, e.Phase())
+	assert.Equal(t, "SVC0001001", e.Number)
+	assert.False(t, e.BusinessCase.Approved())
+
+	e = f.move(e.ID, strategy.MoveDefine, strategy.MoveAnalyse, strategy.MoveApprove)
+	_, err := f.svc.Move(f.ctx, board, e.ID, strategy.MoveCharter, "")
+	testkit.RequireFields(t, err, "business_case")
+	_, err = f.svc.Move(f.ctx, board, e.ID, strategy.MoveOperate, "")
+	require.ErrorIs(t, err, itil.ErrInvalidTransition, "not from approved")
+
+	e, err = f.svc.ApproveBusinessCase(f.ctx, board, e.ID)
+	require.NoError(t, err)
+	assert.True(t, e.BusinessCase.Approved())
+	assert.Equal(t, board, e.BusinessCase.ApprovedBy)
+	e = f.move(e.ID, strategy.MoveCharter)
+	assert.Equal(t, strategy.StatusChartered, e.Status)
+	_, err = f.svc.ApproveBusinessCase(f.ctx, board, e.ID)
+	require.NoError(t, err, "approving it again changes nothing")
+
+	// Changing the business case withdraws its approval.
+	bc := mailCase()
+	bc.ExpectedCost = eur("350000")
+	e, err = f.svc.Update(f.ctx, planner, e.ID, strategy.EntryPatch{BusinessCase: &bc})
+	require.NoError(t, err)
+	assert.False(t, e.BusinessCase.Approved())
+
+	// The catalogue needs an owner and an offering.
+	none := ""
+	_, err = f.svc.Update(f.ctx, planner, e.ID, strategy.EntryPatch{Owner: &none})
+	require.NoError(t, err)
+	_, err = f.svc.Move(f.ctx, board, e.ID, strategy.MoveDesign, "")
+	testkit.RequireFields(t, err, "owner", "offerings")
+	assert.Equal(t, strategy.StatusChartered, f.get(e.ID).Status, "nothing written")
+
+	// Withdrawn from the pipeline, then obsolete; a retired entry is not
+	// edited.
+	other := f.propose("Fax")
+	other = f.move(other.ID, strategy.MoveWithdraw, strategy.MoveObsolete)
+	assert.Equal(t, strategy.PhaseRetired, other.Phase())
+	name := "Telex"
+	_, err = f.svc.Update(f.ctx, planner, other.ID, strategy.EntryPatch{Name: &name})
+	require.ErrorIs(t, err, itil.ErrInvalidTransition)
+	_, err = f.svc.ApproveBusinessCase(f.ctx, board, other.ID)
+	require.ErrorIs(t, err, itil.ErrInvalidTransition)
+
+	hist, err := f.svc.History(f.ctx, e.ID)
+	require.NoError(t, err)
+	var types []string
+	for _, h := range hist {
+		types = append(types, h.Type)
+	}
+	assert.Equal(t, []string{strategy.EventProposed, strategy.EventMoved, strategy.EventMoved, strategy.EventMoved,
+		strategy.EventBusinessCaseApproved, strategy.EventMoved, strategy.EventUpdated, strategy.EventUpdated}, types)
+	_, err = f.svc.Get(f.ctx, itil.NewID())
+	require.ErrorIs(t, err, itil.ErrNotFound)
+}
+
+func (f *fixture) get(id itil.ID) *strategy.Entry {
+	f.t.Helper()
+	e, err := f.svc.Get(f.ctx, id)
+	require.NoError(f.t, err)
+	return e
+}
+
+func names(t *testing.T, seq func(func(*strategy.Entry, error) bool)) []string {
+	t.Helper()
+	var out []string
+	for e, err := range seq {
+		require.NoError(t, err)
+		out = append(out, e.Name)
+	}
+	return out
+}
+
+// testViews: the pipeline and retired lists with their filters; a status
+// of another phase is refused.
+func testViews(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	mail := f.propose("Mail")
+	f.propose("Chat")
+	fax := f.propose("Fax")
+	f.move(mail.ID, strategy.MoveDefine)
+	f.move(fax.ID, strategy.MoveWithdraw)
+	storage := "Storage"
+	tech, err := f.svc.Propose(f.ctx, planner, strategy.NewEntry{Name: storage, Type: strategy.TechnicalService, Owner: "ivan"})
+	require.NoError(t, err)
+
+	assert.Equal(t, []string{"Mail", "Chat", "Storage"}, names(t, f.svc.Pipeline(f.ctx, strategy.EntryFilter{})))
+	assert.Equal(t, []string{"Mail"}, names(t, f.svc.Pipeline(f.ctx, strategy.EntryFilter{Statuses: []strategy.Status{strategy.StatusDefinition}})))
+	assert.Equal(t, []string{"Storage"}, names(t, f.svc.Pipeline(f.ctx, strategy.EntryFilter{Types: []strategy.ServiceType{strategy.TechnicalService}})))
+	assert.Equal(t, []string{"Storage"}, names(t, f.svc.Pipeline(f.ctx, strategy.EntryFilter{Owner: tech.Owner})))
+	assert.Equal(t, []string{"Fax"}, names(t, f.svc.Retired(f.ctx, strategy.EntryFilter{})))
+	assert.Empty(t, names(t, f.svc.Catalogue(f.ctx, strategy.EntryFilter{})))
+	for _, err := range f.svc.Catalogue(f.ctx, strategy.EntryFilter{Statuses: []strategy.Status{strategy.StatusDefinition}}) {
+		testkit.RequireFields(t, err, "statuses[0]")
+	}
+}
+
+// testBadInput: a bad entry is refused naming every field, and nothing is
+// written.
+func testBadInput(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	before := testkit.JournalLen(t, f.store)
+	_, err := f.svc.Propose(f.ctx, planner, strategy.NewEntry{Type: "both",
+		BusinessCase: strategy.BusinessCase{ExpectedOutcomes: []string{""}, ExpectedValue: slm.Money{Amount: decimal.NewFromInt(1), Currency: "euro"}}})
+	testkit.RequireFields(t, err, "name", "type", "business_case.expected_outcomes[0]", "business_case.expected_value")
+	_, err = f.svc.Propose(f.ctx, itil.Actor{}, strategy.NewEntry{Name: "Mail", Type: strategy.BusinessService})
+	testkit.RequireFields(t, err, "actor.id")
+	e, err := f.svc.Propose(f.ctx, planner, strategy.NewEntry{Name: "Mail", Type: strategy.BusinessService})
+	require.NoError(t, err)
+	_, err = f.svc.ApproveBusinessCase(f.ctx, board, e.ID)
+	testkit.RequireFields(t, err, "business_case.expected_outcomes", "business_case.expected_value", "business_case.expected_cost")
+	_, err = f.svc.Move(f.ctx, board, e.ID, "leap", "")
+	require.ErrorIs(t, err, itil.ErrInvalidTransition)
+	assert.Equal(t, before+1, testkit.JournalLen(t, f.store), "only the valid proposal was written")
+	_, err = strategy.New(nil, strategy.WithClock(nil))
+	testkit.RequireFields(t, err, "store", "clock")
+}
+
+// testTwoInstances: two Services on one store: an edit made on a stale
+// version fails with itil.ErrConflict, and each sees the other's moves.
+func testTwoInstances(t *testing.T, instances storagetest.Instances) {
+	s1, s2 := instances(t)
+	a := setup(t, func(*testing.T) storage.Store { return s1 })
+	b := setup(t, func(*testing.T) storage.Store { return s2 }, strategy.WithClock(a.clock))
+	e := a.propose("Mail")
+	b.move(e.ID, strategy.MoveDefine)
+	name := "E-mail"
+	_, err := a.svc.IfVersion(e.Version).Update(a.ctx, planner, e.ID, strategy.EntryPatch{Name: &name})
+	require.ErrorIs(t, err, itil.ErrConflict)
+	assert.Equal(t, strategy.StatusDefinition, a.get(e.ID).Status)
+	assert.Equal(t, []string{"Mail"}, names(t, a.svc.Pipeline(a.ctx, strategy.EntryFilter{Statuses: []strategy.Status{strategy.StatusDefinition}})))
+}
