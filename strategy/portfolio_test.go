@@ -41,3 +41,10 @@ func TestPortfolioGuards(t *testing.T) {
 	assert.NoError(t, portfolioGuard(MoveRetire, portfolioFacts{ActiveSubscriptions: 2, OverrideReason: "moved to the new service"}))
 	assert.NoError(t, portfolioGuard(MoveDefine, portfolioFacts{}))
 }
+
+// TestOfferingDiagramInSync fails when offering.md no longer matches the
+// offering lifecycle. Run `go test ./strategy -update` to regenerate it.
+func TestOfferingDiagramInSync(t *testing.T) {
+	machinetest.InSync(t, machinetest.Diagram{File: "offering.md", Title: "Service offering",
+		Source: "strategy.OfferingLifecycle()", Package: "./strategy", Mermaid: OfferingDiagram()})
+}

@@ -258,7 +258,12 @@ func (s *Service) ApproveBusinessCase(ctx context.Context, actor itil.Actor, id 
 func (s *Service) Move(ctx context.Context, actor itil.Actor, id itil.ID, move, reason string) (*Entry, error) {
 	return s.run.Run(ctx, actor, id, move, func(c *cmd, e *Entry) (event, error) {
 		from := e.Status
-		f := portfolioFacts{Owner: e.Owner, BusinessCaseApproved: e.BusinessCase.Approved(), OverrideReason: reason}
+		offered, active, err := catalogueFacts(c.Ctx, c.Tx, e.ID, c.Now) // catalogue.go
+		if err != nil {
+			return event{}, err
+		}
+		f := portfolioFacts{Owner: e.Owner, BusinessCaseApproved: e.BusinessCase.Approved(), OverrideReason: reason,
+			Offerings: offered, ActiveSubscriptions: active}
 		if err := portfolio.Apply(&e.Status, "service "+e.Number, move, func() error { return portfolioGuard(move, f) }); err != nil {
 			return event{}, err
 		}

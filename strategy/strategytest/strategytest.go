@@ -10,6 +10,7 @@ package strategytest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
@@ -32,6 +33,8 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Portfolio", func(t *testing.T) { testPortfolio(t, newStore) })
 	t.Run("Views", func(t *testing.T) { testViews(t, newStore) })
 	t.Run("BadInput", func(t *testing.T) { testBadInput(t, newStore) })
+	t.Run("Catalogue", func(t *testing.T) { testCatalogue(t, newStore) })
+	t.Run("OfferingBadInput", func(t *testing.T) { testOfferingBadInput(t, newStore) })
 	t.Run("TwoInstances/Versions", func(t *testing.T) { testTwoInstances(t, instances) })
 }
 
@@ -222,4 +225,111 @@ func testTwoInstances(t *testing.T, instances storagetest.Instances) {
 	require.ErrorIs(t, err, itil.ErrConflict)
 	assert.Equal(t, strategy.StatusDefinition, a.get(e.ID).Status)
 	assert.Equal(t, []string{"Mail"}, names(t, a.svc.Pipeline(a.ctx, strategy.EntryFilter{Statuses: []strategy.Status{strategy.StatusDefinition}})))
+}
+
+func mailbox() strategy.NewOffering {
+	return strategy.NewOffering{Name: "Standard mailbox", Utility: []string{"send and receive mail", "shared calendars"},
+		Warranty: strategy.Warranty{Availability: "99.9% in business hours", Security: "encrypted at rest"},
+		Commitments: strategy.Commitments{Availability: decimal.RequireFromString("99.9"), RTO: 4 * time.Hour, RPO: time.Hour,
+			DeliveryTime: 24 * time.Hour},
+		Pricing:  strategy.Pricing{Model: strategy.PricePerUnit, Unit: "mailbox", Currency: "EUR", Price: decimal.RequireFromString("4.50")},
+		Capacity: decimal.NewFromInt(5000)}
+}
+
+// testCatalogue: a service enters the catalogue with an offering, which
+// is published there; customers subscribe to it, and the catalogue says
+// in one call what a customer gets at what price; retiring waits for the
+// subscriptions to end, or an override with a reason.
+func testCatalogue(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	e := f.propose("Mail")
+	e = f.move(e.ID, strategy.MoveDefine, strategy.MoveAnalyse, strategy.MoveApprove)
+	_, err := f.svc.ApproveBusinessCase(f.ctx, board, e.ID)
+	require.NoError(t, err)
+	f.move(e.ID, strategy.MoveCharter)
+	std, err := f.svc.AddOffering(f.ctx, planner, e.ID, mailbox())
+	require.NoError(t, err)
+	assert.Equal(t, strategy.OfferingDraft, std.State)
+	_, err = f.svc.PublishOffering(f.ctx, planner, std.ID)
+	require.ErrorIs(t, err, itil.ErrInvalidTransition, "not before the service is in the catalogue")
+	archive := mailbox()
+	archive.Name = "Archive"
+	archive.Pricing = strategy.Pricing{Model: strategy.PriceTiered, Unit: "GB", Currency: "EUR", Tiers: []strategy.Tier{
+		{UpTo: decimal.NewFromInt(100), UnitPrice: decimal.RequireFromString("0.10")},
+		{UpTo: decimal.NewFromInt(1000), UnitPrice: decimal.RequireFromString("0.05")},
+		{UnitPrice: decimal.RequireFromString("0.02")}}}
+	arch, err := f.svc.AddOffering(f.ctx, planner, e.ID, archive)
+	require.NoError(t, err)
+
+	e = f.move(e.ID, strategy.MoveDesign)
+	assert.Equal(t, strategy.PhaseCatalogue, e.Phase())
+	_, err = f.svc.Subscribe(f.ctx, planner, std.ID, strategy.NewSubscription{Customer: "acme", Quantity: decimal.NewFromInt(120)})
+	require.ErrorIs(t, err, itil.ErrInvalidTransition, "a draft offering")
+	for _, id := range []itil.ID{std.ID, arch.ID} {
+		_, err = f.svc.PublishOffering(f.ctx, planner, id)
+		require.NoError(t, err)
+	}
+	f.move(e.ID, strategy.MoveDevelop, strategy.MoveBuild, strategy.MoveOperate)
+	sub, err := f.svc.Subscribe(f.ctx, planner, std.ID, strategy.NewSubscription{Customer: "acme", Quantity: decimal.NewFromInt(120)})
+	require.NoError(t, err)
+	_, err = f.svc.Subscribe(f.ctx, planner, arch.ID, strategy.NewSubscription{Customer: "acme", Quantity: decimal.NewFromInt(1500)})
+	require.NoError(t, err)
+
+	got, err := f.svc.Entitlements(f.ctx, "acme", time.Time{})
+	require.NoError(t, err)
+	if assert.Len(t, got, 2) {
+		assert.Equal(t, "Mail", got[0].Entry.Name)
+		assert.Equal(t, "540.00 EUR", got[0].Monthly.String(), "120 mailboxes at 4.50")
+		assert.True(t, got[0].Offering.Commitments.Availability.Equal(decimal.RequireFromString("99.9")))
+		// 100 GB at 0.10, 900 at 0.05, 500 at 0.02.
+		assert.Equal(t, "65.00 EUR", got[1].Monthly.String())
+	}
+	none, err := f.svc.Entitlements(f.ctx, "globex", time.Time{})
+	require.NoError(t, err)
+	assert.Empty(t, none)
+
+	// Retiring waits for the subscriptions, or an override with a reason.
+	_, err = f.svc.Move(f.ctx, board, e.ID, strategy.MoveRetire, "")
+	testkit.RequireFields(t, err, "subscriptions")
+	e, err = f.svc.Move(f.ctx, board, e.ID, strategy.MoveRetire, "Mail moves to the new collaboration suite")
+	require.NoError(t, err)
+	assert.Equal(t, "Mail moves to the new collaboration suite", e.RetireOverride)
+	_, err = f.svc.Subscribe(f.ctx, planner, std.ID, strategy.NewSubscription{Customer: "globex", Quantity: decimal.NewFromInt(1)})
+	require.ErrorIs(t, err, itil.ErrInvalidTransition, "a retiring service takes no new customer")
+	f.clock.Advance(time.Hour)
+	sub, err = f.svc.EndSubscription(f.ctx, planner, sub.ID, time.Time{})
+	require.NoError(t, err)
+	assert.False(t, sub.ActiveAt(f.clock.Now()))
+	_, err = f.svc.EndSubscription(f.ctx, planner, sub.ID, time.Time{})
+	require.ErrorIs(t, err, itil.ErrInvalidTransition, "ended already")
+	f.move(e.ID, strategy.MoveClose)
+	_, err = f.svc.AddOffering(f.ctx, planner, e.ID, mailbox())
+	require.ErrorIs(t, err, itil.ErrInvalidTransition, "retired")
+}
+
+// testOfferingBadInput: bad offerings and subscriptions are refused naming
+// the fields, and nothing is written.
+func testOfferingBadInput(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	e := f.propose("Mail")
+	before := testkit.JournalLen(t, f.store)
+	bad := mailbox()
+	bad.Name = ""
+	bad.Commitments.Availability = decimal.NewFromInt(101)
+	bad.Commitments.RTO = -time.Hour
+	bad.Pricing = strategy.Pricing{Model: strategy.PriceTiered, Currency: "eur", Tiers: []strategy.Tier{
+		{UpTo: decimal.NewFromInt(100), UnitPrice: decimal.NewFromInt(1)}, {UpTo: decimal.NewFromInt(50), UnitPrice: decimal.NewFromInt(-1)},
+		{UpTo: decimal.NewFromInt(500)}}}
+	bad.Capacity = decimal.NewFromInt(-1)
+	_, err := f.svc.AddOffering(f.ctx, planner, e.ID, bad)
+	testkit.RequireFields(t, err, "name", "commitments.availability", "commitments.rto", "pricing.currency",
+		"pricing.tiers[1].up_to", "pricing.tiers[1].unit_price", "pricing.tiers[2].up_to", "capacity")
+	_, err = f.svc.AddOffering(f.ctx, planner, itil.NewID(), mailbox())
+	require.ErrorIs(t, err, itil.ErrNotFound)
+	_, err = f.svc.Subscribe(f.ctx, planner, itil.NewID(), strategy.NewSubscription{Quantity: decimal.Zero,
+		Start: time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)})
+	testkit.RequireFields(t, err, "customer", "quantity", "end")
+	_, err = f.svc.Subscribe(f.ctx, planner, itil.NewID(), strategy.NewSubscription{Customer: "acme", Quantity: decimal.NewFromInt(1)})
+	require.ErrorIs(t, err, itil.ErrNotFound)
+	assert.Equal(t, before, testkit.JournalLen(t, f.store), "nothing written")
 }
