@@ -35,6 +35,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("BadInput", func(t *testing.T) { testBadInput(t, newStore) })
 	t.Run("Catalogue", func(t *testing.T) { testCatalogue(t, newStore) })
 	t.Run("OfferingBadInput", func(t *testing.T) { testOfferingBadInput(t, newStore) })
+	t.Run("Value", func(t *testing.T) { testValue(t, newStore) })
 	t.Run("TwoInstances/Versions", func(t *testing.T) { testTwoInstances(t, instances) })
 }
 
@@ -332,4 +333,56 @@ func testOfferingBadInput(t *testing.T, newStore func(*testing.T) storage.Store)
 	_, err = f.svc.Subscribe(f.ctx, planner, itil.NewID(), strategy.NewSubscription{Customer: "acme", Quantity: decimal.NewFromInt(1)})
 	require.ErrorIs(t, err, itil.ErrNotFound)
 	assert.Equal(t, before, testkit.JournalLen(t, f.store), "nothing written")
+}
+
+// testValue: an offering's value over a hand-worked month. 99.9% of a
+// 30-day month (43,200 minutes, 24×7) allows 43 min 12 s of downtime: 50
+// minutes of outage is not fit for use, short by 6 min 48 s; 40 minutes
+// is. Outcomes the customer did not record as achieved make it unfit for
+// purpose; outputs are reported apart.
+func testValue(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	e := f.propose("Mail")
+	e = f.move(e.ID, strategy.MoveDefine, strategy.MoveAnalyse, strategy.MoveApprove)
+	_, err := f.svc.ApproveBusinessCase(f.ctx, board, e.ID)
+	require.NoError(t, err)
+	f.move(e.ID, strategy.MoveCharter)
+	o, err := f.svc.AddOffering(f.ctx, planner, e.ID, mailbox())
+	require.NoError(t, err)
+	f.move(e.ID, strategy.MoveDesign)
+	_, err = f.svc.PublishOffering(f.ctx, planner, o.ID)
+	require.NoError(t, err)
+	june := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	_, err = f.svc.Subscribe(f.ctx, planner, o.ID, strategy.NewSubscription{Customer: "acme", Quantity: decimal.NewFromInt(6000), Start: june})
+	require.NoError(t, err)
+	outage := func(min int) []slm.Outage {
+		at := june.AddDate(0, 0, 10)
+		return []slm.Outage{{Start: at, End: at.Add(time.Duration(min) * time.Minute)}}
+	}
+	in := strategy.ValueInput{From: june, To: june.AddDate(0, 0, 30), Outages: outage(50),
+		Outcomes: []strategy.OutcomeRecord{{Outcome: "send and receive mail", Achieved: true}, {Outcome: "shared calendars"}},
+		Outputs:  map[string]int64{"tickets resolved": 42}}
+	got, err := f.svc.AssessValue(f.ctx, o.ID, in)
+	require.NoError(t, err)
+	assert.False(t, got.FitForUse)
+	require.Len(t, got.Shortfalls, 2)
+	assert.Equal(t, "availability", got.Shortfalls[0].Commitment)
+	assert.Equal(t, 6*time.Minute+48*time.Second, got.Shortfalls[0].Downtime)
+	assert.Equal(t, "capacity", got.Shortfalls[1].Commitment)
+	assert.True(t, got.Shortfalls[1].Units.Equal(decimal.NewFromInt(1000)), "6000 mailboxes on a capacity of 5000")
+	assert.False(t, got.FitForPurpose)
+	assert.Equal(t, []string{"shared calendars"}, got.Missed)
+	assert.Equal(t, map[string]int64{"tickets resolved": 42}, got.Outputs)
+
+	in.Outages = outage(40)
+	in.Outcomes[1].Achieved = true
+	got, err = f.svc.AssessValue(f.ctx, o.ID, in)
+	require.NoError(t, err)
+	assert.Len(t, got.Shortfalls, 1, "capacity only")
+	assert.True(t, got.FitForPurpose)
+
+	_, err = f.svc.AssessValue(f.ctx, o.ID, strategy.ValueInput{From: june, To: june})
+	testkit.RequireFields(t, err, "to")
+	_, err = f.svc.AssessValue(f.ctx, itil.NewID(), in)
+	require.ErrorIs(t, err, itil.ErrNotFound)
 }
