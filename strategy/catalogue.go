@@ -235,6 +235,14 @@ func (s *Service) Subscribe(ctx context.Context, actor itil.Actor, offeringID it
 		if !sub.End.IsZero() && !sub.End.After(sub.Start) {
 			return event{}, itil.Invalid("end", "must be after start")
 		}
+		oc := pipeline.Other(c, s.offeringRunner())
+		if o, err = oc.Load(o.ID); err != nil {
+			return event{}, err
+		}
+		o.Subscriptions++
+		if err := oc.Save(o, event{Type: EventSubscribed, Summary: sub.Customer + " subscribed", Refs: []itil.ID{sub.ID}}); err != nil {
+			return event{}, err
+		}
 		return event{Type: EventSubscribed, Summary: sub.Customer + " subscribed to " + strconv.Quote(o.Name),
 			Refs: []itil.ID{o.ID, e.ID}}, nil
 	})

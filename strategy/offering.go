@@ -149,9 +149,14 @@ type Offering struct {
 	Pricing     Pricing     `json:"pricing"`
 	// Capacity is how many units the offering can serve; zero when not
 	// bounded.
-	Capacity  decimal.Decimal `json:"capacity,omitzero"`
-	CreatedAt time.Time       `json:"created_at"`
-	UpdatedAt time.Time       `json:"updated_at"`
+	Capacity decimal.Decimal `json:"capacity,omitzero"`
+	// Subscriptions counts the subscriptions ever made to it. Each one
+	// writes the offering, so that a retirement of its service judged at
+	// the same time on another instance meets it (the service's guards
+	// read its offerings).
+	Subscriptions int       `json:"subscriptions"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 func (o *Offering) clone() *Offering {

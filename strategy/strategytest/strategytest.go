@@ -9,6 +9,7 @@ package strategytest
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,6 +38,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("OfferingBadInput", func(t *testing.T) { testOfferingBadInput(t, newStore) })
 	t.Run("Value", func(t *testing.T) { testValue(t, newStore) })
 	t.Run("TwoInstances/Versions", func(t *testing.T) { testTwoInstances(t, instances) })
+	t.Run("TwoInstances/RetireRace", func(t *testing.T) { testRetireRace(t, instances) })
 }
 
 var (
@@ -385,4 +387,55 @@ func testValue(t *testing.T, newStore func(*testing.T) storage.Store) {
 	testkit.RequireFields(t, err, "to")
 	_, err = f.svc.AssessValue(f.ctx, itil.NewID(), in)
 	require.ErrorIs(t, err, itil.ErrNotFound)
+}
+
+// testRetireRace: a service retired on one instance while a customer
+// subscribes on the other: never both, whichever commits first.
+func testRetireRace(t *testing.T, instances storagetest.Instances) {
+	s1, s2 := instances(t)
+	a := setup(t, func(*testing.T) storage.Store { return s1 })
+	b := setup(t, func(*testing.T) storage.Store { return s2 }, strategy.WithClock(a.clock))
+	retired, subscribed := 0, 0
+	for round := range 8 {
+		e := a.propose("Mail")
+		e = a.move(e.ID, strategy.MoveDefine, strategy.MoveAnalyse, strategy.MoveApprove)
+		_, err := a.svc.ApproveBusinessCase(a.ctx, board, e.ID)
+		require.NoError(t, err)
+		a.move(e.ID, strategy.MoveCharter)
+		o, err := a.svc.AddOffering(a.ctx, planner, e.ID, mailbox())
+		require.NoError(t, err)
+		a.move(e.ID, strategy.MoveDesign, strategy.MoveDevelop, strategy.MoveBuild, strategy.MoveOperate)
+		_, err = a.svc.PublishOffering(a.ctx, planner, o.ID)
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		wg.Add(2)
+		// Each goes first now and then: both orders, and overlaps.
+		delay := func(mine int) {
+			if round%2 == mine {
+				time.Sleep(time.Duration(round%4) * time.Millisecond)
+			}
+		}
+		go func() {
+			defer wg.Done()
+			delay(1)
+			_, errs[0] = a.svc.Move(t.Context(), board, e.ID, strategy.MoveRetire, "")
+		}()
+		go func() {
+			defer wg.Done()
+			delay(0)
+			_, errs[1] = b.svc.Subscribe(t.Context(), planner, o.ID, strategy.NewSubscription{Customer: "acme", Quantity: decimal.NewFromInt(1)})
+		}()
+		wg.Wait()
+		require.False(t, errs[0] == nil && errs[1] == nil, "round %d: retired and subscribed both", round)
+		if errs[0] == nil {
+			retired++
+			require.ErrorIs(t, errs[1], itil.ErrInvalidTransition, "round %d", round)
+		} else {
+			subscribed++
+			testkit.RequireFields(t, errs[0], "subscriptions")
+			require.NoError(t, errs[1], "round %d", round)
+		}
+	}
+	t.Logf("%d retired first, %d subscribed first", retired, subscribed)
 }
