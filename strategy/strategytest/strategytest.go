@@ -9,6 +9,7 @@ package strategytest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -37,6 +38,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Catalogue", func(t *testing.T) { testCatalogue(t, newStore) })
 	t.Run("OfferingBadInput", func(t *testing.T) { testOfferingBadInput(t, newStore) })
 	t.Run("Value", func(t *testing.T) { testValue(t, newStore) })
+	t.Run("Statement", func(t *testing.T) { testStatement(t, newStore) })
 	t.Run("TwoInstances/Versions", func(t *testing.T) { testTwoInstances(t, instances) })
 	t.Run("TwoInstances/RetireRace", func(t *testing.T) { testRetireRace(t, instances) })
 }
@@ -438,4 +440,69 @@ func testRetireRace(t *testing.T, instances storagetest.Instances) {
 		}
 	}
 	t.Logf("%d retired first, %d subscribed first", retired, subscribed)
+}
+
+// catalogueWith puts a service in the catalogue with the offerings given,
+// published, and returns them.
+func (f *fixture) catalogueWith(name string, offers ...strategy.NewOffering) []*strategy.Offering {
+	f.t.Helper()
+	e := f.propose(name)
+	e = f.move(e.ID, strategy.MoveDefine, strategy.MoveAnalyse, strategy.MoveApprove)
+	_, err := f.svc.ApproveBusinessCase(f.ctx, board, e.ID)
+	require.NoError(f.t, err)
+	f.move(e.ID, strategy.MoveCharter)
+	var out []*strategy.Offering
+	for _, in := range offers {
+		o, err := f.svc.AddOffering(f.ctx, planner, e.ID, in)
+		require.NoError(f.t, err)
+		out = append(out, o)
+	}
+	f.move(e.ID, strategy.MoveDesign)
+	for i, o := range out {
+		o, err := f.svc.PublishOffering(f.ctx, planner, o.ID)
+		require.NoError(f.t, err)
+		out[i] = o
+	}
+	return out
+}
+
+// testStatement: a month's showback, prorated by day, on hand-worked
+// numbers. June 2026 has 30 days: 120 mailboxes at 4.50 all month are
+// 540.00; 1,500 GB of archive (65.00 a month) from 11 June 12:00 run 20
+// days, 43.33; 10 mailboxes (45.00) ended on 21 June run 20 days, 30.00;
+// a subscription from July is not billed in June.
+func testStatement(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	archive := mailbox()
+	archive.Name = "Archive"
+	archive.Pricing = strategy.Pricing{Model: strategy.PriceTiered, Unit: "GB", Currency: "EUR", Tiers: []strategy.Tier{
+		{UpTo: decimal.NewFromInt(100), UnitPrice: decimal.RequireFromString("0.10")},
+		{UpTo: decimal.NewFromInt(1000), UnitPrice: decimal.RequireFromString("0.05")},
+		{UnitPrice: decimal.RequireFromString("0.02")}}}
+	os := f.catalogueWith("Mail", mailbox(), archive)
+	std, arch := os[0], os[1]
+	day := func(d, h int) time.Time { return time.Date(2026, 6, d, h, 0, 0, 0, time.UTC) }
+	sub := func(o *strategy.Offering, qty int64, start, end time.Time) {
+		_, err := f.svc.Subscribe(f.ctx, planner, o.ID, strategy.NewSubscription{Customer: "acme", Quantity: decimal.NewFromInt(qty), Start: start, End: end})
+		require.NoError(t, err)
+	}
+	sub(std, 120, day(1, 0).AddDate(0, -1, 0), time.Time{})
+	sub(arch, 1500, day(11, 12), time.Time{})
+	sub(std, 10, day(1, 0).AddDate(0, 0, -17), day(21, 0))
+	sub(std, 5, day(1, 0).AddDate(0, 1, 0), time.Time{})
+
+	st, err := f.svc.Statement(f.ctx, strategy.Showback, "acme", day(15, 9))
+	require.NoError(t, err)
+	assert.True(t, st.Month.Equal(day(1, 0)))
+	var got []string
+	for _, l := range st.Lines {
+		got = append(got, fmt.Sprintf("%s %d/%d %s", l.Offering, l.Days, l.DaysInMonth, l.Amount))
+	}
+	assert.ElementsMatch(t, []string{"Standard mailbox 30/30 540.00 EUR", "Archive 20/30 43.33 EUR",
+		"Standard mailbox 20/30 30.00 EUR"}, got)
+	if assert.Len(t, st.Totals, 1) {
+		assert.Equal(t, "613.33 EUR", st.Totals[0].String())
+	}
+	_, err = f.svc.Statement(f.ctx, "invoice", "", time.Time{})
+	testkit.RequireFields(t, err, "kind", "customer")
 }
