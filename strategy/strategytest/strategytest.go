@@ -41,6 +41,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Statement", func(t *testing.T) { testStatement(t, newStore) })
 	t.Run("TwoInstances/Versions", func(t *testing.T) { testTwoInstances(t, instances) })
 	t.Run("TwoInstances/RetireRace", func(t *testing.T) { testRetireRace(t, instances) })
+	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, instances) }) // model.go
 }
 
 var (
