@@ -39,6 +39,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("OfferingBadInput", func(t *testing.T) { testOfferingBadInput(t, newStore) })
 	t.Run("Value", func(t *testing.T) { testValue(t, newStore) })
 	t.Run("Statement", func(t *testing.T) { testStatement(t, newStore) })
+	t.Run("Relationships", func(t *testing.T) { testRelationships(t, newStore) })
 	t.Run("TwoInstances/Versions", func(t *testing.T) { testTwoInstances(t, instances) })
 	t.Run("TwoInstances/RetireRace", func(t *testing.T) { testRetireRace(t, instances) })
 	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, instances) }) // model.go
@@ -506,4 +507,62 @@ func testStatement(t *testing.T, newStore func(*testing.T) storage.Store) {
 	}
 	_, err = f.svc.Statement(f.ctx, "invoice", "", time.Time{})
 	testkit.RequireFields(t, err, "kind", "customer")
+}
+
+// testRelationships: customers with their stakeholders, satisfaction
+// from normalised survey answers (hand-worked: answers 5 and 3 on 1–5
+// score 75, 4 and 2 score 50, the month 62.5), service reviews with
+// actions, complaints and compliments.
+func testRelationships(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	e := f.propose("Mail")
+	acme, err := f.svc.AddCustomer(f.ctx, planner, "acme", "Acme Corp", []strategy.Stakeholder{
+		{Name: "Ann", Role: strategy.RoleCustomer}, {Name: "Uma", Role: strategy.RoleUser}, {Name: "Sid", Role: strategy.RoleSponsor}})
+	require.NoError(t, err)
+	assert.Len(t, acme.Stakeholders, 3)
+	got, err := f.svc.GetCustomer(f.ctx, "acme")
+	require.NoError(t, err)
+	assert.Equal(t, "Acme Corp", got.Name)
+	_, err = f.svc.AddCustomer(f.ctx, planner, "acme", "Acme again", nil)
+	require.ErrorIs(t, err, itil.ErrConflict, "the code is taken")
+	_, err = f.svc.AddCustomer(f.ctx, planner, "", "", []strategy.Stakeholder{{Name: "Bob", Role: "boss"}})
+	testkit.RequireFields(t, err, "code", "name", "stakeholders[0].role")
+
+	qs := []strategy.Question{{Text: "How reliable is mail?", Min: 1, Max: 5}, {Text: "How fast is support?", Min: 1, Max: 5}}
+	june := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	_, err = f.svc.RecordSurvey(f.ctx, planner, e.ID, "acme", june.AddDate(0, 0, 3), qs, []int{5, 3})
+	require.NoError(t, err)
+	_, err = f.svc.RecordSurvey(f.ctx, planner, e.ID, "acme", june.AddDate(0, 0, 20), qs, []int{4, 2})
+	require.NoError(t, err)
+	_, err = f.svc.RecordSurvey(f.ctx, planner, e.ID, "acme", june.AddDate(0, 1, 2), qs, []int{1, 1})
+	require.NoError(t, err)
+	sat, err := f.svc.Satisfaction(f.ctx, e.ID, june, june.AddDate(0, 1, 0))
+	require.NoError(t, err)
+	assert.Equal(t, 2, sat.Surveys)
+	assert.Equal(t, "62.5", sat.Score.String())
+	_, err = f.svc.RecordSurvey(f.ctx, planner, e.ID, "globex", june, qs, []int{5, 5})
+	testkit.RequireFields(t, err, "customer")
+	_, err = f.svc.RecordSurvey(f.ctx, planner, e.ID, "acme", june, qs, []int{6, 0})
+	testkit.RequireFields(t, err, "answers[0]", "answers[1]")
+
+	_, err = f.svc.RecordReview(f.ctx, planner, e.ID, "acme", june.AddDate(0, 0, 28), "Quarterly review",
+		[]strategy.ReviewAction{{What: "Raise the mailbox quota", Owner: "olga", Due: june.AddDate(0, 2, 0)}})
+	require.NoError(t, err)
+	_, err = f.svc.RecordFeedback(f.ctx, planner, e.ID, "acme", strategy.Complaint, "Mail was down on the 11th", june.AddDate(0, 0, 11))
+	require.NoError(t, err)
+	_, err = f.svc.RecordFeedback(f.ctx, planner, e.ID, "acme", strategy.Compliment, "Quick restore", june.AddDate(0, 0, 12))
+	require.NoError(t, err)
+	var kinds []strategy.FeedbackType
+	for fb, err := range f.svc.Feedback(f.ctx, e.ID) {
+		require.NoError(t, err)
+		kinds = append(kinds, fb.Type)
+	}
+	assert.Equal(t, []strategy.FeedbackType{strategy.Complaint, strategy.Compliment}, kinds)
+	n := 0
+	for rv, err := range f.svc.Reviews(f.ctx, e.ID) {
+		require.NoError(t, err)
+		assert.Equal(t, "olga", rv.Actions[0].Owner)
+		n++
+	}
+	assert.Equal(t, 1, n)
 }
