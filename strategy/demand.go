@@ -192,3 +192,33 @@ func holtWinters(xs []float64, m int, a, b, g float64, h int, ahead []float64) f
 	}
 	return sse
 }
+
+// PatternOfBusinessActivity is how the business uses a service, in
+// ITIL's terms: what kind of activity it is, how often, how much, where,
+// for how long, and what it needs.
+type PatternOfBusinessActivity struct {
+	ID             itil.ID `json:"id"`
+	Version        int64   `json:"version"`
+	EntryID        itil.ID `json:"entry_id"`
+	Name           string  `json:"name"`
+	Classification string  `json:"classification"` // "month-end close", "seasonal"
+	// Frequency is how often it recurs ("monthly", "weekdays 09:00–11:00").
+	Frequency string `json:"frequency"`
+	// Volume is how much demand it brings, in the offering's units.
+	Volume       float64       `json:"volume"`
+	Location     string        `json:"location,omitempty"`
+	Duration     time.Duration `json:"duration,omitempty"`
+	Requirements string        `json:"requirements,omitempty"`
+	UpdatedAt    time.Time     `json:"updated_at"`
+}
+
+// UserProfile is a kind of user (by role) and the patterns of activity
+// they take part in.
+type UserProfile struct {
+	ID        itil.ID   `json:"id"`
+	Version   int64     `json:"version"`
+	Name      string    `json:"name"`
+	Roles     []string  `json:"roles"`
+	Patterns  []itil.ID `json:"patterns"`
+	UpdatedAt time.Time `json:"updated_at"`
+}

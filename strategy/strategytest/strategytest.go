@@ -40,6 +40,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Value", func(t *testing.T) { testValue(t, newStore) })
 	t.Run("Statement", func(t *testing.T) { testStatement(t, newStore) })
 	t.Run("Relationships", func(t *testing.T) { testRelationships(t, newStore) })
+	t.Run("DemandRecords", func(t *testing.T) { testDemandRecords(t, newStore) })
 	t.Run("TwoInstances/Versions", func(t *testing.T) { testTwoInstances(t, instances) })
 	t.Run("TwoInstances/RetireRace", func(t *testing.T) { testRetireRace(t, instances) })
 	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, instances) }) // model.go
@@ -565,4 +566,41 @@ func testRelationships(t *testing.T, newStore func(*testing.T) storage.Store) {
 		n++
 	}
 	assert.Equal(t, 1, n)
+}
+
+// testDemandRecords: patterns of business activity of a service, and user
+// profiles (roles) mapped to them.
+func testDemandRecords(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	e := f.propose("Payroll")
+	close, err := f.svc.DefinePattern(f.ctx, planner, strategy.PatternOfBusinessActivity{EntryID: e.ID, Name: "Month-end close",
+		Classification: "cyclical", Frequency: "last two working days of each month", Volume: 4000, Location: "HQ",
+		Duration: 48 * time.Hour, Requirements: "payroll runs finish by 18:00"})
+	require.NoError(t, err)
+	_, err = f.svc.DefinePattern(f.ctx, planner, strategy.PatternOfBusinessActivity{EntryID: e.ID, Name: "Daily entry",
+		Classification: "steady", Frequency: "weekdays", Volume: 300})
+	require.NoError(t, err)
+	var got []string
+	for p, err := range f.svc.Patterns(f.ctx, e.ID) {
+		require.NoError(t, err)
+		got = append(got, p.Name)
+	}
+	assert.Equal(t, []string{"Daily entry", "Month-end close"}, got)
+	prof, err := f.svc.DefineProfile(f.ctx, planner, "Payroll clerk", []string{"clerk"}, []itil.ID{close.ID})
+	require.NoError(t, err)
+	var of []itil.ID
+	for p, err := range f.svc.ProfilesOf(f.ctx, close.ID) {
+		require.NoError(t, err)
+		of = append(of, p.ID)
+	}
+	assert.Equal(t, []itil.ID{prof.ID}, of)
+
+	_, err = f.svc.DefinePattern(f.ctx, planner, strategy.PatternOfBusinessActivity{EntryID: e.ID, Volume: -1})
+	testkit.RequireFields(t, err, "name", "classification", "frequency", "volume")
+	_, err = f.svc.DefinePattern(f.ctx, planner, strategy.PatternOfBusinessActivity{EntryID: itil.NewID(), Name: "x", Classification: "x", Frequency: "x"})
+	require.ErrorIs(t, err, itil.ErrNotFound)
+	_, err = f.svc.DefineProfile(f.ctx, planner, "Ghost", []string{"ghost"}, []itil.ID{itil.NewID()})
+	testkit.RequireFields(t, err, "patterns[0]")
+	_, err = f.svc.DefineProfile(f.ctx, planner, "", nil, nil)
+	testkit.RequireFields(t, err, "name", "roles")
 }
