@@ -41,6 +41,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Statement", func(t *testing.T) { testStatement(t, newStore) })
 	t.Run("Relationships", func(t *testing.T) { testRelationships(t, newStore) })
 	t.Run("DemandRecords", func(t *testing.T) { testDemandRecords(t, newStore) })
+	t.Run("Costs", func(t *testing.T) { testCosts(t, newStore) })
 	t.Run("TwoInstances/Versions", func(t *testing.T) { testTwoInstances(t, instances) })
 	t.Run("TwoInstances/RetireRace", func(t *testing.T) { testRetireRace(t, instances) })
 	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, instances) }) // model.go
@@ -603,4 +604,58 @@ func testDemandRecords(t *testing.T, newStore func(*testing.T) storage.Store) {
 	testkit.RequireFields(t, err, "patterns[0]")
 	_, err = f.svc.DefineProfile(f.ctx, planner, "", nil, nil)
 	testkit.RequireFields(t, err, "name", "roles")
+}
+
+// testCosts: costs entered by rate card or amount against a CI, a service
+// or a cost centre; a budget per service and month, set again on update;
+// the variance against the month's costs and an allocation.
+func testCosts(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	mailCI, serverCI := itil.NewID(), itil.NewID()
+	e, err := f.svc.Propose(f.ctx, planner, strategy.NewEntry{Name: "Mail", Type: strategy.BusinessService, ServiceCIID: mailCI})
+	require.NoError(t, err)
+	june := time.Date(2026, 6, 15, 0, 0, 0, 0, time.UTC)
+	card, err := f.svc.DefineRateCard(f.ctx, planner, "Linux server", "server month", eur("250.00"))
+	require.NoError(t, err)
+	c, err := f.svc.RecordCost(f.ctx, planner, strategy.NewCost{Month: june, Object: strategy.CostObject{Kind: strategy.ObjectCI, ID: serverCI.String()},
+		Description: "4 mail servers", RateCardID: card.ID, Units: decimal.NewFromInt(4), Type: strategy.Opex, Behaviour: strategy.Fixed, Attribution: strategy.Indirect})
+	require.NoError(t, err)
+	assert.Equal(t, "1000.00 EUR", c.Amount.String())
+	assert.True(t, c.Month.Equal(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)))
+	_, err = f.svc.RecordCost(f.ctx, planner, strategy.NewCost{Month: june, Object: strategy.CostObject{Kind: strategy.ObjectService, ID: e.ID.String()},
+		Description: "Licences", Amount: eur("100.00"), Type: strategy.Opex, Behaviour: strategy.Variable, Attribution: strategy.Direct})
+	require.NoError(t, err)
+	_, err = f.svc.RecordCost(f.ctx, planner, strategy.NewCost{Month: june, Object: strategy.CostObject{Kind: strategy.ObjectCostCentre, ID: "IT-OPS"},
+		Description: "Operations staff", Amount: eur("5000"), Type: strategy.Opex, Behaviour: strategy.Fixed, Attribution: strategy.Indirect})
+	require.NoError(t, err)
+	n := 0
+	for c, err := range f.svc.Costs(f.ctx, strategy.CostObject{Kind: strategy.ObjectCI, ID: serverCI.String()}, june) {
+		require.NoError(t, err)
+		assert.Equal(t, "4 mail servers", c.Description)
+		n++
+	}
+	assert.Equal(t, 1, n)
+
+	_, err = f.svc.SetBudget(f.ctx, planner, e.ID, june, eur("1500"))
+	require.NoError(t, err)
+	b, err := f.svc.SetBudget(f.ctx, planner, e.ID, june.AddDate(0, 0, 3), eur("1200"))
+	require.NoError(t, err)
+	assert.Equal(t, "1200.00 EUR", b.Amount.String(), "set again: updated")
+	alloc := &strategy.Allocation{Allocated: []strategy.Allocated{{ID: mailCI, Amount: eur("900.00")}}}
+	v, err := f.svc.Variance(f.ctx, e.ID, june, alloc)
+	require.NoError(t, err)
+	assert.Equal(t, "1000.00 EUR", v.Actual.String())
+	assert.Equal(t, "200.00 EUR", v.Variance.String())
+	_, err = f.svc.Variance(f.ctx, e.ID, june, &strategy.Allocation{Allocated: []strategy.Allocated{{ID: mailCI,
+		Amount: slm.Money{Amount: decimal.NewFromInt(1), Currency: "USD"}}}})
+	testkit.RequireFields(t, err, "allocation")
+	_, err = f.svc.Variance(f.ctx, e.ID, june.AddDate(0, 1, 0), nil)
+	require.ErrorIs(t, err, itil.ErrNotFound, "no budget for July")
+
+	_, err = f.svc.RecordCost(f.ctx, planner, strategy.NewCost{Object: strategy.CostObject{Kind: "vendor"}, RateCardID: card.ID,
+		Amount: eur("1"), Type: "both"})
+	testkit.RequireFields(t, err, "object.kind", "description", "amount", "type", "behaviour", "attribution")
+	_, err = f.svc.RecordCost(f.ctx, planner, strategy.NewCost{Month: june, Object: strategy.CostObject{Kind: strategy.ObjectService, ID: itil.NewID().String()},
+		Description: "x", Amount: eur("1"), Type: strategy.Opex, Behaviour: strategy.Fixed, Attribution: strategy.Direct})
+	require.ErrorIs(t, err, itil.ErrNotFound)
 }
