@@ -103,11 +103,11 @@ var subscriptionSpec = (&pipeline.Spec[Subscription]{
 }).Init()
 
 func (s *Service) offeringRunner() pipeline.Runner[Offering] {
-	return pipeline.Sibling(s.run, offeringSpec, nil, nil)
+	return sibling(s, offeringSpec)
 }
 
 func (s *Service) subscriptionRunner() pipeline.Runner[Subscription] {
-	return pipeline.Sibling(s.run, subscriptionSpec, nil, nil)
+	return sibling(s, subscriptionSpec)
 }
 
 // AddOffering drafts an offering of the portfolio entry entryID, which
@@ -155,7 +155,8 @@ func (s *Service) RetireOffering(ctx context.Context, actor itil.Actor, id itil.
 func (s *Service) offeringMove(ctx context.Context, actor itil.Actor, id itil.ID, command, move string) (*Offering, error) {
 	r := s.offeringRunner()
 	return r.Run(ctx, actor, id, command, func(c *pipeline.Cmd[Offering], o *Offering) (event, error) {
-		e, err := entries.Get(c.Ctx, c.Tx, o.EntryID)
+		ec := pipeline.Other(c, s.run)
+		e, err := ec.Load(o.EntryID)
 		if err != nil {
 			return event{}, err
 		}
@@ -169,6 +170,21 @@ func (s *Service) offeringMove(ctx context.Context, actor itil.Actor, id itil.ID
 		}
 		if err := offeringLifecycle.Apply(&o.State, "offering "+strconv.Quote(o.Name), move, guard); err != nil {
 			return event{}, err
+		}
+		// The entry counts its published offerings: publishing (or
+		// withdrawing) one writes it, so that a retirement of the service
+		// judged at the same time on another instance meets it.
+		switch {
+		case o.State == OfferingPublished:
+			e.Offerings++
+		case from == OfferingPublished:
+			e.Offerings--
+		}
+		if o.State == OfferingPublished || from == OfferingPublished {
+			if err := ec.Save(e, event{Type: EventOfferingMoved, Summary: "offering " + strconv.Quote(o.Name) + " " + string(o.State),
+				Refs: []itil.ID{o.ID}}); err != nil {
+				return event{}, err
+			}
 		}
 		return event{Type: EventOfferingMoved, Summary: move + ": " + string(from) + " → " + string(o.State), Refs: []itil.ID{e.ID}}, nil
 	})

@@ -175,7 +175,7 @@ func (s *Service) DefineRateCard(ctx context.Context, actor itil.Actor, name, un
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r := pipeline.Sibling(s.run, rateCardSpec, nil, nil)
+	r := sibling(s, rateCardSpec)
 	return r.Create(ctx, actor, CommandDefineRateCard, &RateCard{ID: itil.NewID(), Name: name, Unit: unit, Rate: rate},
 		func(_ *pipeline.Cmd[RateCard], rc *RateCard) (event, error) {
 			return event{Type: EventRateCardDefined, Summary: "rate card " + strconv.Quote(rc.Name) + ": " + rc.Rate.String() + " a " + rc.Unit}, nil
@@ -224,7 +224,7 @@ func (s *Service) RecordCost(ctx context.Context, actor itil.Actor, in NewCost) 
 	}
 	c := &CostItem{ID: itil.NewID(), Month: monthOf(in.Month), Object: in.Object, Description: in.Description, Amount: in.Amount,
 		Type: in.Type, Behaviour: in.Behaviour, Attribution: in.Attribution, RateCardID: in.RateCardID, Units: in.Units}
-	r := pipeline.Sibling(s.run, costSpec, nil, nil)
+	r := sibling(s, costSpec)
 	return r.Create(ctx, actor, CommandRecordCost, c, func(cm *pipeline.Cmd[CostItem], c *CostItem) (event, error) {
 		if byCard {
 			rc, err := rateCards.Get(cm.Ctx, cm.Tx, c.RateCardID)
@@ -251,7 +251,7 @@ func (s *Service) Costs(ctx context.Context, object CostObject, month time.Time)
 		q.Min, q.Max = storage.TimeKey(m), storage.TimeKey(m.AddDate(0, 1, 0))
 		q.Keep = func(c *CostItem) bool { return c.Month.Equal(m) }
 	}
-	return pipeline.Sibling(s.run, costSpec, nil, nil).List(ctx, q)
+	return sibling(s, costSpec).List(ctx, q)
 }
 
 var budgetSpace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/itilkit/itil/strategy#budget"))
@@ -276,7 +276,7 @@ func (s *Service) SetBudget(ctx context.Context, actor itil.Actor, entryID itil.
 	}
 	m := monthOf(month)
 	id := budgetID(entryID, m)
-	r := pipeline.Sibling(s.run, budgetSpec, nil, nil)
+	r := sibling(s, budgetSpec)
 	b, err := r.Run(ctx, actor, id, CommandSetBudget, func(_ *pipeline.Cmd[Budget], b *Budget) (event, error) {
 		b.Amount = amount
 		return event{Type: EventBudgetSet, Summary: "budget " + m.Format("2006-01") + ": " + amount.String()}, nil

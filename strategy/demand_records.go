@@ -88,7 +88,7 @@ func (s *Service) DefinePattern(ctx context.Context, actor itil.Actor, p Pattern
 		return nil, err
 	}
 	p.ID, p.Version = itil.NewID(), 0
-	r := pipeline.Sibling(s.run, patternSpec, nil, nil)
+	r := sibling(s, patternSpec)
 	return r.Create(ctx, actor, CommandDefinePattern, &p, func(c *pipeline.Cmd[PatternOfBusinessActivity], p *PatternOfBusinessActivity) (event, error) {
 		if _, err := entries.Get(c.Ctx, c.Tx, p.EntryID); err != nil {
 			return event{}, fmt.Errorf("entry_id: %w", err)
@@ -99,7 +99,7 @@ func (s *Service) DefinePattern(ctx context.Context, actor itil.Actor, p Pattern
 
 // Patterns returns the service's patterns of business activity, by name.
 func (s *Service) Patterns(ctx context.Context, entryID itil.ID) iter.Seq2[*PatternOfBusinessActivity, error] {
-	return pipeline.Sibling(s.run, patternSpec, nil, nil).List(ctx,
+	return sibling(s, patternSpec).List(ctx,
 		pipeline.Query[PatternOfBusinessActivity]{Terms: []string{storage.Term("entry", entryID.String())}})
 }
 
@@ -122,7 +122,7 @@ func (s *Service) DefineProfile(ctx context.Context, actor itil.Actor, name stri
 		return nil, err
 	}
 	p := &UserProfile{ID: itil.NewID(), Name: name, Roles: slices.Clone(roles), Patterns: slices.Clone(patternIDs)}
-	r := pipeline.Sibling(s.run, profileSpec, nil, nil)
+	r := sibling(s, profileSpec)
 	return r.Create(ctx, actor, CommandDefineProfile, p, func(c *pipeline.Cmd[UserProfile], p *UserProfile) (event, error) {
 		for i, id := range p.Patterns {
 			if _, err := patterns.Get(c.Ctx, c.Tx, id); err != nil {
@@ -135,6 +135,6 @@ func (s *Service) DefineProfile(ctx context.Context, actor itil.Actor, name stri
 
 // ProfilesOf returns the user profiles taking part in the pattern id.
 func (s *Service) ProfilesOf(ctx context.Context, patternID itil.ID) iter.Seq2[*UserProfile, error] {
-	return pipeline.Sibling(s.run, profileSpec, nil, nil).List(ctx,
+	return sibling(s, profileSpec).List(ctx,
 		pipeline.Query[UserProfile]{Terms: []string{storage.Term("pattern", patternID.String())}})
 }

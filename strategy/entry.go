@@ -61,6 +61,8 @@ type Entry struct {
 	// once it exists.
 	ServiceCIID itil.ID `json:"service_ci_id,omitzero"`
 	Status      Status  `json:"status"`
+	// Offerings is how many of its offerings are published.
+	Offerings int `json:"offerings"`
 	// RetireOverride is the reason a service was retired with active
 	// subscriptions.
 	RetireOverride string     `json:"retire_override,omitempty"`

@@ -231,7 +231,7 @@ func (s *Service) AddCustomer(ctx context.Context, actor itil.Actor, code, name 
 	// The ID follows from the code, so that two instances adding the same
 	// code meet on one record.
 	c := &Customer{ID: customerID(code), Code: code, Name: name, Stakeholders: slices.Clone(stakeholders)}
-	r := pipeline.Sibling(s.run, customerSpec, nil, nil)
+	r := sibling(s, customerSpec)
 	return r.Create(ctx, actor, CommandAddCustomer, c, func(cm *pipeline.Cmd[Customer], c *Customer) (event, error) {
 		c.CreatedAt = cm.Now
 		return event{Type: EventCustomerAdded, Summary: "customer " + c.Code + " " + strconv.Quote(c.Name)}, nil
@@ -241,7 +241,7 @@ func (s *Service) AddCustomer(ctx context.Context, actor itil.Actor, code, name 
 // GetCustomer returns the customer with the code, or an error wrapping
 // itil.ErrNotFound.
 func (s *Service) GetCustomer(ctx context.Context, code string) (*Customer, error) {
-	return pipeline.Sibling(s.run, customerSpec, nil, nil).Get(ctx, customerID(code))
+	return sibling(s, customerSpec).Get(ctx, customerID(code))
 }
 
 var customerSpace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/itilkit/itil/strategy#customer"))
@@ -278,7 +278,7 @@ func (s *Service) RecordSurvey(ctx context.Context, actor itil.Actor, entryID it
 		return nil, err
 	}
 	sv := &Survey{ID: itil.NewID(), EntryID: entryID, Customer: customer, At: at.UTC(), Questions: slices.Clone(questions), Answers: slices.Clone(answers)}
-	r := pipeline.Sibling(s.run, surveySpec, nil, nil)
+	r := sibling(s, surveySpec)
 	return r.Create(ctx, actor, CommandRecordSurvey, sv, func(c *pipeline.Cmd[Survey], sv *Survey) (event, error) {
 		if err := s.known(c.Ctx, c.Tx, entryID, customer); err != nil {
 			return event{}, err
@@ -368,7 +368,7 @@ func (s *Service) RecordReview(ctx context.Context, actor itil.Actor, entryID it
 		return nil, err
 	}
 	rv := &Review{ID: itil.NewID(), EntryID: entryID, Customer: customer, Held: held.UTC(), Notes: notes, Actions: slices.Clone(actions)}
-	r := pipeline.Sibling(s.run, reviewSpec, nil, nil)
+	r := sibling(s, reviewSpec)
 	return r.Create(ctx, actor, CommandRecordReview, rv, func(c *pipeline.Cmd[Review], rv *Review) (event, error) {
 		if err := s.known(c.Ctx, c.Tx, entryID, customer); err != nil {
 			return event{}, err
@@ -392,7 +392,7 @@ func (s *Service) RecordFeedback(ctx context.Context, actor itil.Actor, entryID 
 		return nil, err
 	}
 	fb := &Feedback{ID: itil.NewID(), EntryID: entryID, Customer: customer, Type: typ, Text: text, At: at.UTC()}
-	r := pipeline.Sibling(s.run, feedbackSpec, nil, nil)
+	r := sibling(s, feedbackSpec)
 	return r.Create(ctx, actor, CommandRecordFeedback, fb, func(c *pipeline.Cmd[Feedback], fb *Feedback) (event, error) {
 		if err := s.known(c.Ctx, c.Tx, entryID, customer); err != nil {
 			return event{}, err
@@ -404,10 +404,10 @@ func (s *Service) RecordFeedback(ctx context.Context, actor itil.Actor, entryID 
 // Reviews and Feedback return a service's reviews and feedback, oldest
 // first.
 func (s *Service) Reviews(ctx context.Context, entryID itil.ID) iter.Seq2[*Review, error] {
-	return pipeline.Sibling(s.run, reviewSpec, nil, nil).List(ctx, pipeline.Query[Review]{Terms: []string{storage.Term("entry", entryID.String())}})
+	return sibling(s, reviewSpec).List(ctx, pipeline.Query[Review]{Terms: []string{storage.Term("entry", entryID.String())}})
 }
 
 // Feedback: see Reviews.
 func (s *Service) Feedback(ctx context.Context, entryID itil.ID) iter.Seq2[*Feedback, error] {
-	return pipeline.Sibling(s.run, feedbackSpec, nil, nil).List(ctx, pipeline.Query[Feedback]{Terms: []string{storage.Term("entry", entryID.String())}})
+	return sibling(s, feedbackSpec).List(ctx, pipeline.Query[Feedback]{Terms: []string{storage.Term("entry", entryID.String())}})
 }

@@ -53,7 +53,9 @@ func WithClock(c itil.Clock) Option {
 }
 
 // WithAuthorizer sets who may run which command on which entry (default:
-// everyone everything).
+// everyone everything). Commands on the other records (offerings,
+// subscriptions, costs, budgets, customers, surveys, reviews, feedback,
+// demand records) ask it with the zero Entry.
 func WithAuthorizer(a itil.Authorizer[Entry]) Option {
 	return Option{func(cfg *config, v *itil.ValidationError) {
 		if a == nil {
@@ -63,7 +65,8 @@ func WithAuthorizer(a itil.Authorizer[Entry]) Option {
 	}}
 }
 
-// WithHook adds a hook every command runs in its transaction.
+// WithHook adds a hook every command on a portfolio entry runs in its
+// transaction.
 func WithHook(h storage.Hook) Option {
 	return Option{func(cfg *config, v *itil.ValidationError) {
 		if h == nil {
@@ -339,3 +342,17 @@ func (s *Service) view(ctx context.Context, phase Phase, f EntryFilter) iter.Seq
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// sibling is the runner of another kind of record the Service keeps
+// (offerings, subscriptions, costs, surveys...): the Service's Authorizer
+// is asked with the command and the zero Entry, as these records concern
+// no one entry or more than one. Hooks run on entries only.
+func sibling[T any](s *Service, spec *pipeline.Spec[T]) pipeline.Runner[T] {
+	var auth itil.Authorizer[T]
+	if a := s.cfg.authorize; a != nil {
+		auth = func(ctx context.Context, actor itil.Actor, command string, _ *T) error {
+			return a(ctx, actor, command, &Entry{})
+		}
+	}
+	return pipeline.Sibling(s.run, spec, auth, nil)
+}

@@ -44,6 +44,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Costs", func(t *testing.T) { testCosts(t, newStore) })
 	t.Run("TwoInstances/Versions", func(t *testing.T) { testTwoInstances(t, instances) })
 	t.Run("TwoInstances/RetireRace", func(t *testing.T) { testRetireRace(t, instances) })
+	t.Run("TwoInstances/RetireHeldOpen", func(t *testing.T) { testRetireHeldOpen(t, instances) })
 	t.Run("TwoInstances/Model", func(t *testing.T) { testModel(t, instances) }) // model.go
 }
 
@@ -430,7 +431,21 @@ func testRetireRace(t *testing.T, instances storagetest.Instances) {
 		go func() {
 			defer wg.Done()
 			delay(0)
-			_, errs[1] = b.svc.Subscribe(t.Context(), planner, o.ID, strategy.NewSubscription{Customer: "acme", Quantity: decimal.NewFromInt(1)})
+			offer := o.ID
+			if round%4 >= 2 {
+				// A new offering, published and subscribed to while the
+				// retirement runs.
+				fresh, err := b.svc.AddOffering(t.Context(), planner, e.ID, mailbox())
+				if err != nil {
+					errs[1] = err
+					return
+				}
+				if _, errs[1] = b.svc.PublishOffering(t.Context(), planner, fresh.ID); errs[1] != nil {
+					return
+				}
+				offer = fresh.ID
+			}
+			_, errs[1] = b.svc.Subscribe(t.Context(), planner, offer, strategy.NewSubscription{Customer: "acme", Quantity: decimal.NewFromInt(1)})
 		}()
 		wg.Wait()
 		require.False(t, errs[0] == nil && errs[1] == nil, "round %d: retired and subscribed both", round)
@@ -658,4 +673,65 @@ func testCosts(t *testing.T, newStore func(*testing.T) storage.Store) {
 	_, err = f.svc.RecordCost(f.ctx, planner, strategy.NewCost{Month: june, Object: strategy.CostObject{Kind: strategy.ObjectService, ID: itil.NewID().String()},
 		Description: "x", Amount: eur("1"), Type: strategy.Opex, Behaviour: strategy.Fixed, Attribution: strategy.Direct})
 	require.ErrorIs(t, err, itil.ErrNotFound)
+}
+
+// testRetireHeldOpen: a retirement whose transaction stays open while
+// the other instance adds, publishes and subscribes to a new offering
+// (which its guard's query could not see): it must not commit as if the
+// service had no customer. Where the store lets the other instance write
+// meanwhile (memory, PostgreSQL), publishing the offering writes the
+// entry the retirement read, so the retirement runs again and is refused
+// or takes the override path; where it does not (SQLite's single
+// writer), the other instance waits and finds the service retiring.
+func testRetireHeldOpen(t *testing.T, instances storagetest.Instances) {
+	s1, s2 := instances(t)
+	inTx, release := make(chan struct{}, 1), make(chan struct{})
+	var armed sync.Once
+	hold := storage.HookFunc(func(_ context.Context, _ storage.Tx, _ itil.Actor, snap itil.Snapshot) error {
+		if snap.Kind == strategy.Kind && snap.State == string(strategy.StatusRetiring) {
+			armed.Do(func() {
+				inTx <- struct{}{}
+				select {
+				case <-release:
+				case <-time.After(2 * time.Second): // a single-writer store: the other side waits on us
+				}
+			})
+		}
+		return nil
+	})
+	a := setup(t, func(*testing.T) storage.Store { return s1 }, strategy.WithHook(hold))
+	b := setup(t, func(*testing.T) storage.Store { return s2 }, strategy.WithClock(a.clock))
+	os := a.catalogueWith("Mail", mailbox())
+	e, err := a.svc.Get(a.ctx, os[0].EntryID)
+	require.NoError(t, err)
+	a.move(e.ID, strategy.MoveDevelop, strategy.MoveBuild, strategy.MoveOperate)
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.svc.Move(t.Context(), board, e.ID, strategy.MoveRetire, "")
+		done <- err
+	}()
+	<-inTx
+	subscribed := make(chan error, 1)
+	go func() {
+		fresh, err := b.svc.AddOffering(t.Context(), planner, e.ID, mailbox())
+		if err == nil {
+			_, err = b.svc.PublishOffering(t.Context(), planner, fresh.ID)
+		}
+		if err == nil {
+			_, err = b.svc.Subscribe(t.Context(), planner, fresh.ID, strategy.NewSubscription{Customer: "acme", Quantity: decimal.NewFromInt(1)})
+		}
+		subscribed <- err
+	}()
+	var subErr error
+	select {
+	case subErr = <-subscribed: // the store let it through
+		close(release)
+		retireErr := <-done
+		require.NoError(t, subErr)
+		testkit.RequireFields(t, retireErr, "subscriptions")
+	case retireErr := <-done: // it waited for the retirement
+		require.NoError(t, retireErr)
+		subErr = <-subscribed
+		require.ErrorIs(t, subErr, itil.ErrInvalidTransition)
+	}
 }
