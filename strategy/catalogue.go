@@ -283,6 +283,9 @@ func (s *Service) EndSubscription(ctx context.Context, actor itil.Actor, id itil
 		if !sub.End.IsZero() && !sub.End.After(c.Now) {
 			return event{}, fmt.Errorf("%w: the subscription of %s ended already", itil.ErrInvalidTransition, sub.Customer)
 		}
+		if !sub.End.IsZero() && end.After(sub.End) {
+			return event{}, itil.Invalid("end", "is after the end the subscription has: ending does not extend it")
+		}
 		if !end.After(sub.Start) {
 			return event{}, itil.Invalid("end", "must be after the subscription's start")
 		}
@@ -306,8 +309,7 @@ type Entitlement struct {
 // Entitlements answers "what does this customer get, under which SLAs,
 // at what price" at the instant at (zero: now): the customer's
 // subscriptions running then, with their offerings and services, in the
-// order they started. A bad customer is yielded as a
-// *itil.ValidationError.
+// order they started. A bad customer gives a *itil.ValidationError.
 func (s *Service) Entitlements(ctx context.Context, customer string, at time.Time) ([]Entitlement, error) {
 	var v itil.ValidationError
 	check.Text(&v, "customer", customer, true, check.Short)

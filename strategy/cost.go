@@ -194,6 +194,8 @@ func (s *Service) RecordCost(ctx context.Context, actor itil.Actor, in NewCost) 
 	case ObjectService, ObjectCI:
 		if id, err := uuid.Parse(in.Object.ID); err != nil || id == itil.NilID {
 			v.Add("object.id", "must be the ID of the "+in.Object.Kind)
+		} else {
+			in.Object.ID = id.String() // one spelling, as Costs and Variance look it up
 		}
 	case ObjectCostCentre:
 		check.Text(&v, "object.id", in.Object.ID, true, check.Short)

@@ -47,12 +47,15 @@ type DemandForecast struct {
 	Points []DemandPoint `json:"points"`
 	// Alpha, Beta and Gamma are the smoothing factors chosen (level,
 	// trend, season).
-	Alpha, Beta, Gamma float64
+	Alpha float64 `json:"alpha"`
+	Beta  float64 `json:"beta"`
+	Gamma float64 `json:"gamma"`
 	// HoldoutMAE is the mean absolute error of forecasting the holdout
 	// (the last season of the history) from what came before it;
 	// HoldoutMAPE the mean absolute percentage error over its non-zero
-	// values (NaN when all are zero).
-	HoldoutMAE, HoldoutMAPE float64
+	// values (nil when all are zero).
+	HoldoutMAE  float64  `json:"holdout_mae"`
+	HoldoutMAPE *float64 `json:"holdout_mape,omitempty"`
 }
 
 // Over returns the forecast points above capacity: the periods in which
@@ -84,8 +87,8 @@ func ForecastDemand(s DemandSeries, horizon int) (*DemandForecast, error) {
 	var v itil.ValidationError
 	season := s.Season
 	switch {
-	case s.Step <= 0:
-		v.Add("step", "must be positive")
+	case s.Step <= 0 || s.Step > 366*24*time.Hour:
+		v.Add("step", "must be positive, at most a year")
 	case season == 0 && s.Step == time.Hour:
 		season = 168
 	case season == 0 && s.Step == 24*time.Hour:
@@ -140,9 +143,9 @@ func ForecastDemand(s DemandSeries, horizon int) (*DemandForecast, error) {
 		}
 	}
 	out.HoldoutMAE = abs / float64(season)
-	out.HoldoutMAPE = math.NaN()
 	if nonZero > 0 {
-		out.HoldoutMAPE = 100 * pct / float64(nonZero)
+		mape := 100 * pct / float64(nonZero)
+		out.HoldoutMAPE = &mape
 	}
 	ahead := make([]float64, horizon)
 	holtWinters(s.Values, season, a, b, g, horizon, ahead)

@@ -1,6 +1,7 @@
 package strategy_test
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 	"time"
@@ -31,7 +32,9 @@ func TestForecastHandWorked(t *testing.T) {
 		assert.True(t, p.At.Equal(start.AddDate(0, 0, d)))
 	}
 	assert.InDelta(t, 0, f.HoldoutMAE, 1e-9)
-	assert.InDelta(t, 0, f.HoldoutMAPE, 1e-9)
+	if assert.NotNil(t, f.HoldoutMAPE) {
+		assert.InDelta(t, 0, *f.HoldoutMAPE, 1e-9)
+	}
 	// Days 35 to 41 are 180, 167, 174, 181, 168, 183, 179: over 180 on
 	// days 38 and 40.
 	over := f.Over(180)
@@ -82,4 +85,21 @@ func TestForecastRefusesBadInput(t *testing.T) {
 	xs[3] = math.NaN()
 	_, err = strategy.ForecastDemand(strategy.DemandSeries{Step: 24 * time.Hour, Values: xs}, 7)
 	testkit.RequireFields(t, err, "values[3]")
+}
+
+// TestForecastJSON: a forecast whose holdout is all zero has no MAPE, and
+// still encodes.
+func TestForecastJSON(t *testing.T) {
+	f, err := strategy.ForecastDemand(strategy.DemandSeries{Step: 24 * time.Hour, Values: make([]float64, 21)}, 7)
+	require.NoError(t, err)
+	assert.Nil(t, f.HoldoutMAPE)
+	_, err = json.Marshal(f)
+	require.NoError(t, err)
+}
+
+// TestScoreOfMalformedSurvey: Score never panics.
+func TestScoreOfMalformedSurvey(t *testing.T) {
+	assert.True(t, (&strategy.Survey{}).Score().IsZero())
+	assert.True(t, (&strategy.Survey{Questions: []strategy.Question{{Min: 1, Max: 1}}, Answers: []int{1}}).Score().IsZero())
+	assert.True(t, (&strategy.Survey{Questions: []strategy.Question{{Min: 1, Max: 5}}, Answers: []int{1, 2}}).Score().IsZero())
 }

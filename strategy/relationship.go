@@ -73,14 +73,22 @@ type Survey struct {
 }
 
 // Score is the survey's satisfaction: the mean of its answers, each
-// normalised to 0..1 ((answer − min) / (max − min)), times 100, exact.
+// normalised to 0..1 ((answer − min) / (max − min)), times 100, to 16
+// decimal places. A survey RecordSurvey would refuse (no answer, an
+// answer per question missing, a scale without a range) scores zero.
 func (s *Survey) Score() decimal.Decimal {
+	if len(s.Answers) == 0 || len(s.Answers) != len(s.Questions) {
+		return decimal.Zero
+	}
 	var sum decimal.Decimal
 	for i, a := range s.Answers {
 		q := s.Questions[i]
-		sum = sum.Add(decimal.NewFromInt(int64(a - q.Min)).Div(decimal.NewFromInt(int64(q.Max - q.Min))))
+		if q.Max <= q.Min {
+			return decimal.Zero
+		}
+		sum = sum.Add(decimal.NewFromInt(int64(a - q.Min)).Mul(decimal.NewFromInt(100)).Div(decimal.NewFromInt(int64(q.Max - q.Min))))
 	}
-	return sum.Mul(decimal.NewFromInt(100)).Div(decimal.NewFromInt(int64(len(s.Answers))))
+	return sum.Div(decimal.NewFromInt(int64(len(s.Answers))))
 }
 
 // ReviewAction is what a service review agreed someone would do.

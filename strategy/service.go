@@ -187,7 +187,8 @@ type EntryPatch struct {
 }
 
 // Update changes the entry id's fields. A retired entry cannot be
-// changed (itil.ErrInvalidTransition); a bad value gives a
+// changed, nor the business case of a chartered one, nor the owner of a
+// catalogue service removed (itil.ErrInvalidTransition); a bad value gives a
 // *itil.ValidationError; an unknown entry an error wrapping
 // itil.ErrNotFound.
 func (s *Service) Update(ctx context.Context, actor itil.Actor, id itil.ID, p EntryPatch) (*Entry, error) {
@@ -202,7 +203,13 @@ func (s *Service) Update(ctx context.Context, actor itil.Actor, id itil.ID, p En
 			e.Description = *p.Description
 		}
 		if p.Owner != nil {
+			if *p.Owner == "" && e.Phase() == PhaseCatalogue {
+				return event{}, fmt.Errorf("%w: service %s is in the catalogue: it keeps an owner", itil.ErrInvalidTransition, e.Number)
+			}
 			e.Owner = *p.Owner
+		}
+		if p.BusinessCase != nil && (e.Status == StatusChartered || e.Phase() != PhasePipeline) {
+			return event{}, fmt.Errorf("%w: service %s is chartered: its business case is settled", itil.ErrInvalidTransition, e.Number)
 		}
 		if p.BusinessCase != nil {
 			e.BusinessCase = *p.BusinessCase
@@ -259,6 +266,15 @@ func (s *Service) ApproveBusinessCase(ctx context.Context, actor itil.Actor, id 
 // naming what is missing. reason is the override reason a retirement
 // with active subscriptions needs, and is kept on the entry.
 func (s *Service) Move(ctx context.Context, actor itil.Actor, id itil.ID, move, reason string) (*Entry, error) {
+	if check.Blank(reason) {
+		reason = ""
+	} else {
+		var v itil.ValidationError
+		check.Text(&v, "reason", reason, false, check.Long)
+		if err := v.Err(); err != nil {
+			return nil, err
+		}
+	}
 	return s.run.Run(ctx, actor, id, move, func(c *cmd, e *Entry) (event, error) {
 		from := e.Status
 		offered, active, err := catalogueFacts(c.Ctx, c.Tx, e.ID, c.Now) // catalogue.go

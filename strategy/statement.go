@@ -51,9 +51,10 @@ type Statement struct {
 
 // Statement returns the customer's showback or chargeback statement for
 // the month that holds month (in UTC): a line per subscription that ran
-// in it, its monthly price prorated by day (a day counts when the
-// subscription runs at any time in it), each line rounded to the minor
-// unit half away from zero, and the totals the sums of the rounded lines.
+// in it, its monthly price prorated by day (from the day it starts to
+// the day it ends, that day excluded: see daysRunning), each line rounded
+// to the minor unit half away from zero, and the totals the sums of the
+// rounded lines.
 // A bad kind or customer gives a *itil.ValidationError.
 func (s *Service) Statement(ctx context.Context, kind StatementKind, customer string, month time.Time) (*Statement, error) {
 	var v itil.ValidationError
@@ -112,24 +113,22 @@ func (s *Service) Statement(ctx context.Context, kind StatementKind, customer st
 	return out, nil
 }
 
-// daysRunning counts the UTC days of [first, next) in which sub runs at
-// some time.
+// daysRunning counts the days of [first, next) the subscription is billed
+// for: from the UTC day it starts (or first) to the UTC day it ends (or
+// next), that day excluded, as nights at a hotel: a subscription replaced
+// at noon is billed once for the day, by the one that starts.
 func daysRunning(sub *Subscription, first, next time.Time) int {
-	from := sub.Start
+	day := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+	from := day(sub.Start)
 	if from.Before(first) {
 		from = first
 	}
 	to := next
 	if !sub.End.IsZero() && sub.End.Before(next) {
-		to = sub.End
+		to = day(sub.End)
 	}
 	if !to.After(from) {
 		return 0
 	}
-	// Whole days touched: from the day holding from to the day holding
-	// the last instant before to.
-	d0 := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC)
-	last := to.Add(-time.Nanosecond)
-	d1 := time.Date(last.Year(), last.Month(), last.Day(), 0, 0, 0, 0, time.UTC)
-	return int(d1.Sub(d0).Hours()/24) + 1
+	return int(to.Sub(from).Hours() / 24)
 }

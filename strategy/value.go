@@ -3,6 +3,7 @@ package strategy
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -79,20 +80,11 @@ type ValueAssessment struct {
 
 // assess judges o over in, with the units subscribed at the period's end.
 func assess(o *Offering, in ValueInput, subscribed decimal.Decimal) (*ValueAssessment, error) {
-	var v itil.ValidationError
-	check.Time(&v, "from", in.From)
-	check.Time(&v, "to", in.To)
-	if !in.To.After(in.From) {
-		v.Add("to", "must be after from")
-	}
-	for i, r := range in.Outcomes {
-		check.Text(&v, "outcomes["+strconv.Itoa(i)+"].outcome", r.Outcome, true, check.Short)
-		check.Text(&v, "outcomes["+strconv.Itoa(i)+"].note", r.Note, false, check.Long)
-	}
-	if err := v.Err(); err != nil {
+	if err := in.validate(); err != nil {
 		return nil, err
 	}
 	hours := calendar.AlwaysOpen()
+
 	if o.Commitments.ServiceHours != nil {
 		hours = *o.Commitments.ServiceHours
 	}
@@ -109,7 +101,7 @@ func assess(o *Offering, in ValueInput, subscribed decimal.Decimal) (*ValueAsses
 		return nil, err
 	}
 	out := &ValueAssessment{OfferingID: o.ID, From: in.From, To: in.To, Availability: av, Subscribed: subscribed,
-		Outcomes: slices.Clone(in.Outcomes), Outputs: in.Outputs}
+		Outcomes: slices.Clone(in.Outcomes), Outputs: maps.Clone(in.Outputs)}
 	if target := o.Commitments.Availability; target.Sign() > 0 && !av.Meets(target) {
 		// Downtime the target allows: Agreed × (100 − target) / 100, to
 		// the nanosecond, rounded down (the shortfall is not understated).
@@ -138,6 +130,9 @@ func assess(o *Offering, in ValueInput, subscribed decimal.Decimal) (*ValueAsses
 // reported apart. A bad period or record gives a *itil.ValidationError;
 // an unknown offering an error wrapping itil.ErrNotFound.
 func (s *Service) AssessValue(ctx context.Context, id itil.ID, in ValueInput) (*ValueAssessment, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
 	var out *ValueAssessment
 	err := s.run.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
 		o, err := offerings.Get(ctx, tx, id)
@@ -158,4 +153,19 @@ func (s *Service) AssessValue(ctx context.Context, id itil.ID, in ValueInput) (*
 		return err
 	})
 	return out, err
+}
+
+// validate checks the period and the outcome records.
+func (in *ValueInput) validate() error {
+	var v itil.ValidationError
+	check.Time(&v, "from", in.From)
+	check.Time(&v, "to", in.To)
+	if !in.To.After(in.From) {
+		v.Add("to", "must be after from")
+	}
+	for i, r := range in.Outcomes {
+		check.Text(&v, "outcomes["+strconv.Itoa(i)+"].outcome", r.Outcome, true, check.Short)
+		check.Text(&v, "outcomes["+strconv.Itoa(i)+"].note", r.Note, false, check.Long)
+	}
+	return v.Err()
 }

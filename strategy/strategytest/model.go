@@ -201,7 +201,8 @@ func testModel(t *testing.T, instances storagetest.Instances) {
 			"set owner": func(t *rapid.T) {
 				m := pick(t)
 				owner := rapid.SampledFrom([]string{"", "olga", "ivan"}).Draw(t, "owner")
-				if run(t, m.status.Phase() != strategy.PhaseRetired, func() error {
+				ok := m.status.Phase() != strategy.PhaseRetired && !(owner == "" && m.status.Phase() == strategy.PhaseCatalogue)
+				if run(t, ok, func() error {
 					_, err := svc.Update(ctx, planner, m.id, strategy.EntryPatch{Owner: &owner})
 					return err
 				}) {

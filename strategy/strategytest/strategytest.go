@@ -10,6 +10,7 @@ package strategytest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -42,6 +43,8 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Relationships", func(t *testing.T) { testRelationships(t, newStore) })
 	t.Run("DemandRecords", func(t *testing.T) { testDemandRecords(t, newStore) })
 	t.Run("Costs", func(t *testing.T) { testCosts(t, newStore) })
+	t.Run("Authorizer", func(t *testing.T) { testAuthorizer(t, newStore) })
+	t.Run("Mends", func(t *testing.T) { testMends(t, newStore) })
 	t.Run("TwoInstances/Versions", func(t *testing.T) { testTwoInstances(t, instances) })
 	t.Run("TwoInstances/RetireRace", func(t *testing.T) { testRetireRace(t, instances) })
 	t.Run("TwoInstances/RetireHeldOpen", func(t *testing.T) { testRetireHeldOpen(t, instances) })
@@ -117,17 +120,20 @@ func testPortfolio(t *testing.T, newStore func(*testing.T) storage.Store) {
 	require.NoError(t, err)
 	assert.True(t, e.BusinessCase.Approved())
 	assert.Equal(t, board, e.BusinessCase.ApprovedBy)
-	e = f.move(e.ID, strategy.MoveCharter)
-	assert.Equal(t, strategy.StatusChartered, e.Status)
-	_, err = f.svc.ApproveBusinessCase(f.ctx, board, e.ID)
-	require.NoError(t, err, "approving it again changes nothing")
-
 	// Changing the business case withdraws its approval.
 	bc := mailCase()
 	bc.ExpectedCost = eur("350000")
 	e, err = f.svc.Update(f.ctx, planner, e.ID, strategy.EntryPatch{BusinessCase: &bc})
 	require.NoError(t, err)
 	assert.False(t, e.BusinessCase.Approved())
+	_, err = f.svc.ApproveBusinessCase(f.ctx, board, e.ID)
+	require.NoError(t, err)
+	e = f.move(e.ID, strategy.MoveCharter)
+	assert.Equal(t, strategy.StatusChartered, e.Status)
+	_, err = f.svc.ApproveBusinessCase(f.ctx, board, e.ID)
+	require.NoError(t, err, "approving it again changes nothing")
+	_, err = f.svc.Update(f.ctx, planner, e.ID, strategy.EntryPatch{BusinessCase: &bc})
+	require.ErrorIs(t, err, itil.ErrInvalidTransition, "chartered: the business case is settled")
 
 	// The catalogue needs an owner and an offering.
 	none := ""
@@ -155,7 +161,8 @@ func testPortfolio(t *testing.T, newStore func(*testing.T) storage.Store) {
 		types = append(types, h.Type)
 	}
 	assert.Equal(t, []string{strategy.EventProposed, strategy.EventMoved, strategy.EventMoved, strategy.EventMoved,
-		strategy.EventBusinessCaseApproved, strategy.EventMoved, strategy.EventUpdated, strategy.EventUpdated}, types)
+		strategy.EventBusinessCaseApproved, strategy.EventUpdated, strategy.EventBusinessCaseApproved, strategy.EventMoved,
+		strategy.EventUpdated}, types)
 	_, err = f.svc.Get(f.ctx, itil.NewID())
 	require.ErrorIs(t, err, itil.ErrNotFound)
 }
@@ -524,6 +531,31 @@ func testStatement(t *testing.T, newStore func(*testing.T) storage.Store) {
 	}
 	_, err = f.svc.Statement(f.ctx, "invoice", "", time.Time{})
 	testkit.RequireFields(t, err, "kind", "customer")
+
+	// A subscription replaced at noon on the 15th is billed 14 days, its
+	// successor 16: the month once. Two hours across midnight bill the
+	// first day only.
+	sub2 := func(qty int64, start, end time.Time) {
+		_, err := f.svc.Subscribe(f.ctx, planner, std.ID, strategy.NewSubscription{Customer: "globex", Quantity: decimal.NewFromInt(qty), Start: start, End: end})
+		require.NoError(t, err)
+	}
+	sub2(1, day(1, 0), day(15, 12))
+	sub2(1, day(15, 12), time.Time{})
+	sub2(2, day(30, 23), day(30, 23).Add(2*time.Hour))
+	st, err = f.svc.Statement(f.ctx, strategy.Chargeback, "globex", day(1, 0))
+	require.NoError(t, err)
+	got = nil
+	for _, l := range st.Lines {
+		got = append(got, fmt.Sprintf("%d %s", l.Days, l.Amount))
+	}
+	assert.ElementsMatch(t, []string{"14 2.10 EUR", "16 2.40 EUR", "1 0.30 EUR"}, got, "4.50 a month: 14/30, 16/30; 9.00 for 1/30")
+	july, err := f.svc.Statement(f.ctx, strategy.Chargeback, "globex", day(1, 0).AddDate(0, 1, 0))
+	require.NoError(t, err)
+	for _, l := range july.Lines {
+		assert.NotEqual(t, 0, l.Days)
+		assert.Equal(t, 31, l.DaysInMonth)
+	}
+	assert.Len(t, july.Lines, 1, "the two hours bill no July day")
 }
 
 // testRelationships: customers with their stakeholders, satisfaction
@@ -734,4 +766,65 @@ func testRetireHeldOpen(t *testing.T, instances storagetest.Instances) {
 		subErr = <-subscribed
 		require.ErrorIs(t, subErr, itil.ErrInvalidTransition)
 	}
+}
+
+// testAuthorizer: the Authorizer is asked for the commands on every kind
+// of record.
+func testAuthorizer(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	os := f.catalogueWith("Mail", mailbox())
+	deny := func(ctx context.Context, actor itil.Actor, command string, _ *strategy.Entry) error {
+		if actor.ID == "mallory" {
+			return itil.ErrForbidden
+		}
+		return nil
+	}
+	guarded, err := strategy.New(f.store, strategy.WithClock(f.clock), strategy.WithAuthorizer(deny))
+	require.NoError(t, err)
+	mallory := itil.Actor{ID: "mallory"}
+	june := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	for name, do := range map[string]func() error{
+		"subscribe": func() error {
+			_, err := guarded.Subscribe(f.ctx, mallory, os[0].ID, strategy.NewSubscription{Customer: "acme", Quantity: decimal.NewFromInt(1)})
+			return err
+		},
+		"retire offering": func() error { _, err := guarded.RetireOffering(f.ctx, mallory, os[0].ID); return err },
+		"set budget":      func() error { _, err := guarded.SetBudget(f.ctx, mallory, os[0].EntryID, june, eur("1")); return err },
+		"add customer":    func() error { _, err := guarded.AddCustomer(f.ctx, mallory, "evil", "Evil Corp", nil); return err },
+		"record cost": func() error {
+			_, err := guarded.RecordCost(f.ctx, mallory, strategy.NewCost{Month: june, Object: strategy.CostObject{Kind: strategy.ObjectCostCentre, ID: "X"},
+				Description: "x", Amount: eur("1"), Type: strategy.Opex, Behaviour: strategy.Fixed, Attribution: strategy.Direct})
+			return err
+		},
+	} {
+		require.ErrorIs(t, do(), itil.ErrForbidden, name)
+	}
+}
+
+// testMends: the cases a review found: a cost entered with the service's
+// ID spelled otherwise still counts in its variance; ending a
+// subscription does not extend it; a blank override reason is none.
+func testMends(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	os := f.catalogueWith("Mail", mailbox())
+	entry := os[0].EntryID
+	june := time.Date(2026, 6, 10, 0, 0, 0, 0, time.UTC)
+	_, err := f.svc.SetBudget(f.ctx, planner, entry, june, eur("500"))
+	require.NoError(t, err)
+	_, err = f.svc.RecordCost(f.ctx, planner, strategy.NewCost{Month: june, Object: strategy.CostObject{Kind: strategy.ObjectService,
+		ID: "{" + strings.ToUpper(entry.String()) + "}"}, Description: "Licences", Amount: eur("200"), Type: strategy.Opex,
+		Behaviour: strategy.Fixed, Attribution: strategy.Direct})
+	require.NoError(t, err)
+	v, err := f.svc.Variance(f.ctx, entry, june, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "200.00 EUR", v.Actual.String())
+
+	f.move(entry, strategy.MoveDevelop, strategy.MoveBuild, strategy.MoveOperate)
+	sub, err := f.svc.Subscribe(f.ctx, planner, os[0].ID, strategy.NewSubscription{Customer: "acme", Quantity: decimal.NewFromInt(1),
+		End: f.clock.Now().AddDate(0, 1, 0)})
+	require.NoError(t, err)
+	_, err = f.svc.EndSubscription(f.ctx, planner, sub.ID, f.clock.Now().AddDate(1, 0, 0))
+	testkit.RequireFields(t, err, "end")
+	_, err = f.svc.Move(f.ctx, board, entry, strategy.MoveRetire, "   ")
+	testkit.RequireFields(t, err, "subscriptions")
 }
