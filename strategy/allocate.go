@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"math/big"
 	"math/bits"
 	"slices"
 	"strconv"
@@ -44,7 +45,7 @@ type CostNode struct {
 	// Final marks the nodes costs are allocated to, such as business
 	// services: a final node with no consumer keeps what reaches it. A
 	// node with no consumer that is not final leaves its cost as
-	// overhead.
+	// overhead. A node with consumers hands its cost on, final or not.
 	Final bool `json:"final,omitempty"`
 }
 
@@ -167,12 +168,13 @@ func compileGraph(in AllocationInput) (*graph, error) {
 	g := &graph{in: &in, cost: make([]int64, n), capacity: make([]uint64, n), used: make([]uint64, n)}
 
 	// Units and capacities in one integer scale: the finest given.
+	// The finest places written, trailing zeros aside ("1.000000" is 1).
 	places := int32(0)
 	for _, nd := range in.Nodes {
-		places = max(places, -nd.Capacity.Exponent())
+		places = max(places, placesOf(nd.Capacity))
 	}
 	for _, u := range in.Uses {
-		places = max(places, -u.Units.Exponent())
+		places = max(places, placesOf(u.Units))
 	}
 	places = min(places, MaxUnitPlaces)
 	scaled := func(field string, d decimal.Decimal) uint64 {
@@ -181,7 +183,7 @@ func compileGraph(in AllocationInput) (*graph, error) {
 		case !exact:
 			v.Add(field, "is finer than "+strconv.Itoa(MaxUnitPlaces)+" decimal places")
 		case x > 1e15 || x < 0:
-			v.Add(field, "is more than a million billion units")
+			v.Add(field, "is too large: units and capacities, scaled to the finest places any is given in, must stay under 10^15")
 		default:
 			return uint64(x)
 		}
@@ -481,11 +483,22 @@ var pow10 = func() (p [19]int64) {
 // and exponent rather than multiplying decimals: the allocation converts
 // millions of them.
 func scaleInt(d decimal.Decimal, places int32) (x int64, exact bool) {
-	c := d.Coefficient()
+	c, e := d.Coefficient(), d.Exponent()+places
 	if !c.IsInt64() {
-		return 0, false
+		// Trailing zeros written out ("0.10000000000000000000"): drop them.
+		ten, r := big.NewInt(10), new(big.Int)
+		for c.Sign() != 0 {
+			q, m := new(big.Int).QuoRem(c, ten, r)
+			if m.Sign() != 0 {
+				break
+			}
+			c, e = q, e+1
+		}
+		if !c.IsInt64() {
+			return 0, false
+		}
 	}
-	v, e := c.Int64(), d.Exponent()+places
+	v := c.Int64()
 	switch {
 	case v == 0:
 		return 0, true
@@ -508,4 +521,19 @@ func scaleInt(d decimal.Decimal, places int32) (x int64, exact bool) {
 		}
 		return v / pow10[-e], true
 	}
+}
+
+// placesOf returns the decimal places d has, trailing zeros aside.
+func placesOf(d decimal.Decimal) int32 {
+	if d.IsZero() {
+		return 0
+	}
+	p := -d.Exponent()
+	if p > 40 {
+		return p // far finer than any scale: refused anyway
+	}
+	for p > 0 && d.Round(p-1).Equal(d) {
+		p--
+	}
+	return max(p, 0)
 }

@@ -2,6 +2,7 @@ package strategy_test
 
 import (
 	"fmt"
+	"math/big"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -189,6 +190,31 @@ func TestBooksBalance(t *testing.T) {
 		if method == strategy.OverUsage && allFinal && len(got.Overhead) > 0 {
 			t.Fatalf("overhead %v over usage with every sink final", got.Overhead)
 		}
+		// Each amount is within a minor unit of its exact share, worked out
+		// here in rationals (providers come before consumers by index).
+		exactFinal, exactOver := exactShares(in)
+		unit := new(big.Rat).SetFrac(big.NewInt(1), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(places)), nil))
+		near := func(kind string, as []strategy.Allocated, exact map[itil.ID]*big.Rat) {
+			seen := map[itil.ID]bool{}
+			for _, a := range as {
+				seen[a.ID] = true
+				x := exact[a.ID]
+				if x == nil {
+					x = new(big.Rat)
+				}
+				if d := new(big.Rat).Sub(a.Amount.Amount.Rat(), x); d.Abs(d).Cmp(unit) > 0 {
+					t.Fatalf("%s of %v: %s, the exact share %s", kind, a.ID, a.Amount, x.FloatString(8))
+				}
+			}
+			for id, x := range exact {
+				if !seen[id] && new(big.Rat).Abs(x).Cmp(unit) > 0 {
+					t.Fatalf("%s of %v missing: the exact share is %s", kind, id, x.FloatString(8))
+				}
+			}
+		}
+		near("allocated", got.Allocated, exactFinal)
+		near("overhead", got.Overhead, exactOver)
+
 		// The order of the nodes and uses changes nothing.
 		shuffled := in
 		shuffled.Nodes = rapid.Permutation(in.Nodes).Draw(t, "nodes order")
@@ -223,4 +249,57 @@ func ExampleAllocate() {
 	// Output:
 	// Mail costs 700.00 EUR of 1000.00 EUR
 	// idle capacity: 300.00 EUR
+}
+
+// TestAllocateReadsTrailingZeros: amounts and units written with
+// trailing zeros are the same numbers.
+func TestAllocateReadsTrailingZeros(t *testing.T) {
+	in := handWorked(strategy.OverUsage)
+	in.Nodes[0].Cost = dec("1000.00000000000000000000")
+	in.Uses[0].Units = dec("4.000000")
+	in.Uses[1].Units = dec("4.0000000000")
+	got, err := strategy.Allocate(in)
+	require.NoError(t, err)
+	assert.Equal(t, map[itil.ID]string{idOf(4): "225.00 EUR", idOf(5): "1075.00 EUR"}, amounts(got.Allocated))
+}
+
+// exactShares allocates in exact rationals, the reference: nodes are in
+// an order where providers come first (TestBooksBalance builds them so).
+func exactShares(in strategy.AllocationInput) (final, over map[itil.ID]*big.Rat) {
+	final, over = map[itil.ID]*big.Rat{}, map[itil.ID]*big.Rat{}
+	held := map[itil.ID]*big.Rat{}
+	for _, n := range in.Nodes {
+		held[n.ID] = n.Cost.Rat()
+	}
+	for _, n := range in.Nodes {
+		c := held[n.ID]
+		var uses []strategy.Consumption
+		used := new(big.Rat)
+		for _, u := range in.Uses {
+			if u.Provider == n.ID {
+				uses = append(uses, u)
+				used.Add(used, u.Units.Rat())
+			}
+		}
+		if len(uses) == 0 {
+			if n.Final {
+				final[n.ID] = c
+			} else {
+				over[n.ID] = c
+			}
+			continue
+		}
+		div := used
+		if in.Method == strategy.OverCapacity {
+			div = n.Capacity.Rat()
+		}
+		passed := new(big.Rat)
+		for _, u := range uses {
+			share := new(big.Rat).Quo(new(big.Rat).Mul(c, u.Units.Rat()), div)
+			held[u.Consumer].Add(held[u.Consumer], share)
+			passed.Add(passed, share)
+		}
+		over[n.ID] = new(big.Rat).Sub(c, passed)
+	}
+	return final, over
 }

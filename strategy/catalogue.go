@@ -201,7 +201,11 @@ func (s *Service) GetOffering(ctx context.Context, id itil.ID) (*Offering, error
 	return s.offeringRunner().Get(ctx, id)
 }
 
-// Subscribe subscribes a customer to the published offering offeringID.
+// Subscribe subscribes a customer (by the code it has or will have as a
+// Customer; not checked, so that subscriptions can be loaded before the
+// customers are) to the published offering offeringID. The offering's
+// capacity is not enforced: a subscription beyond it is taken, and
+// AssessValue reports it as a capacity shortfall.
 // A bad subscription (no customer, a quantity that is not positive, an
 // end before its start) gives a *itil.ValidationError; an offering not
 // published, or whose service is not in the catalogue or retiring, an

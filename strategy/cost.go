@@ -46,12 +46,12 @@ type (
 )
 
 const (
-	Capex    CostType      = "capex"
-	Opex     CostType      = "opex"
-	Fixed    CostBehaviour = "fixed"
-	Variable CostBehaviour = "variable"
-	Direct   Attribution   = "direct"
-	Indirect Attribution   = "indirect"
+	CostCapex    CostType      = "capex"
+	CostOpex     CostType      = "opex"
+	CostFixed    CostBehaviour = "fixed"
+	CostVariable CostBehaviour = "variable"
+	CostDirect   Attribution   = "direct"
+	CostIndirect Attribution   = "indirect"
 )
 
 // RateCard prices a unit of something a cost is counted in: a server
@@ -212,13 +212,13 @@ func (s *Service) RecordCost(ctx context.Context, actor itil.Actor, in NewCost) 
 	case !byCard:
 		checkMoney(&v, "amount", in.Amount)
 	}
-	if in.Type != Capex && in.Type != Opex {
+	if in.Type != CostCapex && in.Type != CostOpex {
 		v.Add("type", "must be capex or opex")
 	}
-	if in.Behaviour != Fixed && in.Behaviour != Variable {
+	if in.Behaviour != CostFixed && in.Behaviour != CostVariable {
 		v.Add("behaviour", "must be fixed or variable")
 	}
-	if in.Attribution != Direct && in.Attribution != Indirect {
+	if in.Attribution != CostDirect && in.Attribution != CostIndirect {
 		v.Add("attribution", "must be direct or indirect")
 	}
 	if err := v.Err(); err != nil {
@@ -279,20 +279,27 @@ func (s *Service) SetBudget(ctx context.Context, actor itil.Actor, entryID itil.
 	m := monthOf(month)
 	id := budgetID(entryID, m)
 	r := sibling(s, budgetSpec)
-	b, err := r.Run(ctx, actor, id, CommandSetBudget, func(_ *pipeline.Cmd[Budget], b *Budget) (event, error) {
-		b.Amount = amount
-		return event{Type: EventBudgetSet, Summary: "budget " + m.Format("2006-01") + ": " + amount.String()}, nil
-	})
+	update := func() (*Budget, error) {
+		return r.Run(ctx, actor, id, CommandSetBudget, func(_ *pipeline.Cmd[Budget], b *Budget) (event, error) {
+			b.Amount = amount
+			return event{Type: EventBudgetSet, Summary: "budget " + m.Format("2006-01") + ": " + amount.String()}, nil
+		})
+	}
+	b, err := update()
 	if err == nil || !isNotFound(err) {
 		return b, err
 	}
-	return r.Create(ctx, actor, CommandSetBudget, &Budget{ID: id, EntryID: entryID, Month: m, Amount: amount},
+	b, err = r.Create(ctx, actor, CommandSetBudget, &Budget{ID: id, EntryID: entryID, Month: m, Amount: amount},
 		func(c *pipeline.Cmd[Budget], b *Budget) (event, error) {
 			if _, err := entries.Get(c.Ctx, c.Tx, entryID); err != nil {
 				return event{}, fmt.Errorf("entry_id: %w", err)
 			}
 			return event{Type: EventBudgetSet, Summary: "budget " + m.Format("2006-01") + ": " + amount.String()}, nil
 		})
+	if errors.Is(err, itil.ErrConflict) && !s.run.Bound() {
+		return update() // another instance created it meanwhile: update it
+	}
+	return b, err
 }
 
 // Variance is a service's budget for a month against what it cost.

@@ -665,15 +665,15 @@ func testCosts(t *testing.T, newStore func(*testing.T) storage.Store) {
 	card, err := f.svc.DefineRateCard(f.ctx, planner, "Linux server", "server month", eur("250.00"))
 	require.NoError(t, err)
 	c, err := f.svc.RecordCost(f.ctx, planner, strategy.NewCost{Month: june, Object: strategy.CostObject{Kind: strategy.ObjectCI, ID: serverCI.String()},
-		Description: "4 mail servers", RateCardID: card.ID, Units: decimal.NewFromInt(4), Type: strategy.Opex, Behaviour: strategy.Fixed, Attribution: strategy.Indirect})
+		Description: "4 mail servers", RateCardID: card.ID, Units: decimal.NewFromInt(4), Type: strategy.CostOpex, Behaviour: strategy.CostFixed, Attribution: strategy.CostIndirect})
 	require.NoError(t, err)
 	assert.Equal(t, "1000.00 EUR", c.Amount.String())
 	assert.True(t, c.Month.Equal(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)))
 	_, err = f.svc.RecordCost(f.ctx, planner, strategy.NewCost{Month: june, Object: strategy.CostObject{Kind: strategy.ObjectService, ID: e.ID.String()},
-		Description: "Licences", Amount: eur("100.00"), Type: strategy.Opex, Behaviour: strategy.Variable, Attribution: strategy.Direct})
+		Description: "Licences", Amount: eur("100.00"), Type: strategy.CostOpex, Behaviour: strategy.CostVariable, Attribution: strategy.CostDirect})
 	require.NoError(t, err)
 	_, err = f.svc.RecordCost(f.ctx, planner, strategy.NewCost{Month: june, Object: strategy.CostObject{Kind: strategy.ObjectCostCentre, ID: "IT-OPS"},
-		Description: "Operations staff", Amount: eur("5000"), Type: strategy.Opex, Behaviour: strategy.Fixed, Attribution: strategy.Indirect})
+		Description: "Operations staff", Amount: eur("5000"), Type: strategy.CostOpex, Behaviour: strategy.CostFixed, Attribution: strategy.CostIndirect})
 	require.NoError(t, err)
 	n := 0
 	for c, err := range f.svc.Costs(f.ctx, strategy.CostObject{Kind: strategy.ObjectCI, ID: serverCI.String()}, june) {
@@ -703,7 +703,7 @@ func testCosts(t *testing.T, newStore func(*testing.T) storage.Store) {
 		Amount: eur("1"), Type: "both"})
 	testkit.RequireFields(t, err, "object.kind", "description", "amount", "type", "behaviour", "attribution")
 	_, err = f.svc.RecordCost(f.ctx, planner, strategy.NewCost{Month: june, Object: strategy.CostObject{Kind: strategy.ObjectService, ID: itil.NewID().String()},
-		Description: "x", Amount: eur("1"), Type: strategy.Opex, Behaviour: strategy.Fixed, Attribution: strategy.Direct})
+		Description: "x", Amount: eur("1"), Type: strategy.CostOpex, Behaviour: strategy.CostFixed, Attribution: strategy.CostDirect})
 	require.ErrorIs(t, err, itil.ErrNotFound)
 }
 
@@ -793,7 +793,7 @@ func testAuthorizer(t *testing.T, newStore func(*testing.T) storage.Store) {
 		"add customer":    func() error { _, err := guarded.AddCustomer(f.ctx, mallory, "evil", "Evil Corp", nil); return err },
 		"record cost": func() error {
 			_, err := guarded.RecordCost(f.ctx, mallory, strategy.NewCost{Month: june, Object: strategy.CostObject{Kind: strategy.ObjectCostCentre, ID: "X"},
-				Description: "x", Amount: eur("1"), Type: strategy.Opex, Behaviour: strategy.Fixed, Attribution: strategy.Direct})
+				Description: "x", Amount: eur("1"), Type: strategy.CostOpex, Behaviour: strategy.CostFixed, Attribution: strategy.CostDirect})
 			return err
 		},
 	} {
@@ -812,8 +812,8 @@ func testMends(t *testing.T, newStore func(*testing.T) storage.Store) {
 	_, err := f.svc.SetBudget(f.ctx, planner, entry, june, eur("500"))
 	require.NoError(t, err)
 	_, err = f.svc.RecordCost(f.ctx, planner, strategy.NewCost{Month: june, Object: strategy.CostObject{Kind: strategy.ObjectService,
-		ID: "{" + strings.ToUpper(entry.String()) + "}"}, Description: "Licences", Amount: eur("200"), Type: strategy.Opex,
-		Behaviour: strategy.Fixed, Attribution: strategy.Direct})
+		ID: "{" + strings.ToUpper(entry.String()) + "}"}, Description: "Licences", Amount: eur("200"), Type: strategy.CostOpex,
+		Behaviour: strategy.CostFixed, Attribution: strategy.CostDirect})
 	require.NoError(t, err)
 	v, err := f.svc.Variance(f.ctx, entry, june, nil)
 	require.NoError(t, err)
