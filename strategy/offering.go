@@ -231,6 +231,9 @@ func (o *Offering) validate(v *itil.ValidationError) {
 		if len(p.Tiers) == 0 {
 			v.Add("pricing.tiers", "are required for tiered pricing")
 		}
+		if !p.Price.IsZero() {
+			v.Add("pricing.price", "is not used by tiered pricing: price each tier")
+		}
 		var below decimal.Decimal
 		for i, t := range p.Tiers {
 			field := "pricing.tiers[" + itoa(i) + "]"
@@ -252,4 +255,17 @@ func (o *Offering) validate(v *itil.ValidationError) {
 	if o.Capacity.Sign() < 0 {
 		v.Add("capacity", "must not be negative")
 	}
+	// Prices to at most six places: statements round prorated prices
+	// exactly only that far (statement.go).
+	if placesOf(p.Price) > MaxPricePlaces {
+		v.Add("pricing.price", "has more than 6 decimal places")
+	}
+	for i, t := range p.Tiers {
+		if placesOf(t.UnitPrice) > MaxPricePlaces {
+			v.Add("pricing.tiers["+itoa(i)+"].unit_price", "has more than 6 decimal places")
+		}
+	}
 }
+
+// MaxPricePlaces is the finest a price may be given in.
+const MaxPricePlaces = 6
