@@ -264,6 +264,9 @@ func (o *Offering) validate(v *itil.ValidationError) {
 		if placesOf(t.UnitPrice) > MaxPricePlaces {
 			v.Add("pricing.tiers["+itoa(i)+"].unit_price", "has more than 6 decimal places")
 		}
+		if placesOf(t.UpTo) > MaxPricePlaces {
+			v.Add("pricing.tiers["+itoa(i)+"].up_to", "has more than 6 decimal places")
+		}
 	}
 }
 
