@@ -2,7 +2,6 @@ package cmdb
 
 import (
 	"context"
-	"encoding/binary"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -16,6 +15,7 @@ import (
 	"gonum.org/v1/gonum/graph/traverse"
 
 	"github.com/itilkit/itil"
+	gen "github.com/itilkit/itil/internal/estate"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/memory"
 )
@@ -44,18 +44,18 @@ import (
 //	go test ./cmdb -run '^$' -bench 'IndexCatchUp'
 var benchCIs = flag.Int("cmdb.bench.cis", 1_000_000, "CIs in the generated estate of the large impact benchmarks")
 
-// Layers of the generated estate.
+// Layers of the generated estate (internal/estate).
 const (
-	lBS = iota
-	lApp
-	lServer
-	lCore
-	lDist
-	lAccess
-	lStorage
-	lVM
-	lSI
-	nLayers
+	lBS      = gen.BusinessServices
+	lApp     = gen.Applications
+	lServer  = gen.Servers
+	lCore    = gen.CoreSwitches
+	lDist    = gen.DistributionSwitches
+	lAccess  = gen.AccessSwitches
+	lStorage = gen.Storage
+	lVM      = gen.VMs
+	lSI      = gen.SoftwareInstances
+	nLayers  = gen.NLayers
 )
 
 var layerClass = [nLayers]string{ClassBusinessService, ClassApplication, ClassLinuxServer, ClassNetworkDevice,
@@ -78,93 +78,17 @@ func (e *genEstate) layer(i int32) int {
 	return -1
 }
 
-// generate builds an estate of n CIs. IDs are time-ordered like UUID v7
-// ones created in layer order (as discovery loads an estate), so sorting
-// them keeps the layers together.
+// generate builds the shared generated estate of n CIs (internal/estate),
+// its relationship types numbered as in DefaultRelTypes.
 func generate(n int, seed uint64) *genEstate {
-	r := rand.New(rand.NewPCG(seed, 42))
-	infra := max(n/100, 16)
-	sizes := [nLayers]int{
-		lBS: max(n/1000, 1), lApp: max(n/50, 4), lServer: n / 5, lCore: max(infra/200, 2),
-		lStorage: infra / 10, lDist: infra / 10, lVM: 3 * n / 10,
-	}
-	sizes[lAccess] = infra - sizes[lCore] - sizes[lStorage] - sizes[lDist]
-	sizes[lSI] = n
-	for l := range nLayers - 1 {
-		sizes[lSI] -= sizes[l]
-	}
-	e := &genEstate{ids: make([]itil.ID, n)}
-	for l := range nLayers {
-		e.first[l+1] = e.first[l] + int32(sizes[l])
-	}
-	for i := range e.ids {
-		id := &e.ids[i]
-		binary.BigEndian.PutUint64(id[:8], uint64(1_750_000_000_000+i/64)<<16|0x7000|r.Uint64()&0xfff)
-		binary.BigEndian.PutUint64(id[8:], r.Uint64()&^(3<<62)|1<<63)
-	}
-	types := map[string]uint8{}
+	g := gen.Generate(n, seed)
+	number := map[string]uint8{}
 	for i, t := range DefaultRelTypes() {
-		types[t.Name] = uint8(i)
+		number[t.Name] = uint8(i)
 	}
-	add := func(typ string, p, c int32) {
-		e.parent, e.child, e.typ = append(e.parent, p), append(e.child, c), append(e.typ, types[typ])
-	}
-	pick := func(l int) int32 { return e.first[l] + int32(r.IntN(sizes[l])) }
-	nApp, nSI := sizes[lApp], sizes[lSI]
-	domains := max(nApp/100, 1)
-	appsPer := nApp / domains
-	for i := range nApp {
-		app := e.first[lApp] + int32(i)
-		add(DependsOn, e.first[lBS]+int32(i*sizes[lBS]/nApp), app)
-		add(Uses, app, pick(lStorage))
-	}
-	for bs := e.first[lBS]; bs < e.first[lBS+1]; bs++ {
-		for range 5 {
-			add(DependsOn, bs, pick(lApp))
-		}
-	}
-	for s := range nSI {
-		si := e.first[lSI] + int32(s)
-		dom := s * domains / nSI
-		domStart, domEnd := dom*nSI/domains, (dom+1)*nSI/domains
-		size := domEnd - domStart
-		tier := (s - domStart) * 4 / size
-		add(DependsOn, e.first[lApp]+int32(dom*appsPer+r.IntN(appsPer)), si)
-		if tier < 3 {
-			lo, hi := domStart+(tier+1)*size/4, domStart+(tier+2)*size/4
-			for range 4 {
-				if dep := e.first[lSI] + int32(lo+r.IntN(hi-lo)); dep != si { // tier edges round
-					add(DependsOn, si, dep)
-				}
-			}
-		}
-		if r.IntN(10) < 6 {
-			add(RunsOn, si, pick(lVM))
-		} else {
-			add(RunsOn, si, pick(lServer))
-		}
-		if s%2 == 0 {
-			add(Uses, si, pick(lStorage))
-		}
-	}
-	for vm := e.first[lVM]; vm < e.first[lVM+1]; vm++ {
-		add(HostedOn, vm, pick(lServer))
-		add(ConnectsTo, vm, pick(lAccess))
-		add(ConnectsTo, vm, pick(lAccess))
-		add(DependsOn, vm, pick(lStorage))
-	}
-	for srv := e.first[lServer]; srv < e.first[lServer+1]; srv++ {
-		add(ConnectsTo, srv, pick(lAccess))
-		add(ConnectsTo, srv, pick(lAccess))
-		add(Uses, srv, pick(lStorage))
-	}
-	for a := e.first[lAccess]; a < e.first[lAccess+1]; a++ {
-		add(ConnectsTo, a, pick(lDist))
-		add(ConnectsTo, a, pick(lDist))
-	}
-	for d := e.first[lDist]; d < e.first[lDist+1]; d++ {
-		add(ConnectsTo, d, pick(lCore))
-		add(ConnectsTo, d, pick(lCore))
+	e := &genEstate{ids: g.IDs, first: g.First, parent: g.Parent, child: g.Child, typ: make([]uint8, len(g.Type))}
+	for i, t := range g.Type {
+		e.typ[i] = number[gen.Types[t]]
 	}
 	return e
 }
