@@ -128,36 +128,95 @@ const (
 // cost finer than FineDigits or costs too large to hold) gives a
 // *itil.ValidationError naming the field.
 func Allocate(in AllocationInput) (*Allocation, error) {
-	g, err := compileGraph(in)
+	g, err := compileInput(in)
 	if err != nil {
 		return nil, err
 	}
-	return g.allocate(), nil
+	out, cycle := g.run()
+	if cycle >= 0 {
+		return nil, itil.Invalid("uses", "form a cycle through "+g.ids[cycle].String()+": a node cannot consume itself through others")
+	}
+	return out, nil
 }
 
-// graph is an allocation input in dense arrays: node i's consumers with
-// the units they use are cons[off[i]:off[i+1]] (CSR), amounts are in
-// millionths of the minor unit, units scaled to integers.
-type graph struct {
-	in       *AllocationInput
-	order    []int32 // topological: providers first
+// dense is an allocation in arrays, the form both Allocate and
+// AllocateCosts run: node i is ids[i], IDs sorted, so a node's number
+// orders like its ID and ties go by number; node p's consumers are
+// cons[off[p]:off[p+1]] (CSR), each row sorted, with the units they use
+// (units; nil when each uses one). Amounts are in millionths of the
+// minor unit, units and capacities scaled to integers.
+type dense struct {
+	method   AllocationMethod
+	currency string
+	ids      []itil.ID
+	final    []bool
 	off      []int32
 	cons     []int32
 	units    []uint64
+	capacity []uint64 // OverCapacity: what node p can serve (≥ used)
+	used     []uint64 // what p's consumers use; nil when units is nil (the row's length)
 	cost     []int64
-	capacity []uint64
-	used     []uint64
 	total    decimal.Decimal // the costs entered, exactly
 }
 
-func compileGraph(in AllocationInput) (*graph, error) {
+// unitScale is the one integer scale of a set of units and capacities:
+// the finest places any is written in (trailing zeros aside), at most
+// MaxUnitPlaces; scaled converts into it, adding to v what it refuses.
+type unitScale struct{ places int32 }
+
+func (u unitScale) scaled(v *itil.ValidationError, field string, d decimal.Decimal) uint64 {
+	x, exact := scaleInt(d, u.places)
+	switch {
+	case !exact:
+		v.Add(field, "is finer than "+strconv.Itoa(MaxUnitPlaces)+" decimal places")
+	case x > 1e15 || x < 0:
+		v.Add(field, "is too large: units and capacities, scaled to the finest places any is given in, must stay under 10^15")
+	default:
+		return uint64(x)
+	}
+	return 0
+}
+
+// costAdder sums costs in millionths of the minor unit, refusing one
+// finer than that and a sum past what an int64 holds.
+type costAdder struct {
+	places    int32
+	magnitude int64
+	total     decimal.Decimal
+}
+
+func (a *costAdder) add(v *itil.ValidationError, field string, d decimal.Decimal) (int64, bool) {
+	c, exact := scaleInt(d, a.places)
+	if !exact {
+		v.Add(field, "is finer than a millionth of the minor unit, or too large to hold")
+		return 0, false
+	}
+	if c < 0 {
+		a.magnitude -= c
+	} else {
+		a.magnitude += c
+	}
+	if c < -math.MaxInt64/2 || c > math.MaxInt64/2 || a.magnitude > math.MaxInt64/2 || a.magnitude < 0 {
+		v.Add(field, "brings the costs past what one allocation holds (see FineDigits)")
+		return 0, false
+	}
+	a.total = a.total.Add(d)
+	return c, true
+}
+
+func checkMethod(v *itil.ValidationError, method AllocationMethod, currency string) {
+	if method != OverCapacity && method != OverUsage {
+		v.Add("method", fmt.Sprintf("%q is not an allocation method (capacity or usage)", method))
+	}
+	if _, err := slm.NewMoney("0", currency); err != nil {
+		v.Add("currency", fmt.Sprintf("%q is not an ISO 4217 currency code (three upper-case letters)", currency))
+	}
+}
+
+// compileInput checks an AllocationInput and puts it in dense form.
+func compileInput(in AllocationInput) (*dense, error) {
 	var v itil.ValidationError
-	if in.Method != OverCapacity && in.Method != OverUsage {
-		v.Add("method", fmt.Sprintf("%q is not an allocation method (capacity or usage)", in.Method))
-	}
-	if _, err := slm.NewMoney("0", in.Currency); err != nil {
-		v.Add("currency", fmt.Sprintf("%q is not an ISO 4217 currency code (three upper-case letters)", in.Currency))
-	}
+	checkMethod(&v, in.Method, in.Currency)
 	if len(in.Nodes) > MaxAllocationNodes {
 		v.Add("nodes", "lists more than "+strconv.Itoa(MaxAllocationNodes)+" nodes")
 	}
@@ -165,69 +224,60 @@ func compileGraph(in AllocationInput) (*graph, error) {
 		return nil, err
 	}
 	n := len(in.Nodes)
-	g := &graph{in: &in, cost: make([]int64, n), capacity: make([]uint64, n), used: make([]uint64, n)}
+	// Nodes in ID order; at[i] is the input's node i's number.
+	perm := make([]int32, n)
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	slices.SortFunc(perm, func(a, b int32) int { return bytes.Compare(in.Nodes[a].ID[:], in.Nodes[b].ID[:]) })
+	g := &dense{method: in.Method, currency: in.Currency, ids: make([]itil.ID, n), final: make([]bool, n),
+		capacity: make([]uint64, n), used: make([]uint64, n), cost: make([]int64, n)}
+	at := make([]int32, n)
+	for k, i := range perm {
+		at[i] = int32(k)
+		g.ids[k], g.final[k] = in.Nodes[i].ID, in.Nodes[i].Final
+		if k > 0 && g.ids[k] == g.ids[k-1] && g.ids[k] != itil.NilID {
+			v.Add("nodes["+strconv.Itoa(int(i))+"].id", "lists "+g.ids[k].String()+" twice")
+		}
+	}
+	index := func(id itil.ID) (int32, bool) {
+		k, ok := slices.BinarySearchFunc(g.ids, id, func(a, b itil.ID) int { return bytes.Compare(a[:], b[:]) })
+		return int32(k), ok && id != itil.NilID
+	}
 
-	// Units and capacities in one integer scale: the finest given.
-	// The finest places written, trailing zeros aside ("1.000000" is 1).
-	places := int32(0)
+	us := unitScale{}
 	for _, nd := range in.Nodes {
-		places = max(places, placesOf(nd.Capacity))
+		us.places = max(us.places, placesOf(nd.Capacity))
 	}
 	for _, u := range in.Uses {
-		places = max(places, placesOf(u.Units))
+		us.places = max(us.places, placesOf(u.Units))
 	}
-	places = min(places, MaxUnitPlaces)
-	scaled := func(field string, d decimal.Decimal) uint64 {
-		x, exact := scaleInt(d, places)
-		switch {
-		case !exact:
-			v.Add(field, "is finer than "+strconv.Itoa(MaxUnitPlaces)+" decimal places")
-		case x > 1e15 || x < 0:
-			v.Add(field, "is too large: units and capacities, scaled to the finest places any is given in, must stay under 10^15")
-		default:
-			return uint64(x)
-		}
-		return 0
-	}
-
-	index := make(map[itil.ID]int32, n)
-	var magnitude int64 // of the costs, in millionths of the minor unit
+	us.places = min(us.places, MaxUnitPlaces)
+	costs := costAdder{places: slm.MinorUnits(in.Currency) + FineDigits}
 	for i, nd := range in.Nodes {
 		field := "nodes[" + strconv.Itoa(i) + "]"
 		if nd.ID == itil.NilID {
 			v.Add(field+".id", "is required")
-		} else if _, dup := index[nd.ID]; dup {
-			v.Add(field+".id", "lists "+nd.ID.String()+" twice")
-		} else {
-			index[nd.ID] = int32(i)
 		}
 		if nd.Capacity.Sign() < 0 {
 			v.Add(field+".capacity", "must not be negative")
 		} else {
-			g.capacity[i] = scaled(field+".capacity", nd.Capacity)
+			g.capacity[at[i]] = us.scaled(&v, field+".capacity", nd.Capacity)
 		}
-		c, exact := scaleInt(nd.Cost, slm.MinorUnits(in.Currency)+FineDigits)
-		if !exact {
-			v.Add(field+".cost", "is finer than a millionth of the minor unit, or too large to hold")
-			continue
-		}
-		if c < 0 {
-			magnitude -= c
-		} else {
-			magnitude += c
-		}
-		if c < -math.MaxInt64/2 || c > math.MaxInt64/2 || magnitude > math.MaxInt64/2 {
-			v.Add(field+".cost", "brings the costs past what one allocation holds (see FineDigits)")
+		c, ok := costs.add(&v, field+".cost", nd.Cost)
+		if !ok && costs.magnitude > math.MaxInt64/2 {
 			return nil, v.Err()
 		}
-		g.total = g.total.Add(nd.Cost)
-		g.cost[i] = c
+		g.cost[at[i]] = c
 	}
+	g.total = costs.total
 	g.off = make([]int32, n+1)
+	type use struct{ p, c int32 }
+	uses := make([]use, len(in.Uses))
 	for i, u := range in.Uses {
 		field := "uses[" + strconv.Itoa(i) + "]"
-		p, okP := index[u.Provider]
-		c, okC := index[u.Consumer]
+		p, okP := index(u.Provider)
+		c, okC := index(u.Consumer)
 		if !okP {
 			v.Add(field+".provider", "is not one of the nodes")
 		}
@@ -239,11 +289,12 @@ func compileGraph(in AllocationInput) (*graph, error) {
 		}
 		if u.Units.Sign() <= 0 {
 			v.Add(field+".units", "must be positive")
-		} else if units := scaled(field+".units", u.Units); okP && units > 0 {
+		} else if units := us.scaled(&v, field+".units", u.Units); okP && units > 0 {
 			if g.used[p] += units; g.used[p] > 1<<62 {
 				v.Add(field+".units", "bring the units used of the provider past what one allocation holds")
 			}
 		}
+		uses[i] = use{p, c}
 		if okP && okC && p != c {
 			g.off[p+1]++
 		}
@@ -256,19 +307,18 @@ func compileGraph(in AllocationInput) (*graph, error) {
 	}
 	g.cons = make([]int32, g.off[n])
 	g.units = make([]uint64, g.off[n])
-	at := slices.Clone(g.off[:n])
-	for _, u := range in.Uses {
-		p, c := index[u.Provider], index[u.Consumer]
-		g.cons[at[p]], g.units[at[p]] = c, scaled("", u.Units)
-		at[p]++
+	next := slices.Clone(g.off[:n])
+	for i, u := range uses {
+		g.cons[next[u.p]], g.units[next[u.p]] = u.c, us.scaled(&v, "", in.Uses[i].Units)
+		next[u.p]++
 	}
-	// Each row by consumer ID, so that a split's ties go the same way
+	// Each row by consumer, so that a split's ties go the same way
 	// whatever the order of the uses; a pair listed twice is refused.
-	type use struct {
+	type edge struct {
 		c int32
 		u uint64
 	}
-	var row []use
+	var row []edge
 	for p := range n {
 		lo, hi := g.off[p], g.off[p+1]
 		if hi-lo < 2 {
@@ -276,19 +326,34 @@ func compileGraph(in AllocationInput) (*graph, error) {
 		}
 		row = row[:0]
 		for e := lo; e < hi; e++ {
-			row = append(row, use{g.cons[e], g.units[e]})
+			row = append(row, edge{g.cons[e], g.units[e]})
 		}
-		slices.SortFunc(row, func(a, b use) int { return bytes.Compare(in.Nodes[a.c].ID[:], in.Nodes[b.c].ID[:]) })
+		slices.SortFunc(row, func(a, b edge) int { return cmp.Compare(a.c, b.c) })
 		for k, x := range row {
 			if k > 0 && row[k-1].c == x.c {
-				v.Add("uses", "list "+in.Nodes[x.c].ID.String()+" using "+in.Nodes[p].ID.String()+" twice")
+				v.Add("uses", "list "+g.ids[x.c].String()+" using "+g.ids[p].String()+" twice")
 				return nil, v.Err()
 			}
 			g.cons[lo+int32(k)], g.units[lo+int32(k)] = x.c, x.u
 		}
 	}
-	// Kahn's algorithm from the nodes nothing provides to: a provider
-	// comes before its consumers.
+	if in.Method == OverCapacity {
+		for i := range in.Nodes {
+			if k := at[i]; g.off[k+1] > g.off[k] && g.capacity[k] < g.used[k] {
+				v.Add("nodes["+strconv.Itoa(i)+"].capacity", fmt.Sprintf("is %s units, less than the %s its consumers use",
+					in.Nodes[i].Capacity, decimal.New(int64(g.used[k]), -us.places)))
+			}
+		}
+	}
+	return g, v.Err()
+}
+
+// run allocates in topological order, Kahn's algorithm and the splits in
+// one pass: a node is split once every provider has handed it its share.
+// It returns the allocation rounded for the statement, or, when the uses
+// form a cycle, a node on one (cycle ≥ 0).
+func (g *dense) run() (out *Allocation, cycle int32) {
+	n := len(g.ids)
 	indeg := make([]int32, n)
 	for _, c := range g.cons {
 		indeg[c]++
@@ -299,65 +364,43 @@ func compileGraph(in AllocationInput) (*graph, error) {
 			queue = append(queue, int32(i))
 		}
 	}
+	// held[p] is what reached p (its cost, then its providers' shares);
+	// once p is split, what stays with it: the idle capacity's share.
+	held := slices.Clone(g.cost)
+	var sp splitter
 	for h := 0; h < len(queue); h++ {
 		p := queue[h]
-		for _, c := range g.cons[g.off[p]:g.off[p+1]] {
-			if indeg[c]--; indeg[c] == 0 {
-				queue = append(queue, c)
+		lo, hi := g.off[p], g.off[p+1]
+		row := g.cons[lo:hi]
+		if c := held[p]; c != 0 && lo < hi {
+			var shares []int64
+			switch {
+			case g.units != nil:
+				div, idle := g.used[p], uint64(0)
+				if g.method == OverCapacity {
+					div, idle = g.capacity[p], g.capacity[p]-g.used[p]
+				}
+				shares = sp.split(c, g.units[lo:hi], idle, div)
+			case g.method == OverCapacity && g.capacity != nil && g.capacity[p] > uint64(len(row)):
+				shares = sp.splitOnes(c, len(row), g.capacity[p]-uint64(len(row)))
+			default:
+				shares = sp.even(c, len(row))
+			}
+			for k, cn := range row {
+				held[cn] += shares[k]
+			}
+			held[p] = shares[len(row)]
+		}
+		for _, cn := range row {
+			if indeg[cn]--; indeg[cn] == 0 {
+				queue = append(queue, cn)
 			}
 		}
 	}
 	if len(queue) < n {
-		for i := range n {
-			if indeg[i] > 0 {
-				v.Add("uses", "form a cycle through "+in.Nodes[i].ID.String()+": a node cannot consume itself through others")
-				return nil, v.Err()
-			}
-		}
+		return nil, int32(slices.IndexFunc(indeg, func(d int32) bool { return d > 0 }))
 	}
-	g.order = queue
-	if in.Method == OverCapacity {
-		for i := range n {
-			if g.off[i+1] > g.off[i] && g.capacity[i] < g.used[i] {
-				v.Add("nodes["+strconv.Itoa(i)+"].capacity", fmt.Sprintf("is %s units, less than the %s its consumers use",
-					in.Nodes[i].Capacity, decimal.New(int64(g.used[i]), -places)))
-			}
-		}
-	}
-	return g, v.Err()
-}
-
-// allocate runs the allocation, then rounds it for the statement.
-func (g *graph) allocate() *Allocation {
-	n := len(g.in.Nodes)
-	held := slices.Clone(g.cost) // what reaches each node: its cost, then what its providers hand on
-	final := make([]int64, n)
-	overhead := make([]int64, n)
-	var sp splitter
-	for _, p := range g.order {
-		c := held[p]
-		lo, hi := g.off[p], g.off[p+1]
-		switch {
-		case lo == hi && g.in.Nodes[p].Final:
-			final[p] = c
-			continue
-		case lo == hi:
-			overhead[p] = c
-			continue
-		case c == 0:
-			continue
-		}
-		div, idle := g.used[p], uint64(0)
-		if g.in.Method == OverCapacity {
-			div, idle = g.capacity[p], g.capacity[p]-g.used[p]
-		}
-		shares := sp.split(c, g.units[lo:hi], idle, div)
-		for k, e := 0, lo; e < hi; k, e = k+1, e+1 {
-			held[g.cons[e]] += shares[k]
-		}
-		overhead[p] = shares[hi-lo] // the idle capacity's
-	}
-	return g.statement(final, overhead)
+	return g.statement(held), -1
 }
 
 // splitter apportions amounts, reusing its buffers.
@@ -365,6 +408,35 @@ type splitter struct {
 	shares []int64
 	rems   []uint64
 	byRem  []int
+	ones   []uint64
+}
+
+// even splits c over k equal weights: the largest remainders tie, so the
+// first c mod k shares take one more. The last share (the idle
+// capacity's) is zero.
+func (sp *splitter) even(c int64, k int) []int64 {
+	sp.shares = slices.Grow(sp.shares[:0], k+1)[:k+1]
+	q, r := c/int64(k), c%int64(k)
+	one := int64(1)
+	if r < 0 {
+		r, one = -r, -1
+	}
+	for i := range k {
+		sp.shares[i] = q
+		if int64(i) < r {
+			sp.shares[i] += one
+		}
+	}
+	sp.shares[k] = 0
+	return sp.shares
+}
+
+// splitOnes splits c over k weights of one unit and idle idle units.
+func (sp *splitter) splitOnes(c int64, k int, idle uint64) []int64 {
+	for len(sp.ones) < k {
+		sp.ones = append(sp.ones, 1)
+	}
+	return sp.split(c, sp.ones[:k], idle, uint64(k)+idle)
 }
 
 // split apportions c over the weights ws and idle (the last share) out of
@@ -407,65 +479,64 @@ func (sp *splitter) split(c int64, ws []uint64, idle, div uint64) []int64 {
 	return sp.shares
 }
 
-// statement rounds the amounts to the minor unit by the largest remainder
-// method (see Allocate).
-func (g *graph) statement(final, overhead []int64) *Allocation {
-	cur := g.in.Currency
+// statement rounds what stayed with each node to the minor unit by the
+// largest remainder method (see Allocate): a final node that nothing
+// consumes keeps an allocated amount, any other node overhead.
+func (g *dense) statement(held []int64) *Allocation {
+	cur := g.currency
 	places := slm.MinorUnits(cur)
 	const perMinor = 1_000_000 // 10^FineDigits
-	type item struct {
-		node     int32
-		overhead bool
-		floor    int64 // in minor units
-		rem      int64 // in millionths, in [0, perMinor)
-	}
-	var items []item
-	var sumFloor int64
-	for k, kind := range [2][]int64{final, overhead} {
-		for i, x := range kind {
-			if x == 0 {
-				continue
-			}
-			fl, rem := x/perMinor, x%perMinor
-			if rem < 0 { // round toward minus infinity
-				fl, rem = fl-1, rem+perMinor
-			}
-			items = append(items, item{node: int32(i), overhead: k == 1, floor: fl, rem: rem})
-			sumFloor += fl
-		}
-	}
 	rounded := slm.Money{Amount: g.total, Currency: cur}.Round()
-	left := rounded.Amount.Shift(places).IntPart() - sumFloor // 0 ≤ left ≤ len(items)
-	if left > 0 {
-		byRem := make([]int, len(items))
-		for i := range byRem {
-			byRem[i] = i
-		}
-		slices.SortFunc(byRem, func(a, b int) int {
-			if c := cmp.Compare(items[b].rem, items[a].rem); c != 0 {
-				return c
-			}
-			return bytes.Compare(g.in.Nodes[items[a].node].ID[:], g.in.Nodes[items[b].node].ID[:])
-		})
-		for _, i := range byRem[:left] {
-			items[i].floor++
-		}
-	}
-	out := &Allocation{Method: g.in.Method, Total: rounded}
-	for _, it := range items {
-		if it.floor == 0 {
+	floor := make([]int64, 0, 1024) // in minor units, by node in order
+	nodes := make([]int32, 0, 1024)
+	var ranked []int32 // positions in nodes with a remainder, in [1, perMinor)
+	var rems []int32
+	var sumFloor int64
+	for i, x := range held {
+		if x == 0 {
 			continue
 		}
-		a := Allocated{ID: g.in.Nodes[it.node].ID, Amount: slm.Money{Amount: decimal.New(it.floor, -places), Currency: cur}}
-		if it.overhead {
-			out.Overhead = append(out.Overhead, a)
-		} else {
-			out.Allocated = append(out.Allocated, a)
+		fl, rem := x/perMinor, x%perMinor
+		if rem < 0 { // round toward minus infinity
+			fl, rem = fl-1, rem+perMinor
+		}
+		if rem > 0 {
+			ranked = append(ranked, int32(len(nodes)))
+			rems = append(rems, int32(rem))
+		}
+		floor, nodes = append(floor, fl), append(nodes, int32(i))
+		sumFloor += fl
+	}
+	left := rounded.Amount.Shift(places).IntPart() - sumFloor // 0 ≤ left ≤ len(ranked)
+	if left > 0 {
+		// The largest remainders, ties by ID (the order of nodes).
+		byRem := make([]int32, len(ranked))
+		for i := range byRem {
+			byRem[i] = int32(i)
+		}
+		slices.SortFunc(byRem, func(a, b int32) int {
+			if c := cmp.Compare(rems[b], rems[a]); c != 0 {
+				return c
+			}
+			return cmp.Compare(a, b)
+		})
+		for _, i := range byRem[:left] {
+			floor[ranked[i]]++
 		}
 	}
-	byID := func(a, b Allocated) int { return bytes.Compare(a.ID[:], b.ID[:]) }
-	slices.SortFunc(out.Allocated, byID)
-	slices.SortFunc(out.Overhead, byID)
+	out := &Allocation{Method: g.method, Total: rounded}
+	for k, fl := range floor {
+		if fl == 0 {
+			continue
+		}
+		p := nodes[k]
+		a := Allocated{ID: g.ids[p], Amount: slm.Money{Amount: decimal.New(fl, -places), Currency: cur}}
+		if g.final[p] && g.off[p] == g.off[p+1] {
+			out.Allocated = append(out.Allocated, a)
+		} else {
+			out.Overhead = append(out.Overhead, a)
+		}
+	}
 	return out
 }
 

@@ -115,6 +115,7 @@ func TestAllocateRefusesBadInput(t *testing.T) {
 		{"self", func(in *strategy.AllocationInput) { in.Uses[0].Consumer = in.Uses[0].Provider }, []string{"uses[0].consumer"}},
 		{"cycle", func(in *strategy.AllocationInput) {
 			in.Uses = append(in.Uses, strategy.Consumption{Consumer: idOf(1), Provider: idOf(4), Units: dec("1")})
+			in.Nodes[3].Capacity = dec("1")
 		}, []string{"uses"}},
 		{"capacity", func(in *strategy.AllocationInput) { in.Nodes[0].Capacity = dec("7") }, []string{"nodes[0].capacity"}},
 		{"negative capacity", func(in *strategy.AllocationInput) { in.Nodes[3].Capacity = dec("-1") }, []string{"nodes[3].capacity"}},

@@ -185,7 +185,8 @@ func (s *Service) DefineRateCard(ctx context.Context, actor itil.Actor, name, un
 // RecordCost records a cost of a month against a service, a CI or a cost
 // centre: an amount, or units of a rate card (the amount is then units ×
 // rate, exact). Bad fields give a *itil.ValidationError naming each; an
-// unknown rate card or service an error wrapping itil.ErrNotFound.
+// unknown rate card or service, or with WithCMDB an unknown CI, an error
+// wrapping itil.ErrNotFound.
 func (s *Service) RecordCost(ctx context.Context, actor itil.Actor, in NewCost) (*CostItem, error) {
 	var v itil.ValidationError
 	actor.Validate("actor", &v)
@@ -235,8 +236,13 @@ func (s *Service) RecordCost(ctx context.Context, actor itil.Actor, in NewCost) 
 			}
 			c.Amount = slm.Money{Amount: rc.Rate.Amount.Mul(c.Units), Currency: rc.Rate.Currency}
 		}
-		if c.Object.Kind == ObjectService {
+		switch {
+		case c.Object.Kind == ObjectService:
 			if _, err := entries.Get(cm.Ctx, cm.Tx, uuid.MustParse(c.Object.ID)); err != nil {
+				return event{}, fmt.Errorf("object.id: %w", err)
+			}
+		case c.Object.Kind == ObjectCI && s.cfg.cmdb != nil:
+			if _, err := s.cfg.cmdb.In(cm.Tx).Get(cm.Ctx, uuid.MustParse(c.Object.ID)); err != nil {
 				return event{}, fmt.Errorf("object.id: %w", err)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/cmdb"
 	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/storage"
@@ -34,6 +35,7 @@ type config struct {
 	clock     itil.Clock
 	authorize itil.Authorizer[Entry]
 	hooks     []storage.Hook
+	cmdb      *cmdb.Service
 }
 
 // Option configures a Service; New reports every bad option together.
@@ -73,6 +75,17 @@ func WithHook(h storage.Hook) Option {
 			v.Add("hook", "must not be nil")
 		}
 		cfg.hooks = append(cfg.hooks, h)
+	}}
+}
+
+// WithCMDB sets the CMDB whose dependencies AllocateCosts rolls costs up
+// along. It must share the Service's store.
+func WithCMDB(c *cmdb.Service) Option {
+	return Option{func(cfg *config, v *itil.ValidationError) {
+		if c == nil {
+			v.Add("cmdb", "must not be nil")
+		}
+		cfg.cmdb = c
 	}}
 }
 

@@ -45,6 +45,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Costs", func(t *testing.T) { testCosts(t, newStore) })
 	t.Run("Authorizer", func(t *testing.T) { testAuthorizer(t, newStore) })
 	t.Run("Mends", func(t *testing.T) { testMends(t, newStore) })
+	t.Run("TwoInstances/AllocateCosts", func(t *testing.T) { testAllocateCosts(t, instances) }) // allocation.go
 	t.Run("TwoInstances/Versions", func(t *testing.T) { testTwoInstances(t, instances) })
 	t.Run("TwoInstances/RetireRace", func(t *testing.T) { testRetireRace(t, instances) })
 	t.Run("TwoInstances/RetireHeldOpen", func(t *testing.T) { testRetireHeldOpen(t, instances) })
