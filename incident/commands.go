@@ -25,7 +25,7 @@ func (s *Service) Open(ctx context.Context, actor itil.Actor, in NewIncident) (*
 	tmpl := &Incident{
 		Title: in.Title, Description: in.Description,
 		Caller: in.Caller, Category: in.Category, Subcategory: in.Subcategory,
-		Channel: in.Channel, ServiceID: in.ServiceID, CIID: in.CIID,
+		Channel: in.Channel, ServiceID: in.ServiceID, CIID: in.CIID, ServiceDown: in.ServiceDown,
 		Impact: in.Impact, Urgency: in.Urgency, State: StateNew, OpenedBy: actor,
 	}
 	// The input is checked with the actor, so one error names every bad
@@ -66,6 +66,7 @@ func (s *Service) Update(ctx context.Context, actor itil.Actor, id itil.ID, p Pa
 		changed = pipeline.Set(changed, "subcategory", &inc.Subcategory, p.Subcategory)
 		changed = pipeline.Set(changed, "service", &inc.ServiceID, p.ServiceID)
 		changed = pipeline.Set(changed, "ci", &inc.CIID, p.CIID)
+		changed = pipeline.Set(changed, "service_down", &inc.ServiceDown, p.ServiceDown)
 		changed = pipeline.Set(changed, "impact", &inc.Impact, p.Impact)
 		changed = pipeline.Set(changed, "urgency", &inc.Urgency, p.Urgency)
 		var v itil.ValidationError

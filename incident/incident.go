@@ -134,6 +134,11 @@ type Incident struct {
 	// EscalationLevel is the hierarchical escalation level, 0 when none.
 	EscalationLevel int `json:"escalation_level,omitempty"`
 
+	// ServiceDown says the service (ServiceID, or the CI) was down, not
+	// merely degraded: from opening to resolution the incident is an
+	// outage, as service value assessments read it.
+	ServiceDown bool `json:"service_down,omitempty"`
+
 	Major       bool    `json:"major,omitempty"`
 	MajorReason string  `json:"major_reason,omitempty"`
 	ParentID    itil.ID `json:"parent_id,omitzero"`
@@ -198,6 +203,7 @@ type NewIncident struct {
 	Channel     Channel
 	ServiceID   itil.ID
 	CIID        itil.ID
+	ServiceDown bool
 	Impact      itil.Impact
 	Urgency     itil.Urgency
 }
@@ -210,6 +216,7 @@ type Patch struct {
 	Subcategory *string
 	ServiceID   *itil.ID
 	CIID        *itil.ID
+	ServiceDown *bool
 	Impact      *itil.Impact
 	Urgency     *itil.Urgency
 }

@@ -43,6 +43,9 @@ type Filter struct {
 	// Major, when set, keeps only major (true) or only other (false)
 	// incidents.
 	Major *bool
+	// ServiceDown, when set, keeps only the incidents that record their
+	// service as down (true) or only the others (false).
+	ServiceDown *bool
 	// OpenedFrom and OpenedTo bound the opening time: From <= OpenedAt < To.
 	// Each, when set, must lie within the years 1 to 9999.
 	OpenedFrom, OpenedTo time.Time
@@ -87,6 +90,12 @@ func (f Filter) query() (pipeline.Query[Incident], error) {
 			// Only major incidents carry an index term.
 			b.Q.Keep = func(i *Incident) bool { return !i.Major }
 		}
+	}
+	if down := f.ServiceDown; down != nil {
+		// No index term: the service-down incidents are read by CI or
+		// service, a few.
+		keep := b.Q.Keep
+		b.Q.Keep = func(i *Incident) bool { return i.ServiceDown == *down && (keep == nil || keep(i)) }
 	}
 	b.Opened(f.OpenedFrom, f.OpenedTo)
 	return b.Query()

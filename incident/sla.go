@@ -29,6 +29,7 @@ func Snapshot(inc *Incident, at time.Time) itil.Snapshot {
 			"assignee":         inc.Assignee,
 			"hold_reason":      string(inc.HoldReason),
 			"major":            strconv.FormatBool(inc.Major),
+			"service_down":     strconv.FormatBool(inc.ServiceDown),
 			"responded":        strconv.FormatBool(!inc.FirstRespondedAt.IsZero()),
 			"reopen_count":     strconv.Itoa(inc.ReopenCount),
 			"escalation_level": strconv.Itoa(inc.EscalationLevel),

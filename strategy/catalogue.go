@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/change"
 	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/slm"
@@ -23,12 +24,14 @@ const KindSubscription = "strategy_subscription"
 // Commands and events of the catalogue.
 const (
 	CommandAddOffering     = "add_offering"
+	CommandUpdateOffering  = "update_offering"
 	CommandPublishOffering = "publish_offering"
 	CommandRetireOffering  = "retire_offering"
 	CommandSubscribe       = "subscribe"
 	CommandEndSubscription = "end_subscription"
 
 	EventOfferingAdded     = "strategy.offering_added"
+	EventOfferingUpdated   = "strategy.offering_updated"
 	EventOfferingMoved     = "strategy.offering_moved"
 	EventSubscribed        = "strategy.subscribed"
 	EventSubscriptionEnded = "strategy.subscription_ended"
@@ -133,10 +136,111 @@ func (s *Service) AddOffering(ctx context.Context, actor itil.Actor, entryID iti
 		if e.Phase() == PhaseRetired {
 			return event{}, fmt.Errorf("%w: service %s is retired", itil.ErrInvalidTransition, e.Number)
 		}
+		if err := s.checkRefs(c.Ctx, c.Tx, &o.Commitments); err != nil {
+			return event{}, err
+		}
 		o.CreatedAt = c.Now
 		return event{Type: EventOfferingAdded, Summary: "offering " + strconv.Quote(o.Name) + " of " + e.Number,
 			Refs: []itil.ID{e.ID}}, nil
 	})
+}
+
+// OfferingPatch changes an offering's fields; nil fields stay as they
+// are.
+type OfferingPatch struct {
+	Name        *string
+	Description *string
+	Utility     *[]string
+	Warranty    *Warranty
+	Commitments *Commitments
+	Pricing     *Pricing
+	Capacity    *decimal.Decimal
+}
+
+// UpdateOffering changes the offering id's fields. A retired offering
+// cannot be changed, nor the pricing of a published one that customers
+// have subscribed to: their statements read it, so a new price is a new
+// offering (itil.ErrInvalidTransition). A bad value gives a
+// *itil.ValidationError naming every bad field, and a patch that changes
+// nothing one naming "patch"; an unknown offering, or an SLA definition
+// or change schedule the Service's processes (WithSLM, WithChange) do
+// not hold, an error wrapping itil.ErrNotFound.
+func (s *Service) UpdateOffering(ctx context.Context, actor itil.Actor, id itil.ID, p OfferingPatch) (*Offering, error) {
+	var v itil.ValidationError
+	actor.Validate("actor", &v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	r := s.offeringRunner()
+	return r.Run(ctx, actor, id, CommandUpdateOffering, func(c *pipeline.Cmd[Offering], o *Offering) (event, error) {
+		if o.State == OfferingRetired {
+			return event{}, fmt.Errorf("%w: offering %q is retired", itil.ErrInvalidTransition, o.Name)
+		}
+		if p.Name != nil {
+			o.Name = *p.Name
+		}
+		if p.Description != nil {
+			o.Description = *p.Description
+		}
+		if p.Utility != nil {
+			o.Utility = slices.Clone(*p.Utility)
+		}
+		if p.Warranty != nil {
+			o.Warranty = *p.Warranty
+		}
+		if p.Commitments != nil {
+			o.Commitments = *p.Commitments
+		}
+		if p.Pricing != nil {
+			if !o.Pricing.equal(*p.Pricing) && o.State == OfferingPublished && o.Subscriptions > 0 {
+				return event{}, fmt.Errorf("%w: offering %q has subscriptions: publish a new offering to change its price",
+					itil.ErrInvalidTransition, o.Name)
+			}
+			o.Pricing = *p.Pricing
+		}
+		if p.Capacity != nil {
+			o.Capacity = *p.Capacity
+		}
+		*o = *o.clone() // none of the patch's memory
+		var v itil.ValidationError
+		o.validate(&v)
+		if err := v.Err(); err != nil {
+			return event{}, err
+		}
+		if err := s.checkRefs(c.Ctx, c.Tx, &o.Commitments); err != nil {
+			return event{}, err
+		}
+		return event{Type: EventOfferingUpdated, Summary: "updated offering " + strconv.Quote(o.Name), Refs: []itil.ID{o.EntryID}}, nil
+	})
+}
+
+// checkRefs refuses commitments naming an SLA definition or a change
+// schedule that the Service's processes do not hold, read in tx; a
+// blackout is not a maintenance window.
+func (s *Service) checkRefs(ctx context.Context, tx storage.Tx, c *Commitments) error {
+	if s.cfg.slm != nil {
+		for _, r := range [...]struct {
+			field string
+			id    itil.ID
+		}{{"commitments.response_sla", c.ResponseSLA}, {"commitments.resolution_sla", c.ResolutionSLA}} {
+			if r.id == itil.NilID {
+				continue
+			}
+			if _, err := s.cfg.slm.In(tx).Definition(ctx, r.id); err != nil {
+				return fmt.Errorf("%s: %w", r.field, err)
+			}
+		}
+	}
+	if s.cfg.change != nil && c.MaintenanceSchedule != itil.NilID {
+		sc, err := s.cfg.change.In(tx).GetSchedule(ctx, c.MaintenanceSchedule)
+		if err != nil {
+			return fmt.Errorf("commitments.maintenance_schedule: %w", err)
+		}
+		if sc.Spec.Type != change.MaintenanceSchedule {
+			return itil.Invalid("commitments.maintenance_schedule", "names "+strconv.Quote(sc.Spec.Name)+", a "+string(sc.Spec.Type)+" schedule, not a maintenance window")
+		}
+	}
+	return nil
 }
 
 // PublishOffering publishes a draft offering, once its service is in the

@@ -55,6 +55,9 @@ type Commitments struct {
 	// ResponseSLA and ResolutionSLA are slm definitions.
 	ResponseSLA   itil.ID `json:"response_sla,omitzero"`
 	ResolutionSLA itil.ID `json:"resolution_sla,omitzero"`
+	// SLACompliance is the share of those SLAs' cycles decided in a
+	// period that must be met, in percent (95); zero: none promised.
+	SLACompliance decimal.Decimal `json:"sla_compliance,omitzero"`
 	// MaintenanceSchedule is a change schedule (a maintenance window).
 	MaintenanceSchedule itil.ID `json:"maintenance_schedule,omitzero"`
 	// RTO and RPO: how long the service may be down after a disaster,
@@ -93,6 +96,12 @@ type Pricing struct {
 	Currency string          `json:"currency"`
 	Price    decimal.Decimal `json:"price,omitzero"`
 	Tiers    []Tier          `json:"tiers,omitempty"`
+}
+
+// equal reports whether p and q price alike.
+func (p Pricing) equal(q Pricing) bool {
+	return p.Model == q.Model && p.Unit == q.Unit && p.Currency == q.Currency && p.Price.Equal(q.Price) &&
+		slices.EqualFunc(p.Tiers, q.Tiers, func(a, b Tier) bool { return a.UpTo.Equal(b.UpTo) && a.UnitPrice.Equal(b.UnitPrice) })
 }
 
 // Monthly returns the price of quantity units for a month, exactly (not
@@ -200,6 +209,12 @@ func (o *Offering) validate(v *itil.ValidationError) {
 	c := &o.Commitments
 	if c.Availability.Sign() < 0 || c.Availability.GreaterThan(decimal.NewFromInt(100)) {
 		v.Add("commitments.availability", "must be a percentage from 0 to 100")
+	}
+	if c.SLACompliance.Sign() < 0 || c.SLACompliance.GreaterThan(decimal.NewFromInt(100)) {
+		v.Add("commitments.sla_compliance", "must be a percentage from 0 to 100")
+	}
+	if c.SLACompliance.Sign() > 0 && c.ResponseSLA == itil.NilID && c.ResolutionSLA == itil.NilID {
+		v.Add("commitments.sla_compliance", "needs a response or resolution SLA to apply to")
 	}
 	if c.ServiceHours != nil {
 		if _, err := calendar.New(*c.ServiceHours); err != nil {

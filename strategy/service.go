@@ -9,9 +9,12 @@ import (
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/change"
 	"github.com/itilkit/itil/cmdb"
+	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/internal/pipeline"
+	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -36,6 +39,9 @@ type config struct {
 	authorize itil.Authorizer[Entry]
 	hooks     []storage.Hook
 	cmdb      *cmdb.Service
+	incidents *incident.Service
+	slm       *slm.Engine
+	change    *change.Service
 }
 
 // Option configures a Service; New reports every bad option together.
@@ -86,6 +92,41 @@ func WithCMDB(c *cmdb.Service) Option {
 			v.Add("cmdb", "must not be nil")
 		}
 		cfg.cmdb = c
+	}}
+}
+
+// WithIncidents sets where AssessValue finds a service's outages when
+// none are supplied: the incidents on its CI that record it as down.
+func WithIncidents(i *incident.Service) Option {
+	return Option{func(cfg *config, v *itil.ValidationError) {
+		if i == nil {
+			v.Add("incidents", "must not be nil")
+		}
+		cfg.incidents = i
+	}}
+}
+
+// WithSLM sets the SLA engine offerings' SLA commitments name
+// definitions of: AddOffering and UpdateOffering check they exist, and
+// AssessValue reports their compliance.
+func WithSLM(e *slm.Engine) Option {
+	return Option{func(cfg *config, v *itil.ValidationError) {
+		if e == nil {
+			v.Add("slm", "must not be nil")
+		}
+		cfg.slm = e
+	}}
+}
+
+// WithChange sets the change management whose schedules offerings'
+// maintenance windows name: AddOffering and UpdateOffering check they
+// exist.
+func WithChange(c *change.Service) Option {
+	return Option{func(cfg *config, v *itil.ValidationError) {
+		if c == nil {
+			v.Add("change", "must not be nil")
+		}
+		cfg.change = c
 	}}
 }
 

@@ -496,6 +496,7 @@ func testList(t *testing.T, newStore NewStore) {
 		if i%5 == 0 {
 			in.CIID = ciA
 		}
+		in.ServiceDown = i%3 == 0
 		inc, err := f.svc.Open(f.ctx, agent, in)
 		require.NoError(t, err)
 		if i%4 == 0 {
@@ -573,6 +574,8 @@ func testList(t *testing.T, newStore NewStore) {
 		{"children", incident.Filter{ParentID: all[3].ID}, 0, func(i *incident.Incident) bool { return i.ParentID == all[3].ID }},
 		{"major", incident.Filter{Major: &yes}, 0, func(i *incident.Incident) bool { return i.Major }},
 		{"not major", incident.Filter{Major: &no}, 6, func(i *incident.Incident) bool { return !i.Major }},
+		{"service down on the CI", incident.Filter{CIID: ciA, ServiceDown: &yes}, 0, func(i *incident.Incident) bool { return i.CIID == ciA && i.ServiceDown }},
+		{"service up, not major", incident.Filter{ServiceDown: &no, Major: &no}, 2, func(i *incident.Incident) bool { return !i.ServiceDown && !i.Major }},
 		{"opened between", incident.Filter{OpenedFrom: all[5].OpenedAt, OpenedTo: all[12].OpenedAt}, 3,
 			func(i *incident.Incident) bool {
 				return !i.OpenedAt.Before(all[5].OpenedAt) && i.OpenedAt.Before(all[12].OpenedAt)

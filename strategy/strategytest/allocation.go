@@ -69,7 +69,9 @@ func testAllocateCosts(t *testing.T, instances storagetest.Instances) {
 			Type: strategy.CostOpex, Behaviour: strategy.CostFixed, Attribution: strategy.CostIndirect})
 		require.NoError(t, err)
 	}
-	on := func(id itil.ID) strategy.CostObject { return strategy.CostObject{Kind: strategy.ObjectCI, ID: id.String()} }
+	on := func(id itil.ID) strategy.CostObject {
+		return strategy.CostObject{Kind: strategy.ObjectCI, ID: id.String()}
+	}
 	cost(on(x), june, eur("600.00"))
 	cost(on(x), june, eur("400.00"))
 	cost(on(appA), june, eur("200.00"))

@@ -39,6 +39,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Catalogue", func(t *testing.T) { testCatalogue(t, newStore) })
 	t.Run("OfferingBadInput", func(t *testing.T) { testOfferingBadInput(t, newStore) })
 	t.Run("Value", func(t *testing.T) { testValue(t, newStore) })
+	t.Run("ValueFromProcesses", func(t *testing.T) { testValueFromProcesses(t, newStore) }) // value_sources.go
 	t.Run("Statement", func(t *testing.T) { testStatement(t, newStore) })
 	t.Run("Relationships", func(t *testing.T) { testRelationships(t, newStore) })
 	t.Run("DemandRecords", func(t *testing.T) { testDemandRecords(t, newStore) })
