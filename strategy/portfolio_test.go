@@ -13,7 +13,7 @@ import (
 // lifecycle. Run `go test ./strategy -update` to regenerate it.
 func TestPortfolioDiagramInSync(t *testing.T) {
 	machinetest.InSync(t, machinetest.Diagram{File: "portfolio.md", Title: "Service portfolio",
-		Source: "strategy.PortfolioLifecycle()", Package: "./strategy", Mermaid: PortfolioDiagram()})
+		Source: "strategy.PortfolioLifecycle()", Package: "./strategy", Mermaid: PortfolioDiagram(), README: "portfolio"})
 }
 
 // TestPortfolioPhases: every status has a phase, and no move goes back
