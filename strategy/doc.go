@@ -36,8 +36,11 @@
 //
 // [Service.AssessValue] judges an offering over a period: the
 // availability measured over its service hours (slm.MeasureAvailability)
-// against its target, the units its customers took against its capacity,
-// and the outcomes the customer recorded against its utility. Outputs
+// against its target, over the outages supplied or, with [WithIncidents],
+// those the incidents on the service's CI record (flagged service-down);
+// with [WithSLM], its SLAs' compliance against its target; the units its
+// customers took against its capacity; and the outcomes the customer
+// recorded against its utility. Outputs
 // (tickets resolved, changes delivered) are reported apart: doing a lot
 // is not the same as delivering value.
 //
@@ -56,6 +59,9 @@
 // each consumer uses, leaving the cost of idle capacity as overhead) or
 // [OverUsage] (over the units actually used, recovering everything). The
 // rounding rule is stated, and the books balance to the cent.
+// [Service.AllocateCosts] runs it on a month's CI costs along the CMDB's
+// dependencies ([WithCMDB]), up to the business-service CIs of the
+// portfolio.
 //
 // [Service.Statement] shows a customer what their subscriptions cost in a
 // month (showback) or bills them (chargeback), prorated by day.
