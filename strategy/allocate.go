@@ -182,8 +182,11 @@ func (u unitScale) scaled(v *itil.ValidationError, field string, d decimal.Decim
 type costAdder struct {
 	places    int32
 	magnitude int64
-	total     decimal.Decimal
+	sum       int64 // exact: every cost is a whole number of millionths
 }
+
+// total is the sum of the costs added, exactly.
+func (a *costAdder) total() decimal.Decimal { return decimal.New(a.sum, -a.places) }
 
 func (a *costAdder) add(v *itil.ValidationError, field string, d decimal.Decimal) (int64, bool) {
 	c, exact := scaleInt(d, a.places)
@@ -200,7 +203,7 @@ func (a *costAdder) add(v *itil.ValidationError, field string, d decimal.Decimal
 		v.Add(field, "brings the costs past what one allocation holds (see FineDigits)")
 		return 0, false
 	}
-	a.total = a.total.Add(d)
+	a.sum += c
 	return c, true
 }
 
@@ -270,7 +273,7 @@ func compileInput(in AllocationInput) (*dense, error) {
 		}
 		g.cost[at[i]] = c
 	}
-	g.total = costs.total
+	g.total = costs.total()
 	g.off = make([]int32, n+1)
 	type use struct{ p, c int32 }
 	uses := make([]use, len(in.Uses))
@@ -351,22 +354,21 @@ func compileInput(in AllocationInput) (*dense, error) {
 // run allocates in topological order, Kahn's algorithm and the splits in
 // one pass: a node is split once every provider has handed it its share.
 // It returns the allocation rounded for the statement, or, when the uses
-// form a cycle, a node on one (cycle ≥ 0).
+// form a cycle, a node on one (cycle ≥ 0). It uses g.cost in place: a
+// dense input is run once.
 func (g *dense) run() (out *Allocation, cycle int32) {
 	n := len(g.ids)
+	held := g.cost // what reached a node, then what stays with it once it is split
 	indeg := make([]int32, n)
 	for _, c := range g.cons {
 		indeg[c]++
 	}
 	queue := make([]int32, 0, n)
-	for i := range n {
+	for i := range indeg {
 		if indeg[i] == 0 {
 			queue = append(queue, int32(i))
 		}
 	}
-	// held[p] is what reached p (its cost, then its providers' shares);
-	// once p is split, what stays with it: the idle capacity's share.
-	held := slices.Clone(g.cost)
 	var sp splitter
 	for h := 0; h < len(queue); h++ {
 		p := queue[h]
@@ -374,22 +376,42 @@ func (g *dense) run() (out *Allocation, cycle int32) {
 		row := g.cons[lo:hi]
 		if c := held[p]; c != 0 && lo < hi {
 			var shares []int64
-			switch {
-			case g.units != nil:
+			if g.units != nil {
 				div, idle := g.used[p], uint64(0)
 				if g.method == OverCapacity {
 					div, idle = g.capacity[p], g.capacity[p]-g.used[p]
 				}
 				shares = sp.split(c, g.units[lo:hi], idle, div)
-			case g.method == OverCapacity && g.capacity != nil && g.capacity[p] > uint64(len(row)):
-				shares = sp.splitOnes(c, len(row), g.capacity[p]-uint64(len(row)))
-			default:
-				shares = sp.even(c, len(row))
+			} else {
+				// One unit each (most graphs): split's rule in closed form.
+				// Every consumer's share has the same remainder, so the first
+				// (by ID) take the cents left, after the idle units' share
+				// when its remainder is larger.
+				idle := uint64(0)
+				if g.method == OverCapacity && g.capacity != nil && g.capacity[p] > uint64(len(row)) {
+					idle = g.capacity[p] - uint64(len(row))
+				}
+				q, more, rest := onesSplit(c, len(row), idle)
+				for k, cn := range row {
+					held[cn] += q
+					if k < more {
+						held[cn] += int64(cmp.Compare(c, 0))
+					}
+					if indeg[cn]--; indeg[cn] == 0 {
+						queue = append(queue, cn)
+					}
+				}
+				held[p] = rest
+				continue
 			}
 			for k, cn := range row {
 				held[cn] += shares[k]
+				if indeg[cn]--; indeg[cn] == 0 {
+					queue = append(queue, cn)
+				}
 			}
 			held[p] = shares[len(row)]
+			continue
 		}
 		for _, cn := range row {
 			if indeg[cn]--; indeg[cn] == 0 {
@@ -408,35 +430,28 @@ type splitter struct {
 	shares []int64
 	rems   []uint64
 	byRem  []int
-	ones   []uint64
 }
 
-// even splits c over k equal weights: the largest remainders tie, so the
-// first c mod k shares take one more. The last share (the idle
-// capacity's) is zero.
-func (sp *splitter) even(c int64, k int) []int64 {
-	sp.shares = slices.Grow(sp.shares[:0], k+1)[:k+1]
-	q, r := c/int64(k), c%int64(k)
-	one := int64(1)
-	if r < 0 {
-		r, one = -r, -1
+// onesSplit is split of c over k weights of one unit and idle idle
+// units, in closed form: each of the k shares is q, and one more (in c's
+// sign) for the first more of them; the idle units' share is rest.
+func onesSplit(c int64, k int, idle uint64) (q int64, more int, rest int64) {
+	m, sign := uint64(c), int64(1)
+	if c < 0 {
+		m, sign = uint64(-c), -1
 	}
-	for i := range k {
-		sp.shares[i] = q
-		if int64(i) < r {
-			sp.shares[i] += one
-		}
+	if idle == 0 { // equal shares, no idle one: the first m mod k take one more
+		return sign * int64(m/uint64(k)), int(m % uint64(k)), 0
 	}
-	sp.shares[k] = 0
-	return sp.shares
-}
-
-// splitOnes splits c over k weights of one unit and idle idle units.
-func (sp *splitter) splitOnes(c int64, k int, idle uint64) []int64 {
-	for len(sp.ones) < k {
-		sp.ones = append(sp.ones, 1)
+	div := uint64(k) + idle
+	q1, r1 := m/div, m%div
+	hi, lo := bits.Mul64(m, idle)
+	qi, ri := bits.Div64(hi, lo, div) // hi < div: idle < div
+	left := m - uint64(k)*q1 - qi     // at most k: each of k+1 shares lost less than one
+	if left > 0 && ri > r1 {          // the idle share's remainder ranks first
+		qi, left = qi+1, left-1
 	}
-	return sp.split(c, sp.ones[:k], idle, uint64(k)+idle)
+	return sign * int64(q1), int(left), sign * int64(qi)
 }
 
 // split apportions c over the weights ws and idle (the last share) out of
@@ -482,54 +497,80 @@ func (sp *splitter) split(c int64, ws []uint64, idle, div uint64) []int64 {
 // statement rounds what stayed with each node to the minor unit by the
 // largest remainder method (see Allocate): a final node that nothing
 // consumes keeps an allocated amount, any other node overhead.
+//
+// The cents left after rounding down go to the largest remainders, ties
+// by ID (node order). Rather than sort the remainders, it finds the
+// remainder of the last one to take by two histograms (of the
+// remainder's thousands, then of its units within that thousand): three
+// passes over the nodes whatever their number.
 func (g *dense) statement(held []int64) *Allocation {
 	cur := g.currency
 	places := slm.MinorUnits(cur)
 	const perMinor = 1_000_000 // 10^FineDigits
-	rounded := slm.Money{Amount: g.total, Currency: cur}.Round()
-	floor := make([]int64, 0, 1024) // in minor units, by node in order
-	nodes := make([]int32, 0, 1024)
-	var ranked []int32 // positions in nodes with a remainder, in [1, perMinor)
-	var rems []int32
-	var sumFloor int64
-	for i, x := range held {
-		if x == 0 {
-			continue
-		}
-		fl, rem := x/perMinor, x%perMinor
+	split := func(x int64) (fl, rem int64) {
+		fl, rem = x/perMinor, x%perMinor
 		if rem < 0 { // round toward minus infinity
 			fl, rem = fl-1, rem+perMinor
 		}
-		if rem > 0 {
-			ranked = append(ranked, int32(len(nodes)))
-			rems = append(rems, int32(rem))
+		return fl, rem
+	}
+	rounded := slm.Money{Amount: g.total, Currency: cur}.Round()
+	var hist [1000]int32
+	var sumFloor int64
+	items, finals := 0, 0
+	for p := range held {
+		if held[p] == 0 {
+			continue
 		}
-		floor, nodes = append(floor, fl), append(nodes, int32(i))
+		fl, rem := split(held[p])
 		sumFloor += fl
+		if rem > 0 {
+			hist[rem/1000]++
+		}
+		if items++; g.final[p] && g.off[p] == g.off[p+1] {
+			finals++
+		}
 	}
-	left := rounded.Amount.Shift(places).IntPart() - sumFloor // 0 ≤ left ≤ len(ranked)
+	// The nodes with a remainder above thr take one more cent, and the
+	// first take of those with a remainder of thr.
+	left := rounded.Amount.Shift(places).IntPart() - sumFloor // 0 ≤ left ≤ the nodes with a remainder
+	thr, take := int64(perMinor), int64(0)
 	if left > 0 {
-		// The largest remainders, ties by ID (the order of nodes).
-		byRem := make([]int32, len(ranked))
-		for i := range byRem {
-			byRem[i] = int32(i)
+		b, acc := 999, int64(0)
+		for ; acc+int64(hist[b]) < left; b-- {
+			acc += int64(hist[b])
 		}
-		slices.SortFunc(byRem, func(a, b int32) int {
-			if c := cmp.Compare(rems[b], rems[a]); c != 0 {
-				return c
+		hist = [1000]int32{}
+		for p := range held {
+			if held[p] == 0 {
+				continue
 			}
-			return cmp.Compare(a, b)
-		})
-		for _, i := range byRem[:left] {
-			floor[ranked[i]]++
+			if _, rem := split(held[p]); rem > 0 && rem/1000 == int64(b) {
+				hist[rem%1000]++
+			}
 		}
+		j := 999
+		for ; acc+int64(hist[j]) < left; j-- {
+			acc += int64(hist[j])
+		}
+		thr, take = int64(b)*1000+int64(j), left-acc
 	}
-	out := &Allocation{Method: g.method, Total: rounded}
-	for k, fl := range floor {
+	out := &Allocation{Method: g.method, Total: rounded,
+		Allocated: make([]Allocated, 0, finals), Overhead: make([]Allocated, 0, items-finals)}
+	for p := range held {
+		if held[p] == 0 {
+			continue
+		}
+		fl, rem := split(held[p])
+		if rem > thr || (rem == thr && take > 0) {
+			if rem == thr {
+				take--
+			}
+			fl++
+		}
 		if fl == 0 {
 			continue
 		}
-		p := nodes[k]
 		a := Allocated{ID: g.ids[p], Amount: slm.Money{Amount: decimal.New(fl, -places), Currency: cur}}
 		if g.final[p] && g.off[p] == g.off[p+1] {
 			out.Allocated = append(out.Allocated, a)

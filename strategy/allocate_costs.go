@@ -144,46 +144,64 @@ type costInput struct {
 
 // compileCosts puts the CMDB's graph, the costs and the request in dense
 // form. The CIs with a cost, a capacity or a service that are not in the
-// graph are inserted in ID order (without dependents).
+// graph are inserted in ID order (without dependents). Each CI named is
+// looked up in the graph once.
 func compileCosts(graph *cmdb.DependencyGraph, in *costInput, req *CostAllocation) (*dense, error) {
 	var v itil.ValidationError
+	// at is a CI's node in the graph, or -1 - its place among the extra
+	// CIs, until the extra ones are numbered.
+	type named struct {
+		id itil.ID
+		at int32
+	}
 	var extra []itil.ID
-	note := func(id itil.ID) {
-		if _, ok := graph.Node(id); !ok {
+	resolve := func(id itil.ID) named {
+		k, ok := graph.Node(id)
+		if !ok {
 			extra = append(extra, id)
+			return named{id, -int32(len(extra))}
 		}
+		return named{id, k}
 	}
-	for id := range in.cost {
-		note(id)
+	type costOf struct {
+		named
+		amount decimal.Decimal
 	}
+	costs := make([]costOf, 0, len(in.cost))
+	for id, d := range in.cost {
+		costs = append(costs, costOf{resolve(id), d})
+	}
+	finals := make([]named, 0, len(in.final))
 	for _, id := range in.final {
-		note(id)
+		finals = append(finals, resolve(id))
 	}
-	for id := range req.Capacity {
-		note(id)
+	caps := make([]costOf, 0, len(req.Capacity))
+	for id, d := range req.Capacity {
+		caps = append(caps, costOf{resolve(id), d})
 	}
 	byID := func(a, b itil.ID) int { return bytes.Compare(a[:], b[:]) }
-	slices.SortFunc(extra, byID)
-	extra = slices.Compact(extra)
-	n := len(graph.IDs) + len(extra)
+	sortedExtra := slices.SortedFunc(slices.Values(extra), byID)
+	sortedExtra = slices.Compact(sortedExtra)
+	n := len(graph.IDs) + len(sortedExtra)
 	if n > MaxAllocationNodes {
 		return nil, itil.Invalid("cmdb", "holds more than "+strconv.Itoa(MaxAllocationNodes)+" CIs with costs or dependencies")
 	}
 	g := &dense{method: req.Method, currency: req.Currency, ids: graph.IDs, off: graph.Offsets, cons: graph.Dependents}
-	if len(extra) > 0 {
+	node := func(x named) int32 { return x.at }
+	if len(sortedExtra) > 0 {
 		// Merge: renumber the graph's nodes around the extra ones.
 		ids := make([]itil.ID, 0, n)
 		renum := make([]int32, len(graph.IDs))
 		off := make([]int32, 1, n+1)
 		i, k := 0, 0
-		for i < len(graph.IDs) || k < len(extra) {
-			if k == len(extra) || (i < len(graph.IDs) && byID(graph.IDs[i], extra[k]) < 0) {
+		for i < len(graph.IDs) || k < len(sortedExtra) {
+			if k == len(sortedExtra) || (i < len(graph.IDs) && byID(graph.IDs[i], sortedExtra[k]) < 0) {
 				renum[i] = int32(len(ids))
 				ids = append(ids, graph.IDs[i])
 				off = append(off, off[len(off)-1]+graph.Offsets[i+1]-graph.Offsets[i])
 				i++
 			} else {
-				ids = append(ids, extra[k])
+				ids = append(ids, sortedExtra[k])
 				off = append(off, off[len(off)-1])
 				k++
 			}
@@ -193,43 +211,48 @@ func compileCosts(graph *cmdb.DependencyGraph, in *costInput, req *CostAllocatio
 			cons[e] = renum[c] // renumbering keeps each row's order
 		}
 		g.ids, g.off, g.cons = ids, off, cons
-	}
-	node := func(id itil.ID) (int32, bool) {
-		k, ok := slices.BinarySearchFunc(g.ids, id, byID)
-		return int32(k), ok
+		node = func(x named) int32 {
+			if x.at >= 0 {
+				return renum[x.at]
+			}
+			k, _ := slices.BinarySearchFunc(ids, x.id, byID)
+			return int32(k)
+		}
 	}
 
 	g.final = make([]bool, n)
-	for _, id := range in.final {
-		k, _ := node(id)
-		g.final[k] = true
+	for _, f := range finals {
+		g.final[node(f)] = true
 	}
-	costs := costAdder{places: slm.MinorUnits(req.Currency) + FineDigits}
+	adder := costAdder{places: slm.MinorUnits(req.Currency) + FineDigits}
 	g.cost = make([]int64, n)
-	for id, d := range in.cost {
-		k, _ := node(id)
-		c, ok := costs.add(&v, "costs", d)
+	for _, c := range costs {
+		x, ok := adder.add(&v, "costs", c.amount)
 		if !ok {
 			return nil, v.Err()
 		}
-		g.cost[k] = c
+		g.cost[node(c.named)] = x
 	}
-	g.total = costs.total
+	g.total = adder.total()
 
-	// Units: one per dependency, unless the usage or a capacity is given
-	// in a finer scale or the usage is given at all.
+	// Units: one per dependency, unless the usage is given, or a capacity
+	// in a finer scale.
 	us := unitScale{}
 	for _, u := range req.Usage {
 		us.places = max(us.places, placesOf(u.Units))
 	}
-	for _, c := range req.Capacity {
-		us.places = max(us.places, placesOf(c))
+	for _, c := range caps {
+		us.places = max(us.places, placesOf(c.amount))
 	}
 	us.places = min(us.places, MaxUnitPlaces)
 	edge := func(p, c int32) (int32, bool) {
 		row := g.cons[g.off[p]:g.off[p+1]]
 		e, ok := slices.BinarySearch(row, c)
 		return g.off[p] + int32(e), ok
+	}
+	lookup := func(id itil.ID) (int32, bool) {
+		k, ok := slices.BinarySearchFunc(g.ids, id, byID)
+		return int32(k), ok
 	}
 	if len(req.Usage) > 0 || us.places > 0 {
 		one := uint64(pow10[us.places])
@@ -239,8 +262,8 @@ func compileCosts(graph *cmdb.DependencyGraph, in *costInput, req *CostAllocatio
 		}
 		for i, u := range req.Usage {
 			field := "usage[" + strconv.Itoa(i) + "]"
-			p, okP := node(u.Provider)
-			c, okC := node(u.Consumer)
+			p, okP := lookup(u.Provider)
+			c, okC := lookup(u.Consumer)
 			e, ok := int32(0), false
 			if okP && okC {
 				e, ok = edge(p, c)
@@ -262,24 +285,28 @@ func compileCosts(graph *cmdb.DependencyGraph, in *costInput, req *CostAllocatio
 			}
 		}
 	}
-	if req.Method == OverCapacity && len(req.Capacity) > 0 {
+	if req.Method == OverCapacity && len(caps) > 0 {
 		g.capacity = make([]uint64, n)
-		for id, c := range req.Capacity {
-			field := "capacity[" + id.String() + "]"
-			if c.Sign() < 0 {
-				v.Add(field, "must not be negative")
+		for _, c := range caps {
+			field := func() string { return "capacity[" + c.id.String() + "]" }
+			if c.amount.Sign() < 0 {
+				v.Add(field(), "must not be negative")
 				continue
 			}
-			k, _ := node(id)
-			x := us.scaled(&v, field, c)
+			k := node(c.named)
+			x, exact := scaleInt(c.amount, us.places)
+			if !exact || x > 1e15 {
+				us.scaled(&v, field(), c.amount) // says why
+				continue
+			}
 			used := uint64(g.off[k+1] - g.off[k])
 			if g.used != nil {
 				used = g.used[k]
 			}
-			if x < used {
-				v.Add(field, fmt.Sprintf("is %s units, less than the %s its dependents use", c, decimal.New(int64(used), -us.places)))
+			if uint64(x) < used {
+				v.Add(field(), fmt.Sprintf("is %s units, less than the %s its dependents use", c.amount, decimal.New(int64(used), -us.places)))
 			}
-			g.capacity[k] = x
+			g.capacity[k] = uint64(x)
 		}
 		for k := range g.capacity { // not given: what is used
 			if g.capacity[k] == 0 && g.used != nil {
