@@ -67,16 +67,10 @@ type genEstate struct {
 	// relationships: parent, child, type number in DefaultRelTypes
 	parent, child []int32
 	typ           []uint8
+	src           *gen.Estate
 }
 
-func (e *genEstate) layer(i int32) int {
-	for l := range nLayers {
-		if i < e.first[l+1] {
-			return l
-		}
-	}
-	return -1
-}
+func (e *genEstate) layer(i int32) int { return e.src.Layer(i) }
 
 // generate builds the shared generated estate of n CIs (internal/estate),
 // its relationship types numbered as in DefaultRelTypes.
@@ -86,7 +80,7 @@ func generate(n int, seed uint64) *genEstate {
 	for i, t := range DefaultRelTypes() {
 		number[t.Name] = uint8(i)
 	}
-	e := &genEstate{ids: g.IDs, first: g.First, parent: g.Parent, child: g.Child, typ: make([]uint8, len(g.Type))}
+	e := &genEstate{ids: g.IDs, first: g.First, parent: g.Parent, child: g.Child, typ: make([]uint8, len(g.Type)), src: g}
 	for i, t := range g.Type {
 		e.typ[i] = number[gen.Types[t]]
 	}
