@@ -9,6 +9,7 @@ import (
 	"math/bits"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -79,6 +80,10 @@ type Allocated struct {
 // sum to Total exactly.
 type Allocation struct {
 	Method AllocationMethod `json:"method"`
+	// Currency is the allocation's; Month the month AllocateCosts
+	// allocated (zero from Allocate).
+	Currency string    `json:"currency"`
+	Month    time.Time `json:"month,omitzero"`
 	// Total is the sum of the costs entered, rounded to the currency's
 	// minor unit half away from zero (slm.Money.Round).
 	Total slm.Money `json:"total"`
@@ -175,6 +180,13 @@ func (u unitScale) scaled(v *itil.ValidationError, field string, d decimal.Decim
 		return uint64(x)
 	}
 	return 0
+}
+
+// addUnits adds x (at most 10^15, scaled) to the units used of a
+// provider, false past 2^62: what the splits' 128-bit products hold.
+func addUnits(used *uint64, x uint64) bool {
+	*used += x
+	return *used <= 1<<62
 }
 
 // costAdder sums costs in millionths of the minor unit, refusing one
@@ -292,10 +304,8 @@ func compileInput(in AllocationInput) (*dense, error) {
 		}
 		if u.Units.Sign() <= 0 {
 			v.Add(field+".units", "must be positive")
-		} else if units := us.scaled(&v, field+".units", u.Units); okP && units > 0 {
-			if g.used[p] += units; g.used[p] > 1<<62 {
-				v.Add(field+".units", "bring the units used of the provider past what one allocation holds")
-			}
+		} else if units := us.scaled(&v, field+".units", u.Units); okP && units > 0 && !addUnits(&g.used[p], units) {
+			v.Add(field+".units", "bring the units used of the provider past what one allocation holds")
 		}
 		uses[i] = use{p, c}
 		if okP && okC && p != c {
@@ -555,7 +565,7 @@ func (g *dense) statement(held []int64) *Allocation {
 		}
 		thr, take = int64(b)*1000+int64(j), left-acc
 	}
-	out := &Allocation{Method: g.method, Total: rounded,
+	out := &Allocation{Method: g.method, Currency: cur, Total: rounded,
 		Allocated: make([]Allocated, 0, finals), Overhead: make([]Allocated, 0, items-finals)}
 	for p := range held {
 		if held[p] == 0 {

@@ -46,14 +46,15 @@ var ErrNoCMDB = errors.New("strategy: cost allocation needs a CMDB (WithCMDB)")
 // OverCapacity the share of idle capacity, is overhead.
 //
 // The costs entered against a service or a cost centre are not
-// allocated (Variance adds a service's own). The CMDB's graph is read as
+// allocated, and not in the Allocation's Total (Variance adds a service's
+// own to it). The CMDB's graph is read as
 // its index holds it when the call starts; bound to a caller's
 // transaction (In), as that transaction sees it.
 //
 // It returns ErrNoCMDB without WithCMDB; a *itil.ValidationError naming
 // the field for a bad method, currency or month, a cost in another
 // currency (costs), a usage that is not a dependency in the CMDB or has
-// units that are not positive (usage[i]), a capacity that is negative or
+// units that are not positive or listed twice (usage[i]), a capacity that is negative or
 // smaller than what OverCapacity splits (capacity[ID]), and a dependency
 // cycle (the CMDB's relationships).
 func (s *Service) AllocateCosts(ctx context.Context, req CostAllocation) (*Allocation, error) {
@@ -132,6 +133,7 @@ func (s *Service) AllocateCosts(ctx context.Context, req CostAllocation) (*Alloc
 	if cycle >= 0 {
 		return nil, itil.Invalid("cmdb", "the dependencies form a cycle through CI "+g.ids[cycle].String()+": its cost would reach itself")
 	}
+	out.Month = m
 	return out, nil
 }
 
@@ -167,6 +169,7 @@ func compileCosts(graph *cmdb.DependencyGraph, in *costInput, req *CostAllocatio
 		named
 		amount decimal.Decimal
 	}
+	seen := map[int32]bool{} // usage edges given
 	costs := make([]costOf, 0, len(in.cost))
 	for id, d := range in.cost {
 		costs = append(costs, costOf{resolve(id), d})
@@ -227,7 +230,7 @@ func compileCosts(graph *cmdb.DependencyGraph, in *costInput, req *CostAllocatio
 	adder := costAdder{places: slm.MinorUnits(req.Currency) + FineDigits}
 	g.cost = make([]int64, n)
 	for _, c := range costs {
-		x, ok := adder.add(&v, "costs", c.amount)
+		x, ok := adder.add(&v, "costs["+c.id.String()+"]", c.amount)
 		if !ok {
 			return nil, v.Err()
 		}
@@ -241,8 +244,10 @@ func compileCosts(graph *cmdb.DependencyGraph, in *costInput, req *CostAllocatio
 	for _, u := range req.Usage {
 		us.places = max(us.places, placesOf(u.Units))
 	}
-	for _, c := range caps {
-		us.places = max(us.places, placesOf(c.amount))
+	if req.Method == OverCapacity { // capacities count for nothing else
+		for _, c := range caps {
+			us.places = max(us.places, placesOf(c.amount))
+		}
 	}
 	us.places = min(us.places, MaxUnitPlaces)
 	edge := func(p, c int32) (int32, bool) {
@@ -272,6 +277,11 @@ func compileCosts(graph *cmdb.DependencyGraph, in *costInput, req *CostAllocatio
 				v.Add(field, fmt.Sprintf("CI %s does not depend on CI %s in the CMDB", u.Consumer, u.Provider))
 				continue
 			}
+			if seen[e] {
+				v.Add(field, fmt.Sprintf("lists CI %s using CI %s again", u.Consumer, u.Provider))
+				continue
+			}
+			seen[e] = true
 			if u.Units.Sign() <= 0 {
 				v.Add(field+".units", "must be positive")
 				continue
@@ -281,7 +291,10 @@ func compileCosts(graph *cmdb.DependencyGraph, in *costInput, req *CostAllocatio
 		g.used = make([]uint64, n)
 		for p := range n {
 			for _, x := range g.units[g.off[p]:g.off[p+1]] {
-				g.used[p] += x
+				if !addUnits(&g.used[p], x) {
+					v.Add("usage", "brings the units used of CI "+g.ids[p].String()+" past what one allocation holds")
+					break
+				}
 			}
 		}
 	}

@@ -1,6 +1,11 @@
 package strategy
 
 import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -8,6 +13,8 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/cmdb"
+	"github.com/itilkit/itil/slm"
 )
 
 // TestOnesSplitIsSplit: the closed form of one-unit weights gives what
@@ -95,4 +102,215 @@ func equalAllocations(a, b *Allocation) bool {
 		return slices.EqualFunc(x, y, func(p, q Allocated) bool { return p.ID == q.ID && p.Amount.Amount.Equal(q.Amount.Amount) })
 	}
 	return a.Total.Amount.Equal(b.Total.Amount) && same(a.Allocated, b.Allocated) && same(a.Overhead, b.Overhead)
+}
+
+// refStatement is the statement's rounding by a sort: the largest
+// remainders, ties by node order, take the cents left.
+func refStatement(g *dense, held []int64) map[itil.ID]int64 {
+	const per = 1_000_000
+	type it struct {
+		p       int
+		fl, rem int64
+	}
+	var its []it
+	var sumFl int64
+	for p, h := range held {
+		if h == 0 {
+			continue
+		}
+		fl, rem := h/per, h%per
+		if rem < 0 {
+			fl, rem = fl-1, rem+per
+		}
+		its = append(its, it{p, fl, rem})
+		sumFl += fl
+	}
+	rounded := slm.Money{Amount: g.total, Currency: g.currency}.Round()
+	left := rounded.Amount.Shift(slm.MinorUnits(g.currency)).IntPart() - sumFl
+	order := slices.Clone(its)
+	slices.SortStableFunc(order, func(a, b it) int { return cmp.Compare(b.rem, a.rem) })
+	out := map[itil.ID]int64{}
+	for _, x := range its {
+		out[g.ids[x.p]] = x.fl
+	}
+	for _, x := range order[:left] {
+		out[g.ids[x.p]]++
+	}
+	for k, v := range out {
+		if v == 0 {
+			delete(out, k)
+		}
+	}
+	return out
+}
+
+// TestStatementMatchesSort: the histograms pick the cents the sort
+// picks, on clustered remainders.
+func TestStatementMatchesSort(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(1, 60).Draw(t, "n")
+		g := &dense{currency: "EUR", ids: make([]itil.ID, n), final: make([]bool, n), off: make([]int32, n+1)}
+		held := make([]int64, n)
+		var sum int64
+		for i := range n {
+			g.ids[i][15] = byte(i)
+			// clustered remainders to stress the histograms
+			held[i] = rapid.Int64Range(-3, 3).Draw(t, "fl")*1_000_000 + rapid.SampledFrom([]int64{0, 1, 999, 1000, 1001, 499999, 500000, 999999, 123456}).Draw(t, "rem")
+			sum += held[i]
+		}
+		g.total = decimal.New(sum, -8)
+		got := g.statement(slices.Clone(held))
+		want := refStatement(g, held)
+		gm := map[itil.ID]int64{}
+		for _, a := range append(got.Allocated, got.Overhead...) {
+			gm[a.ID] = a.Amount.Amount.Shift(2).IntPart()
+		}
+		if fmt.Sprint(gm) != fmt.Sprint(want) {
+			t.Fatalf("held %v\n got %v\nwant %v", held, gm, want)
+		}
+	})
+}
+
+// TestAllocateCostsMatchesAllocate: the CMDB path (compileCosts) gives
+// what Allocate gives on the same graph, with CIs outside the graph
+// interleaved by ID, capacities and usage.
+func TestAllocateCostsMatchesAllocate(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		r := rand.New(rand.NewPCG(rapid.Uint64().Draw(t, "seed"), 1))
+		nG := rapid.IntRange(0, 12).Draw(t, "graph nodes")
+		nX := rapid.IntRange(0, 6).Draw(t, "extras")
+		method := rapid.SampledFrom([]AllocationMethod{OverCapacity, OverUsage}).Draw(t, "method")
+		rid := func() itil.ID {
+			var id itil.ID
+			for i := range id {
+				id[i] = byte(r.IntN(256))
+			}
+			return id
+		}
+		gids := make([]itil.ID, nG)
+		for i := range gids {
+			gids[i] = rid()
+		}
+		order := slices.Clone(gids) // topological order = creation order
+		slices.SortFunc(gids, func(a, b itil.ID) int { return bytes.Compare(a[:], b[:]) })
+		pos := map[itil.ID]int32{}
+		for i, id := range gids {
+			pos[id] = int32(i)
+		}
+		rows := make([][]int32, nG)
+		var uses []Consumption
+		for a := range nG {
+			for b := a + 1; b < nG; b++ {
+				if r.IntN(3) == 0 {
+					p, c := pos[order[a]], pos[order[b]]
+					rows[p] = append(rows[p], c)
+				}
+			}
+		}
+		graph := &cmdb.DependencyGraph{IDs: gids, Offsets: make([]int32, nG+1)}
+		for p := range nG {
+			slices.Sort(rows[p])
+			graph.Dependents = append(graph.Dependents, rows[p]...)
+			graph.Offsets[p+1] = int32(len(graph.Dependents))
+		}
+		var usage []Consumption
+		for p := range nG {
+			for _, c := range rows[p] {
+				u := decimal.NewFromInt(1)
+				if r.IntN(2) == 0 {
+					u = decimal.New(int64(1+r.IntN(50)), -int32(r.IntN(2)))
+					usage = append(usage, Consumption{Consumer: gids[c], Provider: gids[p], Units: u})
+				}
+				uses = append(uses, Consumption{Consumer: gids[c], Provider: gids[p], Units: u})
+			}
+		}
+		useUsage := rapid.Bool().Draw(t, "usage")
+		if !useUsage {
+			usage = nil
+			for i := range uses {
+				uses[i].Units = decimal.NewFromInt(1)
+			}
+		}
+		extras := make([]itil.ID, nX)
+		for i := range extras {
+			extras[i] = rid()
+		}
+		all := append(slices.Clone(gids), extras...)
+		in := &costInput{cost: map[itil.ID]decimal.Decimal{}}
+		req := &CostAllocation{Currency: "EUR", Method: method, Usage: usage, Capacity: map[itil.ID]decimal.Decimal{}}
+		nodes := map[itil.ID]*CostNode{}
+		for _, id := range all {
+			nodes[id] = &CostNode{ID: id}
+		}
+		for _, id := range all {
+			if r.IntN(2) == 0 {
+				c := decimal.New(int64(r.IntN(100000)), -2)
+				in.cost[id] = c
+				nodes[id].Cost = c
+			}
+			if r.IntN(3) == 0 {
+				in.final = append(in.final, id)
+				nodes[id].Final = true
+			}
+		}
+		used := map[itil.ID]decimal.Decimal{}
+		for _, u := range uses {
+			used[u.Provider] = used[u.Provider].Add(u.Units)
+		}
+		for _, id := range all {
+			nodes[id].Capacity = used[id]
+			if method == OverCapacity && r.IntN(2) == 0 {
+				c := used[id].Add(decimal.NewFromInt(int64(r.IntN(4))))
+				if !c.IsZero() {
+					req.Capacity[id] = c
+					nodes[id].Capacity = c
+				}
+			}
+		}
+		var ain AllocationInput
+		ain.Currency, ain.Method, ain.Uses = "EUR", method, uses
+		for _, id := range all {
+			ain.Nodes = append(ain.Nodes, *nodes[id])
+		}
+		want, err := Allocate(ain)
+		if err != nil {
+			t.Fatalf("Allocate: %v", err)
+		}
+		g, err := compileCosts(graph, in, req)
+		if err != nil {
+			t.Fatalf("compileCosts: %v", err)
+		}
+		got, cyc := g.run()
+		if cyc >= 0 {
+			t.Fatal("cycle")
+		}
+		if !equalAllocations(want, got) {
+			t.Fatalf("Allocate %+v\ncompileCosts %+v\nextras %v graph %v", want, got, extras, graph)
+		}
+	})
+}
+
+// TestAllocateCostsRefusesUnitsPastTheLimit: the units one CI's
+// dependents use are summed within what the splits hold, as Allocate's
+// are, rather than wrapping round.
+func TestAllocateCostsRefusesUnitsPastTheLimit(t *testing.T) {
+	const n = 5000
+	graph := &cmdb.DependencyGraph{IDs: make([]itil.ID, n+1), Offsets: make([]int32, n+2)}
+	var usage []Consumption
+	for i := range graph.IDs {
+		graph.IDs[i][0], graph.IDs[i][1] = byte(i>>8), byte(i)
+	}
+	for c := 1; c <= n; c++ {
+		graph.Dependents = append(graph.Dependents, int32(c))
+		usage = append(usage, Consumption{Consumer: graph.IDs[c], Provider: graph.IDs[0], Units: decimal.RequireFromString("999999999.999999")})
+	}
+	for i := 1; i < len(graph.Offsets); i++ {
+		graph.Offsets[i] = n
+	}
+	in := &costInput{cost: map[itil.ID]decimal.Decimal{graph.IDs[0]: decimal.NewFromInt(1000)}}
+	_, err := compileCosts(graph, in, &CostAllocation{Currency: "EUR", Method: OverUsage, Usage: usage})
+	var v *itil.ValidationError
+	if !errors.As(err, &v) || !slices.ContainsFunc(v.Fields, func(p itil.FieldError) bool { return p.Field == "usage" }) {
+		t.Fatalf("want a validation error naming usage, got %v", err)
+	}
 }

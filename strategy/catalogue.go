@@ -161,10 +161,9 @@ type OfferingPatch struct {
 // cannot be changed, nor the pricing of a published one that customers
 // have subscribed to: their statements read it, so a new price is a new
 // offering (itil.ErrInvalidTransition). A bad value gives a
-// *itil.ValidationError naming every bad field, and a patch that changes
-// nothing one naming "patch"; an unknown offering, or an SLA definition
-// or change schedule the Service's processes (WithSLM, WithChange) do
-// not hold, an error wrapping itil.ErrNotFound.
+// *itil.ValidationError naming every bad field; an unknown offering, or
+// an SLA definition or change schedule the Service's processes
+// (WithSLM, WithChange) do not hold, an error wrapping itil.ErrNotFound.
 func (s *Service) UpdateOffering(ctx context.Context, actor itil.Actor, id itil.ID, p OfferingPatch) (*Offering, error) {
 	var v itil.ValidationError
 	actor.Validate("actor", &v)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"strconv"
 	"time"
 
@@ -156,6 +157,20 @@ func monthOf(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 }
 
+// checkCost refuses a cost an allocation could not hold: finer than a
+// millionth of the minor unit (FineDigits), or past half of what its
+// arithmetic holds, so that a recorded cost never blocks its month's
+// allocation.
+func checkCost(v *itil.ValidationError, field string, m slm.Money) {
+	if _, err := slm.NewMoney("0", m.Currency); err != nil {
+		return // checkMoney says why
+	}
+	c, exact := scaleInt(m.Amount, slm.MinorUnits(m.Currency)+FineDigits)
+	if !exact || c < -math.MaxInt64/4 || c > math.MaxInt64/4 {
+		v.Add(field, "gives "+m.String()+": a cost must be whole millionths of the minor unit and below about 23 billion")
+	}
+}
+
 func checkMoney(v *itil.ValidationError, field string, m slm.Money) {
 	if _, err := slm.NewMoney(m.Amount.String(), m.Currency); err != nil {
 		v.Add(field, "is not an amount in an ISO 4217 currency")
@@ -212,6 +227,7 @@ func (s *Service) RecordCost(ctx context.Context, actor itil.Actor, in NewCost) 
 		v.Add("units", "must be positive")
 	case !byCard:
 		checkMoney(&v, "amount", in.Amount)
+		checkCost(&v, "amount", in.Amount)
 	}
 	if in.Type != CostCapex && in.Type != CostOpex {
 		v.Add("type", "must be capex or opex")
@@ -235,6 +251,10 @@ func (s *Service) RecordCost(ctx context.Context, actor itil.Actor, in NewCost) 
 				return event{}, fmt.Errorf("rate_card_id: %w", err)
 			}
 			c.Amount = slm.Money{Amount: rc.Rate.Amount.Mul(c.Units), Currency: rc.Rate.Currency}
+			var v itil.ValidationError
+			if checkCost(&v, "units", c.Amount); v.Err() != nil {
+				return event{}, v.Err()
+			}
 		}
 		switch {
 		case c.Object.Kind == ObjectService:
@@ -253,6 +273,11 @@ func (s *Service) RecordCost(ctx context.Context, actor itil.Actor, in NewCost) 
 // Costs returns the cost items entered against the object, oldest month
 // first; with month set, that month's only.
 func (s *Service) Costs(ctx context.Context, object CostObject, month time.Time) iter.Seq2[*CostItem, error] {
+	if object.Kind != ObjectCostCentre {
+		if id, err := uuid.Parse(object.ID); err == nil {
+			object.ID = id.String() // as RecordCost stores it
+		}
+	}
 	q := pipeline.Query[CostItem]{Terms: []string{storage.Term("object", object.Kind+":"+object.ID)}}
 	if !month.IsZero() {
 		m := monthOf(month)
@@ -320,10 +345,10 @@ type Variance struct {
 
 // Variance compares the service's budget for the month with its actual
 // cost: the costs entered against the service that month, plus what an
-// allocation of the month (Allocate, over the CIs; nil: none) allocated
-// to its business-service CI. Amounts in another currency than the
-// budget's give a *itil.ValidationError; no budget an error wrapping
-// itil.ErrNotFound.
+// allocation of the month (AllocateCosts or Allocate; nil: none)
+// allocated to its business-service CI. Amounts in another currency than
+// the budget's, or an allocation of another month, give a
+// *itil.ValidationError; no budget an error wrapping itil.ErrNotFound.
 func (s *Service) Variance(ctx context.Context, entryID itil.ID, month time.Time, alloc *Allocation) (*Variance, error) {
 	m := monthOf(month)
 	var out *Variance
@@ -354,6 +379,10 @@ func (s *Service) Variance(ctx context.Context, entryID itil.ID, month time.Time
 					return err
 				}
 			}
+		}
+		if alloc != nil && (alloc.Currency != "" && alloc.Currency != b.Amount.Currency || !alloc.Month.IsZero() && !alloc.Month.Equal(m)) {
+			return itil.Invalid("allocation", fmt.Sprintf("is of %s in %s, the budget of %s in %s",
+				alloc.Month.Format("2006-01"), alloc.Currency, m.Format("2006-01"), b.Amount.Currency))
 		}
 		if alloc != nil && e.ServiceCIID != itil.NilID {
 			for _, a := range alloc.Allocated {

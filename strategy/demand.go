@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
 )
 
 // Demand management: ITIL's patterns of business activity say when and
@@ -76,6 +77,9 @@ const (
 	MaxDemandValues = 2 * 366 * 24
 	// MaxHorizon bounds a forecast: a season of hours times four.
 	MaxHorizon = 4 * 168
+	// MaxDemandValue bounds a value: squared errors of larger ones would
+	// not stay finite.
+	MaxDemandValue = 1e12
 )
 
 // ForecastDemand forecasts the horizon steps after the series. The series
@@ -104,22 +108,30 @@ func ForecastDemand(s DemandSeries, horizon int) (*DemandForecast, error) {
 		v.Add("values", "need at least three seasons ("+strconv.Itoa(3*season)+" values)")
 	}
 	for i, x := range s.Values {
-		if math.IsNaN(x) || math.IsInf(x, 0) || x < 0 {
-			v.Add("values["+strconv.Itoa(i)+"]", "must be a finite number, not negative")
+		if math.IsNaN(x) || x < 0 || x > MaxDemandValue {
+			v.Add("values["+strconv.Itoa(i)+"]", "must be a number from 0 to 10^12")
 			break
 		}
 	}
 	if horizon < 1 || horizon > MaxHorizon {
 		v.Add("horizon", "must be from 1 to "+strconv.Itoa(MaxHorizon))
+	} else if s.Step > 0 && s.Step <= 366*24*time.Hour {
+		// The forecast's last point must be a time: within the years 1
+		// to 9999, and no further from Start than a Duration holds.
+		steps := int64(len(s.Values) + horizon)
+		if int64(s.Step) > math.MaxInt64/steps || !check.TimeOK(s.Start.Add(time.Duration(steps)*s.Step)) {
+			v.Add("step", "takes the forecast past the year 9999 or the range of a duration")
+		}
 	}
+	check.Time(&v, "start", s.Start)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	train := s.Values[:len(s.Values)-season]
 	hold := s.Values[len(s.Values)-season:]
-	best := math.Inf(1)
-	var a, b, g float64
 	grid := []float64{0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9}
+	best := math.Inf(1)
+	a, b, g := grid[0], 0.0, grid[0] // on the grid, whatever the errors
 	for _, alpha := range grid {
 		for _, beta := range []float64{0, 0.01, 0.05, 0.1, 0.3} {
 			for _, gamma := range grid {

@@ -85,6 +85,15 @@ func TestForecastRefusesBadInput(t *testing.T) {
 	xs[3] = math.NaN()
 	_, err = strategy.ForecastDemand(strategy.DemandSeries{Step: 24 * time.Hour, Values: xs}, 7)
 	testkit.RequireFields(t, err, "values[3]")
+	// Values whose squared errors would not stay finite.
+	xs[3] = math.MaxFloat64 / 2
+	_, err = strategy.ForecastDemand(strategy.DemandSeries{Step: 24 * time.Hour, Values: xs}, 7)
+	testkit.RequireFields(t, err, "values[3]")
+	// A step that takes the forecast past what a duration holds.
+	long := make([]float64, 400)
+	_, err = strategy.ForecastDemand(strategy.DemandSeries{Start: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), Step: 366 * 24 * time.Hour,
+		Season: 4, Values: long}, 7)
+	testkit.RequireFields(t, err, "step")
 }
 
 // TestForecastJSON: a forecast whose holdout is all zero has no MAPE, and

@@ -61,7 +61,10 @@ type Entry struct {
 	// once it exists.
 	ServiceCIID itil.ID `json:"service_ci_id,omitzero"`
 	Status      Status  `json:"status"`
-	// Offerings is how many of its offerings are published.
+	// Offerings is how many of its offerings are published. Publishing
+	// or withdrawing one writes the entry through it, so that a
+	// retirement judged at the same time on another instance meets it;
+	// the guards themselves read the offerings.
 	Offerings int `json:"offerings"`
 	// RetireOverride is the reason a service was retired with active
 	// subscriptions.
@@ -111,6 +114,9 @@ func (e *Entry) validate(v *itil.ValidationError) {
 		v.Add("type", "must be business or technical")
 	}
 	check.Text(v, "owner", e.Owner, false, check.Short)
+	if e.Owner != "" && check.Blank(e.Owner) {
+		v.Add("owner", "must not be blank (leave it empty for none)")
+	}
 	bc := &e.BusinessCase
 	if len(bc.ExpectedOutcomes) > MaxOutcomes {
 		v.Add("business_case.expected_outcomes", "lists more than 50 outcomes")

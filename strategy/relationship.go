@@ -157,6 +157,8 @@ const (
 	MaxStakeholders = 100
 	MaxQuestions    = 50
 	MaxActions      = 100
+	// MaxScale bounds a question's scale: from -MaxScale to MaxScale.
+	MaxScale = 1000
 )
 
 func entryCustomerTerms(entry itil.ID, customer string, dst []string) []string {
@@ -276,9 +278,14 @@ func (s *Service) RecordSurvey(ctx context.Context, actor itil.Actor, entryID it
 	for i, q := range questions {
 		f := "questions[" + strconv.Itoa(i) + "]"
 		check.Text(&v, f+".text", q.Text, true, check.Short)
-		if q.Max <= q.Min {
+		switch {
+		case q.Min < -MaxScale || q.Min > MaxScale:
+			v.Add(f+".min", "must be from -"+strconv.Itoa(MaxScale)+" to "+strconv.Itoa(MaxScale))
+		case q.Max < -MaxScale || q.Max > MaxScale:
+			v.Add(f+".max", "must be from -"+strconv.Itoa(MaxScale)+" to "+strconv.Itoa(MaxScale))
+		case q.Max <= q.Min:
 			v.Add(f+".max", "must be above min")
-		} else if i < len(answers) && (answers[i] < q.Min || answers[i] > q.Max) {
+		case i < len(answers) && (answers[i] < q.Min || answers[i] > q.Max):
 			v.Add("answers["+strconv.Itoa(i)+"]", fmt.Sprintf("must be from %d to %d", q.Min, q.Max))
 		}
 	}

@@ -203,7 +203,11 @@ func (s *Service) AssessValue(ctx context.Context, id itil.ID, in ValueInput) (*
 		var slas []SLACompliance
 		if s.cfg.slm != nil {
 			at := in.To // running cycles judged now, or at the period's end
-			if now := s.cfg.clock.Now(); now.Before(at) {
+			now, err := s.run.Clock()
+			if err != nil {
+				return err
+			}
+			if now.Before(at) {
 				at = now
 			}
 			for _, r := range [...]struct {

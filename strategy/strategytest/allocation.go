@@ -51,9 +51,12 @@ func testAllocateCosts(t *testing.T, instances storagetest.Instances) {
 		_, err := cmB.Relate(ctx, cmdbAdmin, typ, parent, child)
 		require.NoError(t, err)
 	}
+	// The spare server, with no relationships, is created first: its ID
+	// sorts before the graph's, so the allocation numbers the graph's CIs
+	// around it.
+	spare := ci(cmdb.ClassLinuxServer, "spare")
 	x, appA, appB := ci(cmdb.ClassLinuxServer, "x"), ci(cmdb.ClassApplication, "a"), ci(cmdb.ClassApplication, "b")
 	mail, chat := ci(cmdb.ClassBusinessService, "Mail"), ci(cmdb.ClassBusinessService, "Chat")
-	spare := ci(cmdb.ClassLinuxServer, "spare") // no relationships
 	relate(cmdb.RunsOn, appA, x)
 	relate(cmdb.RunsOn, appB, x)
 	relate(cmdb.DependsOn, mail, appA)
@@ -101,6 +104,8 @@ func testAllocateCosts(t *testing.T, instances storagetest.Instances) {
 		Capacity: map[itil.ID]decimal.Decimal{x: units("10"), appA: units("4")}})
 	require.NoError(t, err)
 	assert.Equal(t, "1330.00 EUR", got.Total.String())
+	assert.True(t, got.Month.Equal(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)))
+	assert.Equal(t, "EUR", got.Currency)
 	assert.Equal(t, map[itil.ID]string{mail: "200.00 EUR", chat: "900.00 EUR"}, amounts(got.Allocated))
 	assert.Equal(t, map[itil.ID]string{x: "200.00 EUR", spare: "30.00 EUR"}, amounts(got.Overhead), "idle capacity, and a CI nothing uses")
 
@@ -142,6 +147,9 @@ func testAllocateCosts(t *testing.T, instances storagetest.Instances) {
 		{"currency", strategy.CostAllocation{Month: june, Currency: "USD", Method: strategy.OverUsage}, []string{"costs"}},
 		{"not a dependency", strategy.CostAllocation{Month: june, Currency: "EUR", Method: strategy.OverUsage,
 			Usage: []strategy.Consumption{{Consumer: x, Provider: appA, Units: units("1")}}}, []string{"usage[0]"}},
+		{"usage twice", strategy.CostAllocation{Month: june, Currency: "EUR", Method: strategy.OverUsage,
+			Usage: []strategy.Consumption{{Consumer: appA, Provider: x, Units: units("1")}, {Consumer: appA, Provider: x, Units: units("2")}}},
+			[]string{"usage[1]"}},
 		{"units", strategy.CostAllocation{Month: june, Currency: "EUR", Method: strategy.OverUsage,
 			Usage: []strategy.Consumption{{Consumer: appA, Provider: x, Units: units("0")}}}, []string{"usage[0].units"}},
 		{"capacity", strategy.CostAllocation{Month: june, Currency: "EUR", Method: strategy.OverCapacity,

@@ -36,6 +36,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("Portfolio", func(t *testing.T) { testPortfolio(t, newStore) })
 	t.Run("Views", func(t *testing.T) { testViews(t, newStore) })
 	t.Run("BadInput", func(t *testing.T) { testBadInput(t, newStore) })
+	t.Run("BadValues", func(t *testing.T) { testBadValues(t, newStore) }) // bad_values.go
 	t.Run("Catalogue", func(t *testing.T) { testCatalogue(t, newStore) })
 	t.Run("OfferingBadInput", func(t *testing.T) { testOfferingBadInput(t, newStore) })
 	t.Run("Value", func(t *testing.T) { testValue(t, newStore) })
