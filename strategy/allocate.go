@@ -223,9 +223,7 @@ func checkMethod(v *itil.ValidationError, method AllocationMethod, currency stri
 	if method != OverCapacity && method != OverUsage {
 		v.Add("method", fmt.Sprintf("%q is not an allocation method (capacity or usage)", method))
 	}
-	if _, err := slm.NewMoney("0", currency); err != nil {
-		v.Add("currency", fmt.Sprintf("%q is not an ISO 4217 currency code (three upper-case letters)", currency))
-	}
+	checkCurrency(v, "currency", currency)
 }
 
 // compileInput checks an AllocationInput and puts it in dense form.

@@ -162,7 +162,7 @@ func monthOf(t time.Time) time.Time {
 // arithmetic holds, so that a recorded cost never blocks its month's
 // allocation.
 func checkCost(v *itil.ValidationError, field string, m slm.Money) {
-	if _, err := slm.NewMoney("0", m.Currency); err != nil {
+	if !validCurrency(m.Currency) {
 		return // checkMoney says why
 	}
 	c, exact := scaleInt(m.Amount, slm.MinorUnits(m.Currency)+FineDigits)
@@ -171,10 +171,24 @@ func checkCost(v *itil.ValidationError, field string, m slm.Money) {
 	}
 }
 
+// checkMoney refuses an amount that is not in an ISO 4217 currency;
+// checkCurrency a code that is not one. The package's money is checked
+// by these two alone.
 func checkMoney(v *itil.ValidationError, field string, m slm.Money) {
 	if _, err := slm.NewMoney(m.Amount.String(), m.Currency); err != nil {
 		v.Add(field, "is not an amount in an ISO 4217 currency")
 	}
+}
+
+func checkCurrency(v *itil.ValidationError, field, code string) {
+	if !validCurrency(code) {
+		v.Add(field, fmt.Sprintf("%q is not an ISO 4217 currency code (three upper-case letters)", code))
+	}
+}
+
+func validCurrency(code string) bool {
+	_, err := slm.NewMoney("0", code)
+	return err == nil
 }
 
 // DefineRateCard records a rate card: a unit and its rate.

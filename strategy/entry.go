@@ -125,11 +125,8 @@ func (e *Entry) validate(v *itil.ValidationError) {
 		check.Text(v, "business_case.expected_outcomes["+itoa(i)+"]", o, true, check.Short)
 	}
 	money := func(field string, m slm.Money) {
-		if m.Currency == "" && m.Amount.IsZero() {
-			return
-		}
-		if _, err := slm.NewMoney(m.Amount.String(), m.Currency); err != nil {
-			v.Add(field, "is not an amount in an ISO 4217 currency")
+		if m.Currency != "" || !m.Amount.IsZero() { // none is allowed until approval
+			checkMoney(v, field, m)
 		}
 	}
 	money("business_case.expected_value", bc.ExpectedValue)

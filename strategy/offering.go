@@ -1,7 +1,6 @@
 package strategy
 
 import (
-	"fmt"
 	"slices"
 	"time"
 
@@ -230,9 +229,7 @@ func (o *Offering) validate(v *itil.ValidationError) {
 		}
 	}
 	p := &o.Pricing
-	if _, err := slm.NewMoney("0", p.Currency); err != nil {
-		v.Add("pricing.currency", fmt.Sprintf("%q is not an ISO 4217 currency code", p.Currency))
-	}
+	checkCurrency(v, "pricing.currency", p.Currency)
 	check.Text(v, "pricing.unit", p.Unit, false, check.Short)
 	switch p.Model {
 	case PriceFixed, PricePerUnit:

@@ -52,12 +52,7 @@ type Option struct {
 // WithClock sets where the Service reads the time (default: the system
 // clock).
 func WithClock(c itil.Clock) Option {
-	return Option{func(cfg *config, v *itil.ValidationError) {
-		if c == nil {
-			v.Add("clock", "must not be nil")
-		}
-		cfg.clock = c
-	}}
+	return Option{check.Option("clock", c != nil, func(cfg *config) { cfg.clock = c })}
 }
 
 // WithAuthorizer sets who may run which command on which entry (default:
@@ -65,69 +60,39 @@ func WithClock(c itil.Clock) Option {
 // subscriptions, costs, budgets, customers, surveys, reviews, feedback,
 // demand records) ask it with the zero Entry.
 func WithAuthorizer(a itil.Authorizer[Entry]) Option {
-	return Option{func(cfg *config, v *itil.ValidationError) {
-		if a == nil {
-			v.Add("authorizer", "must not be nil")
-		}
-		cfg.authorize = a
-	}}
+	return Option{check.Option("authorizer", a != nil, func(cfg *config) { cfg.authorize = a })}
 }
 
 // WithHook adds a hook every command on a portfolio entry runs in its
 // transaction.
 func WithHook(h storage.Hook) Option {
-	return Option{func(cfg *config, v *itil.ValidationError) {
-		if h == nil {
-			v.Add("hook", "must not be nil")
-		}
-		cfg.hooks = append(cfg.hooks, h)
-	}}
+	return Option{check.Option("hook", h != nil, func(cfg *config) { cfg.hooks = append(cfg.hooks, h) })}
 }
 
 // WithCMDB sets the CMDB whose dependencies AllocateCosts rolls costs up
 // along. It must share the Service's store.
 func WithCMDB(c *cmdb.Service) Option {
-	return Option{func(cfg *config, v *itil.ValidationError) {
-		if c == nil {
-			v.Add("cmdb", "must not be nil")
-		}
-		cfg.cmdb = c
-	}}
+	return Option{check.Option("cmdb", c != nil, func(cfg *config) { cfg.cmdb = c })}
 }
 
 // WithIncidents sets where AssessValue finds a service's outages when
 // none are supplied: the incidents on its CI that record it as down.
 func WithIncidents(i *incident.Service) Option {
-	return Option{func(cfg *config, v *itil.ValidationError) {
-		if i == nil {
-			v.Add("incidents", "must not be nil")
-		}
-		cfg.incidents = i
-	}}
+	return Option{check.Option("incidents", i != nil, func(cfg *config) { cfg.incidents = i })}
 }
 
 // WithSLM sets the SLA engine offerings' SLA commitments name
 // definitions of: AddOffering and UpdateOffering check they exist, and
 // AssessValue reports their compliance.
 func WithSLM(e *slm.Engine) Option {
-	return Option{func(cfg *config, v *itil.ValidationError) {
-		if e == nil {
-			v.Add("slm", "must not be nil")
-		}
-		cfg.slm = e
-	}}
+	return Option{check.Option("slm", e != nil, func(cfg *config) { cfg.slm = e })}
 }
 
 // WithChange sets the change management whose schedules offerings'
 // maintenance windows name: AddOffering and UpdateOffering check they
 // exist.
 func WithChange(c *change.Service) Option {
-	return Option{func(cfg *config, v *itil.ValidationError) {
-		if c == nil {
-			v.Add("change", "must not be nil")
-		}
-		cfg.change = c
-	}}
+	return Option{check.Option("change", c != nil, func(cfg *config) { cfg.change = c })}
 }
 
 // Service runs the service portfolio on a store.

@@ -155,3 +155,15 @@ func Rename(err error, from, to string) error {
 	}
 	return fmt.Errorf("%s: %w", to, err)
 }
+
+// Option is the apply function of a process's functional option that
+// sets one dependency: it refuses a nil one (ok false), naming field,
+// and otherwise sets it with set.
+func Option[C any](field string, ok bool, set func(*C)) func(*C, *itil.ValidationError) {
+	return func(cfg *C, v *itil.ValidationError) {
+		if !ok {
+			v.Add(field, "must not be nil")
+		}
+		set(cfg)
+	}
+}
