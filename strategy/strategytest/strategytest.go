@@ -262,11 +262,7 @@ func mailbox() strategy.NewOffering {
 // subscriptions to end, or an override with a reason.
 func testCatalogue(t *testing.T, newStore func(*testing.T) storage.Store) {
 	f := setup(t, newStore)
-	e := f.propose("Mail")
-	e = f.move(e.ID, strategy.MoveDefine, strategy.MoveAnalyse, strategy.MoveApprove)
-	_, err := f.svc.ApproveBusinessCase(f.ctx, board, e.ID)
-	require.NoError(t, err)
-	f.move(e.ID, strategy.MoveCharter)
+	e := f.chartered("Mail")
 	std, err := f.svc.AddOffering(f.ctx, planner, e.ID, mailbox())
 	require.NoError(t, err)
 	assert.Equal(t, strategy.OfferingDraft, std.State)
@@ -361,11 +357,7 @@ func testOfferingBadInput(t *testing.T, newStore func(*testing.T) storage.Store)
 // purpose; outputs are reported apart.
 func testValue(t *testing.T, newStore func(*testing.T) storage.Store) {
 	f := setup(t, newStore)
-	e := f.propose("Mail")
-	e = f.move(e.ID, strategy.MoveDefine, strategy.MoveAnalyse, strategy.MoveApprove)
-	_, err := f.svc.ApproveBusinessCase(f.ctx, board, e.ID)
-	require.NoError(t, err)
-	f.move(e.ID, strategy.MoveCharter)
+	e := f.chartered("Mail")
 	o, err := f.svc.AddOffering(f.ctx, planner, e.ID, mailbox())
 	require.NoError(t, err)
 	f.move(e.ID, strategy.MoveDesign)
@@ -414,11 +406,7 @@ func testRetireRace(t *testing.T, instances storagetest.Instances) {
 	b := setup(t, func(*testing.T) storage.Store { return s2 }, strategy.WithClock(a.clock))
 	retired, subscribed := 0, 0
 	for round := range 8 {
-		e := a.propose("Mail")
-		e = a.move(e.ID, strategy.MoveDefine, strategy.MoveAnalyse, strategy.MoveApprove)
-		_, err := a.svc.ApproveBusinessCase(a.ctx, board, e.ID)
-		require.NoError(t, err)
-		a.move(e.ID, strategy.MoveCharter)
+		e := a.chartered("Mail")
 		o, err := a.svc.AddOffering(a.ctx, planner, e.ID, mailbox())
 		require.NoError(t, err)
 		a.move(e.ID, strategy.MoveDesign, strategy.MoveDevelop, strategy.MoveBuild, strategy.MoveOperate)
@@ -473,13 +461,20 @@ func testRetireRace(t *testing.T, instances storagetest.Instances) {
 
 // catalogueWith puts a service in the catalogue with the offerings given,
 // published, and returns them.
-func (f *fixture) catalogueWith(name string, offers ...strategy.NewOffering) []*strategy.Offering {
+// chartered proposes a service and takes it through the pipeline to
+// chartered, its business case approved by the board.
+func (f *fixture) chartered(name string) *strategy.Entry {
 	f.t.Helper()
 	e := f.propose(name)
-	e = f.move(e.ID, strategy.MoveDefine, strategy.MoveAnalyse, strategy.MoveApprove)
+	f.move(e.ID, strategy.MoveDefine, strategy.MoveAnalyse, strategy.MoveApprove)
 	_, err := f.svc.ApproveBusinessCase(f.ctx, board, e.ID)
 	require.NoError(f.t, err)
-	f.move(e.ID, strategy.MoveCharter)
+	return f.move(e.ID, strategy.MoveCharter)
+}
+
+func (f *fixture) catalogueWith(name string, offers ...strategy.NewOffering) []*strategy.Offering {
+	f.t.Helper()
+	e := f.chartered(name)
 	var out []*strategy.Offering
 	for _, in := range offers {
 		o, err := f.svc.AddOffering(f.ctx, planner, e.ID, in)
