@@ -57,20 +57,12 @@ func (s *Service) DependencyGraph(ctx context.Context) (*DependencyGraph, error)
 
 // dependencyGraph copies the up direction's rows without their types.
 // An index with an overlay or nodes added since its build is folded
-// first, as compaction would fold it: those nodes are out of ID order.
+// first (folded, as compaction does): those nodes are out of ID order.
 // The caller holds mu.
 func (ix *adjIndex) dependencyGraph() *DependencyGraph {
 	src := ix
 	if len(ix.over) > 0 || len(ix.ids) != ix.nBase {
-		bd := newIndexBuilder(ix.types, len(ix.ids))
-		ix.eachEdge(func(from, to itil.ID, ti uint8) {
-			if ix.prop[ti] == ChildToParent {
-				bd.addType(ti, to, from)
-			} else {
-				bd.addType(ti, from, to)
-			}
-		})
-		src = bd.build()
+		src = ix.folded()
 	}
 	c := &src.g[up]
 	n := len(src.ids)

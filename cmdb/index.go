@@ -509,6 +509,18 @@ func (ix *adjIndex) maybeCompact() {
 	if ix.nOver <= compactMin || ix.nOver <= ix.nEdges/8 {
 		return
 	}
+	nix := ix.folded()
+	ix.ids, ix.nBase, ix.extra, ix.g = nix.ids, nix.nBase, nix.extra, nix.g
+	ix.dirty, ix.member, ix.over, ix.nOver, ix.nEdges = nix.dirty, nix.member, nix.over, 0, nix.nEdges
+	for len(ix.free) > 0 { // sized for the old graph
+		<-ix.free
+	}
+}
+
+// folded builds the index again from its live edges, the overlay folded
+// in and every node in ID order: what compaction installs, and what
+// DependencyGraph reads when the index has an overlay.
+func (ix *adjIndex) folded() *adjIndex {
 	bd := newIndexBuilder(ix.types, len(ix.ids))
 	ix.eachEdge(func(from, to itil.ID, ti uint8) {
 		if ix.prop[ti] == ChildToParent {
@@ -517,12 +529,7 @@ func (ix *adjIndex) maybeCompact() {
 			bd.addType(ti, from, to)
 		}
 	})
-	nix := bd.build()
-	ix.ids, ix.nBase, ix.extra, ix.g = nix.ids, nix.nBase, nix.extra, nix.g
-	ix.dirty, ix.member, ix.over, ix.nOver, ix.nEdges = nix.dirty, nix.member, nix.over, 0, nix.nEdges
-	for len(ix.free) > 0 { // sized for the old graph
-		<-ix.free
-	}
+	return bd.build()
 }
 
 // eachEdge calls fn with every live edge: from's failure affects to.

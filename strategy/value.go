@@ -106,12 +106,9 @@ type ValueAssessment struct {
 	Outputs       map[string]int64 `json:"outputs,omitempty"`
 }
 
-// assess judges o over in, with the units subscribed at the period's end
-// and its SLAs' compliance.
+// assess judges o over in (validated by AssessValue), with the units
+// subscribed at the period's end and its SLAs' compliance.
 func assess(o *Offering, in ValueInput, subscribed decimal.Decimal, slas []SLACompliance) (*ValueAssessment, error) {
-	if err := in.validate(); err != nil {
-		return nil, err
-	}
 	hours := calendar.AlwaysOpen()
 
 	if o.Commitments.ServiceHours != nil {
