@@ -457,6 +457,18 @@ func (s *Service) Entitlements(ctx context.Context, customer string, at time.Tim
 	return out, err
 }
 
+// ActiveSubscriptions counts the subscriptions to the entry's offerings
+// that run at at or start after it: those a retirement waits for.
+func (s *Service) ActiveSubscriptions(ctx context.Context, entryID itil.ID, at time.Time) (int, error) {
+	var active int
+	err := s.run.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
+		var err error
+		_, active, err = catalogueFacts(ctx, tx, entryID, at)
+		return err
+	})
+	return active, err
+}
+
 // catalogueFacts counts, in tx, the entry's offerings not retired and its
 // subscriptions active at now, for the portfolio guards.
 func catalogueFacts(ctx context.Context, tx storage.Tx, entryID itil.ID, now time.Time) (offered, active int, err error) {

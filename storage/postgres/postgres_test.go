@@ -12,6 +12,7 @@ import (
 	"github.com/itilkit/itil/change/changetest"
 	"github.com/itilkit/itil/cmdb/cmdbtest"
 	"github.com/itilkit/itil/incident/incidenttest"
+	"github.com/itilkit/itil/lifecycle/lifecycletest"
 	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/problem/problemtest"
 	"github.com/itilkit/itil/slm/slmtest"
@@ -106,6 +107,11 @@ func TestProblem(t *testing.T) {
 func TestChange(t *testing.T) {
 	serverDSN(t)
 	changetest.Run(t, instances)
+}
+
+func TestLifecycle(t *testing.T) {
+	serverDSN(t)
+	lifecycletest.Run(t, instances)
 }
 
 func TestStrategy(t *testing.T) {

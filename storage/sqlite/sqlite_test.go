@@ -7,6 +7,7 @@ import (
 	"github.com/itilkit/itil/change/changetest"
 	"github.com/itilkit/itil/cmdb/cmdbtest"
 	"github.com/itilkit/itil/incident/incidenttest"
+	"github.com/itilkit/itil/lifecycle/lifecycletest"
 	"github.com/itilkit/itil/problem/problemtest"
 	"github.com/itilkit/itil/slm/slmtest"
 	"github.com/itilkit/itil/storage"
@@ -79,6 +80,10 @@ func TestProblem(t *testing.T) {
 
 func TestChange(t *testing.T) {
 	changetest.Run(t, instances)
+}
+
+func TestLifecycle(t *testing.T) {
+	lifecycletest.Run(t, instances)
 }
 
 func TestStrategy(t *testing.T) {

@@ -1,0 +1,325 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/change"
+	"github.com/itilkit/itil/cmdb"
+	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/strategy"
+)
+
+// Check is one condition of a gate, and what was found.
+type Check struct {
+	Name   string `json:"name"`
+	Passed bool   `json:"passed"`
+	// Detail says what was found: what is missing when the check failed.
+	Detail string `json:"detail"`
+}
+
+// Gate is a move's gate as judged: every check, passed or not.
+type Gate struct {
+	Move   string  `json:"move"`
+	From   Stage   `json:"from"`
+	To     Stage   `json:"to"`
+	Checks []Check `json:"checks"`
+}
+
+// Passed reports whether every check passed.
+func (g *Gate) Passed() bool {
+	return !slices.ContainsFunc(g.Checks, func(c Check) bool { return !c.Passed })
+}
+
+// Failed returns the checks that failed.
+func (g *Gate) Failed() []Check {
+	var out []Check
+	for _, c := range g.Checks {
+		if !c.Passed {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// GateError is a move refused by its gate: it lists the checks that
+// failed. It wraps itil.ErrInvalidTransition.
+type GateError struct {
+	Gate *Gate
+}
+
+func (e *GateError) Error() string {
+	var b strings.Builder
+	b.WriteString(itil.ErrInvalidTransition.Error() + ": the " + e.Gate.Move + " gate failed:")
+	for _, c := range e.Gate.Failed() {
+		b.WriteString(" " + c.Name + " (" + c.Detail + ");")
+	}
+	return strings.TrimSuffix(b.String(), ";")
+}
+
+func (e *GateError) Unwrap() error { return itil.ErrInvalidTransition }
+
+// The checks' names.
+const (
+	CheckChartered      = "chartered"
+	CheckDesignPackage  = "design_package"
+	CheckAcceptance     = "acceptance_criteria"
+	CheckOfferingSLAs   = "offering_slas"
+	CheckCIs            = "cis_registered"
+	CheckChanges        = "changes_successful"
+	CheckAcceptanceMet  = "acceptance_met"
+	CheckQuiet          = "early_life_quiet"
+	CheckEarlyLifeSLA   = "early_life_sla"
+	CheckSubscriptions  = "no_active_subscriptions"
+	CheckCIsRetired     = "cis_retired"
+	notWired            = "not checked: the Service has no %s (%s)"
+	maxDetailItems      = 5
+	earlyLifeSLAMissing = "no SLA compliance target: nothing to check"
+)
+
+// judge evaluates the gate of move from r's stage, reading the other
+// processes in tx, at now. A move the stages do not allow gives an error
+// wrapping itil.ErrInvalidTransition.
+func (s *Service) judge(ctx context.Context, tx storage.Tx, r *Record, move string, now time.Time) (*Gate, error) {
+	to, err := stages.Fire(r.Stage, move, nil)
+	if err != nil {
+		return nil, fmt.Errorf("service lifecycle %s: %w", r.Number, err)
+	}
+	g := &Gate{Move: move, From: r.Stage, To: to}
+	add := func(name string, passed bool, detail string) {
+		g.Checks = append(g.Checks, Check{Name: name, Passed: passed, Detail: detail})
+	}
+	e, err := s.cfg.strategy.In(tx).Get(ctx, r.EntryID)
+	if err != nil {
+		return nil, fmt.Errorf("entry_id: %w", err)
+	}
+	switch move {
+	case MoveDesign:
+		chartered := e.Status == strategy.StatusChartered || e.Phase() == strategy.PhaseCatalogue
+		add(CheckChartered, chartered, "the portfolio entry "+e.Number+" is "+string(e.Status)+
+			map[bool]string{true: ", its business case approved", false: ": it must be chartered (business case approved)"}[chartered])
+
+	case MoveTransition:
+		var open []string
+		for _, sec := range r.Design {
+			if sec.State != SectionComplete {
+				open = append(open, sec.Name)
+			}
+		}
+		add(CheckDesignPackage, len(open) == 0, listed("sections not complete", open, "every section complete"))
+		add(CheckAcceptance, len(r.Acceptance) > 0, map[bool]string{true: strconv.Itoa(len(r.Acceptance)) + " criteria defined",
+			false: "no service acceptance criteria defined"}[len(r.Acceptance) > 0])
+		var without []string
+		offered := 0
+		for o, err := range s.cfg.strategy.In(tx).Offerings(ctx, r.EntryID) {
+			if err != nil {
+				return nil, err
+			}
+			if o.State == strategy.OfferingRetired {
+				continue
+			}
+			offered++
+			if o.Commitments.ResponseSLA == itil.NilID && o.Commitments.ResolutionSLA == itil.NilID {
+				without = append(without, strconv.Quote(o.Name))
+			}
+		}
+		switch {
+		case offered == 0:
+			add(CheckOfferingSLAs, false, "the service has no offering")
+		default:
+			add(CheckOfferingSLAs, len(without) == 0, listed("offerings without an SLA definition", without, strconv.Itoa(offered)+" offerings, each with an SLA"))
+		}
+		s.checkCIs(ctx, tx, e, add)
+
+	case MoveOperate:
+		if err := s.checkChanges(ctx, tx, r, add); err != nil {
+			return nil, err
+		}
+		var unmet []string
+		for _, c := range r.Acceptance {
+			if !c.Met {
+				unmet = append(unmet, strconv.Quote(c.Text))
+			}
+		}
+		switch {
+		case len(r.Acceptance) == 0:
+			add(CheckAcceptanceMet, false, "no service acceptance criteria defined")
+		default:
+			add(CheckAcceptanceMet, len(unmet) == 0, listed("criteria not met", unmet, "every criterion met"))
+		}
+		if err := s.checkEarlyLife(ctx, tx, r, e, now, add); err != nil {
+			return nil, err
+		}
+
+	case MoveRetire:
+		active, err := s.cfg.strategy.In(tx).ActiveSubscriptions(ctx, r.EntryID, now)
+		if err != nil {
+			return nil, err
+		}
+		add(CheckSubscriptions, active == 0, map[bool]string{true: "no subscription runs",
+			false: strconv.Itoa(active) + " subscriptions still run"}[active == 0])
+		if s.cfg.cmdb == nil {
+			add(CheckCIsRetired, false, fmt.Sprintf(notWired, "CMDB", "WithCMDB"))
+		} else if e.ServiceCIID == itil.NilID {
+			add(CheckCIsRetired, false, "the portfolio entry names no service CI")
+		} else {
+			ci, err := s.cfg.cmdb.In(tx).Get(ctx, e.ServiceCIID)
+			switch {
+			case errors.Is(err, itil.ErrNotFound):
+				add(CheckCIsRetired, true, "the service CI is gone from the CMDB")
+			case err != nil:
+				return nil, err
+			default:
+				add(CheckCIsRetired, ci.State == cmdb.Retired, "the service CI "+strconv.Quote(ci.Name)+" is "+string(ci.State))
+			}
+		}
+	}
+	return g, nil
+}
+
+// checkCIs: the service's CI is in the CMDB, with the CIs it depends on.
+func (s *Service) checkCIs(ctx context.Context, tx storage.Tx, e *strategy.Entry, add func(string, bool, string)) {
+	switch {
+	case s.cfg.cmdb == nil:
+		add(CheckCIs, false, fmt.Sprintf(notWired, "CMDB", "WithCMDB"))
+		return
+	case e.ServiceCIID == itil.NilID:
+		add(CheckCIs, false, "the portfolio entry names no service CI")
+		return
+	}
+	cm := s.cfg.cmdb.In(tx)
+	ci, err := cm.Get(ctx, e.ServiceCIID)
+	if err != nil {
+		add(CheckCIs, false, "the service CI is not in the CMDB ("+err.Error()+")")
+		return
+	}
+	rels, err := cm.Relationships(ctx, ci.ID)
+	if err != nil {
+		add(CheckCIs, false, err.Error())
+		return
+	}
+	add(CheckCIs, len(rels) > 0, map[bool]string{true: "the service CI " + strconv.Quote(ci.Name) + " and " + strconv.Itoa(len(rels)) + " relationships",
+		false: "the service CI " + strconv.Quote(ci.Name) + " relates to no CI: register what it runs on"}[len(rels) > 0])
+}
+
+// checkChanges: every change of the transition closed successful.
+func (s *Service) checkChanges(ctx context.Context, tx storage.Tx, r *Record, add func(string, bool, string)) error {
+	switch {
+	case s.cfg.change == nil:
+		add(CheckChanges, false, fmt.Sprintf(notWired, "change management", "WithChange"))
+		return nil
+	case len(r.Changes) == 0:
+		add(CheckChanges, false, "no change transitions the service")
+		return nil
+	}
+	var bad []string
+	for _, id := range r.Changes {
+		ch, err := s.cfg.change.In(tx).Get(ctx, id)
+		if errors.Is(err, itil.ErrNotFound) {
+			bad = append(bad, id.String()+" not found")
+			continue
+		} else if err != nil {
+			return err
+		}
+		if ch.State != change.StateClosed || ch.CloseCode == change.Unsuccessful {
+			what := string(ch.State)
+			if ch.State == change.StateClosed {
+				what = string(ch.CloseCode)
+			}
+			bad = append(bad, ch.Number+" "+what)
+		}
+	}
+	add(CheckChanges, len(bad) == 0, listed("changes not closed successful", bad, strconv.Itoa(len(r.Changes))+" changes closed successful"))
+	return nil
+}
+
+// checkEarlyLife: no incident of the listed priorities on the service in
+// the last QuietDays days, early life support having run that long; and
+// the offerings' SLAs met often enough since it began.
+func (s *Service) checkEarlyLife(ctx context.Context, tx storage.Tx, r *Record, e *strategy.Entry, now time.Time, add func(string, bool, string)) error {
+	el := r.EarlyLife
+	quiet := time.Duration(el.QuietDays) * 24 * time.Hour
+	from := now.Add(-quiet)
+	switch {
+	case s.cfg.incidents == nil:
+		add(CheckQuiet, false, fmt.Sprintf(notWired, "incident management", "WithIncidents"))
+	case e.ServiceCIID == itil.NilID:
+		add(CheckQuiet, false, "the portfolio entry names no service CI")
+	case el.Since.IsZero() || el.Since.After(from):
+		add(CheckQuiet, false, fmt.Sprintf("early life support began %s: it must run %d days", el.Since.Format(time.DateOnly), el.QuietDays))
+	default:
+		var seen []string
+		for _, f := range []incident.Filter{{CIID: e.ServiceCIID, Priorities: el.Priorities, OpenedFrom: from, OpenedTo: now},
+			{ServiceID: e.ServiceCIID, Priorities: el.Priorities, OpenedFrom: from, OpenedTo: now}} {
+			for inc, err := range s.cfg.incidents.In(tx).List(ctx, f) {
+				if err != nil {
+					return err
+				}
+				if !slices.Contains(seen, inc.Number) {
+					seen = append(seen, inc.Number)
+				}
+			}
+		}
+		add(CheckQuiet, len(seen) == 0, listed(fmt.Sprintf("incidents in the last %d days", el.QuietDays), seen,
+			fmt.Sprintf("no such incident in the last %d days", el.QuietDays)))
+	}
+	if el.SLACompliance.Sign() == 0 {
+		return nil
+	}
+	if s.cfg.slm == nil {
+		add(CheckEarlyLifeSLA, false, fmt.Sprintf(notWired, "SLA engine", "WithSLM"))
+		return nil
+	}
+	var defs []itil.ID
+	for o, err := range s.cfg.strategy.In(tx).Offerings(ctx, r.EntryID) {
+		if err != nil {
+			return err
+		}
+		for _, d := range []itil.ID{o.Commitments.ResponseSLA, o.Commitments.ResolutionSLA} {
+			if d != itil.NilID && o.State != strategy.OfferingRetired && !slices.Contains(defs, d) {
+				defs = append(defs, d)
+			}
+		}
+	}
+	met, decided := 0, 0
+	if !el.Since.IsZero() && el.Since.Before(now) {
+		for _, d := range defs {
+			c, err := s.cfg.slm.In(tx).Compliance(ctx, d, el.Since, now, now)
+			if err != nil {
+				return err
+			}
+			met, decided = met+c.Met, decided+c.Met+c.Breached
+		}
+	}
+	pct := decimal.NewFromInt(100)
+	if decided > 0 {
+		pct = decimal.NewFromInt(int64(met)).Mul(decimal.NewFromInt(100)).DivRound(decimal.NewFromInt(int64(decided)), 2)
+	}
+	ok := pct.GreaterThanOrEqual(el.SLACompliance)
+	add(CheckEarlyLifeSLA, ok, fmt.Sprintf("%s%% of %d SLA cycles met since %s, against %s%%", pct, decided,
+		el.Since.Format(time.DateOnly), el.SLACompliance))
+	return nil
+}
+
+// listed says what a check found: the items wrong (the first few), or
+// what is right when none is.
+func listed(what string, items []string, ok string) string {
+	if len(items) == 0 {
+		return ok
+	}
+	shown := items[:min(len(items), maxDetailItems)]
+	out := what + ": " + strings.Join(shown, ", ")
+	if len(items) > len(shown) {
+		out += fmt.Sprintf(" and %d more", len(items)-len(shown))
+	}
+	return out
+}

@@ -1,0 +1,14 @@
+package lifecycle
+
+import (
+	"testing"
+
+	"github.com/itilkit/itil/internal/machine/machinetest"
+)
+
+// TestDiagramInSync fails when lifecycle.md no longer matches the
+// stages. Run `go test ./lifecycle -update` to regenerate it.
+func TestDiagramInSync(t *testing.T) {
+	machinetest.InSync(t, machinetest.Diagram{File: "lifecycle.md", Title: "Service lifecycle",
+		Source: "lifecycle.Lifecycle()", Package: "./lifecycle", Mermaid: Diagram()})
+}
