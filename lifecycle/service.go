@@ -375,4 +375,3 @@ func (s *Service) Move(ctx context.Context, actor itil.Actor, id itil.ID, move, 
 		return event{Type: typ, Summary: summary, Refs: []itil.ID{r.EntryID}}, nil
 	})
 }
-
