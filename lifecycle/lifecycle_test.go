@@ -12,3 +12,9 @@ func TestDiagramInSync(t *testing.T) {
 	machinetest.InSync(t, machinetest.Diagram{File: "lifecycle.md", Title: "Service lifecycle",
 		Source: "lifecycle.Lifecycle()", Package: "./lifecycle", Mermaid: Diagram()})
 }
+
+// TestInitiativeDiagramInSync: initiative.md follows InitiativeLifecycle.
+func TestInitiativeDiagramInSync(t *testing.T) {
+	machinetest.InSync(t, machinetest.Diagram{File: "initiative.md", Title: "Improvement initiative",
+		Source: "lifecycle.InitiativeLifecycle()", Package: "./lifecycle", Mermaid: InitiativeDiagram()})
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/internal/pipeline"
+	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/strategy"
@@ -51,6 +52,7 @@ type config struct {
 	change    *change.Service
 	incidents *incident.Service
 	slm       *slm.Engine
+	problems  *problem.Service
 }
 
 // Option configures a Service; New reports every bad option together.

@@ -14,6 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/slm"
 )
 
@@ -260,10 +261,10 @@ func compileInput(in AllocationInput) (*dense, error) {
 
 	us := unitScale{}
 	for _, nd := range in.Nodes {
-		us.places = max(us.places, placesOf(nd.Capacity))
+		us.places = max(us.places, check.Places(nd.Capacity))
 	}
 	for _, u := range in.Uses {
-		us.places = max(us.places, placesOf(u.Units))
+		us.places = max(us.places, check.Places(u.Units))
 	}
 	us.places = min(us.places, MaxUnitPlaces)
 	costs := costAdder{places: slm.MinorUnits(in.Currency) + FineDigits}
@@ -641,19 +642,4 @@ func scaleInt(d decimal.Decimal, places int32) (x int64, exact bool) {
 		}
 		return v / pow10[-e], true
 	}
-}
-
-// placesOf returns the decimal places d has, trailing zeros aside.
-func placesOf(d decimal.Decimal) int32 {
-	if d.IsZero() {
-		return 0
-	}
-	p := -d.Exponent()
-	if p > 40 {
-		return p // far finer than any scale: refused anyway
-	}
-	for p > 0 && d.Round(p-1).Equal(d) {
-		p--
-	}
-	return max(p, 0)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
+	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/storage"
 )
@@ -242,11 +243,11 @@ func compileCosts(graph *cmdb.DependencyGraph, in *costInput, req *CostAllocatio
 	// in a finer scale.
 	us := unitScale{}
 	for _, u := range req.Usage {
-		us.places = max(us.places, placesOf(u.Units))
+		us.places = max(us.places, check.Places(u.Units))
 	}
 	if req.Method == OverCapacity { // capacities count for nothing else
 		for _, c := range caps {
-			us.places = max(us.places, placesOf(c.amount))
+			us.places = max(us.places, check.Places(c.amount))
 		}
 	}
 	us.places = min(us.places, MaxUnitPlaces)

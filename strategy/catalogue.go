@@ -319,7 +319,7 @@ func (s *Service) Subscribe(ctx context.Context, actor itil.Actor, offeringID it
 	check.Text(&v, "customer", in.Customer, true, check.Short)
 	if in.Quantity.Sign() <= 0 {
 		v.Add("quantity", "must be positive")
-	} else if placesOf(in.Quantity) > MaxPricePlaces {
+	} else if check.Places(in.Quantity) > MaxPricePlaces {
 		v.Add("quantity", "has more than 6 decimal places")
 	}
 	if !in.Start.IsZero() {

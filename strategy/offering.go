@@ -269,14 +269,14 @@ func (o *Offering) validate(v *itil.ValidationError) {
 	}
 	// Prices to at most six places: statements round prorated prices
 	// exactly only that far (statement.go).
-	if placesOf(p.Price) > MaxPricePlaces {
+	if check.Places(p.Price) > MaxPricePlaces {
 		v.Add("pricing.price", "has more than 6 decimal places")
 	}
 	for i, t := range p.Tiers {
-		if placesOf(t.UnitPrice) > MaxPricePlaces {
+		if check.Places(t.UnitPrice) > MaxPricePlaces {
 			v.Add("pricing.tiers["+itoa(i)+"].unit_price", "has more than 6 decimal places")
 		}
-		if placesOf(t.UpTo) > MaxPricePlaces {
+		if check.Places(t.UpTo) > MaxPricePlaces {
 			v.Add("pricing.tiers["+itoa(i)+"].up_to", "has more than 6 decimal places")
 		}
 	}

@@ -32,6 +32,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	}
 	t.Run("Gates", func(t *testing.T) { testGates(t, newStore) })
 	t.Run("BadInput", func(t *testing.T) { testBadInput(t, newStore) })
+	t.Run("Register", func(t *testing.T) { testRegister(t, newStore) }) // register.go
 	t.Run("TwoInstances/Open", func(t *testing.T) { testTwoInstancesOpen(t, instances) })
 }
 

@@ -1,0 +1,20 @@
+package check
+
+import "github.com/shopspring/decimal"
+
+// Places returns the decimal places d is written with, trailing zeros
+// aside ("1.50" has one). Past 40 it returns the exponent's places
+// without looking closer: far finer than any limit, refused anyway.
+func Places(d decimal.Decimal) int32 {
+	if d.IsZero() {
+		return 0
+	}
+	p := -d.Exponent()
+	if p > 40 {
+		return p
+	}
+	for p > 0 && d.Round(p-1).Equal(d) {
+		p--
+	}
+	return max(p, 0)
+}

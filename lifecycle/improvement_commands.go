@@ -1,0 +1,251 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/pipeline"
+	"github.com/itilkit/itil/problem"
+	"github.com/itilkit/itil/storage"
+)
+
+// Commands and events of the improvement register; MoveInitiative asks
+// the Authorizer for the move's own name.
+const (
+	CommandRaiseInitiative = "raise_initiative"
+	CommandStep            = "improvement_step"
+	CommandLink            = "link_improvement"
+
+	EventInitiativeRaised = "lifecycle.initiative_raised"
+	EventInitiativeMoved  = "lifecycle.initiative_moved"
+	EventStepUpdated      = "lifecycle.improvement_step"
+	EventLinked           = "lifecycle.improvement_linked"
+)
+
+// WithProblems sets the problem management whose problems initiatives
+// link to (LinkInitiative checks they exist).
+func WithProblems(p *problem.Service) Option {
+	return option("problems", p != nil, func(cfg *config) { cfg.problems = p })
+}
+
+var initiativeRecords = storage.NewCollection(storage.Schema[Initiative]{
+	Kind:    KindInitiative,
+	ID:      func(in *Initiative) itil.ID { return in.ID },
+	Version: func(in *Initiative) *int64 { return &in.Version },
+	SortKey: func(in *Initiative) string { return storage.TimeKey(in.RaisedAt) },
+	Terms: func(in *Initiative, dst []string) []string {
+		start := len(dst)
+		dst = append(dst, storage.Term("state", string(in.State)), storage.Term("kpi", in.KPI))
+		if in.EntryID != itil.NilID {
+			dst = append(dst, storage.Term("entry", in.EntryID.String()))
+		}
+		slices.Sort(dst[start:])
+		return dst
+	},
+	Clone: func(dst, src *Initiative) { *dst = *src.clone() },
+})
+
+var initiativeSpec = (&pipeline.Spec[Initiative]{
+	Collection: initiativeRecords,
+	Clone:      (*Initiative).clone,
+	Touch:      func(in *Initiative, now time.Time) { in.UpdatedAt = now },
+	Skip:       []string{"version", "updated_at"},
+}).Init()
+
+// initiativeRunner runs the register's commands beside the records',
+// asking the Authorizer with the zero Record.
+func (s *Service) initiativeRunner() pipeline.Runner[Initiative] {
+	var auth itil.Authorizer[Initiative]
+	if a := s.cfg.authorize; a != nil {
+		auth = func(ctx context.Context, actor itil.Actor, command string, _ *Initiative) error {
+			return a(ctx, actor, command, &Record{})
+		}
+	}
+	return pipeline.Sibling(s.run, initiativeSpec, auth, nil)
+}
+
+// NewInitiative is an initiative to raise.
+type NewInitiative struct {
+	Title         string
+	EntryID       itil.ID
+	Process       string
+	Coordinator   string
+	Priority      itil.Priority
+	Effort        Effort
+	Type          ImprovementType
+	Benefits      string
+	Justification string
+	KPI           string
+	Base, Target  decimal.Decimal
+	ReviewDate    time.Time
+}
+
+// RaiseInitiative adds an initiative to the register, new, with the
+// improvement model's steps to walk. A bad field gives a
+// *itil.ValidationError naming it; an unknown service (EntryID) an error
+// wrapping itil.ErrNotFound.
+func (s *Service) RaiseInitiative(ctx context.Context, actor itil.Actor, in NewInitiative) (*Initiative, error) {
+	x := &Initiative{ID: itil.NewID(), Title: in.Title, State: InitiativeNew, EntryID: in.EntryID, Process: in.Process,
+		Coordinator: in.Coordinator, Priority: in.Priority, Effort: in.Effort, Type: in.Type, Benefits: in.Benefits,
+		Justification: in.Justification, KPI: in.KPI, Base: in.Base, Target: in.Target, ReviewDate: in.ReviewDate.UTC(), RaisedBy: actor}
+	for _, name := range ImprovementSteps() {
+		x.Steps = append(x.Steps, Step{Name: name})
+	}
+	var v itil.ValidationError
+	actor.Validate("actor", &v)
+	x.validate(&v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	r := s.initiativeRunner()
+	return r.Create(ctx, actor, CommandRaiseInitiative, x, func(c *pipeline.Cmd[Initiative], x *Initiative) (event, error) {
+		var refs []itil.ID
+		if x.EntryID != itil.NilID {
+			if _, err := s.cfg.strategy.In(c.Tx).Get(c.Ctx, x.EntryID); err != nil {
+				return event{}, fmt.Errorf("entry_id: %w", err)
+			}
+			refs = append(refs, x.EntryID)
+		}
+		num, err := c.Number(KindInitiative, InitiativePrefix)
+		if err != nil {
+			return event{}, err
+		}
+		x.Number, x.RaisedAt = num, c.Now
+		return event{Type: EventInitiativeRaised, Summary: "raised " + num + " " + strconv.Quote(x.Title) + " on " + x.KPI, Refs: refs}, nil
+	})
+}
+
+// GetInitiative returns the initiative id, or an error wrapping
+// itil.ErrNotFound.
+func (s *Service) GetInitiative(ctx context.Context, id itil.ID) (*Initiative, error) {
+	return s.initiativeRunner().Get(ctx, id)
+}
+
+// Initiatives returns the register's initiatives on the service entryID
+// (nil: all), oldest first.
+func (s *Service) Initiatives(ctx context.Context, entryID itil.ID) iter.Seq2[*Initiative, error] {
+	q := pipeline.Query[Initiative]{}
+	if entryID != itil.NilID {
+		q.Terms = []string{storage.Term("entry", entryID.String())}
+	}
+	return s.initiativeRunner().List(ctx, q)
+}
+
+// MoveInitiative takes the initiative id along InitiativeLifecycle by
+// the move's name. Closing needs the review's measurement (the
+// did_we_get_there step done); a move its state does not allow gives an
+// error wrapping itil.ErrInvalidTransition.
+func (s *Service) MoveInitiative(ctx context.Context, actor itil.Actor, id itil.ID, move string) (*Initiative, error) {
+	r := s.initiativeRunner()
+	return r.Run(ctx, actor, id, move, func(c *pipeline.Cmd[Initiative], x *Initiative) (event, error) {
+		from := x.State
+		guard := func() error {
+			if move == MoveClose && x.Measured == nil {
+				return fmt.Errorf("%w: initiative %s has not been measured at a review", itil.ErrInvalidTransition, x.Number)
+			}
+			return nil
+		}
+		if err := initiatives.Apply(&x.State, "initiative "+x.Number, move, guard); err != nil {
+			return event{}, err
+		}
+		return event{Type: EventInitiativeMoved, Summary: move + ": " + string(from) + " → " + string(x.State)}, nil
+	})
+}
+
+// StepPatch records progress on one step of the improvement model.
+type StepPatch struct {
+	Done     *bool
+	Note     *string
+	Evidence *[]string
+}
+
+// UpdateStep records progress on the step name of the initiative id. The
+// did_we_get_there step is done by a review's measurement only. An
+// unknown step or a bad value gives a *itil.ValidationError; a closed or
+// canceled initiative itil.ErrInvalidTransition.
+func (s *Service) UpdateStep(ctx context.Context, actor itil.Actor, id itil.ID, name string, p StepPatch) (*Initiative, error) {
+	var v itil.ValidationError
+	actor.Validate("actor", &v)
+	switch {
+	case !slices.Contains(ImprovementSteps(), name):
+		v.Add("step", strconv.Quote(name)+" is not a step of the improvement model")
+	case name == StepMeasured && p.Done != nil:
+		v.Add("step", "did_we_get_there is done by a review's measurement, not by hand")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	r := s.initiativeRunner()
+	return r.Run(ctx, actor, id, CommandStep, func(c *pipeline.Cmd[Initiative], x *Initiative) (event, error) {
+		if initiatives.Final(x.State) {
+			return event{}, fmt.Errorf("%w: initiative %s is %s", itil.ErrInvalidTransition, x.Number, x.State)
+		}
+		i := slices.IndexFunc(x.Steps, func(st Step) bool { return st.Name == name })
+		st := &x.Steps[i]
+		if p.Done != nil {
+			st.Done = *p.Done
+		}
+		if p.Note != nil {
+			st.Note = *p.Note
+		}
+		if p.Evidence != nil {
+			st.Evidence = slices.Clone(*p.Evidence)
+		}
+		var v itil.ValidationError
+		if x.validate(&v); v.Err() != nil {
+			return event{}, v.Err()
+		}
+		return event{Type: EventStepUpdated, Summary: name + map[bool]string{true: " done", false: " updated"}[st.Done]}, nil
+	})
+}
+
+// LinkInitiative links problems and changes to the initiative id: how it
+// gets there. Each must exist in the processes the Service has
+// (WithProblems, WithChange: an error wrapping itil.ErrNotFound
+// otherwise); a problem or change the Service cannot read is refused
+// with a *itil.ValidationError.
+func (s *Service) LinkInitiative(ctx context.Context, actor itil.Actor, id itil.ID, problems, changes []itil.ID) (*Initiative, error) {
+	var v itil.ValidationError
+	actor.Validate("actor", &v)
+	if len(problems) > 0 && s.cfg.problems == nil {
+		v.Add("problems", "the Service has no problem management (WithProblems)")
+	}
+	if len(changes) > 0 && s.cfg.change == nil {
+		v.Add("changes", "the Service has no change management (WithChange)")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	r := s.initiativeRunner()
+	return r.Run(ctx, actor, id, CommandLink, func(c *pipeline.Cmd[Initiative], x *Initiative) (event, error) {
+		var refs []itil.ID
+		for i, p := range problems {
+			if _, err := s.cfg.problems.In(c.Tx).Get(c.Ctx, p); err != nil {
+				return event{}, fmt.Errorf("problems[%d]: %w", i, err)
+			}
+			if !slices.Contains(x.Problems, p) {
+				x.Problems, refs = append(x.Problems, p), append(refs, p)
+			}
+		}
+		for i, ch := range changes {
+			if _, err := s.cfg.change.In(c.Tx).Get(c.Ctx, ch); err != nil {
+				return event{}, fmt.Errorf("changes[%d]: %w", i, err)
+			}
+			if !slices.Contains(x.Changes, ch) {
+				x.Changes, refs = append(x.Changes, ch), append(refs, ch)
+			}
+		}
+		var v itil.ValidationError
+		if x.validate(&v); v.Err() != nil {
+			return event{}, v.Err()
+		}
+		return event{Type: EventLinked, Summary: fmt.Sprintf("linked %d problems and %d changes", len(x.Problems), len(x.Changes)), Refs: refs}, nil
+	})
+}

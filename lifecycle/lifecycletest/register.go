@@ -1,0 +1,92 @@
+package lifecycletest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/testkit"
+	"github.com/itilkit/itil/lifecycle"
+	"github.com/itilkit/itil/problem"
+	"github.com/itilkit/itil/storage"
+)
+
+// testRegister: an improvement initiative raised on a service with its
+// KPI, base and target, walked through ServiceNow's states and the
+// improvement model's steps, linked to the problem and change that get
+// it there; it cannot close before a review has measured it.
+func testRegister(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore(t), testkit.NewClock())
+	problems, err := problem.New(f.store, problem.WithClock(f.clock), problem.WithIncidents(f.incidents))
+	require.NoError(t, err)
+	svc, err := lifecycle.New(f.store, f.portfolio, lifecycle.WithClock(f.clock), lifecycle.WithProblems(problems),
+		lifecycle.WithChange(f.changes))
+	require.NoError(t, err)
+	e, _, _ := f.proposed()
+	review := f.clock.Now().AddDate(0, 3, 0)
+	good := lifecycle.NewInitiative{Title: "Resolve mail incidents faster", EntryID: e.ID, Process: "incident",
+		Coordinator: "olga", Priority: itil.P2, Effort: lifecycle.EffortM, Type: lifecycle.ImproveProcess,
+		Benefits: "fewer lost hours", KPI: "time_to_resolve_hours", Base: decimal.NewFromInt(20), Target: decimal.NewFromInt(8), ReviewDate: review}
+
+	before := testkit.JournalLen(t, f.store)
+	bad := good
+	bad.Title, bad.Priority, bad.Effort, bad.Type, bad.KPI, bad.ReviewDate = "", 9, "XXL", "luck", "", time.Time{}
+	bad.Base = decimal.RequireFromString("0.0000001")
+	_, err = svc.RaiseInitiative(f.ctx, planner, bad)
+	testkit.RequireFields(t, err, "title", "priority", "effort", "type", "kpi", "review_date", "base")
+	unknown := good
+	unknown.EntryID = itil.NewID()
+	_, err = svc.RaiseInitiative(f.ctx, planner, unknown)
+	require.ErrorIs(t, err, itil.ErrNotFound)
+	assert.Equal(t, before, testkit.JournalLen(t, f.store), "nothing written")
+
+	x, err := svc.RaiseInitiative(f.ctx, planner, good)
+	require.NoError(t, err)
+	assert.Equal(t, "CSI0001001", x.Number)
+	assert.Equal(t, lifecycle.InitiativeNew, x.State)
+	require.Len(t, x.Steps, 7)
+	_, ok := x.Improvement()
+	assert.False(t, ok, "not measured yet")
+
+	for _, m := range []string{lifecycle.MoveAccept, lifecycle.MoveAssess, lifecycle.MoveApprove, lifecycle.MoveStart,
+		lifecycle.MoveHold, lifecycle.MoveResume, lifecycle.MoveMonitor} {
+		x, err = svc.MoveInitiative(f.ctx, planner, x.ID, m)
+		require.NoError(t, err, m)
+	}
+	assert.Equal(t, lifecycle.InitiativeReview, x.State)
+	_, err = svc.MoveInitiative(f.ctx, planner, x.ID, lifecycle.MoveClose)
+	require.ErrorIs(t, err, itil.ErrInvalidTransition, "not measured at a review")
+
+	done := true
+	x, err = svc.UpdateStep(f.ctx, planner, x.ID, lifecycle.StepVision, lifecycle.StepPatch{Done: &done,
+		Evidence: &[]string{"https://wiki.example.com/mail/vision"}})
+	require.NoError(t, err)
+	assert.True(t, x.Steps[0].Done)
+	_, err = svc.UpdateStep(f.ctx, planner, x.ID, lifecycle.StepMeasured, lifecycle.StepPatch{Done: &done})
+	testkit.RequireFields(t, err, "step")
+	_, err = svc.UpdateStep(f.ctx, planner, x.ID, "pray", lifecycle.StepPatch{Done: &done})
+	testkit.RequireFields(t, err, "step")
+
+	p, err := problems.Open(f.ctx, planner, problem.NewProblem{Title: "Mail relay queue stalls", Impact: 2, Urgency: 2})
+	require.NoError(t, err)
+	x, err = svc.LinkInitiative(f.ctx, planner, x.ID, []itil.ID{p.ID, p.ID}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []itil.ID{p.ID}, x.Problems)
+	_, err = svc.LinkInitiative(f.ctx, planner, x.ID, nil, []itil.ID{itil.NewID()})
+	require.ErrorIs(t, err, itil.ErrNotFound)
+
+	var listed []string
+	for in, err := range svc.Initiatives(f.ctx, e.ID) {
+		require.NoError(t, err)
+		listed = append(listed, in.Number)
+	}
+	assert.Equal(t, []string{"CSI0001001"}, listed)
+	x, err = svc.MoveInitiative(f.ctx, planner, x.ID, lifecycle.MoveCancel)
+	require.NoError(t, err)
+	_, err = svc.UpdateStep(f.ctx, planner, x.ID, lifecycle.StepAction, lifecycle.StepPatch{Done: &done})
+	require.ErrorIs(t, err, itil.ErrInvalidTransition, "canceled")
+}
