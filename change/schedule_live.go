@@ -2,8 +2,6 @@ package change
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -60,18 +58,6 @@ type liveRec struct {
 	AffectedServices []AffectedService `json:"affected_services"`
 	PlannedStart     time.Time         `json:"planned_start"`
 	PlannedEnd       time.Time         `json:"planned_end"`
-}
-
-// payloadOf decodes ev's payload; nil when it has none.
-func payloadOf(ev *itil.Event) (*itil.Payload, error) {
-	if len(ev.Payload) == 0 {
-		return nil, nil
-	}
-	var pl itil.Payload
-	if err := json.Unmarshal(ev.Payload, &pl); err != nil {
-		return nil, fmt.Errorf("change schedule: event %d: %w", ev.Seq, err)
-	}
-	return &pl, nil
 }
 
 // planned returns what r books, nil when nothing (see plannedOf).
@@ -177,7 +163,7 @@ func (ix *liveIndex) readSince(ctx context.Context, tx storage.Tx, from, last in
 // final already. book says whether to book the change in x too. The
 // caller holds mu.
 func (ix *liveIndex) apply(ev *itil.Event, book bool) error {
-	pl, err := payloadOf(ev)
+	pl, err := pipeline.DecodePayload(ev)
 	if err != nil {
 		return err
 	}
@@ -203,7 +189,7 @@ func (ix *liveIndex) apply(ev *itil.Event, book bool) error {
 // applySchedule changes the index by one schedule event, as apply does
 // for a change. The caller holds mu.
 func (ix *liveIndex) applySchedule(ev *itil.Event) error {
-	pl, err := payloadOf(ev)
+	pl, err := pipeline.DecodePayload(ev)
 	if err != nil {
 		return err
 	}

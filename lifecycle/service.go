@@ -14,6 +14,7 @@ import (
 	"github.com/itilkit/itil/cmdb"
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/internal/follow"
 	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/slm"
@@ -53,6 +54,7 @@ type config struct {
 	incidents *incident.Service
 	slm       *slm.Engine
 	problems  *problem.Service
+	kpi       *follow.Index[kpiFacts] // kpi.go
 }
 
 // Option configures a Service; New reports every bad option together.
@@ -155,7 +157,7 @@ func New(store storage.Store, portfolio *strategy.Service, opts ...Option) (*Ser
 	if portfolio == nil {
 		v.Add("strategy", "must not be nil")
 	}
-	cfg := &config{clock: itil.SystemClock(), strategy: portfolio}
+	cfg := &config{clock: itil.SystemClock(), strategy: portfolio, kpi: &follow.Index[kpiFacts]{}}
 	check.Options(&v, opts, func(o Option) bool {
 		if o.apply == nil {
 			return false

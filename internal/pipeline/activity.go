@@ -106,6 +106,19 @@ func History(ctx context.Context, tx storage.Tx, id itil.ID) ([]itil.HistoryEntr
 	return out, nil
 }
 
+// DecodePayload decodes the payload of a journal event, nil when it has
+// none, as History and Apply's callers read it.
+func DecodePayload(ev *itil.Event) (*itil.Payload, error) {
+	if len(ev.Payload) == 0 {
+		return nil, nil
+	}
+	var pl itil.Payload
+	if err := json.Unmarshal(ev.Payload, &pl); err != nil {
+		return nil, fmt.Errorf("journal event %d: %w", ev.Seq, err)
+	}
+	return &pl, nil
+}
+
 // Apply returns v as one journal event with payload pl leaves it, by the
 // rule Replay applies: the entity as created, or v with the new values of
 // the fields the event changed; nil after a deletion. T is an entity type

@@ -34,6 +34,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("BadInput", func(t *testing.T) { testBadInput(t, newStore) })
 	t.Run("Register", func(t *testing.T) { testRegister(t, newStore) }) // register.go
 	t.Run("TwoInstances/Open", func(t *testing.T) { testTwoInstancesOpen(t, instances) })
+	t.Run("TwoInstances/KPIs", func(t *testing.T) { testKPIs(t, instances) }) // kpis.go
 }
 
 var (

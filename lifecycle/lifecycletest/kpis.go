@@ -1,0 +1,116 @@
+package lifecycletest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/testkit"
+	"github.com/itilkit/itil/lifecycle"
+	"github.com/itilkit/itil/storage/storagetest"
+)
+
+// testKPIs: June's incident KPIs worked by hand, from the events of a
+// second instance.
+//   - A opened 1 June 09:00, taken at 09:30, resolved 11:00 (2 h);
+//   - B opened 2 June 09:00, taken by network, reassigned to messaging,
+//     resolved 13:00 (4 h);
+//   - C opened 3 June 09:00, resolved 10:00 (1 h), reopened at 12:00,
+//     resolved again 14:00 (5 h from its opening, after a reopen);
+//   - D opened 30 June 22:00, still open at the month's end;
+//   - E opened 1 July: not June's.
+func testKPIs(t *testing.T, instances storagetest.Instances) {
+	s1, s2 := instances(t)
+	june := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	clock := testkit.ClockAt(june)
+	a, b := setup(t, s1, clock), setup(t, s2, clock)
+	// The first instance reads its KPIs before any incident: its facts
+	// are built, then caught up.
+	_, err := a.svc.KPIs(a.ctx, lifecycle.KPIQuery{From: june, To: june.AddDate(0, 1, 0), Every: lifecycle.Monthly})
+	require.NoError(t, err)
+
+	at := func(day, hour, min int) { clock.Set(time.Date(2026, 6, day, hour, min, 0, 0, time.UTC)) }
+	open := func(title string) *incident.Incident {
+		inc, err := b.incidents.Open(b.ctx, desk, incident.NewIncident{Title: title, Caller: caller, Channel: incident.Phone, Impact: 2, Urgency: 2})
+		require.NoError(t, err)
+		return inc
+	}
+	assign := func(inc *incident.Incident, group string) {
+		_, err := b.incidents.Assign(b.ctx, desk, inc.ID, group, "sam")
+		require.NoError(t, err)
+	}
+	resolve := func(inc *incident.Incident) {
+		_, err := b.incidents.Resolve(b.ctx, desk, inc.ID, "solution_provided", "fixed")
+		require.NoError(t, err)
+	}
+	at(1, 9, 0)
+	incA := open("A")
+	at(1, 9, 30)
+	assign(incA, "messaging")
+	at(1, 11, 0)
+	resolve(incA)
+	at(2, 9, 0)
+	incB := open("B")
+	at(2, 9, 10)
+	assign(incB, "network")
+	at(2, 10, 0)
+	assign(incB, "messaging")
+	at(2, 13, 0)
+	resolve(incB)
+	at(3, 9, 0)
+	incC := open("C")
+	at(3, 9, 20)
+	assign(incC, "messaging")
+	at(3, 10, 0)
+	resolve(incC)
+	at(3, 12, 0)
+	_, err = b.incidents.Reopen(b.ctx, caller, incC.ID, "still broken")
+	require.NoError(t, err)
+	at(3, 14, 0)
+	resolve(incC)
+	at(30, 22, 0)
+	open("D")
+	clock.Set(june.AddDate(0, 1, 0).Add(time.Hour))
+	open("E")
+
+	got, err := a.svc.KPIs(a.ctx, lifecycle.KPIQuery{From: june, To: june.AddDate(0, 1, 0), Every: lifecycle.Monthly})
+	require.NoError(t, err)
+	byKPI := map[string]lifecycle.KPIPoint{}
+	for _, p := range got {
+		assert.True(t, p.Period.Equal(june), "one period: June")
+		byKPI[p.KPI] = p
+	}
+	ttr := byKPI[lifecycle.KPITimeToResolve]
+	assert.Equal(t, 4, ttr.Count, "four resolutions")
+	assert.Equal(t, 3*time.Hour, ttr.Mean, "(2 + 4 + 1 + 5) / 4 hours")
+	assert.Equal(t, 2*time.Hour, ttr.P50)
+	assert.Equal(t, 5*time.Hour, ttr.P90)
+	far := byKPI[lifecycle.KPIFirstAssignmentResolved]
+	assert.Equal(t, "75", far.Percent.String(), "B was reassigned")
+	assert.Equal(t, "25", byKPI[lifecycle.KPIReopenRate].Percent.String(), "C's second resolution")
+	assert.Equal(t, "0", byKPI[lifecycle.KPIResolvedByProblem].Percent.String())
+	assert.Equal(t, 1, byKPI[lifecycle.KPIBacklog].Count, "D")
+	ttfr := byKPI[lifecycle.KPITimeToFirstResponse]
+	assert.Equal(t, 3, ttfr.Count)
+	assert.Equal(t, 20*time.Minute, ttfr.Mean, "(30 + 10 + 20) / 3 minutes")
+
+	// Daily in New York: A resolved at 07:00 there, on 1 June; the
+	// breakdown by group puts every resolution in messaging.
+	daily, err := a.svc.KPIs(a.ctx, lifecycle.KPIQuery{From: june, To: june.AddDate(0, 0, 4), Every: lifecycle.Daily,
+		Zone: "America/New_York", By: lifecycle.ByGroup})
+	require.NoError(t, err)
+	var days []string
+	for _, p := range daily {
+		if p.KPI == lifecycle.KPITimeToResolve {
+			assert.Equal(t, "messaging", p.Key)
+			days = append(days, p.Period.Format("Jan 2")+" "+p.Period.Location().String())
+		}
+	}
+	assert.Equal(t, []string{"Jun 1 America/New_York", "Jun 2 America/New_York", "Jun 3 America/New_York"}, days)
+
+	_, err = a.svc.KPIs(a.ctx, lifecycle.KPIQuery{From: june, To: june, Every: "year", Zone: "Mars/Olympus", By: "moon"})
+	testkit.RequireFields(t, err, "to", "every", "zone", "by")
+}
