@@ -11,9 +11,11 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/change"
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/internal/pipeline"
+	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -32,6 +34,9 @@ const (
 	KPIReopenRate              = "reopen_rate"
 	KPIResolvedByProblem       = "resolved_by_problem"
 	KPIBacklog                 = "backlog"
+	KPIChangeSuccess           = "change_success_rate"
+	KPIEmergencyChanges        = "emergency_change_share"
+	KPITimeToCloseProblem      = "time_to_close_problem"
 )
 
 // Granularity is the length of a KPI period.
@@ -129,6 +134,19 @@ type (
 		at, took time.Time
 		d        dims
 	}
+	// changeFact is a change closed (or canceled, which counts for
+	// neither KPI) at at.
+	changeFact struct {
+		at        time.Time
+		d         dims
+		emergency bool
+		failed    bool
+	}
+	// problemFact is a problem closed at at, opened at opened.
+	problemFact struct {
+		at, opened time.Time
+		d          dims
+	}
 	// openFact is an incident open over [from, to) (to zero: still).
 	openFact struct {
 		from, to time.Time
@@ -148,10 +166,32 @@ type kpiFacts struct {
 	resolutions []resolutionFact
 	responses   []responseFact
 	open        []openFact
+	changes     map[itil.ID]*changeView
+	closed      []changeFact
+	problems    map[itil.ID]*problemView
+	solved      []problemFact
 }
 
+// changeView and problemView are what the KPIs read of changes and
+// problems, as their events leave them.
+type (
+	changeView struct {
+		State           change.State     `json:"state"`
+		Model           string           `json:"model"`
+		CloseCode       change.CloseCode `json:"close_code"`
+		AssignmentGroup string           `json:"assignment_group"`
+	}
+	problemView struct {
+		State           problem.State `json:"state"`
+		AssignmentGroup string        `json:"assignment_group"`
+		OpenedAt        time.Time     `json:"opened_at"`
+		ClosedAt        time.Time     `json:"closed_at"`
+	}
+)
+
 func newKPIFacts() *kpiFacts {
-	return &kpiFacts{incidents: map[itil.ID]*incidentView{}, openAt: map[itil.ID]int{}}
+	return &kpiFacts{incidents: map[itil.ID]*incidentView{}, openAt: map[itil.ID]int{}, changes: map[itil.ID]*changeView{},
+		problems: map[itil.ID]*problemView{}}
 }
 
 // apply folds one journal event into the facts. Events of other kinds
@@ -160,7 +200,16 @@ func (k *kpiFacts) apply(ev *itil.Event) error {
 	if ev.Seq > k.pos {
 		k.pos = ev.Seq
 	}
-	if ev.Kind != incident.Kind || len(ev.Payload) == 0 {
+	if len(ev.Payload) == 0 {
+		return nil
+	}
+	switch ev.Kind {
+	case change.Kind:
+		return k.applyChange(ev)
+	case problem.Kind:
+		return k.applyProblem(ev)
+	case incident.Kind:
+	default:
 		return nil
 	}
 	pl, err := pipeline.DecodePayload(ev)
@@ -184,7 +233,7 @@ func (k *kpiFacts) apply(ev *itil.Event) error {
 	if after.State == incident.StateResolved && (before == nil || before.State != incident.StateResolved) {
 		k.resolutions = append(k.resolutions, resolutionFact{at: at, took: after.OpenedAt, d: after.dims(),
 			firstAssign: after.ReassignmentCount == 0, reopened: after.ReopenCount > 0,
-			byProblem: after.ProblemID != itil.NilID})
+			byProblem: after.ResolutionCode == problem.ResolvedByProblem || after.ResolutionCode == incident.KnownErrorCode})
 	}
 	switch {
 	case !wasOpen && after.open():
@@ -199,6 +248,43 @@ func (k *kpiFacts) apply(ev *itil.Event) error {
 		delete(k.openAt, ev.SubjectID)
 	case wasOpen:
 		k.open[k.openAt[ev.SubjectID]].d = after.dims() // the backlog counts an incident where it stands
+	}
+	return nil
+}
+
+// applyChange counts a change when it reaches Closed.
+func (k *kpiFacts) applyChange(ev *itil.Event) error {
+	pl, err := pipeline.DecodePayload(ev)
+	if err != nil {
+		return err
+	}
+	before := k.changes[ev.SubjectID]
+	after, changed, err := pipeline.Apply(before, pl)
+	if err != nil || !changed {
+		return err
+	}
+	k.changes[ev.SubjectID] = after
+	if after != nil && after.State == change.StateClosed && (before == nil || before.State != change.StateClosed) {
+		k.closed = append(k.closed, changeFact{at: ev.Time.UTC(), d: dims{group: after.AssignmentGroup},
+			emergency: after.Model == change.ModelEmergency, failed: after.CloseCode == change.Unsuccessful})
+	}
+	return nil
+}
+
+// applyProblem counts a problem when it reaches Closed.
+func (k *kpiFacts) applyProblem(ev *itil.Event) error {
+	pl, err := pipeline.DecodePayload(ev)
+	if err != nil {
+		return err
+	}
+	before := k.problems[ev.SubjectID]
+	after, changed, err := pipeline.Apply(before, pl)
+	if err != nil || !changed {
+		return err
+	}
+	k.problems[ev.SubjectID] = after
+	if after != nil && after.State == problem.StateClosed && (before == nil || before.State != problem.StateClosed) {
+		k.solved = append(k.solved, problemFact{at: ev.Time.UTC(), opened: after.OpenedAt, d: dims{group: after.AssignmentGroup}})
 	}
 	return nil
 }
@@ -333,6 +419,28 @@ func (k *kpiFacts) compute(q *KPIQuery, bounds []time.Time) []KPIPoint {
 			a.took = append(a.took, r.at.Sub(r.took))
 		}
 	}
+	for _, c := range k.closed {
+		if p := period(c.at); p >= 0 {
+			kk := key(c.d)
+			a := at(cell{KPIChangeSuccess, p, kk})
+			a.n++
+			if !c.failed {
+				a.hits++
+			}
+			a = at(cell{KPIEmergencyChanges, p, kk})
+			a.n++
+			if c.emergency {
+				a.hits++
+			}
+		}
+	}
+	for _, pf := range k.solved {
+		if p := period(pf.at); p >= 0 {
+			a := at(cell{KPITimeToCloseProblem, p, key(pf.d)})
+			a.n++
+			a.took = append(a.took, pf.at.Sub(pf.opened))
+		}
+	}
 	for _, o := range k.open {
 		for p := range len(bounds) - 1 {
 			end := bounds[p+1]
@@ -345,7 +453,7 @@ func (k *kpiFacts) compute(q *KPIQuery, bounds []time.Time) []KPIPoint {
 	for c, a := range cells {
 		pt := KPIPoint{KPI: c.kpi, Period: bounds[c.period], Key: c.key, Count: a.n}
 		switch c.kpi {
-		case KPITimeToResolve, KPITimeToFirstResponse:
+		case KPITimeToResolve, KPITimeToFirstResponse, KPITimeToCloseProblem:
 			slices.Sort(a.took)
 			var sum time.Duration
 			for _, d := range a.took {
@@ -353,7 +461,7 @@ func (k *kpiFacts) compute(q *KPIQuery, bounds []time.Time) []KPIPoint {
 			}
 			pt.Mean = sum / time.Duration(len(a.took))
 			pt.P50, pt.P90, pt.P95 = nearestRank(a.took, 50), nearestRank(a.took, 90), nearestRank(a.took, 95)
-		case KPIFirstAssignmentResolved, KPIReopenRate, KPIResolvedByProblem:
+		case KPIFirstAssignmentResolved, KPIReopenRate, KPIResolvedByProblem, KPIChangeSuccess, KPIEmergencyChanges:
 			pt.Hits = a.hits
 			pt.Percent = decimal.NewFromInt(int64(a.hits)).Mul(decimal.NewFromInt(100)).DivRound(decimal.NewFromInt(int64(a.n)), 2)
 		}
@@ -374,7 +482,7 @@ func nearestRank(xs []time.Duration, p int) time.Duration {
 }
 
 // kpiKinds are the journal kinds the KPI facts read.
-var kpiKinds = []string{incident.Kind}
+var kpiKinds = []string{incident.Kind, change.Kind, problem.Kind}
 
 // facts returns the Service's KPI facts, built from the journal on first
 // use and caught up with it as tx sees it.

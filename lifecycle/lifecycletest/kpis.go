@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/itilkit/itil/change"
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/lifecycle"
@@ -71,6 +72,10 @@ func testKPIs(t *testing.T, instances storagetest.Instances) {
 	require.NoError(t, err)
 	at(3, 14, 0)
 	resolve(incC)
+	// Two standard changes closed in June, one unsuccessful.
+	at(10, 8, 0)
+	b.closeChange(b.standardChange().ID, change.Successful)
+	b.closeChange(b.standardChange().ID, change.Unsuccessful)
 	at(30, 22, 0)
 	open("D")
 	clock.Set(june.AddDate(0, 1, 0).Add(time.Hour))
@@ -93,6 +98,9 @@ func testKPIs(t *testing.T, instances storagetest.Instances) {
 	assert.Equal(t, "25", byKPI[lifecycle.KPIReopenRate].Percent.String(), "C's second resolution")
 	assert.Equal(t, "0", byKPI[lifecycle.KPIResolvedByProblem].Percent.String())
 	assert.Equal(t, 1, byKPI[lifecycle.KPIBacklog].Count, "D")
+	assert.Equal(t, "50", byKPI[lifecycle.KPIChangeSuccess].Percent.String(), "one of two changes failed")
+	assert.Equal(t, 2, byKPI[lifecycle.KPIChangeSuccess].Count)
+	assert.Equal(t, "0", byKPI[lifecycle.KPIEmergencyChanges].Percent.String(), "standard changes")
 	ttfr := byKPI[lifecycle.KPITimeToFirstResponse]
 	assert.Equal(t, 3, ttfr.Count)
 	assert.Equal(t, 20*time.Minute, ttfr.Mean, "(30 + 10 + 20) / 3 minutes")

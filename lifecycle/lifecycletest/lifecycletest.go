@@ -34,7 +34,8 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("BadInput", func(t *testing.T) { testBadInput(t, newStore) })
 	t.Run("Register", func(t *testing.T) { testRegister(t, newStore) }) // register.go
 	t.Run("TwoInstances/Open", func(t *testing.T) { testTwoInstancesOpen(t, instances) })
-	t.Run("TwoInstances/KPIs", func(t *testing.T) { testKPIs(t, instances) }) // kpis.go
+	t.Run("TwoInstances/KPIs", func(t *testing.T) { testKPIs(t, instances) })         // kpis.go
+	t.Run("TwoInstances/KPIModel", func(t *testing.T) { testKPIModel(t, instances) }) // kpimodel.go
 }
 
 var (
@@ -55,6 +56,7 @@ type fixture struct {
 	changes   *change.Service
 	portfolio *strategy.Service
 	svc       *lifecycle.Service
+	template  itil.ID // the standard change template, once published
 }
 
 func setup(t *testing.T, store storage.Store, clock *testkit.Clock) *fixture {
@@ -91,6 +93,44 @@ func (f *fixture) proposed() (*strategy.Entry, *lifecycle.Record, itil.ID) {
 	r, err := f.svc.Open(f.ctx, planner, e.ID)
 	require.NoError(f.t, err)
 	return e, r, ci.ID
+}
+
+// standardChange opens a standard change from a published template
+// (pre-approved), planned an hour from now.
+func (f *fixture) standardChange() *change.Change {
+	f.t.Helper()
+	if f.template == itil.NilID {
+		tp, err := f.changes.ProposeTemplate(f.ctx, planner, change.NewTemplate{Name: "Install a mail service", Title: "Install the mail service",
+			Implementation: "ansible-playbook mail.yml", Backout: "ansible-playbook mail-remove.yml", AssignmentGroup: "messaging",
+			PlannedDuration: 2 * time.Hour})
+		require.NoError(f.t, err)
+		manager := itil.Actor{ID: "tom", Name: "Tom (template manager)"}
+		_, err = f.changes.ApproveTemplate(f.ctx, manager, tp.ID)
+		require.NoError(f.t, err)
+		_, err = f.changes.RequestTemplate(f.ctx, planner, tp.ID)
+		require.NoError(f.t, err)
+		_, err = f.changes.PublishTemplate(f.ctx, manager, tp.ID)
+		require.NoError(f.t, err)
+		f.template = tp.ID
+	}
+	ch, err := f.changes.OpenFromTemplate(f.ctx, planner, f.template, change.FromTemplate{PlannedStart: f.clock.Now().Add(time.Hour)})
+	require.NoError(f.t, err)
+	return ch
+}
+
+// closeChange takes a standard change through to Closed with code.
+func (f *fixture) closeChange(id itil.ID, code change.CloseCode) {
+	f.t.Helper()
+	for _, m := range []string{change.MoveSchedule, change.MoveImplement, change.MoveReview} {
+		_, err := f.changes.Move(f.ctx, planner, id, m)
+		require.NoError(f.t, err, m)
+	}
+	if code == change.Unsuccessful {
+		_, err := f.changes.RecordReview(f.ctx, planner, id, change.ReviewInput{WhatHappened: "the install failed"})
+		require.NoError(f.t, err)
+	}
+	_, err := f.changes.Close(f.ctx, planner, id, code, "done")
+	require.NoError(f.t, err)
 }
 
 // failed returns the names of the gate's failed checks.
@@ -177,31 +217,13 @@ func testGates(t *testing.T, newStore func(*testing.T) storage.Store) {
 	g, err = f.svc.Gate(f.ctx, r.ID, lifecycle.MoveOperate)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{lifecycle.CheckChanges, lifecycle.CheckAcceptanceMet, lifecycle.CheckQuiet}, failed(g))
-	// A standard change: from a template, pre-approved.
-	tp, err := f.changes.ProposeTemplate(f.ctx, planner, change.NewTemplate{Name: "Install a mail service", Title: "Install the mail service",
-		Implementation: "ansible-playbook mail.yml", Backout: "ansible-playbook mail-remove.yml", AssignmentGroup: "messaging",
-		PlannedDuration: 2 * time.Hour})
-	require.NoError(t, err)
-	manager := itil.Actor{ID: "tom", Name: "Tom (template manager)"}
-	_, err = f.changes.ApproveTemplate(f.ctx, manager, tp.ID)
-	require.NoError(t, err)
-	_, err = f.changes.RequestTemplate(f.ctx, planner, tp.ID)
-	require.NoError(t, err)
-	_, err = f.changes.PublishTemplate(f.ctx, manager, tp.ID)
-	require.NoError(t, err)
-	ch, err := f.changes.OpenFromTemplate(f.ctx, planner, tp.ID, change.FromTemplate{PlannedStart: clock.Now().Add(time.Hour)})
-	require.NoError(t, err)
+	ch := f.standardChange()
 	_, err = f.svc.SetChanges(f.ctx, planner, r.ID, []itil.ID{ch.ID})
 	require.NoError(t, err)
 	g, err = f.svc.Gate(f.ctx, r.ID, lifecycle.MoveOperate)
 	require.NoError(t, err)
 	assert.Contains(t, g.Checks[0].Detail, ch.Number+" new")
-	for _, m := range []string{change.MoveSchedule, change.MoveImplement, change.MoveReview} {
-		_, err = f.changes.Move(f.ctx, planner, ch.ID, m)
-		require.NoError(t, err, m)
-	}
-	_, err = f.changes.Close(f.ctx, planner, ch.ID, change.Successful, "installed")
-	require.NoError(t, err)
+	f.closeChange(ch.ID, change.Successful)
 	_, err = f.svc.SetAcceptance(f.ctx, planner, r.ID, []lifecycle.Criterion{{Text: "a mail reaches an outside mailbox within a minute",
 		Met: true, Evidence: "https://tests.example.com/mail/42"}})
 	require.NoError(t, err)

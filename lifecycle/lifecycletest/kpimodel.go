@@ -1,0 +1,154 @@
+package lifecycletest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/testkit"
+	"github.com/itilkit/itil/lifecycle"
+	"github.com/itilkit/itil/storage/storagetest"
+)
+
+// testKPIModel: on random incident histories made on two instances, the
+// KPIs one instance keeps current, caught up as it goes, equal those a
+// fresh Service computes from the whole journal at once; and both equal
+// a model that counts what the actions did: the resolutions (with their
+// times and whether the incident had been reassigned or reopened) and
+// the incidents open at each day's end.
+func testKPIModel(t *testing.T, instances storagetest.Instances) {
+	rapid.Check(t, func(rt *rapid.T) {
+		s1, s2 := instances(t)
+		day0 := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+		clock := testkit.ClockAt(day0)
+		a, b := setup(t, s1, clock), setup(t, s2, clock)
+		type model struct {
+			id                   itil.ID
+			opened               time.Time
+			group                string
+			open, resolved       bool
+			reassigned, reopened bool
+		}
+		var incs []*model
+		type res struct {
+			at, opened           time.Time
+			reassigned, reopened bool
+		}
+		var resolutions []res
+		openAt := map[int]int{} // day → incidents open at its end
+		q := lifecycle.KPIQuery{From: day0, To: day0.AddDate(0, 0, 7), Every: lifecycle.Daily}
+		pick := func(label string, keep func(*model) bool) *model {
+			var c []*model
+			for _, m := range incs {
+				if keep(m) {
+					c = append(c, m)
+				}
+			}
+			if len(c) == 0 {
+				return nil
+			}
+			return rapid.SampledFrom(c).Draw(rt, label)
+		}
+		svcOf := func() *fixture { return rapid.SampledFrom([]*fixture{a, b}).Draw(rt, "instance") }
+		steps := rapid.IntRange(1, 25).Draw(rt, "steps")
+		for range steps {
+			clock.Advance(time.Duration(rapid.IntRange(1, 12*60).Draw(rt, "minutes")) * time.Minute)
+			if !clock.Now().Before(q.To) {
+				break
+			}
+			f := svcOf()
+			switch rapid.IntRange(0, 4).Draw(rt, "action") {
+			case 0:
+				inc, err := f.incidents.Open(f.ctx, desk, incident.NewIncident{Title: "x", Caller: caller, Channel: incident.Phone, Impact: 2, Urgency: 2})
+				require.NoError(rt, err)
+				incs = append(incs, &model{id: inc.ID, opened: clock.Now(), open: true})
+			case 1:
+				if m := pick("assign", func(m *model) bool { return m.open }); m != nil {
+					g := rapid.SampledFrom([]string{"network", "messaging"}).Draw(rt, "group")
+					if g != m.group {
+						_, err := f.incidents.Assign(f.ctx, desk, m.id, g, "sam")
+						require.NoError(rt, err)
+						if m.group != "" {
+							m.reassigned = true
+						}
+						m.group = g
+					}
+				}
+			case 2:
+				if m := pick("resolve", func(m *model) bool { return m.open && m.group != "" }); m != nil {
+					_, err := f.incidents.Resolve(f.ctx, desk, m.id, "solution_provided", "fixed")
+					require.NoError(rt, err)
+					m.open, m.resolved = false, true
+					resolutions = append(resolutions, res{at: clock.Now(), opened: m.opened, reassigned: m.reassigned, reopened: m.reopened})
+				}
+			case 3:
+				if m := pick("reopen", func(m *model) bool { return m.resolved }); m != nil {
+					_, err := f.incidents.Reopen(f.ctx, caller, m.id, "again")
+					require.NoError(rt, err)
+					m.open, m.resolved, m.reopened = true, false, true
+				}
+			case 4:
+				// A read on the first instance: it catches up.
+				_, err := a.svc.KPIs(a.ctx, q)
+				require.NoError(rt, err)
+			}
+			day := int(clock.Now().Sub(day0) / (24 * time.Hour))
+			n := 0
+			for _, m := range incs {
+				if m.open {
+					n++
+				}
+			}
+			for d := day; d < 7; d++ {
+				openAt[d] = n // until something changes, the same at each later day's end
+			}
+		}
+		kept, err := a.svc.KPIs(a.ctx, q)
+		require.NoError(rt, err)
+		fresh := setup(t, s2, clock)
+		batch, err := fresh.svc.KPIs(fresh.ctx, q)
+		require.NoError(rt, err)
+		require.Equal(rt, batch, kept, "kept current = computed at once")
+
+		// The model's resolutions and backlog.
+		type cell struct {
+			kpi string
+			day int
+		}
+		got := map[cell]lifecycle.KPIPoint{}
+		for _, p := range kept {
+			got[cell{p.KPI, int(p.Period.Sub(day0) / (24 * time.Hour))}] = p
+		}
+		perDay := map[int][]res{}
+		for _, r := range resolutions {
+			d := int(r.at.Sub(day0) / (24 * time.Hour))
+			perDay[d] = append(perDay[d], r)
+		}
+		for d := range 7 {
+			rs := perDay[d]
+			p := got[cell{lifecycle.KPITimeToResolve, d}]
+			require.Equal(rt, len(rs), p.Count, "resolutions on day %d", d)
+			if len(rs) > 0 {
+				var sum time.Duration
+				far, reopened := 0, 0
+				for _, r := range rs {
+					sum += r.at.Sub(r.opened)
+					if !r.reassigned {
+						far++
+					}
+					if r.reopened {
+						reopened++
+					}
+				}
+				require.Equal(rt, sum/time.Duration(len(rs)), p.Mean, "mean time to resolve on day %d", d)
+				require.Equal(rt, far, got[cell{lifecycle.KPIFirstAssignmentResolved, d}].Hits, "day %d", d)
+				require.Equal(rt, reopened, got[cell{lifecycle.KPIReopenRate, d}].Hits, "day %d", d)
+			}
+			require.Equal(rt, openAt[d], got[cell{lifecycle.KPIBacklog, d}].Count, "backlog at the end of day %d", d)
+		}
+	})
+}
