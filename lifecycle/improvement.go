@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -205,7 +206,9 @@ func (in *Initiative) validate(v *itil.ValidationError) {
 	check.Text(v, "coordinator", in.Coordinator, false, check.Short)
 	check.Text(v, "benefits", in.Benefits, false, check.Long)
 	check.Text(v, "justification", in.Justification, false, check.Long)
-	check.Text(v, "kpi", in.KPI, true, check.Short)
+	if !slices.Contains(KPIs(), in.KPI) {
+		v.Add("kpi", fmt.Sprintf("%q is not a KPI the journal measures (see KPIs)", in.KPI))
+	}
 	if in.Priority < itil.P1 || in.Priority > itil.P5 {
 		v.Add("priority", "must be a priority from 1 to 5")
 	}

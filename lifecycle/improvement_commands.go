@@ -249,3 +249,97 @@ func (s *Service) LinkInitiative(ctx context.Context, actor itil.Actor, id itil.
 		return event{Type: EventLinked, Summary: fmt.Sprintf("linked %d problems and %d changes", len(x.Problems), len(x.Changes)), Refs: refs}, nil
 	})
 }
+
+// MeasureWindow is the span an initiative's review measures its KPI
+// over: the 30 days before the review date.
+const MeasureWindow = 30 * 24 * time.Hour
+
+// CommandReview is the Authorizer's name for ReviewInitiative.
+const CommandReview = "review_initiative"
+
+// EventReviewed is journaled when a review measures an initiative.
+const EventReviewed = "lifecycle.initiative_reviewed"
+
+// KPIs lists the KPIs an initiative can move, and how a review reads
+// each: the time KPIs as their mean in hours, the ratios in percent,
+// the backlog as the number open at the review date.
+func KPIs() []string {
+	return []string{KPITimeToResolve, KPITimeToFirstResponse, KPIFirstAssignmentResolved, KPIReopenRate, KPIResolvedByProblem,
+		KPIBacklog, KPIChangeSuccess, KPIEmergencyChanges, KPITimeToCloseProblem}
+}
+
+// incidentKPI reports whether kpi is read from incidents, which a
+// service's CI scopes.
+func incidentKPI(kpi string) bool {
+	switch kpi {
+	case KPITimeToResolve, KPITimeToFirstResponse, KPIFirstAssignmentResolved, KPIReopenRate, KPIResolvedByProblem, KPIBacklog:
+		return true
+	}
+	return false
+}
+
+// ReviewInitiative measures the initiative id's KPI from the journal over
+// the MeasureWindow before its review date (the incident KPIs on its
+// service's CI when it names a service), records the measurement and
+// ticks did_we_get_there with what it found. It is run in monitor/review,
+// once the review date has come: otherwise it gives an error wrapping
+// itil.ErrInvalidTransition. A KPI with nothing counted in the window
+// gives a *itil.ValidationError naming "kpi".
+func (s *Service) ReviewInitiative(ctx context.Context, actor itil.Actor, id itil.ID) (*Initiative, error) {
+	var v itil.ValidationError
+	actor.Validate("actor", &v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	r := s.initiativeRunner()
+	return r.Run(ctx, actor, id, CommandReview, func(c *pipeline.Cmd[Initiative], x *Initiative) (event, error) {
+		switch {
+		case x.State != InitiativeReview:
+			return event{}, fmt.Errorf("%w: initiative %s is %s: it is measured in monitor/review", itil.ErrInvalidTransition, x.Number, x.State)
+		case c.Now.Before(x.ReviewDate):
+			return event{}, fmt.Errorf("%w: initiative %s is reviewed from %s", itil.ErrInvalidTransition, x.Number, x.ReviewDate.Format(time.DateOnly))
+		}
+		q := KPIQuery{Every: Daily}
+		key := ""
+		if x.EntryID != itil.NilID && incidentKPI(x.KPI) {
+			e, err := s.cfg.strategy.In(c.Tx).Get(c.Ctx, x.EntryID)
+			if err != nil {
+				return event{}, err
+			}
+			if e.ServiceCIID != itil.NilID {
+				q.By, key = ByService, e.ServiceCIID.String()
+			}
+		}
+		k, err := s.facts(c.Ctx, c.Tx)
+		if err != nil {
+			return event{}, err
+		}
+		k.mu.RLock()
+		points := k.compute(&q, []time.Time{x.ReviewDate.Add(-MeasureWindow), x.ReviewDate})
+		k.mu.RUnlock()
+		i := slices.IndexFunc(points, func(p KPIPoint) bool { return p.KPI == x.KPI && p.Key == key })
+		if i < 0 {
+			return event{}, itil.Invalid("kpi", fmt.Sprintf("nothing was counted for %s in the %d days before %s",
+				x.KPI, int(MeasureWindow/(24*time.Hour)), x.ReviewDate.Format(time.DateOnly)))
+		}
+		m := valueOf(&points[i])
+		x.Measured, x.MeasuredAt = &m, c.Now
+		st := &x.Steps[slices.Index(ImprovementSteps(), StepMeasured)]
+		st.Done = true
+		st.Note = fmt.Sprintf("%s measured %s against a target of %s (base %s): %s", x.KPI, m, x.Target, x.Base,
+			map[bool]string{true: "reached", false: "not reached"}[x.Reached()])
+		return event{Type: EventReviewed, Summary: st.Note}, nil
+	})
+}
+
+// valueOf is how a review reads a KPI point: a time KPI's mean in hours,
+// a ratio's percent, the backlog's count; two places.
+func valueOf(p *KPIPoint) decimal.Decimal {
+	switch p.KPI {
+	case KPITimeToResolve, KPITimeToFirstResponse, KPITimeToCloseProblem:
+		return decimal.NewFromInt(int64(p.Mean)).DivRound(decimal.NewFromInt(int64(time.Hour)), 2)
+	case KPIBacklog:
+		return decimal.NewFromInt(int64(p.Count))
+	}
+	return p.Percent
+}

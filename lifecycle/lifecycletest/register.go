@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/lifecycle"
 	"github.com/itilkit/itil/problem"
@@ -26,15 +27,15 @@ func testRegister(t *testing.T, newStore func(*testing.T) storage.Store) {
 	svc, err := lifecycle.New(f.store, f.portfolio, lifecycle.WithClock(f.clock), lifecycle.WithProblems(problems),
 		lifecycle.WithChange(f.changes))
 	require.NoError(t, err)
-	e, _, _ := f.proposed()
+	e, _, mailCI := f.proposed()
 	review := f.clock.Now().AddDate(0, 3, 0)
 	good := lifecycle.NewInitiative{Title: "Resolve mail incidents faster", EntryID: e.ID, Process: "incident",
 		Coordinator: "olga", Priority: itil.P2, Effort: lifecycle.EffortM, Type: lifecycle.ImproveProcess,
-		Benefits: "fewer lost hours", KPI: "time_to_resolve_hours", Base: decimal.NewFromInt(20), Target: decimal.NewFromInt(8), ReviewDate: review}
+		Benefits: "fewer lost hours", KPI: lifecycle.KPITimeToResolve, Base: decimal.NewFromInt(20), Target: decimal.NewFromInt(8), ReviewDate: review}
 
 	before := testkit.JournalLen(t, f.store)
 	bad := good
-	bad.Title, bad.Priority, bad.Effort, bad.Type, bad.KPI, bad.ReviewDate = "", 9, "XXL", "luck", "", time.Time{}
+	bad.Title, bad.Priority, bad.Effort, bad.Type, bad.KPI, bad.ReviewDate = "", 9, "XXL", "luck", "happiness", time.Time{}
 	bad.Base = decimal.RequireFromString("0.0000001")
 	_, err = svc.RaiseInitiative(f.ctx, planner, bad)
 	testkit.RequireFields(t, err, "title", "priority", "effort", "type", "kpi", "review_date", "base")
@@ -79,14 +80,63 @@ func testRegister(t *testing.T, newStore func(*testing.T) storage.Store) {
 	_, err = svc.LinkInitiative(f.ctx, planner, x.ID, nil, []itil.ID{itil.NewID()})
 	require.ErrorIs(t, err, itil.ErrNotFound)
 
+	// The review measures the KPI from the journal at the review date:
+	// mail incidents resolved in 6 and 10 hours in the 30 days before it
+	// average 8 hours, the target.
+	_, err = svc.ReviewInitiative(f.ctx, planner, x.ID)
+	require.ErrorIs(t, err, itil.ErrInvalidTransition, "before the review date")
+	for _, hours := range []int{6, 10} {
+		f.clock.Set(review.Add(-10 * 24 * time.Hour))
+		inc, err := f.incidents.Open(f.ctx, desk, incident.NewIncident{Title: "Mail slow", Caller: caller, Channel: incident.Phone,
+			ServiceID: mailCI, Impact: 2, Urgency: 2})
+		require.NoError(t, err)
+		_, err = f.incidents.Assign(f.ctx, desk, inc.ID, "messaging", "sam")
+		require.NoError(t, err)
+		f.clock.Advance(time.Duration(hours) * time.Hour)
+		_, err = f.incidents.Resolve(f.ctx, desk, inc.ID, "solution_provided", "fixed")
+		require.NoError(t, err)
+	}
+	other, err := f.incidents.Open(f.ctx, desk, incident.NewIncident{Title: "Printer", Caller: caller, Channel: incident.Phone, Impact: 2, Urgency: 2})
+	require.NoError(t, err)
+	_, err = f.incidents.Assign(f.ctx, desk, other.ID, "print", "pat")
+	require.NoError(t, err)
+	f.clock.Advance(40 * time.Hour) // another service's, slow: not counted
+	_, err = f.incidents.Resolve(f.ctx, desk, other.ID, "solution_provided", "fixed")
+	require.NoError(t, err)
+	f.clock.Set(review.Add(time.Hour))
+	x, err = svc.ReviewInitiative(f.ctx, planner, x.ID)
+	require.NoError(t, err)
+	require.NotNil(t, x.Measured)
+	assert.Equal(t, "8", x.Measured.String())
+	assert.True(t, x.Reached())
+	pct, ok := x.Improvement()
+	assert.True(t, ok)
+	assert.Equal(t, "100", pct.String())
+	assert.True(t, x.Steps[5].Done, "did we get there: measured")
+	assert.Contains(t, x.Steps[5].Note, "reached")
+
 	var listed []string
 	for in, err := range svc.Initiatives(f.ctx, e.ID) {
 		require.NoError(t, err)
 		listed = append(listed, in.Number)
 	}
 	assert.Equal(t, []string{"CSI0001001"}, listed)
-	x, err = svc.MoveInitiative(f.ctx, planner, x.ID, lifecycle.MoveCancel)
-	require.NoError(t, err)
+	x, err = svc.MoveInitiative(f.ctx, planner, x.ID, lifecycle.MoveClose)
+	require.NoError(t, err, "measured: it can close")
 	_, err = svc.UpdateStep(f.ctx, planner, x.ID, lifecycle.StepAction, lifecycle.StepPatch{Done: &done})
-	require.ErrorIs(t, err, itil.ErrInvalidTransition, "canceled")
+	require.ErrorIs(t, err, itil.ErrInvalidTransition, "closed")
+
+	// An initiative whose KPI counted nothing in the window.
+	y, err := svc.RaiseInitiative(f.ctx, planner, lifecycle.NewInitiative{Title: "Fewer emergency changes", Priority: itil.P3,
+		Effort: lifecycle.EffortS, Type: lifecycle.ImproveProcess, KPI: lifecycle.KPIEmergencyChanges, Base: decimal.NewFromInt(20),
+		Target: decimal.NewFromInt(5), ReviewDate: f.clock.Now()})
+	require.NoError(t, err)
+	for _, m := range []string{lifecycle.MoveAccept, lifecycle.MoveAssess, lifecycle.MoveApprove, lifecycle.MoveStart, lifecycle.MoveMonitor} {
+		_, err = svc.MoveInitiative(f.ctx, planner, y.ID, m)
+		require.NoError(t, err, m)
+	}
+	_, err = svc.ReviewInitiative(f.ctx, planner, y.ID)
+	testkit.RequireFields(t, err, "kpi")
+	_, err = svc.MoveInitiative(f.ctx, planner, y.ID, lifecycle.MoveCancel)
+	require.NoError(t, err)
 }
