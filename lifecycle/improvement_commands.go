@@ -265,7 +265,7 @@ const EventReviewed = "lifecycle.initiative_reviewed"
 // the backlog as the number open at the review date.
 func KPIs() []string {
 	return []string{KPITimeToResolve, KPITimeToFirstResponse, KPIFirstAssignmentResolved, KPIReopenRate, KPIResolvedByProblem,
-		KPIBacklog, KPIChangeSuccess, KPIEmergencyChanges, KPITimeToCloseProblem}
+		KPIBacklog, KPIChangeSuccess, KPIEmergencyChanges, KPITimeToCloseProblem, KPICustomerSatisfaction}
 }
 
 // incidentKPI reports whether kpi is read from incidents, which a
@@ -301,7 +301,10 @@ func (s *Service) ReviewInitiative(ctx context.Context, actor itil.Actor, id iti
 		}
 		q := KPIQuery{Every: Daily}
 		key := ""
-		if x.EntryID != itil.NilID && incidentKPI(x.KPI) {
+		switch {
+		case x.EntryID != itil.NilID && x.KPI == KPICustomerSatisfaction:
+			q.By, key = ByService, x.EntryID.String() // surveys are on the service itself
+		case x.EntryID != itil.NilID && incidentKPI(x.KPI):
 			e, err := s.cfg.strategy.In(c.Tx).Get(c.Ctx, x.EntryID)
 			if err != nil {
 				return event{}, err

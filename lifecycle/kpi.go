@@ -17,6 +17,7 @@ import (
 	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/strategy"
 )
 
 // KPIs are computed from the journal's events, never from the records as
@@ -37,6 +38,7 @@ const (
 	KPIChangeSuccess           = "change_success_rate"
 	KPIEmergencyChanges        = "emergency_change_share"
 	KPITimeToCloseProblem      = "time_to_close_problem"
+	KPICustomerSatisfaction    = "customer_satisfaction"
 )
 
 // Granularity is the length of a KPI period.
@@ -86,7 +88,8 @@ type KPIPoint struct {
 	P90  time.Duration `json:"p90,omitempty"`
 	P95  time.Duration `json:"p95,omitempty"`
 	// Percent, for the ratios: of Count, how many qualified (Hits), in
-	// percent to two places.
+	// percent to two places; for customer satisfaction, the surveys'
+	// mean score (0 to 100).
 	Hits    int             `json:"hits,omitempty"`
 	Percent decimal.Decimal `json:"percent,omitzero"`
 }
@@ -147,6 +150,13 @@ type (
 		at, opened time.Time
 		d          dims
 	}
+	// surveyFact is a satisfaction survey taken at at, on the service
+	// (a portfolio entry) d.service, with its score (0 to 100).
+	surveyFact struct {
+		at    time.Time
+		d     dims
+		score decimal.Decimal
+	}
 	// openFact is an incident open over [from, to) (to zero: still).
 	openFact struct {
 		from, to time.Time
@@ -170,6 +180,7 @@ type kpiFacts struct {
 	closed      []changeFact
 	problems    map[itil.ID]*problemView
 	solved      []problemFact
+	surveys     []surveyFact
 }
 
 // changeView and problemView are what the KPIs read of changes and
@@ -208,6 +219,8 @@ func (k *kpiFacts) apply(ev *itil.Event) error {
 		return k.applyChange(ev)
 	case problem.Kind:
 		return k.applyProblem(ev)
+	case strategy.KindSurvey:
+		return k.applySurvey(ev)
 	case incident.Kind:
 	default:
 		return nil
@@ -286,6 +299,21 @@ func (k *kpiFacts) applyProblem(ev *itil.Event) error {
 	if after != nil && after.State == problem.StateClosed && (before == nil || before.State != problem.StateClosed) {
 		k.solved = append(k.solved, problemFact{at: ev.Time.UTC(), opened: after.OpenedAt, d: dims{group: after.AssignmentGroup}})
 	}
+	return nil
+}
+
+// applySurvey counts a survey when it is recorded (surveys are not
+// changed afterwards).
+func (k *kpiFacts) applySurvey(ev *itil.Event) error {
+	pl, err := pipeline.DecodePayload(ev)
+	if err != nil {
+		return err
+	}
+	sv, changed, err := pipeline.Apply[strategy.Survey](nil, pl)
+	if err != nil || !changed || sv == nil {
+		return err
+	}
+	k.surveys = append(k.surveys, surveyFact{at: sv.At.UTC(), d: dims{service: sv.EntryID}, score: sv.Score()})
 	return nil
 }
 
@@ -382,6 +410,7 @@ func (k *kpiFacts) compute(q *KPIQuery, bounds []time.Time) []KPIPoint {
 	type acc struct {
 		n, hits int
 		took    []time.Duration
+		sum     decimal.Decimal
 	}
 	cells := map[cell]*acc{}
 	at := func(c cell) *acc {
@@ -441,6 +470,13 @@ func (k *kpiFacts) compute(q *KPIQuery, bounds []time.Time) []KPIPoint {
 			a.took = append(a.took, pf.at.Sub(pf.opened))
 		}
 	}
+	for _, sv := range k.surveys {
+		if p := period(sv.at); p >= 0 {
+			a := at(cell{KPICustomerSatisfaction, p, key(sv.d)})
+			a.n++
+			a.sum = a.sum.Add(sv.score)
+		}
+	}
 	for _, o := range k.open {
 		for p := range len(bounds) - 1 {
 			end := bounds[p+1]
@@ -461,6 +497,8 @@ func (k *kpiFacts) compute(q *KPIQuery, bounds []time.Time) []KPIPoint {
 			}
 			pt.Mean = sum / time.Duration(len(a.took))
 			pt.P50, pt.P90, pt.P95 = nearestRank(a.took, 50), nearestRank(a.took, 90), nearestRank(a.took, 95)
+		case KPICustomerSatisfaction:
+			pt.Percent = a.sum.DivRound(decimal.NewFromInt(int64(a.n)), 2)
 		case KPIFirstAssignmentResolved, KPIReopenRate, KPIResolvedByProblem, KPIChangeSuccess, KPIEmergencyChanges:
 			pt.Hits = a.hits
 			pt.Percent = decimal.NewFromInt(int64(a.hits)).Mul(decimal.NewFromInt(100)).DivRound(decimal.NewFromInt(int64(a.n)), 2)
@@ -482,7 +520,7 @@ func nearestRank(xs []time.Duration, p int) time.Duration {
 }
 
 // kpiKinds are the journal kinds the KPI facts read.
-var kpiKinds = []string{incident.Kind, change.Kind, problem.Kind}
+var kpiKinds = []string{incident.Kind, change.Kind, problem.Kind, strategy.KindSurvey}
 
 // facts returns the Service's KPI facts, built from the journal on first
 // use and caught up with it as tx sees it.

@@ -12,6 +12,7 @@ import (
 	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/lifecycle"
 	"github.com/itilkit/itil/storage/storagetest"
+	"github.com/itilkit/itil/strategy"
 )
 
 // testKPIs: June's incident KPIs worked by hand, from the events of a
@@ -76,6 +77,16 @@ func testKPIs(t *testing.T, instances storagetest.Instances) {
 	at(10, 8, 0)
 	b.closeChange(b.standardChange().ID, change.Successful)
 	b.closeChange(b.standardChange().ID, change.Unsuccessful)
+	// Two satisfaction surveys on the mail service: 4 and 5 on a 1-5 scale
+	// score 75 and 100.
+	e, _, _ := b.proposed()
+	_, err = b.portfolio.AddCustomer(b.ctx, planner, "acme", "Acme", nil)
+	require.NoError(t, err)
+	for _, answer := range []int{4, 5} {
+		_, err = b.portfolio.RecordSurvey(b.ctx, planner, e.ID, "acme", time.Date(2026, 6, 15, 0, 0, 0, 0, time.UTC),
+			[]strategy.Question{{Text: "How satisfied are you?", Min: 1, Max: 5}}, []int{answer})
+		require.NoError(t, err)
+	}
 	at(30, 22, 0)
 	open("D")
 	clock.Set(june.AddDate(0, 1, 0).Add(time.Hour))
@@ -101,6 +112,9 @@ func testKPIs(t *testing.T, instances storagetest.Instances) {
 	assert.Equal(t, "50", byKPI[lifecycle.KPIChangeSuccess].Percent.String(), "one of two changes failed")
 	assert.Equal(t, 2, byKPI[lifecycle.KPIChangeSuccess].Count)
 	assert.Equal(t, "0", byKPI[lifecycle.KPIEmergencyChanges].Percent.String(), "standard changes")
+	csat := byKPI[lifecycle.KPICustomerSatisfaction]
+	assert.Equal(t, 2, csat.Count)
+	assert.Equal(t, "87.5", csat.Percent.String(), "(75 + 100) / 2")
 	ttfr := byKPI[lifecycle.KPITimeToFirstResponse]
 	assert.Equal(t, 3, ttfr.Count)
 	assert.Equal(t, 20*time.Minute, ttfr.Mean, "(30 + 10 + 20) / 3 minutes")
