@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -113,56 +114,81 @@ func (v *incidentView) open() bool {
 	return v.State == incident.StateNew || v.State == incident.StateInProgress || v.State == incident.StateOnHold
 }
 
-// dims is where a fact counts.
+// dims is where a fact counts: the service and group interned (kpiFacts'
+// services and groups; 0 for none) and the priority.
 type dims struct {
-	service  itil.ID
-	group    string
-	priority itil.Priority
+	service, group int32
+	priority       int8
 }
 
-func (v *incidentView) dims() dims {
-	return dims{service: v.ServiceID, group: v.AssignmentGroup, priority: v.Priority}
+// dimsOf interns a fact's service and group.
+func (k *kpiFacts) dimsOf(service itil.ID, group string, p itil.Priority) dims {
+	d := dims{priority: int8(max(0, min(int(p), 127)))}
+	if service != itil.NilID {
+		i, ok := k.serviceIx[service]
+		if !ok {
+			i = int32(len(k.services))
+			k.services, k.serviceIx[service] = append(k.services, service), i
+		}
+		d.service = i
+	}
+	if group != "" {
+		i, ok := k.groupIx[group]
+		if !ok {
+			i = int32(len(k.groups))
+			k.groups, k.groupIx[group] = append(k.groups, group), i
+		}
+		d.group = i
+	}
+	return d
 }
 
-// A fact is one thing that happened, as the KPIs count it.
+func (k *kpiFacts) incidentDims(v *incidentView) dims {
+	return k.dimsOf(v.ServiceID, v.AssignmentGroup, v.Priority)
+}
+
+// A fact is one thing that happened, as the KPIs count it. Times are
+// Unix nanoseconds; took is how long the thing took, in nanoseconds.
 type (
 	resolutionFact struct {
-		at, took    time.Time
+		at, took    int64
 		d           dims
 		firstAssign bool // resolved with no reassignment
 		reopened    bool // resolved before, and reopened
 		byProblem   bool // resolved through its problem
 	}
 	responseFact struct {
-		at, took time.Time
+		at, took int64
 		d        dims
 	}
-	// changeFact is a change closed (or canceled, which counts for
-	// neither KPI) at at.
+	// changeFact is a change closed at at.
 	changeFact struct {
-		at        time.Time
+		at        int64
 		d         dims
 		emergency bool
 		failed    bool
 	}
-	// problemFact is a problem closed at at, opened at opened.
+	// problemFact is a problem closed at at, took after its opening.
 	problemFact struct {
-		at, opened time.Time
-		d          dims
+		at, took int64
+		d        dims
 	}
 	// surveyFact is a satisfaction survey taken at at, on the service
 	// (a portfolio entry) d.service, with its score (0 to 100).
 	surveyFact struct {
-		at    time.Time
+		at    int64
 		d     dims
 		score decimal.Decimal
 	}
-	// openFact is an incident open over [from, to) (to zero: still).
+	// openFact is an incident open over [from, to) (to: stillOpen).
 	openFact struct {
-		from, to time.Time
+		from, to int64
 		d        dims
 	}
 )
+
+// stillOpen is the end of an interval not ended.
+const stillOpen = math.MaxInt64
 
 // kpiFacts is the KPI read model: the facts the journal's events make,
 // in the order they came. It is folded event by event, so keeping it
@@ -181,6 +207,10 @@ type kpiFacts struct {
 	problems    map[itil.ID]*problemView
 	solved      []problemFact
 	surveys     []surveyFact
+	services    []itil.ID // interned; services[0] is none
+	serviceIx   map[itil.ID]int32
+	groups      []string // interned; groups[0] is none
+	groupIx     map[string]int32
 }
 
 // changeView and problemView are what the KPIs read of changes and
@@ -202,7 +232,8 @@ type (
 
 func newKPIFacts() *kpiFacts {
 	return &kpiFacts{incidents: map[itil.ID]*incidentView{}, openAt: map[itil.ID]int{}, changes: map[itil.ID]*changeView{},
-		problems: map[itil.ID]*problemView{}}
+		problems: map[itil.ID]*problemView{}, services: []itil.ID{itil.NilID}, serviceIx: map[itil.ID]int32{},
+		groups: []string{""}, groupIx: map[string]int32{}}
 }
 
 // apply folds one journal event into the facts. Events of other kinds
@@ -238,13 +269,15 @@ func (k *kpiFacts) apply(ev *itil.Event) error {
 	if after == nil {
 		return nil
 	}
-	at := ev.Time.UTC()
+	at := ev.Time.UnixNano()
+	opened := after.OpenedAt.UnixNano()
 	wasOpen := before != nil && before.open()
 	if !after.FirstRespondedAt.IsZero() && (before == nil || before.FirstRespondedAt.IsZero()) {
-		k.responses = append(k.responses, responseFact{at: after.FirstRespondedAt, took: after.OpenedAt, d: after.dims()})
+		resp := after.FirstRespondedAt.UnixNano()
+		k.responses = append(k.responses, responseFact{at: resp, took: resp - opened, d: k.incidentDims(after)})
 	}
 	if after.State == incident.StateResolved && (before == nil || before.State != incident.StateResolved) {
-		k.resolutions = append(k.resolutions, resolutionFact{at: at, took: after.OpenedAt, d: after.dims(),
+		k.resolutions = append(k.resolutions, resolutionFact{at: at, took: at - opened, d: k.incidentDims(after),
 			firstAssign: after.ReassignmentCount == 0, reopened: after.ReopenCount > 0,
 			byProblem: after.ResolutionCode == problem.ResolvedByProblem || after.ResolutionCode == incident.KnownErrorCode})
 	}
@@ -252,15 +285,15 @@ func (k *kpiFacts) apply(ev *itil.Event) error {
 	case !wasOpen && after.open():
 		from := at
 		if before == nil {
-			from = after.OpenedAt
+			from = opened
 		}
 		k.openAt[ev.SubjectID] = len(k.open)
-		k.open = append(k.open, openFact{from: from, d: after.dims()})
+		k.open = append(k.open, openFact{from: from, to: stillOpen, d: k.incidentDims(after)})
 	case wasOpen && !after.open():
 		k.open[k.openAt[ev.SubjectID]].to = at
 		delete(k.openAt, ev.SubjectID)
 	case wasOpen:
-		k.open[k.openAt[ev.SubjectID]].d = after.dims() // the backlog counts an incident where it stands
+		k.open[k.openAt[ev.SubjectID]].d = k.incidentDims(after) // the backlog counts an incident where it stands
 	}
 	return nil
 }
@@ -278,7 +311,7 @@ func (k *kpiFacts) applyChange(ev *itil.Event) error {
 	}
 	k.changes[ev.SubjectID] = after
 	if after != nil && after.State == change.StateClosed && (before == nil || before.State != change.StateClosed) {
-		k.closed = append(k.closed, changeFact{at: ev.Time.UTC(), d: dims{group: after.AssignmentGroup},
+		k.closed = append(k.closed, changeFact{at: ev.Time.UnixNano(), d: k.dimsOf(itil.NilID, after.AssignmentGroup, 0),
 			emergency: after.Model == change.ModelEmergency, failed: after.CloseCode == change.Unsuccessful})
 	}
 	return nil
@@ -297,7 +330,8 @@ func (k *kpiFacts) applyProblem(ev *itil.Event) error {
 	}
 	k.problems[ev.SubjectID] = after
 	if after != nil && after.State == problem.StateClosed && (before == nil || before.State != problem.StateClosed) {
-		k.solved = append(k.solved, problemFact{at: ev.Time.UTC(), opened: after.OpenedAt, d: dims{group: after.AssignmentGroup}})
+		at := ev.Time.UnixNano()
+		k.solved = append(k.solved, problemFact{at: at, took: at - after.OpenedAt.UnixNano(), d: k.dimsOf(itil.NilID, after.AssignmentGroup, 0)})
 	}
 	return nil
 }
@@ -313,11 +347,12 @@ func (k *kpiFacts) applySurvey(ev *itil.Event) error {
 	if err != nil || !changed || sv == nil {
 		return err
 	}
-	k.surveys = append(k.surveys, surveyFact{at: sv.At.UTC(), d: dims{service: sv.EntryID}, score: sv.Score()})
+	k.surveys = append(k.surveys, surveyFact{at: sv.At.UnixNano(), d: k.dimsOf(sv.EntryID, "", 0), score: sv.Score()})
 	return nil
 }
 
-// periods returns the starts of q's periods and the end of the last.
+// periods returns the starts of q's periods and the end of the last:
+// the bounds compute takes.
 func (q *KPIQuery) periods() ([]time.Time, error) {
 	var v itil.ValidationError
 	check.Time(&v, "from", q.From)
@@ -354,169 +389,275 @@ func (q *KPIQuery) periods() ([]time.Time, error) {
 	case Monthly:
 		start = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc)
 	}
-	var out []time.Time
-	for p := start; p.Before(q.To); {
-		out = append(out, p)
-		if len(out) > MaxKPIPeriods {
-			return nil, itil.Invalid("to", fmt.Sprintf("makes more than %d periods", MaxKPIPeriods))
-		}
+	next := func(p time.Time) time.Time {
 		switch q.Every {
 		case Daily:
-			p = p.AddDate(0, 0, 1)
+			return p.AddDate(0, 0, 1)
 		case Weekly:
-			p = p.AddDate(0, 0, 7)
-		default:
-			p = p.AddDate(0, 1, 0)
+			return p.AddDate(0, 0, 7)
+		}
+		return p.AddDate(0, 1, 0)
+	}
+	out := []time.Time{start}
+	for p := next(start); p.Before(q.To); p = next(p) {
+		if out = append(out, p); len(out) > MaxKPIPeriods {
+			return nil, itil.Invalid("to", fmt.Sprintf("makes more than %d periods", MaxKPIPeriods))
 		}
 	}
-	return append(out, out[len(out)-1].AddDate(0, 0, map[Granularity]int{Daily: 1, Weekly: 7}[q.Every])), nil
+	return append(out, next(out[len(out)-1])), nil
 }
 
 // compute returns the KPIs of q from the facts, by period and key, in
-// KPI, period and key order.
+// KPI, period and key order. Every KPI's counters sit in one flat array
+// per KPI, indexed by period and key; the durations the percentiles need
+// are placed by cell in one array (a count, then a placement), each
+// cell's sorted.
 func (k *kpiFacts) compute(q *KPIQuery, bounds []time.Time) []KPIPoint {
-	if q.Every == Monthly {
-		bounds[len(bounds)-1] = bounds[len(bounds)-2].AddDate(0, 1, 0)
+	b := make([]int64, len(bounds))
+	for i, t := range bounds {
+		b[i] = t.UnixNano()
 	}
-	period := func(t time.Time) int { // -1 outside
-		i, found := slices.BinarySearchFunc(bounds, t, func(b, t time.Time) int { return b.Compare(t) })
+	np := len(b) - 1
+	period := func(t int64) int { // -1 outside
+		i, found := slices.BinarySearch(b, t)
 		if !found {
 			i--
 		}
-		if i < 0 || i >= len(bounds)-1 {
+		if i < 0 || i >= np {
 			return -1
 		}
 		return i
 	}
-	key := func(d dims) string {
-		switch q.By {
-		case ByService:
-			if d.service == itil.NilID {
+	var nk int
+	var keyOf func(d dims) int
+	var name func(i int) string
+	switch q.By {
+	case ByService:
+		nk, keyOf = len(k.services), func(d dims) int { return int(d.service) }
+		name = func(i int) string {
+			if i == 0 {
 				return ""
 			}
-			return d.service.String()
-		case ByGroup:
-			return d.group
-		case ByPriority:
-			return d.priority.String()
+			return k.services[i].String()
 		}
-		return ""
+	case ByGroup:
+		nk, keyOf, name = len(k.groups), func(d dims) int { return int(d.group) }, func(i int) string { return k.groups[i] }
+	case ByPriority:
+		nk, keyOf, name = 128, func(d dims) int { return int(d.priority) }, func(i int) string { return itil.Priority(i).String() }
+	default:
+		nk, keyOf, name = 1, func(dims) int { return 0 }, func(int) string { return "" }
 	}
-	type cell struct {
-		kpi    string
-		period int
-		key    string
-	}
-	type acc struct {
-		n, hits int
-		took    []time.Duration
-		sum     decimal.Decimal
-	}
-	cells := map[cell]*acc{}
-	at := func(c cell) *acc {
-		a := cells[c]
-		if a == nil {
-			a = &acc{}
-			cells[c] = a
+	cell := func(p int, d dims) int { return p*nk + keyOf(d) }
+	cells := np * nk
+	type counts struct{ n, hits []int32 }
+	newCounts := func() counts { return counts{make([]int32, cells), make([]int32, cells)} }
+	var out []KPIPoint
+	emit := func(kpi string, c counts, fill func(i int, pt *KPIPoint)) {
+		for i, n := range c.n {
+			if n == 0 {
+				continue
+			}
+			pt := KPIPoint{KPI: kpi, Period: bounds[i/nk], Key: name(i % nk), Count: int(n), Hits: int(c.hits[i])}
+			fill(i, &pt)
+			out = append(out, pt)
 		}
-		return a
 	}
-	for _, r := range k.resolutions {
+	ratio := func(i int, pt *KPIPoint) {
+		pt.Percent = decimal.NewFromInt(int64(pt.Hits)).Mul(decimal.NewFromInt(100)).DivRound(decimal.NewFromInt(int64(pt.Count)), 2)
+	}
+	// durations runs a time KPI: counts, then the durations by cell.
+	durations := func(kpi string, n int, at func(int) (int64, int64, dims)) {
+		c := newCounts()
+		pos := make([]int32, n)
+		for i := range n {
+			t, _, d := at(i)
+			if p := period(t); p >= 0 {
+				pos[i] = int32(cell(p, d))
+				c.n[pos[i]]++
+			} else {
+				pos[i] = -1
+			}
+		}
+		off := make([]int32, cells+1)
+		for i, x := range c.n {
+			off[i+1] = off[i] + x
+		}
+		took := make([]int64, off[cells])
+		next := slices.Clone(off[:cells])
+		for i := range n {
+			if ci := pos[i]; ci >= 0 {
+				_, d, _ := at(i)
+				took[next[ci]] = d
+				next[ci]++
+			}
+		}
+		emit(kpi, c, func(i int, pt *KPIPoint) {
+			xs := took[off[i]:off[i+1]]
+			var sum int64
+			for _, x := range xs {
+				sum += x
+			}
+			pt.Hits = 0
+			pt.Mean = time.Duration(sum / int64(len(xs)))
+			pt.P50, pt.P90, pt.P95 = percentiles(xs)
+		})
+	}
+	durations(KPITimeToResolve, len(k.resolutions), func(i int) (int64, int64, dims) {
+		r := &k.resolutions[i]
+		return r.at, r.took, r.d
+	})
+	durations(KPITimeToFirstResponse, len(k.responses), func(i int) (int64, int64, dims) {
+		r := &k.responses[i]
+		return r.at, r.took, r.d
+	})
+	durations(KPITimeToCloseProblem, len(k.solved), func(i int) (int64, int64, dims) {
+		r := &k.solved[i]
+		return r.at, r.took, r.d
+	})
+	far, reopen, byProblem := newCounts(), newCounts(), newCounts()
+	for i := range k.resolutions {
+		r := &k.resolutions[i]
 		p := period(r.at)
 		if p < 0 {
 			continue
 		}
-		kk := key(r.d)
-		a := at(cell{KPITimeToResolve, p, kk})
-		a.n++
-		a.took = append(a.took, r.at.Sub(r.took))
-		for _, h := range []struct {
-			kpi string
-			hit bool
-		}{{KPIFirstAssignmentResolved, r.firstAssign}, {KPIReopenRate, r.reopened}, {KPIResolvedByProblem, r.byProblem}} {
-			a := at(cell{h.kpi, p, kk})
-			a.n++
-			if h.hit {
-				a.hits++
-			}
+		ci := cell(p, r.d)
+		far.n[ci]++
+		reopen.n[ci]++
+		byProblem.n[ci]++
+		if r.firstAssign {
+			far.hits[ci]++
+		}
+		if r.reopened {
+			reopen.hits[ci]++
+		}
+		if r.byProblem {
+			byProblem.hits[ci]++
 		}
 	}
-	for _, r := range k.responses {
-		if p := period(r.at); p >= 0 {
-			a := at(cell{KPITimeToFirstResponse, p, key(r.d)})
-			a.n++
-			a.took = append(a.took, r.at.Sub(r.took))
-		}
-	}
-	for _, c := range k.closed {
+	emit(KPIFirstAssignmentResolved, far, ratio)
+	emit(KPIReopenRate, reopen, ratio)
+	emit(KPIResolvedByProblem, byProblem, ratio)
+	success, emergency := newCounts(), newCounts()
+	for i := range k.closed {
+		c := &k.closed[i]
 		if p := period(c.at); p >= 0 {
-			kk := key(c.d)
-			a := at(cell{KPIChangeSuccess, p, kk})
-			a.n++
+			ci := cell(p, c.d)
+			success.n[ci]++
+			emergency.n[ci]++
 			if !c.failed {
-				a.hits++
+				success.hits[ci]++
 			}
-			a = at(cell{KPIEmergencyChanges, p, kk})
-			a.n++
 			if c.emergency {
-				a.hits++
+				emergency.hits[ci]++
 			}
 		}
 	}
-	for _, pf := range k.solved {
-		if p := period(pf.at); p >= 0 {
-			a := at(cell{KPITimeToCloseProblem, p, key(pf.d)})
-			a.n++
-			a.took = append(a.took, pf.at.Sub(pf.opened))
-		}
-	}
-	for _, sv := range k.surveys {
+	emit(KPIChangeSuccess, success, ratio)
+	emit(KPIEmergencyChanges, emergency, ratio)
+	csat := newCounts()
+	sums := make([]decimal.Decimal, cells)
+	for i := range k.surveys {
+		sv := &k.surveys[i]
 		if p := period(sv.at); p >= 0 {
-			a := at(cell{KPICustomerSatisfaction, p, key(sv.d)})
-			a.n++
-			a.sum = a.sum.Add(sv.score)
+			ci := cell(p, sv.d)
+			csat.n[ci]++
+			sums[ci] = sums[ci].Add(sv.score)
 		}
 	}
-	for _, o := range k.open {
-		for p := range len(bounds) - 1 {
-			end := bounds[p+1]
-			if o.from.Before(end) && (o.to.IsZero() || !o.to.Before(end)) {
-				at(cell{KPIBacklog, p, key(o.d)}).n++
-			}
+	emit(KPICustomerSatisfaction, csat, func(i int, pt *KPIPoint) {
+		pt.Percent = sums[i].DivRound(decimal.NewFromInt(int64(pt.Count)), 2)
+	})
+	// The backlog: an interval open at the end of the periods whose end
+	// is after its start and not after its end, counted by a difference
+	// array over the periods.
+	diff := make([]int32, (np+1)*nk)
+	for i := range k.open {
+		o := &k.open[i]
+		first, _ := slices.BinarySearch(b[1:], o.from+1) // the first period ending after from
+		last := np
+		if o.to != stillOpen {
+			last, _ = slices.BinarySearch(b[1:], o.to+1) // the first ending after to
+		}
+		if first < last {
+			kk := keyOf(o.d)
+			diff[first*nk+kk]++
+			diff[last*nk+kk]--
 		}
 	}
-	out := make([]KPIPoint, 0, len(cells))
-	for c, a := range cells {
-		pt := KPIPoint{KPI: c.kpi, Period: bounds[c.period], Key: c.key, Count: a.n}
-		switch c.kpi {
-		case KPITimeToResolve, KPITimeToFirstResponse, KPITimeToCloseProblem:
-			slices.Sort(a.took)
-			var sum time.Duration
-			for _, d := range a.took {
-				sum += d
-			}
-			pt.Mean = sum / time.Duration(len(a.took))
-			pt.P50, pt.P90, pt.P95 = nearestRank(a.took, 50), nearestRank(a.took, 90), nearestRank(a.took, 95)
-		case KPICustomerSatisfaction:
-			pt.Percent = a.sum.DivRound(decimal.NewFromInt(int64(a.n)), 2)
-		case KPIFirstAssignmentResolved, KPIReopenRate, KPIResolvedByProblem, KPIChangeSuccess, KPIEmergencyChanges:
-			pt.Hits = a.hits
-			pt.Percent = decimal.NewFromInt(int64(a.hits)).Mul(decimal.NewFromInt(100)).DivRound(decimal.NewFromInt(int64(a.n)), 2)
+	backlog := newCounts()
+	for kk := range nk {
+		run := int32(0)
+		for p := range np {
+			run += diff[p*nk+kk]
+			backlog.n[p*nk+kk] = run
 		}
-		out = append(out, pt)
 	}
+	emit(KPIBacklog, backlog, func(int, *KPIPoint) {})
 	slices.SortFunc(out, func(a, b KPIPoint) int {
 		return cmp.Or(cmp.Compare(a.KPI, b.KPI), a.Period.Compare(b.Period), cmp.Compare(a.Key, b.Key))
 	})
 	return out
 }
 
-// nearestRank is the p-th percentile of sorted xs by the nearest-rank
-// method: the smallest value at least p percent of the values are at or
-// below.
-func nearestRank(xs []time.Duration, p int) time.Duration {
-	i := (p*len(xs) + 99) / 100
-	return xs[max(i, 1)-1]
+// rank is the index of the p-th percentile of n sorted values by the
+// nearest-rank method: the smallest value at least p percent of the
+// values are at or below.
+func rank(n, p int) int { return max((p*n+99)/100, 1) - 1 }
+
+// percentiles returns the 50th, 90th and 95th percentiles of xs by the
+// nearest-rank method, reordering xs. Each is selected in linear time
+// (selectNth) rather than by sorting: BenchmarkKPIs spent most of its
+// time sorting durations.
+func percentiles(xs []int64) (p50, p90, p95 time.Duration) {
+	n := len(xs)
+	i50, i90, i95 := rank(n, 50), rank(n, 90), rank(n, 95)
+	selectNth(xs, i50)
+	selectNth(xs[i50:], i90-i50) // xs[i50:] holds the values at or above the median
+	selectNth(xs[i90:], i95-i90)
+	return time.Duration(xs[i50]), time.Duration(xs[i90]), time.Duration(xs[i95])
+}
+
+// selectNth reorders xs so that xs[n] is the value a sort would put
+// there, none before it larger and none after it smaller (quickselect,
+// median-of-three pivots; insertion sort for short ranges).
+func selectNth(xs []int64, n int) {
+	lo, hi := 0, len(xs)-1
+	for hi-lo > 16 {
+		mid := lo + (hi-lo)/2
+		if xs[mid] < xs[lo] {
+			xs[mid], xs[lo] = xs[lo], xs[mid]
+		}
+		if xs[hi] < xs[lo] {
+			xs[hi], xs[lo] = xs[lo], xs[hi]
+		}
+		if xs[hi] < xs[mid] {
+			xs[hi], xs[mid] = xs[mid], xs[hi]
+		}
+		pivot := xs[mid]
+		i, j := lo, hi
+		for i <= j {
+			for xs[i] < pivot {
+				i++
+			}
+			for xs[j] > pivot {
+				j--
+			}
+			if i <= j {
+				xs[i], xs[j] = xs[j], xs[i]
+				i, j = i+1, j-1
+			}
+		}
+		switch {
+		case n <= j:
+			hi = j
+		case n >= i:
+			lo = i
+		default:
+			return // xs[j+1:i] all equal the pivot
+		}
+	}
+	slices.Sort(xs[lo : hi+1])
 }
 
 // kpiKinds are the journal kinds the KPI facts read.
