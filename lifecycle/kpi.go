@@ -256,14 +256,13 @@ func (k *kpiFacts) apply(ev *itil.Event) error {
 	default:
 		return nil
 	}
-	pl, err := pipeline.DecodePayload(ev)
-	if err != nil {
-		return err
-	}
 	before := k.incidents[ev.SubjectID]
-	after, changed, err := pipeline.Apply(before, pl)
-	if err != nil || !changed {
-		return err
+	after, changed, err := foldIncident(before, ev.Payload)
+	if err != nil {
+		return fmt.Errorf("journal event %d: %w", ev.Seq, err)
+	}
+	if !changed {
+		return nil
 	}
 	k.incidents[ev.SubjectID] = after
 	if after == nil {

@@ -1,9 +1,10 @@
-package storage
+package jsonscan
 
 import (
 	"encoding/binary"
 	"encoding/json"
 	"math/bits"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -42,12 +43,12 @@ var jsonish = rapid.OneOf(
 func TestValidJSONMatchesEncodingJSON(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		s := jsonish.Draw(t, "input")
-		if got, want := validJSON([]byte(s)), json.Valid([]byte(s)); got != want {
-			t.Fatalf("validJSON(%q) = %v, json.Valid = %v", s, got, want)
+		if got, want := Valid([]byte(s)), json.Valid([]byte(s)); got != want {
+			t.Fatalf("Valid(%q) = %v, json.Valid = %v", s, got, want)
 		}
 	})
 	deep := strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth)
-	if validJSON([]byte(deep)) != json.Valid([]byte(deep)) || validJSON([]byte("["+deep+"]")) != json.Valid([]byte("["+deep+"]")) {
+	if Valid([]byte(deep)) != json.Valid([]byte(deep)) || Valid([]byte("["+deep+"]")) != json.Valid([]byte("["+deep+"]")) {
 		t.Fatal("nesting limit differs from encoding/json")
 	}
 }
@@ -73,4 +74,54 @@ func TestSpecialFindsTheFirstByte(t *testing.T) {
 			t.Fatalf("special(%q) finds byte %d, want %d", b[:], got, want)
 		}
 	})
+}
+
+// TestMembersMatchDecoding: walking an object's members and an array's
+// elements gives back what encoding/json decodes, member by member.
+func TestMembersMatchDecoding(t *testing.T) {
+	leaf := rapid.OneOf(rapid.Just[any](nil), rapid.Map(rapid.Bool(), func(b bool) any { return b }),
+		rapid.Map(rapid.Float64Range(-1e6, 1e6), func(f float64) any { return f }),
+		rapid.Map(rapid.String(), func(s string) any { return s }))
+	value := rapid.OneOf(leaf, rapid.Map(rapid.SliceOfN(leaf, 0, 4), func(xs []any) any { return xs }),
+		rapid.Map(rapid.MapOfN(rapid.StringMatching(`[a-z_]{1,8}`), leaf, 0, 4), func(m map[string]any) any { return m }))
+	rapid.Check(t, func(t *rapid.T) {
+		obj := rapid.MapOfN(rapid.StringMatching(`[a-z_]{1,12}`), value, 0, 8).Draw(t, "object")
+		b, err := json.MarshalIndent(obj, "", rapid.SampledFrom([]string{"", " ", "\t"}).Draw(t, "indent"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]any{}
+		if !Members(b, func(key, val []byte) bool {
+			var v any
+			if err := json.Unmarshal(val, &v); err != nil {
+				t.Fatalf("member %s: %q: %v", key, val, err)
+			}
+			seen[string(key)] = v
+			return true
+		}) {
+			t.Fatalf("Members refused %s", b)
+		}
+		var want map[string]any
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(want, seen) {
+			t.Fatalf("members %v, decoded %v", seen, want)
+		}
+		var elems []any
+		list, _ := json.Marshal([]any{obj, 1, "x"})
+		if !Elements(list, func(val []byte) bool {
+			var v any
+			if err := json.Unmarshal(val, &v); err != nil {
+				t.Fatalf("element %q: %v", val, err)
+			}
+			elems = append(elems, v)
+			return true
+		}) || len(elems) != 3 {
+			t.Fatalf("Elements of %s: %v", list, elems)
+		}
+	})
+	if Members([]byte(`[1]`), func([]byte, []byte) bool { return true }) || Elements([]byte(`{}`), func([]byte) bool { return true }) {
+		t.Fatal("an array is no object, nor an object an array")
+	}
 }

@@ -1,0 +1,93 @@
+package lifecycle
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/pipeline"
+)
+
+// TestFoldIncidentIsApply: the fold's payload scan leaves the incident
+// view as pipeline.Apply does, for creations (with fields the view does
+// not have), changes of any of its fields and others, and deletions.
+func TestFoldIncidentIsApply(t *testing.T) {
+	view := rapid.Custom(func(t *rapid.T) *incidentView {
+		at := func(label string) time.Time {
+			if rapid.Bool().Draw(t, label+"?") {
+				return time.Time{}
+			}
+			return time.Unix(rapid.Int64Range(1e9, 2e9).Draw(t, label), rapid.Int64Range(0, 999999999).Draw(t, label+"ns")).UTC()
+		}
+		id := func(label string) itil.ID {
+			if rapid.Bool().Draw(t, label) {
+				return itil.NilID
+			}
+			return itil.NewID()
+		}
+		return &incidentView{
+			State:             rapid.SampledFrom([]incident.State{incident.StateNew, incident.StateInProgress, incident.StateResolved}).Draw(t, "state"),
+			Priority:          itil.Priority(rapid.IntRange(0, 5).Draw(t, "priority")),
+			AssignmentGroup:   rapid.SampledFrom([]string{"", "network", `quo"ted`, "ünï"}).Draw(t, "group"),
+			ServiceID:         id("service"),
+			ReassignmentCount: rapid.IntRange(0, 9).Draw(t, "reassigned"),
+			ReopenCount:       rapid.IntRange(0, 9).Draw(t, "reopened"),
+			ProblemID:         id("problem"),
+			ResolutionCode:    rapid.SampledFrom([]string{"", "solution_provided", "resolved_by_problem"}).Draw(t, "code"),
+			OpenedAt:          at("opened"),
+			FirstRespondedAt:  at("responded"),
+		}
+	})
+	names := []string{"state", "priority", "assignment_group", "service_id", "reassignment_count", "reopen_count", "problem_id",
+		"resolution_code", "opened_at", "first_responded_at", "title", "assignee"}
+	rapid.Check(t, func(t *rapid.T) {
+		before := view.Draw(t, "before")
+		if rapid.Bool().Draw(t, "unknown") {
+			before = nil
+		}
+		var pl itil.Payload
+		switch rapid.IntRange(0, 2).Draw(t, "kind") {
+		case 0:
+			created := view.Draw(t, "created")
+			raw, _ := json.Marshal(created)
+			var m map[string]any
+			_ = json.Unmarshal(raw, &m)
+			m["title"], m["notes"] = "Mail down", []any{map[string]any{"x": 1}}
+			pl.Created, _ = json.Marshal(m)
+		case 1:
+			next := view.Draw(t, "next")
+			nraw, _ := json.Marshal(next)
+			var nm map[string]json.RawMessage
+			_ = json.Unmarshal(nraw, &nm)
+			for _, name := range rapid.SliceOfNDistinct(rapid.SampledFrom(names), 1, 5, func(s string) string { return s }).Draw(t, "fields") {
+				to := nm[name]
+				if to == nil || rapid.Bool().Draw(t, "null") {
+					to = json.RawMessage(`null`)
+				}
+				pl.Fields = append(pl.Fields, itil.FieldChange{Field: name, From: json.RawMessage(`null`), To: to})
+			}
+		default:
+			pl.Deleted = true
+		}
+		raw, err := json.Marshal(pl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantChanged, err := pipeline.Apply(before, &pl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, gotChanged, err := foldIncident(before, raw)
+		if err != nil {
+			t.Fatalf("fold %s: %v", raw, err)
+		}
+		if gotChanged != wantChanged || !reflect.DeepEqual(got, want) {
+			t.Fatalf("payload %s\nfold  %+v %v\napply %+v %v", raw, got, gotChanged, want, wantChanged)
+		}
+	})
+}
