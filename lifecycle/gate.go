@@ -116,7 +116,7 @@ func (s *Service) judge(ctx context.Context, tx storage.Tx, r *Record, move stri
 			}
 		}
 		add(CheckDesignPackage, len(open) == 0, listed("sections not complete", open, "every section complete"))
-		add(CheckAcceptance, len(r.Acceptance) > 0, map[bool]string{true: strconv.Itoa(len(r.Acceptance)) + " criteria defined",
+		add(CheckAcceptance, len(r.Acceptance) > 0, map[bool]string{true: count(len(r.Acceptance), "criterion", "criteria") + " defined",
 			false: "no service acceptance criteria defined"}[len(r.Acceptance) > 0])
 		var without []string
 		offered := 0
@@ -136,7 +136,7 @@ func (s *Service) judge(ctx context.Context, tx storage.Tx, r *Record, move stri
 		case offered == 0:
 			add(CheckOfferingSLAs, false, "the service has no offering")
 		default:
-			add(CheckOfferingSLAs, len(without) == 0, listed("offerings without an SLA definition", without, strconv.Itoa(offered)+" offerings, each with an SLA"))
+			add(CheckOfferingSLAs, len(without) == 0, listed("offerings without an SLA definition", without, count(offered, "offering", "offerings")+", each with an SLA"))
 		}
 		s.checkCIs(ctx, tx, e, add)
 
@@ -166,7 +166,7 @@ func (s *Service) judge(ctx context.Context, tx storage.Tx, r *Record, move stri
 			return nil, err
 		}
 		add(CheckSubscriptions, active == 0, map[bool]string{true: "no subscription runs",
-			false: strconv.Itoa(active) + " subscriptions still run"}[active == 0])
+			false: count(active, "subscription still runs", "subscriptions still run")}[active == 0])
 		if s.cfg.cmdb == nil {
 			add(CheckCIsRetired, false, fmt.Sprintf(notWired, "CMDB", "WithCMDB"))
 		} else if e.ServiceCIID == itil.NilID {
@@ -207,7 +207,7 @@ func (s *Service) checkCIs(ctx context.Context, tx storage.Tx, e *strategy.Entry
 		add(CheckCIs, false, err.Error())
 		return
 	}
-	add(CheckCIs, len(rels) > 0, map[bool]string{true: "the service CI " + strconv.Quote(ci.Name) + " and " + strconv.Itoa(len(rels)) + " relationships",
+	add(CheckCIs, len(rels) > 0, map[bool]string{true: "the service CI " + strconv.Quote(ci.Name) + " with " + count(len(rels), "relationship", "relationships"),
 		false: "the service CI " + strconv.Quote(ci.Name) + " relates to no CI: register what it runs on"}[len(rels) > 0])
 }
 
@@ -238,7 +238,7 @@ func (s *Service) checkChanges(ctx context.Context, tx storage.Tx, r *Record, ad
 			bad = append(bad, ch.Number+" "+what)
 		}
 	}
-	add(CheckChanges, len(bad) == 0, listed("changes not closed successful", bad, strconv.Itoa(len(r.Changes))+" changes closed successful"))
+	add(CheckChanges, len(bad) == 0, listed("changes not closed successful", bad, count(len(r.Changes), "change", "changes")+" closed successful"))
 	return nil
 }
 
@@ -308,6 +308,14 @@ func (s *Service) checkEarlyLife(ctx context.Context, tx storage.Tx, r *Record, 
 	add(CheckEarlyLifeSLA, ok, fmt.Sprintf("%s%% of %d SLA cycles met since %s, against %s%%", pct, decided,
 		el.Since.Format(time.DateOnly), el.SLACompliance))
 	return nil
+}
+
+// count says n things, in the singular or the plural.
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 // listed says what a check found: the items wrong (the first few), or
