@@ -4,11 +4,8 @@
 // # The service lifecycle
 //
 // ITIL describes the life of an IT service in five stages. Each stage holds
-// processes, and each process is (or will be: the module grows process by
-// process) a package of this module with its own entities, state machine
-// and rules, stored through the storage contract. Incident management,
-// service level management and configuration management are here today;
-// the others are planned in the packages named:
+// processes, and each process is a package of this module with its own
+// entities, state machine and rules, stored through the storage contract:
 //
 //   - Service Strategy decides which services to offer and why: the service
 //     portfolio, the service catalogue, financial management (what a service
@@ -26,8 +23,13 @@
 //     management finds and removes the causes of incidents and keeps the
 //     known error database (package problem).
 //   - Continual Service Improvement measures every stage and records what to
-//     improve in the CSI register. Package lifecycle wires the processes
-//     together along the five stages.
+//     improve: package lifecycle keeps the improvement register and
+//     computes KPIs from the journal, which never changes. It also wires
+//     the processes together along the stages: a service's lifecycle record
+//     passes a gate at each hand-over (chartered in strategy; a complete
+//     service design package, SLAs and CIs out of design; successful
+//     changes, met acceptance criteria and a quiet early life out of
+//     transition), each gate reading the other packages.
 //
 // # This package
 //
