@@ -10,7 +10,7 @@ import (
 // stages. Run `go test ./lifecycle -update` to regenerate it.
 func TestDiagramInSync(t *testing.T) {
 	machinetest.InSync(t, machinetest.Diagram{File: "lifecycle.md", Title: "Service lifecycle",
-		Source: "lifecycle.Lifecycle()", Package: "./lifecycle", Mermaid: Diagram()})
+		Source: "lifecycle.Lifecycle()", Package: "./lifecycle", Mermaid: Diagram(), README: "lifecycle"})
 }
 
 // TestInitiativeDiagramInSync: initiative.md follows InitiativeLifecycle.
