@@ -193,4 +193,31 @@ func testStory(t *testing.T, newStore func(*testing.T) storage.Store) {
 	assert.True(t, x.Reached())
 	_, err = svc.MoveInitiative(f.ctx, planner, x.ID, lifecycle.MoveClose)
 	require.NoError(t, err)
+
+	// The service's history tells the whole story, in order.
+	h, err := svc.ServiceHistory(f.ctx, e.ID)
+	require.NoError(t, err)
+	first := func(typ string) int {
+		t.Helper()
+		for i, ev := range h {
+			if ev.Type == typ {
+				return i
+			}
+		}
+		t.Fatalf("the history has no %s", typ)
+		return -1
+	}
+	story := []string{strategy.EventProposed, lifecycle.EventOpened, strategy.EventBusinessCaseApproved, lifecycle.EventMoved,
+		lifecycle.EventSectionUpdated, strategy.EventOfferingAdded, cmdb.EventRelated, change.EventClosed, incident.EventOpened,
+		problem.EventOpened, problem.EventKnownErrorCreated, problem.EventResolved, lifecycle.EventInitiativeRaised,
+		lifecycle.EventLinked, lifecycle.EventReviewed}
+	at := -1
+	for _, typ := range story {
+		i := first(typ)
+		assert.Greater(t, i, at, "%s comes after what came before it", typ)
+		at = i
+	}
+	for i := 1; i < len(h); i++ {
+		require.Less(t, h[i-1].Seq, h[i].Seq, "oldest first, each event once")
+	}
 }
