@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -90,7 +91,7 @@ func testKPIs(t *testing.T, instances storagetest.Instances) {
 	at(30, 22, 0)
 	open("D")
 	clock.Set(june.AddDate(0, 1, 0).Add(time.Hour))
-	open("E")
+	incE := open("E")
 
 	got, err := a.svc.KPIs(a.ctx, lifecycle.KPIQuery{From: june, To: june.AddDate(0, 1, 0), Every: lifecycle.Monthly})
 	require.NoError(t, err)
@@ -135,4 +136,29 @@ func testKPIs(t *testing.T, instances storagetest.Instances) {
 
 	_, err = a.svc.KPIs(a.ctx, lifecycle.KPIQuery{From: june, To: june, Every: "year", Zone: "Mars/Olympus", By: "moon"})
 	testkit.RequireFields(t, err, "to", "every", "zone", "by")
+
+	// A baseline frozen on June's time to resolve (3 hours), with a
+	// target of 2; July's one resolution, in an hour, is past it.
+	july := june.AddDate(0, 1, 0)
+	base, err := a.svc.FreezeBaseline(a.ctx, planner, lifecycle.NewBaseline{Name: "June", KPI: lifecycle.KPITimeToResolve,
+		From: june, To: july, Target: decimal.NewFromInt(2)})
+	require.NoError(t, err)
+	assert.Equal(t, "3", base.Value.String())
+	assign(incE, "messaging")
+	clock.Set(july.Add(2 * time.Hour))
+	resolve(incE)
+	trend, err := b.svc.Trend(b.ctx, base.ID, lifecycle.KPIQuery{From: june, To: july.AddDate(0, 1, 0), Every: lifecycle.Monthly})
+	require.NoError(t, err)
+	require.Len(t, trend, 2)
+	assert.Equal(t, "0", trend[0].Delta.String())
+	assert.False(t, trend[0].Reached)
+	assert.Equal(t, "1", trend[1].Value.String())
+	assert.Equal(t, "-2", trend[1].Delta.String())
+	assert.Equal(t, "200", trend[1].Progress.String(), "twice the way to the target")
+	assert.True(t, trend[1].Reached)
+	_, err = a.svc.FreezeBaseline(a.ctx, planner, lifecycle.NewBaseline{Name: "", KPI: "speed", From: july, To: june})
+	testkit.RequireFields(t, err, "name", "kpi", "to")
+	_, err = a.svc.FreezeBaseline(a.ctx, planner, lifecycle.NewBaseline{Name: "Empty", KPI: lifecycle.KPIChangeSuccess,
+		From: july, To: july.AddDate(0, 0, 1)})
+	testkit.RequireFields(t, err, "kpi")
 }
