@@ -265,14 +265,15 @@ const EventReviewed = "lifecycle.initiative_reviewed"
 // the backlog as the number open at the review date.
 func KPIs() []string {
 	return []string{KPITimeToResolve, KPITimeToFirstResponse, KPIFirstAssignmentResolved, KPIReopenRate, KPIResolvedByProblem,
-		KPIBacklog, KPIChangeSuccess, KPIEmergencyChanges, KPITimeToCloseProblem, KPICustomerSatisfaction}
+		KPIBacklog, KPIChangeSuccess, KPIEmergencyChanges, KPITimeToCloseProblem, KPICustomerSatisfaction, KPISLACompliance}
 }
 
 // incidentKPI reports whether kpi is read from incidents, which a
 // service's CI scopes.
 func incidentKPI(kpi string) bool {
 	switch kpi {
-	case KPITimeToResolve, KPITimeToFirstResponse, KPIFirstAssignmentResolved, KPIReopenRate, KPIResolvedByProblem, KPIBacklog:
+	case KPITimeToResolve, KPITimeToFirstResponse, KPIFirstAssignmentResolved, KPIReopenRate, KPIResolvedByProblem, KPIBacklog,
+		KPISLACompliance:
 		return true
 	}
 	return false

@@ -17,6 +17,7 @@ import (
 	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/problem"
+	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/strategy"
 )
@@ -40,6 +41,7 @@ const (
 	KPIEmergencyChanges        = "emergency_change_share"
 	KPITimeToCloseProblem      = "time_to_close_problem"
 	KPICustomerSatisfaction    = "customer_satisfaction"
+	KPISLACompliance           = "sla_compliance"
 )
 
 // Granularity is the length of a KPI period.
@@ -180,6 +182,13 @@ type (
 		d     dims
 		score decimal.Decimal
 	}
+	// slaFact is an SLA timer cycle completed at at (its stop), met or
+	// breached, on a subject where d says (an incident's dims).
+	slaFact struct {
+		at  int64
+		d   dims
+		met bool
+	}
 	// openFact is an incident open over [from, to) (to: stillOpen).
 	openFact struct {
 		from, to int64
@@ -207,6 +216,8 @@ type kpiFacts struct {
 	problems    map[itil.ID]*problemView
 	solved      []problemFact
 	surveys     []surveyFact
+	sla         *slm.TimerFold // nil without an SLA engine
+	timers      []slaFact
 	services    []itil.ID // interned; services[0] is none
 	serviceIx   map[itil.ID]int32
 	groups      []string // interned; groups[0] is none
@@ -230,15 +241,19 @@ type (
 	}
 )
 
-func newKPIFacts() *kpiFacts {
-	return &kpiFacts{incidents: map[itil.ID]*incidentView{}, openAt: map[itil.ID]int{}, changes: map[itil.ID]*changeView{},
+func newKPIFacts(eng *slm.Engine) *kpiFacts {
+	k := &kpiFacts{incidents: map[itil.ID]*incidentView{}, openAt: map[itil.ID]int{}, changes: map[itil.ID]*changeView{},
 		problems: map[itil.ID]*problemView{}, services: []itil.ID{itil.NilID}, serviceIx: map[itil.ID]int32{},
 		groups: []string{""}, groupIx: map[string]int32{}}
+	if eng != nil {
+		k.sla = eng.NewTimerFold()
+	}
+	return k
 }
 
 // apply folds one journal event into the facts. Events of other kinds
 // are skipped.
-func (k *kpiFacts) apply(ev *itil.Event) error {
+func (k *kpiFacts) apply(ctx context.Context, tx storage.Tx, ev *itil.Event) error {
 	if ev.Seq > k.pos {
 		k.pos = ev.Seq
 	}
@@ -252,6 +267,20 @@ func (k *kpiFacts) apply(ev *itil.Event) error {
 		return k.applyProblem(ev)
 	case strategy.KindSurvey:
 		return k.applySurvey(ev)
+	case slm.KindSubject:
+		if k.sla == nil {
+			return nil
+		}
+		return k.sla.Apply(ctx, tx, ev, func(t *slm.Timer) {
+			if t.State != slm.Completed || t.Type != slm.SLA {
+				return // a canceled cycle counts neither way; OLAs and contracts are not the customer's
+			}
+			var d dims
+			if v := k.incidents[t.SubjectID]; v != nil {
+				d = k.incidentDims(v)
+			}
+			k.timers = append(k.timers, slaFact{at: t.StoppedAt.UnixNano(), d: d, met: !t.Breached})
+		})
 	case incident.Kind:
 	default:
 		return nil
@@ -553,6 +582,18 @@ func (k *kpiFacts) compute(q *KPIQuery, bounds []time.Time) []KPIPoint {
 		}
 	}
 	emit(KPIChangeSuccess, success, ratio)
+	sla := newCounts()
+	for i := range k.timers {
+		f := &k.timers[i]
+		if p := period(f.at); p >= 0 {
+			ci := cell(p, f.d)
+			sla.n[ci]++
+			if f.met {
+				sla.hits[ci]++
+			}
+		}
+	}
+	emit(KPISLACompliance, sla, ratio)
 	emit(KPIEmergencyChanges, emergency, ratio)
 	csat := newCounts()
 	sums := make([]decimal.Decimal, cells)
@@ -660,13 +701,13 @@ func selectNth(xs []int64, n int) {
 }
 
 // kpiKinds are the journal kinds the KPI facts read.
-var kpiKinds = []string{incident.Kind, change.Kind, problem.Kind, strategy.KindSurvey}
+var kpiKinds = []string{incident.Kind, change.Kind, problem.Kind, strategy.KindSurvey, slm.KindSubject}
 
 // facts returns the Service's KPI facts, built from the journal on first
 // use and caught up with it as tx sees it.
 func (s *Service) facts(ctx context.Context, tx storage.Tx) (*kpiFacts, error) {
 	return s.cfg.kpi.Get(ctx, tx, func(head int64) (*kpiFacts, error) {
-		k := newKPIFacts()
+		k := newKPIFacts(s.cfg.slm)
 		return k, k.readSince(ctx, tx, 0)
 	}, func(k *kpiFacts, head int64) error {
 		if head <= k.posNow() {
@@ -695,7 +736,7 @@ func (k *kpiFacts) readSince(ctx context.Context, tx storage.Tx, from int64) err
 	defer k.mu.Unlock()
 	for i := range evs {
 		if evs[i].Seq > k.pos {
-			if err := k.apply(&evs[i]); err != nil {
+			if err := k.apply(ctx, tx, &evs[i]); err != nil {
 				return err
 			}
 		}

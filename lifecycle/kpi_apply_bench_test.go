@@ -32,7 +32,7 @@ func BenchmarkKPIApply(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	k := newKPIFacts()
+	k := newKPIFacts(nil)
 	last := func() itil.Event {
 		var ev itil.Event
 		if err := store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
@@ -49,7 +49,7 @@ func BenchmarkKPIApply(b *testing.B) {
 		return ev
 	}
 	ev := last()
-	if err := k.apply(&ev); err != nil {
+	if err := k.apply(ctx, nil, &ev); err != nil {
 		b.Fatal(err)
 	}
 	groups := []string{"network", "messaging"}
@@ -65,7 +65,7 @@ func BenchmarkKPIApply(b *testing.B) {
 		ev := last()
 		b.StartTimer()
 		t1 := time.Now()
-		if err := k.apply(&ev); err != nil {
+		if err := k.apply(ctx, nil, &ev); err != nil {
 			b.Fatal(err)
 		}
 		fold += time.Since(t1)

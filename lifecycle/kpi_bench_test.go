@@ -29,7 +29,7 @@ func benchFacts(n, m int) *kpiFacts {
 	for i := range groups {
 		groups[i] = "group-" + string(rune('a'+i%26)) + string(rune('a'+i/26))
 	}
-	k := newKPIFacts()
+	k := newKPIFacts(nil)
 	y := year.UnixNano()
 	for range n {
 		opened := y + r.Int64N(span)

@@ -648,40 +648,93 @@ func (e *Engine) replay(ctx context.Context, tx storage.Tx, subjectID itil.ID) (
 		if err != nil {
 			return nil, err
 		}
-		if ev.Kind != KindSubject {
-			continue
-		}
-		switch ev.Type {
-		case EventObserved:
-			var o Observation
-			if err := json.Unmarshal(ev.Payload, &o); err != nil {
-				return nil, fmt.Errorf("slm: replay %s event %d: %w", subjectID, ev.Seq, err)
-			}
-			sub.Kind = o.Snapshot.Kind
-			active := make([]*revision, len(o.Revisions))
-			for i, ref := range o.Revisions {
-				if active[i], err = lookup(ref.Definition, ref.Revision); err != nil {
-					return nil, err
-				}
-			}
-			if _, err := sub.observe(active, lookup, &o.Snapshot); err != nil {
-				return nil, err
-			}
-		case EventWarning, EventBreached:
-			var p Thresholds
-			if err := json.Unmarshal(ev.Payload, &p); err != nil {
-				return nil, fmt.Errorf("slm: replay %s event %d: %w", subjectID, ev.Seq, err)
-			}
-			for _, f := range p.Reached {
-				r, err := lookup(f.Definition, f.Revision)
-				if err != nil {
-					return nil, err
-				}
-				sub.fire(r, f.Timer, Firing{Percent: f.Percent, ReachedAt: f.ReachedAt, FiredAt: f.FiredAt})
-			}
+		if err := sub.apply(lookup, &ev); err != nil {
+			return nil, err
 		}
 	}
 	return sub, nil
+}
+
+// apply folds one journal event into the subject's timers, as they were
+// maintained live: a snapshot observed under the revisions it names, or
+// thresholds fired. Events of other kinds are skipped.
+func (s *subject) apply(lookup revisions, ev *itil.Event) error {
+	if ev.Kind != KindSubject {
+		return nil
+	}
+	switch ev.Type {
+	case EventObserved:
+		var o Observation
+		if err := json.Unmarshal(ev.Payload, &o); err != nil {
+			return fmt.Errorf("slm: replay %s event %d: %w", s.ID, ev.Seq, err)
+		}
+		s.Kind = o.Snapshot.Kind
+		active := make([]*revision, len(o.Revisions))
+		for i, ref := range o.Revisions {
+			var err error
+			if active[i], err = lookup(ref.Definition, ref.Revision); err != nil {
+				return err
+			}
+		}
+		if _, err := s.observe(active, lookup, &o.Snapshot); err != nil {
+			return err
+		}
+	case EventWarning, EventBreached:
+		var p Thresholds
+		if err := json.Unmarshal(ev.Payload, &p); err != nil {
+			return fmt.Errorf("slm: replay %s event %d: %w", s.ID, ev.Seq, err)
+		}
+		for _, f := range p.Reached {
+			r, err := lookup(f.Definition, f.Revision)
+			if err != nil {
+				return err
+			}
+			s.fire(r, f.Timer, Firing{Percent: f.Percent, ReachedAt: f.ReachedAt, FiredAt: f.FiredAt})
+		}
+	}
+	return nil
+}
+
+// TimerFold rebuilds timers from the journal event by event, as Replay
+// does for one subject, for a reader that follows the whole journal (the
+// KPIs of package lifecycle): each timer cycle that ends is reported
+// once, with the event that ended it. It is not safe for concurrent use.
+type TimerFold struct {
+	e        *Engine
+	subjects map[itil.ID]*subject
+}
+
+// NewTimerFold returns a fold that has seen no event.
+func (e *Engine) NewTimerFold() *TimerFold {
+	return &TimerFold{e: e, subjects: map[itil.ID]*subject{}}
+}
+
+// Apply folds the journal event ev (events of other kinds are skipped),
+// reading definition revisions in tx, and calls ended with each timer
+// that reached a final state (Completed or Canceled) with it. Events must
+// come in journal order.
+func (f *TimerFold) Apply(ctx context.Context, tx storage.Tx, ev *itil.Event, ended func(*Timer)) error {
+	if ev.Kind != KindSubject {
+		return nil
+	}
+	sub := f.subjects[ev.SubjectID]
+	if sub == nil {
+		sub = &subject{ID: ev.SubjectID}
+		f.subjects[ev.SubjectID] = sub
+	}
+	final := make(map[itil.ID]bool, len(sub.Timers))
+	for _, t := range sub.Timers {
+		final[t.ID] = t.State.Final()
+	}
+	if err := sub.apply(f.e.lookup(ctx, tx), ev); err != nil {
+		return err
+	}
+	for _, t := range sub.Timers {
+		if t.State.Final() && !final[t.ID] {
+			ended(t)
+		}
+	}
+	return nil
 }
 
 // Repair replaces a subject's stored timers with those Replay rebuilds,

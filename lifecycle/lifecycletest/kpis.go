@@ -12,6 +12,7 @@ import (
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/lifecycle"
+	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/storage/storagetest"
 	"github.com/itilkit/itil/strategy"
 )
@@ -49,6 +50,10 @@ func testKPIs(t *testing.T, instances storagetest.Instances) {
 		_, err := b.incidents.Resolve(b.ctx, desk, inc.ID, "solution_provided", "fixed")
 		require.NoError(t, err)
 	}
+	// A resolution SLA of 3 hours: B's 4 hours breach it.
+	_, err = b.sla.Define(b.ctx, planner, slm.StandardDefinition("Resolution", incident.Kind, slm.SLA, slm.Resolution,
+		slm.Target{Name: "3h", Duration: 3 * time.Hour}))
+	require.NoError(t, err)
 	at(1, 9, 0)
 	incA := open("A")
 	at(1, 9, 30)
@@ -113,6 +118,9 @@ func testKPIs(t *testing.T, instances storagetest.Instances) {
 	assert.Equal(t, "50", byKPI[lifecycle.KPIChangeSuccess].Percent.String(), "one of two changes failed")
 	assert.Equal(t, 2, byKPI[lifecycle.KPIChangeSuccess].Count)
 	assert.Equal(t, "0", byKPI[lifecycle.KPIEmergencyChanges].Percent.String(), "standard changes")
+	sla := byKPI[lifecycle.KPISLACompliance]
+	assert.GreaterOrEqual(t, sla.Count, 3, "A, B and C's resolution cycles")
+	assert.Equal(t, 1, sla.Count-sla.Hits, "B breached")
 	csat := byKPI[lifecycle.KPICustomerSatisfaction]
 	assert.Equal(t, 2, csat.Count)
 	assert.Equal(t, "87.5", csat.Percent.String(), "(75 + 100) / 2")
