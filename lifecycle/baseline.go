@@ -100,8 +100,14 @@ func (s *Service) FreezeBaseline(ctx context.Context, actor itil.Actor, in NewBa
 		v.Add("by", "must be empty, service, group or priority")
 	}
 	check.Text(&v, "key", in.Key, false, check.Short)
-	check.Time(&v, "from", in.From)
-	check.Time(&v, "to", in.To)
+	for _, t := range []struct {
+		field string
+		t     time.Time
+	}{{"from", in.From}, {"to", in.To}} {
+		if !nanosOK(t.t) {
+			v.Add(t.field, "must lie within the years 1900 to 2200")
+		}
+	}
 	if !in.To.After(in.From) {
 		v.Add("to", "must be after from")
 	}
@@ -122,11 +128,11 @@ func (s *Service) FreezeBaseline(ctx context.Context, actor itil.Actor, in NewBa
 		k.mu.RLock()
 		points := k.compute(&KPIQuery{By: b.By}, []time.Time{b.From, b.To})
 		k.mu.RUnlock()
-		i := slices.IndexFunc(points, func(p KPIPoint) bool { return p.KPI == b.KPI && p.Key == b.Key })
-		if i < 0 {
+		m, ok := measured(points, b.KPI, b.Key)
+		if !ok {
 			return event{}, itil.Invalid("kpi", "nothing was counted for "+b.KPI+" over the span")
 		}
-		b.Value, b.FrozenAt = valueOf(&points[i]), c.Now
+		b.Value, b.FrozenAt = m, c.Now
 		return event{Type: EventBaselineFrozen, Summary: b.Name + ": " + b.KPI + " = " + b.Value.String() + ", target " + b.Target.String()}, nil
 	})
 }

@@ -170,7 +170,7 @@ func (s *Service) judge(ctx context.Context, tx storage.Tx, r *Record, move stri
 		if s.cfg.cmdb == nil {
 			add(CheckCIsRetired, false, fmt.Sprintf(notWired, "CMDB", "WithCMDB"))
 		} else if e.ServiceCIID == itil.NilID {
-			add(CheckCIsRetired, false, "the portfolio entry names no service CI")
+			add(CheckCIsRetired, true, "the portfolio entry names no service CI: none to retire")
 		} else {
 			ci, err := s.cfg.cmdb.In(tx).Get(ctx, e.ServiceCIID)
 			switch {
@@ -257,9 +257,13 @@ func (s *Service) checkEarlyLife(ctx context.Context, tx storage.Tx, r *Record, 
 	case el.Since.IsZero() || el.Since.After(from):
 		add(CheckQuiet, false, fmt.Sprintf("early life support began %s: it must run %d days", el.Since.Format(time.DateOnly), el.QuietDays))
 	default:
+		// Opened in the window, or still open whenever they were opened.
 		var seen []string
+		open := []incident.State{incident.StateNew, incident.StateInProgress, incident.StateOnHold}
 		for _, f := range []incident.Filter{{CIID: e.ServiceCIID, Priorities: el.Priorities, OpenedFrom: from, OpenedTo: now},
-			{ServiceID: e.ServiceCIID, Priorities: el.Priorities, OpenedFrom: from, OpenedTo: now}} {
+			{ServiceID: e.ServiceCIID, Priorities: el.Priorities, OpenedFrom: from, OpenedTo: now},
+			{CIID: e.ServiceCIID, Priorities: el.Priorities, States: open},
+			{ServiceID: e.ServiceCIID, Priorities: el.Priorities, States: open}} {
 			for inc, err := range s.cfg.incidents.In(tx).List(ctx, f) {
 				if err != nil {
 					return err
@@ -269,8 +273,8 @@ func (s *Service) checkEarlyLife(ctx context.Context, tx storage.Tx, r *Record, 
 				}
 			}
 		}
-		add(CheckQuiet, len(seen) == 0, listed(fmt.Sprintf("incidents in the last %d days", el.QuietDays), seen,
-			fmt.Sprintf("no such incident in the last %d days", el.QuietDays)))
+		add(CheckQuiet, len(seen) == 0, listed(fmt.Sprintf("incidents opened in the last %d days or still open", el.QuietDays), seen,
+			fmt.Sprintf("no such incident in the last %d days, none open", el.QuietDays)))
 	}
 	if el.SLACompliance.Sign() == 0 {
 		return nil

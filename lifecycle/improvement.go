@@ -222,9 +222,11 @@ func (in *Initiative) validate(v *itil.ValidationError) {
 	default:
 		v.Add("type", "must be people, process or technology")
 	}
-	check.Time(v, "review_date", in.ReviewDate)
-	if in.ReviewDate.IsZero() {
+	switch {
+	case in.ReviewDate.IsZero():
 		v.Add("review_date", "is required")
+	case !nanosOK(in.ReviewDate):
+		v.Add("review_date", "must lie within the years 1900 to 2200")
 	}
 	for _, d := range []struct {
 		field string

@@ -310,9 +310,10 @@ func (s *Service) ReviewInitiative(ctx context.Context, actor itil.Actor, id iti
 			if err != nil {
 				return event{}, err
 			}
-			if e.ServiceCIID != itil.NilID {
-				q.By, key = ByService, e.ServiceCIID.String()
+			if e.ServiceCIID == itil.NilID {
+				return event{}, itil.Invalid("entry_id", "the service names no CI: its incident KPIs cannot be told from the others")
 			}
+			q.By, key = ByService, e.ServiceCIID.String()
 		}
 		k, err := s.facts(c.Ctx, c.Tx)
 		if err != nil {
@@ -321,12 +322,11 @@ func (s *Service) ReviewInitiative(ctx context.Context, actor itil.Actor, id iti
 		k.mu.RLock()
 		points := k.compute(&q, []time.Time{x.ReviewDate.Add(-MeasureWindow), x.ReviewDate})
 		k.mu.RUnlock()
-		i := slices.IndexFunc(points, func(p KPIPoint) bool { return p.KPI == x.KPI && p.Key == key })
-		if i < 0 {
+		m, ok := measured(points, x.KPI, key)
+		if !ok {
 			return event{}, itil.Invalid("kpi", fmt.Sprintf("nothing was counted for %s in the %d days before %s",
 				x.KPI, int(MeasureWindow/(24*time.Hour)), x.ReviewDate.Format(time.DateOnly)))
 		}
-		m := valueOf(&points[i])
 		x.Measured, x.MeasuredAt = &m, c.Now
 		st := &x.Steps[slices.Index(ImprovementSteps(), StepMeasured)]
 		st.Done = true
@@ -334,6 +334,20 @@ func (s *Service) ReviewInitiative(ctx context.Context, actor itil.Actor, id iti
 			map[bool]string{true: "reached", false: "not reached"}[x.Reached()])
 		return event{Type: EventReviewed, Summary: st.Note}, nil
 	})
+}
+
+// measured is the value of kpi for key among points, as valueOf reads
+// it; false when nothing was counted, but for the backlog, which is then
+// zero (an empty backlog is a value).
+func measured(points []KPIPoint, kpi, key string) (decimal.Decimal, bool) {
+	i := slices.IndexFunc(points, func(p KPIPoint) bool { return p.KPI == kpi && p.Key == key })
+	switch {
+	case i >= 0:
+		return valueOf(&points[i]), true
+	case kpi == KPIBacklog:
+		return decimal.Zero, true
+	}
+	return decimal.Decimal{}, false
 }
 
 // valueOf is how a review reads a KPI point: a time KPI's mean in hours,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -254,9 +255,14 @@ func newKPIFacts(eng *slm.Engine) *kpiFacts {
 // apply folds one journal event into the facts. Events of other kinds
 // are skipped.
 func (k *kpiFacts) apply(ctx context.Context, tx storage.Tx, ev *itil.Event) error {
-	if ev.Seq > k.pos {
-		k.pos = ev.Seq
+	if err := k.applyEvent(ctx, tx, ev); err != nil {
+		return err // not applied: the next catch-up tries it again
 	}
+	k.pos = max(k.pos, ev.Seq)
+	return nil
+}
+
+func (k *kpiFacts) applyEvent(ctx context.Context, tx storage.Tx, ev *itil.Event) error {
 	if len(ev.Payload) == 0 {
 		return nil
 	}
@@ -321,7 +327,15 @@ func (k *kpiFacts) apply(ctx context.Context, tx storage.Tx, ev *itil.Event) err
 		k.open[k.openAt[ev.SubjectID]].to = at
 		delete(k.openAt, ev.SubjectID)
 	case wasOpen:
-		k.open[k.openAt[ev.SubjectID]].d = k.incidentDims(after) // the backlog counts an incident where it stands
+		// The backlog counts an incident where it stood at each period's
+		// end: a move to another service, group or priority ends one
+		// interval and starts another.
+		i := k.openAt[ev.SubjectID]
+		if d := k.incidentDims(after); d != k.open[i].d {
+			k.open[i].to = at
+			k.openAt[ev.SubjectID] = len(k.open)
+			k.open = append(k.open, openFact{from: at, to: stillOpen, d: d})
+		}
 	}
 	return nil
 }
@@ -388,10 +402,18 @@ func (q *KPIQuery) periods() ([]time.Time, error) {
 	if !q.To.After(q.From) {
 		v.Add("to", "must be after from")
 	}
+	for _, t := range []struct {
+		field string
+		t     time.Time
+	}{{"from", q.From}, {"to", q.To}} {
+		if !nanosOK(t.t) {
+			v.Add(t.field, "must lie within the years 1900 to 2200")
+		}
+	}
 	loc := time.UTC
 	if q.Zone != "" {
 		l, err := time.LoadLocation(q.Zone)
-		if err != nil {
+		if err != nil || q.Zone == "Local" {
 			v.Add("zone", fmt.Sprintf("%q is not an IANA time zone", q.Zone))
 		}
 		loc = l
@@ -410,29 +432,32 @@ func (q *KPIQuery) periods() ([]time.Time, error) {
 		return nil, err
 	}
 	t := q.From.In(loc)
-	start := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+	start := dayStart(t.Year(), t.Month(), t.Day(), loc)
 	switch q.Every {
 	case Weekly:
-		start = start.AddDate(0, 0, -((int(start.Weekday()) + 6) % 7))
+		start = dayStart(t.Year(), t.Month(), t.Day()-(int(t.Weekday())+6)%7, loc)
 	case Monthly:
-		start = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc)
+		start = dayStart(t.Year(), t.Month(), 1, loc)
 	}
-	next := func(p time.Time) time.Time {
+	// Each boundary from the calendar date, not from the one before: a
+	// midnight a zone skips is normalised, and must not shift the rest.
+	y, m, d := start.Date()
+	at := func(i int) time.Time {
 		switch q.Every {
 		case Daily:
-			return p.AddDate(0, 0, 1)
+			return dayStart(y, m, d+i, loc)
 		case Weekly:
-			return p.AddDate(0, 0, 7)
+			return dayStart(y, m, d+7*i, loc)
 		}
-		return p.AddDate(0, 1, 0)
+		return dayStart(y, m+time.Month(i), 1, loc)
 	}
 	out := []time.Time{start}
-	for p := next(start); p.Before(q.To); p = next(p) {
-		if out = append(out, p); len(out) > MaxKPIPeriods {
+	for i := 1; at(i).Before(q.To); i++ {
+		if out = append(out, at(i)); len(out) > MaxKPIPeriods {
 			return nil, itil.Invalid("to", fmt.Sprintf("makes more than %d periods", MaxKPIPeriods))
 		}
 	}
-	return append(out, next(out[len(out)-1])), nil
+	return append(out, at(len(out))), nil
 }
 
 // compute returns the KPIs of q from the facts, by period and key, in
@@ -471,7 +496,7 @@ func (k *kpiFacts) compute(q *KPIQuery, bounds []time.Time) []KPIPoint {
 	case ByGroup:
 		nk, keyOf, name = len(k.groups), func(d dims) int { return int(d.group) }, func(i int) string { return k.groups[i] }
 	case ByPriority:
-		nk, keyOf, name = 128, func(d dims) int { return int(d.priority) }, func(i int) string { return itil.Priority(i).String() }
+		nk, keyOf, name = 128, func(d dims) int { return int(d.priority) }, func(i int) string { return "P" + strconv.Itoa(i) }
 	default:
 		nk, keyOf, name = 1, func(dims) int { return 0 }, func(int) string { return "" }
 	}
@@ -639,6 +664,21 @@ func (k *kpiFacts) compute(q *KPIQuery, bounds []time.Time) []KPIPoint {
 	})
 	return out
 }
+
+// dayStart is the first instant of the calendar day y-m-d in loc: its
+// midnight, or, where the zone skips midnight, the first hour after.
+func dayStart(y int, m time.Month, d int, loc *time.Location) time.Time {
+	noon := time.Date(y, m, d, 12, 0, 0, 0, loc) // normalises the date
+	t := time.Date(noon.Year(), noon.Month(), noon.Day(), 0, 0, 0, 0, loc)
+	for t.Day() != noon.Day() {
+		t = t.Add(time.Hour)
+	}
+	return t
+}
+
+// nanosOK reports whether t is within what the facts' Unix nanoseconds
+// hold, with a margin: the years 1900 to 2200.
+func nanosOK(t time.Time) bool { return t.Year() >= 1900 && t.Year() <= 2200 }
 
 // rank is the index of the p-th percentile of n sorted values by the
 // nearest-rank method: the smallest value at least p percent of the

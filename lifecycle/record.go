@@ -149,7 +149,7 @@ type Override struct {
 const (
 	MaxEvidence   = 20
 	MaxCriteria   = 50
-	MaxChanges    = 200
+	MaxChanges    = 64 // what one journal event can name in its Refs
 	MaxQuietDays  = 366
 	maxLinkLength = 2000
 )
@@ -183,8 +183,11 @@ func (r *Record) validate(v *itil.ValidationError) {
 		v.Add("changes", "lists more than "+strconv.Itoa(MaxChanges)+" changes")
 	}
 	for i, id := range r.Changes {
-		if id == itil.NilID {
+		switch {
+		case id == itil.NilID:
 			v.Add("changes["+strconv.Itoa(i)+"]", "is required")
+		case slices.Index(r.Changes, id) < i:
+			v.Add("changes["+strconv.Itoa(i)+"]", "repeats "+id.String())
 		}
 	}
 	el := &r.EarlyLife

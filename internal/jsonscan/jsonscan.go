@@ -238,7 +238,8 @@ func Value(b []byte, i int) (int, bool) { return value(b, Space(b, i), 0) }
 // Members calls fn with the raw key (between its quotes, escapes left as
 // written) and raw value of each member of the object b holds, in order,
 // until fn returns false. It returns false when b is not an object it
-// can walk.
+// can walk (with nothing but white space after it), checking the members
+// up to where fn stopped.
 func Members(b []byte, fn func(key, val []byte) bool) bool {
 	i := Space(b, 0)
 	if i >= len(b) || b[i] != '{' {
@@ -246,7 +247,7 @@ func Members(b []byte, fn func(key, val []byte) bool) bool {
 	}
 	i = Space(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return true
+		return Space(b, i+1) == len(b)
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
@@ -274,7 +275,7 @@ func Members(b []byte, fn func(key, val []byte) bool) bool {
 			return false
 		}
 		if b[i] == '}' {
-			return true
+			return Space(b, i+1) == len(b) // nothing after the object
 		}
 		if b[i] != ',' {
 			return false
@@ -292,7 +293,7 @@ func Elements(b []byte, fn func(val []byte) bool) bool {
 	}
 	i = Space(b, i+1)
 	if i < len(b) && b[i] == ']' {
-		return true
+		return Space(b, i+1) == len(b)
 	}
 	for {
 		end, ok := value(b, i, 1)
@@ -307,7 +308,7 @@ func Elements(b []byte, fn func(val []byte) bool) bool {
 			return false
 		}
 		if b[i] == ']' {
-			return true
+			return Space(b, i+1) == len(b) // nothing after the array
 		}
 		if b[i] != ',' {
 			return false

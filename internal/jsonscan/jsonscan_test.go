@@ -124,4 +124,14 @@ func TestMembersMatchDecoding(t *testing.T) {
 	if Members([]byte(`[1]`), func([]byte, []byte) bool { return true }) || Elements([]byte(`{}`), func([]byte) bool { return true }) {
 		t.Fatal("an array is no object, nor an object an array")
 	}
+	for _, b := range []string{`{"a":1} garbage`, `{"a":1}}`, `{} x`, `{`, `{"a":}`} {
+		if Members([]byte(b), func([]byte, []byte) bool { return true }) {
+			t.Fatalf("Members accepts %s", b)
+		}
+	}
+	for _, b := range []string{`[1]]`, `[] x`, `[1,]`} {
+		if Elements([]byte(b), func([]byte) bool { return true }) {
+			t.Fatalf("Elements accepts %s", b)
+		}
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/lifecycle"
 	"github.com/itilkit/itil/slm"
+	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/storagetest"
 	"github.com/itilkit/itil/strategy"
 )
@@ -169,4 +170,34 @@ func testKPIs(t *testing.T, instances storagetest.Instances) {
 	_, err = a.svc.FreezeBaseline(a.ctx, planner, lifecycle.NewBaseline{Name: "Empty", KPI: lifecycle.KPIChangeSuccess,
 		From: july, To: july.AddDate(0, 0, 1)})
 	testkit.RequireFields(t, err, "kpi")
+}
+
+// testBacklogWhereItStood: the backlog of a past month keeps an incident
+// where it stood then; a reassignment later does not move it, and the
+// priority key reads "P3".
+func testBacklogWhereItStood(t *testing.T, newStore func(*testing.T) storage.Store) {
+	june := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	clock := testkit.ClockAt(june.AddDate(0, 0, 20))
+	f := setup(t, newStore(t), clock)
+	inc, err := f.incidents.Open(f.ctx, desk, incident.NewIncident{Title: "x", Caller: caller, Channel: incident.Phone, Impact: 2, Urgency: 2})
+	require.NoError(t, err)
+	_, err = f.incidents.Assign(f.ctx, desk, inc.ID, "network", "nia")
+	require.NoError(t, err)
+	clock.Set(june.AddDate(0, 1, 4))
+	_, err = f.incidents.Assign(f.ctx, desk, inc.ID, "messaging", "mia")
+	require.NoError(t, err)
+	got, err := f.svc.KPIs(f.ctx, lifecycle.KPIQuery{From: june, To: june.AddDate(0, 2, 0), Every: lifecycle.Monthly, By: lifecycle.ByGroup})
+	require.NoError(t, err)
+	var backlog []string
+	for _, p := range got {
+		if p.KPI == lifecycle.KPIBacklog {
+			backlog = append(backlog, p.Period.Format("Jan")+" "+p.Key)
+		}
+	}
+	assert.Equal(t, []string{"Jun network", "Jul messaging"}, backlog)
+	got, err = f.svc.KPIs(f.ctx, lifecycle.KPIQuery{From: june, To: june.AddDate(0, 1, 0), Every: lifecycle.Monthly, By: lifecycle.ByPriority})
+	require.NoError(t, err)
+	for _, p := range got {
+		assert.Equal(t, "P3", p.Key, "impact 2 and urgency 2")
+	}
 }

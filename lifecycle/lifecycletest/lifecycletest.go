@@ -34,6 +34,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("BadInput", func(t *testing.T) { testBadInput(t, newStore) })
 	t.Run("Register", func(t *testing.T) { testRegister(t, newStore) }) // register.go
 	t.Run("Story", func(t *testing.T) { testStory(t, newStore) })       // story.go
+	t.Run("BacklogWhereItStood", func(t *testing.T) { testBacklogWhereItStood(t, newStore) })
 	t.Run("TwoInstances/Open", func(t *testing.T) { testTwoInstancesOpen(t, instances) })
 	t.Run("TwoInstances/KPIs", func(t *testing.T) { testKPIs(t, instances) })         // kpis.go
 	t.Run("TwoInstances/KPIModel", func(t *testing.T) { testKPIModel(t, instances) }) // kpimodel.go
@@ -238,7 +239,15 @@ func testGates(t *testing.T, newStore func(*testing.T) storage.Store) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{lifecycle.CheckQuiet}, failed(g))
 	assert.Contains(t, g.Failed()[0].Detail, inc.Number)
-	clock.Advance(3 * 24 * time.Hour) // 14 days since the incident
+	clock.Advance(3 * 24 * time.Hour) // 15 days since the incident, still open: still in the way
+	g, err = f.svc.Gate(f.ctx, r.ID, lifecycle.MoveOperate)
+	require.NoError(t, err)
+	assert.Equal(t, []string{lifecycle.CheckQuiet}, failed(g))
+	assert.Contains(t, g.Failed()[0].Detail, "still open")
+	_, err = f.incidents.Assign(f.ctx, desk, inc.ID, "messaging", "mia")
+	require.NoError(t, err)
+	_, err = f.incidents.Resolve(f.ctx, desk, inc.ID, "solution_provided", "fixed")
+	require.NoError(t, err)
 	r, err = f.svc.Move(f.ctx, planner, r.ID, lifecycle.MoveOperate, "")
 	require.NoError(t, err)
 	assert.Equal(t, lifecycle.StageOperation, r.Stage)

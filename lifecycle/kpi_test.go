@@ -1,0 +1,49 @@
+package lifecycle
+
+import (
+	"testing"
+	"time"
+)
+
+// TestPeriodsFollowTheCalendar: each period starts at midnight of its
+// calendar day (or month), even where a zone skips a midnight: the day
+// Santiago moves its clocks forward at 00:00 starts at 01:00, and the
+// next starts at midnight again.
+func TestPeriodsFollowTheCalendar(t *testing.T) {
+	loc, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		t.Skip("no tz data:", err)
+	}
+	from := time.Date(2026, 8, 20, 0, 0, 0, 0, loc)
+	q := KPIQuery{From: from, To: from.AddDate(0, 1, 0), Every: Daily, Zone: "America/Santiago"}
+	bounds, err := q.periods()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range bounds {
+		l := b.In(loc)
+		if want := time.Date(2026, 8, 20+i, 12, 0, 0, 0, loc); l.YearDay() != want.YearDay() {
+			t.Fatalf("period %d starts %s, on another day than %s", i, l, want)
+		}
+		if h := l.Hour(); h != 0 && h != 1 {
+			t.Fatalf("period %d starts at %s", i, l)
+		}
+	}
+	q = KPIQuery{From: time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Every: Monthly,
+		Zone: "America/New_York"}
+	if bounds, err = q.periods(); err != nil {
+		t.Fatal(err)
+	}
+	ny, _ := time.LoadLocation("America/New_York")
+	for i, b := range bounds {
+		if l := b.In(ny); l.Day() != 1 || l.Hour() != 0 || int(l.Month()) != (i%12)+1 {
+			t.Fatalf("month %d starts %s", i, l)
+		}
+	}
+	for _, bad := range []KPIQuery{{From: time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), Every: Daily},
+		{From: from, To: from.AddDate(1, 0, 0), Every: Daily, Zone: "Local"}} {
+		if _, err := bad.periods(); err == nil {
+			t.Fatalf("%+v accepted", bad)
+		}
+	}
+}
