@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/change"
 	"github.com/itilkit/itil/cmdb"
@@ -283,34 +281,28 @@ func (s *Service) checkEarlyLife(ctx context.Context, tx storage.Tx, r *Record, 
 		add(CheckEarlyLifeSLA, false, fmt.Sprintf(notWired, "SLA engine", "WithSLM"))
 		return nil
 	}
-	var defs []itil.ID
-	for o, err := range s.cfg.strategy.In(tx).Offerings(ctx, r.EntryID) {
-		if err != nil {
-			return err
-		}
-		for _, d := range []itil.ID{o.Commitments.ResponseSLA, o.Commitments.ResolutionSLA} {
-			if d != itil.NilID && o.State != strategy.OfferingRetired && !slices.Contains(defs, d) {
-				defs = append(defs, d)
-			}
-		}
+	// The service's own SLA cycles, completed since early life support
+	// began, from the journal (the KPI facts by service): a definition
+	// shared with other services does not hide this one's breaches.
+	if e.ServiceCIID == itil.NilID || el.Since.IsZero() || !el.Since.Before(now) {
+		add(CheckEarlyLifeSLA, false, "no SLA cycle of the service to judge yet")
+		return nil
 	}
-	met, decided := 0, 0
-	if !el.Since.IsZero() && el.Since.Before(now) {
-		for _, d := range defs {
-			c, err := s.cfg.slm.In(tx).Compliance(ctx, d, el.Since, now, now)
-			if err != nil {
-				return err
-			}
-			met, decided = met+c.Met, decided+c.Met+c.Breached
-		}
+	k, err := s.facts(ctx, tx)
+	if err != nil {
+		return err
 	}
-	pct := decimal.NewFromInt(100)
-	if decided > 0 {
-		pct = decimal.NewFromInt(int64(met)).Mul(decimal.NewFromInt(100)).DivRound(decimal.NewFromInt(int64(decided)), 2)
+	k.mu.RLock()
+	points := k.compute(&KPIQuery{By: ByService}, []time.Time{el.Since, now.Add(time.Nanosecond)}) // up to now, included
+	k.mu.RUnlock()
+	i := slices.IndexFunc(points, func(p KPIPoint) bool { return p.KPI == KPISLACompliance && p.Key == e.ServiceCIID.String() })
+	if i < 0 {
+		add(CheckEarlyLifeSLA, false, "no SLA cycle of the service completed since "+el.Since.Format(time.DateOnly))
+		return nil
 	}
-	ok := pct.GreaterThanOrEqual(el.SLACompliance)
-	add(CheckEarlyLifeSLA, ok, fmt.Sprintf("%s%% of %d SLA cycles met since %s, against %s%%", pct, decided,
-		el.Since.Format(time.DateOnly), el.SLACompliance))
+	p := points[i]
+	add(CheckEarlyLifeSLA, p.Percent.GreaterThanOrEqual(el.SLACompliance), fmt.Sprintf("%s%% of %s met since %s, against %s%%",
+		p.Percent, count(p.Count, "SLA cycle", "SLA cycles"), el.Since.Format(time.DateOnly), el.SLACompliance))
 	return nil
 }
 

@@ -105,6 +105,7 @@ type incidentView struct {
 	Priority          itil.Priority  `json:"priority"`
 	AssignmentGroup   string         `json:"assignment_group"`
 	ServiceID         itil.ID        `json:"service_id"`
+	CIID              itil.ID        `json:"ci_id"`
 	ReassignmentCount int            `json:"reassignment_count"`
 	ReopenCount       int            `json:"reopen_count"`
 	ProblemID         itil.ID        `json:"problem_id"`
@@ -146,8 +147,14 @@ func (k *kpiFacts) dimsOf(service itil.ID, group string, p itil.Priority) dims {
 	return d
 }
 
+// incidentDims: an incident counts under its service, or, when it names
+// none, under its CI (a business service's CI is the service).
 func (k *kpiFacts) incidentDims(v *incidentView) dims {
-	return k.dimsOf(v.ServiceID, v.AssignmentGroup, v.Priority)
+	service := v.ServiceID
+	if service == itil.NilID {
+		service = v.CIID
+	}
+	return k.dimsOf(service, v.AssignmentGroup, v.Priority)
 }
 
 // A fact is one thing that happened, as the KPIs count it. Times are
@@ -748,12 +755,12 @@ var kpiKinds = []string{incident.Kind, change.Kind, problem.Kind, strategy.KindS
 func (s *Service) facts(ctx context.Context, tx storage.Tx) (*kpiFacts, error) {
 	return s.cfg.kpi.Get(ctx, tx, func(head int64) (*kpiFacts, error) {
 		k := newKPIFacts(s.cfg.slm)
-		return k, k.readSince(ctx, tx, 0)
+		return k, k.readSince(ctx, tx, 0, head)
 	}, func(k *kpiFacts, head int64) error {
 		if head <= k.posNow() {
 			return nil
 		}
-		return k.readSince(ctx, tx, k.posNow())
+		return k.readSince(ctx, tx, k.posNow(), head)
 	})
 }
 
@@ -763,8 +770,11 @@ func (k *kpiFacts) posNow() int64 {
 	return k.pos
 }
 
-// readSince applies the events after from, as tx sees them.
-func (k *kpiFacts) readSince(ctx context.Context, tx storage.Tx, from int64) error {
+// readSince applies the events after from, as tx sees them, and moves
+// the position to head (the journal's head tx saw) at least, past the
+// events of other kinds too, so that they are not read again (as the
+// CMDB's index and the change schedule do).
+func (k *kpiFacts) readSince(ctx context.Context, tx storage.Tx, from, head int64) error {
 	var evs []itil.Event
 	for ev, err := range tx.Journal(ctx, storage.JournalQuery{After: from, Kinds: kpiKinds}) {
 		if err != nil {
@@ -781,6 +791,7 @@ func (k *kpiFacts) readSince(ctx context.Context, tx storage.Tx, from int64) err
 			}
 		}
 	}
+	k.pos = max(k.pos, head)
 	return nil
 }
 

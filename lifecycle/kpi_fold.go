@@ -108,6 +108,8 @@ func (v *incidentView) set(key, raw []byte) (bool, error) {
 		v.AssignmentGroup, err = jsonString(raw)
 	case "service_id":
 		v.ServiceID, err = jsonID(raw)
+	case "ci_id":
+		v.CIID, err = jsonID(raw)
 	case "reassignment_count":
 		v.ReassignmentCount, err = jsonInt(raw)
 	case "reopen_count":

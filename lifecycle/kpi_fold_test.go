@@ -35,6 +35,7 @@ func TestFoldIncidentIsApply(t *testing.T) {
 			Priority:          itil.Priority(rapid.IntRange(0, 5).Draw(t, "priority")),
 			AssignmentGroup:   rapid.SampledFrom([]string{"", "network", `quo"ted`, "ünï"}).Draw(t, "group"),
 			ServiceID:         id("service"),
+			CIID:              id("ci"),
 			ReassignmentCount: rapid.IntRange(0, 9).Draw(t, "reassigned"),
 			ReopenCount:       rapid.IntRange(0, 9).Draw(t, "reopened"),
 			ProblemID:         id("problem"),
@@ -43,7 +44,7 @@ func TestFoldIncidentIsApply(t *testing.T) {
 			FirstRespondedAt:  at("responded"),
 		}
 	})
-	names := []string{"state", "priority", "assignment_group", "service_id", "reassignment_count", "reopen_count", "problem_id",
+	names := []string{"state", "priority", "assignment_group", "service_id", "ci_id", "reassignment_count", "reopen_count", "problem_id",
 		"resolution_code", "opened_at", "first_responded_at", "title", "assignee"}
 	rapid.Check(t, func(t *rapid.T) {
 		before := view.Draw(t, "before")

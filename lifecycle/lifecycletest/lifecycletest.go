@@ -248,6 +248,18 @@ func testGates(t *testing.T, newStore func(*testing.T) storage.Store) {
 	require.NoError(t, err)
 	_, err = f.incidents.Resolve(f.ctx, desk, inc.ID, "solution_provided", "fixed")
 	require.NoError(t, err)
+	// With an SLA target for early life: the incident was answered 15
+	// days late, so its response cycle breached.
+	el := lifecycle.DefaultEarlyLife()
+	el.SLACompliance = decimal.NewFromInt(90)
+	_, err = f.svc.SetEarlyLife(f.ctx, planner, r.ID, el)
+	require.NoError(t, err)
+	g, err = f.svc.Gate(f.ctx, r.ID, lifecycle.MoveOperate)
+	require.NoError(t, err)
+	assert.Equal(t, []string{lifecycle.CheckEarlyLifeSLA}, failed(g))
+	assert.Contains(t, g.Failed()[0].Detail, "0% of 1 SLA cycle met")
+	_, err = f.svc.SetEarlyLife(f.ctx, planner, r.ID, lifecycle.DefaultEarlyLife())
+	require.NoError(t, err)
 	r, err = f.svc.Move(f.ctx, planner, r.ID, lifecycle.MoveOperate, "")
 	require.NoError(t, err)
 	assert.Equal(t, lifecycle.StageOperation, r.Stage)
