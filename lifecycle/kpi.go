@@ -64,8 +64,11 @@ const (
 	ByPriority Dimension = "priority"
 )
 
-// KPIQuery asks for KPIs over [From, To) in periods of Every, read in
-// the zone Zone (default UTC), broken down By a dimension.
+// KPIQuery asks for KPIs per period of Every (a calendar day, a week
+// from Monday, a calendar month, read in the zone Zone; default UTC),
+// broken down By a dimension. The periods are whole: the first is the
+// one that holds From, the last the one that holds the instant before
+// To, each counted in full.
 type KPIQuery struct {
 	From, To time.Time
 	Every    Granularity
@@ -491,9 +494,10 @@ func (k *kpiFacts) compute(q *KPIQuery, bounds []time.Time) []KPIPoint {
 	var nk int
 	var keyOf func(d dims) int
 	var name func(i int) string
+	nk = k.keys(q.By)
 	switch q.By {
 	case ByService:
-		nk, keyOf = len(k.services), func(d dims) int { return int(d.service) }
+		keyOf = func(d dims) int { return int(d.service) }
 		name = func(i int) string {
 			if i == 0 {
 				return ""
@@ -501,11 +505,11 @@ func (k *kpiFacts) compute(q *KPIQuery, bounds []time.Time) []KPIPoint {
 			return k.services[i].String()
 		}
 	case ByGroup:
-		nk, keyOf, name = len(k.groups), func(d dims) int { return int(d.group) }, func(i int) string { return k.groups[i] }
+		keyOf, name = func(d dims) int { return int(d.group) }, func(i int) string { return k.groups[i] }
 	case ByPriority:
-		nk, keyOf, name = 128, func(d dims) int { return int(d.priority) }, func(i int) string { return "P" + strconv.Itoa(i) }
+		keyOf, name = func(d dims) int { return int(d.priority) }, func(i int) string { return "P" + strconv.Itoa(i) }
 	default:
-		nk, keyOf, name = 1, func(dims) int { return 0 }, func(int) string { return "" }
+		keyOf, name = func(dims) int { return 0 }, func(int) string { return "" }
 	}
 	cell := func(p int, d dims) int { return p*nk + keyOf(d) }
 	cells := np * nk
@@ -811,8 +815,37 @@ func (s *Service) KPIs(ctx context.Context, q KPIQuery) ([]KPIPoint, error) {
 		}
 		k.mu.RLock()
 		defer k.mu.RUnlock()
+		if err := k.checkSize(&q, bounds); err != nil {
+			return err
+		}
 		out = k.compute(&q, bounds)
 		return nil
 	})
 	return out, err
+}
+
+// MaxKPICells bounds the periods times the keys (services, groups or
+// priorities) of one KPI query: what its counters take in memory.
+const MaxKPICells = 2_000_000
+
+// checkSize refuses a query whose periods times keys pass MaxKPICells.
+func (k *kpiFacts) checkSize(q *KPIQuery, bounds []time.Time) error {
+	if cells := (len(bounds) - 1) * k.keys(q.By); cells > MaxKPICells {
+		return itil.Invalid("by", fmt.Sprintf("breaks %d periods into %d cells, more than %d: query fewer periods",
+			len(bounds)-1, cells, MaxKPICells))
+	}
+	return nil
+}
+
+// keys is the number of keys a breakdown by has.
+func (k *kpiFacts) keys(by Dimension) int {
+	switch by {
+	case ByService:
+		return len(k.services)
+	case ByGroup:
+		return len(k.groups)
+	case ByPriority:
+		return 128
+	}
+	return 1
 }

@@ -1,8 +1,11 @@
 package lifecycle
 
 import (
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/itilkit/itil"
 )
 
 // TestPeriodsFollowTheCalendar: each period starts at midnight of its
@@ -45,5 +48,28 @@ func TestPeriodsFollowTheCalendar(t *testing.T) {
 		if _, err := bad.periods(); err == nil {
 			t.Fatalf("%+v accepted", bad)
 		}
+	}
+}
+
+// TestKPIQuerySize: a breakdown whose periods times keys would take too
+// much memory is refused, naming "by".
+func TestKPIQuerySize(t *testing.T) {
+	k := newKPIFacts(nil)
+	for range 3000 {
+		k.dimsOf(itil.NewID(), "", 0)
+	}
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	q := KPIQuery{From: from, To: from.AddDate(0, 0, 1000), Every: Daily, By: ByService}
+	bounds, err := q.periods()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v *itil.ValidationError
+	if err := k.checkSize(&q, bounds); !errors.As(err, &v) || v.Fields[0].Field != "by" {
+		t.Fatalf("3000 services × 1000 days: %v", err)
+	}
+	q.By = ByGroup
+	if err := k.checkSize(&q, bounds); err != nil {
+		t.Fatalf("no groups × 1000 days: %v", err)
 	}
 }
