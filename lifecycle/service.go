@@ -30,6 +30,9 @@ const (
 	CommandSetAcceptance = "set_acceptance"
 	CommandSetChanges    = "set_changes"
 	CommandSetEarlyLife  = "set_early_life"
+	// CommandOverrideGate is asked of the Authorizer, besides the move,
+	// when a move passes a failed gate by override.
+	CommandOverrideGate = "override_gate"
 )
 
 // Events journaled on a lifecycle record.
@@ -342,6 +345,7 @@ func (s *Service) Gate(ctx context.Context, id itil.ID, move string) (*Gate, err
 // a *GateError (wrapping itil.ErrInvalidTransition) listing the checks
 // that failed, unless override gives a reason: the move is then made and
 // the override kept on the record, with the failed checks, and journaled.
+// The Authorizer is asked for CommandOverrideGate besides the move.
 // Moving into transition starts early life support.
 func (s *Service) Move(ctx context.Context, actor itil.Actor, id itil.ID, move, override string) (*Record, error) {
 	if check.Blank(override) {
@@ -362,6 +366,13 @@ func (s *Service) Move(ctx context.Context, actor itil.Actor, id itil.ID, move, 
 		if !g.Passed() {
 			if override == "" {
 				return event{}, &GateError{Gate: g}
+			}
+			// Passing a gate that failed is a decision of its own: the
+			// Authorizer is asked for it apart from the move.
+			if a := s.cfg.authorize; a != nil {
+				if err := a(c.Ctx, c.Actor, CommandOverrideGate, r); err != nil {
+					return event{}, err
+				}
 			}
 			r.Overrides = append(r.Overrides, Override{Move: move, Reason: override, By: c.Actor, At: c.Now, Failed: g.Failed()})
 			summary += " (gate overridden: " + override + ")"

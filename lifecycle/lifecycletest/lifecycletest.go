@@ -308,6 +308,21 @@ func testBadInput(t *testing.T, newStore func(*testing.T) storage.Store) {
 	assert.Equal(t, before, testkit.JournalLen(t, f.store), "nothing written")
 	_, err = lifecycle.New(nil, nil, lifecycle.WithClock(nil))
 	testkit.RequireFields(t, err, "store", "strategy", "clock")
+
+	// Who may move may not override: the Authorizer is asked apart.
+	guarded, err := lifecycle.New(f.store, f.portfolio, lifecycle.WithClock(f.clock),
+		lifecycle.WithAuthorizer(func(_ context.Context, _ itil.Actor, command string, _ *lifecycle.Record) error {
+			if command == lifecycle.CommandOverrideGate {
+				return itil.ErrForbidden
+			}
+			return nil
+		}))
+	require.NoError(t, err)
+	_, err = guarded.Move(f.ctx, planner, r.ID, lifecycle.MoveDesign, "the board said so")
+	require.ErrorIs(t, err, itil.ErrForbidden)
+	got, err := f.svc.Get(f.ctx, r.ID)
+	require.NoError(t, err)
+	assert.Equal(t, lifecycle.StageStrategy, got.Stage, "nothing moved")
 }
 
 // testTwoInstancesOpen: two instances opening one service's lifecycle
