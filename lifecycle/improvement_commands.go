@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/internal/pipeline"
 	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/storage"
@@ -32,7 +33,7 @@ const (
 // WithProblems sets the problem management whose problems initiatives
 // link to (LinkInitiative checks they exist).
 func WithProblems(p *problem.Service) Option {
-	return option("problems", p != nil, func(cfg *config) { cfg.problems = p })
+	return Option{check.Option("problems", p != nil, func(cfg *config) { cfg.problems = p })}
 }
 
 var initiativeRecords = storage.NewCollection(storage.Schema[Initiative]{

@@ -115,6 +115,9 @@ type incidentView struct {
 	ResolutionCode    string         `json:"resolution_code"`
 	OpenedAt          time.Time      `json:"opened_at"`
 	FirstRespondedAt  time.Time      `json:"first_responded_at"`
+
+	openIx             int   // index in kpiFacts.open of its open interval, while open
+	service, ci, group int32 // ServiceID, CIID and AssignmentGroup interned
 }
 
 func (v *incidentView) open() bool {
@@ -130,34 +133,46 @@ type dims struct {
 
 // dimsOf interns a fact's service and group.
 func (k *kpiFacts) dimsOf(service itil.ID, group string, p itil.Priority) dims {
-	d := dims{priority: int8(max(0, min(int(p), 127)))}
-	if service != itil.NilID {
-		i, ok := k.serviceIx[service]
-		if !ok {
-			i = int32(len(k.services))
-			k.services, k.serviceIx[service] = append(k.services, service), i
-		}
-		d.service = i
+	return dims{service: k.internService(service), group: k.internGroup(group), priority: priorityDim(p)}
+}
+
+func priorityDim(p itil.Priority) int8 { return int8(max(0, min(int(p), 127))) }
+
+// internService and internGroup return the index of a service or group
+// in the facts' services or groups, adding it when new (0: none).
+func (k *kpiFacts) internService(service itil.ID) int32 {
+	if service == itil.NilID {
+		return 0
 	}
-	if group != "" {
-		i, ok := k.groupIx[group]
-		if !ok {
-			i = int32(len(k.groups))
-			k.groups, k.groupIx[group] = append(k.groups, group), i
-		}
-		d.group = i
+	i, ok := k.serviceIx[service]
+	if !ok {
+		i = int32(len(k.services))
+		k.services, k.serviceIx[service] = append(k.services, service), i
 	}
-	return d
+	return i
+}
+
+func (k *kpiFacts) internGroup(group string) int32 {
+	if group == "" {
+		return 0
+	}
+	i, ok := k.groupIx[group]
+	if !ok {
+		i = int32(len(k.groups))
+		k.groups, k.groupIx[group] = append(k.groups, group), i
+	}
+	return i
 }
 
 // incidentDims: an incident counts under its service, or, when it names
-// none, under its CI (a business service's CI is the service).
+// none, under its CI (a business service's CI is the service). The fold
+// interned both and the group as it read them.
 func (k *kpiFacts) incidentDims(v *incidentView) dims {
-	service := v.ServiceID
-	if service == itil.NilID {
-		service = v.CIID
+	service := v.service
+	if service == 0 {
+		service = v.ci
 	}
-	return k.dimsOf(service, v.AssignmentGroup, v.Priority)
+	return dims{service: service, group: v.group, priority: priorityDim(v.Priority)}
 }
 
 // A fact is one thing that happened, as the KPIs count it. Times are
@@ -218,7 +233,7 @@ type kpiFacts struct {
 	mu          sync.RWMutex // held to apply events, read to compute
 	pos         int64        // the last event applied
 	incidents   map[itil.ID]*incidentView
-	openAt      map[itil.ID]int // index in open of the incident's open interval
+	scratch     incidentView // foldIncident's
 	resolutions []resolutionFact
 	responses   []responseFact
 	open        []openFact
@@ -253,7 +268,7 @@ type (
 )
 
 func newKPIFacts(eng *slm.Engine) *kpiFacts {
-	k := &kpiFacts{incidents: map[itil.ID]*incidentView{}, openAt: map[itil.ID]int{}, changes: map[itil.ID]*changeView{},
+	k := &kpiFacts{incidents: map[itil.ID]*incidentView{}, changes: map[itil.ID]*changeView{},
 		problems: map[itil.ID]*problemView{}, services: []itil.ID{itil.NilID}, serviceIx: map[itil.ID]int32{},
 		groups: []string{""}, groupIx: map[string]int32{}}
 	if eng != nil {
@@ -302,25 +317,34 @@ func (k *kpiFacts) applyEvent(ctx context.Context, tx storage.Tx, ev *itil.Event
 		return nil
 	}
 	before := k.incidents[ev.SubjectID]
-	after, changed, err := foldIncident(before, ev.Payload)
+	// The fold changes the view in place: what the facts compare is read
+	// before it.
+	var was incidentView
+	if before != nil {
+		was = *before
+	}
+	after, changed, err := k.foldIncident(before, ev.Payload)
 	if err != nil {
 		return fmt.Errorf("journal event %d: %w", ev.Seq, err)
 	}
 	if !changed {
 		return nil
 	}
-	k.incidents[ev.SubjectID] = after
 	if after == nil {
+		delete(k.incidents, ev.SubjectID)
 		return nil
+	}
+	if after != before {
+		k.incidents[ev.SubjectID] = after
 	}
 	at := ev.Time.UnixNano()
 	opened := after.OpenedAt.UnixNano()
-	wasOpen := before != nil && before.open()
-	if !after.FirstRespondedAt.IsZero() && (before == nil || before.FirstRespondedAt.IsZero()) {
+	wasOpen := before != nil && was.open()
+	if !after.FirstRespondedAt.IsZero() && (before == nil || was.FirstRespondedAt.IsZero()) {
 		resp := after.FirstRespondedAt.UnixNano()
 		k.responses = append(k.responses, responseFact{at: resp, took: resp - opened, d: k.incidentDims(after)})
 	}
-	if after.State == incident.StateResolved && (before == nil || before.State != incident.StateResolved) {
+	if after.State == incident.StateResolved && (before == nil || was.State != incident.StateResolved) {
 		k.resolutions = append(k.resolutions, resolutionFact{at: at, took: at - opened, d: k.incidentDims(after),
 			firstAssign: after.ReassignmentCount == 0, reopened: after.ReopenCount > 0,
 			byProblem: after.ResolutionCode == problem.ResolvedByProblem || after.ResolutionCode == incident.KnownErrorCode})
@@ -331,19 +355,18 @@ func (k *kpiFacts) applyEvent(ctx context.Context, tx storage.Tx, ev *itil.Event
 		if before == nil {
 			from = opened
 		}
-		k.openAt[ev.SubjectID] = len(k.open)
+		after.openIx = len(k.open)
 		k.open = append(k.open, openFact{from: from, to: stillOpen, d: k.incidentDims(after)})
 	case wasOpen && !after.open():
-		k.open[k.openAt[ev.SubjectID]].to = at
-		delete(k.openAt, ev.SubjectID)
+		k.open[was.openIx].to = at
 	case wasOpen:
+		after.openIx = was.openIx
 		// The backlog counts an incident where it stood at each period's
 		// end: a move to another service, group or priority ends one
 		// interval and starts another.
-		i := k.openAt[ev.SubjectID]
-		if d := k.incidentDims(after); d != k.open[i].d {
-			k.open[i].to = at
-			k.openAt[ev.SubjectID] = len(k.open)
+		if d := k.incidentDims(after); d != k.open[was.openIx].d {
+			k.open[was.openIx].to = at
+			after.openIx = len(k.open)
 			k.open = append(k.open, openFact{from: at, to: stillOpen, d: d})
 		}
 	}

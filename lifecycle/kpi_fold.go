@@ -18,82 +18,83 @@ import (
 // the issue holds that to 5 % of the command that journaled it. Decoding
 // the payload with encoding/json and applying it with pipeline.Apply took
 // about three times the command (BenchmarkKPIApply), so the fold reads
-// the payload with jsonscan: the fields it counts, by name, and nothing
-// else. It applies pipeline.Apply's rule (the entity as created, or the
+// the payload with a jsonscan.Cursor, in one pass: the fields it
+// counts, by name, and nothing else. It applies pipeline.Apply's rule (the entity as created, or the
 // new values of the fields changed; nil once deleted), which
 // TestFoldIncidentIsApply checks against pipeline.Apply.
 
 var errPayload = errors.New("incident payload: not the JSON of an itil.Payload")
 
-// foldIncident returns the incident view as the event with payload pl
-// leaves before, and whether the event created, deleted or changed a
-// field the view has.
-func foldIncident(before *incidentView, pl []byte) (after *incidentView, changed bool, err error) {
-	after = before
-	ok := jsonscan.Members(pl, func(key, val []byte) bool {
+// foldIncident folds the incident event with payload pl into v (the
+// incident's view before it; nil when the facts do not hold the
+// incident). It returns the view after (v itself, changed in place, or a
+// new view the event created; nil once deleted) and whether the event
+// created, deleted or changed a field the view has. On error v is left
+// as it was. The scratch view k.scratch keeps the fold free of
+// allocation for the events that change an incident.
+func (k *kpiFacts) foldIncident(v *incidentView, pl []byte) (after *incidentView, changed bool, err error) {
+	after = v
+	c := jsonscan.NewCursor(pl)
+	ok := c.Members(func(key []byte) bool {
 		switch string(key) {
 		case "created":
-			v := &incidentView{}
-			if !jsonscan.Members(val, func(k, x []byte) bool {
-				_, err = v.set(k, x)
+			n := &incidentView{}
+			if !c.Members(func(name []byte) bool {
+				_, err = k.set(n, name, c.Value())
 				return err == nil
 			}) && err == nil {
 				err = errPayload
 			}
-			after, changed = v, true
+			after, changed = n, true
 		case "deleted":
-			if string(val) == "true" {
+			if string(c.Value()) == "true" {
 				after, changed = nil, true
 			}
 		case "fields":
-			if before == nil {
+			if v == nil {
 				return true // an event on an incident the facts do not hold
 			}
-			var v *incidentView
-			if !jsonscan.Elements(val, func(el []byte) bool {
+			w := &k.scratch
+			*w = *v
+			if !c.Elements(func() bool {
 				var name, to []byte
-				jsonscan.Members(el, func(k, x []byte) bool {
-					switch string(k) {
+				if !c.Members(func(m []byte) bool {
+					switch string(m) {
 					case "field":
-						name = x
+						name = c.Value()
 					case "to":
-						to = x
+						to = c.Value()
 					}
 					return true
-				})
-				if len(name) < 2 || to == nil {
+				}) || len(name) < 2 || to == nil {
 					err = errPayload
 					return false
 				}
-				if v == nil {
-					c := *before
-					v = &c
-				}
 				var known bool
-				known, err = v.set(name[1:len(name)-1], to)
+				known, err = k.set(w, name[1:len(name)-1], to)
 				changed = changed || known
 				return err == nil
 			}) && err == nil {
 				err = errPayload
 			}
-			if changed {
-				after = v
-			}
 		}
 		return err == nil
 	})
-	if !ok && err == nil {
+	if (!ok || !c.End()) && err == nil {
 		err = errPayload
 	}
 	if err != nil {
-		return before, false, err
+		return v, false, err
+	}
+	if changed && after == v && v != nil {
+		*v = k.scratch
 	}
 	return after, changed, nil
 }
 
 // set sets the field the JSON name key names from its raw value, and
 // reports whether the view has it.
-func (v *incidentView) set(key, raw []byte) (bool, error) {
+func (k *kpiFacts) set(v *incidentView, key, raw []byte) (bool, error) {
 	var err error
 	switch string(key) {
 	case "state":
@@ -105,11 +106,14 @@ func (v *incidentView) set(key, raw []byte) (bool, error) {
 		n, err = jsonInt(raw)
 		v.Priority = itil.Priority(n)
 	case "assignment_group":
-		v.AssignmentGroup, err = jsonString(raw)
+		v.group, err = k.group(raw)
+		v.AssignmentGroup = k.groups[v.group]
 	case "service_id":
 		v.ServiceID, err = jsonID(raw)
+		v.service = k.internService(v.ServiceID)
 	case "ci_id":
 		v.CIID, err = jsonID(raw)
+		v.ci = k.internService(v.CIID)
 	case "reassignment_count":
 		v.ReassignmentCount, err = jsonInt(raw)
 	case "reopen_count":
@@ -163,4 +167,17 @@ func jsonTime(raw []byte) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return time.Parse(time.RFC3339Nano, s)
+}
+
+// group reads a group's name and interns it. Groups are few and events
+// name them over and over: a name seen before is found without making a
+// string of it.
+func (k *kpiFacts) group(raw []byte) (int32, error) {
+	if len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+		if i, ok := k.groupIx[string(raw[1:len(raw)-1])]; ok {
+			return i, nil
+		}
+	}
+	s, err := jsonString(raw)
+	return k.internGroup(s), err
 }

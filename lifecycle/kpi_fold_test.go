@@ -83,9 +83,26 @@ func TestFoldIncidentIsApply(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, gotChanged, err := foldIncident(before, raw)
+		if before != nil {
+			c := *before // the fold changes its view in place
+			before = &c
+		}
+		k := newKPIFacts(nil)
+		if before != nil {
+			before.service, before.ci, before.group = k.internService(before.ServiceID), k.internService(before.CIID), k.internGroup(before.AssignmentGroup)
+		}
+		got, gotChanged, err := k.foldIncident(before, raw)
 		if err != nil {
 			t.Fatalf("fold %s: %v", raw, err)
+		}
+		if got != nil {
+			// The interned service, CI and group are the view's own.
+			if k.services[got.service] != got.ServiceID || k.services[got.ci] != got.CIID || k.groups[got.group] != got.AssignmentGroup {
+				t.Fatalf("payload %s: interned %d %d %d for %+v", raw, got.service, got.ci, got.group, got)
+			}
+			c := *got
+			c.service, c.ci, c.group = 0, 0, 0
+			got = &c
 		}
 		if gotChanged != wantChanged || !reflect.DeepEqual(got, want) {
 			t.Fatalf("payload %s\nfold  %+v %v\napply %+v %v", raw, got, gotChanged, want, wantChanged)

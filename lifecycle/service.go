@@ -65,30 +65,21 @@ type Option struct {
 	apply func(*config, *itil.ValidationError)
 }
 
-func option(field string, ok bool, set func(*config)) Option {
-	return Option{func(cfg *config, v *itil.ValidationError) {
-		if !ok {
-			v.Add(field, "must not be nil")
-		}
-		set(cfg)
-	}}
-}
-
 // WithClock sets where the Service reads the time (default: the system
 // clock).
 func WithClock(c itil.Clock) Option {
-	return option("clock", c != nil, func(cfg *config) { cfg.clock = c })
+	return Option{check.Option("clock", c != nil, func(cfg *config) { cfg.clock = c })}
 }
 
 // WithAuthorizer sets who may run which command on which record
 // (default: everyone everything).
 func WithAuthorizer(a itil.Authorizer[Record]) Option {
-	return option("authorizer", a != nil, func(cfg *config) { cfg.authorize = a })
+	return Option{check.Option("authorizer", a != nil, func(cfg *config) { cfg.authorize = a })}
 }
 
 // WithHook adds a hook every command runs in its transaction.
 func WithHook(h storage.Hook) Option {
-	return option("hook", h != nil, func(cfg *config) { cfg.hooks = append(cfg.hooks, h) })
+	return Option{check.Option("hook", h != nil, func(cfg *config) { cfg.hooks = append(cfg.hooks, h) })}
 }
 
 // WithCMDB, WithChange, WithIncidents and WithSLM set the processes the
@@ -97,22 +88,22 @@ func WithHook(h storage.Hook) Option {
 // compliance of early life support. Each must share the Service's store;
 // a gate check that needs one the Service lacks fails and says so.
 func WithCMDB(c *cmdb.Service) Option {
-	return option("cmdb", c != nil, func(cfg *config) { cfg.cmdb = c })
+	return Option{check.Option("cmdb", c != nil, func(cfg *config) { cfg.cmdb = c })}
 }
 
 // WithChange: see WithCMDB.
 func WithChange(c *change.Service) Option {
-	return option("change", c != nil, func(cfg *config) { cfg.change = c })
+	return Option{check.Option("change", c != nil, func(cfg *config) { cfg.change = c })}
 }
 
 // WithIncidents: see WithCMDB.
 func WithIncidents(i *incident.Service) Option {
-	return option("incidents", i != nil, func(cfg *config) { cfg.incidents = i })
+	return Option{check.Option("incidents", i != nil, func(cfg *config) { cfg.incidents = i })}
 }
 
 // WithSLM: see WithCMDB.
 func WithSLM(e *slm.Engine) Option {
-	return option("slm", e != nil, func(cfg *config) { cfg.slm = e })
+	return Option{check.Option("slm", e != nil, func(cfg *config) { cfg.slm = e })}
 }
 
 // Service runs service lifecycles on a store.

@@ -4,7 +4,7 @@
 // that wants a few fields of a large payload takes them without decoding
 // the rest. The storage backends check every journal payload with Valid;
 // the KPI read model (package lifecycle) takes the fields it counts from
-// each event with Members and Elements.
+// each event with a Cursor.
 package jsonscan
 
 import (
@@ -230,89 +230,201 @@ func number(b []byte, i int) (int, bool) {
 	return i, true
 }
 
-// Value returns the index after the JSON value that starts at b[i]
-// (white space before it skipped), false when there is none or it is
-// not valid JSON.
-func Value(b []byte, i int) (int, bool) { return value(b, Space(b, i), 0) }
+// A Cursor walks one JSON document in a single pass: its reader takes
+// each value as it comes, raw (Value) or, for an object or an array,
+// member by member (Members) or element by element (Elements). It trusts
+// the document to be valid JSON (Valid: storage checks every journal
+// payload at Append), finding where each value ends without checking
+// what is inside it; on other input its methods may return bytes that
+// are not JSON, or false, but never read past the document.
+type Cursor struct {
+	b   []byte
+	i   int
+	bad bool
+}
 
-// Members calls fn with the raw key (between its quotes, escapes left as
-// written) and raw value of each member of the object b holds, in order,
-// until fn returns false. It returns false when b is not an object it
-// can walk (with nothing but white space after it), checking the members
-// up to where fn stopped.
-func Members(b []byte, fn func(key, val []byte) bool) bool {
-	i := Space(b, 0)
+// NewCursor returns a Cursor at the start of b.
+func NewCursor(b []byte) Cursor { return Cursor{b: b} }
+
+// Value returns the raw value at the cursor, and moves past it; nil when
+// there is none.
+func (c *Cursor) Value() []byte {
+	i := Space(c.b, c.i)
+	end := skip(c.b, i)
+	if end == i {
+		c.bad = true
+		return nil
+	}
+	c.i = end
+	return c.b[i:end]
+}
+
+// Members calls fn with the key of each member of the object at the
+// cursor (raw: between its quotes, escapes as written), in order, until
+// fn returns false. fn takes the member's value from the cursor (Value,
+// Members or Elements); a value it leaves is skipped. Members returns
+// false when the cursor is not at an object it can walk; when fn stopped
+// it, true, with the cursor inside the object.
+func (c *Cursor) Members(fn func(key []byte) bool) bool {
+	b := c.b
+	i := Space(b, c.i)
 	if i >= len(b) || b[i] != '{' {
+		c.bad = true
 		return false
 	}
-	i = Space(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return Space(b, i+1) == len(b)
+	if i = Space(b, i+1); i < len(b) && b[i] == '}' {
+		c.i = i + 1
+		return true
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
+			c.bad = true
 			return false
 		}
-		k, ok := str(b, i+1)
-		if !ok {
+		k := skipString(b, i+1)
+		if k > len(b) {
+			c.bad = true
 			return false
 		}
 		key := b[i+1 : k-1]
-		i = Space(b, k)
-		if i >= len(b) || b[i] != ':' {
+		if i = Space(b, k); i >= len(b) || b[i] != ':' {
+			c.bad = true
 			return false
 		}
-		start := Space(b, i+1)
-		end, ok := value(b, start, 1)
-		if !ok {
+		c.i = i + 1
+		if !fn(key) {
+			return !c.bad
+		}
+		if c.i == i+1 {
+			c.Value()
+		}
+		if c.bad {
 			return false
 		}
-		if !fn(key, b[start:end]) {
+		if i = Space(b, c.i); i < len(b) && b[i] == '}' {
+			c.i = i + 1
 			return true
 		}
-		i = Space(b, end)
-		if i >= len(b) {
-			return false
-		}
-		if b[i] == '}' {
-			return Space(b, i+1) == len(b) // nothing after the object
-		}
-		if b[i] != ',' {
+		if i >= len(b) || b[i] != ',' {
+			c.bad = true
 			return false
 		}
 		i = Space(b, i+1)
 	}
 }
 
-// Elements calls fn with each element of the array b holds, raw, until
-// fn returns false. It returns false when b is not an array it can walk.
-func Elements(b []byte, fn func(val []byte) bool) bool {
-	i := Space(b, 0)
+// Elements calls fn for each element of the array at the cursor, in
+// order, until fn returns false; fn takes the element from the cursor as
+// Members' fn takes a value. It returns false when the cursor is not at
+// an array it can walk.
+func (c *Cursor) Elements(fn func() bool) bool {
+	b := c.b
+	i := Space(b, c.i)
 	if i >= len(b) || b[i] != '[' {
+		c.bad = true
 		return false
 	}
-	i = Space(b, i+1)
-	if i < len(b) && b[i] == ']' {
-		return Space(b, i+1) == len(b)
+	if i = Space(b, i+1); i < len(b) && b[i] == ']' {
+		c.i = i + 1
+		return true
 	}
 	for {
-		end, ok := value(b, i, 1)
-		if !ok {
+		c.i = i
+		if !fn() {
+			return !c.bad
+		}
+		if c.i == i {
+			c.Value()
+		}
+		if c.bad {
 			return false
 		}
-		if !fn(b[i:end]) {
+		if i = Space(b, c.i); i < len(b) && b[i] == ']' {
+			c.i = i + 1
 			return true
 		}
-		i = Space(b, end)
-		if i >= len(b) {
-			return false
-		}
-		if b[i] == ']' {
-			return Space(b, i+1) == len(b) // nothing after the array
-		}
-		if b[i] != ',' {
+		if i >= len(b) || b[i] != ',' {
+			c.bad = true
 			return false
 		}
 		i = Space(b, i+1)
 	}
+}
+
+// End reports whether the walk found what it expected and reached the
+// end of the document (white space aside).
+func (c *Cursor) End() bool { return !c.bad && Space(c.b, c.i) == len(c.b) }
+
+// Reading a journal payload is most of what the KPI read model pays per
+// event (BenchmarkKPIApply in package lifecycle). Walking it with
+// functions that validated each value to find its end went over the same
+// bytes once per level of nesting; the Cursor goes over them once, and
+// only finds ends, the payload having been validated at Append.
+
+// skip returns the index after the value that starts at b[i], trusting
+// it to be valid JSON; i when there is none.
+func skip(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		return min(skipString(b, i+1), len(b))
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i+1)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return len(b)
+	case '}', ']', ',', ':':
+		return i
+	}
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] > ' ' {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the closing quote of the string
+// whose opening quote is before b[i] (past len(b) when it has none).
+func skipString(b []byte, i int) int {
+	for i < len(b) {
+		for i+8 <= len(b) {
+			if m := quoteOrEscape(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
+		switch b[i] {
+		case '"':
+			return i + 1
+		case '\\':
+			i += 2
+		default:
+			i++
+		}
+	}
+	return len(b) + 1
+}
+
+// quoteOrEscape is special without the control characters.
+func quoteOrEscape(w uint64) uint64 {
+	q := w ^ (ones * '"')
+	s := w ^ (ones * '\\')
+	return ((q-ones)&^q | (s-ones)&^s) & highs
 }

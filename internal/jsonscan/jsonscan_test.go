@@ -78,60 +78,141 @@ func TestSpecialFindsTheFirstByte(t *testing.T) {
 
 // TestMembersMatchDecoding: walking an object's members and an array's
 // elements gives back what encoding/json decodes, member by member.
-func TestMembersMatchDecoding(t *testing.T) {
+// TestCursorMatchesDecoding: a Cursor walks a valid document's members
+// and elements, at any depth, as encoding/json decodes them.
+func TestCursorMatchesDecoding(t *testing.T) {
 	leaf := rapid.OneOf(rapid.Just[any](nil), rapid.Map(rapid.Bool(), func(b bool) any { return b }),
 		rapid.Map(rapid.Float64Range(-1e6, 1e6), func(f float64) any { return f }),
 		rapid.Map(rapid.String(), func(s string) any { return s }))
 	value := rapid.OneOf(leaf, rapid.Map(rapid.SliceOfN(leaf, 0, 4), func(xs []any) any { return xs }),
-		rapid.Map(rapid.MapOfN(rapid.StringMatching(`[a-z_]{1,8}`), leaf, 0, 4), func(m map[string]any) any { return m }))
+		rapid.Map(rapid.MapOfN(rapid.StringMatching(`[a-z_"\\\\]{1,8}`), leaf, 0, 4), func(m map[string]any) any { return m }))
 	rapid.Check(t, func(t *rapid.T) {
 		obj := rapid.MapOfN(rapid.StringMatching(`[a-z_]{1,12}`), value, 0, 8).Draw(t, "object")
-		b, err := json.MarshalIndent(obj, "", rapid.SampledFrom([]string{"", " ", "\t"}).Draw(t, "indent"))
+		doc := []any{obj, 1, "x", []any{obj}}
+		b, err := json.MarshalIndent(doc, "", rapid.SampledFrom([]string{"", " ", "\t"}).Draw(t, "indent"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		seen := map[string]any{}
-		if !Members(b, func(key, val []byte) bool {
+		// decode rebuilds the value at the cursor, descending into objects
+		// and arrays with Members and Elements or taking it whole with
+		// Value, as drawn.
+		var decode func(c *Cursor) any
+		decode = func(c *Cursor) any {
+			raw := c.b[Space(c.b, c.i):]
+			switch {
+			case raw[0] == '{' && rapid.Bool().Draw(t, "descend"):
+				m := map[string]any{}
+				if !c.Members(func(key []byte) bool {
+					var k string
+					if err := json.Unmarshal(append(append([]byte{'"'}, key...), '"'), &k); err != nil {
+						t.Fatalf("key %q: %v", key, err)
+					}
+					if rapid.Bool().Draw(t, "leave") {
+						return true // left: skipped
+					}
+					m[k] = decode(c)
+					return true
+				}) {
+					t.Fatalf("Members refused %s", raw)
+				}
+				return m
+			case raw[0] == '[' && rapid.Bool().Draw(t, "descend"):
+				xs := []any{}
+				if !c.Elements(func() bool {
+					xs = append(xs, decode(c))
+					return true
+				}) {
+					t.Fatalf("Elements refused %s", raw)
+				}
+				return xs
+			}
+			val := c.Value()
 			var v any
 			if err := json.Unmarshal(val, &v); err != nil {
-				t.Fatalf("member %s: %q: %v", key, val, err)
+				t.Fatalf("value %q: %v", val, err)
 			}
-			seen[string(key)] = v
-			return true
-		}) {
-			t.Fatalf("Members refused %s", b)
+			return v
 		}
-		var want map[string]any
+		c := NewCursor(b)
+		got := decode(&c)
+		if !c.End() {
+			t.Fatalf("the cursor did not end at the end of %s", b)
+		}
+		var want any
 		if err := json.Unmarshal(b, &want); err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(want, seen) {
-			t.Fatalf("members %v, decoded %v", seen, want)
-		}
-		var elems []any
-		list, _ := json.Marshal([]any{obj, 1, "x"})
-		if !Elements(list, func(val []byte) bool {
-			var v any
-			if err := json.Unmarshal(val, &v); err != nil {
-				t.Fatalf("element %q: %v", val, err)
+		// Members left unread are missing from got: drop them from want.
+		var prune func(w, g any) any
+		prune = func(w, g any) any {
+			switch w := w.(type) {
+			case map[string]any:
+				gm, ok := g.(map[string]any)
+				if !ok {
+					return w
+				}
+				out := map[string]any{}
+				for k, x := range w {
+					if gx, ok := gm[k]; ok {
+						out[k] = prune(x, gx)
+					}
+				}
+				return out
+			case []any:
+				gs, ok := g.([]any)
+				if !ok || len(gs) != len(w) {
+					return w
+				}
+				out := make([]any, len(w))
+				for i := range w {
+					out[i] = prune(w[i], gs[i])
+				}
+				return out
 			}
-			elems = append(elems, v)
-			return true
-		}) || len(elems) != 3 {
-			t.Fatalf("Elements of %s: %v", list, elems)
+			return w
+		}
+		if want = prune(want, got); !reflect.DeepEqual(want, got) {
+			t.Fatalf("walked %v, decoded %v", got, want)
 		}
 	})
-	if Members([]byte(`[1]`), func([]byte, []byte) bool { return true }) || Elements([]byte(`{}`), func([]byte) bool { return true }) {
-		t.Fatal("an array is no object, nor an object an array")
-	}
-	for _, b := range []string{`{"a":1} garbage`, `{"a":1}}`, `{} x`, `{`, `{"a":}`} {
-		if Members([]byte(b), func([]byte, []byte) bool { return true }) {
-			t.Fatalf("Members accepts %s", b)
+}
+
+// TestCursorNeverReadsPast: on bytes that are not JSON, a Cursor's walk
+// ends, with false or bytes that are not JSON, and never panics.
+func TestCursorNeverReadsPast(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		b := []byte(jsonish.Draw(t, "bytes"))
+		var walk func(c *Cursor, depth int)
+		walk = func(c *Cursor, depth int) {
+			switch {
+			case depth < 4 && rapid.Bool().Draw(t, "members"):
+				c.Members(func([]byte) bool { walk(c, depth+1); return rapid.Bool().Draw(t, "go on") })
+			case depth < 4 && rapid.Bool().Draw(t, "elements"):
+				c.Elements(func() bool { walk(c, depth+1); return rapid.Bool().Draw(t, "go on") })
+			default:
+				c.Value()
+			}
+		}
+		c := NewCursor(b)
+		walk(&c, 0)
+		c.End()
+	})
+	for _, b := range []string{`[1]`, `{`, `{"a":}`, `{"a" 1}`, `{"a":1,}`, `{"a`} {
+		c := NewCursor([]byte(b))
+		if c.Members(func([]byte) bool { return true }) {
+			t.Fatalf("Members walks %s", b)
 		}
 	}
-	for _, b := range []string{`[1]]`, `[] x`, `[1,]`} {
-		if Elements([]byte(b), func([]byte) bool { return true }) {
-			t.Fatalf("Elements accepts %s", b)
+	for _, b := range []string{`{}`, `[1,]`, `[1 2]`, `[`} {
+		c := NewCursor([]byte(b))
+		if c.Elements(func() bool { return true }) {
+			t.Fatalf("Elements walks %s", b)
+		}
+	}
+	for _, b := range []string{`{"a":1} x`, `{}}`} {
+		c := NewCursor([]byte(b))
+		if c.Members(func([]byte) bool { return true }); c.End() {
+			t.Fatalf("End after %s", b)
 		}
 	}
 }
