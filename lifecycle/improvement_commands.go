@@ -303,18 +303,21 @@ func (s *Service) ReviewInitiative(ctx context.Context, actor itil.Actor, id iti
 		}
 		q := KPIQuery{Every: Daily}
 		key := ""
-		switch {
-		case x.EntryID != itil.NilID && x.KPI == KPICustomerSatisfaction:
-			q.By, key = ByService, x.EntryID.String() // surveys are on the service itself
-		case x.EntryID != itil.NilID && incidentKPI(x.KPI):
+		if x.EntryID != itil.NilID && (x.KPI == KPICustomerSatisfaction || incidentKPI(x.KPI)) {
 			e, err := s.cfg.strategy.In(c.Tx).Get(c.Ctx, x.EntryID)
 			if err != nil {
 				return event{}, err
 			}
-			if e.ServiceCIID == itil.NilID {
+			// The KPIs know a service by its CI; surveys on an entry that
+			// names none count under the entry.
+			switch {
+			case e.ServiceCIID != itil.NilID:
+				q.By, key = ByService, e.ServiceCIID.String()
+			case x.KPI == KPICustomerSatisfaction:
+				q.By, key = ByService, x.EntryID.String()
+			default:
 				return event{}, itil.Invalid("entry_id", "the service names no CI: its incident KPIs cannot be told from the others")
 			}
-			q.By, key = ByService, e.ServiceCIID.String()
 		}
 		k, err := s.facts(c.Ctx, c.Tx)
 		if err != nil {

@@ -80,8 +80,10 @@ type KPIQuery struct {
 const MaxKPIPeriods = 1000
 
 // KPIPoint is one KPI over one period (and dimension value, Key: the
-// service's ID, the group, or the priority as "P1"; "" without a
-// breakdown).
+// service, the group, or the priority as "P1"; "" without a breakdown).
+// A service is its business service CI's ID: an incident's service, or
+// its CI when it names none; a survey's portfolio entry's ServiceCIID,
+// or the entry's own ID when it names no CI.
 type KPIPoint struct {
 	KPI    string    `json:"kpi"`
 	Period time.Time `json:"period"` // its start, in the query's zone
@@ -202,7 +204,7 @@ type (
 		d        dims
 	}
 	// surveyFact is a satisfaction survey taken at at, on the service
-	// (a portfolio entry) d.service, with its score (0 to 100).
+	// d.service (its entry's CI), with its score (0 to 100).
 	surveyFact struct {
 		at    int64
 		d     dims
@@ -242,7 +244,8 @@ type kpiFacts struct {
 	problems    map[itil.ID]*problemView
 	solved      []problemFact
 	surveys     []surveyFact
-	sla         *slm.TimerFold // nil without an SLA engine
+	entryCI     map[itil.ID]itil.ID // a portfolio entry's business service CI
+	sla         *slm.TimerFold      // nil without an SLA engine
 	timers      []slaFact
 	services    []itil.ID // interned; services[0] is none
 	serviceIx   map[itil.ID]int32
@@ -269,7 +272,7 @@ type (
 
 func newKPIFacts(eng *slm.Engine) *kpiFacts {
 	k := &kpiFacts{incidents: map[itil.ID]*incidentView{}, changes: map[itil.ID]*changeView{},
-		problems: map[itil.ID]*problemView{}, services: []itil.ID{itil.NilID}, serviceIx: map[itil.ID]int32{},
+		problems: map[itil.ID]*problemView{}, entryCI: map[itil.ID]itil.ID{}, services: []itil.ID{itil.NilID}, serviceIx: map[itil.ID]int32{},
 		groups: []string{""}, groupIx: map[string]int32{}}
 	if eng != nil {
 		k.sla = eng.NewTimerFold()
@@ -296,6 +299,8 @@ func (k *kpiFacts) applyEvent(ctx context.Context, tx storage.Tx, ev *itil.Event
 		return k.applyChange(ev)
 	case problem.Kind:
 		return k.applyProblem(ev)
+	case strategy.Kind:
+		return k.applyEntry(ev)
 	case strategy.KindSurvey:
 		return k.applySurvey(ev)
 	case slm.KindSubject:
@@ -422,7 +427,35 @@ func (k *kpiFacts) applySurvey(ev *itil.Event) error {
 	if err != nil || !changed || sv == nil {
 		return err
 	}
-	k.surveys = append(k.surveys, surveyFact{at: sv.At.UnixNano(), d: k.dimsOf(sv.EntryID, "", 0), score: sv.Score()})
+	service := sv.EntryID
+	if ci := k.entryCI[sv.EntryID]; ci != itil.NilID {
+		service = ci
+	}
+	k.surveys = append(k.surveys, surveyFact{at: sv.At.UnixNano(), d: k.dimsOf(service, "", 0), score: sv.Score()})
+	return nil
+}
+
+// applyEntry keeps the business service CI each portfolio entry names,
+// so that its surveys count under the same service as its incidents.
+func (k *kpiFacts) applyEntry(ev *itil.Event) error {
+	pl, err := pipeline.DecodePayload(ev)
+	if err != nil {
+		return err
+	}
+	type entryView struct {
+		ServiceCIID itil.ID `json:"service_ci_id"`
+	}
+	ci := k.entryCI[ev.SubjectID]
+	before := &entryView{ServiceCIID: ci}
+	after, changed, err := pipeline.Apply(before, pl)
+	switch {
+	case err != nil || !changed:
+		return err
+	case after == nil || after.ServiceCIID == itil.NilID:
+		delete(k.entryCI, ev.SubjectID)
+	default:
+		k.entryCI[ev.SubjectID] = after.ServiceCIID
+	}
 	return nil
 }
 
@@ -775,7 +808,7 @@ func selectNth(xs []int64, n int) {
 }
 
 // kpiKinds are the journal kinds the KPI facts read.
-var kpiKinds = []string{incident.Kind, change.Kind, problem.Kind, strategy.KindSurvey, slm.KindSubject}
+var kpiKinds = []string{incident.Kind, change.Kind, problem.Kind, strategy.Kind, strategy.KindSurvey, slm.KindSubject}
 
 // facts returns the Service's KPI facts, built from the journal on first
 // use and caught up with it as tx sees it.

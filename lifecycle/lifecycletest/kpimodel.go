@@ -19,7 +19,9 @@ import (
 // fresh Service computes from the whole journal at once; and both equal
 // a model that counts what the actions did: the resolutions (with their
 // times and whether the incident had been reassigned or reopened) and
-// the incidents open at each day's end.
+// the incidents open at each day's end, in all and by group. The kept
+// and the batch KPIs are compared broken down every way, in zones whose
+// days are not UTC's.
 func testKPIModel(t *testing.T, instances storagetest.Instances) {
 	rapid.Check(t, func(rt *rapid.T) {
 		s1, s2 := instances(t)
@@ -39,7 +41,8 @@ func testKPIModel(t *testing.T, instances storagetest.Instances) {
 			reassigned, reopened bool
 		}
 		var resolutions []res
-		openAt := map[int]int{} // day → incidents open at its end
+		openAt := map[int]int{}                 // day → incidents open at its end
+		openByGroup := map[int]map[string]int{} // day → group → incidents open at its end
 		q := lifecycle.KPIQuery{From: day0, To: day0.AddDate(0, 0, 7), Every: lifecycle.Daily}
 		pick := func(label string, keep func(*model) bool) *model {
 			var c []*model
@@ -63,7 +66,8 @@ func testKPIModel(t *testing.T, instances storagetest.Instances) {
 			f := svcOf()
 			switch rapid.IntRange(0, 4).Draw(rt, "action") {
 			case 0:
-				inc, err := f.incidents.Open(f.ctx, desk, incident.NewIncident{Title: "x", Caller: caller, Channel: incident.Phone, Impact: 2, Urgency: 2})
+				inc, err := f.incidents.Open(f.ctx, desk, incident.NewIncident{Title: "x", Caller: caller, Channel: incident.Phone,
+					Impact: itil.Impact(rapid.IntRange(1, 3).Draw(rt, "impact")), Urgency: itil.Urgency(rapid.IntRange(1, 3).Draw(rt, "urgency"))})
 				require.NoError(rt, err)
 				incs = append(incs, &model{id: inc.ID, opened: clock.Now(), open: true})
 			case 1:
@@ -97,14 +101,15 @@ func testKPIModel(t *testing.T, instances storagetest.Instances) {
 				require.NoError(rt, err)
 			}
 			day := int(clock.Now().Sub(day0) / (24 * time.Hour))
-			n := 0
+			n, byGroup := 0, map[string]int{}
 			for _, m := range incs {
 				if m.open {
 					n++
+					byGroup[m.group]++
 				}
 			}
 			for d := day; d < 7; d++ {
-				openAt[d] = n // until something changes, the same at each later day's end
+				openAt[d], openByGroup[d] = n, byGroup // until something changes, the same at each later day's end
 			}
 		}
 		kept, err := a.svc.KPIs(a.ctx, q)
@@ -113,6 +118,41 @@ func testKPIModel(t *testing.T, instances storagetest.Instances) {
 		batch, err := fresh.svc.KPIs(fresh.ctx, q)
 		require.NoError(rt, err)
 		require.Equal(rt, batch, kept, "kept current = computed at once")
+		for _, by := range []lifecycle.Dimension{lifecycle.ByGroup, lifecycle.ByPriority, lifecycle.ByService} {
+			for _, every := range []lifecycle.Granularity{lifecycle.Daily, lifecycle.Weekly, lifecycle.Monthly} {
+				other := lifecycle.KPIQuery{From: q.From, To: q.To, Every: every, By: by,
+					Zone: rapid.SampledFrom([]string{"", "America/New_York", "Asia/Kolkata"}).Draw(rt, "zone")}
+				kept, err := a.svc.KPIs(a.ctx, other)
+				require.NoError(rt, err)
+				batch, err := fresh.svc.KPIs(fresh.ctx, other)
+				require.NoError(rt, err)
+				require.Equal(rt, batch, kept, "kept current = computed at once, %+v", other)
+			}
+		}
+		byGroup, err := a.svc.KPIs(a.ctx, lifecycle.KPIQuery{From: q.From, To: q.To, Every: lifecycle.Daily, By: lifecycle.ByGroup})
+		require.NoError(rt, err)
+		gotByGroup := map[int]map[string]int{}
+		for _, p := range byGroup {
+			if p.KPI == lifecycle.KPIBacklog {
+				d := int(p.Period.Sub(day0) / (24 * time.Hour))
+				if gotByGroup[d] == nil {
+					gotByGroup[d] = map[string]int{}
+				}
+				gotByGroup[d][p.Key] = p.Count
+			}
+		}
+		for d := range 7 {
+			want := map[string]int{}
+			for g, n := range openByGroup[d] {
+				if n > 0 {
+					want[g] = n
+				}
+			}
+			if gotByGroup[d] == nil {
+				gotByGroup[d] = map[string]int{}
+			}
+			require.Equal(rt, want, gotByGroup[d], "backlog by group at the end of day %d", d)
+		}
 
 		// The model's resolutions and backlog.
 		type cell struct {

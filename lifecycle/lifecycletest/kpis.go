@@ -86,7 +86,7 @@ func testKPIs(t *testing.T, instances storagetest.Instances) {
 	b.closeChange(b.standardChange().ID, change.Unsuccessful)
 	// Two satisfaction surveys on the mail service: 4 and 5 on a 1-5 scale
 	// score 75 and 100.
-	e, _, _ := b.proposed()
+	e, _, mailCI := b.proposed()
 	_, err = b.portfolio.AddCustomer(b.ctx, planner, "acme", "Acme", nil)
 	require.NoError(t, err)
 	for _, answer := range []int{4, 5} {
@@ -125,6 +125,17 @@ func testKPIs(t *testing.T, instances storagetest.Instances) {
 	csat := byKPI[lifecycle.KPICustomerSatisfaction]
 	assert.Equal(t, 2, csat.Count)
 	assert.Equal(t, "87.5", csat.Percent.String(), "(75 + 100) / 2")
+	// By service, the surveys count under the entry's business service
+	// CI, the key its incidents have.
+	byService, err := a.svc.KPIs(a.ctx, lifecycle.KPIQuery{From: june, To: june.AddDate(0, 1, 0), Every: lifecycle.Monthly, By: lifecycle.ByService})
+	require.NoError(t, err)
+	var csatKeys []string
+	for _, p := range byService {
+		if p.KPI == lifecycle.KPICustomerSatisfaction {
+			csatKeys = append(csatKeys, p.Key)
+		}
+	}
+	assert.Equal(t, []string{mailCI.String()}, csatKeys)
 	ttfr := byKPI[lifecycle.KPITimeToFirstResponse]
 	assert.Equal(t, 3, ttfr.Count)
 	assert.Equal(t, 20*time.Minute, ttfr.Mean, "(30 + 10 + 20) / 3 minutes")
