@@ -36,11 +36,11 @@ func (k *kpiFacts) foldIncident(v *incidentView, pl []byte) (after *incidentView
 	after = v
 	c := jsonscan.NewCursor(pl)
 	ok := c.Members(func(key []byte) bool {
-		switch string(key) {
+		switch string(unescape(key)) {
 		case "created":
 			n := &incidentView{}
 			if !c.Members(func(name []byte) bool {
-				_, err = k.set(n, name, c.Value())
+				_, err = k.set(n, unescape(name), c.Value())
 				return err == nil
 			}) && err == nil {
 				err = errPayload
@@ -59,7 +59,7 @@ func (k *kpiFacts) foldIncident(v *incidentView, pl []byte) (after *incidentView
 			if !c.Elements(func() bool {
 				var name, to []byte
 				if !c.Members(func(m []byte) bool {
-					switch string(m) {
+					switch string(unescape(m)) {
 					case "field":
 						name = c.Value()
 					case "to":
@@ -71,7 +71,7 @@ func (k *kpiFacts) foldIncident(v *incidentView, pl []byte) (after *incidentView
 					return false
 				}
 				var known bool
-				known, err = k.set(w, name[1:len(name)-1], to)
+				known, err = k.set(w, unescape(name[1:len(name)-1]), to)
 				changed = changed || known
 				return err == nil
 			}) && err == nil {
@@ -180,4 +180,18 @@ func (k *kpiFacts) group(raw []byte) (int32, error) {
 	}
 	s, err := jsonString(raw)
 	return k.internGroup(s), err
+}
+
+// unescape returns a key or name as written between its quotes, decoded
+// when it has an escape (encoders write none in the names the fold
+// reads, but JSON allows them).
+func unescape(raw []byte) []byte {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return raw
+	}
+	var s string
+	if json.Unmarshal(append(append([]byte{'"'}, raw...), '"'), &s) != nil {
+		return raw
+	}
+	return []byte(s)
 }

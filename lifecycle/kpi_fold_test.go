@@ -109,3 +109,33 @@ func TestFoldIncidentIsApply(t *testing.T) {
 		}
 	})
 }
+
+// TestFoldRefusesWhatIsNoPayload: a payload the fold cannot read is an
+// error, and the view is left as it was.
+func TestFoldRefusesWhatIsNoPayload(t *testing.T) {
+	for _, pl := range []string{
+		`{"fields":[{"field":"state"}]}`,                 // no "to"
+		`{"fields":[{"to":"resolved"}]}`,                 // no "field"
+		`{"fields":[{"field":"state","to":"resolved"}`,   // cut short
+		`{"fields":{"field":"state","to":"resolved"}}`,   // not a list
+		`{"fields":[{"field":"opened_at","to":"soon"}]}`, // not a time
+		`{"fields":[{"field":"priority","to":"high"}]}`,  // not a number
+		`{"fields":[{"field":"state","to":"resolved"}]} x`,
+		`["fields"]`,
+	} {
+		k := newKPIFacts(nil)
+		v := &incidentView{State: incident.StateInProgress, Priority: 3, AssignmentGroup: "network"}
+		was := *v
+		got, changed, err := k.foldIncident(v, []byte(pl))
+		if err == nil || changed || got != v || *v != was {
+			t.Errorf("%s: %v, changed %v, view %+v", pl, err, changed, *v)
+		}
+	}
+	// Keys and values with escapes are read as JSON reads them.
+	k := newKPIFacts(nil)
+	v := &incidentView{State: incident.StateInProgress}
+	got, changed, err := k.foldIncident(v, []byte(`{"summary":"a \"quoted\" \\ summary","fields":[{"field":"assignment_group","from":"","to":"net\"work"},{"field":"st\u0061te","to":"resolved"}]}`))
+	if err != nil || !changed || got.AssignmentGroup != `net"work` || got.State != incident.StateResolved {
+		t.Fatalf("escapes: %v, changed %v, view %+v", err, changed, got)
+	}
+}
