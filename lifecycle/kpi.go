@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"sync"
@@ -613,12 +614,8 @@ func (k *kpiFacts) compute(q *KPIQuery, bounds []time.Time) []KPIPoint {
 		}
 		emit(kpi, c, func(i int, pt *KPIPoint) {
 			xs := took[off[i]:off[i+1]]
-			var sum int64
-			for _, x := range xs {
-				sum += x
-			}
 			pt.Hits = 0
-			pt.Mean = time.Duration(sum / int64(len(xs)))
+			pt.Mean = time.Duration(mean(xs))
 			pt.P50, pt.P90, pt.P95 = percentiles(xs)
 		})
 	}
@@ -746,6 +743,32 @@ func dayStart(y int, m time.Month, d int, loc *time.Location) time.Time {
 // nanosOK reports whether t is within what the facts' Unix nanoseconds
 // hold, with a margin: the years 1900 to 2200.
 func nanosOK(t time.Time) bool { return t.Year() >= 1900 && t.Year() <= 2200 }
+
+// mean is the mean of xs (not empty), truncated toward zero as integer
+// division truncates. The sum is kept in 128 bits: a year of resolutions
+// taking a day and a half each passes int64's 292 years after 71,000.
+func mean(xs []int64) int64 {
+	var hi int64
+	var lo uint64
+	for _, x := range xs {
+		var carry uint64
+		lo, carry = bits.Add64(lo, uint64(x), 0)
+		hi += x>>63 + int64(carry)
+	}
+	neg := hi < 0
+	if neg {
+		lo, hi = -lo, ^hi
+		if lo == 0 {
+			hi++
+		}
+	}
+	// |sum| / n is at most the largest |x|, below 2^63: hi < n.
+	q, _ := bits.Div64(uint64(hi), lo, uint64(len(xs)))
+	if neg {
+		return -int64(q)
+	}
+	return int64(q)
+}
 
 // rank is the index of the p-th percentile of n sorted values by the
 // nearest-rank method: the smallest value at least p percent of the
