@@ -61,12 +61,18 @@ var initiativeSpec = (&pipeline.Spec[Initiative]{
 }).Init()
 
 // initiativeRunner runs the register's commands beside the records',
-// asking the Authorizer with the zero Record.
+// asking the Authorizer with the lifecycle record of the initiative's
+// service (its ID and EntryID, not read from the store: the service may
+// have none), or the zero Record for an initiative on no service.
 func (s *Service) initiativeRunner() pipeline.Runner[Initiative] {
 	var auth itil.Authorizer[Initiative]
 	if a := s.cfg.authorize; a != nil {
-		auth = func(ctx context.Context, actor itil.Actor, command string, _ *Initiative) error {
-			return a(ctx, actor, command, &Record{})
+		auth = func(ctx context.Context, actor itil.Actor, command string, x *Initiative) error {
+			r := &Record{}
+			if x != nil && x.EntryID != itil.NilID {
+				r.ID, r.EntryID = RecordID(x.EntryID), x.EntryID
+			}
+			return a(ctx, actor, command, r)
 		}
 	}
 	return pipeline.Sibling(s.run, initiativeSpec, auth, nil)

@@ -1,6 +1,7 @@
 package lifecycletest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -24,8 +25,14 @@ func testRegister(t *testing.T, newStore func(*testing.T) storage.Store) {
 	f := setup(t, newStore(t), testkit.NewClock())
 	problems, err := problem.New(f.store, problem.WithClock(f.clock), problem.WithIncidents(f.incidents))
 	require.NoError(t, err)
+	// The Authorizer sees each command on an initiative with its
+	// service's lifecycle record.
+	var asked []string
 	svc, err := lifecycle.New(f.store, f.portfolio, lifecycle.WithClock(f.clock), lifecycle.WithProblems(problems),
-		lifecycle.WithChange(f.changes))
+		lifecycle.WithChange(f.changes), lifecycle.WithAuthorizer(func(_ context.Context, _ itil.Actor, command string, r *lifecycle.Record) error {
+			asked = append(asked, command+" "+r.EntryID.String()+" "+r.ID.String())
+			return nil
+		}))
 	require.NoError(t, err)
 	e, _, mailCI := f.proposed()
 	review := f.clock.Now().AddDate(0, 3, 0)
@@ -45,8 +52,10 @@ func testRegister(t *testing.T, newStore func(*testing.T) storage.Store) {
 	require.ErrorIs(t, err, itil.ErrNotFound)
 	assert.Equal(t, before, testkit.JournalLen(t, f.store), "nothing written")
 
+	asked = nil
 	x, err := svc.RaiseInitiative(f.ctx, planner, good)
 	require.NoError(t, err)
+	assert.Equal(t, []string{lifecycle.CommandRaiseInitiative + " " + e.ID.String() + " " + lifecycle.RecordID(e.ID).String()}, asked)
 	assert.Equal(t, "CSI0001001", x.Number)
 	assert.Equal(t, lifecycle.InitiativeNew, x.State)
 	require.Len(t, x.Steps, 7)
