@@ -36,11 +36,11 @@ func (k *kpiFacts) foldIncident(v *incidentView, pl []byte) (after *incidentView
 	after = v
 	c := jsonscan.NewCursor(pl)
 	ok := c.Members(func(key []byte) bool {
-		switch string(unescape(key)) {
+		switch string(key) {
 		case "created":
 			n := &incidentView{}
 			if !c.Members(func(name []byte) bool {
-				_, err = k.set(n, unescape(name), c.Value())
+				_, err = k.set(n, name, c.Value())
 				return err == nil
 			}) && err == nil {
 				err = errPayload
@@ -59,19 +59,19 @@ func (k *kpiFacts) foldIncident(v *incidentView, pl []byte) (after *incidentView
 			if !c.Elements(func() bool {
 				var name, to []byte
 				if !c.Members(func(m []byte) bool {
-					switch string(unescape(m)) {
+					switch string(m) {
 					case "field":
-						name = c.Value()
+						name, _ = c.Text()
 					case "to":
 						to = c.Value()
 					}
 					return true
-				}) || len(name) < 2 || to == nil {
+				}) || name == nil || to == nil {
 					err = errPayload
 					return false
 				}
 				var known bool
-				known, err = k.set(w, unescape(name[1:len(name)-1]), to)
+				known, err = k.set(w, name, to)
 				changed = changed || known
 				return err == nil
 			}) && err == nil {
@@ -180,18 +180,4 @@ func (k *kpiFacts) group(raw []byte) (int32, error) {
 	}
 	s, err := jsonString(raw)
 	return k.internGroup(s), err
-}
-
-// unescape returns a key or name as written between its quotes, decoded
-// when it has an escape (encoders write none in the names the fold
-// reads, but JSON allows them).
-func unescape(raw []byte) []byte {
-	if bytes.IndexByte(raw, '\\') < 0 {
-		return raw
-	}
-	var s string
-	if json.Unmarshal(append(append([]byte{'"'}, raw...), '"'), &s) != nil {
-		return raw
-	}
-	return []byte(s)
 }

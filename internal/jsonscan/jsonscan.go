@@ -9,6 +9,7 @@ package jsonscan
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"math/bits"
 )
 
@@ -259,8 +260,30 @@ func (c *Cursor) Value() []byte {
 	return c.b[i:end]
 }
 
+// Text returns the string at the cursor, decoded as encoding/json
+// decodes it (its bytes as written when it has no escape), and moves past
+// it; false when the value there is not a string.
+func (c *Cursor) Text() ([]byte, bool) {
+	i := Space(c.b, c.i)
+	if i >= len(c.b) || c.b[i] != '"' {
+		c.bad = true
+		return nil, false
+	}
+	end, escaped := skipString(c.b, i+1)
+	if end > len(c.b) {
+		c.bad = true
+		return nil, false
+	}
+	c.i = end
+	if !escaped {
+		return c.b[i+1 : end-1], true
+	}
+	s := unquote(c.b[i:end])
+	return s, s != nil
+}
+
 // Members calls fn with the key of each member of the object at the
-// cursor (raw: between its quotes, escapes as written), in order, until
+// cursor (decoded, as encoding/json reads it), in order, until
 // fn returns false. fn takes the member's value from the cursor (Value,
 // Members or Elements); a value it leaves is skipped. Members returns
 // false when the cursor is not at an object it can walk; when fn stopped
@@ -281,12 +304,18 @@ func (c *Cursor) Members(fn func(key []byte) bool) bool {
 			c.bad = true
 			return false
 		}
-		k := skipString(b, i+1)
+		k, escaped := skipString(b, i+1)
 		if k > len(b) {
 			c.bad = true
 			return false
 		}
 		key := b[i+1 : k-1]
+		if escaped {
+			if key = unquote(b[i:k]); key == nil {
+				c.bad = true
+				return false
+			}
+		}
 		if i = Space(b, k); i >= len(b) || b[i] != ':' {
 			c.bad = true
 			return false
@@ -369,13 +398,14 @@ func skip(b []byte, i int) int {
 	}
 	switch b[i] {
 	case '"':
-		return min(skipString(b, i+1), len(b))
+		end, _ := skipString(b, i+1)
+		return min(end, len(b))
 	case '{', '[':
 		depth := 0
 		for i < len(b) {
 			switch b[i] {
 			case '"':
-				i = skipString(b, i+1)
+				i, _ = skipString(b, i+1)
 				continue
 			case '{', '[':
 				depth++
@@ -397,8 +427,10 @@ func skip(b []byte, i int) int {
 }
 
 // skipString returns the index after the closing quote of the string
-// whose opening quote is before b[i] (past len(b) when it has none).
-func skipString(b []byte, i int) int {
+// whose opening quote is before b[i] (past len(b) when it has none), and
+// whether the string has an escape.
+func skipString(b []byte, i int) (int, bool) {
+	escaped := false
 	for i < len(b) {
 		for i+8 <= len(b) {
 			if m := quoteOrEscape(binary.LittleEndian.Uint64(b[i:])); m != 0 {
@@ -412,14 +444,24 @@ func skipString(b []byte, i int) int {
 		}
 		switch b[i] {
 		case '"':
-			return i + 1
+			return i + 1, escaped
 		case '\\':
-			i += 2
+			i, escaped = i+2, true
 		default:
 			i++
 		}
 	}
-	return len(b) + 1
+	return len(b) + 1, escaped
+}
+
+// unquote decodes the string s (quotes included) that has an escape;
+// nil when it is not one.
+func unquote(s []byte) []byte {
+	var out string
+	if json.Unmarshal(s, &out) != nil {
+		return nil
+	}
+	return []byte(out)
 }
 
 // quoteOrEscape is special without the control characters.
