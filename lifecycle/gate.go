@@ -103,7 +103,7 @@ func (s *Service) judge(ctx context.Context, tx storage.Tx, r *Record, move stri
 	switch move {
 	case MoveDesign:
 		chartered := e.Status == strategy.StatusChartered || e.Phase() == strategy.PhaseCatalogue
-		add(CheckChartered, chartered, "the portfolio entry "+e.Number+" is "+string(e.Status)+
+		add(CheckChartered, chartered, "the portfolio entry "+e.Number+" is in status "+string(e.Status)+
 			map[bool]string{true: ", its business case approved", false: ": it must be chartered (business case approved)"}[chartered])
 
 	case MoveTransition:
