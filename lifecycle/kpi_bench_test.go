@@ -2,11 +2,14 @@ package lifecycle
 
 import (
 	"cmp"
+	"context"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"pgregory.net/rapid"
 
 	"github.com/itilkit/itil"
@@ -49,11 +52,24 @@ func benchFacts(n, m int) *kpiFacts {
 }
 
 // BenchmarkKPIs computes a year's KPIs by month over 1M incidents and
-// 100k changes from the facts in memory (no journal read).
+// 100k changes from the facts in memory (no journal read), beside the
+// limit (x-limit: the KPIs' time over the limit's). With
+// ITIL_POSTGRES_DSN set it also runs the same KPIs as SQL aggregates on
+// PostgreSQL over the same facts in tables (kpi_sql_bench_test.go) and
+// reports x-sql, the KPIs' time over the SQL's (below 1: the read model
+// is faster), sql-ms the SQL's time per op, and load-s how long loading
+// the tables took, once, outside the timing.
 //
-//	go test ./lifecycle -run '^$' -bench KPIs -benchtime 3x
+//	go test ./lifecycle -run '^$' -bench 'KPIs$' -benchtime 3x
+//	ITIL_POSTGRES_DSN=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable go test ./lifecycle -run '^$' -bench 'KPIs$' -benchtime 3x
 func BenchmarkKPIs(b *testing.B) {
 	k := benchFacts(1_000_000, 100_000)
+	var conn *pgx.Conn
+	var load time.Duration
+	if os.Getenv(sqlDSNEnv) != "" {
+		conn, load = loadSQLFacts(b, k)
+	}
+	ctx := context.Background()
 	year := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, by := range []Dimension{ByNone, ByGroup} {
 		b.Run("by-"+string(by)+"none"[:4*boolInt(by == ByNone)], func(b *testing.B) {
@@ -70,15 +86,27 @@ func BenchmarkKPIs(b *testing.B) {
 			for i, t := range bounds {
 				bn[i] = t.UnixNano()
 			}
-			var ours, limit time.Duration
+			var ours, limit, sql time.Duration
 			for b.Loop() {
 				t0 := time.Now()
 				k.compute(&q, bounds)
 				t1 := time.Now()
 				lim.pass(bn)
-				ours, limit = ours+t1.Sub(t0), limit+time.Since(t1)
+				t2 := time.Now()
+				ours, limit = ours+t1.Sub(t0), limit+t2.Sub(t1)
+				if conn != nil {
+					if _, err := sqlKPIs(ctx, conn, k, &q, bounds); err != nil {
+						b.Fatal(err)
+					}
+					sql += time.Since(t2)
+				}
 			}
 			b.ReportMetric(float64(ours)/float64(limit), "x-limit")
+			if conn != nil {
+				b.ReportMetric(float64(ours)/float64(sql), "x-sql")
+				b.ReportMetric(float64(sql)/float64(time.Millisecond)/float64(b.N), "sql-ms/op")
+				b.ReportMetric(load.Seconds(), "load-s")
+			}
 		})
 	}
 }

@@ -21,7 +21,7 @@ import (
 // aggregates on PostgreSQL: the facts in plain tables, as a reporting
 // database would hold them, and each KPI a GROUP BY over them. The SQL
 // here is that peer; TestKPIsMatchSQL holds it to compute's answers, so
-// that BenchmarkKPIsSQL compares like with like.
+// that BenchmarkKPIs compares like with like.
 //
 // Times are timestamptz, which keeps microseconds: a fact's nanoseconds
 // are truncated (pgx floors them). The periods' bounds are whole
@@ -269,45 +269,6 @@ func sqlKPIs(ctx context.Context, conn *pgx.Conn, k *kpiFacts, q *KPIQuery, boun
 		return nil, err
 	}
 	return out, res.Close()
-}
-
-// BenchmarkKPIsSQL is BenchmarkKPIs beside its SQL peer: the same year
-// of facts (1M incidents, 100k changes) in PostgreSQL tables, the same
-// monthly KPIs as SQL aggregates, each iteration timing both. x-sql is
-// compute's time over the SQL's (below 1: the read model is faster);
-// sql-ms and ours-ms are each's time per op; load-s is how long loading
-// the tables (COPY, index, ANALYZE) took, once, outside the timing.
-//
-//	ITIL_POSTGRES_DSN=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable go test ./lifecycle -run '^$' -bench KPIsSQL -benchtime 3x
-func BenchmarkKPIsSQL(b *testing.B) {
-	sqlDSN(b) // skips before building the facts
-	k := benchFacts(1_000_000, 100_000)
-	conn, load := loadSQLFacts(b, k)
-	ctx := context.Background()
-	year := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for _, by := range []Dimension{ByNone, ByGroup} {
-		b.Run("by-"+string(by)+"none"[:4*boolInt(by == ByNone)], func(b *testing.B) {
-			q := KPIQuery{From: year, To: year.AddDate(1, 0, 0), Every: Monthly, By: by}
-			bounds, err := q.periods()
-			if err != nil {
-				b.Fatal(err)
-			}
-			var ours, sql time.Duration
-			for b.Loop() {
-				t0 := time.Now()
-				if _, err := sqlKPIs(ctx, conn, k, &q, bounds); err != nil {
-					b.Fatal(err)
-				}
-				t1 := time.Now()
-				k.compute(&q, bounds)
-				ours, sql = ours+time.Since(t1), sql+t1.Sub(t0)
-			}
-			b.ReportMetric(float64(ours)/float64(sql), "x-sql")
-			b.ReportMetric(float64(sql)/float64(time.Millisecond)/float64(b.N), "sql-ms/op")
-			b.ReportMetric(float64(ours)/float64(time.Millisecond)/float64(b.N), "ours-ms/op")
-			b.ReportMetric(load.Seconds(), "load-s")
-		})
-	}
 }
 
 // TestKPIsMatchSQL: the SQL peer gives compute's KPIs, point for point
