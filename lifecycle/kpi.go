@@ -586,8 +586,9 @@ func (k *kpiFacts) compute(q *KPIQuery, bounds []time.Time) []KPIPoint {
 	ratio := func(i int, pt *KPIPoint) {
 		pt.Percent = decimal.NewFromInt(int64(pt.Hits)).Mul(decimal.NewFromInt(100)).DivRound(decimal.NewFromInt(int64(pt.Count)), 2)
 	}
-	// durations runs a time KPI: counts, then the durations by cell.
-	durations := func(kpi string, n int, at func(int) (int64, int64, dims)) {
+	// durations runs a time KPI: counts, then the durations by cell. It
+	// returns each fact's cell (-1: outside the periods).
+	durations := func(kpi string, n int, at func(int) (int64, int64, dims)) []int32 {
 		c := newCounts()
 		pos := make([]int32, n)
 		for i := range n {
@@ -618,8 +619,9 @@ func (k *kpiFacts) compute(q *KPIQuery, bounds []time.Time) []KPIPoint {
 			pt.Mean = time.Duration(mean(xs))
 			pt.P50, pt.P90, pt.P95 = percentiles(xs)
 		})
+		return pos
 	}
-	durations(KPITimeToResolve, len(k.resolutions), func(i int) (int64, int64, dims) {
+	resolved := durations(KPITimeToResolve, len(k.resolutions), func(i int) (int64, int64, dims) {
 		r := &k.resolutions[i]
 		return r.at, r.took, r.d
 	})
@@ -634,11 +636,10 @@ func (k *kpiFacts) compute(q *KPIQuery, bounds []time.Time) []KPIPoint {
 	far, reopen, byProblem := newCounts(), newCounts(), newCounts()
 	for i := range k.resolutions {
 		r := &k.resolutions[i]
-		p := period(r.at)
-		if p < 0 {
+		ci := resolved[i] // the resolution's cell, as time to resolve placed it
+		if ci < 0 {
 			continue
 		}
-		ci := cell(p, r.d)
 		far.n[ci]++
 		reopen.n[ci]++
 		byProblem.n[ci]++
