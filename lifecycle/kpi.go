@@ -3,6 +3,8 @@ package lifecycle
 import (
 	"cmp"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/bits"
@@ -211,8 +213,9 @@ type (
 		d     dims
 		score decimal.Decimal
 	}
-	// slaFact is an SLA timer cycle completed at at (its stop), met or
-	// breached, on a subject where d says (an incident's dims).
+	// slaFact is an SLA timer cycle decided at at: met when it completed
+	// in time (at: its stop), breached when its goal was used up (at: that
+	// instant), on a subject where d says (an incident's dims).
 	slaFact struct {
 		at  int64
 		d   dims
@@ -246,6 +249,8 @@ type kpiFacts struct {
 	solved      []problemFact
 	surveys     []surveyFact
 	entryCI     map[itil.ID]itil.ID // a portfolio entry's business service CI
+	unread      int                 // events passed over since KPIs last reported them
+	unreadErrs  []error             // the first maxUnreadListed of them
 	sla         *slm.TimerFold      // nil without an SLA engine
 	timers      []slaFact
 	services    []itil.ID // interned; services[0] is none
@@ -282,42 +287,86 @@ func newKPIFacts(eng *slm.Engine) *kpiFacts {
 }
 
 // apply folds one journal event into the facts. Events of other kinds
-// are skipped.
+// are skipped. An event the facts cannot read (its payload is not what
+// its kind writes) is passed over and kept in unread, so that one bad
+// event written by other code does not stop the KPIs; an error reading
+// the store is returned, and the next catch-up tries the event again.
 func (k *kpiFacts) apply(ctx context.Context, tx storage.Tx, ev *itil.Event) error {
 	if err := k.applyEvent(ctx, tx, ev); err != nil {
-		return err // not applied: the next catch-up tries it again
+		if !errors.Is(err, errUnreadable) {
+			return err
+		}
+		if k.unread++; len(k.unreadErrs) < maxUnreadListed {
+			k.unreadErrs = append(k.unreadErrs, err)
+		}
 	}
 	k.pos = max(k.pos, ev.Seq)
 	return nil
 }
 
+// errUnreadable marks an event the facts cannot read.
+var errUnreadable = errors.New("an event the KPIs cannot read")
+
+// maxUnreadListed bounds the unreadable events KPIs lists.
+const maxUnreadListed = 10
+
 func (k *kpiFacts) applyEvent(ctx context.Context, tx storage.Tx, ev *itil.Event) error {
 	if len(ev.Payload) == 0 {
 		return nil
 	}
+	// Every fold but the SLA timers' reads the event alone: its errors
+	// are the event's.
+	unreadable := func(err error) error {
+		if err != nil {
+			return fmt.Errorf("journal event %d (%s): %w: %w", ev.Seq, ev.Type, errUnreadable, err)
+		}
+		return nil
+	}
 	switch ev.Kind {
 	case change.Kind:
-		return k.applyChange(ev)
+		return unreadable(k.applyChange(ev))
 	case problem.Kind:
-		return k.applyProblem(ev)
+		return unreadable(k.applyProblem(ev))
 	case strategy.Kind:
-		return k.applyEntry(ev)
+		return unreadable(k.applyEntry(ev))
 	case strategy.KindSurvey:
-		return k.applySurvey(ev)
+		return unreadable(k.applySurvey(ev))
 	case slm.KindSubject:
 		if k.sla == nil {
 			return nil
 		}
-		return k.sla.Apply(ctx, tx, ev, func(t *slm.Timer) {
-			if t.State != slm.Completed || t.Type != slm.SLA {
-				return // a canceled cycle counts neither way; OLAs and contracts are not the customer's
+		// The timers read their definitions from the store: only a
+		// payload that is no JSON of its type, or a definition the store
+		// does not hold, is the event's fault.
+		err := k.sla.Apply(ctx, tx, ev, func(t *slm.Timer) {
+			if t.Type != slm.SLA {
+				return // OLAs and contracts are not the customer's
 			}
 			var d dims
 			if v := k.incidents[t.SubjectID]; v != nil {
 				d = k.incidentDims(v)
 			}
-			k.timers = append(k.timers, slaFact{at: t.StoppedAt.UnixNano(), d: d, met: !t.Breached})
+			// A cycle counts when it is decided: met when it completes,
+			// breached when its goal is used up (completed or not), at
+			// the instant it was.
+			_, met := slm.Decided(t)
+			at := t.StoppedAt
+			if !met {
+				at = t.BreachAt
+				for _, f := range t.Fired {
+					if f.Percent == 100 && (at.IsZero() || f.ReachedAt.Before(at)) {
+						at = f.ReachedAt
+					}
+				}
+			}
+			k.timers = append(k.timers, slaFact{at: at.UnixNano(), d: d, met: met})
 		})
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &syntax) || errors.As(err, &typ) || errors.Is(err, itil.ErrNotFound) {
+			return unreadable(err)
+		}
+		return err
 	case incident.Kind:
 	default:
 		return nil
@@ -331,7 +380,7 @@ func (k *kpiFacts) applyEvent(ctx context.Context, tx storage.Tx, ev *itil.Event
 	}
 	after, changed, err := k.foldIncident(before, ev.Payload)
 	if err != nil {
-		return fmt.Errorf("journal event %d: %w", ev.Seq, err)
+		return unreadable(err)
 	}
 	if !changed {
 		return nil
@@ -857,17 +906,34 @@ func (k *kpiFacts) posNow() int64 {
 // readSince applies the events after from, as tx sees them, and moves
 // the position to head (the journal's head tx saw) at least, past the
 // events of other kinds too, so that they are not read again (as the
-// CMDB's index and the change schedule do).
+// CMDB's index and the change schedule do). A catch-up reads the events
+// first and applies them under the lock, so that queries wait only for
+// the folding; the first build, which no one else sees yet, applies them
+// as it reads them.
 func (k *kpiFacts) readSince(ctx context.Context, tx storage.Tx, from, head int64) error {
+	building := from == 0 // (or a catch-up of facts built on an empty journal: the lock held longer)
 	var evs []itil.Event
+	if building {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+	}
 	for ev, err := range tx.Journal(ctx, storage.JournalQuery{After: from, Kinds: kpiKinds}) {
 		if err != nil {
 			return err
 		}
-		evs = append(evs, ev)
+		switch {
+		case !building:
+			evs = append(evs, ev)
+		case ev.Seq > k.pos:
+			if err := k.apply(ctx, tx, &ev); err != nil {
+				return err
+			}
+		}
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	if !building {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+	}
 	for i := range evs {
 		if evs[i].Seq > k.pos {
 			if err := k.apply(ctx, tx, &evs[i]); err != nil {
@@ -879,20 +945,42 @@ func (k *kpiFacts) readSince(ctx context.Context, tx storage.Tx, from, head int6
 	return nil
 }
 
+// takeUnread returns the events passed over since the last call, as one
+// error (nil: none).
+func (k *kpiFacts) takeUnread() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.unread == 0 {
+		return nil
+	}
+	listed := ""
+	if k.unread > len(k.unreadErrs) {
+		listed = fmt.Sprintf(" (the first %d listed)", len(k.unreadErrs))
+	}
+	err := fmt.Errorf("lifecycle: the KPIs passed over %d journal events they cannot read%s: %w", k.unread, listed, errors.Join(k.unreadErrs...))
+	k.unread, k.unreadErrs = 0, nil
+	return err
+}
+
 // KPIs computes the KPIs of q from the journal's events (see the KPI
 // constants), per period and, with By, per service, group or priority.
-// A bad query gives a *itil.ValidationError naming the field.
+// A bad query gives a *itil.ValidationError naming the field. Events the
+// KPIs cannot read (a payload other code wrote that is not what its kind
+// writes) are passed over: the first call after returns the points,
+// which count everything else, together with an error listing them.
 func (s *Service) KPIs(ctx context.Context, q KPIQuery) ([]KPIPoint, error) {
 	bounds, err := q.periods()
 	if err != nil {
 		return nil, err
 	}
 	var out []KPIPoint
+	var facts *kpiFacts
 	err = s.run.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
 		k, err := s.facts(ctx, tx)
 		if err != nil {
 			return err
 		}
+		facts = k
 		k.mu.RLock()
 		defer k.mu.RUnlock()
 		if err := k.checkSize(&q, bounds); err != nil {
@@ -901,7 +989,10 @@ func (s *Service) KPIs(ctx context.Context, q KPIQuery) ([]KPIPoint, error) {
 		out = k.compute(&q, bounds)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, facts.takeUnread()
 }
 
 // MaxKPICells bounds the periods times the keys (services, groups or

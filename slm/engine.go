@@ -697,41 +697,58 @@ func (s *subject) apply(lookup revisions, ev *itil.Event) error {
 
 // TimerFold rebuilds timers from the journal event by event, as Replay
 // does for one subject, for a reader that follows the whole journal (the
-// KPIs of package lifecycle): each timer cycle that ends is reported
-// once, with the event that ended it. It is not safe for concurrent use.
+// KPIs of package lifecycle): each timer cycle is reported once, when an
+// event decides it. It is not safe for concurrent use.
 type TimerFold struct {
 	e        *Engine
 	subjects map[itil.ID]*subject
+	decided  map[itil.ID]bool // the timers reported
 }
 
 // NewTimerFold returns a fold that has seen no event.
 func (e *Engine) NewTimerFold() *TimerFold {
-	return &TimerFold{e: e, subjects: map[itil.ID]*subject{}}
+	return &TimerFold{e: e, subjects: map[itil.ID]*subject{}, decided: map[itil.ID]bool{}}
+}
+
+// Decided reports whether the cycle t is decided, and how: breached (its
+// goal used up, completed or not: its breach fired, or an observation
+// found the goal used up), or met (completed before that). A canceled
+// cycle that had not breached is decided neither way, as Compliance
+// counts it.
+func Decided(t *Timer) (decided, met bool) {
+	switch {
+	case t.Breached || t.fired(100):
+		return true, false
+	case t.State == Completed:
+		return true, true
+	}
+	return false, false
 }
 
 // Apply folds the journal event ev (events of other kinds are skipped),
-// reading definition revisions in tx, and calls ended with each timer
-// that reached a final state (Completed or Canceled) with it. Events must
-// come in journal order.
-func (f *TimerFold) Apply(ctx context.Context, tx storage.Tx, ev *itil.Event, ended func(*Timer)) error {
+// reading definition revisions in tx, and calls decided with each timer
+// cycle the event decided (see Decided), once per cycle. Events must
+// come in journal order. An error (an event it cannot read, a
+// definition's lookup failing) leaves the fold as it was, so that the
+// event can be applied again.
+func (f *TimerFold) Apply(ctx context.Context, tx storage.Tx, ev *itil.Event, decided func(*Timer)) error {
 	if ev.Kind != KindSubject {
 		return nil
 	}
-	sub := f.subjects[ev.SubjectID]
-	if sub == nil {
-		sub = &subject{ID: ev.SubjectID}
-		f.subjects[ev.SubjectID] = sub
-	}
-	final := make(map[itil.ID]bool, len(sub.Timers))
-	for _, t := range sub.Timers {
-		final[t.ID] = t.State.Final()
+	// The event is applied to a copy, kept only once it applied whole: a
+	// lookup failing half-way leaves the subject as it was.
+	sub := &subject{ID: ev.SubjectID}
+	if prev := f.subjects[ev.SubjectID]; prev != nil {
+		cloneSubject(sub, prev)
 	}
 	if err := sub.apply(f.e.lookup(ctx, tx), ev); err != nil {
 		return err
 	}
+	f.subjects[ev.SubjectID] = sub
 	for _, t := range sub.Timers {
-		if t.State.Final() && !final[t.ID] {
-			ended(t)
+		if ok, _ := Decided(t); ok && !f.decided[t.ID] {
+			f.decided[t.ID] = true
+			decided(t)
 		}
 	}
 	return nil

@@ -1,6 +1,9 @@
 package lifecycletest
 
 import (
+	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -8,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/change"
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/internal/testkit"
@@ -25,6 +29,8 @@ import (
 //     resolved 13:00 (4 h);
 //   - C opened 3 June 09:00, resolved 10:00 (1 h), reopened at 12:00,
 //     resolved again 14:00 (5 h from its opening, after a reopen);
+//   - F opened 20 June 09:00, never taken: its resolution SLA breaches
+//     at 12:00, still open;
 //   - D opened 30 June 22:00, still open at the month's end;
 //   - E opened 1 July: not June's.
 func testKPIs(t *testing.T, instances storagetest.Instances) {
@@ -94,6 +100,14 @@ func testKPIs(t *testing.T, instances storagetest.Instances) {
 			[]strategy.Question{{Text: "How satisfied are you?", Min: 1, Max: 5}}, []int{answer})
 		require.NoError(t, err)
 	}
+	at(20, 9, 0)
+	open("F")
+	at(20, 13, 0)
+	fired, err := b.sla.Fire(b.ctx, clock.Now())
+	require.NoError(t, err)
+	require.True(t, slices.ContainsFunc(fired, func(f slm.Fired) bool {
+		return f.Breach && f.ReachedAt.Equal(time.Date(2026, 6, 20, 12, 0, 0, 0, time.UTC))
+	}), "F's breach fired, with the thresholds due before")
 	at(30, 22, 0)
 	open("D")
 	clock.Set(june.AddDate(0, 1, 0).Add(time.Hour))
@@ -115,16 +129,17 @@ func testKPIs(t *testing.T, instances storagetest.Instances) {
 	assert.Equal(t, "75", far.Percent.String(), "B was reassigned")
 	assert.Equal(t, "25", byKPI[lifecycle.KPIReopenRate].Percent.String(), "C's second resolution")
 	assert.Equal(t, "0", byKPI[lifecycle.KPIResolvedByProblem].Percent.String())
-	assert.Equal(t, 1, byKPI[lifecycle.KPIBacklog].Count, "D")
+	assert.Equal(t, 2, byKPI[lifecycle.KPIBacklog].Count, "D and F")
 	assert.Equal(t, "50", byKPI[lifecycle.KPIChangeSuccess].Percent.String(), "one of two changes failed")
 	assert.Equal(t, 2, byKPI[lifecycle.KPIChangeSuccess].Count)
 	assert.Equal(t, "0", byKPI[lifecycle.KPIEmergencyChanges].Percent.String(), "standard changes")
 	sla := byKPI[lifecycle.KPISLACompliance]
-	// A, B and C's resolution cycles, and C's second: its reopening kept
-	// the first cycle and started another (12:00 to 14:00, met).
-	assert.Equal(t, 4, sla.Count, "four resolution cycles")
-	assert.Equal(t, 3, sla.Hits, "B breached")
-	assert.Equal(t, "75", sla.Percent.String())
+	// A, B and C's resolution cycles, C's second (its reopening kept the
+	// first cycle and started another, 12:00 to 14:00, met), and F's,
+	// breached while still open. D's breaches in July.
+	assert.Equal(t, 5, sla.Count, "five resolution cycles decided")
+	assert.Equal(t, 3, sla.Hits, "B and F breached")
+	assert.Equal(t, "60", sla.Percent.String())
 	csat := byKPI[lifecycle.KPICustomerSatisfaction]
 	assert.Equal(t, 2, csat.Count)
 	assert.Equal(t, "87.5", csat.Percent.String(), "(75 + 100) / 2")
@@ -214,4 +229,46 @@ func testBacklogWhereItStood(t *testing.T, newStore func(*testing.T) storage.Sto
 	for _, p := range got {
 		assert.Equal(t, "P3", p.Key, "impact 2 and urgency 2")
 	}
+}
+
+// testUnreadableEvent: an incident event no incident Service writes is
+// passed over; the first KPI query after returns the points of every
+// other event with an error naming it, the next no error, and incidents
+// after it are counted.
+func testUnreadableEvent(t *testing.T, newStore func(*testing.T) storage.Store) {
+	june := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	clock := testkit.ClockAt(june)
+	f := setup(t, newStore(t), clock)
+	open := func() {
+		_, err := f.incidents.Open(f.ctx, desk, incident.NewIncident{Title: "x", Caller: caller, Channel: incident.Phone, Impact: 2, Urgency: 2})
+		require.NoError(t, err)
+	}
+	q := lifecycle.KPIQuery{From: june, To: june.AddDate(0, 1, 0), Every: lifecycle.Monthly}
+	backlog := func(points []lifecycle.KPIPoint) int {
+		for _, p := range points {
+			if p.KPI == lifecycle.KPIBacklog {
+				return p.Count
+			}
+		}
+		return 0
+	}
+	open()
+	require.NoError(t, f.store.RunInTx(storage.Writing(f.ctx), func(ctx context.Context, tx storage.Tx) error {
+		return tx.Append(ctx, itil.Event{Kind: incident.Kind, SubjectID: itil.NewID(), Type: incident.EventOpened, Time: clock.Now(),
+			Actor: desk, Payload: []byte(`{"summary":"opened by hand","created":{"state":"new","opened_at":"yesterday"}}`)})
+	}))
+	var bad int64
+	require.NoError(t, f.store.RunInTx(f.ctx, func(ctx context.Context, tx storage.Tx) error {
+		var err error
+		bad, err = tx.LastSeq(ctx)
+		return err
+	}))
+	open()
+	points, err := f.svc.KPIs(f.ctx, q)
+	require.ErrorContains(t, err, fmt.Sprintf("passed over 1 journal events they cannot read: journal event %d", bad))
+	assert.Equal(t, 2, backlog(points), "the other two incidents")
+	open()
+	points, err = f.svc.KPIs(f.ctx, q)
+	require.NoError(t, err, "reported once")
+	assert.Equal(t, 3, backlog(points), "counted after it too")
 }
