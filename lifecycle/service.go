@@ -360,10 +360,8 @@ func (s *Service) Move(ctx context.Context, actor itil.Actor, id itil.ID, move, 
 			}
 			// Passing a gate that failed is a decision of its own: the
 			// Authorizer is asked for it apart from the move.
-			if a := s.cfg.authorize; a != nil {
-				if err := a(c.Ctx, c.Actor, CommandOverrideGate, r); err != nil {
-					return event{}, err
-				}
+			if err := c.Authorize(CommandOverrideGate, r); err != nil {
+				return event{}, err
 			}
 			r.Overrides = append(r.Overrides, Override{Move: move, Reason: override, By: c.Actor, At: c.Now, Failed: g.Failed()})
 			summary += " (gate overridden: " + override + ")"

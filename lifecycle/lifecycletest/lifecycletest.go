@@ -5,6 +5,7 @@ package lifecycletest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -314,13 +315,14 @@ func testBadInput(t *testing.T, newStore func(*testing.T) storage.Store) {
 	guarded, err := lifecycle.New(f.store, f.portfolio, lifecycle.WithClock(f.clock),
 		lifecycle.WithAuthorizer(func(_ context.Context, _ itil.Actor, command string, _ *lifecycle.Record) error {
 			if command == lifecycle.CommandOverrideGate {
-				return itil.ErrForbidden
+				return errors.New("only the board overrides a gate")
 			}
 			return nil
 		}))
 	require.NoError(t, err)
 	_, err = guarded.Move(f.ctx, planner, r.ID, lifecycle.MoveDesign, "the board said so")
-	require.ErrorIs(t, err, itil.ErrForbidden)
+	require.ErrorIs(t, err, itil.ErrForbidden, "any refusal is forbidden")
+	require.ErrorContains(t, err, "only the board overrides a gate")
 	got, err := f.svc.Get(f.ctx, r.ID)
 	require.NoError(t, err)
 	assert.Equal(t, lifecycle.StageStrategy, got.Stage, "nothing moved")
