@@ -240,9 +240,10 @@ func (s *Service) checkChanges(ctx context.Context, tx storage.Tx, r *Record, ad
 	return nil
 }
 
-// checkEarlyLife: no incident of the listed priorities on the service in
-// the last QuietDays days, early life support having run that long; and
-// the offerings' SLAs met often enough since it began.
+// checkEarlyLife: no incident of the listed priorities open on the
+// service at any moment of the last QuietDays days, early life support
+// having run that long; and the service's SLAs met often enough since it
+// began.
 func (s *Service) checkEarlyLife(ctx context.Context, tx storage.Tx, r *Record, e *strategy.Entry, now time.Time, add func(string, bool, string)) error {
 	el := r.EarlyLife
 	quiet := time.Duration(el.QuietDays) * 24 * time.Hour
@@ -255,24 +256,33 @@ func (s *Service) checkEarlyLife(ctx context.Context, tx storage.Tx, r *Record, 
 	case el.Since.IsZero() || el.Since.After(from):
 		add(CheckQuiet, false, fmt.Sprintf("early life support began %s: it must run %d days", el.Since.Format(time.DateOnly), el.QuietDays))
 	default:
-		// Opened in the window, or still open whenever they were opened.
+		// Open at any moment of the window: opened in it, still open, or
+		// resolved in it (canceled ones were no incident).
 		var seen []string
 		open := []incident.State{incident.StateNew, incident.StateInProgress, incident.StateOnHold}
-		for _, f := range []incident.Filter{{CIID: e.ServiceCIID, Priorities: el.Priorities, OpenedFrom: from, OpenedTo: now},
-			{ServiceID: e.ServiceCIID, Priorities: el.Priorities, OpenedFrom: from, OpenedTo: now},
-			{CIID: e.ServiceCIID, Priorities: el.Priorities, States: open},
-			{ServiceID: e.ServiceCIID, Priorities: el.Priorities, States: open}} {
-			for inc, err := range s.cfg.incidents.In(tx).List(ctx, f) {
-				if err != nil {
-					return err
-				}
-				if !slices.Contains(seen, inc.Number) {
-					seen = append(seen, inc.Number)
+		done := []incident.State{incident.StateResolved, incident.StateClosed}
+		for _, on := range []incident.Filter{{CIID: e.ServiceCIID}, {ServiceID: e.ServiceCIID}} {
+			inWindow, stillOpen, resolved := on, on, on
+			inWindow.OpenedFrom, inWindow.OpenedTo = from, now
+			stillOpen.States = open
+			resolved.States, resolved.OpenedTo = done, from
+			for _, f := range []incident.Filter{inWindow, stillOpen, resolved} {
+				f.Priorities = el.Priorities
+				for inc, err := range s.cfg.incidents.In(tx).List(ctx, f) {
+					if err != nil {
+						return err
+					}
+					if f.States != nil && slices.Equal(f.States, done) && inc.ResolvedAt.Before(from) {
+						continue // resolved before the window
+					}
+					if inc.State != incident.StateCanceled && !slices.Contains(seen, inc.Number) {
+						seen = append(seen, inc.Number)
+					}
 				}
 			}
 		}
-		add(CheckQuiet, len(seen) == 0, listed(fmt.Sprintf("incidents opened in the last %d days or still open", el.QuietDays), seen,
-			fmt.Sprintf("no such incident in the last %d days, none open", el.QuietDays)))
+		add(CheckQuiet, len(seen) == 0, listed(fmt.Sprintf("incidents open in the last %d days", el.QuietDays), seen,
+			fmt.Sprintf("no such incident open in the last %d days", el.QuietDays)))
 	}
 	if el.SLACompliance.Sign() == 0 {
 		return nil

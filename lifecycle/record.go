@@ -117,10 +117,11 @@ type Criterion struct {
 }
 
 // EarlyLife is early life support's exit criteria: the service leaves
-// transition for operation only after QuietDays days without an incident
-// of the listed priorities on it, and, when SLACompliance is set, with
-// its offerings' SLAs met at least that often (in percent) since early
-// life support began.
+// transition for operation only after QuietDays days in which no
+// incident of the listed priorities (at least one, with quiet days) was
+// open on it, and, when SLACompliance is set (in percent, to two
+// places), with its SLAs met at least that often since early life
+// support began.
 type EarlyLife struct {
 	QuietDays     int             `json:"quiet_days"`
 	Priorities    []itil.Priority `json:"priorities"`
@@ -194,12 +195,20 @@ func (r *Record) validate(v *itil.ValidationError) {
 	if el.QuietDays < 0 || el.QuietDays > MaxQuietDays {
 		v.Add("early_life.quiet_days", "must be from 0 to "+strconv.Itoa(MaxQuietDays))
 	}
+	if el.QuietDays > 0 && len(el.Priorities) == 0 {
+		v.Add("early_life.priorities", "must list the priorities the quiet days are without")
+	}
 	for i, p := range el.Priorities {
-		if p < itil.P1 || p > itil.P5 {
+		switch {
+		case p < itil.P1 || p > itil.P5:
 			v.Add("early_life.priorities["+strconv.Itoa(i)+"]", "must be a priority from 1 to 5")
+		case slices.Index(el.Priorities, p) < i:
+			v.Add("early_life.priorities["+strconv.Itoa(i)+"]", "repeats P"+strconv.Itoa(int(p)))
 		}
 	}
 	if el.SLACompliance.Sign() < 0 || el.SLACompliance.GreaterThan(decimal.NewFromInt(100)) {
 		v.Add("early_life.sla_compliance", "must be a percentage from 0 to 100")
+	} else if check.Places(el.SLACompliance) > 2 {
+		v.Add("early_life.sla_compliance", "has more than 2 decimal places")
 	}
 }

@@ -245,11 +245,18 @@ func testGates(t *testing.T, newStore func(*testing.T) storage.Store) {
 	g, err = f.svc.Gate(f.ctx, r.ID, lifecycle.MoveOperate)
 	require.NoError(t, err)
 	assert.Equal(t, []string{lifecycle.CheckQuiet}, failed(g))
-	assert.Contains(t, g.Failed()[0].Detail, "still open")
+	assert.Contains(t, g.Failed()[0].Detail, inc.Number)
 	_, err = f.incidents.Assign(f.ctx, desk, inc.ID, "messaging", "mia")
 	require.NoError(t, err)
 	_, err = f.incidents.Resolve(f.ctx, desk, inc.ID, "solution_provided", "fixed")
 	require.NoError(t, err)
+	// Resolved, it is in the way until the quiet days pass without it.
+	clock.Advance(13 * 24 * time.Hour)
+	g, err = f.svc.Gate(f.ctx, r.ID, lifecycle.MoveOperate)
+	require.NoError(t, err)
+	assert.Equal(t, []string{lifecycle.CheckQuiet}, failed(g))
+	assert.Contains(t, g.Failed()[0].Detail, inc.Number, "open 13 days ago")
+	clock.Advance(24*time.Hour + time.Minute)
 	// With an SLA target for early life: the incident was answered 15
 	// days late, so its response cycle breached.
 	el := lifecycle.DefaultEarlyLife()
@@ -301,6 +308,10 @@ func testBadInput(t *testing.T, newStore func(*testing.T) storage.Store) {
 	_, err = f.svc.SetEarlyLife(f.ctx, planner, r.ID, lifecycle.EarlyLife{QuietDays: -1, Priorities: []itil.Priority{9},
 		SLACompliance: decimal.NewFromInt(101)})
 	testkit.RequireFields(t, err, "early_life.quiet_days", "early_life.priorities[0]", "early_life.sla_compliance")
+	_, err = f.svc.SetEarlyLife(f.ctx, planner, r.ID, lifecycle.EarlyLife{QuietDays: 3, SLACompliance: decimal.RequireFromString("99.999")})
+	testkit.RequireFields(t, err, "early_life.priorities", "early_life.sla_compliance")
+	_, err = f.svc.SetEarlyLife(f.ctx, planner, r.ID, lifecycle.EarlyLife{QuietDays: 3, Priorities: []itil.Priority{itil.P1, itil.P1}})
+	testkit.RequireFields(t, err, "early_life.priorities[1]")
 	_, err = f.svc.SetChanges(f.ctx, planner, r.ID, []itil.ID{itil.NilID})
 	testkit.RequireFields(t, err, "changes[0]")
 	_, err = f.svc.Move(f.ctx, planner, r.ID, lifecycle.MoveOperate, "")
