@@ -136,7 +136,9 @@ func (s *Service) judge(ctx context.Context, tx storage.Tx, r *Record, move stri
 		default:
 			add(CheckOfferingSLAs, len(without) == 0, listed("offerings without an SLA definition", without, count(offered, "offering", "offerings")+", each with an SLA"))
 		}
-		s.checkCIs(ctx, tx, e, add)
+		if err := s.checkCIs(ctx, tx, e, add); err != nil {
+			return nil, err
+		}
 
 	case MoveOperate:
 		if err := s.checkChanges(ctx, tx, r, add); err != nil {
@@ -185,28 +187,42 @@ func (s *Service) judge(ctx context.Context, tx storage.Tx, r *Record, move stri
 }
 
 // checkCIs: the service's CI is in the CMDB, with the CIs it depends on.
-func (s *Service) checkCIs(ctx context.Context, tx storage.Tx, e *strategy.Entry, add func(string, bool, string)) {
+func (s *Service) checkCIs(ctx context.Context, tx storage.Tx, e *strategy.Entry, add func(string, bool, string)) error {
 	switch {
 	case s.cfg.cmdb == nil:
 		add(CheckCIs, false, fmt.Sprintf(notWired, "CMDB", "WithCMDB"))
-		return
+		return nil
 	case e.ServiceCIID == itil.NilID:
 		add(CheckCIs, false, "the portfolio entry names no service CI")
-		return
+		return nil
 	}
 	cm := s.cfg.cmdb.In(tx)
 	ci, err := cm.Get(ctx, e.ServiceCIID)
-	if err != nil {
-		add(CheckCIs, false, "the service CI is not in the CMDB ("+err.Error()+")")
-		return
+	if errors.Is(err, itil.ErrNotFound) {
+		add(CheckCIs, false, "the service CI "+e.ServiceCIID.String()+" is not in the CMDB")
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if ci.State == cmdb.Retired {
+		add(CheckCIs, false, "the service CI "+strconv.Quote(ci.Name)+" is retired")
+		return nil
 	}
 	rels, err := cm.Relationships(ctx, ci.ID)
 	if err != nil {
-		add(CheckCIs, false, err.Error())
-		return
+		return err
 	}
-	add(CheckCIs, len(rels) > 0, map[bool]string{true: "the service CI " + strconv.Quote(ci.Name) + " with " + count(len(rels), "relationship", "relationships"),
-		false: "the service CI " + strconv.Quote(ci.Name) + " relates to no CI: register what it runs on"}[len(rels) > 0])
+	// What the service runs on: its relationships as the parent (depends
+	// on, runs on, contains).
+	n := 0
+	for _, rel := range rels {
+		if rel.Parent == ci.ID {
+			n++
+		}
+	}
+	add(CheckCIs, n > 0, map[bool]string{true: "the service CI " + strconv.Quote(ci.Name) + " with " + count(n, "CI", "CIs") + " it relies on",
+		false: "the service CI " + strconv.Quote(ci.Name) + " relies on no CI: register what it runs on"}[n > 0])
+	return nil
 }
 
 // checkChanges: every change of the transition closed successful.
