@@ -108,9 +108,9 @@ func (s *Service) judge(ctx context.Context, tx storage.Tx, r *Record, move stri
 
 	case MoveTransition:
 		var open []string
-		for _, sec := range r.Design {
-			if sec.State != SectionComplete {
-				open = append(open, sec.Name)
+		for _, name := range DesignSections() { // every section, those a record stored before it was one lacks too
+			if i := slices.IndexFunc(r.Design, func(sec Section) bool { return sec.Name == name }); i < 0 || r.Design[i].State != SectionComplete {
+				open = append(open, name)
 			}
 		}
 		add(CheckDesignPackage, len(open) == 0, listed("sections not complete", open, "every section complete"))

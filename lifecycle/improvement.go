@@ -124,6 +124,17 @@ type Step struct {
 	Evidence []string `json:"evidence,omitempty"`
 }
 
+// step returns the improvement model's step name (one of
+// ImprovementSteps) of in, adding it to an initiative stored before the
+// step was one.
+func (in *Initiative) step(name string) *Step {
+	i := slices.IndexFunc(in.Steps, func(st Step) bool { return st.Name == name })
+	if i < 0 {
+		in.Steps, i = append(in.Steps, Step{Name: name}), len(in.Steps)
+	}
+	return &in.Steps[i]
+}
+
 // Initiative is an entry of the continual improvement register, with
 // ServiceNow's fields.
 type Initiative struct {

@@ -194,8 +194,7 @@ func (s *Service) UpdateStep(ctx context.Context, actor itil.Actor, id itil.ID, 
 		if initiatives.Final(x.State) {
 			return event{}, fmt.Errorf("%w: initiative %s is %s", itil.ErrInvalidTransition, x.Number, x.State)
 		}
-		i := slices.IndexFunc(x.Steps, func(st Step) bool { return st.Name == name })
-		st := &x.Steps[i]
+		st := x.step(name)
 		if p.Done != nil {
 			st.Done = *p.Done
 		}
@@ -338,7 +337,7 @@ func (s *Service) ReviewInitiative(ctx context.Context, actor itil.Actor, id iti
 				x.KPI, int(MeasureWindow/(24*time.Hour)), x.ReviewDate.Format(time.DateOnly)))
 		}
 		x.Measured, x.MeasuredAt = &m, c.Now
-		st := &x.Steps[slices.Index(ImprovementSteps(), StepMeasured)]
+		st := x.step(StepMeasured)
 		st.Done = true
 		st.Note = fmt.Sprintf("%s measured %s against a target of %s (base %s): %s", x.KPI, m, x.Target, x.Base,
 			map[bool]string{true: "reached", false: "not reached"}[x.Reached()])

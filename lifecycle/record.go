@@ -108,6 +108,17 @@ type Section struct {
 	Evidence []string     `json:"evidence,omitempty"`
 }
 
+// section returns the design package section name (one of
+// DesignSections) of r, adding it, open, to a record stored before the
+// section was one.
+func (r *Record) section(name string) *Section {
+	i := slices.IndexFunc(r.Design, func(sec Section) bool { return sec.Name == name })
+	if i < 0 {
+		r.Design, i = append(r.Design, Section{Name: name, State: SectionOpen}), len(r.Design)
+	}
+	return &r.Design[i]
+}
+
 // Criterion is one service acceptance criterion, met or not, with the
 // evidence.
 type Criterion struct {

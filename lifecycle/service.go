@@ -235,8 +235,7 @@ func (s *Service) UpdateSection(ctx context.Context, actor itil.Actor, id itil.I
 		return nil, itil.Invalid("section", strconv.Quote(name)+" is not a design package section")
 	}
 	return s.edit(ctx, actor, id, CommandUpdateSection, func(r *Record) (event, error) {
-		i := slices.IndexFunc(r.Design, func(sec Section) bool { return sec.Name == name })
-		sec := &r.Design[i]
+		sec := r.section(name)
 		if p.Owner != nil {
 			sec.Owner = *p.Owner
 		}
