@@ -567,13 +567,20 @@ func (q *KPIQuery) periods() ([]time.Time, error) {
 		}
 		return dayStart(y, m+time.Month(i), 1, loc)
 	}
+	// A day a zone skipped whole (Apia's 30 December 2011) starts where
+	// the next does: it is no period.
 	out := []time.Time{start}
-	for i := 1; at(i).Before(q.To); i++ {
-		if out = append(out, at(i)); len(out) > MaxKPIPeriods {
-			return nil, itil.Invalid("to", fmt.Sprintf("makes more than %d periods", MaxKPIPeriods))
+	i := 1
+	for ; at(i).Before(q.To); i++ {
+		if b := at(i); b.After(out[len(out)-1]) {
+			if out = append(out, b); len(out) > MaxKPIPeriods {
+				return nil, itil.Invalid("to", fmt.Sprintf("makes more than %d periods", MaxKPIPeriods))
+			}
 		}
 	}
-	return append(out, at(len(out))), nil
+	for ; !at(i).After(out[len(out)-1]); i++ {
+	}
+	return append(out, at(i)), nil
 }
 
 // compute returns the KPIs of q from the facts, by period and key, in
@@ -780,14 +787,22 @@ func (k *kpiFacts) compute(q *KPIQuery, bounds []time.Time) []KPIPoint {
 }
 
 // dayStart is the first instant of the calendar day y-m-d in loc: its
-// midnight, or, where the zone skips midnight, the first hour after.
+// midnight; where the zone skips midnight, the first instant after; where
+// midnight comes twice (clocks set back from one to midnight), the
+// first.
 func dayStart(y int, m time.Month, d int, loc *time.Location) time.Time {
 	noon := time.Date(y, m, d, 12, 0, 0, 0, loc) // normalises the date
 	t := time.Date(noon.Year(), noon.Month(), noon.Day(), 0, 0, 0, 0, loc)
 	for t.Day() != noon.Day() {
-		t = t.Add(time.Hour)
+		t = t.Add(15 * time.Minute)
 	}
-	return t
+	for {
+		p := t.Add(-15 * time.Minute)
+		if p.Day() != noon.Day() {
+			return t
+		}
+		t = p
+	}
 }
 
 // nanosOK reports whether t is within what the facts' Unix nanoseconds

@@ -56,6 +56,58 @@ func TestPeriodsFollowTheCalendar(t *testing.T) {
 	}
 }
 
+// TestPeriodsWhereMidnightIsOddOrSkipped: a day whose midnight comes
+// twice (Amman set its clocks back from 01:00 to 00:00 on 29 October
+// 2021) starts at the first, and runs 25 hours; a day a zone skipped
+// whole (Apia went from 29 to 31 December 2011) is no period. A sweep of
+// every day from 1995 to 2030 of zones known for odd midnights: each day
+// starts on its date, at or after its local midnight, and an instant
+// earlier is the day before.
+func TestPeriodsWhereMidnightIsOddOrSkipped(t *testing.T) {
+	amman, err := time.LoadLocation("Asia/Amman")
+	if err != nil {
+		t.Skip("no tz data:", err)
+	}
+	from := time.Date(2021, 10, 28, 12, 0, 0, 0, amman)
+	q := KPIQuery{From: from, To: from.AddDate(0, 0, 3), Every: Daily, Zone: "Asia/Amman"}
+	bounds, err := q.periods()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bounds[2].Sub(bounds[1]); got != 25*time.Hour {
+		t.Fatalf("29 October 2021 in Amman runs %s from %s", got, bounds[1])
+	}
+	apia, _ := time.LoadLocation("Pacific/Apia")
+	from = time.Date(2011, 12, 29, 12, 0, 0, 0, apia)
+	q = KPIQuery{From: from, To: from.AddDate(0, 0, 3), Every: Daily, Zone: "Pacific/Apia"}
+	if bounds, err = q.periods(); err != nil {
+		t.Fatal(err)
+	}
+	var days []string
+	for _, b := range bounds {
+		days = append(days, b.In(apia).Format("Jan 2 15:04"))
+	}
+	if want := []string{"Dec 29 00:00", "Dec 31 00:00", "Jan 1 00:00", "Jan 2 00:00"}; !slices.Equal(days, want) {
+		t.Fatalf("Apia's days: %v, want %v", days, want)
+	}
+	for _, zone := range []string{"Asia/Amman", "Asia/Gaza", "Asia/Jerusalem", "America/Santiago", "America/Havana", "Asia/Tehran",
+		"Pacific/Apia", "Australia/Lord_Howe", "Antarctica/Troll", "Europe/Lisbon", "America/Sao_Paulo", "Asia/Beirut"} {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			continue
+		}
+		for d := time.Date(1995, 1, 1, 12, 0, 0, 0, loc); d.Year() < 2031; d = d.AddDate(0, 0, 1) {
+			s := dayStart(d.Year(), d.Month(), d.Day(), loc)
+			if l := s.In(loc); l.YearDay() != d.YearDay() || l.Hour() > 2 {
+				t.Fatalf("%s %s starts at %s", zone, d.Format(time.DateOnly), l)
+			}
+			if p := s.Add(-time.Minute).In(loc); p.YearDay() == d.YearDay() {
+				t.Fatalf("%s %s starts at %s, but %s is on it too", zone, d.Format(time.DateOnly), s.In(loc), p)
+			}
+		}
+	}
+}
+
 // TestKPIQuerySize: a breakdown whose periods times keys would take too
 // much memory is refused, naming "by".
 func TestKPIQuerySize(t *testing.T) {
