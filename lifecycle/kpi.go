@@ -116,13 +116,12 @@ type incidentView struct {
 	CIID              itil.ID        `json:"ci_id"`
 	ReassignmentCount int            `json:"reassignment_count"`
 	ReopenCount       int            `json:"reopen_count"`
-	ProblemID         itil.ID        `json:"problem_id"`
 	ResolutionCode    string         `json:"resolution_code"`
 	OpenedAt          time.Time      `json:"opened_at"`
 	FirstRespondedAt  time.Time      `json:"first_responded_at"`
 
 	openIx             int   // index in kpiFacts.open of its open interval, while open
-	service, ci, group int32 // ServiceID, CIID and AssignmentGroup interned
+	service, ci, group int32 // ServiceID, CIID (once it counts under it) and AssignmentGroup interned
 }
 
 func (v *incidentView) open() bool {
@@ -141,7 +140,14 @@ func (k *kpiFacts) dimsOf(service itil.ID, group string, p itil.Priority) dims {
 	return dims{service: k.internService(service), group: k.internGroup(group), priority: priorityDim(p)}
 }
 
-func priorityDim(p itil.Priority) int8 { return int8(max(0, min(int(p), 127))) }
+// priorityDim is a priority as a key: P1 to P5, or 0 (none) for a fact
+// without one, or with one no process sets.
+func priorityDim(p itil.Priority) int8 {
+	if p < itil.P1 || p > itil.P5 {
+		return 0
+	}
+	return int8(p)
+}
 
 // internService and internGroup return the index of a service or group
 // in the facts' services or groups, adding it when new (0: none).
@@ -171,10 +177,15 @@ func (k *kpiFacts) internGroup(group string) int32 {
 
 // incidentDims: an incident counts under its service, or, when it names
 // none, under its CI (a business service's CI is the service). The fold
-// interned both and the group as it read them.
+// interned the service and group as it read them; the CI is interned
+// only when the incident counts under it, so that the CIs of incidents
+// that name their service do not widen every breakdown by service.
 func (k *kpiFacts) incidentDims(v *incidentView) dims {
 	service := v.service
-	if service == 0 {
+	if service == 0 && v.CIID != itil.NilID {
+		if v.ci == 0 {
+			v.ci = k.internService(v.CIID)
+		}
 		service = v.ci
 	}
 	return dims{service: service, group: v.group, priority: priorityDim(v.Priority)}
@@ -271,8 +282,10 @@ type (
 	problemView struct {
 		State           problem.State `json:"state"`
 		AssignmentGroup string        `json:"assignment_group"`
+		ServiceID       itil.ID       `json:"service_id"`
+		CIIDs           []itil.ID     `json:"ci_ids"`
+		Priority        itil.Priority `json:"priority"`
 		OpenedAt        time.Time     `json:"opened_at"`
-		ClosedAt        time.Time     `json:"closed_at"`
 	}
 )
 
@@ -461,7 +474,13 @@ func (k *kpiFacts) applyProblem(ev *itil.Event) error {
 	k.problems[ev.SubjectID] = after
 	if after != nil && after.State == problem.StateClosed && (before == nil || before.State != problem.StateClosed) {
 		at := ev.Time.UnixNano()
-		k.solved = append(k.solved, problemFact{at: at, took: at - after.OpenedAt.UnixNano(), d: k.dimsOf(itil.NilID, after.AssignmentGroup, 0)})
+		// A problem counts under its service, or, naming none, under its
+		// first CI, as an incident does.
+		service := after.ServiceID
+		if service == itil.NilID && len(after.CIIDs) > 0 {
+			service = after.CIIDs[0]
+		}
+		k.solved = append(k.solved, problemFact{at: at, took: at - after.OpenedAt.UnixNano(), d: k.dimsOf(service, after.AssignmentGroup, after.Priority)})
 	}
 	return nil
 }
@@ -620,7 +639,12 @@ func (k *kpiFacts) compute(q *KPIQuery, bounds []time.Time) []KPIPoint {
 	case ByGroup:
 		keyOf, name = func(d dims) int { return int(d.group) }, func(i int) string { return k.groups[i] }
 	case ByPriority:
-		keyOf, name = func(d dims) int { return int(d.priority) }, func(i int) string { return "P" + strconv.Itoa(i) }
+		keyOf, name = func(d dims) int { return int(d.priority) }, func(i int) string {
+			if i == 0 {
+				return "" // none: a fact without a priority (a change)
+			}
+			return "P" + strconv.Itoa(i)
+		}
 	default:
 		keyOf, name = func(dims) int { return 0 }, func(int) string { return "" }
 	}
@@ -1012,7 +1036,7 @@ func (s *Service) KPIs(ctx context.Context, q KPIQuery) ([]KPIPoint, error) {
 
 // MaxKPICells bounds the periods times the keys (services, groups or
 // priorities) of one KPI query: what its counters take in memory.
-const MaxKPICells = 2_000_000
+const MaxKPICells = 500_000
 
 // checkSize refuses a query whose periods times keys pass MaxKPICells.
 func (k *kpiFacts) checkSize(q *KPIQuery, bounds []time.Time) error {
@@ -1031,7 +1055,7 @@ func (k *kpiFacts) keys(by Dimension) int {
 	case ByGroup:
 		return len(k.groups)
 	case ByPriority:
-		return 128
+		return int(itil.P5) + 1
 	}
 	return 1
 }

@@ -113,13 +113,11 @@ func (k *kpiFacts) set(v *incidentView, key, raw []byte) (bool, error) {
 		v.service = k.internService(v.ServiceID)
 	case "ci_id":
 		v.CIID, err = jsonID(raw)
-		v.ci = k.internService(v.CIID)
+		v.ci = 0 // interned when the incident counts under it: see incidentDims
 	case "reassignment_count":
 		v.ReassignmentCount, err = jsonInt(raw)
 	case "reopen_count":
 		v.ReopenCount, err = jsonInt(raw)
-	case "problem_id":
-		v.ProblemID, err = jsonID(raw)
 	case "resolution_code":
 		v.ResolutionCode, err = jsonString(raw)
 	case "opened_at":

@@ -38,7 +38,6 @@ func TestFoldIncidentIsApply(t *testing.T) {
 			CIID:              id("ci"),
 			ReassignmentCount: rapid.IntRange(0, 9).Draw(t, "reassigned"),
 			ReopenCount:       rapid.IntRange(0, 9).Draw(t, "reopened"),
-			ProblemID:         id("problem"),
 			ResolutionCode:    rapid.SampledFrom([]string{"", "solution_provided", "resolved_by_problem"}).Draw(t, "code"),
 			OpenedAt:          at("opened"),
 			FirstRespondedAt:  at("responded"),
@@ -97,7 +96,7 @@ func TestFoldIncidentIsApply(t *testing.T) {
 		}
 		if got != nil {
 			// The interned service, CI and group are the view's own.
-			if k.services[got.service] != got.ServiceID || k.services[got.ci] != got.CIID || k.groups[got.group] != got.AssignmentGroup {
+			if k.services[got.service] != got.ServiceID || (got.ci != 0 && k.services[got.ci] != got.CIID) || k.groups[got.group] != got.AssignmentGroup {
 				t.Fatalf("payload %s: interned %d %d %d for %+v", raw, got.service, got.ci, got.group, got)
 			}
 			c := *got

@@ -1,6 +1,7 @@
 package lifecycletest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -160,6 +161,23 @@ func testStory(t *testing.T, newStore func(*testing.T) storage.Store) {
 	}
 	assert.Equal(t, 6, got[lifecycle.KPITimeToResolve].Count)
 	assert.Equal(t, "100", got[lifecycle.KPIResolvedByProblem].Percent.String(), "every call resolved through the problem")
+	// The problem, opened on the relay's trend (naming no service, it
+	// counts under its CI), closed 26 hours after it was opened.
+	closed := slices.IndexFunc(kpis, func(pt lifecycle.KPIPoint) bool {
+		return pt.KPI == lifecycle.KPITimeToCloseProblem && pt.Key == relay.ID.String()
+	})
+	require.GreaterOrEqual(t, closed, 0, "the problem under the relay")
+	assert.Equal(t, 1, kpis[closed].Count)
+	assert.Equal(t, 26*time.Hour, kpis[closed].Mean)
+	byPriority, err := svc.KPIs(f.ctx, lifecycle.KPIQuery{From: month, To: month.AddDate(0, 1, 0), Every: lifecycle.Monthly, By: lifecycle.ByPriority})
+	require.NoError(t, err)
+	keys := map[string]string{}
+	for _, pt := range byPriority {
+		keys[pt.KPI] += pt.Key + " "
+	}
+	assert.Equal(t, "P3 ", keys[lifecycle.KPITimeToCloseProblem], "impact 2, urgency 2")
+	assert.Equal(t, " ", keys[lifecycle.KPIChangeSuccess], "a change has no priority: no key")
+	assert.Equal(t, "P4 ", keys[lifecycle.KPITimeToResolve])
 
 	// Improved: an initiative from the measured baseline to a target,
 	// then re-measured at its review.
