@@ -100,6 +100,9 @@ func (s *Service) FreezeBaseline(ctx context.Context, actor itil.Actor, in NewBa
 		v.Add("by", "must be empty, service, group or priority")
 	}
 	check.Text(&v, "key", in.Key, false, check.Short)
+	if in.By == ByNone && in.Key != "" {
+		v.Add("key", "names a service, group or priority: set by")
+	}
 	for _, t := range []struct {
 		field string
 		t     time.Time

@@ -226,6 +226,9 @@ func (s *Service) LinkInitiative(ctx context.Context, actor itil.Actor, id itil.
 	if len(changes) > 0 && s.cfg.change == nil {
 		v.Add("changes", "the Service has no change management (WithChange)")
 	}
+	if len(problems)+len(changes) > MaxChanges { // more than the initiative can hold: refused before reading them
+		v.Add("changes", "link more than "+strconv.Itoa(MaxChanges)+" problems and changes")
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

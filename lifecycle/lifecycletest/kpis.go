@@ -194,8 +194,8 @@ func testKPIs(t *testing.T, instances storagetest.Instances) {
 	assert.Equal(t, "-2", trend[1].Delta.String())
 	assert.Equal(t, "200", trend[1].Progress.String(), "twice the way to the target")
 	assert.True(t, trend[1].Reached)
-	_, err = a.svc.FreezeBaseline(a.ctx, planner, lifecycle.NewBaseline{Name: "", KPI: "speed", From: july, To: june})
-	testkit.RequireFields(t, err, "name", "kpi", "to")
+	_, err = a.svc.FreezeBaseline(a.ctx, planner, lifecycle.NewBaseline{Name: "", KPI: "speed", From: july, To: june, Key: "messaging"})
+	testkit.RequireFields(t, err, "name", "kpi", "to", "key")
 	_, err = a.svc.FreezeBaseline(a.ctx, planner, lifecycle.NewBaseline{Name: "Empty", KPI: lifecycle.KPIChangeSuccess,
 		From: july, To: july.AddDate(0, 0, 1)})
 	testkit.RequireFields(t, err, "kpi")

@@ -88,6 +88,12 @@ func testRegister(t *testing.T, newStore func(*testing.T) storage.Store) {
 	assert.Equal(t, []itil.ID{p.ID}, x.Problems)
 	_, err = svc.LinkInitiative(f.ctx, planner, x.ID, nil, []itil.ID{itil.NewID()})
 	require.ErrorIs(t, err, itil.ErrNotFound)
+	many := make([]itil.ID, lifecycle.MaxChanges+1)
+	for i := range many {
+		many[i] = itil.NewID()
+	}
+	_, err = svc.LinkInitiative(f.ctx, planner, x.ID, nil, many)
+	testkit.RequireFields(t, err, "changes")
 
 	// The review measures the KPI from the journal at the review date:
 	// mail incidents resolved in 6 and 10 hours in the 30 days before it
