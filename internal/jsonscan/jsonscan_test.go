@@ -76,8 +76,6 @@ func TestSpecialFindsTheFirstByte(t *testing.T) {
 	})
 }
 
-// TestMembersMatchDecoding: walking an object's members and an array's
-// elements gives back what encoding/json decodes, member by member.
 // TestCursorMatchesDecoding: a Cursor walks a valid document's members
 // and elements, at any depth, as encoding/json decodes them.
 func TestCursorMatchesDecoding(t *testing.T) {
