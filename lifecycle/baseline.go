@@ -91,8 +91,8 @@ func (s *Service) FreezeBaseline(ctx context.Context, actor itil.Actor, in NewBa
 	var v itil.ValidationError
 	actor.Validate("actor", &v)
 	check.Text(&v, "name", in.Name, true, check.Short)
-	if !slices.Contains(KPIs(), in.KPI) {
-		v.Add("kpi", fmt.Sprintf("%q is not a KPI the journal measures (see KPIs)", in.KPI))
+	if !slices.Contains(KPINames(), in.KPI) {
+		v.Add("kpi", fmt.Sprintf("%q is not a KPI the journal measures (see KPINames)", in.KPI))
 	}
 	switch in.By {
 	case ByNone, ByService, ByGroup, ByPriority:

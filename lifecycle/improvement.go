@@ -217,8 +217,8 @@ func (in *Initiative) validate(v *itil.ValidationError) {
 	check.Text(v, "coordinator", in.Coordinator, false, check.Short)
 	check.Text(v, "benefits", in.Benefits, false, check.Long)
 	check.Text(v, "justification", in.Justification, false, check.Long)
-	if !slices.Contains(KPIs(), in.KPI) {
-		v.Add("kpi", fmt.Sprintf("%q is not a KPI the journal measures (see KPIs)", in.KPI))
+	if !slices.Contains(KPINames(), in.KPI) {
+		v.Add("kpi", fmt.Sprintf("%q is not a KPI the journal measures (see KPINames)", in.KPI))
 	}
 	if in.Priority < itil.P1 || in.Priority > itil.P5 {
 		v.Add("priority", "must be a priority from 1 to 5")

@@ -269,10 +269,10 @@ const CommandReview = "review_initiative"
 // EventReviewed is journaled when a review measures an initiative.
 const EventReviewed = "lifecycle.initiative_reviewed"
 
-// KPIs lists the KPIs an initiative can move, and how a review reads
+// KPINames lists the KPIs, which an initiative can move, and how a review reads
 // each: the time KPIs as their mean in hours, the ratios in percent,
 // the backlog as the number open at the review date.
-func KPIs() []string {
+func KPINames() []string {
 	return []string{KPITimeToResolve, KPITimeToFirstResponse, KPIFirstAssignmentResolved, KPIReopenRate, KPIResolvedByProblem,
 		KPIBacklog, KPIChangeSuccess, KPIEmergencyChanges, KPITimeToCloseProblem, KPICustomerSatisfaction, KPISLACompliance}
 }

@@ -33,19 +33,47 @@ import (
 // recovery, respond, resolve), so every KPI is named for what it
 // measures.
 
-// The KPIs, by name.
+// The KPIs, by name. Each is counted in the period of the event that
+// decides it, and stays there: later edits do not move it.
 const (
-	KPITimeToResolve           = "time_to_resolve"
-	KPITimeToFirstResponse     = "time_to_first_response"
+	// KPITimeToResolve: each resolution, from the incident's opening to
+	// the event that resolved it (an incident reopened and resolved again
+	// counts again, from its opening); Mean and percentiles.
+	KPITimeToResolve = "time_to_resolve"
+	// KPITimeToFirstResponse: each incident's first response (the first
+	// visible action of someone other than its caller), from its
+	// opening, counted when it happened.
+	KPITimeToFirstResponse = "time_to_first_response"
+	// KPIFirstAssignmentResolved: the share of resolutions of incidents
+	// never reassigned.
 	KPIFirstAssignmentResolved = "first_assignment_resolution"
-	KPIReopenRate              = "reopen_rate"
-	KPIResolvedByProblem       = "resolved_by_problem"
-	KPIBacklog                 = "backlog"
-	KPIChangeSuccess           = "change_success_rate"
-	KPIEmergencyChanges        = "emergency_change_share"
-	KPITimeToCloseProblem      = "time_to_close_problem"
-	KPICustomerSatisfaction    = "customer_satisfaction"
-	KPISLACompliance           = "sla_compliance"
+	// KPIReopenRate: the share of resolutions that follow a reopening,
+	// counted when the incident is resolved again.
+	KPIReopenRate = "reopen_rate"
+	// KPIResolvedByProblem: the share of resolutions through a problem
+	// or a known error.
+	KPIResolvedByProblem = "resolved_by_problem"
+	// KPIBacklog: the incidents open (new, in progress or on hold) at
+	// the period's end, where they stood then (service, group,
+	// priority); a period not yet ended counts those open now.
+	KPIBacklog = "backlog"
+	// KPIChangeSuccess: the share of changes closed in the period that
+	// closed successful (changes count by group only).
+	KPIChangeSuccess = "change_success_rate"
+	// KPIEmergencyChanges: the share of changes closed in the period that
+	// were emergency changes.
+	KPIEmergencyChanges = "emergency_change_share"
+	// KPITimeToCloseProblem: each problem closed, from its opening.
+	KPITimeToCloseProblem = "time_to_close_problem"
+	// KPICustomerSatisfaction: the mean score (0 to 100) of the
+	// satisfaction surveys taken in the period.
+	KPICustomerSatisfaction = "customer_satisfaction"
+	// KPISLACompliance: the share of SLA timer cycles (of type SLA, not
+	// OLA or underpinning contract) met, each counted when decided: met
+	// when it completed in time, breached when its goal was used up,
+	// completed or not (a cycle canceled in time counts neither way, as
+	// slm.Compliance has it).
+	KPISLACompliance = "sla_compliance"
 )
 
 // Granularity is the length of a KPI period.
@@ -94,7 +122,8 @@ type KPIPoint struct {
 	// Count is how many things the KPI counted: resolutions, first
 	// responses, or incidents open at the period's end (backlog).
 	Count int `json:"count"`
-	// Mean and the percentiles, for the time KPIs.
+	// Mean and the percentiles, for the time KPIs (zero for the others,
+	// and left out of JSON when zero).
 	Mean time.Duration `json:"mean,omitempty"`
 	P50  time.Duration `json:"p50,omitempty"`
 	P90  time.Duration `json:"p90,omitempty"`
