@@ -72,12 +72,16 @@ func WithClock(c itil.Clock) Option {
 }
 
 // WithAuthorizer sets who may run which command on which record
-// (default: everyone everything).
+// (default: everyone everything). Commands on an initiative ask it with
+// the lifecycle record of the initiative's service (its ID and EntryID
+// only, not read: the service may have none), or the zero Record for an
+// initiative on no service; baselines with the zero Record.
 func WithAuthorizer(a itil.Authorizer[Record]) Option {
 	return Option{check.Option("authorizer", a != nil, func(cfg *config) { cfg.authorize = a })}
 }
 
-// WithHook adds a hook every command runs in its transaction.
+// WithHook adds a hook every command on a lifecycle record runs in its
+// transaction (initiatives and baselines run none).
 func WithHook(h storage.Hook) Option {
 	return Option{check.Option("hook", h != nil, func(cfg *config) { cfg.hooks = append(cfg.hooks, h) })}
 }
@@ -250,7 +254,9 @@ func (s *Service) UpdateSection(ctx context.Context, actor itil.Actor, id itil.I
 }
 
 // SetAcceptance sets the service acceptance criteria, and whether each
-// is met, up to operation.
+// is met, up to operation. A bad criterion gives a *itil.ValidationError
+// naming it; a record in operation or retired itil.ErrInvalidTransition;
+// an unknown record itil.ErrNotFound.
 func (s *Service) SetAcceptance(ctx context.Context, actor itil.Actor, id itil.ID, criteria []Criterion) (*Record, error) {
 	return s.edit(ctx, actor, id, CommandSetAcceptance, func(r *Record) (event, error) {
 		r.Acceptance = slices.Clone(criteria)
@@ -266,6 +272,9 @@ func (s *Service) SetAcceptance(ctx context.Context, actor itil.Actor, id itil.I
 
 // SetChanges sets the changes that transition the service, up to
 // operation. An unknown change is found by the gate, which reads them.
+// A nil, repeated or too many IDs give a *itil.ValidationError; a record
+// in operation or retired itil.ErrInvalidTransition; an unknown record
+// itil.ErrNotFound.
 func (s *Service) SetChanges(ctx context.Context, actor itil.Actor, id itil.ID, changes []itil.ID) (*Record, error) {
 	return s.edit(ctx, actor, id, CommandSetChanges, func(r *Record) (event, error) {
 		r.Changes = slices.Clone(changes)
@@ -274,7 +283,9 @@ func (s *Service) SetChanges(ctx context.Context, actor itil.Actor, id itil.ID, 
 }
 
 // SetEarlyLife sets early life support's exit criteria (its start is
-// kept: the move into transition sets it), up to operation.
+// kept: the move into transition sets it), up to operation. A bad value
+// gives a *itil.ValidationError naming it; a record in operation or
+// retired itil.ErrInvalidTransition; an unknown record itil.ErrNotFound.
 func (s *Service) SetEarlyLife(ctx context.Context, actor itil.Actor, id itil.ID, el EarlyLife) (*Record, error) {
 	return s.edit(ctx, actor, id, CommandSetEarlyLife, func(r *Record) (event, error) {
 		since := r.EarlyLife.Since

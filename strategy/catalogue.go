@@ -458,7 +458,8 @@ func (s *Service) Entitlements(ctx context.Context, customer string, at time.Tim
 }
 
 // ActiveSubscriptions counts the subscriptions to the entry's offerings
-// that run at at or start after it: those a retirement waits for.
+// that run at at or start after it: those a retirement waits for. An
+// entry unknown, or without offerings, has none.
 func (s *Service) ActiveSubscriptions(ctx context.Context, entryID itil.ID, at time.Time) (int, error) {
 	var active int
 	err := s.run.Read(ctx, func(ctx context.Context, tx storage.Tx) error {
