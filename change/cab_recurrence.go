@@ -28,23 +28,8 @@ type Recurrence struct {
 	Duration time.Duration `json:"duration"`
 }
 
-// location loads an IANA zone as calendar.Spec does: "Local" is refused,
-// since it differs from machine to machine.
-func location(v *itil.ValidationError, field, zone string) *time.Location {
-	if zone == "" {
-		v.Add(field, "is required (an IANA name such as Europe/Paris, or UTC)")
-		return nil
-	}
-	loc, err := time.LoadLocation(zone)
-	if err != nil || zone == "Local" {
-		v.Add(field, strconv.Quote(zone)+" is not a known IANA time zone")
-		return nil
-	}
-	return loc
-}
-
 func (r *Recurrence) validate(v *itil.ValidationError) {
-	location(v, "recurrence.zone", r.Zone)
+	check.Zone(v, "recurrence.zone", r.Zone, true)
 	if len(r.Weekdays) == 0 {
 		v.Add("recurrence.weekdays", "must name at least one day of the week")
 	}
@@ -145,7 +130,7 @@ func (b *Board) Occurrences(from, to time.Time) ([]calendar.Interval, error) {
 	case to.Sub(from) > MaxScheduleSpan:
 		v.Add("to", "must be at most "+MaxScheduleSpan.String()+" after from")
 	}
-	loc := location(&v, "recurrence.zone", b.Recurrence.Zone)
+	loc := check.Zone(&v, "recurrence.zone", b.Recurrence.Zone, true)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

@@ -143,11 +143,11 @@ func compileSchedule(s ScheduleSpec) (*compiledSchedule, error) {
 		v.Add("type", "must be maintenance or blackout")
 	}
 	out := &compiledSchedule{spec: s}
-	loc, zerr := time.LoadLocation(s.Windows.Zone)
+	loc := check.Zone(&itil.ValidationError{}, "windows.zone", s.Windows.Zone, true) // reported below, or by calendar.New
 	if weekless(s.Windows.Week) {
 		// Only ranges: the weekly calendar has nothing to say.
 		switch {
-		case s.Windows.Zone == "" || zerr != nil:
+		case loc == nil:
 			v.Add("windows.zone", "must be an IANA time zone, such as Europe/Paris")
 		case len(s.Windows.ExtraDays) > 0 || len(s.Windows.Holidays) > 0 || s.Windows.Country != "":
 			v.Add("windows.week", "has no window, so one-off days and holidays say nothing: give one-off periods as ranges")
@@ -173,7 +173,7 @@ func compileSchedule(s ScheduleSpec) (*compiledSchedule, error) {
 				v.Add(at+"from", fmt.Sprintf("overlaps ranges[%d]", j))
 			}
 		}
-		if loc != nil && zerr == nil {
+		if loc != nil {
 			f, t := dateOfDay(from), dateOfDay(to+1)
 			out.ranges = append(out.ranges, calendar.Interval{
 				Start: time.Date(f.Year, f.Month, f.Day, 0, 0, 0, 0, loc),

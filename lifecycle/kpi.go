@@ -574,14 +574,7 @@ func (q *KPIQuery) periods() ([]time.Time, error) {
 			v.Add(t.field, "must lie within the years 1900 to 2200")
 		}
 	}
-	loc := time.UTC
-	if q.Zone != "" {
-		l, err := time.LoadLocation(q.Zone)
-		if err != nil || q.Zone == "Local" {
-			v.Add("zone", fmt.Sprintf("%q is not an IANA time zone", q.Zone))
-		}
-		loc = l
-	}
+	loc := check.Zone(&v, "zone", q.Zone, false)
 	switch q.Every {
 	case Daily, Weekly, Monthly:
 	default:

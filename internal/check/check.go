@@ -167,3 +167,23 @@ func Option[C any](field string, ok bool, set func(*C)) func(*C, *itil.Validatio
 		set(cfg)
 	}
 }
+
+// Zone loads the IANA time zone name, adding a problem with it under
+// field to v when it is none: empty (when required; otherwise the zone
+// is UTC), unknown, or "Local", which differs from machine to machine.
+// It returns nil after a problem.
+func Zone(v *itil.ValidationError, field, name string, required bool) *time.Location {
+	if name == "" {
+		if required {
+			v.Add(field, "is required (an IANA name such as Europe/Paris, or UTC)")
+			return nil
+		}
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "Local" {
+		v.Add(field, strconv.Quote(name)+" is not a known IANA time zone")
+		return nil
+	}
+	return loc
+}

@@ -82,3 +82,26 @@ func TestCut(t *testing.T) {
 	long := check.Cut(strings.Repeat("ü", check.Long+5), check.Long)
 	require.Equal(t, check.Long, utf8.RuneCountInString(long))
 }
+
+// TestZone: a zone is an IANA name; "Local" differs from machine to
+// machine, and an empty name is UTC unless one is required.
+func TestZone(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		required bool
+		want     string // the zone, "" for a problem
+	}{
+		{"Europe/Paris", true, "Europe/Paris"}, {"UTC", true, "UTC"}, {"", false, "UTC"},
+		{"", true, ""}, {"Local", false, ""}, {"Mars/Olympus", false, ""},
+	} {
+		var v itil.ValidationError
+		loc := check.Zone(&v, "zone", c.name, c.required)
+		if c.want == "" {
+			if loc != nil || v.Err() == nil {
+				t.Errorf("%q (required %v): %v, %v", c.name, c.required, loc, v.Err())
+			}
+		} else if loc == nil || loc.String() != c.want || v.Err() != nil {
+			t.Errorf("%q (required %v): %v, %v", c.name, c.required, loc, v.Err())
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/internal/check"
 )
 
 // TimeOfDay is a wall-clock time as seconds after midnight. It is written
@@ -338,14 +339,7 @@ func AlwaysOpen() Spec {
 
 // validate checks the spec and reports every problem with its field path.
 func (s *Spec) validate(v *itil.ValidationError) *time.Location {
-	var loc *time.Location
-	if s.Zone == "" {
-		v.Add("zone", "is required (an IANA name such as America/New_York, or UTC)")
-	} else if l, err := time.LoadLocation(s.Zone); err != nil || s.Zone == "Local" {
-		v.Add("zone", fmt.Sprintf("%q is not a known IANA time zone", s.Zone))
-	} else {
-		loc = l
-	}
+	loc := check.Zone(v, "zone", s.Zone, true)
 	total := int64(0)
 	type span struct {
 		day        time.Weekday
