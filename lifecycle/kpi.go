@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/bits"
 	"slices"
 	"strconv"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/internal/pipeline"
+	"github.com/itilkit/itil/internal/stats"
 	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/storage"
@@ -718,8 +718,9 @@ func (k *kpiFacts) compute(q *KPIQuery, bounds []time.Time) []KPIPoint {
 		emit(kpi, c, func(i int, pt *KPIPoint) {
 			xs := took[off[i]:off[i+1]]
 			pt.Hits = 0
-			pt.Mean = time.Duration(mean(xs))
-			pt.P50, pt.P90, pt.P95 = percentiles(xs)
+			pt.Mean = time.Duration(stats.Mean(xs))
+			p50, p90, p95 := stats.Percentiles(xs)
+			pt.P50, pt.P90, pt.P95 = time.Duration(p50), time.Duration(p90), time.Duration(p95)
 		})
 		return pos
 	}
@@ -854,92 +855,6 @@ func dayStart(y int, m time.Month, d int, loc *time.Location) time.Time {
 // nanosOK reports whether t is within what the facts' Unix nanoseconds
 // hold, with a margin: the years 1900 to 2200.
 func nanosOK(t time.Time) bool { return t.Year() >= 1900 && t.Year() <= 2200 }
-
-// mean is the mean of xs (not empty), truncated toward zero as integer
-// division truncates. The sum is kept in 128 bits: a year of resolutions
-// taking a day and a half each passes int64's 292 years after 71,000.
-func mean(xs []int64) int64 {
-	var hi int64
-	var lo uint64
-	for _, x := range xs {
-		var carry uint64
-		lo, carry = bits.Add64(lo, uint64(x), 0)
-		hi += x>>63 + int64(carry)
-	}
-	neg := hi < 0
-	if neg {
-		lo, hi = -lo, ^hi
-		if lo == 0 {
-			hi++
-		}
-	}
-	// |sum| / n is at most the largest |x|, below 2^63: hi < n.
-	q, _ := bits.Div64(uint64(hi), lo, uint64(len(xs)))
-	if neg {
-		return -int64(q)
-	}
-	return int64(q)
-}
-
-// rank is the index of the p-th percentile of n sorted values by the
-// nearest-rank method: the smallest value at least p percent of the
-// values are at or below.
-func rank(n, p int) int { return max((p*n+99)/100, 1) - 1 }
-
-// percentiles returns the 50th, 90th and 95th percentiles of xs by the
-// nearest-rank method, reordering xs. Each is selected in linear time
-// (selectNth) rather than by sorting: BenchmarkKPIs spent most of its
-// time sorting durations.
-func percentiles(xs []int64) (p50, p90, p95 time.Duration) {
-	n := len(xs)
-	i50, i90, i95 := rank(n, 50), rank(n, 90), rank(n, 95)
-	selectNth(xs, i50)
-	selectNth(xs[i50:], i90-i50) // xs[i50:] holds the values at or above the median
-	selectNth(xs[i90:], i95-i90)
-	return time.Duration(xs[i50]), time.Duration(xs[i90]), time.Duration(xs[i95])
-}
-
-// selectNth reorders xs so that xs[n] is the value a sort would put
-// there, none before it larger and none after it smaller (quickselect,
-// median-of-three pivots; insertion sort for short ranges).
-func selectNth(xs []int64, n int) {
-	lo, hi := 0, len(xs)-1
-	for hi-lo > 16 {
-		mid := lo + (hi-lo)/2
-		if xs[mid] < xs[lo] {
-			xs[mid], xs[lo] = xs[lo], xs[mid]
-		}
-		if xs[hi] < xs[lo] {
-			xs[hi], xs[lo] = xs[lo], xs[hi]
-		}
-		if xs[hi] < xs[mid] {
-			xs[hi], xs[mid] = xs[mid], xs[hi]
-		}
-		pivot := xs[mid]
-		i, j := lo, hi
-		for i <= j {
-			for xs[i] < pivot {
-				i++
-			}
-			for xs[j] > pivot {
-				j--
-			}
-			if i <= j {
-				xs[i], xs[j] = xs[j], xs[i]
-				i, j = i+1, j-1
-			}
-		}
-		switch {
-		case n <= j:
-			hi = j
-		case n >= i:
-			lo = i
-		default:
-			return // xs[j+1:i] all equal the pivot
-		}
-	}
-	slices.Sort(xs[lo : hi+1])
-}
 
 // kpiKinds are the journal kinds the KPI facts read.
 var kpiKinds = []string{incident.Kind, change.Kind, problem.Kind, strategy.Kind, strategy.KindSurvey, slm.KindSubject}

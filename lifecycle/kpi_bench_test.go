@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"pgregory.net/rapid"
 
 	"github.com/itilkit/itil"
 )
@@ -116,24 +115,6 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// TestPercentilesMatchSort: selection gives the nearest-rank percentiles
-// a sort gives.
-func TestPercentilesMatchSort(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
-		xs := rapid.SliceOfN(rapid.Int64Range(-5, 40), 1, 300).Draw(t, "xs")
-		sorted := slices.Sorted(slices.Values(xs))
-		p50, p90, p95 := percentiles(slices.Clone(xs))
-		for _, c := range []struct {
-			p   int
-			got time.Duration
-		}{{50, p50}, {90, p90}, {95, p95}} {
-			if want := sorted[rank(len(xs), c.p)]; int64(c.got) != want {
-				t.Fatalf("p%d: %d, a sort says %d", c.p, c.got, want)
-			}
-		}
-	})
 }
 
 // limitFacts is the facts as the limit reads them: one array per field.

@@ -2,13 +2,9 @@ package lifecycle
 
 import (
 	"errors"
-	"math"
-	"math/big"
 	"slices"
 	"testing"
 	"time"
-
-	"pgregory.net/rapid"
 
 	"github.com/itilkit/itil"
 )
@@ -128,27 +124,5 @@ func TestKPIQuerySize(t *testing.T) {
 	q.By = ByGroup
 	if err := k.checkSize(&q, bounds); err != nil {
 		t.Fatalf("no groups × 1000 days: %v", err)
-	}
-}
-
-// TestMeanIsExact: the mean of durations is their exact sum over their
-// count, truncated toward zero, however far the sum passes int64.
-func TestMeanIsExact(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
-		big1 := rapid.OneOf(rapid.Int64(), rapid.Int64Range(-1e15, 1e15), rapid.SampledFrom([]int64{math.MaxInt64, math.MinInt64 + 1, -1, 0}))
-		xs := rapid.SliceOfN(big1, 1, 50).Draw(t, "xs")
-		sum := new(big.Int)
-		for _, x := range xs {
-			sum.Add(sum, big.NewInt(x))
-		}
-		want := sum.Quo(sum, big.NewInt(int64(len(xs)))) // Quo truncates toward zero
-		if got := mean(xs); !want.IsInt64() || got != want.Int64() {
-			t.Fatalf("mean of %v: %d, want %s", xs, got, want)
-		}
-	})
-	// The overflow a year of resolutions met: 100,000 of 36 hours.
-	xs := slices.Repeat([]int64{int64(36 * time.Hour)}, 100_000)
-	if got := mean(xs); got != int64(36*time.Hour) {
-		t.Fatalf("mean of 100,000 × 36 h: %v", time.Duration(got))
 	}
 }

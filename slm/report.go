@@ -2,11 +2,11 @@ package slm
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/internal/stats"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -96,22 +96,11 @@ func (e *Engine) Compliance(ctx context.Context, def itil.ID, from, to, now time
 			c.MetPercent = float64(c.Met) / float64(n) * 100
 		}
 		if len(done) > 0 {
-			slices.Sort(done)
-			var sum time.Duration
-			for _, x := range done {
-				sum += x
-			}
-			c.MeanElapsed = sum / time.Duration(len(done))
-			c.P50Elapsed, c.P90Elapsed, c.P95Elapsed = rank(done, 50), rank(done, 90), rank(done, 95)
+			c.MeanElapsed = stats.Mean(done)
+			c.P50Elapsed, c.P90Elapsed, c.P95Elapsed = stats.Percentiles(done)
 		}
 		out = c
 		return nil
 	})
 	return out, err
-}
-
-// rank is the nearest-rank percentile of sorted values.
-func rank(sorted []time.Duration, pct int) time.Duration {
-	i := (pct*len(sorted)+99)/100 - 1
-	return sorted[max(i, 0)]
 }
