@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -271,4 +272,66 @@ func testUnreadableEvent(t *testing.T, newStore func(*testing.T) storage.Store) 
 	points, err = f.svc.KPIs(f.ctx, q)
 	require.NoError(t, err, "reported once")
 	assert.Equal(t, 3, backlog(points), "counted after it too")
+}
+
+// testKPIsConcurrent: two instances take incidents through their
+// lifecycle while both query the KPIs, all at once; afterwards each
+// instance's KPIs, caught up as they went, equal those a fresh Service
+// computes from the journal.
+func testKPIsConcurrent(t *testing.T, instances storagetest.Instances) {
+	s1, s2 := instances(t)
+	june := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	clock := testkit.ClockAt(june)
+	a, b := setup(t, s1, clock), setup(t, s2, clock)
+	q := lifecycle.KPIQuery{From: june.AddDate(0, 0, -1), To: june.AddDate(0, 0, 2), Every: lifecycle.Daily, By: lifecycle.ByGroup}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for i, f := range []*fixture{a, b} {
+		wg.Add(2)
+		go func() { // commands
+			defer wg.Done()
+			for range 8 {
+				inc, err := f.incidents.Open(f.ctx, desk, incident.NewIncident{Title: "x", Caller: caller, Channel: incident.Phone, Impact: 2, Urgency: 2})
+				if err == nil {
+					_, err = f.incidents.Assign(f.ctx, desk, inc.ID, []string{"network", "messaging"}[i], "sam")
+				}
+				if err == nil {
+					_, err = f.incidents.Resolve(f.ctx, desk, inc.ID, "solution_provided", "fixed")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+		go func() { // queries
+			defer wg.Done()
+			for range 8 {
+				if _, err := f.svc.KPIs(f.ctx, q); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	fresh := setup(t, s2, clock)
+	want, err := fresh.svc.KPIs(fresh.ctx, q)
+	require.NoError(t, err)
+	for _, f := range []*fixture{a, b} {
+		got, err := f.svc.KPIs(f.ctx, q)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+	}
+	resolved := 0
+	for _, p := range want {
+		if p.KPI == lifecycle.KPITimeToResolve {
+			resolved += p.Count
+		}
+	}
+	assert.Equal(t, 16, resolved)
 }

@@ -38,8 +38,9 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("BacklogWhereItStood", func(t *testing.T) { testBacklogWhereItStood(t, newStore) })
 	t.Run("UnreadableEvent", func(t *testing.T) { testUnreadableEvent(t, newStore) }) // kpis.go
 	t.Run("TwoInstances/Open", func(t *testing.T) { testTwoInstancesOpen(t, instances) })
-	t.Run("TwoInstances/KPIs", func(t *testing.T) { testKPIs(t, instances) })         // kpis.go
-	t.Run("TwoInstances/KPIModel", func(t *testing.T) { testKPIModel(t, instances) }) // kpimodel.go
+	t.Run("TwoInstances/KPIs", func(t *testing.T) { testKPIs(t, instances) })                 // kpis.go
+	t.Run("TwoInstances/KPIModel", func(t *testing.T) { testKPIModel(t, instances) })         // kpimodel.go
+	t.Run("TwoInstances/Concurrent", func(t *testing.T) { testKPIsConcurrent(t, instances) }) // kpis.go
 }
 
 var (
