@@ -7,19 +7,25 @@ import (
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/change"
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/lifecycle"
 	"github.com/itilkit/itil/storage/storagetest"
+	"github.com/itilkit/itil/strategy"
 )
 
-// testKPIModel: on random incident histories made on two instances, the
+// testKPIModel: on random histories made on two instances (incidents,
+// standard changes closed successful or not, satisfaction surveys), the
 // KPIs one instance keeps current, caught up as it goes, equal those a
 // fresh Service computes from the whole journal at once; and both equal
 // a model that counts what the actions did: the resolutions (with their
 // times and whether the incident had been reassigned or reopened) and
-// the incidents open at each day's end, in all and by group. The kept
+// the incidents open at each day's end, in all and by group, the changes
+// closed and failed, and the surveys' mean score, each day. The kept
 // and the batch KPIs are compared broken down every way, in zones whose
 // days are not UTC's.
 func testKPIModel(t *testing.T, instances storagetest.Instances) {
@@ -41,6 +47,13 @@ func testKPIModel(t *testing.T, instances storagetest.Instances) {
 			reassigned, reopened bool
 		}
 		var resolutions []res
+		type closedChange struct {
+			day    int
+			failed bool
+		}
+		var closed []closedChange
+		surveys := map[int][]int{} // day → scores (answers on a 0-4 scale, times 25)
+		var entry *strategy.Entry
 		openAt := map[int]int{}                 // day → incidents open at its end
 		openByGroup := map[int]map[string]int{} // day → group → incidents open at its end
 		q := lifecycle.KPIQuery{From: day0, To: day0.AddDate(0, 0, 7), Every: lifecycle.Daily}
@@ -64,7 +77,27 @@ func testKPIModel(t *testing.T, instances storagetest.Instances) {
 				break
 			}
 			f := svcOf()
-			switch rapid.IntRange(0, 4).Draw(rt, "action") {
+			switch rapid.IntRange(0, 6).Draw(rt, "action") {
+			case 5:
+				failed := rapid.Bool().Draw(rt, "failed")
+				code := change.Successful
+				if failed {
+					code = change.Unsuccessful
+				}
+				f.closeChange(f.standardChange().ID, code)
+				closed = append(closed, closedChange{day: int(clock.Now().Sub(day0) / (24 * time.Hour)), failed: failed})
+			case 6:
+				if entry == nil {
+					entry, _, _ = a.proposed()
+					_, err := a.portfolio.AddCustomer(a.ctx, planner, "acme", "Acme", nil)
+					require.NoError(rt, err)
+				}
+				answer := rapid.IntRange(0, 4).Draw(rt, "answer")
+				_, err := f.portfolio.RecordSurvey(f.ctx, planner, entry.ID, "acme", clock.Now(),
+					[]strategy.Question{{Text: "How satisfied are you?", Min: 0, Max: 4}}, []int{answer})
+				require.NoError(rt, err)
+				d := int(clock.Now().Sub(day0) / (24 * time.Hour))
+				surveys[d] = append(surveys[d], answer*25)
 			case 0:
 				inc, err := f.incidents.Open(f.ctx, desk, incident.NewIncident{Title: "x", Caller: caller, Channel: incident.Phone,
 					Impact: itil.Impact(rapid.IntRange(1, 3).Draw(rt, "impact")), Urgency: itil.Urgency(rapid.IntRange(1, 3).Draw(rt, "urgency"))})
@@ -189,6 +222,28 @@ func testKPIModel(t *testing.T, instances storagetest.Instances) {
 				require.Equal(rt, reopened, got[cell{lifecycle.KPIReopenRate, d}].Hits, "day %d", d)
 			}
 			require.Equal(rt, openAt[d], got[cell{lifecycle.KPIBacklog, d}].Count, "backlog at the end of day %d", d)
+			n, failed := 0, 0
+			for _, c := range closed {
+				if c.day == d {
+					n++
+					if c.failed {
+						failed++
+					}
+				}
+			}
+			require.Equal(rt, n, got[cell{lifecycle.KPIChangeSuccess, d}].Count, "changes closed on day %d", d)
+			require.Equal(rt, n-failed, got[cell{lifecycle.KPIChangeSuccess, d}].Hits, "changes closed successful on day %d", d)
+			if sc := surveys[d]; len(sc) > 0 {
+				sum := 0
+				for _, x := range sc {
+					sum += x
+				}
+				want := decimal.NewFromInt(int64(sum)).DivRound(decimal.NewFromInt(int64(len(sc))), 2)
+				require.True(rt, want.Equal(got[cell{lifecycle.KPICustomerSatisfaction, d}].Percent), "satisfaction on day %d: %s, want %s",
+					d, got[cell{lifecycle.KPICustomerSatisfaction, d}].Percent, want)
+			} else {
+				require.Zero(rt, got[cell{lifecycle.KPICustomerSatisfaction, d}].Count, "no survey on day %d", d)
+			}
 		}
 	})
 }
