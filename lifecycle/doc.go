@@ -11,8 +11,8 @@
 // [Service.Open]) moves along [Lifecycle] (lifecycle.md) by
 // [Service.Move]. Each move passes a [Gate] whose [Check]s read the other
 // packages and say what is missing:
-//   - strategy → design: the portfolio entry is chartered (its business
-//     case approved);
+//   - strategy → design: the portfolio entry is chartered (strategy
+//     charters it once its business case is approved);
 //   - design → transition: the service design package is complete, its
 //     service acceptance criteria are defined, every offering names an
 //     SLA definition, and the service's CI is in the CMDB with what it
