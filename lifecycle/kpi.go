@@ -279,7 +279,6 @@ type kpiFacts struct {
 	mu          sync.RWMutex // held to apply events, read to compute
 	pos         int64        // the last event applied
 	incidents   map[itil.ID]*incidentView
-	scratch     incidentView // foldIncident's
 	resolutions []resolutionFact
 	responses   []responseFact
 	open        []openFact

@@ -30,10 +30,15 @@ var errPayload = errors.New("incident payload: not the JSON of an itil.Payload")
 // incident). It returns the view after (v itself, changed in place, or a
 // new view the event created; nil once deleted) and whether the event
 // created, deleted or changed a field the view has. On error v is left
-// as it was. The scratch view k.scratch keeps the fold free of
-// allocation for the events that change an incident.
+// as it was. The fields are set in v itself, a copy on the stack kept to
+// restore it on error: copying the view in and out of a scratch view on
+// the heap cost write barriers on every event while the collector ran.
 func (k *kpiFacts) foldIncident(v *incidentView, pl []byte) (after *incidentView, changed bool, err error) {
 	after = v
+	var old incidentView
+	if v != nil {
+		old = *v
+	}
 	c := jsonscan.NewCursor(pl)
 	ok := c.Members(func(key []byte) bool {
 		switch string(key) {
@@ -54,8 +59,6 @@ func (k *kpiFacts) foldIncident(v *incidentView, pl []byte) (after *incidentView
 			if v == nil {
 				return true // an event on an incident the facts do not hold
 			}
-			w := &k.scratch
-			*w = *v
 			if !c.Elements(func() bool {
 				var name, to []byte
 				if !c.Members(func(m []byte) bool {
@@ -71,7 +74,7 @@ func (k *kpiFacts) foldIncident(v *incidentView, pl []byte) (after *incidentView
 					return false
 				}
 				var known bool
-				known, err = k.set(w, name, to)
+				known, err = k.set(v, name, to)
 				changed = changed || known
 				return err == nil
 			}) && err == nil {
@@ -84,10 +87,10 @@ func (k *kpiFacts) foldIncident(v *incidentView, pl []byte) (after *incidentView
 		err = errPayload
 	}
 	if err != nil {
+		if v != nil {
+			*v = old
+		}
 		return v, false, err
-	}
-	if changed && after == v && v != nil {
-		*v = k.scratch
 	}
 	return after, changed, nil
 }
