@@ -4,7 +4,8 @@
 // that wants a few fields of a large payload takes them without decoding
 // the rest. The storage backends check every journal payload with Valid;
 // the KPI read model (package lifecycle) takes the fields it counts from
-// each event with a Cursor.
+// each event with a Cursor, and the trend watch (package problem), which
+// may be given any bytes, those it reads with a checked Cursor.
 package jsonscan
 
 import (
@@ -50,7 +51,8 @@ func value(b []byte, i, depth int) (int, bool) {
 	}
 	switch c := b[i]; {
 	case c == '"':
-		return str(b, i+1)
+		end, _, ok := str(b, i+1)
+		return end, ok
 	case c == '{':
 		if depth+1 > maxDepth {
 			return i, false
@@ -64,7 +66,7 @@ func value(b []byte, i, depth int) (int, bool) {
 				return i, false
 			}
 			var ok bool
-			if i, ok = str(b, i+1); !ok {
+			if i, _, ok = str(b, i+1); !ok {
 				return i, false
 			}
 			i = Space(b, i)
@@ -130,8 +132,9 @@ func literal(b []byte, i int, lit string) (int, bool) {
 	return i + len(lit), true
 }
 
-// str validates a string whose opening quote is before b[i].
-func str(b []byte, i int) (int, bool) {
+// str validates a string whose opening quote is before b[i], and returns
+// the index after it and whether it has an escape.
+func str(b []byte, i int) (end int, escaped, ok bool) {
 	for i < len(b) {
 		// Payloads are mostly string bytes: skip eight at a time up to
 		// the first that is a quote, a backslash or a control character.
@@ -148,35 +151,35 @@ func str(b []byte, i int) (int, bool) {
 		c := b[i]
 		switch {
 		case c == '"':
-			return i + 1, true
+			return i + 1, escaped, true
 		case c < 0x20:
-			return i, false
+			return i, false, false
 		case c == '\\':
-			i++
+			i, escaped = i+1, true
 			if i >= len(b) {
-				return i, false
+				return i, false, false
 			}
 			switch b[i] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i++
 			case 'u':
 				if len(b)-i < 5 {
-					return i, false
+					return i, false, false
 				}
 				for _, h := range b[i+1 : i+5] {
 					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
-						return i, false
+						return i, false, false
 					}
 				}
 				i += 5
 			default:
-				return i, false
+				return i, false, false
 			}
 		default:
 			i++ // any other byte, as encoding/json (it does not check UTF-8)
 		}
 	}
-	return i, false
+	return i, false, false
 }
 
 const (
@@ -237,21 +240,35 @@ func number(b []byte, i int) (int, bool) {
 // the document to be valid JSON (Valid: storage checks every journal
 // payload at Append), finding where each value ends without checking
 // what is inside it; on other input its methods may return bytes that
-// are not JSON, or false, but never read past the document.
+// are not JSON, or false, but never read past the document. A checked
+// Cursor (NewCheckedCursor) trusts nothing.
 type Cursor struct {
-	b   []byte
-	i   int
-	bad bool
+	b     []byte
+	i     int
+	depth int // checked: how many objects and arrays the cursor is in
+	check bool
+	bad   bool
 }
 
 // NewCursor returns a Cursor at the start of b.
 func NewCursor(b []byte) Cursor { return Cursor{b: b} }
 
+// NewCheckedCursor returns a Cursor at the start of b that checks what it
+// walks and skips as Valid does, so that End also reports whether b is
+// valid JSON. A reader of bytes not known to be valid takes its fields in
+// one pass over them, where Valid and then a Cursor take two.
+func NewCheckedCursor(b []byte) Cursor { return Cursor{b: b, check: true} }
+
 // Value returns the raw value at the cursor, and moves past it; nil when
 // there is none.
 func (c *Cursor) Value() []byte {
 	i := Space(c.b, c.i)
-	end := skip(c.b, i)
+	end := i
+	if !c.check {
+		end = skip(c.b, i)
+	} else if e, ok := value(c.b, i, c.depth); ok {
+		end = e
+	}
 	if end == i {
 		c.bad = true
 		return nil
@@ -269,7 +286,13 @@ func (c *Cursor) Text() ([]byte, bool) {
 		c.bad = true
 		return nil, false
 	}
-	end, escaped := skipString(c.b, i+1)
+	var end int
+	var escaped bool
+	if c.check {
+		end, escaped = checkedString(c.b, i+1)
+	} else {
+		end, escaped = skipString(c.b, i+1)
+	}
 	if end > len(c.b) {
 		c.bad = true
 		return nil, false
@@ -291,12 +314,13 @@ func (c *Cursor) Text() ([]byte, bool) {
 func (c *Cursor) Members(fn func(key []byte) bool) bool {
 	b := c.b
 	i := Space(b, c.i)
-	if i >= len(b) || b[i] != '{' {
+	if i >= len(b) || b[i] != '{' || !c.enter() {
 		c.bad = true
 		return false
 	}
 	if i = Space(b, i+1); i < len(b) && b[i] == '}' {
 		c.i = i + 1
+		c.leave()
 		return true
 	}
 	for {
@@ -304,7 +328,13 @@ func (c *Cursor) Members(fn func(key []byte) bool) bool {
 			c.bad = true
 			return false
 		}
-		k, escaped := skipString(b, i+1)
+		var k int
+		var escaped bool
+		if c.check {
+			k, escaped = checkedString(b, i+1)
+		} else {
+			k, escaped = skipString(b, i+1)
+		}
 		if k > len(b) {
 			c.bad = true
 			return false
@@ -332,6 +362,7 @@ func (c *Cursor) Members(fn func(key []byte) bool) bool {
 		}
 		if i = Space(b, c.i); i < len(b) && b[i] == '}' {
 			c.i = i + 1
+			c.leave()
 			return true
 		}
 		if i >= len(b) || b[i] != ',' {
@@ -349,12 +380,13 @@ func (c *Cursor) Members(fn func(key []byte) bool) bool {
 func (c *Cursor) Elements(fn func() bool) bool {
 	b := c.b
 	i := Space(b, c.i)
-	if i >= len(b) || b[i] != '[' {
+	if i >= len(b) || b[i] != '[' || !c.enter() {
 		c.bad = true
 		return false
 	}
 	if i = Space(b, i+1); i < len(b) && b[i] == ']' {
 		c.i = i + 1
+		c.leave()
 		return true
 	}
 	for {
@@ -370,6 +402,7 @@ func (c *Cursor) Elements(fn func() bool) bool {
 		}
 		if i = Space(b, c.i); i < len(b) && b[i] == ']' {
 			c.i = i + 1
+			c.leave()
 			return true
 		}
 		if i >= len(b) || b[i] != ',' {
@@ -381,8 +414,39 @@ func (c *Cursor) Elements(fn func() bool) bool {
 }
 
 // End reports whether the walk found what it expected and reached the
-// end of the document (white space aside).
-func (c *Cursor) End() bool { return !c.bad && Space(c.b, c.i) == len(c.b) }
+// end of the document (white space aside); checked, whether it also
+// found the document valid, having walked all of it (a walk that fn
+// stopped leaves the cursor inside an object or array).
+func (c *Cursor) End() bool {
+	return !c.bad && c.depth == 0 && Space(c.b, c.i) == len(c.b)
+}
+
+// enter counts, checked, one more object or array the cursor is in;
+// false when that is deeper than Valid lets JSON nest.
+func (c *Cursor) enter() bool {
+	if !c.check {
+		return true
+	}
+	c.depth++
+	return c.depth <= maxDepth
+}
+
+// leave counts, checked, one object or array less.
+func (c *Cursor) leave() {
+	if c.check {
+		c.depth--
+	}
+}
+
+// checkedString is skipString for a checked Cursor: past len(b) when the
+// string is not valid.
+func checkedString(b []byte, i int) (int, bool) {
+	end, escaped, ok := str(b, i)
+	if !ok {
+		return len(b) + 1, false
+	}
+	return end, escaped
+}
 
 // Reading a journal payload is most of what the KPI read model pays per
 // event (BenchmarkKPIApply in package lifecycle). Walking it with

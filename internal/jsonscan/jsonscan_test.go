@@ -76,8 +76,9 @@ func TestSpecialFindsTheFirstByte(t *testing.T) {
 	})
 }
 
-// TestCursorMatchesDecoding: a Cursor walks a valid document's members
-// and elements, at any depth, as encoding/json decodes them.
+// TestCursorMatchesDecoding: a Cursor, checked or not, walks a valid
+// document's members and elements, at any depth, as encoding/json
+// decodes them.
 func TestCursorMatchesDecoding(t *testing.T) {
 	leaf := rapid.OneOf(rapid.Just[any](nil), rapid.Map(rapid.Bool(), func(b bool) any { return b }),
 		rapid.Map(rapid.Float64Range(-1e6, 1e6), func(f float64) any { return f }),
@@ -135,6 +136,9 @@ func TestCursorMatchesDecoding(t *testing.T) {
 			return v
 		}
 		c := NewCursor(b)
+		if rapid.Bool().Draw(t, "checked") {
+			c = NewCheckedCursor(b)
+		}
 		got := decode(&c)
 		if !c.End() {
 			t.Fatalf("the cursor did not end at the end of %s", b)
@@ -178,8 +182,9 @@ func TestCursorMatchesDecoding(t *testing.T) {
 	})
 }
 
-// TestCursorNeverReadsPast: on bytes that are not JSON, a Cursor's walk
-// ends, with false or bytes that are not JSON, and never panics.
+// TestCursorNeverReadsPast: on bytes that are not JSON, a Cursor's walk,
+// checked or not, ends, with false or bytes that are not JSON, and never
+// panics.
 func TestCursorNeverReadsPast(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		b := []byte(jsonish.Draw(t, "bytes"))
@@ -195,6 +200,9 @@ func TestCursorNeverReadsPast(t *testing.T) {
 			}
 		}
 		c := NewCursor(b)
+		if rapid.Bool().Draw(t, "checked") {
+			c = NewCheckedCursor(b)
+		}
 		walk(&c, 0)
 		c.End()
 	})
@@ -214,6 +222,68 @@ func TestCursorNeverReadsPast(t *testing.T) {
 		c := NewCursor([]byte(b))
 		if c.Members(func([]byte) bool { return true }); c.End() {
 			t.Fatalf("End after %s", b)
+		}
+	}
+}
+
+// TestCursorCheckedMatchesValid: a checked Cursor that walks bytes to their
+// end, descending where they let it, ends on exactly the documents
+// json.Valid accepts, nested to encoding/json's limit and no deeper.
+func TestCursorCheckedMatchesValid(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		b := []byte(jsonish.Draw(t, "bytes"))
+		var walk func(c *Cursor)
+		walk = func(c *Cursor) {
+			var at byte
+			if i := Space(c.b, c.i); i < len(c.b) {
+				at = c.b[i]
+			}
+			switch {
+			case at == '{' && rapid.Bool().Draw(t, "members"):
+				c.Members(func([]byte) bool { walk(c); return true })
+			case at == '[' && rapid.Bool().Draw(t, "elements"):
+				c.Elements(func() bool { walk(c); return true })
+			case at == '"' && rapid.Bool().Draw(t, "text"):
+				c.Text()
+			default:
+				c.Value()
+			}
+		}
+		c := NewCheckedCursor(b)
+		walk(&c)
+		if got, want := c.End(), json.Valid(b); got != want {
+			t.Fatalf("checked walk of %q ends %v, json.Valid = %v", b, got, want)
+		}
+	})
+	// descend walks d arrays deep, then takes the value there whole.
+	var descend func(c *Cursor, d int)
+	descend = func(c *Cursor, d int) {
+		if d == 0 {
+			c.Value()
+			return
+		}
+		c.Elements(func() bool { descend(c, d-1); return true })
+	}
+	for _, n := range []int{maxDepth, maxDepth + 1} {
+		b := []byte(strings.Repeat("[", n) + strings.Repeat("]", n))
+		for _, d := range []int{0, n / 2, n} {
+			c := NewCheckedCursor(b)
+			if descend(&c, d); c.End() != (n <= maxDepth) {
+				t.Fatalf("%d arrays deep, walked %d deep: End() = %v", n, d, c.End())
+			}
+		}
+	}
+	// A walk that goes on where fn stopped does not vouch for the bytes.
+	for _, b := range []string{`{"a":{"x":1,"y":2}}`, `{"a":{"x":1,"y":2}`} {
+		c := NewCheckedCursor([]byte(b))
+		c.Members(func(key []byte) bool {
+			if string(key) == "a" {
+				c.Members(func([]byte) bool { c.Value(); return false })
+			}
+			return true
+		})
+		if c.End() {
+			t.Fatalf("End after a stopped walk of %s", b)
 		}
 	}
 }
