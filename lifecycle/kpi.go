@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"slices"
 	"strconv"
@@ -271,6 +272,48 @@ type (
 // stillOpen is the end of an interval not ended.
 const stillOpen = math.MaxInt64
 
+// facts is an append-only list kept in chunks, so that appending never
+// copies what it holds: the backlog's intervals grow by one on every
+// reassignment, and growing them as one slice (copying it whole, into
+// fresh memory) was half of what folding an assignment cost
+// (BenchmarkKPIApply).
+type facts[T any] struct {
+	chunks [][]T
+	n      int
+}
+
+const factsChunk = 4096
+
+// add appends x and returns its index.
+func (l *facts[T]) add(x T) int {
+	if l.n%factsChunk == 0 {
+		l.chunks = append(l.chunks, make([]T, 0, factsChunk))
+	}
+	c := &l.chunks[len(l.chunks)-1]
+	*c = append(*c, x)
+	l.n++
+	return l.n - 1
+}
+
+// at returns the fact at index i.
+func (l *facts[T]) at(i int) *T { return &l.chunks[i/factsChunk][i%factsChunk] }
+
+// len returns how many facts l holds.
+func (l *facts[T]) len() int { return l.n }
+
+// all yields each fact in order.
+func (l *facts[T]) all() iter.Seq[*T] {
+	return func(yield func(*T) bool) {
+		for _, c := range l.chunks {
+			for i := range c {
+				if !yield(&c[i]) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // kpiFacts is the KPI read model: the facts the journal's events make,
 // in the order they came. It is folded event by event, so keeping it
 // current and building it again from the whole journal give the same
@@ -281,7 +324,7 @@ type kpiFacts struct {
 	incidents   map[itil.ID]*incidentView
 	resolutions []resolutionFact
 	responses   []responseFact
-	open        []openFact
+	open        facts[openFact]
 	changes     map[itil.ID]*changeView
 	closed      []changeFact
 	problems    map[itil.ID]*problemView
@@ -451,19 +494,17 @@ func (k *kpiFacts) applyEvent(ctx context.Context, tx storage.Tx, ev *itil.Event
 		if before == nil {
 			from = opened
 		}
-		after.openIx = len(k.open)
-		k.open = append(k.open, openFact{from: from, to: stillOpen, d: k.incidentDims(after)})
+		after.openIx = k.open.add(openFact{from: from, to: stillOpen, d: k.incidentDims(after)})
 	case wasOpen && !after.open():
-		k.open[was.openIx].to = at
+		k.open.at(was.openIx).to = at
 	case wasOpen:
 		after.openIx = was.openIx
 		// The backlog counts an incident where it stood at each period's
 		// end: a move to another service, group or priority ends one
 		// interval and starts another.
-		if d := k.incidentDims(after); d != k.open[was.openIx].d {
-			k.open[was.openIx].to = at
-			after.openIx = len(k.open)
-			k.open = append(k.open, openFact{from: at, to: stillOpen, d: d})
+		if o := k.open.at(was.openIx); k.incidentDims(after) != o.d {
+			o.to = at
+			after.openIx = k.open.add(openFact{from: at, to: stillOpen, d: k.incidentDims(after)})
 		}
 	}
 	return nil
@@ -804,8 +845,7 @@ func (k *kpiFacts) compute(q *KPIQuery, bounds []time.Time) []KPIPoint {
 	// is after its start and not after its end, counted by a difference
 	// array over the periods.
 	diff := make([]int32, (np+1)*nk)
-	for i := range k.open {
-		o := &k.open[i]
+	for o := range k.open.all() {
 		first, _ := slices.BinarySearch(b[1:], o.from+1) // the first period ending after from
 		last := np
 		if o.to != stillOpen {

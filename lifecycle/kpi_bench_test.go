@@ -40,7 +40,7 @@ func benchFacts(n, m int) *kpiFacts {
 		res := resp + r.Int64N(int64(72*time.Hour))
 		k.responses = append(k.responses, responseFact{at: resp, took: resp - opened, d: d})
 		k.resolutions = append(k.resolutions, resolutionFact{at: res, took: res - opened, d: d, firstAssign: r.IntN(10) != 0, reopened: r.IntN(20) == 0})
-		k.open = append(k.open, openFact{from: opened, to: res, d: d})
+		k.open.add(openFact{from: opened, to: res, d: d})
 	}
 	for range m {
 		k.closed = append(k.closed, changeFact{at: y + r.Int64N(span), d: k.dimsOf(itil.NilID, groups[r.IntN(len(groups))], 0),
@@ -132,7 +132,7 @@ func limitArrays(k *kpiFacts) *limitFacts {
 	for _, r := range k.responses {
 		l.respAt, l.respTook = append(l.respAt, r.at), append(l.respTook, r.took)
 	}
-	for _, o := range k.open {
+	for o := range k.open.all() {
 		l.openFrom, l.openTo = append(l.openFrom, o.from), append(l.openTo, o.to)
 	}
 	for _, c := range k.closed {

@@ -128,9 +128,9 @@ func fillSQLFacts(ctx context.Context, conn *pgx.Conn, k *kpiFacts) error {
 				r := &k.responses[i]
 				return []any{ts(r.at), r.took, r.d.group, r.d.service, int16(r.d.priority)}
 			}},
-		{"open_intervals", []string{"open_from", "open_to", "grp", "service", "priority"}, len(k.open),
+		{"open_intervals", []string{"open_from", "open_to", "grp", "service", "priority"}, k.open.len(),
 			func(i int) []any {
-				o := &k.open[i]
+				o := k.open.at(i)
 				var to *time.Time
 				if o.to != stillOpen {
 					t := ts(o.to)
@@ -292,7 +292,7 @@ func TestKPIsMatchSQL(t *testing.T) {
 	// Open at March's start exactly, or ended there, or ended just
 	// before; and still open.
 	for _, o := range [][2]int64{{mar, stillOpen}, {mar - 1, mar}, {mar - 2, mar - 1}, {mar - 1, mar + 1}, {mar - 1000, stillOpen}, {y0 - 1, stillOpen}} {
-		k.open = append(k.open, openFact{from: o[0], to: o[1], d: d})
+		k.open.add(openFact{from: o[0], to: o[1], d: d})
 	}
 	conn, _ := loadSQLFacts(t, k)
 	ctx := context.Background()
