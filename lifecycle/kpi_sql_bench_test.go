@@ -182,7 +182,12 @@ func sqlKPIs(ctx context.Context, conn *pgx.Conn, k *kpiFacts, q *KPIQuery, boun
 			return k.services[i].String()
 		}
 	case ByPriority:
-		key, name = "priority", func(i int) string { return "P" + strconv.Itoa(i) }
+		key, name = "priority", func(i int) string {
+			if i == 0 {
+				return "" // none, as compute names it
+			}
+			return "P" + strconv.Itoa(i)
+		}
 	}
 	zone := cmp.Or(q.Zone, "UTC")
 	unit, step := string(q.Every), "1 "+string(q.Every)
