@@ -163,12 +163,8 @@ func (ix *liveIndex) readSince(ctx context.Context, tx storage.Tx, from, last in
 // final already. book says whether to book the change in x too. The
 // caller holds mu.
 func (ix *liveIndex) apply(ev *itil.Event, book bool) error {
-	pl, err := pipeline.DecodePayload(ev)
-	if err != nil {
-		return err
-	}
 	id := ev.SubjectID
-	r, changed, err := pipeline.Apply(ix.recs[id], pl)
+	r, changed, err := pipeline.ApplyEvent(ix.recs[id], ev)
 	if err != nil || !changed {
 		return err
 	}
@@ -189,12 +185,8 @@ func (ix *liveIndex) apply(ev *itil.Event, book bool) error {
 // applySchedule changes the index by one schedule event, as apply does
 // for a change. The caller holds mu.
 func (ix *liveIndex) applySchedule(ev *itil.Event) error {
-	pl, err := pipeline.DecodePayload(ev)
-	if err != nil {
-		return err
-	}
 	id := ev.SubjectID
-	r, changed, err := pipeline.Apply(ix.scheds[id], pl)
+	r, changed, err := pipeline.ApplyEvent(ix.scheds[id], ev)
 	if err != nil || !changed {
 		return err
 	}

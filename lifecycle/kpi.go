@@ -512,12 +512,8 @@ func (k *kpiFacts) applyEvent(ctx context.Context, tx storage.Tx, ev *itil.Event
 
 // applyChange counts a change when it reaches Closed.
 func (k *kpiFacts) applyChange(ev *itil.Event) error {
-	pl, err := pipeline.DecodePayload(ev)
-	if err != nil {
-		return err
-	}
 	before := k.changes[ev.SubjectID]
-	after, changed, err := pipeline.Apply(before, pl)
+	after, changed, err := pipeline.ApplyEvent(before, ev)
 	if err != nil || !changed {
 		return err
 	}
@@ -531,12 +527,8 @@ func (k *kpiFacts) applyChange(ev *itil.Event) error {
 
 // applyProblem counts a problem when it reaches Closed.
 func (k *kpiFacts) applyProblem(ev *itil.Event) error {
-	pl, err := pipeline.DecodePayload(ev)
-	if err != nil {
-		return err
-	}
 	before := k.problems[ev.SubjectID]
-	after, changed, err := pipeline.Apply(before, pl)
+	after, changed, err := pipeline.ApplyEvent(before, ev)
 	if err != nil || !changed {
 		return err
 	}
@@ -557,11 +549,7 @@ func (k *kpiFacts) applyProblem(ev *itil.Event) error {
 // applySurvey counts a survey when it is recorded (surveys are not
 // changed afterwards).
 func (k *kpiFacts) applySurvey(ev *itil.Event) error {
-	pl, err := pipeline.DecodePayload(ev)
-	if err != nil {
-		return err
-	}
-	sv, changed, err := pipeline.Apply[strategy.Survey](nil, pl)
+	sv, changed, err := pipeline.ApplyEvent[strategy.Survey](nil, ev)
 	if err != nil || !changed || sv == nil {
 		return err
 	}
@@ -576,16 +564,10 @@ func (k *kpiFacts) applySurvey(ev *itil.Event) error {
 // applyEntry keeps the business service CI each portfolio entry names,
 // so that its surveys count under the same service as its incidents.
 func (k *kpiFacts) applyEntry(ev *itil.Event) error {
-	pl, err := pipeline.DecodePayload(ev)
-	if err != nil {
-		return err
-	}
 	type entryView struct {
 		ServiceCIID itil.ID `json:"service_ci_id"`
 	}
-	ci := k.entryCI[ev.SubjectID]
-	before := &entryView{ServiceCIID: ci}
-	after, changed, err := pipeline.Apply(before, pl)
+	after, changed, err := pipeline.ApplyEvent(&entryView{ServiceCIID: k.entryCI[ev.SubjectID]}, ev)
 	switch {
 	case err != nil || !changed:
 		return err

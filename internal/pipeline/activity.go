@@ -106,17 +106,19 @@ func History(ctx context.Context, tx storage.Tx, id itil.ID) ([]itil.HistoryEntr
 	return out, nil
 }
 
-// DecodePayload decodes the payload of a journal event, nil when it has
-// none, as History and Apply's callers read it.
-func DecodePayload(ev *itil.Event) (*itil.Payload, error) {
+// ApplyEvent is Apply of the journal event ev's payload (decoded; an
+// event without one changes nothing): what the in-memory indexes that
+// follow the journal (the change schedule, the KPI facts) fold each event
+// with.
+func ApplyEvent[T any](v *T, ev *itil.Event) (next *T, changed bool, err error) {
 	if len(ev.Payload) == 0 {
-		return nil, nil
+		return v, false, nil
 	}
 	var pl itil.Payload
 	if err := json.Unmarshal(ev.Payload, &pl); err != nil {
-		return nil, fmt.Errorf("journal event %d: %w", ev.Seq, err)
+		return v, false, fmt.Errorf("journal event %d: %w", ev.Seq, err)
 	}
-	return &pl, nil
+	return Apply(v, &pl)
 }
 
 // Apply returns v as one journal event with payload pl leaves it, by the
