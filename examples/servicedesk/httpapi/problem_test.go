@@ -1,0 +1,57 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/itilkit/itil"
+)
+
+// TestProblemOf: each error of the SDK's vocabulary, wrapped as the
+// processes wrap it, maps to its status; an unknown error to 500 without
+// its text.
+func TestProblemOf(t *testing.T) {
+	var v itil.ValidationError
+	v.Add("title", "is required")
+	v.Add("impact", "must be 1 to 3")
+	for _, c := range []struct {
+		err    error
+		stale  bool
+		status int
+	}{
+		{v.Err(), false, 422},
+		{fmt.Errorf("incident %s: %w", "x", itil.ErrNotFound), false, 404},
+		{fmt.Errorf("%w: resolved", itil.ErrInvalidTransition), false, 409},
+		{itil.ErrConflict, false, 409},
+		{itil.ErrConflict, true, 412},
+		{fmt.Errorf("%w: desk may not close", itil.ErrForbidden), false, 403},
+		{errors.New("connection reset by peer at 10.0.0.7"), false, 500},
+	} {
+		p := ProblemOf(c.err, c.stale)
+		if p.Status != c.status {
+			t.Errorf("%v (stale %v): %d, want %d", c.err, c.stale, p.Status, c.status)
+		}
+		if c.status == 500 && p.Detail != "" {
+			t.Errorf("an internal error tells its text: %q", p.Detail)
+		}
+	}
+	if p := ProblemOf(v.Err(), false); len(p.Errors) != 2 || p.Errors[1].Field != "impact" {
+		t.Fatalf("422 lists every field: %+v", p.Errors)
+	}
+}
+
+func TestWriteError(t *testing.T) {
+	rec := httptest.NewRecorder()
+	WriteError(rec, httptest.NewRequest(http.MethodPost, "/incidents/42/resolve", nil), nil, itil.ErrNotFound, false)
+	if rec.Code != 404 || rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("%d %s", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	var p Problem
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Instance != "/incidents/42/resolve" || p.Status != 404 {
+		t.Fatalf("%+v %v", p, err)
+	}
+}
