@@ -34,32 +34,40 @@ func Flag() *string {
 // the example and the run, so a run on a database an earlier run filled
 // starts empty and prints the same.
 func Open(ctx context.Context, spec, example string) (storage.Store, func() error, error) {
-	var b storage.Backend
-	switch {
-	case spec == "" || spec == "memory":
-		b = memory.New()
-	case strings.HasPrefix(spec, "sqlite:"):
-		path := strings.TrimPrefix(spec, "sqlite:")
-		if path == "" {
-			return nil, nil, fmt.Errorf("-store %q: sqlite: needs a file path, such as sqlite:itil.db", spec)
-		}
-		sb, err := sqlite.Open(path)
-		if err != nil {
-			return nil, nil, err
-		}
-		b = sb
-	case strings.HasPrefix(spec, "postgres://"), strings.HasPrefix(spec, "postgresql://"):
-		pb, err := postgres.Open(ctx, spec)
-		if err != nil {
-			return nil, nil, err
-		}
-		b = pb
-	default:
-		return nil, nil, fmt.Errorf("-store %q: want memory, sqlite:PATH or a postgres:// DSN", spec)
+	b, err := OpenBackend(ctx, spec)
+	if err != nil {
+		return nil, nil, err
 	}
 	s, err := b.Tenant(example + "-" + itil.NewID().String())
 	if err != nil {
 		return nil, nil, errors.Join(err, b.Close())
 	}
 	return s, b.Close, nil
+}
+
+// OpenBackend opens the backend spec names, for a program that keeps its
+// tenants from run to run (the service desk names them after its
+// callers' organisations).
+func OpenBackend(ctx context.Context, spec string) (storage.Backend, error) {
+	switch {
+	case spec == "" || spec == "memory":
+		return memory.New(), nil
+	case strings.HasPrefix(spec, "sqlite:"):
+		path := strings.TrimPrefix(spec, "sqlite:")
+		if path == "" {
+			return nil, fmt.Errorf("-store %q: sqlite: needs a file path, such as sqlite:itil.db", spec)
+		}
+		b, err := sqlite.Open(path)
+		if err != nil {
+			return nil, err // not a nil *Backend in the interface
+		}
+		return b, nil
+	case strings.HasPrefix(spec, "postgres://"), strings.HasPrefix(spec, "postgresql://"):
+		b, err := postgres.Open(ctx, spec)
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("-store %q: want memory, sqlite:PATH or a postgres:// DSN", spec)
 }

@@ -71,14 +71,18 @@ func PrincipalOf(ctx context.Context) (*Principal, bool) {
 	return p, ok
 }
 
-// Matrix says which commands each role may run: role → command names as
-// the processes ask their Authorizer ("*" for every command).
+// Matrix says which commands each role may run: role → "process.command"
+// as the processes name their commands to their Authorizer
+// ("incident.resolve"), "process.*" for every command of a process, or
+// "*" for every command of every process. Commands are named per process
+// because processes share names: an incident and a change both close.
 type Matrix map[string][]string
 
-// Allows reports whether any of roles may run command.
-func (m Matrix) Allows(roles []string, command string) bool {
+// Allows reports whether any of roles may run command of process.
+func (m Matrix) Allows(roles []string, process, command string) bool {
 	for _, role := range roles {
-		if cmds := m[role]; slices.Contains(cmds, command) || slices.Contains(cmds, "*") {
+		cmds := m[role]
+		if slices.Contains(cmds, process+"."+command) || slices.Contains(cmds, process+".*") || slices.Contains(cmds, "*") {
 			return true
 		}
 	}
@@ -90,14 +94,14 @@ func (m Matrix) Allows(roles []string, command string) bool {
 // every caller. A command run with no principal (a job of the server's
 // own) is allowed; a principal whose roles do not allow the command is
 // refused with itil.ErrForbidden.
-func Authorizer[T any](m Matrix) itil.Authorizer[T] {
+func Authorizer[T any](m Matrix, process string) itil.Authorizer[T] {
 	return func(ctx context.Context, actor itil.Actor, command string, _ *T) error {
 		p, ok := PrincipalOf(ctx)
 		if !ok {
 			return nil
 		}
-		if !m.Allows(p.Roles, command) {
-			return fmt.Errorf("%w: %s (roles %s) may not %s", itil.ErrForbidden, actor.ID, strings.Join(p.Roles, ", "), command)
+		if !m.Allows(p.Roles, process, command) {
+			return fmt.Errorf("%w: %s (roles %s) may not %s.%s", itil.ErrForbidden, actor.ID, strings.Join(p.Roles, ", "), process, command)
 		}
 		return nil
 	}

@@ -40,8 +40,8 @@ func TestAuthenticate(t *testing.T) {
 }
 
 func TestAuthorizer(t *testing.T) {
-	m := Matrix{"agent": {"open", "assign", "resolve"}, "admin": {"*"}}
-	auth := Authorizer[struct{}](m)
+	m := Matrix{"agent": {"incident.open", "incident.assign", "incident.resolve", "problem.*"}, "admin": {"*"}}
+	auth := Authorizer[struct{}](m, "incident")
 	with := func(roles ...string) context.Context {
 		return context.WithValue(context.Background(), principalKey{}, &Principal{Actor: itil.Actor{ID: "x"}, Roles: roles})
 	}
@@ -53,6 +53,12 @@ func TestAuthorizer(t *testing.T) {
 	}
 	if err := auth(with("agent", "admin"), itil.Actor{ID: "x"}, "close", nil); err != nil {
 		t.Fatalf("an admin may do anything: %v", err)
+	}
+	if err := Authorizer[struct{}](m, "problem")(with("agent"), itil.Actor{ID: "x"}, "close", nil); err != nil {
+		t.Fatalf("problem.* lets an agent close a problem: %v", err)
+	}
+	if err := Authorizer[struct{}](m, "change")(with("agent"), itil.Actor{ID: "x"}, "close", nil); !errors.Is(err, itil.ErrForbidden) {
+		t.Fatalf("an agent closes a change: %v", err)
 	}
 	if err := auth(context.Background(), itil.System, "auto_close", nil); err != nil {
 		t.Fatalf("the server's own jobs: %v", err)

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/itilkit/itil/examples/servicedesk/httpapi"
+	"github.com/itilkit/itil/storage/memory"
+)
+
+// client calls the test server as one of the demo callers.
+type client struct {
+	t     *testing.T
+	url   string
+	token string
+}
+
+func (c client) do(method, path, etag, body string) (*http.Response, string) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.url+path, strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if etag != "" {
+		req.Header.Set("If-Match", etag)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func newTestServer(t *testing.T) string {
+	ts := httptest.NewServer(newServer(memory.New(), nil, httpapi.StaticTokens(demoTokens), roles).routes())
+	t.Cleanup(ts.Close)
+	return ts.URL
+}
+
+// TestIncidentRoutes: an incident opened, read, assigned on its ETag,
+// refused on a stale one (412) and without one (428), resolved; bad
+// input, unknown records, forbidden commands and unauthenticated calls
+// answer their problem details.
+func TestIncidentRoutes(t *testing.T) {
+	url := newTestServer(t)
+	agent := client{t, url, "agent-token"}
+	resp, body := agent.do("POST", "/incidents", "", `{"title":"Mail down","caller":{"id":"casey"},"channel":"phone","impact":2,"urgency":2}`)
+	if resp.StatusCode != 201 || resp.Header.Get("ETag") != `"1"` || !strings.HasPrefix(resp.Header.Get("Location"), "/incidents/") {
+		t.Fatalf("open: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	loc := resp.Header.Get("Location")
+	var inc struct {
+		Number string `json:"number"`
+		State  string `json:"state"`
+	}
+	if err := json.Unmarshal([]byte(body), &inc); err != nil || inc.Number != "INC0001001" || inc.State != "new" {
+		t.Fatalf("%s %v", body, err)
+	}
+	resp, _ = agent.do("GET", loc, "", "")
+	if resp.StatusCode != 200 || resp.Header.Get("ETag") != `"1"` {
+		t.Fatalf("get: %d %s", resp.StatusCode, resp.Header.Get("ETag"))
+	}
+	if resp, _ = agent.do("POST", loc+"/assign", "", `{"group":"messaging","assignee":"sam"}`); resp.StatusCode != 428 {
+		t.Fatalf("a command without If-Match: %d", resp.StatusCode)
+	}
+	resp, body = agent.do("POST", loc+"/assign", `"1"`, `{"group":"messaging","assignee":"sam"}`)
+	if resp.StatusCode != 200 || resp.Header.Get("ETag") != `"2"` {
+		t.Fatalf("assign: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ = agent.do("POST", loc+"/resolve", `"1"`, `{"code":"solution_provided","notes":"restarted"}`); resp.StatusCode != 412 {
+		t.Fatalf("a stale If-Match: %d", resp.StatusCode)
+	}
+	resp, body = agent.do("POST", loc+"/close", `"2"`, ``)
+	if resp.StatusCode != 409 || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("closing an incident not resolved: %d %s", resp.StatusCode, body)
+	}
+	if resp, body = agent.do("POST", loc+"/resolve", `"2"`, `{"code":"solution_provided","notes":"restarted"}`); resp.StatusCode != 200 {
+		t.Fatalf("resolve: %d %s", resp.StatusCode, body)
+	}
+	resp, body = agent.do("POST", "/incidents", "", `{"title":"","impact":9}`)
+	var p httpapi.Problem
+	if err := json.Unmarshal([]byte(body), &p); resp.StatusCode != 422 || err != nil || len(p.Errors) < 2 {
+		t.Fatalf("bad input: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ = agent.do("GET", "/incidents/01a2513e-43a9-7ad5-bcc3-5520bbb128e2", "", ""); resp.StatusCode != 404 {
+		t.Fatalf("unknown: %d", resp.StatusCode)
+	}
+	if resp, _ = agent.do("GET", "/incidents/nope", "", ""); resp.StatusCode != 404 {
+		t.Fatalf("no ID: %d", resp.StatusCode)
+	}
+	cab := client{t, url, "cab-token"}
+	if resp, body = cab.do("POST", "/incidents", "", `{"title":"x","caller":{"id":"c"},"channel":"phone","impact":2,"urgency":2}`); resp.StatusCode != 403 {
+		t.Fatalf("a CAB member opens an incident: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ = (client{t, url, "stolen"}).do("GET", "/incidents", "", ""); resp.StatusCode != 401 {
+		t.Fatalf("unauthenticated: %d", resp.StatusCode)
+	}
+}
+
+// TestIncidentPages: a list is paged by cursor through Link headers, the
+// filters kept, each incident once.
+func TestIncidentPages(t *testing.T) {
+	url := newTestServer(t)
+	agent := client{t, url, "agent-token"}
+	for range 5 {
+		if resp, body := agent.do("POST", "/incidents", "", `{"title":"x","caller":{"id":"c"},"channel":"phone","impact":2,"urgency":2}`); resp.StatusCode != 201 {
+			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+	}
+	seen := map[string]bool{}
+	path := "/incidents?limit=2&state=new"
+	pages := 0
+	for path != "" {
+		resp, body := agent.do("GET", path, "", "")
+		var page []struct {
+			Number string `json:"number"`
+		}
+		if err := json.Unmarshal([]byte(body), &page); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%d %s %v", resp.StatusCode, body, err)
+		}
+		for _, inc := range page {
+			if seen[inc.Number] {
+				t.Fatalf("%s twice", inc.Number)
+			}
+			seen[inc.Number] = true
+		}
+		pages++
+		path = ""
+		if link := resp.Header.Get("Link"); link != "" {
+			path = link[strings.Index(link, "<")+1 : strings.Index(link, ">")]
+			if !strings.Contains(path, "state=new") {
+				t.Fatalf("the filter lost: %s", path)
+			}
+		}
+	}
+	if len(seen) != 5 || pages != 3 {
+		t.Fatalf("%d incidents in %d pages", len(seen), pages)
+	}
+}

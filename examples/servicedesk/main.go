@@ -1,0 +1,83 @@
+// Servicedesk is a service desk over HTTP/JSON on every process of the
+// SDK, the layer a vendor building an ITSM product writes first: routes,
+// errors as problem details, ETags and If-Match, idempotent POSTs,
+// cursor pages, tenancy and roles from the authenticated caller.
+//
+//	go run ./examples/servicedesk                        # in memory, on 127.0.0.1:8080
+//	go run ./examples/servicedesk -store sqlite:desk.db
+//
+// It is being built: incidents are served; the other processes, the
+// event stream, the OpenAPI document and the console follow.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/examples/internal/store"
+	"github.com/itilkit/itil/examples/servicedesk/httpapi"
+)
+
+// roles is the example's role matrix (see httpapi.Matrix).
+var roles = httpapi.Matrix{
+	"agent":           {"incident.*"},
+	"problem_manager": {"incident.*", "problem.*"},
+	"change_manager":  {"change.*"},
+	"cab_member":      {"change.approve", "change.reject"},
+	"admin":           {"*"},
+}
+
+// demoTokens are the example's callers, one per role, in one tenant.
+var demoTokens = map[string]httpapi.Principal{
+	"agent-token":   {Actor: itil.Actor{ID: "ann", Name: "Ann (agent)"}, Roles: []string{"agent"}, Tenant: "demo"},
+	"problem-token": {Actor: itil.Actor{ID: "pete", Name: "Pete (problem manager)"}, Roles: []string{"problem_manager"}, Tenant: "demo"},
+	"change-token":  {Actor: itil.Actor{ID: "chloe", Name: "Chloe (change manager)"}, Roles: []string{"change_manager"}, Tenant: "demo"},
+	"cab-token":     {Actor: itil.Actor{ID: "carl", Name: "Carl (CAB member)"}, Roles: []string{"cab_member"}, Tenant: "demo"},
+	"admin-token":   {Actor: itil.Actor{ID: "ada", Name: "Ada (admin)"}, Roles: []string{"admin"}, Tenant: "demo"},
+}
+
+func main() {
+	spec := store.Flag()
+	addr := flag.String("addr", "127.0.0.1:8080", "where to listen")
+	flag.Parse()
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(*spec, *addr, log); err != nil {
+		log.Error("servicedesk stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(spec, addr string, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	backend, err := store.OpenBackend(ctx, spec)
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	srv := &http.Server{Addr: addr, Handler: newServer(backend, log, httpapi.StaticTokens(demoTokens), roles).routes(),
+		ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("servicedesk listening", "addr", addr, "store", spec)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Graceful: requests under way finish, for up to ten seconds.
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/examples/servicedesk/httpapi"
+	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/storage"
+)
+
+// desk is one tenant's service desk: every process over the tenant's
+// store. Services keep in-memory indexes of their tenant's journal, so a
+// tenant's desk is made once and shared by its requests.
+type desk struct {
+	store     storage.Store
+	incidents *incident.Service
+}
+
+// server serves every tenant of one backend.
+type server struct {
+	backend storage.Backend
+	log     *slog.Logger
+	auth    httpapi.Authenticator
+	matrix  httpapi.Matrix
+
+	mu    sync.Mutex
+	desks map[string]*desk
+}
+
+func newServer(backend storage.Backend, log *slog.Logger, auth httpapi.Authenticator, matrix httpapi.Matrix) *server {
+	return &server{backend: backend, log: log, auth: auth, matrix: matrix, desks: map[string]*desk{}}
+}
+
+// deskOf returns the desk of the request's principal's tenant.
+func (s *server) deskOf(r *http.Request) (*desk, error) {
+	p, ok := httpapi.PrincipalOf(r.Context())
+	if !ok {
+		return nil, errors.New("servicedesk: a request without a principal")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d := s.desks[p.Tenant]; d != nil {
+		return d, nil
+	}
+	st, err := s.backend.Tenant(p.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	inc, err := incident.New(st, incident.WithAuthorizer(httpapi.Authorizer[incident.Incident](s.matrix, "incident")))
+	if err != nil {
+		return nil, err
+	}
+	d := &desk{store: st, incidents: inc}
+	s.desks[p.Tenant] = d
+	return d, nil
+}
+
+// routes is the API: resources as paths, commands as POSTs on them.
+func (s *server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /incidents", s.openIncident)
+	mux.HandleFunc("GET /incidents", s.listIncidents)
+	mux.HandleFunc("GET /incidents/{id}", s.getIncident)
+	mux.HandleFunc("POST /incidents/{id}/{command}", s.incidentCommand)
+	return httpapi.Authenticate(s.auth, mux)
+}
+
+// maxBody bounds a request's body.
+const maxBody = 1 << 20
+
+// readBody reads the request's body, at most maxBody bytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var v itil.ValidationError
+		v.Add("body", fmt.Sprintf("cannot be read (at most %d bytes): %v", maxBody, err))
+		return nil, v.Err()
+	}
+	return b, nil
+}
+
+// decode reads JSON into v, a bad body giving a *itil.ValidationError.
+func decode(body []byte, v any) error {
+	if len(body) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var ve itil.ValidationError
+		ve.Add("body", "is not the JSON expected: "+err.Error())
+		return ve.Err()
+	}
+	return nil
+}
+
+// writeJSON writes v as JSON with status, and its version as ETag.
+func writeJSON(w http.ResponseWriter, status int, version int64, v any) {
+	if version > 0 {
+		httpapi.SetETag(w, version)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
