@@ -144,3 +144,56 @@ func TestIncidentPages(t *testing.T) {
 		t.Fatalf("%d incidents in %d pages", len(seen), pages)
 	}
 }
+
+// TestEventStream: the journal as Server-Sent Events, each with its Seq
+// as id; a client that reconnects with Last-Event-ID resumes after it.
+func TestEventStream(t *testing.T) {
+	url := newTestServer(t)
+	agent := client{t, url, "agent-token"}
+	for range 3 {
+		agent.do("POST", "/incidents", "", `{"title":"x","caller":{"id":"c"},"channel":"phone","impact":2,"urgency":2}`)
+	}
+	read := func(lastID string, want int) []string {
+		t.Helper()
+		req, _ := http.NewRequest("GET", url+"/events?kind=incident", nil)
+		req.Header.Set("Authorization", "Bearer agent-token")
+		if lastID != "" {
+			req.Header.Set("Last-Event-ID", lastID)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+			t.Fatalf("content type %q", ct)
+		}
+		var ids []string
+		buf := make([]byte, 0, 64<<10)
+		tmp := make([]byte, 4096)
+		for len(ids) < want {
+			n, err := resp.Body.Read(tmp)
+			buf = append(buf, tmp[:n]...)
+			ids = ids[:0]
+			for _, line := range strings.Split(string(buf), "\n") {
+				if id, ok := strings.CutPrefix(line, "id: "); ok {
+					ids = append(ids, id)
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		return ids
+	}
+	all := read("", 3)
+	if len(all) != 3 {
+		t.Fatalf("ids %v", all)
+	}
+	if rest := read(all[0], 2); len(rest) != 2 || rest[0] != all[1] || rest[1] != all[2] {
+		t.Fatalf("resumed after %s: %v of %v", all[0], rest, all)
+	}
+	if resp, _ := agent.do("GET", "/events?after=x", "", ""); resp.StatusCode != 422 {
+		t.Fatalf("a bad position: %d", resp.StatusCode)
+	}
+}

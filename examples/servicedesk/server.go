@@ -69,6 +69,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /incidents", s.listIncidents)
 	mux.HandleFunc("GET /incidents/{id}", s.getIncident)
 	mux.HandleFunc("POST /incidents/{id}/{command}", s.incidentCommand)
+	mux.HandleFunc("GET /events", s.streamEvents)
 	return httpapi.Authenticate(s.auth, mux)
 }
 
