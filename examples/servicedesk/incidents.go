@@ -117,62 +117,38 @@ func (s *server) listIncidents(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, 0, page)
 }
 
-// incidentCommand runs POST /incidents/{id}/{command} on the version
-// If-Match names.
+// incidentCommands are the incident's commands, by the name in the path.
+var incidentCommands = map[string]command[*incident.Service]{
+	"assign": incidentCmd(func(ctx context.Context, svc *incident.Service, a itil.Actor, id itil.ID, in *commandInput) (*incident.Incident, error) {
+		return svc.Assign(ctx, a, id, in.Group, in.Assignee)
+	}),
+	"hold": incidentCmd(func(ctx context.Context, svc *incident.Service, a itil.Actor, id itil.ID, in *commandInput) (*incident.Incident, error) {
+		return svc.Hold(ctx, a, id, incident.HoldReason(in.Reason), in.Comment)
+	}),
+	"resume": incidentCmd(func(ctx context.Context, svc *incident.Service, a itil.Actor, id itil.ID, _ *commandInput) (*incident.Incident, error) {
+		return svc.Resume(ctx, a, id)
+	}),
+	"resolve": incidentCmd(func(ctx context.Context, svc *incident.Service, a itil.Actor, id itil.ID, in *commandInput) (*incident.Incident, error) {
+		return svc.Resolve(ctx, a, id, in.Code, in.Notes)
+	}),
+	"close": incidentCmd(func(ctx context.Context, svc *incident.Service, a itil.Actor, id itil.ID, _ *commandInput) (*incident.Incident, error) {
+		return svc.Close(ctx, a, id)
+	}),
+	"reopen": incidentCmd(func(ctx context.Context, svc *incident.Service, a itil.Actor, id itil.ID, in *commandInput) (*incident.Incident, error) {
+		return svc.Reopen(ctx, a, id, in.Reason)
+	}),
+	"cancel": incidentCmd(func(ctx context.Context, svc *incident.Service, a itil.Actor, id itil.ID, in *commandInput) (*incident.Incident, error) {
+		return svc.Cancel(ctx, a, id, in.Reason)
+	}),
+}
+
+// incidentCmd makes a route's command of an incident command.
+func incidentCmd(f func(context.Context, *incident.Service, itil.Actor, itil.ID, *commandInput) (*incident.Incident, error)) command[*incident.Service] {
+	return cmd(func(inc *incident.Incident) int64 { return inc.Version }, f)
+}
+
 func (s *server) incidentCommand(w http.ResponseWriter, r *http.Request) {
-	version, ok := httpapi.IfMatch(r)
-	if !ok {
-		httpapi.RequirePrecondition(w, r)
-		return
-	}
-	d, body, ok := s.begin(w, r)
-	if !ok {
-		return
-	}
-	id, err := pathID(r)
-	if err != nil {
-		httpapi.WriteError(w, r, s.log, err, false)
-		return
-	}
-	actor := principalActor(r)
-	var in struct {
-		Group    string `json:"group"`
-		Assignee string `json:"assignee"`
-		Comment  string `json:"comment"`
-		Reason   string `json:"reason"`
-		Code     string `json:"code"`
-		Notes    string `json:"notes"`
-	}
-	httpapi.Post(w, r, d.store, s.log, body, true, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
-		if err := decode(body, &in); err != nil {
-			return httpapi.Response{}, err
-		}
-		svc := d.incidents.IfVersion(version).In(tx)
-		var inc *incident.Incident
-		var err error
-		switch cmd := r.PathValue("command"); cmd {
-		case "assign":
-			inc, err = svc.Assign(ctx, actor, id, in.Group, in.Assignee)
-		case "hold":
-			inc, err = svc.Hold(ctx, actor, id, incident.HoldReason(in.Reason), in.Comment)
-		case "resume":
-			inc, err = svc.Resume(ctx, actor, id)
-		case "resolve":
-			inc, err = svc.Resolve(ctx, actor, id, in.Code, in.Notes)
-		case "close":
-			inc, err = svc.Close(ctx, actor, id)
-		case "reopen":
-			inc, err = svc.Reopen(ctx, actor, id, in.Reason)
-		case "cancel":
-			inc, err = svc.Cancel(ctx, actor, id, in.Reason)
-		default:
-			return httpapi.Response{}, fmt.Errorf("%w: incidents have no command %q", itil.ErrNotFound, cmd)
-		}
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		return httpapi.Response{Status: http.StatusOK, Version: inc.Version, Body: inc}, nil
-	})
+	runCommand(s, w, r, func(d *desk) *incident.Service { return d.incidents }, "incidents", incidentCommands)
 }
 
 // begin finds the request's desk and reads its body, answering the error
