@@ -29,13 +29,14 @@ type command[S any] func(ctx context.Context, svc S, actor itil.Actor, id itil.I
 // fields it needs (a resolution's code and notes, an assignment's group
 // and assignee) and ignores the rest.
 type commandInput struct {
-	Group    string          `json:"group"`
-	Assignee string          `json:"assignee"`
-	Comment  string          `json:"comment"`
-	Reason   string          `json:"reason"`
-	Code     string          `json:"code"`
-	Notes    string          `json:"notes"`
-	Extra    json.RawMessage `json:"-"` // the whole body, for commands with richer input
+	Group      string          `json:"group"`
+	Assignee   string          `json:"assignee"`
+	Comment    string          `json:"comment"`
+	Reason     string          `json:"reason"`
+	Code       string          `json:"code"`
+	Notes      string          `json:"notes"`
+	IncidentID itil.ID         `json:"incident_id"`
+	Extra      json.RawMessage `json:"-"` // the whole body, for commands with richer input
 }
 
 // runCommand answers POST /{resource}/{id}/{command}: If-Match is
@@ -53,7 +54,7 @@ func runCommand[S versioned[S]](s *server, w http.ResponseWriter, r *http.Reques
 	}
 	id, err := pathID(r)
 	if err != nil {
-		httpapi.WriteError(w, r, s.log, err, false)
+		s.fail(w, r, err)
 		return
 	}
 	name := r.PathValue("command")

@@ -33,7 +33,7 @@ const eventsBatch = 500
 func (s *server) streamEvents(w http.ResponseWriter, r *http.Request) {
 	d, err := s.deskOf(r)
 	if err != nil {
-		httpapi.WriteError(w, r, s.log, err, false)
+		s.fail(w, r, err)
 		return
 	}
 	var after int64
@@ -55,7 +55,7 @@ func (s *server) streamEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := v.Err(); err != nil {
-		httpapi.WriteError(w, r, s.log, err, false)
+		s.fail(w, r, err)
 		return
 	}
 	flusher, ok := w.(http.Flusher)

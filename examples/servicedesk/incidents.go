@@ -48,19 +48,13 @@ func (s *server) openIncident(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) getIncident(w http.ResponseWriter, r *http.Request) {
-	d, err := s.deskOf(r)
-	if err != nil {
-		httpapi.WriteError(w, r, s.log, err, false)
-		return
-	}
-	id, err := pathID(r)
-	if err != nil {
-		httpapi.WriteError(w, r, s.log, err, false)
+	d, id, ok := s.target(w, r)
+	if !ok {
 		return
 	}
 	inc, err := d.incidents.Get(r.Context(), id)
 	if err != nil {
-		httpapi.WriteError(w, r, s.log, err, false)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, inc.Version, inc)
@@ -72,7 +66,7 @@ func (s *server) getIncident(w http.ResponseWriter, r *http.Request) {
 func (s *server) listIncidents(w http.ResponseWriter, r *http.Request) {
 	d, err := s.deskOf(r)
 	if err != nil {
-		httpapi.WriteError(w, r, s.log, err, false)
+		s.fail(w, r, err)
 		return
 	}
 	q := r.URL.Query()
@@ -90,31 +84,17 @@ func (s *server) listIncidents(w http.ResponseWriter, r *http.Request) {
 	}
 	f.CIID = queryID(&v, q, "ci_id")
 	f.ServiceID = queryID(&v, q, "service_id")
-	limit := 0
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil {
-			v.Add("limit", strconv.Quote(l)+" is not a number")
-		}
-		limit = n
-	}
+	limit := queryInt(&v, q, "limit")
 	if err := v.Err(); err != nil {
-		httpapi.WriteError(w, r, s.log, err, false)
+		s.fail(w, r, err)
 		return
 	}
 	page, next, err := d.incidents.ListPage(r.Context(), f, limit, q.Get("cursor"))
 	if err != nil {
-		httpapi.WriteError(w, r, s.log, err, false)
+		s.fail(w, r, err)
 		return
 	}
-	if next != "" {
-		q.Set("cursor", next)
-		w.Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, r.URL.Path, q.Encode()))
-	}
-	if page == nil {
-		page = []*incident.Incident{}
-	}
-	writeJSON(w, http.StatusOK, 0, page)
+	writePage(w, r, page, next)
 }
 
 // incidentCommands are the incident's commands, by the name in the path.
@@ -161,7 +141,7 @@ func (s *server) begin(w http.ResponseWriter, r *http.Request) (*desk, []byte, b
 			return d, body, true
 		}
 	}
-	httpapi.WriteError(w, r, s.log, err, false)
+	s.fail(w, r, err)
 	return nil, nil, false
 }
 

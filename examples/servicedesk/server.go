@@ -7,11 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"sync"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/examples/servicedesk/httpapi"
 	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -21,6 +24,7 @@ import (
 type desk struct {
 	store     storage.Store
 	incidents *incident.Service
+	problems  *problem.Service
 }
 
 // server serves every tenant of one backend.
@@ -57,7 +61,11 @@ func (s *server) deskOf(r *http.Request) (*desk, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &desk{store: st, incidents: inc}
+	prb, err := problem.New(st, problem.WithIncidents(inc), problem.WithAuthorizer(httpapi.Authorizer[problem.Problem](s.matrix, "problem")))
+	if err != nil {
+		return nil, err
+	}
+	d := &desk{store: st, incidents: inc, problems: prb}
 	s.desks[p.Tenant] = d
 	return d, nil
 }
@@ -69,6 +77,11 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /incidents", s.listIncidents)
 	mux.HandleFunc("GET /incidents/{id}", s.getIncident)
 	mux.HandleFunc("POST /incidents/{id}/{command}", s.incidentCommand)
+	mux.HandleFunc("POST /problems", s.openProblem)
+	mux.HandleFunc("GET /problems", s.listProblems)
+	mux.HandleFunc("GET /problems/{id}", s.getProblem)
+	mux.HandleFunc("GET /problems/{id}/incidents", s.problemIncidents)
+	mux.HandleFunc("POST /problems/{id}/{command}", s.problemCommand)
 	mux.HandleFunc("GET /events", s.streamEvents)
 	return httpapi.Authenticate(s.auth, mux)
 }
@@ -108,4 +121,57 @@ func writeJSON(w http.ResponseWriter, status int, version int64, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// target finds the request's desk and the path's {id}, answering the
+// error itself when it cannot.
+func (s *server) target(w http.ResponseWriter, r *http.Request) (*desk, itil.ID, bool) {
+	d, err := s.deskOf(r)
+	if err == nil {
+		var id itil.ID
+		if id, err = pathID(r); err == nil {
+			return d, id, true
+		}
+	}
+	s.fail(w, r, err)
+	return nil, itil.NilID, false
+}
+
+// fail writes err as problem details (see httpapi.ProblemOf), logging an
+// internal error.
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	httpapi.WriteError(w, r, s.log, err, false)
+}
+
+// writePage writes a page of records, with the next page's link in Link
+// (rel="next") when there is one: the request's own query, the cursor
+// set to next.
+func writePage[T any](w http.ResponseWriter, r *http.Request, page []T, next string) {
+	if next != "" {
+		q := r.URL.Query()
+		q.Set("cursor", next)
+		w.Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, r.URL.Path, q.Encode()))
+	}
+	writeJSON(w, http.StatusOK, 0, nonNil(page))
+}
+
+// nonNil makes an empty list encode as [], not null.
+func nonNil[T any](xs []T) []T {
+	if xs == nil {
+		return []T{}
+	}
+	return xs
+}
+
+// queryInt reads the query's integer name (0 when absent).
+func queryInt(v *itil.ValidationError, q url.Values, name string) int {
+	s := q.Get(name)
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		v.Add(name, strconv.Quote(s)+" is not a number")
+	}
+	return n
 }
