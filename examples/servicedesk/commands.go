@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/examples/servicedesk/httpapi"
@@ -39,10 +41,23 @@ type commandInput struct {
 	Extra      json.RawMessage `json:"-"` // the whole body, for commands with richer input
 }
 
-// runCommand answers POST /{resource}/{id}/{command}: If-Match is
-// required (428), the command found by name (404), run idempotently in
-// one transaction on the version If-Match names (412 when stale).
-func runCommand[S versioned[S]](s *server, w http.ResponseWriter, r *http.Request, svcOf func(*desk) S, resource string, cmds map[string]command[S]) {
+// commandRoutes are the routes of a resource's commands, one per
+// command: POST /{resource}/{id}/{name}.
+func commandRoutes[S versioned[S]](s *server, resource, what string, record any, svcOf func(*desk) S, cmds map[string]command[S]) []route {
+	names := slices.Sorted(maps.Keys(cmds))
+	out := make([]route, 0, len(names))
+	for _, name := range names {
+		out = append(out, route{method: "POST", path: "/" + resource + "/{id}/" + name, summary: strings.ReplaceAll(name, "_", " ") + " " + what,
+			body: commandInput{}, answer: record, status: 200, command: true,
+			handle: func(w http.ResponseWriter, r *http.Request) { runCommand(s, w, r, svcOf, cmds[name]) }})
+	}
+	return out
+}
+
+// runCommand answers a command's POST: If-Match is required (428), and
+// the command runs idempotently in one transaction on the version
+// If-Match names (412 when stale).
+func runCommand[S versioned[S]](s *server, w http.ResponseWriter, r *http.Request, svcOf func(*desk) S, run command[S]) {
 	version, ok := httpapi.IfMatch(r)
 	if !ok {
 		httpapi.RequirePrecondition(w, r)
@@ -55,12 +70,6 @@ func runCommand[S versioned[S]](s *server, w http.ResponseWriter, r *http.Reques
 	id, err := pathID(r)
 	if err != nil {
 		s.fail(w, r, err)
-		return
-	}
-	name := r.PathValue("command")
-	run, ok := cmds[name]
-	if !ok {
-		httpapi.WriteError(w, r, s.log, fmt.Errorf("%w: %s have no command %q", itil.ErrNotFound, resource, name), false)
 		return
 	}
 	actor := principalActor(r)

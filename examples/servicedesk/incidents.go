@@ -127,10 +127,6 @@ func incidentCmd(f func(context.Context, *incident.Service, itil.Actor, itil.ID,
 	return cmd(func(inc *incident.Incident) int64 { return inc.Version }, f)
 }
 
-func (s *server) incidentCommand(w http.ResponseWriter, r *http.Request) {
-	runCommand(s, w, r, func(d *desk) *incident.Service { return d.incidents }, "incidents", incidentCommands)
-}
-
 // begin finds the request's desk and reads its body, answering the error
 // itself when it cannot.
 func (s *server) begin(w http.ResponseWriter, r *http.Request) (*desk, []byte, bool) {

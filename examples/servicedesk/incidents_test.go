@@ -25,7 +25,9 @@ func (c client) do(method, path, etag, body string) (*http.Response, string) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	if etag != "" {
 		req.Header.Set("If-Match", etag)
 	}
@@ -35,6 +37,7 @@ func (c client) do(method, path, etag, body string) (*http.Response, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	checkShape(c.t, req, resp, string(b))
 	return resp, string(b)
 }
 

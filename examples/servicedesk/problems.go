@@ -146,7 +146,3 @@ var problemCommands = map[string]command[*problem.Service]{
 func problemCmd(f func(context.Context, *problem.Service, itil.Actor, itil.ID, *commandInput) (*problem.Problem, error)) command[*problem.Service] {
 	return cmd(func(p *problem.Problem) int64 { return p.Version }, f)
 }
-
-func (s *server) problemCommand(w http.ResponseWriter, r *http.Request) {
-	runCommand(s, w, r, func(d *desk) *problem.Service { return d.problems }, "problems", problemCommands)
-}

@@ -70,20 +70,43 @@ func (s *server) deskOf(r *http.Request) (*desk, error) {
 	return d, nil
 }
 
-// routes is the API: resources as paths, commands as POSTs on them.
+// api is the API's route table: resources as paths, commands as POSTs
+// on them. The mux serves it and /openapi.json documents it.
+func (s *server) api() []route {
+	rs := []route{
+		{method: "POST", path: "/incidents", summary: "Open an incident", body: newIncident{}, answer: incident.Incident{}, status: 201, handle: s.openIncident},
+		{method: "GET", path: "/incidents", summary: "List incidents, a page at a time", answer: []incident.Incident{}, status: 200, handle: s.listIncidents},
+		{method: "GET", path: "/incidents/{id}", summary: "Read an incident", answer: incident.Incident{}, status: 200, handle: s.getIncident},
+		{method: "POST", path: "/problems", summary: "Open a problem", body: newProblem{}, answer: problem.Problem{}, status: 201, handle: s.openProblem},
+		{method: "GET", path: "/problems", summary: "List problems, a page at a time", answer: []problem.Problem{}, status: 200, handle: s.listProblems},
+		{method: "GET", path: "/problems/{id}", summary: "Read a problem", answer: problem.Problem{}, status: 200, handle: s.getProblem},
+		{method: "GET", path: "/problems/{id}/incidents", summary: "The incidents linked to a problem", answer: []incident.Incident{}, status: 200, handle: s.problemIncidents},
+		{method: "GET", path: "/events", summary: "The journal as Server-Sent Events, resuming after Last-Event-ID", answer: itil.Event{}, status: 200, handle: s.streamEvents},
+	}
+	rs = append(rs, commandRoutes(s, "incidents", "an incident", incident.Incident{}, func(d *desk) *incident.Service { return d.incidents }, incidentCommands)...)
+	rs = append(rs, commandRoutes(s, "problems", "a problem", problem.Problem{}, func(d *desk) *problem.Service { return d.problems }, problemCommands)...)
+	return rs
+}
+
+// routes serves the API to authenticated callers, and its OpenAPI
+// document to anyone.
 func (s *server) routes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /incidents", s.openIncident)
-	mux.HandleFunc("GET /incidents", s.listIncidents)
-	mux.HandleFunc("GET /incidents/{id}", s.getIncident)
-	mux.HandleFunc("POST /incidents/{id}/{command}", s.incidentCommand)
-	mux.HandleFunc("POST /problems", s.openProblem)
-	mux.HandleFunc("GET /problems", s.listProblems)
-	mux.HandleFunc("GET /problems/{id}", s.getProblem)
-	mux.HandleFunc("GET /problems/{id}/incidents", s.problemIncidents)
-	mux.HandleFunc("POST /problems/{id}/{command}", s.problemCommand)
-	mux.HandleFunc("GET /events", s.streamEvents)
-	return httpapi.Authenticate(s.auth, mux)
+	api := http.NewServeMux()
+	table := s.api()
+	for _, rt := range table {
+		api.HandleFunc(rt.method+" "+rt.path, rt.handle)
+	}
+	doc, err := json.Marshal(openAPI(table))
+	if err != nil {
+		panic(err) // the table's own types: a bug
+	}
+	top := http.NewServeMux()
+	top.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(doc)
+	})
+	top.Handle("/", httpapi.Authenticate(s.auth, api))
+	return top
 }
 
 // maxBody bounds a request's body.
