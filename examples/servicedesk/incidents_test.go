@@ -67,7 +67,7 @@ func TestIncidentRoutes(t *testing.T) {
 		t.Fatalf("%s %v", body, err)
 	}
 	resp, _ = agent.do("GET", loc, "", "")
-	if resp.StatusCode != 200 || resp.Header.Get("ETag") != `"1"` {
+	if resp.StatusCode != 200 || resp.Header.Get("ETag") != `"1"` || len(resp.Header.Get("X-Request-ID")) != 16 {
 		t.Fatalf("get: %d %s", resp.StatusCode, resp.Header.Get("ETag"))
 	}
 	if resp, _ = agent.do("POST", loc+"/assign", "", `{"group":"messaging","assignee":"sam"}`); resp.StatusCode != 428 {

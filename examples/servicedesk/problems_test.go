@@ -45,7 +45,7 @@ func TestProblemRoutes(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &incs); err != nil || len(incs) != 1 || incs[0].ID != incID {
 		t.Fatalf("the problem's incidents: %d %s", resp.StatusCode, body)
 	}
-	if resp, body = pm.do("POST", loc+"/nonsense", etag, ``); resp.StatusCode != 404 {
+	if resp, body = pm.do("POST", loc+"/nonsense", etag, ``); resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("an unknown command: %d %s", resp.StatusCode, body)
 	}
 	resp, body = pm.do("GET", "/problems?state=root_cause_analysis", "", "")

@@ -89,7 +89,7 @@ func (s *server) api() []route {
 }
 
 // routes serves the API to authenticated callers, and its OpenAPI
-// document to anyone.
+// document to anyone; each request gets an ID and a log line.
 func (s *server) routes() http.Handler {
 	api := http.NewServeMux()
 	table := s.api()
@@ -105,8 +105,9 @@ func (s *server) routes() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(doc)
 	})
+	api.HandleFunc("/", httpapi.NotFound)
 	top.Handle("/", httpapi.Authenticate(s.auth, api))
-	return top
+	return httpapi.RequestLog(s.log, top)
 }
 
 // maxBody bounds a request's body.
