@@ -38,6 +38,7 @@ type commandInput struct {
 	Code       string          `json:"code"`
 	Notes      string          `json:"notes"`
 	IncidentID itil.ID         `json:"incident_id"`
+	ProblemID  itil.ID         `json:"problem_id"`
 	Extra      json.RawMessage `json:"-"` // the whole body, for commands with richer input
 }
 

@@ -10,8 +10,10 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/change"
 	"github.com/itilkit/itil/examples/servicedesk/httpapi"
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/problem"
@@ -25,6 +27,17 @@ type desk struct {
 	store     storage.Store
 	incidents *incident.Service
 	problems  *problem.Service
+	changes   *change.Service
+}
+
+// approvers are the example's approver groups (a vendor's would come
+// from its directory): each assignment group's members approve its
+// changes' first step, the CAB the second.
+var approvers = change.DirectoryMap{
+	"messaging":              {"mia", "max"},
+	"network":                {"nia", "ned"},
+	change.GroupCAB:          {"carl", "cara"},
+	change.GroupEmergencyCAB: {"carl"},
 }
 
 // server serves every tenant of one backend.
@@ -65,7 +78,11 @@ func (s *server) deskOf(r *http.Request) (*desk, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &desk{store: st, incidents: inc, problems: prb}
+	chg, err := change.New(st, change.WithDirectory(approvers), change.WithIncidents(inc), change.WithProblems(prb), change.WithAuthorizer(httpapi.Authorizer[change.Change](s.matrix, "change")))
+	if err != nil {
+		return nil, err
+	}
+	d := &desk{store: st, incidents: inc, problems: prb, changes: chg}
 	s.desks[p.Tenant] = d
 	return d, nil
 }
@@ -81,9 +98,16 @@ func (s *server) api() []route {
 		{method: "GET", path: "/problems", summary: "List problems, a page at a time", answer: []problem.Problem{}, status: 200, handle: s.listProblems},
 		{method: "GET", path: "/problems/{id}", summary: "Read a problem", answer: problem.Problem{}, status: 200, handle: s.getProblem},
 		{method: "GET", path: "/problems/{id}/incidents", summary: "The incidents linked to a problem", answer: []incident.Incident{}, status: 200, handle: s.problemIncidents},
+		{method: "POST", path: "/changes", summary: "Open a change", body: newChange{}, answer: change.Change{}, status: 201, handle: s.openChange},
+		{method: "GET", path: "/changes", summary: "List changes, a page at a time", answer: []change.Change{}, status: 200, handle: s.listChanges},
+		{method: "GET", path: "/changes/calendar", summary: "The change calendar: changes planned in a span", answer: []change.Change{}, status: 200, handle: s.changeCalendar},
+		{method: "GET", path: "/changes/{id}", summary: "Read a change", answer: change.Change{}, status: 200, handle: s.getChange},
+		{method: "GET", path: "/changes/{id}/approvals", summary: "A change's approvals", answer: []change.Approval{}, status: 200, handle: s.changeApprovals},
+		{method: "GET", path: "/changes/{id}/conflicts", summary: "A change's schedule conflicts", answer: []change.Conflict{}, status: 200, handle: s.changeConflicts},
 		{method: "GET", path: "/events", summary: "The journal as Server-Sent Events, resuming after Last-Event-ID", answer: itil.Event{}, status: 200, handle: s.streamEvents},
 	}
 	rs = append(rs, commandRoutes(s, "incidents", "an incident", incident.Incident{}, func(d *desk) *incident.Service { return d.incidents }, incidentCommands)...)
+	rs = append(rs, commandRoutes(s, "changes", "a change", change.Change{}, func(d *desk) *change.Service { return d.changes }, changeCommands)...)
 	rs = append(rs, commandRoutes(s, "problems", "a problem", problem.Problem{}, func(d *desk) *problem.Service { return d.problems }, problemCommands)...)
 	return rs
 }
@@ -198,4 +222,17 @@ func queryInt(v *itil.ValidationError, q url.Values, name string) int {
 		v.Add(name, strconv.Quote(s)+" is not a number")
 	}
 	return n
+}
+
+// queryTime reads the query's RFC 3339 time name (zero when absent).
+func queryTime(v *itil.ValidationError, q url.Values, name string) time.Time {
+	s := q.Get(name)
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		v.Add(name, strconv.Quote(s)+" is not an RFC 3339 time")
+	}
+	return t
 }

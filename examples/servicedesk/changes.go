@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/change"
+	"github.com/itilkit/itil/examples/servicedesk/httpapi"
+	"github.com/itilkit/itil/storage"
+)
+
+// newChange is POST /changes's body.
+type newChange struct {
+	Model           string      `json:"model"`
+	Title           string      `json:"title"`
+	Description     string      `json:"description"`
+	Justification   string      `json:"justification"`
+	Implementation  string      `json:"implementation"`
+	Backout         string      `json:"backout"`
+	TestPlan        string      `json:"test_plan"`
+	RequestedBy     itil.Actor  `json:"requested_by"`
+	AssignmentGroup string      `json:"assignment_group"`
+	Assignee        string      `json:"assignee"`
+	CIID            itil.ID     `json:"ci_id"`
+	CIIDs           []itil.ID   `json:"ci_ids"`
+	Impact          itil.Impact `json:"impact"`
+	PlannedStart    time.Time   `json:"planned_start"`
+	PlannedEnd      time.Time   `json:"planned_end"`
+}
+
+func (s *server) openChange(w http.ResponseWriter, r *http.Request) {
+	d, body, ok := s.begin(w, r)
+	if !ok {
+		return
+	}
+	actor := principalActor(r)
+	httpapi.Post(w, r, d.store, s.log, body, false, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
+		var in newChange
+		if err := decode(body, &in); err != nil {
+			return httpapi.Response{}, err
+		}
+		c, err := d.changes.In(tx).Open(ctx, actor, change.NewChange(in))
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.Response{Status: http.StatusCreated, Version: c.Version, Location: "/changes/" + c.ID.String(), Body: c}, nil
+	})
+}
+
+func (s *server) getChange(w http.ResponseWriter, r *http.Request) {
+	d, id, ok := s.target(w, r)
+	if !ok {
+		return
+	}
+	c, err := d.changes.Get(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c.Version, c)
+}
+
+// listChanges answers a page of the changes the query's filters keep
+// (state, model, group, assignee, ci_id).
+func (s *server) listChanges(w http.ResponseWriter, r *http.Request) {
+	d, err := s.deskOf(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	var v itil.ValidationError
+	f := change.Filter{Models: q["model"], AssignmentGroups: q["group"], Assignees: q["assignee"], CIID: queryID(&v, q, "ci_id")}
+	for _, st := range q["state"] {
+		f.States = append(f.States, change.State(st))
+	}
+	limit := queryInt(&v, q, "limit")
+	if err := v.Err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page, next, err := d.changes.ListPage(r.Context(), f, limit, q.Get("cursor"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writePage(w, r, page, next)
+}
+
+func (s *server) changeApprovals(w http.ResponseWriter, r *http.Request) {
+	d, id, ok := s.target(w, r)
+	if !ok {
+		return
+	}
+	as, err := d.changes.Approvals(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, 0, nonNil(as))
+}
+
+func (s *server) changeConflicts(w http.ResponseWriter, r *http.Request) {
+	d, id, ok := s.target(w, r)
+	if !ok {
+		return
+	}
+	cs, err := d.changes.Conflicts(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, 0, nonNil(cs))
+}
+
+// changeCalendar answers the changes whose planned window overlaps
+// [from, to) (RFC 3339), filtered by ci_id, service_id, group, model and
+// state.
+func (s *server) changeCalendar(w http.ResponseWriter, r *http.Request) {
+	d, err := s.deskOf(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	var v itil.ValidationError
+	f := change.CalendarFilter{From: queryTime(&v, q, "from"), To: queryTime(&v, q, "to"), CIID: queryID(&v, q, "ci_id"),
+		ServiceID: queryID(&v, q, "service_id"), AssignmentGroups: q["group"], Models: q["model"], Related: q.Get("related") == "true"}
+	for _, st := range q["state"] {
+		f.States = append(f.States, change.State(st))
+	}
+	if err := v.Err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var out []*change.Change
+	for c, err := range d.changes.Calendar(r.Context(), f) {
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		out = append(out, c)
+	}
+	writeJSON(w, http.StatusOK, 0, nonNil(out))
+}
+
+// changeMove is a route's command of the change move name (the move's
+// guards and the change model decide whether it may be made).
+func changeMove(name string) command[*change.Service] {
+	return changeCmd(func(ctx context.Context, svc *change.Service, a itil.Actor, id itil.ID, _ *commandInput) (*change.Change, error) {
+		return svc.Move(ctx, a, id, name)
+	})
+}
+
+// changeCommands are the change's commands, by the name in the path.
+var changeCommands = map[string]command[*change.Service]{
+	change.MoveAssess:    changeMove(change.MoveAssess),
+	change.MoveAuthorize: changeMove(change.MoveAuthorize),
+	change.MoveSchedule:  changeMove(change.MoveSchedule),
+	change.MoveImplement: changeMove(change.MoveImplement),
+	change.MoveReview:    changeMove(change.MoveReview),
+	change.MoveRevert:    changeMove(change.MoveRevert),
+	"assign": changeCmd(func(ctx context.Context, svc *change.Service, a itil.Actor, id itil.ID, in *commandInput) (*change.Change, error) {
+		return svc.Assign(ctx, a, id, in.Group, in.Assignee)
+	}),
+	"approve": changeCmd(func(ctx context.Context, svc *change.Service, a itil.Actor, id itil.ID, in *commandInput) (*change.Change, error) {
+		return svc.Approve(ctx, a, id, in.Comment)
+	}),
+	"reject": changeCmd(func(ctx context.Context, svc *change.Service, a itil.Actor, id itil.ID, in *commandInput) (*change.Change, error) {
+		return svc.Reject(ctx, a, id, in.Comment)
+	}),
+	"close": changeCmd(func(ctx context.Context, svc *change.Service, a itil.Actor, id itil.ID, in *commandInput) (*change.Change, error) {
+		return svc.Close(ctx, a, id, change.CloseCode(in.Code), in.Notes)
+	}),
+	"cancel": changeCmd(func(ctx context.Context, svc *change.Service, a itil.Actor, id itil.ID, in *commandInput) (*change.Change, error) {
+		return svc.Cancel(ctx, a, id, in.Reason)
+	}),
+	"override_conflicts": changeCmd(func(ctx context.Context, svc *change.Service, a itil.Actor, id itil.ID, in *commandInput) (*change.Change, error) {
+		return svc.OverrideConflicts(ctx, a, id, in.Reason)
+	}),
+	"link_incident": changeCmd(func(ctx context.Context, svc *change.Service, a itil.Actor, id itil.ID, in *commandInput) (*change.Change, error) {
+		return svc.LinkIncident(ctx, a, id, in.IncidentID)
+	}),
+	"link_problem": changeCmd(func(ctx context.Context, svc *change.Service, a itil.Actor, id itil.ID, in *commandInput) (*change.Change, error) {
+		return svc.LinkProblem(ctx, a, id, in.ProblemID)
+	}),
+}
+
+// changeCmd makes a route's command of a change command.
+func changeCmd(f func(context.Context, *change.Service, itil.Actor, itil.ID, *commandInput) (*change.Change, error)) command[*change.Service] {
+	return cmd(func(c *change.Change) int64 { return c.Version }, f)
+}
