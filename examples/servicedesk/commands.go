@@ -39,6 +39,7 @@ type commandInput struct {
 	Notes      string          `json:"notes"`
 	IncidentID itil.ID         `json:"incident_id"`
 	ProblemID  itil.ID         `json:"problem_id"`
+	State      string          `json:"state"`
 	Extra      json.RawMessage `json:"-"` // the whole body, for commands with richer input
 }
 

@@ -30,7 +30,7 @@ import (
 var roles = httpapi.Matrix{
 	"agent":           {"incident.*"},
 	"problem_manager": {"incident.*", "problem.*"},
-	"change_manager":  {"change.*"},
+	"change_manager":  {"change.*", "cmdb.*"},
 	"cab_member":      {"change.approve", "change.reject"},
 	"admin":           {"*"},
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/change"
+	"github.com/itilkit/itil/cmdb"
 	"github.com/itilkit/itil/examples/servicedesk/httpapi"
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/problem"
@@ -28,6 +29,7 @@ type desk struct {
 	incidents *incident.Service
 	problems  *problem.Service
 	changes   *change.Service
+	cis       *cmdb.Service
 }
 
 // approvers are the example's approver groups (a vendor's would come
@@ -70,6 +72,10 @@ func (s *server) deskOf(r *http.Request) (*desk, error) {
 	if err != nil {
 		return nil, err
 	}
+	cis, err := cmdb.New(st, cmdb.WithAuthorizer(httpapi.Authorizer[cmdb.CI](s.matrix, "cmdb")))
+	if err != nil {
+		return nil, err
+	}
 	inc, err := incident.New(st, incident.WithAuthorizer(httpapi.Authorizer[incident.Incident](s.matrix, "incident")))
 	if err != nil {
 		return nil, err
@@ -78,11 +84,11 @@ func (s *server) deskOf(r *http.Request) (*desk, error) {
 	if err != nil {
 		return nil, err
 	}
-	chg, err := change.New(st, change.WithDirectory(approvers), change.WithIncidents(inc), change.WithProblems(prb), change.WithAuthorizer(httpapi.Authorizer[change.Change](s.matrix, "change")))
+	chg, err := change.New(st, change.WithDirectory(approvers), change.WithCMDB(cis), change.WithIncidents(inc), change.WithProblems(prb), change.WithAuthorizer(httpapi.Authorizer[change.Change](s.matrix, "change")))
 	if err != nil {
 		return nil, err
 	}
-	d := &desk{store: st, incidents: inc, problems: prb, changes: chg}
+	d := &desk{store: st, incidents: inc, problems: prb, changes: chg, cis: cis}
 	s.desks[p.Tenant] = d
 	return d, nil
 }
@@ -104,10 +110,17 @@ func (s *server) api() []route {
 		{method: "GET", path: "/changes/{id}", summary: "Read a change", answer: change.Change{}, status: 200, handle: s.getChange},
 		{method: "GET", path: "/changes/{id}/approvals", summary: "A change's approvals", answer: []change.Approval{}, status: 200, handle: s.changeApprovals},
 		{method: "GET", path: "/changes/{id}/conflicts", summary: "A change's schedule conflicts", answer: []change.Conflict{}, status: 200, handle: s.changeConflicts},
+		{method: "POST", path: "/cis", summary: "Register a configuration item", body: newCI{}, answer: cmdb.CI{}, status: 201, handle: s.createCI},
+		{method: "GET", path: "/cis", summary: "List configuration items, a page at a time", answer: []cmdb.CI{}, status: 200, handle: s.listCIs},
+		{method: "GET", path: "/cis/{id}", summary: "Read a configuration item", answer: cmdb.CI{}, status: 200, handle: s.getCI},
+		{method: "GET", path: "/cis/{id}/relationships", summary: "A CI's relationships, as parent or child", answer: []cmdb.Relationship{}, status: 200, handle: s.ciRelationships},
+		{method: "GET", path: "/cis/{id}/impact", summary: "What a CI's failure affects (upstream) or what it depends on (downstream)", answer: cmdb.ImpactResult{}, status: 200, handle: s.ciImpact},
+		{method: "POST", path: "/relationships", summary: "Relate two CIs", body: newRelationship{}, answer: cmdb.Relationship{}, status: 201, handle: s.relate},
 		{method: "GET", path: "/events", summary: "The journal as Server-Sent Events, resuming after Last-Event-ID", answer: itil.Event{}, status: 200, handle: s.streamEvents},
 	}
 	rs = append(rs, commandRoutes(s, "incidents", "an incident", incident.Incident{}, func(d *desk) *incident.Service { return d.incidents }, incidentCommands)...)
 	rs = append(rs, commandRoutes(s, "changes", "a change", change.Change{}, func(d *desk) *change.Service { return d.changes }, changeCommands)...)
+	rs = append(rs, commandRoutes(s, "cis", "a CI", cmdb.CI{}, func(d *desk) *cmdb.Service { return d.cis }, ciCommands)...)
 	rs = append(rs, commandRoutes(s, "problems", "a problem", problem.Problem{}, func(d *desk) *problem.Service { return d.problems }, problemCommands)...)
 	return rs
 }
