@@ -18,6 +18,7 @@ import (
 	"github.com/itilkit/itil/examples/servicedesk/httpapi"
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/problem"
+	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -30,6 +31,7 @@ type desk struct {
 	problems  *problem.Service
 	changes   *change.Service
 	cis       *cmdb.Service
+	sla       *slm.Engine
 }
 
 // approvers are the example's approver groups (a vendor's would come
@@ -76,7 +78,11 @@ func (s *server) deskOf(r *http.Request) (*desk, error) {
 	if err != nil {
 		return nil, err
 	}
-	inc, err := incident.New(st, incident.WithAuthorizer(httpapi.Authorizer[incident.Incident](s.matrix, "incident")))
+	eng, err := slm.NewEngine(st, slm.WithAuthorizer(httpapi.Authorizer[slm.Definition](s.matrix, "sla")))
+	if err != nil {
+		return nil, err
+	}
+	inc, err := incident.New(st, incident.WithHook(eng), incident.WithAuthorizer(httpapi.Authorizer[incident.Incident](s.matrix, "incident")))
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +94,7 @@ func (s *server) deskOf(r *http.Request) (*desk, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &desk{store: st, incidents: inc, problems: prb, changes: chg, cis: cis}
+	d := &desk{store: st, incidents: inc, problems: prb, changes: chg, cis: cis, sla: eng}
 	s.desks[p.Tenant] = d
 	return d, nil
 }
@@ -116,6 +122,11 @@ func (s *server) api() []route {
 		{method: "GET", path: "/cis/{id}/relationships", summary: "A CI's relationships, as parent or child", answer: []cmdb.Relationship{}, status: 200, handle: s.ciRelationships},
 		{method: "GET", path: "/cis/{id}/impact", summary: "What a CI's failure affects (upstream) or what it depends on (downstream)", answer: cmdb.ImpactResult{}, status: 200, handle: s.ciImpact},
 		{method: "POST", path: "/relationships", summary: "Relate two CIs", body: newRelationship{}, answer: cmdb.Relationship{}, status: 201, handle: s.relate},
+		{method: "POST", path: "/sla/definitions", summary: "Define an SLA, OLA or contract (or revise one)", body: slm.Definition{}, answer: slm.Definition{}, status: 201, handle: s.defineSLA},
+		{method: "GET", path: "/sla/definitions", summary: "List SLA definitions, a page at a time", answer: []slm.Definition{}, status: 200, handle: s.listSLAs},
+		{method: "GET", path: "/sla/definitions/{id}", summary: "Read an SLA definition", answer: slm.Definition{}, status: 200, handle: s.getSLA},
+		{method: "GET", path: "/sla/definitions/{id}/compliance", summary: "How a definition did over a span", answer: slm.Compliance{}, status: 200, handle: s.slaCompliance},
+		{method: "GET", path: "/incidents/{id}/sla", summary: "An incident's SLA timers and where they stand now", answer: []timerStatus{}, status: 200, handle: s.recordTimers},
 		{method: "GET", path: "/events", summary: "The journal as Server-Sent Events, resuming after Last-Event-ID", answer: itil.Event{}, status: 200, handle: s.streamEvents},
 	}
 	rs = append(rs, commandRoutes(s, "incidents", "an incident", incident.Incident{}, func(d *desk) *incident.Service { return d.incidents }, incidentCommands)...)
