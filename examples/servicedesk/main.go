@@ -31,7 +31,7 @@ var roles = httpapi.Matrix{
 	"agent":           {"incident.*"},
 	"problem_manager": {"incident.*", "problem.*"},
 	"change_manager":  {"change.*", "cmdb.*"},
-	"service_owner":   {"sla.*"},
+	"service_owner":   {"sla.*", "strategy.*", "lifecycle.*"},
 	"cab_member":      {"change.approve", "change.reject"},
 	"admin":           {"*"},
 }

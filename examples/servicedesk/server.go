@@ -17,9 +17,11 @@ import (
 	"github.com/itilkit/itil/cmdb"
 	"github.com/itilkit/itil/examples/servicedesk/httpapi"
 	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/lifecycle"
 	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/strategy"
 )
 
 // desk is one tenant's service desk: every process over the tenant's
@@ -32,6 +34,8 @@ type desk struct {
 	changes   *change.Service
 	cis       *cmdb.Service
 	sla       *slm.Engine
+	portfolio *strategy.Service
+	lifecycle *lifecycle.Service
 }
 
 // approvers are the example's approver groups (a vendor's would come
@@ -94,7 +98,17 @@ func (s *server) deskOf(r *http.Request) (*desk, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &desk{store: st, incidents: inc, problems: prb, changes: chg, cis: cis, sla: eng}
+	pf, err := strategy.New(st, strategy.WithCMDB(cis), strategy.WithSLM(eng), strategy.WithChange(chg), strategy.WithIncidents(inc),
+		strategy.WithAuthorizer(httpapi.Authorizer[strategy.Entry](s.matrix, "strategy")))
+	if err != nil {
+		return nil, err
+	}
+	lc, err := lifecycle.New(st, pf, lifecycle.WithCMDB(cis), lifecycle.WithChange(chg), lifecycle.WithIncidents(inc), lifecycle.WithSLM(eng),
+		lifecycle.WithProblems(prb), lifecycle.WithAuthorizer(httpapi.Authorizer[lifecycle.Record](s.matrix, "lifecycle")))
+	if err != nil {
+		return nil, err
+	}
+	d := &desk{store: st, incidents: inc, problems: prb, changes: chg, cis: cis, sla: eng, portfolio: pf, lifecycle: lc}
 	s.desks[p.Tenant] = d
 	return d, nil
 }
@@ -127,11 +141,20 @@ func (s *server) api() []route {
 		{method: "GET", path: "/sla/definitions/{id}", summary: "Read an SLA definition", answer: slm.Definition{}, status: 200, handle: s.getSLA},
 		{method: "GET", path: "/sla/definitions/{id}/compliance", summary: "How a definition did over a span", answer: slm.Compliance{}, status: 200, handle: s.slaCompliance},
 		{method: "GET", path: "/incidents/{id}/sla", summary: "An incident's SLA timers and where they stand now", answer: []timerStatus{}, status: 200, handle: s.recordTimers},
+		{method: "POST", path: "/portfolio", summary: "Propose a service to the portfolio", body: newEntry{}, answer: strategy.Entry{}, status: 201, handle: s.proposeEntry},
+		{method: "GET", path: "/portfolio", summary: "The portfolio's pipeline, catalogue or retired services", answer: []strategy.Entry{}, status: 200, handle: s.listPortfolio},
+		{method: "GET", path: "/portfolio/{id}", summary: "Read a portfolio entry", answer: strategy.Entry{}, status: 200, handle: s.getEntry},
+		{method: "POST", path: "/initiatives", summary: "Raise an improvement initiative", body: newInitiative{}, answer: lifecycle.Initiative{}, status: 201, handle: s.raiseInitiative},
+		{method: "GET", path: "/initiatives", summary: "The continual improvement register", answer: []lifecycle.Initiative{}, status: 200, handle: s.listInitiatives},
+		{method: "GET", path: "/initiatives/{id}", summary: "Read an improvement initiative", answer: lifecycle.Initiative{}, status: 200, handle: s.getInitiative},
+		{method: "GET", path: "/kpis", summary: "KPIs from the journal, per period and breakdown", answer: []lifecycle.KPIPoint{}, status: 200, handle: s.kpis},
 		{method: "GET", path: "/events", summary: "The journal as Server-Sent Events, resuming after Last-Event-ID", answer: itil.Event{}, status: 200, handle: s.streamEvents},
 	}
 	rs = append(rs, commandRoutes(s, "incidents", "an incident", incident.Incident{}, func(d *desk) *incident.Service { return d.incidents }, incidentCommands)...)
 	rs = append(rs, commandRoutes(s, "changes", "a change", change.Change{}, func(d *desk) *change.Service { return d.changes }, changeCommands)...)
 	rs = append(rs, commandRoutes(s, "cis", "a CI", cmdb.CI{}, func(d *desk) *cmdb.Service { return d.cis }, ciCommands)...)
+	rs = append(rs, commandRoutes(s, "portfolio", "a portfolio entry", strategy.Entry{}, func(d *desk) *strategy.Service { return d.portfolio }, entryCommands)...)
+	rs = append(rs, commandRoutes(s, "initiatives", "an initiative", lifecycle.Initiative{}, func(d *desk) *lifecycle.Service { return d.lifecycle }, initiativeCommands)...)
 	rs = append(rs, commandRoutes(s, "problems", "a problem", problem.Problem{}, func(d *desk) *problem.Service { return d.problems }, problemCommands)...)
 	return rs
 }
