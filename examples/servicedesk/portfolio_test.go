@@ -12,68 +12,69 @@ import (
 // approved), listed by phase; an improvement initiative raised on it and
 // accepted; the KPIs of the incidents opened and resolved read.
 func TestPortfolioRoutes(t *testing.T) {
-	url := newTestServer(t)
-	admin, agent := client{t, url, "admin-token"}, client{t, url, "agent-token"}
-	resp, got := admin.do("POST", "/portfolio", "", `{"name":"Corporate mail","type":"business","owner":"olga","business_case":`+
-		`{"expected_outcomes":["staff reach customers by mail"],"expected_value":{"amount":"900000","currency":"EUR"},"expected_cost":{"amount":"300000","currency":"EUR"}}}`)
-	if resp.StatusCode != 201 {
-		t.Fatalf("propose: %d %s", resp.StatusCode, got)
-	}
-	loc, etag := resp.Header.Get("Location"), resp.Header.Get("ETag")
-	step := func(command string, want int) {
-		t.Helper()
-		resp, got := admin.do("POST", loc+"/"+command, etag, `{"reason":"board decision"}`)
-		if resp.StatusCode != want {
-			t.Fatalf("%s: %d %s", command, resp.StatusCode, got)
+	each(t, func(t *testing.T, url string) {
+		admin, agent := client{t, url, "admin-token"}, client{t, url, "agent-token"}
+		resp, got := admin.do("POST", "/portfolio", "", `{"name":"Corporate mail","type":"business","owner":"olga","business_case":`+
+			`{"expected_outcomes":["staff reach customers by mail"],"expected_value":{"amount":"900000","currency":"EUR"},"expected_cost":{"amount":"300000","currency":"EUR"}}}`)
+		if resp.StatusCode != 201 {
+			t.Fatalf("propose: %d %s", resp.StatusCode, got)
 		}
-		if want == 200 {
-			etag = resp.Header.Get("ETag")
+		loc, etag := resp.Header.Get("Location"), resp.Header.Get("ETag")
+		step := func(command string, want int) {
+			t.Helper()
+			resp, got := admin.do("POST", loc+"/"+command, etag, `{"reason":"board decision"}`)
+			if resp.StatusCode != want {
+				t.Fatalf("%s: %d %s", command, resp.StatusCode, got)
+			}
+			if want == 200 {
+				etag = resp.Header.Get("ETag")
+			}
 		}
-	}
-	step("define", 200)
-	step("analyse", 200)
-	step("approve", 200)
-	step("charter", 422)
-	step("approve_business_case", 200)
-	step("charter", 200)
-	resp, got = agent.do("GET", "/portfolio?phase=pipeline&status=chartered", "", "")
-	if resp.StatusCode != 200 || !strings.Contains(got, "Corporate mail") {
-		t.Fatalf("the pipeline: %d %s", resp.StatusCode, got)
-	}
-	entryID := strings.TrimPrefix(loc, "/portfolio/")
-	review := time.Now().UTC().AddDate(0, 2, 0).Format(time.RFC3339)
-	resp, got = admin.do("POST", "/initiatives", "", `{"title":"Resolve mail incidents faster","entry_id":"`+entryID+`","priority":2,"effort":"M",`+
-		`"type":"process","kpi":"time_to_resolve","base":"8","target":"4","review_date":"`+review+`"}`)
-	if resp.StatusCode != 201 {
-		t.Fatalf("raise: %d %s", resp.StatusCode, got)
-	}
-	xloc := resp.Header.Get("Location")
-	if resp, got = admin.do("POST", xloc+"/accept", resp.Header.Get("ETag"), ``); resp.StatusCode != 200 || !strings.Contains(got, `"state":"accepted"`) {
-		t.Fatalf("accept: %d %s", resp.StatusCode, got)
-	}
-	if resp, got = agent.do("GET", "/initiatives?entry_id="+entryID, "", ""); resp.StatusCode != 200 || !strings.Contains(got, "CSI0001001") {
-		t.Fatalf("the register: %d %s", resp.StatusCode, got)
-	}
-	resp, _ = agent.do("POST", "/incidents", "", `{"title":"Mail down","caller":{"id":"casey"},"channel":"phone","impact":2,"urgency":2}`)
-	inc, ietag := resp.Header.Get("Location"), resp.Header.Get("ETag")
-	resp, _ = agent.do("POST", inc+"/assign", ietag, `{"group":"messaging","assignee":"mia"}`)
-	agent.do("POST", inc+"/resolve", resp.Header.Get("ETag"), `{"code":"solution_provided","notes":"restarted"}`)
-	now := time.Now().UTC()
-	resp, got = agent.do("GET", "/kpis?every=day&from="+now.Add(-time.Hour).Format(time.RFC3339)+"&to="+now.Add(time.Hour).Format(time.RFC3339), "", "")
-	var points []struct {
-		KPI   string `json:"kpi"`
-		Count int    `json:"count"`
-	}
-	if err := json.Unmarshal([]byte(got), &points); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("KPIs: %d %s", resp.StatusCode, got)
-	}
-	resolved := 0
-	for _, p := range points {
-		if p.KPI == "time_to_resolve" {
-			resolved += p.Count
+		step("define", 200)
+		step("analyse", 200)
+		step("approve", 200)
+		step("charter", 422)
+		step("approve_business_case", 200)
+		step("charter", 200)
+		resp, got = agent.do("GET", "/portfolio?phase=pipeline&status=chartered", "", "")
+		if resp.StatusCode != 200 || !strings.Contains(got, "Corporate mail") {
+			t.Fatalf("the pipeline: %d %s", resp.StatusCode, got)
 		}
-	}
-	if resolved != 1 {
-		t.Fatalf("KPIs: %s", got)
-	}
+		entryID := strings.TrimPrefix(loc, "/portfolio/")
+		review := time.Now().UTC().AddDate(0, 2, 0).Format(time.RFC3339)
+		resp, got = admin.do("POST", "/initiatives", "", `{"title":"Resolve mail incidents faster","entry_id":"`+entryID+`","priority":2,"effort":"M",`+
+			`"type":"process","kpi":"time_to_resolve","base":"8","target":"4","review_date":"`+review+`"}`)
+		if resp.StatusCode != 201 {
+			t.Fatalf("raise: %d %s", resp.StatusCode, got)
+		}
+		xloc := resp.Header.Get("Location")
+		if resp, got = admin.do("POST", xloc+"/accept", resp.Header.Get("ETag"), ``); resp.StatusCode != 200 || !strings.Contains(got, `"state":"accepted"`) {
+			t.Fatalf("accept: %d %s", resp.StatusCode, got)
+		}
+		if resp, got = agent.do("GET", "/initiatives?entry_id="+entryID, "", ""); resp.StatusCode != 200 || !strings.Contains(got, "CSI0001001") {
+			t.Fatalf("the register: %d %s", resp.StatusCode, got)
+		}
+		resp, _ = agent.do("POST", "/incidents", "", `{"title":"Mail down","caller":{"id":"casey"},"channel":"phone","impact":2,"urgency":2}`)
+		inc, ietag := resp.Header.Get("Location"), resp.Header.Get("ETag")
+		resp, _ = agent.do("POST", inc+"/assign", ietag, `{"group":"messaging","assignee":"mia"}`)
+		agent.do("POST", inc+"/resolve", resp.Header.Get("ETag"), `{"code":"solution_provided","notes":"restarted"}`)
+		now := time.Now().UTC()
+		resp, got = agent.do("GET", "/kpis?every=day&from="+now.Add(-time.Hour).Format(time.RFC3339)+"&to="+now.Add(time.Hour).Format(time.RFC3339), "", "")
+		var points []struct {
+			KPI   string `json:"kpi"`
+			Count int    `json:"count"`
+		}
+		if err := json.Unmarshal([]byte(got), &points); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("KPIs: %d %s", resp.StatusCode, got)
+		}
+		resolved := 0
+		for _, p := range points {
+			if p.KPI == "time_to_resolve" {
+				resolved += p.Count
+			}
+		}
+		if resolved != 1 {
+			t.Fatalf("KPIs: %s", got)
+		}
+	})
 }

@@ -11,45 +11,46 @@ import (
 // incident and walks it into root cause analysis, listed by its state;
 // an agent may not touch problems.
 func TestProblemRoutes(t *testing.T) {
-	url := newTestServer(t)
-	agent, pm := client{t, url, "agent-token"}, client{t, url, "problem-token"}
-	resp, body := agent.do("POST", "/incidents", "", `{"title":"Mail stuck","caller":{"id":"c"},"channel":"phone","impact":2,"urgency":2}`)
-	if resp.StatusCode != 201 {
-		t.Fatalf("%d %s", resp.StatusCode, body)
-	}
-	incID := strings.TrimPrefix(resp.Header.Get("Location"), "/incidents/")
-	if resp, body = agent.do("POST", "/problems", "", `{"title":"Relay queue stalls"}`); resp.StatusCode != 403 {
-		t.Fatalf("an agent opens a problem: %d %s", resp.StatusCode, body)
-	}
-	resp, body = pm.do("POST", "/problems", "", `{"title":"Relay queue stalls","impact":2,"urgency":2}`)
-	if resp.StatusCode != 201 {
-		t.Fatalf("open: %d %s", resp.StatusCode, body)
-	}
-	loc, etag := resp.Header.Get("Location"), resp.Header.Get("ETag")
-	step := func(command, body string) {
-		t.Helper()
-		resp, got := pm.do("POST", loc+"/"+command, etag, body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: %d %s", command, resp.StatusCode, got)
+	each(t, func(t *testing.T, url string) {
+		agent, pm := client{t, url, "agent-token"}, client{t, url, "problem-token"}
+		resp, body := agent.do("POST", "/incidents", "", `{"title":"Mail stuck","caller":{"id":"c"},"channel":"phone","impact":2,"urgency":2}`)
+		if resp.StatusCode != 201 {
+			t.Fatalf("%d %s", resp.StatusCode, body)
 		}
-		etag = resp.Header.Get("ETag")
-	}
-	step("link_incident", `{"incident_id":"`+incID+`"}`)
-	step("assign", `{"group":"messaging","assignee":"ana"}`)
-	step("assess", ``)
-	step("confirm", ``)
-	resp, body = pm.do("GET", loc+"/incidents", "", "")
-	var incs []struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal([]byte(body), &incs); err != nil || len(incs) != 1 || incs[0].ID != incID {
-		t.Fatalf("the problem's incidents: %d %s", resp.StatusCode, body)
-	}
-	if resp, body = pm.do("POST", loc+"/nonsense", etag, ``); resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/problem+json" {
-		t.Fatalf("an unknown command: %d %s", resp.StatusCode, body)
-	}
-	resp, body = pm.do("GET", "/problems?state=root_cause_analysis", "", "")
-	if !strings.Contains(body, "Relay queue stalls") {
-		t.Fatalf("the list by state: %d %s (etag %s)", resp.StatusCode, body, strconv.Quote(etag))
-	}
+		incID := strings.TrimPrefix(resp.Header.Get("Location"), "/incidents/")
+		if resp, body = agent.do("POST", "/problems", "", `{"title":"Relay queue stalls"}`); resp.StatusCode != 403 {
+			t.Fatalf("an agent opens a problem: %d %s", resp.StatusCode, body)
+		}
+		resp, body = pm.do("POST", "/problems", "", `{"title":"Relay queue stalls","impact":2,"urgency":2}`)
+		if resp.StatusCode != 201 {
+			t.Fatalf("open: %d %s", resp.StatusCode, body)
+		}
+		loc, etag := resp.Header.Get("Location"), resp.Header.Get("ETag")
+		step := func(command, body string) {
+			t.Helper()
+			resp, got := pm.do("POST", loc+"/"+command, etag, body)
+			if resp.StatusCode != 200 {
+				t.Fatalf("%s: %d %s", command, resp.StatusCode, got)
+			}
+			etag = resp.Header.Get("ETag")
+		}
+		step("link_incident", `{"incident_id":"`+incID+`"}`)
+		step("assign", `{"group":"messaging","assignee":"ana"}`)
+		step("assess", ``)
+		step("confirm", ``)
+		resp, body = pm.do("GET", loc+"/incidents", "", "")
+		var incs []struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal([]byte(body), &incs); err != nil || len(incs) != 1 || incs[0].ID != incID {
+			t.Fatalf("the problem's incidents: %d %s", resp.StatusCode, body)
+		}
+		if resp, body = pm.do("POST", loc+"/nonsense", etag, ``); resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Fatalf("an unknown command: %d %s", resp.StatusCode, body)
+		}
+		resp, body = pm.do("GET", "/problems?state=root_cause_analysis", "", "")
+		if !strings.Contains(body, "Relay queue stalls") {
+			t.Fatalf("the list by state: %d %s (etag %s)", resp.StatusCode, body, strconv.Quote(etag))
+		}
+	})
 }
