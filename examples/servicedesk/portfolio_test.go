@@ -9,7 +9,8 @@ import (
 
 // TestPortfolioRoutes: a service proposed, taken through the pipeline to
 // its charter (the charter refused before the business case is
-// approved), listed by phase; an improvement initiative raised on it and
+// approved), listed by phase, its lifecycle through the design gate and
+// refused at the transition gate; an improvement initiative raised on it and
 // accepted; the KPIs of the incidents opened and resolved read.
 func TestPortfolioRoutes(t *testing.T) {
 	each(t, func(t *testing.T, url string) {
@@ -41,6 +42,25 @@ func TestPortfolioRoutes(t *testing.T) {
 			t.Fatalf("the pipeline: %d %s", resp.StatusCode, got)
 		}
 		entryID := strings.TrimPrefix(loc, "/portfolio/")
+		// Its lifecycle: the design gate passes (chartered), the
+		// transition gate lists what is missing.
+		resp, got = admin.do("POST", "/lifecycles", "", `{"entry_id":"`+entryID+`"}`)
+		if resp.StatusCode != 201 {
+			t.Fatalf("open the lifecycle: %d %s", resp.StatusCode, got)
+		}
+		lc := resp.Header.Get("Location")
+		if resp, got = agent.do("GET", lc+"/gates/design", "", ""); resp.StatusCode != 200 || strings.Contains(got, `"passed":false`) {
+			t.Fatalf("the design gate: %d %s", resp.StatusCode, got)
+		}
+		if resp, got = admin.do("POST", lc+"/design", `"1"`, ``); resp.StatusCode != 200 || !strings.Contains(got, `"stage":"design"`) {
+			t.Fatalf("design: %d %s", resp.StatusCode, got)
+		}
+		if resp, got = agent.do("GET", lc+"/gates/transition", "", ""); resp.StatusCode != 200 || !strings.Contains(got, `"design_package"`) {
+			t.Fatalf("the transition gate: %d %s", resp.StatusCode, got)
+		}
+		if resp, got = admin.do("POST", lc+"/transition", `"2"`, ``); resp.StatusCode != 409 {
+			t.Fatalf("a failed gate without override: %d %s", resp.StatusCode, got)
+		}
 		review := time.Now().UTC().AddDate(0, 2, 0).Format(time.RFC3339)
 		resp, got = admin.do("POST", "/initiatives", "", `{"title":"Resolve mail incidents faster","entry_id":"`+entryID+`","priority":2,"effort":"M",`+
 			`"type":"process","kpi":"time_to_resolve","base":"8","target":"4","review_date":"`+review+`"}`)

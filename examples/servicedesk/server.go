@@ -147,6 +147,11 @@ func (s *server) api() []route {
 		{method: "POST", path: "/initiatives", summary: "Raise an improvement initiative", body: newInitiative{}, answer: lifecycle.Initiative{}, status: 201, handle: s.raiseInitiative},
 		{method: "GET", path: "/initiatives", summary: "The continual improvement register", answer: []lifecycle.Initiative{}, status: 200, handle: s.listInitiatives},
 		{method: "GET", path: "/initiatives/{id}", summary: "Read an improvement initiative", answer: lifecycle.Initiative{}, status: 200, handle: s.getInitiative},
+		{method: "POST", path: "/lifecycles", summary: "Open a service's lifecycle record", body: struct {
+			EntryID itil.ID `json:"entry_id"`
+		}{}, answer: lifecycle.Record{}, status: 201, handle: s.openLifecycle},
+		{method: "GET", path: "/lifecycles/{id}", summary: "Read a service's lifecycle record", answer: lifecycle.Record{}, status: 200, handle: s.getLifecycle},
+		{method: "GET", path: "/lifecycles/{id}/gates/{move}", summary: "A stage move's gate, judged now", answer: lifecycle.Gate{}, status: 200, handle: s.lifecycleGate},
 		{method: "GET", path: "/kpis", summary: "KPIs from the journal, per period and breakdown", answer: []lifecycle.KPIPoint{}, status: 200, handle: s.kpis},
 		{method: "GET", path: "/events", summary: "The journal as Server-Sent Events, resuming after Last-Event-ID", answer: itil.Event{}, status: 200, handle: s.streamEvents},
 	}
@@ -154,6 +159,7 @@ func (s *server) api() []route {
 	rs = append(rs, commandRoutes(s, "changes", "a change", change.Change{}, func(d *desk) *change.Service { return d.changes }, changeCommands)...)
 	rs = append(rs, commandRoutes(s, "cis", "a CI", cmdb.CI{}, func(d *desk) *cmdb.Service { return d.cis }, ciCommands)...)
 	rs = append(rs, commandRoutes(s, "portfolio", "a portfolio entry", strategy.Entry{}, func(d *desk) *strategy.Service { return d.portfolio }, entryCommands)...)
+	rs = append(rs, commandRoutes(s, "lifecycles", "a service's lifecycle", lifecycle.Record{}, func(d *desk) *lifecycle.Service { return d.lifecycle }, lifecycleCommands)...)
 	rs = append(rs, commandRoutes(s, "initiatives", "an initiative", lifecycle.Initiative{}, func(d *desk) *lifecycle.Service { return d.lifecycle }, initiativeCommands)...)
 	rs = append(rs, commandRoutes(s, "problems", "a problem", problem.Problem{}, func(d *desk) *problem.Service { return d.problems }, problemCommands)...)
 	return rs
