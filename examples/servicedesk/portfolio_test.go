@@ -37,11 +37,32 @@ func TestPortfolioRoutes(t *testing.T) {
 		step("charter", 422)
 		step("approve_business_case", 200)
 		step("charter", 200)
+		// An offering, published once the service is in the catalogue; a
+		// customer subscribes, and is entitled to it.
+		resp, got = admin.do("POST", loc+"/offerings", "", `{"name":"Standard mailbox","utility":["send and receive mail"],`+
+			`"pricing":{"model":"per_unit","unit":"mailbox","currency":"EUR","price":"4.50"}}`)
+		if resp.StatusCode != 201 {
+			t.Fatalf("add an offering: %d %s", resp.StatusCode, got)
+		}
+		offering, oetag := resp.Header.Get("Location"), resp.Header.Get("ETag")
+		if resp, got = agent.do("GET", loc+"/offerings", "", ""); resp.StatusCode != 200 || !strings.Contains(got, "Standard mailbox") {
+			t.Fatalf("the offerings: %d %s", resp.StatusCode, got)
+		}
 		resp, got = agent.do("GET", "/portfolio?phase=pipeline&status=chartered", "", "")
 		if resp.StatusCode != 200 || !strings.Contains(got, "Corporate mail") {
 			t.Fatalf("the pipeline: %d %s", resp.StatusCode, got)
 		}
 		entryID := strings.TrimPrefix(loc, "/portfolio/")
+		step("design", 200) // into the catalogue: the offering may be published
+		if resp, got = admin.do("POST", offering+"/publish", oetag, ``); resp.StatusCode != 200 {
+			t.Fatalf("publish: %d %s", resp.StatusCode, got)
+		}
+		if resp, got = admin.do("POST", offering+"/subscriptions", "", `{"customer":"acme","quantity":"120"}`); resp.StatusCode != 201 {
+			t.Fatalf("subscribe: %d %s", resp.StatusCode, got)
+		}
+		if resp, got = agent.do("GET", "/customers/acme/entitlements", "", ""); resp.StatusCode != 200 || !strings.Contains(got, "Standard mailbox") {
+			t.Fatalf("entitlements: %d %s", resp.StatusCode, got)
+		}
 		// Its lifecycle: the design gate passes (chartered), the
 		// transition gate lists what is missing.
 		resp, got = admin.do("POST", "/lifecycles", "", `{"entry_id":"`+entryID+`"}`)

@@ -144,6 +144,18 @@ func (s *server) api() []route {
 		{method: "POST", path: "/portfolio", summary: "Propose a service to the portfolio", body: newEntry{}, answer: strategy.Entry{}, status: 201, handle: s.proposeEntry},
 		{method: "GET", path: "/portfolio", summary: "The portfolio's pipeline, catalogue or retired services", answer: []strategy.Entry{}, status: 200, handle: s.listPortfolio},
 		{method: "GET", path: "/portfolio/{id}", summary: "Read a portfolio entry", answer: strategy.Entry{}, status: 200, handle: s.getEntry},
+		{method: "POST", path: "/portfolio/{id}/offerings", summary: "Draft an offering of a service", body: newOffering{}, answer: strategy.Offering{}, status: 201, handle: s.addOffering},
+		{method: "GET", path: "/portfolio/{id}/offerings", summary: "A service's offerings", answer: []strategy.Offering{}, status: 200, handle: s.entryOfferings},
+		{method: "POST", path: "/offerings/{id}/subscriptions", summary: "Subscribe a customer to an offering", body: newSubscription{}, answer: strategy.Subscription{}, status: 201, handle: s.subscribe},
+		{method: "GET", path: "/customers/{customer}/entitlements", summary: "What a customer gets: offerings, SLAs, prices", answer: []strategy.Entitlement{}, status: 200, handle: s.entitlements},
+		{method: "POST", path: "/problems/{id}/known_error", summary: "Publish a problem's known error", body: struct {
+			Symptom   string         `json:"symptom"`
+			ErrorCode string         `json:"error_code"`
+			Domain    problem.Domain `json:"domain"`
+			Draft     bool           `json:"draft"`
+		}{}, answer: problem.KnownError{}, status: 201, handle: s.publishKnownError},
+		{method: "GET", path: "/known_errors", summary: "Search the known error database", answer: []problem.KnownError{}, status: 200, handle: s.searchKnownErrors},
+		{method: "GET", path: "/known_errors/{id}", summary: "Read a known error", answer: problem.KnownError{}, status: 200, handle: s.getKnownError},
 		{method: "POST", path: "/initiatives", summary: "Raise an improvement initiative", body: newInitiative{}, answer: lifecycle.Initiative{}, status: 201, handle: s.raiseInitiative},
 		{method: "GET", path: "/initiatives", summary: "The continual improvement register", answer: []lifecycle.Initiative{}, status: 200, handle: s.listInitiatives},
 		{method: "GET", path: "/initiatives/{id}", summary: "Read an improvement initiative", answer: lifecycle.Initiative{}, status: 200, handle: s.getInitiative},
@@ -160,6 +172,7 @@ func (s *server) api() []route {
 	rs = append(rs, commandRoutes(s, "cis", "a CI", cmdb.CI{}, func(d *desk) *cmdb.Service { return d.cis }, ciCommands)...)
 	rs = append(rs, commandRoutes(s, "portfolio", "a portfolio entry", strategy.Entry{}, func(d *desk) *strategy.Service { return d.portfolio }, entryCommands)...)
 	rs = append(rs, commandRoutes(s, "lifecycles", "a service's lifecycle", lifecycle.Record{}, func(d *desk) *lifecycle.Service { return d.lifecycle }, lifecycleCommands)...)
+	rs = append(rs, commandRoutes(s, "offerings", "an offering", strategy.Offering{}, func(d *desk) *strategy.Service { return d.portfolio }, offeringCommands)...)
 	rs = append(rs, commandRoutes(s, "initiatives", "an initiative", lifecycle.Initiative{}, func(d *desk) *lifecycle.Service { return d.lifecycle }, initiativeCommands)...)
 	rs = append(rs, commandRoutes(s, "problems", "a problem", problem.Problem{}, func(d *desk) *problem.Service { return d.problems }, problemCommands)...)
 	return rs
