@@ -146,3 +146,29 @@ var problemCommands = map[string]command[*problem.Service]{
 func problemCmd(f func(context.Context, *problem.Service, itil.Actor, itil.ID, *commandInput) (*problem.Problem, error)) command[*problem.Service] {
 	return cmd(func(p *problem.Problem) int64 { return p.Version }, f)
 }
+
+// problemPatch is PATCH /problems/{id}'s body: the fields given change.
+type problemPatch struct {
+	Title       *string       `json:"title"`
+	Description *string       `json:"description"`
+	Category    *string       `json:"category"`
+	ServiceID   *itil.ID      `json:"service_id"`
+	CIIDs       *[]itil.ID    `json:"ci_ids"`
+	Impact      *itil.Impact  `json:"impact"`
+	Urgency     *itil.Urgency `json:"urgency"`
+	Workaround  *string       `json:"workaround"`
+	CauseNotes  *string       `json:"cause_notes"`
+	FixNotes    *string       `json:"fix_notes"`
+}
+
+// updateProblem answers PATCH /problems/{id} on the If-Match version.
+func (s *server) updateProblem(w http.ResponseWriter, r *http.Request) {
+	runCommand(s, w, r, func(d *desk) *problem.Service { return d.problems },
+		problemCmd(func(ctx context.Context, svc *problem.Service, a itil.Actor, id itil.ID, in *commandInput) (*problem.Problem, error) {
+			var p problemPatch
+			if err := decode(in.Extra, &p); err != nil {
+				return nil, err
+			}
+			return svc.Update(ctx, a, id, problem.Patch(p))
+		}))
+}

@@ -48,6 +48,20 @@ func TestProblemRoutes(t *testing.T) {
 		if resp, body = pm.do("POST", loc+"/nonsense", etag, ``); resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/problem+json" {
 			t.Fatalf("an unknown command: %d %s", resp.StatusCode, body)
 		}
+		// The cause and the workaround found, the known error published
+		// and found by a word of its symptom.
+		resp, body = pm.do("PATCH", loc, etag, `{"workaround":"flush the spool","cause_notes":"the log rotation fills the spool"}`)
+		if resp.StatusCode != 200 {
+			t.Fatalf("update: %d %s", resp.StatusCode, body)
+		}
+		etag = resp.Header.Get("ETag")
+		resp, body = pm.do("POST", loc+"/known_error", "", `{"symptom":"Mail stays in the outbox","domain":"application"}`)
+		if resp.StatusCode != 201 {
+			t.Fatalf("known error: %d %s", resp.StatusCode, body)
+		}
+		if resp, body = agent.do("GET", "/known_errors?q=outbox", "", ""); resp.StatusCode != 200 || !strings.Contains(body, "flush the spool") {
+			t.Fatalf("search: %d %s", resp.StatusCode, body)
+		}
 		resp, body = pm.do("GET", "/problems?state=root_cause_analysis", "", "")
 		if !strings.Contains(body, "Relay queue stalls") {
 			t.Fatalf("the list by state: %d %s (etag %s)", resp.StatusCode, body, strconv.Quote(etag))

@@ -123,6 +123,7 @@ func (s *server) api() []route {
 		{method: "POST", path: "/problems", summary: "Open a problem", body: newProblem{}, answer: problem.Problem{}, status: 201, handle: s.openProblem},
 		{method: "GET", path: "/problems", summary: "List problems, a page at a time", answer: []problem.Problem{}, status: 200, handle: s.listProblems},
 		{method: "GET", path: "/problems/{id}", summary: "Read a problem", answer: problem.Problem{}, status: 200, handle: s.getProblem},
+		{method: "PATCH", path: "/problems/{id}", summary: "Change a problem's fields", body: problemPatch{}, answer: problem.Problem{}, status: 200, command: true, handle: s.updateProblem},
 		{method: "GET", path: "/problems/{id}/incidents", summary: "The incidents linked to a problem", answer: []incident.Incident{}, status: 200, handle: s.problemIncidents},
 		{method: "POST", path: "/changes", summary: "Open a change", body: newChange{}, answer: change.Change{}, status: 201, handle: s.openChange},
 		{method: "GET", path: "/changes", summary: "List changes, a page at a time", answer: []change.Change{}, status: 200, handle: s.listChanges},
