@@ -197,6 +197,8 @@ func (s *server) routes() http.Handler {
 		_, _ = w.Write(doc)
 	})
 	api.HandleFunc("/", httpapi.NotFound)
+	s.consoleRoutes(top)
+	top.Handle("GET /{$}", http.RedirectHandler("/console/incidents", http.StatusSeeOther))
 	top.Handle("/", httpapi.Authenticate(s.auth, api))
 	return httpapi.RequestLog(s.log, top)
 }

@@ -65,6 +65,12 @@ func Authenticate(a Authenticator, next http.Handler) http.Handler {
 	})
 }
 
+// WithPrincipal returns ctx carrying p, as Authenticate does (for a
+// front end that authenticates its own way, such as a console's cookie).
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
 // PrincipalOf returns the principal Authenticate put in ctx.
 func PrincipalOf(ctx context.Context) (*Principal, bool) {
 	p, ok := ctx.Value(principalKey{}).(*Principal)
