@@ -22,11 +22,28 @@ import (
 //go:embed console/*.html
 var consoleFS embed.FS
 
-var consolePages = map[string]*template.Template{
-	"incidents": template.Must(template.ParseFS(consoleFS, "console/layout.html", "console/incidents.html")),
-	"incident":  template.Must(template.ParseFS(consoleFS, "console/layout.html", "console/incident.html")),
-	"login":     template.Must(template.New("login").Parse(loginPage)),
+// navLinks are the console's main navigation, by page.
+var navLinks = []struct{ Page, Href, Label string }{
+	{"incidents", "/console/incidents", "Incidents"},
+	{"problems", "/console/problems", "Problems"},
+	{"changes", "/console/changes", "Changes"},
+	{"calendar", "/console/calendar", "Change calendar"},
+	{"cis", "/console/cis", "CIs"},
+	{"diagrams", "/console/lifecycles", "Lifecycles"},
+	{"kpis", "/console/kpis", "KPIs"},
 }
+
+var consolePages = func() map[string]*template.Template {
+	funcs := template.FuncMap{
+		"navLinks":   func() any { return navLinks },
+		"knownError": func(id itil.ID) bool { return id != itil.NilID },
+	}
+	m := map[string]*template.Template{"login": template.Must(template.New("login").Parse(loginPage))}
+	for _, page := range []string{"incidents", "incident", "problems", "problem", "changes", "change", "calendar", "cis", "ci", "diagrams", "kpis", "error"} {
+		m[page] = template.Must(template.New(page).Funcs(funcs).ParseFS(consoleFS, "console/layout.html", "console/"+page+".html"))
+	}
+	return m
+}()
 
 const loginPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in · Service desk</title></head>
 <body><main><h1>Sign in</h1><form method="post" action="/console/login">
@@ -45,9 +62,19 @@ func (s *server) consoleRoutes(mux *http.ServeMux) {
 			SameSite: http.SameSiteStrictMode})
 		http.Redirect(w, r, "/console/incidents", http.StatusSeeOther)
 	})
-	mux.Handle("GET /console/incidents", s.signedIn(s.consoleQueue))
-	mux.Handle("GET /console/incidents/{id}", s.signedIn(s.consoleIncident))
-	mux.Handle("POST /console/incidents/{id}/{command}", s.signedIn(s.consoleCommand))
+	mux.Handle("GET /console/incidents", s.show("incidents", s.queuePage))
+	mux.Handle("GET /console/incidents/{id}", s.show("incident", s.incidentPage))
+	mux.Handle("POST /console/incidents/{id}/{command}", s.act("incident", "/console/incidents/", s.incidentPage, s.incidentCommand))
+	mux.Handle("GET /console/problems", s.show("problems", s.problemsPage))
+	mux.Handle("GET /console/problems/{id}", s.show("problem", s.problemPage))
+	mux.Handle("GET /console/changes", s.show("changes", s.changesPage))
+	mux.Handle("GET /console/changes/{id}", s.show("change", s.changePage))
+	mux.Handle("POST /console/changes/{id}/{command}", s.act("change", "/console/changes/", s.changePage, s.changeDecision))
+	mux.Handle("GET /console/calendar", s.show("calendar", s.calendarPage))
+	mux.Handle("GET /console/cis", s.show("cis", s.cisPage))
+	mux.Handle("GET /console/cis/{id}", s.show("ci", s.ciPage))
+	mux.Handle("GET /console/lifecycles", s.show("diagrams", s.diagramsPage))
+	mux.Handle("GET /console/kpis", s.show("kpis", s.kpisPage))
 }
 
 // signedIn runs h with the principal of the console's cookie, or sends
@@ -102,77 +129,102 @@ type queueRow struct {
 	SLA                             []slaBar
 }
 
-func (s *server) consoleQueue(w http.ResponseWriter, r *http.Request) {
-	d, err := s.deskOf(r)
-	if err != nil {
-		s.render(w, "incidents", map[string]any{"Title": "Incidents", "Error": err.Error()})
-		return
-	}
+func (s *server) queuePage(r *http.Request, d *desk) (map[string]any, error) {
 	page, _, err := d.incidents.ListPage(r.Context(), incident.Filter{States: []incident.State{incident.StateNew, incident.StateInProgress,
 		incident.StateOnHold}}, 200, "")
-	data := map[string]any{"Title": "Incidents"}
-	if err != nil {
-		data["Error"] = err.Error()
-	}
 	var rows []queueRow
 	for _, inc := range page {
 		st, _ := d.sla.Status(r.Context(), inc.ID, time.Now())
 		rows = append(rows, queueRow{ID: inc.ID.String(), Number: inc.Number, Title: inc.Title, State: string(inc.State),
 			Group: inc.AssignmentGroup, Priority: int(inc.Priority), SLA: slaBars(st)})
 	}
-	data["Rows"] = rows
-	s.render(w, "incidents", data)
+	return map[string]any{"Title": "Incidents", "Rows": rows}, err
 }
 
-func (s *server) consoleIncident(w http.ResponseWriter, r *http.Request) {
-	s.showIncident(w, r, "")
-}
-
-func (s *server) showIncident(w http.ResponseWriter, r *http.Request, problem string) {
-	d, err := s.deskOf(r)
-	if err == nil {
-		var id itil.ID
-		if id, err = pathID(r); err == nil {
-			var inc *incident.Incident
-			if inc, err = d.incidents.Get(r.Context(), id); err == nil {
-				st, _ := d.sla.Status(r.Context(), id, time.Now())
-				h, _ := d.incidents.History(r.Context(), id)
-				s.render(w, "incident", map[string]any{"Title": inc.Number, "Inc": inc, "SLA": slaBars(st), "History": h, "Error": problem})
-				return
-			}
-		}
-	}
-	w.WriteHeader(httpapi.ProblemOf(err, false).Status)
-	s.render(w, "incidents", map[string]any{"Title": "Incidents", "Error": err.Error()})
-}
-
-// consoleCommand runs a form's command on the version the page showed,
-// then shows the incident again (after a redirect, so a reload does not
-// repeat it), or the page with what went wrong.
-func (s *server) consoleCommand(w http.ResponseWriter, r *http.Request) {
-	d, err := s.deskOf(r)
-	if err != nil {
-		s.showIncident(w, r, err.Error())
-		return
-	}
+// incidentPage shows an incident: its SLA clocks, its place in the
+// incident lifecycle, its history and the forms that act on it.
+func (s *server) incidentPage(r *http.Request, d *desk) (map[string]any, error) {
 	id, err := pathID(r)
 	if err != nil {
-		s.showIncident(w, r, err.Error())
-		return
+		return nil, err
 	}
-	version, _ := strconv.ParseInt(r.FormValue("version"), 10, 64)
+	inc, err := d.incidents.Get(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	st, err := d.sla.Status(r.Context(), id, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	h, err := d.incidents.History(r.Context(), id)
+	return map[string]any{"Title": inc.Number, "Inc": inc, "SLA": slaBars(st), "History": h,
+		"Diagram": newDiagram("Incident", "incident", incident.Lifecycle(), inc.State)}, err
+}
+
+// incidentCommand runs an incident page's form on the version the page
+// showed.
+func (s *server) incidentCommand(r *http.Request, d *desk, id itil.ID, version int64) error {
 	in := &commandInput{Group: r.FormValue("group"), Assignee: r.FormValue("assignee"), Reason: r.FormValue("reason"),
 		Comment: r.FormValue("comment"), Code: "solution_provided", Notes: r.FormValue("notes")}
 	run, ok := incidentCommands[r.PathValue("command")]
 	if !ok {
-		s.showIncident(w, r, "no such command")
-		return
+		return itil.ErrNotFound
 	}
-	if _, _, err := run(r.Context(), d.incidents.IfVersion(version), principalActor(r), id, in); err != nil {
-		s.showIncident(w, r, err.Error())
-		return
+	_, _, err := run(r.Context(), d.incidents.IfVersion(version), principalActor(r), id, in)
+	return err
+}
+
+// changeDecision runs a change page's approve or reject form on the
+// version the page showed.
+func (s *server) changeDecision(r *http.Request, d *desk, id itil.ID, version int64) error {
+	svc, actor, comment := d.changes.IfVersion(version), principalActor(r), r.FormValue("comment")
+	var err error
+	switch r.PathValue("command") {
+	case "approve":
+		_, err = svc.Approve(r.Context(), actor, id, comment)
+	case "reject":
+		_, err = svc.Reject(r.Context(), actor, id, comment)
+	default:
+		err = itil.ErrNotFound
 	}
-	http.Redirect(w, r, "/console/incidents/"+id.String(), http.StatusSeeOther)
+	return err
+}
+
+// act serves a page's form: it runs do on the record of the path and the
+// version the form carries, then shows the record again after a redirect
+// (so a reload does not repeat it), or the page with what went wrong and
+// the status the API would answer.
+func (s *server) act(page, base string, v view, do func(r *http.Request, d *desk, id itil.ID, version int64) error) http.Handler {
+	return s.signedIn(func(w http.ResponseWriter, r *http.Request) {
+		d, err := s.deskOf(r)
+		var id itil.ID
+		if err == nil {
+			id, err = pathID(r)
+		}
+		if err == nil {
+			version, _ := strconv.ParseInt(r.FormValue("version"), 10, 64)
+			if err = do(r, d, id, version); err == nil {
+				http.Redirect(w, r, base+id.String(), http.StatusSeeOther)
+				return
+			}
+		}
+		var data map[string]any
+		if d != nil {
+			data, _ = v(r, d)
+		}
+		s.renderError(w, page, data, err)
+	})
+}
+
+// renderError shows err on page with data, or on the error page when
+// there is no data to show, with the status the API would answer.
+func (s *server) renderError(w http.ResponseWriter, page string, data map[string]any, err error) {
+	if data == nil {
+		page, data = "error", map[string]any{"Title": http.StatusText(httpapi.ProblemOf(err, false).Status)}
+	}
+	data["Nav"], data["Error"] = page, err.Error()
+	w.WriteHeader(httpapi.ProblemOf(err, false).Status)
+	s.render(w, page, data)
 }
 
 func (s *server) render(w http.ResponseWriter, page string, data map[string]any) {

@@ -5,13 +5,17 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/examples/servicedesk/httpapi"
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/slm"
+	"github.com/itilkit/itil/storage"
 )
 
 // TestConsole: a browser signs in, sees the queue with the incident and
@@ -25,27 +29,7 @@ func TestConsole(t *testing.T) {
 		admin.do("POST", "/sla/definitions", "", string(def))
 		resp, _ := agent.do("POST", "/incidents", "", `{"title":"Mail down","caller":{"id":"casey"},"channel":"phone","impact":2,"urgency":2}`)
 		id := strings.TrimPrefix(resp.Header.Get("Location"), "/incidents/")
-		jar, _ := cookiejar.New(nil)
-		browser := &http.Client{Jar: jar}
-		get := func(path string) string {
-			t.Helper()
-			resp, err := browser.Get(base + path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != 200 {
-				t.Fatalf("%s: %d %s", path, resp.StatusCode, b)
-			}
-			return string(b)
-		}
-		if page := get("/console/incidents"); !strings.Contains(page, `<input id="token"`) {
-			t.Fatalf("not signed in, not sent to sign in: %s", page)
-		}
-		if _, err := browser.PostForm(base+"/console/login", url.Values{"token": {"agent-token"}}); err != nil {
-			t.Fatal(err)
-		}
+		browser, get := signIn(t, base, "agent-token")
 		queue := get("/console/incidents")
 		if !strings.Contains(queue, "INC0001001") || !strings.Contains(queue, `data-sla-state="in_progress"`) {
 			t.Fatalf("the queue: %s", queue)
@@ -75,6 +59,129 @@ func TestConsole(t *testing.T) {
 		if page := act("resolve", url.Values{"notes": {"restarted the relay"}}); !strings.Contains(page, `data-sla-state="completed"`) ||
 			!strings.Contains(page, ": met") {
 			t.Fatalf("resolved: %s", page)
+		}
+	})
+}
+
+// signIn signs in to the console at base with token, as a browser does:
+// the page asks first, the form's answer sets the cookie. get reads a
+// page and fails the test unless it answers 200.
+func signIn(t *testing.T, base, token string) (*http.Client, func(path string) string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	get := func(path string) string {
+		t.Helper()
+		status, page := fetch(t, browser, base+path)
+		if status != 200 {
+			t.Fatalf("%s: %d %s", path, status, page)
+		}
+		return page
+	}
+	if page := get("/console/incidents"); !strings.Contains(page, `<input id="token"`) {
+		t.Fatalf("not signed in, not sent to sign in: %s", page)
+	}
+	if _, err := browser.PostForm(base+"/console/login", url.Values{"token": {token}}); err != nil {
+		t.Fatal(err)
+	}
+	return browser, get
+}
+
+func fetch(t *testing.T, c *http.Client, url string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestConsolePages reads every console page on the demo records, on
+// memory and SQLite: the problem with its incidents and known error, the
+// change with its approvals, conflicts and place in its lifecycle, the
+// calendar, a CI's impact graph, the lifecycles and the KPIs; a CAB
+// group's engineer approves from the change page, an agent may not (403); bad parameters and unknown records answer 422 and 404.
+func TestConsolePages(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b storage.Backend) {
+		srv := newServer(b, nil, httpapi.StaticTokens(demoTokens), roles)
+		if err := srv.seedDemo(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.seedDemo(t.Context()); err != nil { // seeded once
+			t.Fatal(err)
+		}
+		ts := httptest.NewServer(srv.routes())
+		defer ts.Close()
+		browser, get := signIn(t, ts.URL, "agent-token")
+		link := func(page, prefix string) string {
+			t.Helper()
+			i := strings.Index(page, `href="`+prefix)
+			if i < 0 {
+				t.Fatalf("no link to %s in %s", prefix, page)
+			}
+			i += len(`href="`)
+			return page[i : i+strings.Index(page[i:], `"`)]
+		}
+		has := func(page string, want ...string) {
+			t.Helper()
+			for _, w := range want {
+				if !strings.Contains(page, w) {
+					t.Fatalf("the page lacks %q: %s", w, page)
+				}
+			}
+		}
+		if q := get("/console/incidents"); strings.Count(q, `href="/console/incidents/`) != 4 {
+			t.Fatalf("the queue does not list the 4 incidents: %s", q)
+		}
+		has(get("/console/problems"), "PRB0001001", "Relay queue stalls under load")
+		has(get(link(get("/console/problems"), "/console/problems/")), "Mail stuck in the outbox", "Mail arrives hours late",
+			"Mail stays in the outbox", "Log rotation fills the spool")
+		changes := get("/console/changes")
+		has(changes, "CHG0001001", "CHG0001002", "CHG0001003")
+		chg := link(changes, "/console/changes/")
+		page := get(chg)
+		has(page, `data-state="assess"`, `<g class="node mark">`, ">max<", "requested", "ci_scheduled", "CHG0001002", "service_affected: with CHG0001002 on Webmail")
+		has(get("/console/calendar"), "Rotate the relay", "Patch mx1 and mx2")
+		has(get("/console/calendar?from=2020-01-06&days=7"), "No change is planned")
+		cis := get("/console/cis")
+		has(get(link(cis[strings.Index(cis, ">mx1<")-80:], "/console/cis/")), `<svg`, "mail-relay", "Webmail", "Runs")
+		has(get("/console/lifecycles"), "Incident lifecycle", "Change (emergency) lifecycle", "Improvement initiative lifecycle", "reanalyze")
+		has(get("/console/kpis"), "time_to_resolve", "sla_compliance", "backlog")
+		for path, want := range map[string]int{
+			"/console/kpis?weeks=0":                       422,
+			"/console/calendar?from=soon":                 422,
+			"/console/incidents/" + itil.NewID().String(): 404,
+			"/console/changes/not-an-id":                  404,
+		} {
+			if status, page := fetch(t, browser, ts.URL+path); status != want || !strings.Contains(page, `role="alert"`) || strings.Contains(page, "<h1>: ") {
+				t.Errorf("%s: %d, want %d with the error shown: %s", path, status, want, page)
+			}
+		}
+		// The agent may not approve; the CAB member may.
+		version := func(page string) string {
+			i := strings.Index(page, `name="version" value="`) + len(`name="version" value="`)
+			return page[i : i+strings.Index(page[i:], `"`)]
+		}
+		resp, err := browser.PostForm(ts.URL+chg+"/approve", url.Values{"version": {version(page)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 403 {
+			t.Errorf("an agent approves: %d", resp.StatusCode)
+		}
+		engineer, getAsEngineer := signIn(t, ts.URL, "max-token")
+		resp, err = engineer.PostForm(ts.URL+chg+"/approve", url.Values{"version": {version(page)}, "comment": {"fine by messaging"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		page = getAsEngineer(chg) // after the redirect
+		has(page, "fine by messaging", ">approved<")
+		if resp.StatusCode != 200 || strings.Contains(page, `role="alert"`) {
+			t.Fatalf("the engineer approves: %d %s", resp.StatusCode, page)
 		}
 	})
 }

@@ -57,14 +57,20 @@ func startServer(t *testing.T, b storage.Backend) string {
 // each runs test against a server on each embedded backend: memory and a
 // fresh SQLite file.
 func each(t *testing.T, test func(t *testing.T, url string)) {
-	t.Run("memory", func(t *testing.T) { test(t, startServer(t, memory.New())) })
+	eachBackend(t, func(t *testing.T, b storage.Backend) { test(t, startServer(t, b)) })
+}
+
+// eachBackend runs test on each embedded backend: memory and a fresh
+// SQLite file.
+func eachBackend(t *testing.T, test func(t *testing.T, b storage.Backend)) {
+	t.Run("memory", func(t *testing.T) { test(t, memory.New()) })
 	t.Run("sqlite", func(t *testing.T) {
 		b, err := sqlite.Open(filepath.Join(t.TempDir(), "desk.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { b.Close() })
-		test(t, startServer(t, b))
+		test(t, b)
 	})
 }
 

@@ -42,21 +42,25 @@ var demoTokens = map[string]httpapi.Principal{
 	"problem-token": {Actor: itil.Actor{ID: "pete", Name: "Pete (problem manager)"}, Roles: []string{"problem_manager"}, Tenant: "demo"},
 	"change-token":  {Actor: itil.Actor{ID: "chloe", Name: "Chloe (change manager)"}, Roles: []string{"change_manager"}, Tenant: "demo"},
 	"cab-token":     {Actor: itil.Actor{ID: "carl", Name: "Carl (CAB member)"}, Roles: []string{"cab_member"}, Tenant: "demo"},
-	"admin-token":   {Actor: itil.Actor{ID: "ada", Name: "Ada (admin)"}, Roles: []string{"admin"}, Tenant: "demo"},
+	// Max is a messaging engineer: an agent who approves his group's
+	// changes (the approvers map asks him).
+	"max-token":   {Actor: itil.Actor{ID: "max", Name: "Max (messaging)"}, Roles: []string{"agent", "cab_member"}, Tenant: "demo"},
+	"admin-token": {Actor: itil.Actor{ID: "ada", Name: "Ada (admin)"}, Roles: []string{"admin"}, Tenant: "demo"},
 }
 
 func main() {
 	spec := store.Flag()
 	addr := flag.String("addr", "127.0.0.1:8080", "where to listen")
+	demo := flag.Bool("demo", true, "give the demo tenant sample records when it has no incident")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if err := run(*spec, *addr, log); err != nil {
+	if err := run(*spec, *addr, *demo, log); err != nil {
 		log.Error("servicedesk stopped", "error", err)
 		os.Exit(1)
 	}
 }
 
-func run(spec, addr string, log *slog.Logger) error {
+func run(spec, addr string, demo bool, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	backend, err := store.OpenBackend(ctx, spec)
@@ -64,8 +68,13 @@ func run(spec, addr string, log *slog.Logger) error {
 		return err
 	}
 	defer backend.Close()
-	srv := &http.Server{Addr: addr, Handler: newServer(backend, log, httpapi.StaticTokens(demoTokens), roles).routes(),
-		ReadHeaderTimeout: 10 * time.Second}
+	desk := newServer(backend, log, httpapi.StaticTokens(demoTokens), roles)
+	if demo {
+		if err := desk.seedDemo(ctx); err != nil {
+			return err
+		}
+	}
+	srv := &http.Server{Addr: addr, Handler: desk.routes(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("servicedesk listening", "addr", addr, "store", spec)

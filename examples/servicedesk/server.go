@@ -69,12 +69,17 @@ func (s *server) deskOf(r *http.Request) (*desk, error) {
 	if !ok {
 		return nil, errors.New("servicedesk: a request without a principal")
 	}
+	return s.desk(p.Tenant)
+}
+
+// desk returns tenant's desk, wiring its services on first use.
+func (s *server) desk(tenant string) (*desk, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if d := s.desks[p.Tenant]; d != nil {
+	if d := s.desks[tenant]; d != nil {
 		return d, nil
 	}
-	st, err := s.backend.Tenant(p.Tenant)
+	st, err := s.backend.Tenant(tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +114,7 @@ func (s *server) deskOf(r *http.Request) (*desk, error) {
 		return nil, err
 	}
 	d := &desk{store: st, incidents: inc, problems: prb, changes: chg, cis: cis, sla: eng, portfolio: pf, lifecycle: lc}
-	s.desks[p.Tenant] = d
+	s.desks[tenant] = d
 	return d, nil
 }
 
