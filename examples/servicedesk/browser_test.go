@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -185,4 +186,18 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshots: %s", dir)
+	if *readmeShot != "" {
+		shot, err := os.ReadFile(filepath.Join(dir, "incident-resolved.png"))
+		if err == nil {
+			err = os.WriteFile(*readmeShot, shot, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }
+
+// readmeShot names where TestBrowser copies its screenshot of the
+// resolved incident's page: the README's is made with
+// go test ./examples/servicedesk -run TestBrowser -readme-shot $PWD/docs/console.png
+var readmeShot = flag.String("readme-shot", "", "copy TestBrowser's screenshot of an incident's page to this file")
