@@ -14,6 +14,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/examples/servicedesk/httpapi"
+	"github.com/itilkit/itil/slm/calendar"
 )
 
 // The OpenAPI 3.1 document is made from the same route table the mux
@@ -106,6 +107,11 @@ var (
 	decimalType = reflect.TypeOf(decimal.Decimal{})
 	rawType     = reflect.TypeOf(json.RawMessage{})
 	durType     = reflect.TypeOf(time.Duration(0))
+	// A calendar's week, dates and times of day have JSON of their own
+	// (an object of weekdays, "2006-01-02", "09:00").
+	weekType      = reflect.TypeOf(calendar.Week{})
+	dateType      = reflect.TypeOf(calendar.Date{})
+	timeOfDayType = reflect.TypeOf(calendar.TimeOfDay(0))
 	// textMarshaler's types encode as JSON strings.
 	textMarshaler = reflect.TypeOf((*encoding.TextMarshaler)(nil)).Elem()
 )
@@ -122,6 +128,16 @@ func (g *schemas) of(t reflect.Type) map[string]any {
 		return map[string]any{}
 	case durType:
 		return map[string]any{"type": "integer", "description": "nanoseconds"}
+	case weekType:
+		days := map[string]any{}
+		for _, d := range []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"} {
+			days[d] = g.of(reflect.TypeOf([]calendar.Window{}))
+		}
+		return map[string]any{"type": "object", "properties": days}
+	case dateType:
+		return map[string]any{"type": "string", "format": "date"}
+	case timeOfDayType:
+		return map[string]any{"type": "string", "pattern": `^[0-9]{2}:[0-9]{2}(:[0-9]{2})?$`}
 	}
 	if t.Implements(textMarshaler) || reflect.PointerTo(t).Implements(textMarshaler) {
 		return map[string]any{"type": "string"}

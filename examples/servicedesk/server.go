@@ -136,6 +136,13 @@ func (s *server) api() []route {
 		{method: "GET", path: "/changes/{id}", summary: "Read a change", answer: change.Change{}, status: 200, handle: s.getChange},
 		{method: "GET", path: "/changes/{id}/approvals", summary: "A change's approvals", answer: []change.Approval{}, status: 200, handle: s.changeApprovals},
 		{method: "GET", path: "/changes/{id}/conflicts", summary: "A change's schedule conflicts", answer: []change.Conflict{}, status: 200, handle: s.changeConflicts},
+		{method: "GET", path: "/changes/windows", summary: "The windows in force: when enforced maintenance and blackout schedules apply in a span", answer: []change.WindowInForce{}, status: 200, handle: s.changeWindows},
+		{method: "GET", path: "/changes/{id}/tasks", summary: "A change's tasks, each with its version (a task command's If-Match)", answer: []change.Task{}, status: 200, handle: s.changeTasks},
+		{method: "GET", path: "/changes/{id}/slots", summary: "The next free slots for a change's planned window", answer: []change.FreeSlot{}, status: 200, handle: s.changeSlots},
+		{method: "POST", path: "/schedules", summary: "Draft a maintenance or blackout schedule", body: change.ScheduleSpec{}, answer: change.Schedule{}, status: 201, handle: s.createSchedule},
+		{method: "GET", path: "/schedules", summary: "List maintenance and blackout schedules", answer: []change.Schedule{}, status: 200, handle: s.listSchedules},
+		{method: "GET", path: "/schedules/{id}", summary: "Read a schedule", answer: change.Schedule{}, status: 200, handle: s.getSchedule},
+		{method: "PUT", path: "/schedules/{id}", summary: "Replace a schedule's spec", body: change.ScheduleSpec{}, answer: change.Schedule{}, status: 200, command: true, handle: s.updateSchedule},
 		{method: "POST", path: "/cis", summary: "Register a configuration item", body: newCI{}, answer: cmdb.CI{}, status: 201, handle: s.createCI},
 		{method: "GET", path: "/cis", summary: "List configuration items, a page at a time", answer: []cmdb.CI{}, status: 200, handle: s.listCIs},
 		{method: "GET", path: "/cis/{id}", summary: "Read a configuration item", answer: cmdb.CI{}, status: 200, handle: s.getCI},
@@ -175,6 +182,8 @@ func (s *server) api() []route {
 	}
 	rs = append(rs, commandRoutes(s, "incidents", "an incident", incident.Incident{}, func(d *desk) *incident.Service { return d.incidents }, incidentCommands)...)
 	rs = append(rs, commandRoutes(s, "changes", "a change", change.Change{}, func(d *desk) *change.Service { return d.changes }, changeCommands)...)
+	rs = append(rs, commandRoutes(s, "tasks", "a change task", change.Task{}, ownVersionedOf, taskCommands)...)
+	rs = append(rs, commandRoutes(s, "schedules", "a schedule", change.Schedule{}, ownVersionedOf, scheduleCommands)...)
 	rs = append(rs, commandRoutes(s, "cis", "a CI", cmdb.CI{}, func(d *desk) *cmdb.Service { return d.cis }, ciCommands)...)
 	rs = append(rs, commandRoutes(s, "portfolio", "a portfolio entry", strategy.Entry{}, func(d *desk) *strategy.Service { return d.portfolio }, entryCommands)...)
 	rs = append(rs, commandRoutes(s, "lifecycles", "a service's lifecycle", lifecycle.Record{}, func(d *desk) *lifecycle.Service { return d.lifecycle }, lifecycleCommands)...)

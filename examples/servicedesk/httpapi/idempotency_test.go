@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -13,13 +14,30 @@ import (
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/storage/memory"
+	"github.com/itilkit/itil/storage/sqlite"
 )
 
 // TestPostIdempotent: a POST retried with its Idempotency-Key opens one
 // incident and answers the same twice, however the retries race; the key
-// on another request is refused; without a key each POST runs.
+// on another request is refused; without a key each POST runs. On memory
+// and on a SQLite file, whose writers take turns.
 func TestPostIdempotent(t *testing.T) {
-	store := memory.NewStore()
+	t.Run("memory", func(t *testing.T) { testPostIdempotent(t, memory.NewStore()) })
+	t.Run("sqlite", func(t *testing.T) {
+		b, err := sqlite.Open(filepath.Join(t.TempDir(), "desk.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		store, err := b.Tenant("demo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		testPostIdempotent(t, store)
+	})
+}
+
+func testPostIdempotent(t *testing.T, store storage.Store) {
 	svc, err := incident.New(store)
 	if err != nil {
 		t.Fatal(err)
