@@ -640,10 +640,18 @@ func (s *Service) meetingCommand(ctx context.Context, actor itil.Actor, id itil.
 			if err := mc.Authorize(command, m); err != nil {
 				return err
 			}
+			if err := mc.Expect(id, m); err != nil {
+				return err
+			}
 		}
 		ev, err := fn(c, mc, m)
 		if err != nil {
 			return err
+		}
+		if command == "" { // authorized on each change, in fn
+			if err := mc.Expect(id, m); err != nil {
+				return err
+			}
 		}
 		if err := mc.Save(m, ev); err != nil {
 			return err

@@ -240,6 +240,9 @@ func (s *Service) taskCommand(ctx context.Context, actor itil.Actor, taskID itil
 		if err := c.Authorize(command, ch); err != nil {
 			return err
 		}
+		if err := tc.Expect(taskID, t); err != nil {
+			return err
+		}
 		ev, err := fn(c, ch, t)
 		if err != nil {
 			return err

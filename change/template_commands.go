@@ -22,7 +22,7 @@ import (
 // Unknown to an Authorizer that lists the commands it allows, these names
 // are refused by it, which is the safe default. Service.In binds the
 // template commands to the caller's transaction as it does the others;
-// Service.IfVersion names a change's version and does not apply to them.
+// Service.IfVersion names the version of the template a command runs on.
 // Hooks (WithHook) see the changes OpenFromTemplate makes, not templates.
 const (
 	CommandProposeTemplate  = "propose_template"

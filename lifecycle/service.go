@@ -173,9 +173,12 @@ func New(store storage.Store, portfolio *strategy.Service, opts ...Option) (*Ser
 // transaction tx; the processes it reads are read in tx too.
 func (s *Service) In(tx storage.Tx) *Service { return &Service{cfg: s.cfg, run: s.run.In(tx)} }
 
-// IfVersion returns the Service for one command that must find the
-// record at version v; otherwise it returns itil.ErrConflict and writes
-// nothing.
+// IfVersion returns the Service for one command that must find what it
+// runs on (the lifecycle record, or the initiative for the register's
+// commands) at version v; otherwise it returns itil.ErrConflict, writes
+// nothing and is not retried. Commands that create a record (Open,
+// RaiseInitiative, FreezeBaseline) check none; through IfVersion they are
+// not retried either.
 func (s *Service) IfVersion(v int64) *Service { return &Service{cfg: s.cfg, run: s.run.IfVersion(v)} }
 
 var recordSpace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/itilkit/itil/lifecycle#record"))

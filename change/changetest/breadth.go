@@ -450,6 +450,42 @@ func testTimesOutOfRange(t *testing.T, newStore func(*testing.T) storage.Store) 
 	assert.Equal(t, ch, f.get(ch.ID))
 }
 
+// testVersionOfOthers: IfVersion names the version of the record the
+// command runs on, whatever its kind: a task's, a schedule's, a
+// template's. A stale one is refused with itil.ErrConflict and writes
+// nothing; the current one runs.
+func testVersionOfOthers(t *testing.T, newStore func(*testing.T) storage.Store) {
+	f := setup(t, newStore)
+	tk := f.tasks(f.toState(change.StateImplement).ID)[0]
+	sc, err := f.svc.CreateSchedule(f.ctx, changeManager, yearEndFreeze())
+	require.NoError(t, err)
+	tp, err := f.svc.ProposeTemplate(f.ctx, requester, tmplRestart())
+	require.NoError(t, err)
+	n := f.journalLen()
+	for _, v := range []int64{tk.Version + 1, -1} {
+		_, err := f.svc.IfVersion(v).StartTask(f.ctx, requester, tk.ID)
+		require.ErrorIs(t, err, itil.ErrConflict, "task at %d", v)
+	}
+	for _, v := range []int64{sc.Version + 1, -1} {
+		_, err := f.svc.IfVersion(v).ApproveSchedule(f.ctx, changeManager, sc.ID)
+		require.ErrorIs(t, err, itil.ErrConflict, "schedule at %d", v)
+	}
+	for _, v := range []int64{tp.Version + 1, -1} {
+		_, err := f.svc.IfVersion(v).ApproveTemplate(f.ctx, tmplManager, tp.ID)
+		require.ErrorIs(t, err, itil.ErrConflict, "template at %d", v)
+	}
+	assert.Equal(t, n, f.journalLen(), "nothing written")
+	gotTask, err := f.svc.IfVersion(tk.Version).StartTask(f.ctx, requester, tk.ID)
+	require.NoError(t, err)
+	assert.Equal(t, change.TaskInProgress, gotTask.State)
+	gotSchedule, err := f.svc.IfVersion(sc.Version).ApproveSchedule(f.ctx, changeManager, sc.ID)
+	require.NoError(t, err)
+	assert.Equal(t, sc.Version+1, gotSchedule.Version)
+	gotTemplate, err := f.svc.IfVersion(tp.Version).ApproveTemplate(f.ctx, tmplManager, tp.ID)
+	require.NoError(t, err)
+	assert.Equal(t, tp.Version+1, gotTemplate.Version)
+}
+
 // testVersionAndTx: IfVersion refuses a stale version with itil.ErrConflict
 // and writes nothing; In runs commands inside the caller's transaction,
 // committed or rolled back with it.

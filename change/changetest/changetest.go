@@ -43,6 +43,7 @@ func Run(t *testing.T, instances storagetest.Instances) {
 	t.Run("UnknownIDs", func(t *testing.T) { testUnknownIDs(t, newStore) })           // breadth.go
 	t.Run("TimesOutOfRange", func(t *testing.T) { testTimesOutOfRange(t, newStore) }) // breadth.go
 	t.Run("VersionAndTx", func(t *testing.T) { testVersionAndTx(t, newStore) })       // breadth.go
+	t.Run("VersionOfOthers", func(t *testing.T) { testVersionOfOthers(t, newStore) }) // breadth.go
 	t.Run("List", func(t *testing.T) { testList(t, newStore) })                       // breadth.go
 	t.Run("Limits", func(t *testing.T) { testLimits(t, newStore) })                   // limits.go
 	t.Run("LongTexts", func(t *testing.T) { testLongTexts(t, newStore) })             // limits.go

@@ -438,11 +438,26 @@ func (c *Cmd[T]) subject(id itil.ID, command string) (*T, error) {
 	if err := r.check(c.Ctx, c.Actor, command, v); err != nil {
 		return nil, err
 	}
-	if r.expect != 0 && r.spec.Collection.VersionOf(v) != r.expect {
-		return nil, fmt.Errorf("%w: %s %s is at version %d, not %d", itil.ErrConflict,
-			r.spec.Collection.Kind(), id, r.spec.Collection.VersionOf(v), r.expect)
+	if err := c.Expect(id, v); err != nil {
+		return nil, err
 	}
 	return v, nil
+}
+
+// Expect checks v, the entity id a command runs on, against the version
+// IfVersion asked for: an error wrapping itil.ErrConflict when they
+// differ, nil when they agree or none was asked for. Run checks its own
+// subject; a command that loads its subject through Other (a change
+// task's command runs on its change's pipeline) calls Expect on it once
+// the command is authorized, since the version is state an unauthorized
+// caller must not learn.
+func (c *Cmd[T]) Expect(id itil.ID, v *T) error {
+	r := c.r
+	if r.expect != 0 && r.spec.Collection.VersionOf(v) != r.expect {
+		return fmt.Errorf("%w: %s %s is at version %d, not %d", itil.ErrConflict,
+			r.spec.Collection.Kind(), id, r.spec.Collection.VersionOf(v), r.expect)
+	}
+	return nil
 }
 
 // Create authorizes and stores a new entity. candidate is the entity as

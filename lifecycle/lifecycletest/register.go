@@ -62,7 +62,15 @@ func testRegister(t *testing.T, newStore func(*testing.T) storage.Store) {
 	_, ok := x.Improvement()
 	assert.False(t, ok, "not measured yet")
 
-	for _, m := range []string{lifecycle.MoveAccept, lifecycle.MoveAssess, lifecycle.MoveApprove, lifecycle.MoveStart,
+	// IfVersion names the initiative's version for its commands.
+	before = testkit.JournalLen(t, f.store)
+	_, err = svc.IfVersion(x.Version+1).MoveInitiative(f.ctx, planner, x.ID, lifecycle.MoveAccept)
+	require.ErrorIs(t, err, itil.ErrConflict, "a stale version")
+	assert.Equal(t, before, testkit.JournalLen(t, f.store), "nothing written")
+	x, err = svc.IfVersion(x.Version).MoveInitiative(f.ctx, planner, x.ID, lifecycle.MoveAccept)
+	require.NoError(t, err)
+
+	for _, m := range []string{lifecycle.MoveAssess, lifecycle.MoveApprove, lifecycle.MoveStart,
 		lifecycle.MoveHold, lifecycle.MoveResume, lifecycle.MoveMonitor} {
 		x, err = svc.MoveInitiative(f.ctx, planner, x.ID, m)
 		require.NoError(t, err, m)

@@ -245,6 +245,19 @@ func testTwoInstances(t *testing.T, instances storagetest.Instances) {
 	require.ErrorIs(t, err, itil.ErrConflict)
 	assert.Equal(t, strategy.StatusDefinition, a.get(e.ID).Status)
 	assert.Equal(t, []string{"Mail"}, names(t, a.svc.Pipeline(a.ctx, strategy.EntryFilter{Statuses: []strategy.Status{strategy.StatusDefinition}})))
+
+	// IfVersion names the version of the record the command runs on: an
+	// offering edited on the other instance refuses the stale edit.
+	o, err := a.svc.AddOffering(a.ctx, planner, e.ID, mailbox())
+	require.NoError(t, err)
+	_, err = b.svc.UpdateOffering(b.ctx, planner, o.ID, strategy.OfferingPatch{Name: &name})
+	require.NoError(t, err)
+	desc := "for everyone"
+	_, err = a.svc.IfVersion(o.Version).UpdateOffering(a.ctx, planner, o.ID, strategy.OfferingPatch{Description: &desc})
+	require.ErrorIs(t, err, itil.ErrConflict)
+	got, err := a.svc.IfVersion(o.Version+1).UpdateOffering(a.ctx, planner, o.ID, strategy.OfferingPatch{Description: &desc})
+	require.NoError(t, err)
+	assert.Equal(t, name, got.Name, "the other instance's edit kept")
 }
 
 func mailbox() strategy.NewOffering {
