@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -179,6 +178,10 @@ func changeMove(name string) command[*change.Service] {
 	})
 }
 
+// changesOf is a desk's change Service, the one every change, task and
+// schedule command runs on.
+func changesOf(d *desk) *change.Service { return d.changes }
+
 // changeCommands are the change's commands, by the name in the path.
 var changeCommands = map[string]command[*change.Service]{
 	change.MoveAssess:    changeMove(change.MoveAssess),
@@ -218,56 +221,8 @@ func changeCmd(f func(context.Context, *change.Service, itil.Actor, itil.ID, *co
 	return cmd(func(c *change.Change) int64 { return c.Version }, f)
 }
 
-// ownVersioned is the change Service for the commands on a change's tasks
-// and on schedules: records with versions of their own, which
-// change.Service.IfVersion does not cover (it names a change's version,
-// and those commands do not read it). It keeps the If-Match version
-// runCommand gives it, and the transaction, for ownCmd to check.
-type ownVersioned struct {
-	svc     *change.Service
-	tx      storage.Tx
-	version int64
-}
-
-func ownVersionedOf(d *desk) ownVersioned { return ownVersioned{svc: d.changes} }
-
-func (o ownVersioned) In(tx storage.Tx) ownVersioned {
-	o.svc, o.tx = o.svc.In(tx), tx
-	return o
-}
-
-func (o ownVersioned) IfVersion(v int64) ownVersioned {
-	o.version = v
-	return o
-}
-
-// ownCmd makes a route's command of a command on a record of the storage
-// kind kind (a task, a schedule), whose If-Match names the record's own
-// version. The version is read in the command's transaction before the
-// command runs; the command's own checks answer first (its Authorizer's
-// 403, its guards' 409 and 422, as they would without If-Match), then a
-// stale version fails it with itil.ErrConflict (412), rolling back what
-// it wrote. The record is read from storage by its kind because the
-// change package has no getter for one task.
-func ownCmd[T any](kind string, version func(*T) int64, f func(context.Context, *change.Service, itil.Actor, itil.ID, *commandInput) (*T, error)) command[ownVersioned] {
-	return cmd(version, func(ctx context.Context, o ownVersioned, a itil.Actor, id itil.ID, in *commandInput) (*T, error) {
-		was, err := o.tx.Get(ctx, kind, id)
-		if err != nil {
-			return nil, err
-		}
-		rec, err := f(ctx, o.svc, a, id, in)
-		if err != nil {
-			return nil, err
-		}
-		if was.Version != o.version {
-			return nil, fmt.Errorf("%w: %s %s is at version %d, not %d", itil.ErrConflict, kind, id, was.Version, o.version)
-		}
-		return rec, nil
-	})
-}
-
 // taskCommands are a change task's commands, by the name in the path.
-var taskCommands = map[string]command[ownVersioned]{
+var taskCommands = map[string]command[*change.Service]{
 	"start": taskCmd(func(ctx context.Context, svc *change.Service, a itil.Actor, id itil.ID, _ *commandInput) (*change.Task, error) {
 		return svc.StartTask(ctx, a, id)
 	}),
@@ -280,6 +235,7 @@ var taskCommands = map[string]command[ownVersioned]{
 }
 
 // taskCmd makes a route's command of a task command.
-func taskCmd(f func(context.Context, *change.Service, itil.Actor, itil.ID, *commandInput) (*change.Task, error)) command[ownVersioned] {
-	return ownCmd(change.KindTask, func(t *change.Task) int64 { return t.Version }, f)
+// IfVersion names the task's version for them.
+func taskCmd(f func(context.Context, *change.Service, itil.Actor, itil.ID, *commandInput) (*change.Task, error)) command[*change.Service] {
+	return cmd(func(t *change.Task) int64 { return t.Version }, f)
 }

@@ -54,6 +54,9 @@ func TestPortfolioRoutes(t *testing.T) {
 		}
 		entryID := strings.TrimPrefix(loc, "/portfolio/")
 		step("design", 200) // into the catalogue: the offering may be published
+		if resp, got = admin.do("POST", offering+"/publish", `"9"`, ``); resp.StatusCode != 412 {
+			t.Fatalf("publish on a stale If-Match: %d %s", resp.StatusCode, got)
+		}
 		if resp, got = admin.do("POST", offering+"/publish", oetag, ``); resp.StatusCode != 200 {
 			t.Fatalf("publish: %d %s", resp.StatusCode, got)
 		}
@@ -89,7 +92,11 @@ func TestPortfolioRoutes(t *testing.T) {
 			t.Fatalf("raise: %d %s", resp.StatusCode, got)
 		}
 		xloc := resp.Header.Get("Location")
-		if resp, got = admin.do("POST", xloc+"/accept", resp.Header.Get("ETag"), ``); resp.StatusCode != 200 || !strings.Contains(got, `"state":"accepted"`) {
+		xetag := resp.Header.Get("ETag")
+		if resp, got = admin.do("POST", xloc+"/accept", `"9"`, ``); resp.StatusCode != 412 {
+			t.Fatalf("accept on a stale If-Match: %d %s", resp.StatusCode, got)
+		}
+		if resp, got = admin.do("POST", xloc+"/accept", xetag, ``); resp.StatusCode != 200 || !strings.Contains(got, `"state":"accepted"`) {
 			t.Fatalf("accept: %d %s", resp.StatusCode, got)
 		}
 		if resp, got = agent.do("GET", "/initiatives?entry_id="+entryID, "", ""); resp.StatusCode != 200 || !strings.Contains(got, "CSI0001001") {

@@ -80,7 +80,7 @@ func (s *server) listSchedules(w http.ResponseWriter, r *http.Request) {
 // updateSchedule answers PUT /schedules/{id}: the schedule's spec
 // replaced by the body, on the If-Match version.
 func (s *server) updateSchedule(w http.ResponseWriter, r *http.Request) {
-	runCommand(s, w, r, ownVersionedOf,
+	runCommand(s, w, r, changesOf,
 		scheduleCmd(func(ctx context.Context, svc *change.Service, a itil.Actor, id itil.ID, in *commandInput) (*change.Schedule, error) {
 			var spec change.ScheduleSpec
 			if err := decode(in.Extra, &spec); err != nil {
@@ -91,7 +91,7 @@ func (s *server) updateSchedule(w http.ResponseWriter, r *http.Request) {
 }
 
 // scheduleCommands are a schedule's commands, by the name in the path.
-var scheduleCommands = map[string]command[ownVersioned]{
+var scheduleCommands = map[string]command[*change.Service]{
 	"approve": scheduleCmd(func(ctx context.Context, svc *change.Service, a itil.Actor, id itil.ID, _ *commandInput) (*change.Schedule, error) {
 		return svc.ApproveSchedule(ctx, a, id)
 	}),
@@ -103,9 +103,10 @@ var scheduleCommands = map[string]command[ownVersioned]{
 	}),
 }
 
-// scheduleCmd makes a route's command of a schedule command.
-func scheduleCmd(f func(context.Context, *change.Service, itil.Actor, itil.ID, *commandInput) (*change.Schedule, error)) command[ownVersioned] {
-	return ownCmd(change.KindSchedule, func(sc *change.Schedule) int64 { return sc.Version }, f)
+// scheduleCmd makes a route's command of a schedule command; IfVersion
+// names the schedule's version for them.
+func scheduleCmd(f func(context.Context, *change.Service, itil.Actor, itil.ID, *commandInput) (*change.Schedule, error)) command[*change.Service] {
+	return cmd(func(sc *change.Schedule) int64 { return sc.Version }, f)
 }
 
 // changeWindows answers the intervals of [from, to) (RFC 3339) in which

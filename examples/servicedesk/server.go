@@ -181,9 +181,9 @@ func (s *server) api() []route {
 		{method: "GET", path: "/events", summary: "The journal as Server-Sent Events, resuming after Last-Event-ID", answer: itil.Event{}, status: 200, handle: s.streamEvents},
 	}
 	rs = append(rs, commandRoutes(s, "incidents", "an incident", incident.Incident{}, func(d *desk) *incident.Service { return d.incidents }, incidentCommands)...)
-	rs = append(rs, commandRoutes(s, "changes", "a change", change.Change{}, func(d *desk) *change.Service { return d.changes }, changeCommands)...)
-	rs = append(rs, commandRoutes(s, "tasks", "a change task", change.Task{}, ownVersionedOf, taskCommands)...)
-	rs = append(rs, commandRoutes(s, "schedules", "a schedule", change.Schedule{}, ownVersionedOf, scheduleCommands)...)
+	rs = append(rs, commandRoutes(s, "changes", "a change", change.Change{}, changesOf, changeCommands)...)
+	rs = append(rs, commandRoutes(s, "tasks", "a change task", change.Task{}, changesOf, taskCommands)...)
+	rs = append(rs, commandRoutes(s, "schedules", "a schedule", change.Schedule{}, changesOf, scheduleCommands)...)
 	rs = append(rs, commandRoutes(s, "cis", "a CI", cmdb.CI{}, func(d *desk) *cmdb.Service { return d.cis }, ciCommands)...)
 	rs = append(rs, commandRoutes(s, "portfolio", "a portfolio entry", strategy.Entry{}, func(d *desk) *strategy.Service { return d.portfolio }, entryCommands)...)
 	rs = append(rs, commandRoutes(s, "lifecycles", "a service's lifecycle", lifecycle.Record{}, func(d *desk) *lifecycle.Service { return d.lifecycle }, lifecycleCommands)...)
