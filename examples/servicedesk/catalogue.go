@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/itilkit/itil"
-	"github.com/itilkit/itil/examples/servicedesk/httpapi"
 	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/strategy"
@@ -34,89 +34,48 @@ type newSubscription struct {
 }
 
 func (s *server) addOffering(w http.ResponseWriter, r *http.Request) {
-	d, body, ok := s.begin(w, r)
-	if !ok {
-		return
-	}
-	entry, err := pathID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	actor := principalActor(r)
-	httpapi.Post(w, r, d.store, s.log, body, false, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
-		var in newOffering
-		if err := decode(body, &in); err != nil {
-			return httpapi.Response{}, err
-		}
-		o, err := d.portfolio.In(tx).AddOffering(ctx, actor, entry, strategy.NewOffering(in))
+	create(s, w, r, offeringAt, func(ctx context.Context, d *desk, tx storage.Tx, a itil.Actor, in newOffering) (*strategy.Offering, error) {
+		entry, err := pathID(r)
 		if err != nil {
-			return httpapi.Response{}, err
+			return nil, err
 		}
-		return httpapi.Response{Status: http.StatusCreated, Version: o.Version, Location: "/offerings/" + o.ID.String(), Body: o}, nil
+		return d.portfolio.In(tx).AddOffering(ctx, a, entry, strategy.NewOffering(in))
 	})
+}
+
+func offeringAt(x *strategy.Offering) (string, int64) {
+	return "/offerings/" + x.ID.String(), x.Version
 }
 
 func (s *server) entryOfferings(w http.ResponseWriter, r *http.Request) {
-	d, id, ok := s.target(w, r)
-	if !ok {
-		return
-	}
-	var out []*strategy.Offering
-	for o, err := range d.portfolio.Offerings(r.Context(), id) {
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		out = append(out, o)
-	}
-	writeJSON(w, http.StatusOK, 0, nonNil(out))
+	listOf(s, w, r, func(ctx context.Context, d *desk, id itil.ID, _ url.Values) ([]*strategy.Offering, error) {
+		return collect(d.portfolio.Offerings(ctx, id))
+	})
 }
 
 func (s *server) subscribe(w http.ResponseWriter, r *http.Request) {
-	d, body, ok := s.begin(w, r)
-	if !ok {
-		return
-	}
-	offering, err := pathID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	actor := principalActor(r)
-	httpapi.Post(w, r, d.store, s.log, body, false, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
-		var in newSubscription
-		if err := decode(body, &in); err != nil {
-			return httpapi.Response{}, err
-		}
-		sub, err := d.portfolio.In(tx).Subscribe(ctx, actor, offering, strategy.NewSubscription(in))
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		return httpapi.Response{Status: http.StatusCreated, Version: sub.Version, Body: sub}, nil
-	})
+	create(s, w, r, func(x *strategy.Subscription) (string, int64) { return "", x.Version }, // read through entitlements
+		func(ctx context.Context, d *desk, tx storage.Tx, a itil.Actor, in newSubscription) (*strategy.Subscription, error) {
+			offering, err := pathID(r)
+			if err != nil {
+				return nil, err
+			}
+			return d.portfolio.In(tx).Subscribe(ctx, a, offering, strategy.NewSubscription(in))
+		})
 }
 
 // entitlements answers what a customer gets now (or ?at=): each offering
 // subscribed, under which SLAs, at what price.
 func (s *server) entitlements(w http.ResponseWriter, r *http.Request) {
-	d, err := s.deskOf(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var v itil.ValidationError
-	at := queryTime(&v, r.URL.Query(), "at")
-	if err := v.Err(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	es, err := d.portfolio.Entitlements(r.Context(), r.PathValue("customer"), at)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, 0, nonNil(es))
+	list(s, w, r, func(ctx context.Context, d *desk, q url.Values) ([]strategy.Entitlement, string, error) {
+		var v itil.ValidationError
+		at := queryTime(&v, q, "at")
+		if err := v.Err(); err != nil {
+			return nil, "", err
+		}
+		es, err := d.portfolio.Entitlements(ctx, r.PathValue("customer"), at)
+		return es, "", err
+	})
 }
 
 // offeringCommands are an offering's commands.
@@ -134,68 +93,41 @@ var offeringCommands = map[string]command[*strategy.Service]{
 // publishKnownError answers POST /problems/{id}/known_error: the
 // problem's known error, from its workaround and cause.
 func (s *server) publishKnownError(w http.ResponseWriter, r *http.Request) {
-	d, body, ok := s.begin(w, r)
-	if !ok {
-		return
-	}
-	id, err := pathID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	actor := principalActor(r)
-	httpapi.Post(w, r, d.store, s.log, body, false, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
-		var in struct {
-			Symptom   string         `json:"symptom"`
-			ErrorCode string         `json:"error_code"`
-			Domain    problem.Domain `json:"domain"`
-			Draft     bool           `json:"draft"`
-		}
-		if err := decode(body, &in); err != nil {
-			return httpapi.Response{}, err
-		}
-		ke, err := d.problems.In(tx).PublishKnownError(ctx, actor, id, problem.FromProblem{Symptom: in.Symptom, ErrorCode: in.ErrorCode,
-			Domain: in.Domain, Draft: in.Draft})
+	create(s, w, r, knownErrorAt, func(ctx context.Context, d *desk, tx storage.Tx, a itil.Actor, in struct {
+		Symptom   string         `json:"symptom"`
+		ErrorCode string         `json:"error_code"`
+		Domain    problem.Domain `json:"domain"`
+		Draft     bool           `json:"draft"`
+	}) (*problem.KnownError, error) {
+		id, err := pathID(r)
 		if err != nil {
-			return httpapi.Response{}, err
+			return nil, err
 		}
-		return httpapi.Response{Status: http.StatusCreated, Version: ke.Version, Location: "/known_errors/" + ke.ID.String(), Body: ke}, nil
+		return d.problems.In(tx).PublishKnownError(ctx, a, id, problem.FromProblem{Symptom: in.Symptom, ErrorCode: in.ErrorCode,
+			Domain: in.Domain, Draft: in.Draft})
 	})
 }
 
+func knownErrorAt(x *problem.KnownError) (string, int64) {
+	return "/known_errors/" + x.ID.String(), x.Version
+}
+
 func (s *server) getKnownError(w http.ResponseWriter, r *http.Request) {
-	d, id, ok := s.target(w, r)
-	if !ok {
-		return
-	}
-	ke, err := d.problems.KnownErrors().Get(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ke.Version, ke)
+	read(s, w, r, knownErrorAt, func(ctx context.Context, d *desk, id itil.ID) (*problem.KnownError, error) {
+		return d.problems.KnownErrors().Get(ctx, id)
+	})
 }
 
 // searchKnownErrors answers a page of the known errors ?q= (every word)
 // and ?error_code= find.
 func (s *server) searchKnownErrors(w http.ResponseWriter, r *http.Request) {
-	d, err := s.deskOf(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	var v itil.ValidationError
-	limit := queryInt(&v, q, "limit")
-	if err := v.Err(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	page, next, err := d.problems.KnownErrors().SearchPage(r.Context(), problem.KnownErrorQuery{Words: q.Get("q"), ErrorCode: q.Get("error_code")},
-		limit, q.Get("cursor"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writePage(w, r, page, next)
+	list(s, w, r, func(ctx context.Context, d *desk, q url.Values) ([]*problem.KnownError, string, error) {
+		var v itil.ValidationError
+		limit := queryInt(&v, q, "limit")
+		if err := v.Err(); err != nil {
+			return nil, "", err
+		}
+		return d.problems.KnownErrors().SearchPage(ctx, problem.KnownErrorQuery{Words: q.Get("q"), ErrorCode: q.Get("error_code")},
+			limit, q.Get("cursor"))
+	})
 }

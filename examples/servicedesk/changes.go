@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/change"
-	"github.com/itilkit/itil/examples/servicedesk/httpapi"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -31,119 +31,63 @@ type newChange struct {
 }
 
 func (s *server) openChange(w http.ResponseWriter, r *http.Request) {
-	d, body, ok := s.begin(w, r)
-	if !ok {
-		return
-	}
-	actor := principalActor(r)
-	httpapi.Post(w, r, d.store, s.log, body, false, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
-		var in newChange
-		if err := decode(body, &in); err != nil {
-			return httpapi.Response{}, err
-		}
-		c, err := d.changes.In(tx).Open(ctx, actor, change.NewChange(in))
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		return httpapi.Response{Status: http.StatusCreated, Version: c.Version, Location: "/changes/" + c.ID.String(), Body: c}, nil
+	create(s, w, r, changeAt, func(ctx context.Context, d *desk, tx storage.Tx, a itil.Actor, in newChange) (*change.Change, error) {
+		return d.changes.In(tx).Open(ctx, a, change.NewChange(in))
 	})
 }
 
+func changeAt(x *change.Change) (string, int64) { return "/changes/" + x.ID.String(), x.Version }
+
 func (s *server) getChange(w http.ResponseWriter, r *http.Request) {
-	d, id, ok := s.target(w, r)
-	if !ok {
-		return
-	}
-	c, err := d.changes.Get(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, c.Version, c)
+	read(s, w, r, changeAt, func(ctx context.Context, d *desk, id itil.ID) (*change.Change, error) { return d.changes.Get(ctx, id) })
 }
 
 // listChanges answers a page of the changes the query's filters keep
 // (state, model, group, assignee, ci_id).
 func (s *server) listChanges(w http.ResponseWriter, r *http.Request) {
-	d, err := s.deskOf(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	var v itil.ValidationError
-	f := change.Filter{Models: q["model"], AssignmentGroups: q["group"], Assignees: q["assignee"], CIID: queryID(&v, q, "ci_id")}
-	for _, st := range q["state"] {
-		f.States = append(f.States, change.State(st))
-	}
-	limit := queryInt(&v, q, "limit")
-	if err := v.Err(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	page, next, err := d.changes.ListPage(r.Context(), f, limit, q.Get("cursor"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writePage(w, r, page, next)
+	list(s, w, r, func(ctx context.Context, d *desk, q url.Values) ([]*change.Change, string, error) {
+		var v itil.ValidationError
+		f := change.Filter{Models: q["model"], AssignmentGroups: q["group"], Assignees: q["assignee"], CIID: queryID(&v, q, "ci_id")}
+		for _, st := range q["state"] {
+			f.States = append(f.States, change.State(st))
+		}
+		limit := queryInt(&v, q, "limit")
+		if err := v.Err(); err != nil {
+			return nil, "", err
+		}
+		return d.changes.ListPage(ctx, f, limit, q.Get("cursor"))
+	})
 }
 
 func (s *server) changeApprovals(w http.ResponseWriter, r *http.Request) {
-	d, id, ok := s.target(w, r)
-	if !ok {
-		return
-	}
-	as, err := d.changes.Approvals(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, 0, nonNil(as))
+	listOf(s, w, r, func(ctx context.Context, d *desk, id itil.ID, _ url.Values) ([]*change.Approval, error) {
+		return d.changes.Approvals(ctx, id)
+	})
 }
 
 func (s *server) changeConflicts(w http.ResponseWriter, r *http.Request) {
-	d, id, ok := s.target(w, r)
-	if !ok {
-		return
-	}
-	cs, err := d.changes.Conflicts(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, 0, nonNil(cs))
+	listOf(s, w, r, func(ctx context.Context, d *desk, id itil.ID, _ url.Values) ([]change.Conflict, error) {
+		return d.changes.Conflicts(ctx, id)
+	})
 }
 
 // changeCalendar answers the changes whose planned window overlaps
 // [from, to) (RFC 3339), filtered by ci_id, service_id, group, model and
 // state.
 func (s *server) changeCalendar(w http.ResponseWriter, r *http.Request) {
-	d, err := s.deskOf(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	var v itil.ValidationError
-	f := change.CalendarFilter{From: queryTime(&v, q, "from"), To: queryTime(&v, q, "to"), CIID: queryID(&v, q, "ci_id"),
-		ServiceID: queryID(&v, q, "service_id"), AssignmentGroups: q["group"], Models: q["model"], Related: q.Get("related") == "true"}
-	for _, st := range q["state"] {
-		f.States = append(f.States, change.State(st))
-	}
-	if err := v.Err(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var out []*change.Change
-	for c, err := range d.changes.Calendar(r.Context(), f) {
-		if err != nil {
-			s.fail(w, r, err)
-			return
+	list(s, w, r, func(ctx context.Context, d *desk, q url.Values) ([]*change.Change, string, error) {
+		var v itil.ValidationError
+		f := change.CalendarFilter{From: queryTime(&v, q, "from"), To: queryTime(&v, q, "to"), CIID: queryID(&v, q, "ci_id"),
+			ServiceID: queryID(&v, q, "service_id"), AssignmentGroups: q["group"], Models: q["model"], Related: q.Get("related") == "true"}
+		for _, st := range q["state"] {
+			f.States = append(f.States, change.State(st))
 		}
-		out = append(out, c)
-	}
-	writeJSON(w, http.StatusOK, 0, nonNil(out))
+		if err := v.Err(); err != nil {
+			return nil, "", err
+		}
+		out, err := collect(d.changes.Calendar(ctx, f))
+		return out, "", err
+	})
 }
 
 // changeTasks answers the change's tasks (a change gets them on entering
@@ -151,23 +95,12 @@ func (s *server) changeCalendar(w http.ResponseWriter, r *http.Request) {
 // command's If-Match names: the change package reads no single task, so
 // this list is where a client reads them.
 func (s *server) changeTasks(w http.ResponseWriter, r *http.Request) {
-	d, id, ok := s.target(w, r)
-	if !ok {
-		return
-	}
-	if _, err := d.changes.Get(r.Context(), id); err != nil {
-		s.fail(w, r, err) // an unknown change is not found, not a change without tasks
-		return
-	}
-	var out []*change.Task
-	for t, err := range d.changes.Tasks(r.Context(), id) {
-		if err != nil {
-			s.fail(w, r, err)
-			return
+	listOf(s, w, r, func(ctx context.Context, d *desk, id itil.ID, _ url.Values) ([]*change.Task, error) {
+		if _, err := d.changes.Get(ctx, id); err != nil {
+			return nil, err // an unknown change is not found, not a change without tasks
 		}
-		out = append(out, t)
-	}
-	writeJSON(w, http.StatusOK, 0, nonNil(out))
+		return collect(d.changes.Tasks(ctx, id))
+	})
 }
 
 // changeMove is a route's command of the change move name (the move's

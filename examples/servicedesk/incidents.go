@@ -29,72 +29,38 @@ type newIncident struct {
 }
 
 func (s *server) openIncident(w http.ResponseWriter, r *http.Request) {
-	d, body, ok := s.begin(w, r)
-	if !ok {
-		return
-	}
-	actor := principalActor(r)
-	httpapi.Post(w, r, d.store, s.log, body, false, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
-		var in newIncident
-		if err := decode(body, &in); err != nil {
-			return httpapi.Response{}, err
-		}
-		inc, err := d.incidents.In(tx).Open(ctx, actor, incident.NewIncident(in))
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		return httpapi.Response{Status: http.StatusCreated, Version: inc.Version, Location: "/incidents/" + inc.ID.String(), Body: inc}, nil
+	create(s, w, r, incidentAt, func(ctx context.Context, d *desk, tx storage.Tx, a itil.Actor, in newIncident) (*incident.Incident, error) {
+		return d.incidents.In(tx).Open(ctx, a, incident.NewIncident(in))
 	})
 }
 
+func incidentAt(x *incident.Incident) (string, int64) {
+	return "/incidents/" + x.ID.String(), x.Version
+}
+
 func (s *server) getIncident(w http.ResponseWriter, r *http.Request) {
-	d, id, ok := s.target(w, r)
-	if !ok {
-		return
-	}
-	inc, err := d.incidents.Get(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, inc.Version, inc)
+	read(s, w, r, incidentAt, func(ctx context.Context, d *desk, id itil.ID) (*incident.Incident, error) {
+		return d.incidents.Get(ctx, id)
+	})
 }
 
 // listIncidents answers a page of the incidents the query's filters
 // keep (state, priority, group, assignee, ci_id, service_id; each may
 // repeat), with the next page's link in Link (rel="next").
 func (s *server) listIncidents(w http.ResponseWriter, r *http.Request) {
-	d, err := s.deskOf(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	var v itil.ValidationError
-	f := incident.Filter{AssignmentGroups: q["group"], Assignees: q["assignee"]}
-	for _, st := range q["state"] {
-		f.States = append(f.States, incident.State(st))
-	}
-	for _, p := range q["priority"] {
-		n, err := strconv.Atoi(p)
-		if err != nil {
-			v.Add("priority", strconv.Quote(p)+" is not a number")
+	list(s, w, r, func(ctx context.Context, d *desk, q url.Values) ([]*incident.Incident, string, error) {
+		var v itil.ValidationError
+		f := incident.Filter{AssignmentGroups: q["group"], Assignees: q["assignee"], Priorities: queryPriorities(&v, q),
+			CIID: queryID(&v, q, "ci_id"), ServiceID: queryID(&v, q, "service_id")}
+		for _, st := range q["state"] {
+			f.States = append(f.States, incident.State(st))
 		}
-		f.Priorities = append(f.Priorities, itil.Priority(n))
-	}
-	f.CIID = queryID(&v, q, "ci_id")
-	f.ServiceID = queryID(&v, q, "service_id")
-	limit := queryInt(&v, q, "limit")
-	if err := v.Err(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	page, next, err := d.incidents.ListPage(r.Context(), f, limit, q.Get("cursor"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writePage(w, r, page, next)
+		limit := queryInt(&v, q, "limit")
+		if err := v.Err(); err != nil {
+			return nil, "", err
+		}
+		return d.incidents.ListPage(ctx, f, limit, q.Get("cursor"))
+	})
 }
 
 // incidentCommands are the incident's commands, by the name in the path.
@@ -153,6 +119,19 @@ func pathID(r *http.Request) (itil.ID, error) {
 		return itil.NilID, fmt.Errorf("%w: %q is no ID", itil.ErrNotFound, r.PathValue("id"))
 	}
 	return id, nil
+}
+
+// queryPriorities reads the query's priorities (priority=1&priority=2).
+func queryPriorities(v *itil.ValidationError, q url.Values) []itil.Priority {
+	var out []itil.Priority
+	for _, p := range q["priority"] {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			v.Add("priority", strconv.Quote(p)+" is not a number")
+		}
+		out = append(out, itil.Priority(n))
+	}
+	return out
 }
 
 func queryID(v *itil.ValidationError, q url.Values, name string) itil.ID {

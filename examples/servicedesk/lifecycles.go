@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/itilkit/itil"
-	"github.com/itilkit/itil/examples/servicedesk/httpapi"
 	"github.com/itilkit/itil/lifecycle"
 	"github.com/itilkit/itil/storage"
 )
@@ -13,51 +12,28 @@ import (
 // openLifecycle answers POST /lifecycles: the lifecycle record of the
 // portfolio entry {"entry_id"}.
 func (s *server) openLifecycle(w http.ResponseWriter, r *http.Request) {
-	d, body, ok := s.begin(w, r)
-	if !ok {
-		return
-	}
-	actor := principalActor(r)
-	httpapi.Post(w, r, d.store, s.log, body, false, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
-		var in struct {
-			EntryID itil.ID `json:"entry_id"`
-		}
-		if err := decode(body, &in); err != nil {
-			return httpapi.Response{}, err
-		}
-		rec, err := d.lifecycle.In(tx).Open(ctx, actor, in.EntryID)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		return httpapi.Response{Status: http.StatusCreated, Version: rec.Version, Location: "/lifecycles/" + rec.ID.String(), Body: rec}, nil
+	create(s, w, r, lifecycleAt, func(ctx context.Context, d *desk, tx storage.Tx, a itil.Actor, in struct {
+		EntryID itil.ID `json:"entry_id"`
+	}) (*lifecycle.Record, error) {
+		return d.lifecycle.In(tx).Open(ctx, a, in.EntryID)
 	})
 }
 
+func lifecycleAt(x *lifecycle.Record) (string, int64) {
+	return "/lifecycles/" + x.ID.String(), x.Version
+}
+
 func (s *server) getLifecycle(w http.ResponseWriter, r *http.Request) {
-	d, id, ok := s.target(w, r)
-	if !ok {
-		return
-	}
-	rec, err := d.lifecycle.Get(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rec.Version, rec)
+	read(s, w, r, lifecycleAt, func(ctx context.Context, d *desk, id itil.ID) (*lifecycle.Record, error) {
+		return d.lifecycle.Get(ctx, id)
+	})
 }
 
 // lifecycleGate answers a move's gate as judged now, without moving.
 func (s *server) lifecycleGate(w http.ResponseWriter, r *http.Request) {
-	d, id, ok := s.target(w, r)
-	if !ok {
-		return
-	}
-	g, err := d.lifecycle.Gate(r.Context(), id, r.PathValue("move"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, 0, g)
+	read(s, w, r, noVersion[lifecycle.Gate], func(ctx context.Context, d *desk, id itil.ID) (*lifecycle.Gate, error) {
+		return d.lifecycle.Gate(ctx, id, r.PathValue("move"))
+	})
 }
 
 // sectionInput is update_section's body.

@@ -4,12 +4,12 @@ import (
 	"context"
 	"iter"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/itilkit/itil"
-	"github.com/itilkit/itil/examples/servicedesk/httpapi"
 	"github.com/itilkit/itil/lifecycle"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/strategy"
@@ -26,74 +26,44 @@ type newEntry struct {
 }
 
 func (s *server) proposeEntry(w http.ResponseWriter, r *http.Request) {
-	d, body, ok := s.begin(w, r)
-	if !ok {
-		return
-	}
-	actor := principalActor(r)
-	httpapi.Post(w, r, d.store, s.log, body, false, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
-		var in newEntry
-		if err := decode(body, &in); err != nil {
-			return httpapi.Response{}, err
-		}
-		e, err := d.portfolio.In(tx).Propose(ctx, actor, strategy.NewEntry(in))
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		return httpapi.Response{Status: http.StatusCreated, Version: e.Version, Location: "/portfolio/" + e.ID.String(), Body: e}, nil
+	create(s, w, r, entryAt, func(ctx context.Context, d *desk, tx storage.Tx, a itil.Actor, in newEntry) (*strategy.Entry, error) {
+		return d.portfolio.In(tx).Propose(ctx, a, strategy.NewEntry(in))
 	})
 }
 
+func entryAt(x *strategy.Entry) (string, int64) { return "/portfolio/" + x.ID.String(), x.Version }
+
 func (s *server) getEntry(w http.ResponseWriter, r *http.Request) {
-	d, id, ok := s.target(w, r)
-	if !ok {
-		return
-	}
-	e, err := d.portfolio.Get(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, e.Version, e)
+	read(s, w, r, entryAt, func(ctx context.Context, d *desk, id itil.ID) (*strategy.Entry, error) {
+		return d.portfolio.Get(ctx, id)
+	})
 }
 
 // listPortfolio answers the entries of one phase (?phase=pipeline, the
 // default, catalogue or retired), filtered by status, type and owner.
 func (s *server) listPortfolio(w http.ResponseWriter, r *http.Request) {
-	d, err := s.deskOf(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	f := strategy.EntryFilter{Owner: q.Get("owner")}
-	for _, st := range q["status"] {
-		f.Statuses = append(f.Statuses, strategy.Status(st))
-	}
-	for _, t := range q["type"] {
-		f.Types = append(f.Types, strategy.ServiceType(t))
-	}
-	var seq iter.Seq2[*strategy.Entry, error]
-	switch q.Get("phase") {
-	case "", "pipeline":
-		seq = d.portfolio.Pipeline(r.Context(), f)
-	case "catalogue":
-		seq = d.portfolio.Catalogue(r.Context(), f)
-	case "retired":
-		seq = d.portfolio.Retired(r.Context(), f)
-	default:
-		s.fail(w, r, itil.Invalid("phase", "must be pipeline, catalogue or retired"))
-		return
-	}
-	var out []*strategy.Entry
-	for e, err := range seq {
-		if err != nil {
-			s.fail(w, r, err)
-			return
+	list(s, w, r, func(ctx context.Context, d *desk, q url.Values) ([]*strategy.Entry, string, error) {
+		f := strategy.EntryFilter{Owner: q.Get("owner")}
+		for _, st := range q["status"] {
+			f.Statuses = append(f.Statuses, strategy.Status(st))
 		}
-		out = append(out, e)
-	}
-	writeJSON(w, http.StatusOK, 0, nonNil(out))
+		for _, t := range q["type"] {
+			f.Types = append(f.Types, strategy.ServiceType(t))
+		}
+		var seq iter.Seq2[*strategy.Entry, error]
+		switch q.Get("phase") {
+		case "", "pipeline":
+			seq = d.portfolio.Pipeline(ctx, f)
+		case "catalogue":
+			seq = d.portfolio.Catalogue(ctx, f)
+		case "retired":
+			seq = d.portfolio.Retired(ctx, f)
+		default:
+			return nil, "", itil.Invalid("phase", "must be pipeline, catalogue or retired")
+		}
+		out, err := collect(seq)
+		return out, "", err
+	})
 }
 
 func entryMove(name string) command[*strategy.Service] {
@@ -139,87 +109,54 @@ type newInitiative struct {
 }
 
 func (s *server) raiseInitiative(w http.ResponseWriter, r *http.Request) {
-	d, body, ok := s.begin(w, r)
-	if !ok {
-		return
-	}
-	actor := principalActor(r)
-	httpapi.Post(w, r, d.store, s.log, body, false, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
-		var in newInitiative
-		if err := decode(body, &in); err != nil {
-			return httpapi.Response{}, err
-		}
-		x, err := d.lifecycle.In(tx).RaiseInitiative(ctx, actor, lifecycle.NewInitiative(in))
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		return httpapi.Response{Status: http.StatusCreated, Version: x.Version, Location: "/initiatives/" + x.ID.String(), Body: x}, nil
+	create(s, w, r, initiativeAt, func(ctx context.Context, d *desk, tx storage.Tx, a itil.Actor, in newInitiative) (*lifecycle.Initiative, error) {
+		return d.lifecycle.In(tx).RaiseInitiative(ctx, a, lifecycle.NewInitiative(in))
 	})
 }
 
+func initiativeAt(x *lifecycle.Initiative) (string, int64) {
+	return "/initiatives/" + x.ID.String(), x.Version
+}
+
 func (s *server) getInitiative(w http.ResponseWriter, r *http.Request) {
-	d, id, ok := s.target(w, r)
-	if !ok {
-		return
-	}
-	x, err := d.lifecycle.GetInitiative(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, x.Version, x)
+	read(s, w, r, initiativeAt, func(ctx context.Context, d *desk, id itil.ID) (*lifecycle.Initiative, error) {
+		return d.lifecycle.GetInitiative(ctx, id)
+	})
 }
 
 // listInitiatives answers the register, or one service's part of it
 // (?entry_id=).
 func (s *server) listInitiatives(w http.ResponseWriter, r *http.Request) {
-	d, err := s.deskOf(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var v itil.ValidationError
-	entry := queryID(&v, r.URL.Query(), "entry_id")
-	if err := v.Err(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var out []*lifecycle.Initiative
-	for x, err := range d.lifecycle.Initiatives(r.Context(), entry) {
-		if err != nil {
-			s.fail(w, r, err)
-			return
+	list(s, w, r, func(ctx context.Context, d *desk, q url.Values) ([]*lifecycle.Initiative, string, error) {
+		var v itil.ValidationError
+		entry := queryID(&v, q, "entry_id")
+		if err := v.Err(); err != nil {
+			return nil, "", err
 		}
-		out = append(out, x)
-	}
-	writeJSON(w, http.StatusOK, 0, nonNil(out))
+		out, err := collect(d.lifecycle.Initiatives(ctx, entry))
+		return out, "", err
+	})
 }
 
 // kpis answers the KPIs over [from, to) per period (every=day, week or
 // month, in zone) and breakdown (by=service, group or priority).
 func (s *server) kpis(w http.ResponseWriter, r *http.Request) {
-	d, err := s.deskOf(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	var v itil.ValidationError
-	kq := lifecycle.KPIQuery{From: queryTime(&v, q, "from"), To: queryTime(&v, q, "to"), Every: lifecycle.Granularity(q.Get("every")),
-		Zone: q.Get("zone"), By: lifecycle.Dimension(q.Get("by"))}
-	if err := v.Err(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	points, err := d.lifecycle.KPIs(r.Context(), kq)
-	if err != nil && points == nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err != nil && s.log != nil { // events passed over: the points count the rest
-		s.log.WarnContext(r.Context(), "KPIs", "error", err)
-	}
-	writeJSON(w, http.StatusOK, 0, nonNil(points))
+	list(s, w, r, func(ctx context.Context, d *desk, q url.Values) ([]lifecycle.KPIPoint, string, error) {
+		var v itil.ValidationError
+		kq := lifecycle.KPIQuery{From: queryTime(&v, q, "from"), To: queryTime(&v, q, "to"), Every: lifecycle.Granularity(q.Get("every")),
+			Zone: q.Get("zone"), By: lifecycle.Dimension(q.Get("by"))}
+		if err := v.Err(); err != nil {
+			return nil, "", err
+		}
+		points, err := d.lifecycle.KPIs(ctx, kq)
+		if err != nil && points != nil { // events passed over: the points count the rest
+			if s.log != nil {
+				s.log.WarnContext(ctx, "KPIs", "error", err)
+			}
+			err = nil
+		}
+		return points, "", err
+	})
 }
 
 func initiativeCmd(f func(context.Context, *lifecycle.Service, itil.Actor, itil.ID, *commandInput) (*lifecycle.Initiative, error)) command[*lifecycle.Service] {

@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"net/http"
-	"strconv"
+	"net/url"
 
 	"github.com/itilkit/itil"
-	"github.com/itilkit/itil/examples/servicedesk/httpapi"
+	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/storage"
 )
@@ -24,85 +24,42 @@ type newProblem struct {
 }
 
 func (s *server) openProblem(w http.ResponseWriter, r *http.Request) {
-	d, body, ok := s.begin(w, r)
-	if !ok {
-		return
-	}
-	actor := principalActor(r)
-	httpapi.Post(w, r, d.store, s.log, body, false, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
-		var in newProblem
-		if err := decode(body, &in); err != nil {
-			return httpapi.Response{}, err
-		}
-		p, err := d.problems.In(tx).Open(ctx, actor, problem.NewProblem(in))
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		return httpapi.Response{Status: http.StatusCreated, Version: p.Version, Location: "/problems/" + p.ID.String(), Body: p}, nil
+	create(s, w, r, problemAt, func(ctx context.Context, d *desk, tx storage.Tx, a itil.Actor, in newProblem) (*problem.Problem, error) {
+		return d.problems.In(tx).Open(ctx, a, problem.NewProblem(in))
 	})
 }
 
+func problemAt(x *problem.Problem) (string, int64) { return "/problems/" + x.ID.String(), x.Version }
+
 func (s *server) getProblem(w http.ResponseWriter, r *http.Request) {
-	d, id, ok := s.target(w, r)
-	if !ok {
-		return
-	}
-	p, err := d.problems.Get(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, p.Version, p)
+	read(s, w, r, problemAt, func(ctx context.Context, d *desk, id itil.ID) (*problem.Problem, error) {
+		return d.problems.Get(ctx, id)
+	})
 }
 
 // problemIncidents answers the incidents linked to a problem.
 func (s *server) problemIncidents(w http.ResponseWriter, r *http.Request) {
-	d, id, ok := s.target(w, r)
-	if !ok {
-		return
-	}
-	incs, err := d.problems.Incidents(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, 0, nonNil(incs))
+	listOf(s, w, r, func(ctx context.Context, d *desk, id itil.ID, _ url.Values) ([]*incident.Incident, error) {
+		return d.problems.Incidents(ctx, id)
+	})
 }
 
 // listProblems answers a page of the problems the query's filters keep
 // (state, priority, group, assignee, category, ci_id, service_id).
 func (s *server) listProblems(w http.ResponseWriter, r *http.Request) {
-	d, err := s.deskOf(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	var v itil.ValidationError
-	f := problem.Filter{AssignmentGroups: q["group"], Assignees: q["assignee"], Categories: q["category"]}
-	for _, st := range q["state"] {
-		f.States = append(f.States, problem.State(st))
-	}
-	for _, p := range q["priority"] {
-		n, err := strconv.Atoi(p)
-		if err != nil {
-			v.Add("priority", strconv.Quote(p)+" is not a number")
+	list(s, w, r, func(ctx context.Context, d *desk, q url.Values) ([]*problem.Problem, string, error) {
+		var v itil.ValidationError
+		f := problem.Filter{AssignmentGroups: q["group"], Assignees: q["assignee"], Categories: q["category"],
+			Priorities: queryPriorities(&v, q), CIID: queryID(&v, q, "ci_id"), ServiceID: queryID(&v, q, "service_id")}
+		for _, st := range q["state"] {
+			f.States = append(f.States, problem.State(st))
 		}
-		f.Priorities = append(f.Priorities, itil.Priority(n))
-	}
-	f.CIID = queryID(&v, q, "ci_id")
-	f.ServiceID = queryID(&v, q, "service_id")
-	limit := queryInt(&v, q, "limit")
-	if err := v.Err(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	page, next, err := d.problems.ListPage(r.Context(), f, limit, q.Get("cursor"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writePage(w, r, page, next)
+		limit := queryInt(&v, q, "limit")
+		if err := v.Err(); err != nil {
+			return nil, "", err
+		}
+		return d.problems.ListPage(ctx, f, limit, q.Get("cursor"))
+	})
 }
 
 // problemCommands are the problem's commands, by the name in the path.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/change"
-	"github.com/itilkit/itil/examples/servicedesk/httpapi"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -18,63 +17,34 @@ import (
 // the change calendar shows.
 
 func (s *server) createSchedule(w http.ResponseWriter, r *http.Request) {
-	d, body, ok := s.begin(w, r)
-	if !ok {
-		return
-	}
-	actor := principalActor(r)
-	httpapi.Post(w, r, d.store, s.log, body, false, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
-		var in change.ScheduleSpec
-		if err := decode(body, &in); err != nil {
-			return httpapi.Response{}, err
-		}
-		sc, err := d.changes.In(tx).CreateSchedule(ctx, actor, in)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		return httpapi.Response{Status: http.StatusCreated, Version: sc.Version, Location: "/schedules/" + sc.ID.String(), Body: sc}, nil
+	create(s, w, r, scheduleAt, func(ctx context.Context, d *desk, tx storage.Tx, a itil.Actor, in change.ScheduleSpec) (*change.Schedule, error) {
+		return d.changes.In(tx).CreateSchedule(ctx, a, in)
 	})
 }
 
+func scheduleAt(x *change.Schedule) (string, int64) { return "/schedules/" + x.ID.String(), x.Version }
+
 func (s *server) getSchedule(w http.ResponseWriter, r *http.Request) {
-	d, id, ok := s.target(w, r)
-	if !ok {
-		return
-	}
-	sc, err := d.changes.GetSchedule(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, sc.Version, sc)
+	read(s, w, r, scheduleAt, func(ctx context.Context, d *desk, id itil.ID) (*change.Schedule, error) {
+		return d.changes.GetSchedule(ctx, id)
+	})
 }
 
 // listSchedules answers the schedules the query's filters keep (type,
 // state; each repeatable), in creation order. The change package reads
 // schedules whole, not by page.
 func (s *server) listSchedules(w http.ResponseWriter, r *http.Request) {
-	d, err := s.deskOf(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	var f change.ScheduleFilter
-	for _, t := range q["type"] {
-		f.Types = append(f.Types, change.ScheduleType(t))
-	}
-	for _, st := range q["state"] {
-		f.States = append(f.States, change.ScheduleState(st))
-	}
-	var out []*change.Schedule
-	for sc, err := range d.changes.Schedules(r.Context(), f) {
-		if err != nil {
-			s.fail(w, r, err)
-			return
+	list(s, w, r, func(ctx context.Context, d *desk, q url.Values) ([]*change.Schedule, string, error) {
+		var f change.ScheduleFilter
+		for _, t := range q["type"] {
+			f.Types = append(f.Types, change.ScheduleType(t))
 		}
-		out = append(out, sc)
-	}
-	writeJSON(w, http.StatusOK, 0, nonNil(out))
+		for _, st := range q["state"] {
+			f.States = append(f.States, change.ScheduleState(st))
+		}
+		out, err := collect(d.changes.Schedules(ctx, f))
+		return out, "", err
+	})
 }
 
 // updateSchedule answers PUT /schedules/{id}: the schedule's spec
@@ -115,27 +85,16 @@ func scheduleCmd(f func(context.Context, *change.Service, itil.Actor, itil.ID, *
 // cover the CI (related=true: the maintenance windows of its related CIs
 // too).
 func (s *server) changeWindows(w http.ResponseWriter, r *http.Request) {
-	d, err := s.deskOf(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	var v itil.ValidationError
-	f := change.CalendarFilter{From: queryTime(&v, q, "from"), To: queryTime(&v, q, "to"), CIID: queryID(&v, q, "ci_id"), Related: q.Get("related") == "true"}
-	if err := v.Err(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var out []change.WindowInForce
-	for win, err := range d.changes.Windows(r.Context(), f) {
-		if err != nil {
-			s.fail(w, r, err)
-			return
+	list(s, w, r, func(ctx context.Context, d *desk, q url.Values) ([]change.WindowInForce, string, error) {
+		var v itil.ValidationError
+		f := change.CalendarFilter{From: queryTime(&v, q, "from"), To: queryTime(&v, q, "to"), CIID: queryID(&v, q, "ci_id"),
+			Related: q.Get("related") == "true"}
+		if err := v.Err(); err != nil {
+			return nil, "", err
 		}
-		out = append(out, win)
-	}
-	writeJSON(w, http.StatusOK, 0, nonNil(out))
+		out, err := collect(d.changes.Windows(ctx, f))
+		return out, "", err
+	})
 }
 
 // changeSlots answers the earliest free slots for the change's planned
@@ -144,24 +103,15 @@ func (s *server) changeWindows(w http.ResponseWriter, r *http.Request) {
 // (how far from not_before to look, a Go duration; default 90 days) and
 // count (default 10).
 func (s *server) changeSlots(w http.ResponseWriter, r *http.Request) {
-	d, id, ok := s.target(w, r)
-	if !ok {
-		return
-	}
-	q := r.URL.Query()
-	var v itil.ValidationError
-	req := change.SlotRequest{ChangeID: id, Duration: queryDuration(&v, q, "duration"), NotBefore: queryTime(&v, q, "not_before"),
-		Within: queryDuration(&v, q, "within"), Count: queryInt(&v, q, "count")}
-	if err := v.Err(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	slots, err := d.changes.NextSlots(r.Context(), req)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, 0, nonNil(slots))
+	listOf(s, w, r, func(ctx context.Context, d *desk, id itil.ID, q url.Values) ([]change.FreeSlot, error) {
+		var v itil.ValidationError
+		req := change.SlotRequest{ChangeID: id, Duration: queryDuration(&v, q, "duration"), NotBefore: queryTime(&v, q, "not_before"),
+			Within: queryDuration(&v, q, "within"), Count: queryInt(&v, q, "count")}
+		if err := v.Err(); err != nil {
+			return nil, err
+		}
+		return d.changes.NextSlots(ctx, req)
+	})
 }
 
 // queryDuration reads the query's Go duration name, such as 90m (zero

@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/itilkit/itil"
-	"github.com/itilkit/itil/examples/servicedesk/httpapi"
 	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/storage"
 )
@@ -15,83 +15,49 @@ import (
 // revision of one (its id set), as slm.Engine.Define takes it. The
 // revision is the definition's ETag.
 func (s *server) defineSLA(w http.ResponseWriter, r *http.Request) {
-	d, body, ok := s.begin(w, r)
-	if !ok {
-		return
-	}
-	actor := principalActor(r)
-	httpapi.Post(w, r, d.store, s.log, body, false, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
-		var in slm.Definition
-		if err := decode(body, &in); err != nil {
-			return httpapi.Response{}, err
-		}
-		def, err := d.sla.In(tx).Define(ctx, actor, in)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		return httpapi.Response{Status: http.StatusCreated, Version: int64(def.Revision), Location: "/sla/definitions/" + def.ID.String(), Body: def}, nil
+	create(s, w, r, definitionAt, func(ctx context.Context, d *desk, tx storage.Tx, a itil.Actor, in slm.Definition) (*slm.Definition, error) {
+		return d.sla.In(tx).Define(ctx, a, in)
 	})
 }
 
+func definitionAt(x *slm.Definition) (string, int64) {
+	return "/sla/definitions/" + x.ID.String(), int64(x.Revision)
+}
+
 func (s *server) getSLA(w http.ResponseWriter, r *http.Request) {
-	d, id, ok := s.target(w, r)
-	if !ok {
-		return
-	}
-	def, err := d.sla.Definition(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, int64(def.Revision), def)
+	read(s, w, r, definitionAt, func(ctx context.Context, d *desk, id itil.ID) (*slm.Definition, error) {
+		return d.sla.Definition(ctx, id)
+	})
 }
 
 // listSLAs answers a page of definitions (subject_kind, type).
 func (s *server) listSLAs(w http.ResponseWriter, r *http.Request) {
-	d, err := s.deskOf(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	var v itil.ValidationError
-	f := slm.Filter{SubjectKinds: q["subject_kind"]}
-	for _, t := range q["type"] {
-		f.Types = append(f.Types, slm.Type(t))
-	}
-	limit := queryInt(&v, q, "limit")
-	if err := v.Err(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	page, next, err := d.sla.ListPage(r.Context(), f, limit, q.Get("cursor"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writePage(w, r, page, next)
+	list(s, w, r, func(ctx context.Context, d *desk, q url.Values) ([]*slm.Definition, string, error) {
+		var v itil.ValidationError
+		f := slm.Filter{SubjectKinds: q["subject_kind"]}
+		for _, t := range q["type"] {
+			f.Types = append(f.Types, slm.Type(t))
+		}
+		limit := queryInt(&v, q, "limit")
+		if err := v.Err(); err != nil {
+			return nil, "", err
+		}
+		return d.sla.ListPage(ctx, f, limit, q.Get("cursor"))
+	})
 }
 
 // slaCompliance answers how a definition did over [from, to), running
 // cycles judged now.
 func (s *server) slaCompliance(w http.ResponseWriter, r *http.Request) {
-	d, id, ok := s.target(w, r)
-	if !ok {
-		return
-	}
-	q := r.URL.Query()
-	var v itil.ValidationError
-	from, to := queryTime(&v, q, "from"), queryTime(&v, q, "to")
-	if err := v.Err(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	c, err := d.sla.Compliance(r.Context(), id, from, to, time.Now())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, 0, c)
+	read(s, w, r, noVersion[slm.Compliance], func(ctx context.Context, d *desk, id itil.ID) (*slm.Compliance, error) {
+		q := r.URL.Query()
+		var v itil.ValidationError
+		from, to := queryTime(&v, q, "from"), queryTime(&v, q, "to")
+		if err := v.Err(); err != nil {
+			return nil, err
+		}
+		return d.sla.Compliance(ctx, id, from, to, time.Now())
+	})
 }
 
 // timerStatus is one SLA timer of a record and where it stands now: what
@@ -104,18 +70,12 @@ type timerStatus struct {
 // recordTimers answers the SLA timers of the record {id} (an incident, a
 // problem, a change) with their progress now.
 func (s *server) recordTimers(w http.ResponseWriter, r *http.Request) {
-	d, id, ok := s.target(w, r)
-	if !ok {
-		return
-	}
-	st, err := d.sla.Status(r.Context(), id, time.Now())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := make([]timerStatus, len(st))
-	for i, x := range st {
-		out[i] = timerStatus{Timer: x.Timer, Progress: x.Progress}
-	}
-	writeJSON(w, http.StatusOK, 0, out)
+	listOf(s, w, r, func(ctx context.Context, d *desk, id itil.ID, _ url.Values) ([]timerStatus, error) {
+		st, err := d.sla.Status(ctx, id, time.Now())
+		out := make([]timerStatus, len(st))
+		for i, x := range st {
+			out[i] = timerStatus{Timer: x.Timer, Progress: x.Progress}
+		}
+		return out, err
+	})
 }
