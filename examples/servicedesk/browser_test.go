@@ -144,6 +144,7 @@ func TestBrowser(t *testing.T) {
 		text("#sla", &sla, "paused"),
 		chromedp.Click(`form[action$="/resume"] button`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#state[data-state="in_progress"]`, chromedp.ByQuery),
+		chromedp.SendKeys("#notes", "Restarted the relay", chromedp.ByID),
 		chromedp.Click(`form[action$="/resolve"] button`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#state[data-state="resolved"]`, chromedp.ByQuery),
 		text("#sla", &sla, "Resolve in 8 hours: met"),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/change"
 	"github.com/itilkit/itil/examples/servicedesk/httpapi"
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/slm"
@@ -46,35 +48,74 @@ var consolePages = func() map[string]*template.Template {
 }()
 
 const loginPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in · Service desk</title></head>
-<body><main><h1>Sign in</h1><form method="post" action="/console/login">
+<body><main><h1>Sign in</h1>{{with .}}<p role="alert">{{.}}</p>{{end}}<form method="post" action="/console/login">
 <label for="token">Token</label> <input id="token" name="token" type="password" required autofocus>
 <button type="submit">Sign in</button></form></main></body></html>`
 
 const consoleCookie = "desk_token"
 
-// consoleRoutes serves the console's pages.
+// consoleRoutes serves the console's pages. Its forms post with the
+// session cookie, so every POST passes net/http's cross-origin
+// protection first (Sec-Fetch-Site, Origin): SameSite alone would let any
+// other site on the same host post them, another port of 127.0.0.1 say.
 func (s *server) consoleRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /console/login", func(w http.ResponseWriter, r *http.Request) {
-		_ = consolePages["login"].Execute(w, nil)
-	})
-	mux.HandleFunc("POST /console/login", func(w http.ResponseWriter, r *http.Request) {
-		http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: r.FormValue("token"), Path: "/console", HttpOnly: true,
+	csrf := http.NewCrossOriginProtection()
+	post := func(pattern string, h http.Handler) { mux.Handle("POST "+pattern, csrf.Handler(h)) }
+	mux.Handle("GET /console/{$}", http.RedirectHandler("/console/incidents", http.StatusSeeOther))
+	mux.Handle("GET /console", http.RedirectHandler("/console/incidents", http.StatusSeeOther))
+	mux.HandleFunc("GET /console/login", func(w http.ResponseWriter, r *http.Request) { s.loginPage(w, http.StatusOK, "") })
+	post("/console/login", http.HandlerFunc(s.login))
+	post("/console/logout", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: consoleCookie, Path: "/console", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil,
 			SameSite: http.SameSiteStrictMode})
-		http.Redirect(w, r, "/console/incidents", http.StatusSeeOther)
-	})
+		http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+	}))
 	mux.Handle("GET /console/incidents", s.show("incidents", s.queuePage))
 	mux.Handle("GET /console/incidents/{id}", s.show("incident", s.incidentPage))
-	mux.Handle("POST /console/incidents/{id}/{command}", s.act("incident", "/console/incidents/", s.incidentPage, s.incidentCommand))
+	post("/console/incidents/{id}/{command}", s.act("incident", "/console/incidents/", s.incidentPage,
+		formCommand(incidentCommands, func(d *desk) *incident.Service { return d.incidents })))
 	mux.Handle("GET /console/problems", s.show("problems", s.problemsPage))
 	mux.Handle("GET /console/problems/{id}", s.show("problem", s.problemPage))
 	mux.Handle("GET /console/changes", s.show("changes", s.changesPage))
 	mux.Handle("GET /console/changes/{id}", s.show("change", s.changePage))
-	mux.Handle("POST /console/changes/{id}/{command}", s.act("change", "/console/changes/", s.changePage, s.changeDecision))
+	post("/console/changes/{id}/{command}", s.act("change", "/console/changes/", s.changePage,
+		formCommand(map[string]command[*change.Service]{"approve": changeCommands["approve"], "reject": changeCommands["reject"]}, changesOf)))
 	mux.Handle("GET /console/calendar", s.show("calendar", s.calendarPage))
 	mux.Handle("GET /console/cis", s.show("cis", s.cisPage))
 	mux.Handle("GET /console/cis/{id}", s.show("ci", s.ciPage))
 	mux.Handle("GET /console/lifecycles", s.show("diagrams", s.diagramsPage))
 	mux.Handle("GET /console/kpis", s.show("kpis", s.kpisPage))
+}
+
+// login keeps a token that names a principal in the console's cookie
+// (HttpOnly, not readable by the pages' scripts; Secure over TLS), or
+// shows the sign-in page again with why not.
+func (s *server) login(w http.ResponseWriter, r *http.Request) {
+	token := r.FormValue("token")
+	check := r.Clone(r.Context())
+	check.Header.Set("Authorization", "Bearer "+token)
+	if _, err := s.auth(check); err != nil {
+		s.loginPage(w, http.StatusUnauthorized, "That token is not known here.")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: token, Path: "/console", HttpOnly: true, Secure: r.TLS != nil,
+		SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/console/incidents", http.StatusSeeOther)
+}
+
+func (s *server) loginPage(w http.ResponseWriter, status int, problem string) {
+	pageHeaders(w)
+	w.WriteHeader(status)
+	_ = consolePages["login"].Execute(w, problem)
+}
+
+// pageHeaders are every console page's: HTML, not sniffed as anything
+// else, and never framed by another site (clickjacking).
+func pageHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "frame-ancestors 'none'")
 }
 
 // signedIn runs h with the principal of the console's cookie, or sends
@@ -157,37 +198,24 @@ func (s *server) incidentPage(r *http.Request, d *desk) (map[string]any, error) 
 		return nil, err
 	}
 	h, err := d.incidents.History(r.Context(), id)
-	return map[string]any{"Title": inc.Number, "Inc": inc, "SLA": slaBars(st), "History": h,
+	return map[string]any{"Title": inc.Number, "Inc": inc, "SLA": slaBars(st), "History": h, "Codes": d.incidents.ResolutionCodes(),
 		"Diagram": newDiagram("Incident", "incident", incident.Lifecycle(), inc.State)}, err
 }
 
-// incidentCommand runs an incident page's form on the version the page
-// showed.
-func (s *server) incidentCommand(r *http.Request, d *desk, id itil.ID, version int64) error {
-	in := &commandInput{Group: r.FormValue("group"), Assignee: r.FormValue("assignee"), Reason: r.FormValue("reason"),
-		Comment: r.FormValue("comment"), Code: "solution_provided", Notes: r.FormValue("notes")}
-	run, ok := incidentCommands[r.PathValue("command")]
-	if !ok {
-		return itil.ErrNotFound
+// formCommand runs a page's form as the API runs the command of the
+// same name (cmds), on the version the page showed: the form's fields are
+// the command's input.
+func formCommand[S versioned[S]](cmds map[string]command[S], svcOf func(*desk) S) func(r *http.Request, d *desk, id itil.ID, version int64) error {
+	return func(r *http.Request, d *desk, id itil.ID, version int64) error {
+		run, ok := cmds[r.PathValue("command")]
+		if !ok {
+			return fmt.Errorf("%w: no such command", itil.ErrNotFound)
+		}
+		in := &commandInput{Group: r.FormValue("group"), Assignee: r.FormValue("assignee"), Reason: r.FormValue("reason"),
+			Comment: r.FormValue("comment"), Code: r.FormValue("code"), Notes: r.FormValue("notes")}
+		_, _, err := run(r.Context(), svcOf(d).IfVersion(version), principalActor(r), id, in)
+		return err
 	}
-	_, _, err := run(r.Context(), d.incidents.IfVersion(version), principalActor(r), id, in)
-	return err
-}
-
-// changeDecision runs a change page's approve or reject form on the
-// version the page showed.
-func (s *server) changeDecision(r *http.Request, d *desk, id itil.ID, version int64) error {
-	svc, actor, comment := d.changes.IfVersion(version), principalActor(r), r.FormValue("comment")
-	var err error
-	switch r.PathValue("command") {
-	case "approve":
-		_, err = svc.Approve(r.Context(), actor, id, comment)
-	case "reject":
-		_, err = svc.Reject(r.Context(), actor, id, comment)
-	default:
-		err = itil.ErrNotFound
-	}
-	return err
 }
 
 // act serves a page's form: it runs do on the record of the path and the
@@ -202,8 +230,12 @@ func (s *server) act(page, base string, v view, do func(r *http.Request, d *desk
 			id, err = pathID(r)
 		}
 		if err == nil {
-			version, _ := strconv.ParseInt(r.FormValue("version"), 10, 64)
-			if err = do(r, d, id, version); err == nil {
+			// The version the page showed, as If-Match carries it in the
+			// API: a form without one runs nothing (428), and one that
+			// names no version runs as stale (412).
+			if version, ok := formVersion(r); !ok {
+				err = errVersionRequired
+			} else if err = do(r, d, id, version); err == nil {
 				http.Redirect(w, r, base+id.String(), http.StatusSeeOther)
 				return
 			}
@@ -212,23 +244,55 @@ func (s *server) act(page, base string, v view, do func(r *http.Request, d *desk
 		if d != nil {
 			data, _ = v(r, d)
 		}
-		s.renderError(w, page, data, err)
+		s.renderError(w, r, page, data, err)
 	})
 }
 
-// renderError shows err on page with data, or on the error page when
-// there is no data to show, with the status the API would answer.
-func (s *server) renderError(w http.ResponseWriter, page string, data map[string]any, err error) {
-	if data == nil {
-		page, data = "error", map[string]any{"Title": http.StatusText(httpapi.ProblemOf(err, false).Status)}
+// formVersion reads the version a form acts on, as httpapi.IfMatch reads
+// If-Match: ok is false without one, and one that names no version gives
+// -1, which matches none.
+func formVersion(r *http.Request) (version int64, ok bool) {
+	f := r.FormValue("version")
+	if f == "" {
+		return 0, false
 	}
-	data["Nav"], data["Error"] = page, err.Error()
-	w.WriteHeader(httpapi.ProblemOf(err, false).Status)
+	v, err := strconv.ParseInt(f, 10, 64)
+	if err != nil || v < 1 {
+		return -1, true
+	}
+	return v, true
+}
+
+// errVersionRequired is a form that did not say which version it acts on.
+var errVersionRequired = errors.New("the form did not say which version it acts on: reload the page")
+
+// renderError shows err on page with data, or on the error page when
+// there is no data to show, with the status the API would answer (412 for
+// a conflict: the form's version is stale). An internal error shows its
+// title only, and is logged.
+func (s *server) renderError(w http.ResponseWriter, r *http.Request, page string, data map[string]any, err error) {
+	p := httpapi.ProblemOf(err, true)
+	msg := err.Error()
+	switch {
+	case errors.Is(err, errVersionRequired):
+		p.Status = http.StatusPreconditionRequired
+	case p.Status == http.StatusInternalServerError:
+		msg = p.Title
+		if s.log != nil {
+			s.log.ErrorContext(r.Context(), "console page failed", "id", httpapi.RequestIDOf(r.Context()), "path", r.URL.Path, "error", err)
+		}
+	}
+	if data == nil {
+		page, data = "error", map[string]any{"Title": http.StatusText(p.Status)}
+	}
+	data["Nav"], data["Error"] = page, msg
+	pageHeaders(w)
+	w.WriteHeader(p.Status)
 	s.render(w, page, data)
 }
 
 func (s *server) render(w http.ResponseWriter, page string, data map[string]any) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	pageHeaders(w)
 	if err := consolePages[page].ExecuteTemplate(w, "layout", data); err != nil && s.log != nil {
 		s.log.Error("console page", "page", page, "error", err)
 	}

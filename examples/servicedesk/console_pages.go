@@ -34,7 +34,7 @@ func (s *server) show(page string, v view) http.Handler {
 			data, err = v(r, d)
 		}
 		if err != nil {
-			s.renderError(w, page, data, err)
+			s.renderError(w, r, page, data, err)
 			return
 		}
 		data["Nav"] = page

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -56,7 +57,7 @@ func TestConsole(t *testing.T) {
 			t.Fatalf("on hold: %s", page)
 		}
 		act("resume", url.Values{})
-		if page := act("resolve", url.Values{"notes": {"restarted the relay"}}); !strings.Contains(page, `data-sla-state="completed"`) ||
+		if page := act("resolve", url.Values{"code": {"solution_provided"}, "notes": {"restarted the relay"}}); !strings.Contains(page, `data-sla-state="completed"`) ||
 			!strings.Contains(page, ": met") {
 			t.Fatalf("resolved: %s", page)
 		}
@@ -132,6 +133,18 @@ func TestConsolePages(t *testing.T) {
 				}
 			}
 		}
+		if page := get("/console/"); !strings.Contains(page, "Incident queue") {
+			t.Fatalf("/console/ does not lead to the queue: %s", page)
+		}
+		resp, err := http.PostForm(ts.URL+"/console/login", url.Values{"token": {"no-such-token"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 401 || !strings.Contains(string(body), "not known") || len(resp.Cookies()) > 0 {
+			t.Fatalf("a bad token signs in: %d %s", resp.StatusCode, body)
+		}
 		if q := get("/console/incidents"); strings.Count(q, `href="/console/incidents/`) != 4 {
 			t.Fatalf("the queue does not list the 4 incidents: %s", q)
 		}
@@ -164,7 +177,7 @@ func TestConsolePages(t *testing.T) {
 			i := strings.Index(page, `name="version" value="`) + len(`name="version" value="`)
 			return page[i : i+strings.Index(page[i:], `"`)]
 		}
-		resp, err := browser.PostForm(ts.URL+chg+"/approve", url.Values{"version": {version(page)}})
+		resp, err = browser.PostForm(ts.URL+chg+"/approve", url.Values{"version": {version(page)}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,6 +186,34 @@ func TestConsolePages(t *testing.T) {
 			t.Errorf("an agent approves: %d", resp.StatusCode)
 		}
 		engineer, getAsEngineer := signIn(t, ts.URL, "max-token")
+		// A form without its version runs nothing (428); one naming a
+		// version gone by is stale (412); a post from another site is
+		// refused (403) before it runs.
+		for _, c := range []struct {
+			form   url.Values
+			header http.Header
+			want   int
+		}{
+			{url.Values{"comment": {"no version"}}, nil, 428},
+			{url.Values{"version": {"1"}}, nil, 412},
+			{url.Values{"version": {"x"}}, nil, 412},
+			{url.Values{"version": {version(page)}}, http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}}, 403},
+		} {
+			req, _ := http.NewRequest("POST", ts.URL+chg+"/approve", strings.NewReader(c.form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			maps.Copy(req.Header, c.header)
+			resp, err := engineer.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != c.want {
+				t.Errorf("approve with %v %v: %d, want %d", c.form, c.header, resp.StatusCode, c.want)
+			}
+		}
+		if page := get(chg); !strings.Contains(page, ">requested<") || strings.Contains(page, ">approved<") {
+			t.Fatalf("a refused form changed the change: %s", page)
+		}
 		resp, err = engineer.PostForm(ts.URL+chg+"/approve", url.Values{"version": {version(page)}, "comment": {"fine by messaging"}})
 		if err != nil {
 			t.Fatal(err)
@@ -182,6 +223,11 @@ func TestConsolePages(t *testing.T) {
 		has(page, "fine by messaging", ">approved<")
 		if resp.StatusCode != 200 || strings.Contains(page, `role="alert"`) {
 			t.Fatalf("the engineer approves: %d %s", resp.StatusCode, page)
+		}
+		// An internal error shows no internals (the store closed here).
+		b.Close()
+		if status, page := fetch(t, browser, ts.URL+"/console/incidents"); status != 500 || strings.Contains(page, "closed") {
+			t.Errorf("an internal error: %d %s", status, page)
 		}
 	})
 }

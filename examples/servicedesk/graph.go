@@ -32,7 +32,9 @@ const (
 	top          = 40 // room for loops over the first row
 )
 
-// drawGraph draws nodes and edges as an SVG image named title.
+// drawGraph draws nodes and edges as an SVG image named title. Its arrow
+// heads are the marker #arrow, which the console's layout defines once
+// for every drawing on a page.
 func drawGraph(title string, nodes []graphNode, edges []graphEdge) template.HTML {
 	type place struct{ x, y, layer int }
 	at := map[string]place{}
@@ -53,8 +55,6 @@ func drawGraph(title string, nodes []graphNode, edges []graphEdge) template.HTML
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="%s" viewBox="0 0 %d %d" width="%d" height="%d" class="graph">`,
 		html.EscapeString(title), w, h, w, h)
-	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">` +
-		`<path d="M0,0 L10,5 L0,10 z" fill="#333"/></marker></defs>`)
 	loop := 0
 	for _, e := range edges {
 		f, t := at[e.From], at[e.To]
