@@ -2,13 +2,17 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"github.com/itilkit/itil/storage/sqlite"
 	"io"
 	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -230,4 +234,41 @@ func TestConsolePages(t *testing.T) {
 			t.Errorf("an internal error: %d %s", status, page)
 		}
 	})
+}
+
+// TestSeedOnce: two instances starting together on one store (two
+// backends on one SQLite file) seed the demo tenant once between them,
+// and again never.
+func TestSeedOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "desk.db")
+	var servers []*server
+	for range 2 {
+		b, err := sqlite.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		servers = append(servers, newServer(b, nil, httpapi.StaticTokens(demoTokens), roles))
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(servers))
+	for i, s := range servers {
+		wg.Go(func() { errs[i] = s.seedDemo(t.Context()) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := servers[0].seedDemo(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	admin := demoTokens["admin-token"]
+	d, err := servers[1].desk(admin.Tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := collect(d.incidents.List(httpapi.WithPrincipal(t.Context(), &admin), incident.Filter{}))
+	if err != nil || len(all) != 4 {
+		t.Fatalf("%d incidents after two instances seeded: %v", len(all), err)
+	}
 }

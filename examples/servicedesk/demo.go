@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/change"
 	"github.com/itilkit/itil/cmdb"
@@ -12,25 +14,62 @@ import (
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/slm"
+	"github.com/itilkit/itil/storage"
 )
 
 // seedDemo gives the demo tenant something to look at, through the
 // SDK's commands as its admin: a mail service with its CIs, two SLA
 // definitions, a few incidents (one on hold), a problem with a known
-// error, and two changes on the calendar. It does nothing when the
-// tenant already has an incident, so a kept store is seeded once.
+// error, and three changes on the calendar. It runs in one transaction
+// that first marks the tenant seeded, so that a kept store is seeded
+// once, and two instances starting together on one store seed it once
+// (the second's mark conflicts, and it leaves the seeding to the first).
 func (s *server) seedDemo(ctx context.Context) error {
 	admin := demoTokens["admin-token"]
-	ctx = httpapi.WithPrincipal(ctx, &admin)
-	d, err := s.desk(admin.Tenant)
+	ctx = storage.Writing(httpapi.WithPrincipal(ctx, &admin))
+	desk, err := s.desk(admin.Tenant)
 	if err != nil {
 		return err
 	}
-	page, _, err := d.incidents.ListPage(ctx, incident.Filter{}, 1, "")
-	if err != nil || len(page) > 0 {
-		return err
+	err = desk.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+		if _, err := demoMarks.Get(ctx, tx, demoMarkID); err == nil {
+			return errSeeded
+		} else if !errors.Is(err, itil.ErrNotFound) {
+			return err
+		}
+		if err := demoMarks.Put(ctx, tx, &demoMark{ID: demoMarkID, At: time.Now().UTC()}); err != nil {
+			return err
+		}
+		return seed(ctx, desk.in(tx), admin.Actor)
+	})
+	if errors.Is(err, errSeeded) || errors.Is(err, itil.ErrConflict) {
+		return nil // seeded before, or by another instance just now
 	}
-	a := admin.Actor
+	return err
+}
+
+// demoMark marks a tenant seeded with the demo records.
+type demoMark struct {
+	ID      itil.ID   `json:"id"`
+	Version int64     `json:"-"`
+	At      time.Time `json:"at"`
+}
+
+var demoMarks = storage.NewCollection(storage.Schema[demoMark]{
+	Kind:    "servicedesk_demo",
+	ID:      func(m *demoMark) itil.ID { return m.ID },
+	Version: func(m *demoMark) *int64 { return &m.Version },
+	Terms:   func(_ *demoMark, dst []string) []string { return dst },
+	SortKey: func(m *demoMark) string { return storage.TimeKey(m.At) },
+})
+
+var demoMarkID = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/itilkit/itil/examples/servicedesk#demo"))
+
+var errSeeded = errors.New("servicedesk: the demo records are there")
+
+// seed writes the demo records through d, bound to the seeding's
+// transaction, as a.
+func seed(ctx context.Context, d *desk, a itil.Actor) error {
 	var errs []error
 	must := func(err error) {
 		errs = append(errs, err)
@@ -69,7 +108,7 @@ func (s *server) seedDemo(ctx context.Context) error {
 	stuck, late, slow := open("Mail stuck in the outbox", 2, 2), open("Mail arrives hours late", 2, 1), open("Webmail slow to load", 3, 3)
 	open("New starter cannot sign in to mail", 3, 2)
 	if stuck != nil && late != nil && slow != nil {
-		_, err = d.incidents.Assign(ctx, a, stuck.ID, "messaging", "mia")
+		_, err := d.incidents.Assign(ctx, a, stuck.ID, "messaging", "mia")
 		must(err)
 		_, err = d.incidents.Assign(ctx, a, slow.ID, "messaging", "max")
 		must(err)

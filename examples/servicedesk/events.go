@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -51,7 +52,12 @@ func (s *server) streamEvents(w http.ResponseWriter, r *http.Request) {
 	q := storage.JournalQuery{Kinds: r.URL.Query()["kind"], Limit: eventsBatch}
 	for i, k := range q.Kinds {
 		if err := storage.CheckName("kind["+strconv.Itoa(i)+"]", k); err != nil {
-			v.Fields = append(v.Fields, err.(*itil.ValidationError).Fields...)
+			var ve *itil.ValidationError
+			if errors.As(err, &ve) {
+				v.Fields = append(v.Fields, ve.Fields...)
+			} else {
+				v.Add("kind["+strconv.Itoa(i)+"]", err.Error())
+			}
 		}
 	}
 	if err := v.Err(); err != nil {
@@ -105,6 +111,8 @@ func (s *server) streamEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		select {
 		case <-ctx.Done():
+			return
+		case <-s.done: // the server shuts down
 			return
 		case <-tick.C:
 		}

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/itilkit/itil/examples/servicedesk/httpapi"
 	"github.com/itilkit/itil/storage"
@@ -187,7 +190,11 @@ func TestEventStream(t *testing.T) {
 		}
 		read := func(lastID string, want int) []string {
 			t.Helper()
-			req, _ := http.NewRequest("GET", url+"/events?kind=incident", nil)
+			// A bound on a stream that never brings the events wanted,
+			// so that the test fails instead of hanging.
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "GET", url+"/events?kind=incident", nil)
 			req.Header.Set("Authorization", "Bearer agent-token")
 			if lastID != "" {
 				req.Header.Set("Last-Event-ID", lastID)
@@ -229,4 +236,36 @@ func TestEventStream(t *testing.T) {
 			t.Fatalf("a bad position: %d", resp.StatusCode)
 		}
 	})
+}
+
+// TestShutdownEndsStreams: a graceful shutdown ends the event streams
+// open, and so returns once the other requests are done (a stream never
+// goes idle by itself).
+func TestShutdownEndsStreams(t *testing.T) {
+	s := newServer(memory.New(), nil, httpapi.StaticTokens(demoTokens), roles)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := s.httpServer(ln.Addr().String())
+	go func() { _ = srv.Serve(ln) }()
+	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/events", nil)
+	req.Header.Set("Authorization", "Bearer agent-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("the stream: %d", resp.StatusCode)
+	}
+	// A bound on a hang (Shutdown would wait for the stream forever).
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown with a stream open: %v", err)
+	}
+	if _, err := io.ReadAll(resp.Body); err != nil {
+		t.Fatalf("the stream did not end cleanly: %v", err)
+	}
 }

@@ -1,13 +1,13 @@
 // Servicedesk is a service desk over HTTP/JSON on every process of the
 // SDK, the layer a vendor building an ITSM product writes first: routes,
 // errors as problem details, ETags and If-Match, idempotent POSTs,
-// cursor pages, tenancy and roles from the authenticated caller.
+// cursor pages, tenancy and roles from the authenticated caller, the
+// journal as Server-Sent Events, an OpenAPI document, and a console for
+// people at /console/.
 //
 //	go run ./examples/servicedesk                        # in memory, on 127.0.0.1:8080
 //	go run ./examples/servicedesk -store sqlite:desk.db
-//
-// It is being built: incidents are served; the other processes, the
-// event stream, the OpenAPI document and the console follow.
+//	go run ./examples/servicedesk -store postgres://…
 package main
 
 import (
@@ -16,6 +16,7 @@ import (
 	"flag"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -74,10 +75,10 @@ func run(spec, addr string, demo bool, log *slog.Logger) error {
 			return err
 		}
 	}
-	srv := &http.Server{Addr: addr, Handler: desk.routes(), ReadHeaderTimeout: 10 * time.Second}
+	srv := desk.httpServer(addr)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("servicedesk listening", "addr", addr, "store", spec)
+	log.Info("servicedesk listening", "addr", addr, "store", redacted(spec))
 	select {
 	case err := <-errc:
 		return err
@@ -90,4 +91,13 @@ func run(spec, addr string, demo bool, log *slog.Logger) error {
 		return err
 	}
 	return nil
+}
+
+// redacted is the store spec as logs may show it: a DSN's password
+// replaced by xxxxx.
+func redacted(spec string) string {
+	if u, err := url.Parse(spec); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return spec
 }

@@ -55,12 +55,26 @@ type server struct {
 	auth    httpapi.Authenticator
 	matrix  httpapi.Matrix
 
-	mu    sync.Mutex
-	desks map[string]*desk
+	mu    sync.Mutex // guards desks, not the wiring of one
+	desks map[string]*tenantDesk
+
+	// done closes when the server shuts down: event streams end then, as
+	// http.Server.Shutdown waits for every connection to go idle and a
+	// stream never does.
+	done     chan struct{}
+	stopOnce sync.Once
 }
 
 func newServer(backend storage.Backend, log *slog.Logger, auth httpapi.Authenticator, matrix httpapi.Matrix) *server {
-	return &server{backend: backend, log: log, auth: auth, matrix: matrix, desks: map[string]*desk{}}
+	return &server{backend: backend, log: log, auth: auth, matrix: matrix, desks: map[string]*tenantDesk{}, done: make(chan struct{})}
+}
+
+// httpServer is the HTTP server of s on addr: on Shutdown, s's event
+// streams end, so that it returns once the other requests are done.
+func (s *server) httpServer(addr string) *http.Server {
+	srv := &http.Server{Addr: addr, Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	srv.RegisterOnShutdown(func() { s.stopOnce.Do(func() { close(s.done) }) })
+	return srv
 }
 
 // deskOf returns the desk of the request's principal's tenant.
@@ -72,13 +86,39 @@ func (s *server) deskOf(r *http.Request) (*desk, error) {
 	return s.desk(p.Tenant)
 }
 
-// desk returns tenant's desk, wiring its services on first use.
+// tenantDesk is one tenant's desk, wired on first use.
+type tenantDesk struct {
+	mu sync.Mutex
+	d  *desk
+}
+
+// desk returns tenant's desk, wiring its services on first use (reading
+// their indexes from the journal may take a while: other tenants' requests
+// do not wait for it). Wiring that fails is tried again on the next
+// request.
 func (s *server) desk(tenant string) (*desk, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if d := s.desks[tenant]; d != nil {
-		return d, nil
+	t := s.desks[tenant]
+	if t == nil {
+		t = &tenantDesk{}
+		s.desks[tenant] = t
 	}
+	s.mu.Unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.d == nil {
+		d, err := s.wire(tenant)
+		if err != nil {
+			return nil, err
+		}
+		t.d = d
+	}
+	return t.d, nil
+}
+
+// wire makes tenant's desk: its store and every process's service on it,
+// each asking the role matrix.
+func (s *server) wire(tenant string) (*desk, error) {
 	st, err := s.backend.Tenant(tenant)
 	if err != nil {
 		return nil, err
@@ -113,9 +153,13 @@ func (s *server) desk(tenant string) (*desk, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &desk{store: st, incidents: inc, problems: prb, changes: chg, cis: cis, sla: eng, portfolio: pf, lifecycle: lc}
-	s.desks[tenant] = d
-	return d, nil
+	return &desk{store: st, incidents: inc, problems: prb, changes: chg, cis: cis, sla: eng, portfolio: pf, lifecycle: lc}, nil
+}
+
+// in is d with every service bound to the caller's transaction tx.
+func (d *desk) in(tx storage.Tx) *desk {
+	return &desk{store: d.store, incidents: d.incidents.In(tx), problems: d.problems.In(tx), changes: d.changes.In(tx), cis: d.cis.In(tx),
+		sla: d.sla.In(tx), portfolio: d.portfolio.In(tx), lifecycle: d.lifecycle.In(tx)}
 }
 
 // api is the API's route table: resources as paths, commands as POSTs

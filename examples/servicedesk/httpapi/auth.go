@@ -97,14 +97,15 @@ func (m Matrix) Allows(roles []string, process, command string) bool {
 
 // Authorizer is the process Authorizer the matrix makes: it reads the
 // request's principal from the command's context, so one Service serves
-// every caller. A command run with no principal (a job of the server's
-// own) is allowed; a principal whose roles do not allow the command is
-// refused with itil.ErrForbidden.
+// every caller. A principal whose roles do not allow the command is
+// refused with itil.ErrForbidden, and so is a command run with no
+// principal: a job of the server's own runs as a principal of its own
+// (WithPrincipal), so that a context lost on the way fails closed.
 func Authorizer[T any](m Matrix, process string) itil.Authorizer[T] {
 	return func(ctx context.Context, actor itil.Actor, command string, _ *T) error {
 		p, ok := PrincipalOf(ctx)
 		if !ok {
-			return nil
+			return fmt.Errorf("%w: %s.%s by %s without a principal", itil.ErrForbidden, process, command, actor.ID)
 		}
 		if !m.Allows(p.Roles, process, command) {
 			return fmt.Errorf("%w: %s (roles %s) may not %s.%s", itil.ErrForbidden, actor.ID, strings.Join(p.Roles, ", "), process, command)

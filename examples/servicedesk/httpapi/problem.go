@@ -59,7 +59,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	p := ProblemOf(err, stale)
 	p.Instance = r.URL.Path
 	if p.Status == http.StatusInternalServerError && log != nil {
-		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		log.ErrorContext(r.Context(), "request failed", "id", RequestIDOf(r.Context()), "method", r.Method, "path", r.URL.Path, "error", err)
 	}
 	writeProblem(w, p)
 }
