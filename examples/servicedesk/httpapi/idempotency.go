@@ -30,6 +30,16 @@ const KindIdempotency = "servicedesk_idempotency"
 // MaxIdempotencyKey bounds an Idempotency-Key.
 const MaxIdempotencyKey = 255
 
+// IdempotencyWindow is how long a key's answer is remembered: a retry
+// within it gets the first answer; after it, the key is free again and
+// the request runs as new (a client retries within minutes, not days).
+// The records stay in the store until their key is used again; a vendor
+// with many keys sweeps them (their sort key is their time).
+const IdempotencyWindow = 24 * time.Hour
+
+// now is the clock of the window (a test moves it).
+var now = time.Now
+
 // Response is what a POST answers: the status, the entity's version as
 // its ETag (0: none), where it lives (Location, for a creation) and the
 // JSON body.
@@ -66,7 +76,8 @@ var keyNamespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/it
 // its answer. With an Idempotency-Key, the answer is remembered under
 // the key (per principal) in the same transaction; a retry with the same
 // key and the same request gets it again without running anything, and
-// the same key on another request is refused (422). Errors are written as
+// the same key on another request is refused (422). A key is remembered
+// for IdempotencyWindow. Errors are written as
 // problem details (see ProblemOf); stale says whether the request's
 // If-Match made a conflict a stale version (412).
 func Post(w http.ResponseWriter, r *http.Request, store storage.Store, log *slog.Logger, body []byte, stale bool,
@@ -103,10 +114,13 @@ func Post(w http.ResponseWriter, r *http.Request, store storage.Store, log *slog
 	attempt := func() error {
 		return store.RunInTx(storage.Writing(r.Context()), func(ctx context.Context, tx storage.Tx) error {
 			prev, err := answers.Get(ctx, tx, id)
+			var version int64 // of a record past the window, which this one replaces
 			switch {
-			case err == nil:
+			case err == nil && now().Sub(prev.At) < IdempotencyWindow:
 				got = prev
 				return nil
+			case err == nil:
+				version = prev.Version
 			case !errors.Is(err, itil.ErrNotFound):
 				return err
 			}
@@ -114,8 +128,8 @@ func Post(w http.ResponseWriter, r *http.Request, store storage.Store, log *slog
 			if err != nil {
 				return err
 			}
-			a := &remembered{ID: id, Key: key, Digest: digest, Status: resp.Status, ETag: resp.Version, Location: resp.Location,
-				Body: mustJSON(resp.Body), At: time.Now().UTC()}
+			a := &remembered{ID: id, Version: version, Key: key, Digest: digest, Status: resp.Status, ETag: resp.Version, Location: resp.Location,
+				Body: mustJSON(resp.Body), At: now().UTC()}
 			if err := answers.Put(ctx, tx, a); err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
@@ -105,6 +106,16 @@ func testPostIdempotent(t *testing.T, store storage.Store) {
 	post("", "Slow")
 	if n := count(); n != 4 {
 		t.Fatalf("%d incidents, want 4 (k1, k2 and two without a key)", n)
+	}
+	// Past the window, the key is free again: the request runs as new,
+	// and is remembered in its turn.
+	now = func() time.Time { return time.Now().Add(IdempotencyWindow + time.Minute) }
+	defer func() { now = time.Now }()
+	if later := post("k1", "Printer jam"); later.Code != 201 || later.Header().Get("Location") == first.Header().Get("Location") {
+		t.Fatalf("the key past its window: %d %s", later.Code, later.Body)
+	}
+	if again := post("k1", "Printer jam"); again.Code != 201 || count() != 5 {
+		t.Fatalf("the key remembered again: %d, %d incidents", again.Code, count())
 	}
 	if bad := post("", ""); bad.Code != http.StatusUnprocessableEntity {
 		t.Fatalf("an incident without a title: %d", bad.Code)
