@@ -27,7 +27,8 @@ var (
 
 // TestLoad drives the service desk on 127.0.0.1 with concurrent clients
 // for -load on each backend (memory, SQLite, and PostgreSQL with
-// ITIL_POSTGRES_DSN): each opens an incident, reads it, assigns it and
+// ITIL_POSTGRES_DSN), two instances of the server on one store, the
+// clients split between them: each opens an incident, reads it, assigns it and
 // resolves it, over and over, reading the queue's first page every eighth
 // time. It reports requests per second, p50 and p99 latency and
 // errors, then checks that every command the server acknowledged is
@@ -38,10 +39,14 @@ func TestLoad(t *testing.T) {
 	if *loadFor <= 0 {
 		t.Skip("-load is not set")
 	}
-	backends := map[string]func(t *testing.T) storage.Backend{
-		"memory": func(*testing.T) storage.Backend { return memory.New() },
-		"sqlite": func(t *testing.T) storage.Backend {
-			b, err := sqlite.Open(filepath.Join(t.TempDir(), "desk.db"))
+	// Each backend's two instances: on memory one backend shared, on
+	// SQLite two opened on one file, on PostgreSQL two pools on one
+	// database.
+	mem := memory.New()
+	backends := map[string]func(t *testing.T, dir string) storage.Backend{
+		"memory": func(*testing.T, string) storage.Backend { return mem },
+		"sqlite": func(t *testing.T, dir string) storage.Backend {
+			b, err := sqlite.Open(filepath.Join(dir, "desk.db"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -50,7 +55,7 @@ func TestLoad(t *testing.T) {
 		},
 	}
 	if dsn := os.Getenv("ITIL_POSTGRES_DSN"); dsn != "" {
-		backends["postgres"] = func(t *testing.T) storage.Backend {
+		backends["postgres"] = func(t *testing.T, _ string) storage.Backend {
 			b, err := postgres.Open(t.Context(), dsn)
 			if err != nil {
 				t.Fatal(err)
@@ -64,11 +69,16 @@ func TestLoad(t *testing.T) {
 		if !ok {
 			continue
 		}
-		t.Run(name, func(t *testing.T) { load(t, startServer(t, open(t))) })
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			load(t, name, startServer(t, open(t, dir)), startServer(t, open(t, dir)))
+		})
 	}
 }
 
-func load(t *testing.T, url string) {
+// load runs the clients against the instances at urls, each client on
+// one of them in turn, on the backend named backend.
+func load(t *testing.T, backend string, urls ...string) {
 	type result struct {
 		lat      []time.Duration
 		errors   int
@@ -79,6 +89,7 @@ func load(t *testing.T, url string) {
 	run := fmt.Sprintf("%d", time.Now().UnixNano()) // idempotency keys unique to the run
 	var wg sync.WaitGroup
 	for c := range results {
+		url := urls[c%len(urls)]
 		wg.Go(func() {
 			r := &results[c]
 			hc := &http.Client{Timeout: 30 * time.Second}
@@ -137,10 +148,10 @@ func load(t *testing.T, url string) {
 	}
 	slices.Sort(lat)
 	pct := func(p int) time.Duration { return lat[max((p*len(lat)+99)/100, 1)-1] }
-	t.Logf("%d clients for %s: %d requests, %.0f requests/s, p50 %s, p99 %s, %d errors, %d incidents resolved",
-		*loadClients, *loadFor, len(lat), float64(len(lat))/loadFor.Seconds(), pct(50), pct(99), errors, resolved)
+	t.Logf("%s, %d instances: %d clients for %s: %d requests, %.0f requests/s, p50 %s, p99 %s, %d errors, %d incidents resolved",
+		backend, len(urls), *loadClients, *loadFor, len(lat), float64(len(lat))/loadFor.Seconds(), pct(50), pct(99), errors, resolved)
 	// Every acknowledged command is there.
-	c := client{t, url, "agent-token"}
+	c := client{t, urls[0], "agent-token"} // each instance's work, read on the first
 	for _, r := range results {
 		for _, loc := range r.resolved {
 			resp, body := c.do("GET", loc, "", "")
