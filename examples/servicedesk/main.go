@@ -37,7 +37,8 @@ var roles = httpapi.Matrix{
 	"admin":           {"*"},
 }
 
-// demoTokens are the example's callers, one per role, in one tenant.
+// demoTokens are the example's callers: one per role in the tenant
+// "demo", and an admin of the tenant "acme".
 var demoTokens = map[string]httpapi.Principal{
 	"agent-token":   {Actor: itil.Actor{ID: "ann", Name: "Ann (agent)"}, Roles: []string{"agent"}, Tenant: "demo"},
 	"problem-token": {Actor: itil.Actor{ID: "pete", Name: "Pete (problem manager)"}, Roles: []string{"problem_manager"}, Tenant: "demo"},
@@ -46,7 +47,11 @@ var demoTokens = map[string]httpapi.Principal{
 	// Max is a messaging engineer: an agent who approves his group's
 	// changes (the approvers map asks him).
 	"max-token":   {Actor: itil.Actor{ID: "max", Name: "Max (messaging)"}, Roles: []string{"agent", "cab_member"}, Tenant: "demo"},
+	"owner-token": {Actor: itil.Actor{ID: "olga", Name: "Olga (service owner)"}, Roles: []string{"service_owner"}, Tenant: "demo"},
 	"admin-token": {Actor: itil.Actor{ID: "ada", Name: "Ada (admin)"}, Roles: []string{"admin"}, Tenant: "demo"},
+	// Another tenant's admin: Acme's desk shares the store and nothing
+	// else.
+	"acme-token": {Actor: itil.Actor{ID: "alex", Name: "Alex (Acme's admin)"}, Roles: []string{"admin"}, Tenant: "acme"},
 }
 
 func main() {

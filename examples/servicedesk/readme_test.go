@@ -116,3 +116,44 @@ func shellWords(s string) []string {
 	}
 	return out
 }
+
+// TestReadmeRoles holds the README's table of tokens to the example's:
+// each row's tenant and roles are its token's, and every token has a row.
+func TestReadmeRoles(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(raw)
+	section := readme[strings.Index(readme, "## A service desk over HTTP"):]
+	rows := map[string]bool{}
+	for _, line := range strings.Split(section[:strings.Index(section, "```sh")], "\n") {
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		if len(cells) != 4 || !strings.HasPrefix(strings.TrimSpace(cells[0]), "`") {
+			continue
+		}
+		token := strings.Trim(strings.TrimSpace(cells[0]), "`")
+		p, ok := demoTokens[token]
+		if !ok {
+			t.Errorf("the README lists %s, which is no token", token)
+			continue
+		}
+		rows[token] = true
+		if tenant := strings.TrimSpace(cells[1]); tenant != p.Tenant {
+			t.Errorf("%s: the README says tenant %s, the token has %s", token, tenant, p.Tenant)
+		}
+		if roles := strings.TrimSpace(cells[2]); roles != strings.Join(p.Roles, ", ") {
+			t.Errorf("%s: the README says roles %s, the token has %v", token, roles, p.Roles)
+		}
+		for _, r := range p.Roles {
+			if _, ok := roles[r]; !ok {
+				t.Errorf("%s: role %s is not in the matrix", token, r)
+			}
+		}
+	}
+	for token := range demoTokens {
+		if !rows[token] {
+			t.Errorf("the README's table has no row for %s", token)
+		}
+	}
+}
