@@ -9,6 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/examples/servicedesk/httpapi"
 	"github.com/itilkit/itil/problem"
 	"github.com/itilkit/itil/storage"
 	"github.com/itilkit/itil/strategy"
@@ -90,22 +91,37 @@ var offeringCommands = map[string]command[*strategy.Service]{
 		}),
 }
 
+// newKnownError is POST /problems/{id}/known_error's body.
+type newKnownError struct {
+	Symptom   string         `json:"symptom"`
+	ErrorCode string         `json:"error_code"`
+	Domain    problem.Domain `json:"domain"`
+	Draft     bool           `json:"draft"`
+}
+
 // publishKnownError answers POST /problems/{id}/known_error: the
-// problem's known error, from its workaround and cause.
+// problem's known error, from its workaround and cause, on the problem's
+// version If-Match names (428 without, 412 when stale). It is a command
+// on the problem, which links the known error (and may replace a retired
+// one): PublishKnownError runs on the problem's pipeline, so the
+// problem Service's IfVersion checks the problem's version. The answer
+// is the known error, created: 201, its own version as ETag, its path
+// as Location.
 func (s *server) publishKnownError(w http.ResponseWriter, r *http.Request) {
-	create(s, w, r, knownErrorAt, func(ctx context.Context, d *desk, tx storage.Tx, a itil.Actor, in struct {
-		Symptom   string         `json:"symptom"`
-		ErrorCode string         `json:"error_code"`
-		Domain    problem.Domain `json:"domain"`
-		Draft     bool           `json:"draft"`
-	}) (*problem.KnownError, error) {
-		id, err := pathID(r)
-		if err != nil {
-			return nil, err
-		}
-		return d.problems.In(tx).PublishKnownError(ctx, a, id, problem.FromProblem{Symptom: in.Symptom, ErrorCode: in.ErrorCode,
-			Domain: in.Domain, Draft: in.Draft})
-	})
+	onVersion(s, w, r, func(d *desk) *problem.Service { return d.problems },
+		func(ctx context.Context, svc *problem.Service, a itil.Actor, id itil.ID, body []byte) (httpapi.Response, error) {
+			var in newKnownError
+			if err := decode(body, &in); err != nil {
+				return httpapi.Response{}, err
+			}
+			ke, err := svc.PublishKnownError(ctx, a, id, problem.FromProblem{Symptom: in.Symptom, ErrorCode: in.ErrorCode,
+				Domain: in.Domain, Draft: in.Draft})
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			loc, version := knownErrorAt(ke)
+			return httpapi.Response{Status: http.StatusCreated, Version: version, Location: loc, Body: ke}, nil
+		})
 }
 
 func knownErrorAt(x *problem.KnownError) (string, int64) {

@@ -103,6 +103,35 @@ func (s *server) changeTasks(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// changePatch is PATCH /changes/{id}'s body: the fields given change
+// (ci_ids, when given, replaces the list; [] clears it). Its names are
+// the change's own (implementation_plan, backout_plan).
+type changePatch struct {
+	Title          *string      `json:"title"`
+	Description    *string      `json:"description"`
+	Justification  *string      `json:"justification"`
+	Implementation *string      `json:"implementation_plan"`
+	Backout        *string      `json:"backout_plan"`
+	TestPlan       *string      `json:"test_plan"`
+	CIID           *itil.ID     `json:"ci_id"`
+	CIIDs          *[]itil.ID   `json:"ci_ids"`
+	Impact         *itil.Impact `json:"impact"`
+	PlannedStart   *time.Time   `json:"planned_start"`
+	PlannedEnd     *time.Time   `json:"planned_end"`
+}
+
+// updateChange answers PATCH /changes/{id} on the If-Match version.
+func (s *server) updateChange(w http.ResponseWriter, r *http.Request) {
+	runCommand(s, w, r, changesOf,
+		changeCmd(func(ctx context.Context, svc *change.Service, a itil.Actor, id itil.ID, in *commandInput) (*change.Change, error) {
+			var p changePatch
+			if err := decode(in.Extra, &p); err != nil {
+				return nil, err
+			}
+			return svc.Update(ctx, a, id, change.Patch(p))
+		}))
+}
+
 // changeMove is a route's command of the change move name (the move's
 // guards and the change model decide whether it may be made).
 func changeMove(name string) command[*change.Service] {

@@ -135,3 +135,40 @@ func TestChangeTasks(t *testing.T) {
 		}
 	})
 }
+
+// TestChangeUpdate: a change's plans and planned times are changed on
+// its ETag, by the change's own field names; refused without If-Match
+// (428) and on a stale one (412), neither writing; an agent may not, and
+// an unknown change is not found.
+func TestChangeUpdate(t *testing.T) {
+	each(t, func(t *testing.T, url string) {
+		cm, agent := client{t, url, "change-token"}, client{t, url, "agent-token"}
+		start := time.Now().UTC().Add(48 * time.Hour).Truncate(time.Hour)
+		resp, got := cm.do("POST", "/changes", "", `{"title":"Patch the mail relay","implementation":"apt upgrade","backout":"apt rollback","impact":2,`+
+			`"assignment_group":"messaging","planned_start":"`+start.Format(time.RFC3339)+`","planned_end":"`+start.Add(2*time.Hour).Format(time.RFC3339)+`"}`)
+		if resp.StatusCode != 201 || resp.Header.Get("ETag") != `"1"` {
+			t.Fatalf("open: %d %s", resp.StatusCode, got)
+		}
+		loc := resp.Header.Get("Location")
+		end := start.Add(3 * time.Hour)
+		resp, got = cm.do("PATCH", loc, `"1"`, `{"implementation_plan":"apt full-upgrade","test_plan":"send a mail","planned_end":"`+end.Format(time.RFC3339)+`"}`)
+		var ch change.Change
+		if err := json.Unmarshal([]byte(got), &ch); err != nil || resp.StatusCode != 200 || resp.Header.Get("ETag") != `"2"` ||
+			ch.Implementation != "apt full-upgrade" || ch.TestPlan != "send a mail" || !ch.PlannedEnd.Equal(end) || ch.Backout != "apt rollback" {
+			t.Fatalf("update: %d %s %s", resp.StatusCode, resp.Header.Get("ETag"), got)
+		}
+		cm.refusesStale("PATCH", loc, `"1"`, `{"backout_plan":"reinstall"}`, loc)
+		if resp, got = agent.do("PATCH", loc, `"2"`, `{"title":"x"}`); resp.StatusCode != 403 {
+			t.Fatalf("an agent updates a change: %d %s", resp.StatusCode, got)
+		}
+		if resp, got = cm.do("PATCH", loc, `"2"`, `{"planned_end":"tomorrow"}`); resp.StatusCode != 422 {
+			t.Fatalf("a bad time: %d %s", resp.StatusCode, got)
+		}
+		if resp, _ = cm.do("PATCH", "/changes/01a2513e-43a9-7ad5-bcc3-5520bbb128e2", `"1"`, `{"title":"x"}`); resp.StatusCode != 404 {
+			t.Fatalf("an unknown change: %d", resp.StatusCode)
+		}
+		if resp, got = cm.do("GET", loc, "", ""); resp.Header.Get("ETag") != `"2"` || !strings.Contains(got, `"backout_plan":"apt rollback"`) {
+			t.Fatalf("a refused update wrote: %s %s", resp.Header.Get("ETag"), got)
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/cmdb"
+	"github.com/itilkit/itil/examples/servicedesk/httpapi"
 	"github.com/itilkit/itil/storage"
 )
 
@@ -43,6 +44,48 @@ func (s *server) relate(w http.ResponseWriter, r *http.Request) {
 		func(ctx context.Context, d *desk, tx storage.Tx, a itil.Actor, in newRelationship) (*cmdb.Relationship, error) {
 			return d.cis.In(tx).Relate(ctx, a, in.Type, in.Parent, in.Child)
 		})
+}
+
+// unrelate answers DELETE /relationships/{id}: the relationship
+// removed, 204. It takes no If-Match: a relationship is only created and
+// removed, never changed, and cmdb's Unrelate checks no version (nor
+// does its IfVersion, which covers the commands on a CI).
+func (s *server) unrelate(w http.ResponseWriter, r *http.Request) {
+	d, id, ok := s.target(w, r)
+	if !ok {
+		return
+	}
+	actor := principalActor(r)
+	httpapi.Post(w, r, d.store, s.log, nil, false, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
+		if err := d.cis.In(tx).Unrelate(ctx, actor, id); err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.Response{Status: http.StatusNoContent}, nil
+	})
+}
+
+// ciPatch is PATCH /cis/{id}'s body: the fields given change; in
+// attributes, a value sets the attribute and "" removes it.
+type ciPatch struct {
+	Name         *string           `json:"name"`
+	Attributes   map[string]string `json:"attributes"`
+	Criticality  *cmdb.Criticality `json:"criticality"`
+	Owner        *string           `json:"owner"`
+	SupportGroup *string           `json:"support_group"`
+	LocationID   *itil.ID          `json:"location_id"`
+}
+
+// updateCI answers PATCH /cis/{id} on the If-Match version.
+func (s *server) updateCI(w http.ResponseWriter, r *http.Request) {
+	runCommand(s, w, r, func(d *desk) *cmdb.Service { return d.cis },
+		cmd(func(ci *cmdb.CI) int64 { return ci.Version },
+			func(ctx context.Context, svc *cmdb.Service, a itil.Actor, id itil.ID, in *commandInput) (*cmdb.CI, error) {
+				var p ciPatch
+				if err := decode(in.Extra, &p); err != nil {
+					return nil, err
+				}
+				return svc.UpdateCI(ctx, a, id, cmdb.Patch(p))
+			}))
 }
 
 func (s *server) getCI(w http.ResponseWriter, r *http.Request) {

@@ -43,23 +43,62 @@ type commandInput struct {
 	Extra      json.RawMessage `json:"-"` // the whole body, for commands with richer input
 }
 
+// bodies names the commands of a resource whose body is not
+// commandInput (they decode commandInput.Extra themselves), each with a
+// zero value of its body's type: what the OpenAPI document gives as
+// their request body. A command is a function (the console calls the
+// incident's), so its body type is kept beside it, not in it.
+type bodies map[string]any
+
 // commandRoutes are the routes of a resource's commands, one per
-// command: POST /{resource}/{id}/{name}.
-func commandRoutes[S versioned[S]](s *server, resource, what string, record any, svcOf func(*desk) S, cmds map[string]command[S]) []route {
+// command: POST /{resource}/{id}/{name}, its body commandInput unless
+// other names another.
+func commandRoutes[S versioned[S]](s *server, resource, what string, record any, svcOf func(*desk) S, cmds map[string]command[S], other bodies) []route {
+	for name := range other {
+		if cmds[name] == nil {
+			panic("servicedesk: a body for " + resource + "'s command " + name + ", which it has not") // the tables: a bug
+		}
+	}
 	names := slices.Sorted(maps.Keys(cmds))
 	out := make([]route, 0, len(names))
 	for _, name := range names {
+		body := other[name]
+		if body == nil {
+			body = commandInput{}
+		}
 		out = append(out, route{method: "POST", path: "/" + resource + "/{id}/" + name, summary: strings.ReplaceAll(name, "_", " ") + " " + what,
-			body: commandInput{}, answer: record, status: 200, command: true,
+			body: body, answer: record, status: 200, command: true,
 			handle: func(w http.ResponseWriter, r *http.Request) { runCommand(s, w, r, svcOf, cmds[name]) }})
 	}
 	return out
 }
 
-// runCommand answers a command's POST: If-Match is required (428), and
-// the command runs idempotently in one transaction on the version
-// If-Match names (412 when stale).
+// runCommand answers a command's request: If-Match is required (428),
+// and the command runs idempotently in one transaction on the version
+// If-Match names (412 when stale), answering 200 with the record and its
+// new version as ETag.
 func runCommand[S versioned[S]](s *server, w http.ResponseWriter, r *http.Request, svcOf func(*desk) S, run command[S]) {
+	onVersion(s, w, r, svcOf, func(ctx context.Context, svc S, actor itil.Actor, id itil.ID, body []byte) (httpapi.Response, error) {
+		in := &commandInput{Extra: body}
+		if err := decode(body, in); err != nil {
+			return httpapi.Response{}, err
+		}
+		rec, v, err := run(ctx, svc, actor, id, in)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.Response{Status: http.StatusOK, Version: v, Body: rec}, nil
+	})
+}
+
+// onVersion answers a request that changes the record of the path's
+// {id} on the version the caller read: If-Match is required (428); do
+// runs in httpapi.Post's one transaction (idempotent with an
+// Idempotency-Key) on svc, bound to it and to the If-Match version, with
+// the request's actor, the path's ID and the body, and gives the answer.
+// A conflict is then a stale If-Match (412).
+func onVersion[S versioned[S]](s *server, w http.ResponseWriter, r *http.Request, svcOf func(*desk) S,
+	do func(ctx context.Context, svc S, actor itil.Actor, id itil.ID, body []byte) (httpapi.Response, error)) {
 	version, ok := httpapi.IfMatch(r)
 	if !ok {
 		httpapi.RequirePrecondition(w, r)
@@ -76,15 +115,7 @@ func runCommand[S versioned[S]](s *server, w http.ResponseWriter, r *http.Reques
 	}
 	actor := principalActor(r)
 	httpapi.Post(w, r, d.store, s.log, body, true, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
-		in := &commandInput{Extra: body}
-		if err := decode(body, in); err != nil {
-			return httpapi.Response{}, err
-		}
-		rec, v, err := run(ctx, svcOf(d).IfVersion(version).In(tx), actor, id, in)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		return httpapi.Response{Status: http.StatusOK, Version: v, Body: rec}, nil
+		return do(ctx, svcOf(d).IfVersion(version).In(tx), actor, id, body)
 	})
 }
 

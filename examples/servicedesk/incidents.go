@@ -93,6 +93,32 @@ func incidentCmd(f func(context.Context, *incident.Service, itil.Actor, itil.ID,
 	return cmd(func(inc *incident.Incident) int64 { return inc.Version }, f)
 }
 
+// incidentPatch is PATCH /incidents/{id}'s body: the fields given
+// change (the priority is derived again).
+type incidentPatch struct {
+	Title       *string       `json:"title"`
+	Description *string       `json:"description"`
+	Category    *string       `json:"category"`
+	Subcategory *string       `json:"subcategory"`
+	ServiceID   *itil.ID      `json:"service_id"`
+	CIID        *itil.ID      `json:"ci_id"`
+	ServiceDown *bool         `json:"service_down"`
+	Impact      *itil.Impact  `json:"impact"`
+	Urgency     *itil.Urgency `json:"urgency"`
+}
+
+// updateIncident answers PATCH /incidents/{id} on the If-Match version.
+func (s *server) updateIncident(w http.ResponseWriter, r *http.Request) {
+	runCommand(s, w, r, func(d *desk) *incident.Service { return d.incidents },
+		incidentCmd(func(ctx context.Context, svc *incident.Service, a itil.Actor, id itil.ID, in *commandInput) (*incident.Incident, error) {
+			var p incidentPatch
+			if err := decode(in.Extra, &p); err != nil {
+				return nil, err
+			}
+			return svc.Update(ctx, a, id, incident.Patch(p))
+		}))
+}
+
 // begin finds the request's desk and reads its body, answering the error
 // itself when it cannot.
 func (s *server) begin(w http.ResponseWriter, r *http.Request) (*desk, []byte, bool) {

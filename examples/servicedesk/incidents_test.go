@@ -47,6 +47,28 @@ func (c client) do(method, path, etag, body string) (*http.Response, string) {
 	return resp, string(b)
 }
 
+// refusesStale checks that a change (method path, with body) is refused
+// without If-Match (428) and on the stale ETag (412), and that neither
+// refusal wrote anything: the record read answers the same ETag and
+// body after them as before.
+func (c client) refusesStale(method, path, stale, body, read string) {
+	c.t.Helper()
+	before, was := c.do("GET", read, "", "")
+	if before.StatusCode != 200 {
+		c.t.Fatalf("%s: %d %s", read, before.StatusCode, was)
+	}
+	if resp, got := c.do(method, path, "", body); resp.StatusCode != 428 {
+		c.t.Fatalf("%s %s without If-Match: %d %s", method, path, resp.StatusCode, got)
+	}
+	if resp, got := c.do(method, path, stale, body); resp.StatusCode != 412 {
+		c.t.Fatalf("%s %s on the stale %s: %d %s", method, path, stale, resp.StatusCode, got)
+	}
+	after, is := c.do("GET", read, "", "")
+	if after.Header.Get("ETag") != before.Header.Get("ETag") || is != was {
+		c.t.Fatalf("a refused %s %s wrote: %s %s, was %s %s", method, path, after.Header.Get("ETag"), is, before.Header.Get("ETag"), was)
+	}
+}
+
 func newTestServer(t *testing.T) string {
 	return startServer(t, memory.New())
 }
@@ -134,6 +156,51 @@ func TestIncidentRoutes(t *testing.T) {
 		}
 		if resp, _ = (client{t, url, "stolen"}).do("GET", "/incidents", "", ""); resp.StatusCode != 401 {
 			t.Fatalf("unauthenticated: %d", resp.StatusCode)
+		}
+	})
+}
+
+// TestIncidentUpdate: an incident's fields are changed on its ETag, the
+// priority derived again; refused without If-Match (428) and on a stale
+// one (412), neither writing; a patch that changes nothing or a bad
+// body answers 422, an unknown incident 404, a CAB member 403.
+func TestIncidentUpdate(t *testing.T) {
+	each(t, func(t *testing.T, url string) {
+		agent := client{t, url, "agent-token"}
+		resp, body := agent.do("POST", "/incidents", "", `{"title":"Mail down","caller":{"id":"casey"},"channel":"phone","impact":3,"urgency":3}`)
+		if resp.StatusCode != 201 || resp.Header.Get("ETag") != `"1"` {
+			t.Fatalf("open: %d %s", resp.StatusCode, body)
+		}
+		loc := resp.Header.Get("Location")
+		resp, body = agent.do("PATCH", loc, `"1"`, `{"title":"Mail down for everyone","category":"email","impact":1,"urgency":1}`)
+		var inc struct {
+			Title    string `json:"title"`
+			Category string `json:"category"`
+			Priority int    `json:"priority"`
+			Version  int    `json:"version"`
+		}
+		if err := json.Unmarshal([]byte(body), &inc); err != nil || resp.StatusCode != 200 || resp.Header.Get("ETag") != `"2"` ||
+			inc.Title != "Mail down for everyone" || inc.Category != "email" || inc.Priority != 1 || inc.Version != 2 {
+			t.Fatalf("update: %d %s %s", resp.StatusCode, resp.Header.Get("ETag"), body)
+		}
+		agent.refusesStale("PATCH", loc, `"1"`, `{"title":"Mail is fine"}`, loc)
+		if resp, body = agent.do("GET", loc, "", ""); resp.Header.Get("ETag") != `"2"` || !strings.Contains(body, `"title":"Mail down for everyone"`) {
+			t.Fatalf("read: %s %s", resp.Header.Get("ETag"), body)
+		}
+		if resp, body = agent.do("PATCH", loc, `"2"`, `{"title":"Mail down for everyone"}`); resp.StatusCode != 422 {
+			t.Fatalf("a patch that changes nothing: %d %s", resp.StatusCode, body)
+		}
+		if resp, body = agent.do("PATCH", loc, `"2"`, `{"impact":"high"}`); resp.StatusCode != 422 || !strings.Contains(body, `"body"`) {
+			t.Fatalf("a bad body: %d %s", resp.StatusCode, body)
+		}
+		if resp, body = (client{t, url, "cab-token"}).do("PATCH", loc, `"2"`, `{"title":"x"}`); resp.StatusCode != 403 {
+			t.Fatalf("a CAB member updates an incident: %d %s", resp.StatusCode, body)
+		}
+		if resp, _ = agent.do("PATCH", "/incidents/01a2513e-43a9-7ad5-bcc3-5520bbb128e2", `"1"`, `{"title":"x"}`); resp.StatusCode != 404 {
+			t.Fatalf("an unknown incident: %d", resp.StatusCode)
+		}
+		if resp, _ = agent.do("GET", loc, "", ""); resp.Header.Get("ETag") != `"2"` {
+			t.Fatalf("a refused update wrote: %s", resp.Header.Get("ETag"))
 		}
 	})
 }

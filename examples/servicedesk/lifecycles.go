@@ -9,12 +9,15 @@ import (
 	"github.com/itilkit/itil/storage"
 )
 
+// newLifecycle is POST /lifecycles's body.
+type newLifecycle struct {
+	EntryID itil.ID `json:"entry_id"`
+}
+
 // openLifecycle answers POST /lifecycles: the lifecycle record of the
 // portfolio entry {"entry_id"}.
 func (s *server) openLifecycle(w http.ResponseWriter, r *http.Request) {
-	create(s, w, r, lifecycleAt, func(ctx context.Context, d *desk, tx storage.Tx, a itil.Actor, in struct {
-		EntryID itil.ID `json:"entry_id"`
-	}) (*lifecycle.Record, error) {
+	create(s, w, r, lifecycleAt, func(ctx context.Context, d *desk, tx storage.Tx, a itil.Actor, in newLifecycle) (*lifecycle.Record, error) {
 		return d.lifecycle.In(tx).Open(ctx, a, in.EntryID)
 	})
 }
@@ -43,6 +46,10 @@ type sectionInput struct {
 	State    *lifecycle.SectionState `json:"state"`
 	Evidence *[]string               `json:"evidence"`
 }
+
+// lifecycleBodies are the bodies of the lifecycle commands that take
+// other than commandInput.
+var lifecycleBodies = bodies{"update_section": sectionInput{}}
 
 func lifecycleCmd(f func(context.Context, *lifecycle.Service, itil.Actor, itil.ID, *commandInput) (*lifecycle.Record, error)) command[*lifecycle.Service] {
 	return cmd(func(r *lifecycle.Record) int64 { return r.Version }, f)

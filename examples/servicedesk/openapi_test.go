@@ -82,6 +82,75 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	refs(doc)
 }
 
+// TestOpenAPIBodies: each operation documents the body it reads: a
+// command commandInput unless it reads another (update_section its
+// section), a known error's publication its own; the routes that change
+// a record on its version require If-Match, a relationship's removal
+// does not (it answers 204, no body).
+func TestOpenAPIBodies(t *testing.T) {
+	op := func(method, path string) map[string]any {
+		t.Helper()
+		item, _ := testDoc["paths"].(map[string]any)[path].(map[string]any)
+		o, ok := item[method].(map[string]any)
+		if !ok {
+			t.Fatalf("%s %s is not documented", method, path)
+		}
+		return o
+	}
+	body := func(o map[string]any) string {
+		rb, _ := o["requestBody"].(map[string]any)
+		if rb == nil {
+			return ""
+		}
+		ref, _ := rb["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any)["$ref"].(string)
+		// The example's own types are named without their package in the
+		// binary (package main), with it in the test binary.
+		return strings.TrimPrefix(strings.TrimPrefix(ref, "#/components/schemas/"), "servicedesk.")
+	}
+	ifMatch := func(o map[string]any) bool {
+		ps, _ := o["parameters"].([]any)
+		for _, p := range ps {
+			if p := p.(map[string]any); p["name"] == "If-Match" && p["required"] == true {
+				return true
+			}
+		}
+		return false
+	}
+	for _, c := range []struct {
+		method, path, body string
+		ifMatch            bool
+	}{
+		{"post", "/lifecycles/{id}/update_section", "sectionInput", true},
+		{"post", "/lifecycles/{id}/design", "commandInput", true},
+		{"post", "/incidents/{id}/assign", "commandInput", true},
+		{"post", "/lifecycles", "newLifecycle", false},
+		{"post", "/problems/{id}/known_error", "newKnownError", true},
+		{"patch", "/incidents/{id}", "incidentPatch", true},
+		{"patch", "/changes/{id}", "changePatch", true},
+		{"patch", "/cis/{id}", "ciPatch", true},
+		{"put", "/sla/definitions/{id}", "slm.Definition", true},
+		{"post", "/sla/definitions", "slm.Definition", false},
+		{"delete", "/relationships/{id}", "", false},
+	} {
+		o := op(c.method, c.path)
+		if got := body(o); got != c.body {
+			t.Errorf("%s %s documents the body %q, not %q", c.method, c.path, got, c.body)
+		}
+		if got := ifMatch(o); got != c.ifMatch {
+			t.Errorf("%s %s: If-Match required %v, want %v", c.method, c.path, got, c.ifMatch)
+		}
+	}
+	if ok := op("delete", "/relationships/{id}")["responses"].(map[string]any)["204"].(map[string]any); ok["content"] != nil {
+		t.Errorf("a relationship's removal documents a body: %v", ok)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a body for a command a resource has not: no panic")
+		}
+	}()
+	commandRoutes(nil, "incidents", "an incident", nil, nil, incidentCommands, bodies{"nonsense": sectionInput{}})
+}
+
 // checkShape checks an answer of the server against the document: the
 // success schema of its route, or problem details.
 func checkShape(t *testing.T, req *http.Request, resp *http.Response, body string) {

@@ -9,7 +9,8 @@ import (
 
 // TestProblemRoutes: a problem manager opens a problem, links an
 // incident and walks it into root cause analysis, listed by its state;
-// an agent may not touch problems.
+// its known error is published on the problem's ETag (428 without, 412
+// on a stale one, neither writing); an agent may not touch problems.
 func TestProblemRoutes(t *testing.T) {
 	each(t, func(t *testing.T, url string) {
 		agent, pm := client{t, url, "agent-token"}, client{t, url, "problem-token"}
@@ -54,13 +55,32 @@ func TestProblemRoutes(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("update: %d %s", resp.StatusCode, body)
 		}
+		stale := etag
 		etag = resp.Header.Get("ETag")
-		resp, body = pm.do("POST", loc+"/known_error", "", `{"symptom":"Mail stays in the outbox","domain":"application"}`)
-		if resp.StatusCode != 201 {
-			t.Fatalf("known error: %d %s", resp.StatusCode, body)
+		// Publishing is a command on the problem: on its ETag, refused
+		// without one and on a stale one, neither writing a known error.
+		ke := `{"symptom":"Mail stays in the outbox","domain":"application"}`
+		pm.refusesStale("POST", loc+"/known_error", stale, ke, loc)
+		if resp, body = agent.do("GET", "/known_errors?q=outbox", "", ""); resp.StatusCode != 200 || body != "[]\n" {
+			t.Fatalf("a refused publication wrote: %d %s", resp.StatusCode, body)
+		}
+		resp, body = pm.do("POST", loc+"/known_error", etag, ke)
+		if resp.StatusCode != 201 || resp.Header.Get("ETag") != `"1"` || !strings.HasPrefix(resp.Header.Get("Location"), "/known_errors/") {
+			t.Fatalf("known error: %d %v %s", resp.StatusCode, resp.Header, body)
+		}
+		keLoc := resp.Header.Get("Location")
+		if resp, body = agent.do("GET", keLoc, "", ""); resp.StatusCode != 200 || resp.Header.Get("ETag") != `"1"` {
+			t.Fatalf("the known error: %d %s", resp.StatusCode, body)
 		}
 		if resp, body = agent.do("GET", "/known_errors?q=outbox", "", ""); resp.StatusCode != 200 || !strings.Contains(body, "flush the spool") {
 			t.Fatalf("search: %d %s", resp.StatusCode, body)
+		}
+		resp, body = pm.do("GET", loc, "", "")
+		if !strings.Contains(body, `"known_error_id":"`+strings.TrimPrefix(keLoc, "/known_errors/")+`"`) || resp.Header.Get("ETag") == etag {
+			t.Fatalf("the problem links its known error: %s %s (was %s)", resp.Header.Get("ETag"), body, etag)
+		}
+		if resp, body = pm.do("POST", loc+"/known_error", etag, ke); resp.StatusCode != 412 {
+			t.Fatalf("a second publication on the ETag before the first: %d %s", resp.StatusCode, body)
 		}
 		resp, body = pm.do("GET", "/problems?state=root_cause_analysis", "", "")
 		if !strings.Contains(body, "Relay queue stalls") {

@@ -169,6 +169,7 @@ func (s *server) api() []route {
 		{method: "POST", path: "/incidents", summary: "Open an incident", body: newIncident{}, answer: incident.Incident{}, status: 201, handle: s.openIncident},
 		{method: "GET", path: "/incidents", summary: "List incidents, a page at a time", answer: []incident.Incident{}, status: 200, handle: s.listIncidents},
 		{method: "GET", path: "/incidents/{id}", summary: "Read an incident", answer: incident.Incident{}, status: 200, handle: s.getIncident},
+		{method: "PATCH", path: "/incidents/{id}", summary: "Change an incident's fields", body: incidentPatch{}, answer: incident.Incident{}, status: 200, command: true, handle: s.updateIncident},
 		{method: "POST", path: "/problems", summary: "Open a problem", body: newProblem{}, answer: problem.Problem{}, status: 201, handle: s.openProblem},
 		{method: "GET", path: "/problems", summary: "List problems, a page at a time", answer: []problem.Problem{}, status: 200, handle: s.listProblems},
 		{method: "GET", path: "/problems/{id}", summary: "Read a problem", answer: problem.Problem{}, status: 200, handle: s.getProblem},
@@ -178,6 +179,7 @@ func (s *server) api() []route {
 		{method: "GET", path: "/changes", summary: "List changes, a page at a time", answer: []change.Change{}, status: 200, handle: s.listChanges},
 		{method: "GET", path: "/changes/calendar", summary: "The change calendar: changes planned in a span", answer: []change.Change{}, status: 200, handle: s.changeCalendar},
 		{method: "GET", path: "/changes/{id}", summary: "Read a change", answer: change.Change{}, status: 200, handle: s.getChange},
+		{method: "PATCH", path: "/changes/{id}", summary: "Change a change's fields, plans, CIs, impact and planned times", body: changePatch{}, answer: change.Change{}, status: 200, command: true, handle: s.updateChange},
 		{method: "GET", path: "/changes/{id}/approvals", summary: "A change's approvals", answer: []change.Approval{}, status: 200, handle: s.changeApprovals},
 		{method: "GET", path: "/changes/{id}/conflicts", summary: "A change's schedule conflicts", answer: []change.Conflict{}, status: 200, handle: s.changeConflicts},
 		{method: "GET", path: "/changes/windows", summary: "The windows in force: when enforced maintenance and blackout schedules apply in a span", answer: []change.WindowInForce{}, status: 200, handle: s.changeWindows},
@@ -190,12 +192,15 @@ func (s *server) api() []route {
 		{method: "POST", path: "/cis", summary: "Register a configuration item", body: newCI{}, answer: cmdb.CI{}, status: 201, handle: s.createCI},
 		{method: "GET", path: "/cis", summary: "List configuration items, a page at a time", answer: []cmdb.CI{}, status: 200, handle: s.listCIs},
 		{method: "GET", path: "/cis/{id}", summary: "Read a configuration item", answer: cmdb.CI{}, status: 200, handle: s.getCI},
+		{method: "PATCH", path: "/cis/{id}", summary: "Change a configuration item's fields (an attribute set to \"\" is removed)", body: ciPatch{}, answer: cmdb.CI{}, status: 200, command: true, handle: s.updateCI},
 		{method: "GET", path: "/cis/{id}/relationships", summary: "A CI's relationships, as parent or child", answer: []cmdb.Relationship{}, status: 200, handle: s.ciRelationships},
 		{method: "GET", path: "/cis/{id}/impact", summary: "What a CI's failure affects (upstream) or what it depends on (downstream)", answer: cmdb.ImpactResult{}, status: 200, handle: s.ciImpact},
 		{method: "POST", path: "/relationships", summary: "Relate two CIs", body: newRelationship{}, answer: cmdb.Relationship{}, status: 201, handle: s.relate},
-		{method: "POST", path: "/sla/definitions", summary: "Define an SLA, OLA or contract (or revise one)", body: slm.Definition{}, answer: slm.Definition{}, status: 201, handle: s.defineSLA},
+		{method: "DELETE", path: "/relationships/{id}", summary: "Remove a relationship (no If-Match: a relationship never changes, so its removal checks no version)", status: 204, handle: s.unrelate},
+		{method: "POST", path: "/sla/definitions", summary: "Define an SLA, OLA or contract (revise one with PUT)", body: slm.Definition{}, answer: slm.Definition{}, status: 201, handle: s.defineSLA},
 		{method: "GET", path: "/sla/definitions", summary: "List SLA definitions, a page at a time", answer: []slm.Definition{}, status: 200, handle: s.listSLAs},
 		{method: "GET", path: "/sla/definitions/{id}", summary: "Read an SLA definition", answer: slm.Definition{}, status: 200, handle: s.getSLA},
+		{method: "PUT", path: "/sla/definitions/{id}", summary: "Revise an SLA definition: its next revision", body: slm.Definition{}, answer: slm.Definition{}, status: 200, command: true, handle: s.reviseSLA},
 		{method: "GET", path: "/sla/definitions/{id}/compliance", summary: "How a definition did over a span", answer: slm.Compliance{}, status: 200, handle: s.slaCompliance},
 		{method: "GET", path: "/incidents/{id}/sla", summary: "An incident's SLA timers and where they stand now", answer: []timerStatus{}, status: 200, handle: s.recordTimers},
 		{method: "POST", path: "/portfolio", summary: "Propose a service to the portfolio", body: newEntry{}, answer: strategy.Entry{}, status: 201, handle: s.proposeEntry},
@@ -205,35 +210,28 @@ func (s *server) api() []route {
 		{method: "GET", path: "/portfolio/{id}/offerings", summary: "A service's offerings", answer: []strategy.Offering{}, status: 200, handle: s.entryOfferings},
 		{method: "POST", path: "/offerings/{id}/subscriptions", summary: "Subscribe a customer to an offering", body: newSubscription{}, answer: strategy.Subscription{}, status: 201, handle: s.subscribe},
 		{method: "GET", path: "/customers/{customer}/entitlements", summary: "What a customer gets: offerings, SLAs, prices", answer: []strategy.Entitlement{}, status: 200, handle: s.entitlements},
-		{method: "POST", path: "/problems/{id}/known_error", summary: "Publish a problem's known error", body: struct {
-			Symptom   string         `json:"symptom"`
-			ErrorCode string         `json:"error_code"`
-			Domain    problem.Domain `json:"domain"`
-			Draft     bool           `json:"draft"`
-		}{}, answer: problem.KnownError{}, status: 201, handle: s.publishKnownError},
+		{method: "POST", path: "/problems/{id}/known_error", summary: "Publish a problem's known error (If-Match: the problem's version)", body: newKnownError{}, answer: problem.KnownError{}, status: 201, command: true, handle: s.publishKnownError},
 		{method: "GET", path: "/known_errors", summary: "Search the known error database", answer: []problem.KnownError{}, status: 200, handle: s.searchKnownErrors},
 		{method: "GET", path: "/known_errors/{id}", summary: "Read a known error", answer: problem.KnownError{}, status: 200, handle: s.getKnownError},
 		{method: "POST", path: "/initiatives", summary: "Raise an improvement initiative", body: newInitiative{}, answer: lifecycle.Initiative{}, status: 201, handle: s.raiseInitiative},
 		{method: "GET", path: "/initiatives", summary: "The continual improvement register", answer: []lifecycle.Initiative{}, status: 200, handle: s.listInitiatives},
 		{method: "GET", path: "/initiatives/{id}", summary: "Read an improvement initiative", answer: lifecycle.Initiative{}, status: 200, handle: s.getInitiative},
-		{method: "POST", path: "/lifecycles", summary: "Open a service's lifecycle record", body: struct {
-			EntryID itil.ID `json:"entry_id"`
-		}{}, answer: lifecycle.Record{}, status: 201, handle: s.openLifecycle},
+		{method: "POST", path: "/lifecycles", summary: "Open a service's lifecycle record", body: newLifecycle{}, answer: lifecycle.Record{}, status: 201, handle: s.openLifecycle},
 		{method: "GET", path: "/lifecycles/{id}", summary: "Read a service's lifecycle record", answer: lifecycle.Record{}, status: 200, handle: s.getLifecycle},
 		{method: "GET", path: "/lifecycles/{id}/gates/{move}", summary: "A stage move's gate, judged now", answer: lifecycle.Gate{}, status: 200, handle: s.lifecycleGate},
 		{method: "GET", path: "/kpis", summary: "KPIs from the journal, per period and breakdown", answer: []lifecycle.KPIPoint{}, status: 200, handle: s.kpis},
 		{method: "GET", path: "/events", summary: "The journal as Server-Sent Events, resuming after Last-Event-ID", answer: itil.Event{}, status: 200, handle: s.streamEvents},
 	}
-	rs = append(rs, commandRoutes(s, "incidents", "an incident", incident.Incident{}, func(d *desk) *incident.Service { return d.incidents }, incidentCommands)...)
-	rs = append(rs, commandRoutes(s, "changes", "a change", change.Change{}, changesOf, changeCommands)...)
-	rs = append(rs, commandRoutes(s, "tasks", "a change task", change.Task{}, changesOf, taskCommands)...)
-	rs = append(rs, commandRoutes(s, "schedules", "a schedule", change.Schedule{}, changesOf, scheduleCommands)...)
-	rs = append(rs, commandRoutes(s, "cis", "a CI", cmdb.CI{}, func(d *desk) *cmdb.Service { return d.cis }, ciCommands)...)
-	rs = append(rs, commandRoutes(s, "portfolio", "a portfolio entry", strategy.Entry{}, func(d *desk) *strategy.Service { return d.portfolio }, entryCommands)...)
-	rs = append(rs, commandRoutes(s, "lifecycles", "a service's lifecycle", lifecycle.Record{}, func(d *desk) *lifecycle.Service { return d.lifecycle }, lifecycleCommands)...)
-	rs = append(rs, commandRoutes(s, "offerings", "an offering", strategy.Offering{}, func(d *desk) *strategy.Service { return d.portfolio }, offeringCommands)...)
-	rs = append(rs, commandRoutes(s, "initiatives", "an initiative", lifecycle.Initiative{}, func(d *desk) *lifecycle.Service { return d.lifecycle }, initiativeCommands)...)
-	rs = append(rs, commandRoutes(s, "problems", "a problem", problem.Problem{}, func(d *desk) *problem.Service { return d.problems }, problemCommands)...)
+	rs = append(rs, commandRoutes(s, "incidents", "an incident", incident.Incident{}, func(d *desk) *incident.Service { return d.incidents }, incidentCommands, nil)...)
+	rs = append(rs, commandRoutes(s, "changes", "a change", change.Change{}, changesOf, changeCommands, nil)...)
+	rs = append(rs, commandRoutes(s, "tasks", "a change task", change.Task{}, changesOf, taskCommands, nil)...)
+	rs = append(rs, commandRoutes(s, "schedules", "a schedule", change.Schedule{}, changesOf, scheduleCommands, nil)...)
+	rs = append(rs, commandRoutes(s, "cis", "a CI", cmdb.CI{}, func(d *desk) *cmdb.Service { return d.cis }, ciCommands, nil)...)
+	rs = append(rs, commandRoutes(s, "portfolio", "a portfolio entry", strategy.Entry{}, func(d *desk) *strategy.Service { return d.portfolio }, entryCommands, nil)...)
+	rs = append(rs, commandRoutes(s, "lifecycles", "a service's lifecycle", lifecycle.Record{}, func(d *desk) *lifecycle.Service { return d.lifecycle }, lifecycleCommands, lifecycleBodies)...)
+	rs = append(rs, commandRoutes(s, "offerings", "an offering", strategy.Offering{}, func(d *desk) *strategy.Service { return d.portfolio }, offeringCommands, nil)...)
+	rs = append(rs, commandRoutes(s, "initiatives", "an initiative", lifecycle.Initiative{}, func(d *desk) *lifecycle.Service { return d.lifecycle }, initiativeCommands, nil)...)
+	rs = append(rs, commandRoutes(s, "problems", "a problem", problem.Problem{}, func(d *desk) *problem.Service { return d.problems }, problemCommands, nil)...)
 	return rs
 }
 

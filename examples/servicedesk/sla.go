@@ -11,17 +11,56 @@ import (
 	"github.com/itilkit/itil/storage"
 )
 
-// defineSLA answers POST /sla/definitions: a new definition, or a new
-// revision of one (its id set), as slm.Engine.Define takes it. The
-// revision is the definition's ETag.
+// defineSLA answers POST /sla/definitions: a new definition, as
+// slm.Engine.Define takes it. A body with an id is refused: a revision
+// is a PUT of the definition, on the version its If-Match names.
 func (s *server) defineSLA(w http.ResponseWriter, r *http.Request) {
 	create(s, w, r, definitionAt, func(ctx context.Context, d *desk, tx storage.Tx, a itil.Actor, in slm.Definition) (*slm.Definition, error) {
+		if in.ID != itil.NilID {
+			return nil, itil.Invalid("id", "is given by the server: to revise definition "+in.ID.String()+
+				", PUT it to /sla/definitions/"+in.ID.String()+" with the If-Match of its ETag")
+		}
 		return d.sla.In(tx).Define(ctx, a, in)
 	})
 }
 
+// definitionAt is a definition's path and ETag: its version, the one
+// Define checks (Definition.Version), not its revision.
 func definitionAt(x *slm.Definition) (string, int64) {
-	return "/sla/definitions/" + x.ID.String(), int64(x.Revision)
+	return "/sla/definitions/" + x.ID.String(), x.Version
+}
+
+// definitions is the SLA engine as a command route runs it: bound to the
+// request's transaction and to the version If-Match names. The engine
+// has no IfVersion: Define reads the version expected from the
+// definition itself (Definition.Version), which reviseSLA sets.
+type definitions struct {
+	engine  *slm.Engine
+	version int64
+}
+
+func (x definitions) In(tx storage.Tx) definitions  { return definitions{x.engine.In(tx), x.version} }
+func (x definitions) IfVersion(v int64) definitions { return definitions{x.engine, v} }
+
+// reviseSLA answers PUT /sla/definitions/{id}: the definition's next
+// revision, the body, on the version If-Match names (428 without, 412
+// when stale). Its ID is the path's (a body naming another is refused)
+// and its version If-Match's, whatever the body says; the engine sets
+// its revision, effective time and author.
+func (s *server) reviseSLA(w http.ResponseWriter, r *http.Request) {
+	runCommand(s, w, r, func(d *desk) definitions { return definitions{engine: d.sla} },
+		cmd(func(x *slm.Definition) int64 { return x.Version },
+			func(ctx context.Context, svc definitions, a itil.Actor, id itil.ID, in *commandInput) (*slm.Definition, error) {
+				var def slm.Definition
+				if err := decode(in.Extra, &def); err != nil {
+					return nil, err
+				}
+				if def.ID != itil.NilID && def.ID != id {
+					return nil, itil.Invalid("id", "is "+def.ID.String()+", not the path's "+id.String())
+				}
+				def.ID, def.Version = id, svc.version
+				return svc.engine.Define(ctx, a, def)
+			}))
 }
 
 func (s *server) getSLA(w http.ResponseWriter, r *http.Request) {
@@ -67,10 +106,13 @@ type timerStatus struct {
 	Progress slm.Progress `json:"progress"`
 }
 
-// recordTimers answers the SLA timers of the record {id} (an incident, a
-// problem, a change) with their progress now.
+// recordTimers answers the SLA timers of the incident {id} with their
+// progress now.
 func (s *server) recordTimers(w http.ResponseWriter, r *http.Request) {
 	listOf(s, w, r, func(ctx context.Context, d *desk, id itil.ID, _ url.Values) ([]timerStatus, error) {
+		if _, err := d.incidents.Get(ctx, id); err != nil {
+			return nil, err // an unknown incident is not found, not an incident without timers
+		}
 		st, err := d.sla.Status(ctx, id, time.Now())
 		out := make([]timerStatus, len(st))
 		for i, x := range st {
