@@ -164,7 +164,9 @@ func (g *schemas) of(t reflect.Type) map[string]any {
 		if name == "" {
 			return g.object(t)
 		}
-		name = strings.ReplaceAll(t.PkgPath()[strings.LastIndex(t.PkgPath(), "/")+1:]+"."+name, "main.", "")
+		if pkg := t.PkgPath(); pkg != ownPkg { // the example's own types go by their name alone
+			name = pkg[strings.LastIndex(pkg, "/")+1:] + "." + name
+		}
 		if _, ok := g.defs[name]; !ok {
 			g.defs[name] = map[string]any{} // placeholder: a type that refers to itself
 			g.defs[name] = g.object(t)
@@ -201,3 +203,7 @@ func (g *schemas) object(t reflect.Type) map[string]any {
 	}
 	return map[string]any{"type": "object", "properties": props}
 }
+
+// ownPkg is the example's package path: "main" in its binary, the
+// module's path in its test binary.
+var ownPkg = reflect.TypeFor[route]().PkgPath()

@@ -103,9 +103,7 @@ func TestOpenAPIBodies(t *testing.T) {
 			return ""
 		}
 		ref, _ := rb["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any)["$ref"].(string)
-		// The example's own types are named without their package in the
-		// binary (package main), with it in the test binary.
-		return strings.TrimPrefix(strings.TrimPrefix(ref, "#/components/schemas/"), "servicedesk.")
+		return strings.TrimPrefix(ref, "#/components/schemas/")
 	}
 	ifMatch := func(o map[string]any) bool {
 		ps, _ := o["parameters"].([]any)
