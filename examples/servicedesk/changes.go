@@ -17,8 +17,8 @@ type newChange struct {
 	Title           string      `json:"title"`
 	Description     string      `json:"description"`
 	Justification   string      `json:"justification"`
-	Implementation  string      `json:"implementation"`
-	Backout         string      `json:"backout"`
+	Implementation  string      `json:"implementation_plan"`
+	Backout         string      `json:"backout_plan"`
 	TestPlan        string      `json:"test_plan"`
 	RequestedBy     itil.Actor  `json:"requested_by"`
 	AssignmentGroup string      `json:"assignment_group"`

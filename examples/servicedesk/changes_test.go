@@ -17,7 +17,7 @@ func TestChangeRoutes(t *testing.T) {
 	each(t, func(t *testing.T, url string) {
 		cm, cab, agent := client{t, url, "change-token"}, client{t, url, "cab-token"}, client{t, url, "agent-token"}
 		start := time.Now().UTC().Add(48 * time.Hour).Truncate(time.Hour)
-		body := `{"title":"Patch the mail relay","implementation":"apt upgrade","backout":"apt rollback","impact":2,"assignment_group":"messaging",` +
+		body := `{"title":"Patch the mail relay","implementation_plan":"apt upgrade","backout_plan":"apt rollback","impact":2,"assignment_group":"messaging",` +
 			`"planned_start":"` + start.Format(time.RFC3339) + `","planned_end":"` + start.Add(2*time.Hour).Format(time.RFC3339) + `"}`
 		if resp, got := cab.do("POST", "/changes", "", body); resp.StatusCode != 403 {
 			t.Fatalf("a CAB member opens a change: %d %s", resp.StatusCode, got)
@@ -60,8 +60,8 @@ func TestChangeTasks(t *testing.T) {
 	each(t, func(t *testing.T, url string) {
 		cm, cab, agent := client{t, url, "change-token"}, client{t, url, "cab-token"}, client{t, url, "agent-token"}
 		start := time.Now().UTC().Add(time.Hour).Truncate(time.Minute)
-		resp, got := cm.do("POST", "/changes", "", `{"model":"emergency","title":"Restore the mail relay","implementation":"swap the disk",`+
-			`"backout":"swap it back","impact":1,"assignment_group":"messaging","planned_start":"`+start.Format(time.RFC3339)+
+		resp, got := cm.do("POST", "/changes", "", `{"model":"emergency","title":"Restore the mail relay","implementation_plan":"swap the disk",`+
+			`"backout_plan":"swap it back","impact":1,"assignment_group":"messaging","planned_start":"`+start.Format(time.RFC3339)+
 			`","planned_end":"`+start.Add(time.Hour).Format(time.RFC3339)+`"}`)
 		if resp.StatusCode != 201 {
 			t.Fatalf("open: %d %s", resp.StatusCode, got)
@@ -144,7 +144,7 @@ func TestChangeUpdate(t *testing.T) {
 	each(t, func(t *testing.T, url string) {
 		cm, agent := client{t, url, "change-token"}, client{t, url, "agent-token"}
 		start := time.Now().UTC().Add(48 * time.Hour).Truncate(time.Hour)
-		resp, got := cm.do("POST", "/changes", "", `{"title":"Patch the mail relay","implementation":"apt upgrade","backout":"apt rollback","impact":2,`+
+		resp, got := cm.do("POST", "/changes", "", `{"title":"Patch the mail relay","implementation_plan":"apt upgrade","backout_plan":"apt rollback","impact":2,`+
 			`"assignment_group":"messaging","planned_start":"`+start.Format(time.RFC3339)+`","planned_end":"`+start.Add(2*time.Hour).Format(time.RFC3339)+`"}`)
 		if resp.StatusCode != 201 || resp.Header.Get("ETag") != `"1"` {
 			t.Fatalf("open: %d %s", resp.StatusCode, got)

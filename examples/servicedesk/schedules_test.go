@@ -177,7 +177,7 @@ func TestScheduleConflicts(t *testing.T) {
 		}
 		ci := strings.TrimPrefix(resp.Header.Get("Location"), "/cis/")
 		start := time.Now().UTC().Add(72 * time.Hour).Truncate(24 * time.Hour).Add(10 * time.Hour)
-		resp, got = cm.do("POST", "/changes", "", `{"title":"Patch mx1","implementation":"apt upgrade","backout":"apt rollback","impact":2,`+
+		resp, got = cm.do("POST", "/changes", "", `{"title":"Patch mx1","implementation_plan":"apt upgrade","backout_plan":"apt rollback","impact":2,`+
 			`"assignment_group":"messaging","ci_id":"`+ci+`","planned_start":"`+start.Format(time.RFC3339)+`","planned_end":"`+
 			start.Add(2*time.Hour).Format(time.RFC3339)+`"}`)
 		if resp.StatusCode != 201 {
