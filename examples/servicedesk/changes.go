@@ -151,7 +151,6 @@ var changeCommands = map[string]command[*change.Service]{
 	change.MoveSchedule:  changeMove(change.MoveSchedule),
 	change.MoveImplement: changeMove(change.MoveImplement),
 	change.MoveReview:    changeMove(change.MoveReview),
-	change.MoveRevert:    changeMove(change.MoveRevert),
 	"assign": changeCmd(func(ctx context.Context, svc *change.Service, a itil.Actor, id itil.ID, in *commandInput) (*change.Change, error) {
 		return svc.Assign(ctx, a, id, in.Group, in.Assignee)
 	}),

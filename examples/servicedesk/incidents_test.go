@@ -271,6 +271,7 @@ func TestEventStream(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
+			checkShape(t, req, resp, "")
 			if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
 				t.Fatalf("content type %q", ct)
 			}

@@ -2,11 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/itilkit/itil/examples/servicedesk/httpapi"
@@ -154,6 +158,7 @@ func TestOpenAPIBodies(t *testing.T) {
 func checkShape(t *testing.T, req *http.Request, resp *http.Response, body string) {
 	t.Helper()
 	_, pattern := testMux.Handler(req)
+	answered.note(pattern, resp.StatusCode)
 	if pattern == "" || resp.Header.Get("Content-Type") == "text/event-stream" || body == "" {
 		return
 	}
@@ -239,4 +244,57 @@ func conforms(schema map[string]any, v any, at string) error {
 		}
 	}
 	return nil
+}
+
+// answered records each route's answers across the tests, so that
+// TestMain can tell a route no test called.
+var answered = &routeAnswers{by: map[string][]int{}}
+
+type routeAnswers struct {
+	mu sync.Mutex
+	by map[string][]int // pattern → statuses
+}
+
+func (a *routeAnswers) note(pattern string, status int) {
+	if pattern == "" {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.by[pattern] = append(a.by[pattern], status)
+}
+
+// unexercised lists the routes of table no test called, and the reads
+// (GET) and creations no test saw succeed.
+func (a *routeAnswers) unexercised(table []route) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for _, rt := range table {
+		pattern := rt.method + " " + rt.path
+		statuses := a.by[pattern]
+		switch {
+		case len(statuses) == 0:
+			out = append(out, pattern+": never called")
+		case !rt.command && !slices.ContainsFunc(statuses, func(s int) bool { return s < 300 }):
+			out = append(out, fmt.Sprintf("%s: never succeeded (%v)", pattern, statuses))
+		}
+	}
+	return out
+}
+
+// TestMain runs the tests and, when every test ran and passed, fails if a
+// route of the API was never called, or a read or creation never
+// succeeded: a route without a test is a route that may be broken.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if code == 0 && flag.Lookup("test.run").Value.String() == "" && flag.Lookup("test.skip").Value.String() == "" {
+		table := newServer(memory.New(), nil, httpapi.StaticTokens(demoTokens), roles).api()
+		if missing := answered.unexercised(table); len(missing) > 0 {
+			fmt.Fprintf(os.Stderr, "routes no test exercised:\n  %s\n", strings.Join(missing, "\n  "))
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
