@@ -2,6 +2,7 @@ package itil
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -14,6 +15,12 @@ var (
 	// or a concurrent transaction committed first. Nothing was written; the
 	// caller may reload and retry.
 	ErrConflict = errors.New("conflict: record was changed concurrently")
+	// ErrStale: the record is not at the version the caller named
+	// (IfVersion): it changed since the caller read it. It wraps
+	// ErrConflict, so a caller testing for that sees it too; one that tells
+	// them apart (an HTTP layer answering 412 Precondition Failed, and 409
+	// to the other conflicts) tests for ErrStale first.
+	ErrStale = fmt.Errorf("%w: not at the version named", ErrConflict)
 	// ErrInvalidTransition: the command is not allowed in the current state
 	// or a lifecycle rule forbids it.
 	ErrInvalidTransition = errors.New("invalid transition")

@@ -464,15 +464,15 @@ func testVersionOfOthers(t *testing.T, newStore func(*testing.T) storage.Store) 
 	n := f.journalLen()
 	for _, v := range []int64{tk.Version + 1, -1} {
 		_, err := f.svc.IfVersion(v).StartTask(f.ctx, requester, tk.ID)
-		require.ErrorIs(t, err, itil.ErrConflict, "task at %d", v)
+		require.ErrorIs(t, err, itil.ErrStale, "task at %d", v)
 	}
 	for _, v := range []int64{sc.Version + 1, -1} {
 		_, err := f.svc.IfVersion(v).ApproveSchedule(f.ctx, changeManager, sc.ID)
-		require.ErrorIs(t, err, itil.ErrConflict, "schedule at %d", v)
+		require.ErrorIs(t, err, itil.ErrStale, "schedule at %d", v)
 	}
 	for _, v := range []int64{tp.Version + 1, -1} {
 		_, err := f.svc.IfVersion(v).ApproveTemplate(f.ctx, tmplManager, tp.ID)
-		require.ErrorIs(t, err, itil.ErrConflict, "template at %d", v)
+		require.ErrorIs(t, err, itil.ErrStale, "template at %d", v)
 	}
 	assert.Equal(t, n, f.journalLen(), "nothing written")
 	gotTask, err := f.svc.IfVersion(tk.Version).StartTask(f.ctx, requester, tk.ID)

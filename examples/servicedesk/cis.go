@@ -56,7 +56,7 @@ func (s *server) unrelate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	actor := principalActor(r)
-	httpapi.Post(w, r, d.store, s.log, nil, false, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
+	httpapi.Post(w, r, d.store, s.log, nil, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
 		if err := d.cis.In(tx).Unrelate(ctx, actor, id); err != nil {
 			return httpapi.Response{}, err
 		}

@@ -96,7 +96,8 @@ func runCommand[S versioned[S]](s *server, w http.ResponseWriter, r *http.Reques
 // runs in httpapi.Post's one transaction (idempotent with an
 // Idempotency-Key) on svc, bound to it and to the If-Match version, with
 // the request's actor, the path's ID and the body, and gives the answer.
-// A conflict is then a stale If-Match (412).
+// A record not at that version answers 412 (itil.ErrStale); another
+// conflict, 409.
 func onVersion[S versioned[S]](s *server, w http.ResponseWriter, r *http.Request, svcOf func(*desk) S,
 	do func(ctx context.Context, svc S, actor itil.Actor, id itil.ID, body []byte) (httpapi.Response, error)) {
 	version, ok := httpapi.IfMatch(r)
@@ -114,7 +115,7 @@ func onVersion[S versioned[S]](s *server, w http.ResponseWriter, r *http.Request
 		return
 	}
 	actor := principalActor(r)
-	httpapi.Post(w, r, d.store, s.log, body, true, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
+	httpapi.Post(w, r, d.store, s.log, body, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
 		return do(ctx, svcOf(d).IfVersion(version).In(tx), actor, id, body)
 	})
 }

@@ -271,7 +271,7 @@ var errVersionRequired = errors.New("the form did not say which version it acts 
 // a conflict: the form's version is stale). An internal error shows its
 // title only, and is logged.
 func (s *server) renderError(w http.ResponseWriter, r *http.Request, page string, data map[string]any, err error) {
-	p := httpapi.ProblemOf(err, true)
+	p := httpapi.ProblemOf(err)
 	msg := err.Error()
 	switch {
 	case errors.Is(err, errVersionRequired):

@@ -66,7 +66,7 @@ func (s *server) streamEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	flusher, ok := w.(http.Flusher)
 	if !ok {
-		httpapi.WriteError(w, r, s.log, fmt.Errorf("servicedesk: the response cannot stream"), false)
+		httpapi.WriteError(w, r, s.log, fmt.Errorf("servicedesk: the response cannot stream"))
 		return
 	}
 	w.Header().Set("Content-Type", "text/event-stream")

@@ -27,7 +27,7 @@ func create[In, T any](s *server, w http.ResponseWriter, r *http.Request, at fun
 		return
 	}
 	actor := principalActor(r)
-	httpapi.Post(w, r, d.store, s.log, body, false, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
+	httpapi.Post(w, r, d.store, s.log, body, func(ctx context.Context, tx storage.Tx) (httpapi.Response, error) {
 		var in In
 		if err := decode(body, &in); err != nil {
 			return httpapi.Response{}, err

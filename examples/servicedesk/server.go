@@ -313,7 +313,7 @@ func (s *server) target(w http.ResponseWriter, r *http.Request) (*desk, itil.ID,
 // fail writes err as problem details (see httpapi.ProblemOf), logging an
 // internal error.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	httpapi.WriteError(w, r, s.log, err, false)
+	httpapi.WriteError(w, r, s.log, err)
 }
 
 // writePage writes a page of records, with the next page's link in Link

@@ -445,8 +445,8 @@ func (c *Cmd[T]) subject(id itil.ID, command string) (*T, error) {
 }
 
 // Expect checks v, the entity id a command runs on, against the version
-// IfVersion asked for: an error wrapping itil.ErrConflict when they
-// differ, nil when they agree or none was asked for. Run checks its own
+// IfVersion asked for: an error wrapping itil.ErrStale (and so
+// itil.ErrConflict) when they differ, nil when they agree or none was asked for. Run checks its own
 // subject; a command that loads its subject through Other (a change
 // task's command runs on its change's pipeline) calls Expect on it once
 // the command is authorized, since the version is state an unauthorized
@@ -454,7 +454,7 @@ func (c *Cmd[T]) subject(id itil.ID, command string) (*T, error) {
 func (c *Cmd[T]) Expect(id itil.ID, v *T) error {
 	r := c.r
 	if r.expect != 0 && r.spec.Collection.VersionOf(v) != r.expect {
-		return fmt.Errorf("%w: %s %s is at version %d, not %d", itil.ErrConflict,
+		return fmt.Errorf("%w: %s %s is at version %d, not %d", itil.ErrStale,
 			r.spec.Collection.Kind(), id, r.spec.Collection.VersionOf(v), r.expect)
 	}
 	return nil

@@ -78,9 +78,8 @@ var keyNamespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/it
 // key and the same request gets it again without running anything, and
 // the same key on another request is refused (422). A key is remembered
 // for IdempotencyWindow. Errors are written as
-// problem details (see ProblemOf); stale says whether the request's
-// If-Match made a conflict a stale version (412).
-func Post(w http.ResponseWriter, r *http.Request, store storage.Store, log *slog.Logger, body []byte, stale bool,
+// problem details (see ProblemOf).
+func Post(w http.ResponseWriter, r *http.Request, store storage.Store, log *slog.Logger, body []byte,
 	run func(ctx context.Context, tx storage.Tx) (Response, error)) {
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
@@ -91,7 +90,7 @@ func Post(w http.ResponseWriter, r *http.Request, store storage.Store, log *slog
 			return err
 		})
 		if err != nil {
-			WriteError(w, r, log, err, stale)
+			WriteError(w, r, log, err)
 			return
 		}
 		writeResponse(w, resp.Status, resp.Version, resp.Location, mustJSON(resp.Body))
@@ -100,7 +99,7 @@ func Post(w http.ResponseWriter, r *http.Request, store storage.Store, log *slog
 	if len(key) > MaxIdempotencyKey {
 		var v itil.ValidationError
 		v.Add("Idempotency-Key", "is longer than 255 bytes")
-		WriteError(w, r, log, v.Err(), false)
+		WriteError(w, r, log, v.Err())
 		return
 	}
 	principal := ""
@@ -143,11 +142,11 @@ func Post(w http.ResponseWriter, r *http.Request, store storage.Store, log *slog
 	}
 	switch {
 	case err != nil:
-		WriteError(w, r, log, err, stale)
+		WriteError(w, r, log, err)
 	case got.Digest != digest:
 		var v itil.ValidationError
 		v.Add("Idempotency-Key", "was used for another request")
-		WriteError(w, r, log, v.Err(), false)
+		WriteError(w, r, log, v.Err())
 	default:
 		writeResponse(w, got.Status, got.ETag, got.Location, got.Body)
 	}

@@ -47,7 +47,7 @@ func testPostIdempotent(t *testing.T, store storage.Store) {
 	handler := func(w http.ResponseWriter, r *http.Request) {
 		var buf bytes.Buffer
 		_, _ = buf.ReadFrom(r.Body)
-		Post(w, r, store, nil, buf.Bytes(), false, func(ctx context.Context, tx storage.Tx) (Response, error) {
+		Post(w, r, store, nil, buf.Bytes(), func(ctx context.Context, tx storage.Tx) (Response, error) {
 			var in struct{ Title string }
 			if err := json.Unmarshal(buf.Bytes(), &in); err != nil {
 				return Response{}, err

@@ -26,11 +26,12 @@ type Problem struct {
 
 // ProblemOf maps an error of the SDK to its problem details: a
 // *itil.ValidationError is 422 listing every field; itil.ErrNotFound 404;
-// itil.ErrInvalidTransition 409; itil.ErrConflict 409, or 412 when stale
-// says the client's If-Match named a version that is not the current one;
+// itil.ErrInvalidTransition 409; itil.ErrStale (the version the client's
+// If-Match named is not the current one) 412; another itil.ErrConflict
+// (a concurrent commit, a rule that found things changed meanwhile) 409;
 // itil.ErrForbidden 403; anything else 500, without the error's text (it
 // may hold internals: the caller logs it).
-func ProblemOf(err error, stale bool) Problem {
+func ProblemOf(err error) Problem {
 	var v *itil.ValidationError
 	switch {
 	case errors.As(err, &v):
@@ -40,7 +41,7 @@ func ProblemOf(err error, stale bool) Problem {
 		return Problem{Type: "urn:itil:problem:not-found", Title: "Not found", Status: http.StatusNotFound, Detail: err.Error()}
 	case errors.Is(err, itil.ErrForbidden):
 		return Problem{Type: "urn:itil:problem:forbidden", Title: "Forbidden", Status: http.StatusForbidden, Detail: err.Error()}
-	case errors.Is(err, itil.ErrConflict) && stale:
+	case errors.Is(err, itil.ErrStale):
 		return Problem{Type: "urn:itil:problem:stale", Title: "The version in If-Match is not the current one",
 			Status: http.StatusPreconditionFailed, Detail: err.Error()}
 	case errors.Is(err, itil.ErrConflict):
@@ -55,8 +56,8 @@ func ProblemOf(err error, stale bool) Problem {
 
 // WriteError writes err as problem details (see ProblemOf), logging it
 // when it is an internal error.
-func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error, stale bool) {
-	p := ProblemOf(err, stale)
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	p := ProblemOf(err)
 	p.Instance = r.URL.Path
 	if p.Status == http.StatusInternalServerError && log != nil {
 		log.ErrorContext(r.Context(), "request failed", "id", RequestIDOf(r.Context()), "method", r.Method, "path", r.URL.Path, "error", err)

@@ -20,33 +20,32 @@ func TestProblemOf(t *testing.T) {
 	v.Add("impact", "must be 1 to 3")
 	for _, c := range []struct {
 		err    error
-		stale  bool
 		status int
 	}{
-		{v.Err(), false, 422},
-		{fmt.Errorf("incident %s: %w", "x", itil.ErrNotFound), false, 404},
-		{fmt.Errorf("%w: resolved", itil.ErrInvalidTransition), false, 409},
-		{itil.ErrConflict, false, 409},
-		{itil.ErrConflict, true, 412},
-		{fmt.Errorf("%w: desk may not close", itil.ErrForbidden), false, 403},
-		{errors.New("connection reset by peer at 10.0.0.7"), false, 500},
+		{v.Err(), 422},
+		{fmt.Errorf("incident %s: %w", "x", itil.ErrNotFound), 404},
+		{fmt.Errorf("%w: resolved", itil.ErrInvalidTransition), 409},
+		{itil.ErrConflict, 409},
+		{fmt.Errorf("%w: incident x is at version 3, not 2", itil.ErrStale), 412},
+		{fmt.Errorf("%w: desk may not close", itil.ErrForbidden), 403},
+		{errors.New("connection reset by peer at 10.0.0.7"), 500},
 	} {
-		p := ProblemOf(c.err, c.stale)
+		p := ProblemOf(c.err)
 		if p.Status != c.status {
-			t.Errorf("%v (stale %v): %d, want %d", c.err, c.stale, p.Status, c.status)
+			t.Errorf("%v: %d, want %d", c.err, p.Status, c.status)
 		}
 		if c.status == 500 && p.Detail != "" {
 			t.Errorf("an internal error tells its text: %q", p.Detail)
 		}
 	}
-	if p := ProblemOf(v.Err(), false); len(p.Errors) != 2 || p.Errors[1].Field != "impact" {
+	if p := ProblemOf(v.Err()); len(p.Errors) != 2 || p.Errors[1].Field != "impact" {
 		t.Fatalf("422 lists every field: %+v", p.Errors)
 	}
 }
 
 func TestWriteError(t *testing.T) {
 	rec := httptest.NewRecorder()
-	WriteError(rec, httptest.NewRequest(http.MethodPost, "/incidents/42/resolve", nil), nil, itil.ErrNotFound, false)
+	WriteError(rec, httptest.NewRequest(http.MethodPost, "/incidents/42/resolve", nil), nil, itil.ErrNotFound)
 	if rec.Code != 404 || rec.Header().Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("%d %s", rec.Code, rec.Header().Get("Content-Type"))
 	}
