@@ -79,6 +79,7 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("screenshots: %s", dir) // before the run, so that a failed one shows where its pages are
 	// check screenshots the page as name.png and, with axe, checks it.
 	check := func(name string) chromedp.Action {
 		return chromedp.ActionFunc(func(ctx context.Context) error {
@@ -186,7 +187,6 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("screenshots: %s", dir)
 	if *readmeShot != "" {
 		shot, err := os.ReadFile(filepath.Join(dir, "incident-resolved.png"))
 		if err == nil {

@@ -24,6 +24,11 @@ import (
 //go:embed console/*.html
 var consoleFS embed.FS
 
+// consolePage is how many records a console list shows at a time (a
+// server's pageSize, unless set); the next are a link away (the API's
+// cursor).
+const consolePage = 50
+
 // navLinks are the console's main navigation, by page.
 var navLinks = []struct{ Page, Href, Label string }{
 	{"incidents", "/console/incidents", "Incidents"},
@@ -171,15 +176,15 @@ type queueRow struct {
 }
 
 func (s *server) queuePage(r *http.Request, d *desk) (map[string]any, error) {
-	page, _, err := d.incidents.ListPage(r.Context(), incident.Filter{States: []incident.State{incident.StateNew, incident.StateInProgress,
-		incident.StateOnHold}}, 200, "")
+	page, next, err := d.incidents.ListPage(r.Context(), incident.Filter{States: []incident.State{incident.StateNew, incident.StateInProgress,
+		incident.StateOnHold}}, s.pageSize, r.URL.Query().Get("cursor"))
 	var rows []queueRow
 	for _, inc := range page {
 		st, _ := d.sla.Status(r.Context(), inc.ID, time.Now())
 		rows = append(rows, queueRow{ID: inc.ID.String(), Number: inc.Number, Title: inc.Title, State: string(inc.State),
 			Group: inc.AssignmentGroup, Priority: int(inc.Priority), SLA: slaBars(st)})
 	}
-	return map[string]any{"Title": "Incidents", "Rows": rows}, err
+	return map[string]any{"Title": "Incidents", "Rows": rows, "Next": next}, err
 }
 
 // incidentPage shows an incident: its SLA clocks, its place in the

@@ -43,8 +43,8 @@ func (s *server) show(page string, v view) http.Handler {
 }
 
 func (s *server) problemsPage(r *http.Request, d *desk) (map[string]any, error) {
-	page, _, err := d.problems.ListPage(r.Context(), problem.Filter{NewestFirst: true}, 200, "")
-	return map[string]any{"Title": "Problems", "Problems": page}, err
+	page, next, err := d.problems.ListPage(r.Context(), problem.Filter{NewestFirst: true}, s.pageSize, r.URL.Query().Get("cursor"))
+	return map[string]any{"Title": "Problems", "Problems": page, "Next": next}, err
 }
 
 func (s *server) problemPage(r *http.Request, d *desk) (map[string]any, error) {
@@ -73,8 +73,8 @@ func (s *server) problemPage(r *http.Request, d *desk) (map[string]any, error) {
 }
 
 func (s *server) changesPage(r *http.Request, d *desk) (map[string]any, error) {
-	page, _, err := d.changes.ListPage(r.Context(), change.Filter{}, 200, "")
-	return map[string]any{"Title": "Changes", "Changes": page}, err
+	page, next, err := d.changes.ListPage(r.Context(), change.Filter{}, s.pageSize, r.URL.Query().Get("cursor"))
+	return map[string]any{"Title": "Changes", "Changes": page, "Next": next}, err
 }
 
 func (s *server) changePage(r *http.Request, d *desk) (map[string]any, error) {
@@ -197,8 +197,8 @@ func minTime(a, b time.Time) time.Time {
 }
 
 func (s *server) cisPage(r *http.Request, d *desk) (map[string]any, error) {
-	page, _, err := d.cis.ListPage(r.Context(), cmdb.Filter{}, 500, "")
-	return map[string]any{"Title": "Configuration items", "CIs": page}, err
+	page, next, err := d.cis.ListPage(r.Context(), cmdb.Filter{}, s.pageSize, r.URL.Query().Get("cursor"))
+	return map[string]any{"Title": "Configuration items", "CIs": page, "Next": next}, err
 }
 
 // ciPage shows a CI, its relationships and its impact graph: what its

@@ -111,6 +111,7 @@ func fetch(t *testing.T, c *http.Client, url string) (int, string) {
 func TestConsolePages(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b storage.Backend) {
 		srv := newServer(b, nil, httpapi.StaticTokens(demoTokens), roles)
+		srv.pageSize = 4
 		if err := srv.seedDemo(t.Context()); err != nil {
 			t.Fatal(err)
 		}
@@ -162,7 +163,16 @@ func TestConsolePages(t *testing.T) {
 		has(page, `data-state="assess"`, `<g class="node mark">`, ">max<", "requested", "ci_scheduled", "CHG0001002", "service_affected: with CHG0001002 on Webmail")
 		has(get("/console/calendar"), "Rotate the relay", "Patch mx1 and mx2")
 		has(get("/console/calendar?from=2020-01-06&days=7"), "No change is planned")
-		cis := get("/console/cis")
+		// Long lists a page at a time: the six CIs, four at a time.
+		first := get("/console/cis")
+		if strings.Count(first, `href="/console/cis/`) != 4 || !strings.Contains(first, `rel="next"`) {
+			t.Fatalf("the first page of CIs: %s", first)
+		}
+		rest := get("/console/cis" + strings.ReplaceAll(link(first, "?cursor="), "&amp;", "&"))
+		if strings.Count(rest, `href="/console/cis/`) != 2 || strings.Contains(rest, `rel="next"`) {
+			t.Fatalf("the second page of CIs: %s", rest)
+		}
+		cis := first + rest
 		has(get(link(cis[strings.Index(cis, ">mx1<")-80:], "/console/cis/")), `<svg`, "mail-relay", "Webmail", "Runs")
 		has(get("/console/lifecycles"), "Incident lifecycle", "Change (emergency) lifecycle", "Improvement initiative lifecycle", "reanalyze")
 		has(get("/console/kpis"), "time_to_resolve", "sla_compliance", "backlog")

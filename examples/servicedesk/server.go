@@ -63,10 +63,13 @@ type server struct {
 	// stream never does.
 	done     chan struct{}
 	stopOnce sync.Once
+
+	pageSize int // of the console's lists
 }
 
 func newServer(backend storage.Backend, log *slog.Logger, auth httpapi.Authenticator, matrix httpapi.Matrix) *server {
-	return &server{backend: backend, log: log, auth: auth, matrix: matrix, desks: map[string]*tenantDesk{}, done: make(chan struct{})}
+	return &server{backend: backend, log: log, auth: auth, matrix: matrix, desks: map[string]*tenantDesk{}, done: make(chan struct{}),
+		pageSize: consolePage}
 }
 
 // httpServer is the HTTP server of s on addr: on Shutdown, s's event
