@@ -58,8 +58,9 @@
 // caller's transaction, so that a flow across processes is all or nothing
 // (a command that fails there leaves the transaction to be aborted).
 // A command that conflicts with a concurrent one is run again on fresh
-// state a few times; IfVersion(v) makes it fail with ErrConflict instead
-// when the subject is no longer at the version the caller read.
+// state a few times; IfVersion(v) makes it fail with ErrStale (an
+// ErrConflict) instead when the subject is no longer at the version the
+// caller read.
 //
 // # Storage
 //

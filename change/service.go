@@ -227,13 +227,13 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 func (s *Service) In(tx storage.Tx) *Service { return &Service{cfg: s.cfg, run: s.run.In(tx)} }
 
 // IfVersion returns the Service for one command that must find the record
-// it runs on at version v; otherwise the command returns itil.ErrConflict,
-// writes nothing and is not retried. The record is the change for the
-// commands taking a change's ID (Move, Update, Approve, LinkIncident…),
-// and the task, schedule, template, board or meeting for the commands on
-// those: each has a version of its own. Commands that create a record,
-// and the delegations (which have no version), check none; through
-// IfVersion they are not retried either.
+// it runs on at version v; otherwise the command returns itil.ErrStale (an
+// itil.ErrConflict), writes nothing and is not retried. The record is the
+// change for the commands taking a change's ID (Move, Update, Approve,
+// LinkIncident…), and the task, schedule, template, board or meeting for
+// the commands on those: each has a version of its own. Commands that
+// create a record, and the delegations (which have no version), check
+// none; through IfVersion they are not retried either.
 func (s *Service) IfVersion(v int64) *Service { return &Service{cfg: s.cfg, run: s.run.IfVersion(v)} }
 
 // Models returns the names of the Service's change models, sorted.

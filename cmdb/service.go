@@ -254,11 +254,11 @@ func (s *Service) In(tx storage.Tx) *Service {
 // IfVersion returns the Service for one command on a CI (UpdateCI,
 // SetState, DeleteCI) that must find the CI at version v ("only if
 // unchanged since I read it"): otherwise the command fails with an error
-// wrapping itil.ErrConflict and is not retried. Other commands (Relate,
-// Unrelate, Import, TakeBaseline) check no version; through IfVersion they
-// are not retried either. Without it, a command that
-// conflicts with a concurrent one is run again on fresh state (its rules
-// checked again), at most a few times.
+// wrapping itil.ErrStale (an itil.ErrConflict) and is not retried. Other
+// commands (Relate, Unrelate, Import, TakeBaseline) check no version;
+// through IfVersion they are not retried either. Without it, a command
+// that conflicts with a concurrent one is run again on fresh state (its
+// rules checked again), at most a few times.
 func (s *Service) IfVersion(v int64) *Service {
 	c := *s
 	c.ci = s.ci.IfVersion(v)

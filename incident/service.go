@@ -292,11 +292,10 @@ func (s *Service) ResolutionCodes() []string { return slices.Clone(s.cfg.codeLis
 
 // IfVersion returns the Service for one command that must find the
 // incident it runs on (the child, for LinkChild) at version v ("only if
-// unchanged since I read it"): otherwise
-// the command fails with an error wrapping itil.ErrConflict and is not
-// retried. Without it, a command that conflicts with a concurrent one is
-// run again on the fresh incident (its rules checked again), at most a few
-// times.
+// unchanged since I read it"): otherwise the command fails with an error
+// wrapping itil.ErrStale (and so itil.ErrConflict) and is not retried.
+// Without it, a command that conflicts with a concurrent one is run again
+// on the fresh incident (its rules checked again), at most a few times.
 func (s *Service) IfVersion(v int64) *Service { return &Service{cfg: s.cfg, run: s.run.IfVersion(v)} }
 
 // AutoClose closes every Resolved incident resolved at least the configured

@@ -175,10 +175,10 @@ func (s *Service) In(tx storage.Tx) *Service { return &Service{cfg: s.cfg, run: 
 
 // IfVersion returns the Service for one command that must find what it
 // runs on (the lifecycle record, or the initiative for the register's
-// commands) at version v; otherwise it returns itil.ErrConflict, writes
-// nothing and is not retried. Commands that create a record (Open,
-// RaiseInitiative, FreezeBaseline) check none; through IfVersion they are
-// not retried either.
+// commands) at version v; otherwise it returns itil.ErrStale (an
+// itil.ErrConflict), writes nothing and is not retried. Commands that
+// create a record (Open, RaiseInitiative, FreezeBaseline) check none;
+// through IfVersion they are not retried either.
 func (s *Service) IfVersion(v int64) *Service { return &Service{cfg: s.cfg, run: s.run.IfVersion(v)} }
 
 var recordSpace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/itilkit/itil/lifecycle#record"))

@@ -182,11 +182,11 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 // by returning the error from the function tx was given to.
 func (s *Service) In(tx storage.Tx) *Service { return &Service{cfg: s.cfg, run: s.run.In(tx)} }
 
-// IfVersion returns the Service for one command that must find the
-// problem it runs on (the known error, for the commands of its
-// KnownErrors) at version v ("only if unchanged since I read it"):
-// otherwise the command fails with an error wrapping itil.ErrConflict and
-// is not retried. Without it, a command that conflicts with a concurrent
-// one is run again on the fresh problem (its rules checked again), at most
-// a few times.
+// IfVersion returns the Service for one command that must find the problem
+// it runs on (the known error, for the commands of its KnownErrors) at
+// version v ("only if unchanged since I read it"): otherwise the command
+// fails with an error wrapping itil.ErrStale (an itil.ErrConflict) and is
+// not retried. Without it, a command that conflicts with a concurrent one
+// is run again on the fresh problem (its rules checked again), at most a
+// few times.
 func (s *Service) IfVersion(v int64) *Service { return &Service{cfg: s.cfg, run: s.run.IfVersion(v)} }

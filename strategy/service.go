@@ -169,10 +169,11 @@ func New(store storage.Store, opts ...Option) (*Service, error) {
 func (s *Service) In(tx storage.Tx) *Service { return &Service{cfg: s.cfg, run: s.run.In(tx)} }
 
 // IfVersion returns the Service for one command that must find the record
-// it runs on (the entry, or the offering, subscription or other record
-// the command names) at version v; otherwise it returns itil.ErrConflict,
-// writes nothing and is not retried. Commands that create a record check
-// none; through IfVersion they are not retried either.
+// it runs on (the entry, or the offering, subscription or other record the
+// command names) at version v; otherwise it returns itil.ErrStale (an
+// itil.ErrConflict), writes nothing and is not retried. Commands that
+// create a record check none; through IfVersion they are not retried
+// either.
 func (s *Service) IfVersion(v int64) *Service { return &Service{cfg: s.cfg, run: s.run.IfVersion(v)} }
 
 // Propose adds a service to the portfolio's pipeline, in requirements. A

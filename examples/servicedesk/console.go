@@ -272,8 +272,8 @@ func formVersion(r *http.Request) (version int64, ok bool) {
 var errVersionRequired = errors.New("the form did not say which version it acts on: reload the page")
 
 // renderError shows err on page with data, or on the error page when
-// there is no data to show, with the status the API would answer (412 for
-// a conflict: the form's version is stale). An internal error shows its
+// there is no data to show, with the status the API would answer (412
+// when the form's version is stale). An internal error shows its
 // title only, and is logged.
 func (s *server) renderError(w http.ResponseWriter, r *http.Request, page string, data map[string]any, err error) {
 	p := httpapi.ProblemOf(err)

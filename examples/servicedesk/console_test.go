@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"github.com/itilkit/itil/storage/sqlite"
 	"io"
 	"maps"
 	"net/http"
@@ -21,6 +20,7 @@ import (
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/storage"
+	"github.com/itilkit/itil/storage/sqlite"
 )
 
 // TestConsole: a browser signs in, sees the queue with the incident and
@@ -237,6 +237,13 @@ func TestConsolePages(t *testing.T) {
 		has(page, "fine by messaging", ">approved<")
 		if resp.StatusCode != 200 || strings.Contains(page, `role="alert"`) {
 			t.Fatalf("the engineer approves: %d %s", resp.StatusCode, page)
+		}
+		// Signing out ends the session: the pages ask to sign in again.
+		if _, err := engineer.PostForm(ts.URL+"/console/logout", nil); err != nil {
+			t.Fatal(err)
+		}
+		if status, page := fetch(t, engineer, ts.URL+"/console/incidents"); status != 200 || !strings.Contains(page, `<input id="token"`) {
+			t.Fatalf("after signing out: %d %s", status, page)
 		}
 		// An internal error shows no internals (the store closed here).
 		b.Close()

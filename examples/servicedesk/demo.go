@@ -23,7 +23,7 @@ import (
 // error, and three changes on the calendar. It runs in one transaction
 // that first marks the tenant seeded, so that a kept store is seeded
 // once, and two instances starting together on one store seed it once
-// (the second's mark conflicts, and it leaves the seeding to the first).
+// (the second conflicts on the mark, and then finds it).
 func (s *server) seedDemo(ctx context.Context) error {
 	admin := demoTokens["admin-token"]
 	ctx = storage.Writing(httpapi.WithPrincipal(ctx, &admin))
@@ -31,19 +31,25 @@ func (s *server) seedDemo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	err = desk.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
-		if _, err := demoMarks.Get(ctx, tx, demoMarkID); err == nil {
-			return errSeeded
-		} else if !errors.Is(err, itil.ErrNotFound) {
-			return err
-		}
-		if err := demoMarks.Put(ctx, tx, &demoMark{ID: demoMarkID, At: time.Now().UTC()}); err != nil {
-			return err
-		}
-		return seed(ctx, desk.in(tx), admin.Actor)
-	})
-	if errors.Is(err, errSeeded) || errors.Is(err, itil.ErrConflict) {
-		return nil // seeded before, or by another instance just now
+	seedOnce := func() error {
+		return desk.store.RunInTx(ctx, func(ctx context.Context, tx storage.Tx) error {
+			if _, err := demoMarks.Get(ctx, tx, demoMarkID); err == nil {
+				return errSeeded
+			} else if !errors.Is(err, itil.ErrNotFound) {
+				return err
+			}
+			if err := demoMarks.Put(ctx, tx, &demoMark{ID: demoMarkID, At: time.Now().UTC()}); err != nil {
+				return err
+			}
+			return seed(ctx, desk.in(tx), admin.Actor)
+		})
+	}
+	err = seedOnce()
+	if errors.Is(err, itil.ErrConflict) {
+		err = seedOnce() // another instance's transaction committed first: its mark is there now
+	}
+	if errors.Is(err, errSeeded) {
+		return nil
 	}
 	return err
 }
@@ -70,83 +76,95 @@ var errSeeded = errors.New("servicedesk: the demo records are there")
 // seed writes the demo records through d, bound to the seeding's
 // transaction, as a.
 func seed(ctx context.Context, d *desk, a itil.Actor) error {
-	var errs []error
-	must := func(err error) {
-		errs = append(errs, err)
-	}
-	ci := func(class, name, group string) itil.ID {
-		c, err := d.cis.CreateCI(ctx, a, cmdb.NewCI{Class: class, Name: name, State: cmdb.Operational, SupportGroup: group})
-		if err != nil {
-			must(err)
-			return itil.NilID
+	// step runs f unless a step before failed: the first error ends the
+	// seeding (the transaction is then rolled back).
+	var err error
+	step := func(f func() error) {
+		if err == nil {
+			err = f()
 		}
-		return c.ID
 	}
-	mail, web := ci(cmdb.ClassBusinessService, "Mail", "messaging"), ci(cmdb.ClassBusinessService, "Webmail", "messaging")
-	relay, db := ci(cmdb.ClassApplication, "mail-relay", "messaging"), ci(cmdb.ClassDatabaseInstance, "mail-db", "messaging")
-	mx1, mx2 := ci(cmdb.ClassLinuxServer, "mx1", "network"), ci(cmdb.ClassLinuxServer, "mx2", "network")
-	for _, rel := range []struct {
-		typ           string
-		parent, child itil.ID
-	}{{"depends_on", mail, relay}, {"depends_on", web, relay}, {"runs_on", relay, mx1}, {"runs_on", relay, mx2}, {"depends_on", relay, db}} {
-		_, err := d.cis.Relate(ctx, a, rel.typ, rel.parent, rel.child)
-		must(err)
+	ids := map[string]itil.ID{}
+	for _, c := range []struct{ class, name, group string }{
+		{cmdb.ClassBusinessService, "Mail", "messaging"}, {cmdb.ClassBusinessService, "Webmail", "messaging"},
+		{cmdb.ClassApplication, "mail-relay", "messaging"}, {cmdb.ClassDatabaseInstance, "mail-db", "messaging"},
+		{cmdb.ClassLinuxServer, "mx1", "network"}, {cmdb.ClassLinuxServer, "mx2", "network"},
+	} {
+		step(func() error {
+			ci, err := d.cis.CreateCI(ctx, a, cmdb.NewCI{Class: c.class, Name: c.name, State: cmdb.Operational, SupportGroup: c.group})
+			if err == nil {
+				ids[c.name] = ci.ID
+			}
+			return err
+		})
+	}
+	for _, rel := range [][3]string{{"depends_on", "Mail", "mail-relay"}, {"depends_on", "Webmail", "mail-relay"},
+		{"runs_on", "mail-relay", "mx1"}, {"runs_on", "mail-relay", "mx2"}, {"depends_on", "mail-relay", "mail-db"}} {
+		step(func() error { _, err := d.cis.Relate(ctx, a, rel[0], ids[rel[1]], ids[rel[2]]); return err })
 	}
 	for _, def := range []slm.Definition{
 		slm.StandardDefinition("Respond in 1 hour", incident.Kind, slm.SLA, slm.Response, slm.Target{Name: "1h", Duration: time.Hour}),
 		slm.StandardDefinition("Resolve in 8 hours", incident.Kind, slm.SLA, slm.Resolution, slm.Target{Name: "8h", Duration: 8 * time.Hour}),
 	} {
-		_, err := d.sla.Define(ctx, a, def)
-		must(err)
+		step(func() error { _, err := d.sla.Define(ctx, a, def); return err })
 	}
-	open := func(title string, impact itil.Impact, urgency itil.Urgency) *incident.Incident {
-		inc, err := d.incidents.Open(ctx, a, incident.NewIncident{Title: title, Caller: itil.Actor{ID: "casey", Name: "Casey"},
-			Channel: incident.Phone, ServiceID: mail, CIID: relay, Impact: impact, Urgency: urgency})
-		must(err)
-		return inc
+	var incs []*incident.Incident
+	for _, x := range []struct {
+		title   string
+		impact  itil.Impact
+		urgency itil.Urgency
+	}{{"Mail stuck in the outbox", 2, 2}, {"Mail arrives hours late", 2, 1}, {"Webmail slow to load", 3, 3}, {"New starter cannot sign in to mail", 3, 2}} {
+		step(func() error {
+			inc, err := d.incidents.Open(ctx, a, incident.NewIncident{Title: x.title, Caller: itil.Actor{ID: "casey", Name: "Casey"},
+				Channel: incident.Phone, ServiceID: ids["Mail"], CIID: ids["mail-relay"], Impact: x.impact, Urgency: x.urgency})
+			incs = append(incs, inc)
+			return err
+		})
 	}
-	stuck, late, slow := open("Mail stuck in the outbox", 2, 2), open("Mail arrives hours late", 2, 1), open("Webmail slow to load", 3, 3)
-	open("New starter cannot sign in to mail", 3, 2)
-	if stuck != nil && late != nil && slow != nil {
-		_, err := d.incidents.Assign(ctx, a, stuck.ID, "messaging", "mia")
-		must(err)
-		_, err = d.incidents.Assign(ctx, a, slow.ID, "messaging", "max")
-		must(err)
-		_, err = d.incidents.Hold(ctx, a, slow.ID, incident.AwaitingCaller, "Which browser do you use?")
-		must(err)
-		p, err := d.problems.Open(ctx, a, problem.NewProblem{Title: "Relay queue stalls under load", ServiceID: mail, CIIDs: []itil.ID{relay},
-			Impact: 2, Urgency: 2, Workaround: "Flush the relay's spool"})
-		must(err)
-		if p != nil {
-			for _, inc := range []*incident.Incident{stuck, late} {
-				_, err := d.problems.LinkIncident(ctx, a, p.ID, inc.ID)
-				must(err)
-			}
-			cause := "Log rotation fills the spool's disk"
-			_, err = d.problems.Update(ctx, a, p.ID, problem.Patch{CauseNotes: &cause})
-			must(err)
-			_, err = d.problems.PublishKnownError(ctx, a, p.ID, problem.FromProblem{Symptom: "Mail stays in the outbox; the relay's queue grows"})
-			must(err)
-		}
+	step(func() error { _, err := d.incidents.Assign(ctx, a, incs[0].ID, "messaging", "mia"); return err })
+	step(func() error { _, err := d.incidents.Assign(ctx, a, incs[2].ID, "messaging", "max"); return err })
+	step(func() error {
+		_, err := d.incidents.Hold(ctx, a, incs[2].ID, incident.AwaitingCaller, "Which browser do you use?")
+		return err
+	})
+	var p *problem.Problem
+	step(func() (err error) {
+		p, err = d.problems.Open(ctx, a, problem.NewProblem{Title: "Relay queue stalls under load", ServiceID: ids["Mail"],
+			CIIDs: []itil.ID{ids["mail-relay"]}, Impact: 2, Urgency: 2, Workaround: "Flush the relay's spool"})
+		return err
+	})
+	for i := range 2 {
+		step(func() error { _, err := d.problems.LinkIncident(ctx, a, p.ID, incs[i].ID); return err })
 	}
+	step(func() error {
+		cause := "Log rotation fills the spool's disk"
+		_, err := d.problems.Update(ctx, a, p.ID, problem.Patch{CauseNotes: &cause})
+		return err
+	})
+	step(func() error {
+		_, err := d.problems.PublishKnownError(ctx, a, p.ID, problem.FromProblem{Symptom: "Mail stays in the outbox; the relay's queue grows"})
+		return err
+	})
 	day := time.Now().UTC().Truncate(24 * time.Hour)
 	for _, c := range []change.NewChange{
 		{Title: "Rotate the relay's logs hourly", Implementation: "Deploy the new logrotate rule", Backout: "Restore the old rule",
-			AssignmentGroup: "messaging", Assignee: "mia", CIID: relay, Impact: 2,
+			AssignmentGroup: "messaging", Assignee: "mia", CIID: ids["mail-relay"], Impact: 2,
 			PlannedStart: day.AddDate(0, 0, 2).Add(20 * time.Hour), PlannedEnd: day.AddDate(0, 0, 2).Add(22 * time.Hour)},
 		{Title: "Upgrade the relay", Implementation: "Install the new relay release", Backout: "Reinstall the old release",
-			AssignmentGroup: "messaging", Assignee: "mia", CIID: relay, Impact: 2,
+			AssignmentGroup: "messaging", Assignee: "mia", CIID: ids["mail-relay"], Impact: 2,
 			PlannedStart: day.AddDate(0, 0, 2).Add(21 * time.Hour), PlannedEnd: day.AddDate(0, 0, 2).Add(23 * time.Hour)},
 		{Title: "Patch mx1 and mx2", Implementation: "apt upgrade, one server at a time", Backout: "Boot the previous kernel",
-			AssignmentGroup: "network", Assignee: "ned", CIIDs: []itil.ID{mx1, mx2}, Impact: 3,
+			AssignmentGroup: "network", Assignee: "ned", CIIDs: []itil.ID{ids["mx1"], ids["mx2"]}, Impact: 3,
 			PlannedStart: day.AddDate(0, 0, 5).Add(19 * time.Hour), PlannedEnd: day.AddDate(0, 0, 6).Add(1 * time.Hour)},
 	} {
-		ch, err := d.changes.Open(ctx, a, c)
-		must(err)
-		if ch != nil {
+		step(func() error {
+			ch, err := d.changes.Open(ctx, a, c)
+			if err != nil {
+				return err
+			}
 			_, err = d.changes.Move(ctx, a, ch.ID, change.MoveAssess)
-			must(err)
-		}
+			return err
+		})
 	}
-	return errors.Join(errs...)
+	return err
 }

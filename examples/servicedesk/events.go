@@ -91,7 +91,7 @@ func (s *server) streamEvents(w http.ResponseWriter, r *http.Request) {
 		})
 		if err != nil {
 			if ctx.Err() == nil && s.log != nil {
-				s.log.ErrorContext(ctx, "event stream stopped", "error", err)
+				s.log.ErrorContext(ctx, "event stream stopped", "id", httpapi.RequestIDOf(ctx), "error", err)
 			}
 			return
 		}

@@ -57,7 +57,7 @@ var demoTokens = map[string]httpapi.Principal{
 func main() {
 	spec := store.Flag()
 	addr := flag.String("addr", "127.0.0.1:8080", "where to listen")
-	demo := flag.Bool("demo", true, "give the demo tenant sample records when it has no incident")
+	demo := flag.Bool("demo", true, "give the demo tenant sample records, once")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if err := run(*spec, *addr, *demo, log); err != nil {
@@ -98,11 +98,16 @@ func run(spec, addr string, demo bool, log *slog.Logger) error {
 	return nil
 }
 
-// redacted is the store spec as logs may show it: a DSN's password
-// replaced by xxxxx.
+// redacted is the store spec as logs may show it: a DSN's password,
+// in its user part or as its password parameter, replaced by xxxxx.
 func redacted(spec string) string {
-	if u, err := url.Parse(spec); err == nil && u.User != nil {
-		return u.Redacted()
+	u, err := url.Parse(spec)
+	if err != nil || u.Scheme == "" || u.Opaque != "" { // memory, sqlite:PATH
+		return spec
 	}
-	return spec
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }

@@ -92,7 +92,8 @@ func (r Runner[T]) In(tx storage.Tx) Runner[T] {
 func (r *Runner[T]) Bound() bool { return r.tx != nil }
 
 // IfVersion returns a runner whose next commands on an existing entity
-// fail with itil.ErrConflict unless the entity is at version v.
+// fail with itil.ErrStale (an itil.ErrConflict) unless the entity is at
+// version v.
 func (r Runner[T]) IfVersion(v int64) Runner[T] {
 	r.expect = v
 	return r

@@ -107,7 +107,9 @@ func Post(w http.ResponseWriter, r *http.Request, store storage.Store, log *slog
 		principal = p.Actor.ID
 	}
 	id := uuid.NewSHA1(keyNamespace, []byte(principal+"\x00"+key))
-	sum := sha256.Sum256(append([]byte(r.Method+" "+r.URL.Path+"\x00"), body...))
+	// The request is its method, path, If-Match and body: the same key on a
+	// command at another version is another request.
+	sum := sha256.Sum256(append([]byte(r.Method+" "+r.URL.Path+"\x00"+r.Header.Get("If-Match")+"\x00"), body...))
 	digest := hex.EncodeToString(sum[:])
 	var got *remembered
 	attempt := func() error {
@@ -137,7 +139,7 @@ func Post(w http.ResponseWriter, r *http.Request, store storage.Store, log *slog
 		})
 	}
 	err := attempt()
-	if errors.Is(err, itil.ErrConflict) {
+	if errors.Is(err, itil.ErrConflict) && !errors.Is(err, itil.ErrStale) {
 		err = attempt() // another attempt with the key committed first: read its answer
 	}
 	switch {
