@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -264,8 +265,23 @@ func (a *routeAnswers) note(pattern string, status int) {
 	a.by[pattern] = append(a.by[pattern], status)
 }
 
-// unexercised lists the routes of table no test called, and the reads
-// (GET) and creations no test saw succeed.
+// unreachable are the routes no sequence of calls to the API can take to
+// success, each with why: unexercised excuses their never succeeding
+// (they must still be called), and reports one that succeeds, so that its
+// entry goes once the API reaches it. Each is a gap in the API to close,
+// not a test to skip.
+var unreachable = map[string]string{
+	"POST /changes/{id}/close": "a change closes from review, and no change gets there able to close: an emergency change " +
+		"closes only with a post-implementation review (change.Service.RecordReview, no route), a normal change enters " +
+		"authorize only with an assessed risk (AssessRisk, no route), and a standard change is made from a template only " +
+		"(OpenFromTemplate, no route)",
+}
+
+// unexercised lists the routes of table no test called, and those no
+// test saw succeed: reads, creations and commands alike (a command only
+// ever refused, 428 or 412, is a command no test ran), but for those
+// unreachable excuses; and the entries of unreachable that a test saw
+// succeed or that name no route.
 func (a *routeAnswers) unexercised(table []route) []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -273,19 +289,28 @@ func (a *routeAnswers) unexercised(table []route) []string {
 	for _, rt := range table {
 		pattern := rt.method + " " + rt.path
 		statuses := a.by[pattern]
+		succeeded := slices.ContainsFunc(statuses, func(s int) bool { return s < 300 })
+		_, excused := unreachable[pattern]
 		switch {
 		case len(statuses) == 0:
 			out = append(out, pattern+": never called")
-		case !rt.command && !slices.ContainsFunc(statuses, func(s int) bool { return s < 300 }):
+		case !succeeded && !excused:
 			out = append(out, fmt.Sprintf("%s: never succeeded (%v)", pattern, statuses))
+		case succeeded && excused:
+			out = append(out, pattern+": succeeded, yet listed unreachable: strike it from unreachable")
+		}
+	}
+	for _, pattern := range slices.Sorted(maps.Keys(unreachable)) {
+		if !slices.ContainsFunc(table, func(rt route) bool { return rt.method+" "+rt.path == pattern }) {
+			out = append(out, pattern+": listed unreachable, yet no such route")
 		}
 	}
 	return out
 }
 
 // TestMain runs the tests and, when every test ran and passed, fails if a
-// route of the API was never called, or a read or creation never
-// succeeded: a route without a test is a route that may be broken.
+// route of the API was never called or never succeeded (see
+// unexercised): a route without a test is a route that may be broken.
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
