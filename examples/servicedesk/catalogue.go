@@ -48,6 +48,12 @@ func offeringAt(x *strategy.Offering) (string, int64) {
 	return "/offerings/" + x.ID.String(), x.Version
 }
 
+func (s *server) getOffering(w http.ResponseWriter, r *http.Request) {
+	read(s, w, r, offeringAt, func(ctx context.Context, d *desk, id itil.ID) (*strategy.Offering, error) {
+		return d.portfolio.GetOffering(ctx, id)
+	})
+}
+
 func (s *server) entryOfferings(w http.ResponseWriter, r *http.Request) {
 	listOf(s, w, r, func(ctx context.Context, d *desk, id itil.ID, _ url.Values) ([]*strategy.Offering, error) {
 		return collect(d.portfolio.Offerings(ctx, id))

@@ -175,7 +175,38 @@ var changeCommands = map[string]command[*change.Service]{
 	"link_problem": changeCmd(func(ctx context.Context, svc *change.Service, a itil.Actor, id itil.ID, in *commandInput) (*change.Change, error) {
 		return svc.LinkProblem(ctx, a, id, in.ProblemID)
 	}),
+	"assess_risk": changeCmd(func(ctx context.Context, svc *change.Service, a itil.Actor, id itil.ID, in *commandInput) (*change.Change, error) {
+		var body riskInput
+		if err := decode(in.Extra, &body); err != nil {
+			return nil, err
+		}
+		return svc.AssessRisk(ctx, a, id, body.Answers)
+	}),
+	"record_review": changeCmd(func(ctx context.Context, svc *change.Service, a itil.Actor, id itil.ID, in *commandInput) (*change.Change, error) {
+		var body reviewInput
+		if err := decode(in.Extra, &body); err != nil {
+			return nil, err
+		}
+		return svc.RecordReview(ctx, a, id, change.ReviewInput(body))
+	}),
 }
+
+// riskInput is assess_risk's body: the risk questionnaire's answers, by
+// question name.
+type riskInput struct {
+	Answers map[string]string `json:"answers"`
+}
+
+// reviewInput is record_review's body: the post-implementation review.
+type reviewInput struct {
+	WhatHappened string   `json:"what_happened"`
+	Lessons      string   `json:"lessons"`
+	FollowUps    []string `json:"follow_ups"`
+}
+
+// changeBodies are the bodies of the change commands that take other
+// than commandInput.
+var changeBodies = bodies{"assess_risk": riskInput{}, "record_review": reviewInput{}}
 
 // changeCmd makes a route's command of a change command.
 func changeCmd(f func(context.Context, *change.Service, itil.Actor, itil.ID, *commandInput) (*change.Change, error)) command[*change.Service] {

@@ -239,9 +239,9 @@ func TestProblemCommands(t *testing.T) {
 // authorization and rejected by the emergency CAB (back to new), sent
 // again and approved; an enforced blackout on its CI blocks it from
 // being scheduled until its conflicts are overridden with a reason; it is
-// then scheduled, implemented and reviewed. Its close is refused: no
-// route records the post-implementation review an emergency change needs
-// (see unreachable in openapi_test.go). Another change is canceled.
+// then scheduled, implemented and reviewed; its close is refused until
+// its post-implementation review is recorded, then it closes. A normal
+// change's risk is assessed. Another change is canceled.
 func TestChangeCommands(t *testing.T) {
 	each(t, func(t *testing.T, url string) {
 		cm, cab, agent := client{t, url, "change-token"}, client{t, url, "cab-token"}, client{t, url, "agent-token"}
@@ -259,18 +259,17 @@ func TestChangeCommands(t *testing.T) {
 			t.Fatalf("assign: %s/%s", ch.AssignmentGroup, ch.Assignee)
 		}
 		// Linking writes the incident (it awaits the change) and the
-		// problem (a fix record): a change manager, whose role has no
-		// incident nor problem commands, may not; an admin may.
-		admin := client{t, url, "admin-token"}
-		w.refused(cm, "link_incident", `{"incident_id":"`+inc.ID.String()+`"}`, 403)
-		w.refused(cm, "link_problem", `{"problem_id":"`+prb.ID.String()+`"}`, 403)
-		if ch = walkRun[change.Change](w, admin, "link_incident", `{"incident_id":"`+inc.ID.String()+`"}`); ch.IncidentCount != 1 {
+		// problem (a fix record): the change manager's role has those
+		// two commands of the incident and problem processes, an agent's
+		// neither.
+		w.refused(agent, "link_incident", `{"incident_id":"`+inc.ID.String()+`"}`, 403)
+		if ch = walkRun[change.Change](w, cm, "link_incident", `{"incident_id":"`+inc.ID.String()+`"}`); ch.IncidentCount != 1 {
 			t.Fatalf("link_incident: %d incidents", ch.IncidentCount)
 		}
 		if resp, got := agent.do("GET", "/incidents/"+inc.ID.String(), "", ""); !strings.Contains(got, `"change_id":"`+ch.ID.String()+`"`) {
 			t.Fatalf("the incident awaiting the change: %d %s", resp.StatusCode, got)
 		}
-		if ch = walkRun[change.Change](w, admin, "link_problem", `{"problem_id":"`+prb.ID.String()+`"}`); len(ch.Fixes) != 1 || ch.Fixes[0] != prb.ID {
+		if ch = walkRun[change.Change](w, cm, "link_problem", `{"problem_id":"`+prb.ID.String()+`"}`); len(ch.Fixes) != 1 || ch.Fixes[0] != prb.ID {
 			t.Fatalf("link_problem: fixes %v", ch.Fixes)
 		}
 		// The emergency CAB (carl) is asked; segregation of duties keeps
@@ -316,8 +315,20 @@ func TestChangeCommands(t *testing.T) {
 		if got := w.refused(cm, "close", `{"code":"successful","notes":"disk swapped"}`, 422); !strings.Contains(got, `"review"`) {
 			t.Fatalf("close without a review: %s", got)
 		}
+		ch = walkRun[change.Change](w, cm, "record_review", `{"what_happened":"the disk was swapped in 40 minutes",`+
+			`"lessons":"keep a spare disk on site","follow_ups":["order two spare disks"]}`)
+		if ch.Review == nil || ch.Review.WhatHappened != "the disk was swapped in 40 minutes" {
+			t.Fatalf("record_review: %+v", ch.Review)
+		}
+		if ch = walkRun[change.Change](w, cm, "close", `{"code":"successful","notes":"disk swapped"}`); ch.State != change.StateClosed ||
+			ch.CloseCode != "successful" {
+			t.Fatalf("close: %s %s", ch.State, ch.CloseCode)
+		}
 
 		w, _ = walkOpen[change.Change](t, cm, "/changes", `{"title":"Tune the relay","implementation_plan":"raise the limits","backout_plan":"lower them","impact":3}`)
+		if ch = walkRun[change.Change](w, cm, "assess_risk", `{"answers":{}}`); ch.Risk == 0 || ch.RiskExplanation == "" {
+			t.Fatalf("assess_risk: %d %q", ch.Risk, ch.RiskExplanation)
+		}
 		if ch = walkRun[change.Change](w, cm, "cancel", `{"reason":"the relay is replaced instead"}`); ch.State != change.StateCanceled || ch.ClosedAt.IsZero() {
 			t.Fatalf("cancel: %s %v", ch.State, ch.ClosedAt)
 		}

@@ -31,10 +31,14 @@ import (
 var roles = httpapi.Matrix{
 	"agent":           {"incident.*"},
 	"problem_manager": {"incident.*", "problem.*"},
-	"change_manager":  {"change.*", "cmdb.*"},
-	"service_owner":   {"sla.*", "strategy.*", "lifecycle.*"},
-	"cab_member":      {"change.approve", "change.reject"},
-	"admin":           {"*"},
+	// A change writes what it links: the incidents it restores (their
+	// change, and their release from waiting for it), the problems it
+	// fixes (their fix records).
+	"change_manager": {"change.*", "cmdb.*", "incident.set_change", "incident.release", "problem.add_fix_record", "problem.complete_fix_record",
+		"problem.cancel_fix_record"},
+	"service_owner": {"sla.*", "strategy.*", "lifecycle.*"},
+	"cab_member":    {"change.approve", "change.reject"},
+	"admin":         {"*"},
 }
 
 // demoTokens are the example's callers: one per role in the tenant

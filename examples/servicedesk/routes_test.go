@@ -106,7 +106,7 @@ func TestEveryCommandRoute(t *testing.T) {
 			// Input every command takes as valid, so that the version is
 			// what refuses it.
 			body := `{"reason":"testing","comment":"testing","state":"operational","section":"` + lifecycle.SectionRequirements + `",` +
-				`"notes":"testing","code":"solution_provided","group":"messaging","assignee":"mia"}`
+				`"notes":"testing","code":"solution_provided","group":"messaging","assignee":"mia","what_happened":"testing"}`
 			switch {
 			case rt.method == "PUT" && resource == "schedules":
 				body = blackout("Year-end freeze", ids["cis"], time.Now().AddDate(0, 2, 0))

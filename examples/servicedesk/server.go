@@ -211,6 +211,7 @@ func (s *server) api() []route {
 		{method: "GET", path: "/portfolio/{id}", summary: "Read a portfolio entry", answer: strategy.Entry{}, status: 200, handle: s.getEntry},
 		{method: "POST", path: "/portfolio/{id}/offerings", summary: "Draft an offering of a service", body: newOffering{}, answer: strategy.Offering{}, status: 201, handle: s.addOffering},
 		{method: "GET", path: "/portfolio/{id}/offerings", summary: "A service's offerings", answer: []strategy.Offering{}, status: 200, handle: s.entryOfferings},
+		{method: "GET", path: "/offerings/{id}", summary: "Read an offering", answer: strategy.Offering{}, status: 200, handle: s.getOffering},
 		{method: "POST", path: "/offerings/{id}/subscriptions", summary: "Subscribe a customer to an offering", body: newSubscription{}, answer: strategy.Subscription{}, status: 201, handle: s.subscribe},
 		{method: "GET", path: "/customers/{customer}/entitlements", summary: "What a customer gets: offerings, SLAs, prices", answer: []strategy.Entitlement{}, status: 200, handle: s.entitlements},
 		{method: "POST", path: "/problems/{id}/known_error", summary: "Publish a problem's known error (If-Match: the problem's version)", body: newKnownError{}, answer: problem.KnownError{}, status: 201, command: true, handle: s.publishKnownError},
@@ -226,7 +227,7 @@ func (s *server) api() []route {
 		{method: "GET", path: "/events", summary: "The journal as Server-Sent Events, resuming after Last-Event-ID", answer: itil.Event{}, status: 200, handle: s.streamEvents},
 	}
 	rs = append(rs, commandRoutes(s, "incidents", "an incident", incident.Incident{}, func(d *desk) *incident.Service { return d.incidents }, incidentCommands, nil)...)
-	rs = append(rs, commandRoutes(s, "changes", "a change", change.Change{}, changesOf, changeCommands, nil)...)
+	rs = append(rs, commandRoutes(s, "changes", "a change", change.Change{}, changesOf, changeCommands, changeBodies)...)
 	rs = append(rs, commandRoutes(s, "tasks", "a change task", change.Task{}, changesOf, taskCommands, nil)...)
 	rs = append(rs, commandRoutes(s, "schedules", "a schedule", change.Schedule{}, changesOf, scheduleCommands, nil)...)
 	rs = append(rs, commandRoutes(s, "cis", "a CI", cmdb.CI{}, func(d *desk) *cmdb.Service { return d.cis }, ciCommands, nil)...)
