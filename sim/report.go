@@ -1,0 +1,101 @@
+package sim
+
+import (
+	"context"
+	"time"
+
+	"github.com/itilkit/itil/internal/stats"
+	"github.com/itilkit/itil/slm"
+)
+
+// Report is what came of a Scenario.
+type Report struct {
+	Scenario string
+	From, To time.Time
+	// Opened counts the incidents that arrived, Resolved those resolved
+	// by the end; the rest were open at the end.
+	Opened, Resolved int
+	// SLAs is how each definition did over the span (running cycles
+	// judged at its end).
+	SLAs []SLAResult
+	// BreachesByHour counts the incidents that breached an SLA by the hour
+	// of the week they arrived in (Monday 00:00 first, in the scenario's
+	// zone): where the breaches come from.
+	BreachesByHour [HoursPerWeek]int
+	// Backlog is the incidents open at the start of each hour.
+	Backlog []BacklogPoint
+	// TimeToResolve is over the incidents resolved: from arrival to
+	// resolution, wall-clock time.
+	TimeToResolve Durations
+}
+
+// SLAResult is one SLA's compliance over the span.
+type SLAResult struct {
+	Name               string
+	Met, Breached      int
+	InProgress         int
+	MetPercent         float64
+	MeanElapsed, P90   time.Duration
+	BreachesOfArrivals int // incidents of the span that breached it
+}
+
+// BacklogPoint is the count of incidents open at an instant.
+type BacklogPoint struct {
+	At   time.Time
+	Open int
+}
+
+// Durations summarises durations: their count, mean and percentiles.
+type Durations struct {
+	Count         int
+	Mean          time.Duration
+	P50, P90, P95 time.Duration
+}
+
+func durations(xs []time.Duration) Durations {
+	if len(xs) == 0 {
+		return Durations{}
+	}
+	p50, p90, p95 := stats.Percentiles(xs)
+	return Durations{Count: len(xs), Mean: stats.Mean(xs), P50: p50, P90: p90, P95: p95}
+}
+
+func (r *run) report(defs []*slm.Definition) (*Report, error) {
+	ctx := context.WithoutCancel(r.ctx)
+	rep := &Report{Scenario: r.s.Name, From: r.s.Start, To: r.end, Opened: len(r.opened), Resolved: len(r.resolved), Backlog: r.backlog}
+	byName := map[string]int{}
+	for _, d := range defs {
+		c, err := r.eng.Compliance(ctx, d.ID, r.s.Start, r.end, r.end)
+		if err != nil {
+			return nil, err
+		}
+		byName[d.Name] = len(rep.SLAs)
+		rep.SLAs = append(rep.SLAs, SLAResult{Name: d.Name, Met: c.Met, Breached: c.Breached, InProgress: c.InProgress,
+			MetPercent: c.MetPercent, MeanElapsed: c.MeanElapsed, P90: c.P90Elapsed})
+	}
+	var ttr []time.Duration
+	for _, id := range r.order {
+		opened := r.opened[id]
+		if at, ok := r.resolved[id]; ok {
+			ttr = append(ttr, at.Sub(opened))
+		}
+		st, err := r.eng.Status(ctx, id, r.end)
+		if err != nil {
+			return nil, err
+		}
+		breached := false
+		for _, x := range st {
+			if x.Progress.Breached {
+				breached = true
+				if i, ok := byName[x.Timer.Name]; ok {
+					rep.SLAs[i].BreachesOfArrivals++
+				}
+			}
+		}
+		if breached {
+			rep.BreachesByHour[hourOfWeek(opened.In(r.zone))]++
+		}
+	}
+	rep.TimeToResolve = durations(ttr)
+	return rep, nil
+}

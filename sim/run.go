@@ -1,0 +1,329 @@
+package sim
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/slm"
+	"github.com/itilkit/itil/slm/calendar"
+	"github.com/itilkit/itil/storage/memory"
+)
+
+// MaxDays bounds a Scenario's span.
+const MaxDays = 366
+
+// desk is the simulated actor every command runs as.
+var desk = itil.Actor{ID: "sim", Name: "Simulated desk"}
+
+// clock is the simulation's clock: the time of the event being played.
+type clock struct{ now time.Time }
+
+func (c *clock) Now() time.Time { return c.now }
+
+// event is one thing that happens at a time: an incident arrives, an
+// agent finishes one, a group's shift starts, the backlog is sampled.
+type event struct {
+	at   time.Time
+	seq  int // ties in time go in the order scheduled
+	kind eventKind
+	// arrive: the service and its arrival; done and shift: the group;
+	// done: the incident and when it arrived.
+	service, arrival, group int
+	incident                itil.ID
+}
+
+type eventKind uint8
+
+const (
+	arrive eventKind = iota
+	done
+	shift
+	sample
+)
+
+type queue []event
+
+func (q queue) Len() int { return len(q) }
+func (q queue) Less(i, j int) bool {
+	if c := q[i].at.Compare(q[j].at); c != 0 {
+		return c < 0
+	}
+	return q[i].seq < q[j].seq
+}
+func (q queue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *queue) Push(x any)   { *q = append(*q, x.(event)) }
+func (q *queue) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return x
+}
+
+// waiting is an incident in a group's queue: taken by priority, then in
+// order of arrival.
+type waiting struct {
+	id       itil.ID
+	priority itil.Priority
+	at       time.Time
+	seq      int
+}
+
+// group is a Group as the run keeps it.
+type group struct {
+	Group
+	cal       *calendar.Calendar
+	free      int
+	waiting   []waiting
+	shiftDue  bool // a shift event is scheduled
+	handlings *rand.Rand
+}
+
+// run is one play of a Scenario.
+type run struct {
+	s      Scenario
+	ctx    context.Context
+	clk    *clock
+	zone   *time.Location
+	end    time.Time
+	events queue
+	seq    int
+	groups []*group
+	byName map[string]int
+	incs   *incident.Service
+	eng    *slm.Engine
+	// what happened, for the Report
+	opened   map[itil.ID]time.Time
+	resolved map[itil.ID]time.Time
+	order    []itil.ID // in order of opening
+	backlog  []BacklogPoint
+}
+
+func (r *run) schedule(e event) {
+	e.seq = r.seq
+	r.seq++
+	heap.Push(&r.events, e)
+}
+
+// Run plays s through the SDK's incident and SLA services, on the memory
+// backend and a clock it drives, and reports what came of it. An invalid
+// Scenario gives a *itil.ValidationError naming every bad field; the
+// services' own refusals (an SLA definition they reject) are returned as
+// they come.
+func Run(ctx context.Context, s Scenario) (*Report, error) {
+	zone, err := s.validate()
+	if err != nil {
+		return nil, err
+	}
+	r := &run{s: s, ctx: ctx, clk: &clock{now: s.Start}, zone: zone, end: s.Start.AddDate(0, 0, s.Days), byName: map[string]int{},
+		opened: map[itil.ID]time.Time{}, resolved: map[itil.ID]time.Time{}}
+	store := memory.NewStore()
+	if r.eng, err = slm.NewEngine(store, slm.WithClock(r.clk)); err != nil {
+		return nil, err
+	}
+	if r.incs, err = incident.New(store, incident.WithClock(r.clk), incident.WithHook(r.eng)); err != nil {
+		return nil, err
+	}
+	var defs []*slm.Definition
+	for _, d := range s.SLAs {
+		def, err := r.eng.Define(ctx, desk, d)
+		if err != nil {
+			return nil, fmt.Errorf("sim: SLA %q: %w", d.Name, err)
+		}
+		defs = append(defs, def)
+	}
+	// Two streams of draws, so that a change to one group's handling
+	// leaves the arrivals as they were: comparing two scenarios compares
+	// them on the same incidents.
+	arrivals := rand.New(rand.NewPCG(s.Seed, 1))
+	for i, g := range s.Groups {
+		r.byName[g.Name] = i
+		r.groups = append(r.groups, &group{Group: g, cal: calendar.MustNew(g.Hours), free: g.Agents,
+			handlings: rand.New(rand.NewPCG(s.Seed, uint64(2+i)))})
+	}
+	r.plan(arrivals)
+	for t := r.s.Start; t.Before(r.end); t = t.Add(time.Hour) {
+		r.schedule(event{at: t, kind: sample})
+	}
+	for r.events.Len() > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		e := heap.Pop(&r.events).(event)
+		if !e.at.Before(r.end) {
+			break
+		}
+		r.clk.now = e.at
+		if err := r.play(e); err != nil {
+			return nil, err
+		}
+	}
+	r.clk.now = r.end
+	return r.report(defs)
+}
+
+// plan schedules every arrival of the span: for each hour, a Poisson
+// count of incidents at uniform instants within it, or the recorded
+// series.
+func (r *run) plan(rng *rand.Rand) {
+	for si, svc := range r.s.Services {
+		for ai, a := range svc.Arrivals {
+			if a.Series != nil {
+				for _, t := range a.Series {
+					if !t.Before(r.s.Start) && t.Before(r.end) {
+						r.schedule(event{at: t, kind: arrive, service: si, arrival: ai})
+					}
+				}
+				continue
+			}
+			for h := r.s.Start.Truncate(time.Hour); h.Before(r.end); h = h.Add(time.Hour) {
+				for range poisson(rng, a.PerHour[hourOfWeek(h.In(r.zone))]) {
+					t := h.Add(time.Duration(rng.Int64N(int64(time.Hour))))
+					if !t.Before(r.s.Start) && t.Before(r.end) {
+						r.schedule(event{at: t, kind: arrive, service: si, arrival: ai})
+					}
+				}
+			}
+		}
+	}
+}
+
+// hourOfWeek is t's hour of the week, Monday 00:00 first.
+func hourOfWeek(t time.Time) int { return (int(t.Weekday())+6)%7*24 + t.Hour() }
+
+// poisson draws a count of mean lambda (Knuth's method: the rates here
+// are small).
+func poisson(rng *rand.Rand, lambda float64) int {
+	if lambda <= 0 {
+		return 0
+	}
+	l, k, p := math.Exp(-lambda), 0, 1.0
+	for {
+		p *= rng.Float64()
+		if p <= l {
+			return k
+		}
+		k++
+	}
+}
+
+func (r *run) play(e event) error {
+	now := r.clk.now
+	switch e.kind {
+	case arrive:
+		svc := r.s.Services[e.service]
+		a := svc.Arrivals[e.arrival]
+		inc, err := r.incs.Open(r.ctx, desk, incident.NewIncident{Title: svc.Name + " incident", Caller: itil.Actor{ID: "caller"},
+			Channel: incident.Phone, Category: svc.Name, Impact: a.Impact, Urgency: a.Urgency})
+		if err != nil {
+			return fmt.Errorf("sim: open an incident of %s: %w", svc.Name, err)
+		}
+		r.opened[inc.ID], r.order = now, append(r.order, inc.ID)
+		g := r.groups[r.byName[svc.Group]]
+		g.waiting = append(g.waiting, waiting{id: inc.ID, priority: inc.Priority, at: now, seq: e.seq})
+		return r.dispatch(r.byName[svc.Group])
+	case done:
+		if _, err := r.incs.Resolve(r.ctx, desk, e.incident, "solution_provided", "worked by the simulated desk"); err != nil {
+			return fmt.Errorf("sim: resolve: %w", err)
+		}
+		r.resolved[e.incident] = now
+		r.groups[e.group].free++
+		return r.dispatch(e.group)
+	case shift:
+		r.groups[e.group].shiftDue = false
+		return r.dispatch(e.group)
+	case sample:
+		r.backlog = append(r.backlog, BacklogPoint{At: now, Open: len(r.opened) - len(r.resolved)})
+	}
+	return nil
+}
+
+// dispatch gives the group's free agents the incidents waiting, highest
+// priority first, while its hours are open; when they are closed, the
+// group's next shift is scheduled to take them up.
+func (r *run) dispatch(gi int) error {
+	g := r.groups[gi]
+	now := r.clk.now
+	if g.free == 0 || len(g.waiting) == 0 {
+		return nil
+	}
+	if !g.cal.IsOpen(now) {
+		if !g.shiftDue {
+			g.shiftDue = true
+			r.schedule(event{at: g.cal.NextOpen(now), kind: shift, group: gi})
+		}
+		return nil
+	}
+	slices.SortFunc(g.waiting, func(a, b waiting) int {
+		return cmp.Or(cmp.Compare(a.priority, b.priority), a.at.Compare(b.at), cmp.Compare(a.seq, b.seq))
+	})
+	for g.free > 0 && len(g.waiting) > 0 {
+		w := g.waiting[0]
+		g.waiting = g.waiting[1:]
+		if _, err := r.incs.Assign(r.ctx, desk, w.id, g.Name, g.Name+"-agent-"+strconv.Itoa(g.free)); err != nil {
+			return fmt.Errorf("sim: assign: %w", err)
+		}
+		g.free--
+		r.schedule(event{at: g.cal.Add(now, g.Handling.draw(g.handlings)), kind: done, group: gi, incident: w.id})
+	}
+	return nil
+}
+
+// validate checks s, returning its zone.
+func (s Scenario) validate() (*time.Location, error) {
+	var v itil.ValidationError
+	zone := check.Zone(&v, "zone", s.Zone, false)
+	if s.Start.IsZero() {
+		v.Add("start", "is required")
+	}
+	if s.Days < 1 || s.Days > MaxDays {
+		v.Add("days", fmt.Sprintf("must be 1 to %d", MaxDays))
+	}
+	groups := map[string]bool{}
+	for i, g := range s.Groups {
+		at := fmt.Sprintf("groups[%d]", i)
+		switch {
+		case g.Name == "":
+			v.Add(at+".name", "is required")
+		case groups[g.Name]:
+			v.Add(at+".name", strconv.Quote(g.Name)+" is another group's too")
+		}
+		groups[g.Name] = true
+		if g.Agents < 0 {
+			v.Add(at+".agents", "must not be negative")
+		}
+		if g.Handling == nil {
+			v.Add(at+".handling", "is required")
+		}
+		if _, err := calendar.New(g.Hours); err != nil {
+			v.Add(at+".hours", err.Error())
+		}
+	}
+	for i, svc := range s.Services {
+		at := fmt.Sprintf("services[%d]", i)
+		if svc.Name == "" {
+			v.Add(at+".name", "is required")
+		}
+		if !groups[svc.Group] {
+			v.Add(at+".group", strconv.Quote(svc.Group)+" is no group of the scenario")
+		}
+		for j, a := range svc.Arrivals {
+			for h, rate := range a.PerHour {
+				if rate < 0 || math.IsNaN(rate) || math.IsInf(rate, 0) {
+					v.Add(fmt.Sprintf("%s.arrivals[%d].per_hour[%d]", at, j, h), "must be a rate of 0 or more")
+					break
+				}
+			}
+		}
+	}
+	return zone, v.Err()
+}

@@ -1,0 +1,125 @@
+package sim_test
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/sim"
+	"github.com/itilkit/itil/slm"
+	"github.com/itilkit/itil/slm/calendar"
+)
+
+var monday = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+
+func officeHours(from, to int) calendar.Spec {
+	var w calendar.Week
+	for d := time.Monday; d <= time.Friday; d++ {
+		w[d] = []calendar.Window{calendar.Hours(from, 0, to, 0)}
+	}
+	return calendar.Spec{Zone: "UTC", Week: w}
+}
+
+func desk(seed uint64) sim.Scenario {
+	return sim.Scenario{Name: "desk", Seed: seed, Start: monday, Days: 14,
+		Services: []sim.Service{
+			{Name: "Mail", Group: "messaging", Arrivals: []sim.Arrival{{Impact: 2, Urgency: 2, PerHour: sim.Weekdays(8, 18, 1.5)}}},
+			{Name: "Network", Group: "network", Arrivals: []sim.Arrival{{Impact: 1, Urgency: 2, PerHour: sim.Weekdays(7, 19, 0.8)}}},
+		},
+		Groups: []sim.Group{
+			{Name: "messaging", Agents: 2, Hours: officeHours(9, 17), Handling: sim.LogNormal{Median: 90 * time.Minute}},
+			{Name: "network", Agents: 1, Hours: officeHours(9, 17), Handling: sim.Exponential{Mean: time.Hour}},
+		},
+		SLAs: []slm.Definition{slm.StandardDefinition("Resolve in 8 hours", incident.Kind, slm.SLA, slm.Resolution,
+			slm.Target{Name: "8h", Duration: 8 * time.Hour})},
+	}
+}
+
+// TestDeterministic: the same scenario and seed give the same report;
+// another seed another.
+func TestDeterministic(t *testing.T) {
+	a, err := sim.Run(context.Background(), desk(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := sim.Run(context.Background(), desk(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("two runs of one scenario differ:\n%+v\n%+v", a.SLAs, b.SLAs)
+	}
+	c, err := sim.Run(context.Background(), desk(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reflect.DeepEqual(a, c) {
+		t.Fatal("another seed, the same report")
+	}
+	if a.Opened < 200 || a.Resolved == 0 || len(a.Backlog) != 14*24 || a.SLAs[0].Met+a.SLAs[0].Breached == 0 {
+		t.Fatalf("an implausible report: %d opened, %d resolved, %d backlog points, %+v", a.Opened, a.Resolved, len(a.Backlog), a.SLAs)
+	}
+}
+
+// TestHandWorked: three incidents recorded ten minutes apart, one agent
+// always on duty, each taking exactly an hour: they are resolved one
+// after the other, at 1 h, 2 h and 3 h, so they wait 0, 50 and 100
+// minutes; with a 2-hour resolution SLA, the third breaches.
+func TestHandWorked(t *testing.T) {
+	t0 := monday.Add(9 * time.Hour)
+	s := sim.Scenario{Name: "hand", Start: monday, Days: 1,
+		Services: []sim.Service{{Name: "Mail", Group: "desk", Arrivals: []sim.Arrival{{Impact: 2, Urgency: 2,
+			Series: []time.Time{t0, t0.Add(10 * time.Minute), t0.Add(20 * time.Minute)}}}}},
+		Groups: []sim.Group{{Name: "desk", Agents: 1, Hours: calendar.AlwaysOpen(), Handling: sim.Fixed(time.Hour)}},
+		SLAs: []slm.Definition{slm.StandardDefinition("Resolve in 2 hours", incident.Kind, slm.SLA, slm.Resolution,
+			slm.Target{Name: "2h", Duration: 2 * time.Hour})},
+	}
+	r, err := sim.Run(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sim.Durations{Count: 3, Mean: 110 * time.Minute, P50: 110 * time.Minute, P90: 160 * time.Minute, P95: 160 * time.Minute}
+	if r.Opened != 3 || r.Resolved != 3 || r.TimeToResolve != want {
+		t.Fatalf("%d opened, %d resolved, time to resolve %+v, want %+v", r.Opened, r.Resolved, r.TimeToResolve, want)
+	}
+	if got := r.SLAs[0]; got.Met != 2 || got.Breached != 1 || r.BreachesByHour[9] != 1 {
+		t.Fatalf("SLA %+v, breaches at 09:00 %d", got, r.BreachesByHour[9])
+	}
+}
+
+// TestInvalid: a scenario with bad fields names every one of them.
+func TestInvalid(t *testing.T) {
+	_, err := sim.Run(context.Background(), sim.Scenario{Days: 0, Zone: "Mars/Base",
+		Services: []sim.Service{{Name: "", Group: "nobody"}}, Groups: []sim.Group{{Name: "x", Agents: -1}}})
+	if err == nil {
+		t.Fatal("an invalid scenario ran")
+	}
+	for _, f := range []string{"zone", "start", "days", "groups[0].agents", "groups[0].handling", "services[0].name", "services[0].group"} {
+		if !strings.Contains(err.Error(), f) {
+			t.Errorf("the error does not name %s: %v", f, err)
+		}
+	}
+}
+
+// BenchmarkMonth plays a month of a desk taking about 10,000 incidents.
+func BenchmarkMonth(b *testing.B) {
+	s := desk(1)
+	s.Days = 30
+	s.Services[0].Arrivals[0].PerHour = sim.Weekdays(0, 24, 14) // about 7,200 a month
+	s.Services[1].Arrivals[0].PerHour = sim.Weekdays(0, 24, 6)  // and 3,100
+	s.Groups[0].Agents, s.Groups[1].Agents = 40, 20
+	s.Groups[0].Hours, s.Groups[1].Hours = calendar.AlwaysOpen(), calendar.AlwaysOpen()
+	var incidents int
+	for b.Loop() {
+		r, err := sim.Run(context.Background(), s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		incidents = r.Opened
+	}
+	b.ReportMetric(float64(incidents), "incidents")
+	b.ReportMetric(float64(incidents)*float64(b.N)/b.Elapsed().Seconds(), "incidents/s")
+}
