@@ -123,3 +123,33 @@ func BenchmarkMonth(b *testing.B) {
 	b.ReportMetric(float64(incidents), "incidents")
 	b.ReportMetric(float64(incidents)*float64(b.N)/b.Elapsed().Seconds(), "incidents/s")
 }
+
+// TestCompare: a variant with more agents on the same arrivals breaches
+// less, and the comparison says so, the same each time.
+func TestCompare(t *testing.T) {
+	base := desk(3)
+	more := desk(3)
+	more.Name = "more agents"
+	more.Groups[1].Agents = 3
+	a, err := sim.Run(context.Background(), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := sim.Run(context.Background(), more)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Opened != b.Opened {
+		t.Fatalf("the variant saw other arrivals: %d and %d", a.Opened, b.Opened)
+	}
+	if b.SLAs[0].Breached >= a.SLAs[0].Breached {
+		t.Fatalf("more agents, no fewer breaches: %d and %d", a.SLAs[0].Breached, b.SLAs[0].Breached)
+	}
+	var out, again strings.Builder
+	sim.Compare(a, b).WriteTo(&out)
+	sim.Compare(a, b).WriteTo(&again)
+	if out.String() != again.String() || !strings.Contains(out.String(), "Resolve in 8 hours: breached") {
+		t.Fatalf("the comparison:\n%s", out.String())
+	}
+	t.Logf("\n%s", out.String())
+}

@@ -1,0 +1,106 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Comparison is two reports side by side: a scenario and a variant of it
+// on the same arrivals (same seed), and what the variant changed.
+type Comparison struct {
+	A, B *Report
+}
+
+// Compare puts a and b side by side.
+func Compare(a, b *Report) Comparison { return Comparison{A: a, B: b} }
+
+// WriteTo writes the comparison as a table: each figure of A, of B, and
+// the difference B − A.
+func (c Comparison) WriteTo(w io.Writer) (int64, error) {
+	cw := &countWriter{w: w}
+	tw := tabwriter.NewWriter(cw, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "\t%s\t%s\tdifference\n", c.A.Scenario, c.B.Scenario)
+	row := func(name string, a, b float64, unit string) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, num(a, unit), num(b, unit), signed(b-a, unit))
+	}
+	row("incidents", float64(c.A.Opened), float64(c.B.Opened), "")
+	row("resolved", float64(c.A.Resolved), float64(c.B.Resolved), "")
+	for i := range c.A.SLAs {
+		if i >= len(c.B.SLAs) {
+			break
+		}
+		a, b := c.A.SLAs[i], c.B.SLAs[i]
+		row(a.Name+": met", a.MetPercent, b.MetPercent, "%")
+		row(a.Name+": breached", float64(a.Breached), float64(b.Breached), "")
+	}
+	row("time to resolve: mean", hours(c.A.TimeToResolve.Mean), hours(c.B.TimeToResolve.Mean), "h")
+	row("time to resolve: P90", hours(c.A.TimeToResolve.P90), hours(c.B.TimeToResolve.P90), "h")
+	row("backlog: peak", float64(peak(c.A.Backlog)), float64(peak(c.B.Backlog)), "")
+	for _, d := range []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday, time.Sunday} {
+		a, b := c.A.breachesOn(d), c.B.breachesOn(d)
+		if a != 0 || b != 0 {
+			row("breaches of "+d.String()+"'s arrivals", float64(a), float64(b), "")
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return cw.n, err
+	}
+	return cw.n, cw.err
+}
+
+// breachesOn counts the breaches of the incidents that arrived on d.
+func (r *Report) breachesOn(d time.Weekday) int {
+	n := 0
+	day := (int(d) + 6) % 7
+	for h := range 24 {
+		n += r.BreachesByHour[day*24+h]
+	}
+	return n
+}
+
+func peak(b []BacklogPoint) int {
+	m := 0
+	for _, p := range b {
+		m = max(m, p.Open)
+	}
+	return m
+}
+
+func hours(d time.Duration) float64 { return d.Hours() }
+
+func num(x float64, unit string) string {
+	switch unit {
+	case "":
+		return fmt.Sprintf("%.0f", x)
+	case "%":
+		return fmt.Sprintf("%.1f %%", x)
+	}
+	return fmt.Sprintf("%.1f %s", x, unit)
+}
+
+func signed(x float64, unit string) string {
+	s := num(x, unit)
+	if x > 0 {
+		s = "+" + s
+	}
+	return strings.Replace(s, "-0.0", "0.0", 1)
+}
+
+type countWriter struct {
+	w   io.Writer
+	n   int64
+	err error
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	c.err = err
+	return n, err
+}
