@@ -2,10 +2,12 @@ package sim
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/itilkit/itil/internal/stats"
 	"github.com/itilkit/itil/slm"
+	"github.com/itilkit/itil/slm/calendar"
 )
 
 // Report is what came of a Scenario.
@@ -27,6 +29,17 @@ type Report struct {
 	// TimeToResolve is over the incidents resolved: from arrival to
 	// resolution, wall-clock time.
 	TimeToResolve Durations
+	// Credits is, for each service with Credits, its availability over its
+	// service hours and the credit owed.
+	Credits []CreditResult
+}
+
+// CreditResult is a service's availability over the span and the service
+// credit its policy owes for it.
+type CreditResult struct {
+	Service      string
+	Availability slm.Availability
+	Credit       slm.Money
 }
 
 // SLAResult is one SLA's compliance over the span.
@@ -97,5 +110,29 @@ func (r *run) report(defs []*slm.Definition) (*Report, error) {
 		}
 	}
 	rep.TimeToResolve = durations(ttr)
+	var outages []slm.Outage
+	for _, id := range r.order {
+		if svc, ok := r.down[id]; ok {
+			end, ok := r.resolved[id]
+			if !ok {
+				end = r.end
+			}
+			outages = append(outages, slm.Outage{Service: svc, Start: r.opened[id], End: end})
+		}
+	}
+	for _, svc := range r.s.Services {
+		if svc.Credits == nil {
+			continue
+		}
+		a, err := slm.MeasureAvailability(calendar.MustNew(svc.Credits.Hours), svc.Name, outages, r.s.Start, r.end)
+		if err != nil {
+			return nil, err
+		}
+		credit, err := svc.Credits.Policy.Credit(a, svc.Credits.Fee)
+		if err != nil {
+			return nil, fmt.Errorf("sim: %s's credit: %w", svc.Name, err)
+		}
+		rep.Credits = append(rep.Credits, CreditResult{Service: svc.Name, Availability: a, Credit: credit})
+	}
 	return rep, nil
 }

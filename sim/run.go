@@ -104,7 +104,8 @@ type run struct {
 	// what happened, for the Report
 	opened   map[itil.ID]time.Time
 	resolved map[itil.ID]time.Time
-	order    []itil.ID // in order of opening
+	order    []itil.ID          // in order of opening
+	down     map[itil.ID]string // the incidents that are outages, and of which service
 	backlog  []BacklogPoint
 }
 
@@ -125,7 +126,7 @@ func Run(ctx context.Context, s Scenario) (*Report, error) {
 		return nil, err
 	}
 	r := &run{s: s, ctx: ctx, clk: &clock{now: s.Start}, zone: zone, end: s.Start.AddDate(0, 0, s.Days), byName: map[string]int{},
-		opened: map[itil.ID]time.Time{}, resolved: map[itil.ID]time.Time{}}
+		opened: map[itil.ID]time.Time{}, resolved: map[itil.ID]time.Time{}, down: map[itil.ID]string{}}
 	store := memory.NewStore()
 	if r.eng, err = slm.NewEngine(store, slm.WithClock(r.clk)); err != nil {
 		return nil, err
@@ -223,11 +224,14 @@ func (r *run) play(e event) error {
 		svc := r.s.Services[e.service]
 		a := svc.Arrivals[e.arrival]
 		inc, err := r.incs.Open(r.ctx, desk, incident.NewIncident{Title: svc.Name + " incident", Caller: itil.Actor{ID: "caller"},
-			Channel: incident.Phone, Category: svc.Name, Impact: a.Impact, Urgency: a.Urgency})
+			Channel: incident.Phone, Category: svc.Name, Impact: a.Impact, Urgency: a.Urgency, ServiceDown: a.ServiceDown})
 		if err != nil {
 			return fmt.Errorf("sim: open an incident of %s: %w", svc.Name, err)
 		}
 		r.opened[inc.ID], r.order = now, append(r.order, inc.ID)
+		if a.ServiceDown {
+			r.down[inc.ID] = svc.Name
+		}
 		g := r.groups[r.byName[svc.Group]]
 		g.waiting = append(g.waiting, waiting{id: inc.ID, priority: inc.Priority, at: now, seq: e.seq})
 		return r.dispatch(r.byName[svc.Group])
@@ -315,6 +319,14 @@ func (s Scenario) validate() (*time.Location, error) {
 		}
 		if !groups[svc.Group] {
 			v.Add(at+".group", strconv.Quote(svc.Group)+" is no group of the scenario")
+		}
+		if c := svc.Credits; c != nil {
+			if _, err := calendar.New(c.Hours); err != nil {
+				v.Add(at+".credits.hours", err.Error())
+			}
+			if err := c.Policy.Validate(); err != nil {
+				v.Add(at+".credits.policy", err.Error())
+			}
 		}
 		for j, a := range svc.Arrivals {
 			for h, rate := range a.PerHour {

@@ -41,6 +41,20 @@ type Service struct {
 	// Group handles its incidents.
 	Group    string
 	Arrivals []Arrival
+	// Credits, when set, is the service's availability commitment: the
+	// report measures its availability over its service hours, the
+	// outages being its incidents that take it down (Arrival.ServiceDown)
+	// from arrival to resolution, and the credit owed.
+	Credits *Credits
+}
+
+// Credits is a service's availability commitment as its SLA words it: the
+// service hours, the fee of the span and the tiers of credit owed below
+// the availability agreed.
+type Credits struct {
+	Hours  calendar.Spec
+	Fee    slm.Money
+	Policy slm.CreditPolicy
 }
 
 // Arrival is a stream of incidents of one priority on a service: either a
@@ -52,6 +66,9 @@ type Arrival struct {
 	Urgency itil.Urgency
 	PerHour [HoursPerWeek]float64
 	Series  []time.Time
+	// ServiceDown: each of these incidents is an outage of the service
+	// until it is resolved.
+	ServiceDown bool
 }
 
 // Group is a support group: Agents people who each work one incident at a

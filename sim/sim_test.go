@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/sim"
 	"github.com/itilkit/itil/slm"
@@ -71,8 +73,11 @@ func TestDeterministic(t *testing.T) {
 func TestHandWorked(t *testing.T) {
 	t0 := monday.Add(9 * time.Hour)
 	s := sim.Scenario{Name: "hand", Start: monday, Days: 1,
-		Services: []sim.Service{{Name: "Mail", Group: "desk", Arrivals: []sim.Arrival{{Impact: 2, Urgency: 2,
-			Series: []time.Time{t0, t0.Add(10 * time.Minute), t0.Add(20 * time.Minute)}}}}},
+		Services: []sim.Service{{Name: "Mail", Group: "desk", Arrivals: []sim.Arrival{{Impact: 2, Urgency: 2, ServiceDown: true,
+			Series: []time.Time{t0, t0.Add(10 * time.Minute), t0.Add(20 * time.Minute)}}},
+			Credits: &sim.Credits{Hours: calendar.AlwaysOpen(), Fee: slm.Money{Amount: decimal.NewFromInt(1000), Currency: "EUR"},
+				Policy: slm.CreditPolicy{Tiers: []slm.CreditTier{{Below: decimal.RequireFromString("99.9"), Percent: decimal.NewFromInt(10)},
+					{Below: decimal.NewFromInt(99), Percent: decimal.NewFromInt(25)}}}}}},
 		Groups: []sim.Group{{Name: "desk", Agents: 1, Hours: calendar.AlwaysOpen(), Handling: sim.Fixed(time.Hour)}},
 		SLAs: []slm.Definition{slm.StandardDefinition("Resolve in 2 hours", incident.Kind, slm.SLA, slm.Resolution,
 			slm.Target{Name: "2h", Duration: 2 * time.Hour})},
@@ -87,6 +92,12 @@ func TestHandWorked(t *testing.T) {
 	}
 	if got := r.SLAs[0]; got.Met != 2 || got.Breached != 1 || r.BreachesByHour[9] != 1 {
 		t.Fatalf("SLA %+v, breaches at 09:00 %d", got, r.BreachesByHour[9])
+	}
+	// The three outages overlap: Mail is down from 09:00 to 12:00, 3 hours
+	// of the day's 24, 87.5 %: below 99 %, a credit of 25 % of the fee.
+	if len(r.Credits) != 1 || r.Credits[0].Availability.Downtime != 3*time.Hour ||
+		!r.Credits[0].Availability.Percent.Equal(decimal.RequireFromString("87.5")) || !r.Credits[0].Credit.Amount.Equal(decimal.NewFromInt(250)) {
+		t.Fatalf("credits %+v", r.Credits)
 	}
 }
 
