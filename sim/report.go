@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/itilkit/itil/internal/stats"
+	"github.com/itilkit/itil/lifecycle"
 	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/slm/calendar"
 )
@@ -32,6 +33,10 @@ type Report struct {
 	// Credits is, for each service with Credits, its availability over its
 	// service hours and the credit owed.
 	Credits []CreditResult
+	// KPIs are the lifecycle package's KPIs of the span, week by week
+	// (weeks from Monday, in the scenario's zone), counted from the
+	// journal the run wrote.
+	KPIs []lifecycle.KPIPoint
 }
 
 // CreditResult is a service's availability over the span and the service
@@ -134,5 +139,10 @@ func (r *run) report(defs []*slm.Definition) (*Report, error) {
 		}
 		rep.Credits = append(rep.Credits, CreditResult{Service: svc.Name, Availability: a, Credit: credit})
 	}
+	kpis, err := r.kpis.KPIs(ctx, lifecycle.KPIQuery{From: r.s.Start, To: r.end, Every: lifecycle.Weekly, Zone: r.zone.String()})
+	if err != nil {
+		return nil, err
+	}
+	rep.KPIs = kpis
 	return rep, nil
 }

@@ -14,9 +14,11 @@ import (
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/internal/check"
+	"github.com/itilkit/itil/lifecycle"
 	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/slm/calendar"
 	"github.com/itilkit/itil/storage/memory"
+	"github.com/itilkit/itil/strategy"
 )
 
 // MaxDays bounds a Scenario's span.
@@ -101,6 +103,7 @@ type run struct {
 	byName map[string]int
 	incs   *incident.Service
 	eng    *slm.Engine
+	kpis   *lifecycle.Service
 	// what happened, for the Report
 	opened   map[itil.ID]time.Time
 	resolved map[itil.ID]time.Time
@@ -132,6 +135,15 @@ func Run(ctx context.Context, s Scenario) (*Report, error) {
 		return nil, err
 	}
 	if r.incs, err = incident.New(store, incident.WithClock(r.clk), incident.WithHook(r.eng)); err != nil {
+		return nil, err
+	}
+	// The KPIs are the lifecycle package's, counted from the journal the
+	// run writes, as they would be from a real desk's.
+	portfolio, err := strategy.New(store, strategy.WithClock(r.clk))
+	if err != nil {
+		return nil, err
+	}
+	if r.kpis, err = lifecycle.New(store, portfolio, lifecycle.WithClock(r.clk), lifecycle.WithIncidents(r.incs), lifecycle.WithSLM(r.eng)); err != nil {
 		return nil, err
 	}
 	var defs []*slm.Definition

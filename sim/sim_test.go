@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/lifecycle"
 	"github.com/itilkit/itil/sim"
 	"github.com/itilkit/itil/slm"
 	"github.com/itilkit/itil/slm/calendar"
@@ -60,6 +61,15 @@ func TestDeterministic(t *testing.T) {
 	}
 	if reflect.DeepEqual(a, c) {
 		t.Fatal("another seed, the same report")
+	}
+	resolvedByKPI := 0
+	for _, p := range a.KPIs {
+		if p.KPI == lifecycle.KPITimeToResolve {
+			resolvedByKPI += p.Count
+		}
+	}
+	if resolvedByKPI != a.Resolved {
+		t.Errorf("the KPIs count %d resolutions, the report %d", resolvedByKPI, a.Resolved)
 	}
 	if a.Opened < 200 || a.Resolved == 0 || len(a.Backlog) != 14*24 || a.SLAs[0].Met+a.SLAs[0].Breached == 0 {
 		t.Fatalf("an implausible report: %d opened, %d resolved, %d backlog points, %+v", a.Opened, a.Resolved, len(a.Backlog), a.SLAs)
