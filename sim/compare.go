@@ -39,10 +39,10 @@ func (c Comparison) WriteTo(w io.Writer) (int64, error) {
 	row("time to resolve: mean", hours(c.A.TimeToResolve.Mean), hours(c.B.TimeToResolve.Mean), "h")
 	row("time to resolve: P90", hours(c.A.TimeToResolve.P90), hours(c.B.TimeToResolve.P90), "h")
 	row("backlog: peak", float64(peak(c.A.Backlog)), float64(peak(c.B.Backlog)), "")
-	for _, d := range []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday, time.Sunday} {
+	for _, d := range weekdays {
 		a, b := c.A.breachesOn(d), c.B.breachesOn(d)
 		if a != 0 || b != 0 {
-			row("breaches of "+d.String()+"'s arrivals", float64(a), float64(b), "")
+			row("breaches on "+d.String(), float64(a), float64(b), "")
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -51,7 +51,9 @@ func (c Comparison) WriteTo(w io.Writer) (int64, error) {
 	return cw.n, cw.err
 }
 
-// breachesOn counts the breaches of the incidents that arrived on d.
+var weekdays = []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday, time.Sunday}
+
+// breachesOn counts the breaches that happened on d.
 func (r *Report) breachesOn(d time.Weekday) int {
 	n := 0
 	day := (int(d) + 6) % 7
@@ -103,4 +105,33 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	c.n += int64(n)
 	c.err = err
 	return n, err
+}
+
+// WriteTo writes the report as text: the incidents, each SLA's
+// compliance, breaches by the weekday of arrival, the backlog's peak,
+// time to resolve, the credits and the weekly KPIs.
+func (r *Report) WriteTo(w io.Writer) (int64, error) {
+	cw := &countWriter{w: w}
+	tw := tabwriter.NewWriter(cw, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "%s: %s to %s\n", r.Scenario, r.From.Format("Mon 2 Jan 2006 15:04"), r.To.Format("Mon 2 Jan 2006 15:04"))
+	fmt.Fprintf(tw, "incidents\t%d arrived, %d resolved, %d open at the end\n", r.Opened, r.Resolved, r.Opened-r.Resolved)
+	for _, s := range r.SLAs {
+		fmt.Fprintf(tw, "%s\t%d met, %d breached (%.1f %% met), %d running\n", s.Name, s.Met, s.Breached, s.MetPercent, s.InProgress)
+	}
+	fmt.Fprintf(tw, "time to resolve\tmean %.1f h, P50 %.1f h, P90 %.1f h\n", r.TimeToResolve.Mean.Hours(), r.TimeToResolve.P50.Hours(),
+		r.TimeToResolve.P90.Hours())
+	fmt.Fprintf(tw, "backlog\tpeak %d open\n", peak(r.Backlog))
+	for _, d := range weekdays {
+		if n := r.breachesOn(d); n > 0 {
+			fmt.Fprintf(tw, "breaches on %s\t%d\n", d, n)
+		}
+	}
+	for _, c := range r.Credits {
+		fmt.Fprintf(tw, "%s\t%s %% available, credit %s %s\n", c.Service, c.Availability.Percent.StringFixed(3), c.Credit.Amount.StringFixed(2),
+			c.Credit.Currency)
+	}
+	if err := tw.Flush(); err != nil {
+		return cw.n, err
+	}
+	return cw.n, cw.err
 }

@@ -21,10 +21,11 @@ type Report struct {
 	// SLAs is how each definition did over the span (running cycles
 	// judged at its end).
 	SLAs []SLAResult
-	// BreachesByHour counts the incidents that breached an SLA by the hour
-	// of the week they arrived in (Monday 00:00 first, in the scenario's
-	// zone): where the breaches come from.
-	BreachesByHour [HoursPerWeek]int
+	// BreachesByArrival counts the incidents that breached an SLA by the
+	// hour of the week they arrived in, and BreachesByHour the breaches by
+	// the hour of the week they happened in (Monday 00:00 first, in the
+	// scenario's zone): where the breaches come from, and when they land.
+	BreachesByArrival, BreachesByHour [HoursPerWeek]int
 	// Backlog is the incidents open at the start of each hour.
 	Backlog []BacklogPoint
 	// TimeToResolve is over the incidents resolved: from arrival to
@@ -105,13 +106,14 @@ func (r *run) report(defs []*slm.Definition) (*Report, error) {
 		for _, x := range st {
 			if x.Progress.Breached {
 				breached = true
+				rep.BreachesByHour[hourOfWeek(x.Timer.BreachAt.In(r.zone))]++
 				if i, ok := byName[x.Timer.Name]; ok {
 					rep.SLAs[i].BreachesOfArrivals++
 				}
 			}
 		}
 		if breached {
-			rep.BreachesByHour[hourOfWeek(opened.In(r.zone))]++
+			rep.BreachesByArrival[hourOfWeek(opened.In(r.zone))]++
 		}
 	}
 	rep.TimeToResolve = durations(ttr)

@@ -102,8 +102,9 @@ func TestHandWorked(t *testing.T) {
 	if r.Opened != 3 || r.Resolved != 3 || r.TimeToResolve != want {
 		t.Fatalf("%d opened, %d resolved, time to resolve %+v, want %+v", r.Opened, r.Resolved, r.TimeToResolve, want)
 	}
-	if got := r.SLAs[0]; got.Met != 2 || got.Breached != 1 || r.BreachesByHour[9] != 1 {
-		t.Fatalf("SLA %+v, breaches at 09:00 %d", got, r.BreachesByHour[9])
+	// The third arrived at 09:20 and breached at 11:20.
+	if got := r.SLAs[0]; got.Met != 2 || got.Breached != 1 || r.BreachesByArrival[9] != 1 || r.BreachesByHour[11] != 1 {
+		t.Fatalf("SLA %+v, breaches of 09:00's arrivals %d, at 11:00 %d", got, r.BreachesByArrival[9], r.BreachesByHour[11])
 	}
 	// The three outages overlap: Mail is down from 09:00 to 12:00, 3 hours
 	// of the day's 24, 87.5 %: below 99 %, a credit of 25 % of the fee.
@@ -221,7 +222,8 @@ func TestCompare(t *testing.T) {
 	var out, again strings.Builder
 	sim.Compare(a, b).WriteTo(&out)
 	sim.Compare(a, b).WriteTo(&again)
-	if out.String() != again.String() || !strings.Contains(out.String(), "Resolve in 8 hours: breached") {
+	if out.String() != again.String() || !strings.Contains(out.String(), "Resolve in 8 hours: breached") ||
+		!strings.Contains(out.String(), "breaches on Monday") {
 		t.Fatalf("the comparison:\n%s", out.String())
 	}
 	t.Logf("\n%s", out.String())
