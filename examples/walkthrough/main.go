@@ -611,7 +611,8 @@ func run(w io.Writer, step func(stage string)) (err error) {
 	x = check(life.MoveInitiative(ctx, owen, x.ID, lifecycle.MoveMonitor))
 	x = check(life.ReviewInitiative(ctx, owen, x.ID))
 	pct, _ := x.Improvement()
-	n.say("%s reviewed: %s measured over May at %s h", x.Number, x.KPI, x.Measured.Round(2))
+	n.say("%s reviewed: %s measured over the %d days before %s: %s h", x.Number, x.KPI,
+		int(lifecycle.MeasureWindow.Hours()/24), stamp(x.ReviewDate), x.Measured.Round(2))
 	for _, s := range x.Steps {
 		if s.Name == lifecycle.StepMeasured {
 			n.item("%s: %s", s.Name, s.Note)
