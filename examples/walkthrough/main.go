@@ -333,7 +333,7 @@ func run(w io.Writer, step func(stage string)) (err error) {
 	ch := check(changes.Open(ctx, lee, change.NewChange{Title: "Deploy the learning platform",
 		Implementation: "ansible-playbook lms.yml", Backout: "restore the VM snapshots",
 		TestPlan: "upload a 50 MB file; a 2000-student quiz load test", AssignmentGroup: "lms-team", Assignee: "lee",
-		CIID: db.ID, CIIDs: []itil.ID{app.ID}, PlannedStart: start, PlannedEnd: start.Add(2 * time.Hour)}))
+		CIID: db.ID, CIIDs: []itil.ID{app.ID}, Impact: 2, PlannedStart: start, PlannedEnd: start.Add(2 * time.Hour)}))
 	n.say("%s %q opened by %s, a %s change", ch.Number, ch.Title, lee.Name, ch.Model)
 	if len(ch.Conflicts) > 0 {
 		cf := ch.Conflicts[0]
@@ -351,8 +351,9 @@ func run(w io.Writer, step func(stage string)) (err error) {
 	for _, l := range strings.Split(ch.RiskExplanation, "\n") {
 		n.item("  %s", l)
 	}
-	n.why("Risk is how likely a change is to go wrong and how much harm it would do. A change to a",
-		"mission-critical database is high risk, so more people must look at it.")
+	n.why("Risk is how likely a change is to go wrong and how much harm it would do. Here a rule on",
+		"the CIs and a table of impact against past success each give one; the higher counts. A",
+		"change to a mission-critical database is high risk, so more people must look at it.")
 
 	// asked prints whom the change's approval round waits for.
 	asked := func() {
