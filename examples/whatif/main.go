@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"log"
 	"os"
 	"time"
@@ -27,26 +28,33 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
-	asIs := scenario("office hours", officeHours())
-	around := scenario("24x7", calendar.AlwaysOpen())
-	a, err := sim.Run(ctx, asIs)
-	if err != nil {
+	if err := run(os.Stdout); err != nil {
 		log.Fatal(err)
 	}
-	b, err := sim.Run(ctx, around)
+}
+
+// run plays the month both ways and writes both reports and the
+// comparison to w.
+func run(w io.Writer) error {
+	ctx := context.Background()
+	a, err := sim.Run(ctx, scenario("office hours", officeHours()))
 	if err != nil {
-		log.Fatal(err)
+		return err
+	}
+	b, err := sim.Run(ctx, scenario("24x7", calendar.AlwaysOpen()))
+	if err != nil {
+		return err
 	}
 	for _, r := range []*sim.Report{a, b} {
-		if _, err := r.WriteTo(os.Stdout); err != nil {
-			log.Fatal(err)
+		if _, err := r.WriteTo(w); err != nil {
+			return err
 		}
-		os.Stdout.WriteString("\n")
+		if _, err := io.WriteString(w, "\n"); err != nil {
+			return err
+		}
 	}
-	if _, err := sim.Compare(a, b).WriteTo(os.Stdout); err != nil {
-		log.Fatal(err)
-	}
+	_, err = sim.Compare(a, b).WriteTo(w)
+	return err
 }
 
 // scenario is March 2026 at the desk, the network group on hours.
