@@ -39,6 +39,11 @@ func (c Comparison) WriteTo(w io.Writer) (int64, error) {
 	row("time to resolve: mean", hours(c.A.TimeToResolve.Mean), hours(c.B.TimeToResolve.Mean), "h")
 	row("time to resolve: P90", hours(c.A.TimeToResolve.P90), hours(c.B.TimeToResolve.P90), "h")
 	row("backlog: peak", float64(peak(c.A.Backlog)), float64(peak(c.B.Backlog)), "")
+	if c.A.Changes.Requested > 0 || c.B.Changes.Requested > 0 {
+		row("changes implemented", float64(c.A.Changes.Done), float64(c.B.Changes.Done), "")
+		row("changes failed", float64(c.A.Changes.Failed), float64(c.B.Changes.Failed), "")
+		row("changes: mean wait for a slot", hours(c.A.Changes.Delay.Mean), hours(c.B.Changes.Delay.Mean), "h")
+	}
 	for _, d := range weekdays {
 		a, b := c.A.breachesOn(d), c.B.breachesOn(d)
 		if a != 0 || b != 0 {
@@ -121,6 +126,10 @@ func (r *Report) WriteTo(w io.Writer) (int64, error) {
 	fmt.Fprintf(tw, "time to resolve\tmean %.1f h, P50 %.1f h, P90 %.1f h\n", r.TimeToResolve.Mean.Hours(), r.TimeToResolve.P50.Hours(),
 		r.TimeToResolve.P90.Hours())
 	fmt.Fprintf(tw, "backlog\tpeak %d open\n", peak(r.Backlog))
+	if c := r.Changes; c.Requested > 0 {
+		fmt.Fprintf(tw, "changes\t%d requested, %d implemented, %d failed, %d with no slot; mean wait for a slot %.1f h\n",
+			c.Requested, c.Done, c.Failed, c.Unplanned, c.Delay.Mean.Hours())
+	}
 	for _, d := range weekdays {
 		if n := r.breachesOn(d); n > 0 {
 			fmt.Fprintf(tw, "breaches on %s\t%d\n", d, n)

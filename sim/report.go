@@ -34,10 +34,21 @@ type Report struct {
 	// Credits is, for each service with Credits, its availability over its
 	// service hours and the credit owed.
 	Credits []CreditResult
+	// Changes is what came of the scenario's changes.
+	Changes ChangeResult
 	// KPIs are the lifecycle package's KPIs of the span, week by week
 	// (weeks from Monday, in the scenario's zone), counted from the
 	// journal the run wrote.
 	KPIs []lifecycle.KPIPoint
+}
+
+// ChangeResult counts the changes: requested and planned, implemented
+// and closed (Done) by the end, failed (each opening an incident), and
+// those no slot was found for; Delay is from request to planned start
+// (a freeze, or the changes before, push it).
+type ChangeResult struct {
+	Requested, Done, Failed, Unplanned int
+	Delay                              Durations
 }
 
 // CreditResult is a service's availability over the span and the service
@@ -141,6 +152,7 @@ func (r *run) report(defs []*slm.Definition) (*Report, error) {
 		}
 		rep.Credits = append(rep.Credits, CreditResult{Service: svc.Name, Availability: a, Credit: credit})
 	}
+	rep.Changes = ChangeResult{Requested: r.requested, Done: r.done, Failed: r.failed, Unplanned: r.unplanned, Delay: durations(r.delays)}
 	kpis, err := r.kpis.KPIs(ctx, lifecycle.KPIQuery{From: r.s.Start, To: r.end, Every: lifecycle.Weekly, Zone: r.zone.String()})
 	if err != nil {
 		return nil, err

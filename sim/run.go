@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/itilkit/itil"
+	"github.com/itilkit/itil/change"
 	"github.com/itilkit/itil/incident"
 	"github.com/itilkit/itil/internal/check"
 	"github.com/itilkit/itil/lifecycle"
@@ -39,9 +40,9 @@ type event struct {
 	seq  int // ties in time go in the order scheduled
 	kind eventKind
 	// arrive: the service and its arrival; done and shift: the group;
-	// done: the incident and when it arrived.
-	service, arrival, group int
-	incident                itil.ID
+	// done: the incident; the change events: the stream and the change.
+	service, arrival, group, stream int
+	incident, change                itil.ID
 }
 
 type eventKind uint8
@@ -51,6 +52,9 @@ const (
 	done
 	shift
 	sample
+	changeRequest
+	changeStart
+	changeEnd
 )
 
 type queue []event
@@ -104,6 +108,13 @@ type run struct {
 	incs   *incident.Service
 	eng    *slm.Engine
 	kpis   *lifecycle.Service
+	// the changes, when the scenario has some
+	changes                            *change.Service
+	ci                                 map[string]itil.ID // of each service that changes
+	serviceIndex                       map[string]int
+	failures                           *rand.Rand
+	requested, done, failed, unplanned int
+	delays                             []time.Duration
 	// what happened, for the Report
 	opened   map[itil.ID]time.Time
 	resolved map[itil.ID]time.Time
@@ -129,7 +140,11 @@ func Run(ctx context.Context, s Scenario) (*Report, error) {
 		return nil, err
 	}
 	r := &run{s: s, ctx: ctx, clk: &clock{now: s.Start}, zone: zone, end: s.Start.AddDate(0, 0, s.Days), byName: map[string]int{},
-		opened: map[itil.ID]time.Time{}, resolved: map[itil.ID]time.Time{}, down: map[itil.ID]string{}}
+		opened: map[itil.ID]time.Time{}, resolved: map[itil.ID]time.Time{}, down: map[itil.ID]string{}, serviceIndex: map[string]int{},
+		failures: rand.New(rand.NewPCG(s.Seed, 1000))}
+	for i, svc := range s.Services {
+		r.serviceIndex[svc.Name] = i
+	}
 	store := memory.NewStore()
 	if r.eng, err = slm.NewEngine(store, slm.WithClock(r.clk)); err != nil {
 		return nil, err
@@ -144,6 +159,9 @@ func Run(ctx context.Context, s Scenario) (*Report, error) {
 		return nil, err
 	}
 	if r.kpis, err = lifecycle.New(store, portfolio, lifecycle.WithClock(r.clk), lifecycle.WithIncidents(r.incs), lifecycle.WithSLM(r.eng)); err != nil {
+		return nil, err
+	}
+	if err := r.setupChanges(store); err != nil {
 		return nil, err
 	}
 	var defs []*slm.Definition
@@ -164,6 +182,7 @@ func Run(ctx context.Context, s Scenario) (*Report, error) {
 			handlings: rand.New(rand.NewPCG(s.Seed, uint64(2+i)))})
 	}
 	r.plan(arrivals)
+	r.planChanges(rand.New(rand.NewPCG(s.Seed, 999)))
 	for t := r.s.Start; t.Before(r.end); t = t.Add(time.Hour) {
 		r.schedule(event{at: t, kind: sample})
 	}
@@ -210,6 +229,21 @@ func (r *run) plan(rng *rand.Rand) {
 	}
 }
 
+// planChanges schedules the change requests of the span: for each hour,
+// a Poisson count at the stream's weekly rate, at uniform instants.
+func (r *run) planChanges(rng *rand.Rand) {
+	for ci, c := range r.s.Changes {
+		for h := r.s.Start.Truncate(time.Hour); h.Before(r.end); h = h.Add(time.Hour) {
+			for range poisson(rng, c.PerWeek/HoursPerWeek) {
+				t := h.Add(time.Duration(rng.Int64N(int64(time.Hour))))
+				if !t.Before(r.s.Start) && t.Before(r.end) {
+					r.schedule(event{at: t, kind: changeRequest, stream: ci})
+				}
+			}
+		}
+	}
+}
+
 // hourOfWeek is t's hour of the week, Monday 00:00 first.
 func hourOfWeek(t time.Time) int { return (int(t.Weekday())+6)%7*24 + t.Hour() }
 
@@ -233,20 +267,8 @@ func (r *run) play(e event) error {
 	now := r.clk.now
 	switch e.kind {
 	case arrive:
-		svc := r.s.Services[e.service]
-		a := svc.Arrivals[e.arrival]
-		inc, err := r.incs.Open(r.ctx, desk, incident.NewIncident{Title: svc.Name + " incident", Caller: itil.Actor{ID: "caller"},
-			Channel: incident.Phone, Category: svc.Name, Impact: a.Impact, Urgency: a.Urgency, ServiceDown: a.ServiceDown})
-		if err != nil {
-			return fmt.Errorf("sim: open an incident of %s: %w", svc.Name, err)
-		}
-		r.opened[inc.ID], r.order = now, append(r.order, inc.ID)
-		if a.ServiceDown {
-			r.down[inc.ID] = svc.Name
-		}
-		g := r.groups[r.byName[svc.Group]]
-		g.waiting = append(g.waiting, waiting{id: inc.ID, priority: inc.Priority, at: now, seq: e.seq})
-		return r.dispatch(r.byName[svc.Group])
+		a := r.s.Services[e.service].Arrivals[e.arrival]
+		return r.openIncident(e.service, a.Impact, a.Urgency, a.ServiceDown)
 	case done:
 		if _, err := r.incs.Resolve(r.ctx, desk, e.incident, "solution_provided", "worked by the simulated desk"); err != nil {
 			return fmt.Errorf("sim: resolve: %w", err)
@@ -259,8 +281,33 @@ func (r *run) play(e event) error {
 		return r.dispatch(e.group)
 	case sample:
 		r.backlog = append(r.backlog, BacklogPoint{At: now, Open: len(r.opened) - len(r.resolved)})
+	case changeRequest:
+		return r.requestChange(e.stream)
+	case changeStart:
+		return r.startChange(e)
+	case changeEnd:
+		return r.endChange(e)
 	}
 	return nil
+}
+
+// openIncident opens an incident on the service si now and queues it for
+// the service's group.
+func (r *run) openIncident(si int, impact itil.Impact, urgency itil.Urgency, down bool) error {
+	svc, now := r.s.Services[si], r.clk.now
+	inc, err := r.incs.Open(r.ctx, desk, incident.NewIncident{Title: svc.Name + " incident", Caller: itil.Actor{ID: "caller"},
+		Channel: incident.Phone, Category: svc.Name, Impact: impact, Urgency: urgency, ServiceDown: down})
+	if err != nil {
+		return fmt.Errorf("sim: open an incident of %s: %w", svc.Name, err)
+	}
+	r.opened[inc.ID], r.order = now, append(r.order, inc.ID)
+	if down {
+		r.down[inc.ID] = svc.Name
+	}
+	g := r.byName[svc.Group]
+	r.groups[g].waiting = append(r.groups[g].waiting, waiting{id: inc.ID, priority: inc.Priority, at: now, seq: r.seq})
+	r.seq++
+	return r.dispatch(g)
 }
 
 // dispatch gives the group's free agents the incidents waiting, highest
@@ -347,6 +394,30 @@ func (s Scenario) validate() (*time.Location, error) {
 					break
 				}
 			}
+		}
+	}
+	services := map[string]bool{}
+	for _, svc := range s.Services {
+		services[svc.Name] = true
+	}
+	for i, c := range s.Changes {
+		at := fmt.Sprintf("changes[%d]", i)
+		if !services[c.Service] {
+			v.Add(at+".service", strconv.Quote(c.Service)+" is no service of the scenario")
+		}
+		if c.PerWeek < 0 || math.IsNaN(c.PerWeek) || math.IsInf(c.PerWeek, 0) {
+			v.Add(at+".per_week", "must be a rate of 0 or more")
+		}
+		if c.Duration <= 0 {
+			v.Add(at+".duration", "must be positive")
+		}
+		if c.Failure < 0 || c.Failure > 1 || math.IsNaN(c.Failure) {
+			v.Add(at+".failure", "must be a chance from 0 to 1")
+		}
+	}
+	for i, f := range s.Freezes {
+		if f.To.String() < f.From.String() { // "2006-01-02" sorts as dates do
+			v.Add(fmt.Sprintf("freezes[%d].to", i), "must not be before from")
 		}
 	}
 	return zone, v.Err()

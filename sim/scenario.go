@@ -33,6 +33,10 @@ type Scenario struct {
 	// SLAs time the incidents, as slm.Engine.Define takes them (subject
 	// kind "incident").
 	SLAs []slm.Definition
+	// Changes are the streams of changes to the services, and Freezes the
+	// days none may be implemented.
+	Changes []Changes
+	Freezes []Freeze
 }
 
 // Service is a service whose incidents arrive at the desk.

@@ -228,3 +228,36 @@ func TestCompare(t *testing.T) {
 	}
 	t.Logf("\n%s", out.String())
 }
+
+// TestChanges: changes to a service are planned into the first free slot
+// and implemented then; each failure opens an incident. A freeze over the
+// whole span leaves them all planned after it: none is implemented, and
+// none fails.
+func TestChanges(t *testing.T) {
+	s := desk(5)
+	s.Changes = []sim.Changes{{Service: "Mail", PerWeek: 10, Duration: 2 * time.Hour, Failure: 1, Impact: 2, Urgency: 2, AssignmentGroup: "messaging"}}
+	r, err := sim.Run(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := r.Changes
+	if c.Requested < 10 || c.Done == 0 || c.Failed != c.Done || c.Unplanned != 0 {
+		t.Fatalf("changes %+v", c)
+	}
+	base, err := sim.Run(context.Background(), desk(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Opened != base.Opened+c.Failed {
+		t.Fatalf("%d incidents with the changes' %d failures, %d without", r.Opened, c.Failed, base.Opened)
+	}
+	s.Freezes = []sim.Freeze{{Name: "all of it", From: calendar.DateOf(s.Start), To: calendar.DateOf(s.Start.AddDate(0, 0, s.Days))}}
+	frozen, err := sim.Run(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("unfrozen %+v\nfrozen %+v", c, frozen.Changes)
+	if f := frozen.Changes; f.Requested != c.Requested || f.Done != 0 || f.Failed != 0 || f.Delay.Mean <= c.Delay.Mean {
+		t.Fatalf("frozen: %+v, unfrozen %+v", f, c)
+	}
+}
