@@ -31,6 +31,10 @@
 //     changes, met acceptance criteria and a quiet early life out of
 //     transition), each gate reading the other packages.
 //
+// Package sim plays a service desk on a clock it drives, through these
+// packages' own rules, to answer "what if" questions; examples/walkthrough
+// tells one service's way through the five stages, for students.
+//
 // # This package
 //
 // The root package is the small kernel every process shares and nothing

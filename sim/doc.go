@@ -7,10 +7,13 @@
 // plays it through the SDK's own services (incident, slm) on the memory
 // backend: every incident is opened, assigned, worked and resolved by the
 // real commands at its simulated time, and the SLA engine times it as it
-// would in production. The Report says what came of it: SLA compliance
-// and breaches (by the hour of the week the incidents arrived), the
-// backlog over time, time to resolve. Compare puts two reports side by
-// side.
+// would in production. Changes to the services are planned by the change
+// schedule itself into their first free slot (a freeze is a blackout), and
+// a failed one opens an incident. The Report says what came of it: SLA
+// compliance and breaches (by the hour of the week the incidents arrived,
+// and the hour they breached), the backlog over time, time to resolve,
+// availability and service credits, the changes, and the lifecycle
+// package's KPIs. Compare puts two reports side by side.
 //
 // This is discrete-event simulation: nothing waits for the wall clock.
 // The next thing to happen (an arrival, an agent finishing, a shift
