@@ -26,7 +26,8 @@ type Report struct {
 	// the hour of the week they happened in (Monday 00:00 first, in the
 	// scenario's zone): where the breaches come from, and when they land.
 	BreachesByArrival, BreachesByHour [HoursPerWeek]int
-	// Backlog is the incidents open at the start of each hour.
+	// Backlog is the incidents open at the start of each hour: opened
+	// before it and not resolved before it.
 	Backlog []BacklogPoint
 	// TimeToResolve is over the incidents resolved: from arrival to
 	// resolution, wall-clock time.

@@ -181,11 +181,13 @@ func Run(ctx context.Context, s Scenario) (*Report, error) {
 		r.groups = append(r.groups, &group{Group: g, cal: calendar.MustNew(g.Hours), free: g.Agents,
 			handlings: rand.New(rand.NewPCG(s.Seed, uint64(2+i)))})
 	}
-	r.plan(arrivals)
-	r.planChanges(rand.New(rand.NewPCG(s.Seed, 999)))
+	// The samples first: at an instant, what happens then comes after
+	// them (the backlog is what was open strictly before).
 	for t := r.s.Start; t.Before(r.end); t = t.Add(time.Hour) {
 		r.schedule(event{at: t, kind: sample})
 	}
+	r.plan(arrivals)
+	r.planChanges(rand.New(rand.NewPCG(s.Seed, 999)))
 	for r.events.Len() > 0 {
 		if err := ctx.Err(); err != nil {
 			return nil, err
