@@ -113,8 +113,8 @@ func (c *countWriter) Write(p []byte) (int, error) {
 }
 
 // WriteTo writes the report as text: the incidents, each SLA's
-// compliance, breaches by the weekday of arrival, the backlog's peak,
-// time to resolve, the credits and the weekly KPIs.
+// compliance, time to resolve, the backlog's peak, the changes, the
+// breaches by the weekday they happened on, and the credits.
 func (r *Report) WriteTo(w io.Writer) (int64, error) {
 	cw := &countWriter{w: w}
 	tw := tabwriter.NewWriter(cw, 0, 0, 2, ' ', 0)

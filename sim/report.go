@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -92,7 +91,7 @@ func durations(xs []time.Duration) Durations {
 }
 
 func (r *run) report(defs []*slm.Definition) (*Report, error) {
-	ctx := context.WithoutCancel(r.ctx)
+	ctx := r.ctx
 	rep := &Report{Scenario: r.s.Name, From: r.s.Start, To: r.end, Opened: len(r.opened), Resolved: len(r.resolved), Backlog: r.backlog}
 	byName := map[string]int{}
 	for _, d := range defs {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -22,8 +23,15 @@ import (
 	"github.com/itilkit/itil/strategy"
 )
 
-// MaxDays bounds a Scenario's span.
-const MaxDays = 366
+// Limits of a Scenario: its span, the incidents and changes it may
+// expect (rates over the span, plus recorded series), and the longest
+// handling time a law's draw gives (a longer one is cut to it).
+const (
+	MaxDays      = 366
+	MaxIncidents = 1_000_000
+	MaxChanges   = 100_000
+	MaxHandling  = 90 * 24 * time.Hour
+)
 
 // desk is the simulated actor every command runs as.
 var desk = itil.Actor{ID: "sim", Name: "Simulated desk"}
@@ -41,8 +49,8 @@ type event struct {
 	kind eventKind
 	// arrive: the service and its arrival; done and shift: the group;
 	// done: the incident; the change events: the stream and the change.
-	service, arrival, group, stream int
-	incident, change                itil.ID
+	service, arrival, group, stream, agent int
+	incident, change                       itil.ID
 }
 
 type eventKind uint8
@@ -88,7 +96,8 @@ type waiting struct {
 type group struct {
 	Group
 	cal       *calendar.Calendar
-	free      int
+	idle      []int // the agents free, by index
+	handled   int
 	waiting   []waiting
 	shiftDue  bool // a shift event is scheduled
 	handlings *rand.Rand
@@ -178,7 +187,11 @@ func Run(ctx context.Context, s Scenario) (*Report, error) {
 	arrivals := rand.New(rand.NewPCG(s.Seed, 1))
 	for i, g := range s.Groups {
 		r.byName[g.Name] = i
-		r.groups = append(r.groups, &group{Group: g, cal: calendar.MustNew(g.Hours), free: g.Agents,
+		idle := make([]int, g.Agents)
+		for a := range idle {
+			idle[a] = g.Agents - 1 - a // the first agent on top
+		}
+		r.groups = append(r.groups, &group{Group: g, cal: calendar.MustNew(g.Hours), idle: idle,
 			handlings: rand.New(rand.NewPCG(s.Seed, uint64(2+i)))})
 	}
 	// The samples first: at an instant, what happens then comes after
@@ -219,7 +232,7 @@ func (r *run) plan(rng *rand.Rand) {
 				}
 				continue
 			}
-			for h := r.s.Start.Truncate(time.Hour); h.Before(r.end); h = h.Add(time.Hour) {
+			for h := r.firstHour(); h.Before(r.end); h = h.Add(time.Hour) {
 				for range poisson(rng, a.PerHour[hourOfWeek(h.In(r.zone))]) {
 					t := h.Add(time.Duration(rng.Int64N(int64(time.Hour))))
 					if !t.Before(r.s.Start) && t.Before(r.end) {
@@ -235,7 +248,7 @@ func (r *run) plan(rng *rand.Rand) {
 // a Poisson count at the stream's weekly rate, at uniform instants.
 func (r *run) planChanges(rng *rand.Rand) {
 	for ci, c := range r.s.Changes {
-		for h := r.s.Start.Truncate(time.Hour); h.Before(r.end); h = h.Add(time.Hour) {
+		for h := r.firstHour(); h.Before(r.end); h = h.Add(time.Hour) {
 			for range poisson(rng, c.PerWeek/HoursPerWeek) {
 				t := h.Add(time.Duration(rng.Int64N(int64(time.Hour))))
 				if !t.Before(r.s.Start) && t.Before(r.end) {
@@ -246,23 +259,33 @@ func (r *run) planChanges(rng *rand.Rand) {
 	}
 }
 
+// firstHour is the start of the span's first hour in the scenario's zone
+// (a half-hour zone's hours start at :30 UTC).
+func (r *run) firstHour() time.Time {
+	t := r.s.Start.In(r.zone)
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), 0, 0, 0, r.zone)
+}
+
 // hourOfWeek is t's hour of the week, Monday 00:00 first.
 func hourOfWeek(t time.Time) int { return (int(t.Weekday())+6)%7*24 + t.Hour() }
 
-// poisson draws a count of mean lambda (Knuth's method: the rates here
-// are small).
+// poisson draws a count of mean lambda: Knuth's method, in pieces of at
+// most 500 (a sum of Poisson counts is one; e^-λ underflows past ~745).
 func poisson(rng *rand.Rand, lambda float64) int {
-	if lambda <= 0 {
-		return 0
-	}
-	l, k, p := math.Exp(-lambda), 0, 1.0
-	for {
-		p *= rng.Float64()
-		if p <= l {
-			return k
+	k := 0
+	for lambda > 0 {
+		part := min(lambda, 500)
+		lambda -= part
+		l, p := math.Exp(-part), 1.0
+		for {
+			p *= rng.Float64()
+			if p <= l {
+				break
+			}
+			k++
 		}
-		k++
 	}
+	return k
 }
 
 func (r *run) play(e event) error {
@@ -276,7 +299,8 @@ func (r *run) play(e event) error {
 			return fmt.Errorf("sim: resolve: %w", err)
 		}
 		r.resolved[e.incident] = now
-		r.groups[e.group].free++
+		g := r.groups[e.group]
+		g.idle = append(g.idle, e.agent)
 		return r.dispatch(e.group)
 	case shift:
 		r.groups[e.group].shiftDue = false
@@ -318,7 +342,7 @@ func (r *run) openIncident(si int, impact itil.Impact, urgency itil.Urgency, dow
 func (r *run) dispatch(gi int) error {
 	g := r.groups[gi]
 	now := r.clk.now
-	if g.free == 0 || len(g.waiting) == 0 {
+	if len(g.idle) == 0 || len(g.waiting) == 0 {
 		return nil
 	}
 	if !g.cal.IsOpen(now) {
@@ -331,16 +355,56 @@ func (r *run) dispatch(gi int) error {
 	slices.SortFunc(g.waiting, func(a, b waiting) int {
 		return cmp.Or(cmp.Compare(a.priority, b.priority), a.at.Compare(b.at), cmp.Compare(a.seq, b.seq))
 	})
-	for g.free > 0 && len(g.waiting) > 0 {
+	for len(g.idle) > 0 && len(g.waiting) > 0 {
 		w := g.waiting[0]
 		g.waiting = g.waiting[1:]
-		if _, err := r.incs.Assign(r.ctx, desk, w.id, g.Name, g.Name+"-agent-"+strconv.Itoa(g.free)); err != nil {
+		agent := g.idle[len(g.idle)-1]
+		g.idle = g.idle[:len(g.idle)-1]
+		if _, err := r.incs.Assign(r.ctx, desk, w.id, g.Name, g.Name+"-agent-"+strconv.Itoa(agent+1)); err != nil {
 			return fmt.Errorf("sim: assign: %w", err)
 		}
-		g.free--
-		r.schedule(event{at: g.cal.Add(now, g.Handling.draw(g.handlings)), kind: done, group: gi, incident: w.id})
+		g.handled++
+		d := min(g.Handling.draw(g.handlings), MaxHandling)
+		r.schedule(event{at: g.cal.Add(now, d), kind: done, group: gi, agent: agent, incident: w.id})
 	}
 	return nil
+}
+
+// nest adds err's fields to v under prefix (a calendar's zone is
+// groups[0].hours.zone), or err itself as prefix's problem.
+func nest(v *itil.ValidationError, prefix string, err error) {
+	var ve *itil.ValidationError
+	if !errors.As(err, &ve) {
+		v.Add(prefix, err.Error())
+		return
+	}
+	for _, f := range ve.Fields {
+		v.Add(prefix+"."+f.Field, f.Reason)
+	}
+}
+
+// checkHandling adds to v what is wrong with the handling law h: it must
+// be one of the package's, with sensible parameters.
+func checkHandling(v *itil.ValidationError, field string, h Distribution) {
+	switch h := h.(type) {
+	case Fixed:
+		if h < 0 {
+			v.Add(field, "a fixed handling time must not be negative")
+		}
+	case Exponential:
+		if h.Mean <= 0 {
+			v.Add(field+".mean", "must be positive")
+		}
+	case LogNormal:
+		if h.Median <= 0 {
+			v.Add(field+".median", "must be positive")
+		}
+		if !(h.Spread >= 0 && h.Spread <= 5) {
+			v.Add(field+".spread", "must be from 0 to 5")
+		}
+	default:
+		v.Add(field, "must be sim.Fixed, sim.Exponential or sim.LogNormal")
+	}
 }
 
 // validate checks s, returning its zone.
@@ -366,37 +430,56 @@ func (s Scenario) validate() (*time.Location, error) {
 		if g.Agents < 0 {
 			v.Add(at+".agents", "must not be negative")
 		}
-		if g.Handling == nil {
-			v.Add(at+".handling", "is required")
-		}
+		checkHandling(&v, at+".handling", g.Handling)
 		if _, err := calendar.New(g.Hours); err != nil {
-			v.Add(at+".hours", err.Error())
+			nest(&v, at+".hours", err)
 		}
 	}
+	names := map[string]bool{}
+	expected := 0.0 // incidents
 	for i, svc := range s.Services {
 		at := fmt.Sprintf("services[%d]", i)
-		if svc.Name == "" {
+		switch {
+		case svc.Name == "":
 			v.Add(at+".name", "is required")
+		case names[svc.Name]:
+			v.Add(at+".name", strconv.Quote(svc.Name)+" is another service's too")
 		}
+		names[svc.Name] = true
 		if !groups[svc.Group] {
 			v.Add(at+".group", strconv.Quote(svc.Group)+" is no group of the scenario")
 		}
 		if c := svc.Credits; c != nil {
 			if _, err := calendar.New(c.Hours); err != nil {
-				v.Add(at+".credits.hours", err.Error())
+				nest(&v, at+".credits.hours", err)
 			}
 			if err := c.Policy.Validate(); err != nil {
-				v.Add(at+".credits.policy", err.Error())
+				nest(&v, at+".credits.policy", err)
 			}
 		}
 		for j, a := range svc.Arrivals {
+			aat := fmt.Sprintf("%s.arrivals[%d]", at, j)
+			if a.Impact < 1 || a.Impact > 3 {
+				v.Add(aat+".impact", "must be 1 to 3")
+			}
+			if a.Urgency < 1 || a.Urgency > 3 {
+				v.Add(aat+".urgency", "must be 1 to 3")
+			}
+			if a.Series != nil && a.PerHour != ([HoursPerWeek]float64{}) {
+				v.Add(aat+".series", "is a recorded series: the stream has rates per hour too")
+			}
+			expected += float64(len(a.Series))
 			for h, rate := range a.PerHour {
 				if rate < 0 || math.IsNaN(rate) || math.IsInf(rate, 0) {
-					v.Add(fmt.Sprintf("%s.arrivals[%d].per_hour[%d]", at, j, h), "must be a rate of 0 or more")
+					v.Add(fmt.Sprintf("%s.per_hour[%d]", aat, h), "must be a rate of 0 or more")
 					break
 				}
+				expected += rate * float64(s.Days) / 7
 			}
 		}
+	}
+	if expected > MaxIncidents {
+		v.Add("services", fmt.Sprintf("expect %.0f incidents over the span, more than %d", expected, MaxIncidents))
 	}
 	services := map[string]bool{}
 	for _, svc := range s.Services {
@@ -407,8 +490,17 @@ func (s Scenario) validate() (*time.Location, error) {
 		if !services[c.Service] {
 			v.Add(at+".service", strconv.Quote(c.Service)+" is no service of the scenario")
 		}
-		if c.PerWeek < 0 || math.IsNaN(c.PerWeek) || math.IsInf(c.PerWeek, 0) {
+		switch {
+		case c.PerWeek < 0 || math.IsNaN(c.PerWeek) || math.IsInf(c.PerWeek, 0):
 			v.Add(at+".per_week", "must be a rate of 0 or more")
+		case c.PerWeek*float64(s.Days)/7 > MaxChanges:
+			v.Add(at+".per_week", fmt.Sprintf("expects more than %d changes over the span", MaxChanges))
+		}
+		if c.Impact < 1 || c.Impact > 3 {
+			v.Add(at+".impact", "must be 1 to 3")
+		}
+		if c.Urgency < 1 || c.Urgency > 3 {
+			v.Add(at+".urgency", "must be 1 to 3")
 		}
 		if c.Duration <= 0 {
 			v.Add(at+".duration", "must be positive")

@@ -118,8 +118,10 @@ func (l LogNormal) draw(r *rand.Rand) time.Duration {
 }
 
 // Weekdays is an arrival profile: rate incidents an hour from the hour
-// from to the hour to (0–24) on Monday to Friday, none otherwise.
+// from to the hour to on Monday to Friday, none otherwise; from and to are
+// kept to 0–24.
 func Weekdays(from, to int, rate float64) [HoursPerWeek]float64 {
+	from, to = max(0, min(from, 24)), max(0, min(to, 24))
 	var p [HoursPerWeek]float64
 	for d := range 5 {
 		for h := from; h < to; h++ {

@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -114,17 +115,34 @@ func TestHandWorked(t *testing.T) {
 	}
 }
 
-// TestInvalid: a scenario with bad fields names every one of them.
+// TestInvalid: a scenario with bad fields is refused before anything
+// runs, with a *itil.ValidationError naming every one of them.
 func TestInvalid(t *testing.T) {
-	_, err := sim.Run(context.Background(), sim.Scenario{Days: 0, Zone: "Mars/Base",
-		Services: []sim.Service{{Name: "", Group: "nobody"}}, Groups: []sim.Group{{Name: "x", Agents: -1}}})
-	if err == nil {
-		t.Fatal("an invalid scenario ran")
+	huge := sim.Weekdays(0, 24, 1e6)
+	_, err := sim.Run(context.Background(), sim.Scenario{Days: 400, Zone: "Mars/Base",
+		Services: []sim.Service{
+			{Name: "", Group: "nobody", Arrivals: []sim.Arrival{{Impact: 0, Urgency: 2}}},
+			{Name: "Mail", Group: "x", Arrivals: []sim.Arrival{{Impact: 2, Urgency: 2, PerHour: huge}}},
+			{Name: "Mail", Group: "x"},
+		},
+		Groups: []sim.Group{{Name: "x", Agents: -1}, {Name: "y", Handling: sim.Fixed(-time.Hour)},
+			{Name: "z", Handling: (*sim.Exponential)(nil)}, {Name: "w", Handling: sim.LogNormal{Median: time.Hour, Spread: 30}}},
+		Changes: []sim.Changes{{Service: "Print", Duration: 0, Failure: 2, Impact: 2, Urgency: 2}},
+		Freezes: []sim.Freeze{{Name: "back to front", From: calendar.Date{Year: 2026, Month: 12, Day: 31}, To: calendar.Date{Year: 2026, Month: 12, Day: 1}}},
+	})
+	var v *itil.ValidationError
+	if !errors.As(err, &v) {
+		t.Fatalf("an invalid scenario: %v", err)
 	}
-	for _, f := range []string{"zone", "start", "days", "groups[0].agents", "groups[0].handling", "services[0].name", "services[0].group"} {
-		if !strings.Contains(err.Error(), f) {
+	for _, f := range []string{"zone", "start", "days", "groups[0].agents", "groups[0].hours.zone", "groups[0].handling", "groups[1].handling", "groups[2].handling",
+		"groups[3].handling.spread", "services[0].name", "services[0].group", "services[0].arrivals[0].impact", "services[2].name", "services",
+		"changes[0].service", "changes[0].duration", "changes[0].failure", "freezes[0].to"} {
+		if !v.Has(f) {
 			t.Errorf("the error does not name %s: %v", f, err)
 		}
+	}
+	if p := sim.Weekdays(-3, 99, 1); p[0] != 1 || p[23] != 1 || p[24] != 1 || p[5*24] != 0 {
+		t.Errorf("Weekdays out of 0-24: %v", p[:48])
 	}
 }
 
