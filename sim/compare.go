@@ -27,6 +27,10 @@ func (c Comparison) WriteTo(w io.Writer) (int64, error) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, num(a, unit), num(b, unit), signed(b-a, unit))
 	}
 	row("incidents", float64(c.A.Opened), float64(c.B.Opened), "")
+	for i := range min(len(c.A.Groups), len(c.B.Groups)) {
+		a, b := c.A.Groups[i], c.B.Groups[i]
+		row(a.Name+": agent-hours on duty", a.OnDuty.Hours(), b.OnDuty.Hours(), "")
+	}
 	row("resolved", float64(c.A.Resolved), float64(c.B.Resolved), "")
 	for i := range c.A.SLAs {
 		if i >= len(c.B.SLAs) {
@@ -120,6 +124,9 @@ func (r *Report) WriteTo(w io.Writer) (int64, error) {
 	tw := tabwriter.NewWriter(cw, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "%s: %s to %s\n", r.Scenario, r.From.Format("Mon 2 Jan 2006 15:04"), r.To.Format("Mon 2 Jan 2006 15:04"))
 	fmt.Fprintf(tw, "incidents\t%d arrived, %d resolved, %d open at the end\n", r.Opened, r.Resolved, r.Opened-r.Resolved)
+	for _, g := range r.Groups {
+		fmt.Fprintf(tw, "%s\t%d agents, %.0f agent-hours on duty, %d incidents taken\n", g.Name, g.Agents, g.OnDuty.Hours(), g.Handled)
+	}
 	for _, s := range r.SLAs {
 		fmt.Fprintf(tw, "%s\t%d met, %d breached (%.1f %% met), %d running\n", s.Name, s.Met, s.Breached, s.MetPercent, s.InProgress)
 	}

@@ -34,12 +34,24 @@ type Report struct {
 	// Credits is, for each service with Credits, its availability over its
 	// service hours and the credit owed.
 	Credits []CreditResult
+	// Groups is each group's staffing over the span: the agent-time on
+	// duty (agents × the open time of its calendar) and the incidents its
+	// agents took.
+	Groups []GroupResult
 	// Changes is what came of the scenario's changes.
 	Changes ChangeResult
 	// KPIs are the lifecycle package's KPIs of the span, week by week
 	// (weeks from Monday, in the scenario's zone), counted from the
 	// journal the run wrote.
 	KPIs []lifecycle.KPIPoint
+}
+
+// GroupResult is a group's staffing over the span.
+type GroupResult struct {
+	Name    string
+	Agents  int
+	OnDuty  time.Duration
+	Handled int
 }
 
 // ChangeResult counts the changes: requested and planned, implemented
@@ -151,6 +163,10 @@ func (r *run) report(defs []*slm.Definition) (*Report, error) {
 			return nil, fmt.Errorf("sim: %s's credit: %w", svc.Name, err)
 		}
 		rep.Credits = append(rep.Credits, CreditResult{Service: svc.Name, Availability: a, Credit: credit})
+	}
+	for _, g := range r.groups {
+		rep.Groups = append(rep.Groups, GroupResult{Name: g.Name, Agents: g.Agents, OnDuty: time.Duration(g.Agents) * g.cal.Between(r.s.Start, r.end),
+			Handled: g.handled})
 	}
 	rep.Changes = ChangeResult{Requested: r.requested, Done: r.done, Failed: r.failed, Unplanned: r.unplanned, Delay: durations(r.delays)}
 	kpis, err := r.kpis.KPIs(ctx, lifecycle.KPIQuery{From: r.s.Start, To: r.end, Every: lifecycle.Weekly, Zone: r.zone.String()})

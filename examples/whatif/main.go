@@ -2,18 +2,21 @@
 // coverage of the network group remove the Monday morning breaches?
 //
 // The network group works weekdays 08:00–18:00, and its SLA counts the
-// same office hours: resolved within 8 of them. Network incidents arrive
+// same office hours: resolved within 4 of them. Network incidents arrive
 // around the clock, a few at night and more over the weekend; those wait
 // for Monday morning, all their clocks start at 08:00 together, and the
 // queue they make meets Monday's own arrivals. The same month is played
-// twice on the same arrivals: as it is, and with the group's agents on
-// duty 24×7. Both reports are printed, then the two side by side.
+// twice on the same arrivals: as it is, and with the group's three agents
+// on duty 24×7 (three on every shift: 3.4 times the agent-hours, which the
+// comparison shows beside the breaches it buys). Both reports are
+// printed, then the two side by side.
 //
 //	go run ./examples/whatif
 package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"os"
@@ -53,8 +56,21 @@ func run(w io.Writer) error {
 			return err
 		}
 	}
-	_, err = sim.Compare(a, b).WriteTo(w)
+	if _, err := sim.Compare(a, b).WriteTo(w); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "\nThe answer: %d breaches landed on Monday mornings (until 13:00) with office hours, %d with 24x7 coverage.\n",
+		mondayMorning(a), mondayMorning(b))
 	return err
+}
+
+// mondayMorning counts the breaches that happened on a Monday before 13:00.
+func mondayMorning(r *sim.Report) int {
+	n := 0
+	for h := range 13 { // Monday's hours come first
+		n += r.BreachesByHour[h]
+	}
+	return n
 }
 
 // scenario is March 2026 at the desk, the network group on hours.
@@ -78,16 +94,16 @@ func scenario(name string, hours calendar.Spec) sim.Scenario {
 					{Below: decimal.RequireFromString("99.5"), Percent: decimal.NewFromInt(10)}}}}},
 		},
 		Groups: []sim.Group{{Name: "network", Agents: 3, Hours: hours, Handling: sim.LogNormal{Median: 2 * time.Hour}}},
-		SLAs:   []slm.Definition{resolveIn8()},
+		SLAs:   []slm.Definition{resolveIn4()},
 	}
 }
 
-// resolveIn8 is the network SLA: resolved within 8 hours of the desk's
+// resolveIn4 is the network SLA: resolved within 4 hours of the desk's
 // office hours, Monday to Friday 08:00–18:00: an incident of the weekend
-// starts its clock on Monday morning.
-func resolveIn8() slm.Definition {
-	d := slm.StandardDefinition("Resolve in 8 office hours", incident.Kind, slm.SLA, slm.Resolution,
-		slm.Target{Name: "8h", Duration: 8 * time.Hour})
+// starts its clock at 08:00 on Monday, and breaches at noon.
+func resolveIn4() slm.Definition {
+	d := slm.StandardDefinition("Resolve in 4 office hours", incident.Kind, slm.SLA, slm.Resolution,
+		slm.Target{Name: "4h", Duration: 4 * time.Hour})
 	hours := officeHours()
 	d.Calendar = &hours
 	return d
