@@ -76,23 +76,21 @@ func (r *run) setupChanges(store storage.Store) error {
 		r.ci[c.Service] = ci.ID
 		all = append(all, ci.ID)
 	}
-	if len(r.s.Freezes) == 0 {
-		return nil
-	}
-	spec := change.ScheduleSpec{Name: "Change freezes", Type: change.BlackoutSchedule, Windows: calendar.Spec{Zone: r.zone.String()},
-		Scope: change.Scope{CIs: all}}
-	for _, f := range r.s.Freezes {
-		spec.Ranges = append(spec.Ranges, change.DateRange{From: f.From, To: f.To})
-	}
-	sc, err := r.changes.CreateSchedule(r.ctx, desk, spec)
-	if err == nil {
-		_, err = r.changes.ApproveSchedule(r.ctx, desk, sc.ID)
-	}
-	if err == nil {
-		_, err = r.changes.EnforceSchedule(r.ctx, desk, sc.ID)
-	}
-	if err != nil {
-		return fmt.Errorf("sim: the freezes: %w", err)
+	// Each freeze is a blackout of its own over the services' CIs, enforced.
+	for i, f := range r.s.Freezes {
+		sc, err := r.changes.CreateSchedule(r.ctx, desk, change.ScheduleSpec{Name: f.Name, Type: change.BlackoutSchedule,
+			Windows: calendar.Spec{Zone: r.zone.String()}, Ranges: []change.DateRange{{From: f.From, To: f.To}}, Scope: change.Scope{CIs: all}})
+		if err == nil {
+			_, err = r.changes.ApproveSchedule(r.ctx, desk, sc.ID)
+		}
+		if err == nil {
+			_, err = r.changes.EnforceSchedule(r.ctx, desk, sc.ID)
+		}
+		if err != nil {
+			var v itil.ValidationError
+			nest(&v, fmt.Sprintf("freezes[%d]", i), err)
+			return v.Err()
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -32,11 +33,12 @@ func (c Comparison) WriteTo(w io.Writer) (int64, error) {
 		row(a.Name+": agent-hours on duty", a.OnDuty.Hours(), b.OnDuty.Hours(), "")
 	}
 	row("resolved", float64(c.A.Resolved), float64(c.B.Resolved), "")
-	for i := range c.A.SLAs {
-		if i >= len(c.B.SLAs) {
-			break
+	for _, a := range c.A.SLAs {
+		i := slices.IndexFunc(c.B.SLAs, func(b SLAResult) bool { return b.Name == a.Name })
+		if i < 0 {
+			continue
 		}
-		a, b := c.A.SLAs[i], c.B.SLAs[i]
+		b := c.B.SLAs[i]
 		row(a.Name+": met", a.MetPercent, b.MetPercent, "%")
 		row(a.Name+": breached", float64(a.Breached), float64(b.Breached), "")
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -150,7 +151,7 @@ func Run(ctx context.Context, s Scenario) (*Report, error) {
 	}
 	r := &run{s: s, ctx: ctx, clk: &clock{now: s.Start}, zone: zone, end: s.Start.AddDate(0, 0, s.Days), byName: map[string]int{},
 		opened: map[itil.ID]time.Time{}, resolved: map[itil.ID]time.Time{}, down: map[itil.ID]string{}, serviceIndex: map[string]int{},
-		failures: rand.New(rand.NewPCG(s.Seed, 1000))}
+		failures: stream(s.Seed, "failures")}
 	for i, svc := range s.Services {
 		r.serviceIndex[svc.Name] = i
 	}
@@ -181,10 +182,9 @@ func Run(ctx context.Context, s Scenario) (*Report, error) {
 		}
 		defs = append(defs, def)
 	}
-	// Two streams of draws, so that a change to one group's handling
-	// leaves the arrivals as they were: comparing two scenarios compares
-	// them on the same incidents.
-	arrivals := rand.New(rand.NewPCG(s.Seed, 1))
+	// A stream of draws per purpose, so that a change to one group's
+	// handling leaves the arrivals as they were: comparing two scenarios
+	// compares them on the same incidents.
 	for i, g := range s.Groups {
 		r.byName[g.Name] = i
 		idle := make([]int, g.Agents)
@@ -199,8 +199,8 @@ func Run(ctx context.Context, s Scenario) (*Report, error) {
 	for t := r.s.Start; t.Before(r.end); t = t.Add(time.Hour) {
 		r.schedule(event{at: t, kind: sample})
 	}
-	r.plan(arrivals)
-	r.planChanges(rand.New(rand.NewPCG(s.Seed, 999)))
+	r.plan()
+	r.planChanges()
 	for r.events.Len() > 0 {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -221,9 +221,10 @@ func Run(ctx context.Context, s Scenario) (*Report, error) {
 // plan schedules every arrival of the span: for each hour, a Poisson
 // count of incidents at uniform instants within it, or the recorded
 // series.
-func (r *run) plan(rng *rand.Rand) {
+func (r *run) plan() {
 	for si, svc := range r.s.Services {
 		for ai, a := range svc.Arrivals {
+			rng := stream(r.s.Seed, "arrivals", svc.Name, strconv.Itoa(ai))
 			if a.Series != nil {
 				for _, t := range a.Series {
 					if !t.Before(r.s.Start) && t.Before(r.end) {
@@ -246,8 +247,9 @@ func (r *run) plan(rng *rand.Rand) {
 
 // planChanges schedules the change requests of the span: for each hour,
 // a Poisson count at the stream's weekly rate, at uniform instants.
-func (r *run) planChanges(rng *rand.Rand) {
+func (r *run) planChanges() {
 	for ci, c := range r.s.Changes {
+		rng := stream(r.s.Seed, "changes", c.Service, strconv.Itoa(ci))
 		for h := r.firstHour(); h.Before(r.end); h = h.Add(time.Hour) {
 			for range poisson(rng, c.PerWeek/HoursPerWeek) {
 				t := h.Add(time.Duration(rng.Int64N(int64(time.Hour))))
@@ -257,6 +259,18 @@ func (r *run) planChanges(rng *rand.Rand) {
 			}
 		}
 	}
+}
+
+// stream is the random stream of one purpose (a service's arrivals, a
+// group's handling times), named: a variant that adds a group or a
+// service, or changes one, leaves the others' draws as they were.
+func stream(seed uint64, name ...string) *rand.Rand {
+	h := fnv.New64a()
+	for _, n := range name {
+		h.Write([]byte(n))
+		h.Write([]byte{0})
+	}
+	return rand.New(rand.NewPCG(seed, h.Sum64()))
 }
 
 // firstHour is the start of the span's first hour in the scenario's zone
@@ -510,8 +524,8 @@ func (s Scenario) validate() (*time.Location, error) {
 		}
 	}
 	for i, f := range s.Freezes {
-		if f.To.String() < f.From.String() { // "2006-01-02" sorts as dates do
-			v.Add(fmt.Sprintf("freezes[%d].to", i), "must not be before from")
+		if f.Name == "" {
+			v.Add(fmt.Sprintf("freezes[%d].name", i), "is required")
 		}
 	}
 	return zone, v.Err()

@@ -128,7 +128,7 @@ func TestInvalid(t *testing.T) {
 		Groups: []sim.Group{{Name: "x", Agents: -1}, {Name: "y", Handling: sim.Fixed(-time.Hour)},
 			{Name: "z", Handling: (*sim.Exponential)(nil)}, {Name: "w", Handling: sim.LogNormal{Median: time.Hour, Spread: 30}}},
 		Changes: []sim.Changes{{Service: "Print", Duration: 0, Failure: 2, Impact: 2, Urgency: 2}},
-		Freezes: []sim.Freeze{{Name: "back to front", From: calendar.Date{Year: 2026, Month: 12, Day: 31}, To: calendar.Date{Year: 2026, Month: 12, Day: 1}}},
+		Freezes: []sim.Freeze{{From: calendar.Date{Year: 2026, Month: 12, Day: 1}, To: calendar.Date{Year: 2026, Month: 12, Day: 31}}},
 	})
 	var v *itil.ValidationError
 	if !errors.As(err, &v) {
@@ -136,7 +136,7 @@ func TestInvalid(t *testing.T) {
 	}
 	for _, f := range []string{"zone", "start", "days", "groups[0].agents", "groups[0].hours.zone", "groups[0].handling", "groups[1].handling", "groups[2].handling",
 		"groups[3].handling.spread", "services[0].name", "services[0].group", "services[0].arrivals[0].impact", "services[2].name", "services",
-		"changes[0].service", "changes[0].duration", "changes[0].failure", "freezes[0].to"} {
+		"changes[0].service", "changes[0].duration", "changes[0].failure", "freezes[0].name"} {
 		if !v.Has(f) {
 			t.Errorf("the error does not name %s: %v", f, err)
 		}

@@ -8,9 +8,9 @@ import (
 )
 
 // TestWhatif: the example prints the same twice (the simulator is
-// deterministic), answers its question (no breach on Monday mornings with
-// 24x7 coverage, some without), and the README's excerpt of it is what it
-// prints.
+// deterministic), answers its question (breaches on Monday mornings
+// without 24x7 coverage, fewer with it), and the README's excerpt of it is
+// what it prints.
 func TestWhatif(t *testing.T) {
 	var a, b strings.Builder
 	if err := run(&a); err != nil {
@@ -25,7 +25,7 @@ func TestWhatif(t *testing.T) {
 	out := a.String()
 	var asIs, around int
 	if _, err := fmt.Sscanf(out[strings.Index(out, "The answer: "):], "The answer: %d breaches landed on Monday mornings (until 13:00) with office hours, %d with 24x7 coverage.",
-		&asIs, &around); err != nil || asIs == 0 || around != 0 {
+		&asIs, &around); err != nil || asIs == 0 || around >= asIs {
 		t.Fatalf("the answer (%v): %d and %d\n%s", err, asIs, around, out)
 	}
 	raw, err := os.ReadFile("../../README.md")
