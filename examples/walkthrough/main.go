@@ -460,7 +460,8 @@ func run(w io.Writer, step func(stage string)) (err error) {
 		advance(t.Add(15 * time.Minute))
 		inc = check(incidents.Assign(ctx, desk, inc.ID, "lms-team", "lee"))
 		if took == 0 {
-			n.say("%s %q (%s) on %s, assigned to %s", inc.Number, inc.Title, inc.Priority, ci.Name, inc.AssignmentGroup)
+			n.say("%s %q (%s) on %s, opened at %s, assigned to %s", inc.Number, inc.Title, inc.Priority, ci.Name,
+				inc.OpenedAt.In(n.clock.now.Location()).Format("15:04"), inc.AssignmentGroup)
 			return inc
 		}
 		advance(t.Add(took))
