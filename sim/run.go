@@ -397,6 +397,29 @@ func nest(v *itil.ValidationError, prefix string, err error) {
 	}
 }
 
+// checkName adds to v what is wrong with the name of a group or service:
+// none, or another's (seen holds the names before it).
+func checkName(v *itil.ValidationError, field, name, what string, seen map[string]bool) {
+	switch {
+	case name == "":
+		v.Add(field, "is required")
+	case seen[name]:
+		v.Add(field, strconv.Quote(name)+" is another "+what+"'s too")
+	}
+	seen[name] = true
+}
+
+// checkPriority adds to v what is wrong with an incident's impact and
+// urgency (1 to 3, the default priority matrix's).
+func checkPriority(v *itil.ValidationError, at string, impact itil.Impact, urgency itil.Urgency) {
+	if impact < 1 || impact > 3 {
+		v.Add(at+".impact", "must be 1 to 3")
+	}
+	if urgency < 1 || urgency > 3 {
+		v.Add(at+".urgency", "must be 1 to 3")
+	}
+}
+
 // checkHandling adds to v what is wrong with the handling law h: it must
 // be one of the package's, with sensible parameters.
 func checkHandling(v *itil.ValidationError, field string, h Distribution) {
@@ -434,13 +457,7 @@ func (s Scenario) validate() (*time.Location, error) {
 	groups := map[string]bool{}
 	for i, g := range s.Groups {
 		at := fmt.Sprintf("groups[%d]", i)
-		switch {
-		case g.Name == "":
-			v.Add(at+".name", "is required")
-		case groups[g.Name]:
-			v.Add(at+".name", strconv.Quote(g.Name)+" is another group's too")
-		}
-		groups[g.Name] = true
+		checkName(&v, at+".name", g.Name, "group", groups)
 		if g.Agents < 0 {
 			v.Add(at+".agents", "must not be negative")
 		}
@@ -453,13 +470,7 @@ func (s Scenario) validate() (*time.Location, error) {
 	expected := 0.0 // incidents
 	for i, svc := range s.Services {
 		at := fmt.Sprintf("services[%d]", i)
-		switch {
-		case svc.Name == "":
-			v.Add(at+".name", "is required")
-		case names[svc.Name]:
-			v.Add(at+".name", strconv.Quote(svc.Name)+" is another service's too")
-		}
-		names[svc.Name] = true
+		checkName(&v, at+".name", svc.Name, "service", names)
 		if !groups[svc.Group] {
 			v.Add(at+".group", strconv.Quote(svc.Group)+" is no group of the scenario")
 		}
@@ -473,12 +484,7 @@ func (s Scenario) validate() (*time.Location, error) {
 		}
 		for j, a := range svc.Arrivals {
 			aat := fmt.Sprintf("%s.arrivals[%d]", at, j)
-			if a.Impact < 1 || a.Impact > 3 {
-				v.Add(aat+".impact", "must be 1 to 3")
-			}
-			if a.Urgency < 1 || a.Urgency > 3 {
-				v.Add(aat+".urgency", "must be 1 to 3")
-			}
+			checkPriority(&v, aat, a.Impact, a.Urgency)
 			if a.Series != nil && a.PerHour != ([HoursPerWeek]float64{}) {
 				v.Add(aat+".series", "is a recorded series: the stream has rates per hour too")
 			}
@@ -510,12 +516,7 @@ func (s Scenario) validate() (*time.Location, error) {
 		case c.PerWeek*float64(s.Days)/7 > MaxChanges:
 			v.Add(at+".per_week", fmt.Sprintf("expects more than %d changes over the span", MaxChanges))
 		}
-		if c.Impact < 1 || c.Impact > 3 {
-			v.Add(at+".impact", "must be 1 to 3")
-		}
-		if c.Urgency < 1 || c.Urgency > 3 {
-			v.Add(at+".urgency", "must be 1 to 3")
-		}
+		checkPriority(&v, at, c.Impact, c.Urgency)
 		if c.Duration <= 0 {
 			v.Add(at+".duration", "must be positive")
 		}
