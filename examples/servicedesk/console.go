@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"math"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/itilkit/itil"
@@ -254,18 +253,13 @@ func (s *server) act(page, base string, v view, do func(r *http.Request, d *desk
 }
 
 // formVersion reads the version a form acts on, as httpapi.IfMatch reads
-// If-Match: ok is false without one, and one that names no version gives
-// -1, which matches none.
+// If-Match: ok is false without one.
 func formVersion(r *http.Request) (version int64, ok bool) {
 	f := r.FormValue("version")
 	if f == "" {
 		return 0, false
 	}
-	v, err := strconv.ParseInt(f, 10, 64)
-	if err != nil || v < 1 {
-		return -1, true
-	}
-	return v, true
+	return httpapi.ParseVersion(f), true
 }
 
 // errVersionRequired is a form that did not say which version it acts on.

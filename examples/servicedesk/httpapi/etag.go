@@ -30,11 +30,18 @@ func IfMatch(r *http.Request) (version int64, ok bool) {
 	if len(h) < 3 || h[0] != '"' || h[len(h)-1] != '"' {
 		return -1, true
 	}
-	v, err := strconv.ParseInt(h[1:len(h)-1], 10, 64)
+	return ParseVersion(h[1 : len(h)-1]), true
+}
+
+// ParseVersion reads a version as a client names it (an ETag's inside, a
+// form's field): one that names no version of ours gives -1, which
+// matches none.
+func ParseVersion(s string) int64 {
+	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || v < 1 {
-		return -1, true
+		return -1
 	}
-	return v, true
+	return v
 }
 
 // RequirePrecondition writes 428 Precondition Required as problem
