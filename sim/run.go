@@ -93,6 +93,16 @@ type waiting struct {
 	seq      int
 }
 
+// wait puts w in the group's queue in the order agents take it: by
+// priority, then arrival (kept in order as it comes, not sorted at each
+// dispatch).
+func (g *group) wait(w waiting) {
+	i, _ := slices.BinarySearchFunc(g.waiting, w, func(a, b waiting) int {
+		return cmp.Or(cmp.Compare(a.priority, b.priority), a.at.Compare(b.at), cmp.Compare(a.seq, b.seq))
+	})
+	g.waiting = slices.Insert(g.waiting, i, w)
+}
+
 // group is a Group as the run keeps it.
 type group struct {
 	Group
@@ -281,7 +291,10 @@ func (r *run) firstHour() time.Time {
 }
 
 // hourOfWeek is t's hour of the week, Monday 00:00 first.
-func hourOfWeek(t time.Time) int { return (int(t.Weekday())+6)%7*24 + t.Hour() }
+func hourOfWeek(t time.Time) int { return dayOfWeek(t.Weekday())*24 + t.Hour() }
+
+// dayOfWeek is d's place in the week, Monday 0.
+func dayOfWeek(d time.Weekday) int { return (int(d) + 6) % 7 }
 
 // poisson draws a count of mean lambda: Knuth's method, in pieces of at
 // most 500 (a sum of Poisson counts is one; e^-λ underflows past ~745).
@@ -345,7 +358,7 @@ func (r *run) openIncident(si int, impact itil.Impact, urgency itil.Urgency, dow
 		r.down[inc.ID] = svc.Name
 	}
 	g := r.byName[svc.Group]
-	r.groups[g].waiting = append(r.groups[g].waiting, waiting{id: inc.ID, priority: inc.Priority, at: now, seq: r.seq})
+	r.groups[g].wait(waiting{id: inc.ID, priority: inc.Priority, at: now, seq: r.seq})
 	r.seq++
 	return r.dispatch(g)
 }
@@ -366,9 +379,6 @@ func (r *run) dispatch(gi int) error {
 		}
 		return nil
 	}
-	slices.SortFunc(g.waiting, func(a, b waiting) int {
-		return cmp.Or(cmp.Compare(a.priority, b.priority), a.at.Compare(b.at), cmp.Compare(a.seq, b.seq))
-	})
 	for len(g.idle) > 0 && len(g.waiting) > 0 {
 		w := g.waiting[0]
 		g.waiting = g.waiting[1:]

@@ -12,6 +12,7 @@ import (
 
 	"github.com/itilkit/itil"
 	"github.com/itilkit/itil/incident"
+	"github.com/itilkit/itil/internal/testkit"
 	"github.com/itilkit/itil/lifecycle"
 	"github.com/itilkit/itil/sim"
 	"github.com/itilkit/itil/slm"
@@ -181,13 +182,13 @@ func BenchmarkMonth(b *testing.B) {
 // the simulation uses, the clock a minute on for each.
 func plain(b *testing.B, s sim.Scenario, n int) {
 	ctx, actor := context.Background(), itil.Actor{ID: "sim"}
-	clk := testClock{t: s.Start}
+	clk := testkit.ClockAt(s.Start)
 	store := memory.NewStore()
-	eng, err := slm.NewEngine(store, slm.WithClock(&clk))
+	eng, err := slm.NewEngine(store, slm.WithClock(clk))
 	if err != nil {
 		b.Fatal(err)
 	}
-	incs, err := incident.New(store, incident.WithClock(&clk), incident.WithHook(eng))
+	incs, err := incident.New(store, incident.WithClock(clk), incident.WithHook(eng))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -197,7 +198,7 @@ func plain(b *testing.B, s sim.Scenario, n int) {
 		}
 	}
 	for range n {
-		clk.t = clk.t.Add(time.Minute)
+		clk.Advance(time.Minute)
 		inc, err := incs.Open(ctx, actor, incident.NewIncident{Title: "Mail incident", Caller: itil.Actor{ID: "caller"}, Channel: incident.Phone,
 			Category: "Mail", Impact: 2, Urgency: 2})
 		if err != nil {
@@ -211,10 +212,6 @@ func plain(b *testing.B, s sim.Scenario, n int) {
 		}
 	}
 }
-
-type testClock struct{ t time.Time }
-
-func (c *testClock) Now() time.Time { return c.t }
 
 // TestCompare: a variant with more agents on the same arrivals breaches
 // less, and the comparison says so, the same each time.
